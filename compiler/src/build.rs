@@ -1,0 +1,86 @@
+//! The `build.rs` interface: generate a model module into `OUT_DIR` and `include!` it.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     tinyops_compiler::build::Builder::new("models/kws.onnx")
+//!         .target("cortex-m4")
+//!         .module_name("kws")
+//!         .generate()
+//!         .unwrap_or_else(|e| panic!("{e}"));
+//! }
+//! // src/main.rs:  mod kws { include!(concat!(env!("OUT_DIR"), "/kws.rs")); }
+//! ```
+
+use crate::codegen::WeightsMode;
+use crate::error::{Error, Result};
+use crate::{compile, Options};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Configures one generated module.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    model: PathBuf,
+    target: String,
+    input_shapes: BTreeMap<String, Vec<usize>>,
+    out_dir: Option<PathBuf>,
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A module for `model` (relative paths are relative to the package root, where
+    /// cargo runs build scripts).
+    pub fn new(model: impl AsRef<Path>) -> Self {
+        Builder { model: model.as_ref().to_path_buf(), target: "host".into(), input_shapes: BTreeMap::new(), out_dir: None, name: None }
+    }
+
+    /// The target (`host`, `cortex-m4`, …).
+    pub fn target(mut self, name: &str) -> Self {
+        self.target = name.to_string();
+        self
+    }
+
+    /// Pins a dynamic input's shape.
+    pub fn input_shape(mut self, input: &str, dims: &[usize]) -> Self {
+        self.input_shapes.insert(input.to_string(), dims.to_vec());
+        self
+    }
+
+    /// Where to write (default: `$OUT_DIR`).
+    pub fn out_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.out_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The file stem of the generated module (default: the model's file stem).
+    pub fn module_name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Compiles and writes `<out>/<name>.rs` and `<out>/<name>.weights.bin`; tells
+    /// cargo to rerun when the model changes. Returns the path of the `.rs` file.
+    pub fn generate(self) -> Result<PathBuf> {
+        let target = tinyops_targets::lookup(&self.target).map_err(|e| Error::Options(e.to_string()))?;
+        let out = match self.out_dir {
+            Some(d) => d,
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| Error::Options("OUT_DIR is not set; call out_dir() outside build scripts".into()))?,
+        };
+        let stem = match self.name {
+            Some(n) => n,
+            None => crate::codegen::names::ident(&self.model.file_stem().unwrap_or_default().to_string_lossy(), "model"),
+        };
+        let opts = Options {
+            target,
+            input_shapes: self.input_shapes,
+            dump_ir: false,
+            weights: WeightsMode::File(format!("{stem}.weights.bin")),
+        };
+        println!("cargo:rerun-if-changed={}", self.model.display());
+        let c = compile(&self.model, &opts)?;
+        c.write_module(&out, &stem)
+    }
+}

@@ -1,0 +1,136 @@
+//! Comparing computed outputs with reference outputs.
+
+use crate::ir::{Data, Tensor};
+use serde::Serialize;
+
+/// Float tolerance: an element passes when `|got − want| ≤ atol + rtol · |want|`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Tolerance {
+    /// Absolute part.
+    pub atol: f64,
+    /// Relative part.
+    pub rtol: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { atol: 1e-4, rtol: 1e-4 }
+    }
+}
+
+/// How one output compares with one reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputCheck {
+    /// Output name.
+    pub name: String,
+    /// Which reference (`onnxruntime`, `tflite`, …).
+    pub reference: String,
+    /// Elements compared.
+    pub elements: usize,
+    /// Largest absolute difference.
+    pub max_abs: f64,
+    /// Largest difference relative to the reference magnitude.
+    pub max_rel: f64,
+    /// Elements outside the tolerance (float outputs).
+    pub outside_tolerance: usize,
+    /// Index of the largest element, computed and expected.
+    pub argmax: (usize, usize),
+    /// For integer outputs: element counts by |difference| in quantisation steps,
+    /// `[0, 1, 2, 3, 4–7, 8–15, ≥16]`.
+    pub step_histogram: Option<[usize; 7]>,
+    /// Whether this output passes against this reference.
+    pub passed: bool,
+}
+
+fn argmax(d: &Data) -> usize {
+    let mut best = 0;
+    for i in 1..d.len() {
+        if d.get_f64(i) > d.get_f64(best) {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Bucket of a step difference in the histogram.
+pub fn step_bucket(steps: u64) -> usize {
+    match steps {
+        0..=3 => steps as usize,
+        4..=7 => 4,
+        8..=15 => 5,
+        _ => 6,
+    }
+}
+
+/// Compares `got` with `want`. Shapes must match (the caller checks element counts).
+pub fn compare(name: &str, reference: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> OutputCheck {
+    let n = got.numel().min(want.numel());
+    let integer = !matches!(want.data, Data::F32(_));
+    let mut c = OutputCheck {
+        name: name.to_string(),
+        reference: reference.to_string(),
+        elements: n,
+        max_abs: 0.0,
+        max_rel: 0.0,
+        outside_tolerance: 0,
+        argmax: (argmax(&got.data), argmax(&want.data)),
+        step_histogram: integer.then_some([0; 7]),
+        passed: false,
+    };
+    for i in 0..n {
+        let (a, b) = (got.data.get_f64(i), want.data.get_f64(i));
+        let d = (a - b).abs();
+        let d = if d.is_nan() { f64::INFINITY } else { d };
+        c.max_abs = c.max_abs.max(d);
+        c.max_rel = c.max_rel.max(d / b.abs().max(1e-30));
+        if d > tol.atol + tol.rtol * b.abs() {
+            c.outside_tolerance += 1;
+        }
+        if let Some(h) = c.step_histogram.as_mut() {
+            h[step_bucket(d as u64)] += 1;
+        }
+    }
+    c.passed = got.numel() == want.numel()
+        && match c.step_histogram {
+            // Integer outputs: same arg-max, and ≥ 99% of elements within one step.
+            Some(h) => c.argmax.0 == c.argmax.1 && (h[0] + h[1]) as f64 >= 0.99 * n as f64,
+            None => c.outside_tolerance == 0,
+        };
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_tolerance_is_absolute_plus_relative() {
+        let want = Tensor::f32(vec![3], vec![1.0, 1000.0, 0.0]);
+        let ok = Tensor::f32(vec![3], vec![1.00005, 1000.09, -0.00009]);
+        let c = compare("y", "ref", &ok, &want, Tolerance::default());
+        assert!(c.passed, "{c:?}");
+        let bad = Tensor::f32(vec![3], vec![1.0003, 1000.0, 0.0]);
+        let c = compare("y", "ref", &bad, &want, Tolerance::default());
+        assert!(!c.passed);
+        assert_eq!(c.outside_tolerance, 1);
+        assert!((c.max_abs - 3e-4).abs() < 1e-6);
+    }
+
+    #[test]
+    fn nan_never_passes() {
+        let want = Tensor::f32(vec![1], vec![1.0]);
+        let got = Tensor::f32(vec![1], vec![f32::NAN]);
+        assert!(!compare("y", "ref", &got, &want, Tolerance::default()).passed);
+    }
+
+    #[test]
+    fn integer_outputs_use_steps_and_argmax() {
+        let want = Tensor::new(vec![4], Data::I8(vec![-128, 5, 100, 7])).unwrap();
+        let got = Tensor::new(vec![4], Data::I8(vec![-127, 5, 100, 9])).unwrap();
+        let c = compare("y", "ref", &got, &want, Tolerance::default());
+        assert_eq!(c.step_histogram, Some([2, 1, 1, 0, 0, 0, 0]));
+        assert!(!c.passed, "2 steps on 25% of elements is too many");
+        let got = Tensor::new(vec![4], Data::I8(vec![-127, 5, 100, 8])).unwrap();
+        assert!(compare("y", "ref", &got, &want, Tolerance::default()).passed);
+    }
+}

@@ -1,0 +1,124 @@
+//! The host harness: a small std binary around a generated model crate. It reads
+//! input sets from stdin, runs the model, and writes the outputs to stdout; with
+//! `--bench N` it instead times N runs of the first set.
+//!
+//! Wire format (little-endian): stdin = u32 set count, then each set's inputs'
+//! elements back to back; stdout = each set's outputs' elements back to back.
+
+use crate::codegen::tokens::usize_lit;
+use crate::ir::{DType, Graph};
+use crate::Compilation;
+use quote::{format_ident, quote};
+
+fn elem(d: DType) -> proc_macro2::TokenStream {
+    let id = format_ident!("{}", d.rust_type());
+    quote!(#id)
+}
+
+/// The harness crate's `Cargo.toml`.
+pub fn cargo_toml(bin: &str, model_crate: &str, model_path: &str) -> String {
+    format!(
+        "[package]\nname = \"{bin}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [dependencies]\n{model_crate} = {{ path = {model_path:?} }}\n\n\
+         [profile.release]\nopt-level = 3\ncodegen-units = 1\ndebug = false\n\n[workspace]\n"
+    )
+}
+
+/// The harness `main.rs` for a compiled model.
+pub fn main_rs(c: &Compilation) -> String {
+    let g: &Graph = &c.graph;
+    let model = format_ident!("{}", c.crate_name().replace('-', "_"));
+    let read_inputs = g.inputs().iter().enumerate().map(|(i, &v)| {
+        let (t, n) = (elem(g.ty(v).dtype), usize_lit(g.ty(v).numel()));
+        let id = format_ident!("in{}", i);
+        quote! {
+            let mut #id: Vec<#t> = vec![Default::default(); #n];
+            for x in #id.iter_mut() {
+                *x = read_le(&mut bytes);
+            }
+        }
+    });
+    let make_outputs = g.outputs().iter().enumerate().map(|(k, &v)| {
+        let (t, n) = (elem(g.ty(v).dtype), usize_lit(g.ty(v).numel()));
+        let id = format_ident!("out{}", k);
+        quote!(let mut #id: Vec<#t> = vec![Default::default(); #n];)
+    });
+    let in_args: Vec<_> = (0..g.inputs().len())
+        .map(|i| {
+            let id = format_ident!("in{}", i);
+            quote!(#id.as_slice().try_into().expect("input size"))
+        })
+        .collect();
+    let out_args: Vec<_> = (0..g.outputs().len())
+        .map(|k| {
+            let id = format_ident!("out{}", k);
+            quote!(#id.as_mut_slice().try_into().expect("output size"))
+        })
+        .collect();
+    let write_outputs = (0..g.outputs().len()).map(|k| {
+        let id = format_ident!("out{}", k);
+        quote!(for x in &#id { out.extend_from_slice(&x.to_le_bytes()); })
+    });
+    let tokens = quote! {
+        use std::io::{Read, Write};
+        use #model as model;
+
+        trait Le: Sized { fn from_le(b: &[u8]) -> Self; const N: usize; }
+        impl Le for f32 { const N: usize = 4; fn from_le(b: &[u8]) -> Self { f32::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for i8 { const N: usize = 1; fn from_le(b: &[u8]) -> Self { b[0] as i8 } }
+        impl Le for u8 { const N: usize = 1; fn from_le(b: &[u8]) -> Self { b[0] } }
+        impl Le for i32 { const N: usize = 4; fn from_le(b: &[u8]) -> Self { i32::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for i64 { const N: usize = 8; fn from_le(b: &[u8]) -> Self { i64::from_le_bytes(b.try_into().unwrap()) } }
+
+        fn read_le<T: Le>(bytes: &mut &[u8]) -> T {
+            let (head, tail) = bytes.split_at(T::N);
+            *bytes = tail;
+            T::from_le(head)
+        }
+
+        fn body() {
+            let args: Vec<String> = std::env::args().collect();
+            let mut input = Vec::new();
+            std::io::stdin().read_to_end(&mut input).expect("stdin");
+            let mut bytes: &[u8] = &input;
+            let sets: u32 = u32::from_le_bytes(bytes[..4].try_into().unwrap());
+            bytes = &bytes[4..];
+            let mut arena = Box::new(model::Arena::new());
+            let mut m = model::Model::new(&mut arena);
+            let mut out: Vec<u8> = Vec::new();
+            let bench: Option<usize> = if args.get(1).map(String::as_str) == Some("--bench") {
+                Some(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100))
+            } else {
+                None
+            };
+            for _ in 0..sets {
+                #(#read_inputs)*
+                #(#make_outputs)*
+                if let Some(runs) = bench {
+                    for _ in 0..runs.min(10) {
+                        m.run(#(#in_args,)* #(#out_args,)*);
+                    }
+                    let mut times = Vec::with_capacity(runs);
+                    for _ in 0..runs {
+                        let t = std::time::Instant::now();
+                        m.run(#(#in_args,)* #(#out_args,)*);
+                        times.push(t.elapsed().as_nanos() as u64);
+                    }
+                    times.sort_unstable();
+                    println!("{} {} {}", times[times.len() / 2], times[times.len() / 10], times[times.len() * 9 / 10]);
+                    return;
+                }
+                m.run(#(#in_args,)* #(#out_args,)*);
+                #(#write_outputs)*
+            }
+            std::io::stdout().write_all(&out).expect("stdout");
+        }
+
+        fn main() {
+            // Large arenas and inputs live on a big stack, never the default 8 MiB one.
+            std::thread::Builder::new().stack_size(512 << 20).spawn(body).expect("thread").join().expect("harness");
+        }
+    };
+    let file: syn::File = syn::parse2(tokens).expect("harness tokens parse");
+    format!("// tinyops verification harness for {} (generated).\n{}", c.graph.name, prettyplease::unparse(&file))
+}

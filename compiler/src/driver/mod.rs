@@ -1,0 +1,26 @@
+//! Drivers: what happens after compilation. Building generated crates with cargo,
+//! running them on the host, reading reference data and comparing results.
+
+pub mod cargo;
+pub mod compare;
+pub mod harness;
+pub mod progress;
+pub mod testdata;
+pub mod verify;
+
+use std::path::PathBuf;
+
+/// The folder tinyops keeps build products in: `TINYOPS_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/tinyops`, else `~/.cache/tinyops`, else the system temp folder.
+pub fn cache_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("TINYOPS_CACHE_DIR") {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(p).join("tinyops");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".cache/tinyops");
+    }
+    std::env::temp_dir().join("tinyops")
+}

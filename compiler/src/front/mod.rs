@@ -1,0 +1,442 @@
+//! The ONNX front end: protobuf → validated [`Graph`] with static types.
+//!
+//! Reading happens in stages, each of which reports every problem it finds before
+//! the next one starts: decode, check that every op is supported, type the inputs
+//! (dynamic dimensions must be pinned), decode initializers, then import the nodes in
+//! order with inference and constant folding.
+
+pub mod node;
+pub mod tensor;
+
+use crate::error::{Error, NodeRef, Problem, Result};
+use crate::ir::{build, Graph, TensorType, ValueId};
+use crate::ops::registry::{self, Support};
+use crate::ops::{Arg, OpError};
+use node::{Lowered, NodeCx};
+use onnx_protobuf::{Message, ModelProto, NodeProto, ValueInfoProto};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Options of the front end.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Shapes for graph inputs, by input name (`--input-shape name=1,3,96,96`). Required
+    /// for every input whose declared shape is not fully static.
+    pub input_shapes: BTreeMap<String, Vec<usize>>,
+}
+
+/// A decoded model file: the protobuf plus what the front end needs to resolve paths.
+pub struct OnnxModel {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The decoded protobuf.
+    pub proto: ModelProto,
+    /// Raw bytes of the file (for the manifest's SHA-256).
+    pub bytes: Vec<u8>,
+}
+
+/// The largest model file accepted (protobuf itself stops at 2 GiB).
+const MAX_MODEL_BYTES: u64 = 2 << 30;
+
+/// Reads and decodes a model file.
+pub fn read(path: &Path) -> Result<OnnxModel> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            detail: "this is a folder; pass the model.onnx file inside it".into(),
+        });
+    }
+    if meta.len() > MAX_MODEL_BYTES {
+        return Err(Error::Malformed { path: path.to_path_buf(), detail: format!("{} bytes is larger than 2 GiB", meta.len()) });
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let proto = ModelProto::parse_from_bytes(&bytes).map_err(|e| Error::Malformed {
+        path: path.to_path_buf(),
+        detail: format!("protobuf decoding failed ({e}); the file may be truncated or not an ONNX model"),
+    })?;
+    if proto.graph.is_none() || proto.graph.node.is_empty() && proto.graph.output.is_empty() {
+        return Err(Error::Malformed { path: path.to_path_buf(), detail: "it has no graph".into() });
+    }
+    Ok(OnnxModel { path: path.to_path_buf(), proto, bytes })
+}
+
+/// Reads a model file and imports it.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<(OnnxModel, Graph)> {
+    let model = read(path)?;
+    let graph = import(&model, opts)?;
+    Ok((model, graph))
+}
+
+/// The canonical name of the default domain.
+fn domain_name(d: &str) -> &str {
+    if d.is_empty() {
+        "ai.onnx"
+    } else {
+        d
+    }
+}
+
+struct Importer<'m> {
+    model: &'m OnnxModel,
+    opsets: HashMap<String, i64>,
+    dir: PathBuf,
+    problems: Vec<Problem>,
+}
+
+impl<'m> Importer<'m> {
+    fn opset(&self, domain: &str) -> i64 {
+        self.opsets.get(domain_name(domain)).copied().unwrap_or(0)
+    }
+
+    fn node_ref(&self, n: &NodeProto, index: usize) -> NodeRef {
+        NodeRef {
+            name: if n.name.is_empty() { format!("#{index}") } else { n.name.clone() },
+            op_type: n.op_type.clone(),
+            domain: domain_name(&n.domain).to_string(),
+            opset: self.opset(&n.domain),
+        }
+    }
+
+    fn fail(&mut self) -> Error {
+        Error::Model { path: self.model.path.clone(), problems: std::mem::take(&mut self.problems) }
+    }
+}
+
+/// Imports a decoded model into a typed graph.
+pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
+    let g = &model.proto.graph;
+    let mut im = Importer {
+        model,
+        opsets: model
+            .proto
+            .opset_import
+            .iter()
+            .map(|o| (domain_name(&o.domain).to_string(), o.version))
+            .collect(),
+        dir: model.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        problems: vec![],
+    };
+    if model.proto.opset_import.is_empty() && model.proto.ir_version >= 3 {
+        im.problems.push(Problem::Structure { detail: "the model imports no opset".into() });
+    }
+
+    // 1. Every op supported? Report all unsupported ones at once.
+    let local_functions: HashSet<(String, String)> =
+        model.proto.functions.iter().map(|f| (f.domain.clone(), f.name.clone())).collect();
+    for (i, n) in g.node.iter().enumerate() {
+        let domain = domain_name(&n.domain);
+        match registry::lookup(domain, &n.op_type, im.opset(&n.domain)) {
+            Support::Yes(_) => {}
+            Support::Opset(range) => {
+                im.problems.push(Problem::UnsupportedOp { node: im.node_ref(n, i), supported: Some(range) })
+            }
+            Support::No => {
+                let is_function = local_functions.contains(&(n.domain.clone(), n.op_type.clone()));
+                let node = im.node_ref(n, i);
+                if is_function {
+                    im.problems.push(Problem::Unsupported {
+                        node,
+                        detail: "the model calls a local ONNX function; inline it before compiling (e.g. onnx.inliner.inline_local_functions)".into(),
+                    });
+                } else {
+                    im.problems.push(Problem::UnsupportedOp { node, supported: None });
+                }
+            }
+        }
+    }
+
+    // 2. Graph inputs (initializers may also be listed as inputs in older models).
+    let init_names: HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
+    let mut graph = Graph::new(if g.name.is_empty() { "model" } else { g.name.as_str() });
+    let mut names: HashMap<String, ValueId> = HashMap::new();
+    let declared_inputs: Vec<&ValueInfoProto> = g.input.iter().filter(|i| !init_names.contains(i.name.as_str())).collect();
+    for pin in opts.input_shapes.keys() {
+        if !declared_inputs.iter().any(|i| &i.name == pin) {
+            let known: Vec<&str> = declared_inputs.iter().map(|i| i.name.as_str()).collect();
+            im.problems.push(Problem::BadPin {
+                detail: format!("the model has no input `{pin}`; its inputs are: {}", known.join(", ")),
+            });
+        }
+    }
+    for vi in &declared_inputs {
+        match input_type(vi, opts.input_shapes.get(&vi.name)) {
+            Ok(ty) => {
+                let id = graph.add_input(vi.name.clone(), ty);
+                names.insert(vi.name.clone(), id);
+            }
+            Err(p) => im.problems.push(p),
+        }
+    }
+
+    // 3. Initializers.
+    for t in &g.initializer {
+        match tensor::decode(t, &im.dir) {
+            Ok(data) => {
+                let id = graph.add_const(t.name.clone(), data);
+                names.insert(t.name.clone(), id);
+            }
+            Err(detail) => {
+                if detail.contains("not supported") && detail.starts_with("element type") {
+                    im.problems.push(Problem::UnsupportedType {
+                        name: t.name.clone(),
+                        dtype: detail.trim_start_matches("element type ").trim_end_matches(" is not supported").into(),
+                    });
+                } else {
+                    im.problems.push(Problem::BadTensor { name: t.name.clone(), detail });
+                }
+            }
+        }
+    }
+    if !g.sparse_initializer.is_empty() {
+        im.problems.push(Problem::Structure { detail: "sparse initializers are not supported".into() });
+    }
+    if !im.problems.is_empty() {
+        return Err(im.fail());
+    }
+
+    // 4. Nodes, in dependency order.
+    let order = match node_order(&g.node, &names) {
+        Ok(o) => o,
+        Err(p) => {
+            im.problems.push(p);
+            return Err(im.fail());
+        }
+    };
+    let dir = im.dir.clone();
+    let decode_tensor = move |t: &onnx_protobuf::TensorProto| tensor::decode(t, &dir);
+    for i in order {
+        let n = &g.node[i];
+        let node_ref = im.node_ref(n, i);
+        let mut inputs: Vec<Option<ValueId>> = Vec::with_capacity(n.input.len());
+        for name in &n.input {
+            if name.is_empty() {
+                inputs.push(None);
+            } else if let Some(&v) = names.get(name) {
+                inputs.push(Some(v));
+            } else {
+                im.problems.push(Problem::UndefinedValue { node: node_ref.clone(), value: name.clone() });
+                return Err(im.fail());
+            }
+        }
+        let lowered = {
+            let args: Vec<Option<Arg>> = inputs
+                .iter()
+                .map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) }))
+                .collect();
+            let domain = domain_name(&n.domain);
+            let Support::Yes(entry) = registry::lookup(domain, &n.op_type, node_ref.opset) else {
+                return Err(Error::Internal(format!("{node_ref} passed the support check but has no importer")));
+            };
+            let cx = NodeCx::new(n, node_ref.opset, args, &decode_tensor);
+            (entry.import)(&cx)
+        };
+        let result = lowered.and_then(|l| match l {
+            Lowered::Forward(slot) => {
+                let v = inputs.get(slot).copied().flatten().ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
+                Ok(vec![v])
+            }
+            Lowered::Const(t) => Ok(vec![graph.add_const(n.output.first().cloned().unwrap_or_default(), t)]),
+            Lowered::Op(op, slots) => {
+                let ir_inputs = slots.iter().map(|&s| inputs.get(s).copied().flatten()).collect();
+                let out_names =
+                    (0..op_outputs(&op, n)).map(|k| output_name(n, k, &node_ref.name)).collect();
+                build::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
+            }
+        });
+        match result {
+            Ok(outs) => {
+                for (k, v) in outs.into_iter().enumerate() {
+                    if let Some(name) = n.output.get(k) {
+                        if !name.is_empty() {
+                            names.insert(name.clone(), v);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                im.problems.push(match e {
+                    OpError::Invalid(detail) => Problem::Invalid { node: node_ref, detail },
+                    OpError::Unsupported(detail) => Problem::Unsupported { node: node_ref, detail },
+                });
+                return Err(im.fail());
+            }
+        }
+    }
+
+    // 5. Outputs.
+    let mut outputs = vec![];
+    for o in &g.output {
+        match names.get(&o.name) {
+            Some(&v) => {
+                if let Some(p) = check_declared(o, graph.ty(v)) {
+                    im.problems.push(p);
+                }
+                outputs.push(v);
+            }
+            None => im.problems.push(Problem::Structure { detail: format!("graph output `{}` is not defined by any node", o.name) }),
+        }
+    }
+    if outputs.is_empty() {
+        im.problems.push(Problem::Structure { detail: "the graph has no outputs".into() });
+    }
+    if !im.problems.is_empty() {
+        return Err(im.fail());
+    }
+    graph.set_outputs(outputs);
+    Ok(graph)
+}
+
+/// How many IR outputs the op for this node should create: the op's own count, which
+/// for multi-output ops (LSTM) is fixed; ONNX may list fewer.
+fn op_outputs(op: &crate::ops::Op, n: &NodeProto) -> usize {
+    match op {
+        crate::ops::Op::Lstm(_) => 3,
+        _ => n.output.len().max(1),
+    }
+}
+
+fn output_name(n: &NodeProto, k: usize, node_name: &str) -> String {
+    match n.output.get(k) {
+        Some(s) if !s.is_empty() => s.clone(),
+        _ => format!("{node_name}:{k}"),
+    }
+}
+
+/// A stable topological order of ONNX nodes (the file order when it is already one).
+fn node_order(nodes: &[NodeProto], known: &HashMap<String, ValueId>) -> Result<Vec<usize>, Problem> {
+    let mut producer: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        for o in &n.output {
+            if !o.is_empty() {
+                producer.insert(o.as_str(), i);
+            }
+        }
+    }
+    let mut indeg = vec![0usize; nodes.len()];
+    let mut succ: Vec<Vec<usize>> = vec![vec![]; nodes.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        let mut preds: Vec<usize> = n
+            .input
+            .iter()
+            .filter(|s| !s.is_empty() && !known.contains_key(*s))
+            .filter_map(|s| producer.get(s.as_str()).copied())
+            .collect();
+        preds.sort_unstable();
+        preds.dedup();
+        indeg[i] = preds.len();
+        for p in preds {
+            succ[p].push(i);
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> = (0..nodes.len()).filter(|&i| indeg[i] == 0).collect();
+    let mut order = vec![];
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &s in &succ[i] {
+            indeg[s] -= 1;
+            if indeg[s] == 0 {
+                ready.insert(s);
+            }
+        }
+    }
+    if order.len() != nodes.len() {
+        return Err(Problem::Structure { detail: "the graph has a cycle".into() });
+    }
+    Ok(order)
+}
+
+/// Dims of a value info: `Ok(n)` for fixed ones, `Err(label)` for symbolic/unknown ones.
+fn declared_dims(vi: &ValueInfoProto) -> Option<(i32, Vec<Result<i64, String>>)> {
+    use onnx_protobuf::tensor_shape_proto::dimension::Value as Dim;
+    use onnx_protobuf::type_proto::Value as Ty;
+    let Some(Ty::TensorType(tt)) = vi.type_.value.as_ref() else { return None };
+    let dims = tt
+        .shape
+        .dim
+        .iter()
+        .map(|d| match &d.value {
+            Some(Dim::DimValue(v)) if *v > 0 => Ok(*v),
+            Some(Dim::DimValue(v)) => Err(v.to_string()),
+            Some(Dim::DimParam(p)) if !p.is_empty() => Err(p.clone()),
+            _ => Err("?".to_string()),
+        })
+        .collect();
+    let dims = if tt.shape.is_none() { vec![] } else { dims };
+    Some((tt.elem_type, dims))
+}
+
+fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorType, Problem> {
+    let Some((elem, dims)) = declared_dims(vi) else {
+        return Err(Problem::UnsupportedType { name: vi.name.clone(), dtype: "a non-tensor type".into() });
+    };
+    let dtype = tensor::dtype_of(elem).map_err(|dtype| Problem::UnsupportedType { name: vi.name.clone(), dtype })?;
+    let shape: Vec<usize> = match pin {
+        Some(p) => {
+            if !dims.is_empty() && p.len() != dims.len() {
+                return Err(Problem::BadPin {
+                    detail: format!("input `{}` has rank {} but the pinned shape {p:?} has rank {}", vi.name, dims.len(), p.len()),
+                });
+            }
+            for (i, d) in dims.iter().enumerate() {
+                if let Ok(fixed) = d {
+                    if *fixed as usize != p[i] {
+                        return Err(Problem::BadPin {
+                            detail: format!("input `{}` has fixed dimension {i} = {fixed}, but the pin says {}", vi.name, p[i]),
+                        });
+                    }
+                }
+            }
+            p.clone()
+        }
+        None => {
+            if dims.iter().any(|d| d.is_err()) {
+                let declared: Vec<String> = dims.iter().map(|d| match d {
+                    Ok(v) => v.to_string(),
+                    Err(s) => s.clone(),
+                }).collect();
+                let guess: Vec<String> = dims.iter().map(|d| d.as_ref().map(|v| v.to_string()).unwrap_or_else(|_| "1".into())).collect();
+                return Err(Problem::DynamicInput {
+                    input: vi.name.clone(),
+                    declared,
+                    suggestion: format!("{}={}", vi.name, guess.join(",")),
+                });
+            }
+            dims.iter().map(|d| *d.as_ref().expect("checked fixed") as usize).collect()
+        }
+    };
+    let dims_i64: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    tensor::checked_shape(&dims_i64, dtype).map_err(|_| Problem::TooLarge {
+        name: vi.name.clone(),
+        shape: format!("{shape:?}"),
+        limit: tensor::MAX_TENSOR_BYTES,
+    })?;
+    if shape.contains(&0) {
+        return Err(Problem::BadPin { detail: format!("input `{}` would have a zero-sized dimension {shape:?}", vi.name) });
+    }
+    Ok(TensorType::new(dtype, shape))
+}
+
+/// Compares a declared output type with the inferred one.
+fn check_declared(vi: &ValueInfoProto, inferred: &TensorType) -> Option<Problem> {
+    let (elem, dims) = declared_dims(vi)?;
+    if let Ok(dt) = tensor::dtype_of(elem) {
+        if dt != inferred.dtype && elem != 0 {
+            return Some(Problem::Structure {
+                detail: format!("output `{}` is declared {dt} but computes {}", vi.name, inferred.dtype),
+            });
+        }
+    }
+    if dims.len() == inferred.rank() {
+        for (i, d) in dims.iter().enumerate() {
+            if let Ok(v) = d {
+                if *v as usize != inferred.shape[i] {
+                    return Some(Problem::Structure {
+                        detail: format!("output `{}` is declared with shape {:?} but computes {}", vi.name, dims.iter().map(|d| d.clone().map_or_else(|s| s, |v| v.to_string())).collect::<Vec<_>>(), inferred),
+                    });
+                }
+            }
+        }
+    }
+    None
+}

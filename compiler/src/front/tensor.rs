@@ -1,0 +1,158 @@
+//! ONNX `TensorProto` → IR constant: every storage form (raw little-endian bytes,
+//! typed fields, external files inside the model's folder) and every size check.
+
+use crate::ir::{numel, DType, Data, Tensor};
+use onnx_protobuf::tensor_proto::{DataLocation, DataType};
+use onnx_protobuf::TensorProto;
+use protobuf::Enum;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Component, Path};
+
+/// The largest tensor (in bytes) the compiler accepts: far beyond any microcontroller,
+/// small enough that a hostile shape cannot make the compiler allocate the machine away.
+pub const MAX_TENSOR_BYTES: usize = 1 << 30;
+
+/// The IR element type of an ONNX element type code.
+pub fn dtype_of(code: i32) -> Result<DType, String> {
+    let dt = DataType::from_i32(code);
+    Ok(match dt {
+        Some(DataType::FLOAT) => DType::F32,
+        Some(DataType::INT8) => DType::I8,
+        Some(DataType::UINT8) => DType::U8,
+        Some(DataType::INT32) => DType::I32,
+        Some(DataType::INT64) => DType::I64,
+        Some(DataType::BOOL) => DType::Bool,
+        Some(other) => return Err(format!("{other:?}")),
+        None => return Err(format!("unknown type code {code}")),
+    })
+}
+
+/// Checks dims (non-negative, bounded) and returns them as a shape.
+pub fn checked_shape(dims: &[i64], dtype: DType) -> Result<Vec<usize>, String> {
+    let mut shape = Vec::with_capacity(dims.len());
+    let mut bytes: u128 = dtype.size() as u128;
+    for &d in dims {
+        if d < 0 {
+            return Err(format!("negative dimension {d} in {dims:?}"));
+        }
+        bytes = bytes.saturating_mul(d as u128);
+        shape.push(d as usize);
+    }
+    if bytes > MAX_TENSOR_BYTES as u128 {
+        return Err(format!(
+            "shape {dims:?} needs {bytes} bytes, more than the {} MiB limit for one tensor",
+            MAX_TENSOR_BYTES >> 20
+        ));
+    }
+    Ok(shape)
+}
+
+/// Decodes a tensor. `model_dir` is the folder external data must stay inside.
+pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, String> {
+    let dtype = dtype_of(t.data_type).map_err(|ty| format!("element type {ty} is not supported"))?;
+    let shape = checked_shape(&t.dims, dtype)?;
+    let n = numel(&shape);
+    if t.segment.is_some() {
+        return Err("segmented tensors are not supported".into());
+    }
+    let external = t.data_location.enum_value() == Ok(DataLocation::EXTERNAL);
+    let data = if external {
+        let bytes = read_external(t, model_dir, n * dtype.size())?;
+        Data::from_le_bytes(dtype, &bytes).ok_or("external data has a partial element")?
+    } else if !t.raw_data.is_empty() || n == 0 {
+        if t.raw_data.len() != n * dtype.size() {
+            return Err(format!(
+                "raw_data has {} bytes but shape {:?} of {} needs {}",
+                t.raw_data.len(),
+                t.dims,
+                dtype,
+                n * dtype.size()
+            ));
+        }
+        Data::from_le_bytes(dtype, &t.raw_data).ok_or("raw_data has a partial element")?
+    } else {
+        typed_fields(t, dtype)?
+    };
+    if data.len() != n {
+        return Err(format!("has {} elements but shape {:?} needs {n}", data.len(), t.dims));
+    }
+    Ok(Tensor { shape, data })
+}
+
+fn typed_fields(t: &TensorProto, dtype: DType) -> Result<Data, String> {
+    Ok(match dtype {
+        DType::F32 => Data::F32(t.float_data.clone()),
+        DType::I64 => Data::I64(t.int64_data.clone()),
+        DType::I32 => Data::I32(t.int32_data.clone()),
+        // Narrow types are stored widened in int32_data.
+        DType::I8 => Data::I8(t.int32_data.iter().map(|&v| v as i8).collect()),
+        DType::U8 => Data::U8(t.int32_data.iter().map(|&v| v as u8).collect()),
+        DType::Bool => Data::Bool(t.int32_data.iter().map(|&v| v != 0).collect()),
+    })
+}
+
+fn read_external(t: &TensorProto, model_dir: &Path, expected: usize) -> Result<Vec<u8>, String> {
+    let mut location = None;
+    let mut offset = 0u64;
+    let mut length = None;
+    for kv in &t.external_data {
+        match kv.key.as_str() {
+            "location" => location = Some(kv.value.clone()),
+            "offset" => offset = kv.value.parse().map_err(|_| format!("bad external offset `{}`", kv.value))?,
+            "length" => {
+                length = Some(kv.value.parse::<u64>().map_err(|_| format!("bad external length `{}`", kv.value))?)
+            }
+            _ => {}
+        }
+    }
+    let location = location.ok_or("external data without a `location`")?;
+    let rel = Path::new(&location);
+    if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(format!(
+            "external data location `{location}` leaves the model's folder; it must be a relative path inside {}",
+            model_dir.display()
+        ));
+    }
+    let path = model_dir.join(rel);
+    // Symbolic links may still point outside: compare canonical paths.
+    let canon_dir = model_dir.canonicalize().map_err(|e| format!("{}: {e}", model_dir.display()))?;
+    let canon = path.canonicalize().map_err(|e| format!("external data file {}: {e}", path.display()))?;
+    if !canon.starts_with(&canon_dir) {
+        return Err(format!(
+            "external data location `{location}` resolves to {}, outside the model's folder {}",
+            canon.display(),
+            canon_dir.display()
+        ));
+    }
+    let len = length.unwrap_or(expected as u64);
+    if len != expected as u64 {
+        return Err(format!("external data length {len} does not match the {expected} bytes the shape needs"));
+    }
+    let mut f = std::fs::File::open(&canon).map_err(|e| format!("{}: {e}", canon.display()))?;
+    let size = f.metadata().map_err(|e| e.to_string())?.len();
+    if offset.checked_add(len).is_none_or(|end| end > size) {
+        return Err(format!("external data {}: bytes {offset}..{} are past the end ({size} bytes)", canon.display(), offset.saturating_add(len)));
+    }
+    f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; expected];
+    f.read_exact(&mut buf).map_err(|e| format!("{}: {e}", canon.display()))?;
+    Ok(buf)
+}
+
+/// Encodes a tensor as an ONNX `TensorProto` with raw data (used by tests and tools
+/// that write models and reference data).
+pub fn encode(name: &str, t: &Tensor) -> TensorProto {
+    let mut p = TensorProto::new();
+    p.name = name.to_string();
+    p.dims = t.shape.iter().map(|&d| d as i64).collect();
+    p.data_type = match t.dtype() {
+        DType::F32 => DataType::FLOAT,
+        DType::I8 => DataType::INT8,
+        DType::U8 => DataType::UINT8,
+        DType::I32 => DataType::INT32,
+        DType::I64 => DataType::INT64,
+        DType::Bool => DataType::BOOL,
+    } as i32;
+    p.raw_data = t.data.to_le_bytes();
+    p
+}

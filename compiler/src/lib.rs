@@ -1,0 +1,185 @@
+//! tinyops: an ahead-of-time compiler from ONNX models to `#![no_std]`,
+//! allocation-free Rust, specialised per target.
+//!
+//! The pipeline is [`front`] (protobuf → typed [`ir::Graph`]), [`passes`] (folding,
+//! fusion), [`plan`] (schedule and arena offsets), [`codegen`] (a Rust module calling
+//! `tinyops-runtime` kernels). [`compile`] runs all of it; [`driver`] builds and runs
+//! the result; the `tinyops` binary is the command-line front of both.
+//!
+//! ```no_run
+//! let opts = tinyops_compiler::Options::default();
+//! let c = tinyops_compiler::compile(std::path::Path::new("model.onnx"), &opts).unwrap();
+//! c.write_crate(std::path::Path::new("out"), None).unwrap();
+//! ```
+
+pub mod build;
+pub mod codegen;
+pub mod driver;
+pub mod error;
+pub mod front;
+pub mod ir;
+pub mod ops;
+pub mod passes;
+pub mod plan;
+pub mod report;
+
+pub use error::{Error, NodeRef, Problem, Result};
+pub use tinyops_targets::Target as TargetRef;
+
+/// Looks up a target by name, with the list of known ones in the error.
+pub fn lookup_target(name: &str) -> std::result::Result<&'static Target, String> {
+    tinyops_targets::lookup(name).map_err(|e| e.to_string())
+}
+
+use codegen::{Generated, Manifest, WeightsMode};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tinyops_targets::Target;
+
+/// Compilation options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The target.
+    pub target: &'static Target,
+    /// Shapes pinning dynamic graph inputs, by input name.
+    pub input_shapes: BTreeMap<String, Vec<usize>>,
+    /// Keep the IR text after import and after every pass.
+    pub dump_ir: bool,
+    /// How the generated code reaches its weights.
+    pub weights: WeightsMode,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: tinyops_targets::host(),
+            input_shapes: BTreeMap::new(),
+            dump_ir: false,
+            weights: WeightsMode::File("weights.bin".into()),
+        }
+    }
+}
+
+/// Everything one compilation produced.
+#[derive(Debug)]
+pub struct Compilation {
+    /// The model file.
+    pub model_path: PathBuf,
+    /// SHA-256 of the model file, hex.
+    pub sha256: String,
+    /// IR text right after import (when `dump_ir` was set).
+    pub imported_ir: Option<String>,
+    /// The optimised graph.
+    pub graph: ir::Graph,
+    /// Rewrites per pass (and IR text after each, when `dump_ir` was set).
+    pub pass_log: passes::PassLog,
+    /// Schedule and memory plan.
+    pub plan: plan::Plan,
+    /// The generated module and weights.
+    pub generated: Generated,
+    /// The target.
+    pub target: &'static Target,
+}
+
+/// Hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compiles an ONNX file.
+pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
+    let (model, mut graph) = front::load(path, &front::LoadOptions { input_shapes: opts.input_shapes.clone() })?;
+    if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+        graph.name = if stem == "model" {
+            path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or(stem).to_string()
+        } else {
+            stem.to_string()
+        };
+    }
+    let imported_ir = opts.dump_ir.then(|| ir::text::to_text(&graph));
+    if let Err(errs) = ir::verify::verify(&graph) {
+        return Err(Error::Internal(format!("imported IR does not verify: {}", errs.join("; "))));
+    }
+    let pass_log = passes::optimise(&mut graph, opts.dump_ir).map_err(Error::Internal)?;
+    let plan = plan::plan(&graph).map_err(Error::Internal)?;
+    let sha256 = sha256_hex(&model.bytes);
+    let manifest = Manifest {
+        model_sha256: sha256.clone(),
+        source: path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        target: opts.target,
+    };
+    let generated = codegen::generate(&graph, &plan, &manifest, &opts.weights).map_err(|e| match e {
+        Error::Model { problems, .. } => Error::Model { path: path.to_path_buf(), problems },
+        other => other,
+    })?;
+    Ok(Compilation { model_path: path.to_path_buf(), sha256, imported_ir, graph, pass_log, plan, generated, target: opts.target })
+}
+
+/// The folder of the runtime crate this compiler was built with (for path
+/// dependencies of generated crates). `TINYOPS_RUNTIME_PATH` overrides it.
+pub fn runtime_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("TINYOPS_RUNTIME_PATH") {
+        return PathBuf::from(p);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime-core")
+}
+
+fn write(path: &Path, data: impl AsRef<[u8]>) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    // Leave unchanged files alone so cargo's incremental rebuilds stay quiet.
+    if std::fs::read(path).is_ok_and(|old| old == data.as_ref()) {
+        return Ok(());
+    }
+    std::fs::write(path, data).map_err(|e| Error::io(path, e))
+}
+
+impl Compilation {
+    /// A crate-friendly snake-case name derived from the model.
+    pub fn crate_name(&self) -> String {
+        codegen::names::ident(&self.graph.name, "model").replace('_', "-")
+    }
+
+    /// Writes the module as `<dir>/<stem>.rs` with its weights beside it (for
+    /// `build.rs` users who `include!` it). The code must have been generated with
+    /// `WeightsMode::File("<stem>.weights.bin")`.
+    pub fn write_module(&self, dir: &Path, stem: &str) -> Result<PathBuf> {
+        let rs = dir.join(format!("{stem}.rs"));
+        write(&rs, &self.generated.code)?;
+        write(&dir.join(format!("{stem}.weights.bin")), &self.generated.weights)?;
+        Ok(rs)
+    }
+
+    /// Writes a ready-to-build `#![no_std]` library crate into `dir`; the runtime is a
+    /// path dependency (`runtime` or [`runtime_path`]).
+    pub fn write_crate(&self, dir: &Path, runtime: Option<&Path>) -> Result<()> {
+        let runtime = runtime.map(Path::to_path_buf).unwrap_or_else(runtime_path);
+        let runtime = runtime.canonicalize().map_err(|e| Error::io(&runtime, e))?;
+        let name = self.crate_name();
+        let toml = format!(
+            "# Generated by tinyops {} from {} (sha256 {}).\n\
+             [package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [lib]\npath = \"src/lib.rs\"\n\n\
+             [dependencies]\ntinyops-runtime = {{ path = {:?} }}\n\n\
+             [profile.release]\nopt-level = 3\ncodegen-units = 1\npanic = \"abort\"\n\n\
+             [workspace]\n",
+            env!("CARGO_PKG_VERSION"),
+            self.model_path.display(),
+            self.sha256,
+            runtime.display().to_string(),
+        );
+        write(&dir.join("Cargo.toml"), toml)?;
+        let lib = format!(
+            "//! `{}` compiled by tinyops for `{}`: see [`Model`].\n\
+             #![no_std]\n#![forbid(unsafe_code)]\n\n{}",
+            self.graph.name,
+            self.target.name,
+            self.generated.code
+        );
+        write(&dir.join("src/lib.rs"), lib)?;
+        write(&dir.join("src/weights.bin"), &self.generated.weights)?;
+        Ok(())
+    }
+}

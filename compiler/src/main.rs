@@ -1,0 +1,192 @@
+//! The `tinyops` command line.
+
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tinyops_compiler::driver::progress::Step;
+use tinyops_compiler::driver::verify::{resolve_model, verify, VerifyOptions};
+use tinyops_compiler::{compile, report::Report, Error, Options};
+
+/// Compile ONNX models into no_std, allocation-free Rust for microcontrollers, and
+/// verify, inspect and measure what comes out.
+#[derive(Parser)]
+#[command(name = "tinyops", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// The target (host, cortex-m0plus, cortex-m4, cortex-m33, cortex-m55, riscv32imac).
+    #[arg(long, short, default_value = "host")]
+    target: String,
+    /// Pin a dynamic input: NAME=D0,D1,… (repeatable).
+    #[arg(long = "input-shape", value_name = "NAME=DIMS")]
+    input_shapes: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile a model into a ready-to-build crate (or a module with --module).
+    Compile {
+        /// The .onnx file (or a folder holding model.onnx).
+        model: PathBuf,
+        #[command(flatten)]
+        args: ModelArgs,
+        /// Output folder.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Write `<name>.rs` + `<name>.weights.bin` for `include!` instead of a crate.
+        #[arg(long, value_name = "NAME")]
+        module: Option<String>,
+        /// Also write the IR after import and after every pass into this folder.
+        #[arg(long, value_name = "DIR")]
+        dump_ir: Option<PathBuf>,
+    },
+    /// Show ops, parameters, MACs, the arena size and the memory plan.
+    Inspect {
+        /// The .onnx file (or a folder holding model.onnx).
+        model: PathBuf,
+        #[command(flatten)]
+        args: ModelArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write the IR after import and after every pass into this folder.
+        #[arg(long, value_name = "DIR")]
+        dump_ir: Option<PathBuf>,
+    },
+    /// Compile, build and run a model on its reference inputs; compare outputs.
+    Verify {
+        /// The .onnx file or its folder (with test_data_set_*/).
+        model: PathBuf,
+        #[command(flatten)]
+        args: ModelArgs,
+        /// Folder with test_data_set_* (default: the model's folder).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Absolute tolerance for float outputs.
+        #[arg(long, default_value_t = 1e-4)]
+        atol: f64,
+        /// Relative tolerance for float outputs.
+        #[arg(long, default_value_t = 1e-4)]
+        rtol: f64,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+fn parse_shapes(items: &[String]) -> Result<BTreeMap<String, Vec<usize>>, Error> {
+    let mut m = BTreeMap::new();
+    for it in items {
+        let (name, dims) = it
+            .rsplit_once('=')
+            .ok_or_else(|| Error::Options(format!("--input-shape `{it}`: expected NAME=D0,D1,…")))?;
+        let dims: Vec<usize> = dims
+            .split(',')
+            .map(|d| d.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::Options(format!("--input-shape `{it}`: dimensions must be non-negative integers")))?;
+        m.insert(name.to_string(), dims);
+    }
+    Ok(m)
+}
+
+fn options(args: &ModelArgs, dump: bool) -> Result<Options, Error> {
+    let target = tinyops_targets::lookup(&args.target).map_err(|e| Error::Options(e.to_string()))?;
+    Ok(Options { target, input_shapes: parse_shapes(&args.input_shapes)?, dump_ir: dump, ..Options::default() })
+}
+
+fn write_dumps(c: &tinyops_compiler::Compilation, dir: &PathBuf) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = vec![("00-import.ir".to_string(), c.imported_ir.clone().unwrap_or_default())];
+    for (i, (name, _, text)) in c.pass_log.steps.iter().enumerate() {
+        files.push((format!("{:02}-{name}.ir", i + 1), text.clone().unwrap_or_default()));
+    }
+    for (f, text) in files {
+        let p = dir.join(f);
+        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Compile { model, args, output, module, dump_ir } => {
+            let model = resolve_model(&model)?;
+            let mut opts = options(&args, dump_ir.is_some())?;
+            if let Some(name) = &module {
+                opts.weights = tinyops_compiler::codegen::WeightsMode::File(format!("{name}.weights.bin"));
+            }
+            let step = Step::start(format!("compiling {} for {}", model.display(), opts.target.name), false);
+            let c = compile(&model, &opts)?;
+            step.done();
+            if let Some(d) = &dump_ir {
+                write_dumps(&c, d)?;
+            }
+            match module {
+                Some(name) => {
+                    let rs = c.write_module(&output, &name)?;
+                    println!("wrote {} ({} B weights, arena {} B)", rs.display(), c.generated.weights.len(), c.plan.arena_bytes);
+                }
+                None => {
+                    c.write_crate(&output, None)?;
+                    println!(
+                        "wrote crate `{}` to {} ({} B weights, arena {} B); build it with: cargo build --release --manifest-path {}/Cargo.toml",
+                        c.crate_name(),
+                        output.display(),
+                        c.generated.weights.len(),
+                        c.plan.arena_bytes,
+                        output.display()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect { model, args, json, dump_ir } => {
+            let model = resolve_model(&model)?;
+            let c = compile(&model, &options(&args, dump_ir.is_some())?)?;
+            if let Some(d) = &dump_ir {
+                write_dumps(&c, d)?;
+            }
+            let r = Report::new(&c);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                print!("{}", r.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { model, args, data, atol, rtol, json, quiet } => {
+            let opts = VerifyOptions {
+                compile: options(&args, false)?,
+                data,
+                tolerance: tinyops_compiler::driver::compare::Tolerance { atol, rtol },
+                quiet: quiet || json,
+            };
+            let r = verify(&model, &opts)?;
+            if json {
+                println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                print!("{}", r.to_text());
+            }
+            Ok(if r.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Elementwise activations: the clamp family (Relu, Clip) and unary float functions
+//! (Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs, Reciprocal, LeakyRelu, HardSigmoid,
+//! HardSwish, Softplus). Identity and Dropout import as plain forwarding.
+
+use super::util::{expect_dtype, f32s, req};
+use super::{Arg, OpDef, OpResult};
+use crate::codegen::{params, tokens::f32_lit, EmitCx};
+use crate::front::node::{Lowered, NodeCx};
+use crate::ir::{DType, Tensor, TensorType};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// A clamp of the output, on its own (Relu, Clip) or fused into a producer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Act {
+    /// Lower bound (−∞ for none).
+    pub min: f32,
+    /// Upper bound (+∞ for none).
+    pub max: f32,
+}
+
+impl Act {
+    /// No clamp.
+    pub const NONE: Act = Act { min: f32::NEG_INFINITY, max: f32::INFINITY };
+    /// ReLU.
+    pub const RELU: Act = Act { min: 0.0, max: f32::INFINITY };
+
+    /// True when this clamps nothing.
+    pub fn is_none(&self) -> bool {
+        *self == Act::NONE
+    }
+
+    /// Applies the clamp (NaN passes through).
+    pub fn apply(&self, v: f32) -> f32 {
+        if v < self.min {
+            self.min
+        } else if v > self.max {
+            self.max
+        } else {
+            v
+        }
+    }
+
+    /// The clamp equal to `self` followed by `next`, if it is one clamp.
+    pub fn then(&self, next: &Act) -> Option<Act> {
+        let a = Act { min: self.min.max(next.min), max: self.max.min(next.max) };
+        (a.min <= a.max).then_some(a)
+    }
+
+    /// IR text: `relu`, `relu6`, `clamp(lo,hi)`.
+    pub fn text(&self) -> String {
+        if *self == Act::RELU {
+            "relu".into()
+        } else if *self == (Act { min: 0.0, max: 6.0 }) {
+            "relu6".into()
+        } else {
+            format!("clamp({},{})", self.min, self.max)
+        }
+    }
+
+    /// The `rt::kernels::Clamp` expression.
+    pub fn tokens(&self) -> TokenStream {
+        let p = params();
+        if self.is_none() {
+            quote!(#p::Clamp::NONE)
+        } else if *self == Act::RELU {
+            quote!(#p::Clamp::RELU)
+        } else {
+            let (lo, hi) = (f32_lit(self.min), f32_lit(self.max));
+            quote!(#p::Clamp { min: #lo, max: #hi })
+        }
+    }
+}
+
+/// `y = clamp(x)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clip {
+    /// The bounds.
+    pub act: Act,
+}
+
+impl OpDef for Clip {
+    fn name(&self) -> &'static str {
+        "clip"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![("act", self.act.text())]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        expect_dtype(inputs, 0, DType::F32)?;
+        Ok(vec![req(inputs, 0)?.ty.clone()])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = f32s(inputs, 0)?;
+        Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.act.apply(v)).collect())])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let (k, x, y, act) = (cx.kernels(), cx.x(0), cx.y(0), self.act.tokens());
+        Ok(quote!(#k::clamp_f32(#act, #x, #y);))
+    }
+}
+
+/// A unary float function.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryKind {
+    /// 1/(1+e^−x).
+    Sigmoid,
+    /// tanh x.
+    Tanh,
+    /// e^x.
+    Exp,
+    /// ln x.
+    Log,
+    /// √x.
+    Sqrt,
+    /// −x.
+    Neg,
+    /// |x|.
+    Abs,
+    /// 1/x.
+    Reciprocal,
+    /// x ≥ 0 ? x : αx.
+    LeakyRelu(f32),
+    /// clamp(αx + β, 0, 1).
+    HardSigmoid(f32, f32),
+    /// x · clamp(x/6 + 1/2, 0, 1).
+    HardSwish,
+    /// ln(1 + e^x).
+    Softplus,
+}
+
+impl UnaryKind {
+    /// Reference value (f64 internally).
+    pub fn apply(self, v: f32) -> f32 {
+        let x = v as f64;
+        (match self {
+            UnaryKind::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            UnaryKind::Tanh => x.tanh(),
+            UnaryKind::Exp => x.exp(),
+            UnaryKind::Log => x.ln(),
+            UnaryKind::Sqrt => x.sqrt(),
+            UnaryKind::Neg => -x,
+            UnaryKind::Abs => x.abs(),
+            UnaryKind::Reciprocal => 1.0 / x,
+            UnaryKind::LeakyRelu(a) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a as f64 * x
+                }
+            }
+            UnaryKind::HardSigmoid(a, b) => (a as f64 * x + b as f64).clamp(0.0, 1.0),
+            UnaryKind::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            UnaryKind::Softplus => x.exp().ln_1p(),
+        }) as f32
+    }
+
+    fn text(self) -> String {
+        match self {
+            UnaryKind::LeakyRelu(a) => format!("leaky_relu({a})"),
+            UnaryKind::HardSigmoid(a, b) => format!("hard_sigmoid({a},{b})"),
+            other => format!("{other:?}").to_lowercase(),
+        }
+    }
+
+    fn tokens(self) -> TokenStream {
+        let p = params();
+        match self {
+            UnaryKind::Sigmoid => quote!(#p::UnaryFn::Sigmoid),
+            UnaryKind::Tanh => quote!(#p::UnaryFn::Tanh),
+            UnaryKind::Exp => quote!(#p::UnaryFn::Exp),
+            UnaryKind::Log => quote!(#p::UnaryFn::Log),
+            UnaryKind::Sqrt => quote!(#p::UnaryFn::Sqrt),
+            UnaryKind::Neg => quote!(#p::UnaryFn::Neg),
+            UnaryKind::Abs => quote!(#p::UnaryFn::Abs),
+            UnaryKind::Reciprocal => quote!(#p::UnaryFn::Reciprocal),
+            UnaryKind::LeakyRelu(a) => {
+                let a = f32_lit(a);
+                quote!(#p::UnaryFn::LeakyRelu(#a))
+            }
+            UnaryKind::HardSigmoid(a, b) => {
+                let (a, b) = (f32_lit(a), f32_lit(b));
+                quote!(#p::UnaryFn::HardSigmoid(#a, #b))
+            }
+            UnaryKind::HardSwish => quote!(#p::UnaryFn::HardSwish),
+            UnaryKind::Softplus => quote!(#p::UnaryFn::Softplus),
+        }
+    }
+}
+
+/// `y = f(x)` elementwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unary {
+    /// The function.
+    pub f: UnaryKind,
+}
+
+impl OpDef for Unary {
+    fn name(&self) -> &'static str {
+        "unary"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![("f", self.f.text())]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        expect_dtype(inputs, 0, DType::F32)?;
+        Ok(vec![req(inputs, 0)?.ty.clone()])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = f32s(inputs, 0)?;
+        Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.f.apply(v)).collect())])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let (k, x, y, f) = (cx.kernels(), cx.x(0), cx.y(0), self.f.tokens());
+        Ok(quote!(#k::unary_f32(#f, #x, #y);))
+    }
+}
+
+/// Relu.
+pub fn import_relu(_: &NodeCx) -> OpResult<Lowered> {
+    Ok(Lowered::op(Clip { act: Act::RELU }, 1))
+}
+
+/// Clip: bounds are attributes before opset 11 and constant inputs from 11 on.
+pub fn import_clip(cx: &NodeCx) -> OpResult<Lowered> {
+    let act = if cx.opset < 11 {
+        Act { min: cx.float("min", f32::NEG_INFINITY)?, max: cx.float("max", f32::INFINITY)? }
+    } else {
+        Act {
+            min: cx.const_f32(1, "the lower bound")?.unwrap_or(f32::NEG_INFINITY),
+            max: cx.const_f32(2, "the upper bound")?.unwrap_or(f32::INFINITY),
+        }
+    };
+    Ok(Lowered::op(Clip { act }, 1))
+}
+
+/// Every single-function unary op.
+pub fn import_unary(cx: &NodeCx) -> OpResult<Lowered> {
+    let f = match cx.node.op_type.as_str() {
+        "Sigmoid" => UnaryKind::Sigmoid,
+        "Tanh" => UnaryKind::Tanh,
+        "Exp" => UnaryKind::Exp,
+        "Log" => UnaryKind::Log,
+        "Sqrt" => UnaryKind::Sqrt,
+        "Neg" => UnaryKind::Neg,
+        "Abs" => UnaryKind::Abs,
+        "Reciprocal" => UnaryKind::Reciprocal,
+        "LeakyRelu" => UnaryKind::LeakyRelu(cx.float("alpha", 0.01)?),
+        "HardSigmoid" => UnaryKind::HardSigmoid(cx.float("alpha", 0.2)?, cx.float("beta", 0.5)?),
+        "HardSwish" => UnaryKind::HardSwish,
+        "Softplus" => UnaryKind::Softplus,
+        other => super::unsupported!("{other} is not a unary function"),
+    };
+    Ok(Lowered::op(Unary { f }, 1))
+}
+
+/// Identity, and Dropout at inference: the output is the input.
+pub fn import_identity(cx: &NodeCx) -> OpResult<Lowered> {
+    if cx.node.op_type == "Dropout" && cx.node.output.get(1).is_some_and(|m| !m.is_empty()) {
+        super::unsupported!("the Dropout mask output is not supported");
+    }
+    Ok(Lowered::Forward(0))
+}
+

@@ -1,0 +1,241 @@
+//! Elementwise binary ops with numpy broadcasting: Add, Sub, Mul, Div, Pow, Max, Min.
+//! Integer operands (shape arithmetic) fold at compile time; float ones run with an
+//! optional fused output clamp.
+
+use super::activation::Act;
+use super::util::{broadcast, broadcast_index, data, req};
+use super::{invalid, unsupported, Arg, OpDef, OpResult};
+use crate::codegen::{params, tokens::usize_array, EmitCx};
+use crate::front::node::{Lowered, NodeCx};
+use crate::ir::{strides, DType, Data, Tensor, TensorType};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Which function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinKind {
+    /// a + b
+    Add,
+    /// a − b
+    Sub,
+    /// a · b
+    Mul,
+    /// a / b
+    Div,
+    /// a^b
+    Pow,
+    /// max(a, b)
+    Max,
+    /// min(a, b)
+    Min,
+}
+
+impl BinKind {
+    fn f64(self, a: f64, b: f64) -> f64 {
+        match self {
+            BinKind::Add => a + b,
+            BinKind::Sub => a - b,
+            BinKind::Mul => a * b,
+            BinKind::Div => a / b,
+            BinKind::Pow => a.powf(b),
+            BinKind::Max => a.max(b),
+            BinKind::Min => a.min(b),
+        }
+    }
+
+    fn i64(self, a: i64, b: i64) -> Option<i64> {
+        match self {
+            BinKind::Add => a.checked_add(b),
+            BinKind::Sub => a.checked_sub(b),
+            BinKind::Mul => a.checked_mul(b),
+            BinKind::Div => a.checked_div(b),
+            BinKind::Pow => u32::try_from(b).ok().and_then(|e| a.checked_pow(e)),
+            BinKind::Max => Some(a.max(b)),
+            BinKind::Min => Some(a.min(b)),
+        }
+    }
+
+    fn kernel(self) -> TokenStream {
+        let k = quote!(rt::kernels::portable);
+        match self {
+            BinKind::Add => quote!(#k::Add),
+            BinKind::Sub => quote!(#k::Sub),
+            BinKind::Mul => quote!(#k::Mul),
+            BinKind::Div => quote!(#k::Div),
+            BinKind::Pow => quote!(#k::Pow),
+            BinKind::Max => quote!(#k::Max),
+            BinKind::Min => quote!(#k::Min),
+        }
+    }
+}
+
+/// `y = act(a ∘ b)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    /// The function.
+    pub kind: BinKind,
+    /// Fused output clamp.
+    pub act: Act,
+}
+
+impl OpDef for Binary {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            BinKind::Add => "add",
+            BinKind::Sub => "sub",
+            BinKind::Mul => "mul",
+            BinKind::Div => "div",
+            BinKind::Pow => "pow",
+            BinKind::Max => "max",
+            BinKind::Min => "min",
+        }
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        if self.act.is_none() {
+            vec![]
+        } else {
+            vec![("act", self.act.text())]
+        }
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let (a, b) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
+        if a.dtype != b.dtype && self.kind != BinKind::Pow {
+            invalid!("operands have different element types {} and {}", a.dtype, b.dtype);
+        }
+        if a.dtype == DType::Bool {
+            invalid!("arithmetic on bool tensors");
+        }
+        Ok(vec![TensorType::new(a.dtype, broadcast(&a.shape, &b.shape)?)])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let (a, b) = (data(inputs, 0)?, data(inputs, 1)?);
+        let shape = out[0].shape.clone();
+        let ia = broadcast_index(&a.shape, &shape);
+        let ib = broadcast_index(&b.shape, &shape);
+        let data = match out[0].dtype {
+            DType::F32 => Data::F32(
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(&i, &j)| self.act.apply(self.kind.f64(a.data.get_f64(i), b.data.get_f64(j)) as f32))
+                    .collect(),
+            ),
+            DType::I64 | DType::I32 | DType::I8 | DType::U8 => {
+                let v: Option<Vec<i64>> =
+                    ia.iter().zip(&ib).map(|(&i, &j)| self.kind.i64(a.data.get_i64(i), b.data.get_i64(j))).collect();
+                let Some(v) = v else { invalid!("integer overflow or division by zero while folding") };
+                Data::I64(v).cast(out[0].dtype)
+            }
+            DType::Bool => invalid!("arithmetic on bool tensors"),
+        };
+        Ok(vec![Tensor { shape, data }])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let (a, b, y) = (cx.input(0)?, cx.input(1)?, cx.output(0)?);
+        if y.ty.dtype != DType::F32 {
+            unsupported!("{} on {} tensors computed at run time", self.name(), y.ty.dtype);
+        }
+        let bc = coalesce(&a.ty.shape, &b.ty.shape, &y.ty.shape)?;
+        let (k, p, f, act) = (cx.kernels(), params(), self.kind.kernel(), self.act.tokens());
+        let rank = bc.shape.len();
+        let (shape, sa, sb) = (usize_array(&bc.shape, 6), usize_array(&bc.a, 6), usize_array(&bc.b, 6));
+        let (xa, xb, xy) = (&a.expr, &b.expr, &y.expr);
+        Ok(quote! {
+            #k::binary_f32::<#f>(&#p::Broadcast { rank: #rank, shape: #shape, a: #sa, b: #sb }, #act, #xa, #xb, #xy);
+        })
+    }
+}
+
+/// A broadcast with the fewest axes: extents and per-operand strides.
+#[derive(Debug, PartialEq)]
+pub struct Coalesced {
+    /// Output extents.
+    pub shape: Vec<usize>,
+    /// Strides of A.
+    pub a: Vec<usize>,
+    /// Strides of B.
+    pub b: Vec<usize>,
+}
+
+/// Merges adjacent axes that both operands traverse contiguously (or both broadcast),
+/// and drops unit axes, so the kernel's inner loop is as long as possible.
+pub fn coalesce(a: &[usize], b: &[usize], out: &[usize]) -> OpResult<Coalesced> {
+    let r = out.len();
+    let stride_in = |s: &[usize]| -> Vec<usize> {
+        let st = strides(s);
+        (0..r)
+            .map(|d| {
+                let off = r - s.len();
+                if d < off || s[d - off] == 1 {
+                    0
+                } else {
+                    st[d - off]
+                }
+            })
+            .collect()
+    };
+    let (sa, sb) = (stride_in(a), stride_in(b));
+    let mut c = Coalesced { shape: vec![], a: vec![], b: vec![] };
+    for d in 0..r {
+        if out[d] == 1 {
+            continue;
+        }
+        if let (Some(&n), Some(&pa), Some(&pb)) = (c.shape.last(), c.a.last(), c.b.last()) {
+            if pa == sa[d] * out[d] && pb == sb[d] * out[d] {
+                let i = c.shape.len() - 1;
+                c.shape[i] = n * out[d];
+                c.a[i] = sa[d];
+                c.b[i] = sb[d];
+                continue;
+            }
+        }
+        c.shape.push(out[d]);
+        c.a.push(sa[d]);
+        c.b.push(sb[d]);
+    }
+    if c.shape.is_empty() {
+        c = Coalesced { shape: vec![1], a: vec![0], b: vec![0] };
+    }
+    if c.shape.len() > 6 {
+        unsupported!("broadcasting {a:?} with {b:?} needs {} axes after merging; at most 6 are supported", c.shape.len());
+    }
+    Ok(c)
+}
+
+/// Add, Sub, Mul, Div, Pow; Max and Min with two operands.
+pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
+    let kind = match cx.node.op_type.as_str() {
+        "Add" => BinKind::Add,
+        "Sub" => BinKind::Sub,
+        "Mul" => BinKind::Mul,
+        "Div" => BinKind::Div,
+        "Pow" => BinKind::Pow,
+        "Max" => BinKind::Max,
+        "Min" => BinKind::Min,
+        other => unsupported!("{other} is not a binary op"),
+    };
+    if cx.opset < 7 && cx.has("broadcast") {
+        unsupported!("legacy (opset < 7) broadcasting attributes");
+    }
+    if cx.n_inputs() != 2 {
+        unsupported!("{} with {} operands (two are supported)", cx.node.op_type, cx.n_inputs());
+    }
+    Ok(Lowered::op(Binary { kind, act: Act::NONE }, 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalescing_merges_contiguous_and_broadcast_axes() {
+        // Per-channel bias [C,1,1] onto [1,C,H,W]: two axes.
+        let c = coalesce(&[1, 8, 5, 5], &[8, 1, 1], &[1, 8, 5, 5]).unwrap();
+        assert_eq!(c, Coalesced { shape: vec![8, 25], a: vec![25, 1], b: vec![1, 0] });
+        // Same shapes: one axis.
+        let c = coalesce(&[2, 3, 4], &[2, 3, 4], &[2, 3, 4]).unwrap();
+        assert_eq!(c.shape, vec![24]);
+        // Scalar.
+        let c = coalesce(&[2, 3], &[], &[2, 3]).unwrap();
+        assert_eq!(c, Coalesced { shape: vec![6], a: vec![1], b: vec![0] });
+    }
+}

@@ -1,0 +1,267 @@
+//! Pooling: MaxPool and AveragePool (1-D/2-D windows with pads, strides, dilations,
+//! ceil mode), GlobalAveragePool and GlobalMaxPool.
+
+use super::conv::{window_attrs, window_out};
+use super::util::{expect_dtype, f32s, list, req};
+use super::{invalid, unsupported, Arg, OpDef, OpResult};
+use crate::codegen::{params, EmitCx};
+use crate::front::node::{Lowered, NodeCx};
+use crate::ir::{numel, DType, Tensor, TensorType};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Maximum or mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    /// Maximum.
+    Max,
+    /// Mean.
+    Avg,
+}
+
+/// A sliding-window pool over NC[H]W.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    /// Max or average.
+    pub kind: PoolKind,
+    /// Window extent per spatial axis.
+    pub kernel: Vec<usize>,
+    /// Strides.
+    pub strides: Vec<usize>,
+    /// Dilations.
+    pub dilations: Vec<usize>,
+    /// Begins then ends.
+    pub pads: Vec<usize>,
+    /// Output extents round up.
+    pub ceil_mode: bool,
+    /// Average divides by the padded window size.
+    pub count_include_pad: bool,
+}
+
+impl Pool {
+    fn out_shape(&self, x: &[usize]) -> OpResult<Vec<usize>> {
+        let r = self.kernel.len();
+        if x.len() != r + 2 {
+            invalid!("input rank {} does not fit a {r}-D window", x.len());
+        }
+        let mut out = vec![x[0], x[1]];
+        for i in 0..r {
+            let (k, s, d, pb, pe) = (self.kernel[i], self.strides[i], self.dilations[i], self.pads[i], self.pads[i + r]);
+            let mut o = window_out(x[i + 2], k, s, d, pb, pe, self.ceil_mode)
+                .ok_or_else(|| super::OpError::Invalid(format!("window larger than padded input on spatial axis {i}")))?;
+            // A window may not start in the end padding.
+            if self.ceil_mode && (o - 1) * s >= x[i + 2] + pb {
+                o -= 1;
+            }
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 15] {
+        let two = self.kernel.len() == 2;
+        let pick = |v: &[usize], i: usize| if two { v[i] } else if i == 0 { 1 } else { v[0] };
+        let r = self.kernel.len();
+        [
+            x[0] * x[1],
+            if two { x[2] } else { 1 },
+            x[r + 1],
+            if two { y[2] } else { 1 },
+            y[r + 1],
+            pick(&self.kernel, 0),
+            pick(&self.kernel, 1),
+            pick(&self.strides, 0),
+            pick(&self.strides, 1),
+            pick(&self.dilations, 0),
+            pick(&self.dilations, 1),
+            if two { self.pads[0] } else { 0 },
+            if two { self.pads[1] } else { self.pads[0] },
+            if two { self.pads[2] } else { 0 },
+            if two { self.pads[3] } else { self.pads[1] },
+        ]
+    }
+}
+
+impl OpDef for Pool {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Max => "max_pool",
+            PoolKind::Avg => "avg_pool",
+        }
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        let mut a = vec![
+            ("kernel", list(&self.kernel)),
+            ("strides", list(&self.strides)),
+            ("dilations", list(&self.dilations)),
+            ("pads", list(&self.pads)),
+        ];
+        if self.ceil_mode {
+            a.push(("ceil", "true".into()));
+        }
+        if self.kind == PoolKind::Avg && self.count_include_pad {
+            a.push(("count_include_pad", "true".into()));
+        }
+        a
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        expect_dtype(inputs, 0, DType::F32)?;
+        Ok(vec![TensorType::new(DType::F32, self.out_shape(&req(inputs, 0)?.ty.shape)?)])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = f32s(inputs, 0)?;
+        let xs = &req(inputs, 0)?.ty.shape;
+        let ys = &out[0].shape;
+        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.geometry(xs, ys);
+        let mut y = vec![0f32; numel(ys)];
+        for c in 0..planes {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let (mut best, mut sum, mut real, mut padded) = (f32::NEG_INFINITY, 0f64, 0usize, 0usize);
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let yy = (oy * sh + ky * dh) as isize - pt as isize;
+                            let xx = (ox * sw + kx * dw) as isize - pl as isize;
+                            if yy >= (ih + pb) as isize || xx >= (iw + pr) as isize {
+                                continue;
+                            }
+                            padded += 1;
+                            if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
+                                continue;
+                            }
+                            let v = x[(c * ih + yy as usize) * iw + xx as usize];
+                            best = if v > best || v.is_nan() { v } else { best };
+                            sum += v as f64;
+                            real += 1;
+                        }
+                    }
+                    let div = if self.count_include_pad { padded } else { real };
+                    y[(c * oh + oy) * ow + ox] = match self.kind {
+                        PoolKind::Max => best,
+                        PoolKind::Avg if div == 0 => 0.0,
+                        PoolKind::Avg => (sum / div as f64) as f32,
+                    };
+                }
+            }
+        }
+        Ok(vec![Tensor::f32(ys.clone(), y)])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        if self.kernel.len() > 2 {
+            unsupported!("{}-D pooling", self.kernel.len());
+        }
+        let (x, y) = (cx.input(0)?, cx.output(0)?);
+        let [planes, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right] =
+            self.geometry(&x.ty.shape, &y.ty.shape);
+        let cip = self.count_include_pad;
+        let (k, p) = (cx.kernels(), params());
+        let f = match self.kind {
+            PoolKind::Max => quote!(max_pool2d_f32),
+            PoolKind::Avg => quote!(avg_pool2d_f32),
+        };
+        let (xx, yy) = (&x.expr, &y.expr);
+        Ok(quote! {
+            #k::#f(
+                &#p::Pool2d {
+                    planes: #planes, in_h: #in_h, in_w: #in_w, out_h: #out_h, out_w: #out_w, k_h: #k_h, k_w: #k_w,
+                    stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w, pad_top: #pad_top,
+                    pad_left: #pad_left, pad_bottom: #pad_bottom, pad_right: #pad_right, count_include_pad: #cip,
+                },
+                #xx, #yy,
+            );
+        })
+    }
+}
+
+/// Mean or maximum over all spatial positions of each channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalPool {
+    /// Max or average.
+    pub kind: PoolKind,
+}
+
+impl OpDef for GlobalPool {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Max => "global_max_pool",
+            PoolKind::Avg => "global_avg_pool",
+        }
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        expect_dtype(inputs, 0, DType::F32)?;
+        let x = &req(inputs, 0)?.ty.shape;
+        if x.len() < 3 {
+            invalid!("input rank {} (need N, C and spatial axes)", x.len());
+        }
+        let mut y = x[..2].to_vec();
+        y.extend(std::iter::repeat_n(1, x.len() - 2));
+        Ok(vec![TensorType::new(DType::F32, y)])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = f32s(inputs, 0)?;
+        let planes = out[0].numel();
+        let spatial = x.len() / planes.max(1);
+        let y = x
+            .chunks(spatial.max(1))
+            .map(|p| match self.kind {
+                PoolKind::Avg => (p.iter().map(|&v| v as f64).sum::<f64>() / spatial as f64) as f32,
+                PoolKind::Max => p.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+            })
+            .collect();
+        Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let (x, y) = (cx.input(0)?, cx.output(0)?);
+        let planes = y.ty.numel();
+        let spatial = x.ty.numel() / planes.max(1);
+        let k = cx.kernels();
+        let f = match self.kind {
+            PoolKind::Max => quote!(global_max_pool_f32),
+            PoolKind::Avg => quote!(global_avg_pool_f32),
+        };
+        let (xx, yy) = (&x.expr, &y.expr);
+        Ok(quote!(#k::#f(#planes, #spatial, #xx, #yy);))
+    }
+}
+
+/// MaxPool and AveragePool.
+pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
+    let kind = if cx.node.op_type == "MaxPool" { PoolKind::Max } else { PoolKind::Avg };
+    let Some(x) = cx.input(0) else { invalid!("input X is required") };
+    if x.ty.rank() < 3 {
+        invalid!("input rank {} (need N, C and spatial axes)", x.ty.rank());
+    }
+    let Some(k) = cx.ints("kernel_shape")? else { invalid!("kernel_shape is required") };
+    let kernel: Vec<usize> = k.iter().map(|&v| v.max(0) as usize).collect();
+    if kernel.len() != x.ty.rank() - 2 || kernel.contains(&0) {
+        invalid!("kernel_shape {k:?} does not fit input rank {}", x.ty.rank());
+    }
+    if kernel.len() > 2 {
+        unsupported!("{}-D pooling (1-D and 2-D are supported)", kernel.len());
+    }
+    if kind == PoolKind::Max && cx.node.output.get(1).is_some_and(|o| !o.is_empty()) {
+        unsupported!("the MaxPool Indices output");
+    }
+    if cx.int("storage_order", 0)? != 0 {
+        unsupported!("storage_order = 1");
+    }
+    let (strides, dilations, pads) = window_attrs(cx, &x.ty.shape[2..], kernel.clone())?;
+    Ok(Lowered::op(
+        Pool {
+            kind,
+            kernel,
+            strides,
+            dilations,
+            pads,
+            ceil_mode: cx.int("ceil_mode", 0)? != 0,
+            count_include_pad: cx.int("count_include_pad", 0)? != 0,
+        },
+        1,
+    ))
+}
+
+/// GlobalAveragePool and GlobalMaxPool.
+pub fn import_global(cx: &NodeCx) -> OpResult<Lowered> {
+    let kind = if cx.node.op_type == "GlobalMaxPool" { PoolKind::Max } else { PoolKind::Avg };
+    Ok(Lowered::op(GlobalPool { kind }, 1))
+}

@@ -1,0 +1,169 @@
+//! QuantizeLinear and DequantizeLinear: affine conversion between float and 8-bit
+//! integers, per tensor or per axis. On constants (int8 weights of hybrid models) they
+//! fold at compile time.
+
+use super::util::{axis, data, req};
+use super::{invalid, unsupported, Arg, OpDef, OpResult};
+use crate::codegen::EmitCx;
+use crate::front::node::{Lowered, NodeCx};
+use crate::ir::{DType, Data, Tensor, TensorType};
+use proc_macro2::TokenStream;
+
+/// Which scale/zero point applies to element `i` of `shape` for a parameter vector of
+/// length `n` along `axis`.
+fn param_index(shape: &[usize], axis: Option<usize>, n: usize) -> impl Fn(usize) -> usize + '_ {
+    let inner: usize = axis.map_or(1, |a| shape[a + 1..].iter().product());
+    move |i| if n == 1 { 0 } else { (i / inner) % n }
+}
+
+/// Checks scale/zero-point shapes against the input; returns the per-axis axis.
+fn check_params(inputs: &[Option<Arg>], axis_attr: usize) -> OpResult<Option<usize>> {
+    let x = req(inputs, 0)?.ty;
+    let s = req(inputs, 1)?.ty;
+    if s.dtype != DType::F32 {
+        invalid!("scale must be f32, is {}", s.dtype);
+    }
+    if let Some(Some(z)) = inputs.get(2) {
+        if z.ty.shape != s.shape {
+            invalid!("zero point shape {:?} differs from scale shape {:?}", z.ty.shape, s.shape);
+        }
+    }
+    match s.shape.as_slice() {
+        [] | [1] => Ok(None),
+        [n] => {
+            if axis_attr >= x.rank() || x.shape[axis_attr] != *n {
+                invalid!("{n} scales do not match axis {axis_attr} of {:?}", x.shape);
+            }
+            Ok(Some(axis_attr))
+        }
+        other => unsupported!("blocked quantisation (scale shape {other:?})"),
+    }
+}
+
+/// `y = (x − zero_point) · scale` (inputs x, scale, zero_point?).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dequantize {
+    /// The axis per-axis parameters run along.
+    pub axis: usize,
+}
+
+impl OpDef for Dequantize {
+    fn name(&self) -> &'static str {
+        "dequantize"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![("axis", self.axis.to_string())]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let x = req(inputs, 0)?.ty;
+        if !matches!(x.dtype, DType::I8 | DType::U8 | DType::I32) {
+            invalid!("input must be i8, u8 or i32, is {}", x.dtype);
+        }
+        check_params(inputs, self.axis)?;
+        Ok(vec![TensorType::new(DType::F32, x.shape.clone())])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let per_axis = check_params(inputs, self.axis)?;
+        let x = data(inputs, 0)?;
+        let scale = data(inputs, 1)?.data.to_f32_vec();
+        let zp = match inputs.get(2) {
+            Some(Some(_)) => data(inputs, 2)?.data.to_i64_vec(),
+            _ => vec![0; scale.len()],
+        };
+        let pi = param_index(&x.shape, per_axis, scale.len());
+        let y = (0..x.numel())
+            .map(|i| ((x.data.get_i64(i) - zp[pi(i)]) as f64 * scale[pi(i)] as f64) as f32)
+            .collect();
+        Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
+    }
+    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+        unsupported!("DequantizeLinear of a tensor computed at run time")
+    }
+}
+
+/// `y = saturate(round_half_even(x / scale) + zero_point)` (inputs x, scale,
+/// zero_point?); the output type is the zero point's (u8 without one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantize {
+    /// The axis per-axis parameters run along.
+    pub axis: usize,
+    /// The output type.
+    pub to: DType,
+}
+
+/// Round half to even, then saturate to the range of `to`.
+pub fn quantize_value(x: f32, scale: f32, zp: i64, to: DType) -> i64 {
+    let q = (x as f64 / scale as f64).round_ties_even();
+    let (lo, hi) = match to {
+        DType::I8 => (-128.0, 127.0),
+        DType::U8 => (0.0, 255.0),
+        _ => (i32::MIN as f64, i32::MAX as f64),
+    };
+    let q = if q.is_nan() { 0.0 } else { q };
+    (q + zp as f64).clamp(lo, hi) as i64
+}
+
+impl OpDef for Quantize {
+    fn name(&self) -> &'static str {
+        "quantize"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![("axis", self.axis.to_string()), ("to", self.to.to_string())]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let x = req(inputs, 0)?.ty;
+        if x.dtype != DType::F32 && x.dtype != DType::I32 {
+            invalid!("input must be f32 or i32, is {}", x.dtype);
+        }
+        check_params(inputs, self.axis)?;
+        Ok(vec![TensorType::new(self.to, x.shape.clone())])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let per_axis = check_params(inputs, self.axis)?;
+        let x = data(inputs, 0)?;
+        let scale = data(inputs, 1)?.data.to_f32_vec();
+        let zp = match inputs.get(2) {
+            Some(Some(_)) => data(inputs, 2)?.data.to_i64_vec(),
+            _ => vec![0; scale.len()],
+        };
+        let pi = param_index(&x.shape, per_axis, scale.len());
+        let v: Vec<i64> = (0..x.numel())
+            .map(|i| quantize_value(x.data.get_f64(i) as f32, scale[pi(i)], zp[pi(i)], self.to))
+            .collect();
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(self.to) }])
+    }
+    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+        unsupported!("QuantizeLinear of a tensor computed at run time")
+    }
+}
+
+fn axis_attr(cx: &NodeCx) -> OpResult<usize> {
+    let rank = cx.input(0).map_or(1, |x| x.ty.rank());
+    if cx.has("block_size") && cx.int("block_size", 0)? != 0 {
+        unsupported!("blocked quantisation (block_size)");
+    }
+    axis(cx.int("axis", 1)?, rank.max(1))
+}
+
+/// DequantizeLinear.
+pub fn import_dequantize(cx: &NodeCx) -> OpResult<Lowered> {
+    Ok(Lowered::op(Dequantize { axis: axis_attr(cx)? }, cx.n_inputs().min(3)))
+}
+
+/// QuantizeLinear.
+pub fn import_quantize(cx: &NodeCx) -> OpResult<Lowered> {
+    let to = match cx.input(2) {
+        Some(z) => z.ty.dtype,
+        None => match cx.int("output_dtype", 0)? {
+            0 => DType::U8,
+            code => crate::front::tensor::dtype_of(code as i32).map_err(|t| super::OpError::Unsupported(format!("output type {t}")))?,
+        },
+    };
+    if !matches!(to, DType::I8 | DType::U8) {
+        unsupported!("quantising to {to}");
+    }
+    if cx.int("saturate", 1)? != 1 {
+        unsupported!("saturate = 0");
+    }
+    Ok(Lowered::op(Quantize { axis: axis_attr(cx)?, to }, cx.n_inputs().min(3)))
+}

@@ -1,0 +1,195 @@
+//! Shape arithmetic that folds at compile time: Shape, Cast, ConstantOfShape, Range.
+//! With static shapes these never survive to generated code; if one would (a Cast of
+//! a run-time tensor), codegen says so.
+
+use super::util::{data, req};
+use super::{invalid, unsupported, Arg, OpDef, OpResult};
+use crate::codegen::EmitCx;
+use crate::front::node::{Lowered, NodeCx};
+use crate::front::tensor::dtype_of;
+use crate::ir::{DType, Data, Tensor, TensorType};
+use proc_macro2::TokenStream;
+
+/// The shape of the input as a 1-D i64 tensor (optionally a range of its axes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeOf {
+    /// First axis.
+    pub start: usize,
+    /// One past the last axis.
+    pub end: usize,
+}
+
+impl OpDef for ShapeOf {
+    fn name(&self) -> &'static str {
+        "shape"
+    }
+    fn infer(&self, _: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        Ok(vec![TensorType::new(DType::I64, vec![self.end - self.start])])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let s = &req(inputs, 0)?.ty.shape;
+        Ok(vec![Tensor::i64_vec(s[self.start..self.end].iter().map(|&d| d as i64).collect())])
+    }
+    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+        unsupported!("shape should have folded to a constant")
+    }
+    fn folds_from_types(&self) -> bool {
+        true
+    }
+}
+
+/// Shape (opset 15 adds start/end).
+pub fn import_shape(cx: &NodeCx) -> OpResult<Lowered> {
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let r = x.ty.rank() as i64;
+    let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+    let start = clamp(cx.int("start", 0)?);
+    let end = clamp(cx.int("end", r)?).max(start);
+    Ok(Lowered::op(ShapeOf { start, end }, 1))
+}
+
+/// Element type conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cast {
+    /// Target type.
+    pub to: DType,
+}
+
+impl OpDef for Cast {
+    fn name(&self) -> &'static str {
+        "cast"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![("to", self.to.to_string())]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        Ok(vec![TensorType::new(self.to, req(inputs, 0)?.ty.shape.clone())])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = data(inputs, 0)?;
+        Ok(vec![Tensor { shape: x.shape.clone(), data: x.data.cast(self.to) }])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let x = cx.input(0)?;
+        unsupported!("Cast from {} to {} on a tensor computed at run time", x.ty.dtype, self.to)
+    }
+}
+
+/// Cast (a cast to the same type is dropped).
+pub fn import_cast(cx: &NodeCx) -> OpResult<Lowered> {
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let to = dtype_of(cx.int("to", 0)? as i32).map_err(|t| super::OpError::Unsupported(format!("Cast to {t}")))?;
+    if to == x.ty.dtype {
+        return Ok(Lowered::Forward(0));
+    }
+    Ok(Lowered::op(Cast { to }, 1))
+}
+
+/// A tensor of a given (constant) shape filled with one value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstantOfShape {
+    /// The fill value (one element).
+    pub value: Tensor,
+}
+
+impl OpDef for ConstantOfShape {
+    fn name(&self) -> &'static str {
+        "constant_of_shape"
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let Some(s) = req(inputs, 0)?.value else { unsupported!("ConstantOfShape of a run-time shape") };
+        let dims = s.data.to_i64_vec();
+        if dims.iter().any(|&d| d < 0) {
+            invalid!("negative dimension in {dims:?}");
+        }
+        Ok(vec![TensorType::new(self.value.dtype(), dims.into_iter().map(|d| d as usize).collect())])
+    }
+    fn eval(&self, _: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let n = out[0].numel();
+        let data = self.value.data.gather(std::iter::repeat_n(0, n));
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data }])
+    }
+    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+        unsupported!("constant_of_shape should have folded to a constant")
+    }
+}
+
+/// ConstantOfShape.
+pub fn import_constant_of_shape(cx: &NodeCx) -> OpResult<Lowered> {
+    let value = match cx.tensor("value")? {
+        Some(t) if t.numel() == 1 => t,
+        Some(t) => invalid!("value must have one element, has {}", t.numel()),
+        None => Tensor::scalar(Data::F32(vec![0.0])),
+    };
+    Ok(Lowered::op(ConstantOfShape { value }, 1))
+}
+
+/// `start, start + delta, …` up to `limit` (constant operands).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range;
+
+impl Range {
+    fn count(inputs: &[Option<Arg>]) -> OpResult<(f64, f64, usize)> {
+        let get = |i: usize| -> OpResult<f64> {
+            match req(inputs, i)?.value {
+                Some(t) if t.numel() == 1 => Ok(t.data.get_f64(0)),
+                _ => unsupported!("Range with a run-time or non-scalar operand {i}"),
+            }
+        };
+        let (start, limit, delta) = (get(0)?, get(1)?, get(2)?);
+        if delta == 0.0 {
+            invalid!("delta is 0");
+        }
+        Ok((start, delta, ((limit - start) / delta).ceil().max(0.0) as usize))
+    }
+}
+
+impl OpDef for Range {
+    fn name(&self) -> &'static str {
+        "range"
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let (_, _, n) = Self::count(inputs)?;
+        Ok(vec![TensorType::new(req(inputs, 0)?.ty.dtype, vec![n])])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let (start, delta, n) = Self::count(inputs)?;
+        let v: Vec<f64> = (0..n).map(|i| start + i as f64 * delta).collect();
+        let data = match out[0].dtype {
+            DType::F32 => Data::F32(v.iter().map(|&x| x as f32).collect()),
+            d => Data::I64(v.iter().map(|&x| x as i64).collect()).cast(d),
+        };
+        Ok(vec![Tensor { shape: vec![n], data }])
+    }
+    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+        unsupported!("range should have folded to a constant")
+    }
+}
+
+/// Range.
+pub fn import_range(_: &NodeCx) -> OpResult<Lowered> {
+    Ok(Lowered::op(Range, 3))
+}
+
+/// Constant: a tensor attribute (or one of the scalar/list forms of opset 12).
+pub fn import_constant(cx: &NodeCx) -> OpResult<Lowered> {
+    if let Some(t) = cx.tensor("value")? {
+        return Ok(Lowered::Const(t));
+    }
+    if cx.has("value_float") {
+        return Ok(Lowered::Const(Tensor::scalar(Data::F32(vec![cx.float("value_float", 0.0)?]))));
+    }
+    if cx.has("value_int") {
+        return Ok(Lowered::Const(Tensor::scalar(Data::I64(vec![cx.int("value_int", 0)?]))));
+    }
+    if let Some(v) = cx.floats("value_floats")? {
+        return Ok(Lowered::Const(Tensor::f32(vec![v.len()], v)));
+    }
+    if let Some(v) = cx.ints("value_ints")? {
+        return Ok(Lowered::Const(Tensor::i64_vec(v)));
+    }
+    if cx.has("sparse_value") || cx.has("value_string") || cx.has("value_strings") {
+        unsupported!("sparse and string constants");
+    }
+    invalid!("Constant has no value attribute")
+}

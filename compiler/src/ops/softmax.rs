@@ -1,0 +1,91 @@
+//! Softmax and LogSoftmax, with the pre-13 "coerce to 2-D" semantics and the per-axis
+//! semantics of opset 13 on.
+
+use super::util::{axis, expect_dtype, f32s, req};
+use super::{invalid, Arg, OpDef, OpResult};
+use crate::codegen::{params, EmitCx};
+use crate::front::node::{Lowered, NodeCx};
+use crate::ir::{numel, DType, Tensor, TensorType};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Normalised exponentials along an axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Softmax {
+    /// The (non-negative) axis.
+    pub axis: usize,
+    /// Pre-opset-13 semantics: normalise over all axes from `axis` on.
+    pub coerce_2d: bool,
+    /// LogSoftmax.
+    pub log: bool,
+}
+
+impl Softmax {
+    /// `(outer, len, inner)` for a shape.
+    pub fn split(&self, shape: &[usize]) -> (usize, usize, usize) {
+        let outer = numel(&shape[..self.axis]);
+        if self.coerce_2d {
+            (outer, numel(&shape[self.axis..]), 1)
+        } else {
+            (outer, shape[self.axis], numel(&shape[self.axis + 1..]))
+        }
+    }
+}
+
+impl OpDef for Softmax {
+    fn name(&self) -> &'static str {
+        if self.log {
+            "log_softmax"
+        } else {
+            "softmax"
+        }
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        let mut a = vec![("axis", self.axis.to_string())];
+        if self.coerce_2d {
+            a.push(("coerce_2d", "true".into()));
+        }
+        a
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        expect_dtype(inputs, 0, DType::F32)?;
+        let t = req(inputs, 0)?.ty;
+        if self.axis >= t.rank().max(1) {
+            invalid!("axis {} out of range for rank {}", self.axis, t.rank());
+        }
+        Ok(vec![t.clone()])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = f32s(inputs, 0)?;
+        let (outer, len, inner) = self.split(&out[0].shape);
+        let mut y = vec![0f32; x.len()];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |j: usize| (o * len + j) * inner + i;
+                let max = (0..len).map(|j| x[at(j)]).fold(f32::NEG_INFINITY, f32::max) as f64;
+                let sum: f64 = (0..len).map(|j| (x[at(j)] as f64 - max).exp()).sum();
+                for j in 0..len {
+                    let v = x[at(j)] as f64 - max;
+                    y[at(j)] = if self.log { (v - sum.ln()) as f32 } else { (v.exp() / sum) as f32 };
+                }
+            }
+        }
+        Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let y = cx.output(0)?;
+        let (outer, len, inner) = self.split(&y.ty.shape);
+        let (k, p, x, yy) = (cx.kernels(), params(), cx.x(0), &y.expr);
+        let f = if self.log { quote!(log_softmax_f32) } else { quote!(softmax_f32) };
+        Ok(quote!(#k::#f(&#p::Axis { outer: #outer, len: #len, inner: #inner }, #x, #yy);))
+    }
+}
+
+/// Softmax and LogSoftmax.
+pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let legacy = cx.opset < 13;
+    let a = cx.int("axis", if legacy { 1 } else { -1 })?;
+    let axis = axis(a, x.ty.rank())?;
+    Ok(Lowered::op(Softmax { axis, coerce_2d: legacy, log: cx.node.op_type == "LogSoftmax" }, 1))
+}

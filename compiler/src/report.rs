@@ -1,0 +1,137 @@
+//! What `tinyops inspect` reports: ops, parameters, MACs, the memory plan and where
+//! each value lives.
+
+use crate::ir::{Def, Graph, TensorType};
+use crate::plan::Loc;
+use crate::Compilation;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One scheduled node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeRow {
+    /// Position in the schedule.
+    pub step: usize,
+    /// IR op.
+    pub op: String,
+    /// Node name.
+    pub name: String,
+    /// Output type.
+    pub output: String,
+    /// MACs.
+    pub macs: u64,
+    /// Where the first output lives.
+    pub storage: String,
+}
+
+/// The inspect report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Model name.
+    pub model: String,
+    /// Target.
+    pub target: String,
+    /// Model file SHA-256.
+    pub sha256: String,
+    /// Graph inputs (name, type).
+    pub inputs: Vec<(String, String)>,
+    /// Graph outputs (name, type).
+    pub outputs: Vec<(String, String)>,
+    /// Scheduled nodes per IR op.
+    pub op_counts: BTreeMap<String, usize>,
+    /// Elements of all weights.
+    pub parameters: usize,
+    /// Bytes of the weight blob (flash).
+    pub weight_bytes: usize,
+    /// MACs per run.
+    pub macs: u64,
+    /// Arena bytes (RAM besides inputs, outputs and stack).
+    pub arena_bytes: usize,
+    /// Arena bytes without any reuse, for comparison.
+    pub unshared_bytes: usize,
+    /// The schedule.
+    pub nodes: Vec<NodeRow>,
+}
+
+fn ty_text(t: &TensorType) -> String {
+    t.to_string()
+}
+
+impl Report {
+    /// Builds the report of a compilation.
+    pub fn new(c: &Compilation) -> Report {
+        let g: &Graph = &c.graph;
+        let mut op_counts = BTreeMap::new();
+        let mut nodes = vec![];
+        for (step, &n) in c.plan.order.iter().enumerate() {
+            let nd = g.node(n);
+            *op_counts.entry(nd.op.name().to_string()).or_insert(0) += 1;
+            let ins: Vec<Option<&TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
+            let outs: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
+            let storage = match c.plan.loc.get(&nd.outputs[0]) {
+                Some(Loc::Arena { offset, bytes }) => format!("arena[{offset}..{}]", offset + bytes),
+                Some(Loc::Output(k)) => format!("output {k}"),
+                Some(Loc::Input(i)) => format!("input {i} (view)"),
+                Some(Loc::Const) => "flash".into(),
+                Some(Loc::Unused) | None => "-".into(),
+            };
+            nodes.push(NodeRow {
+                step,
+                op: nd.op.name().to_string(),
+                name: nd.name.clone(),
+                output: ty_text(&outs[0]),
+                macs: nd.op.def().macs(&ins, &outs),
+                storage,
+            });
+        }
+        let parameters = g
+            .live_consts()
+            .iter()
+            .map(|&v| match &g.value(v).def {
+                Def::Const(t) => t.numel(),
+                _ => 0,
+            })
+            .sum();
+        let io = |vals: &[crate::ir::ValueId]| vals.iter().map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v)))).collect();
+        Report {
+            model: g.name.clone(),
+            target: c.target.name.to_string(),
+            sha256: c.sha256.clone(),
+            inputs: io(g.inputs()),
+            outputs: io(g.outputs()),
+            op_counts,
+            parameters,
+            weight_bytes: c.generated.weights.len(),
+            macs: c.generated.macs,
+            arena_bytes: c.plan.arena_bytes,
+            unshared_bytes: c.plan.unshared_bytes(),
+            nodes,
+        }
+    }
+
+    /// Human-readable text.
+    pub fn to_text(&self) -> String {
+        let mut s = format!("model   {}  (sha256 {})\ntarget  {}\n", self.model, &self.sha256[..16.min(self.sha256.len())], self.target);
+        for (n, t) in &self.inputs {
+            s.push_str(&format!("input   {n}: {t}\n"));
+        }
+        for (n, t) in &self.outputs {
+            s.push_str(&format!("output  {n}: {t}\n"));
+        }
+        s.push_str(&format!(
+            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nops     {}\n\n",
+            self.parameters,
+            self.weight_bytes,
+            self.macs,
+            self.arena_bytes,
+            self.unshared_bytes,
+            self.op_counts.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")
+        ));
+        s.push_str(&format!("{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n", "step", "op", "output", "MACs", "storage", "node"));
+        for r in &self.nodes {
+            let name: String = r.name.chars().take(60).collect();
+            s.push_str(&format!("{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n", r.step, r.op, r.output, r.macs, r.storage, name));
+        }
+        s
+    }
+}

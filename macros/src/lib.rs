@@ -1,0 +1,97 @@
+//! `include_model!`: compile an ONNX model into Rust items at build time.
+//!
+//! ```ignore
+//! mod kws {
+//!     tinyops_runtime::include_model!("models/kws.onnx", target = "cortex-m4");
+//! }
+//! let mut arena = kws::Arena::new();
+//! let mut model = kws::Model::new(&mut arena);
+//! model.run(&input, &mut output);
+//! ```
+//!
+//! Arguments after the path: `target = "…"` (default `host`) and any number of
+//! `input_shape = "NAME=D0,D1,…"` to pin dynamic inputs. The path is relative to the
+//! invoking crate's `Cargo.toml`. Errors become `compile_error!`s with the compiler's
+//! full message. The expansion holds the generated items (the weights as a byte
+//! string), and re-runs when the model file changes.
+
+use proc_macro::TokenStream;
+use proc_macro2::Span;
+use quote::quote;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use syn::parse::{Parse, ParseStream};
+use syn::{LitStr, Token};
+
+struct Args {
+    path: LitStr,
+    target: Option<LitStr>,
+    shapes: Vec<LitStr>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let path: LitStr = input.parse()?;
+        let mut args = Args { path, target: None, shapes: vec![] };
+        while input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: syn::Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value: LitStr = input.parse()?;
+            match key.to_string().as_str() {
+                "target" => args.target = Some(value),
+                "input_shape" => args.shapes.push(value),
+                other => {
+                    return Err(syn::Error::new(key.span(), format!("unknown argument `{other}`; expected `target` or `input_shape`")))
+                }
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
+    let err = |span: Span, msg: String| syn::Error::new(span, msg);
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let path = base.join(args.path.value());
+    let target_name = args.target.as_ref().map_or("host".to_string(), LitStr::value);
+    let target = tinyops_compiler::lookup_target(&target_name).map_err(|m| err(args.target.as_ref().map_or(Span::call_site(), LitStr::span), m))?;
+    let mut shapes = BTreeMap::new();
+    for s in &args.shapes {
+        let v = s.value();
+        let (name, dims) = v.rsplit_once('=').ok_or_else(|| err(s.span(), "expected \"NAME=D0,D1,…\"".into()))?;
+        let dims: Vec<usize> = dims
+            .split(',')
+            .map(|d| d.trim().parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| err(s.span(), "dimensions must be non-negative integers".into()))?;
+        shapes.insert(name.to_string(), dims);
+    }
+    let opts = tinyops_compiler::Options {
+        target,
+        input_shapes: shapes,
+        dump_ir: false,
+        weights: tinyops_compiler::codegen::WeightsMode::Inline,
+    };
+    let c = tinyops_compiler::compile(&path, &opts).map_err(|e| err(args.path.span(), e.to_string()))?;
+    let items: proc_macro2::TokenStream =
+        c.generated.code.parse().map_err(|e| err(Span::call_site(), format!("tinyops generated code that does not lex: {e}")))?;
+    let track = path.display().to_string();
+    Ok(quote! {
+        const _: &[u8] = include_bytes!(#track);
+        #items
+    })
+}
+
+/// Compiles an ONNX model into Rust items (see the crate documentation).
+#[proc_macro]
+pub fn include_model(input: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    match expand(args) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}

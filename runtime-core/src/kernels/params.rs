@@ -1,0 +1,303 @@
+//! Parameter structs: the geometry of one kernel call, emitted as constants by the
+//! compiler. Every kernel validates its slices against these on entry.
+
+/// Largest tensor rank the data-movement and broadcasting kernels handle.
+pub const MAX_RANK: usize = 6;
+
+/// A fused output clamp: `y = min(max(y, min), max)`. ReLU is `[0, inf]`, ReLU6 `[0, 6]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clamp {
+    /// Lower bound.
+    pub min: f32,
+    /// Upper bound.
+    pub max: f32,
+}
+
+impl Clamp {
+    /// No clamping.
+    pub const NONE: Clamp = Clamp { min: f32::NEG_INFINITY, max: f32::INFINITY };
+    /// ReLU.
+    pub const RELU: Clamp = Clamp { min: 0.0, max: f32::INFINITY };
+
+    /// Applies the clamp (NaN passes through unchanged).
+    #[inline(always)]
+    pub fn apply(self, v: f32) -> f32 {
+        if v < self.min {
+            self.min
+        } else if v > self.max {
+            self.max
+        } else {
+            v
+        }
+    }
+}
+
+/// 2-D convolution over NCHW input with OIHW (grouped) weights. 1-D convolutions use
+/// `in_h = out_h = k_h = 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2d {
+    /// Batch size.
+    pub batch: usize,
+    /// Input channels.
+    pub in_c: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Output channels.
+    pub out_c: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// Kernel height.
+    pub k_h: usize,
+    /// Kernel width.
+    pub k_w: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Vertical dilation.
+    pub dil_h: usize,
+    /// Horizontal dilation.
+    pub dil_w: usize,
+    /// Zero rows above the input.
+    pub pad_top: usize,
+    /// Zero columns left of the input.
+    pub pad_left: usize,
+    /// Channel groups (`in_c` for depthwise).
+    pub groups: usize,
+}
+
+impl Conv2d {
+    /// Input elements.
+    pub const fn input_len(&self) -> usize {
+        self.batch * self.in_c * self.in_h * self.in_w
+    }
+    /// Weight elements.
+    pub const fn weight_len(&self) -> usize {
+        self.out_c * (self.in_c / self.groups) * self.k_h * self.k_w
+    }
+    /// Output elements.
+    pub const fn output_len(&self) -> usize {
+        self.batch * self.out_c * self.out_h * self.out_w
+    }
+    /// True when the geometry is self-consistent.
+    pub const fn is_valid(&self) -> bool {
+        self.groups > 0
+            && self.in_c % self.groups == 0
+            && self.out_c % self.groups == 0
+            && self.stride_h > 0
+            && self.stride_w > 0
+            && self.dil_h > 0
+            && self.dil_w > 0
+    }
+}
+
+/// How the C operand of a GEMM broadcasts onto the `m × n` result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bias {
+    /// No C operand.
+    None,
+    /// One value for every element.
+    Scalar,
+    /// One value per column (length `n`): the usual dense-layer bias.
+    PerColumn,
+    /// One value per row (length `m`).
+    PerRow,
+    /// A full `m × n` matrix.
+    Full,
+}
+
+/// `y = alpha * op(A) * op(B) + beta * C`, row-major, for `batch` independent products.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gemm {
+    /// Independent products (1 for a plain GEMM).
+    pub batch: usize,
+    /// Rows of the result.
+    pub m: usize,
+    /// Columns of the result.
+    pub n: usize,
+    /// Inner dimension.
+    pub k: usize,
+    /// A is stored `k × m` (transposed).
+    pub trans_a: bool,
+    /// B is stored `n × k` (transposed).
+    pub trans_b: bool,
+    /// Elements between consecutive A matrices (0 to reuse one A for every product).
+    pub batch_stride_a: usize,
+    /// Elements between consecutive B matrices (0 to reuse one B).
+    pub batch_stride_b: usize,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of C.
+    pub beta: f32,
+    /// How C broadcasts (C is shared by every product).
+    pub bias: Bias,
+}
+
+impl Gemm {
+    /// Elements of C the kernel reads.
+    pub const fn bias_len(&self) -> usize {
+        match self.bias {
+            Bias::None => 0,
+            Bias::Scalar => 1,
+            Bias::PerColumn => self.n,
+            Bias::PerRow => self.m,
+            Bias::Full => self.m * self.n,
+        }
+    }
+}
+
+/// Numpy broadcasting of two operands onto a dense output: per axis, the output
+/// extent and each operand's stride in elements (0 where it broadcasts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broadcast {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Output extents.
+    pub shape: [usize; MAX_RANK],
+    /// Strides of operand A.
+    pub a: [usize; MAX_RANK],
+    /// Strides of operand B.
+    pub b: [usize; MAX_RANK],
+}
+
+/// A 2-D pooling window over NCHW input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2d {
+    /// Batch × channels (planes pooled independently).
+    pub planes: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// Window height.
+    pub k_h: usize,
+    /// Window width.
+    pub k_w: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Vertical dilation.
+    pub dil_h: usize,
+    /// Horizontal dilation.
+    pub dil_w: usize,
+    /// Padding rows above.
+    pub pad_top: usize,
+    /// Padding columns left.
+    pub pad_left: usize,
+    /// Padding rows below.
+    pub pad_bottom: usize,
+    /// Padding columns right.
+    pub pad_right: usize,
+    /// Average pooling divides by the whole padded window, not only real elements.
+    pub count_include_pad: bool,
+}
+
+/// A reduction or normalisation along one axis of a tensor viewed as
+/// `outer × len × inner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Axis {
+    /// Product of the extents before the axis.
+    pub outer: usize,
+    /// Extent of the axis.
+    pub len: usize,
+    /// Product of the extents after the axis.
+    pub inner: usize,
+}
+
+/// A strided copy: for every index of `shape`, `y[dst_offset + Σ i·dst] =
+/// x[src_offset + Σ i·src]`. Transpose, slice, expand, concat and pad are all this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strided {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Extents of the copied block.
+    pub shape: [usize; MAX_RANK],
+    /// Source strides in elements (negative for reversed slices, 0 for broadcast).
+    pub src: [isize; MAX_RANK],
+    /// Source element of index 0.
+    pub src_offset: usize,
+    /// Destination strides in elements.
+    pub dst: [usize; MAX_RANK],
+    /// Destination element of index 0.
+    pub dst_offset: usize,
+}
+
+/// Gathers whole slices along one axis: `y[o, j, i] = x[o, indices[j], i]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gather {
+    /// Product of extents before the axis.
+    pub outer: usize,
+    /// Extent of the gathered axis in the input.
+    pub axis_len: usize,
+    /// Product of extents after the axis.
+    pub inner: usize,
+}
+
+/// A unary float function.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryFn {
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// e^x.
+    Exp,
+    /// Natural logarithm.
+    Log,
+    /// Square root.
+    Sqrt,
+    /// −x.
+    Neg,
+    /// |x|.
+    Abs,
+    /// 1/x.
+    Reciprocal,
+    /// x if x ≥ 0 else alpha·x.
+    LeakyRelu(f32),
+    /// max(0, min(1, alpha·x + beta)).
+    HardSigmoid(f32, f32),
+    /// x · max(0, min(1, x/6 + 1/2)).
+    HardSwish,
+    /// ln(1 + e^x).
+    Softplus,
+    /// x · sigmoid(x).
+    Silu,
+}
+
+/// Long short-term memory over a whole sequence (ONNX `LSTM`, layout 0, gate order
+/// i, o, f, c; activations sigmoid, tanh, tanh).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lstm {
+    /// Time steps.
+    pub seq: usize,
+    /// Batch size.
+    pub batch: usize,
+    /// Input features.
+    pub input: usize,
+    /// Hidden units.
+    pub hidden: usize,
+    /// 1 (forward or reverse) or 2 (bidirectional).
+    pub directions: usize,
+    /// The single direction runs backwards in time.
+    pub reverse: bool,
+    /// Clip gate pre-activations to ±clip (0 for none).
+    pub clip: f32,
+    /// Couple input and forget gates (f = 1 − i).
+    pub input_forget: bool,
+}
+
+impl Lstm {
+    /// Scratch floats the kernel needs.
+    pub const fn scratch_len(&self) -> usize {
+        self.batch * self.hidden * 6
+    }
+}

@@ -1,0 +1,139 @@
+use crate::kernels::{Gather, Strided, MAX_RANK};
+
+/// `y[..x.len()] = x`.
+pub fn copy<T: Copy>(x: &[T], y: &mut [T]) {
+    if let Some(y) = y.get_mut(..x.len()) {
+        y.copy_from_slice(x);
+    }
+}
+
+/// Sets every element of `y` to `v`.
+pub fn fill<T: Copy>(v: T, y: &mut [T]) {
+    y.iter_mut().for_each(|o| *o = v);
+}
+
+/// Smallest and largest source index, and largest destination index, of a copy.
+fn reach(p: &Strided) -> (isize, isize, usize) {
+    let (mut lo, mut hi) = (p.src_offset as isize, p.src_offset as isize);
+    let mut dhi = p.dst_offset;
+    for d in 0..p.rank.min(MAX_RANK) {
+        let span = p.shape[d].saturating_sub(1) as isize;
+        if p.src[d] >= 0 {
+            hi += span * p.src[d];
+        } else {
+            lo += span * p.src[d];
+        }
+        dhi += p.shape[d].saturating_sub(1) * p.dst[d];
+    }
+    (lo, hi, dhi)
+}
+
+/// The general strided copy (see [`Strided`]).
+pub fn copy_strided<T: Copy>(p: &Strided, x: &[T], y: &mut [T]) {
+    if p.rank == 0 || p.rank > MAX_RANK || p.shape[..p.rank].contains(&0) {
+        return;
+    }
+    let (lo, hi, dhi) = reach(p);
+    if lo < 0 || hi as usize >= x.len() || dhi >= y.len() {
+        return;
+    }
+    let last = p.rank - 1;
+    let inner = p.shape[last];
+    let (ss, ds) = (p.src[last], p.dst[last]);
+    let mut idx = [0usize; MAX_RANK];
+    let mut so = p.src_offset as isize;
+    let mut dof = p.dst_offset;
+    loop {
+        if ss == 1 && ds == 1 {
+            let (Some(src), Some(dst)) = (x.get(so as usize..so as usize + inner), y.get_mut(dof..dof + inner)) else {
+                return;
+            };
+            dst.copy_from_slice(src);
+        } else {
+            for i in 0..inner {
+                let (Some(&v), Some(o)) = (x.get((so + i as isize * ss) as usize), y.get_mut(dof + i * ds)) else {
+                    return;
+                };
+                *o = v;
+            }
+        }
+        // Odometer over the outer axes.
+        let mut d = last;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            so += p.src[d];
+            dof += p.dst[d];
+            if idx[d] < p.shape[d] {
+                break;
+            }
+            so -= p.src[d] * idx[d] as isize;
+            dof -= p.dst[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Gathers slices along an axis by constant indices (already non-negative).
+pub fn gather<T: Copy>(p: &Gather, indices: &[usize], x: &[T], y: &mut [T]) {
+    let (outer, inner, n) = (p.outer, p.inner, indices.len());
+    if x.len() < outer * p.axis_len * inner || y.len() < outer * n * inner || indices.iter().any(|&i| i >= p.axis_len) {
+        return;
+    }
+    for o in 0..outer {
+        for (j, &i) in indices.iter().enumerate() {
+            let s = (o * p.axis_len + i) * inner;
+            let d = (o * n + j) * inner;
+            let (Some(src), Some(dst)) = (x.get(s..s + inner), y.get_mut(d..d + inner)) else { return };
+            dst.copy_from_slice(src);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_as_strided_copy() {
+        // x: 2x3 → y: 3x2
+        let x = [1, 2, 3, 4, 5, 6];
+        let mut y = [0; 6];
+        let p = Strided { rank: 2, shape: [3, 2, 0, 0, 0, 0], src: [1, 3, 0, 0, 0, 0], src_offset: 0, dst: [2, 1, 0, 0, 0, 0], dst_offset: 0 };
+        copy_strided(&p, &x, &mut y);
+        assert_eq!(y, [1, 4, 2, 5, 3, 6]);
+    }
+
+    #[test]
+    fn reversed_slice_and_broadcast() {
+        let x = [1.0f32, 2.0, 3.0, 4.0];
+        let mut y = [0.0f32; 3];
+        let p = Strided { rank: 1, shape: [3, 0, 0, 0, 0, 0], src: [-1, 0, 0, 0, 0, 0], src_offset: 3, dst: [1, 0, 0, 0, 0, 0], dst_offset: 0 };
+        copy_strided(&p, &x, &mut y);
+        assert_eq!(y, [4.0, 3.0, 2.0]);
+        let p = Strided { rank: 2, shape: [2, 3, 0, 0, 0, 0], src: [0, 1, 0, 0, 0, 0], src_offset: 0, dst: [3, 1, 0, 0, 0, 0], dst_offset: 0 };
+        let mut y = [0.0f32; 6];
+        copy_strided(&p, &x, &mut y);
+        assert_eq!(y, [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn out_of_range_copy_is_a_no_op() {
+        let x = [1, 2, 3];
+        let mut y = [0; 4];
+        let p = Strided { rank: 1, shape: [4, 0, 0, 0, 0, 0], src: [1, 0, 0, 0, 0, 0], src_offset: 0, dst: [1, 0, 0, 0, 0, 0], dst_offset: 0 };
+        copy_strided(&p, &x, &mut y);
+        assert_eq!(y, [0; 4]);
+    }
+
+    #[test]
+    fn gather_rows() {
+        let x = [1, 2, 3, 4, 5, 6];
+        let mut y = [0; 4];
+        gather(&Gather { outer: 1, axis_len: 3, inner: 2 }, &[2, 0], &x, &mut y);
+        assert_eq!(y, [5, 6, 1, 2]);
+    }
+}

@@ -1,0 +1,191 @@
+use crate::kernels::{Broadcast, Clamp, UnaryFn, MAX_RANK};
+use crate::math;
+
+/// A binary float function, chosen at compile time by type.
+pub trait BinaryFn {
+    /// Applies the function.
+    fn apply(a: f32, b: f32) -> f32;
+}
+
+macro_rules! binary_fns {
+    ($($(#[$doc:meta])* $name:ident => |$a:ident, $b:ident| $e:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl BinaryFn for $name {
+            #[inline(always)]
+            fn apply($a: f32, $b: f32) -> f32 { $e }
+        }
+    )*};
+}
+
+binary_fns! {
+    /// a + b.
+    Add => |a, b| a + b;
+    /// a − b.
+    Sub => |a, b| a - b;
+    /// a · b.
+    Mul => |a, b| a * b;
+    /// a / b.
+    Div => |a, b| a / b;
+    /// a^b.
+    Pow => |a, b| math::pow(a, b);
+    /// max(a, b) (NaN-propagating).
+    Max => |a, b| if a.is_nan() || a >= b { a } else { b };
+    /// min(a, b) (NaN-propagating).
+    Min => |a, b| if a.is_nan() || a <= b { a } else { b };
+}
+
+/// Last index reached by a broadcast operand, plus one.
+fn extent(p: &Broadcast, strides: &[usize; MAX_RANK]) -> usize {
+    let mut last = 0usize;
+    for d in 0..p.rank.min(MAX_RANK) {
+        last += p.shape[d].saturating_sub(1) * strides[d];
+    }
+    last + 1
+}
+
+/// `y = act(f(a, b))` with numpy broadcasting described by `p`.
+pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], y: &mut [f32]) {
+    if p.rank == 0 || p.rank > MAX_RANK {
+        return;
+    }
+    let total: usize = p.shape[..p.rank].iter().product();
+    if total == 0 {
+        return;
+    }
+    if y.len() < total || a.len() < extent(p, &p.a) || b.len() < extent(p, &p.b) {
+        return;
+    }
+    let last = p.rank - 1;
+    let inner = p.shape[last];
+    if inner == 0 {
+        return;
+    }
+    let (sa, sb) = (p.a[last], p.b[last]);
+    let mut idx = [0usize; MAX_RANK];
+    let (mut ao, mut bo) = (0usize, 0usize);
+    for row in y[..total].chunks_exact_mut(inner) {
+        match (sa, sb) {
+            (1, 1) => {
+                let (Some(ar), Some(br)) = (a.get(ao..ao + inner), b.get(bo..bo + inner)) else { return };
+                for ((v, &x), &z) in row.iter_mut().zip(ar).zip(br) {
+                    *v = act.apply(F::apply(x, z));
+                }
+            }
+            (1, 0) => {
+                let (Some(ar), Some(&z)) = (a.get(ao..ao + inner), b.get(bo)) else { return };
+                for (v, &x) in row.iter_mut().zip(ar) {
+                    *v = act.apply(F::apply(x, z));
+                }
+            }
+            (0, 1) => {
+                let (Some(&x), Some(br)) = (a.get(ao), b.get(bo..bo + inner)) else { return };
+                for (v, &z) in row.iter_mut().zip(br) {
+                    *v = act.apply(F::apply(x, z));
+                }
+            }
+            _ => {
+                for (i, v) in row.iter_mut().enumerate() {
+                    let (Some(&x), Some(&z)) = (a.get(ao + i * sa), b.get(bo + i * sb)) else { return };
+                    *v = act.apply(F::apply(x, z));
+                }
+            }
+        }
+        // Advance the outer index (odometer over axes 0..last).
+        let mut d = last;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            ao += p.a[d];
+            bo += p.b[d];
+            if idx[d] < p.shape[d] {
+                break;
+            }
+            ao -= p.a[d] * idx[d];
+            bo -= p.b[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// `y = clamp(x)`: ReLU, ReLU6, Clip.
+pub fn clamp_f32(act: Clamp, x: &[f32], y: &mut [f32]) {
+    for (v, &xv) in y.iter_mut().zip(x) {
+        *v = act.apply(xv);
+    }
+}
+
+/// `y = f(x)` elementwise.
+pub fn unary_f32(f: UnaryFn, x: &[f32], y: &mut [f32]) {
+    macro_rules! map {
+        (|$v:ident| $e:expr) => {
+            for (o, &$v) in y.iter_mut().zip(x) {
+                *o = $e;
+            }
+        };
+    }
+    match f {
+        UnaryFn::Sigmoid => map!(|v| math::sigmoid(v)),
+        UnaryFn::Tanh => map!(|v| math::tanh(v)),
+        UnaryFn::Exp => map!(|v| math::exp(v)),
+        UnaryFn::Log => map!(|v| math::ln(v)),
+        UnaryFn::Sqrt => map!(|v| math::sqrt(v)),
+        UnaryFn::Neg => map!(|v| -v),
+        UnaryFn::Abs => map!(|v| v.abs()),
+        UnaryFn::Reciprocal => map!(|v| 1.0 / v),
+        UnaryFn::LeakyRelu(alpha) => map!(|v| if v >= 0.0 { v } else { alpha * v }),
+        UnaryFn::HardSigmoid(alpha, beta) => map!(|v| Clamp { min: 0.0, max: 1.0 }.apply(alpha * v + beta)),
+        UnaryFn::HardSwish => map!(|v| v * Clamp { min: 0.0, max: 1.0 }.apply(v / 6.0 + 0.5)),
+        UnaryFn::Softplus => map!(|v| if v > 20.0 { v } else { math::ln(1.0 + math::exp(v)) }),
+        UnaryFn::Silu => map!(|v| v * math::sigmoid(v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+
+    #[test]
+    fn broadcasting_matches_index_arithmetic() {
+        // a: [2,1,4] (strides 4,0,1), b: [3,1] (strides 0,1,0) → y: [2,3,4]
+        let a: std::vec::Vec<f32> = (0..8).map(|i| i as f32).collect();
+        let b = [10.0f32, 20.0, 30.0];
+        let p = Broadcast { rank: 3, shape: [2, 3, 4, 0, 0, 0], a: [4, 0, 1, 0, 0, 0], b: [0, 1, 0, 0, 0, 0] };
+        let mut y = vec![0.0f32; 24];
+        binary_f32::<Add>(&p, Clamp::NONE, &a, &b, &mut y);
+        for i in 0..2 {
+            for j in 0..3 {
+                for k in 0..4 {
+                    assert_eq!(y[(i * 3 + j) * 4 + k], a[i * 4 + k] + b[j]);
+                }
+            }
+        }
+        binary_f32::<Sub>(&p, Clamp::RELU, &a, &b, &mut y);
+        assert!(y.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn too_short_operand_is_a_no_op() {
+        let p = Broadcast { rank: 1, shape: [4, 0, 0, 0, 0, 0], a: [1, 0, 0, 0, 0, 0], b: [1, 0, 0, 0, 0, 0] };
+        let mut y = [5.0f32; 4];
+        binary_f32::<Mul>(&p, Clamp::NONE, &[1.0; 3], &[1.0; 4], &mut y);
+        assert_eq!(y, [5.0; 4]);
+    }
+
+    #[test]
+    fn unary_functions_match_std() {
+        let x = [-3.0f32, -0.5, 0.0, 0.25, 2.0, 7.0];
+        let mut y = [0.0f32; 6];
+        unary_f32(UnaryFn::HardSwish, &x, &mut y);
+        assert_eq!(y, [0.0, -0.5 * (-0.5 / 6.0 + 0.5), 0.0, 0.25 * (0.25 / 6.0 + 0.5), 2.0 * (2.0 / 6.0 + 0.5), 7.0]);
+        unary_f32(UnaryFn::LeakyRelu(0.1), &x, &mut y);
+        assert_eq!(y[0], -0.3);
+        unary_f32(UnaryFn::Softplus, &x, &mut y);
+        for (a, b) in y.iter().zip(x) {
+            assert!((a - (1.0 + b.exp()).ln()).abs() < 1e-6);
+        }
+    }
+}
