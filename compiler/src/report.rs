@@ -66,10 +66,13 @@ impl Report {
         for (step, &n) in c.plan.order.iter().enumerate() {
             let nd = g.node(n);
             *op_counts.entry(nd.op.name().to_string()).or_insert(0) += 1;
-            let ins: Vec<Option<&TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
+            let ins: Vec<Option<&TensorType>> =
+                nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
             let outs: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
             let storage = match c.plan.loc.get(&nd.outputs[0]) {
-                Some(Loc::Arena { offset, bytes }) => format!("arena[{offset}..{}]", offset + bytes),
+                Some(Loc::Arena { offset, bytes }) => {
+                    format!("arena[{offset}..{}]", offset + bytes)
+                }
                 Some(Loc::Output(k)) => format!("output {k}"),
                 Some(Loc::Input(i)) => format!("input {i} (view)"),
                 Some(Loc::Const) => "flash".into(),
@@ -92,7 +95,11 @@ impl Report {
                 _ => 0,
             })
             .sum();
-        let io = |vals: &[crate::ir::ValueId]| vals.iter().map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v)))).collect();
+        let io = |vals: &[crate::ir::ValueId]| {
+            vals.iter()
+                .map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v))))
+                .collect()
+        };
         Report {
             model: g.name.clone(),
             target: c.target.name.to_string(),
@@ -111,7 +118,12 @@ impl Report {
 
     /// Human-readable text.
     pub fn to_text(&self) -> String {
-        let mut s = format!("model   {}  (sha256 {})\ntarget  {}\n", self.model, &self.sha256[..16.min(self.sha256.len())], self.target);
+        let mut s = format!(
+            "model   {}  (sha256 {})\ntarget  {}\n",
+            self.model,
+            &self.sha256[..16.min(self.sha256.len())],
+            self.target
+        );
         for (n, t) in &self.inputs {
             s.push_str(&format!("input   {n}: {t}\n"));
         }
@@ -127,10 +139,16 @@ impl Report {
             self.unshared_bytes,
             self.op_counts.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")
         ));
-        s.push_str(&format!("{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n", "step", "op", "output", "MACs", "storage", "node"));
+        s.push_str(&format!(
+            "{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n",
+            "step", "op", "output", "MACs", "storage", "node"
+        ));
         for r in &self.nodes {
             let name: String = r.name.chars().take(60).collect();
-            s.push_str(&format!("{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n", r.step, r.op, r.output, r.macs, r.storage, name));
+            s.push_str(&format!(
+                "{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n",
+                r.step, r.op, r.output, r.macs, r.storage, name
+            ));
         }
         s
     }

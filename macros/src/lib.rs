@@ -32,7 +32,11 @@ struct Args {
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let path: LitStr = input.parse()?;
-        let mut args = Args { path, target: None, shapes: vec![] };
+        let mut args = Args {
+            path,
+            target: None,
+            shapes: vec![],
+        };
         while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -45,7 +49,10 @@ impl Parse for Args {
                 "target" => args.target = Some(value),
                 "input_shape" => args.shapes.push(value),
                 other => {
-                    return Err(syn::Error::new(key.span(), format!("unknown argument `{other}`; expected `target` or `input_shape`")))
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown argument `{other}`; expected `target` or `input_shape`"),
+                    ))
                 }
             }
         }
@@ -55,14 +62,26 @@ impl Parse for Args {
 
 fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
     let err = |span: Span, msg: String| syn::Error::new(span, msg);
-    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let base = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let path = base.join(args.path.value());
-    let target_name = args.target.as_ref().map_or("host".to_string(), LitStr::value);
-    let target = tinyops_compiler::lookup_target(&target_name).map_err(|m| err(args.target.as_ref().map_or(Span::call_site(), LitStr::span), m))?;
+    let target_name = args
+        .target
+        .as_ref()
+        .map_or("host".to_string(), LitStr::value);
+    let target = tinyops_compiler::lookup_target(&target_name).map_err(|m| {
+        err(
+            args.target.as_ref().map_or(Span::call_site(), LitStr::span),
+            m,
+        )
+    })?;
     let mut shapes = BTreeMap::new();
     for s in &args.shapes {
         let v = s.value();
-        let (name, dims) = v.rsplit_once('=').ok_or_else(|| err(s.span(), "expected \"NAME=D0,D1,…\"".into()))?;
+        let (name, dims) = v
+            .rsplit_once('=')
+            .ok_or_else(|| err(s.span(), "expected \"NAME=D0,D1,…\"".into()))?;
         let dims: Vec<usize> = dims
             .split(',')
             .map(|d| d.trim().parse())
@@ -76,9 +95,14 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         dump_ir: false,
         weights: tinyops_compiler::codegen::WeightsMode::Inline,
     };
-    let c = tinyops_compiler::compile(&path, &opts).map_err(|e| err(args.path.span(), e.to_string()))?;
-    let items: proc_macro2::TokenStream =
-        c.generated.code.parse().map_err(|e| err(Span::call_site(), format!("tinyops generated code that does not lex: {e}")))?;
+    let c = tinyops_compiler::compile(&path, &opts)
+        .map_err(|e| err(args.path.span(), e.to_string()))?;
+    let items: proc_macro2::TokenStream = c.generated.code.parse().map_err(|e| {
+        err(
+            Span::call_site(),
+            format!("tinyops generated code that does not lex: {e}"),
+        )
+    })?;
     let track = path.display().to_string();
     Ok(quote! {
         const _: &[u8] = include_bytes!(#track);

@@ -195,7 +195,10 @@ mod tests {
         use std::string::ToString;
         let msg = lookup("cortex-m7").unwrap_err().to_string();
         assert!(msg.starts_with("unknown target `cortex-m7`"), "{msg}");
-        assert!(msg.contains("cortex-m4") && msg.contains("riscv32imac"), "{msg}");
+        assert!(
+            msg.contains("cortex-m4") && msg.contains("riscv32imac"),
+            "{msg}"
+        );
     }
 
     #[test]

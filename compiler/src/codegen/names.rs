@@ -1,10 +1,11 @@
 //! Rust identifiers from ONNX names: snake case, unique, never a keyword.
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
-    "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static",
-    "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-    "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "arena", "ro", "rt",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe",
+    "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
+    "priv", "try", "typeof", "unsized", "virtual", "yield", "arena", "ro", "rt",
 ];
 
 /// A snake-case identifier for a name, or `fallback` when nothing usable remains.
@@ -14,7 +15,8 @@ pub fn ident(name: &str, fallback: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_alphanumeric() {
-            let upper_after_lower = c.is_ascii_uppercase() && i > 0 && chars[i - 1].is_ascii_lowercase();
+            let upper_after_lower =
+                c.is_ascii_uppercase() && i > 0 && chars[i - 1].is_ascii_lowercase();
             if upper_after_lower && !prev_us {
                 s.push('_');
             }
@@ -31,7 +33,10 @@ pub fn ident(name: &str, fallback: &str) -> String {
     if s.is_empty() {
         return fallback.to_string();
     }
-    if s.starts_with(|c: char| c.is_ascii_digit()) || KEYWORDS.contains(&s.as_str()) || s.starts_with("w") && s[1..].chars().all(|c| c.is_ascii_digit()) {
+    if s.starts_with(|c: char| c.is_ascii_digit())
+        || KEYWORDS.contains(&s.as_str())
+        || s.starts_with("w") && s[1..].chars().all(|c| c.is_ascii_digit())
+    {
         s = format!("{fallback}_{s}");
     }
     s
@@ -43,7 +48,11 @@ pub fn unique_idents<'a>(names: impl Iterator<Item = &'a str>, fallback: &str) -
 }
 
 /// Unique identifiers that also avoid `taken`.
-pub fn unique_idents_avoiding<'a>(names: impl Iterator<Item = &'a str>, fallback: &str, taken: &[String]) -> Vec<String> {
+pub fn unique_idents_avoiding<'a>(
+    names: impl Iterator<Item = &'a str>,
+    fallback: &str,
+    taken: &[String],
+) -> Vec<String> {
     let mut used: Vec<String> = taken.to_vec();
     let mut out = vec![];
     for (i, n) in names.enumerate() {
@@ -62,10 +71,16 @@ pub fn unique_idents_avoiding<'a>(names: impl Iterator<Item = &'a str>, fallback
 
 /// UpperCamelCase from a file stem, for crate and type names.
 pub fn camel(name: &str) -> String {
-    ident(name, "model").split('_').filter(|p| !p.is_empty()).map(|p| {
-        let mut c = p.chars();
-        c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-    }).collect()
+    ident(name, "model")
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -74,12 +89,21 @@ mod tests {
 
     #[test]
     fn idents_are_snake_case_unique_and_not_keywords() {
-        assert_eq!(ident("serving_default_input_1:0", "input"), "serving_default_input_1_0");
-        assert_eq!(ident("StatefulPartitionedCall:0", "output"), "stateful_partitioned_call_0");
+        assert_eq!(
+            ident("serving_default_input_1:0", "input"),
+            "serving_default_input_1_0"
+        );
+        assert_eq!(
+            ident("StatefulPartitionedCall:0", "output"),
+            "stateful_partitioned_call_0"
+        );
         assert_eq!(ident("0abc", "input"), "input_0abc");
         assert_eq!(ident("type", "input"), "input_type");
         assert_eq!(ident("::", "input_3"), "input_3");
-        assert_eq!(unique_idents(["a", "a", "A"].into_iter(), "x"), vec!["a", "a_2", "a_3"]);
+        assert_eq!(
+            unique_idents(["a", "a", "A"].into_iter(), "x"),
+            vec!["a", "a_2", "a_3"]
+        );
         assert_eq!(camel("mlperf_kws-dscnn"), "MlperfKwsDscnn");
     }
 }

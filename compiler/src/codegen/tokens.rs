@@ -1,6 +1,6 @@
 //! Literal helpers: exact, deterministic token forms of numbers and arrays.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Group, Literal, TokenStream, TokenTree};
 use quote::quote;
 
 /// An unsuffixed integer literal.
@@ -62,4 +62,32 @@ pub fn isize_array(v: &[isize], n: usize) -> TokenStream {
 pub fn f32_array(v: &[f32]) -> TokenStream {
     let items = v.iter().map(|&x| f32_lit(x));
     quote!([#(#items),*])
+}
+
+/// Drops integer type suffixes (`16usize` → `16`) everywhere in a token stream, for
+/// readable output; the types come from context. Other literals are untouched.
+pub fn unsuffixed(ts: TokenStream) -> TokenStream {
+    ts.into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut n = Group::new(g.delimiter(), unsuffixed(g.stream()));
+                n.set_span(g.span());
+                TokenTree::Group(n)
+            }
+            TokenTree::Literal(l) => {
+                let s = l.to_string();
+                for suffix in ["usize", "isize", "u64", "u32", "i64", "i32"] {
+                    if let Some(num) = s.strip_suffix(suffix) {
+                        if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) {
+                            if let Ok(v) = num.parse::<u64>() {
+                                return TokenTree::Literal(Literal::u64_unsuffixed(v));
+                            }
+                        }
+                    }
+                }
+                TokenTree::Literal(l)
+            }
+            other => other,
+        })
+        .collect()
 }

@@ -14,7 +14,10 @@ pub struct Tolerance {
 
 impl Default for Tolerance {
     fn default() -> Self {
-        Tolerance { atol: 1e-4, rtol: 1e-4 }
+        Tolerance {
+            atol: 1e-4,
+            rtol: 1e-4,
+        }
     }
 }
 
@@ -63,7 +66,13 @@ pub fn step_bucket(steps: u64) -> usize {
 }
 
 /// Compares `got` with `want`. Shapes must match (the caller checks element counts).
-pub fn compare(name: &str, reference: &str, got: &Tensor, want: &Tensor, tol: Tolerance) -> OutputCheck {
+pub fn compare(
+    name: &str,
+    reference: &str,
+    got: &Tensor,
+    want: &Tensor,
+    tol: Tolerance,
+) -> OutputCheck {
     let n = got.numel().min(want.numel());
     let integer = !matches!(want.data, Data::F32(_));
     let mut c = OutputCheck {

@@ -70,26 +70,44 @@ pub fn resolve_model(path: &Path) -> Result<PathBuf> {
         .collect();
     match onnx.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(Error::Options(format!("{} contains no .onnx file", path.display()))),
-        _ => Err(Error::Options(format!("{} contains several .onnx files; name one", path.display()))),
+        [] => Err(Error::Options(format!(
+            "{} contains no .onnx file",
+            path.display()
+        ))),
+        _ => Err(Error::Options(format!(
+            "{} contains several .onnx files; name one",
+            path.display()
+        ))),
     }
 }
 
 /// Writes the model crate and its harness under the cache; builds; returns the binary.
 pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
-    let work = super::cache_dir().join("work").join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
+    let work =
+        super::cache_dir()
+            .join("work")
+            .join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
     let model_dir = work.join("model");
     c.write_crate(&model_dir, None)?;
     let bin = format!("tinyops-harness-{}", c.crate_name());
     let hdir = work.join("harness");
     let toml = harness::cargo_toml(&bin, &c.crate_name(), &model_dir.display().to_string());
     std::fs::create_dir_all(hdir.join("src")).map_err(|e| Error::io(&hdir, e))?;
-    for (p, s) in [(hdir.join("Cargo.toml"), toml), (hdir.join("src/main.rs"), harness::main_rs(c))] {
+    for (p, s) in [
+        (hdir.join("Cargo.toml"), toml),
+        (hdir.join("src/main.rs"), harness::main_rs(c)),
+    ] {
         if std::fs::read_to_string(&p).ok().as_deref() != Some(s.as_str()) {
             std::fs::write(&p, s).map_err(|e| Error::io(&p, e))?;
         }
     }
-    let step = Step::start(format!("building the generated crate (cargo build --release, target dir {})", cargo::target_dir().display()), quiet);
+    let step = Step::start(
+        format!(
+            "building the generated crate (cargo build --release, target dir {})",
+            cargo::target_dir().display()
+        ),
+        quiet,
+    );
     let exe = cargo::build_release_bin(&hdir.join("Cargo.toml"), &bin)?;
     step.done();
     Ok(exe)
@@ -108,7 +126,10 @@ pub fn encode_sets(sets: &[&[Tensor]]) -> Vec<u8> {
 
 /// Runs a harness binary on input sets; returns outputs per set.
 pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Vec<Vec<Tensor>>> {
-    let fail = |detail: String| Error::Driver { step: format!("running {}", exe.display()), detail };
+    let fail = |detail: String| Error::Driver {
+        step: format!("running {}", exe.display()),
+        detail,
+    };
     let mut child = Command::new(exe)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -121,7 +142,11 @@ pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Ve
     let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     let _ = writer.join();
     if !out.status.success() {
-        return Err(fail(format!("exit status {}: {}", out.status, String::from_utf8_lossy(&out.stderr))));
+        return Err(fail(format!(
+            "exit status {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
     }
     let g = &c.graph;
     let mut bytes: &[u8] = &out.stdout;
@@ -132,11 +157,17 @@ pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Ve
             let ty = g.ty(o);
             let n = ty.bytes();
             if bytes.len() < n {
-                return Err(fail("the harness wrote fewer bytes than the outputs need".into()));
+                return Err(fail(
+                    "the harness wrote fewer bytes than the outputs need".into(),
+                ));
             }
-            let data = Data::from_le_bytes(ty.dtype, &bytes[..n]).ok_or_else(|| fail("partial element".into()))?;
+            let data = Data::from_le_bytes(ty.dtype, &bytes[..n])
+                .ok_or_else(|| fail("partial element".into()))?;
             bytes = &bytes[n..];
-            outs.push(Tensor { shape: ty.shape.clone(), data });
+            outs.push(Tensor {
+                shape: ty.shape.clone(),
+                data,
+            });
         }
         result.push(outs);
     }
@@ -163,7 +194,11 @@ fn check_inputs(c: &Compilation, set: &DataSet) -> Result<()> {
         if t.dtype() != ty.dtype || t.numel() != ty.numel() {
             return Err(Error::Driver {
                 step: format!("reading {}", set.name),
-                detail: format!("input {i} is {}{:?} but the model takes {ty}", t.dtype(), t.shape),
+                detail: format!(
+                    "input {i} is {}{:?} but the model takes {ty}",
+                    t.dtype(),
+                    t.shape
+                ),
             });
         }
     }
@@ -173,11 +208,15 @@ fn check_inputs(c: &Compilation, set: &DataSet) -> Result<()> {
 /// Extra references shipped beside the model (onnxruntime optimised, TFLite).
 fn extra_references(dir: &Path, n_out: usize) -> Vec<(String, Vec<Tensor>)> {
     let mut refs = vec![];
-    let ort: Option<Vec<Tensor>> = (0..n_out).map(|k| read_npy(&dir.join(format!("output_{k}_ort_optimized.npy"))).ok()).collect();
+    let ort: Option<Vec<Tensor>> = (0..n_out)
+        .map(|k| read_npy(&dir.join(format!("output_{k}_ort_optimized.npy"))).ok())
+        .collect();
     if let Some(t) = ort {
         refs.push(("onnxruntime-optimised".to_string(), t));
     }
-    let tfl: Option<Vec<Tensor>> = (0..n_out).map(|k| read_npy(&dir.join(format!("outputs_tflite/output_{k}.npy"))).ok()).collect();
+    let tfl: Option<Vec<Tensor>> = (0..n_out)
+        .map(|k| read_npy(&dir.join(format!("outputs_tflite/output_{k}.npy"))).ok())
+        .collect();
     if let Some(t) = tfl {
         refs.push(("tflite".to_string(), t));
     }
@@ -187,13 +226,19 @@ fn extra_references(dir: &Path, n_out: usize) -> Vec<(String, Vec<Tensor>)> {
 /// Verifies a model (file or folder).
 pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
     let model = resolve_model(path)?;
-    let data_dir = opts.data.clone().unwrap_or_else(|| model.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let data_dir = opts
+        .data
+        .clone()
+        .unwrap_or_else(|| model.parent().unwrap_or(Path::new(".")).to_path_buf());
     let step = Step::start(format!("compiling {}", model.display()), opts.quiet);
     let c = compile(&model, &opts.compile)?;
     let t_compile = step.done();
     let sets = load_sets(&data_dir)?;
     if sets.is_empty() {
-        return Err(Error::Driver { step: "reading reference data".into(), detail: format!("no test_data_set_* folders in {}", data_dir.display()) });
+        return Err(Error::Driver {
+            step: "reading reference data".into(),
+            detail: format!("no test_data_set_* folders in {}", data_dir.display()),
+        });
     }
     for s in &sets {
         check_inputs(&c, s)?;
@@ -205,7 +250,11 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
     let inputs: Vec<&[Tensor]> = sets.iter().map(|s| s.inputs.as_slice()).collect();
     let got = run_harness(&exe, &c, &inputs)?;
     let t_run = step.done();
-    let extra = if sets.len() == 1 { extra_references(&data_dir, c.graph.outputs().len()) } else { vec![] };
+    let extra = if sets.len() == 1 {
+        extra_references(&data_dir, c.graph.outputs().len())
+    } else {
+        vec![]
+    };
     let mut results = vec![];
     let mut passed = true;
     for (set, outs) in sets.iter().zip(&got) {
@@ -227,7 +276,10 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
             }
             passed &= ok;
         }
-        results.push(SetResult { name: set.name.clone(), checks });
+        results.push(SetResult {
+            name: set.name.clone(),
+            checks,
+        });
     }
     Ok(VerifyReport {
         model: model.display().to_string(),
@@ -243,7 +295,10 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
 impl VerifyReport {
     /// The human-readable report, ending in `PASS` or `FAIL`.
     pub fn to_text(&self) -> String {
-        let mut s = format!("{} on {} (arena {} B, weights {} B)\n", self.model, self.target, self.arena_bytes, self.weight_bytes);
+        let mut s = format!(
+            "{} on {} (arena {} B, weights {} B)\n",
+            self.model, self.target, self.arena_bytes, self.weight_bytes
+        );
         for set in &self.sets {
             for c in &set.checks {
                 let verdict = if c.passed { "ok" } else { "MISMATCH" };
@@ -252,9 +307,15 @@ impl VerifyReport {
                     set.name, c.name, c.reference, c.max_abs, c.max_rel, c.argmax.0, c.argmax.1
                 ));
                 if let Some(h) = c.step_histogram {
-                    s.push_str(&format!(", steps 0:{} 1:{} 2:{} 3:{} 4-7:{} 8-15:{} ≥16:{}", h[0], h[1], h[2], h[3], h[4], h[5], h[6]));
+                    s.push_str(&format!(
+                        ", steps 0:{} 1:{} 2:{} 3:{} 4-7:{} 8-15:{} ≥16:{}",
+                        h[0], h[1], h[2], h[3], h[4], h[5], h[6]
+                    ));
                 } else if c.outside_tolerance > 0 {
-                    s.push_str(&format!(", {} of {} outside tolerance", c.outside_tolerance, c.elements));
+                    s.push_str(&format!(
+                        ", {} of {} outside tolerance",
+                        c.outside_tolerance, c.elements
+                    ));
                 }
                 s.push_str(&format!("  {verdict}\n"));
             }

@@ -48,17 +48,29 @@ pub fn read(path: &Path) -> Result<OnnxModel> {
         });
     }
     if meta.len() > MAX_MODEL_BYTES {
-        return Err(Error::Malformed { path: path.to_path_buf(), detail: format!("{} bytes is larger than 2 GiB", meta.len()) });
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            detail: format!("{} bytes is larger than 2 GiB", meta.len()),
+        });
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let proto = ModelProto::parse_from_bytes(&bytes).map_err(|e| Error::Malformed {
         path: path.to_path_buf(),
-        detail: format!("protobuf decoding failed ({e}); the file may be truncated or not an ONNX model"),
+        detail: format!(
+            "protobuf decoding failed ({e}); the file may be truncated or not an ONNX model"
+        ),
     })?;
     if proto.graph.is_none() || proto.graph.node.is_empty() && proto.graph.output.is_empty() {
-        return Err(Error::Malformed { path: path.to_path_buf(), detail: "it has no graph".into() });
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            detail: "it has no graph".into(),
+        });
     }
-    Ok(OnnxModel { path: path.to_path_buf(), proto, bytes })
+    Ok(OnnxModel {
+        path: path.to_path_buf(),
+        proto,
+        bytes,
+    })
 }
 
 /// Reads a model file and imports it.
@@ -91,7 +103,11 @@ impl<'m> Importer<'m> {
 
     fn node_ref(&self, n: &NodeProto, index: usize) -> NodeRef {
         NodeRef {
-            name: if n.name.is_empty() { format!("#{index}") } else { n.name.clone() },
+            name: if n.name.is_empty() {
+                format!("#{index}")
+            } else {
+                n.name.clone()
+            },
             op_type: n.op_type.clone(),
             domain: domain_name(&n.domain).to_string(),
             opset: self.opset(&n.domain),
@@ -99,7 +115,10 @@ impl<'m> Importer<'m> {
     }
 
     fn fail(&mut self) -> Error {
-        Error::Model { path: self.model.path.clone(), problems: std::mem::take(&mut self.problems) }
+        Error::Model {
+            path: self.model.path.clone(),
+            problems: std::mem::take(&mut self.problems),
+        }
     }
 }
 
@@ -114,23 +133,34 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             .iter()
             .map(|o| (domain_name(&o.domain).to_string(), o.version))
             .collect(),
-        dir: model.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        dir: model
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
         problems: vec![],
     };
     if model.proto.opset_import.is_empty() && model.proto.ir_version >= 3 {
-        im.problems.push(Problem::Structure { detail: "the model imports no opset".into() });
+        im.problems.push(Problem::Structure {
+            detail: "the model imports no opset".into(),
+        });
     }
 
     // 1. Every op supported? Report all unsupported ones at once.
-    let local_functions: HashSet<(String, String)> =
-        model.proto.functions.iter().map(|f| (f.domain.clone(), f.name.clone())).collect();
+    let local_functions: HashSet<(String, String)> = model
+        .proto
+        .functions
+        .iter()
+        .map(|f| (f.domain.clone(), f.name.clone()))
+        .collect();
     for (i, n) in g.node.iter().enumerate() {
         let domain = domain_name(&n.domain);
         match registry::lookup(domain, &n.op_type, im.opset(&n.domain)) {
             Support::Yes(_) => {}
-            Support::Opset(range) => {
-                im.problems.push(Problem::UnsupportedOp { node: im.node_ref(n, i), supported: Some(range) })
-            }
+            Support::Opset(range) => im.problems.push(Problem::UnsupportedOp {
+                node: im.node_ref(n, i),
+                supported: Some(range),
+            }),
             Support::No => {
                 let is_function = local_functions.contains(&(n.domain.clone(), n.op_type.clone()));
                 let node = im.node_ref(n, i);
@@ -140,7 +170,10 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                         detail: "the model calls a local ONNX function; inline it before compiling (e.g. onnx.inliner.inline_local_functions)".into(),
                     });
                 } else {
-                    im.problems.push(Problem::UnsupportedOp { node, supported: None });
+                    im.problems.push(Problem::UnsupportedOp {
+                        node,
+                        supported: None,
+                    });
                 }
             }
         }
@@ -148,14 +181,25 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
 
     // 2. Graph inputs (initializers may also be listed as inputs in older models).
     let init_names: HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
-    let mut graph = Graph::new(if g.name.is_empty() { "model" } else { g.name.as_str() });
+    let mut graph = Graph::new(if g.name.is_empty() {
+        "model"
+    } else {
+        g.name.as_str()
+    });
     let mut names: HashMap<String, ValueId> = HashMap::new();
-    let declared_inputs: Vec<&ValueInfoProto> = g.input.iter().filter(|i| !init_names.contains(i.name.as_str())).collect();
+    let declared_inputs: Vec<&ValueInfoProto> = g
+        .input
+        .iter()
+        .filter(|i| !init_names.contains(i.name.as_str()))
+        .collect();
     for pin in opts.input_shapes.keys() {
         if !declared_inputs.iter().any(|i| &i.name == pin) {
             let known: Vec<&str> = declared_inputs.iter().map(|i| i.name.as_str()).collect();
             im.problems.push(Problem::BadPin {
-                detail: format!("the model has no input `{pin}`; its inputs are: {}", known.join(", ")),
+                detail: format!(
+                    "the model has no input `{pin}`; its inputs are: {}",
+                    known.join(", ")
+                ),
             });
         }
     }
@@ -180,16 +224,24 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 if detail.contains("not supported") && detail.starts_with("element type") {
                     im.problems.push(Problem::UnsupportedType {
                         name: t.name.clone(),
-                        dtype: detail.trim_start_matches("element type ").trim_end_matches(" is not supported").into(),
+                        dtype: detail
+                            .trim_start_matches("element type ")
+                            .trim_end_matches(" is not supported")
+                            .into(),
                     });
                 } else {
-                    im.problems.push(Problem::BadTensor { name: t.name.clone(), detail });
+                    im.problems.push(Problem::BadTensor {
+                        name: t.name.clone(),
+                        detail,
+                    });
                 }
             }
         }
     }
     if !g.sparse_initializer.is_empty() {
-        im.problems.push(Problem::Structure { detail: "sparse initializers are not supported".into() });
+        im.problems.push(Problem::Structure {
+            detail: "sparse initializers are not supported".into(),
+        });
     }
     if !im.problems.is_empty() {
         return Err(im.fail());
@@ -215,32 +267,55 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             } else if let Some(&v) = names.get(name) {
                 inputs.push(Some(v));
             } else {
-                im.problems.push(Problem::UndefinedValue { node: node_ref.clone(), value: name.clone() });
+                im.problems.push(Problem::UndefinedValue {
+                    node: node_ref.clone(),
+                    value: name.clone(),
+                });
                 return Err(im.fail());
             }
         }
         let lowered = {
             let args: Vec<Option<Arg>> = inputs
                 .iter()
-                .map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) }))
+                .map(|v| {
+                    v.map(|v| Arg {
+                        ty: graph.ty(v),
+                        value: graph.const_of(v),
+                    })
+                })
                 .collect();
             let domain = domain_name(&n.domain);
             let Support::Yes(entry) = registry::lookup(domain, &n.op_type, node_ref.opset) else {
-                return Err(Error::Internal(format!("{node_ref} passed the support check but has no importer")));
+                return Err(Error::Internal(format!(
+                    "{node_ref} passed the support check but has no importer"
+                )));
             };
             let cx = NodeCx::new(n, node_ref.opset, args, &decode_tensor);
             (entry.import)(&cx)
         };
         let result = lowered.and_then(|l| match l {
             Lowered::Forward(slot) => {
-                let v = inputs.get(slot).copied().flatten().ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
+                let v = inputs
+                    .get(slot)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
                 Ok(vec![v])
             }
-            Lowered::Const(t) => Ok(vec![graph.add_const(n.output.first().cloned().unwrap_or_default(), t)]),
+            Lowered::Const(t) => {
+                Ok(vec![graph.add_const(
+                    n.output.first().cloned().unwrap_or_default(),
+                    t,
+                )])
+            }
             Lowered::Op(op, slots) => {
-                let ir_inputs = slots.iter().map(|&s| inputs.get(s).copied().flatten()).collect();
-                let out_names =
-                    (0..op_outputs(&op, n)).map(|k| output_name(n, k, &node_ref.name)).collect();
+                let ir_inputs = slots
+                    .iter()
+                    .map(|&s| inputs.get(s).copied().flatten())
+                    .collect();
+                let out_names = (0..op_outputs(&op, n))
+                    .map(|k| output_name(n, k, &node_ref.name))
+                    .collect();
                 build::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
             }
         });
@@ -256,8 +331,14 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             }
             Err(e) => {
                 im.problems.push(match e {
-                    OpError::Invalid(detail) => Problem::Invalid { node: node_ref, detail },
-                    OpError::Unsupported(detail) => Problem::Unsupported { node: node_ref, detail },
+                    OpError::Invalid(detail) => Problem::Invalid {
+                        node: node_ref,
+                        detail,
+                    },
+                    OpError::Unsupported(detail) => Problem::Unsupported {
+                        node: node_ref,
+                        detail,
+                    },
                 });
                 return Err(im.fail());
             }
@@ -274,11 +355,15 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 }
                 outputs.push(v);
             }
-            None => im.problems.push(Problem::Structure { detail: format!("graph output `{}` is not defined by any node", o.name) }),
+            None => im.problems.push(Problem::Structure {
+                detail: format!("graph output `{}` is not defined by any node", o.name),
+            }),
         }
     }
     if outputs.is_empty() {
-        im.problems.push(Problem::Structure { detail: "the graph has no outputs".into() });
+        im.problems.push(Problem::Structure {
+            detail: "the graph has no outputs".into(),
+        });
     }
     if !im.problems.is_empty() {
         return Err(im.fail());
@@ -304,7 +389,10 @@ fn output_name(n: &NodeProto, k: usize, node_name: &str) -> String {
 }
 
 /// A stable topological order of ONNX nodes (the file order when it is already one).
-fn node_order(nodes: &[NodeProto], known: &HashMap<String, ValueId>) -> Result<Vec<usize>, Problem> {
+fn node_order(
+    nodes: &[NodeProto],
+    known: &HashMap<String, ValueId>,
+) -> Result<Vec<usize>, Problem> {
     let mut producer: HashMap<&str, usize> = HashMap::new();
     for (i, n) in nodes.iter().enumerate() {
         for o in &n.output {
@@ -329,7 +417,8 @@ fn node_order(nodes: &[NodeProto], known: &HashMap<String, ValueId>) -> Result<V
             succ[p].push(i);
         }
     }
-    let mut ready: std::collections::BTreeSet<usize> = (0..nodes.len()).filter(|&i| indeg[i] == 0).collect();
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..nodes.len()).filter(|&i| indeg[i] == 0).collect();
     let mut order = vec![];
     while let Some(i) = ready.pop_first() {
         order.push(i);
@@ -341,7 +430,9 @@ fn node_order(nodes: &[NodeProto], known: &HashMap<String, ValueId>) -> Result<V
         }
     }
     if order.len() != nodes.len() {
-        return Err(Problem::Structure { detail: "the graph has a cycle".into() });
+        return Err(Problem::Structure {
+            detail: "the graph has a cycle".into(),
+        });
     }
     Ok(order)
 }
@@ -350,7 +441,9 @@ fn node_order(nodes: &[NodeProto], known: &HashMap<String, ValueId>) -> Result<V
 fn declared_dims(vi: &ValueInfoProto) -> Option<(i32, Vec<Result<i64, String>>)> {
     use onnx_protobuf::tensor_shape_proto::dimension::Value as Dim;
     use onnx_protobuf::type_proto::Value as Ty;
-    let Some(Ty::TensorType(tt)) = vi.type_.value.as_ref() else { return None };
+    let Some(Ty::TensorType(tt)) = vi.type_.value.as_ref() else {
+        return None;
+    };
     let dims = tt
         .shape
         .dim
@@ -368,21 +461,35 @@ fn declared_dims(vi: &ValueInfoProto) -> Option<(i32, Vec<Result<i64, String>>)>
 
 fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorType, Problem> {
     let Some((elem, dims)) = declared_dims(vi) else {
-        return Err(Problem::UnsupportedType { name: vi.name.clone(), dtype: "a non-tensor type".into() });
+        return Err(Problem::UnsupportedType {
+            name: vi.name.clone(),
+            dtype: "a non-tensor type".into(),
+        });
     };
-    let dtype = tensor::dtype_of(elem).map_err(|dtype| Problem::UnsupportedType { name: vi.name.clone(), dtype })?;
+    let dtype = tensor::dtype_of(elem).map_err(|dtype| Problem::UnsupportedType {
+        name: vi.name.clone(),
+        dtype,
+    })?;
     let shape: Vec<usize> = match pin {
         Some(p) => {
             if !dims.is_empty() && p.len() != dims.len() {
                 return Err(Problem::BadPin {
-                    detail: format!("input `{}` has rank {} but the pinned shape {p:?} has rank {}", vi.name, dims.len(), p.len()),
+                    detail: format!(
+                        "input `{}` has rank {} but the pinned shape {p:?} has rank {}",
+                        vi.name,
+                        dims.len(),
+                        p.len()
+                    ),
                 });
             }
             for (i, d) in dims.iter().enumerate() {
                 if let Ok(fixed) = d {
                     if *fixed as usize != p[i] {
                         return Err(Problem::BadPin {
-                            detail: format!("input `{}` has fixed dimension {i} = {fixed}, but the pin says {}", vi.name, p[i]),
+                            detail: format!(
+                                "input `{}` has fixed dimension {i} = {fixed}, but the pin says {}",
+                                vi.name, p[i]
+                            ),
                         });
                     }
                 }
@@ -391,18 +498,30 @@ fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorTyp
         }
         None => {
             if dims.iter().any(|d| d.is_err()) {
-                let declared: Vec<String> = dims.iter().map(|d| match d {
-                    Ok(v) => v.to_string(),
-                    Err(s) => s.clone(),
-                }).collect();
-                let guess: Vec<String> = dims.iter().map(|d| d.as_ref().map(|v| v.to_string()).unwrap_or_else(|_| "1".into())).collect();
+                let declared: Vec<String> = dims
+                    .iter()
+                    .map(|d| match d {
+                        Ok(v) => v.to_string(),
+                        Err(s) => s.clone(),
+                    })
+                    .collect();
+                let guess: Vec<String> = dims
+                    .iter()
+                    .map(|d| {
+                        d.as_ref()
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|_| "1".into())
+                    })
+                    .collect();
                 return Err(Problem::DynamicInput {
                     input: vi.name.clone(),
                     declared,
                     suggestion: format!("{}={}", vi.name, guess.join(",")),
                 });
             }
-            dims.iter().map(|d| *d.as_ref().expect("checked fixed") as usize).collect()
+            dims.iter()
+                .map(|d| *d.as_ref().expect("checked fixed") as usize)
+                .collect()
         }
     };
     let dims_i64: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
@@ -412,7 +531,12 @@ fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorTyp
         limit: tensor::MAX_TENSOR_BYTES,
     })?;
     if shape.contains(&0) {
-        return Err(Problem::BadPin { detail: format!("input `{}` would have a zero-sized dimension {shape:?}", vi.name) });
+        return Err(Problem::BadPin {
+            detail: format!(
+                "input `{}` would have a zero-sized dimension {shape:?}",
+                vi.name
+            ),
+        });
     }
     Ok(TensorType::new(dtype, shape))
 }
@@ -423,7 +547,10 @@ fn check_declared(vi: &ValueInfoProto, inferred: &TensorType) -> Option<Problem>
     if let Ok(dt) = tensor::dtype_of(elem) {
         if dt != inferred.dtype && elem != 0 {
             return Some(Problem::Structure {
-                detail: format!("output `{}` is declared {dt} but computes {}", vi.name, inferred.dtype),
+                detail: format!(
+                    "output `{}` is declared {dt} but computes {}",
+                    vi.name, inferred.dtype
+                ),
             });
         }
     }
@@ -432,7 +559,14 @@ fn check_declared(vi: &ValueInfoProto, inferred: &TensorType) -> Option<Problem>
             if let Ok(v) = d {
                 if *v as usize != inferred.shape[i] {
                     return Some(Problem::Structure {
-                        detail: format!("output `{}` is declared with shape {:?} but computes {}", vi.name, dims.iter().map(|d| d.clone().map_or_else(|s| s, |v| v.to_string())).collect::<Vec<_>>(), inferred),
+                        detail: format!(
+                            "output `{}` is declared with shape {:?} but computes {}",
+                            vi.name,
+                            dims.iter()
+                                .map(|d| d.clone().map_or_else(|s| s, |v| v.to_string()))
+                                .collect::<Vec<_>>(),
+                            inferred
+                        ),
                     });
                 }
             }

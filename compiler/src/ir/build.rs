@@ -10,7 +10,12 @@ use crate::ops::{Arg, Op, OpError, OpResult};
 pub fn infer(graph: &Graph, op: &Op, inputs: &[Option<ValueId>]) -> OpResult<Vec<TensorType>> {
     let args: Vec<Option<Arg>> = inputs
         .iter()
-        .map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) }))
+        .map(|v| {
+            v.map(|v| Arg {
+                ty: graph.ty(v),
+                value: graph.const_of(v),
+            })
+        })
         .collect();
     let types = op.def().infer(&args)?;
     for t in &types {
@@ -44,11 +49,19 @@ pub fn add_op(
             output_names.len()
         )));
     }
-    let all_const = inputs.iter().flatten().all(|&v| graph.const_of(v).is_some());
+    let all_const = inputs
+        .iter()
+        .flatten()
+        .all(|&v| graph.const_of(v).is_some());
     if all_const || op.def().folds_from_types() {
         let args: Vec<Option<Arg>> = inputs
             .iter()
-            .map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) }))
+            .map(|v| {
+                v.map(|v| Arg {
+                    ty: graph.ty(v),
+                    value: graph.const_of(v),
+                })
+            })
             .collect();
         let tensors = op.def().eval(&args, &types)?;
         let ids = tensors

@@ -28,7 +28,15 @@ pub struct Conv {
 }
 
 /// Output extent of a sliding window.
-pub fn window_out(len: usize, k: usize, s: usize, d: usize, pb: usize, pe: usize, ceil: bool) -> Option<usize> {
+pub fn window_out(
+    len: usize,
+    k: usize,
+    s: usize,
+    d: usize,
+    pb: usize,
+    pe: usize,
+    ceil: bool,
+) -> Option<usize> {
     let span = d * (k - 1) + 1;
     let padded = len + pb + pe;
     if padded < span || s == 0 {
@@ -79,18 +87,31 @@ pub fn auto_pads(
 }
 
 /// Reads kernel_shape/strides/dilations/pads/auto_pad for `spatial` axes.
-pub fn window_attrs(cx: &NodeCx, input: &[usize], kernel: Vec<usize>) -> OpResult<(Vec<usize>, Vec<usize>, Vec<usize>)> {
+pub fn window_attrs(
+    cx: &NodeCx,
+    input: &[usize],
+    kernel: Vec<usize>,
+) -> OpResult<(Vec<usize>, Vec<usize>, Vec<usize>)> {
     let r = kernel.len();
     let get = |name: &str| -> OpResult<Vec<usize>> {
         match cx.ints(name)? {
             None => Ok(vec![1; r]),
-            Some(v) if v.len() == r && v.iter().all(|&x| x > 0) => Ok(v.into_iter().map(|x| x as usize).collect()),
+            Some(v) if v.len() == r && v.iter().all(|&x| x > 0) => {
+                Ok(v.into_iter().map(|x| x as usize).collect())
+            }
             Some(v) => invalid!("{name} {v:?} must have {r} positive entries"),
         }
     };
     let strides = get("strides")?;
     let dilations = get("dilations")?;
-    let pads = auto_pads(&cx.string("auto_pad", "NOTSET")?, cx.ints("pads")?, input, &kernel, &strides, &dilations)?;
+    let pads = auto_pads(
+        &cx.string("auto_pad", "NOTSET")?,
+        cx.ints("pads")?,
+        input,
+        &kernel,
+        &strides,
+        &dilations,
+    )?;
     Ok((strides, dilations, pads))
 }
 
@@ -98,18 +119,44 @@ impl Conv {
     fn out_shape(&self, x: &[usize], w: &[usize]) -> OpResult<Vec<usize>> {
         let r = self.kernel.len();
         if x.len() != r + 2 || w.len() != r + 2 {
-            invalid!("input rank {} and weight rank {} do not fit a {r}-D convolution", x.len(), w.len());
+            invalid!(
+                "input rank {} and weight rank {} do not fit a {r}-D convolution",
+                x.len(),
+                w.len()
+            );
         }
         if x[1] != w[1] * self.group || w[0] % self.group != 0 {
-            invalid!("input has {} channels but weights {:?} with group {} expect {}", x[1], w, self.group, w[1] * self.group);
+            invalid!(
+                "input has {} channels but weights {:?} with group {} expect {}",
+                x[1],
+                w,
+                self.group,
+                w[1] * self.group
+            );
         }
         if w[2..] != self.kernel[..] {
-            invalid!("kernel_shape {:?} does not match weights {:?}", self.kernel, w);
+            invalid!(
+                "kernel_shape {:?} does not match weights {:?}",
+                self.kernel,
+                w
+            );
         }
         let mut out = vec![x[0], w[0]];
         for i in 0..r {
-            let o = window_out(x[i + 2], self.kernel[i], self.strides[i], self.dilations[i], self.pads[i], self.pads[i + r], false)
-                .ok_or_else(|| super::OpError::Invalid(format!("kernel larger than padded input on spatial axis {i}")))?;
+            let o = window_out(
+                x[i + 2],
+                self.kernel[i],
+                self.strides[i],
+                self.dilations[i],
+                self.pads[i],
+                self.pads[i + r],
+                false,
+            )
+            .ok_or_else(|| {
+                super::OpError::Invalid(format!(
+                    "kernel larger than padded input on spatial axis {i}"
+                ))
+            })?;
             out.push(o);
         }
         Ok(out)
@@ -118,7 +165,15 @@ impl Conv {
     /// The 2-D geometry (1-D convolutions as height 1).
     pub fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 16] {
         let two = self.kernel.len() == 2;
-        let g = |v: &[usize], i: usize, one: usize| if two { v[i] } else if i == 0 { one } else { v[0] };
+        let g = |v: &[usize], i: usize, one: usize| {
+            if two {
+                v[i]
+            } else if i == 0 {
+                one
+            } else {
+                v[0]
+            }
+        };
         let r = self.kernel.len();
         [
             x[0],
@@ -167,7 +222,10 @@ impl OpDef for Conv {
                 invalid!("bias shape {:?} must be [{}]", b.ty.shape, w.shape[0]);
             }
         }
-        Ok(vec![TensorType::new(DType::F32, self.out_shape(&x.shape, &w.shape)?)])
+        Ok(vec![TensorType::new(
+            DType::F32,
+            self.out_shape(&x.shape, &w.shape)?,
+        )])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let (x, w) = (f32s(inputs, 0)?, f32s(inputs, 1)?);
@@ -194,7 +252,8 @@ impl OpDef for Conv {
                                     if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
                                         continue;
                                     }
-                                    let xv = x[((b * c + ic) * ih + yy as usize) * iw + xx as usize] as f64;
+                                    let xv = x[((b * c + ic) * ih + yy as usize) * iw + xx as usize]
+                                        as f64;
                                     let wv = w[((oc * cg + icg) * kh + ky) * kw + kx] as f64;
                                     acc += xv * wv;
                                 }
@@ -228,17 +287,25 @@ impl OpDef for Conv {
         })
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
-        let Some(Some(w)) = inputs.get(1) else { return 0 };
+        let Some(Some(w)) = inputs.get(1) else {
+            return 0;
+        };
         (outputs[0].numel() as u64) * (numel(&w.shape[1..]) as u64)
     }
 }
 
 /// ONNX Conv.
 pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
-    let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else { invalid!("Conv needs X and W") };
+    let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else {
+        invalid!("Conv needs X and W")
+    };
     let (xs, ws) = (&x.ty.shape, &w.ty.shape);
     if xs.len() < 3 || ws.len() != xs.len() {
-        invalid!("input rank {} / weight rank {} (need N,C,spatial…)", xs.len(), ws.len());
+        invalid!(
+            "input rank {} / weight rank {} (need N,C,spatial…)",
+            xs.len(),
+            ws.len()
+        );
     }
     let spatial = xs.len() - 2;
     if spatial > 2 {
@@ -256,6 +323,13 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
     if group < 1 {
         invalid!("group must be positive, got {group}");
     }
-    let conv = Conv { kernel, strides, dilations, pads, group: group as usize, act: Act::NONE };
+    let conv = Conv {
+        kernel,
+        strides,
+        dilations,
+        pads,
+        group: group as usize,
+        act: Act::NONE,
+    };
     Ok(Lowered::op(conv, cx.n_inputs().min(3)))
 }

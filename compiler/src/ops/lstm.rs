@@ -62,7 +62,10 @@ impl OpDef for Lstm {
         "lstm"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        let mut a = vec![("hidden", self.hidden.to_string()), ("direction", format!("{:?}", self.direction).to_lowercase())];
+        let mut a = vec![
+            ("hidden", self.hidden.to_string()),
+            ("direction", format!("{:?}", self.direction).to_lowercase()),
+        ];
         if self.clip > 0.0 {
             a.push(("clip", self.clip.to_string()));
         }
@@ -80,7 +83,10 @@ impl OpDef for Lstm {
         let expect = |slot: usize, shape: Vec<usize>| -> OpResult<()> {
             if let Some(Some(a)) = inputs.get(slot) {
                 if a.ty.shape != shape {
-                    invalid!("input {slot} has shape {:?}, expected {shape:?}", a.ty.shape);
+                    invalid!(
+                        "input {slot} has shape {:?}, expected {shape:?}",
+                        a.ty.shape
+                    );
                 }
             }
             Ok(())
@@ -111,20 +117,31 @@ impl OpDef for Lstm {
         let mut y = vec![0f32; t_len * dirs * b * h];
         let mut yh = vec![0f32; dirs * b * h];
         let mut yc = vec![0f32; dirs * b * h];
-        let clip = |v: f64| if self.clip > 0.0 { v.clamp(-self.clip as f64, self.clip as f64) } else { v };
+        let clip = |v: f64| {
+            if self.clip > 0.0 {
+                v.clamp(-self.clip as f64, self.clip as f64)
+            } else {
+                v
+            }
+        };
         for d in 0..dirs {
             let reverse = self.direction == Direction::Reverse || d == 1;
             for bi in 0..b {
                 let s = (d * b + bi) * h;
-                let mut hs: Vec<f64> = (0..h).map(|k| h0.map_or(0.0, |v| v[s + k] as f64)).collect();
-                let mut cs: Vec<f64> = (0..h).map(|k| c0.map_or(0.0, |v| v[s + k] as f64)).collect();
+                let mut hs: Vec<f64> = (0..h)
+                    .map(|k| h0.map_or(0.0, |v| v[s + k] as f64))
+                    .collect();
+                let mut cs: Vec<f64> = (0..h)
+                    .map(|k| c0.map_or(0.0, |v| v[s + k] as f64))
+                    .collect();
                 for step in 0..t_len {
                     let t = if reverse { t_len - 1 - step } else { step };
                     let gate = |g: usize, k: usize, hs: &[f64]| -> f64 {
                         let row = g * h + k;
                         let mut v = 0f64;
                         for j in 0..n_in {
-                            v += x[(t * b + bi) * n_in + j] as f64 * w[(d * 4 * h + row) * n_in + j] as f64;
+                            v += x[(t * b + bi) * n_in + j] as f64
+                                * w[(d * 4 * h + row) * n_in + j] as f64;
                         }
                         for (j, hv) in hs.iter().enumerate() {
                             v += hv * r[(d * 4 * h + row) * h + j] as f64;
@@ -134,11 +151,16 @@ impl OpDef for Lstm {
                         }
                         v
                     };
-                    let pe = |g: usize, k: usize| peep.map_or(0.0, |p| p[d * 3 * h + g * h + k] as f64);
+                    let pe =
+                        |g: usize, k: usize| peep.map_or(0.0, |p| p[d * 3 * h + g * h + k] as f64);
                     let mut new_h = vec![0f64; h];
                     for k in 0..h {
                         let i_g = sigmoid(clip(gate(0, k, &hs) + pe(0, k) * cs[k]));
-                        let f_g = if self.input_forget { 1.0 - i_g } else { sigmoid(clip(gate(2, k, &hs) + pe(2, k) * cs[k])) };
+                        let f_g = if self.input_forget {
+                            1.0 - i_g
+                        } else {
+                            sigmoid(clip(gate(2, k, &hs) + pe(2, k) * cs[k]))
+                        };
                         let c_g = clip(gate(3, k, &hs)).tanh();
                         let c_new = f_g * cs[k] + i_g * c_g;
                         let o_g = sigmoid(clip(gate(1, k, &hs) + pe(1, k) * c_new));
@@ -169,8 +191,18 @@ impl OpDef for Lstm {
         let reverse = self.direction == Direction::Reverse;
         let (clip, input_forget) = (f32_lit(self.clip), self.input_forget);
         let (k, p) = (cx.kernels(), params());
-        let Some(scratch) = &cx.scratch else { invalid!("lstm needs scratch space") };
-        let (xx, w, r, b, h0, c0, pp) = (&x.expr, cx.x(1), cx.x(2), cx.x(3), cx.x(5), cx.x(6), cx.x(7));
+        let Some(scratch) = &cx.scratch else {
+            invalid!("lstm needs scratch space")
+        };
+        let (xx, w, r, b, h0, c0, pp) = (
+            &x.expr,
+            cx.x(1),
+            cx.x(2),
+            cx.x(3),
+            cx.x(5),
+            cx.x(6),
+            cx.x(7),
+        );
         let (y, yh, yc) = (cx.y(0), cx.y(1), cx.y(2));
         Ok(quote! {
             #k::lstm_f32(
@@ -183,12 +215,16 @@ impl OpDef for Lstm {
         })
     }
     fn macs(&self, inputs: &[Option<&TensorType>], _: &[TensorType]) -> u64 {
-        let Some(Some(x)) = inputs.first() else { return 0 };
+        let Some(Some(x)) = inputs.first() else {
+            return 0;
+        };
         let (t, b, i) = (x.shape[0], x.shape[1], x.shape[2]);
         (self.dirs() * t * b * 4 * self.hidden * (i + self.hidden)) as u64
     }
     fn scratch_bytes(&self, inputs: &[Option<&TensorType>], _: &[TensorType]) -> usize {
-        let Some(Some(x)) = inputs.first() else { return 0 };
+        let Some(Some(x)) = inputs.first() else {
+            return 0;
+        };
         x.shape.get(1).copied().unwrap_or(1) * self.hidden * 6 * 4
     }
 }
@@ -210,7 +246,9 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
     }
     if let Some(acts) = cx.strings("activations")? {
         let default = ["Sigmoid", "Tanh", "Tanh"];
-        let ok = acts.chunks(3).all(|c| c.iter().map(String::as_str).eq(default.iter().copied()));
+        let ok = acts
+            .chunks(3)
+            .all(|c| c.iter().map(String::as_str).eq(default.iter().copied()));
         if !ok {
             unsupported!("LSTM activations {acts:?} (only the default Sigmoid, Tanh, Tanh)");
         }
@@ -222,7 +260,15 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
             _ => unsupported!("sequence_lens shorter than the sequence (or not constant)"),
         }
     }
-    let lstm = Lstm { hidden: hidden as usize, direction, clip: cx.float("clip", 0.0)?, input_forget: cx.int("input_forget", 0)? != 0 };
+    let lstm = Lstm {
+        hidden: hidden as usize,
+        direction,
+        clip: cx.float("clip", 0.0)?,
+        input_forget: cx.int("input_forget", 0)? != 0,
+    };
     // sequence_lens (slot 4) is dropped: it equals the full length.
-    Ok(Lowered::Op(lstm.into(), vec![0, 1, 2, 3, usize::MAX, 5, 6, 7]))
+    Ok(Lowered::Op(
+        lstm.into(),
+        vec![0, 1, 2, 3, usize::MAX, 5, 6, 7],
+    ))
 }

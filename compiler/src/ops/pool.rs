@@ -46,9 +46,18 @@ impl Pool {
         }
         let mut out = vec![x[0], x[1]];
         for i in 0..r {
-            let (k, s, d, pb, pe) = (self.kernel[i], self.strides[i], self.dilations[i], self.pads[i], self.pads[i + r]);
-            let mut o = window_out(x[i + 2], k, s, d, pb, pe, self.ceil_mode)
-                .ok_or_else(|| super::OpError::Invalid(format!("window larger than padded input on spatial axis {i}")))?;
+            let (k, s, d, pb, pe) = (
+                self.kernel[i],
+                self.strides[i],
+                self.dilations[i],
+                self.pads[i],
+                self.pads[i + r],
+            );
+            let mut o = window_out(x[i + 2], k, s, d, pb, pe, self.ceil_mode).ok_or_else(|| {
+                super::OpError::Invalid(format!(
+                    "window larger than padded input on spatial axis {i}"
+                ))
+            })?;
             // A window may not start in the end padding.
             if self.ceil_mode && (o - 1) * s >= x[i + 2] + pb {
                 o -= 1;
@@ -60,7 +69,15 @@ impl Pool {
 
     fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 15] {
         let two = self.kernel.len() == 2;
-        let pick = |v: &[usize], i: usize| if two { v[i] } else if i == 0 { 1 } else { v[0] };
+        let pick = |v: &[usize], i: usize| {
+            if two {
+                v[i]
+            } else if i == 0 {
+                1
+            } else {
+                v[0]
+            }
+        };
         let r = self.kernel.len();
         [
             x[0] * x[1],
@@ -106,18 +123,23 @@ impl OpDef for Pool {
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         expect_dtype(inputs, 0, DType::F32)?;
-        Ok(vec![TensorType::new(DType::F32, self.out_shape(&req(inputs, 0)?.ty.shape)?)])
+        Ok(vec![TensorType::new(
+            DType::F32,
+            self.out_shape(&req(inputs, 0)?.ty.shape)?,
+        )])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = f32s(inputs, 0)?;
         let xs = &req(inputs, 0)?.ty.shape;
         let ys = &out[0].shape;
-        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.geometry(xs, ys);
+        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] =
+            self.geometry(xs, ys);
         let mut y = vec![0f32; numel(ys)];
         for c in 0..planes {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    let (mut best, mut sum, mut real, mut padded) = (f32::NEG_INFINITY, 0f64, 0usize, 0usize);
+                    let (mut best, mut sum, mut real, mut padded) =
+                        (f32::NEG_INFINITY, 0f64, 0usize, 0usize);
                     for ky in 0..kh {
                         for kx in 0..kw {
                             let yy = (oy * sh + ky * dh) as isize - pt as isize;
@@ -226,12 +248,20 @@ impl OpDef for GlobalPool {
 
 /// MaxPool and AveragePool.
 pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
-    let kind = if cx.node.op_type == "MaxPool" { PoolKind::Max } else { PoolKind::Avg };
-    let Some(x) = cx.input(0) else { invalid!("input X is required") };
+    let kind = if cx.node.op_type == "MaxPool" {
+        PoolKind::Max
+    } else {
+        PoolKind::Avg
+    };
+    let Some(x) = cx.input(0) else {
+        invalid!("input X is required")
+    };
     if x.ty.rank() < 3 {
         invalid!("input rank {} (need N, C and spatial axes)", x.ty.rank());
     }
-    let Some(k) = cx.ints("kernel_shape")? else { invalid!("kernel_shape is required") };
+    let Some(k) = cx.ints("kernel_shape")? else {
+        invalid!("kernel_shape is required")
+    };
     let kernel: Vec<usize> = k.iter().map(|&v| v.max(0) as usize).collect();
     if kernel.len() != x.ty.rank() - 2 || kernel.contains(&0) {
         invalid!("kernel_shape {k:?} does not fit input rank {}", x.ty.rank());
@@ -262,6 +292,10 @@ pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
 
 /// GlobalAveragePool and GlobalMaxPool.
 pub fn import_global(cx: &NodeCx) -> OpResult<Lowered> {
-    let kind = if cx.node.op_type == "GlobalMaxPool" { PoolKind::Max } else { PoolKind::Avg };
+    let kind = if cx.node.op_type == "GlobalMaxPool" {
+        PoolKind::Max
+    } else {
+        PoolKind::Avg
+    };
     Ok(Lowered::op(GlobalPool { kind }, 1))
 }

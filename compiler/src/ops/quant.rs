@@ -25,7 +25,11 @@ fn check_params(inputs: &[Option<Arg>], axis_attr: usize) -> OpResult<Option<usi
     }
     if let Some(Some(z)) = inputs.get(2) {
         if z.ty.shape != s.shape {
-            invalid!("zero point shape {:?} differs from scale shape {:?}", z.ty.shape, s.shape);
+            invalid!(
+                "zero point shape {:?} differs from scale shape {:?}",
+                z.ty.shape,
+                s.shape
+            );
         }
     }
     match s.shape.as_slice() {
@@ -130,7 +134,10 @@ impl OpDef for Quantize {
         let v: Vec<i64> = (0..x.numel())
             .map(|i| quantize_value(x.data.get_f64(i) as f32, scale[pi(i)], zp[pi(i)], self.to))
             .collect();
-        Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(self.to) }])
+        Ok(vec![Tensor {
+            shape: out[0].shape.clone(),
+            data: Data::I64(v).cast(self.to),
+        }])
     }
     fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
         unsupported!("QuantizeLinear of a tensor computed at run time")
@@ -147,7 +154,12 @@ fn axis_attr(cx: &NodeCx) -> OpResult<usize> {
 
 /// DequantizeLinear.
 pub fn import_dequantize(cx: &NodeCx) -> OpResult<Lowered> {
-    Ok(Lowered::op(Dequantize { axis: axis_attr(cx)? }, cx.n_inputs().min(3)))
+    Ok(Lowered::op(
+        Dequantize {
+            axis: axis_attr(cx)?,
+        },
+        cx.n_inputs().min(3),
+    ))
 }
 
 /// QuantizeLinear.
@@ -156,7 +168,8 @@ pub fn import_quantize(cx: &NodeCx) -> OpResult<Lowered> {
         Some(z) => z.ty.dtype,
         None => match cx.int("output_dtype", 0)? {
             0 => DType::U8,
-            code => crate::front::tensor::dtype_of(code as i32).map_err(|t| super::OpError::Unsupported(format!("output type {t}")))?,
+            code => crate::front::tensor::dtype_of(code as i32)
+                .map_err(|t| super::OpError::Unsupported(format!("output type {t}")))?,
         },
     };
     if !matches!(to, DType::I8 | DType::U8) {
@@ -165,5 +178,11 @@ pub fn import_quantize(cx: &NodeCx) -> OpResult<Lowered> {
     if cx.int("saturate", 1)? != 1 {
         unsupported!("saturate = 0");
     }
-    Ok(Lowered::op(Quantize { axis: axis_attr(cx)?, to }, cx.n_inputs().min(3)))
+    Ok(Lowered::op(
+        Quantize {
+            axis: axis_attr(cx)?,
+            to,
+        },
+        cx.n_inputs().min(3),
+    ))
 }

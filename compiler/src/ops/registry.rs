@@ -1,7 +1,9 @@
 //! The ONNX operator table: which (domain, op type) pairs import, from which opset,
 //! and by which function. One line per ONNX op.
 
-use super::{activation, binary, conv, gemm, layout, lstm, norm, pool, quant, shape, softmax, OpResult};
+use super::{
+    activation, binary, conv, gemm, layout, lstm, norm, pool, quant, shape, softmax, OpResult,
+};
 use crate::front::node::{Lowered, NodeCx};
 
 /// How one ONNX op imports.
@@ -20,7 +22,12 @@ pub struct Entry {
 pub const MAX_OPSET: i64 = 23;
 
 const fn e(op_type: &'static str, since: i64, import: fn(&NodeCx) -> OpResult<Lowered>) -> Entry {
-    Entry { domain: "ai.onnx", op_type, since, import }
+    Entry {
+        domain: "ai.onnx",
+        op_type,
+        since,
+        import,
+    }
 }
 
 /// Every supported op.
@@ -91,12 +98,27 @@ pub enum Support {
 /// Looks up an op by domain, type and the model's opset for that domain.
 pub fn lookup(domain: &str, op_type: &str, opset: i64) -> Support {
     let mut known = None;
-    for e in OPS.iter().filter(|e| e.domain == domain && e.op_type == op_type) {
-        let max = if e.domain == "ai.onnx" { MAX_OPSET } else { i64::MAX };
+    for e in OPS
+        .iter()
+        .filter(|e| e.domain == domain && e.op_type == op_type)
+    {
+        let max = if e.domain == "ai.onnx" {
+            MAX_OPSET
+        } else {
+            i64::MAX
+        };
         if opset >= e.since && opset <= max {
             return Support::Yes(e);
         }
-        known = Some(format!("{}–{}", e.since, if max == i64::MAX { "latest".to_string() } else { max.to_string() }));
+        known = Some(format!(
+            "{}–{}",
+            e.since,
+            if max == i64::MAX {
+                "latest".to_string()
+            } else {
+                max.to_string()
+            }
+        ));
     }
     match known {
         Some(r) => Support::Opset(r),

@@ -26,7 +26,9 @@ pub fn run(g: &mut Graph) -> usize {
             Op::Binary(o) => &mut o.act,
             _ => continue,
         };
-        let Some(combined) = act.then(&clip.act) else { continue };
+        let Some(combined) = act.then(&clip.act) else {
+            continue;
+        };
         *act = combined;
         g.replace_uses(node.outputs[0], x);
         g.remove_node(n);

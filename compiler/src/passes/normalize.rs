@@ -15,9 +15,16 @@ pub fn run(g: &mut Graph) -> usize {
             continue;
         }
         let node = g.node(n).clone();
-        let Op::BatchNorm(bn) = &node.op else { continue };
-        let params: Option<Vec<Vec<f32>>> =
-            (1..5).map(|i| node.inputs[i].and_then(|v| g.const_of(v)).and_then(|t| t.as_f32().map(<[f32]>::to_vec))).collect();
+        let Op::BatchNorm(bn) = &node.op else {
+            continue;
+        };
+        let params: Option<Vec<Vec<f32>>> = (1..5)
+            .map(|i| {
+                node.inputs[i]
+                    .and_then(|v| g.const_of(v))
+                    .and_then(|t| t.as_f32().map(<[f32]>::to_vec))
+            })
+            .collect();
         let Some(p) = params else { continue };
         let (mul, add) = bn.affine(&p[0], &p[1], &p[2], &p[3]);
         let Some(x) = node.inputs[0] else { continue };
@@ -30,7 +37,12 @@ pub fn run(g: &mut Graph) -> usize {
             let m = g.add_const(format!("{}.mul", node.name), Tensor::f32(vec![c], mul));
             let a = g.add_const(format!("{}.add", node.name), Tensor::f32(vec![c], add));
             let ty = g.ty(y).clone();
-            let new = g.add_node(node.name.clone(), Op::ChannelAffine(ChannelAffine), vec![Some(x), Some(m), Some(a)], vec![(g.value(y).name.clone(), ty)]);
+            let new = g.add_node(
+                node.name.clone(),
+                Op::ChannelAffine(ChannelAffine),
+                vec![Some(x), Some(m), Some(a)],
+                vec![(g.value(y).name.clone(), ty)],
+            );
             let out = g.node(new).outputs[0];
             g.replace_uses(y, out);
             g.remove_node(n);
@@ -43,7 +55,9 @@ pub fn run(g: &mut Graph) -> usize {
 /// Scales the weights and bias of the Conv producing `x` (if it is one with constant
 /// weights and `x` has no other reader). Returns whether it did.
 fn fold_into_conv(g: &mut Graph, x: crate::ir::ValueId, mul: &[f32], add: &[f32]) -> bool {
-    let Some(conv) = g.producer(x) else { return false };
+    let Some(conv) = g.producer(x) else {
+        return false;
+    };
     if sole_user(g, x).is_none() {
         return false;
     }
@@ -52,7 +66,13 @@ fn fold_into_conv(g: &mut Graph, x: crate::ir::ValueId, mul: &[f32], add: &[f32]
     if !c.act.is_none() {
         return false;
     }
-    let Some(w) = node.inputs[1].and_then(|v| g.const_of(v)).and_then(|t| t.as_f32()).map(<[f32]>::to_vec) else { return false };
+    let Some(w) = node.inputs[1]
+        .and_then(|v| g.const_of(v))
+        .and_then(|t| t.as_f32())
+        .map(<[f32]>::to_vec)
+    else {
+        return false;
+    };
     let wshape = g.ty(node.inputs[1].expect("checked")).shape.clone();
     let m = wshape[0];
     if m != mul.len() {
@@ -66,7 +86,11 @@ fn fold_into_conv(g: &mut Graph, x: crate::ir::ValueId, mul: &[f32], add: &[f32]
         },
         None => vec![0.0; m],
     };
-    let w2: Vec<f32> = w.iter().enumerate().map(|(i, &v)| v * mul[i / per]).collect();
+    let w2: Vec<f32> = w
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v * mul[i / per])
+        .collect();
     let b2: Vec<f32> = (0..m).map(|o| bias[o] * mul[o] + add[o]).collect();
     let wv = g.add_const(format!("{}.weight.bn", node.name), Tensor::f32(wshape, w2));
     let bv = g.add_const(format!("{}.bias.bn", node.name), Tensor::f32(vec![m], b2));

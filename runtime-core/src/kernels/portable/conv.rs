@@ -17,21 +17,28 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     let plane_in = p.in_h * p.in_w;
     let plane_out = p.out_h * p.out_w;
     let taps = p.k_h * p.k_w;
-    let Some(cout_g) = core::num::NonZeroUsize::new(cout_g) else { return };
+    let Some(cout_g) = core::num::NonZeroUsize::new(cout_g) else {
+        return;
+    };
     for n in 0..p.batch {
         for oc in 0..p.out_c {
             let g = oc / cout_g;
-            let Some(yp) = y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out) else {
+            let Some(yp) =
+                y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out)
+            else {
                 return;
             };
             let b = bias.get(oc).copied().unwrap_or(0.0);
             yp.iter_mut().for_each(|v| *v = b);
             for icg in 0..cin_g {
                 let ic = g * cin_g + icg;
-                let Some(xp) = x.get((n * p.in_c + ic) * plane_in..(n * p.in_c + ic + 1) * plane_in) else {
+                let Some(xp) =
+                    x.get((n * p.in_c + ic) * plane_in..(n * p.in_c + ic + 1) * plane_in)
+                else {
                     return;
                 };
-                let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps) else {
+                let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps)
+                else {
                     return;
                 };
                 accumulate_plane(p, xp, wk, yp);
@@ -49,7 +56,9 @@ fn accumulate_plane(p: &Conv2d, xp: &[f32], wk: &[f32], yp: &mut [f32]) {
     for kh in 0..p.k_h {
         let (oh_lo, oh_hi) = tap_range(kh * p.dil_h, p.pad_top, p.stride_h, p.in_h, p.out_h);
         for kw in 0..p.k_w {
-            let Some(&wv) = wk.get(kh * p.k_w + kw) else { return };
+            let Some(&wv) = wk.get(kh * p.k_w + kw) else {
+                return;
+            };
             let (ow_lo, ow_hi) = tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
             if ow_lo >= ow_hi {
                 continue;
@@ -58,8 +67,12 @@ fn accumulate_plane(p: &Conv2d, xp: &[f32], wk: &[f32], yp: &mut [f32]) {
             for oh in oh_lo..oh_hi {
                 let ih = oh * p.stride_h + kh * p.dil_h - p.pad_top;
                 let iw0 = ow_lo * p.stride_w + kw * p.dil_w - p.pad_left;
-                let Some(yrow) = yp.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi) else { return };
-                let Some(xrow) = xp.get(ih * p.in_w + iw0..) else { return };
+                let Some(yrow) = yp.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi) else {
+                    return;
+                };
+                let Some(xrow) = xp.get(ih * p.in_w + iw0..) else {
+                    return;
+                };
                 if p.stride_w == 1 {
                     let Some(xrow) = xrow.get(..cols) else { return };
                     for (yv, &xv) in yrow.iter_mut().zip(xrow) {
@@ -95,12 +108,19 @@ mod tests {
                             let ic = (oc / cout_g) * cin_g + icg;
                             for kh in 0..p.k_h {
                                 for kw in 0..p.k_w {
-                                    let ih = (oh * p.stride_h + kh * p.dil_h) as isize - p.pad_top as isize;
-                                    let iw = (ow * p.stride_w + kw * p.dil_w) as isize - p.pad_left as isize;
-                                    if ih < 0 || iw < 0 || ih >= p.in_h as isize || iw >= p.in_w as isize {
+                                    let ih = (oh * p.stride_h + kh * p.dil_h) as isize
+                                        - p.pad_top as isize;
+                                    let iw = (ow * p.stride_w + kw * p.dil_w) as isize
+                                        - p.pad_left as isize;
+                                    if ih < 0
+                                        || iw < 0
+                                        || ih >= p.in_h as isize
+                                        || iw >= p.in_w as isize
+                                    {
                                         continue;
                                     }
-                                    let xi = ((n * p.in_c + ic) * p.in_h + ih as usize) * p.in_w + iw as usize;
+                                    let xi = ((n * p.in_c + ic) * p.in_h + ih as usize) * p.in_w
+                                        + iw as usize;
                                     let wi = ((oc * cin_g + icg) * p.k_h + kh) * p.k_w + kw;
                                     acc += x[xi] * w[wi];
                                 }
@@ -128,14 +148,34 @@ mod tests {
     fn matches_the_definition_over_strides_pads_dilations_groups() {
         let mut checked = 0;
         for &(groups, in_c, out_c) in &[(1, 3, 4), (2, 4, 6), (4, 4, 4)] {
-            for &(k, s, d, pt, pl) in &[(3, 1, 1, 1, 1), (3, 2, 1, 0, 1), (2, 2, 2, 1, 0), (1, 1, 1, 0, 0), (5, 3, 1, 2, 2)] {
+            for &(k, s, d, pt, pl) in &[
+                (3, 1, 1, 1, 1),
+                (3, 2, 1, 0, 1),
+                (2, 2, 2, 1, 0),
+                (1, 1, 1, 0, 0),
+                (5, 3, 1, 2, 2),
+            ] {
                 let (in_h, in_w) = (7, 9);
                 let (pb, pr) = (pt, pl + 1);
                 let out_h = (in_h + pt + pb - (d * (k - 1) + 1)) / s + 1;
                 let out_w = (in_w + pl + pr - (d * (k - 1) + 1)) / s + 1;
                 let p = Conv2d {
-                    batch: 2, in_c, in_h, in_w, out_c, out_h, out_w, k_h: k, k_w: k,
-                    stride_h: s, stride_w: s, dil_h: d, dil_w: d, pad_top: pt, pad_left: pl, groups,
+                    batch: 2,
+                    in_c,
+                    in_h,
+                    in_w,
+                    out_c,
+                    out_h,
+                    out_w,
+                    k_h: k,
+                    k_w: k,
+                    stride_h: s,
+                    stride_w: s,
+                    dil_h: d,
+                    dil_w: d,
+                    pad_top: pt,
+                    pad_left: pl,
+                    groups,
                 };
                 let x = pseudo(p.input_len(), 1);
                 let w = pseudo(p.weight_len(), 2);
@@ -155,8 +195,22 @@ mod tests {
     #[test]
     fn short_slices_make_it_a_no_op() {
         let p = Conv2d {
-            batch: 1, in_c: 1, in_h: 3, in_w: 3, out_c: 1, out_h: 3, out_w: 3, k_h: 3, k_w: 3,
-            stride_h: 1, stride_w: 1, dil_h: 1, dil_w: 1, pad_top: 1, pad_left: 1, groups: 1,
+            batch: 1,
+            in_c: 1,
+            in_h: 3,
+            in_w: 3,
+            out_c: 1,
+            out_h: 3,
+            out_w: 3,
+            k_h: 3,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 1,
+            pad_left: 1,
+            groups: 1,
         };
         let mut y = [7.0f32; 9];
         conv2d_f32(&p, Clamp::RELU, &[1.0; 8], &[1.0; 9], &[], &mut y);

@@ -45,13 +45,19 @@ pub fn copy_strided<T: Copy>(p: &Strided, x: &[T], y: &mut [T]) {
     let mut dof = p.dst_offset;
     loop {
         if ss == 1 && ds == 1 {
-            let (Some(src), Some(dst)) = (x.get(so as usize..so as usize + inner), y.get_mut(dof..dof + inner)) else {
+            let (Some(src), Some(dst)) = (
+                x.get(so as usize..so as usize + inner),
+                y.get_mut(dof..dof + inner),
+            ) else {
                 return;
             };
             dst.copy_from_slice(src);
         } else {
             for i in 0..inner {
-                let (Some(&v), Some(o)) = (x.get((so + i as isize * ss) as usize), y.get_mut(dof + i * ds)) else {
+                let (Some(&v), Some(o)) = (
+                    x.get((so + i as isize * ss) as usize),
+                    y.get_mut(dof + i * ds),
+                ) else {
                     return;
                 };
                 *o = v;
@@ -80,14 +86,19 @@ pub fn copy_strided<T: Copy>(p: &Strided, x: &[T], y: &mut [T]) {
 /// Gathers slices along an axis by constant indices (already non-negative).
 pub fn gather<T: Copy>(p: &Gather, indices: &[usize], x: &[T], y: &mut [T]) {
     let (outer, inner, n) = (p.outer, p.inner, indices.len());
-    if x.len() < outer * p.axis_len * inner || y.len() < outer * n * inner || indices.iter().any(|&i| i >= p.axis_len) {
+    if x.len() < outer * p.axis_len * inner
+        || y.len() < outer * n * inner
+        || indices.iter().any(|&i| i >= p.axis_len)
+    {
         return;
     }
     for o in 0..outer {
         for (j, &i) in indices.iter().enumerate() {
             let s = (o * p.axis_len + i) * inner;
             let d = (o * n + j) * inner;
-            let (Some(src), Some(dst)) = (x.get(s..s + inner), y.get_mut(d..d + inner)) else { return };
+            let (Some(src), Some(dst)) = (x.get(s..s + inner), y.get_mut(d..d + inner)) else {
+                return;
+            };
             dst.copy_from_slice(src);
         }
     }
@@ -102,7 +113,14 @@ mod tests {
         // x: 2x3 → y: 3x2
         let x = [1, 2, 3, 4, 5, 6];
         let mut y = [0; 6];
-        let p = Strided { rank: 2, shape: [3, 2, 0, 0, 0, 0], src: [1, 3, 0, 0, 0, 0], src_offset: 0, dst: [2, 1, 0, 0, 0, 0], dst_offset: 0 };
+        let p = Strided {
+            rank: 2,
+            shape: [3, 2, 0, 0, 0, 0],
+            src: [1, 3, 0, 0, 0, 0],
+            src_offset: 0,
+            dst: [2, 1, 0, 0, 0, 0],
+            dst_offset: 0,
+        };
         copy_strided(&p, &x, &mut y);
         assert_eq!(y, [1, 4, 2, 5, 3, 6]);
     }
@@ -111,10 +129,24 @@ mod tests {
     fn reversed_slice_and_broadcast() {
         let x = [1.0f32, 2.0, 3.0, 4.0];
         let mut y = [0.0f32; 3];
-        let p = Strided { rank: 1, shape: [3, 0, 0, 0, 0, 0], src: [-1, 0, 0, 0, 0, 0], src_offset: 3, dst: [1, 0, 0, 0, 0, 0], dst_offset: 0 };
+        let p = Strided {
+            rank: 1,
+            shape: [3, 0, 0, 0, 0, 0],
+            src: [-1, 0, 0, 0, 0, 0],
+            src_offset: 3,
+            dst: [1, 0, 0, 0, 0, 0],
+            dst_offset: 0,
+        };
         copy_strided(&p, &x, &mut y);
         assert_eq!(y, [4.0, 3.0, 2.0]);
-        let p = Strided { rank: 2, shape: [2, 3, 0, 0, 0, 0], src: [0, 1, 0, 0, 0, 0], src_offset: 0, dst: [3, 1, 0, 0, 0, 0], dst_offset: 0 };
+        let p = Strided {
+            rank: 2,
+            shape: [2, 3, 0, 0, 0, 0],
+            src: [0, 1, 0, 0, 0, 0],
+            src_offset: 0,
+            dst: [3, 1, 0, 0, 0, 0],
+            dst_offset: 0,
+        };
         let mut y = [0.0f32; 6];
         copy_strided(&p, &x, &mut y);
         assert_eq!(y, [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
@@ -124,7 +156,14 @@ mod tests {
     fn out_of_range_copy_is_a_no_op() {
         let x = [1, 2, 3];
         let mut y = [0; 4];
-        let p = Strided { rank: 1, shape: [4, 0, 0, 0, 0, 0], src: [1, 0, 0, 0, 0, 0], src_offset: 0, dst: [1, 0, 0, 0, 0, 0], dst_offset: 0 };
+        let p = Strided {
+            rank: 1,
+            shape: [4, 0, 0, 0, 0, 0],
+            src: [1, 0, 0, 0, 0, 0],
+            src_offset: 0,
+            dst: [1, 0, 0, 0, 0, 0],
+            dst_offset: 0,
+        };
         copy_strided(&p, &x, &mut y);
         assert_eq!(y, [0; 4]);
     }
@@ -133,7 +172,16 @@ mod tests {
     fn gather_rows() {
         let x = [1, 2, 3, 4, 5, 6];
         let mut y = [0; 4];
-        gather(&Gather { outer: 1, axis_len: 3, inner: 2 }, &[2, 0], &x, &mut y);
+        gather(
+            &Gather {
+                outer: 1,
+                axis_len: 3,
+                inner: 2,
+            },
+            &[2, 0],
+            &x,
+            &mut y,
+        );
         assert_eq!(y, [5, 6, 1, 2]);
     }
 }

@@ -68,26 +68,34 @@ pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], 
     for row in y[..total].chunks_exact_mut(inner) {
         match (sa, sb) {
             (1, 1) => {
-                let (Some(ar), Some(br)) = (a.get(ao..ao + inner), b.get(bo..bo + inner)) else { return };
+                let (Some(ar), Some(br)) = (a.get(ao..ao + inner), b.get(bo..bo + inner)) else {
+                    return;
+                };
                 for ((v, &x), &z) in row.iter_mut().zip(ar).zip(br) {
                     *v = act.apply(F::apply(x, z));
                 }
             }
             (1, 0) => {
-                let (Some(ar), Some(&z)) = (a.get(ao..ao + inner), b.get(bo)) else { return };
+                let (Some(ar), Some(&z)) = (a.get(ao..ao + inner), b.get(bo)) else {
+                    return;
+                };
                 for (v, &x) in row.iter_mut().zip(ar) {
                     *v = act.apply(F::apply(x, z));
                 }
             }
             (0, 1) => {
-                let (Some(&x), Some(br)) = (a.get(ao), b.get(bo..bo + inner)) else { return };
+                let (Some(&x), Some(br)) = (a.get(ao), b.get(bo..bo + inner)) else {
+                    return;
+                };
                 for (v, &z) in row.iter_mut().zip(br) {
                     *v = act.apply(F::apply(x, z));
                 }
             }
             _ => {
                 for (i, v) in row.iter_mut().enumerate() {
-                    let (Some(&x), Some(&z)) = (a.get(ao + i * sa), b.get(bo + i * sb)) else { return };
+                    let (Some(&x), Some(&z)) = (a.get(ao + i * sa), b.get(bo + i * sb)) else {
+                        return;
+                    };
                     *v = act.apply(F::apply(x, z));
                 }
             }
@@ -135,9 +143,15 @@ pub fn unary_f32(f: UnaryFn, x: &[f32], y: &mut [f32]) {
         UnaryFn::Abs => map!(|v| v.abs()),
         UnaryFn::Reciprocal => map!(|v| 1.0 / v),
         UnaryFn::LeakyRelu(alpha) => map!(|v| if v >= 0.0 { v } else { alpha * v }),
-        UnaryFn::HardSigmoid(alpha, beta) => map!(|v| Clamp { min: 0.0, max: 1.0 }.apply(alpha * v + beta)),
+        UnaryFn::HardSigmoid(alpha, beta) => {
+            map!(|v| Clamp { min: 0.0, max: 1.0 }.apply(alpha * v + beta))
+        }
         UnaryFn::HardSwish => map!(|v| v * Clamp { min: 0.0, max: 1.0 }.apply(v / 6.0 + 0.5)),
-        UnaryFn::Softplus => map!(|v| if v > 20.0 { v } else { math::ln(1.0 + math::exp(v)) }),
+        UnaryFn::Softplus => map!(|v| if v > 20.0 {
+            v
+        } else {
+            math::ln(1.0 + math::exp(v))
+        }),
         UnaryFn::Silu => map!(|v| v * math::sigmoid(v)),
     }
 }
@@ -153,7 +167,12 @@ mod tests {
         // a: [2,1,4] (strides 4,0,1), b: [3,1] (strides 0,1,0) → y: [2,3,4]
         let a: std::vec::Vec<f32> = (0..8).map(|i| i as f32).collect();
         let b = [10.0f32, 20.0, 30.0];
-        let p = Broadcast { rank: 3, shape: [2, 3, 4, 0, 0, 0], a: [4, 0, 1, 0, 0, 0], b: [0, 1, 0, 0, 0, 0] };
+        let p = Broadcast {
+            rank: 3,
+            shape: [2, 3, 4, 0, 0, 0],
+            a: [4, 0, 1, 0, 0, 0],
+            b: [0, 1, 0, 0, 0, 0],
+        };
         let mut y = vec![0.0f32; 24];
         binary_f32::<Add>(&p, Clamp::NONE, &a, &b, &mut y);
         for i in 0..2 {
@@ -169,7 +188,12 @@ mod tests {
 
     #[test]
     fn too_short_operand_is_a_no_op() {
-        let p = Broadcast { rank: 1, shape: [4, 0, 0, 0, 0, 0], a: [1, 0, 0, 0, 0, 0], b: [1, 0, 0, 0, 0, 0] };
+        let p = Broadcast {
+            rank: 1,
+            shape: [4, 0, 0, 0, 0, 0],
+            a: [1, 0, 0, 0, 0, 0],
+            b: [1, 0, 0, 0, 0, 0],
+        };
         let mut y = [5.0f32; 4];
         binary_f32::<Mul>(&p, Clamp::NONE, &[1.0; 3], &[1.0; 4], &mut y);
         assert_eq!(y, [5.0; 4]);
@@ -180,7 +204,17 @@ mod tests {
         let x = [-3.0f32, -0.5, 0.0, 0.25, 2.0, 7.0];
         let mut y = [0.0f32; 6];
         unary_f32(UnaryFn::HardSwish, &x, &mut y);
-        assert_eq!(y, [0.0, -0.5 * (-0.5 / 6.0 + 0.5), 0.0, 0.25 * (0.25 / 6.0 + 0.5), 2.0 * (2.0 / 6.0 + 0.5), 7.0]);
+        assert_eq!(
+            y,
+            [
+                0.0,
+                -0.5 * (-0.5 / 6.0 + 0.5),
+                0.0,
+                0.25 * (0.25 / 6.0 + 0.5),
+                2.0 * (2.0 / 6.0 + 0.5),
+                7.0
+            ]
+        );
         unary_f32(UnaryFn::LeakyRelu(0.1), &x, &mut y);
         assert_eq!(y[0], -0.3);
         unary_f32(UnaryFn::Softplus, &x, &mut y);

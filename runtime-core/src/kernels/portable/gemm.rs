@@ -6,7 +6,12 @@ pub fn gemm_f32(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [
     let (m, n, k) = (p.m, p.n, p.k);
     let a_last = (p.batch.saturating_sub(1)) * p.batch_stride_a + m * k;
     let b_last = (p.batch.saturating_sub(1)) * p.batch_stride_b + k * n;
-    if p.batch == 0 || a.len() < a_last || b.len() < b_last || c.len() < p.bias_len() || y.len() < p.batch * m * n {
+    if p.batch == 0
+        || a.len() < a_last
+        || b.len() < b_last
+        || c.len() < p.bias_len()
+        || y.len() < p.batch * m * n
+    {
         return;
     }
     for t in 0..p.batch {
@@ -25,7 +30,9 @@ pub fn gemm_f32(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [
 fn single(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
     let (m, n, k) = (p.m, p.n, p.k);
     for i in 0..m {
-        let Some(row) = y.get_mut(i * n..(i + 1) * n) else { return };
+        let Some(row) = y.get_mut(i * n..(i + 1) * n) else {
+            return;
+        };
         match p.bias {
             Bias::None => row.iter_mut().for_each(|v| *v = 0.0),
             Bias::Scalar => {
@@ -50,14 +57,18 @@ fn single(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) 
         if p.trans_b {
             // B is n × k: each output is a dot product of two rows.
             for (j, v) in row.iter_mut().enumerate() {
-                let Some(brow) = b.get(j * k..(j + 1) * k) else { return };
+                let Some(brow) = b.get(j * k..(j + 1) * k) else {
+                    return;
+                };
                 let mut acc = 0.0f32;
                 if p.trans_a {
                     for (kk, &bv) in brow.iter().enumerate() {
                         acc += a.get(kk * m + i).copied().unwrap_or(0.0) * bv;
                     }
                 } else {
-                    let Some(arow) = a.get(i * k..(i + 1) * k) else { return };
+                    let Some(arow) = a.get(i * k..(i + 1) * k) else {
+                        return;
+                    };
                     acc = dot(arow, brow);
                 }
                 *v += p.alpha * acc;
@@ -65,9 +76,15 @@ fn single(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) 
         } else {
             // B is k × n: accumulate scaled rows of B.
             for kk in 0..k {
-                let av = if p.trans_a { a.get(kk * m + i) } else { a.get(i * k + kk) };
+                let av = if p.trans_a {
+                    a.get(kk * m + i)
+                } else {
+                    a.get(i * k + kk)
+                };
                 let av = p.alpha * av.copied().unwrap_or(0.0);
-                let Some(brow) = b.get(kk * n..(kk + 1) * n) else { return };
+                let Some(brow) = b.get(kk * n..(kk + 1) * n) else {
+                    return;
+                };
                 for (v, &bv) in row.iter_mut().zip(brow) {
                     *v += av * bv;
                 }
@@ -110,8 +127,16 @@ mod tests {
                 for j in 0..p.n {
                     let mut s = 0.0;
                     for kk in 0..p.k {
-                        let av = if p.trans_a { a[t * p.batch_stride_a + kk * p.m + i] } else { a[t * p.batch_stride_a + i * p.k + kk] };
-                        let bv = if p.trans_b { b[t * p.batch_stride_b + j * p.k + kk] } else { b[t * p.batch_stride_b + kk * p.n + j] };
+                        let av = if p.trans_a {
+                            a[t * p.batch_stride_a + kk * p.m + i]
+                        } else {
+                            a[t * p.batch_stride_a + i * p.k + kk]
+                        };
+                        let bv = if p.trans_b {
+                            b[t * p.batch_stride_b + j * p.k + kk]
+                        } else {
+                            b[t * p.batch_stride_b + kk * p.n + j]
+                        };
                         s += av * bv;
                     }
                     let cv = match p.bias {
@@ -137,9 +162,27 @@ mod tests {
         let mut count = 0;
         for trans_a in [false, true] {
             for trans_b in [false, true] {
-                for bias in [Bias::None, Bias::Scalar, Bias::PerColumn, Bias::PerRow, Bias::Full] {
+                for bias in [
+                    Bias::None,
+                    Bias::Scalar,
+                    Bias::PerColumn,
+                    Bias::PerRow,
+                    Bias::Full,
+                ] {
                     for (batch, sa, sb) in [(1, 0, 0), (2, m * k, k * n), (2, 0, k * n)] {
-                        let p = Gemm { batch, m, n, k, trans_a, trans_b, batch_stride_a: sa, batch_stride_b: sb, alpha: 0.5, beta: 2.0, bias };
+                        let p = Gemm {
+                            batch,
+                            m,
+                            n,
+                            k,
+                            trans_a,
+                            trans_b,
+                            batch_stride_a: sa,
+                            batch_stride_b: sb,
+                            alpha: 0.5,
+                            beta: 2.0,
+                            bias,
+                        };
                         let mut y = vec![0.0; batch * m * n];
                         gemm_f32(&p, Clamp::NONE, &a, &b, &c, &mut y);
                         let want = naive(&p, &a, &b, &c);

@@ -38,8 +38,12 @@ pub fn lstm_f32(
     if !ok || h == 0 {
         return;
     }
-    let Some((gates, rest)) = scratch.split_at_mut_checked(4 * b * h) else { return };
-    let Some((hs, cs)) = rest.split_at_mut_checked(b * h) else { return };
+    let Some((gates, rest)) = scratch.split_at_mut_checked(4 * b * h) else {
+        return;
+    };
+    let Some((hs, cs)) = rest.split_at_mut_checked(b * h) else {
+        return;
+    };
     for d in 0..dirs {
         let reverse = if dirs == 2 { d == 1 } else { p.reverse };
         let off = d * b * h;
@@ -49,7 +53,10 @@ pub fn lstm_f32(
         for (i, v) in cs.iter_mut().enumerate() {
             *v = c0.get(off + i).copied().unwrap_or(0.0);
         }
-        let (Some(wd), Some(rd)) = (w.get(d * 4 * h * n_in..(d + 1) * 4 * h * n_in), r.get(d * 4 * h * h..(d + 1) * 4 * h * h)) else {
+        let (Some(wd), Some(rd)) = (
+            w.get(d * 4 * h * n_in..(d + 1) * 4 * h * n_in),
+            r.get(d * 4 * h * h..(d + 1) * 4 * h * h),
+        ) else {
             return;
         };
         let bd = bias.get(d * 8 * h..(d + 1) * 8 * h).unwrap_or(&[]);
@@ -57,28 +64,50 @@ pub fn lstm_f32(
         for step in 0..p.seq {
             let t = if reverse { p.seq - 1 - step } else { step };
             for bi in 0..b {
-                let Some(xt) = x.get((t * b + bi) * n_in..(t * b + bi + 1) * n_in) else { return };
-                let Some(hprev) = hs.get(bi * h..(bi + 1) * h) else { return };
-                let Some(g) = gates.get_mut(bi * 4 * h..(bi + 1) * 4 * h) else { return };
+                let Some(xt) = x.get((t * b + bi) * n_in..(t * b + bi + 1) * n_in) else {
+                    return;
+                };
+                let Some(hprev) = hs.get(bi * h..(bi + 1) * h) else {
+                    return;
+                };
+                let Some(g) = gates.get_mut(bi * 4 * h..(bi + 1) * 4 * h) else {
+                    return;
+                };
                 for (j, gv) in g.iter_mut().enumerate() {
-                    let (Some(wr), Some(rr)) = (wd.get(j * n_in..(j + 1) * n_in), rd.get(j * h..(j + 1) * h)) else {
+                    let (Some(wr), Some(rr)) =
+                        (wd.get(j * n_in..(j + 1) * n_in), rd.get(j * h..(j + 1) * h))
+                    else {
                         return;
                     };
                     let mut v = dot(xt, wr) + dot(hprev, rr);
                     if !bd.is_empty() {
-                        v += bd.get(j).copied().unwrap_or(0.0) + bd.get(4 * h + j).copied().unwrap_or(0.0);
+                        v += bd.get(j).copied().unwrap_or(0.0)
+                            + bd.get(4 * h + j).copied().unwrap_or(0.0);
                     }
                     *gv = v;
                 }
             }
             for bi in 0..b {
                 for k in 0..h {
-                    let clip = |v: f32| if p.clip > 0.0 { v.clamp(-p.clip, p.clip) } else { v };
-                    let g = |gate: usize| gates.get(bi * 4 * h + gate * h + k).copied().unwrap_or(0.0);
+                    let clip = |v: f32| {
+                        if p.clip > 0.0 {
+                            v.clamp(-p.clip, p.clip)
+                        } else {
+                            v
+                        }
+                    };
+                    let g =
+                        |gate: usize| gates.get(bi * 4 * h + gate * h + k).copied().unwrap_or(0.0);
                     let pe = |gate: usize| pd.get(gate * h + k).copied().unwrap_or(0.0);
-                    let Some(c) = cs.get_mut(bi * h + k) else { return };
+                    let Some(c) = cs.get_mut(bi * h + k) else {
+                        return;
+                    };
                     let i_g = math::sigmoid(clip(g(0) + pe(0) * *c));
-                    let f_g = if p.input_forget { 1.0 - i_g } else { math::sigmoid(clip(g(2) + pe(2) * *c)) };
+                    let f_g = if p.input_forget {
+                        1.0 - i_g
+                    } else {
+                        math::sigmoid(clip(g(2) + pe(2) * *c))
+                    };
                     let c_g = math::tanh(clip(g(3)));
                     *c = f_g * *c + i_g * c_g;
                     let o_g = math::sigmoid(clip(g(1) + pe(1) * *c));

@@ -1,0 +1,187 @@
+//! Shared helpers of the integration tests: locating the corpus, and writing small
+//! ONNX models in code.
+#![allow(dead_code)]
+
+use onnx_protobuf::attribute_proto::AttributeType;
+use onnx_protobuf::tensor_shape_proto::{dimension, Dimension};
+use onnx_protobuf::type_proto::{self, Tensor as TensorTy};
+use onnx_protobuf::{
+    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto,
+    TensorShapeProto, TypeProto, ValueInfoProto,
+};
+use std::path::PathBuf;
+use tinyops_compiler::front::tensor::encode;
+use tinyops_compiler::ir::Tensor;
+
+/// The model corpus: `TINYOPS_CORPUS`, else `../shared/corpus` beside the checkout.
+/// Panics with instructions when it is missing: corpus suites never skip silently.
+pub fn corpus() -> PathBuf {
+    let p = std::env::var_os("TINYOPS_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    assert!(
+        p.join("README.md").is_file(),
+        "the model corpus is missing at {}; set TINYOPS_CORPUS to its folder",
+        p.display()
+    );
+    p
+}
+
+/// A dimension: fixed or symbolic.
+pub enum Dim {
+    /// Fixed.
+    N(i64),
+    /// Symbolic.
+    Sym(&'static str),
+}
+
+/// Builds a model in memory.
+pub struct ModelBuilder {
+    graph: GraphProto,
+    opset: i64,
+    extra_opsets: Vec<(String, i64)>,
+}
+
+fn value_info(name: &str, elem: i32, dims: &[Dim]) -> ValueInfoProto {
+    let mut shape = TensorShapeProto::new();
+    for d in dims {
+        let mut dim = Dimension::new();
+        dim.value = Some(match d {
+            Dim::N(n) => dimension::Value::DimValue(*n),
+            Dim::Sym(s) => dimension::Value::DimParam(s.to_string()),
+        });
+        shape.dim.push(dim);
+    }
+    let mut tt = TensorTy::new();
+    tt.elem_type = elem;
+    tt.shape = Some(shape).into();
+    let mut ty = TypeProto::new();
+    ty.value = Some(type_proto::Value::TensorType(tt));
+    let mut vi = ValueInfoProto::new();
+    vi.name = name.to_string();
+    vi.type_ = Some(ty).into();
+    vi
+}
+
+/// An attribute value.
+pub enum A {
+    I(i64),
+    F(f32),
+    Is(Vec<i64>),
+    S(&'static str),
+}
+
+impl ModelBuilder {
+    /// A model importing the default domain at `opset`.
+    pub fn new(opset: i64) -> Self {
+        ModelBuilder {
+            graph: GraphProto::new(),
+            opset,
+            extra_opsets: vec![],
+        }
+    }
+
+    /// Adds a float input.
+    pub fn input(mut self, name: &str, dims: &[Dim]) -> Self {
+        self.graph.input.push(value_info(name, 1, dims));
+        self
+    }
+
+    /// Adds a float output declaration.
+    pub fn output(mut self, name: &str, dims: &[Dim]) -> Self {
+        self.graph.output.push(value_info(name, 1, dims));
+        self
+    }
+
+    /// Adds an initializer.
+    pub fn init(mut self, name: &str, t: &Tensor) -> Self {
+        self.graph.initializer.push(encode(name, t));
+        self
+    }
+
+    /// Adds a raw initializer proto.
+    pub fn init_proto(mut self, t: onnx_protobuf::TensorProto) -> Self {
+        self.graph.initializer.push(t);
+        self
+    }
+
+    /// Adds a node.
+    pub fn node(
+        mut self,
+        op: &str,
+        name: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: Vec<(&str, A)>,
+    ) -> Self {
+        let mut n = NodeProto::new();
+        n.op_type = op.to_string();
+        n.name = name.to_string();
+        n.input = inputs.iter().map(|s| s.to_string()).collect();
+        n.output = outputs.iter().map(|s| s.to_string()).collect();
+        for (k, v) in attrs {
+            let mut a = AttributeProto::new();
+            a.name = k.to_string();
+            match v {
+                A::I(i) => {
+                    a.type_ = AttributeType::INT.into();
+                    a.i = i;
+                }
+                A::F(f) => {
+                    a.type_ = AttributeType::FLOAT.into();
+                    a.f = f;
+                }
+                A::Is(v) => {
+                    a.type_ = AttributeType::INTS.into();
+                    a.ints = v;
+                }
+                A::S(s) => {
+                    a.type_ = AttributeType::STRING.into();
+                    a.s = s.as_bytes().to_vec();
+                }
+            }
+            n.attribute.push(a);
+        }
+        self.graph.node.push(n);
+        self
+    }
+
+    /// Imports another domain.
+    pub fn opset_import(mut self, domain: &str, v: i64) -> Self {
+        self.extra_opsets.push((domain.to_string(), v));
+        self
+    }
+
+    /// The encoded model.
+    pub fn bytes(self) -> Vec<u8> {
+        let mut m = ModelProto::new();
+        m.ir_version = 8;
+        let mut o = OperatorSetIdProto::new();
+        o.version = self.opset;
+        m.opset_import.push(o);
+        for (d, v) in self.extra_opsets {
+            let mut o = OperatorSetIdProto::new();
+            o.domain = d;
+            o.version = v;
+            m.opset_import.push(o);
+        }
+        m.graph = Some(self.graph).into();
+        m.write_to_bytes().expect("encode")
+    }
+
+    /// Writes the model into a fresh temporary folder; returns the file path.
+    pub fn write(self, name: &str) -> PathBuf {
+        let dir = tempdir(name);
+        let p = dir.join("model.onnx");
+        std::fs::write(&p, self.bytes()).expect("write model");
+        p
+    }
+}
+
+/// A fresh, empty folder for one test.
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tinyops-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
