@@ -1,15 +1,13 @@
 //! The `build.rs` interface: generate a model module into `OUT_DIR` and `include!` it.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     tinyops_compiler::build::Builder::new("models/kws.onnx")
-//!         .target("cortex-m4")
-//!         .module_name("kws")
-//!         .generate()
-//!         .unwrap_or_else(|e| panic!("{e}"));
-//! }
-//! // src/main.rs:  mod kws { include!(concat!(env!("OUT_DIR"), "/kws.rs")); }
+//! // In build.rs:
+//! tinyops_compiler::build::Builder::new("models/kws.onnx")
+//!     .target("cortex-m4")
+//!     .module_name("kws")
+//!     .generate()
+//!     .unwrap_or_else(|e| panic!("{e}"));
+//! // In src/main.rs:  mod kws { include!(concat!(env!("OUT_DIR"), "/kws.rs")); }
 //! ```
 
 use crate::codegen::WeightsMode;

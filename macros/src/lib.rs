@@ -1,6 +1,6 @@
 //! `include_model!`: compile an ONNX model into Rust items at build time.
 //!
-//! ```ignore
+//! ```text
 //! mod kws {
 //!     tinyops_runtime::include_model!("models/kws.onnx", target = "cortex-m4");
 //! }
@@ -117,5 +117,43 @@ pub fn include_model(input: TokenStream) -> TokenStream {
     match expand(args) {
         Ok(t) => t.into(),
         Err(e) => e.to_compile_error().into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(src: &str) -> String {
+        let args: Args = syn::parse_str(src).expect("arguments parse");
+        match expand(args) {
+            Ok(t) => t.to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn errors_carry_the_compiler_message() {
+        let missing = expand_str(r#""no/such/model.onnx""#);
+        assert!(
+            missing.contains("no/such/model.onnx") && missing.contains("No such file"),
+            "{missing}"
+        );
+        let target = expand_str(r#""../compiler/demo/model.onnx", target = "cortex-m7""#);
+        assert!(target.contains("unknown target `cortex-m7`"), "{target}");
+        let shape = expand_str(r#""../compiler/demo/model.onnx", input_shape = "input""#);
+        assert!(shape.contains("NAME=D0,D1"), "{shape}");
+        assert!(syn::parse_str::<Args>(r#""m.onnx", colour = "red""#).is_err());
+    }
+
+    #[test]
+    fn the_expansion_tracks_the_model_file_and_inlines_weights() {
+        let out = expand_str(r#""../compiler/demo/model.onnx""#);
+        assert!(
+            out.contains("include_bytes !") && out.contains("demo/model.onnx"),
+            "{}",
+            &out[..200]
+        );
+        assert!(out.contains("pub struct Model") && out.contains("static WEIGHTS"));
     }
 }

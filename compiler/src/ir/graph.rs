@@ -146,7 +146,7 @@ impl Graph {
 
     fn disconnect(&mut self, v: ValueId, consumer: NodeId) {
         if let Def::Node(p, _) = self.values[v.0 as usize].def {
-            let still_used = self.dag[consumer].inputs.iter().any(|i| *i == Some(v));
+            let still_used = self.dag[consumer].inputs.contains(&Some(v));
             if !still_used {
                 let edges: Vec<_> = self
                     .dag

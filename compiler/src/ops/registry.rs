@@ -16,73 +16,161 @@ pub struct Entry {
     pub since: i64,
     /// The importer.
     pub import: fn(&NodeCx) -> OpResult<Lowered>,
+    /// What is supported, for the README table.
+    pub notes: &'static str,
 }
 
 /// The newest opset version of the default domain the importers know.
 pub const MAX_OPSET: i64 = 23;
 
-const fn e(op_type: &'static str, since: i64, import: fn(&NodeCx) -> OpResult<Lowered>) -> Entry {
+const fn e(
+    op_type: &'static str,
+    since: i64,
+    import: fn(&NodeCx) -> OpResult<Lowered>,
+    notes: &'static str,
+) -> Entry {
     Entry {
         domain: "ai.onnx",
         op_type,
         since,
         import,
+        notes,
     }
 }
 
 /// Every supported op.
 pub static OPS: &[Entry] = &[
-    e("Abs", 6, activation::import_unary),
-    e("Add", 7, binary::import),
-    e("AveragePool", 7, pool::import_pool),
-    e("BatchNormalization", 7, norm::import_batch_norm),
-    e("Cast", 6, shape::import_cast),
-    e("Clip", 6, activation::import_clip),
-    e("Concat", 4, layout::import_concat),
-    e("Constant", 1, shape::import_constant),
-    e("ConstantOfShape", 9, shape::import_constant_of_shape),
-    e("Conv", 1, conv::import),
-    e("DequantizeLinear", 10, quant::import_dequantize),
-    e("Div", 7, binary::import),
-    e("Dropout", 7, activation::import_identity),
-    e("Exp", 6, activation::import_unary),
-    e("Expand", 8, layout::import_expand),
-    e("Flatten", 1, layout::import_flatten),
-    e("Gather", 1, layout::import_gather),
-    e("Gemm", 7, gemm::import_gemm),
-    e("GlobalAveragePool", 1, pool::import_global),
-    e("GlobalMaxPool", 1, pool::import_global),
-    e("HardSigmoid", 6, activation::import_unary),
-    e("HardSwish", 14, activation::import_unary),
-    e("Identity", 1, activation::import_identity),
-    e("LeakyRelu", 6, activation::import_unary),
-    e("Log", 6, activation::import_unary),
-    e("LogSoftmax", 1, softmax::import),
-    e("LSTM", 7, lstm::import),
-    e("MatMul", 1, gemm::import_matmul),
-    e("Max", 8, binary::import),
-    e("MaxPool", 1, pool::import_pool),
-    e("Min", 8, binary::import),
-    e("Mul", 7, binary::import),
-    e("Neg", 6, activation::import_unary),
-    e("Pad", 2, layout::import_pad),
-    e("Pow", 7, binary::import),
-    e("QuantizeLinear", 10, quant::import_quantize),
-    e("Range", 11, shape::import_range),
-    e("Reciprocal", 6, activation::import_unary),
-    e("Relu", 6, activation::import_relu),
-    e("Reshape", 5, layout::import_reshape),
-    e("Shape", 1, shape::import_shape),
-    e("Sigmoid", 6, activation::import_unary),
-    e("Slice", 1, layout::import_slice),
-    e("Softmax", 1, softmax::import),
-    e("Softplus", 1, activation::import_unary),
-    e("Sqrt", 6, activation::import_unary),
-    e("Squeeze", 1, layout::import_squeeze),
-    e("Sub", 7, binary::import),
-    e("Tanh", 6, activation::import_unary),
-    e("Transpose", 1, layout::import_transpose),
-    e("Unsqueeze", 1, layout::import_unsqueeze),
+    e("Abs", 6, activation::import_unary, ""),
+    e(
+        "Add",
+        7,
+        binary::import,
+        "numpy broadcasting; fused bias/clamp",
+    ),
+    e(
+        "AveragePool",
+        7,
+        pool::import_pool,
+        "1-D/2-D, pads, ceil_mode, count_include_pad",
+    ),
+    e(
+        "BatchNormalization",
+        7,
+        norm::import_batch_norm,
+        "inference; folded into the preceding Conv or a per-channel affine",
+    ),
+    e("Cast", 6, shape::import_cast, "folded at compile time"),
+    e(
+        "Clip",
+        6,
+        activation::import_clip,
+        "min/max as attributes (<11) or constant inputs",
+    ),
+    e("Concat", 4, layout::import_concat, ""),
+    e(
+        "Constant",
+        1,
+        shape::import_constant,
+        "tensor, scalar and list forms",
+    ),
+    e(
+        "ConstantOfShape",
+        9,
+        shape::import_constant_of_shape,
+        "folded at compile time",
+    ),
+    e(
+        "Conv",
+        1,
+        conv::import,
+        "1-D/2-D, groups/depthwise, auto_pad, strides, dilations",
+    ),
+    e(
+        "DequantizeLinear",
+        10,
+        quant::import_dequantize,
+        "per-tensor/per-axis; folded on constants",
+    ),
+    e("Div", 7, binary::import, ""),
+    e(
+        "Dropout",
+        7,
+        activation::import_identity,
+        "inference (identity)",
+    ),
+    e("Exp", 6, activation::import_unary, ""),
+    e("Expand", 8, layout::import_expand, "constant target shape"),
+    e("Flatten", 1, layout::import_flatten, "a view"),
+    e("Gather", 1, layout::import_gather, "constant indices"),
+    e(
+        "Gemm",
+        7,
+        gemm::import_gemm,
+        "alpha, beta, transA/B, broadcast C",
+    ),
+    e("GlobalAveragePool", 1, pool::import_global, ""),
+    e("GlobalMaxPool", 1, pool::import_global, ""),
+    e("HardSigmoid", 6, activation::import_unary, ""),
+    e("HardSwish", 14, activation::import_unary, ""),
+    e("Identity", 1, activation::import_identity, ""),
+    e("LeakyRelu", 6, activation::import_unary, ""),
+    e("Log", 6, activation::import_unary, ""),
+    e("LogSoftmax", 1, softmax::import, ""),
+    e(
+        "LSTM",
+        7,
+        lstm::import,
+        "forward/reverse/bidirectional, default activations, layout 0",
+    ),
+    e(
+        "MatMul",
+        1,
+        gemm::import_matmul,
+        "numpy batching; fused bias/clamp",
+    ),
+    e("Max", 8, binary::import, "two operands"),
+    e(
+        "MaxPool",
+        1,
+        pool::import_pool,
+        "1-D/2-D; no Indices output",
+    ),
+    e("Min", 8, binary::import, "two operands"),
+    e("Mul", 7, binary::import, ""),
+    e("Neg", 6, activation::import_unary, ""),
+    e("Pad", 2, layout::import_pad, "constant mode"),
+    e("Pow", 7, binary::import, ""),
+    e(
+        "QuantizeLinear",
+        10,
+        quant::import_quantize,
+        "per-tensor/per-axis; folded on constants",
+    ),
+    e("Range", 11, shape::import_range, "folded at compile time"),
+    e("Reciprocal", 6, activation::import_unary, ""),
+    e("Relu", 6, activation::import_relu, "fused into producers"),
+    e("Reshape", 5, layout::import_reshape, "a view; 0 and -1"),
+    e("Shape", 1, shape::import_shape, "folded (static shapes)"),
+    e("Sigmoid", 6, activation::import_unary, ""),
+    e(
+        "Slice",
+        1,
+        layout::import_slice,
+        "constant starts/ends/axes/steps",
+    ),
+    e(
+        "Softmax",
+        1,
+        softmax::import,
+        "pre-13 2-D coercion and per-axis",
+    ),
+    e("Softplus", 1, activation::import_unary, ""),
+    e("Sqrt", 6, activation::import_unary, ""),
+    e("Squeeze", 1, layout::import_squeeze, "a view"),
+    e("Sub", 7, binary::import, ""),
+    e("Tanh", 6, activation::import_unary, ""),
+    e("Transpose", 1, layout::import_transpose, ""),
+    e("Unsqueeze", 1, layout::import_unsqueeze, "a view"),
 ];
 
 /// Whether an op is supported.
@@ -124,4 +212,23 @@ pub fn lookup(domain: &str, op_type: &str, opset: i64) -> Support {
         Some(r) => Support::Opset(r),
         None => Support::No,
     }
+}
+
+/// The supported-operator table of the README, generated from [`OPS`].
+pub fn markdown_table() -> String {
+    let mut s = String::from("| ONNX op | domain | opsets | notes |\n|---|---|---|---|\n");
+    let mut ops: Vec<&Entry> = OPS.iter().collect();
+    ops.sort_by_key(|e| (e.domain, e.op_type.to_ascii_lowercase()));
+    for e in ops {
+        let max = if e.domain == "ai.onnx" {
+            MAX_OPSET.to_string()
+        } else {
+            "latest".into()
+        };
+        s.push_str(&format!(
+            "| {} | {} | {}–{} | {} |\n",
+            e.op_type, e.domain, e.since, max, e.notes
+        ));
+    }
+    s
 }

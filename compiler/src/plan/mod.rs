@@ -315,3 +315,28 @@ pub fn verify_plan(p: &Plan) -> Result<(), String> {
     }
     Ok(())
 }
+
+impl Plan {
+    /// Text form for dumps and snapshots: arena size, then every block by offset.
+    pub fn to_text(&self) -> String {
+        let mut blocks = self.blocks.clone();
+        blocks.sort_by(|a, b| a.offset.cmp(&b.offset).then(a.start.cmp(&b.start)));
+        let mut s = format!(
+            "arena {} B (without reuse {} B), {} blocks\n",
+            self.arena_bytes,
+            self.unshared_bytes(),
+            blocks.len()
+        );
+        for b in blocks {
+            s.push_str(&format!(
+                "  [{:>7} .. {:>7})  steps {:>3}..={:<3}  {}\n",
+                b.offset,
+                b.offset + b.bytes,
+                b.start,
+                b.end,
+                b.label
+            ));
+        }
+        s
+    }
+}
