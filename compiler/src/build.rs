@@ -90,6 +90,7 @@ impl Builder {
             input_shapes: self.input_shapes,
             dump_ir: false,
             weights: WeightsMode::File(format!("{stem}.weights.bin")),
+            require_int8: false,
         };
         println!("cargo:rerun-if-changed={}", self.model.display());
         let c = compile(&self.model, &opts)?;

@@ -48,6 +48,9 @@ pub struct Options {
     pub dump_ir: bool,
     /// How the generated code reaches its weights.
     pub weights: WeightsMode,
+    /// Fail if any node computes in float (or converts float ⇄ integer inside the
+    /// model) after quantisation.
+    pub require_int8: bool,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             input_shapes: BTreeMap::new(),
             dump_ir: false,
             weights: WeightsMode::File("weights.bin".into()),
+            require_int8: false,
         }
     }
 }
@@ -117,6 +121,12 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         )));
     }
     let pass_log = passes::optimise(&mut graph, opts.dump_ir).map_err(Error::Internal)?;
+    if opts.require_int8 {
+        passes::quantize::require_int8(&graph).map_err(|problems| Error::Model {
+            path: path.to_path_buf(),
+            problems,
+        })?;
+    }
     let plan = plan::plan(&graph).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
     let manifest = Manifest {

@@ -94,6 +94,7 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         input_shapes: shapes,
         dump_ir: false,
         weights: tinyops_compiler::codegen::WeightsMode::Inline,
+        require_int8: false,
     };
     let c = tinyops_compiler::compile(&path, &opts)
         .map_err(|e| err(args.path.span(), e.to_string()))?;

@@ -16,6 +16,7 @@
 pub mod arena;
 pub mod kernels;
 pub mod math;
+pub mod quant;
 
 #[cfg(feature = "macros")]
 pub use tinyops_macros::include_model;

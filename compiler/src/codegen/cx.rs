@@ -26,7 +26,8 @@ pub struct EmitCx<'a> {
     pub inputs: Vec<Option<Operand<'a>>>,
     /// Results by slot (`None` when the result is never read).
     pub outputs: Vec<Option<Operand<'a>>>,
-    /// A `&mut [f32]` scratch expression when the op asked for scratch space.
+    /// A `&mut [u8]` scratch expression (16-byte aligned) when the op asked for scratch
+    /// space; cast it with `rt::arena::cast_mut::<T>`.
     pub scratch: Option<TokenStream>,
     /// The target the code is for.
     pub target: &'static Target,

@@ -187,7 +187,7 @@ pub fn generate(
         let scratch = plan.scratch.get(&n).map(|&(offset, bytes)| {
             let w = format_ident!("w{}", regions.len());
             regions.push((offset, bytes));
-            quote!(rt::arena::cast_mut::<f32>(#w))
+            quote!(#w)
         });
         let cx = EmitCx {
             inputs: nd

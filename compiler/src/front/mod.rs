@@ -293,32 +293,71 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             let cx = NodeCx::new(n, node_ref.opset, args, &decode_tensor);
             (entry.import)(&cx)
         };
-        let result = lowered.and_then(|l| match l {
-            Lowered::Forward(slot) => {
-                let v = inputs
-                    .get(slot)
-                    .copied()
-                    .flatten()
-                    .ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
-                Ok(vec![v])
-            }
-            Lowered::Const(t) => {
-                Ok(vec![graph.add_const(
-                    n.output.first().cloned().unwrap_or_default(),
-                    t,
-                )])
-            }
-            Lowered::Op(op, slots) => {
-                let ir_inputs = slots
-                    .iter()
-                    .map(|&s| inputs.get(s).copied().flatten())
-                    .collect();
-                let out_names = (0..op_outputs(&op, n))
-                    .map(|k| output_name(n, k, &node_ref.name))
-                    .collect();
-                build::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
-            }
-        });
+        let result =
+            lowered.and_then(|l| match l {
+                Lowered::Forward(slot) => {
+                    let v = inputs
+                        .get(slot)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
+                    Ok(vec![v])
+                }
+                Lowered::Const(t) => {
+                    Ok(vec![graph.add_const(
+                        n.output.first().cloned().unwrap_or_default(),
+                        t,
+                    )])
+                }
+                Lowered::Nodes(subs) => {
+                    let last = subs.len().saturating_sub(1);
+                    let mut produced: Vec<Vec<ValueId>> = vec![];
+                    for (k, sub) in subs.into_iter().enumerate() {
+                        let mut ins = vec![];
+                        for src in sub.inputs {
+                            ins.push(match src {
+                                None => None,
+                                Some(node::Src::In(s)) => inputs.get(s).copied().flatten(),
+                                Some(node::Src::Node(i, o)) => {
+                                    produced.get(i).and_then(|p| p.get(o)).copied()
+                                }
+                                Some(node::Src::Const(t)) => Some(graph.add_const(
+                                    format!("{}/const{k}_{}", node_ref.name, ins.len()),
+                                    t,
+                                )),
+                            });
+                        }
+                        let n_out = if k == last { op_outputs(&sub.op, n) } else { 1 };
+                        let names = (0..n_out)
+                            .map(|o| {
+                                if k == last {
+                                    output_name(n, o, &node_ref.name)
+                                } else {
+                                    format!("{}/{k}:{o}", node_ref.name)
+                                }
+                            })
+                            .collect();
+                        produced.push(build::add_op(
+                            &mut graph,
+                            &format!("{}/{k}", node_ref.name),
+                            sub.op,
+                            ins,
+                            names,
+                        )?);
+                    }
+                    Ok(produced.pop().unwrap_or_default())
+                }
+                Lowered::Op(op, slots) => {
+                    let ir_inputs = slots
+                        .iter()
+                        .map(|&s| inputs.get(s).copied().flatten())
+                        .collect();
+                    let out_names = (0..op_outputs(&op, n))
+                        .map(|k| output_name(n, k, &node_ref.name))
+                        .collect();
+                    build::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
+                }
+            });
         match result {
             Ok(outs) => {
                 for (k, v) in outs.into_iter().enumerate() {

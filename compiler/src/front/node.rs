@@ -16,6 +16,30 @@ pub enum Lowered {
     Forward(usize),
     /// The node is a constant (Constant).
     Const(Tensor),
+    /// A small subgraph; the last node's outputs are the ONNX node's outputs. QOperator
+    /// ops import this way as DequantizeLinear → float op → QuantizeLinear, which the
+    /// quantisation pass then turns into one integer kernel.
+    Nodes(Vec<SubNode>),
+}
+
+/// Where an operand of a [`SubNode`] comes from.
+#[derive(Debug)]
+pub enum Src {
+    /// ONNX input slot of the node being imported.
+    In(usize),
+    /// Output `k` of an earlier sub-node.
+    Node(usize, usize),
+    /// A new constant.
+    Const(Tensor),
+}
+
+/// One op of a [`Lowered::Nodes`] subgraph.
+#[derive(Debug)]
+pub struct SubNode {
+    /// The op.
+    pub op: Op,
+    /// Its operands (`None` for absent optionals).
+    pub inputs: Vec<Option<Src>>,
 }
 
 impl Lowered {

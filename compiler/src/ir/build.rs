@@ -53,7 +53,7 @@ pub fn add_op(
         .iter()
         .flatten()
         .all(|&v| graph.const_of(v).is_some());
-    if all_const || op.def().folds_from_types() {
+    if (all_const && op.def().folds_at_import()) || op.def().folds_from_types() {
         let args: Vec<Option<Arg>> = inputs
             .iter()
             .map(|v| {

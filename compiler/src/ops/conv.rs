@@ -116,7 +116,8 @@ pub fn window_attrs(
 }
 
 impl Conv {
-    fn out_shape(&self, x: &[usize], w: &[usize]) -> OpResult<Vec<usize>> {
+    /// The output shape for input and weight shapes.
+    pub fn out_shape(&self, x: &[usize], w: &[usize]) -> OpResult<Vec<usize>> {
         let r = self.kernel.len();
         if x.len() != r + 2 || w.len() != r + 2 {
             invalid!(

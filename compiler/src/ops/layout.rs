@@ -168,6 +168,9 @@ pub struct Reshape {
 }
 
 impl OpDef for Reshape {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "reshape"
     }
@@ -352,6 +355,9 @@ impl Transpose {
 }
 
 impl OpDef for Transpose {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "transpose"
     }
@@ -433,6 +439,9 @@ impl Concat {
 }
 
 impl OpDef for Concat {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "concat"
     }
@@ -466,7 +475,7 @@ impl OpDef for Concat {
             }
             shape[self.axis] += t.shape[self.axis];
         }
-        Ok(vec![TensorType::new(first.dtype, shape)])
+        Ok(vec![reshaped(first, shape)])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let xs: Vec<&Tensor> = (0..inputs.len())
@@ -538,6 +547,9 @@ impl Pad {
 }
 
 impl OpDef for Pad {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "pad"
     }
@@ -671,6 +683,9 @@ impl Slice {
 }
 
 impl OpDef for Slice {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "slice"
     }
@@ -787,6 +802,9 @@ pub struct Gather {
 }
 
 impl OpDef for Gather {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "gather"
     }
@@ -929,6 +947,9 @@ impl Expand {
 }
 
 impl OpDef for Expand {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "expand"
     }

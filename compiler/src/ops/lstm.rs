@@ -210,7 +210,7 @@ impl OpDef for Lstm {
                     seq: #seq, batch: #batch, input: #input, hidden: #hidden, directions: #directions,
                     reverse: #reverse, clip: #clip, input_forget: #input_forget,
                 },
-                #xx, #w, #r, #b, #h0, #c0, #pp, #y, #yh, #yc, #scratch,
+                #xx, #w, #r, #b, #h0, #c0, #pp, #y, #yh, #yc, rt::arena::cast_mut::<f32>(#scratch),
             );
         })
     }

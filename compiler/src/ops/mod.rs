@@ -9,6 +9,7 @@ pub mod activation;
 pub mod binary;
 pub mod conv;
 pub mod gemm;
+pub mod int8;
 pub mod layout;
 pub mod lstm;
 pub mod norm;
@@ -96,10 +97,51 @@ pub trait OpDef: fmt::Debug {
         false
     }
 
+    /// What kind of arithmetic the node does, for `inspect` and `--require-int8`. By
+    /// default: float if any result is f32, integer otherwise.
+    fn arith(&self, _inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> Arith {
+        if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) {
+            Arith::Float
+        } else {
+            Arith::Integer
+        }
+    }
+
+    /// False for ops that must not fold at import even on constant inputs
+    /// (DequantizeLinear of weights: the quantisation pass needs to see them).
+    fn folds_at_import(&self) -> bool {
+        true
+    }
+
     /// True when the outputs depend only on input types, not data (`Shape`), so the
     /// node folds to a constant even when its input is computed at run time.
     fn folds_from_types(&self) -> bool {
         false
+    }
+}
+
+/// The kind of arithmetic a node performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    /// Integer kernels (quantised compute).
+    Integer,
+    /// Float kernels.
+    Float,
+    /// Data movement only (reshape, transpose, concat, …).
+    Movement,
+    /// Conversion between float and integer (QuantizeLinear, DequantizeLinear).
+    Convert,
+}
+
+impl Arith {
+    /// The word `inspect` prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            Arith::Integer => "int",
+            Arith::Float => "float",
+            Arith::Movement => "move",
+            Arith::Convert => "convert",
+        }
     }
 }
 
@@ -159,6 +201,13 @@ define_ops! {
     Lstm(lstm::Lstm),
     Dequantize(quant::Dequantize),
     Quantize(quant::Quantize),
+    QConv(int8::conv::QConv),
+    QGemm(int8::gemm::QGemm),
+    QBinary(int8::binary::QBinary),
+    QPool(int8::pool::QPool),
+    QGlobalAvgPool(int8::pool::QGlobalAvgPool),
+    QSoftmax(int8::softmax::QSoftmax),
+    QTable(int8::table::QTable),
 }
 
 impl Op {

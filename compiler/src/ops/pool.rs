@@ -39,7 +39,8 @@ pub struct Pool {
 }
 
 impl Pool {
-    fn out_shape(&self, x: &[usize]) -> OpResult<Vec<usize>> {
+    /// The output shape for an input shape.
+    pub fn out_shape(&self, x: &[usize]) -> OpResult<Vec<usize>> {
         let r = self.kernel.len();
         if x.len() != r + 2 {
             invalid!("input rank {} does not fit a {r}-D window", x.len());
@@ -67,7 +68,8 @@ impl Pool {
         Ok(out)
     }
 
-    fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 15] {
+    /// The 2-D geometry (1-D pools as height 1).
+    pub fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 15] {
         let two = self.kernel.len() == 2;
         let pick = |v: &[usize], i: usize| {
             if two {

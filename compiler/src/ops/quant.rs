@@ -3,11 +3,14 @@
 //! fold at compile time.
 
 use super::util::{axis, data, req};
+use super::Arith;
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::EmitCx;
+use crate::codegen::tokens::{f32_array, i32_lit};
+use crate::codegen::{params, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{DType, Data, Tensor, TensorType};
+use crate::ir::{numel, DType, Data, Quant, Tensor, TensorType};
 use proc_macro2::TokenStream;
+use quote::quote;
 
 /// Which scale/zero point applies to element `i` of `shape` for a parameter vector of
 /// length `n` along `axis`.
@@ -42,6 +45,39 @@ fn check_params(inputs: &[Option<Arg>], axis_attr: usize) -> OpResult<Option<usi
         }
         other => unsupported!("blocked quantisation (scale shape {other:?})"),
     }
+}
+
+/// The `(axis geometry, scales, zero points)` tokens of a run-time conversion.
+fn conversion_params(
+    cx: &EmitCx,
+    axis: usize,
+) -> OpResult<(TokenStream, TokenStream, TokenStream)> {
+    let x = cx.input(0)?;
+    let (Some(scale), zp) = (
+        cx.input(1)?.value,
+        cx.inputs.get(2).and_then(|o| o.as_ref()).map(|o| o.value),
+    ) else {
+        unsupported!("a quantisation scale computed at run time");
+    };
+    let zp = match zp {
+        None => vec![0; scale.numel()],
+        Some(Some(t)) => t.data.to_i64_vec(),
+        Some(None) => unsupported!("a zero point computed at run time"),
+    };
+    let s = &x.ty.shape;
+    let (outer, len, inner) = if scale.numel() == 1 {
+        (1, 1, numel(s))
+    } else {
+        (numel(&s[..axis]), s[axis], numel(&s[axis + 1..]))
+    };
+    let p = params();
+    let scales = f32_array(&scale.data.to_f32_vec());
+    let zps = zp.iter().map(|&z| i32_lit(z as i32));
+    Ok((
+        quote!(&#p::Axis { outer: #outer, len: #len, inner: #inner }),
+        quote!(&#scales),
+        quote!(&[#(#zps),*]),
+    ))
 }
 
 /// `y = (x − zero_point) · scale` (inputs x, scale, zero_point?).
@@ -80,8 +116,22 @@ impl OpDef for Dequantize {
             .collect();
         Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
     }
-    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
-        unsupported!("DequantizeLinear of a tensor computed at run time")
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let (geom, scales, zps) = conversion_params(cx, self.axis)?;
+        let (k, x, y) = (cx.kernels(), cx.x(0), cx.y(0));
+        Ok(match cx.input(0)?.ty.dtype {
+            DType::I32 => quote!(#k::dequantize_i32(#geom, #scales, #x, #y);),
+            d => {
+                let t = super::int8::elem(d);
+                quote!(#k::dequantize_f32::<#t>(#geom, #scales, #zps, #x, #y);)
+            }
+        })
+    }
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> Arith {
+        Arith::Convert
+    }
+    fn folds_at_import(&self) -> bool {
+        false
     }
 }
 
@@ -119,8 +169,25 @@ impl OpDef for Quantize {
         if x.dtype != DType::F32 && x.dtype != DType::I32 {
             invalid!("input must be f32 or i32, is {}", x.dtype);
         }
-        check_params(inputs, self.axis)?;
-        Ok(vec![TensorType::new(self.to, x.shape.clone())])
+        let per_axis = check_params(inputs, self.axis)?;
+        // Constant per-tensor parameters become part of the result's type.
+        let quant = match (
+            per_axis,
+            req(inputs, 1)?.value,
+            inputs.get(2).and_then(|a| a.as_ref()).map(|a| a.value),
+        ) {
+            (None, Some(s), None) => Some(Quant::per_tensor(s.data.get_f64(0) as f32, 0)),
+            (None, Some(s), Some(Some(z))) => Some(Quant::per_tensor(
+                s.data.get_f64(0) as f32,
+                z.data.get_i64(0) as i32,
+            )),
+            _ => None,
+        };
+        Ok(vec![TensorType {
+            dtype: self.to,
+            shape: x.shape.clone(),
+            quant,
+        }])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let per_axis = check_params(inputs, self.axis)?;
@@ -139,8 +206,16 @@ impl OpDef for Quantize {
             data: Data::I64(v).cast(self.to),
         }])
     }
-    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
-        unsupported!("QuantizeLinear of a tensor computed at run time")
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        if cx.input(0)?.ty.dtype != DType::F32 {
+            unsupported!("QuantizeLinear of an i32 tensor at run time");
+        }
+        let (geom, scales, zps) = conversion_params(cx, self.axis)?;
+        let (k, x, y, t) = (cx.kernels(), cx.x(0), cx.y(0), super::int8::elem(self.to));
+        Ok(quote!(#k::quantize_f32::<#t>(#geom, #scales, #zps, #x, #y);))
+    }
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> Arith {
+        Arith::Convert
     }
 }
 
@@ -149,7 +224,10 @@ fn axis_attr(cx: &NodeCx) -> OpResult<usize> {
     if cx.has("block_size") && cx.int("block_size", 0)? != 0 {
         unsupported!("blocked quantisation (block_size)");
     }
-    axis(cx.int("axis", 1)?, rank.max(1))
+    // The axis only matters for per-axis parameters, where `check_params` validates
+    // it; per-tensor nodes may carry the default axis 1 on rank-1 tensors.
+    let a = cx.int("axis", 1)?;
+    Ok(axis(a, rank.max(1)).unwrap_or(usize::MAX))
 }
 
 /// DequantizeLinear.

@@ -20,6 +20,9 @@ pub struct ShapeOf {
 }
 
 impl OpDef for ShapeOf {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "shape"
     }
@@ -63,6 +66,9 @@ pub struct Cast {
 }
 
 impl OpDef for Cast {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "cast"
     }
@@ -113,6 +119,9 @@ pub struct ConstantOfShape {
 }
 
 impl OpDef for ConstantOfShape {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "constant_of_shape"
     }
@@ -177,6 +186,9 @@ impl Range {
 }
 
 impl OpDef for Range {
+    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
+        super::Arith::Movement
+    }
     fn name(&self) -> &'static str {
         "range"
     }

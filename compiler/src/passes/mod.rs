@@ -7,6 +7,7 @@ mod fold;
 mod fuse_activation;
 mod fuse_bias;
 mod normalize;
+pub mod quantize;
 
 use crate::ir::{verify, Graph};
 

@@ -45,16 +45,21 @@ fn extent(p: &Broadcast, strides: &[usize; MAX_RANK]) -> usize {
     last + 1
 }
 
-/// `y = act(f(a, b))` with numpy broadcasting described by `p`.
-pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], y: &mut [f32]) {
+/// `y[i] = f(a[ia], b[ib])` over a numpy broadcast: the loop every binary kernel
+/// (float and integer) shares. Inner rows with unit or zero strides get tight loops.
+#[inline(always)]
+pub(crate) fn broadcast_map<A: Copy, B: Copy, Y>(
+    p: &Broadcast,
+    a: &[A],
+    b: &[B],
+    y: &mut [Y],
+    f: impl Fn(A, B) -> Y,
+) {
     if p.rank == 0 || p.rank > MAX_RANK {
         return;
     }
     let total: usize = p.shape[..p.rank].iter().product();
-    if total == 0 {
-        return;
-    }
-    if y.len() < total || a.len() < extent(p, &p.a) || b.len() < extent(p, &p.b) {
+    if total == 0 || y.len() < total || a.len() < extent(p, &p.a) || b.len() < extent(p, &p.b) {
         return;
     }
     let last = p.rank - 1;
@@ -72,7 +77,7 @@ pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], 
                     return;
                 };
                 for ((v, &x), &z) in row.iter_mut().zip(ar).zip(br) {
-                    *v = act.apply(F::apply(x, z));
+                    *v = f(x, z);
                 }
             }
             (1, 0) => {
@@ -80,7 +85,7 @@ pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], 
                     return;
                 };
                 for (v, &x) in row.iter_mut().zip(ar) {
-                    *v = act.apply(F::apply(x, z));
+                    *v = f(x, z);
                 }
             }
             (0, 1) => {
@@ -88,7 +93,7 @@ pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], 
                     return;
                 };
                 for (v, &z) in row.iter_mut().zip(br) {
-                    *v = act.apply(F::apply(x, z));
+                    *v = f(x, z);
                 }
             }
             _ => {
@@ -96,7 +101,7 @@ pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], 
                     let (Some(&x), Some(&z)) = (a.get(ao + i * sa), b.get(bo + i * sb)) else {
                         return;
                     };
-                    *v = act.apply(F::apply(x, z));
+                    *v = f(x, z);
                 }
             }
         }
@@ -115,6 +120,11 @@ pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], 
             idx[d] = 0;
         }
     }
+}
+
+/// `y = act(f(a, b))` with numpy broadcasting described by `p`.
+pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], y: &mut [f32]) {
+    broadcast_map(p, a, b, y, |x, z| act.apply(F::apply(x, z)));
 }
 
 /// `y = clamp(x)`: ReLU, ReLU6, Clip.

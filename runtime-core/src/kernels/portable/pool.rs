@@ -1,7 +1,8 @@
 use super::tap_range;
 use crate::kernels::Pool2d;
+use crate::quant::Q8;
 
-fn check(p: &Pool2d, x: &[f32], y: &[f32]) -> bool {
+fn check<X, Y>(p: &Pool2d, x: &[X], y: &[Y]) -> bool {
     p.stride_h > 0
         && p.stride_w > 0
         && p.dil_h > 0
@@ -12,6 +13,17 @@ fn check(p: &Pool2d, x: &[f32], y: &[f32]) -> bool {
 
 /// Max pooling; padding never wins (it is −∞).
 pub fn max_pool2d_f32(p: &Pool2d, x: &[f32], y: &mut [f32]) {
+    max_pool(p, f32::NEG_INFINITY, x, y)
+}
+
+/// Max pooling of 8-bit quantised values (input and output share scale and zero
+/// point; the maximum commutes with the affine map).
+pub fn max_pool2d_q8<T: Q8 + PartialOrd>(p: &Pool2d, x: &[T], y: &mut [T]) {
+    max_pool(p, T::from_i32(T::MIN), x, y)
+}
+
+#[inline(always)]
+fn max_pool<T: Copy + PartialOrd>(p: &Pool2d, lowest: T, x: &[T], y: &mut [T]) {
     if !check(p, x, y) {
         return;
     }
@@ -23,7 +35,7 @@ pub fn max_pool2d_f32(p: &Pool2d, x: &[f32], y: &mut [f32]) {
         ) else {
             return;
         };
-        yp.iter_mut().for_each(|v| *v = f32::NEG_INFINITY);
+        yp.iter_mut().for_each(|v| *v = lowest);
         for kh in 0..p.k_h {
             let (oh_lo, oh_hi) = tap_range(kh * p.dil_h, p.pad_top, p.stride_h, p.in_h, p.out_h);
             for kw in 0..p.k_w {
@@ -39,7 +51,9 @@ pub fn max_pool2d_f32(p: &Pool2d, x: &[f32], y: &mut [f32]) {
                     };
                     let xrow = xp.get(ih * p.in_w + iw0..).unwrap_or(&[]);
                     for (v, &xv) in yrow.iter_mut().zip(xrow.iter().step_by(p.stride_w)) {
-                        if xv > *v || xv.is_nan() {
+                        // `!(xv <= v)` also lets NaN through, as ONNX max does.
+                        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                        if !(xv <= *v) {
                             *v = xv;
                         }
                     }

@@ -1,0 +1,271 @@
+//! Quantised convolution (QLinearConv, fused DQ → Conv → Q, ConvInteger): i8/u8
+//! input, i8 weights with their zero point removed, i32 bias, per-channel
+//! requantisation, fused clamp; or raw i32 accumulators.
+
+use super::requant::Multiplier;
+use super::{elem, out_stage, qout_tokens, QParam};
+use crate::codegen::tokens::i32_lit;
+use crate::codegen::{params, EmitCx};
+use crate::ir::{numel, DType, Data, Tensor, TensorType};
+use crate::ops::activation::Act;
+use crate::ops::conv::Conv;
+use crate::ops::util::{data, req};
+use crate::ops::{invalid, unsupported, Arg, OpDef, OpError, OpResult};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Quantised convolution. Inputs: x (i8/u8), w (i8, zero point removed), bias (i32,
+/// at scale `x.scale · w_scale[c]`) optional.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QConv {
+    /// Window geometry (its `act` is unused and `NONE`).
+    pub geom: Conv,
+    /// Input quantisation.
+    pub x: QParam,
+    /// Weight scales: one, or one per output channel.
+    pub w_scales: Vec<f32>,
+    /// Output quantisation; `None` for raw i32 accumulators (ConvInteger).
+    pub y: Option<QParam>,
+    /// Fused real-valued clamp.
+    pub act: Act,
+}
+
+impl QConv {
+    /// Requantisation multiplier per output channel.
+    pub fn multipliers(&self, out_c: usize) -> OpResult<Vec<Multiplier>> {
+        let Some(y) = &self.y else { return Ok(vec![]) };
+        (0..out_c)
+            .map(|c| {
+                let ws = if self.w_scales.len() == 1 {
+                    self.w_scales[0]
+                } else {
+                    self.w_scales[c]
+                };
+                Multiplier::new(self.x.scale as f64 * ws as f64 / y.scale as f64)
+                    .map_err(OpError::Unsupported)
+            })
+            .collect()
+    }
+}
+
+impl OpDef for QConv {
+    fn name(&self) -> &'static str {
+        "qconv"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        let mut a = self.geom.attrs();
+        a.push(("x", self.x.text()));
+        a.push((
+            "w_scales",
+            if self.w_scales.len() == 1 {
+                format!("{:e}", self.w_scales[0])
+            } else {
+                format!("per-channel×{}", self.w_scales.len())
+            },
+        ));
+        a.push(("y", self.y.map_or("i32".into(), |y| y.text())));
+        if !self.act.is_none() {
+            a.push(("act", self.act.text()));
+        }
+        a
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let (x, w) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
+        if x.dtype != self.x.dtype || w.dtype != DType::I8 {
+            invalid!(
+                "qconv takes {} input and i8 weights, got {} and {}",
+                self.x.dtype,
+                x.dtype,
+                w.dtype
+            );
+        }
+        let m = w.shape.first().copied().unwrap_or(0);
+        if self.w_scales.len() != 1 && self.w_scales.len() != m {
+            invalid!(
+                "{} weight scales for {m} output channels",
+                self.w_scales.len()
+            );
+        }
+        if let Some(Some(b)) = inputs.get(2) {
+            if b.ty.dtype != DType::I32 || b.ty.shape != [m] {
+                invalid!("bias must be i32[{m}], is {}", b.ty);
+            }
+        }
+        let shape = self.geom.out_shape(&x.shape, &w.shape)?;
+        Ok(vec![match &self.y {
+            Some(y) => y.ty(shape),
+            None => TensorType::new(DType::I32, shape),
+        }])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let (x, w) = (data(inputs, 0)?, data(inputs, 1)?);
+        let bias = match inputs.get(2) {
+            Some(Some(_)) => data(inputs, 2)?.data.to_i64_vec(),
+            _ => vec![],
+        };
+        let ys = &out[0].shape;
+        let [n, c, ih, iw, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, g] =
+            self.geom.geometry(&x.shape, ys);
+        let (cg, mg) = (c / g, m / g);
+        let mults = self.multipliers(m)?;
+        let stage = self.y.map(|y| out_stage(&y, &self.act));
+        let mut v = Vec::with_capacity(numel(ys));
+        for b in 0..n {
+            for oc in 0..m {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = bias.get(oc).copied().unwrap_or(0);
+                        for icg in 0..cg {
+                            let ic = (oc / mg) * cg + icg;
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let yy = (oy * sh + ky * dh) as isize - pt as isize;
+                                    let xx = (ox * sw + kx * dw) as isize - pl as isize;
+                                    if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
+                                        continue;
+                                    }
+                                    let xv = x.data.get_i64(
+                                        ((b * c + ic) * ih + yy as usize) * iw + xx as usize,
+                                    ) - self.x.zp as i64;
+                                    acc +=
+                                        xv * w.data.get_i64(((oc * cg + icg) * kh + ky) * kw + kx);
+                                }
+                            }
+                        }
+                        v.push(match stage {
+                            Some((zp, lo, hi)) => (mults[oc].apply(acc as i32) as i64 + zp as i64)
+                                .clamp(lo as i64, hi as i64),
+                            None => acc,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(vec![Tensor {
+            shape: ys.clone(),
+            data: Data::I64(v).cast(out[0].dtype),
+        }])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        if self.geom.kernel.len() > 2 {
+            unsupported!("{}-D convolution", self.geom.kernel.len());
+        }
+        let (x, yv) = (cx.input(0)?, cx.output(0)?);
+        let [batch, in_c, in_h, in_w, out_c, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, groups] =
+            self.geom.geometry(&x.ty.shape, &yv.ty.shape);
+        let (k, p) = (cx.kernels(), params());
+        let (xx, w, b, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
+        let x_zp = i32_lit(self.x.zp);
+        let geom = quote! {
+            &#p::Conv2d {
+                batch: #batch, in_c: #in_c, in_h: #in_h, in_w: #in_w, out_c: #out_c, out_h: #out_h, out_w: #out_w,
+                k_h: #k_h, k_w: #k_w, stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w,
+                pad_top: #pad_top, pad_left: #pad_left, groups: #groups,
+            }
+        };
+        let xt = elem(self.x.dtype);
+        let Some(yq) = &self.y else {
+            return Ok(quote!(#k::conv2d_q8_i32::<#xt>(#geom, #x_zp, #xx, #w, #b, #y);));
+        };
+        let mults = self.multipliers(out_c)?;
+        let (ms, ss) = per_channel_tokens(&mults);
+        let yt = elem(yq.dtype);
+        let out = qout_tokens(yq, &self.act);
+        let Some(scratch) = &cx.scratch else {
+            invalid!("qconv needs scratch space")
+        };
+        Ok(quote! {
+            #k::conv2d_q8::<#xt, #yt>(#geom, #x_zp, &#out, #xx, #w, #b, &#ms, &#ss, rt::arena::cast_mut::<i32>(#scratch), #y);
+        })
+    }
+    fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
+        let Some(Some(w)) = inputs.get(1) else {
+            return 0;
+        };
+        (outputs[0].numel() as u64) * (numel(&w.shape[1..]) as u64)
+    }
+    fn scratch_bytes(&self, _: &[Option<&TensorType>], outputs: &[TensorType]) -> usize {
+        if self.y.is_none() {
+            return 0;
+        }
+        let s = &outputs[0].shape;
+        numel(&s[2..]) * 4
+    }
+}
+
+/// `[m0, m1, …]` and `[s0, s1, …]` arrays of per-channel multipliers (one entry when
+/// all channels share one).
+pub fn per_channel_tokens(mults: &[Multiplier]) -> (TokenStream, TokenStream) {
+    let all_same = mults.windows(2).all(|w| w[0] == w[1]);
+    let used: &[Multiplier] = if all_same && !mults.is_empty() {
+        &mults[..1]
+    } else {
+        mults
+    };
+    let ms = used.iter().map(|m| i32_lit(m.mult));
+    let ss = used.iter().map(|m| i32_lit(m.shift as i32));
+    (quote!([#(#ms),*]), quote!([#(#ss),*]))
+}
+
+/// Weights with their zero points removed, as i8 (the layout the kernels read).
+/// Fails if a shifted value leaves the i8 range.
+pub fn shift_weights(w: &Tensor, zps: &[i64], axis: usize) -> OpResult<Tensor> {
+    let inner = numel(&w.shape[axis + 1..]);
+    let n = w.shape.get(axis).copied().unwrap_or(1);
+    let mut out = Vec::with_capacity(w.numel());
+    for i in 0..w.numel() {
+        let zp = if zps.len() == 1 {
+            zps[0]
+        } else {
+            zps[(i / inner) % n]
+        };
+        let v = w.data.get_i64(i) - zp;
+        if !(-128..=127).contains(&v) {
+            unsupported!("weights minus their zero point leave the i8 range ({v}); only i8-representable weights are supported");
+        }
+        out.push(v as i8);
+    }
+    Ok(Tensor {
+        shape: w.shape.clone(),
+        data: Data::I8(out),
+    })
+}
+
+/// ConvInteger (raw accumulators): x, w, x_zero_point?, w_zero_point? (constant).
+pub fn import_conv_integer(
+    cx: &crate::front::node::NodeCx,
+) -> OpResult<crate::front::node::Lowered> {
+    use crate::front::node::{Lowered, Src, SubNode};
+    let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else {
+        invalid!("ConvInteger needs x and w")
+    };
+    let Some(wt) = w.value else {
+        unsupported!("ConvInteger with run-time weights")
+    };
+    let x_zp = cx
+        .const_ints(2, "x_zero_point")?
+        .map_or(0, |v| v.first().copied().unwrap_or(0)) as i32;
+    let w_zp = cx.const_ints(3, "w_zero_point")?.unwrap_or_else(|| vec![0]);
+    if !x.ty.dtype.is_quantised_int() {
+        invalid!("ConvInteger input must be i8 or u8, is {}", x.ty.dtype);
+    }
+    let ws = shift_weights(wt, &w_zp, 0)?;
+    let Lowered::Op(crate::ops::Op::Conv(geom), _) = crate::ops::conv::import(cx)? else {
+        invalid!("ConvInteger geometry");
+    };
+    let op = QConv {
+        geom,
+        x: QParam {
+            dtype: x.ty.dtype,
+            scale: 1.0,
+            zp: x_zp,
+        },
+        w_scales: vec![1.0],
+        y: None,
+        act: Act::NONE,
+    };
+    Ok(Lowered::Nodes(vec![SubNode {
+        op: op.into(),
+        inputs: vec![Some(Src::In(0)), Some(Src::Const(ws)), None],
+    }]))
+}

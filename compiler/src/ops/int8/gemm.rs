@@ -1,0 +1,252 @@
+//! Quantised fully-connected layer (QLinearMatMul, QGemm, fused DQ → MatMul/Gemm → Q,
+//! MatMulInteger). Weights are stored `n × k` (pre-transposed) with their zero point
+//! removed, and the input zero point is folded into the bias at compile time:
+//! `Σ (a − za)·w = Σ a·w − za·Σ w`.
+
+use super::conv::per_channel_tokens;
+use super::requant::Multiplier;
+use super::{elem, out_stage, qout_tokens, QParam};
+use crate::codegen::{params, EmitCx};
+use crate::ir::{DType, Data, Tensor, TensorType};
+use crate::ops::activation::Act;
+use crate::ops::util::{data, req};
+use crate::ops::{invalid, unsupported, Arg, OpDef, OpError, OpResult};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Quantised `y = a · wᵀ + bias`. Inputs: a (i8/u8, `[…, k]`), w (i8, `[n, k]`),
+/// bias (i32, `[n]`, includes `−a.zp · Σ_k w[j, k]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QGemm {
+    /// Input quantisation.
+    pub a: QParam,
+    /// Weight scales: one, or one per output column.
+    pub w_scales: Vec<f32>,
+    /// Output quantisation; `None` for raw i32 accumulators (MatMulInteger).
+    pub y: Option<QParam>,
+    /// Fused real-valued clamp.
+    pub act: Act,
+}
+
+impl QGemm {
+    fn multipliers(&self, n: usize) -> OpResult<Vec<Multiplier>> {
+        let Some(y) = &self.y else { return Ok(vec![]) };
+        (0..n)
+            .map(|j| {
+                let ws = if self.w_scales.len() == 1 {
+                    self.w_scales[0]
+                } else {
+                    self.w_scales[j]
+                };
+                Multiplier::new(self.a.scale as f64 * ws as f64 / y.scale as f64)
+                    .map_err(OpError::Unsupported)
+            })
+            .collect()
+    }
+
+    fn dims(inputs: &[Option<Arg>]) -> OpResult<(usize, usize, usize, Vec<usize>)> {
+        let (a, w) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
+        let (Some(&k), [n, k2]) = (a.shape.last(), w.shape.as_slice()) else {
+            invalid!("qgemm takes a […, k] input and [n, k] weights, got {a} and {w}");
+        };
+        if k != *k2 || k == 0 {
+            invalid!("inner dimensions differ: {a} × {w}ᵀ");
+        }
+        let mut out = a.shape.clone();
+        *out.last_mut().expect("rank ≥ 1") = *n;
+        Ok((a.numel() / k, *n, k, out))
+    }
+}
+
+/// The constants of a quantised FC layer: weights `[n, k]` minus their zero points,
+/// and the i32 bias with the input zero point folded in.
+pub struct FcConsts {
+    /// `[n, k]` i8.
+    pub w: Tensor,
+    /// `[n]` i32.
+    pub bias: Tensor,
+}
+
+/// Lays out FC constants from weights given `[k, n]` (`trans_b = false`) or `[n, k]`,
+/// their zero points (one or per column), a bias already at scale `sa · sw[j]`, and
+/// the input zero point.
+pub fn fc_consts(
+    w: &Tensor,
+    w_zps: &[i64],
+    trans_b: bool,
+    bias: Option<&[i64]>,
+    a_zp: i32,
+) -> OpResult<FcConsts> {
+    let [r, c] = w.shape[..] else {
+        invalid!("weights must be 2-D, are {:?}", w.shape)
+    };
+    let (k, n) = if trans_b { (c, r) } else { (r, c) };
+    let mut wt = Vec::with_capacity(n * k);
+    let mut bias_out = Vec::with_capacity(n);
+    for j in 0..n {
+        let zp = if w_zps.len() == 1 { w_zps[0] } else { w_zps[j] };
+        let mut sum = 0i64;
+        for kk in 0..k {
+            let idx = if trans_b { j * k + kk } else { kk * n + j };
+            let v = w.data.get_i64(idx) - zp;
+            if !(-128..=127).contains(&v) {
+                unsupported!("weights minus their zero point leave the i8 range ({v})");
+            }
+            sum += v;
+            wt.push(v as i8);
+        }
+        let b = bias.map_or(0, |b| b[j]) - a_zp as i64 * sum;
+        bias_out
+            .push(i32::try_from(b).map_err(|_| OpError::Unsupported("bias overflows i32".into()))?);
+    }
+    Ok(FcConsts {
+        w: Tensor {
+            shape: vec![n, k],
+            data: Data::I8(wt),
+        },
+        bias: Tensor {
+            shape: vec![n],
+            data: Data::I32(bias_out),
+        },
+    })
+}
+
+impl OpDef for QGemm {
+    fn name(&self) -> &'static str {
+        "qgemm"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        let mut a = vec![
+            ("a", self.a.text()),
+            (
+                "w_scales",
+                if self.w_scales.len() == 1 {
+                    format!("{:e}", self.w_scales[0])
+                } else {
+                    format!("per-column×{}", self.w_scales.len())
+                },
+            ),
+            ("y", self.y.map_or("i32".into(), |y| y.text())),
+        ];
+        if !self.act.is_none() {
+            a.push(("act", self.act.text()));
+        }
+        a
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let (a, w) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
+        if a.dtype != self.a.dtype || w.dtype != DType::I8 {
+            invalid!(
+                "qgemm takes {} input and i8 weights, got {} and {}",
+                self.a.dtype,
+                a.dtype,
+                w.dtype
+            );
+        }
+        let (_, n, _, out) = Self::dims(inputs)?;
+        if self.w_scales.len() != 1 && self.w_scales.len() != n {
+            invalid!("{} weight scales for {n} columns", self.w_scales.len());
+        }
+        let b = req(inputs, 2)?.ty;
+        if b.dtype != DType::I32 || b.shape != [n] {
+            invalid!("bias must be i32[{n}], is {b}");
+        }
+        Ok(vec![match &self.y {
+            Some(y) => y.ty(out),
+            None => TensorType::new(DType::I32, out),
+        }])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let (a, w, b) = (data(inputs, 0)?, data(inputs, 1)?, data(inputs, 2)?);
+        let (m, n, k, shape) = Self::dims(inputs)?;
+        let mults = self.multipliers(n)?;
+        let stage = self.y.map(|y| out_stage(&y, &self.act));
+        let mut v = Vec::with_capacity(m * n);
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = b.data.get_i64(j);
+                for kk in 0..k {
+                    acc += a.data.get_i64(i * k + kk) * w.data.get_i64(j * k + kk);
+                }
+                v.push(match stage {
+                    Some((zp, lo, hi)) => {
+                        (mults[j].apply(acc as i32) as i64 + zp as i64).clamp(lo as i64, hi as i64)
+                    }
+                    None => acc,
+                });
+            }
+        }
+        Ok(vec![Tensor {
+            shape,
+            data: Data::I64(v).cast(out[0].dtype),
+        }])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let (a, w) = (cx.input(0)?, cx.input(1)?);
+        let (n, k) = (w.ty.shape[0], w.ty.shape[1]);
+        let m = a.ty.numel() / k.max(1);
+        let (kp, p) = (cx.kernels(), params());
+        let (xa, xw, xb, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
+        let geom = quote! {
+            &#p::Gemm {
+                batch: 1, m: #m, n: #n, k: #k, trans_a: false, trans_b: true, batch_stride_a: 0, batch_stride_b: 0,
+                alpha: 1.0, beta: 1.0, bias: #p::Bias::PerColumn,
+            }
+        };
+        let at = elem(self.a.dtype);
+        let Some(yq) = &self.y else {
+            return Ok(quote!(#kp::gemm_q8_i32::<#at>(#geom, 0, #xa, #xw, #xb, #y);));
+        };
+        let (ms, ss) = per_channel_tokens(&self.multipliers(n)?);
+        let (yt, out) = (elem(yq.dtype), qout_tokens(yq, &self.act));
+        Ok(quote!(#kp::gemm_q8::<#at, #yt>(#geom, &#out, #xa, #xw, #xb, &#ms, &#ss, #y);))
+    }
+    fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
+        let Some(Some(w)) = inputs.get(1) else {
+            return 0;
+        };
+        outputs[0].numel() as u64 * w.shape.get(1).copied().unwrap_or(0) as u64
+    }
+}
+
+/// MatMulInteger (raw accumulators): a, b (constant, 2-D), a_zero_point?, b_zero_point?.
+pub fn import_matmul_integer(
+    cx: &crate::front::node::NodeCx,
+) -> OpResult<crate::front::node::Lowered> {
+    use crate::front::node::{Lowered, Src, SubNode};
+    let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else {
+        invalid!("MatMulInteger needs A and B")
+    };
+    let Some(bt) = b.value else {
+        unsupported!("MatMulInteger with a run-time B")
+    };
+    if bt.shape.len() != 2 {
+        unsupported!("MatMulInteger with a {}-D B", bt.shape.len());
+    }
+    if !a.ty.dtype.is_quantised_int() {
+        invalid!("MatMulInteger input must be i8 or u8, is {}", a.ty.dtype);
+    }
+    let a_zp = cx
+        .const_ints(2, "a_zero_point")?
+        .map_or(0, |v| v.first().copied().unwrap_or(0)) as i32;
+    let b_zp = cx.const_ints(3, "b_zero_point")?.unwrap_or_else(|| vec![0]);
+    let c = fc_consts(bt, &b_zp, false, None, a_zp)?;
+    let op = QGemm {
+        a: QParam {
+            dtype: a.ty.dtype,
+            scale: 1.0,
+            zp: a_zp,
+        },
+        w_scales: vec![1.0],
+        y: None,
+        act: Act::NONE,
+    };
+    Ok(Lowered::Nodes(vec![SubNode {
+        op: op.into(),
+        inputs: vec![
+            Some(Src::In(0)),
+            Some(Src::Const(c.w)),
+            Some(Src::Const(c.bias)),
+        ],
+    }]))
+}

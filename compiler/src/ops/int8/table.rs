@@ -1,0 +1,112 @@
+//! Table lookups: any function of one 8-bit input becomes a 256-entry table computed
+//! at compile time from the exact real function — sigmoid, tanh, leaky ReLU, hard
+//! swish, clamps, and plain requantisation between two quantisations.
+
+use super::{elem, QParam};
+use crate::codegen::tokens::i32_lit;
+use crate::codegen::EmitCx;
+use crate::ir::{Data, Tensor, TensorType};
+use crate::ops::activation::{Act, UnaryKind};
+use crate::ops::util::{data, req};
+use crate::ops::{invalid, Arg, OpDef, OpResult};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// The real function a table stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TableFn {
+    /// `f(v) = v` (requantisation).
+    Identity,
+    /// A clamp (ReLU, ReLU6, Clip).
+    Clamp(Act),
+    /// A unary function.
+    Unary(UnaryKind),
+}
+
+impl TableFn {
+    fn apply(self, v: f32) -> f32 {
+        match self {
+            TableFn::Identity => v,
+            TableFn::Clamp(a) => a.apply(v),
+            TableFn::Unary(u) => u.apply(v),
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            TableFn::Identity => "requantise".into(),
+            TableFn::Clamp(a) => a.text(),
+            TableFn::Unary(u) => format!("{u:?}").to_lowercase(),
+        }
+    }
+}
+
+/// `y = table[x]` with `table[q] = quantize_y(f(dequantize_x(q)))`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QTable {
+    /// The function.
+    pub f: TableFn,
+    /// Input quantisation.
+    pub x: QParam,
+    /// Output quantisation.
+    pub y: QParam,
+}
+
+impl QTable {
+    /// The 256 (i8: indices −128..=127; u8: 0..=255) output values.
+    pub fn table(&self) -> Vec<i32> {
+        let (lo, hi) = self.x.range();
+        (lo..=hi)
+            .map(|q| self.y.quantize(self.f.apply(self.x.real(q) as f32)))
+            .collect()
+    }
+
+    /// True when the table maps every value to itself (same quantisation, identity).
+    pub fn is_identity(&self) -> bool {
+        let (lo, _) = self.x.range();
+        self.x.dtype == self.y.dtype
+            && self
+                .table()
+                .iter()
+                .enumerate()
+                .all(|(i, &v)| v == lo + i as i32)
+    }
+}
+
+impl OpDef for QTable {
+    fn name(&self) -> &'static str {
+        "qtable"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("f", self.f.text()),
+            ("x", self.x.text()),
+            ("y", self.y.text()),
+        ]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let x = req(inputs, 0)?.ty;
+        if x.dtype != self.x.dtype {
+            invalid!("input is {}, expected {}", x.dtype, self.x.dtype);
+        }
+        Ok(vec![self.y.ty(x.shape.clone())])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = data(inputs, 0)?;
+        let t = self.table();
+        let lo = self.x.range().0 as i64;
+        let v: Vec<i64> = (0..x.numel())
+            .map(|i| t[(x.data.get_i64(i) - lo) as usize] as i64)
+            .collect();
+        Ok(vec![Tensor {
+            shape: x.shape.clone(),
+            data: Data::I64(v).cast(out[0].dtype),
+        }])
+    }
+    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+        let (xt, yt, k) = (elem(self.x.dtype), elem(self.y.dtype), cx.kernels());
+        let t = self.table().into_iter().map(i32_lit);
+        let (x, y) = (cx.x(0), cx.y(0));
+        Ok(quote!(#k::lookup_q8::<#xt, #yt>(&[#(#t),*], #x, #y);))
+    }
+}

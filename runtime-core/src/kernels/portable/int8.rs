@@ -1,0 +1,683 @@
+//! Integer kernels for 8-bit quantised tensors: i8 or u8 activations, i8 weights
+//! (already shifted by their zero point), i32 accumulation and bias, fixed-point
+//! requantisation with a fused clamp in the output stage.
+
+use super::elementwise::broadcast_map;
+use super::tap_range;
+use crate::kernels::{Axis, Broadcast, Conv2d, Gemm, Pool2d};
+use crate::quant::{quantize, requantize, round_div, round_shift, QOut, Q8};
+
+/// Quantised 2-D convolution, NCHW. `mult`/`shift` hold one multiplier per output
+/// channel (or one for all); `acc` is scratch for one output plane of i32.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_q8<X: Q8, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    x: &[X],
+    w: &[i8],
+    bias: &[i32],
+    mult: &[i32],
+    shift: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let plane_out = p.out_h * p.out_w;
+    let per_channel = mult.len() >= p.out_c && shift.len() >= p.out_c;
+    if acc.len() < plane_out || mult.is_empty() || shift.is_empty() || y.len() < p.output_len() {
+        return;
+    }
+    let Some(acc) = acc.get_mut(..plane_out) else {
+        return;
+    };
+    for n in 0..p.batch {
+        for oc in 0..p.out_c {
+            if !accumulate(p, x_zp, x, w, bias, n, oc, acc) {
+                return;
+            }
+            let c = if per_channel { oc } else { 0 };
+            let (Some(&m), Some(&s)) = (mult.get(c), shift.get(c)) else {
+                return;
+            };
+            let Some(yp) =
+                y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out)
+            else {
+                return;
+            };
+            for (o, &a) in yp.iter_mut().zip(acc.iter()) {
+                *o = Y::from_i32(out.finish(requantize(a, m, s as u32)));
+            }
+        }
+    }
+}
+
+/// ConvInteger: the raw i32 accumulators `Σ (x − x_zp) · w` (+ bias if given).
+pub fn conv2d_q8_i32<X: Q8>(p: &Conv2d, x_zp: i32, x: &[X], w: &[i8], bias: &[i32], y: &mut [i32]) {
+    let plane_out = p.out_h * p.out_w;
+    if y.len() < p.output_len() {
+        return;
+    }
+    for n in 0..p.batch {
+        for oc in 0..p.out_c {
+            let Some(yp) =
+                y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out)
+            else {
+                return;
+            };
+            if !accumulate(p, x_zp, x, w, bias, n, oc, yp) {
+                return;
+            }
+        }
+    }
+}
+
+/// Fills `acc` (one output plane) with bias + Σ (x − x_zp) · w. False if slices are
+/// too short for the geometry.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn accumulate<X: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    x: &[X],
+    w: &[i8],
+    bias: &[i32],
+    n: usize,
+    oc: usize,
+    acc: &mut [i32],
+) -> bool {
+    if !p.is_valid()
+        || x.len() < p.input_len()
+        || w.len() < p.weight_len()
+        || !(bias.is_empty() || bias.len() >= p.out_c)
+    {
+        return false;
+    }
+    let cin_g = p.in_c / p.groups;
+    let Some(cout_g) = core::num::NonZeroUsize::new(p.out_c / p.groups) else {
+        return false;
+    };
+    let g = oc / cout_g;
+    let plane_in = p.in_h * p.in_w;
+    let taps = p.k_h * p.k_w;
+    let b = bias.get(oc).copied().unwrap_or(0);
+    acc.iter_mut().for_each(|v| *v = b);
+    for icg in 0..cin_g {
+        let ic = g * cin_g + icg;
+        let Some(xp) = x.get((n * p.in_c + ic) * plane_in..(n * p.in_c + ic + 1) * plane_in) else {
+            return false;
+        };
+        let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps) else {
+            return false;
+        };
+        for kh in 0..p.k_h {
+            let (oh_lo, oh_hi) = tap_range(kh * p.dil_h, p.pad_top, p.stride_h, p.in_h, p.out_h);
+            for kw in 0..p.k_w {
+                let Some(&wv) = wk.get(kh * p.k_w + kw) else {
+                    return false;
+                };
+                let wv = wv as i32;
+                if wv == 0 {
+                    continue;
+                }
+                let (ow_lo, ow_hi) =
+                    tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
+                if ow_lo >= ow_hi {
+                    continue;
+                }
+                for oh in oh_lo..oh_hi {
+                    let ih = oh * p.stride_h + kh * p.dil_h - p.pad_top;
+                    let iw0 = ow_lo * p.stride_w + kw * p.dil_w - p.pad_left;
+                    let Some(arow) = acc.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi) else {
+                        return false;
+                    };
+                    let Some(xrow) = xp.get(ih * p.in_w + iw0..) else {
+                        return false;
+                    };
+                    for (a, &xv) in arow.iter_mut().zip(xrow.iter().step_by(p.stride_w)) {
+                        *a += (xv.to_i32() - x_zp) * wv;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Quantised fully-connected layer: `y[i, j] = requant(bias[j] + Σ_k a[i, k] · w[j, k])`
+/// with `w` stored `n × k` and the input zero point already folded into `bias`
+/// (`bias[j] −= a_zp · Σ_k w[j, k]` at compile time). Per-column or single multiplier.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_q8<X: Q8, Y: Q8>(
+    p: &Gemm,
+    out: &QOut,
+    a: &[X],
+    w: &[i8],
+    bias: &[i32],
+    mult: &[i32],
+    shift: &[i32],
+    y: &mut [Y],
+) {
+    let (m, n, k) = (p.m, p.n, p.k);
+    if a.len() < m * k
+        || w.len() < n * k
+        || bias.len() < n
+        || mult.is_empty()
+        || shift.is_empty()
+        || y.len() < m * n
+        || k == 0
+    {
+        return;
+    }
+    let per_col = mult.len() >= n && shift.len() >= n;
+    for (arow, yrow) in a.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(m) {
+        for (j, (o, wrow)) in yrow.iter_mut().zip(w.chunks_exact(k)).enumerate() {
+            let mut acc = bias.get(j).copied().unwrap_or(0);
+            for (&av, &wv) in arow.iter().zip(wrow) {
+                acc += av.to_i32() * wv as i32;
+            }
+            let c = if per_col { j } else { 0 };
+            let (Some(&mu), Some(&sh)) = (mult.get(c), shift.get(c)) else {
+                return;
+            };
+            *o = Y::from_i32(out.finish(requantize(acc, mu, sh as u32)));
+        }
+    }
+}
+
+/// MatMulInteger / raw accumulators: `y[i, j] = bias[j] + Σ_k (a[i, k] − a_zp) · w[j, k]`.
+pub fn gemm_q8_i32<X: Q8>(p: &Gemm, a_zp: i32, a: &[X], w: &[i8], bias: &[i32], y: &mut [i32]) {
+    let (m, n, k) = (p.m, p.n, p.k);
+    if a.len() < m * k || w.len() < n * k || y.len() < m * n || k == 0 {
+        return;
+    }
+    for (arow, yrow) in a.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(m) {
+        for (j, (o, wrow)) in yrow.iter_mut().zip(w.chunks_exact(k)).enumerate() {
+            let mut acc = bias.get(j).copied().unwrap_or(0);
+            for (&av, &wv) in arow.iter().zip(wrow) {
+                acc += (av.to_i32() - a_zp) * wv as i32;
+            }
+            *o = acc;
+        }
+    }
+}
+
+/// Requantisation of a quantised add: `y = zp + round((a − za)·ma + (b − zb)·mb) / 2^shift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QAdd {
+    /// Zero point of A.
+    pub a_zp: i32,
+    /// Zero point of B.
+    pub b_zp: i32,
+    /// Multiplier of A (`sa / sy · 2^shift`).
+    pub a_mult: i32,
+    /// Multiplier of B.
+    pub b_mult: i32,
+    /// Common shift (1..=62).
+    pub shift: u32,
+}
+
+/// Quantised elementwise add with broadcasting.
+pub fn add_q8<A: Q8, B: Q8, Y: Q8>(
+    p: &Broadcast,
+    q: &QAdd,
+    out: &QOut,
+    a: &[A],
+    b: &[B],
+    y: &mut [Y],
+) {
+    broadcast_map(p, a, b, y, |x, z| {
+        let s = (x.to_i32() - q.a_zp) as i64 * q.a_mult as i64
+            + (z.to_i32() - q.b_zp) as i64 * q.b_mult as i64;
+        let v = round_shift(s, q.shift).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+        Y::from_i32(out.finish(v))
+    });
+}
+
+/// Requantisation of a quantised product: `y = zp + requant((a − za)(b − zb), mult, shift)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QMul {
+    /// Zero point of A.
+    pub a_zp: i32,
+    /// Zero point of B.
+    pub b_zp: i32,
+    /// Multiplier of the product (`sa · sb / sy`).
+    pub mult: i32,
+    /// Its shift.
+    pub shift: u32,
+}
+
+/// Quantised elementwise multiply with broadcasting.
+pub fn mul_q8<A: Q8, B: Q8, Y: Q8>(
+    p: &Broadcast,
+    q: &QMul,
+    out: &QOut,
+    a: &[A],
+    b: &[B],
+    y: &mut [Y],
+) {
+    broadcast_map(p, a, b, y, |x, z| {
+        let prod = (x.to_i32() - q.a_zp) * (z.to_i32() - q.b_zp);
+        Y::from_i32(out.finish(requantize(prod, q.mult, q.shift)))
+    });
+}
+
+/// Quantised average pooling: `y = zp + round(Σ (x − x_zp) · M / count)` with
+/// `M = mult · 2^-shift = sx / sy`; count follows `p.count_include_pad`.
+pub fn avg_pool2d_q8<X: Q8, Y: Q8>(
+    p: &Pool2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: i32,
+    shift: u32,
+    x: &[X],
+    y: &mut [Y],
+) {
+    if p.stride_h == 0
+        || p.stride_w == 0
+        || x.len() < p.planes * p.in_h * p.in_w
+        || y.len() < p.planes * p.out_h * p.out_w
+    {
+        return;
+    }
+    let (pin, pout) = (p.in_h * p.in_w, p.out_h * p.out_w);
+    for c in 0..p.planes {
+        let (Some(xp), Some(yp)) = (
+            x.get(c * pin..(c + 1) * pin),
+            y.get_mut(c * pout..(c + 1) * pout),
+        ) else {
+            return;
+        };
+        for oh in 0..p.out_h {
+            for ow in 0..p.out_w {
+                let (mut sum, mut real, mut padded) = (0i32, 0i64, 0i64);
+                for kh in 0..p.k_h {
+                    let ih = (oh * p.stride_h + kh * p.dil_h) as isize - p.pad_top as isize;
+                    if ih >= (p.in_h + p.pad_bottom) as isize {
+                        continue;
+                    }
+                    for kw in 0..p.k_w {
+                        let iw = (ow * p.stride_w + kw * p.dil_w) as isize - p.pad_left as isize;
+                        if iw >= (p.in_w + p.pad_right) as isize {
+                            continue;
+                        }
+                        padded += 1;
+                        if ih >= 0 && iw >= 0 && (ih as usize) < p.in_h && (iw as usize) < p.in_w {
+                            sum += xp
+                                .get(ih as usize * p.in_w + iw as usize)
+                                .map_or(0, |v| v.to_i32() - x_zp);
+                            real += 1;
+                        }
+                    }
+                }
+                let count = if p.count_include_pad { padded } else { real };
+                let v = round_shift(round_div(sum as i64 * mult as i64, count), shift);
+                if let Some(o) = yp.get_mut(oh * p.out_w + ow) {
+                    *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
+                }
+            }
+        }
+    }
+}
+
+/// Quantised global average pooling over `planes` planes of `spatial` elements.
+#[allow(clippy::too_many_arguments)]
+pub fn global_avg_pool_q8<X: Q8, Y: Q8>(
+    planes: usize,
+    spatial: usize,
+    x_zp: i32,
+    out: &QOut,
+    mult: i32,
+    shift: u32,
+    x: &[X],
+    y: &mut [Y],
+) {
+    if spatial == 0 || x.len() < planes * spatial || y.len() < planes {
+        return;
+    }
+    for (o, xp) in y.iter_mut().zip(x.chunks_exact(spatial)) {
+        let sum: i64 = xp.iter().map(|v| (v.to_i32() - x_zp) as i64).sum();
+        let v = round_shift(round_div(sum * mult as i64, spatial as i64), shift);
+        *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
+    }
+}
+
+/// Quantised softmax along the middle axis of `outer × len × inner`.
+/// `exp_table[d] = round(2^20 · e^(−d · sx))` for `d = max − x` in 0..=255;
+/// `inv_scale_q16 = round(2^16 / sy)`. `y = zp + round(E[d] / (Σ E · sy))`.
+pub fn softmax_q8<X: Q8, Y: Q8>(
+    p: &Axis,
+    exp_table: &[u32],
+    inv_scale_q16: u32,
+    out: &QOut,
+    x: &[X],
+    y: &mut [Y],
+) {
+    let n = p.outer * p.len * p.inner;
+    if p.len == 0 || p.inner == 0 || x.len() < n || y.len() < n || exp_table.len() < 256 {
+        return;
+    }
+    let block = p.len * p.inner;
+    let e = |d: i32| {
+        exp_table
+            .get(d.clamp(0, 255) as usize)
+            .copied()
+            .unwrap_or(0) as u64
+    };
+    for (xb, yb) in x
+        .chunks_exact(block)
+        .zip(y.chunks_exact_mut(block))
+        .take(p.outer)
+    {
+        for i in 0..p.inner {
+            let max = xb
+                .iter()
+                .skip(i)
+                .step_by(p.inner)
+                .map(|v| v.to_i32())
+                .max()
+                .unwrap_or(0);
+            let sum: u64 = xb
+                .iter()
+                .skip(i)
+                .step_by(p.inner)
+                .map(|v| e(max - v.to_i32()))
+                .sum();
+            let den = sum.max(1) << 16;
+            for (o, v) in yb
+                .iter_mut()
+                .skip(i)
+                .step_by(p.inner)
+                .zip(xb.iter().skip(i).step_by(p.inner))
+            {
+                let num = e(max - v.to_i32()) * inv_scale_q16 as u64;
+                let q = ((num + den / 2) / den).min(i32::MAX as u64) as i32;
+                *o = Y::from_i32(out.finish(q));
+            }
+        }
+    }
+}
+
+/// `y = table[x − X::MIN]`: any elementwise function of one 8-bit input, precomputed
+/// at compile time (sigmoid, tanh, leaky ReLU, requantisation, …).
+pub fn lookup_q8<X: Q8, Y: Q8>(table: &[Y], x: &[X], y: &mut [Y]) {
+    if table.len() < (X::MAX - X::MIN + 1) as usize {
+        return;
+    }
+    for (o, &v) in y.iter_mut().zip(x) {
+        if let Some(&t) = table.get((v.to_i32() - X::MIN) as usize) {
+            *o = t;
+        }
+    }
+}
+
+/// QuantizeLinear over `outer × len × inner` with one scale/zero point per index of
+/// the middle axis (`len = 1` for per-tensor).
+pub fn quantize_f32<Y: Q8>(p: &Axis, scale: &[f32], zp: &[i32], x: &[f32], y: &mut [Y]) {
+    let n = p.outer * p.len * p.inner;
+    if p.inner == 0 || x.len() < n || y.len() < n || scale.len() < p.len || zp.len() < p.len {
+        return;
+    }
+    let mut chunks = x.chunks_exact(p.inner).zip(y.chunks_exact_mut(p.inner));
+    for _ in 0..p.outer {
+        for (&s, &z) in scale.iter().zip(zp).take(p.len) {
+            let Some((xr, yr)) = chunks.next() else {
+                return;
+            };
+            for (o, &v) in yr.iter_mut().zip(xr) {
+                *o = quantize(v, s, z);
+            }
+        }
+    }
+}
+
+/// DequantizeLinear over `outer × len × inner` (see [`quantize_f32`]).
+pub fn dequantize_f32<X: Q8>(p: &Axis, scale: &[f32], zp: &[i32], x: &[X], y: &mut [f32]) {
+    let n = p.outer * p.len * p.inner;
+    if p.inner == 0 || x.len() < n || y.len() < n || scale.len() < p.len || zp.len() < p.len {
+        return;
+    }
+    let mut chunks = x.chunks_exact(p.inner).zip(y.chunks_exact_mut(p.inner));
+    for _ in 0..p.outer {
+        for (&s, &z) in scale.iter().zip(zp).take(p.len) {
+            let Some((xr, yr)) = chunks.next() else {
+                return;
+            };
+            for (o, &v) in yr.iter_mut().zip(xr) {
+                *o = (v.to_i32() - z) as f32 * s;
+            }
+        }
+    }
+}
+
+/// DequantizeLinear of i32 values (accumulators of ConvInteger/MatMulInteger).
+pub fn dequantize_i32(p: &Axis, scale: &[f32], x: &[i32], y: &mut [f32]) {
+    let n = p.outer * p.len * p.inner;
+    if p.inner == 0 || x.len() < n || y.len() < n || scale.len() < p.len {
+        return;
+    }
+    let mut chunks = x.chunks_exact(p.inner).zip(y.chunks_exact_mut(p.inner));
+    for _ in 0..p.outer {
+        for &s in scale.iter().take(p.len) {
+            let Some((xr, yr)) = chunks.next() else {
+                return;
+            };
+            for (o, &v) in yr.iter_mut().zip(xr) {
+                *o = v as f32 * s;
+            }
+        }
+    }
+}
+
+/// Element conversion i32 → f32 (Cast after integer accumulation).
+pub fn cast_i32_f32(x: &[i32], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = v as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+
+    fn out_i8() -> QOut {
+        QOut {
+            zp: 0,
+            min: -128,
+            max: 127,
+        }
+    }
+
+    #[test]
+    fn conv_matches_integer_definition_with_padding_and_zero_point() {
+        // 1 input channel 3x3, 1 output channel, 3x3 kernel, pad 1; M = 1 (mult 2^30, shift 30).
+        let p = Conv2d {
+            batch: 1,
+            in_c: 1,
+            in_h: 3,
+            in_w: 3,
+            out_c: 1,
+            out_h: 3,
+            out_w: 3,
+            k_h: 3,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 1,
+            pad_left: 1,
+            groups: 1,
+        };
+        let x: [i8; 9] = [5, 6, 7, 8, 9, 10, 11, 12, 13];
+        let w = [1i8; 9];
+        let mut acc = [0i32; 9];
+        let mut y = [0i8; 9];
+        conv2d_q8(
+            &p,
+            5,
+            &out_i8(),
+            &x,
+            &w,
+            &[2],
+            &[1 << 30],
+            &[30],
+            &mut acc,
+            &mut y,
+        );
+        // Centre: Σ (x − 5) over all 9 = 36, + bias 2.
+        assert_eq!(y[4], 38);
+        // Corner (0,0): x − 5 over {5,6,8,9} = 0+1+3+4 = 8, + 2; padding contributes 0.
+        assert_eq!(y[0], 10);
+        let mut raw = [0i32; 9];
+        conv2d_q8_i32(&p, 5, &x, &w, &[], &mut raw);
+        assert_eq!(raw[4], 36);
+    }
+
+    #[test]
+    fn gemm_requantises_per_column_and_clamps() {
+        let p = Gemm {
+            batch: 1,
+            m: 1,
+            n: 2,
+            k: 3,
+            trans_a: false,
+            trans_b: true,
+            batch_stride_a: 0,
+            batch_stride_b: 0,
+            alpha: 1.0,
+            beta: 1.0,
+            bias: crate::kernels::Bias::PerColumn,
+        };
+        let a = [1i8, 2, 3];
+        let w = [1i8, 1, 1, 10, 10, 10];
+        let mut y = [0i8; 2];
+        // column 0: 6 × 0.5 = 3; column 1: 60 × 4 = 240 → clamp 127.
+        conv_free_gemm(&p, &a, &w, &mut y);
+        assert_eq!(y, [3, 127]);
+        let mut raw = [0i32; 2];
+        gemm_q8_i32(&p, 1, &a, &w, &[0, 0], &mut raw);
+        assert_eq!(raw, [3, 30]);
+    }
+
+    fn conv_free_gemm(p: &Gemm, a: &[i8], w: &[i8], y: &mut [i8]) {
+        gemm_q8(
+            p,
+            &out_i8(),
+            a,
+            w,
+            &[0, 0],
+            &[1 << 30, 1 << 30],
+            &[31, 28],
+            y,
+        );
+    }
+
+    #[test]
+    fn add_and_mul_requantise_with_one_rounding() {
+        let p = Broadcast {
+            rank: 1,
+            shape: [3, 0, 0, 0, 0, 0],
+            a: [1, 0, 0, 0, 0, 0],
+            b: [0, 0, 0, 0, 0, 0],
+        };
+        // y = (a − 1)·0.5 + (b − 0)·0.25 with b broadcast = 4 → +1.
+        let q = QAdd {
+            a_zp: 1,
+            b_zp: 0,
+            a_mult: 1 << 29,
+            b_mult: 1 << 28,
+            shift: 30,
+        };
+        let mut y = [0u8; 3];
+        add_q8(
+            &p,
+            &q,
+            &QOut {
+                zp: 10,
+                min: 0,
+                max: 255,
+            },
+            &[1i8, 2, 4],
+            &[4i8],
+            &mut y,
+        );
+        assert_eq!(y, [11, 12, 13]); // 10 + {0+1, 0.5+1 → 2 (half up), 1.5+1 → 3}
+        let qm = QMul {
+            a_zp: 0,
+            b_zp: 0,
+            mult: 1 << 30,
+            shift: 31,
+        };
+        let mut z = [0i8; 3];
+        mul_q8(&p, &qm, &out_i8(), &[1i8, -3, 100], &[3i8], &mut z);
+        assert_eq!(z, [2, -4, 127]); // 1.5 → 2, −4.5 → −4 (half up), 150 → clamp
+    }
+
+    #[test]
+    fn pools_and_softmax() {
+        let x = [0i8, 1, 2, 3];
+        let mut y = [0i8; 1];
+        global_avg_pool_q8(1, 4, 0, &out_i8(), 1 << 30, 30, &x, &mut y);
+        assert_eq!(y[0], 2); // 1.5 → 2
+        let mut table = vec![0u32; 256];
+        for (d, t) in table.iter_mut().enumerate() {
+            *t = ((1u64 << 20) as f64 * (-(d as f64) * 0.1).exp()).round() as u32;
+        }
+        let xs = [10i8, 0, 10];
+        let mut ys = [0i8; 3];
+        softmax_q8(
+            &Axis {
+                outer: 1,
+                len: 3,
+                inner: 1,
+            },
+            &table,
+            256 << 16,
+            &QOut {
+                zp: -128,
+                min: -128,
+                max: 127,
+            },
+            &xs,
+            &mut ys,
+        );
+        // e^0 / (2 + e^-1) · 256 = 107.8 → 108 − 128 = −20; e^-1/(…)·256 = 39.7 → 40 − 128.
+        assert_eq!(ys, [-20, -88, -20]);
+    }
+
+    #[test]
+    fn lookup_and_conversions() {
+        let table: std::vec::Vec<i8> = (0..256).map(|i| (255 - i) as u8 as i8).collect();
+        let mut y = [0i8; 2];
+        lookup_q8(&table, &[-128i8, 127], &mut y);
+        assert_eq!(y, [-1, 0]);
+        let mut q = [0i8; 3];
+        quantize_f32(
+            &Axis {
+                outer: 1,
+                len: 1,
+                inner: 3,
+            },
+            &[0.5],
+            &[1],
+            &[0.25, -1.0, 100.0],
+            &mut q,
+        );
+        assert_eq!(q, [1, -1, 127]);
+        let mut f = [0f32; 3];
+        dequantize_f32(
+            &Axis {
+                outer: 1,
+                len: 1,
+                inner: 3,
+            },
+            &[0.5],
+            &[1],
+            &q,
+            &mut f,
+        );
+        assert_eq!(f, [0.0, -1.0, 63.0]);
+    }
+}

@@ -1,0 +1,166 @@
+//! Quantisation arithmetic shared by the integer kernels: 8-bit element types,
+//! fixed-point requantisation, float ⇄ integer conversion.
+//!
+//! A real multiplier `M > 0` is represented as `mult · 2^-shift` with `mult` in
+//! `[2^30, 2^31)` and `shift` in `1..=62`; the compiler computes both. Requantising an
+//! accumulator is one 32×32→64-bit multiply and a single rounding (half up), which is
+//! what the unit tests of the compiler check against exact rational arithmetic.
+
+/// An 8-bit quantised element type (`i8` or `u8`).
+pub trait Q8: Copy + 'static {
+    /// Smallest value as i32.
+    const MIN: i32;
+    /// Largest value as i32.
+    const MAX: i32;
+    /// Widening conversion.
+    fn to_i32(self) -> i32;
+    /// Narrowing conversion of a value already clamped to `MIN..=MAX`.
+    fn from_i32(v: i32) -> Self;
+}
+
+impl Q8 for i8 {
+    const MIN: i32 = -128;
+    const MAX: i32 = 127;
+    #[inline(always)]
+    fn to_i32(self) -> i32 {
+        self as i32
+    }
+    #[inline(always)]
+    fn from_i32(v: i32) -> Self {
+        v as i8
+    }
+}
+
+impl Q8 for u8 {
+    const MIN: i32 = 0;
+    const MAX: i32 = 255;
+    #[inline(always)]
+    fn to_i32(self) -> i32 {
+        self as i32
+    }
+    #[inline(always)]
+    fn from_i32(v: i32) -> Self {
+        v as u8
+    }
+}
+
+/// The output stage of an integer kernel: zero point and the clamp range (which
+/// already includes the type's range and any fused activation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QOut {
+    /// Output zero point.
+    pub zp: i32,
+    /// Smallest output value.
+    pub min: i32,
+    /// Largest output value.
+    pub max: i32,
+}
+
+impl QOut {
+    /// Adds the zero point and clamps.
+    #[inline(always)]
+    pub fn finish(&self, v: i32) -> i32 {
+        v.saturating_add(self.zp).clamp(self.min, self.max)
+    }
+}
+
+/// `round_half_up(acc · mult / 2^shift)`, saturated to i32. `shift` must be in
+/// `1..=62`; other shifts are clamped into that range.
+#[inline(always)]
+pub fn requantize(acc: i32, mult: i32, shift: u32) -> i32 {
+    let shift = shift.clamp(1, 62);
+    let prod = acc as i64 * mult as i64;
+    let r = (prod + (1i64 << (shift - 1))) >> shift;
+    r.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
+/// `round_half_up(v / 2^shift)` on 64-bit values (`shift` in `1..=62`).
+#[inline(always)]
+pub fn round_shift(v: i64, shift: u32) -> i64 {
+    let shift = shift.clamp(1, 62);
+    (v.saturating_add(1i64 << (shift - 1))) >> shift
+}
+
+/// `v / d` rounded half away from zero (`d > 0`).
+#[inline(always)]
+pub fn round_div(v: i64, d: i64) -> i64 {
+    if d <= 0 {
+        return 0;
+    }
+    if v >= 0 {
+        (v + d / 2) / d
+    } else {
+        -((-v + d / 2) / d)
+    }
+}
+
+/// Rounds to the nearest integer, ties to even (IEEE default), as QuantizeLinear does.
+#[inline(always)]
+pub fn round_ties_even(x: f32) -> f32 {
+    // Adding and subtracting 1.5·2^23 rounds to an integer in the current (nearest,
+    // ties-to-even) mode for |x| < 2^22; larger values are already integers.
+    const MAGIC: f32 = 12_582_912.0;
+    if x.abs() >= 4_194_304.0 || x.is_nan() {
+        return x;
+    }
+    (x + MAGIC) - MAGIC
+}
+
+/// `clamp(round_ties_even(x / scale) + zp)` into the range of `Y`.
+#[inline(always)]
+pub fn quantize<Y: Q8>(x: f32, scale: f32, zp: i32) -> Y {
+    let q = round_ties_even(x / scale);
+    let v = if q.is_nan() { zp as f32 } else { q + zp as f32 };
+    let v = if v < Y::MIN as f32 {
+        Y::MIN
+    } else if v > Y::MAX as f32 {
+        Y::MAX
+    } else {
+        v as i32
+    };
+    Y::from_i32(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requantize_rounds_half_up_and_saturates() {
+        // M = 0.5 exactly: mult 2^30, shift 31.
+        assert_eq!(requantize(3, 1 << 30, 31), 2); // 1.5 → 2
+        assert_eq!(requantize(-3, 1 << 30, 31), -1); // -1.5 → -1 (half up)
+        assert_eq!(requantize(5, 1 << 30, 31), 3); // 2.5 → 3
+        assert_eq!(requantize(i32::MAX, i32::MAX, 1), i32::MAX);
+        assert_eq!(requantize(i32::MIN, i32::MAX, 1), i32::MIN);
+        assert_eq!(requantize(1 << 20, 1 << 30, 62), 0);
+    }
+
+    #[test]
+    fn round_ties_even_matches_std() {
+        for x in [
+            -2.5f32, -1.5, -0.5, 0.5, 1.5, 2.5, 3.49, -3.51, 1e7, 123456.5,
+        ] {
+            assert_eq!(round_ties_even(x), x.round_ties_even(), "{x}");
+        }
+    }
+
+    #[test]
+    fn quantize_saturates_and_handles_nan() {
+        assert_eq!(quantize::<i8>(1000.0, 1.0, 0), 127);
+        assert_eq!(quantize::<i8>(-1000.0, 1.0, 0), -128);
+        assert_eq!(quantize::<u8>(-1.0, 0.5, 10), 8);
+        assert_eq!(quantize::<u8>(f32::NAN, 0.5, 10), 10);
+        assert_eq!(quantize::<i8>(0.25, 0.5, 0), 0); // 0.5 → 0 (ties to even)
+        assert_eq!(quantize::<i8>(0.75, 0.5, 0), 2); // 1.5 → 2
+    }
+
+    #[test]
+    fn round_div_is_symmetric() {
+        assert_eq!(round_div(5, 2), 3);
+        assert_eq!(round_div(-5, 2), -3);
+        assert_eq!(round_div(4, 3), 1);
+        assert_eq!(round_div(-4, 3), -1);
+        assert_eq!(round_div(7, 0), 0);
+    }
+}
