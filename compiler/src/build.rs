@@ -66,24 +66,18 @@ impl Builder {
     /// Compiles and writes `<out>/<name>.rs` and `<out>/<name>.weights.bin`; tells
     /// cargo to rerun when the model changes. Returns the path of the `.rs` file.
     pub fn generate(self) -> Result<PathBuf> {
-        let target =
-            tinyops_targets::lookup(&self.target).map_err(|e| Error::Options(e.to_string()))?;
+        let target = tinyops_targets::lookup(&self.target).map_err(|e| Error::Options(e.to_string()))?;
         let out = match self.out_dir {
             Some(d) => d,
             None => std::env::var_os("OUT_DIR")
                 .map(PathBuf::from)
-                .ok_or_else(|| {
-                    Error::Options(
-                        "OUT_DIR is not set; call out_dir() outside build scripts".into(),
-                    )
-                })?,
+                .ok_or_else(|| Error::Options("OUT_DIR is not set; call out_dir() outside build scripts".into()))?,
         };
         let stem = match self.name {
             Some(n) => n,
-            None => crate::codegen::names::ident(
-                &self.model.file_stem().unwrap_or_default().to_string_lossy(),
-                "model",
-            ),
+            None => {
+                crate::codegen::names::ident(&self.model.file_stem().unwrap_or_default().to_string_lossy(), "model")
+            }
         };
         let opts = Options {
             target,

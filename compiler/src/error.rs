@@ -19,11 +19,7 @@ pub struct NodeRef {
 
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "node `{}` ({}, {} opset {})",
-            self.name, self.op_type, self.domain, self.opset
-        )
+        write!(f, "node `{}` ({}, {} opset {})", self.name, self.op_type, self.domain, self.opset)
     }
 }
 
@@ -202,10 +198,7 @@ fn render_problems(path: &std::path::Path, problems: &[Problem]) -> String {
 impl Error {
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// The problems of a [`Error::Model`], empty otherwise.

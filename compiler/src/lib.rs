@@ -88,63 +88,39 @@ pub struct Compilation {
 
 /// Hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compiles an ONNX file.
 pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
-    let (model, mut graph) = front::load(
-        path,
-        &front::LoadOptions {
-            input_shapes: opts.input_shapes.clone(),
-        },
-    )?;
+    let (model, mut graph) = front::load(path, &front::LoadOptions { input_shapes: opts.input_shapes.clone() })?;
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
         graph.name = if stem == "model" {
-            path.parent()
-                .and_then(|p| p.file_name())
-                .and_then(|s| s.to_str())
-                .unwrap_or(stem)
-                .to_string()
+            path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or(stem).to_string()
         } else {
             stem.to_string()
         };
     }
     let imported_ir = opts.dump_ir.then(|| ir::text::to_text(&graph));
     if let Err(errs) = ir::verify::verify(&graph) {
-        return Err(Error::Internal(format!(
-            "imported IR does not verify: {}",
-            errs.join("; ")
-        )));
+        return Err(Error::Internal(format!("imported IR does not verify: {}", errs.join("; "))));
     }
     let pass_log = passes::optimise(&mut graph, opts.dump_ir).map_err(Error::Internal)?;
     if opts.require_int8 {
-        passes::quantize::require_int8(&graph).map_err(|problems| Error::Model {
-            path: path.to_path_buf(),
-            problems,
-        })?;
+        passes::quantize::require_int8(&graph)
+            .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
     }
     let plan = plan::plan(&graph).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
     let manifest = Manifest {
         model_sha256: sha256.clone(),
-        source: path
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        source: path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         target: opts.target,
     };
-    let generated =
-        codegen::generate(&graph, &plan, &manifest, &opts.weights).map_err(|e| match e {
-            Error::Model { problems, .. } => Error::Model {
-                path: path.to_path_buf(),
-                problems,
-            },
-            other => other,
-        })?;
+    let generated = codegen::generate(&graph, &plan, &manifest, &opts.weights).map_err(|e| match e {
+        Error::Model { problems, .. } => Error::Model { path: path.to_path_buf(), problems },
+        other => other,
+    })?;
     Ok(Compilation {
         model_path: path.to_path_buf(),
         sha256,
@@ -189,10 +165,7 @@ impl Compilation {
     pub fn write_module(&self, dir: &Path, stem: &str) -> Result<PathBuf> {
         let rs = dir.join(format!("{stem}.rs"));
         write(&rs, &self.generated.code)?;
-        write(
-            &dir.join(format!("{stem}.weights.bin")),
-            &self.generated.weights,
-        )?;
+        write(&dir.join(format!("{stem}.weights.bin")), &self.generated.weights)?;
         Ok(rs)
     }
 

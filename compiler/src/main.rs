@@ -85,17 +85,12 @@ enum Command {
 fn parse_shapes(items: &[String]) -> Result<BTreeMap<String, Vec<usize>>, Error> {
     let mut m = BTreeMap::new();
     for it in items {
-        let (name, dims) = it.rsplit_once('=').ok_or_else(|| {
-            Error::Options(format!("--input-shape `{it}`: expected NAME=D0,D1,…"))
-        })?;
-        let dims: Vec<usize> = dims
-            .split(',')
-            .map(|d| d.trim().parse::<usize>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| {
-                Error::Options(format!(
-                    "--input-shape `{it}`: dimensions must be non-negative integers"
-                ))
+        let (name, dims) = it
+            .rsplit_once('=')
+            .ok_or_else(|| Error::Options(format!("--input-shape `{it}`: expected NAME=D0,D1,…")))?;
+        let dims: Vec<usize> =
+            dims.split(',').map(|d| d.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|_| {
+                Error::Options(format!("--input-shape `{it}`: dimensions must be non-negative integers"))
             })?;
         m.insert(name.to_string(), dims);
     }
@@ -103,27 +98,15 @@ fn parse_shapes(items: &[String]) -> Result<BTreeMap<String, Vec<usize>>, Error>
 }
 
 fn options(args: &ModelArgs, dump: bool) -> Result<Options, Error> {
-    let target =
-        tinyops_targets::lookup(&args.target).map_err(|e| Error::Options(e.to_string()))?;
-    Ok(Options {
-        target,
-        input_shapes: parse_shapes(&args.input_shapes)?,
-        dump_ir: dump,
-        ..Options::default()
-    })
+    let target = tinyops_targets::lookup(&args.target).map_err(|e| Error::Options(e.to_string()))?;
+    Ok(Options { target, input_shapes: parse_shapes(&args.input_shapes)?, dump_ir: dump, ..Options::default() })
 }
 
 fn write_dumps(c: &tinyops_compiler::Compilation, dir: &PathBuf) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut files = vec![(
-        "00-import.ir".to_string(),
-        c.imported_ir.clone().unwrap_or_default(),
-    )];
+    let mut files = vec![("00-import.ir".to_string(), c.imported_ir.clone().unwrap_or_default())];
     for (i, (name, _, text)) in c.pass_log.steps.iter().enumerate() {
-        files.push((
-            format!("{:02}-{name}.ir", i + 1),
-            text.clone().unwrap_or_default(),
-        ));
+        files.push((format!("{:02}-{name}.ir", i + 1), text.clone().unwrap_or_default()));
     }
     for (f, text) in files {
         let p = dir.join(f);
@@ -134,23 +117,13 @@ fn write_dumps(c: &tinyops_compiler::Compilation, dir: &PathBuf) -> Result<(), E
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Compile {
-            model,
-            args,
-            output,
-            module,
-            dump_ir,
-        } => {
+        Command::Compile { model, args, output, module, dump_ir } => {
             let model = resolve_model(&model)?;
             let mut opts = options(&args, dump_ir.is_some())?;
             if let Some(name) = &module {
-                opts.weights =
-                    tinyops_compiler::codegen::WeightsMode::File(format!("{name}.weights.bin"));
+                opts.weights = tinyops_compiler::codegen::WeightsMode::File(format!("{name}.weights.bin"));
             }
-            let step = Step::start(
-                format!("compiling {} for {}", model.display(), opts.target.name),
-                false,
-            );
+            let step = Step::start(format!("compiling {} for {}", model.display(), opts.target.name), false);
             let c = compile(&model, &opts)?;
             step.done();
             if let Some(d) = &dump_ir {
@@ -180,12 +153,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspect {
-            model,
-            args,
-            json,
-            dump_ir,
-        } => {
+        Command::Inspect { model, args, json, dump_ir } => {
             let model = resolve_model(&model)?;
             let c = compile(&model, &options(&args, dump_ir.is_some())?)?;
             if let Some(d) = &dump_ir {
@@ -193,24 +161,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             let r = Report::new(&c);
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?
-                );
+                println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?);
             } else {
                 print!("{}", r.to_text());
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify {
-            model,
-            args,
-            data,
-            atol,
-            rtol,
-            json,
-            quiet,
-        } => {
+        Command::Verify { model, args, data, atol, rtol, json, quiet } => {
             let opts = VerifyOptions {
                 compile: options(&args, false)?,
                 data,
@@ -219,18 +176,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             };
             let r = verify(&model, &opts)?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?
-                );
+                println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);
             } else {
                 print!("{}", r.to_text());
             }
-            Ok(if r.passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(if r.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }

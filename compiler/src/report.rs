@@ -66,8 +66,7 @@ impl Report {
         for (step, &n) in c.plan.order.iter().enumerate() {
             let nd = g.node(n);
             *op_counts.entry(nd.op.name().to_string()).or_insert(0) += 1;
-            let ins: Vec<Option<&TensorType>> =
-                nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
+            let ins: Vec<Option<&TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
             let outs: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
             let storage = match c.plan.loc.get(&nd.outputs[0]) {
                 Some(Loc::Arena { offset, bytes }) => {
@@ -95,11 +94,8 @@ impl Report {
                 _ => 0,
             })
             .sum();
-        let io = |vals: &[crate::ir::ValueId]| {
-            vals.iter()
-                .map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v))))
-                .collect()
-        };
+        let io =
+            |vals: &[crate::ir::ValueId]| vals.iter().map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v)))).collect();
         Report {
             model: g.name.clone(),
             target: c.target.name.to_string(),

@@ -8,19 +8,13 @@ use tinyops_compiler::driver::verify::{verify, VerifyOptions};
 
 fn check(id: &str) {
     let dir = common::corpus().join(id);
-    let opts = VerifyOptions {
-        quiet: true,
-        ..Default::default()
-    };
+    let opts = VerifyOptions { quiet: true, ..Default::default() };
     let r = verify(&dir, &opts).unwrap_or_else(|e| panic!("{id}: {e}"));
     assert!(r.passed, "{id} failed:\n{}", r.to_text());
     // Float models: within 1e-4 absolute (or relative where outputs are large) of the
     // op-by-op onnxruntime reference.
-    for c in r
-        .sets
-        .iter()
-        .flat_map(|s| &s.checks)
-        .filter(|c| c.reference == "onnxruntime" && c.step_histogram.is_none())
+    for c in
+        r.sets.iter().flat_map(|s| &s.checks).filter(|c| c.reference == "onnxruntime" && c.step_histogram.is_none())
     {
         assert!(c.outside_tolerance == 0, "{id}: {c:?}");
         assert_eq!(c.argmax.0, c.argmax.1, "{id}: arg-max differs");

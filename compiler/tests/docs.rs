@@ -17,7 +17,9 @@ fn readme_operator_table_matches_the_registry() {
         if std::env::var_os("TINYOPS_BLESS").is_some() {
             std::fs::write(&path, format!("{}{}{}", &readme[..a], table, &readme[b..])).unwrap();
         } else {
-            panic!("the README operator table is stale; run TINYOPS_BLESS=1 cargo test -p tinyops-compiler --test docs");
+            panic!(
+                "the README operator table is stale; run TINYOPS_BLESS=1 cargo test -p tinyops-compiler --test docs"
+            );
         }
     }
 }

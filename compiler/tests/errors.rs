@@ -15,9 +15,7 @@ fn err(path: &Path) -> Error {
 }
 
 fn relu_model() -> ModelBuilder {
-    ModelBuilder::new(13)
-        .input("x", &[N(1), N(4)])
-        .output("y", &[N(1), N(4)])
+    ModelBuilder::new(13).input("x", &[N(1), N(4)]).output("y", &[N(1), N(4)])
 }
 
 #[test]
@@ -29,10 +27,8 @@ fn every_unsupported_op_is_reported_at_once_with_op_node_domain_and_opset() {
         .opset_import("com.example", 3)
         .write("unsupported");
     // Put the custom op in its domain.
-    let mut m = <onnx_protobuf::ModelProto as onnx_protobuf::Message>::parse_from_bytes(
-        &std::fs::read(&p).unwrap(),
-    )
-    .unwrap();
+    let mut m =
+        <onnx_protobuf::ModelProto as onnx_protobuf::Message>::parse_from_bytes(&std::fs::read(&p).unwrap()).unwrap();
     m.graph.as_mut().unwrap().node[2].domain = "com.example".into();
     std::fs::write(&p, onnx_protobuf::Message::write_to_bytes(&m).unwrap()).unwrap();
 
@@ -41,11 +37,11 @@ fn every_unsupported_op_is_reported_at_once_with_op_node_domain_and_opset() {
     assert_eq!(problems.len(), 2, "{e}");
     let msg = e.to_string();
     assert!(msg.contains("2 problems"), "{msg}");
-    assert!(msg.contains("unsupported op `NonMaxSuppression` in node `nms_1` (NonMaxSuppression, ai.onnx opset 13)"), "{msg}");
     assert!(
-        msg.contains("unsupported op `FancyOp` in node `custom_2` (FancyOp, com.example opset 3)"),
+        msg.contains("unsupported op `NonMaxSuppression` in node `nms_1` (NonMaxSuppression, ai.onnx opset 13)"),
         "{msg}"
     );
+    assert!(msg.contains("unsupported op `FancyOp` in node `custom_2` (FancyOp, com.example opset 3)"), "{msg}");
 }
 
 #[test]
@@ -56,14 +52,15 @@ fn an_op_at_an_opset_it_does_not_know_names_the_supported_range() {
         .node("Sub", "old_sub", &["x", "x"], &["y"], vec![])
         .write("old-opset");
     let msg = err(&p).to_string();
-    assert!(msg.contains("unsupported op `Sub` in node `old_sub` (Sub, ai.onnx opset 1); tinyops supports Sub at opset 7–"), "{msg}");
+    assert!(
+        msg.contains("unsupported op `Sub` in node `old_sub` (Sub, ai.onnx opset 1); tinyops supports Sub at opset 7–"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn a_truncated_file_is_malformed_not_a_panic() {
-    let bytes = relu_model()
-        .node("Relu", "r", &["x"], &["y"], vec![])
-        .bytes();
+    let bytes = relu_model().node("Relu", "r", &["x"], &["y"], vec![]).bytes();
     let dir = tempdir("truncated");
     let p = dir.join("model.onnx");
     std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
@@ -111,15 +108,9 @@ fn an_unpinned_dynamic_input_says_which_input_and_how_to_pin_it() {
     };
     let p = build().write("dynamic");
     let e = err(&p);
-    assert!(
-        matches!(e.problems(), [Problem::DynamicInput { .. }]),
-        "{e}"
-    );
+    assert!(matches!(e.problems(), [Problem::DynamicInput { .. }]), "{e}");
     let msg = e.to_string();
-    assert!(
-        msg.contains("input `image` has shape [batch, 3, height, 8]"),
-        "{msg}"
-    );
+    assert!(msg.contains("input `image` has shape [batch, 3, height, 8]"), "{msg}");
     assert!(msg.contains("--input-shape image=1,3,1,8"), "{msg}");
 
     let mut opts = Options::default();
@@ -134,14 +125,8 @@ fn an_unpinned_dynamic_input_says_which_input_and_how_to_pin_it() {
     let e = compile(&p, &bad).unwrap_err();
     let msg = e.to_string();
     assert_eq!(e.problems().len(), 2, "{msg}");
-    assert!(
-        msg.contains("the model has no input `imagee`; its inputs are: image"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("fixed dimension 1 = 3, but the pin says 4"),
-        "{msg}"
-    );
+    assert!(msg.contains("the model has no input `imagee`; its inputs are: image"), "{msg}");
+    assert!(msg.contains("fixed dimension 1 = 3, but the pin says 4"), "{msg}");
 }
 
 fn external(name: &str, location: &str, n: usize) -> onnx_protobuf::TensorProto {
@@ -158,11 +143,13 @@ fn external(name: &str, location: &str, n: usize) -> onnx_protobuf::TensorProto 
 }
 
 fn add_model(t: onnx_protobuf::TensorProto) -> ModelBuilder {
-    ModelBuilder::new(13)
-        .input("x", &[N(4)])
-        .output("y", &[N(4)])
-        .init_proto(t)
-        .node("Add", "add", &["x", "w"], &["y"], vec![])
+    ModelBuilder::new(13).input("x", &[N(4)]).output("y", &[N(4)]).init_proto(t).node(
+        "Add",
+        "add",
+        &["x", "w"],
+        &["y"],
+        vec![],
+    )
 }
 
 #[test]
@@ -170,25 +157,15 @@ fn external_data_inside_the_folder_loads_and_outside_is_refused() {
     let p = add_model(external("w", "weights/w.bin", 4)).write("external-ok");
     let dir = p.parent().unwrap();
     std::fs::create_dir_all(dir.join("weights")).unwrap();
-    let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(dir.join("weights/w.bin"), &data).unwrap();
     let c = compile(&p, &Options::default()).expect("external data inside the folder");
-    assert!(c
-        .generated
-        .weights
-        .windows(16)
-        .any(|w| w == data.as_slice()));
+    assert!(c.generated.weights.windows(16).any(|w| w == data.as_slice()));
 
     for loc in ["../outside.bin", "/etc/passwd", "weights/../../outside.bin"] {
         let p = add_model(external("w", loc, 4)).write("external-escape");
         let msg = err(&p).to_string();
-        assert!(
-            msg.contains("tensor `w`") && msg.contains("leaves the model's folder"),
-            "{loc}: {msg}"
-        );
+        assert!(msg.contains("tensor `w`") && msg.contains("leaves the model's folder"), "{loc}: {msg}");
     }
 
     // A symbolic link inside the folder that points outside is refused as well.
@@ -221,10 +198,7 @@ fn absurd_sizes_are_refused_before_allocating() {
         .node("Relu", "r", &["x"], &["y"], vec![])
         .write("huge-init");
     let msg = err(&p).to_string();
-    assert!(
-        msg.contains("tensor `huge`") && msg.contains("MiB limit"),
-        "{msg}"
-    );
+    assert!(msg.contains("tensor `huge`") && msg.contains("MiB limit"), "{msg}");
 
     // A pinned input shape that is absurd.
     let p = ModelBuilder::new(13)
@@ -245,10 +219,7 @@ fn absurd_sizes_are_refused_before_allocating() {
         .node("Expand", "blow_up", &["x", "shape"], &["y"], vec![])
         .write("huge-expand");
     let msg = err(&p).to_string();
-    assert!(
-        msg.contains("node `blow_up` (Expand, ai.onnx opset 13)") && msg.contains("limit"),
-        "{msg}"
-    );
+    assert!(msg.contains("node `blow_up` (Expand, ai.onnx opset 13)") && msg.contains("limit"), "{msg}");
 }
 
 #[test]
@@ -260,10 +231,7 @@ fn inconsistent_nodes_name_the_node_and_the_reason() {
         .node("Conv", "conv_bad", &["x", "w"], &["y"], vec![])
         .write("bad-conv");
     let msg = err(&p).to_string();
-    assert!(
-        msg.contains("node `conv_bad` (Conv, ai.onnx opset 13)"),
-        "{msg}"
-    );
+    assert!(msg.contains("node `conv_bad` (Conv, ai.onnx opset 13)"), "{msg}");
     assert!(msg.contains("input has 3 channels"), "{msg}");
 
     let p = ModelBuilder::new(13)
@@ -272,10 +240,7 @@ fn inconsistent_nodes_name_the_node_and_the_reason() {
         .node("Relu", "r", &["nothing"], &["y"], vec![])
         .write("undefined");
     let msg = err(&p).to_string();
-    assert!(
-        msg.contains("reads `nothing`, which nothing defines"),
-        "{msg}"
-    );
+    assert!(msg.contains("reads `nothing`, which nothing defines"), "{msg}");
 
     let p = ModelBuilder::new(13)
         .input("x", &[N(2)])
@@ -290,33 +255,21 @@ fn inconsistent_nodes_name_the_node_and_the_reason() {
         .output("y", &[N(1), N(4)])
         .node("Softmax", "sm", &["x"], &["y"], vec![("axis", A::I(5))])
         .write("bad-axis");
-    assert!(err(&p)
-        .to_string()
-        .contains("axis 5 is out of range for rank 2"));
+    assert!(err(&p).to_string().contains("axis 5 is out of range for rank 2"));
 }
 
 #[test]
 fn the_cli_prints_the_error_and_exits_2() {
-    let p = relu_model()
-        .node("TopK", "topk_3", &["x"], &["y"], vec![])
-        .write("cli");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyops"))
-        .arg("inspect")
-        .arg(&p)
-        .output()
-        .unwrap();
+    let p = relu_model().node("TopK", "topk_3", &["x"], &["y"], vec![]).write("cli");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyops")).arg("inspect").arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with("error: ") && stderr.contains("unsupported op `TopK` in node `topk_3`"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error: ") && stderr.contains("unsupported op `TopK` in node `topk_3`"), "{stderr}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyops"))
         .args(["inspect", "--target", "cortex-m7"])
         .arg(&p)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("unknown target `cortex-m7`; known targets are: host,"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown target `cortex-m7`; known targets are: host,"));
 }

@@ -99,11 +99,7 @@ codegen-units = 1
         .arg(dir.join("target"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "the no_std staticlib does not build:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "the no_std staticlib does not build:\n{}", String::from_utf8_lossy(&out.stderr));
     std::fs::write(dir.join("main.c"), MAIN_C).unwrap();
     Command::new("cc")
         .arg("-O2")
@@ -139,11 +135,7 @@ fn generated_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
         String::from_utf8_lossy(&link.stderr)
     );
     let run = Command::new(dir.join("proof_bin")).output().unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stdout)
-    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stdout));
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "ok");
 
     // Control: one indexing panic path must make the same link fail.

@@ -8,17 +8,9 @@ use std::path::{Path, PathBuf};
 use tinyops_compiler::{compile, Options};
 
 fn snapshot_model(name: &str, path: &Path) {
-    let opts = Options {
-        dump_ir: true,
-        ..Options::default()
-    };
+    let opts = Options { dump_ir: true, ..Options::default() };
     let c = compile(path, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let optimised = c
-        .pass_log
-        .steps
-        .last()
-        .and_then(|s| s.2.clone())
-        .expect("IR after the last pass");
+    let optimised = c.pass_log.steps.last().and_then(|s| s.2.clone()).expect("IR after the last pass");
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../../snapshots");
     settings.set_prepend_module_to_snapshot(false);
@@ -47,26 +39,17 @@ fn torch_mlp() {
 
 #[test]
 fn torch_lenet5() {
-    snapshot_model(
-        "torch_lenet5",
-        &common::corpus().join("torch_lenet5/model.onnx"),
-    );
+    snapshot_model("torch_lenet5", &common::corpus().join("torch_lenet5/model.onnx"));
 }
 
 #[test]
 fn mlperf_kws_dscnn_fp32() {
-    snapshot_model(
-        "mlperf_kws_dscnn_fp32",
-        &common::corpus().join("mlperf_kws_dscnn_fp32/model.onnx"),
-    );
+    snapshot_model("mlperf_kws_dscnn_fp32", &common::corpus().join("mlperf_kws_dscnn_fp32/model.onnx"));
 }
 
 #[test]
 fn torch_lstm_kws() {
-    snapshot_model(
-        "torch_lstm_kws",
-        &common::corpus().join("torch_lstm_kws/model.onnx"),
-    );
+    snapshot_model("torch_lstm_kws", &common::corpus().join("torch_lstm_kws/model.onnx"));
 }
 
 #[test]

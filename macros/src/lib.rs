@@ -32,11 +32,7 @@ struct Args {
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let path: LitStr = input.parse()?;
-        let mut args = Args {
-            path,
-            target: None,
-            shapes: vec![],
-        };
+        let mut args = Args { path, target: None, shapes: vec![] };
         while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -62,26 +58,15 @@ impl Parse for Args {
 
 fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
     let err = |span: Span, msg: String| syn::Error::new(span, msg);
-    let base = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let path = base.join(args.path.value());
-    let target_name = args
-        .target
-        .as_ref()
-        .map_or("host".to_string(), LitStr::value);
-    let target = tinyops_compiler::lookup_target(&target_name).map_err(|m| {
-        err(
-            args.target.as_ref().map_or(Span::call_site(), LitStr::span),
-            m,
-        )
-    })?;
+    let target_name = args.target.as_ref().map_or("host".to_string(), LitStr::value);
+    let target = tinyops_compiler::lookup_target(&target_name)
+        .map_err(|m| err(args.target.as_ref().map_or(Span::call_site(), LitStr::span), m))?;
     let mut shapes = BTreeMap::new();
     for s in &args.shapes {
         let v = s.value();
-        let (name, dims) = v
-            .rsplit_once('=')
-            .ok_or_else(|| err(s.span(), "expected \"NAME=D0,D1,…\"".into()))?;
+        let (name, dims) = v.rsplit_once('=').ok_or_else(|| err(s.span(), "expected \"NAME=D0,D1,…\"".into()))?;
         let dims: Vec<usize> = dims
             .split(',')
             .map(|d| d.trim().parse())
@@ -96,14 +81,12 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         weights: tinyops_compiler::codegen::WeightsMode::Inline,
         require_int8: false,
     };
-    let c = tinyops_compiler::compile(&path, &opts)
-        .map_err(|e| err(args.path.span(), e.to_string()))?;
-    let items: proc_macro2::TokenStream = c.generated.code.parse().map_err(|e| {
-        err(
-            Span::call_site(),
-            format!("tinyops generated code that does not lex: {e}"),
-        )
-    })?;
+    let c = tinyops_compiler::compile(&path, &opts).map_err(|e| err(args.path.span(), e.to_string()))?;
+    let items: proc_macro2::TokenStream = c
+        .generated
+        .code
+        .parse()
+        .map_err(|e| err(Span::call_site(), format!("tinyops generated code that does not lex: {e}")))?;
     let track = path.display().to_string();
     Ok(quote! {
         const _: &[u8] = include_bytes!(#track);
@@ -136,10 +119,7 @@ mod tests {
     #[test]
     fn errors_carry_the_compiler_message() {
         let missing = expand_str(r#""no/such/model.onnx""#);
-        assert!(
-            missing.contains("no/such/model.onnx") && missing.contains("No such file"),
-            "{missing}"
-        );
+        assert!(missing.contains("no/such/model.onnx") && missing.contains("No such file"), "{missing}");
         let target = expand_str(r#""../compiler/demo/model.onnx", target = "cortex-m7""#);
         assert!(target.contains("unknown target `cortex-m7`"), "{target}");
         let shape = expand_str(r#""../compiler/demo/model.onnx", input_shape = "input""#);
@@ -150,11 +130,7 @@ mod tests {
     #[test]
     fn the_expansion_tracks_the_model_file_and_inlines_weights() {
         let out = expand_str(r#""../compiler/demo/model.onnx""#);
-        assert!(
-            out.contains("include_bytes !") && out.contains("demo/model.onnx"),
-            "{}",
-            &out[..200]
-        );
+        assert!(out.contains("include_bytes !") && out.contains("demo/model.onnx"), "{}", &out[..200]);
         assert!(out.contains("pub struct Model") && out.contains("static WEIGHTS"));
     }
 }

@@ -32,10 +32,7 @@ fn raw_floats(pb: &[u8]) -> Vec<f32> {
             2 => {
                 let len = varint() as usize;
                 if field == 9 {
-                    return pb[i..i + len]
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                        .collect();
+                    return pb[i..i + len].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
                 }
                 i += len;
             }
@@ -47,21 +44,14 @@ fn raw_floats(pb: &[u8]) -> Vec<f32> {
 
 #[test]
 fn the_macro_compiles_the_demo_and_it_matches_onnxruntime() {
-    let x = raw_floats(include_bytes!(
-        "../../compiler/demo/test_data_set_0/input_0.pb"
-    ));
-    let want = raw_floats(include_bytes!(
-        "../../compiler/demo/test_data_set_0/output_0.pb"
-    ));
+    let x = raw_floats(include_bytes!("../../compiler/demo/test_data_set_0/input_0.pb"));
+    let want = raw_floats(include_bytes!("../../compiler/demo/test_data_set_0/output_0.pb"));
     let input: [f32; 256] = x.try_into().unwrap();
     let mut output = [0f32; 10];
     let mut arena = demo::Arena::new();
     demo::Model::new(&mut arena).run(&input, &mut output);
     for (g, w) in output.iter().zip(&want) {
-        assert!(
-            (g - w).abs() <= 1e-4 + 1e-4 * w.abs(),
-            "{output:?} vs {want:?}"
-        );
+        assert!((g - w).abs() <= 1e-4 + 1e-4 * w.abs(), "{output:?} vs {want:?}");
     }
     assert_eq!(demo::ARENA_BYTES, demo::Model::ARENA_BYTES);
     const { assert!(demo::ARENA_BYTES > 0 && demo::ARENA_BYTES < 64 * 1024) };

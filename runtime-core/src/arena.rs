@@ -42,10 +42,7 @@ impl<'a> Frozen<'a> {
 /// Splits the arena into `K` writable regions `(offset, bytes)` and the readable rest.
 /// Regions that overlap each other or leave the arena come back empty.
 #[inline(always)]
-pub fn split<const K: usize>(
-    bytes: &mut [u8],
-    regions: [(usize, usize); K],
-) -> (Frozen<'_>, [&mut [u8]; K]) {
+pub fn split<const K: usize>(bytes: &mut [u8], regions: [(usize, usize); K]) -> (Frozen<'_>, [&mut [u8]; K]) {
     let mut order = [0usize; K];
     for (i, o) in order.iter_mut().enumerate() {
         *o = i;
@@ -87,22 +84,12 @@ pub fn split<const K: usize>(
         pos = off + len;
     }
     if !ok {
-        return (
-            Frozen {
-                parts: [(0, &[][..]); MAX_WRITES + 1],
-            },
-            core::array::from_fn(|_| &mut [][..]),
-        );
+        return (Frozen { parts: [(0, &[][..]); MAX_WRITES + 1] }, core::array::from_fn(|_| &mut [][..]));
     }
     if let Some(p) = parts.get_mut(K) {
         *p = (pos, &*rest);
     }
-    let writes = core::array::from_fn(|i| {
-        slots
-            .get_mut(i)
-            .and_then(Option::take)
-            .unwrap_or(&mut [][..])
-    });
+    let writes = core::array::from_fn(|i| slots.get_mut(i).and_then(Option::take).unwrap_or(&mut [][..]));
     (Frozen { parts }, writes)
 }
 

@@ -31,9 +31,7 @@ pub fn exp(x: f32) -> f32 {
     let p = 1.0
         + r * (1.0
             + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     let half = n / 2;
     p * pow2i(half) * pow2i(n - half)
 }
@@ -65,8 +63,7 @@ pub fn ln(x: f32) -> f32 {
     }
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let lnm =
-        2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
+    let lnm = 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
     e as f32 * LN2_HI + (e as f32 * LN2_LO + lnm)
 }
 
@@ -80,11 +77,7 @@ pub fn sqrt(x: f32) -> f32 {
         return x;
     }
     // Scale subnormals up so the initial guess is sane; undo afterwards.
-    let (x, scale) = if x < f32::MIN_POSITIVE {
-        (x * 16_777_216.0, 1.0 / 4096.0)
-    } else {
-        (x, 1.0)
-    };
+    let (x, scale) = if x < f32::MIN_POSITIVE { (x * 16_777_216.0, 1.0 / 4096.0) } else { (x, 1.0) };
     let mut y = f32::from_bits(0x1fbd_1df5 + (x.to_bits() >> 1));
     y = 0.5 * (y + x / y);
     y = 0.5 * (y + x / y);
@@ -116,17 +109,9 @@ pub fn tanh(x: f32) -> f32 {
         // which keeps full relative precision near zero.
         let u = 2.0 * a;
         let mut p = 1.0 / 3_628_800.0;
-        for c in [
-            1.0 / 362_880.0,
-            1.0 / 40_320.0,
-            1.0 / 5_040.0,
-            1.0 / 720.0,
-            1.0 / 120.0,
-            1.0 / 24.0,
-            1.0 / 6.0,
-            0.5,
-            1.0,
-        ] {
+        for c in
+            [1.0 / 362_880.0, 1.0 / 40_320.0, 1.0 / 5_040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0]
+        {
             p = c + u * p;
         }
         let e = u * p;
@@ -215,10 +200,7 @@ mod tests {
     fn ln_matches_std_to_a_few_ulp() {
         for x in sweep(1e-6, 1e4, 200_000).chain([1e-30, 1e-40, 3.0e38, 0.5, 1.0, 2.0]) {
             let (a, b) = (ln(x), x.ln());
-            assert!(
-                (a - b).abs() <= 4e-7 * b.abs().max(1.0),
-                "ln({x}) = {a} vs {b}"
-            );
+            assert!((a - b).abs() <= 4e-7 * b.abs().max(1.0), "ln({x}) = {a} vs {b}");
         }
         assert!(ln(-1.0).is_nan());
         assert_eq!(ln(0.0), f32::NEG_INFINITY);
@@ -240,31 +222,17 @@ mod tests {
             assert!((sigmoid(x) as f64 - s).abs() < 3e-7, "sigmoid({x})");
         }
         for x in sweep(-0.7, 0.7, 100_000) {
-            assert!(
-                rel(tanh(x), x.tanh()) < 1e-6 || x == 0.0,
-                "tanh({x}) relative"
-            );
+            assert!(rel(tanh(x), x.tanh()) < 1e-6 || x == 0.0, "tanh({x}) relative");
         }
     }
 
     #[test]
     fn pow_covers_integer_fractional_and_negative_bases() {
-        let cases = [
-            (2.0f32, 10.0f32),
-            (-2.0, 3.0),
-            (-2.0, 2.0),
-            (9.0, 0.5),
-            (2.0, -2.0),
-            (5.0, 1.7),
-            (0.3, 2.5),
-            (-1.5, 0.5),
-        ];
+        let cases =
+            [(2.0f32, 10.0f32), (-2.0, 3.0), (-2.0, 2.0), (9.0, 0.5), (2.0, -2.0), (5.0, 1.7), (0.3, 2.5), (-1.5, 0.5)];
         for (x, y) in cases {
             let (a, b) = (pow(x, y), x.powf(y));
-            assert!(
-                (a.is_nan() && b.is_nan()) || rel(a, b) < 2e-6,
-                "pow({x}, {y}) = {a} vs {b}"
-            );
+            assert!((a.is_nan() && b.is_nan()) || rel(a, b) < 2e-6, "pow({x}, {y}) = {a} vs {b}");
         }
     }
 }

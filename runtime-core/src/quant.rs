@@ -138,9 +138,7 @@ mod tests {
 
     #[test]
     fn round_ties_even_matches_std() {
-        for x in [
-            -2.5f32, -1.5, -0.5, 0.5, 1.5, 2.5, 3.49, -3.51, 1e7, 123456.5,
-        ] {
+        for x in [-2.5f32, -1.5, -0.5, 0.5, 1.5, 2.5, 3.49, -3.51, 1e7, 123456.5] {
             assert_eq!(round_ties_even(x), x.round_ties_even(), "{x}");
         }
     }

@@ -166,10 +166,7 @@ impl fmt::Display for UnknownTarget<'_> {
 
 /// Finds a target by the name users type.
 pub fn lookup(name: &str) -> Result<&'static Target, UnknownTarget<'_>> {
-    TARGETS
-        .iter()
-        .find(|t| t.name == name)
-        .ok_or(UnknownTarget(name))
+    TARGETS.iter().find(|t| t.name == name).ok_or(UnknownTarget(name))
 }
 
 /// The build machine.
@@ -195,10 +192,7 @@ mod tests {
         use std::string::ToString;
         let msg = lookup("cortex-m7").unwrap_err().to_string();
         assert!(msg.starts_with("unknown target `cortex-m7`"), "{msg}");
-        assert!(
-            msg.contains("cortex-m4") && msg.contains("riscv32imac"),
-            "{msg}"
-        );
+        assert!(msg.contains("cortex-m4") && msg.contains("riscv32imac"), "{msg}");
     }
 
     #[test]
@@ -207,11 +201,7 @@ mod tests {
             if let Some(e) = t.emulator {
                 let flash_end = e.flash.origin as u64 + e.flash.length as u64;
                 let ram_end = e.ram.origin as u64 + e.ram.length as u64;
-                assert!(
-                    flash_end <= e.ram.origin as u64 || ram_end <= e.flash.origin as u64,
-                    "{}",
-                    t.name
-                );
+                assert!(flash_end <= e.ram.origin as u64 || ram_end <= e.flash.origin as u64, "{}", t.name);
             }
         }
     }

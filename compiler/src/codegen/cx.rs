@@ -36,18 +36,12 @@ pub struct EmitCx<'a> {
 impl<'a> EmitCx<'a> {
     /// Input `i`, required.
     pub fn input(&self, i: usize) -> OpResult<&Operand<'a>> {
-        self.inputs
-            .get(i)
-            .and_then(|o| o.as_ref())
-            .ok_or_else(|| OpError::Invalid(format!("input {i} is required")))
+        self.inputs.get(i).and_then(|o| o.as_ref()).ok_or_else(|| OpError::Invalid(format!("input {i} is required")))
     }
 
     /// Output `i`, required.
     pub fn output(&self, i: usize) -> OpResult<&Operand<'a>> {
-        self.outputs
-            .get(i)
-            .and_then(|o| o.as_ref())
-            .ok_or_else(|| OpError::Invalid(format!("output {i} is required")))
+        self.outputs.get(i).and_then(|o| o.as_ref()).ok_or_else(|| OpError::Invalid(format!("output {i} is required")))
     }
 
     /// The expression of input `i`, or an empty slice when it is absent.

@@ -67,48 +67,24 @@ fn rust_elem(d: DType) -> TokenStream {
 
 fn err_at(g: &Graph, node: crate::ir::NodeId, e: OpError) -> Error {
     let nd = g.node(node);
-    let node = NodeRef {
-        name: nd.name.clone(),
-        op_type: nd.op.name().to_string(),
-        domain: "tinyops".into(),
-        opset: 0,
-    };
+    let node = NodeRef { name: nd.name.clone(), op_type: nd.op.name().to_string(), domain: "tinyops".into(), opset: 0 };
     let problems = vec![match e {
         OpError::Invalid(detail) => Problem::Invalid { node, detail },
         OpError::Unsupported(detail) => Problem::Unsupported { node, detail },
     }];
-    Error::Model {
-        path: g.name.clone().into(),
-        problems,
-    }
+    Error::Model { path: g.name.clone().into(), problems }
 }
 
 /// Generates the module for a planned graph.
-pub fn generate(
-    g: &Graph,
-    plan: &Plan,
-    manifest: &Manifest,
-    weights_mode: &WeightsMode,
-) -> Result<Generated, Error> {
+pub fn generate(g: &Graph, plan: &Plan, manifest: &Manifest, weights_mode: &WeightsMode) -> Result<Generated, Error> {
     // Weight blob: every constant a node reads or an output returns, in first-use order.
     let mut blob: Vec<u8> = vec![];
     let mut const_off: HashMap<ValueId, usize> = HashMap::new();
     let mut consts: Vec<ValueId> = vec![];
     for &n in &plan.order {
-        consts.extend(
-            g.node(n)
-                .inputs
-                .iter()
-                .flatten()
-                .filter(|v| g.const_of(**v).is_some()),
-        );
+        consts.extend(g.node(n).inputs.iter().flatten().filter(|v| g.const_of(**v).is_some()));
     }
-    consts.extend(
-        plan.final_copies
-            .iter()
-            .map(|&(_, v)| v)
-            .filter(|v| g.const_of(*v).is_some()),
-    );
+    consts.extend(plan.final_copies.iter().map(|&(_, v)| v).filter(|v| g.const_of(*v).is_some()));
     for v in consts {
         if const_off.contains_key(&v) {
             continue;
@@ -120,15 +96,9 @@ pub fn generate(
     }
     let weight_bytes = blob.len();
 
-    let inputs = names::unique_idents(
-        g.inputs().iter().map(|&v| g.value(v).name.as_str()),
-        "input",
-    );
-    let outputs = names::unique_idents_avoiding(
-        g.outputs().iter().map(|&v| g.value(v).name.as_str()),
-        "output",
-        &inputs,
-    );
+    let inputs = names::unique_idents(g.inputs().iter().map(|&v| g.value(v).name.as_str()), "input");
+    let outputs =
+        names::unique_idents_avoiding(g.outputs().iter().map(|&v| g.value(v).name.as_str()), "output", &inputs);
     let in_ids: Vec<_> = inputs.iter().map(|s| format_ident!("{}", s)).collect();
     let out_ids: Vec<_> = outputs.iter().map(|s| format_ident!("{}", s)).collect();
 
@@ -158,8 +128,7 @@ pub fn generate(
     let mut macs: u64 = 0;
     for &n in &plan.order {
         let nd = g.node(n);
-        let in_types: Vec<Option<&TensorType>> =
-            nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
+        let in_types: Vec<Option<&TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
         let out_types: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
         macs += nd.op.def().macs(&in_types, &out_types);
         let is_aliased_view = nd.op.def().is_view() && !plan.copying_views.contains(&n);
@@ -193,33 +162,19 @@ pub fn generate(
             inputs: nd
                 .inputs
                 .iter()
-                .map(|v| {
-                    v.map(|v| Operand {
-                        expr: view_in(v),
-                        ty: g.ty(v),
-                        value: g.const_of(v),
-                    })
-                })
+                .map(|v| v.map(|v| Operand { expr: view_in(v), ty: g.ty(v), value: g.const_of(v) }))
                 .collect(),
             outputs: nd
                 .outputs
                 .iter()
                 .zip(out_exprs)
-                .map(|(&o, e)| {
-                    e.map(|expr| Operand {
-                        expr,
-                        ty: g.ty(o),
-                        value: None,
-                    })
-                })
+                .map(|(&o, e)| e.map(|expr| Operand { expr, ty: g.ty(o), value: None }))
                 .collect(),
             scratch,
             target: manifest.target,
         };
         let call = nd.op.def().emit(&cx).map_err(|e| err_at(g, n, e))?;
-        let names: Vec<_> = (0..regions.len())
-            .map(|i| format_ident!("w{}", i))
-            .collect();
+        let names: Vec<_> = (0..regions.len()).map(|i| format_ident!("w{}", i)).collect();
         let regs = regions.iter().map(|&(o, b)| quote!((#o, #b)));
         let comment = format!("{NODE_MARK}{} `{}`", nd.op.name(), nd.name);
         body.extend(quote! {
@@ -272,11 +227,7 @@ pub fn generate(
             quote!(*#lit)
         }
     };
-    let (sha, version, target) = (
-        &manifest.model_sha256,
-        env!("CARGO_PKG_VERSION"),
-        manifest.target.name,
-    );
+    let (sha, version, target) = (&manifest.model_sha256, env!("CARGO_PKG_VERSION"), manifest.target.name);
     let run_doc = format!(
         " Runs the model once: reads {}, writes {}. Allocates nothing; uses only the arena.",
         inputs.join(", "),
@@ -350,11 +301,5 @@ pub fn generate(
         manifest.source
     );
     let code = header + &prettyplease::unparse(&file).replace(&format!("///{NODE_MARK}"), "// ");
-    Ok(Generated {
-        code,
-        weights: blob,
-        input_names: inputs,
-        output_names: outputs,
-        macs,
-    })
+    Ok(Generated { code, weights: blob, input_names: inputs, output_names: outputs, macs })
 }

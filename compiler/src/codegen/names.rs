@@ -1,11 +1,11 @@
 //! Rust identifiers from ONNX names: snake case, unique, never a keyword.
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
-    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe",
-    "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
-    "priv", "try", "typeof", "unsized", "virtual", "yield", "arena", "ro", "rt",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become",
+    "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "arena", "ro",
+    "rt",
 ];
 
 /// A snake-case identifier for a name, or `fallback` when nothing usable remains.
@@ -15,8 +15,7 @@ pub fn ident(name: &str, fallback: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_alphanumeric() {
-            let upper_after_lower =
-                c.is_ascii_uppercase() && i > 0 && chars[i - 1].is_ascii_lowercase();
+            let upper_after_lower = c.is_ascii_uppercase() && i > 0 && chars[i - 1].is_ascii_lowercase();
             if upper_after_lower && !prev_us {
                 s.push('_');
             }
@@ -76,9 +75,7 @@ pub fn camel(name: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
         })
         .collect()
 }
@@ -89,21 +86,12 @@ mod tests {
 
     #[test]
     fn idents_are_snake_case_unique_and_not_keywords() {
-        assert_eq!(
-            ident("serving_default_input_1:0", "input"),
-            "serving_default_input_1_0"
-        );
-        assert_eq!(
-            ident("StatefulPartitionedCall:0", "output"),
-            "stateful_partitioned_call_0"
-        );
+        assert_eq!(ident("serving_default_input_1:0", "input"), "serving_default_input_1_0");
+        assert_eq!(ident("StatefulPartitionedCall:0", "output"), "stateful_partitioned_call_0");
         assert_eq!(ident("0abc", "input"), "input_0abc");
         assert_eq!(ident("type", "input"), "input_type");
         assert_eq!(ident("::", "input_3"), "input_3");
-        assert_eq!(
-            unique_idents(["a", "a", "A"].into_iter(), "x"),
-            vec!["a", "a_2", "a_3"]
-        );
+        assert_eq!(unique_idents(["a", "a", "A"].into_iter(), "x"), vec!["a", "a_2", "a_3"]);
         assert_eq!(camel("mlperf_kws-dscnn"), "MlperfKwsDscnn");
     }
 }

@@ -24,9 +24,7 @@ pub fn cargo() -> Command {
 /// The shared target folder of generated crates (`TINYOPS_TARGET_DIR` overrides), so
 /// the runtime is compiled once for all of them.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("TINYOPS_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| super::cache_dir().join("target"))
+    std::env::var_os("TINYOPS_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| super::cache_dir().join("target"))
 }
 
 /// `cargo build --release` of a binary crate; returns the path of the built binary.
@@ -41,19 +39,14 @@ pub fn build_release_bin(manifest: &Path, bin: &str) -> Result<PathBuf> {
         .arg("--target-dir")
         .arg(&target)
         .output()
-        .map_err(|e| Error::Driver {
-            step: "running cargo".into(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| Error::Driver { step: "running cargo".into(), detail: e.to_string() })?;
     if !out.status.success() {
         return Err(Error::Driver {
             step: format!("building {}", manifest.display()),
             detail: String::from_utf8_lossy(&out.stderr).into_owned(),
         });
     }
-    let exe = target
-        .join("release")
-        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let exe = target.join("release").join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
     if !exe.exists() {
         return Err(Error::Driver {
             step: "building".into(),

@@ -14,10 +14,7 @@ pub struct Tolerance {
 
 impl Default for Tolerance {
     fn default() -> Self {
-        Tolerance {
-            atol: 1e-4,
-            rtol: 1e-4,
-        }
+        Tolerance { atol: 1e-4, rtol: 1e-4 }
     }
 }
 
@@ -66,15 +63,19 @@ pub fn step_bucket(steps: u64) -> usize {
 }
 
 /// Compares `got` with `want`. Shapes must match (the caller checks element counts).
+/// `step` is the quantisation step of a float output that a DequantizeLinear produces
+/// (its scale): such outputs, like integer ones, are judged in steps.
 pub fn compare(
     name: &str,
     reference: &str,
     got: &Tensor,
     want: &Tensor,
     tol: Tolerance,
+    step: Option<f64>,
 ) -> OutputCheck {
     let n = got.numel().min(want.numel());
     let integer = !matches!(want.data, Data::F32(_));
+    let step = if integer { Some(1.0) } else { step };
     let mut c = OutputCheck {
         name: name.to_string(),
         reference: reference.to_string(),
@@ -83,7 +84,7 @@ pub fn compare(
         max_rel: 0.0,
         outside_tolerance: 0,
         argmax: (argmax(&got.data), argmax(&want.data)),
-        step_histogram: integer.then_some([0; 7]),
+        step_histogram: step.map(|_| [0; 7]),
         passed: false,
     };
     for i in 0..n {
@@ -95,13 +96,13 @@ pub fn compare(
         if d > tol.atol + tol.rtol * b.abs() {
             c.outside_tolerance += 1;
         }
-        if let Some(h) = c.step_histogram.as_mut() {
-            h[step_bucket(d as u64)] += 1;
+        if let (Some(h), Some(s)) = (c.step_histogram.as_mut(), step) {
+            h[step_bucket((d / s).round() as u64)] += 1;
         }
     }
     c.passed = got.numel() == want.numel()
         && match c.step_histogram {
-            // Integer outputs: same arg-max, and ≥ 99% of elements within one step.
+            // Quantised outputs: same arg-max, and ≥ 99% of elements within one step.
             Some(h) => c.argmax.0 == c.argmax.1 && (h[0] + h[1]) as f64 >= 0.99 * n as f64,
             None => c.outside_tolerance == 0,
         };
@@ -116,10 +117,10 @@ mod tests {
     fn float_tolerance_is_absolute_plus_relative() {
         let want = Tensor::f32(vec![3], vec![1.0, 1000.0, 0.0]);
         let ok = Tensor::f32(vec![3], vec![1.00005, 1000.09, -0.00009]);
-        let c = compare("y", "ref", &ok, &want, Tolerance::default());
+        let c = compare("y", "ref", &ok, &want, Tolerance::default(), None);
         assert!(c.passed, "{c:?}");
         let bad = Tensor::f32(vec![3], vec![1.0003, 1000.0, 0.0]);
-        let c = compare("y", "ref", &bad, &want, Tolerance::default());
+        let c = compare("y", "ref", &bad, &want, Tolerance::default(), None);
         assert!(!c.passed);
         assert_eq!(c.outside_tolerance, 1);
         assert!((c.max_abs - 3e-4).abs() < 1e-6);
@@ -129,17 +130,33 @@ mod tests {
     fn nan_never_passes() {
         let want = Tensor::f32(vec![1], vec![1.0]);
         let got = Tensor::f32(vec![1], vec![f32::NAN]);
-        assert!(!compare("y", "ref", &got, &want, Tolerance::default()).passed);
+        assert!(!compare("y", "ref", &got, &want, Tolerance::default(), None).passed);
     }
 
     #[test]
     fn integer_outputs_use_steps_and_argmax() {
         let want = Tensor::new(vec![4], Data::I8(vec![-128, 5, 100, 7])).unwrap();
         let got = Tensor::new(vec![4], Data::I8(vec![-127, 5, 100, 9])).unwrap();
-        let c = compare("y", "ref", &got, &want, Tolerance::default());
+        let c = compare("y", "ref", &got, &want, Tolerance::default(), None);
         assert_eq!(c.step_histogram, Some([2, 1, 1, 0, 0, 0, 0]));
         assert!(!c.passed, "2 steps on 25% of elements is too many");
         let got = Tensor::new(vec![4], Data::I8(vec![-127, 5, 100, 8])).unwrap();
-        assert!(compare("y", "ref", &got, &want, Tolerance::default()).passed);
+        assert!(compare("y", "ref", &got, &want, Tolerance::default(), None).passed);
+    }
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+
+    #[test]
+    fn dequantised_float_outputs_are_judged_in_steps() {
+        let want = Tensor::f32(vec![4], vec![0.0, 0.5, 1.0, 1.5]);
+        let got = Tensor::f32(vec![4], vec![0.0, 0.5, 1.5, 1.5]);
+        let c = compare("y", "ref", &got, &want, Tolerance::default(), Some(0.5));
+        assert_eq!(c.step_histogram, Some([3, 1, 0, 0, 0, 0, 0]));
+        assert!(!c.passed, "one step off on 25% of the elements is more than 1%");
+        let c = compare("y", "ref", &got, &want, Tolerance::default(), None);
+        assert!(c.step_histogram.is_none() && !c.passed);
     }
 }

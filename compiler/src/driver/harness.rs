@@ -120,9 +120,5 @@ pub fn main_rs(c: &Compilation) -> String {
         }
     };
     let file: syn::File = syn::parse2(tokens).expect("harness tokens parse");
-    format!(
-        "// tinyops verification harness for {} (generated).\n{}",
-        c.graph.name,
-        prettyplease::unparse(&file)
-    )
+    format!("// tinyops verification harness for {} (generated).\n{}", c.graph.name, prettyplease::unparse(&file))
 }

@@ -19,11 +19,7 @@ impl Step {
             eprintln!("▸ {what}…");
             let _ = std::io::stderr().flush();
         }
-        Step {
-            what,
-            start: Instant::now(),
-            quiet,
-        }
+        Step { what, start: Instant::now(), quiet }
     }
 
     /// Ends the step, returning its duration in seconds.

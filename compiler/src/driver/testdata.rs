@@ -21,21 +21,15 @@ pub struct DataSet {
 /// Reads a `TensorProto` file.
 pub fn read_pb(path: &Path) -> Result<Tensor> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let t = TensorProto::parse_from_bytes(&bytes).map_err(|e| Error::Malformed {
-        path: path.to_path_buf(),
-        detail: format!("not a TensorProto: {e}"),
-    })?;
-    tensor::decode(&t, path.parent().unwrap_or(Path::new("."))).map_err(|detail| Error::Malformed {
-        path: path.to_path_buf(),
-        detail,
-    })
+    let t = TensorProto::parse_from_bytes(&bytes)
+        .map_err(|e| Error::Malformed { path: path.to_path_buf(), detail: format!("not a TensorProto: {e}") })?;
+    tensor::decode(&t, path.parent().unwrap_or(Path::new(".")))
+        .map_err(|detail| Error::Malformed { path: path.to_path_buf(), detail })
 }
 
 /// Writes a `TensorProto` file.
 pub fn write_pb(path: &Path, name: &str, t: &Tensor) -> Result<()> {
-    let bytes = tensor::encode(name, t)
-        .write_to_bytes()
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let bytes = tensor::encode(name, t).write_to_bytes().map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
@@ -44,11 +38,7 @@ fn numbered(dir: &Path, prefix: &str, ext: &str) -> Result<Vec<PathBuf>> {
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(n) = name
-            .strip_prefix(prefix)
-            .and_then(|r| r.strip_suffix(ext))
-            .and_then(|n| n.parse().ok())
-        {
+        if let Some(n) = name.strip_prefix(prefix).and_then(|r| r.strip_suffix(ext)).and_then(|n| n.parse().ok()) {
             found.push((n, e.path()));
         }
     }
@@ -56,10 +46,7 @@ fn numbered(dir: &Path, prefix: &str, ext: &str) -> Result<Vec<PathBuf>> {
     if found.iter().enumerate().any(|(i, (n, _))| *n != i) {
         return Err(Error::Driver {
             step: "reading reference data".into(),
-            detail: format!(
-                "{}: {prefix}N{ext} files are not numbered 0, 1, 2, …",
-                dir.display()
-            ),
+            detail: format!("{}: {prefix}N{ext} files are not numbered 0, 1, 2, …", dir.display()),
         });
     }
     Ok(found.into_iter().map(|(_, p)| p).collect())
@@ -71,42 +58,21 @@ pub fn load_sets(dir: &Path) -> Result<Vec<DataSet>> {
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("test_data_set_"))
-        })
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("test_data_set_")))
         .collect();
     dirs.sort();
     let mut sets = vec![];
     for d in dirs {
-        let inputs = numbered(&d, "input_", ".pb")?
-            .iter()
-            .map(|p| read_pb(p))
-            .collect::<Result<_>>()?;
-        let outputs = numbered(&d, "output_", ".pb")?
-            .iter()
-            .map(|p| read_pb(p))
-            .collect::<Result<_>>()?;
-        sets.push(DataSet {
-            name: d
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned(),
-            inputs,
-            outputs,
-        });
+        let inputs = numbered(&d, "input_", ".pb")?.iter().map(|p| read_pb(p)).collect::<Result<_>>()?;
+        let outputs = numbered(&d, "output_", ".pb")?.iter().map(|p| read_pb(p)).collect::<Result<_>>()?;
+        sets.push(DataSet { name: d.file_name().unwrap_or_default().to_string_lossy().into_owned(), inputs, outputs });
     }
     Ok(sets)
 }
 
 /// Reads a NumPy `.npy` file (little-endian f4, i1, u1, i4, i8; C order).
 pub fn read_npy(path: &Path) -> Result<Tensor> {
-    let bad = |detail: &str| Error::Malformed {
-        path: path.to_path_buf(),
-        detail: detail.to_string(),
-    };
+    let bad = |detail: &str| Error::Malformed { path: path.to_path_buf(), detail: detail.to_string() };
     let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if b.len() < 10 || &b[..6] != b"\x93NUMPY" {
         return Err(bad("not a .npy file"));
@@ -116,21 +82,14 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
         2 | 3 if b.len() >= 12 => (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12),
         _ => return Err(bad("unknown .npy version")),
     };
-    let header = std::str::from_utf8(
-        b.get(start..start + hlen)
-            .ok_or_else(|| bad("truncated header"))?,
-    )
-    .map_err(|_| bad("header is not text"))?;
+    let header = std::str::from_utf8(b.get(start..start + hlen).ok_or_else(|| bad("truncated header"))?)
+        .map_err(|_| bad("header is not text"))?;
     let field = |key: &str| -> Option<&str> {
         let i = header.find(&format!("'{key}'"))?;
         Some(header[i + key.len() + 2..].trim_start_matches([':', ' ']))
     };
     let descr = field("descr").ok_or_else(|| bad("no descr"))?;
-    let descr = descr
-        .trim_start_matches('\'')
-        .split('\'')
-        .next()
-        .unwrap_or("");
+    let descr = descr.trim_start_matches('\'').split('\'').next().unwrap_or("");
     if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
         return Err(bad("Fortran-order arrays are not supported"));
     }
@@ -144,11 +103,7 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
         other => return Err(bad(&format!("element type {other} is not supported"))),
     };
     let shape_txt = field("shape").ok_or_else(|| bad("no shape"))?;
-    let inner = shape_txt
-        .trim_start_matches('(')
-        .split(')')
-        .next()
-        .unwrap_or("");
+    let inner = shape_txt.trim_start_matches('(').split(')').next().unwrap_or("");
     let shape: Vec<usize> = inner
         .split(',')
         .map(str::trim)

@@ -70,42 +70,27 @@ pub fn resolve_model(path: &Path) -> Result<PathBuf> {
         .collect();
     match onnx.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(Error::Options(format!(
-            "{} contains no .onnx file",
-            path.display()
-        ))),
-        _ => Err(Error::Options(format!(
-            "{} contains several .onnx files; name one",
-            path.display()
-        ))),
+        [] => Err(Error::Options(format!("{} contains no .onnx file", path.display()))),
+        _ => Err(Error::Options(format!("{} contains several .onnx files; name one", path.display()))),
     }
 }
 
 /// Writes the model crate and its harness under the cache; builds; returns the binary.
 pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
-    let work =
-        super::cache_dir()
-            .join("work")
-            .join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
+    let work = super::cache_dir().join("work").join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
     let model_dir = work.join("model");
     c.write_crate(&model_dir, None)?;
     let bin = format!("tinyops-harness-{}", c.crate_name());
     let hdir = work.join("harness");
     let toml = harness::cargo_toml(&bin, &c.crate_name(), &model_dir.display().to_string());
     std::fs::create_dir_all(hdir.join("src")).map_err(|e| Error::io(&hdir, e))?;
-    for (p, s) in [
-        (hdir.join("Cargo.toml"), toml),
-        (hdir.join("src/main.rs"), harness::main_rs(c)),
-    ] {
+    for (p, s) in [(hdir.join("Cargo.toml"), toml), (hdir.join("src/main.rs"), harness::main_rs(c))] {
         if std::fs::read_to_string(&p).ok().as_deref() != Some(s.as_str()) {
             std::fs::write(&p, s).map_err(|e| Error::io(&p, e))?;
         }
     }
     let step = Step::start(
-        format!(
-            "building the generated crate (cargo build --release, target dir {})",
-            cargo::target_dir().display()
-        ),
+        format!("building the generated crate (cargo build --release, target dir {})", cargo::target_dir().display()),
         quiet,
     );
     let exe = cargo::build_release_bin(&hdir.join("Cargo.toml"), &bin)?;
@@ -126,10 +111,7 @@ pub fn encode_sets(sets: &[&[Tensor]]) -> Vec<u8> {
 
 /// Runs a harness binary on input sets; returns outputs per set.
 pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Vec<Vec<Tensor>>> {
-    let fail = |detail: String| Error::Driver {
-        step: format!("running {}", exe.display()),
-        detail,
-    };
+    let fail = |detail: String| Error::Driver { step: format!("running {}", exe.display()), detail };
     let mut child = Command::new(exe)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -142,11 +124,7 @@ pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Ve
     let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     let _ = writer.join();
     if !out.status.success() {
-        return Err(fail(format!(
-            "exit status {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )));
+        return Err(fail(format!("exit status {}: {}", out.status, String::from_utf8_lossy(&out.stderr))));
     }
     let g = &c.graph;
     let mut bytes: &[u8] = &out.stdout;
@@ -157,17 +135,11 @@ pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Ve
             let ty = g.ty(o);
             let n = ty.bytes();
             if bytes.len() < n {
-                return Err(fail(
-                    "the harness wrote fewer bytes than the outputs need".into(),
-                ));
+                return Err(fail("the harness wrote fewer bytes than the outputs need".into()));
             }
-            let data = Data::from_le_bytes(ty.dtype, &bytes[..n])
-                .ok_or_else(|| fail("partial element".into()))?;
+            let data = Data::from_le_bytes(ty.dtype, &bytes[..n]).ok_or_else(|| fail("partial element".into()))?;
             bytes = &bytes[n..];
-            outs.push(Tensor {
-                shape: ty.shape.clone(),
-                data,
-            });
+            outs.push(Tensor { shape: ty.shape.clone(), data });
         }
         result.push(outs);
     }
@@ -194,11 +166,7 @@ fn check_inputs(c: &Compilation, set: &DataSet) -> Result<()> {
         if t.dtype() != ty.dtype || t.numel() != ty.numel() {
             return Err(Error::Driver {
                 step: format!("reading {}", set.name),
-                detail: format!(
-                    "input {i} is {}{:?} but the model takes {ty}",
-                    t.dtype(),
-                    t.shape
-                ),
+                detail: format!("input {i} is {}{:?} but the model takes {ty}", t.dtype(), t.shape),
             });
         }
     }
@@ -208,28 +176,42 @@ fn check_inputs(c: &Compilation, set: &DataSet) -> Result<()> {
 /// Extra references shipped beside the model (onnxruntime optimised, TFLite).
 fn extra_references(dir: &Path, n_out: usize) -> Vec<(String, Vec<Tensor>)> {
     let mut refs = vec![];
-    let ort: Option<Vec<Tensor>> = (0..n_out)
-        .map(|k| read_npy(&dir.join(format!("output_{k}_ort_optimized.npy"))).ok())
-        .collect();
+    let ort: Option<Vec<Tensor>> =
+        (0..n_out).map(|k| read_npy(&dir.join(format!("output_{k}_ort_optimized.npy"))).ok()).collect();
     if let Some(t) = ort {
         refs.push(("onnxruntime-optimised".to_string(), t));
     }
-    let tfl: Option<Vec<Tensor>> = (0..n_out)
-        .map(|k| read_npy(&dir.join(format!("outputs_tflite/output_{k}.npy"))).ok())
-        .collect();
+    let tfl: Option<Vec<Tensor>> =
+        (0..n_out).map(|k| read_npy(&dir.join(format!("outputs_tflite/output_{k}.npy"))).ok()).collect();
     if let Some(t) = tfl {
         refs.push(("tflite".to_string(), t));
     }
     refs
 }
 
+/// The quantisation step of float output `k` when a per-tensor DequantizeLinear
+/// produces it (through data movement at most).
+pub fn output_step(c: &Compilation, k: usize) -> Option<f64> {
+    let g = &c.graph;
+    let mut v = g.outputs()[k];
+    loop {
+        let n = g.producer(v)?;
+        let nd = g.node(n);
+        match &nd.op {
+            crate::ops::Op::Dequantize(_) => {
+                let s = g.const_of(nd.inputs.get(1).copied().flatten()?)?;
+                return (s.numel() == 1).then(|| s.data.get_f64(0));
+            }
+            op if op.def().is_view() => v = nd.inputs[0]?,
+            _ => return None,
+        }
+    }
+}
+
 /// Verifies a model (file or folder).
 pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
     let model = resolve_model(path)?;
-    let data_dir = opts
-        .data
-        .clone()
-        .unwrap_or_else(|| model.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let data_dir = opts.data.clone().unwrap_or_else(|| model.parent().unwrap_or(Path::new(".")).to_path_buf());
     let step = Step::start(format!("compiling {}", model.display()), opts.quiet);
     let c = compile(&model, &opts.compile)?;
     let t_compile = step.done();
@@ -250,36 +232,30 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
     let inputs: Vec<&[Tensor]> = sets.iter().map(|s| s.inputs.as_slice()).collect();
     let got = run_harness(&exe, &c, &inputs)?;
     let t_run = step.done();
-    let extra = if sets.len() == 1 {
-        extra_references(&data_dir, c.graph.outputs().len())
-    } else {
-        vec![]
-    };
+    let extra = if sets.len() == 1 { extra_references(&data_dir, c.graph.outputs().len()) } else { vec![] };
     let mut results = vec![];
     let mut passed = true;
     for (set, outs) in sets.iter().zip(&got) {
         let mut checks = vec![];
         for (k, out) in outs.iter().enumerate() {
             let name = c.graph.value(c.graph.outputs()[k]).name.clone();
+            let step = output_step(&c, k);
             let mut refs = vec![("onnxruntime".to_string(), &set.outputs[k])];
             for (label, ts) in &extra {
                 refs.push((label.clone(), &ts[k]));
             }
             // Float outputs must match the primary (op-by-op onnxruntime) reference;
-            // integer outputs may match any reference (there is no single bit-exact one).
-            let integer = !matches!(out.data, Data::F32(_));
+            // quantised outputs may match any reference (there is no single bit-exact one).
+            let integer = !matches!(out.data, Data::F32(_)) || step.is_some();
             let mut ok = false;
             for (i, (label, want)) in refs.into_iter().enumerate() {
-                let chk = compare(&name, &label, out, want, opts.tolerance);
+                let chk = compare(&name, &label, out, want, opts.tolerance, step);
                 ok |= chk.passed && (integer || i == 0);
                 checks.push(chk);
             }
             passed &= ok;
         }
-        results.push(SetResult {
-            name: set.name.clone(),
-            checks,
-        });
+        results.push(SetResult { name: set.name.clone(), checks });
     }
     Ok(VerifyReport {
         model: model.display().to_string(),
@@ -312,10 +288,7 @@ impl VerifyReport {
                         h[0], h[1], h[2], h[3], h[4], h[5], h[6]
                     ));
                 } else if c.outside_tolerance > 0 {
-                    s.push_str(&format!(
-                        ", {} of {} outside tolerance",
-                        c.outside_tolerance, c.elements
-                    ));
+                    s.push_str(&format!(", {} of {} outside tolerance", c.outside_tolerance, c.elements));
                 }
                 s.push_str(&format!("  {verdict}\n"));
             }

@@ -56,21 +56,12 @@ pub fn read(path: &Path) -> Result<OnnxModel> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let proto = ModelProto::parse_from_bytes(&bytes).map_err(|e| Error::Malformed {
         path: path.to_path_buf(),
-        detail: format!(
-            "protobuf decoding failed ({e}); the file may be truncated or not an ONNX model"
-        ),
+        detail: format!("protobuf decoding failed ({e}); the file may be truncated or not an ONNX model"),
     })?;
     if proto.graph.is_none() || proto.graph.node.is_empty() && proto.graph.output.is_empty() {
-        return Err(Error::Malformed {
-            path: path.to_path_buf(),
-            detail: "it has no graph".into(),
-        });
+        return Err(Error::Malformed { path: path.to_path_buf(), detail: "it has no graph".into() });
     }
-    Ok(OnnxModel {
-        path: path.to_path_buf(),
-        proto,
-        bytes,
-    })
+    Ok(OnnxModel { path: path.to_path_buf(), proto, bytes })
 }
 
 /// Reads a model file and imports it.
@@ -103,11 +94,7 @@ impl<'m> Importer<'m> {
 
     fn node_ref(&self, n: &NodeProto, index: usize) -> NodeRef {
         NodeRef {
-            name: if n.name.is_empty() {
-                format!("#{index}")
-            } else {
-                n.name.clone()
-            },
+            name: if n.name.is_empty() { format!("#{index}") } else { n.name.clone() },
             op_type: n.op_type.clone(),
             domain: domain_name(&n.domain).to_string(),
             opset: self.opset(&n.domain),
@@ -115,10 +102,7 @@ impl<'m> Importer<'m> {
     }
 
     fn fail(&mut self) -> Error {
-        Error::Model {
-            path: self.model.path.clone(),
-            problems: std::mem::take(&mut self.problems),
-        }
+        Error::Model { path: self.model.path.clone(), problems: std::mem::take(&mut self.problems) }
     }
 }
 
@@ -127,40 +111,24 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
     let g = &model.proto.graph;
     let mut im = Importer {
         model,
-        opsets: model
-            .proto
-            .opset_import
-            .iter()
-            .map(|o| (domain_name(&o.domain).to_string(), o.version))
-            .collect(),
-        dir: model
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
+        opsets: model.proto.opset_import.iter().map(|o| (domain_name(&o.domain).to_string(), o.version)).collect(),
+        dir: model.path.parent().map(Path::to_path_buf).unwrap_or_default(),
         problems: vec![],
     };
     if model.proto.opset_import.is_empty() && model.proto.ir_version >= 3 {
-        im.problems.push(Problem::Structure {
-            detail: "the model imports no opset".into(),
-        });
+        im.problems.push(Problem::Structure { detail: "the model imports no opset".into() });
     }
 
     // 1. Every op supported? Report all unsupported ones at once.
-    let local_functions: HashSet<(String, String)> = model
-        .proto
-        .functions
-        .iter()
-        .map(|f| (f.domain.clone(), f.name.clone()))
-        .collect();
+    let local_functions: HashSet<(String, String)> =
+        model.proto.functions.iter().map(|f| (f.domain.clone(), f.name.clone())).collect();
     for (i, n) in g.node.iter().enumerate() {
         let domain = domain_name(&n.domain);
         match registry::lookup(domain, &n.op_type, im.opset(&n.domain)) {
             Support::Yes(_) => {}
-            Support::Opset(range) => im.problems.push(Problem::UnsupportedOp {
-                node: im.node_ref(n, i),
-                supported: Some(range),
-            }),
+            Support::Opset(range) => {
+                im.problems.push(Problem::UnsupportedOp { node: im.node_ref(n, i), supported: Some(range) })
+            }
             Support::No => {
                 let is_function = local_functions.contains(&(n.domain.clone(), n.op_type.clone()));
                 let node = im.node_ref(n, i);
@@ -170,10 +138,7 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                         detail: "the model calls a local ONNX function; inline it before compiling (e.g. onnx.inliner.inline_local_functions)".into(),
                     });
                 } else {
-                    im.problems.push(Problem::UnsupportedOp {
-                        node,
-                        supported: None,
-                    });
+                    im.problems.push(Problem::UnsupportedOp { node, supported: None });
                 }
             }
         }
@@ -181,25 +146,15 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
 
     // 2. Graph inputs (initializers may also be listed as inputs in older models).
     let init_names: HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
-    let mut graph = Graph::new(if g.name.is_empty() {
-        "model"
-    } else {
-        g.name.as_str()
-    });
+    let mut graph = Graph::new(if g.name.is_empty() { "model" } else { g.name.as_str() });
     let mut names: HashMap<String, ValueId> = HashMap::new();
-    let declared_inputs: Vec<&ValueInfoProto> = g
-        .input
-        .iter()
-        .filter(|i| !init_names.contains(i.name.as_str()))
-        .collect();
+    let declared_inputs: Vec<&ValueInfoProto> =
+        g.input.iter().filter(|i| !init_names.contains(i.name.as_str())).collect();
     for pin in opts.input_shapes.keys() {
         if !declared_inputs.iter().any(|i| &i.name == pin) {
             let known: Vec<&str> = declared_inputs.iter().map(|i| i.name.as_str()).collect();
             im.problems.push(Problem::BadPin {
-                detail: format!(
-                    "the model has no input `{pin}`; its inputs are: {}",
-                    known.join(", ")
-                ),
+                detail: format!("the model has no input `{pin}`; its inputs are: {}", known.join(", ")),
             });
         }
     }
@@ -224,24 +179,16 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 if detail.contains("not supported") && detail.starts_with("element type") {
                     im.problems.push(Problem::UnsupportedType {
                         name: t.name.clone(),
-                        dtype: detail
-                            .trim_start_matches("element type ")
-                            .trim_end_matches(" is not supported")
-                            .into(),
+                        dtype: detail.trim_start_matches("element type ").trim_end_matches(" is not supported").into(),
                     });
                 } else {
-                    im.problems.push(Problem::BadTensor {
-                        name: t.name.clone(),
-                        detail,
-                    });
+                    im.problems.push(Problem::BadTensor { name: t.name.clone(), detail });
                 }
             }
         }
     }
     if !g.sparse_initializer.is_empty() {
-        im.problems.push(Problem::Structure {
-            detail: "sparse initializers are not supported".into(),
-        });
+        im.problems.push(Problem::Structure { detail: "sparse initializers are not supported".into() });
     }
     if !im.problems.is_empty() {
         return Err(im.fail());
@@ -267,97 +214,65 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             } else if let Some(&v) = names.get(name) {
                 inputs.push(Some(v));
             } else {
-                im.problems.push(Problem::UndefinedValue {
-                    node: node_ref.clone(),
-                    value: name.clone(),
-                });
+                im.problems.push(Problem::UndefinedValue { node: node_ref.clone(), value: name.clone() });
                 return Err(im.fail());
             }
         }
         let lowered = {
-            let args: Vec<Option<Arg>> = inputs
-                .iter()
-                .map(|v| {
-                    v.map(|v| Arg {
-                        ty: graph.ty(v),
-                        value: graph.const_of(v),
-                    })
-                })
-                .collect();
+            let args: Vec<Option<Arg>> =
+                inputs.iter().map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) })).collect();
             let domain = domain_name(&n.domain);
             let Support::Yes(entry) = registry::lookup(domain, &n.op_type, node_ref.opset) else {
-                return Err(Error::Internal(format!(
-                    "{node_ref} passed the support check but has no importer"
-                )));
+                return Err(Error::Internal(format!("{node_ref} passed the support check but has no importer")));
             };
             let cx = NodeCx::new(n, node_ref.opset, args, &decode_tensor);
             (entry.import)(&cx)
         };
-        let result =
-            lowered.and_then(|l| match l {
-                Lowered::Forward(slot) => {
-                    let v = inputs
-                        .get(slot)
-                        .copied()
-                        .flatten()
-                        .ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
-                    Ok(vec![v])
-                }
-                Lowered::Const(t) => {
-                    Ok(vec![graph.add_const(
-                        n.output.first().cloned().unwrap_or_default(),
-                        t,
-                    )])
-                }
-                Lowered::Nodes(subs) => {
-                    let last = subs.len().saturating_sub(1);
-                    let mut produced: Vec<Vec<ValueId>> = vec![];
-                    for (k, sub) in subs.into_iter().enumerate() {
-                        let mut ins = vec![];
-                        for src in sub.inputs {
-                            ins.push(match src {
-                                None => None,
-                                Some(node::Src::In(s)) => inputs.get(s).copied().flatten(),
-                                Some(node::Src::Node(i, o)) => {
-                                    produced.get(i).and_then(|p| p.get(o)).copied()
-                                }
-                                Some(node::Src::Const(t)) => Some(graph.add_const(
-                                    format!("{}/const{k}_{}", node_ref.name, ins.len()),
-                                    t,
-                                )),
-                            });
-                        }
-                        let n_out = if k == last { op_outputs(&sub.op, n) } else { 1 };
-                        let names = (0..n_out)
-                            .map(|o| {
-                                if k == last {
-                                    output_name(n, o, &node_ref.name)
-                                } else {
-                                    format!("{}/{k}:{o}", node_ref.name)
-                                }
-                            })
-                            .collect();
-                        produced.push(build::add_op(
-                            &mut graph,
-                            &format!("{}/{k}", node_ref.name),
-                            sub.op,
-                            ins,
-                            names,
-                        )?);
+        let result = lowered.and_then(|l| match l {
+            Lowered::Forward(slot) => {
+                let v = inputs
+                    .get(slot)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
+                Ok(vec![v])
+            }
+            Lowered::Const(t) => Ok(vec![graph.add_const(n.output.first().cloned().unwrap_or_default(), t)]),
+            Lowered::Nodes(subs) => {
+                let last = subs.len().saturating_sub(1);
+                let mut produced: Vec<Vec<ValueId>> = vec![];
+                for (k, sub) in subs.into_iter().enumerate() {
+                    let mut ins = vec![];
+                    for src in sub.inputs {
+                        ins.push(match src {
+                            None => None,
+                            Some(node::Src::In(s)) => inputs.get(s).copied().flatten(),
+                            Some(node::Src::Node(i, o)) => produced.get(i).and_then(|p| p.get(o)).copied(),
+                            Some(node::Src::Const(t)) => {
+                                Some(graph.add_const(format!("{}/const{k}_{}", node_ref.name, ins.len()), t))
+                            }
+                        });
                     }
-                    Ok(produced.pop().unwrap_or_default())
-                }
-                Lowered::Op(op, slots) => {
-                    let ir_inputs = slots
-                        .iter()
-                        .map(|&s| inputs.get(s).copied().flatten())
+                    let n_out = if k == last { op_outputs(&sub.op, n) } else { 1 };
+                    let names = (0..n_out)
+                        .map(|o| {
+                            if k == last {
+                                output_name(n, o, &node_ref.name)
+                            } else {
+                                format!("{}/{k}:{o}", node_ref.name)
+                            }
+                        })
                         .collect();
-                    let out_names = (0..op_outputs(&op, n))
-                        .map(|k| output_name(n, k, &node_ref.name))
-                        .collect();
-                    build::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
+                    produced.push(build::add_op(&mut graph, &format!("{}/{k}", node_ref.name), sub.op, ins, names)?);
                 }
-            });
+                Ok(produced.pop().unwrap_or_default())
+            }
+            Lowered::Op(op, slots) => {
+                let ir_inputs = slots.iter().map(|&s| inputs.get(s).copied().flatten()).collect();
+                let out_names = (0..op_outputs(&op, n)).map(|k| output_name(n, k, &node_ref.name)).collect();
+                build::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
+            }
+        });
         match result {
             Ok(outs) => {
                 for (k, v) in outs.into_iter().enumerate() {
@@ -370,14 +285,8 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             }
             Err(e) => {
                 im.problems.push(match e {
-                    OpError::Invalid(detail) => Problem::Invalid {
-                        node: node_ref,
-                        detail,
-                    },
-                    OpError::Unsupported(detail) => Problem::Unsupported {
-                        node: node_ref,
-                        detail,
-                    },
+                    OpError::Invalid(detail) => Problem::Invalid { node: node_ref, detail },
+                    OpError::Unsupported(detail) => Problem::Unsupported { node: node_ref, detail },
                 });
                 return Err(im.fail());
             }
@@ -394,15 +303,13 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 }
                 outputs.push(v);
             }
-            None => im.problems.push(Problem::Structure {
-                detail: format!("graph output `{}` is not defined by any node", o.name),
-            }),
+            None => im
+                .problems
+                .push(Problem::Structure { detail: format!("graph output `{}` is not defined by any node", o.name) }),
         }
     }
     if outputs.is_empty() {
-        im.problems.push(Problem::Structure {
-            detail: "the graph has no outputs".into(),
-        });
+        im.problems.push(Problem::Structure { detail: "the graph has no outputs".into() });
     }
     if !im.problems.is_empty() {
         return Err(im.fail());
@@ -428,10 +335,7 @@ fn output_name(n: &NodeProto, k: usize, node_name: &str) -> String {
 }
 
 /// A stable topological order of ONNX nodes (the file order when it is already one).
-fn node_order(
-    nodes: &[NodeProto],
-    known: &HashMap<String, ValueId>,
-) -> Result<Vec<usize>, Problem> {
+fn node_order(nodes: &[NodeProto], known: &HashMap<String, ValueId>) -> Result<Vec<usize>, Problem> {
     let mut producer: HashMap<&str, usize> = HashMap::new();
     for (i, n) in nodes.iter().enumerate() {
         for o in &n.output {
@@ -456,8 +360,7 @@ fn node_order(
             succ[p].push(i);
         }
     }
-    let mut ready: std::collections::BTreeSet<usize> =
-        (0..nodes.len()).filter(|&i| indeg[i] == 0).collect();
+    let mut ready: std::collections::BTreeSet<usize> = (0..nodes.len()).filter(|&i| indeg[i] == 0).collect();
     let mut order = vec![];
     while let Some(i) = ready.pop_first() {
         order.push(i);
@@ -469,9 +372,7 @@ fn node_order(
         }
     }
     if order.len() != nodes.len() {
-        return Err(Problem::Structure {
-            detail: "the graph has a cycle".into(),
-        });
+        return Err(Problem::Structure { detail: "the graph has a cycle".into() });
     }
     Ok(order)
 }
@@ -500,15 +401,9 @@ fn declared_dims(vi: &ValueInfoProto) -> Option<(i32, Vec<Result<i64, String>>)>
 
 fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorType, Problem> {
     let Some((elem, dims)) = declared_dims(vi) else {
-        return Err(Problem::UnsupportedType {
-            name: vi.name.clone(),
-            dtype: "a non-tensor type".into(),
-        });
+        return Err(Problem::UnsupportedType { name: vi.name.clone(), dtype: "a non-tensor type".into() });
     };
-    let dtype = tensor::dtype_of(elem).map_err(|dtype| Problem::UnsupportedType {
-        name: vi.name.clone(),
-        dtype,
-    })?;
+    let dtype = tensor::dtype_of(elem).map_err(|dtype| Problem::UnsupportedType { name: vi.name.clone(), dtype })?;
     let shape: Vec<usize> = match pin {
         Some(p) => {
             if !dims.is_empty() && p.len() != dims.len() {
@@ -544,23 +439,15 @@ fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorTyp
                         Err(s) => s.clone(),
                     })
                     .collect();
-                let guess: Vec<String> = dims
-                    .iter()
-                    .map(|d| {
-                        d.as_ref()
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|_| "1".into())
-                    })
-                    .collect();
+                let guess: Vec<String> =
+                    dims.iter().map(|d| d.as_ref().map(|v| v.to_string()).unwrap_or_else(|_| "1".into())).collect();
                 return Err(Problem::DynamicInput {
                     input: vi.name.clone(),
                     declared,
                     suggestion: format!("{}={}", vi.name, guess.join(",")),
                 });
             }
-            dims.iter()
-                .map(|d| *d.as_ref().expect("checked fixed") as usize)
-                .collect()
+            dims.iter().map(|d| *d.as_ref().expect("checked fixed") as usize).collect()
         }
     };
     let dims_i64: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
@@ -571,10 +458,7 @@ fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorTyp
     })?;
     if shape.contains(&0) {
         return Err(Problem::BadPin {
-            detail: format!(
-                "input `{}` would have a zero-sized dimension {shape:?}",
-                vi.name
-            ),
+            detail: format!("input `{}` would have a zero-sized dimension {shape:?}", vi.name),
         });
     }
     Ok(TensorType::new(dtype, shape))
@@ -586,10 +470,7 @@ fn check_declared(vi: &ValueInfoProto, inferred: &TensorType) -> Option<Problem>
     if let Ok(dt) = tensor::dtype_of(elem) {
         if dt != inferred.dtype && elem != 0 {
             return Some(Problem::Structure {
-                detail: format!(
-                    "output `{}` is declared {dt} but computes {}",
-                    vi.name, inferred.dtype
-                ),
+                detail: format!("output `{}` is declared {dt} but computes {}", vi.name, inferred.dtype),
             });
         }
     }
@@ -601,9 +482,7 @@ fn check_declared(vi: &ValueInfoProto, inferred: &TensorType) -> Option<Problem>
                         detail: format!(
                             "output `{}` is declared with shape {:?} but computes {}",
                             vi.name,
-                            dims.iter()
-                                .map(|d| d.clone().map_or_else(|s| s, |v| v.to_string()))
-                                .collect::<Vec<_>>(),
+                            dims.iter().map(|d| d.clone().map_or_else(|s| s, |v| v.to_string())).collect::<Vec<_>>(),
                             inferred
                         ),
                     });

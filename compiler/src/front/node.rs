@@ -79,18 +79,8 @@ impl<'a> NodeCx<'a> {
         inputs: Vec<Option<Arg<'a>>>,
         decode_tensor: &'a dyn Fn(&onnx_protobuf::TensorProto) -> Result<Tensor, String>,
     ) -> Self {
-        let attrs = node
-            .attribute
-            .iter()
-            .map(|a| (a.name.as_str(), a))
-            .collect();
-        NodeCx {
-            node,
-            opset,
-            inputs,
-            attrs,
-            decode_tensor,
-        }
+        let attrs = node.attribute.iter().map(|a| (a.name.as_str(), a)).collect();
+        NodeCx { node, opset, inputs, attrs, decode_tensor }
     }
 
     fn attr(&self, name: &str) -> Option<&'a AttributeProto> {
@@ -173,9 +163,7 @@ impl<'a> NodeCx<'a> {
             None => Ok(None),
             Some(a) if Self::kind(a) == Some(AttributeType::TENSOR) => match a.t.as_ref() {
                 Some(t) => (self.decode_tensor)(t).map(Some).map_err(OpError::Invalid),
-                None => Err(OpError::Invalid(format!(
-                    "attribute `{name}` has no tensor"
-                ))),
+                None => Err(OpError::Invalid(format!("attribute `{name}` has no tensor"))),
             },
             Some(_) => Err(wrong_type(name, "a tensor")),
         }
@@ -222,10 +210,7 @@ impl<'a> NodeCx<'a> {
                 Data::F32(v) => v[0],
                 d => d.get_f64(0) as f32,
             })),
-            Some(t) => Err(OpError::Invalid(format!(
-                "{what} must be a scalar, got shape {:?}",
-                t.shape
-            ))),
+            Some(t) => Err(OpError::Invalid(format!("{what} must be a scalar, got shape {:?}", t.shape))),
         }
     }
 }

@@ -49,8 +49,7 @@ pub fn checked_shape(dims: &[i64], dtype: DType) -> Result<Vec<usize>, String> {
 
 /// Decodes a tensor. `model_dir` is the folder external data must stay inside.
 pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, String> {
-    let dtype =
-        dtype_of(t.data_type).map_err(|ty| format!("element type {ty} is not supported"))?;
+    let dtype = dtype_of(t.data_type).map_err(|ty| format!("element type {ty} is not supported"))?;
     let shape = checked_shape(&t.dims, dtype)?;
     let n = numel(&shape);
     if t.segment.is_some() {
@@ -75,11 +74,7 @@ pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, String> {
         typed_fields(t, dtype)?
     };
     if data.len() != n {
-        return Err(format!(
-            "has {} elements but shape {:?} needs {n}",
-            data.len(),
-            t.dims
-        ));
+        return Err(format!("has {} elements but shape {:?} needs {n}", data.len(), t.dims));
     }
     Ok(Tensor { shape, data })
 }
@@ -103,29 +98,16 @@ fn read_external(t: &TensorProto, model_dir: &Path, expected: usize) -> Result<V
     for kv in &t.external_data {
         match kv.key.as_str() {
             "location" => location = Some(kv.value.clone()),
-            "offset" => {
-                offset = kv
-                    .value
-                    .parse()
-                    .map_err(|_| format!("bad external offset `{}`", kv.value))?
-            }
+            "offset" => offset = kv.value.parse().map_err(|_| format!("bad external offset `{}`", kv.value))?,
             "length" => {
-                length = Some(
-                    kv.value
-                        .parse::<u64>()
-                        .map_err(|_| format!("bad external length `{}`", kv.value))?,
-                )
+                length = Some(kv.value.parse::<u64>().map_err(|_| format!("bad external length `{}`", kv.value))?)
             }
             _ => {}
         }
     }
     let location = location.ok_or("external data without a `location`")?;
     let rel = Path::new(&location);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
+    if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
         return Err(format!(
             "external data location `{location}` leaves the model's folder; it must be a relative path inside {}",
             model_dir.display()
@@ -133,12 +115,8 @@ fn read_external(t: &TensorProto, model_dir: &Path, expected: usize) -> Result<V
     }
     let path = model_dir.join(rel);
     // Symbolic links may still point outside: compare canonical paths.
-    let canon_dir = model_dir
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", model_dir.display()))?;
-    let canon = path
-        .canonicalize()
-        .map_err(|e| format!("external data file {}: {e}", path.display()))?;
+    let canon_dir = model_dir.canonicalize().map_err(|e| format!("{}: {e}", model_dir.display()))?;
+    let canon = path.canonicalize().map_err(|e| format!("external data file {}: {e}", path.display()))?;
     if !canon.starts_with(&canon_dir) {
         return Err(format!(
             "external data location `{location}` resolves to {}, outside the model's folder {}",
@@ -148,9 +126,7 @@ fn read_external(t: &TensorProto, model_dir: &Path, expected: usize) -> Result<V
     }
     let len = length.unwrap_or(expected as u64);
     if len != expected as u64 {
-        return Err(format!(
-            "external data length {len} does not match the {expected} bytes the shape needs"
-        ));
+        return Err(format!("external data length {len} does not match the {expected} bytes the shape needs"));
     }
     let mut f = std::fs::File::open(&canon).map_err(|e| format!("{}: {e}", canon.display()))?;
     let size = f.metadata().map_err(|e| e.to_string())?.len();
@@ -163,8 +139,7 @@ fn read_external(t: &TensorProto, model_dir: &Path, expected: usize) -> Result<V
     }
     f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; expected];
-    f.read_exact(&mut buf)
-        .map_err(|e| format!("{}: {e}", canon.display()))?;
+    f.read_exact(&mut buf).map_err(|e| format!("{}: {e}", canon.display()))?;
     Ok(buf)
 }
 

@@ -8,15 +8,8 @@ use crate::ops::{Arg, Op, OpError, OpResult};
 
 /// Infers output types of `op` on `inputs`, and checks their sizes.
 pub fn infer(graph: &Graph, op: &Op, inputs: &[Option<ValueId>]) -> OpResult<Vec<TensorType>> {
-    let args: Vec<Option<Arg>> = inputs
-        .iter()
-        .map(|v| {
-            v.map(|v| Arg {
-                ty: graph.ty(v),
-                value: graph.const_of(v),
-            })
-        })
-        .collect();
+    let args: Vec<Option<Arg>> =
+        inputs.iter().map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) })).collect();
     let types = op.def().infer(&args)?;
     for t in &types {
         if t.bytes() > MAX_TENSOR_BYTES {
@@ -49,20 +42,10 @@ pub fn add_op(
             output_names.len()
         )));
     }
-    let all_const = inputs
-        .iter()
-        .flatten()
-        .all(|&v| graph.const_of(v).is_some());
+    let all_const = inputs.iter().flatten().all(|&v| graph.const_of(v).is_some());
     if (all_const && op.def().folds_at_import()) || op.def().folds_from_types() {
-        let args: Vec<Option<Arg>> = inputs
-            .iter()
-            .map(|v| {
-                v.map(|v| Arg {
-                    ty: graph.ty(v),
-                    value: graph.const_of(v),
-                })
-            })
-            .collect();
+        let args: Vec<Option<Arg>> =
+            inputs.iter().map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) })).collect();
         let tensors = op.def().eval(&args, &types)?;
         let ids = tensors
             .into_iter()

@@ -68,10 +68,7 @@ pub struct Graph {
 impl Graph {
     /// An empty graph.
     pub fn new(name: impl Into<String>) -> Self {
-        Graph {
-            name: name.into(),
-            ..Default::default()
-        }
+        Graph { name: name.into(), ..Default::default() }
     }
 
     fn push_value(&mut self, name: String, ty: TensorType, def: Def) -> ValueId {
@@ -89,12 +86,7 @@ impl Graph {
     }
 
     /// Adds a constant with a type (which may carry quantisation).
-    pub fn add_const_typed(
-        &mut self,
-        name: impl Into<String>,
-        ty: TensorType,
-        t: Tensor,
-    ) -> ValueId {
+    pub fn add_const_typed(&mut self, name: impl Into<String>, ty: TensorType, t: Tensor) -> ValueId {
         debug_assert_eq!(ty.shape, t.shape);
         debug_assert_eq!(ty.dtype, t.dtype());
         self.push_value(name.into(), ty, Def::Const(t))
@@ -114,12 +106,7 @@ impl Graph {
         inputs: Vec<Option<ValueId>>,
         outputs: Vec<(String, TensorType)>,
     ) -> NodeId {
-        let id = self.dag.add_node(Node {
-            name: name.into(),
-            op,
-            inputs: inputs.clone(),
-            outputs: vec![],
-        });
+        let id = self.dag.add_node(Node { name: name.into(), op, inputs: inputs.clone(), outputs: vec![] });
         let outs: Vec<ValueId> = outputs
             .into_iter()
             .enumerate()
@@ -134,10 +121,7 @@ impl Graph {
 
     fn connect(&mut self, v: ValueId, consumer: NodeId) {
         if let Def::Node(p, _) = self.values[v.0 as usize].def {
-            let exists = self
-                .dag
-                .edges_connecting(p, consumer)
-                .any(|e| e.weight().0 == v);
+            let exists = self.dag.edges_connecting(p, consumer).any(|e| e.weight().0 == v);
             if !exists {
                 self.dag.add_edge(p, consumer, Edge(v));
             }
@@ -148,12 +132,8 @@ impl Graph {
         if let Def::Node(p, _) = self.values[v.0 as usize].def {
             let still_used = self.dag[consumer].inputs.contains(&Some(v));
             if !still_used {
-                let edges: Vec<_> = self
-                    .dag
-                    .edges_connecting(p, consumer)
-                    .filter(|e| e.weight().0 == v)
-                    .map(|e| e.id())
-                    .collect();
+                let edges: Vec<_> =
+                    self.dag.edges_connecting(p, consumer).filter(|e| e.weight().0 == v).map(|e| e.id()).collect();
                 for e in edges {
                     self.dag.remove_edge(e);
                 }
@@ -253,10 +233,7 @@ impl Graph {
 
     /// Nodes that read any output of `n` (graph edges).
     pub fn consumers(&self, n: NodeId) -> Vec<NodeId> {
-        let set: BTreeSet<NodeId> = self
-            .dag
-            .neighbors_directed(n, Direction::Outgoing)
-            .collect();
+        let set: BTreeSet<NodeId> = self.dag.neighbors_directed(n, Direction::Outgoing).collect();
         set.into_iter().collect()
     }
 
@@ -287,24 +264,14 @@ impl Graph {
     pub fn topo_order(&self) -> Vec<NodeId> {
         let mut indeg: HashMap<NodeId, usize> = HashMap::new();
         for n in self.dag.node_indices() {
-            let preds: BTreeSet<NodeId> = self
-                .dag
-                .neighbors_directed(n, Direction::Incoming)
-                .collect();
+            let preds: BTreeSet<NodeId> = self.dag.neighbors_directed(n, Direction::Incoming).collect();
             indeg.insert(n, preds.len());
         }
-        let mut ready: BTreeSet<NodeId> = indeg
-            .iter()
-            .filter(|(_, &d)| d == 0)
-            .map(|(&n, _)| n)
-            .collect();
+        let mut ready: BTreeSet<NodeId> = indeg.iter().filter(|(_, &d)| d == 0).map(|(&n, _)| n).collect();
         let mut order = Vec::with_capacity(indeg.len());
         while let Some(n) = ready.pop_first() {
             order.push(n);
-            let succ: BTreeSet<NodeId> = self
-                .dag
-                .neighbors_directed(n, Direction::Outgoing)
-                .collect();
+            let succ: BTreeSet<NodeId> = self.dag.neighbors_directed(n, Direction::Outgoing).collect();
             for s in succ {
                 let d = indeg.get_mut(&s).expect("successor is a node");
                 *d -= 1;
@@ -323,18 +290,12 @@ impl Graph {
 
     /// All values in index order, with their ids (including unreachable ones).
     pub fn values(&self) -> impl Iterator<Item = (ValueId, &Value)> {
-        self.values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (ValueId(i as u32), v))
+        self.values.iter().enumerate().map(|(i, v)| (ValueId(i as u32), v))
     }
 
     /// The edges into a node, as (producer, value).
     pub fn in_edges(&self, n: NodeId) -> Vec<(NodeId, ValueId)> {
-        self.dag
-            .edges_directed(n, Direction::Incoming)
-            .map(|e| (e.source(), e.weight().0))
-            .collect()
+        self.dag.edges_directed(n, Direction::Incoming).map(|e| (e.source(), e.weight().0)).collect()
     }
 
     /// Values a node reads, without absent optionals.

@@ -35,11 +35,7 @@ pub struct Quant {
 impl Quant {
     /// Per-tensor parameters.
     pub fn per_tensor(scale: f32, zero_point: i32) -> Self {
-        Quant {
-            scale: vec![scale],
-            zero_point: vec![zero_point],
-            axis: None,
-        }
+        Quant { scale: vec![scale], zero_point: vec![zero_point], axis: None }
     }
 
     /// True when one scale and zero point cover the whole tensor.
@@ -62,11 +58,7 @@ pub struct TensorType {
 impl TensorType {
     /// A type without quantisation.
     pub fn new(dtype: DType, shape: Shape) -> Self {
-        TensorType {
-            dtype,
-            shape,
-            quant: None,
-        }
+        TensorType { dtype, shape, quant: None }
     }
 
     /// Number of elements.
@@ -99,12 +91,7 @@ impl fmt::Display for TensorType {
             if q.is_per_tensor() {
                 write!(f, " q(scale={:e}, zp={})", q.scale[0], q.zero_point[0])?;
             } else {
-                write!(
-                    f,
-                    " q(axis={}, channels={})",
-                    q.axis.unwrap_or(0),
-                    q.scale.len()
-                )?;
+                write!(f, " q(axis={}, channels={})", q.axis.unwrap_or(0), q.scale.len())?;
             }
         }
         Ok(())
@@ -220,9 +207,7 @@ impl Data {
             return None;
         }
         fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N)
-                .map(|c| f(c.try_into().expect("exact chunk")))
-                .collect()
+            b.chunks_exact(N).map(|c| f(c.try_into().expect("exact chunk"))).collect()
         }
         Some(match dtype {
             DType::F32 => Data::F32(chunks(bytes, f32::from_le_bytes)),
@@ -300,18 +285,12 @@ impl Tensor {
 
     /// A 1-D i64 tensor.
     pub fn i64_vec(v: Vec<i64>) -> Self {
-        Tensor {
-            shape: vec![v.len()],
-            data: Data::I64(v),
-        }
+        Tensor { shape: vec![v.len()], data: Data::I64(v) }
     }
 
     /// A scalar.
     pub fn scalar(data: Data) -> Self {
-        Tensor {
-            shape: vec![],
-            data,
-        }
+        Tensor { shape: vec![], data }
     }
 
     /// Element type.

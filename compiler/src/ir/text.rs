@@ -26,12 +26,7 @@ fn const_text(t: &Tensor) -> String {
             .collect();
         format!("[{}]", items.join(", "))
     } else {
-        format!(
-            "<{} × {}, fnv {:016x}>",
-            t.numel(),
-            t.dtype(),
-            fingerprint(t)
-        )
+        format!("<{} × {}, fnv {:016x}>", t.numel(), t.dtype(), fingerprint(t))
     }
 }
 
@@ -66,13 +61,7 @@ pub fn to_text(g: &Graph) -> String {
                 if !ids.contains_key(&v) {
                     let n = number(&mut ids, v);
                     let val = g.value(v);
-                    let _ = writeln!(
-                        s,
-                        "  const %{n}: {} = {}  # {}",
-                        val.ty,
-                        const_text(t),
-                        short(&val.name)
-                    );
+                    let _ = writeln!(s, "  const %{n}: {} = {}  # {}", val.ty, const_text(t), short(&val.name));
                 }
             }
         }
@@ -87,18 +76,12 @@ pub fn to_text(g: &Graph) -> String {
     }
     for &node in &order {
         let nd = g.node(node);
-        let outs: Vec<String> = nd
-            .outputs
-            .iter()
-            .map(|&v| format!("%{}: {}", number(&mut ids, v), g.ty(v)))
-            .collect();
+        let outs: Vec<String> = nd.outputs.iter().map(|&v| format!("%{}: {}", number(&mut ids, v), g.ty(v))).collect();
         let ins: Vec<String> = nd
             .inputs
             .iter()
             .map(|i| match i {
-                Some(v) => ids
-                    .get(v)
-                    .map_or_else(|| "%?".to_string(), |n| format!("%{n}")),
+                Some(v) => ids.get(v).map_or_else(|| "%?".to_string(), |n| format!("%{n}")),
                 None => "_".to_string(),
             })
             .collect();
@@ -109,20 +92,11 @@ pub fn to_text(g: &Graph) -> String {
             let a: Vec<String> = attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
             format!(" {{{}}}", a.join(", "))
         };
-        let _ = writeln!(
-            s,
-            "  {} = {}({}){attrs}  # {}",
-            outs.join(", "),
-            nd.op.name(),
-            ins.join(", "),
-            short(&nd.name)
-        );
+        let _ =
+            writeln!(s, "  {} = {}({}){attrs}  # {}", outs.join(", "), nd.op.name(), ins.join(", "), short(&nd.name));
     }
-    let outs: Vec<String> = g
-        .outputs()
-        .iter()
-        .map(|v| format!("%{}", ids.get(v).copied().unwrap_or(usize::MAX)))
-        .collect();
+    let outs: Vec<String> =
+        g.outputs().iter().map(|v| format!("%{}", ids.get(v).copied().unwrap_or(usize::MAX))).collect();
     let _ = writeln!(s, "  out   {}", outs.join(", "));
     s
 }

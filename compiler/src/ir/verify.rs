@@ -23,35 +23,19 @@ pub fn verify(g: &Graph) -> Result<(), Vec<String>> {
             let Some(v) = v else { continue };
             let ok = defined.contains(v) || g.const_of(*v).is_some();
             if !ok {
-                errs.push(format!(
-                    "node `{}` input {slot} reads %{} before it is defined",
-                    nd.name, v.0
-                ));
+                errs.push(format!("node `{}` input {slot} reads %{} before it is defined", nd.name, v.0));
             }
             if let Def::Node(p, _) = g.value(*v).def {
                 if !g.contains(p) {
-                    errs.push(format!(
-                        "node `{}` reads %{} whose producer was removed",
-                        nd.name, v.0
-                    ));
-                } else if !g
-                    .in_edges(node)
-                    .iter()
-                    .any(|&(src, val)| src == p && val == *v)
-                {
-                    errs.push(format!(
-                        "node `{}` reads %{} without an edge from its producer",
-                        nd.name, v.0
-                    ));
+                    errs.push(format!("node `{}` reads %{} whose producer was removed", nd.name, v.0));
+                } else if !g.in_edges(node).iter().any(|&(src, val)| src == p && val == *v) {
+                    errs.push(format!("node `{}` reads %{} without an edge from its producer", nd.name, v.0));
                 }
             }
         }
         for (slot, &o) in nd.outputs.iter().enumerate() {
             if g.value(o).def != Def::Node(node, slot) {
-                errs.push(format!(
-                    "node `{}` output {slot} (%{}) does not point back to the node",
-                    nd.name, o.0
-                ));
+                errs.push(format!("node `{}` output {slot} (%{}) does not point back to the node", nd.name, o.0));
             }
             defined.insert(o);
         }
@@ -59,19 +43,11 @@ pub fn verify(g: &Graph) -> Result<(), Vec<String>> {
             Ok(types) => {
                 for (slot, (t, &o)) in types.iter().zip(&nd.outputs).enumerate() {
                     if t.dtype != g.ty(o).dtype || t.shape != g.ty(o).shape {
-                        errs.push(format!(
-                            "node `{}` output {slot} is typed {} but infers {t}",
-                            nd.name,
-                            g.ty(o)
-                        ));
+                        errs.push(format!("node `{}` output {slot} is typed {} but infers {t}", nd.name, g.ty(o)));
                     }
                 }
             }
-            Err(e) => errs.push(format!(
-                "node `{}` ({}) no longer type-checks: {e}",
-                nd.name,
-                nd.op.name()
-            )),
+            Err(e) => errs.push(format!("node `{}` ({}) no longer type-checks: {e}", nd.name, nd.op.name())),
         }
     }
     for &o in g.outputs() {

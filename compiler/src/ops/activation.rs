@@ -21,15 +21,9 @@ pub struct Act {
 
 impl Act {
     /// No clamp.
-    pub const NONE: Act = Act {
-        min: f32::NEG_INFINITY,
-        max: f32::INFINITY,
-    };
+    pub const NONE: Act = Act { min: f32::NEG_INFINITY, max: f32::INFINITY };
     /// ReLU.
-    pub const RELU: Act = Act {
-        min: 0.0,
-        max: f32::INFINITY,
-    };
+    pub const RELU: Act = Act { min: 0.0, max: f32::INFINITY };
 
     /// True when this clamps nothing.
     pub fn is_none(&self) -> bool {
@@ -49,10 +43,7 @@ impl Act {
 
     /// The clamp equal to `self` followed by `next`, if it is one clamp.
     pub fn then(&self, next: &Act) -> Option<Act> {
-        let a = Act {
-            min: self.min.max(next.min),
-            max: self.max.min(next.max),
-        };
+        let a = Act { min: self.min.max(next.min), max: self.max.min(next.max) };
         (a.min <= a.max).then_some(a)
     }
 
@@ -101,10 +92,7 @@ impl OpDef for Clip {
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = f32s(inputs, 0)?;
-        Ok(vec![Tensor::f32(
-            out[0].shape.clone(),
-            x.iter().map(|&v| self.act.apply(v)).collect(),
-        )])
+        Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.act.apply(v)).collect())])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (k, x, y, act) = (cx.kernels(), cx.x(0), cx.y(0), self.act.tokens());
@@ -220,10 +208,7 @@ impl OpDef for Unary {
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = f32s(inputs, 0)?;
-        Ok(vec![Tensor::f32(
-            out[0].shape.clone(),
-            x.iter().map(|&v| self.f.apply(v)).collect(),
-        )])
+        Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.f.apply(v)).collect())])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (k, x, y, f) = (cx.kernels(), cx.x(0), cx.y(0), self.f.tokens());
@@ -239,15 +224,10 @@ pub fn import_relu(_: &NodeCx) -> OpResult<Lowered> {
 /// Clip: bounds are attributes before opset 11 and constant inputs from 11 on.
 pub fn import_clip(cx: &NodeCx) -> OpResult<Lowered> {
     let act = if cx.opset < 11 {
-        Act {
-            min: cx.float("min", f32::NEG_INFINITY)?,
-            max: cx.float("max", f32::INFINITY)?,
-        }
+        Act { min: cx.float("min", f32::NEG_INFINITY)?, max: cx.float("max", f32::INFINITY)? }
     } else {
         Act {
-            min: cx
-                .const_f32(1, "the lower bound")?
-                .unwrap_or(f32::NEG_INFINITY),
+            min: cx.const_f32(1, "the lower bound")?.unwrap_or(f32::NEG_INFINITY),
             max: cx.const_f32(2, "the upper bound")?.unwrap_or(f32::INFINITY),
         }
     };

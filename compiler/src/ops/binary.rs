@@ -100,19 +100,12 @@ impl OpDef for Binary {
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let (a, b) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
         if a.dtype != b.dtype && self.kind != BinKind::Pow {
-            invalid!(
-                "operands have different element types {} and {}",
-                a.dtype,
-                b.dtype
-            );
+            invalid!("operands have different element types {} and {}", a.dtype, b.dtype);
         }
         if a.dtype == DType::Bool {
             invalid!("arithmetic on bool tensors");
         }
-        Ok(vec![TensorType::new(
-            a.dtype,
-            broadcast(&a.shape, &b.shape)?,
-        )])
+        Ok(vec![TensorType::new(a.dtype, broadcast(&a.shape, &b.shape)?)])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let (a, b) = (data(inputs, 0)?, data(inputs, 1)?);
@@ -123,21 +116,13 @@ impl OpDef for Binary {
             DType::F32 => Data::F32(
                 ia.iter()
                     .zip(&ib)
-                    .map(|(&i, &j)| {
-                        self.act
-                            .apply(self.kind.f64(a.data.get_f64(i), b.data.get_f64(j)) as f32)
-                    })
+                    .map(|(&i, &j)| self.act.apply(self.kind.f64(a.data.get_f64(i), b.data.get_f64(j)) as f32))
                     .collect(),
             ),
             DType::I64 | DType::I32 | DType::I8 | DType::U8 => {
-                let v: Option<Vec<i64>> = ia
-                    .iter()
-                    .zip(&ib)
-                    .map(|(&i, &j)| self.kind.i64(a.data.get_i64(i), b.data.get_i64(j)))
-                    .collect();
-                let Some(v) = v else {
-                    invalid!("integer overflow or division by zero while folding")
-                };
+                let v: Option<Vec<i64>> =
+                    ia.iter().zip(&ib).map(|(&i, &j)| self.kind.i64(a.data.get_i64(i), b.data.get_i64(j))).collect();
+                let Some(v) = v else { invalid!("integer overflow or division by zero while folding") };
                 Data::I64(v).cast(out[0].dtype)
             }
             DType::Bool => invalid!("arithmetic on bool tensors"),
@@ -147,25 +132,12 @@ impl OpDef for Binary {
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (a, b, y) = (cx.input(0)?, cx.input(1)?, cx.output(0)?);
         if y.ty.dtype != DType::F32 {
-            unsupported!(
-                "{} on {} tensors computed at run time",
-                self.name(),
-                y.ty.dtype
-            );
+            unsupported!("{} on {} tensors computed at run time", self.name(), y.ty.dtype);
         }
         let bc = coalesce(&a.ty.shape, &b.ty.shape, &y.ty.shape)?;
-        let (k, p, f, act) = (
-            cx.kernels(),
-            params(),
-            self.kind.kernel(),
-            self.act.tokens(),
-        );
+        let (k, p, f, act) = (cx.kernels(), params(), self.kind.kernel(), self.act.tokens());
         let rank = bc.shape.len();
-        let (shape, sa, sb) = (
-            usize_array(&bc.shape, 6),
-            usize_array(&bc.a, 6),
-            usize_array(&bc.b, 6),
-        );
+        let (shape, sa, sb) = (usize_array(&bc.shape, 6), usize_array(&bc.a, 6), usize_array(&bc.b, 6));
         let (xa, xb, xy) = (&a.expr, &b.expr, &y.expr);
         Ok(quote! {
             #k::binary_f32::<#f>(&#p::Broadcast { rank: #rank, shape: #shape, a: #sa, b: #sb }, #act, #xa, #xb, #xy);
@@ -202,11 +174,7 @@ pub fn coalesce(a: &[usize], b: &[usize], out: &[usize]) -> OpResult<Coalesced> 
             .collect()
     };
     let (sa, sb) = (stride_in(a), stride_in(b));
-    let mut c = Coalesced {
-        shape: vec![],
-        a: vec![],
-        b: vec![],
-    };
+    let mut c = Coalesced { shape: vec![], a: vec![], b: vec![] };
     for d in 0..r {
         if out[d] == 1 {
             continue;
@@ -225,11 +193,7 @@ pub fn coalesce(a: &[usize], b: &[usize], out: &[usize]) -> OpResult<Coalesced> 
         c.b.push(sb[d]);
     }
     if c.shape.is_empty() {
-        c = Coalesced {
-            shape: vec![1],
-            a: vec![0],
-            b: vec![0],
-        };
+        c = Coalesced { shape: vec![1], a: vec![0], b: vec![0] };
     }
     if c.shape.len() > 6 {
         unsupported!(
@@ -256,19 +220,9 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         unsupported!("legacy (opset < 7) broadcasting attributes");
     }
     if cx.n_inputs() != 2 {
-        unsupported!(
-            "{} with {} operands (two are supported)",
-            cx.node.op_type,
-            cx.n_inputs()
-        );
+        unsupported!("{} with {} operands (two are supported)", cx.node.op_type, cx.n_inputs());
     }
-    Ok(Lowered::op(
-        Binary {
-            kind,
-            act: Act::NONE,
-        },
-        2,
-    ))
+    Ok(Lowered::op(Binary { kind, act: Act::NONE }, 2))
 }
 
 #[cfg(test)]
@@ -279,26 +233,12 @@ mod tests {
     fn coalescing_merges_contiguous_and_broadcast_axes() {
         // Per-channel bias [C,1,1] onto [1,C,H,W]: two axes.
         let c = coalesce(&[1, 8, 5, 5], &[8, 1, 1], &[1, 8, 5, 5]).unwrap();
-        assert_eq!(
-            c,
-            Coalesced {
-                shape: vec![8, 25],
-                a: vec![25, 1],
-                b: vec![1, 0]
-            }
-        );
+        assert_eq!(c, Coalesced { shape: vec![8, 25], a: vec![25, 1], b: vec![1, 0] });
         // Same shapes: one axis.
         let c = coalesce(&[2, 3, 4], &[2, 3, 4], &[2, 3, 4]).unwrap();
         assert_eq!(c.shape, vec![24]);
         // Scalar.
         let c = coalesce(&[2, 3], &[], &[2, 3]).unwrap();
-        assert_eq!(
-            c,
-            Coalesced {
-                shape: vec![6],
-                a: vec![1],
-                b: vec![0]
-            }
-        );
+        assert_eq!(c, Coalesced { shape: vec![6], a: vec![1], b: vec![0] });
     }
 }

@@ -28,15 +28,7 @@ pub struct Conv {
 }
 
 /// Output extent of a sliding window.
-pub fn window_out(
-    len: usize,
-    k: usize,
-    s: usize,
-    d: usize,
-    pb: usize,
-    pe: usize,
-    ceil: bool,
-) -> Option<usize> {
+pub fn window_out(len: usize, k: usize, s: usize, d: usize, pb: usize, pe: usize, ceil: bool) -> Option<usize> {
     let span = d * (k - 1) + 1;
     let padded = len + pb + pe;
     if padded < span || s == 0 {
@@ -96,22 +88,13 @@ pub fn window_attrs(
     let get = |name: &str| -> OpResult<Vec<usize>> {
         match cx.ints(name)? {
             None => Ok(vec![1; r]),
-            Some(v) if v.len() == r && v.iter().all(|&x| x > 0) => {
-                Ok(v.into_iter().map(|x| x as usize).collect())
-            }
+            Some(v) if v.len() == r && v.iter().all(|&x| x > 0) => Ok(v.into_iter().map(|x| x as usize).collect()),
             Some(v) => invalid!("{name} {v:?} must have {r} positive entries"),
         }
     };
     let strides = get("strides")?;
     let dilations = get("dilations")?;
-    let pads = auto_pads(
-        &cx.string("auto_pad", "NOTSET")?,
-        cx.ints("pads")?,
-        input,
-        &kernel,
-        &strides,
-        &dilations,
-    )?;
+    let pads = auto_pads(&cx.string("auto_pad", "NOTSET")?, cx.ints("pads")?, input, &kernel, &strides, &dilations)?;
     Ok((strides, dilations, pads))
 }
 
@@ -120,11 +103,7 @@ impl Conv {
     pub fn out_shape(&self, x: &[usize], w: &[usize]) -> OpResult<Vec<usize>> {
         let r = self.kernel.len();
         if x.len() != r + 2 || w.len() != r + 2 {
-            invalid!(
-                "input rank {} and weight rank {} do not fit a {r}-D convolution",
-                x.len(),
-                w.len()
-            );
+            invalid!("input rank {} and weight rank {} do not fit a {r}-D convolution", x.len(), w.len());
         }
         if x[1] != w[1] * self.group || w[0] % self.group != 0 {
             invalid!(
@@ -136,11 +115,7 @@ impl Conv {
             );
         }
         if w[2..] != self.kernel[..] {
-            invalid!(
-                "kernel_shape {:?} does not match weights {:?}",
-                self.kernel,
-                w
-            );
+            invalid!("kernel_shape {:?} does not match weights {:?}", self.kernel, w);
         }
         let mut out = vec![x[0], w[0]];
         for i in 0..r {
@@ -153,11 +128,7 @@ impl Conv {
                 self.pads[i + r],
                 false,
             )
-            .ok_or_else(|| {
-                super::OpError::Invalid(format!(
-                    "kernel larger than padded input on spatial axis {i}"
-                ))
-            })?;
+            .ok_or_else(|| super::OpError::Invalid(format!("kernel larger than padded input on spatial axis {i}")))?;
             out.push(o);
         }
         Ok(out)
@@ -223,10 +194,7 @@ impl OpDef for Conv {
                 invalid!("bias shape {:?} must be [{}]", b.ty.shape, w.shape[0]);
             }
         }
-        Ok(vec![TensorType::new(
-            DType::F32,
-            self.out_shape(&x.shape, &w.shape)?,
-        )])
+        Ok(vec![TensorType::new(DType::F32, self.out_shape(&x.shape, &w.shape)?)])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let (x, w) = (f32s(inputs, 0)?, f32s(inputs, 1)?);
@@ -253,8 +221,7 @@ impl OpDef for Conv {
                                     if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
                                         continue;
                                     }
-                                    let xv = x[((b * c + ic) * ih + yy as usize) * iw + xx as usize]
-                                        as f64;
+                                    let xv = x[((b * c + ic) * ih + yy as usize) * iw + xx as usize] as f64;
                                     let wv = w[((oc * cg + icg) * kh + ky) * kw + kx] as f64;
                                     acc += xv * wv;
                                 }
@@ -297,16 +264,16 @@ impl OpDef for Conv {
 
 /// ONNX Conv.
 pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
-    let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else {
-        invalid!("Conv needs X and W")
-    };
+    Ok(Lowered::op(attributes(cx, 1)?, cx.n_inputs().min(3)))
+}
+
+/// The geometry of a Conv-like node whose input is slot 0 and weights slot `w_slot`
+/// (Conv, ConvInteger: 1; QLinearConv: 3).
+pub fn attributes(cx: &NodeCx, w_slot: usize) -> OpResult<Conv> {
+    let (Some(x), Some(w)) = (cx.input(0), cx.input(w_slot)) else { invalid!("the input and weights are required") };
     let (xs, ws) = (&x.ty.shape, &w.ty.shape);
     if xs.len() < 3 || ws.len() != xs.len() {
-        invalid!(
-            "input rank {} / weight rank {} (need N,C,spatial…)",
-            xs.len(),
-            ws.len()
-        );
+        invalid!("input rank {} / weight rank {} (need N,C,spatial…)", xs.len(), ws.len());
     }
     let spatial = xs.len() - 2;
     if spatial > 2 {
@@ -324,13 +291,5 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
     if group < 1 {
         invalid!("group must be positive, got {group}");
     }
-    let conv = Conv {
-        kernel,
-        strides,
-        dilations,
-        pads,
-        group: group as usize,
-        act: Act::NONE,
-    };
-    Ok(Lowered::op(conv, cx.n_inputs().min(3)))
+    Ok(Conv { kernel, strides, dilations, pads, group: group as usize, act: Act::NONE })
 }

@@ -43,22 +43,10 @@ impl Gemm {
         if a.len() != 2 || b.len() != 2 {
             invalid!("Gemm needs 2-D operands, got {a:?} and {b:?}");
         }
-        let (m, k) = if self.trans_a {
-            (a[1], a[0])
-        } else {
-            (a[0], a[1])
-        };
-        let (k2, n) = if self.trans_b {
-            (b[1], b[0])
-        } else {
-            (b[0], b[1])
-        };
+        let (m, k) = if self.trans_a { (a[1], a[0]) } else { (a[0], a[1]) };
+        let (k2, n) = if self.trans_b { (b[1], b[0]) } else { (b[0], b[1]) };
         if k != k2 {
-            invalid!(
-                "inner dimensions differ: A {a:?} (trans {}) and B {b:?} (trans {})",
-                self.trans_a,
-                self.trans_b
-            );
+            invalid!("inner dimensions differ: A {a:?} (trans {}) and B {b:?} (trans {})", self.trans_a, self.trans_b);
         }
         Ok((m, n, k))
     }
@@ -69,10 +57,7 @@ impl OpDef for Gemm {
         "gemm"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        let mut a = vec![
-            ("trans_a", self.trans_a.to_string()),
-            ("trans_b", self.trans_b.to_string()),
-        ];
+        let mut a = vec![("trans_a", self.trans_a.to_string()), ("trans_b", self.trans_b.to_string())];
         if self.alpha != 1.0 {
             a.push(("alpha", self.alpha.to_string()));
         }
@@ -105,16 +90,8 @@ impl OpDef for Gemm {
             for j in 0..n {
                 let mut s = 0f64;
                 for kk in 0..k {
-                    let av = if self.trans_a {
-                        a[kk * m + i]
-                    } else {
-                        a[i * k + kk]
-                    };
-                    let bv = if self.trans_b {
-                        b[j * k + kk]
-                    } else {
-                        b[kk * n + j]
-                    };
+                    let av = if self.trans_a { a[kk * m + i] } else { a[i * k + kk] };
+                    let bv = if self.trans_b { b[j * k + kk] } else { b[kk * n + j] };
                     s += av as f64 * bv as f64;
                 }
                 let cv = match c {
@@ -124,9 +101,7 @@ impl OpDef for Gemm {
                     Some((c, "PerRow")) => c[i],
                     Some((c, _)) => c[i * n + j],
                 };
-                y[i * n + j] = self
-                    .act
-                    .apply((self.alpha as f64 * s + self.beta as f64 * cv as f64) as f32);
+                y[i * n + j] = self.act.apply((self.alpha as f64 * s + self.beta as f64 * cv as f64) as f32);
             }
         }
         Ok(vec![Tensor::f32(vec![m, n], y)])
@@ -134,19 +109,10 @@ impl OpDef for Gemm {
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (a, b) = (cx.input(0)?, cx.input(1)?);
         let (m, n, k) = self.mnk(&a.ty.shape, &b.ty.shape)?;
-        let c = cx
-            .inputs
-            .get(2)
-            .and_then(|o| o.as_ref())
-            .map(|o| o.ty.shape.as_slice());
+        let c = cx.inputs.get(2).and_then(|o| o.as_ref()).map(|o| o.ty.shape.as_slice());
         let bias = quote::format_ident!("{}", bias_kind(c, m, n)?);
         let (kp, p, act) = (cx.kernels(), params(), self.act.tokens());
-        let (ta, tb, alpha, beta) = (
-            self.trans_a,
-            self.trans_b,
-            f32_lit(self.alpha),
-            f32_lit(self.beta),
-        );
+        let (ta, tb, alpha, beta) = (self.trans_a, self.trans_b, f32_lit(self.alpha), f32_lit(self.beta));
         let (xa, xb, xc, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
         Ok(quote! {
             #kp::gemm_f32(
@@ -189,16 +155,8 @@ fn matmul_shapes(a: &[usize], b: &[usize]) -> OpResult<Mm> {
     if a.is_empty() || b.is_empty() {
         invalid!("MatMul operands must have rank ≥ 1");
     }
-    let a2: Vec<usize> = if a.len() == 1 {
-        vec![1, a[0]]
-    } else {
-        a.to_vec()
-    };
-    let b2: Vec<usize> = if b.len() == 1 {
-        vec![b[0], 1]
-    } else {
-        b.to_vec()
-    };
+    let a2: Vec<usize> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
+    let b2: Vec<usize> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
     let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
     let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
     if k != k2 {
@@ -214,15 +172,7 @@ fn matmul_shapes(a: &[usize], b: &[usize]) -> OpResult<Mm> {
     if b.len() > 1 {
         out.push(n);
     }
-    Ok(Mm {
-        batch,
-        m,
-        n,
-        k,
-        a_batch,
-        b_batch,
-        out,
-    })
+    Ok(Mm { batch, m, n, k, a_batch, b_batch, out })
 }
 
 impl OpDef for MatMul {
@@ -242,11 +192,7 @@ impl OpDef for MatMul {
         let mm = matmul_shapes(&req(inputs, 0)?.ty.shape, &req(inputs, 1)?.ty.shape)?;
         if let Some(Some(c)) = inputs.get(2) {
             if numel(&c.ty.shape) != mm.n {
-                invalid!(
-                    "fused bias of shape {:?} must have {} elements",
-                    c.ty.shape,
-                    mm.n
-                );
+                invalid!("fused bias of shape {:?} must have {} elements", c.ty.shape, mm.n);
             }
         }
         Ok(vec![TensorType::new(DType::F32, mm.out)])
@@ -285,26 +231,13 @@ impl OpDef for MatMul {
         let (batch, m, sa, sb) = if nb_b == 1 {
             (1, nb * mm.m, 0, 0)
         } else if (nb_a == 1 || mm.a_batch == mm.batch) && mm.b_batch == mm.batch {
-            (
-                nb,
-                mm.m,
-                if nb_a == 1 { 0 } else { mm.m * mm.k },
-                mm.k * mm.n,
-            )
+            (nb, mm.m, if nb_a == 1 { 0 } else { mm.m * mm.k }, mm.k * mm.n)
         } else {
-            unsupported!(
-                "MatMul whose batch axes {:?} and {:?} broadcast against each other",
-                mm.a_batch,
-                mm.b_batch
-            );
+            unsupported!("MatMul whose batch axes {:?} and {:?} broadcast against each other", mm.a_batch, mm.b_batch);
         };
         let (n, k) = (mm.n, mm.k);
         let has_bias = cx.inputs.get(2).is_some_and(|o| o.is_some());
-        let bias = if has_bias {
-            quote!(PerColumn)
-        } else {
-            quote!(None)
-        };
+        let bias = if has_bias { quote!(PerColumn) } else { quote!(None) };
         let (kp, p, act) = (cx.kernels(), params(), self.act.tokens());
         let (xa, xb, xc, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
         Ok(quote! {

@@ -89,18 +89,12 @@ impl StridedCopy {
     pub fn emit(&self, cx: &EmitCx, x: &TokenStream, y: &TokenStream) -> OpResult<TokenStream> {
         let c = self.coalesced();
         if c.shape.len() > 6 {
-            unsupported!(
-                "a copy that needs {} axes after merging (at most 6)",
-                c.shape.len()
-            );
+            unsupported!("a copy that needs {} axes after merging (at most 6)", c.shape.len());
         }
         let (k, p) = (cx.kernels(), params());
         let rank = c.shape.len();
-        let (shape, src, dst) = (
-            tokens::usize_array(&c.shape, 6),
-            tokens::isize_array(&c.src, 6),
-            tokens::usize_array(&c.dst, 6),
-        );
+        let (shape, src, dst) =
+            (tokens::usize_array(&c.shape, 6), tokens::isize_array(&c.src, 6), tokens::usize_array(&c.dst, 6));
         let (so, dof) = (c.src_offset, c.dst_offset);
         Ok(quote! {
             #k::copy_strided(
@@ -112,12 +106,7 @@ impl StridedCopy {
 }
 
 /// Evaluates a list of strided copies (plus an optional fill) into a new tensor.
-fn run_copies(
-    x: &[&Tensor],
-    copies: &[(usize, StridedCopy)],
-    out: &TensorType,
-    fill: Option<f32>,
-) -> Tensor {
+fn run_copies(x: &[&Tensor], copies: &[(usize, StridedCopy)], out: &TensorType, fill: Option<f32>) -> Tensor {
     let n = out.numel();
     // Map every destination element to (source tensor, source element).
     let mut map: Vec<Option<(usize, usize)>> = vec![None; n];
@@ -130,24 +119,16 @@ fn run_copies(
     let pick = |d: usize| map[d];
     let data = match dtype {
         crate::ir::DType::F32 => Data::F32(
-            (0..n)
-                .map(|d| pick(d).map_or(fill.unwrap_or(0.0), |(t, s)| x[t].data.get_f64(s) as f32))
-                .collect(),
+            (0..n).map(|d| pick(d).map_or(fill.unwrap_or(0.0), |(t, s)| x[t].data.get_f64(s) as f32)).collect(),
         ),
         _ => {
             let idx: Vec<Option<(usize, usize)>> = (0..n).map(pick).collect();
             let fill_i = fill.unwrap_or(0.0) as i64;
-            let v: Vec<i64> = idx
-                .iter()
-                .map(|o| o.map_or(fill_i, |(t, s)| x[t].data.get_i64(s)))
-                .collect();
+            let v: Vec<i64> = idx.iter().map(|o| o.map_or(fill_i, |(t, s)| x[t].data.get_i64(s))).collect();
             Data::I64(v).cast(dtype)
         }
     };
-    Tensor {
-        shape: out.shape.clone(),
-        data,
-    }
+    Tensor { shape: out.shape.clone(), data }
 }
 
 fn dense(shape: &[usize]) -> Vec<usize> {
@@ -180,21 +161,13 @@ impl OpDef for Reshape {
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let x = req(inputs, 0)?.ty;
         if x.numel() != numel(&self.shape) {
-            invalid!(
-                "cannot reshape {:?} ({} elements) to {:?}",
-                x.shape,
-                x.numel(),
-                self.shape
-            );
+            invalid!("cannot reshape {:?} ({} elements) to {:?}", x.shape, x.numel(), self.shape);
         }
         Ok(vec![reshaped(x, self.shape.clone())])
     }
     fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        Ok(vec![Tensor {
-            shape: self.shape.clone(),
-            data: x.data.clone(),
-        }])
+        Ok(vec![Tensor { shape: self.shape.clone(), data: x.data.clone() }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (k, x, y) = (cx.kernels(), cx.x(0), cx.y(0));
@@ -235,9 +208,7 @@ fn reshape_target(input: &[usize], spec: &[i64], allow_zero: bool) -> OpResult<V
 
 /// Reshape (opset ≥ 5: shape input; before: attribute).
 pub fn import_reshape(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let spec = if cx.opset < 5 {
         cx.ints("shape")?.unwrap_or_default()
     } else {
@@ -252,9 +223,7 @@ pub fn import_reshape(cx: &NodeCx) -> OpResult<Lowered> {
 
 /// Flatten to 2-D at an axis.
 pub fn import_flatten(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let r = x.ty.rank();
     let a = cx.int("axis", 1)?;
     let a = if a < 0 { a + r as i64 } else { a };
@@ -262,12 +231,7 @@ pub fn import_flatten(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("axis {a} out of range for rank {r}");
     }
     let a = a as usize;
-    Ok(Lowered::op(
-        Reshape {
-            shape: vec![numel(&x.ty.shape[..a]), numel(&x.ty.shape[a..])],
-        },
-        1,
-    ))
+    Ok(Lowered::op(Reshape { shape: vec![numel(&x.ty.shape[..a]), numel(&x.ty.shape[a..])] }, 1))
 }
 
 fn axes_arg(cx: &NodeCx, what: &str) -> OpResult<Option<Vec<i64>>> {
@@ -280,15 +244,10 @@ fn axes_arg(cx: &NodeCx, what: &str) -> OpResult<Option<Vec<i64>>> {
 
 /// Squeeze: drop the given unit axes (all unit axes when none are given).
 pub fn import_squeeze(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let s = &x.ty.shape;
     let drop: Vec<usize> = match axes_arg(cx, "axes")? {
-        Some(a) => a
-            .iter()
-            .map(|&v| axis(v, s.len()))
-            .collect::<OpResult<_>>()?,
+        Some(a) => a.iter().map(|&v| axis(v, s.len())).collect::<OpResult<_>>()?,
         None => (0..s.len()).filter(|&i| s[i] == 1).collect(),
     };
     for &d in &drop {
@@ -296,21 +255,14 @@ pub fn import_squeeze(cx: &NodeCx) -> OpResult<Lowered> {
             invalid!("cannot squeeze axis {d} of extent {} in {s:?}", s[d]);
         }
     }
-    let shape = (0..s.len())
-        .filter(|i| !drop.contains(i))
-        .map(|i| s[i])
-        .collect();
+    let shape = (0..s.len()).filter(|i| !drop.contains(i)).map(|i| s[i]).collect();
     Ok(Lowered::op(Reshape { shape }, 1))
 }
 
 /// Unsqueeze: insert unit axes at output positions.
 pub fn import_unsqueeze(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
-    let Some(a) = axes_arg(cx, "axes")? else {
-        invalid!("axes are required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let Some(a) = axes_arg(cx, "axes")? else { invalid!("axes are required") };
     let r = x.ty.rank() + a.len();
     let mut ins: Vec<usize> = a.iter().map(|&v| axis(v, r)).collect::<OpResult<_>>()?;
     ins.sort_unstable();
@@ -318,15 +270,7 @@ pub fn import_unsqueeze(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("repeated axes {a:?}");
     }
     let mut src = x.ty.shape.iter();
-    let shape = (0..r)
-        .map(|i| {
-            if ins.contains(&i) {
-                1
-            } else {
-                *src.next().unwrap_or(&1)
-            }
-        })
-        .collect();
+    let shape = (0..r).map(|i| if ins.contains(&i) { 1 } else { *src.next().unwrap_or(&1) }).collect();
     Ok(Lowered::op(Reshape { shape }, 1))
 }
 
@@ -369,25 +313,13 @@ impl OpDef for Transpose {
         let mut seen = self.perm.clone();
         seen.sort_unstable();
         if seen != (0..x.rank()).collect::<Vec<_>>() {
-            invalid!(
-                "perm {:?} is not a permutation of the {} axes",
-                self.perm,
-                x.rank()
-            );
+            invalid!("perm {:?} is not a permutation of the {} axes", self.perm, x.rank());
         }
-        Ok(vec![reshaped(
-            x,
-            self.perm.iter().map(|&p| x.shape[p]).collect(),
-        )])
+        Ok(vec![reshaped(x, self.perm.iter().map(|&p| x.shape[p]).collect())])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        Ok(vec![run_copies(
-            &[x],
-            &[(0, self.copy(&x.shape))],
-            &out[0],
-            None,
-        )])
+        Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape))], &out[0], None)])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let x = cx.input(0)?;
@@ -397,9 +329,7 @@ impl OpDef for Transpose {
 
 /// Transpose.
 pub fn import_transpose(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let r = x.ty.rank();
     let perm = match cx.ints("perm")? {
         Some(p) => p.iter().map(|&v| axis(v, r)).collect::<OpResult<_>>()?,
@@ -456,9 +386,7 @@ impl OpDef for Concat {
         let mut shape = first.shape.clone();
         shape[self.axis] = 0;
         for (i, a) in inputs.iter().enumerate() {
-            let Some(a) = a else {
-                invalid!("input {i} is missing")
-            };
+            let Some(a) = a else { invalid!("input {i} is missing") };
             let t = a.ty;
             if t.dtype != first.dtype || t.rank() != first.rank() {
                 invalid!("input {i} is {t}, which does not concatenate with {first}");
@@ -478,22 +406,15 @@ impl OpDef for Concat {
         Ok(vec![reshaped(first, shape)])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
-        let xs: Vec<&Tensor> = (0..inputs.len())
-            .map(|i| data(inputs, i))
-            .collect::<OpResult<_>>()?;
+        let xs: Vec<&Tensor> = (0..inputs.len()).map(|i| data(inputs, i)).collect::<OpResult<_>>()?;
         let shapes: Vec<&[usize]> = xs.iter().map(|t| t.shape.as_slice()).collect();
-        let copies: Vec<(usize, StridedCopy)> = self
-            .copies(&shapes, &out[0].shape)
-            .into_iter()
-            .enumerate()
-            .collect();
+        let copies: Vec<(usize, StridedCopy)> = self.copies(&shapes, &out[0].shape).into_iter().enumerate().collect();
         Ok(vec![run_copies(&xs, &copies, &out[0], None)])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let y = cx.output(0)?;
-        let shapes: Vec<&[usize]> = (0..cx.inputs.len())
-            .map(|i| cx.input(i).map(|o| o.ty.shape.as_slice()))
-            .collect::<OpResult<_>>()?;
+        let shapes: Vec<&[usize]> =
+            (0..cx.inputs.len()).map(|i| cx.input(i).map(|o| o.ty.shape.as_slice())).collect::<OpResult<_>>()?;
         let mut body = TokenStream::new();
         for (i, c) in self.copies(&shapes, &y.ty.shape).into_iter().enumerate() {
             if numel(&c.shape) > 0 {
@@ -506,19 +427,12 @@ impl OpDef for Concat {
 
 /// Concat.
 pub fn import_concat(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("at least one input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("at least one input is required") };
     let a = cx.int("axis", if cx.opset < 4 { 1 } else { i64::MIN })?;
     if a == i64::MIN {
         invalid!("axis is required");
     }
-    Ok(Lowered::op(
-        Concat {
-            axis: axis(a, x.ty.rank())?,
-        },
-        cx.n_inputs(),
-    ))
+    Ok(Lowered::op(Concat { axis: axis(a, x.ty.rank())? }, cx.n_inputs()))
 }
 
 // -------------------------------------------------------------------------------- Pad
@@ -536,13 +450,7 @@ impl Pad {
     fn copy(&self, x: &[usize], y: &[usize]) -> StridedCopy {
         let ys = dense(y);
         let off = (0..x.len()).map(|d| self.pads[d] * ys[d]).sum();
-        StridedCopy {
-            shape: x.to_vec(),
-            src: signed(&dense(x)),
-            src_offset: 0,
-            dst: ys,
-            dst_offset: off,
-        }
+        StridedCopy { shape: x.to_vec(), src: signed(&dense(x)), src_offset: 0, dst: ys, dst_offset: off }
     }
 }
 
@@ -554,10 +462,7 @@ impl OpDef for Pad {
         "pad"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("pads", list(&self.pads)),
-            ("value", self.value.to_string()),
-        ]
+        vec![("pads", list(&self.pads)), ("value", self.value.to_string())]
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let x = req(inputs, 0)?.ty;
@@ -565,30 +470,18 @@ impl OpDef for Pad {
         if self.pads.len() != 2 * r {
             invalid!("pads {:?} must have {} entries", self.pads, 2 * r);
         }
-        Ok(vec![reshaped(
-            x,
-            (0..r)
-                .map(|d| x.shape[d] + self.pads[d] + self.pads[d + r])
-                .collect(),
-        )])
+        Ok(vec![reshaped(x, (0..r).map(|d| x.shape[d] + self.pads[d] + self.pads[d + r]).collect())])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        Ok(vec![run_copies(
-            &[x],
-            &[(0, self.copy(&x.shape, &out[0].shape))],
-            &out[0],
-            Some(self.value),
-        )])
+        Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape, &out[0].shape))], &out[0], Some(self.value))])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (x, y) = (cx.input(0)?, cx.output(0)?);
         let k = cx.kernels();
         let fill = match y.ty.dtype {
             crate::ir::DType::F32 => tokens::f32_lit(self.value),
-            crate::ir::DType::I8 | crate::ir::DType::U8 | crate::ir::DType::I32 => {
-                tokens::i32_lit(self.value as i32)
-            }
+            crate::ir::DType::I8 | crate::ir::DType::U8 | crate::ir::DType::I32 => tokens::i32_lit(self.value as i32),
             other => unsupported!("padding {other} tensors at run time"),
         };
         let yy = &y.expr;
@@ -602,24 +495,16 @@ impl OpDef for Pad {
 
 /// Pad (constant mode).
 pub fn import_pad(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let r = x.ty.rank();
     let mode = cx.string("mode", "constant")?;
     if mode != "constant" {
         unsupported!("Pad mode `{mode}` (only constant padding is supported)");
     }
     let (raw, value) = if cx.opset < 11 {
-        (
-            cx.ints(if cx.opset < 2 { "paddings" } else { "pads" })?
-                .unwrap_or_default(),
-            cx.float("value", 0.0)?,
-        )
+        (cx.ints(if cx.opset < 2 { "paddings" } else { "pads" })?.unwrap_or_default(), cx.float("value", 0.0)?)
     } else {
-        let Some(p) = cx.const_ints(1, "pads")? else {
-            invalid!("pads are required")
-        };
+        let Some(p) = cx.const_ints(1, "pads")? else { invalid!("pads are required") };
         (p, cx.const_f32(2, "the constant value")?.unwrap_or(0.0))
     };
     // Opset 18 adds `axes`: pads then cover only those axes.
@@ -645,13 +530,7 @@ pub fn import_pad(cx: &NodeCx) -> OpResult<Lowered> {
     if pads.iter().any(|&p| p < 0) {
         unsupported!("negative pads (cropping) {pads:?}");
     }
-    Ok(Lowered::op(
-        Pad {
-            pads: pads.into_iter().map(|p| p as usize).collect(),
-            value,
-        },
-        1,
-    ))
+    Ok(Lowered::op(Pad { pads: pads.into_iter().map(|p| p as usize).collect(), value }, 1))
 }
 
 // ------------------------------------------------------------------------------ Slice
@@ -672,9 +551,7 @@ impl Slice {
         let xs = dense(x);
         StridedCopy {
             shape: self.counts.clone(),
-            src: (0..x.len())
-                .map(|d| self.steps[d] * xs[d] as isize)
-                .collect(),
+            src: (0..x.len()).map(|d| self.steps[d] * xs[d] as isize).collect(),
             src_offset: (0..x.len()).map(|d| self.starts[d] * xs[d]).sum(),
             dst: dense(&self.counts),
             dst_offset: 0,
@@ -690,31 +567,18 @@ impl OpDef for Slice {
         "slice"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("starts", list(&self.starts)),
-            ("steps", list(&self.steps)),
-            ("counts", list(&self.counts)),
-        ]
+        vec![("starts", list(&self.starts)), ("steps", list(&self.steps)), ("counts", list(&self.counts))]
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let x = req(inputs, 0)?.ty;
         if self.counts.len() != x.rank() {
-            invalid!(
-                "slice of rank {} on input of rank {}",
-                self.counts.len(),
-                x.rank()
-            );
+            invalid!("slice of rank {} on input of rank {}", self.counts.len(), x.rank());
         }
         Ok(vec![reshaped(x, self.counts.clone())])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        Ok(vec![run_copies(
-            &[x],
-            &[(0, self.copy(&x.shape))],
-            &out[0],
-            None,
-        )])
+        Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape))], &out[0], None)])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let x = cx.input(0)?;
@@ -727,25 +591,14 @@ impl OpDef for Slice {
 
 /// Slice (attributes before opset 10, inputs after).
 pub fn import_slice(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let shape = &x.ty.shape;
     let r = shape.len();
     let (starts, ends, axes, steps) = if cx.opset < 10 {
-        (
-            cx.ints("starts")?.unwrap_or_default(),
-            cx.ints("ends")?.unwrap_or_default(),
-            cx.ints("axes")?,
-            None,
-        )
+        (cx.ints("starts")?.unwrap_or_default(), cx.ints("ends")?.unwrap_or_default(), cx.ints("axes")?, None)
     } else {
-        let Some(s) = cx.const_ints(1, "starts")? else {
-            invalid!("starts are required")
-        };
-        let Some(e) = cx.const_ints(2, "ends")? else {
-            invalid!("ends are required")
-        };
+        let Some(s) = cx.const_ints(1, "starts")? else { invalid!("starts are required") };
+        let Some(e) = cx.const_ints(2, "ends")? else { invalid!("ends are required") };
         (s, e, cx.const_ints(3, "axes")?, cx.const_ints(4, "steps")?)
     };
     let axes: Vec<usize> = match axes {
@@ -756,11 +609,7 @@ pub fn import_slice(cx: &NodeCx) -> OpResult<Lowered> {
     if starts.len() != axes.len() || ends.len() != axes.len() || steps.len() != axes.len() {
         invalid!("starts, ends, axes and steps must have the same length");
     }
-    let mut s = Slice {
-        starts: vec![0; r],
-        steps: vec![1; r],
-        counts: shape.clone(),
-    };
+    let mut s = Slice { starts: vec![0; r], steps: vec![1; r], counts: shape.clone() };
     for (i, &a) in axes.iter().enumerate() {
         let dim = shape[a] as i64;
         let step = steps[i];
@@ -771,16 +620,10 @@ pub fn import_slice(cx: &NodeCx) -> OpResult<Lowered> {
         let (start, end) = if step > 0 {
             (norm(starts[i]).clamp(0, dim), norm(ends[i]).clamp(0, dim))
         } else {
-            (
-                norm(starts[i]).clamp(0, dim - 1),
-                norm(ends[i]).clamp(-1, dim - 1),
-            )
+            (norm(starts[i]).clamp(0, dim - 1), norm(ends[i]).clamp(-1, dim - 1))
         };
-        let count = if step > 0 {
-            (end - start).max(0) + step - 1
-        } else {
-            (start - end).max(0) - step - 1
-        } / step.abs();
+        let count =
+            if step > 0 { (end - start).max(0) + step - 1 } else { (start - end).max(0) - step - 1 } / step.abs();
         s.starts[a] = start.max(0) as usize;
         s.steps[a] = step as isize;
         s.counts[a] = count.max(0) as usize;
@@ -821,11 +664,7 @@ impl OpDef for Gather {
             invalid!("axis {} out of range for rank {}", self.axis, x.rank());
         }
         if let Some(&i) = self.indices.iter().find(|&&i| i >= x.shape[self.axis]) {
-            invalid!(
-                "index {i} out of range for axis {} of extent {}",
-                self.axis,
-                x.shape[self.axis]
-            );
+            invalid!("index {i} out of range for axis {} of extent {}", self.axis, x.shape[self.axis]);
         }
         let mut shape = x.shape[..self.axis].to_vec();
         shape.extend(&self.indices_shape);
@@ -845,28 +684,17 @@ impl OpDef for Gather {
                 }
             }
         }
-        Ok(vec![Tensor {
-            shape: out[0].shape.clone(),
-            data: x.data.gather(idx.into_iter()),
-        }])
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data: x.data.gather(idx.into_iter()) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let x = cx.input(0)?;
         let s = &x.ty.shape;
-        let (outer, axis_len, inner) = (
-            numel(&s[..self.axis]),
-            s[self.axis],
-            numel(&s[self.axis + 1..]),
-        );
+        let (outer, axis_len, inner) = (numel(&s[..self.axis]), s[self.axis], numel(&s[self.axis + 1..]));
         if self.indices.len() == 1 {
             let slice = Slice {
-                starts: (0..s.len())
-                    .map(|d| if d == self.axis { self.indices[0] } else { 0 })
-                    .collect(),
+                starts: (0..s.len()).map(|d| if d == self.axis { self.indices[0] } else { 0 }).collect(),
                 steps: vec![1; s.len()],
-                counts: (0..s.len())
-                    .map(|d| if d == self.axis { 1 } else { s[d] })
-                    .collect(),
+                counts: (0..s.len()).map(|d| if d == self.axis { 1 } else { s[d] }).collect(),
             };
             return slice.copy(s).emit(cx, &x.expr, &cx.y(0));
         }
@@ -881,13 +709,9 @@ impl OpDef for Gather {
 
 /// Gather (indices must be constant).
 pub fn import_gather(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("data is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("data is required") };
     let a = axis(cx.int("axis", 0)?, x.ty.rank())?;
-    let Some(ind) = cx.const_input(1, "the indices")? else {
-        invalid!("indices are required")
-    };
+    let Some(ind) = cx.const_input(1, "the indices")? else { invalid!("indices are required") };
     let len = x.ty.shape[a] as i64;
     let indices = ind
         .data
@@ -896,22 +720,13 @@ pub fn import_gather(cx: &NodeCx) -> OpResult<Lowered> {
         .map(|i| {
             let j = if i < 0 { i + len } else { i };
             if j < 0 || j >= len {
-                Err(super::OpError::Invalid(format!(
-                    "index {i} out of range for axis {a} of extent {len}"
-                )))
+                Err(super::OpError::Invalid(format!("index {i} out of range for axis {a} of extent {len}")))
             } else {
                 Ok(j as usize)
             }
         })
         .collect::<OpResult<_>>()?;
-    Ok(Lowered::op(
-        Gather {
-            axis: a,
-            indices,
-            indices_shape: ind.shape.clone(),
-        },
-        1,
-    ))
+    Ok(Lowered::op(Gather { axis: a, indices, indices_shape: ind.shape.clone() }, 1))
 }
 
 // ----------------------------------------------------------------------------- Expand
@@ -927,22 +742,9 @@ impl Expand {
     fn copy(&self, x: &[usize]) -> StridedCopy {
         let xs = dense(x);
         let off = self.shape.len() - x.len();
-        let src = (0..self.shape.len())
-            .map(|d| {
-                if d < off || x[d - off] == 1 {
-                    0
-                } else {
-                    xs[d - off] as isize
-                }
-            })
-            .collect();
-        StridedCopy {
-            shape: self.shape.clone(),
-            src,
-            src_offset: 0,
-            dst: dense(&self.shape),
-            dst_offset: 0,
-        }
+        let src =
+            (0..self.shape.len()).map(|d| if d < off || x[d - off] == 1 { 0 } else { xs[d - off] as isize }).collect();
+        StridedCopy { shape: self.shape.clone(), src, src_offset: 0, dst: dense(&self.shape), dst_offset: 0 }
     }
 }
 
@@ -965,12 +767,7 @@ impl OpDef for Expand {
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        Ok(vec![run_copies(
-            &[x],
-            &[(0, self.copy(&x.shape))],
-            &out[0],
-            None,
-        )])
+        Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape))], &out[0], None)])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let x = cx.input(0)?;
@@ -980,12 +777,8 @@ impl OpDef for Expand {
 
 /// Expand (the target shape must be constant).
 pub fn import_expand(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
-    let Some(spec) = cx.const_ints(1, "the target shape")? else {
-        invalid!("shape is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let Some(spec) = cx.const_ints(1, "the target shape")? else { invalid!("shape is required") };
     if spec.iter().any(|&d| d < 0) {
         invalid!("shape {spec:?} has negative entries");
     }

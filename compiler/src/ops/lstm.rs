@@ -62,10 +62,8 @@ impl OpDef for Lstm {
         "lstm"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        let mut a = vec![
-            ("hidden", self.hidden.to_string()),
-            ("direction", format!("{:?}", self.direction).to_lowercase()),
-        ];
+        let mut a =
+            vec![("hidden", self.hidden.to_string()), ("direction", format!("{:?}", self.direction).to_lowercase())];
         if self.clip > 0.0 {
             a.push(("clip", self.clip.to_string()));
         }
@@ -83,10 +81,7 @@ impl OpDef for Lstm {
         let expect = |slot: usize, shape: Vec<usize>| -> OpResult<()> {
             if let Some(Some(a)) = inputs.get(slot) {
                 if a.ty.shape != shape {
-                    invalid!(
-                        "input {slot} has shape {:?}, expected {shape:?}",
-                        a.ty.shape
-                    );
+                    invalid!("input {slot} has shape {:?}, expected {shape:?}", a.ty.shape);
                 }
             }
             Ok(())
@@ -128,20 +123,15 @@ impl OpDef for Lstm {
             let reverse = self.direction == Direction::Reverse || d == 1;
             for bi in 0..b {
                 let s = (d * b + bi) * h;
-                let mut hs: Vec<f64> = (0..h)
-                    .map(|k| h0.map_or(0.0, |v| v[s + k] as f64))
-                    .collect();
-                let mut cs: Vec<f64> = (0..h)
-                    .map(|k| c0.map_or(0.0, |v| v[s + k] as f64))
-                    .collect();
+                let mut hs: Vec<f64> = (0..h).map(|k| h0.map_or(0.0, |v| v[s + k] as f64)).collect();
+                let mut cs: Vec<f64> = (0..h).map(|k| c0.map_or(0.0, |v| v[s + k] as f64)).collect();
                 for step in 0..t_len {
                     let t = if reverse { t_len - 1 - step } else { step };
                     let gate = |g: usize, k: usize, hs: &[f64]| -> f64 {
                         let row = g * h + k;
                         let mut v = 0f64;
                         for j in 0..n_in {
-                            v += x[(t * b + bi) * n_in + j] as f64
-                                * w[(d * 4 * h + row) * n_in + j] as f64;
+                            v += x[(t * b + bi) * n_in + j] as f64 * w[(d * 4 * h + row) * n_in + j] as f64;
                         }
                         for (j, hv) in hs.iter().enumerate() {
                             v += hv * r[(d * 4 * h + row) * h + j] as f64;
@@ -151,8 +141,7 @@ impl OpDef for Lstm {
                         }
                         v
                     };
-                    let pe =
-                        |g: usize, k: usize| peep.map_or(0.0, |p| p[d * 3 * h + g * h + k] as f64);
+                    let pe = |g: usize, k: usize| peep.map_or(0.0, |p| p[d * 3 * h + g * h + k] as f64);
                     let mut new_h = vec![0f64; h];
                     for k in 0..h {
                         let i_g = sigmoid(clip(gate(0, k, &hs) + pe(0, k) * cs[k]));
@@ -191,18 +180,8 @@ impl OpDef for Lstm {
         let reverse = self.direction == Direction::Reverse;
         let (clip, input_forget) = (f32_lit(self.clip), self.input_forget);
         let (k, p) = (cx.kernels(), params());
-        let Some(scratch) = &cx.scratch else {
-            invalid!("lstm needs scratch space")
-        };
-        let (xx, w, r, b, h0, c0, pp) = (
-            &x.expr,
-            cx.x(1),
-            cx.x(2),
-            cx.x(3),
-            cx.x(5),
-            cx.x(6),
-            cx.x(7),
-        );
+        let Some(scratch) = &cx.scratch else { invalid!("lstm needs scratch space") };
+        let (xx, w, r, b, h0, c0, pp) = (&x.expr, cx.x(1), cx.x(2), cx.x(3), cx.x(5), cx.x(6), cx.x(7));
         let (y, yh, yc) = (cx.y(0), cx.y(1), cx.y(2));
         Ok(quote! {
             #k::lstm_f32(
@@ -246,9 +225,7 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
     }
     if let Some(acts) = cx.strings("activations")? {
         let default = ["Sigmoid", "Tanh", "Tanh"];
-        let ok = acts
-            .chunks(3)
-            .all(|c| c.iter().map(String::as_str).eq(default.iter().copied()));
+        let ok = acts.chunks(3).all(|c| c.iter().map(String::as_str).eq(default.iter().copied()));
         if !ok {
             unsupported!("LSTM activations {acts:?} (only the default Sigmoid, Tanh, Tanh)");
         }
@@ -267,8 +244,5 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         input_forget: cx.int("input_forget", 0)? != 0,
     };
     // sequence_lens (slot 4) is dropped: it equals the full length.
-    Ok(Lowered::Op(
-        lstm.into(),
-        vec![0, 1, 2, 3, usize::MAX, 5, 6, 7],
-    ))
+    Ok(Lowered::Op(lstm.into(), vec![0, 1, 2, 3, usize::MAX, 5, 6, 7]))
 }

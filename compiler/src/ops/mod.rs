@@ -232,26 +232,20 @@ pub(crate) mod util {
 
     /// The data of input `i` (present during evaluation).
     pub fn data<'a>(inputs: &'a [Option<Arg<'a>>], i: usize) -> OpResult<&'a Tensor> {
-        req(inputs, i)?
-            .value
-            .ok_or_else(|| OpError::Invalid(format!("input {i} has no data")))
+        req(inputs, i)?.value.ok_or_else(|| OpError::Invalid(format!("input {i} has no data")))
     }
 
     /// The f32 data of input `i`.
     pub fn f32s<'a>(inputs: &'a [Option<Arg<'a>>], i: usize) -> OpResult<&'a [f32]> {
         let t = data(inputs, i)?;
-        t.as_f32()
-            .ok_or_else(|| OpError::Invalid(format!("input {i} is {}, expected f32", t.dtype())))
+        t.as_f32().ok_or_else(|| OpError::Invalid(format!("input {i} is {}, expected f32", t.dtype())))
     }
 
     /// Fails unless input `i` has the given element type.
     pub fn expect_dtype(inputs: &[Option<Arg>], i: usize, dtype: DType) -> OpResult<()> {
         let a = req(inputs, i)?;
         if a.ty.dtype != dtype {
-            return Err(OpError::Invalid(format!(
-                "input {i} has element type {}, expected {dtype}",
-                a.ty.dtype
-            )));
+            return Err(OpError::Invalid(format!("input {i} has element type {}, expected {dtype}", a.ty.dtype)));
         }
         Ok(())
     }
@@ -262,11 +256,7 @@ pub(crate) mod util {
         if axis < -r || axis >= r.max(1) {
             invalid!("axis {axis} is out of range for rank {rank}");
         }
-        Ok(if axis < 0 {
-            (axis + r) as usize
-        } else {
-            axis as usize
-        })
+        Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
     }
 
     /// Numpy-style broadcast of two shapes.
@@ -274,16 +264,8 @@ pub(crate) mod util {
         let n = a.len().max(b.len());
         let mut out = vec![0; n];
         for i in 0..n {
-            let da = if i + a.len() >= n {
-                a[i + a.len() - n]
-            } else {
-                1
-            };
-            let db = if i + b.len() >= n {
-                b[i + b.len() - n]
-            } else {
-                1
-            };
+            let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+            let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
             out[i] = if da == db || db == 1 {
                 da
             } else if da == 1 {
@@ -324,11 +306,7 @@ pub(crate) mod util {
 
     /// A type like `t` with another shape (quantisation kept).
     pub fn reshaped(t: &TensorType, shape: Vec<usize>) -> TensorType {
-        TensorType {
-            dtype: t.dtype,
-            shape,
-            quant: t.quant.clone(),
-        }
+        TensorType { dtype: t.dtype, shape, quant: t.quant.clone() }
     }
 
     /// Renders a list for IR text.

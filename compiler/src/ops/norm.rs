@@ -19,24 +19,11 @@ pub struct BatchNorm {
 
 impl BatchNorm {
     /// Per-channel multiplier and offset equivalent to this normalisation.
-    pub fn affine(
-        &self,
-        scale: &[f32],
-        bias: &[f32],
-        mean: &[f32],
-        var: &[f32],
-    ) -> (Vec<f32>, Vec<f32>) {
-        let mul: Vec<f32> = scale
-            .iter()
-            .zip(var)
-            .map(|(&s, &v)| (s as f64 / (v as f64 + self.epsilon as f64).sqrt()) as f32)
-            .collect();
-        let add = bias
-            .iter()
-            .zip(mean)
-            .zip(&mul)
-            .map(|((&b, &m), &k)| (b as f64 - m as f64 * k as f64) as f32)
-            .collect();
+    pub fn affine(&self, scale: &[f32], bias: &[f32], mean: &[f32], var: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let mul: Vec<f32> =
+            scale.iter().zip(var).map(|(&s, &v)| (s as f64 / (v as f64 + self.epsilon as f64).sqrt()) as f32).collect();
+        let add =
+            bias.iter().zip(mean).zip(&mul).map(|((&b, &m), &k)| (b as f64 - m as f64 * k as f64) as f32).collect();
         (mul, add)
     }
 }
@@ -50,11 +37,7 @@ fn check_channels(inputs: &[Option<Arg>], first: usize, count: usize) -> OpResul
     for i in first..first + count {
         let p = req(inputs, i)?.ty;
         if p.shape != [x.shape[1]] {
-            invalid!(
-                "parameter {i} has shape {:?}, expected [{}]",
-                p.shape,
-                x.shape[1]
-            );
+            invalid!("parameter {i} has shape {:?}, expected [{}]", p.shape, x.shape[1]);
         }
     }
     Ok(x.clone())
@@ -63,10 +46,7 @@ fn check_channels(inputs: &[Option<Arg>], first: usize, count: usize) -> OpResul
 fn apply_affine(x: &[f32], shape: &[usize], mul: &[f32], add: &[f32]) -> Vec<f32> {
     let c = shape[1];
     let inner = numel(&shape[2..]);
-    x.iter()
-        .enumerate()
-        .map(|(i, &v)| v * mul[(i / inner) % c] + add[(i / inner) % c])
-        .collect()
+    x.iter().enumerate().map(|(i, &v)| v * mul[(i / inner) % c] + add[(i / inner) % c]).collect()
 }
 
 impl OpDef for BatchNorm {
@@ -80,16 +60,8 @@ impl OpDef for BatchNorm {
         Ok(vec![check_channels(inputs, 1, 4)?])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
-        let (mul, add) = self.affine(
-            f32s(inputs, 1)?,
-            f32s(inputs, 2)?,
-            f32s(inputs, 3)?,
-            f32s(inputs, 4)?,
-        );
-        Ok(vec![Tensor::f32(
-            out[0].shape.clone(),
-            apply_affine(f32s(inputs, 0)?, &out[0].shape, &mul, &add),
-        )])
+        let (mul, add) = self.affine(f32s(inputs, 1)?, f32s(inputs, 2)?, f32s(inputs, 3)?, f32s(inputs, 4)?);
+        Ok(vec![Tensor::f32(out[0].shape.clone(), apply_affine(f32s(inputs, 0)?, &out[0].shape, &mul, &add))])
     }
     fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
         unsupported!("batch_norm reached code generation; the normalisation pass should have rewritten it (are its parameters constant?)")
@@ -110,12 +82,7 @@ impl OpDef for ChannelAffine {
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         Ok(vec![Tensor::f32(
             out[0].shape.clone(),
-            apply_affine(
-                f32s(inputs, 0)?,
-                &out[0].shape,
-                f32s(inputs, 1)?,
-                f32s(inputs, 2)?,
-            ),
+            apply_affine(f32s(inputs, 0)?, &out[0].shape, f32s(inputs, 1)?, f32s(inputs, 2)?),
         )])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
@@ -124,9 +91,7 @@ impl OpDef for ChannelAffine {
         let (outer, len, inner) = (s[0], s[1], numel(&s[2..]));
         let (k, p) = (cx.kernels(), params());
         let (x, m, a, yy) = (cx.x(0), cx.x(1), cx.x(2), &y.expr);
-        Ok(
-            quote!(#k::channel_affine_f32(&#p::Axis { outer: #outer, len: #len, inner: #inner }, #m, #a, #x, #yy);),
-        )
+        Ok(quote!(#k::channel_affine_f32(&#p::Axis { outer: #outer, len: #len, inner: #inner }, #m, #a, #x, #yy);))
     }
 }
 
@@ -138,10 +103,5 @@ pub fn import_batch_norm(cx: &NodeCx) -> OpResult<Lowered> {
     if cx.opset < 7 && cx.int("spatial", 1)? == 0 {
         unsupported!("BatchNormalization with spatial = 0");
     }
-    Ok(Lowered::op(
-        BatchNorm {
-            epsilon: cx.float("epsilon", 1e-5)?,
-        },
-        5,
-    ))
+    Ok(Lowered::op(BatchNorm { epsilon: cx.float("epsilon", 1e-5)? }, 5))
 }

@@ -47,17 +47,10 @@ impl Pool {
         }
         let mut out = vec![x[0], x[1]];
         for i in 0..r {
-            let (k, s, d, pb, pe) = (
-                self.kernel[i],
-                self.strides[i],
-                self.dilations[i],
-                self.pads[i],
-                self.pads[i + r],
-            );
+            let (k, s, d, pb, pe) =
+                (self.kernel[i], self.strides[i], self.dilations[i], self.pads[i], self.pads[i + r]);
             let mut o = window_out(x[i + 2], k, s, d, pb, pe, self.ceil_mode).ok_or_else(|| {
-                super::OpError::Invalid(format!(
-                    "window larger than padded input on spatial axis {i}"
-                ))
+                super::OpError::Invalid(format!("window larger than padded input on spatial axis {i}"))
             })?;
             // A window may not start in the end padding.
             if self.ceil_mode && (o - 1) * s >= x[i + 2] + pb {
@@ -124,24 +117,24 @@ impl OpDef for Pool {
         a
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        expect_dtype(inputs, 0, DType::F32)?;
-        Ok(vec![TensorType::new(
-            DType::F32,
-            self.out_shape(&req(inputs, 0)?.ty.shape)?,
-        )])
+        let x = req(inputs, 0)?.ty;
+        // Max pooling also runs on 8-bit values (ONNX allows it from opset 12).
+        if !(self.kind == PoolKind::Max && x.dtype.is_quantised_int()) {
+            expect_dtype(inputs, 0, DType::F32)?;
+        }
+        Ok(vec![crate::ops::util::reshaped(x, self.out_shape(&x.shape)?)])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
-        let x = f32s(inputs, 0)?;
+        let xt = super::util::data(inputs, 0)?;
+        let x: Vec<f32> = xt.data.to_f32_vec();
         let xs = &req(inputs, 0)?.ty.shape;
         let ys = &out[0].shape;
-        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] =
-            self.geometry(xs, ys);
+        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.geometry(xs, ys);
         let mut y = vec![0f32; numel(ys)];
         for c in 0..planes {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    let (mut best, mut sum, mut real, mut padded) =
-                        (f32::NEG_INFINITY, 0f64, 0usize, 0usize);
+                    let (mut best, mut sum, mut real, mut padded) = (f32::NEG_INFINITY, 0f64, 0usize, 0usize);
                     for ky in 0..kh {
                         for kx in 0..kw {
                             let yy = (oy * sh + ky * dh) as isize - pt as isize;
@@ -168,7 +161,7 @@ impl OpDef for Pool {
                 }
             }
         }
-        Ok(vec![Tensor::f32(ys.clone(), y)])
+        Ok(vec![Tensor { shape: ys.clone(), data: crate::ir::Data::F32(y).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         if self.kernel.len() > 2 {
@@ -179,9 +172,13 @@ impl OpDef for Pool {
             self.geometry(&x.ty.shape, &y.ty.shape);
         let cip = self.count_include_pad;
         let (k, p) = (cx.kernels(), params());
-        let f = match self.kind {
-            PoolKind::Max => quote!(max_pool2d_f32),
-            PoolKind::Avg => quote!(avg_pool2d_f32),
+        let f = match (self.kind, x.ty.dtype) {
+            (PoolKind::Max, DType::F32) => quote!(max_pool2d_f32),
+            (PoolKind::Max, d) => {
+                let t = crate::ops::int8::elem(d);
+                quote!(max_pool2d_q8::<#t>)
+            }
+            (PoolKind::Avg, _) => quote!(avg_pool2d_f32),
         };
         let (xx, yy) = (&x.expr, &y.expr);
         Ok(quote! {
@@ -250,20 +247,12 @@ impl OpDef for GlobalPool {
 
 /// MaxPool and AveragePool.
 pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
-    let kind = if cx.node.op_type == "MaxPool" {
-        PoolKind::Max
-    } else {
-        PoolKind::Avg
-    };
-    let Some(x) = cx.input(0) else {
-        invalid!("input X is required")
-    };
+    let kind = if cx.node.op_type == "MaxPool" { PoolKind::Max } else { PoolKind::Avg };
+    let Some(x) = cx.input(0) else { invalid!("input X is required") };
     if x.ty.rank() < 3 {
         invalid!("input rank {} (need N, C and spatial axes)", x.ty.rank());
     }
-    let Some(k) = cx.ints("kernel_shape")? else {
-        invalid!("kernel_shape is required")
-    };
+    let Some(k) = cx.ints("kernel_shape")? else { invalid!("kernel_shape is required") };
     let kernel: Vec<usize> = k.iter().map(|&v| v.max(0) as usize).collect();
     if kernel.len() != x.ty.rank() - 2 || kernel.contains(&0) {
         invalid!("kernel_shape {k:?} does not fit input rank {}", x.ty.rank());
@@ -294,10 +283,6 @@ pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
 
 /// GlobalAveragePool and GlobalMaxPool.
 pub fn import_global(cx: &NodeCx) -> OpResult<Lowered> {
-    let kind = if cx.node.op_type == "GlobalMaxPool" {
-        PoolKind::Max
-    } else {
-        PoolKind::Avg
-    };
+    let kind = if cx.node.op_type == "GlobalMaxPool" { PoolKind::Max } else { PoolKind::Avg };
     Ok(Lowered::op(GlobalPool { kind }, 1))
 }

@@ -28,11 +28,7 @@ fn check_params(inputs: &[Option<Arg>], axis_attr: usize) -> OpResult<Option<usi
     }
     if let Some(Some(z)) = inputs.get(2) {
         if z.ty.shape != s.shape {
-            invalid!(
-                "zero point shape {:?} differs from scale shape {:?}",
-                z.ty.shape,
-                s.shape
-            );
+            invalid!("zero point shape {:?} differs from scale shape {:?}", z.ty.shape, s.shape);
         }
     }
     match s.shape.as_slice() {
@@ -48,15 +44,9 @@ fn check_params(inputs: &[Option<Arg>], axis_attr: usize) -> OpResult<Option<usi
 }
 
 /// The `(axis geometry, scales, zero points)` tokens of a run-time conversion.
-fn conversion_params(
-    cx: &EmitCx,
-    axis: usize,
-) -> OpResult<(TokenStream, TokenStream, TokenStream)> {
+fn conversion_params(cx: &EmitCx, axis: usize) -> OpResult<(TokenStream, TokenStream, TokenStream)> {
     let x = cx.input(0)?;
-    let (Some(scale), zp) = (
-        cx.input(1)?.value,
-        cx.inputs.get(2).and_then(|o| o.as_ref()).map(|o| o.value),
-    ) else {
+    let (Some(scale), zp) = (cx.input(1)?.value, cx.inputs.get(2).and_then(|o| o.as_ref()).map(|o| o.value)) else {
         unsupported!("a quantisation scale computed at run time");
     };
     let zp = match zp {
@@ -65,19 +55,12 @@ fn conversion_params(
         Some(None) => unsupported!("a zero point computed at run time"),
     };
     let s = &x.ty.shape;
-    let (outer, len, inner) = if scale.numel() == 1 {
-        (1, 1, numel(s))
-    } else {
-        (numel(&s[..axis]), s[axis], numel(&s[axis + 1..]))
-    };
+    let (outer, len, inner) =
+        if scale.numel() == 1 { (1, 1, numel(s)) } else { (numel(&s[..axis]), s[axis], numel(&s[axis + 1..])) };
     let p = params();
     let scales = f32_array(&scale.data.to_f32_vec());
     let zps = zp.iter().map(|&z| i32_lit(z as i32));
-    Ok((
-        quote!(&#p::Axis { outer: #outer, len: #len, inner: #inner }),
-        quote!(&#scales),
-        quote!(&[#(#zps),*]),
-    ))
+    Ok((quote!(&#p::Axis { outer: #outer, len: #len, inner: #inner }), quote!(&#scales), quote!(&[#(#zps),*])))
 }
 
 /// `y = (x − zero_point) · scale` (inputs x, scale, zero_point?).
@@ -111,9 +94,7 @@ impl OpDef for Dequantize {
             _ => vec![0; scale.len()],
         };
         let pi = param_index(&x.shape, per_axis, scale.len());
-        let y = (0..x.numel())
-            .map(|i| ((x.data.get_i64(i) - zp[pi(i)]) as f64 * scale[pi(i)] as f64) as f32)
-            .collect();
+        let y = (0..x.numel()).map(|i| ((x.data.get_i64(i) - zp[pi(i)]) as f64 * scale[pi(i)] as f64) as f32).collect();
         Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
@@ -171,23 +152,14 @@ impl OpDef for Quantize {
         }
         let per_axis = check_params(inputs, self.axis)?;
         // Constant per-tensor parameters become part of the result's type.
-        let quant = match (
-            per_axis,
-            req(inputs, 1)?.value,
-            inputs.get(2).and_then(|a| a.as_ref()).map(|a| a.value),
-        ) {
+        let quant = match (per_axis, req(inputs, 1)?.value, inputs.get(2).and_then(|a| a.as_ref()).map(|a| a.value)) {
             (None, Some(s), None) => Some(Quant::per_tensor(s.data.get_f64(0) as f32, 0)),
-            (None, Some(s), Some(Some(z))) => Some(Quant::per_tensor(
-                s.data.get_f64(0) as f32,
-                z.data.get_i64(0) as i32,
-            )),
+            (None, Some(s), Some(Some(z))) => {
+                Some(Quant::per_tensor(s.data.get_f64(0) as f32, z.data.get_i64(0) as i32))
+            }
             _ => None,
         };
-        Ok(vec![TensorType {
-            dtype: self.to,
-            shape: x.shape.clone(),
-            quant,
-        }])
+        Ok(vec![TensorType { dtype: self.to, shape: x.shape.clone(), quant }])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let per_axis = check_params(inputs, self.axis)?;
@@ -201,10 +173,7 @@ impl OpDef for Quantize {
         let v: Vec<i64> = (0..x.numel())
             .map(|i| quantize_value(x.data.get_f64(i) as f32, scale[pi(i)], zp[pi(i)], self.to))
             .collect();
-        Ok(vec![Tensor {
-            shape: out[0].shape.clone(),
-            data: Data::I64(v).cast(self.to),
-        }])
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(self.to) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         if cx.input(0)?.ty.dtype != DType::F32 {
@@ -232,12 +201,7 @@ fn axis_attr(cx: &NodeCx) -> OpResult<usize> {
 
 /// DequantizeLinear.
 pub fn import_dequantize(cx: &NodeCx) -> OpResult<Lowered> {
-    Ok(Lowered::op(
-        Dequantize {
-            axis: axis_attr(cx)?,
-        },
-        cx.n_inputs().min(3),
-    ))
+    Ok(Lowered::op(Dequantize { axis: axis_attr(cx)? }, cx.n_inputs().min(3)))
 }
 
 /// QuantizeLinear.
@@ -256,11 +220,5 @@ pub fn import_quantize(cx: &NodeCx) -> OpResult<Lowered> {
     if cx.int("saturate", 1)? != 1 {
         unsupported!("saturate = 0");
     }
-    Ok(Lowered::op(
-        Quantize {
-            axis: axis_attr(cx)?,
-            to,
-        },
-        cx.n_inputs().min(3),
-    ))
+    Ok(Lowered::op(Quantize { axis: axis_attr(cx)?, to }, cx.n_inputs().min(3)))
 }

@@ -1,9 +1,8 @@
 //! The ONNX operator table: which (domain, op type) pairs import, from which opset,
 //! and by which function. One line per ONNX op.
 
-use super::{
-    activation, binary, conv, gemm, layout, lstm, norm, pool, quant, shape, softmax, OpResult,
-};
+use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
+use super::{activation, binary, conv, gemm, layout, lstm, norm, pool, quant, shape, softmax, OpResult};
 use crate::front::node::{Lowered, NodeCx};
 
 /// How one ONNX op imports.
@@ -23,36 +22,19 @@ pub struct Entry {
 /// The newest opset version of the default domain the importers know.
 pub const MAX_OPSET: i64 = 23;
 
-const fn e(
-    op_type: &'static str,
-    since: i64,
-    import: fn(&NodeCx) -> OpResult<Lowered>,
-    notes: &'static str,
-) -> Entry {
-    Entry {
-        domain: "ai.onnx",
-        op_type,
-        since,
-        import,
-        notes,
-    }
+const fn e(op_type: &'static str, since: i64, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
+    Entry { domain: "ai.onnx", op_type, since, import, notes }
+}
+
+const fn ms(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
+    Entry { domain: "com.microsoft", op_type, since: 1, import, notes }
 }
 
 /// Every supported op.
 pub static OPS: &[Entry] = &[
     e("Abs", 6, activation::import_unary, ""),
-    e(
-        "Add",
-        7,
-        binary::import,
-        "numpy broadcasting; fused bias/clamp",
-    ),
-    e(
-        "AveragePool",
-        7,
-        pool::import_pool,
-        "1-D/2-D, pads, ceil_mode, count_include_pad",
-    ),
+    e("Add", 7, binary::import, "numpy broadcasting; fused bias/clamp"),
+    e("AveragePool", 7, pool::import_pool, "1-D/2-D, pads, ceil_mode, count_include_pad"),
     e(
         "BatchNormalization",
         7,
@@ -60,54 +42,20 @@ pub static OPS: &[Entry] = &[
         "inference; folded into the preceding Conv or a per-channel affine",
     ),
     e("Cast", 6, shape::import_cast, "folded at compile time"),
-    e(
-        "Clip",
-        6,
-        activation::import_clip,
-        "min/max as attributes (<11) or constant inputs",
-    ),
+    e("Clip", 6, activation::import_clip, "min/max as attributes (<11) or constant inputs"),
     e("Concat", 4, layout::import_concat, ""),
-    e(
-        "Constant",
-        1,
-        shape::import_constant,
-        "tensor, scalar and list forms",
-    ),
-    e(
-        "ConstantOfShape",
-        9,
-        shape::import_constant_of_shape,
-        "folded at compile time",
-    ),
-    e(
-        "Conv",
-        1,
-        conv::import,
-        "1-D/2-D, groups/depthwise, auto_pad, strides, dilations",
-    ),
-    e(
-        "DequantizeLinear",
-        10,
-        quant::import_dequantize,
-        "per-tensor/per-axis; folded on constants",
-    ),
+    e("Constant", 1, shape::import_constant, "tensor, scalar and list forms"),
+    e("ConstantOfShape", 9, shape::import_constant_of_shape, "folded at compile time"),
+    e("Conv", 1, conv::import, "1-D/2-D, groups/depthwise, auto_pad, strides, dilations"),
+    e("ConvInteger", 10, qconv::import_conv_integer, "int8/uint8 input, constant weights; i32 result"),
+    e("DequantizeLinear", 10, quant::import_dequantize, "per-tensor/per-axis; folded on constants"),
     e("Div", 7, binary::import, ""),
-    e(
-        "Dropout",
-        7,
-        activation::import_identity,
-        "inference (identity)",
-    ),
+    e("Dropout", 7, activation::import_identity, "inference (identity)"),
     e("Exp", 6, activation::import_unary, ""),
     e("Expand", 8, layout::import_expand, "constant target shape"),
     e("Flatten", 1, layout::import_flatten, "a view"),
     e("Gather", 1, layout::import_gather, "constant indices"),
-    e(
-        "Gemm",
-        7,
-        gemm::import_gemm,
-        "alpha, beta, transA/B, broadcast C",
-    ),
+    e("Gemm", 7, gemm::import_gemm, "alpha, beta, transA/B, broadcast C"),
     e("GlobalAveragePool", 1, pool::import_global, ""),
     e("GlobalMaxPool", 1, pool::import_global, ""),
     e("HardSigmoid", 6, activation::import_unary, ""),
@@ -116,54 +64,27 @@ pub static OPS: &[Entry] = &[
     e("LeakyRelu", 6, activation::import_unary, ""),
     e("Log", 6, activation::import_unary, ""),
     e("LogSoftmax", 1, softmax::import, ""),
-    e(
-        "LSTM",
-        7,
-        lstm::import,
-        "forward/reverse/bidirectional, default activations, layout 0",
-    ),
-    e(
-        "MatMul",
-        1,
-        gemm::import_matmul,
-        "numpy batching; fused bias/clamp",
-    ),
+    e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layout 0"),
+    e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
+    e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),
     e("Max", 8, binary::import, "two operands"),
-    e(
-        "MaxPool",
-        1,
-        pool::import_pool,
-        "1-D/2-D; no Indices output",
-    ),
+    e("MaxPool", 1, pool::import_pool, "1-D/2-D; no Indices output"),
     e("Min", 8, binary::import, "two operands"),
     e("Mul", 7, binary::import, ""),
     e("Neg", 6, activation::import_unary, ""),
     e("Pad", 2, layout::import_pad, "constant mode"),
+    e("QLinearConv", 10, qop::import_qlinear_conv, "integer kernel; per-channel weights"),
+    e("QLinearMatMul", 10, qop::import_qlinear_matmul, "integer kernel; constant B"),
     e("Pow", 7, binary::import, ""),
-    e(
-        "QuantizeLinear",
-        10,
-        quant::import_quantize,
-        "per-tensor/per-axis; folded on constants",
-    ),
+    e("QuantizeLinear", 10, quant::import_quantize, "per-tensor/per-axis; folded on constants"),
     e("Range", 11, shape::import_range, "folded at compile time"),
     e("Reciprocal", 6, activation::import_unary, ""),
     e("Relu", 6, activation::import_relu, "fused into producers"),
     e("Reshape", 5, layout::import_reshape, "a view; 0 and -1"),
     e("Shape", 1, shape::import_shape, "folded (static shapes)"),
     e("Sigmoid", 6, activation::import_unary, ""),
-    e(
-        "Slice",
-        1,
-        layout::import_slice,
-        "constant starts/ends/axes/steps",
-    ),
-    e(
-        "Softmax",
-        1,
-        softmax::import,
-        "pre-13 2-D coercion and per-axis",
-    ),
+    e("Slice", 1, layout::import_slice, "constant starts/ends/axes/steps"),
+    e("Softmax", 1, softmax::import, "pre-13 2-D coercion and per-axis"),
     e("Softplus", 1, activation::import_unary, ""),
     e("Sqrt", 6, activation::import_unary, ""),
     e("Squeeze", 1, layout::import_squeeze, "a view"),
@@ -171,6 +92,15 @@ pub static OPS: &[Entry] = &[
     e("Tanh", 6, activation::import_unary, ""),
     e("Transpose", 1, layout::import_transpose, ""),
     e("Unsqueeze", 1, layout::import_unsqueeze, "a view"),
+    ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
+    ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
+    ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),
+    ms("QLinearConcat", qop::import_qlinear_concat, "integer copies, requantised by table"),
+    ms("QLinearGlobalAveragePool", qop::import_qlinear_global_average_pool, "integer kernel; channels_last = 0"),
+    ms("QLinearLeakyRelu", qop::import_qlinear_activation, "table lookup"),
+    ms("QLinearMul", qop::import_qlinear_binary, "integer kernel, broadcasting"),
+    ms("QLinearSigmoid", qop::import_qlinear_activation, "table lookup"),
+    ms("QLinearSoftmax", qop::import_qlinear_softmax, "integer kernel"),
 ];
 
 /// Whether an op is supported.
@@ -186,27 +116,12 @@ pub enum Support {
 /// Looks up an op by domain, type and the model's opset for that domain.
 pub fn lookup(domain: &str, op_type: &str, opset: i64) -> Support {
     let mut known = None;
-    for e in OPS
-        .iter()
-        .filter(|e| e.domain == domain && e.op_type == op_type)
-    {
-        let max = if e.domain == "ai.onnx" {
-            MAX_OPSET
-        } else {
-            i64::MAX
-        };
+    for e in OPS.iter().filter(|e| e.domain == domain && e.op_type == op_type) {
+        let max = if e.domain == "ai.onnx" { MAX_OPSET } else { i64::MAX };
         if opset >= e.since && opset <= max {
             return Support::Yes(e);
         }
-        known = Some(format!(
-            "{}–{}",
-            e.since,
-            if max == i64::MAX {
-                "latest".to_string()
-            } else {
-                max.to_string()
-            }
-        ));
+        known = Some(format!("{}–{}", e.since, if max == i64::MAX { "latest".to_string() } else { max.to_string() }));
     }
     match known {
         Some(r) => Support::Opset(r),
@@ -220,15 +135,8 @@ pub fn markdown_table() -> String {
     let mut ops: Vec<&Entry> = OPS.iter().collect();
     ops.sort_by_key(|e| (e.domain, e.op_type.to_ascii_lowercase()));
     for e in ops {
-        let max = if e.domain == "ai.onnx" {
-            MAX_OPSET.to_string()
-        } else {
-            "latest".into()
-        };
-        s.push_str(&format!(
-            "| {} | {} | {}–{} | {} |\n",
-            e.op_type, e.domain, e.since, max, e.notes
-        ));
+        let max = if e.domain == "ai.onnx" { MAX_OPSET.to_string() } else { "latest".into() };
+        s.push_str(&format!("| {} | {} | {}–{} | {} |\n", e.op_type, e.domain, e.since, max, e.notes));
     }
     s
 }

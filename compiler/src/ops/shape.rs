@@ -27,16 +27,11 @@ impl OpDef for ShapeOf {
         "shape"
     }
     fn infer(&self, _: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        Ok(vec![TensorType::new(
-            DType::I64,
-            vec![self.end - self.start],
-        )])
+        Ok(vec![TensorType::new(DType::I64, vec![self.end - self.start])])
     }
     fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let s = &req(inputs, 0)?.ty.shape;
-        Ok(vec![Tensor::i64_vec(
-            s[self.start..self.end].iter().map(|&d| d as i64).collect(),
-        )])
+        Ok(vec![Tensor::i64_vec(s[self.start..self.end].iter().map(|&d| d as i64).collect())])
     }
     fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
         unsupported!("shape should have folded to a constant")
@@ -48,9 +43,7 @@ impl OpDef for ShapeOf {
 
 /// Shape (opset 15 adds start/end).
 pub fn import_shape(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let r = x.ty.rank() as i64;
     let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
     let start = clamp(cx.int("start", 0)?);
@@ -76,35 +69,22 @@ impl OpDef for Cast {
         vec![("to", self.to.to_string())]
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        Ok(vec![TensorType::new(
-            self.to,
-            req(inputs, 0)?.ty.shape.clone(),
-        )])
+        Ok(vec![TensorType::new(self.to, req(inputs, 0)?.ty.shape.clone())])
     }
     fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        Ok(vec![Tensor {
-            shape: x.shape.clone(),
-            data: x.data.cast(self.to),
-        }])
+        Ok(vec![Tensor { shape: x.shape.clone(), data: x.data.cast(self.to) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let x = cx.input(0)?;
-        unsupported!(
-            "Cast from {} to {} on a tensor computed at run time",
-            x.ty.dtype,
-            self.to
-        )
+        unsupported!("Cast from {} to {} on a tensor computed at run time", x.ty.dtype, self.to)
     }
 }
 
 /// Cast (a cast to the same type is dropped).
 pub fn import_cast(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
-    let to = dtype_of(cx.int("to", 0)? as i32)
-        .map_err(|t| super::OpError::Unsupported(format!("Cast to {t}")))?;
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let to = dtype_of(cx.int("to", 0)? as i32).map_err(|t| super::OpError::Unsupported(format!("Cast to {t}")))?;
     if to == x.ty.dtype {
         return Ok(Lowered::Forward(0));
     }
@@ -126,25 +106,17 @@ impl OpDef for ConstantOfShape {
         "constant_of_shape"
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        let Some(s) = req(inputs, 0)?.value else {
-            unsupported!("ConstantOfShape of a run-time shape")
-        };
+        let Some(s) = req(inputs, 0)?.value else { unsupported!("ConstantOfShape of a run-time shape") };
         let dims = s.data.to_i64_vec();
         if dims.iter().any(|&d| d < 0) {
             invalid!("negative dimension in {dims:?}");
         }
-        Ok(vec![TensorType::new(
-            self.value.dtype(),
-            dims.into_iter().map(|d| d as usize).collect(),
-        )])
+        Ok(vec![TensorType::new(self.value.dtype(), dims.into_iter().map(|d| d as usize).collect())])
     }
     fn eval(&self, _: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let n = out[0].numel();
         let data = self.value.data.gather(std::iter::repeat_n(0, n));
-        Ok(vec![Tensor {
-            shape: out[0].shape.clone(),
-            data,
-        }])
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data }])
     }
     fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
         unsupported!("constant_of_shape should have folded to a constant")
@@ -177,11 +149,7 @@ impl Range {
         if delta == 0.0 {
             invalid!("delta is 0");
         }
-        Ok((
-            start,
-            delta,
-            ((limit - start) / delta).ceil().max(0.0) as usize,
-        ))
+        Ok((start, delta, ((limit - start) / delta).ceil().max(0.0) as usize))
     }
 }
 
@@ -203,10 +171,7 @@ impl OpDef for Range {
             DType::F32 => Data::F32(v.iter().map(|&x| x as f32).collect()),
             d => Data::I64(v.iter().map(|&x| x as i64).collect()).cast(d),
         };
-        Ok(vec![Tensor {
-            shape: vec![n],
-            data,
-        }])
+        Ok(vec![Tensor { shape: vec![n], data }])
     }
     fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
         unsupported!("range should have folded to a constant")
@@ -224,14 +189,10 @@ pub fn import_constant(cx: &NodeCx) -> OpResult<Lowered> {
         return Ok(Lowered::Const(t));
     }
     if cx.has("value_float") {
-        return Ok(Lowered::Const(Tensor::scalar(Data::F32(vec![
-            cx.float("value_float", 0.0)?
-        ]))));
+        return Ok(Lowered::Const(Tensor::scalar(Data::F32(vec![cx.float("value_float", 0.0)?]))));
     }
     if cx.has("value_int") {
-        return Ok(Lowered::Const(Tensor::scalar(Data::I64(vec![
-            cx.int("value_int", 0)?
-        ]))));
+        return Ok(Lowered::Const(Tensor::scalar(Data::I64(vec![cx.int("value_int", 0)?]))));
     }
     if let Some(v) = cx.floats("value_floats")? {
         return Ok(Lowered::Const(Tensor::f32(vec![v.len()], v)));

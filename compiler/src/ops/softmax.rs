@@ -66,11 +66,7 @@ impl OpDef for Softmax {
                 let sum: f64 = (0..len).map(|j| (x[at(j)] as f64 - max).exp()).sum();
                 for j in 0..len {
                     let v = x[at(j)] as f64 - max;
-                    y[at(j)] = if self.log {
-                        (v - sum.ln()) as f32
-                    } else {
-                        (v.exp() / sum) as f32
-                    };
+                    y[at(j)] = if self.log { (v - sum.ln()) as f32 } else { (v.exp() / sum) as f32 };
                 }
             }
         }
@@ -80,29 +76,16 @@ impl OpDef for Softmax {
         let y = cx.output(0)?;
         let (outer, len, inner) = self.split(&y.ty.shape);
         let (k, p, x, yy) = (cx.kernels(), params(), cx.x(0), &y.expr);
-        let f = if self.log {
-            quote!(log_softmax_f32)
-        } else {
-            quote!(softmax_f32)
-        };
+        let f = if self.log { quote!(log_softmax_f32) } else { quote!(softmax_f32) };
         Ok(quote!(#k::#f(&#p::Axis { outer: #outer, len: #len, inner: #inner }, #x, #yy);))
     }
 }
 
 /// Softmax and LogSoftmax.
 pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
-    let Some(x) = cx.input(0) else {
-        invalid!("input is required")
-    };
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
     let legacy = cx.opset < 13;
     let a = cx.int("axis", if legacy { 1 } else { -1 })?;
     let axis = axis(a, x.ty.rank())?;
-    Ok(Lowered::op(
-        Softmax {
-            axis,
-            coerce_2d: legacy,
-            log: cx.node.op_type == "LogSoftmax",
-        },
-        1,
-    ))
+    Ok(Lowered::op(Softmax { axis, coerce_2d: legacy, log: cx.node.op_type == "LogSoftmax" }, 1))
 }

@@ -10,12 +10,7 @@ pub fn run(g: &mut Graph) -> usize {
             .topo_order()
             .into_iter()
             .rev()
-            .filter(|&n| {
-                g.node(n)
-                    .outputs
-                    .iter()
-                    .all(|&o| !g.is_output(o) && g.users(o).is_empty())
-            })
+            .filter(|&n| g.node(n).outputs.iter().all(|&o| !g.is_output(o) && g.users(o).is_empty()))
             .collect();
         if dead.is_empty() {
             return removed;

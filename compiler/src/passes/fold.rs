@@ -10,24 +10,12 @@ pub fn run(g: &mut Graph) -> usize {
     let mut folded = 0;
     for n in g.topo_order() {
         let node = g.node(n).clone();
-        let all_const = node
-            .inputs
-            .iter()
-            .flatten()
-            .all(|&v| g.const_of(v).is_some());
+        let all_const = node.inputs.iter().flatten().all(|&v| g.const_of(v).is_some());
         if !all_const && !node.op.def().folds_from_types() {
             continue;
         }
-        let args: Vec<Option<Arg>> = node
-            .inputs
-            .iter()
-            .map(|v| {
-                v.map(|v| Arg {
-                    ty: g.ty(v),
-                    value: g.const_of(v),
-                })
-            })
-            .collect();
+        let args: Vec<Option<Arg>> =
+            node.inputs.iter().map(|v| v.map(|v| Arg { ty: g.ty(v), value: g.const_of(v) })).collect();
         let types: Vec<_> = node.outputs.iter().map(|&o| g.ty(o).clone()).collect();
         let Ok(tensors): Result<Vec<Tensor>, _> = node.op.def().eval(&args, &types) else {
             continue;

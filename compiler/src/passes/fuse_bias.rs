@@ -14,11 +14,7 @@ fn add_of_const(g: &Graph, n: NodeId) -> Option<(ValueId, Vec<f32>, Vec<usize>)>
         return None;
     }
     let (a, c) = (node.inputs[0]?, node.inputs[1]?);
-    let (x, k) = if g.const_of(c).is_some() {
-        (a, c)
-    } else {
-        (c, a)
-    };
+    let (x, k) = if g.const_of(c).is_some() { (a, c) } else { (c, a) };
     let t = g.const_of(k)?;
     Some((x, t.as_f32()?.to_vec(), t.shape.clone()))
 }
@@ -47,11 +43,9 @@ pub fn run(g: &mut Graph) -> usize {
         let ok = match &pnode.op {
             Op::MatMul(m) if m.act.is_none() && pnode.inputs.len() == 2 => {
                 let n_cols = *out_shape.last().unwrap_or(&0);
-                let per_column =
-                    numel(&cshape) == n_cols && cshape.iter().rev().skip(1).all(|&d| d == 1);
+                let per_column = numel(&cshape) == n_cols && cshape.iter().rev().skip(1).all(|&d| d == 1);
                 if per_column {
-                    let b =
-                        g.add_const(format!("{}.bias", pnode.name), Tensor::f32(vec![n_cols], c));
+                    let b = g.add_const(format!("{}.bias", pnode.name), Tensor::f32(vec![n_cols], c));
                     g.node_mut(p).inputs.push(None);
                     g.set_input(p, 2, Some(b));
                 }
@@ -59,11 +53,9 @@ pub fn run(g: &mut Graph) -> usize {
             }
             Op::Gemm(m) if m.act.is_none() && pnode.inputs.get(2).copied().flatten().is_none() => {
                 let n_cols = out_shape[1];
-                let per_column =
-                    numel(&cshape) == n_cols && cshape.iter().rev().skip(1).all(|&d| d == 1);
+                let per_column = numel(&cshape) == n_cols && cshape.iter().rev().skip(1).all(|&d| d == 1);
                 if per_column {
-                    let b =
-                        g.add_const(format!("{}.bias", pnode.name), Tensor::f32(vec![n_cols], c));
+                    let b = g.add_const(format!("{}.bias", pnode.name), Tensor::f32(vec![n_cols], c));
                     if pnode.inputs.len() < 3 {
                         g.node_mut(p).inputs.push(None);
                     }
@@ -80,11 +72,7 @@ pub fn run(g: &mut Graph) -> usize {
                 let per_channel = numel(&cshape) == m
                     && cshape.len() <= out_shape.len()
                     && cshape.len() >= out_shape.len() - 1
-                    && cshape
-                        .iter()
-                        .rev()
-                        .take(out_shape.len() - 2)
-                        .all(|&d| d == 1);
+                    && cshape.iter().rev().take(out_shape.len() - 2).all(|&d| d == 1);
                 let old_bias = pnode.inputs.get(2).copied().flatten();
                 let base = match old_bias {
                     Some(b) => g.const_of(b).and_then(|t| t.as_f32()).map(<[f32]>::to_vec),
@@ -93,8 +81,7 @@ pub fn run(g: &mut Graph) -> usize {
                 match base {
                     Some(base) if per_channel => {
                         let sum: Vec<f32> = base.iter().zip(&c).map(|(a, b)| a + b).collect();
-                        let b =
-                            g.add_const(format!("{}.bias", pnode.name), Tensor::f32(vec![m], sum));
+                        let b = g.add_const(format!("{}.bias", pnode.name), Tensor::f32(vec![m], sum));
                         if pnode.inputs.len() < 3 {
                             g.node_mut(p).inputs.push(None);
                         }

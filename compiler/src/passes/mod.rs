@@ -21,26 +21,13 @@ pub struct Pass {
 
 /// The optimisation pipeline, in order.
 pub const PIPELINE: &[Pass] = &[
-    Pass {
-        name: "fold-constants",
-        run: fold::run,
-    },
-    Pass {
-        name: "fold-batch-norm",
-        run: normalize::run,
-    },
-    Pass {
-        name: "fuse-bias",
-        run: fuse_bias::run,
-    },
-    Pass {
-        name: "fuse-activation",
-        run: fuse_activation::run,
-    },
-    Pass {
-        name: "dead-code",
-        run: dce::run,
-    },
+    Pass { name: "quantize", run: quantize::run },
+    Pass { name: "dead-code", run: dce::run },
+    Pass { name: "fold-constants", run: fold::run },
+    Pass { name: "fold-batch-norm", run: normalize::run },
+    Pass { name: "fuse-bias", run: fuse_bias::run },
+    Pass { name: "fuse-activation", run: fuse_activation::run },
+    Pass { name: "dead-code", run: dce::run },
 ];
 
 /// What running the pipeline did.
@@ -58,8 +45,7 @@ pub fn optimise(g: &mut Graph, dump: bool) -> Result<PassLog, String> {
         if let Err(errs) = verify::verify(g) {
             return Err(format!("after pass `{}`: {}", p.name, errs.join("; ")));
         }
-        log.steps
-            .push((p.name, n, dump.then(|| crate::ir::text::to_text(g))));
+        log.steps.push((p.name, n, dump.then(|| crate::ir::text::to_text(g))));
     }
     Ok(log)
 }

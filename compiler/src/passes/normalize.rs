@@ -19,11 +19,7 @@ pub fn run(g: &mut Graph) -> usize {
             continue;
         };
         let params: Option<Vec<Vec<f32>>> = (1..5)
-            .map(|i| {
-                node.inputs[i]
-                    .and_then(|v| g.const_of(v))
-                    .and_then(|t| t.as_f32().map(<[f32]>::to_vec))
-            })
+            .map(|i| node.inputs[i].and_then(|v| g.const_of(v)).and_then(|t| t.as_f32().map(<[f32]>::to_vec)))
             .collect();
         let Some(p) = params else { continue };
         let (mul, add) = bn.affine(&p[0], &p[1], &p[2], &p[3]);
@@ -66,11 +62,7 @@ fn fold_into_conv(g: &mut Graph, x: crate::ir::ValueId, mul: &[f32], add: &[f32]
     if !c.act.is_none() {
         return false;
     }
-    let Some(w) = node.inputs[1]
-        .and_then(|v| g.const_of(v))
-        .and_then(|t| t.as_f32())
-        .map(<[f32]>::to_vec)
-    else {
+    let Some(w) = node.inputs[1].and_then(|v| g.const_of(v)).and_then(|t| t.as_f32()).map(<[f32]>::to_vec) else {
         return false;
     };
     let wshape = g.ty(node.inputs[1].expect("checked")).shape.clone();
@@ -86,11 +78,7 @@ fn fold_into_conv(g: &mut Graph, x: crate::ir::ValueId, mul: &[f32], add: &[f32]
         },
         None => vec![0.0; m],
     };
-    let w2: Vec<f32> = w
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| v * mul[i / per])
-        .collect();
+    let w2: Vec<f32> = w.iter().enumerate().map(|(i, &v)| v * mul[i / per]).collect();
     let b2: Vec<f32> = (0..m).map(|o| bias[o] * mul[o] + add[o]).collect();
     let wv = g.add_const(format!("{}.weight.bn", node.name), Tensor::f32(wshape, w2));
     let bv = g.add_const(format!("{}.bias.bn", node.name), Tensor::f32(vec![m], b2));

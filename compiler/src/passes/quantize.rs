@@ -48,14 +48,7 @@ fn act_dq(g: &Graph, v: ValueId) -> Option<Dq> {
     let x = g.node(n).inputs[0]?;
     let dtype = g.ty(x).dtype;
     let (s, z) = params_of(g, n)?;
-    (dtype.is_quantised_int() && s.len() == 1).then(|| Dq {
-        x,
-        p: QParam {
-            dtype,
-            scale: s[0],
-            zp: z[0] as i32,
-        },
-    })
+    (dtype.is_quantised_int() && s.len() == 1).then(|| Dq { x, p: QParam { dtype, scale: s[0], zp: z[0] as i32 } })
 }
 
 /// Constant weights behind a DequantizeLinear: data, scales, zero points, axis.
@@ -76,12 +69,7 @@ fn weight_dq(g: &Graph, v: ValueId) -> Option<Wq> {
         return None;
     }
     let (scales, zps) = params_of(g, n)?;
-    Some(Wq {
-        w,
-        scales,
-        zps,
-        axis: dq.axis,
-    })
+    Some(Wq { w, scales, zps, axis: dq.axis })
 }
 
 /// A bias: i32 behind a DequantizeLinear, or float constant; as real values.
@@ -101,10 +89,7 @@ fn bias_real(g: &Graph, v: ValueId) -> Option<Vec<f64>> {
     let k = s.len();
     Some(
         (0..b.numel())
-            .map(|i| {
-                (b.data.get_i64(i) - z[if k == 1 { 0 } else { i }]) as f64
-                    * s[if k == 1 { 0 } else { i }] as f64
-            })
+            .map(|i| (b.data.get_i64(i) - z[if k == 1 { 0 } else { i }]) as f64 * s[if k == 1 { 0 } else { i }] as f64)
             .collect(),
     )
 }
@@ -114,11 +99,7 @@ fn requantise_bias(real: &[f64], sx: f32, w_scales: &[f32]) -> Option<Vec<i64>> 
     real.iter()
         .enumerate()
         .map(|(c, &b)| {
-            let ws = if w_scales.len() == 1 {
-                w_scales[0]
-            } else {
-                *w_scales.get(c)?
-            };
+            let ws = if w_scales.len() == 1 { w_scales[0] } else { *w_scales.get(c)? };
             let q = (b / (sx as f64 * ws as f64)).round();
             (q.abs() < i32::MAX as f64).then_some(q as i64)
         })
@@ -155,17 +136,8 @@ fn out_q(g: &Graph, v: ValueId) -> Option<OutQ> {
                     return None;
                 }
                 nodes.push(n);
-                let p = QParam {
-                    dtype: q.to,
-                    scale: s[0],
-                    zp: z[0] as i32,
-                };
-                return Some(OutQ {
-                    nodes,
-                    act,
-                    p,
-                    q_out: g.node(n).outputs[0],
-                });
+                let p = QParam { dtype: q.to, scale: s[0], zp: z[0] as i32 };
+                return Some(OutQ { nodes, act, p, q_out: g.node(n).outputs[0] });
             }
             _ => return None,
         }
@@ -173,13 +145,7 @@ fn out_q(g: &Graph, v: ValueId) -> Option<OutQ> {
 }
 
 /// Replaces `old` (the chain from `first` through `tail`) with `op` on `inputs`.
-fn replace(
-    g: &mut Graph,
-    first: NodeId,
-    tail: &OutQ,
-    op: Op,
-    inputs: Vec<Option<ValueId>>,
-) -> Option<ValueId> {
+fn replace(g: &mut Graph, first: NodeId, tail: &OutQ, op: Op, inputs: Vec<Option<ValueId>>) -> Option<ValueId> {
     let name = g.node(first).name.clone();
     let ty = match crate::ir::build::infer(g, &op, &inputs) {
         Ok(mut t) => t.remove(0),
@@ -197,19 +163,8 @@ fn replace(
 }
 
 /// A table requantising `v` from `from` to `to` after a clamp, unless it is the identity.
-fn requant_after(
-    g: &mut Graph,
-    v: ValueId,
-    from: QParam,
-    to: QParam,
-    act: Act,
-    name: &str,
-) -> ValueId {
-    let f = if act.is_none() {
-        TableFn::Identity
-    } else {
-        TableFn::Clamp(act)
-    };
+fn requant_after(g: &mut Graph, v: ValueId, from: QParam, to: QParam, act: Act, name: &str) -> ValueId {
+    let f = if act.is_none() { TableFn::Identity } else { TableFn::Clamp(act) };
     let t = QTable { f, x: from, y: to };
     if t.is_identity() {
         return v;
@@ -242,22 +197,10 @@ fn conv(g: &mut Graph, n: NodeId) -> Option<()> {
     let mut geom = c.clone();
     geom.act = Act::NONE;
     let act = c.act.then(&tail.act)?;
-    let op = QConv {
-        geom,
-        x: x.p,
-        w_scales: w.scales,
-        y: Some(tail.p),
-        act,
-    };
+    let op = QConv { geom, x: x.p, w_scales: w.scales, y: Some(tail.p), act };
     let wv = g.add_const(format!("{}.weight.q", nd.name), wq);
     let bv = bias.map(|b| {
-        g.add_const(
-            format!("{}.bias.q", nd.name),
-            Tensor {
-                shape: vec![m],
-                data: Data::I64(b).cast(DType::I32),
-            },
-        )
+        g.add_const(format!("{}.bias.q", nd.name), Tensor { shape: vec![m], data: Data::I64(b).cast(DType::I32) })
     });
     replace(g, n, &tail, Op::QConv(op), vec![Some(x.x), Some(wv), bv]).map(|_| ())
 }
@@ -289,13 +232,7 @@ fn fully_connected(g: &mut Graph, n: NodeId) -> Option<()> {
         if let Some((u, _)) = sole_user(g, first_tail) {
             if let Op::Binary(bn) = &g.node(u).op {
                 if bn.kind == BinKind::Add && bn.act.is_none() {
-                    let other = g
-                        .node(u)
-                        .inputs
-                        .iter()
-                        .flatten()
-                        .copied()
-                        .find(|&v| v != first_tail)?;
+                    let other = g.node(u).inputs.iter().flatten().copied().find(|&v| v != first_tail)?;
                     if bias_real(g, other).is_some() {
                         bias_v = Some(other);
                         extra = Some(u);
@@ -313,35 +250,21 @@ fn fully_connected(g: &mut Graph, n: NodeId) -> Option<()> {
             if real.len() != n_cols && real.len() != 1 {
                 return None;
             }
-            let real: Vec<f64> = (0..n_cols)
-                .map(|j| real[if real.len() == 1 { 0 } else { j }])
-                .collect();
+            let real: Vec<f64> = (0..n_cols).map(|j| real[if real.len() == 1 { 0 } else { j }]).collect();
             Some(requantise_bias(&real, a.p.scale, &b.scales)?)
         }
         None => None,
     };
     let consts = fc_consts(&b.w, &b.zps, trans_b, bias.as_deref(), a.p.zp).ok()?;
     let act = act0.then(&tail.act)?;
-    let op = QGemm {
-        a: a.p,
-        w_scales: b.scales,
-        y: Some(tail.p),
-        act,
-    };
+    let op = QGemm { a: a.p, w_scales: b.scales, y: Some(tail.p), act };
     let wv = g.add_const(format!("{}.weight.q", nd.name), consts.w);
     let bv = g.add_const(format!("{}.bias.q", nd.name), consts.bias);
     let mut tail = tail;
     if let Some(e) = extra {
         tail.nodes.insert(0, e);
     }
-    replace(
-        g,
-        n,
-        &tail,
-        Op::QGemm(op),
-        vec![Some(a.x), Some(wv), Some(bv)],
-    )
-    .map(|_| ())
+    replace(g, n, &tail, Op::QGemm(op), vec![Some(a.x), Some(wv), Some(bv)]).map(|_| ())
 }
 
 fn binary(g: &mut Graph, n: NodeId) -> Option<()> {
@@ -355,13 +278,7 @@ fn binary(g: &mut Graph, n: NodeId) -> Option<()> {
     let (x, z) = (act_dq(g, nd.inputs[0]?)?, act_dq(g, nd.inputs[1]?)?);
     let tail = out_q(g, nd.outputs[0])?;
     let act = b.act.then(&tail.act)?;
-    let op = QBinary {
-        kind,
-        a: x.p,
-        b: z.p,
-        y: tail.p,
-        act,
-    };
+    let op = QBinary { kind, a: x.p, b: z.p, y: tail.p, act };
     replace(g, n, &tail, Op::QBinary(op), vec![Some(x.x), Some(z.x)]).map(|_| ())
 }
 
@@ -371,17 +288,7 @@ fn pool(g: &mut Graph, n: NodeId) -> Option<()> {
     let tail = out_q(g, nd.outputs[0])?;
     match &nd.op {
         Op::Pool(p) if p.kind == PoolKind::Avg => {
-            let out = replace(
-                g,
-                n,
-                &tail,
-                Op::QPool(QPool {
-                    pool: p.clone(),
-                    x: x.p,
-                    y: tail.p,
-                }),
-                vec![Some(x.x)],
-            )?;
+            let out = replace(g, n, &tail, Op::QPool(QPool { pool: p.clone(), x: x.p, y: tail.p }), vec![Some(x.x)])?;
             if !tail.act.is_none() {
                 clamp_after(g, out, tail.p, tail.act);
             }
@@ -390,17 +297,7 @@ fn pool(g: &mut Graph, n: NodeId) -> Option<()> {
             // Max commutes with the affine map: pool in the input quantisation, then
             // requantise (and clamp) if the output's differs.
             let name = nd.name.clone();
-            let out = replace(
-                g,
-                n,
-                &tail,
-                Op::QPool(QPool {
-                    pool: p.clone(),
-                    x: x.p,
-                    y: x.p,
-                }),
-                vec![Some(x.x)],
-            )?;
+            let out = replace(g, n, &tail, Op::QPool(QPool { pool: p.clone(), x: x.p, y: x.p }), vec![Some(x.x)])?;
             let users = g.users(out);
             let was_output = g.is_output(out);
             let r = requant_after(g, out, x.p, tail.p, tail.act, &name);
@@ -409,13 +306,7 @@ fn pool(g: &mut Graph, n: NodeId) -> Option<()> {
             }
         }
         Op::GlobalPool(p) if p.kind == PoolKind::Avg => {
-            let out = replace(
-                g,
-                n,
-                &tail,
-                Op::QGlobalAvgPool(QGlobalAvgPool { x: x.p, y: tail.p }),
-                vec![Some(x.x)],
-            )?;
+            let out = replace(g, n, &tail, Op::QGlobalAvgPool(QGlobalAvgPool { x: x.p, y: tail.p }), vec![Some(x.x)])?;
             if !tail.act.is_none() {
                 clamp_after(g, out, tail.p, tail.act);
             }
@@ -426,22 +317,12 @@ fn pool(g: &mut Graph, n: NodeId) -> Option<()> {
 }
 
 /// Points former readers of `old` (and the graph output) at `new`.
-fn redirect(
-    g: &mut Graph,
-    old: ValueId,
-    new: ValueId,
-    users: Vec<(NodeId, usize)>,
-    was_output: bool,
-) {
+fn redirect(g: &mut Graph, old: ValueId, new: ValueId, users: Vec<(NodeId, usize)>, was_output: bool) {
     for (u, slot) in users {
         g.set_input(u, slot, Some(new));
     }
     if was_output {
-        let outs: Vec<ValueId> = g
-            .outputs()
-            .iter()
-            .map(|&o| if o == old { new } else { o })
-            .collect();
+        let outs: Vec<ValueId> = g.outputs().iter().map(|&o| if o == old { new } else { o }).collect();
         g.set_outputs(outs);
     }
 }
@@ -465,17 +346,7 @@ fn softmax(g: &mut Graph, n: NodeId) -> Option<()> {
     }
     let x = act_dq(g, nd.inputs[0]?)?;
     let tail = out_q(g, nd.outputs[0])?;
-    let out = replace(
-        g,
-        n,
-        &tail,
-        Op::QSoftmax(QSoftmax {
-            softmax: s.clone(),
-            x: x.p,
-            y: tail.p,
-        }),
-        vec![Some(x.x)],
-    )?;
+    let out = replace(g, n, &tail, Op::QSoftmax(QSoftmax { softmax: s.clone(), x: x.p, y: tail.p }), vec![Some(x.x)])?;
     if !tail.act.is_none() {
         clamp_after(g, out, tail.p, tail.act);
     }
@@ -503,39 +374,11 @@ fn elementwise(g: &mut Graph, n: NodeId) -> Option<()> {
         }
         f => f,
     };
-    replace(
-        g,
-        n,
-        &tail,
-        Op::QTable(QTable {
-            f,
-            x: x.p,
-            y: tail.p,
-        }),
-        vec![Some(x.x)],
-    )
-    .map(|_| ())
+    replace(g, n, &tail, Op::QTable(QTable { f, x: x.p, y: tail.p }), vec![Some(x.x)]).map(|_| ())
 }
 
-fn table_then_clamp(
-    g: &mut Graph,
-    n: NodeId,
-    tail: &OutQ,
-    x: Dq,
-    u: UnaryKind,
-    act: Act,
-) -> Option<()> {
-    let out = replace(
-        g,
-        n,
-        tail,
-        Op::QTable(QTable {
-            f: TableFn::Unary(u),
-            x: x.p,
-            y: tail.p,
-        }),
-        vec![Some(x.x)],
-    )?;
+fn table_then_clamp(g: &mut Graph, n: NodeId, tail: &OutQ, x: Dq, u: UnaryKind, act: Act) -> Option<()> {
+    let out = replace(g, n, tail, Op::QTable(QTable { f: TableFn::Unary(u), x: x.p, y: tail.p }), vec![Some(x.x)])?;
     clamp_after(g, out, tail.p, act);
     Some(())
 }
@@ -553,14 +396,7 @@ fn concat(g: &mut Graph, n: NodeId) -> Option<()> {
     }
     let mut vals = vec![];
     for (i, d) in ins.iter().enumerate() {
-        vals.push(Some(requant_after(
-            g,
-            d.x,
-            d.p,
-            tail.p,
-            tail.act,
-            &format!("{}.in{i}", nd.name),
-        )));
+        vals.push(Some(requant_after(g, d.x, d.p, tail.p, tail.act, &format!("{}.in{i}", nd.name))));
     }
     replace(g, n, &tail, Op::Concat(c.clone()), vals).map(|_| ())
 }
@@ -569,15 +405,10 @@ fn concat(g: &mut Graph, n: NodeId) -> Option<()> {
 fn movement(g: &mut Graph, n: NodeId) -> Option<()> {
     let nd = g.node(n).clone();
     let op = match &nd.op {
-        Op::Reshape(_) | Op::Transpose(_) | Op::Slice(_) | Op::Gather(_) | Op::Expand(_) => {
-            nd.op.clone()
-        }
+        Op::Reshape(_) | Op::Transpose(_) | Op::Slice(_) | Op::Gather(_) | Op::Expand(_) => nd.op.clone(),
         Op::Pad(p) => {
             let x = act_dq(g, nd.inputs[0]?)?;
-            Op::Pad(crate::ops::layout::Pad {
-                pads: p.pads.clone(),
-                value: x.p.quantize(p.value) as f32,
-            })
+            Op::Pad(crate::ops::layout::Pad { pads: p.pads.clone(), value: x.p.quantize(p.value) as f32 })
         }
         _ => return None,
     };
@@ -606,11 +437,7 @@ fn requantisation(g: &mut Graph, n: NodeId) -> Option<()> {
     if s.len() != 1 || q.to != x.p.dtype {
         return None;
     }
-    let to = QParam {
-        dtype: q.to,
-        scale: s[0],
-        zp: z[0] as i32,
-    };
+    let to = QParam { dtype: q.to, scale: s[0], zp: z[0] as i32 };
     let y = nd.outputs[0];
     let r = requant_after(g, x.x, x.p, to, Act::NONE, &nd.name);
     g.replace_uses(y, r);
@@ -635,12 +462,9 @@ pub fn run(g: &mut Graph) -> usize {
                 Op::Softmax(_) => softmax(g, n),
                 Op::Unary(_) | Op::Clip(_) => elementwise(g, n),
                 Op::Concat(_) => concat(g, n),
-                Op::Reshape(_)
-                | Op::Transpose(_)
-                | Op::Slice(_)
-                | Op::Gather(_)
-                | Op::Expand(_)
-                | Op::Pad(_) => movement(g, n),
+                Op::Reshape(_) | Op::Transpose(_) | Op::Slice(_) | Op::Gather(_) | Op::Expand(_) | Op::Pad(_) => {
+                    movement(g, n)
+                }
                 Op::Quantize(_) => requantisation(g, n),
                 _ => None,
             };
@@ -658,8 +482,7 @@ pub fn run(g: &mut Graph) -> usize {
 /// The arithmetic class of every scheduled node.
 pub fn arith_of(g: &Graph, n: NodeId) -> Arith {
     let nd = g.node(n);
-    let ins: Vec<Option<&crate::ir::TensorType>> =
-        nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
+    let ins: Vec<Option<&crate::ir::TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
     let outs: Vec<crate::ir::TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
     nd.op.def().arith(&ins, &outs)
 }
@@ -670,23 +493,12 @@ pub fn require_int8(g: &Graph) -> Result<(), Vec<Problem>> {
     let mut problems = vec![];
     let node_ref = |n: NodeId| {
         let nd = g.node(n);
-        NodeRef {
-            name: nd.name.clone(),
-            op_type: nd.op.name().to_string(),
-            domain: "tinyops IR".into(),
-            opset: 0,
-        }
+        NodeRef { name: nd.name.clone(), op_type: nd.op.name().to_string(), domain: "tinyops IR".into(), opset: 0 }
     };
     // Values reachable from graph inputs through data movement only.
     let mut from_input: std::collections::HashSet<ValueId> = g.inputs().iter().copied().collect();
     for n in g.topo_order() {
-        if arith_of(g, n) == Arith::Movement
-            && g.node(n)
-                .inputs
-                .iter()
-                .flatten()
-                .all(|v| from_input.contains(v))
-        {
+        if arith_of(g, n) == Arith::Movement && g.node(n).inputs.iter().flatten().all(|v| from_input.contains(v)) {
             from_input.extend(g.node(n).outputs.iter().copied());
         }
     }
@@ -695,10 +507,7 @@ pub fn require_int8(g: &Graph) -> Result<(), Vec<Problem>> {
     for n in g.topo_order().into_iter().rev() {
         let nd = g.node(n);
         if arith_of(g, n) == Arith::Movement
-            && nd
-                .outputs
-                .iter()
-                .all(|o| to_output.contains(o) || g.users(*o).is_empty() && !g.is_output(*o))
+            && nd.outputs.iter().all(|o| to_output.contains(o) || g.users(*o).is_empty() && !g.is_output(*o))
         {
             to_output.extend(nd.inputs.iter().flatten().copied());
         }

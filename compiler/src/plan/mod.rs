@@ -124,8 +124,7 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
         e.0 = e.0.min(t);
         e.1 = e.1.max(t);
     };
-    let is_arena_root =
-        |r: ValueId| matches!(g.value(r).def, Def::Node(..)) && !out_slot.contains_key(&r);
+    let is_arena_root = |r: ValueId| matches!(g.value(r).def, Def::Node(..)) && !out_slot.contains_key(&r);
     for &n in &order {
         let t = pos[&n];
         let nd = g.node(n);
@@ -183,10 +182,8 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
     }
     for &n in &order {
         let nd = g.node(n);
-        let ins: Vec<Option<&crate::ir::TensorType>> =
-            nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
-        let outs: Vec<crate::ir::TensorType> =
-            nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
+        let ins: Vec<Option<&crate::ir::TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
+        let outs: Vec<crate::ir::TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
         let bytes = nd.op.def().scratch_bytes(&ins, &outs);
         if bytes > 0 {
             let t = pos[&n];
@@ -222,13 +219,7 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
             }
             offset = offset.max(align(hi));
         }
-        blocks.push(Block {
-            label: it.label.clone(),
-            offset,
-            bytes: it.bytes,
-            start: it.start,
-            end: it.end,
-        });
+        blocks.push(Block { label: it.label.clone(), offset, bytes: it.bytes, start: it.start, end: it.end });
         placed.push((it.key, offset));
     }
     let arena_bytes = blocks.iter().map(|b| b.offset + b.bytes).max().unwrap_or(0);
@@ -239,13 +230,7 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
     for (it, &(key, offset)) in items.iter().zip(&placed) {
         match key {
             Ok(v) => {
-                root_loc.insert(
-                    v,
-                    Loc::Arena {
-                        offset,
-                        bytes: g.ty(v).bytes(),
-                    },
-                );
+                root_loc.insert(v, Loc::Arena { offset, bytes: g.ty(v).bytes() });
             }
             Err(n) => {
                 scratch.insert(n, (offset, it.bytes));
@@ -277,15 +262,7 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
             loc.insert(y, Loc::Output(k));
         }
     }
-    let p = Plan {
-        order,
-        loc,
-        scratch,
-        copying_views,
-        final_copies,
-        arena_bytes,
-        blocks,
-    };
+    let p = Plan { order, loc, scratch, copying_views, final_copies, arena_bytes, blocks };
     verify_plan(&p)?;
     Ok(p)
 }
@@ -294,10 +271,7 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
 pub fn verify_plan(p: &Plan) -> Result<(), String> {
     for (i, a) in p.blocks.iter().enumerate() {
         if a.offset % ALIGN != 0 {
-            return Err(format!(
-                "block `{}` at offset {} is not {ALIGN}-byte aligned",
-                a.label, a.offset
-            ));
+            return Err(format!("block `{}` at offset {} is not {ALIGN}-byte aligned", a.label, a.offset));
         }
         if a.offset + a.bytes > p.arena_bytes {
             return Err(format!("block `{}` ends past the arena", a.label));
@@ -306,10 +280,7 @@ pub fn verify_plan(p: &Plan) -> Result<(), String> {
             let live = a.start <= b.end && b.start <= a.end;
             let overlap = a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes;
             if live && overlap {
-                return Err(format!(
-                    "blocks `{}` and `{}` are alive together and overlap",
-                    a.label, b.label
-                ));
+                return Err(format!("blocks `{}` and `{}` are alive together and overlap", a.label, b.label));
             }
         }
     }

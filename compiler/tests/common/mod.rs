@@ -6,8 +6,8 @@ use onnx_protobuf::attribute_proto::AttributeType;
 use onnx_protobuf::tensor_shape_proto::{dimension, Dimension};
 use onnx_protobuf::type_proto::{self, Tensor as TensorTy};
 use onnx_protobuf::{
-    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
+    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
+    ValueInfoProto,
 };
 use std::path::PathBuf;
 use tinyops_compiler::front::tensor::encode;
@@ -74,11 +74,7 @@ pub enum A {
 impl ModelBuilder {
     /// A model importing the default domain at `opset`.
     pub fn new(opset: i64) -> Self {
-        ModelBuilder {
-            graph: GraphProto::new(),
-            opset,
-            extra_opsets: vec![],
-        }
+        ModelBuilder { graph: GraphProto::new(), opset, extra_opsets: vec![] }
     }
 
     /// Adds a float input.
@@ -106,14 +102,7 @@ impl ModelBuilder {
     }
 
     /// Adds a node.
-    pub fn node(
-        mut self,
-        op: &str,
-        name: &str,
-        inputs: &[&str],
-        outputs: &[&str],
-        attrs: Vec<(&str, A)>,
-    ) -> Self {
+    pub fn node(mut self, op: &str, name: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<(&str, A)>) -> Self {
         let mut n = NodeProto::new();
         n.op_type = op.to_string();
         n.name = name.to_string();

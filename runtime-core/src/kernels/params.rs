@@ -15,15 +15,9 @@ pub struct Clamp {
 
 impl Clamp {
     /// No clamping.
-    pub const NONE: Clamp = Clamp {
-        min: f32::NEG_INFINITY,
-        max: f32::INFINITY,
-    };
+    pub const NONE: Clamp = Clamp { min: f32::NEG_INFINITY, max: f32::INFINITY };
     /// ReLU.
-    pub const RELU: Clamp = Clamp {
-        min: 0.0,
-        max: f32::INFINITY,
-    };
+    pub const RELU: Clamp = Clamp { min: 0.0, max: f32::INFINITY };
 
     /// Applies the clamp (NaN passes through unchanged).
     #[inline(always)]

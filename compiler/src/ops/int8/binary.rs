@@ -47,14 +47,13 @@ impl QBinary {
         let sy = self.y.scale as f64;
         Ok(match self.kind {
             QBinKind::Add => {
-                let (ma, mb, s) = shared(self.a.scale as f64 / sy, self.b.scale as f64 / sy)
-                    .map_err(OpError::Unsupported)?;
+                let (ma, mb, s) =
+                    shared(self.a.scale as f64 / sy, self.b.scale as f64 / sy).map_err(OpError::Unsupported)?;
                 Rq::Add(ma, mb, s)
             }
-            QBinKind::Mul => Rq::Mul(
-                Multiplier::new(self.a.scale as f64 * self.b.scale as f64 / sy)
-                    .map_err(OpError::Unsupported)?,
-            ),
+            QBinKind::Mul => {
+                Rq::Mul(Multiplier::new(self.a.scale as f64 * self.b.scale as f64 / sy).map_err(OpError::Unsupported)?)
+            }
         })
     }
 }
@@ -67,11 +66,7 @@ impl OpDef for QBinary {
         }
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        let mut a = vec![
-            ("a", self.a.text()),
-            ("b", self.b.text()),
-            ("y", self.y.text()),
-        ];
+        let mut a = vec![("a", self.a.text()), ("b", self.b.text()), ("y", self.y.text())];
         if !self.act.is_none() {
             a.push(("act", self.act.text()));
         }
@@ -80,33 +75,21 @@ impl OpDef for QBinary {
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let (a, b) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
         if a.dtype != self.a.dtype || b.dtype != self.b.dtype {
-            invalid!(
-                "operands are {} and {}, expected {} and {}",
-                a.dtype,
-                b.dtype,
-                self.a.dtype,
-                self.b.dtype
-            );
+            invalid!("operands are {} and {}, expected {} and {}", a.dtype, b.dtype, self.a.dtype, self.b.dtype);
         }
         Ok(vec![self.y.ty(broadcast(&a.shape, &b.shape)?)])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let (a, b) = (data(inputs, 0)?, data(inputs, 1)?);
         let shape = out[0].shape.clone();
-        let (ia, ib) = (
-            broadcast_index(&a.shape, &shape),
-            broadcast_index(&b.shape, &shape),
-        );
+        let (ia, ib) = (broadcast_index(&a.shape, &shape), broadcast_index(&b.shape, &shape));
         let (zp, lo, hi) = out_stage(&self.y, &self.act);
         let rq = self.rq()?;
         let v: Vec<i64> = ia
             .iter()
             .zip(&ib)
             .map(|(&i, &j)| {
-                let (x, z) = (
-                    a.data.get_i64(i) - self.a.zp as i64,
-                    b.data.get_i64(j) - self.b.zp as i64,
-                );
+                let (x, z) = (a.data.get_i64(i) - self.a.zp as i64, b.data.get_i64(j) - self.b.zp as i64);
                 let r = match rq {
                     Rq::Add(ma, mb, s) => (x * ma as i64 + z * mb as i64 + (1i64 << (s - 1))) >> s,
                     Rq::Mul(m) => m.apply((x * z) as i32) as i64,
@@ -114,21 +97,14 @@ impl OpDef for QBinary {
                 (r + zp as i64).clamp(lo as i64, hi as i64)
             })
             .collect();
-        Ok(vec![Tensor {
-            shape,
-            data: Data::I64(v).cast(out[0].dtype),
-        }])
+        Ok(vec![Tensor { shape, data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (a, b, y) = (cx.input(0)?, cx.input(1)?, cx.output(0)?);
         let bc = coalesce(&a.ty.shape, &b.ty.shape, &y.ty.shape)?;
         let (k, p) = (cx.kernels(), params());
         let rank = bc.shape.len();
-        let (shape, sa, sb) = (
-            usize_array(&bc.shape, 6),
-            usize_array(&bc.a, 6),
-            usize_array(&bc.b, 6),
-        );
+        let (shape, sa, sb) = (usize_array(&bc.shape, 6), usize_array(&bc.a, 6), usize_array(&bc.b, 6));
         let geom = quote!(&#p::Broadcast { rank: #rank, shape: #shape, a: #sa, b: #sb });
         let (at, bt, yt) = (elem(self.a.dtype), elem(self.b.dtype), elem(self.y.dtype));
         let (za, zb) = (i32_lit(self.a.zp), i32_lit(self.b.zp));

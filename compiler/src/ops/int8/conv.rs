@@ -36,13 +36,8 @@ impl QConv {
         let Some(y) = &self.y else { return Ok(vec![]) };
         (0..out_c)
             .map(|c| {
-                let ws = if self.w_scales.len() == 1 {
-                    self.w_scales[0]
-                } else {
-                    self.w_scales[c]
-                };
-                Multiplier::new(self.x.scale as f64 * ws as f64 / y.scale as f64)
-                    .map_err(OpError::Unsupported)
+                let ws = if self.w_scales.len() == 1 { self.w_scales[0] } else { self.w_scales[c] };
+                Multiplier::new(self.x.scale as f64 * ws as f64 / y.scale as f64).map_err(OpError::Unsupported)
             })
             .collect()
     }
@@ -72,19 +67,11 @@ impl OpDef for QConv {
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let (x, w) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
         if x.dtype != self.x.dtype || w.dtype != DType::I8 {
-            invalid!(
-                "qconv takes {} input and i8 weights, got {} and {}",
-                self.x.dtype,
-                x.dtype,
-                w.dtype
-            );
+            invalid!("qconv takes {} input and i8 weights, got {} and {}", self.x.dtype, x.dtype, w.dtype);
         }
         let m = w.shape.first().copied().unwrap_or(0);
         if self.w_scales.len() != 1 && self.w_scales.len() != m {
-            invalid!(
-                "{} weight scales for {m} output channels",
-                self.w_scales.len()
-            );
+            invalid!("{} weight scales for {m} output channels", self.w_scales.len());
         }
         if let Some(Some(b)) = inputs.get(2) {
             if b.ty.dtype != DType::I32 || b.ty.shape != [m] {
@@ -104,8 +91,7 @@ impl OpDef for QConv {
             _ => vec![],
         };
         let ys = &out[0].shape;
-        let [n, c, ih, iw, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, g] =
-            self.geom.geometry(&x.shape, ys);
+        let [n, c, ih, iw, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, g] = self.geom.geometry(&x.shape, ys);
         let (cg, mg) = (c / g, m / g);
         let mults = self.multipliers(m)?;
         let stage = self.y.map(|y| out_stage(&y, &self.act));
@@ -124,27 +110,23 @@ impl OpDef for QConv {
                                     if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
                                         continue;
                                     }
-                                    let xv = x.data.get_i64(
-                                        ((b * c + ic) * ih + yy as usize) * iw + xx as usize,
-                                    ) - self.x.zp as i64;
-                                    acc +=
-                                        xv * w.data.get_i64(((oc * cg + icg) * kh + ky) * kw + kx);
+                                    let xv = x.data.get_i64(((b * c + ic) * ih + yy as usize) * iw + xx as usize)
+                                        - self.x.zp as i64;
+                                    acc += xv * w.data.get_i64(((oc * cg + icg) * kh + ky) * kw + kx);
                                 }
                             }
                         }
                         v.push(match stage {
-                            Some((zp, lo, hi)) => (mults[oc].apply(acc as i32) as i64 + zp as i64)
-                                .clamp(lo as i64, hi as i64),
+                            Some((zp, lo, hi)) => {
+                                (mults[oc].apply(acc as i32) as i64 + zp as i64).clamp(lo as i64, hi as i64)
+                            }
                             None => acc,
                         });
                     }
                 }
             }
         }
-        Ok(vec![Tensor {
-            shape: ys.clone(),
-            data: Data::I64(v).cast(out[0].dtype),
-        }])
+        Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         if self.geom.kernel.len() > 2 {
@@ -171,9 +153,7 @@ impl OpDef for QConv {
         let (ms, ss) = per_channel_tokens(&mults);
         let yt = elem(yq.dtype);
         let out = qout_tokens(yq, &self.act);
-        let Some(scratch) = &cx.scratch else {
-            invalid!("qconv needs scratch space")
-        };
+        let Some(scratch) = &cx.scratch else { invalid!("qconv needs scratch space") };
         Ok(quote! {
             #k::conv2d_q8::<#xt, #yt>(#geom, #x_zp, &#out, #xx, #w, #b, &#ms, &#ss, rt::arena::cast_mut::<i32>(#scratch), #y);
         })
@@ -197,11 +177,7 @@ impl OpDef for QConv {
 /// all channels share one).
 pub fn per_channel_tokens(mults: &[Multiplier]) -> (TokenStream, TokenStream) {
     let all_same = mults.windows(2).all(|w| w[0] == w[1]);
-    let used: &[Multiplier] = if all_same && !mults.is_empty() {
-        &mults[..1]
-    } else {
-        mults
-    };
+    let used: &[Multiplier] = if all_same && !mults.is_empty() { &mults[..1] } else { mults };
     let ms = used.iter().map(|m| i32_lit(m.mult));
     let ss = used.iter().map(|m| i32_lit(m.shift as i32));
     (quote!([#(#ms),*]), quote!([#(#ss),*]))
@@ -214,58 +190,36 @@ pub fn shift_weights(w: &Tensor, zps: &[i64], axis: usize) -> OpResult<Tensor> {
     let n = w.shape.get(axis).copied().unwrap_or(1);
     let mut out = Vec::with_capacity(w.numel());
     for i in 0..w.numel() {
-        let zp = if zps.len() == 1 {
-            zps[0]
-        } else {
-            zps[(i / inner) % n]
-        };
+        let zp = if zps.len() == 1 { zps[0] } else { zps[(i / inner) % n] };
         let v = w.data.get_i64(i) - zp;
         if !(-128..=127).contains(&v) {
-            unsupported!("weights minus their zero point leave the i8 range ({v}); only i8-representable weights are supported");
+            unsupported!(
+                "weights minus their zero point leave the i8 range ({v}); only i8-representable weights are supported"
+            );
         }
         out.push(v as i8);
     }
-    Ok(Tensor {
-        shape: w.shape.clone(),
-        data: Data::I8(out),
-    })
+    Ok(Tensor { shape: w.shape.clone(), data: Data::I8(out) })
 }
 
 /// ConvInteger (raw accumulators): x, w, x_zero_point?, w_zero_point? (constant).
-pub fn import_conv_integer(
-    cx: &crate::front::node::NodeCx,
-) -> OpResult<crate::front::node::Lowered> {
+pub fn import_conv_integer(cx: &crate::front::node::NodeCx) -> OpResult<crate::front::node::Lowered> {
     use crate::front::node::{Lowered, Src, SubNode};
-    let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else {
-        invalid!("ConvInteger needs x and w")
-    };
-    let Some(wt) = w.value else {
-        unsupported!("ConvInteger with run-time weights")
-    };
-    let x_zp = cx
-        .const_ints(2, "x_zero_point")?
-        .map_or(0, |v| v.first().copied().unwrap_or(0)) as i32;
+    let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else { invalid!("ConvInteger needs x and w") };
+    let Some(wt) = w.value else { unsupported!("ConvInteger with run-time weights") };
+    let x_zp = cx.const_ints(2, "x_zero_point")?.map_or(0, |v| v.first().copied().unwrap_or(0)) as i32;
     let w_zp = cx.const_ints(3, "w_zero_point")?.unwrap_or_else(|| vec![0]);
     if !x.ty.dtype.is_quantised_int() {
         invalid!("ConvInteger input must be i8 or u8, is {}", x.ty.dtype);
     }
     let ws = shift_weights(wt, &w_zp, 0)?;
-    let Lowered::Op(crate::ops::Op::Conv(geom), _) = crate::ops::conv::import(cx)? else {
-        invalid!("ConvInteger geometry");
-    };
+    let geom = crate::ops::conv::attributes(cx, 1)?;
     let op = QConv {
         geom,
-        x: QParam {
-            dtype: x.ty.dtype,
-            scale: 1.0,
-            zp: x_zp,
-        },
+        x: QParam { dtype: x.ty.dtype, scale: 1.0, zp: x_zp },
         w_scales: vec![1.0],
         y: None,
         act: Act::NONE,
     };
-    Ok(Lowered::Nodes(vec![SubNode {
-        op: op.into(),
-        inputs: vec![Some(Src::In(0)), Some(Src::Const(ws)), None],
-    }]))
+    Ok(Lowered::Nodes(vec![SubNode { op: op.into(), inputs: vec![Some(Src::In(0)), Some(Src::Const(ws)), None] }]))
 }

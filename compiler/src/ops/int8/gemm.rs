@@ -33,13 +33,8 @@ impl QGemm {
         let Some(y) = &self.y else { return Ok(vec![]) };
         (0..n)
             .map(|j| {
-                let ws = if self.w_scales.len() == 1 {
-                    self.w_scales[0]
-                } else {
-                    self.w_scales[j]
-                };
-                Multiplier::new(self.a.scale as f64 * ws as f64 / y.scale as f64)
-                    .map_err(OpError::Unsupported)
+                let ws = if self.w_scales.len() == 1 { self.w_scales[0] } else { self.w_scales[j] };
+                Multiplier::new(self.a.scale as f64 * ws as f64 / y.scale as f64).map_err(OpError::Unsupported)
             })
             .collect()
     }
@@ -70,16 +65,8 @@ pub struct FcConsts {
 /// Lays out FC constants from weights given `[k, n]` (`trans_b = false`) or `[n, k]`,
 /// their zero points (one or per column), a bias already at scale `sa · sw[j]`, and
 /// the input zero point.
-pub fn fc_consts(
-    w: &Tensor,
-    w_zps: &[i64],
-    trans_b: bool,
-    bias: Option<&[i64]>,
-    a_zp: i32,
-) -> OpResult<FcConsts> {
-    let [r, c] = w.shape[..] else {
-        invalid!("weights must be 2-D, are {:?}", w.shape)
-    };
+pub fn fc_consts(w: &Tensor, w_zps: &[i64], trans_b: bool, bias: Option<&[i64]>, a_zp: i32) -> OpResult<FcConsts> {
+    let [r, c] = w.shape[..] else { invalid!("weights must be 2-D, are {:?}", w.shape) };
     let (k, n) = if trans_b { (c, r) } else { (r, c) };
     let mut wt = Vec::with_capacity(n * k);
     let mut bias_out = Vec::with_capacity(n);
@@ -96,18 +83,11 @@ pub fn fc_consts(
             wt.push(v as i8);
         }
         let b = bias.map_or(0, |b| b[j]) - a_zp as i64 * sum;
-        bias_out
-            .push(i32::try_from(b).map_err(|_| OpError::Unsupported("bias overflows i32".into()))?);
+        bias_out.push(i32::try_from(b).map_err(|_| OpError::Unsupported("bias overflows i32".into()))?);
     }
     Ok(FcConsts {
-        w: Tensor {
-            shape: vec![n, k],
-            data: Data::I8(wt),
-        },
-        bias: Tensor {
-            shape: vec![n],
-            data: Data::I32(bias_out),
-        },
+        w: Tensor { shape: vec![n, k], data: Data::I8(wt) },
+        bias: Tensor { shape: vec![n], data: Data::I32(bias_out) },
     })
 }
 
@@ -136,12 +116,7 @@ impl OpDef for QGemm {
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let (a, w) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
         if a.dtype != self.a.dtype || w.dtype != DType::I8 {
-            invalid!(
-                "qgemm takes {} input and i8 weights, got {} and {}",
-                self.a.dtype,
-                a.dtype,
-                w.dtype
-            );
+            invalid!("qgemm takes {} input and i8 weights, got {} and {}", self.a.dtype, a.dtype, w.dtype);
         }
         let (_, n, _, out) = Self::dims(inputs)?;
         if self.w_scales.len() != 1 && self.w_scales.len() != n {
@@ -169,17 +144,12 @@ impl OpDef for QGemm {
                     acc += a.data.get_i64(i * k + kk) * w.data.get_i64(j * k + kk);
                 }
                 v.push(match stage {
-                    Some((zp, lo, hi)) => {
-                        (mults[j].apply(acc as i32) as i64 + zp as i64).clamp(lo as i64, hi as i64)
-                    }
+                    Some((zp, lo, hi)) => (mults[j].apply(acc as i32) as i64 + zp as i64).clamp(lo as i64, hi as i64),
                     None => acc,
                 });
             }
         }
-        Ok(vec![Tensor {
-            shape,
-            data: Data::I64(v).cast(out[0].dtype),
-        }])
+        Ok(vec![Tensor { shape, data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (a, w) = (cx.input(0)?, cx.input(1)?);
@@ -210,43 +180,23 @@ impl OpDef for QGemm {
 }
 
 /// MatMulInteger (raw accumulators): a, b (constant, 2-D), a_zero_point?, b_zero_point?.
-pub fn import_matmul_integer(
-    cx: &crate::front::node::NodeCx,
-) -> OpResult<crate::front::node::Lowered> {
+pub fn import_matmul_integer(cx: &crate::front::node::NodeCx) -> OpResult<crate::front::node::Lowered> {
     use crate::front::node::{Lowered, Src, SubNode};
-    let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else {
-        invalid!("MatMulInteger needs A and B")
-    };
-    let Some(bt) = b.value else {
-        unsupported!("MatMulInteger with a run-time B")
-    };
+    let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else { invalid!("MatMulInteger needs A and B") };
+    let Some(bt) = b.value else { unsupported!("MatMulInteger with a run-time B") };
     if bt.shape.len() != 2 {
         unsupported!("MatMulInteger with a {}-D B", bt.shape.len());
     }
     if !a.ty.dtype.is_quantised_int() {
         invalid!("MatMulInteger input must be i8 or u8, is {}", a.ty.dtype);
     }
-    let a_zp = cx
-        .const_ints(2, "a_zero_point")?
-        .map_or(0, |v| v.first().copied().unwrap_or(0)) as i32;
+    let a_zp = cx.const_ints(2, "a_zero_point")?.map_or(0, |v| v.first().copied().unwrap_or(0)) as i32;
     let b_zp = cx.const_ints(3, "b_zero_point")?.unwrap_or_else(|| vec![0]);
     let c = fc_consts(bt, &b_zp, false, None, a_zp)?;
-    let op = QGemm {
-        a: QParam {
-            dtype: a.ty.dtype,
-            scale: 1.0,
-            zp: a_zp,
-        },
-        w_scales: vec![1.0],
-        y: None,
-        act: Act::NONE,
-    };
+    let op =
+        QGemm { a: QParam { dtype: a.ty.dtype, scale: 1.0, zp: a_zp }, w_scales: vec![1.0], y: None, act: Act::NONE };
     Ok(Lowered::Nodes(vec![SubNode {
         op: op.into(),
-        inputs: vec![
-            Some(Src::In(0)),
-            Some(Src::Const(c.w)),
-            Some(Src::Const(c.bias)),
-        ],
+        inputs: vec![Some(Src::In(0)), Some(Src::Const(c.w)), Some(Src::Const(c.bias))],
     }]))
 }

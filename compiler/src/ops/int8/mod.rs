@@ -12,6 +12,7 @@ pub mod binary;
 pub mod conv;
 pub mod gemm;
 pub mod pool;
+pub mod qoperator;
 pub mod requant;
 pub mod softmax;
 pub mod table;
@@ -46,11 +47,7 @@ impl QParam {
 
     /// The IR type of a tensor with these parameters.
     pub fn ty(&self, shape: Vec<usize>) -> TensorType {
-        TensorType {
-            dtype: self.dtype,
-            shape,
-            quant: Some(Quant::per_tensor(self.scale, self.zp)),
-        }
+        TensorType { dtype: self.dtype, shape, quant: Some(Quant::per_tensor(self.scale, self.zp)) }
     }
 
     /// The representable range.
@@ -87,16 +84,8 @@ impl QParam {
 /// (zero point, smallest, largest) quantised value.
 pub fn out_stage(y: &QParam, act: &Act) -> (i32, i32, i32) {
     let (lo, hi) = y.range();
-    let min = if act.min == f32::NEG_INFINITY {
-        lo
-    } else {
-        y.quantize(act.min).max(lo)
-    };
-    let max = if act.max == f32::INFINITY {
-        hi
-    } else {
-        y.quantize(act.max).min(hi)
-    };
+    let min = if act.min == f32::NEG_INFINITY { lo } else { y.quantize(act.min).max(lo) };
+    let max = if act.max == f32::INFINITY { hi } else { y.quantize(act.max).min(hi) };
     (y.zp, min, max.max(min))
 }
 

@@ -19,11 +19,7 @@ fn average(sum: i64, count: i64, m: &Multiplier) -> i64 {
         return 0;
     }
     let t = sum * m.mult as i64;
-    let d = if t >= 0 {
-        (t + count / 2) / count
-    } else {
-        -((-t + count / 2) / count)
-    };
+    let d = if t >= 0 { (t + count / 2) / count } else { -((-t + count / 2) / count) };
     (d + (1i64 << (m.shift - 1))) >> m.shift
 }
 
@@ -64,10 +60,8 @@ impl OpDef for QPool {
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
         let ys = &out[0].shape;
-        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] =
-            self.pool.geometry(&x.shape, ys);
-        let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64)
-            .map_err(OpError::Unsupported)?;
+        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.pool.geometry(&x.shape, ys);
+        let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
         let (zp, lo, hi) = out_stage(&self.y, &Act::NONE);
         let mut v = Vec::with_capacity(planes * oh * ow);
         for c in 0..planes {
@@ -94,21 +88,14 @@ impl OpDef for QPool {
                     v.push(match self.pool.kind {
                         PoolKind::Max => best.max(lo as i64),
                         PoolKind::Avg => {
-                            let count = if self.pool.count_include_pad {
-                                padded
-                            } else {
-                                real
-                            };
+                            let count = if self.pool.count_include_pad { padded } else { real };
                             (average(sum, count, &m) + zp as i64).clamp(lo as i64, hi as i64)
                         }
                     });
                 }
             }
         }
-        Ok(vec![Tensor {
-            shape: ys.clone(),
-            data: Data::I64(v).cast(out[0].dtype),
-        }])
+        Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         if self.pool.kernel.len() > 2 {
@@ -131,8 +118,7 @@ impl OpDef for QPool {
         Ok(match self.pool.kind {
             PoolKind::Max => quote!(#k::max_pool2d_q8::<#xt>(#geom, #xx, #yy);),
             PoolKind::Avg => {
-                let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64)
-                    .map_err(OpError::Unsupported)?;
+                let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
                 let (zx, mu, s) = (i32_lit(self.x.zp), i32_lit(m.mult), m.shift);
                 let out = qout_tokens(&self.y, &Act::NONE);
                 quote!(#k::avg_pool2d_q8::<#xt, #yt>(#geom, #zx, &#out, #mu, #s, #xx, #yy);)
@@ -170,38 +156,24 @@ impl OpDef for QGlobalAvgPool {
         let x = data(inputs, 0)?;
         let planes = out[0].numel();
         let spatial = x.numel() / planes.max(1);
-        let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64)
-            .map_err(OpError::Unsupported)?;
+        let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
         let (zp, lo, hi) = out_stage(&self.y, &Act::NONE);
         let v = (0..planes)
             .map(|c| {
-                let sum: i64 = (0..spatial)
-                    .map(|i| x.data.get_i64(c * spatial + i) - self.x.zp as i64)
-                    .sum();
+                let sum: i64 = (0..spatial).map(|i| x.data.get_i64(c * spatial + i) - self.x.zp as i64).sum();
                 (average(sum, spatial as i64, &m) + zp as i64).clamp(lo as i64, hi as i64)
             })
             .collect();
-        Ok(vec![Tensor {
-            shape: out[0].shape.clone(),
-            data: Data::I64(v).cast(out[0].dtype),
-        }])
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (x, y) = (cx.input(0)?, cx.output(0)?);
         let planes = y.ty.numel();
         let spatial = x.ty.numel() / planes.max(1);
-        let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64)
-            .map_err(OpError::Unsupported)?;
+        let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
         let (zx, mu, s) = (i32_lit(self.x.zp), i32_lit(m.mult), m.shift);
-        let (k, xt, yt, out) = (
-            cx.kernels(),
-            elem(self.x.dtype),
-            elem(self.y.dtype),
-            qout_tokens(&self.y, &Act::NONE),
-        );
+        let (k, xt, yt, out) = (cx.kernels(), elem(self.x.dtype), elem(self.y.dtype), qout_tokens(&self.y, &Act::NONE));
         let (xx, yy) = (&x.expr, &y.expr);
-        Ok(
-            quote!(#k::global_avg_pool_q8::<#xt, #yt>(#planes, #spatial, #zx, &#out, #mu, #s, #xx, #yy);),
-        )
+        Ok(quote!(#k::global_avg_pool_q8::<#xt, #yt>(#planes, #spatial, #zx, &#out, #mu, #s, #xx, #yy);))
     }
 }

@@ -16,9 +16,7 @@ impl Multiplier {
     /// Fails for multipliers of 2^30 or more, which no sane quantisation produces.
     pub fn new(m: f64) -> Result<Multiplier, String> {
         if !m.is_finite() || m < 0.0 {
-            return Err(format!(
-                "requantisation multiplier {m} is not a finite non-negative number"
-            ));
+            return Err(format!("requantisation multiplier {m} is not a finite non-negative number"));
         }
         if m == 0.0 {
             return Ok(Multiplier { mult: 0, shift: 1 });
@@ -33,24 +31,15 @@ impl Multiplier {
             shift -= 1;
         }
         if shift < 1 {
-            return Err(format!(
-                "requantisation multiplier {m} is too large (≥ 2^30)"
-            ));
+            return Err(format!("requantisation multiplier {m} is too large (≥ 2^30)"));
         }
         if shift > 62 {
             // Below 2^-32: drop mantissa bits so the shift stays in range.
             let extra = (shift - 62) as u32;
-            mult = if extra >= 63 {
-                0
-            } else {
-                (mult + (1 << (extra - 1))) >> extra
-            };
+            mult = if extra >= 63 { 0 } else { (mult + (1 << (extra - 1))) >> extra };
             shift = 62;
         }
-        Ok(Multiplier {
-            mult: mult as i32,
-            shift: shift as u32,
-        })
+        Ok(Multiplier { mult: mult as i32, shift: shift as u32 })
     }
 
     /// The real value this pair stands for.
@@ -94,42 +83,15 @@ mod tests {
 
     #[test]
     fn multipliers_are_normalised_and_accurate() {
-        for &m in &[
-            1.0,
-            0.5,
-            0.75,
-            1e-1,
-            3.7e-3,
-            2.5e-5,
-            1.234_567_89e-7,
-            0.999_999_999,
-            7.5,
-            1000.0,
-        ] {
+        for &m in &[1.0, 0.5, 0.75, 1e-1, 3.7e-3, 2.5e-5, 1.234_567_89e-7, 0.999_999_999, 7.5, 1000.0] {
             let q = Multiplier::new(m).unwrap();
             assert!((1 << 30..=i32::MAX).contains(&q.mult), "{m}: {q:?}");
             assert!((1..=62).contains(&q.shift), "{m}: {q:?}");
-            assert!(
-                ((q.value() - m) / m).abs() <= 2f64.powi(-31),
-                "{m}: {} ",
-                q.value()
-            );
+            assert!(((q.value() - m) / m).abs() <= 2f64.powi(-31), "{m}: {} ", q.value());
         }
         // Exact powers of two are exact.
-        assert_eq!(
-            Multiplier::new(0.5).unwrap(),
-            Multiplier {
-                mult: 1 << 30,
-                shift: 31
-            }
-        );
-        assert_eq!(
-            Multiplier::new(1.0).unwrap(),
-            Multiplier {
-                mult: 1 << 30,
-                shift: 30
-            }
-        );
+        assert_eq!(Multiplier::new(0.5).unwrap(), Multiplier { mult: 1 << 30, shift: 31 });
+        assert_eq!(Multiplier::new(1.0).unwrap(), Multiplier { mult: 1 << 30, shift: 30 });
         assert_eq!(Multiplier::new(0.0).unwrap().mult, 0);
         assert!(Multiplier::new(f64::NAN).is_err());
         assert!(Multiplier::new(-1.0).is_err());
@@ -139,23 +101,7 @@ mod tests {
     #[test]
     fn apply_equals_the_exact_rational_result() {
         let ms = [0.5, 0.25, 1.0 / 3.0, 2.5e-4, 0.0117, 0.999, 1.5, 3.0e-9];
-        let accs = [
-            0,
-            1,
-            -1,
-            2,
-            -2,
-            3,
-            -3,
-            127,
-            -128,
-            1_000_001,
-            -1_000_001,
-            i32::MAX,
-            i32::MIN,
-            1 << 24,
-            -(1 << 24),
-        ];
+        let accs = [0, 1, -1, 2, -2, 3, -3, 127, -128, 1_000_001, -1_000_001, i32::MAX, i32::MIN, 1 << 24, -(1 << 24)];
         for &m in &ms {
             let q = Multiplier::new(m).unwrap();
             for &a in &accs {
@@ -168,15 +114,9 @@ mod tests {
     #[test]
     fn rounding_is_half_up_including_negative_values() {
         let half = Multiplier::new(0.5).unwrap();
-        assert_eq!(
-            [1, 3, 5, -1, -3, -5].map(|a| half.apply(a)),
-            [1, 2, 3, 0, -1, -2]
-        );
+        assert_eq!([1, 3, 5, -1, -3, -5].map(|a| half.apply(a)), [1, 2, 3, 0, -1, -2]);
         let quarter = Multiplier::new(0.25).unwrap();
-        assert_eq!(
-            [1, 2, 3, -2, -3].map(|a| quarter.apply(a)),
-            [0, 1, 1, 0, -1]
-        );
+        assert_eq!([1, 2, 3, -2, -3].map(|a| quarter.apply(a)), [0, 1, 1, 0, -1]);
     }
 
     #[test]

@@ -25,21 +25,14 @@ pub struct QSoftmax {
 impl QSoftmax {
     /// `E[d] = round(2^20 · e^(−d · sx))`, d = 0..=255.
     pub fn exp_table(&self) -> Vec<u32> {
-        (0..256)
-            .map(|d| {
-                ((1u64 << 20) as f64 * (-(d as f64) * self.x.scale as f64).exp()).round() as u32
-            })
-            .collect()
+        (0..256).map(|d| ((1u64 << 20) as f64 * (-(d as f64) * self.x.scale as f64).exp()).round() as u32).collect()
     }
 
     /// `round(2^16 / sy)`.
     pub fn inv_scale_q16(&self) -> OpResult<u32> {
         let v = (65536.0 / self.y.scale as f64).round();
         if !(1.0..=u32::MAX as f64).contains(&v) {
-            unsupported!(
-                "softmax output scale {} is out of the supported range",
-                self.y.scale
-            );
+            unsupported!("softmax output scale {} is out of the supported range", self.y.scale);
         }
         Ok(v as u32)
     }
@@ -58,10 +51,7 @@ impl OpDef for QSoftmax {
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let x = req(inputs, 0)?.ty;
         if x.dtype != self.x.dtype || self.softmax.axis >= x.rank().max(1) {
-            invalid!(
-                "input {x} does not fit quantised softmax over axis {}",
-                self.softmax.axis
-            );
+            invalid!("input {x} does not fit quantised softmax over axis {}", self.softmax.axis);
         }
         if self.softmax.log {
             unsupported!("quantised LogSoftmax");
@@ -79,8 +69,7 @@ impl OpDef for QSoftmax {
             for i in 0..inner {
                 let at = |j: usize| (o * len + j) * inner + i;
                 let max = (0..len).map(|j| x.data.get_i64(at(j))).max().unwrap_or(0);
-                let e =
-                    |j: usize| table[(max - x.data.get_i64(at(j))).clamp(0, 255) as usize] as u64;
+                let e = |j: usize| table[(max - x.data.get_i64(at(j))).clamp(0, 255) as usize] as u64;
                 let den = (0..len).map(e).sum::<u64>().max(1) << 16;
                 for j in 0..len {
                     let q = ((e(j) * k + den / 2) / den) as i64;
@@ -88,23 +77,15 @@ impl OpDef for QSoftmax {
                 }
             }
         }
-        Ok(vec![Tensor {
-            shape: x.shape.clone(),
-            data: Data::I64(v).cast(out[0].dtype),
-        }])
+        Ok(vec![Tensor { shape: x.shape.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (x, y) = (cx.input(0)?, cx.output(0)?);
         let (outer, len, inner) = self.softmax.split(&x.ty.shape);
         let table = self.exp_table().into_iter().map(Literal::u32_unsuffixed);
         let inv = self.inv_scale_q16()?;
-        let (k, p, xt, yt, out) = (
-            cx.kernels(),
-            params(),
-            elem(self.x.dtype),
-            elem(self.y.dtype),
-            qout_tokens(&self.y, &Act::NONE),
-        );
+        let (k, p, xt, yt, out) =
+            (cx.kernels(), params(), elem(self.x.dtype), elem(self.y.dtype), qout_tokens(&self.y, &Act::NONE));
         let (xx, yy) = (&x.expr, &y.expr);
         Ok(quote! {
             #k::softmax_q8::<#xt, #yt>(&#p::Axis { outer: #outer, len: #len, inner: #inner }, &[#(#table),*], #inv, &#out, #xx, #yy);

@@ -56,20 +56,13 @@ impl QTable {
     /// The 256 (i8: indices −128..=127; u8: 0..=255) output values.
     pub fn table(&self) -> Vec<i32> {
         let (lo, hi) = self.x.range();
-        (lo..=hi)
-            .map(|q| self.y.quantize(self.f.apply(self.x.real(q) as f32)))
-            .collect()
+        (lo..=hi).map(|q| self.y.quantize(self.f.apply(self.x.real(q) as f32))).collect()
     }
 
     /// True when the table maps every value to itself (same quantisation, identity).
     pub fn is_identity(&self) -> bool {
         let (lo, _) = self.x.range();
-        self.x.dtype == self.y.dtype
-            && self
-                .table()
-                .iter()
-                .enumerate()
-                .all(|(i, &v)| v == lo + i as i32)
+        self.x.dtype == self.y.dtype && self.table().iter().enumerate().all(|(i, &v)| v == lo + i as i32)
     }
 }
 
@@ -78,11 +71,7 @@ impl OpDef for QTable {
         "qtable"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("f", self.f.text()),
-            ("x", self.x.text()),
-            ("y", self.y.text()),
-        ]
+        vec![("f", self.f.text()), ("x", self.x.text()), ("y", self.y.text())]
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let x = req(inputs, 0)?.ty;
@@ -95,13 +84,8 @@ impl OpDef for QTable {
         let x = data(inputs, 0)?;
         let t = self.table();
         let lo = self.x.range().0 as i64;
-        let v: Vec<i64> = (0..x.numel())
-            .map(|i| t[(x.data.get_i64(i) - lo) as usize] as i64)
-            .collect();
-        Ok(vec![Tensor {
-            shape: x.shape.clone(),
-            data: Data::I64(v).cast(out[0].dtype),
-        }])
+        let v: Vec<i64> = (0..x.numel()).map(|i| t[(x.data.get_i64(i) - lo) as usize] as i64).collect();
+        Ok(vec![Tensor { shape: x.shape.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
         let (xt, yt, k) = (elem(self.x.dtype), elem(self.y.dtype), cx.kernels());

@@ -23,22 +23,17 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     for n in 0..p.batch {
         for oc in 0..p.out_c {
             let g = oc / cout_g;
-            let Some(yp) =
-                y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out)
-            else {
+            let Some(yp) = y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out) else {
                 return;
             };
             let b = bias.get(oc).copied().unwrap_or(0.0);
             yp.iter_mut().for_each(|v| *v = b);
             for icg in 0..cin_g {
                 let ic = g * cin_g + icg;
-                let Some(xp) =
-                    x.get((n * p.in_c + ic) * plane_in..(n * p.in_c + ic + 1) * plane_in)
-                else {
+                let Some(xp) = x.get((n * p.in_c + ic) * plane_in..(n * p.in_c + ic + 1) * plane_in) else {
                     return;
                 };
-                let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps)
-                else {
+                let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps) else {
                     return;
                 };
                 accumulate_plane(p, xp, wk, yp);
@@ -108,19 +103,12 @@ mod tests {
                             let ic = (oc / cout_g) * cin_g + icg;
                             for kh in 0..p.k_h {
                                 for kw in 0..p.k_w {
-                                    let ih = (oh * p.stride_h + kh * p.dil_h) as isize
-                                        - p.pad_top as isize;
-                                    let iw = (ow * p.stride_w + kw * p.dil_w) as isize
-                                        - p.pad_left as isize;
-                                    if ih < 0
-                                        || iw < 0
-                                        || ih >= p.in_h as isize
-                                        || iw >= p.in_w as isize
-                                    {
+                                    let ih = (oh * p.stride_h + kh * p.dil_h) as isize - p.pad_top as isize;
+                                    let iw = (ow * p.stride_w + kw * p.dil_w) as isize - p.pad_left as isize;
+                                    if ih < 0 || iw < 0 || ih >= p.in_h as isize || iw >= p.in_w as isize {
                                         continue;
                                     }
-                                    let xi = ((n * p.in_c + ic) * p.in_h + ih as usize) * p.in_w
-                                        + iw as usize;
+                                    let xi = ((n * p.in_c + ic) * p.in_h + ih as usize) * p.in_w + iw as usize;
                                     let wi = ((oc * cin_g + icg) * p.k_h + kh) * p.k_w + kw;
                                     acc += x[xi] * w[wi];
                                 }
@@ -148,13 +136,9 @@ mod tests {
     fn matches_the_definition_over_strides_pads_dilations_groups() {
         let mut checked = 0;
         for &(groups, in_c, out_c) in &[(1, 3, 4), (2, 4, 6), (4, 4, 4)] {
-            for &(k, s, d, pt, pl) in &[
-                (3, 1, 1, 1, 1),
-                (3, 2, 1, 0, 1),
-                (2, 2, 2, 1, 0),
-                (1, 1, 1, 0, 0),
-                (5, 3, 1, 2, 2),
-            ] {
+            for &(k, s, d, pt, pl) in
+                &[(3, 1, 1, 1, 1), (3, 2, 1, 0, 1), (2, 2, 2, 1, 0), (1, 1, 1, 0, 0), (5, 3, 1, 2, 2)]
+            {
                 let (in_h, in_w) = (7, 9);
                 let (pb, pr) = (pt, pl + 1);
                 let out_h = (in_h + pt + pb - (d * (k - 1) + 1)) / s + 1;

@@ -45,19 +45,13 @@ pub fn copy_strided<T: Copy>(p: &Strided, x: &[T], y: &mut [T]) {
     let mut dof = p.dst_offset;
     loop {
         if ss == 1 && ds == 1 {
-            let (Some(src), Some(dst)) = (
-                x.get(so as usize..so as usize + inner),
-                y.get_mut(dof..dof + inner),
-            ) else {
+            let (Some(src), Some(dst)) = (x.get(so as usize..so as usize + inner), y.get_mut(dof..dof + inner)) else {
                 return;
             };
             dst.copy_from_slice(src);
         } else {
             for i in 0..inner {
-                let (Some(&v), Some(o)) = (
-                    x.get((so + i as isize * ss) as usize),
-                    y.get_mut(dof + i * ds),
-                ) else {
+                let (Some(&v), Some(o)) = (x.get((so + i as isize * ss) as usize), y.get_mut(dof + i * ds)) else {
                     return;
                 };
                 *o = v;
@@ -86,10 +80,7 @@ pub fn copy_strided<T: Copy>(p: &Strided, x: &[T], y: &mut [T]) {
 /// Gathers slices along an axis by constant indices (already non-negative).
 pub fn gather<T: Copy>(p: &Gather, indices: &[usize], x: &[T], y: &mut [T]) {
     let (outer, inner, n) = (p.outer, p.inner, indices.len());
-    if x.len() < outer * p.axis_len * inner
-        || y.len() < outer * n * inner
-        || indices.iter().any(|&i| i >= p.axis_len)
-    {
+    if x.len() < outer * p.axis_len * inner || y.len() < outer * n * inner || indices.iter().any(|&i| i >= p.axis_len) {
         return;
     }
     for o in 0..outer {
@@ -172,16 +163,7 @@ mod tests {
     fn gather_rows() {
         let x = [1, 2, 3, 4, 5, 6];
         let mut y = [0; 4];
-        gather(
-            &Gather {
-                outer: 1,
-                axis_len: 3,
-                inner: 2,
-            },
-            &[2, 0],
-            &x,
-            &mut y,
-        );
+        gather(&Gather { outer: 1, axis_len: 3, inner: 2 }, &[2, 0], &x, &mut y);
         assert_eq!(y, [5, 6, 1, 2]);
     }
 }

@@ -48,13 +48,7 @@ fn extent(p: &Broadcast, strides: &[usize; MAX_RANK]) -> usize {
 /// `y[i] = f(a[ia], b[ib])` over a numpy broadcast: the loop every binary kernel
 /// (float and integer) shares. Inner rows with unit or zero strides get tight loops.
 #[inline(always)]
-pub(crate) fn broadcast_map<A: Copy, B: Copy, Y>(
-    p: &Broadcast,
-    a: &[A],
-    b: &[B],
-    y: &mut [Y],
-    f: impl Fn(A, B) -> Y,
-) {
+pub(crate) fn broadcast_map<A: Copy, B: Copy, Y>(p: &Broadcast, a: &[A], b: &[B], y: &mut [Y], f: impl Fn(A, B) -> Y) {
     if p.rank == 0 || p.rank > MAX_RANK {
         return;
     }
@@ -157,11 +151,7 @@ pub fn unary_f32(f: UnaryFn, x: &[f32], y: &mut [f32]) {
             map!(|v| Clamp { min: 0.0, max: 1.0 }.apply(alpha * v + beta))
         }
         UnaryFn::HardSwish => map!(|v| v * Clamp { min: 0.0, max: 1.0 }.apply(v / 6.0 + 0.5)),
-        UnaryFn::Softplus => map!(|v| if v > 20.0 {
-            v
-        } else {
-            math::ln(1.0 + math::exp(v))
-        }),
+        UnaryFn::Softplus => map!(|v| if v > 20.0 { v } else { math::ln(1.0 + math::exp(v)) }),
         UnaryFn::Silu => map!(|v| v * math::sigmoid(v)),
     }
 }
@@ -177,12 +167,7 @@ mod tests {
         // a: [2,1,4] (strides 4,0,1), b: [3,1] (strides 0,1,0) → y: [2,3,4]
         let a: std::vec::Vec<f32> = (0..8).map(|i| i as f32).collect();
         let b = [10.0f32, 20.0, 30.0];
-        let p = Broadcast {
-            rank: 3,
-            shape: [2, 3, 4, 0, 0, 0],
-            a: [4, 0, 1, 0, 0, 0],
-            b: [0, 1, 0, 0, 0, 0],
-        };
+        let p = Broadcast { rank: 3, shape: [2, 3, 4, 0, 0, 0], a: [4, 0, 1, 0, 0, 0], b: [0, 1, 0, 0, 0, 0] };
         let mut y = vec![0.0f32; 24];
         binary_f32::<Add>(&p, Clamp::NONE, &a, &b, &mut y);
         for i in 0..2 {
@@ -198,12 +183,7 @@ mod tests {
 
     #[test]
     fn too_short_operand_is_a_no_op() {
-        let p = Broadcast {
-            rank: 1,
-            shape: [4, 0, 0, 0, 0, 0],
-            a: [1, 0, 0, 0, 0, 0],
-            b: [1, 0, 0, 0, 0, 0],
-        };
+        let p = Broadcast { rank: 1, shape: [4, 0, 0, 0, 0, 0], a: [1, 0, 0, 0, 0, 0], b: [1, 0, 0, 0, 0, 0] };
         let mut y = [5.0f32; 4];
         binary_f32::<Mul>(&p, Clamp::NONE, &[1.0; 3], &[1.0; 4], &mut y);
         assert_eq!(y, [5.0; 4]);
@@ -214,17 +194,7 @@ mod tests {
         let x = [-3.0f32, -0.5, 0.0, 0.25, 2.0, 7.0];
         let mut y = [0.0f32; 6];
         unary_f32(UnaryFn::HardSwish, &x, &mut y);
-        assert_eq!(
-            y,
-            [
-                0.0,
-                -0.5 * (-0.5 / 6.0 + 0.5),
-                0.0,
-                0.25 * (0.25 / 6.0 + 0.5),
-                2.0 * (2.0 / 6.0 + 0.5),
-                7.0
-            ]
-        );
+        assert_eq!(y, [0.0, -0.5 * (-0.5 / 6.0 + 0.5), 0.0, 0.25 * (0.25 / 6.0 + 0.5), 2.0 * (2.0 / 6.0 + 0.5), 7.0]);
         unary_f32(UnaryFn::LeakyRelu(0.1), &x, &mut y);
         assert_eq!(y[0], -0.3);
         unary_f32(UnaryFn::Softplus, &x, &mut y);

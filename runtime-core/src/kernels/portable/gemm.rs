@@ -6,12 +6,7 @@ pub fn gemm_f32(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [
     let (m, n, k) = (p.m, p.n, p.k);
     let a_last = (p.batch.saturating_sub(1)) * p.batch_stride_a + m * k;
     let b_last = (p.batch.saturating_sub(1)) * p.batch_stride_b + k * n;
-    if p.batch == 0
-        || a.len() < a_last
-        || b.len() < b_last
-        || c.len() < p.bias_len()
-        || y.len() < p.batch * m * n
-    {
+    if p.batch == 0 || a.len() < a_last || b.len() < b_last || c.len() < p.bias_len() || y.len() < p.batch * m * n {
         return;
     }
     for t in 0..p.batch {
@@ -76,11 +71,7 @@ fn single(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) 
         } else {
             // B is k × n: accumulate scaled rows of B.
             for kk in 0..k {
-                let av = if p.trans_a {
-                    a.get(kk * m + i)
-                } else {
-                    a.get(i * k + kk)
-                };
+                let av = if p.trans_a { a.get(kk * m + i) } else { a.get(i * k + kk) };
                 let av = p.alpha * av.copied().unwrap_or(0.0);
                 let Some(brow) = b.get(kk * n..(kk + 1) * n) else {
                     return;
@@ -162,13 +153,7 @@ mod tests {
         let mut count = 0;
         for trans_a in [false, true] {
             for trans_b in [false, true] {
-                for bias in [
-                    Bias::None,
-                    Bias::Scalar,
-                    Bias::PerColumn,
-                    Bias::PerRow,
-                    Bias::Full,
-                ] {
+                for bias in [Bias::None, Bias::Scalar, Bias::PerColumn, Bias::PerRow, Bias::Full] {
                     for (batch, sa, sb) in [(1, 0, 0), (2, m * k, k * n), (2, 0, k * n)] {
                         let p = Gemm {
                             batch,

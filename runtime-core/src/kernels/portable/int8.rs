@@ -39,9 +39,7 @@ pub fn conv2d_q8<X: Q8, Y: Q8>(
             let (Some(&m), Some(&s)) = (mult.get(c), shift.get(c)) else {
                 return;
             };
-            let Some(yp) =
-                y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out)
-            else {
+            let Some(yp) = y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out) else {
                 return;
             };
             for (o, &a) in yp.iter_mut().zip(acc.iter()) {
@@ -59,9 +57,7 @@ pub fn conv2d_q8_i32<X: Q8>(p: &Conv2d, x_zp: i32, x: &[X], w: &[i8], bias: &[i3
     }
     for n in 0..p.batch {
         for oc in 0..p.out_c {
-            let Some(yp) =
-                y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out)
-            else {
+            let Some(yp) = y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out) else {
                 return;
             };
             if !accumulate(p, x_zp, x, w, bias, n, oc, yp) {
@@ -119,8 +115,7 @@ fn accumulate<X: Q8>(
                 if wv == 0 {
                     continue;
                 }
-                let (ow_lo, ow_hi) =
-                    tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
+                let (ow_lo, ow_hi) = tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
                 if ow_lo >= ow_hi {
                     continue;
                 }
@@ -217,17 +212,9 @@ pub struct QAdd {
 }
 
 /// Quantised elementwise add with broadcasting.
-pub fn add_q8<A: Q8, B: Q8, Y: Q8>(
-    p: &Broadcast,
-    q: &QAdd,
-    out: &QOut,
-    a: &[A],
-    b: &[B],
-    y: &mut [Y],
-) {
+pub fn add_q8<A: Q8, B: Q8, Y: Q8>(p: &Broadcast, q: &QAdd, out: &QOut, a: &[A], b: &[B], y: &mut [Y]) {
     broadcast_map(p, a, b, y, |x, z| {
-        let s = (x.to_i32() - q.a_zp) as i64 * q.a_mult as i64
-            + (z.to_i32() - q.b_zp) as i64 * q.b_mult as i64;
+        let s = (x.to_i32() - q.a_zp) as i64 * q.a_mult as i64 + (z.to_i32() - q.b_zp) as i64 * q.b_mult as i64;
         let v = round_shift(s, q.shift).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
         Y::from_i32(out.finish(v))
     });
@@ -247,14 +234,7 @@ pub struct QMul {
 }
 
 /// Quantised elementwise multiply with broadcasting.
-pub fn mul_q8<A: Q8, B: Q8, Y: Q8>(
-    p: &Broadcast,
-    q: &QMul,
-    out: &QOut,
-    a: &[A],
-    b: &[B],
-    y: &mut [Y],
-) {
+pub fn mul_q8<A: Q8, B: Q8, Y: Q8>(p: &Broadcast, q: &QMul, out: &QOut, a: &[A], b: &[B], y: &mut [Y]) {
     broadcast_map(p, a, b, y, |x, z| {
         let prod = (x.to_i32() - q.a_zp) * (z.to_i32() - q.b_zp);
         Y::from_i32(out.finish(requantize(prod, q.mult, q.shift)))
@@ -263,15 +243,7 @@ pub fn mul_q8<A: Q8, B: Q8, Y: Q8>(
 
 /// Quantised average pooling: `y = zp + round(Σ (x − x_zp) · M / count)` with
 /// `M = mult · 2^-shift = sx / sy`; count follows `p.count_include_pad`.
-pub fn avg_pool2d_q8<X: Q8, Y: Q8>(
-    p: &Pool2d,
-    x_zp: i32,
-    out: &QOut,
-    mult: i32,
-    shift: u32,
-    x: &[X],
-    y: &mut [Y],
-) {
+pub fn avg_pool2d_q8<X: Q8, Y: Q8>(p: &Pool2d, x_zp: i32, out: &QOut, mult: i32, shift: u32, x: &[X], y: &mut [Y]) {
     if p.stride_h == 0
         || p.stride_w == 0
         || x.len() < p.planes * p.in_h * p.in_w
@@ -281,10 +253,7 @@ pub fn avg_pool2d_q8<X: Q8, Y: Q8>(
     }
     let (pin, pout) = (p.in_h * p.in_w, p.out_h * p.out_w);
     for c in 0..p.planes {
-        let (Some(xp), Some(yp)) = (
-            x.get(c * pin..(c + 1) * pin),
-            y.get_mut(c * pout..(c + 1) * pout),
-        ) else {
+        let (Some(xp), Some(yp)) = (x.get(c * pin..(c + 1) * pin), y.get_mut(c * pout..(c + 1) * pout)) else {
             return;
         };
         for oh in 0..p.out_h {
@@ -302,9 +271,7 @@ pub fn avg_pool2d_q8<X: Q8, Y: Q8>(
                         }
                         padded += 1;
                         if ih >= 0 && iw >= 0 && (ih as usize) < p.in_h && (iw as usize) < p.in_w {
-                            sum += xp
-                                .get(ih as usize * p.in_w + iw as usize)
-                                .map_or(0, |v| v.to_i32() - x_zp);
+                            sum += xp.get(ih as usize * p.in_w + iw as usize).map_or(0, |v| v.to_i32() - x_zp);
                             real += 1;
                         }
                     }
@@ -344,51 +311,19 @@ pub fn global_avg_pool_q8<X: Q8, Y: Q8>(
 /// Quantised softmax along the middle axis of `outer × len × inner`.
 /// `exp_table[d] = round(2^20 · e^(−d · sx))` for `d = max − x` in 0..=255;
 /// `inv_scale_q16 = round(2^16 / sy)`. `y = zp + round(E[d] / (Σ E · sy))`.
-pub fn softmax_q8<X: Q8, Y: Q8>(
-    p: &Axis,
-    exp_table: &[u32],
-    inv_scale_q16: u32,
-    out: &QOut,
-    x: &[X],
-    y: &mut [Y],
-) {
+pub fn softmax_q8<X: Q8, Y: Q8>(p: &Axis, exp_table: &[u32], inv_scale_q16: u32, out: &QOut, x: &[X], y: &mut [Y]) {
     let n = p.outer * p.len * p.inner;
     if p.len == 0 || p.inner == 0 || x.len() < n || y.len() < n || exp_table.len() < 256 {
         return;
     }
     let block = p.len * p.inner;
-    let e = |d: i32| {
-        exp_table
-            .get(d.clamp(0, 255) as usize)
-            .copied()
-            .unwrap_or(0) as u64
-    };
-    for (xb, yb) in x
-        .chunks_exact(block)
-        .zip(y.chunks_exact_mut(block))
-        .take(p.outer)
-    {
+    let e = |d: i32| exp_table.get(d.clamp(0, 255) as usize).copied().unwrap_or(0) as u64;
+    for (xb, yb) in x.chunks_exact(block).zip(y.chunks_exact_mut(block)).take(p.outer) {
         for i in 0..p.inner {
-            let max = xb
-                .iter()
-                .skip(i)
-                .step_by(p.inner)
-                .map(|v| v.to_i32())
-                .max()
-                .unwrap_or(0);
-            let sum: u64 = xb
-                .iter()
-                .skip(i)
-                .step_by(p.inner)
-                .map(|v| e(max - v.to_i32()))
-                .sum();
+            let max = xb.iter().skip(i).step_by(p.inner).map(|v| v.to_i32()).max().unwrap_or(0);
+            let sum: u64 = xb.iter().skip(i).step_by(p.inner).map(|v| e(max - v.to_i32())).sum();
             let den = sum.max(1) << 16;
-            for (o, v) in yb
-                .iter_mut()
-                .skip(i)
-                .step_by(p.inner)
-                .zip(xb.iter().skip(i).step_by(p.inner))
-            {
+            for (o, v) in yb.iter_mut().skip(i).step_by(p.inner).zip(xb.iter().skip(i).step_by(p.inner)) {
                 let num = e(max - v.to_i32()) * inv_scale_q16 as u64;
                 let q = ((num + den / 2) / den).min(i32::MAX as u64) as i32;
                 *o = Y::from_i32(out.finish(q));
@@ -482,11 +417,7 @@ mod tests {
     use std::vec;
 
     fn out_i8() -> QOut {
-        QOut {
-            zp: 0,
-            min: -128,
-            max: 127,
-        }
+        QOut { zp: 0, min: -128, max: 127 }
     }
 
     #[test]
@@ -514,18 +445,7 @@ mod tests {
         let w = [1i8; 9];
         let mut acc = [0i32; 9];
         let mut y = [0i8; 9];
-        conv2d_q8(
-            &p,
-            5,
-            &out_i8(),
-            &x,
-            &w,
-            &[2],
-            &[1 << 30],
-            &[30],
-            &mut acc,
-            &mut y,
-        );
+        conv2d_q8(&p, 5, &out_i8(), &x, &w, &[2], &[1 << 30], &[30], &mut acc, &mut y);
         // Centre: Σ (x − 5) over all 9 = 36, + bias 2.
         assert_eq!(y[4], 38);
         // Corner (0,0): x − 5 over {5,6,8,9} = 0+1+3+4 = 8, + 2; padding contributes 0.
@@ -562,54 +482,18 @@ mod tests {
     }
 
     fn conv_free_gemm(p: &Gemm, a: &[i8], w: &[i8], y: &mut [i8]) {
-        gemm_q8(
-            p,
-            &out_i8(),
-            a,
-            w,
-            &[0, 0],
-            &[1 << 30, 1 << 30],
-            &[31, 28],
-            y,
-        );
+        gemm_q8(p, &out_i8(), a, w, &[0, 0], &[1 << 30, 1 << 30], &[31, 28], y);
     }
 
     #[test]
     fn add_and_mul_requantise_with_one_rounding() {
-        let p = Broadcast {
-            rank: 1,
-            shape: [3, 0, 0, 0, 0, 0],
-            a: [1, 0, 0, 0, 0, 0],
-            b: [0, 0, 0, 0, 0, 0],
-        };
+        let p = Broadcast { rank: 1, shape: [3, 0, 0, 0, 0, 0], a: [1, 0, 0, 0, 0, 0], b: [0, 0, 0, 0, 0, 0] };
         // y = (a − 1)·0.5 + (b − 0)·0.25 with b broadcast = 4 → +1.
-        let q = QAdd {
-            a_zp: 1,
-            b_zp: 0,
-            a_mult: 1 << 29,
-            b_mult: 1 << 28,
-            shift: 30,
-        };
+        let q = QAdd { a_zp: 1, b_zp: 0, a_mult: 1 << 29, b_mult: 1 << 28, shift: 30 };
         let mut y = [0u8; 3];
-        add_q8(
-            &p,
-            &q,
-            &QOut {
-                zp: 10,
-                min: 0,
-                max: 255,
-            },
-            &[1i8, 2, 4],
-            &[4i8],
-            &mut y,
-        );
+        add_q8(&p, &q, &QOut { zp: 10, min: 0, max: 255 }, &[1i8, 2, 4], &[4i8], &mut y);
         assert_eq!(y, [11, 12, 13]); // 10 + {0+1, 0.5+1 → 2 (half up), 1.5+1 → 3}
-        let qm = QMul {
-            a_zp: 0,
-            b_zp: 0,
-            mult: 1 << 30,
-            shift: 31,
-        };
+        let qm = QMul { a_zp: 0, b_zp: 0, mult: 1 << 30, shift: 31 };
         let mut z = [0i8; 3];
         mul_q8(&p, &qm, &out_i8(), &[1i8, -3, 100], &[3i8], &mut z);
         assert_eq!(z, [2, -4, 127]); // 1.5 → 2, −4.5 → −4 (half up), 150 → clamp
@@ -628,18 +512,10 @@ mod tests {
         let xs = [10i8, 0, 10];
         let mut ys = [0i8; 3];
         softmax_q8(
-            &Axis {
-                outer: 1,
-                len: 3,
-                inner: 1,
-            },
+            &Axis { outer: 1, len: 3, inner: 1 },
             &table,
             256 << 16,
-            &QOut {
-                zp: -128,
-                min: -128,
-                max: 127,
-            },
+            &QOut { zp: -128, min: -128, max: 127 },
             &xs,
             &mut ys,
         );
@@ -654,30 +530,10 @@ mod tests {
         lookup_q8(&table, &[-128i8, 127], &mut y);
         assert_eq!(y, [-1, 0]);
         let mut q = [0i8; 3];
-        quantize_f32(
-            &Axis {
-                outer: 1,
-                len: 1,
-                inner: 3,
-            },
-            &[0.5],
-            &[1],
-            &[0.25, -1.0, 100.0],
-            &mut q,
-        );
+        quantize_f32(&Axis { outer: 1, len: 1, inner: 3 }, &[0.5], &[1], &[0.25, -1.0, 100.0], &mut q);
         assert_eq!(q, [1, -1, 127]);
         let mut f = [0f32; 3];
-        dequantize_f32(
-            &Axis {
-                outer: 1,
-                len: 1,
-                inner: 3,
-            },
-            &[0.5],
-            &[1],
-            &q,
-            &mut f,
-        );
+        dequantize_f32(&Axis { outer: 1, len: 1, inner: 3 }, &[0.5], &[1], &q, &mut f);
         assert_eq!(f, [0.0, -1.0, 63.0]);
     }
 }

@@ -53,10 +53,9 @@ pub fn lstm_f32(
         for (i, v) in cs.iter_mut().enumerate() {
             *v = c0.get(off + i).copied().unwrap_or(0.0);
         }
-        let (Some(wd), Some(rd)) = (
-            w.get(d * 4 * h * n_in..(d + 1) * 4 * h * n_in),
-            r.get(d * 4 * h * h..(d + 1) * 4 * h * h),
-        ) else {
+        let (Some(wd), Some(rd)) =
+            (w.get(d * 4 * h * n_in..(d + 1) * 4 * h * n_in), r.get(d * 4 * h * h..(d + 1) * 4 * h * h))
+        else {
             return;
         };
         let bd = bias.get(d * 8 * h..(d + 1) * 8 * h).unwrap_or(&[]);
@@ -74,15 +73,12 @@ pub fn lstm_f32(
                     return;
                 };
                 for (j, gv) in g.iter_mut().enumerate() {
-                    let (Some(wr), Some(rr)) =
-                        (wd.get(j * n_in..(j + 1) * n_in), rd.get(j * h..(j + 1) * h))
-                    else {
+                    let (Some(wr), Some(rr)) = (wd.get(j * n_in..(j + 1) * n_in), rd.get(j * h..(j + 1) * h)) else {
                         return;
                     };
                     let mut v = dot(xt, wr) + dot(hprev, rr);
                     if !bd.is_empty() {
-                        v += bd.get(j).copied().unwrap_or(0.0)
-                            + bd.get(4 * h + j).copied().unwrap_or(0.0);
+                        v += bd.get(j).copied().unwrap_or(0.0) + bd.get(4 * h + j).copied().unwrap_or(0.0);
                     }
                     *gv = v;
                 }
@@ -96,18 +92,13 @@ pub fn lstm_f32(
                             v
                         }
                     };
-                    let g =
-                        |gate: usize| gates.get(bi * 4 * h + gate * h + k).copied().unwrap_or(0.0);
+                    let g = |gate: usize| gates.get(bi * 4 * h + gate * h + k).copied().unwrap_or(0.0);
                     let pe = |gate: usize| pd.get(gate * h + k).copied().unwrap_or(0.0);
                     let Some(c) = cs.get_mut(bi * h + k) else {
                         return;
                     };
                     let i_g = math::sigmoid(clip(g(0) + pe(0) * *c));
-                    let f_g = if p.input_forget {
-                        1.0 - i_g
-                    } else {
-                        math::sigmoid(clip(g(2) + pe(2) * *c))
-                    };
+                    let f_g = if p.input_forget { 1.0 - i_g } else { math::sigmoid(clip(g(2) + pe(2) * *c)) };
                     let c_g = math::tanh(clip(g(3)));
                     *c = f_g * *c + i_g * c_g;
                     let o_g = math::sigmoid(clip(g(1) + pe(1) * *c));

@@ -23,24 +23,10 @@ pub use reduce::*;
 /// The valid output range `lo..hi` of a sliding window tap: output positions `o` for
 /// which `o * stride + tap - pad` lands inside `0..len`.
 #[inline(always)]
-pub(crate) fn tap_range(
-    tap: usize,
-    pad: usize,
-    stride: usize,
-    len: usize,
-    out: usize,
-) -> (usize, usize) {
+pub(crate) fn tap_range(tap: usize, pad: usize, stride: usize, len: usize, out: usize) -> (usize, usize) {
     // o * stride >= pad - tap  and  o * stride < len + pad - tap
-    let lo = if pad > tap {
-        (pad - tap).div_ceil(stride)
-    } else {
-        0
-    };
+    let lo = if pad > tap { (pad - tap).div_ceil(stride) } else { 0 };
     let limit = len + pad;
-    let hi = if limit > tap {
-        (limit - tap).div_ceil(stride)
-    } else {
-        0
-    };
+    let hi = if limit > tap { (limit - tap).div_ceil(stride) } else { 0 };
     (lo.min(out), hi.min(out).max(lo.min(out)))
 }

@@ -29,24 +29,18 @@ fn max_pool<T: Copy + PartialOrd>(p: &Pool2d, lowest: T, x: &[T], y: &mut [T]) {
     }
     let (pin, pout) = (p.in_h * p.in_w, p.out_h * p.out_w);
     for c in 0..p.planes {
-        let (Some(xp), Some(yp)) = (
-            x.get(c * pin..(c + 1) * pin),
-            y.get_mut(c * pout..(c + 1) * pout),
-        ) else {
+        let (Some(xp), Some(yp)) = (x.get(c * pin..(c + 1) * pin), y.get_mut(c * pout..(c + 1) * pout)) else {
             return;
         };
         yp.iter_mut().for_each(|v| *v = lowest);
         for kh in 0..p.k_h {
             let (oh_lo, oh_hi) = tap_range(kh * p.dil_h, p.pad_top, p.stride_h, p.in_h, p.out_h);
             for kw in 0..p.k_w {
-                let (ow_lo, ow_hi) =
-                    tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
+                let (ow_lo, ow_hi) = tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
                 for oh in oh_lo..oh_hi {
                     let ih = oh * p.stride_h + kh * p.dil_h - p.pad_top;
                     let iw0 = (ow_lo * p.stride_w + kw * p.dil_w).wrapping_sub(p.pad_left);
-                    let Some(yrow) =
-                        yp.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi.max(ow_lo))
-                    else {
+                    let Some(yrow) = yp.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi.max(ow_lo)) else {
                         return;
                     };
                     let xrow = xp.get(ih * p.in_w + iw0..).unwrap_or(&[]);
@@ -71,10 +65,7 @@ pub fn avg_pool2d_f32(p: &Pool2d, x: &[f32], y: &mut [f32]) {
     }
     let (pin, pout) = (p.in_h * p.in_w, p.out_h * p.out_w);
     for c in 0..p.planes {
-        let (Some(xp), Some(yp)) = (
-            x.get(c * pin..(c + 1) * pin),
-            y.get_mut(c * pout..(c + 1) * pout),
-        ) else {
+        let (Some(xp), Some(yp)) = (x.get(c * pin..(c + 1) * pin), y.get_mut(c * pout..(c + 1) * pout)) else {
             return;
         };
         for oh in 0..p.out_h {
@@ -94,10 +85,7 @@ pub fn avg_pool2d_f32(p: &Pool2d, x: &[f32], y: &mut [f32]) {
                         }
                         padded += 1;
                         if ih >= 0 && iw >= 0 && (ih as usize) < p.in_h && (iw as usize) < p.in_w {
-                            sum += xp
-                                .get(ih as usize * p.in_w + iw as usize)
-                                .copied()
-                                .unwrap_or(0.0);
+                            sum += xp.get(ih as usize * p.in_w + iw as usize).copied().unwrap_or(0.0);
                             real += 1;
                         }
                     }
@@ -128,10 +116,7 @@ pub fn global_max_pool_f32(planes: usize, spatial: usize, x: &[f32], y: &mut [f3
         return;
     }
     for (v, xp) in y.iter_mut().zip(x.chunks_exact(spatial)) {
-        *v = xp.iter().fold(
-            f32::NEG_INFINITY,
-            |m, &e| if e > m || e.is_nan() { e } else { m },
-        );
+        *v = xp.iter().fold(f32::NEG_INFINITY, |m, &e| if e > m || e.is_nan() { e } else { m });
     }
 }
 
@@ -163,17 +148,11 @@ mod tests {
         };
         let mut y = [0.0f32; 16];
         max_pool2d_f32(&p, &x, &mut y);
-        assert_eq!(
-            y,
-            [1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0, 6.0, 7.0, 8.0, 9.0, 9.0, 7.0, 8.0, 9.0, 9.0]
-        );
+        assert_eq!(y, [1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0, 6.0, 7.0, 8.0, 9.0, 9.0, 7.0, 8.0, 9.0, 9.0]);
         avg_pool2d_f32(&p, &x, &mut y);
         assert_eq!(y[0], 1.0);
         assert_eq!(y[5], 3.0);
-        let p = Pool2d {
-            count_include_pad: true,
-            ..p
-        };
+        let p = Pool2d { count_include_pad: true, ..p };
         avg_pool2d_f32(&p, &x, &mut y);
         assert_eq!(y[0], 0.25);
         assert_eq!(y[5], 3.0);

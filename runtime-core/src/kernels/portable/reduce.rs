@@ -21,11 +21,7 @@ fn softmax_impl(p: &Axis, x: &[f32], y: &mut [f32], log: bool) {
         return;
     }
     let block = p.len * p.inner;
-    for (xb, yb) in x
-        .chunks_exact(block)
-        .zip(y.chunks_exact_mut(block))
-        .take(p.outer)
-    {
+    for (xb, yb) in x.chunks_exact(block).zip(y.chunks_exact_mut(block)).take(p.outer) {
         for i in 0..p.inner {
             let mut max = f32::NEG_INFINITY;
             for &v in xb.iter().skip(i).step_by(p.inner) {
@@ -34,24 +30,14 @@ fn softmax_impl(p: &Axis, x: &[f32], y: &mut [f32], log: bool) {
                 }
             }
             let mut sum = 0.0f32;
-            for (o, &v) in yb
-                .iter_mut()
-                .skip(i)
-                .step_by(p.inner)
-                .zip(xb.iter().skip(i).step_by(p.inner))
-            {
+            for (o, &v) in yb.iter_mut().skip(i).step_by(p.inner).zip(xb.iter().skip(i).step_by(p.inner)) {
                 let e = math::exp(v - max);
                 *o = e;
                 sum += e;
             }
             if log {
                 let ls = math::ln(sum);
-                for (o, &v) in yb
-                    .iter_mut()
-                    .skip(i)
-                    .step_by(p.inner)
-                    .zip(xb.iter().skip(i).step_by(p.inner))
-                {
+                for (o, &v) in yb.iter_mut().skip(i).step_by(p.inner).zip(xb.iter().skip(i).step_by(p.inner)) {
                     *o = v - max - ls;
                 }
             } else {
@@ -92,27 +78,11 @@ mod tests {
         // shape [1, 3, 2], softmax over axis 1.
         let x = [1.0f32, 0.0, 2.0, 0.0, 3.0, 0.0];
         let mut y = [0.0f32; 6];
-        softmax_f32(
-            &Axis {
-                outer: 1,
-                len: 3,
-                inner: 2,
-            },
-            &x,
-            &mut y,
-        );
+        softmax_f32(&Axis { outer: 1, len: 3, inner: 2 }, &x, &mut y);
         let d: f32 = 1f32.exp() + 2f32.exp() + 3f32.exp();
         assert!((y[4] - 3f32.exp() / d).abs() < 1e-6);
         assert!((y[1] - 1.0 / 3.0).abs() < 1e-6);
-        log_softmax_f32(
-            &Axis {
-                outer: 1,
-                len: 3,
-                inner: 2,
-            },
-            &x,
-            &mut y,
-        );
+        log_softmax_f32(&Axis { outer: 1, len: 3, inner: 2 }, &x, &mut y);
         assert!((y[0] - (1.0 - d.ln())).abs() < 1e-6);
     }
 
@@ -120,17 +90,7 @@ mod tests {
     fn channel_affine() {
         let x = [1.0f32, 2.0, 3.0, 4.0];
         let mut y = [0.0f32; 4];
-        channel_affine_f32(
-            &Axis {
-                outer: 1,
-                len: 2,
-                inner: 2,
-            },
-            &[2.0, 3.0],
-            &[1.0, -1.0],
-            &x,
-            &mut y,
-        );
+        channel_affine_f32(&Axis { outer: 1, len: 2, inner: 2 }, &[2.0, 3.0], &[1.0, -1.0], &x, &mut y);
         assert_eq!(y, [3.0, 5.0, 8.0, 11.0]);
     }
 }
