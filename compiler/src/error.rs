@@ -4,6 +4,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// The `domain` of a [`NodeRef`] naming an IR node (after passes) rather than an ONNX one.
+pub const IR_DOMAIN: &str = "tinyops IR";
+
 /// Which ONNX node a problem is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRef {
@@ -19,6 +22,9 @@ pub struct NodeRef {
 
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.domain == IR_DOMAIN {
+            return write!(f, "node `{}` (IR op {})", self.name, self.op_type);
+        }
         write!(f, "node `{}` ({}, {} opset {})", self.name, self.op_type, self.domain, self.opset)
     }
 }

@@ -25,6 +25,9 @@ struct ModelArgs {
     /// Pin a dynamic input: NAME=D0,D1,… (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     input_shapes: Vec<String>,
+    /// Fail if any node still computes in float after quantisation (naming each).
+    #[arg(long)]
+    require_int8: bool,
 }
 
 #[derive(Subcommand)]
@@ -99,7 +102,13 @@ fn parse_shapes(items: &[String]) -> Result<BTreeMap<String, Vec<usize>>, Error>
 
 fn options(args: &ModelArgs, dump: bool) -> Result<Options, Error> {
     let target = tinyops_targets::lookup(&args.target).map_err(|e| Error::Options(e.to_string()))?;
-    Ok(Options { target, input_shapes: parse_shapes(&args.input_shapes)?, dump_ir: dump, ..Options::default() })
+    Ok(Options {
+        target,
+        input_shapes: parse_shapes(&args.input_shapes)?,
+        dump_ir: dump,
+        require_int8: args.require_int8,
+        ..Options::default()
+    })
 }
 
 fn write_dumps(c: &tinyops_compiler::Compilation, dir: &PathBuf) -> Result<(), Error> {

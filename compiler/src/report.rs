@@ -22,6 +22,8 @@ pub struct NodeRow {
     pub macs: u64,
     /// Where the first output lives.
     pub storage: String,
+    /// `int`, `float`, `move` (data movement) or `convert` (float ⇄ integer).
+    pub arith: String,
 }
 
 /// The inspect report.
@@ -51,6 +53,8 @@ pub struct Report {
     pub unshared_bytes: usize,
     /// The schedule.
     pub nodes: Vec<NodeRow>,
+    /// Nodes per arithmetic class (`int`, `float`, `move`, `convert`).
+    pub arith_counts: BTreeMap<String, usize>,
 }
 
 fn ty_text(t: &TensorType) -> String {
@@ -84,6 +88,7 @@ impl Report {
                 output: ty_text(&outs[0]),
                 macs: nd.op.def().macs(&ins, &outs),
                 storage,
+                arith: nd.op.def().arith(&ins, &outs).label().to_string(),
             });
         }
         let parameters = g
@@ -94,6 +99,10 @@ impl Report {
                 _ => 0,
             })
             .sum();
+        let mut arith_counts = BTreeMap::new();
+        for r in &nodes {
+            *arith_counts.entry(r.arith.clone()).or_insert(0) += 1;
+        }
         let io =
             |vals: &[crate::ir::ValueId]| vals.iter().map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v)))).collect();
         Report {
@@ -109,6 +118,7 @@ impl Report {
             arena_bytes: c.plan.arena_bytes,
             unshared_bytes: c.plan.unshared_bytes(),
             nodes,
+            arith_counts,
         }
     }
 
@@ -127,13 +137,14 @@ impl Report {
             s.push_str(&format!("output  {n}: {t}\n"));
         }
         s.push_str(&format!(
-            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nops     {}\n\n",
+            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nops     {}\narith   {}\n\n",
             self.parameters,
             self.weight_bytes,
             self.macs,
             self.arena_bytes,
             self.unshared_bytes,
-            self.op_counts.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")
+            self.op_counts.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", "),
+            self.arith_counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
         ));
         s.push_str(&format!(
             "{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n",

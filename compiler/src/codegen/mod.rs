@@ -14,7 +14,7 @@ pub use cx::{params, EmitCx, Operand};
 use crate::error::{Error, NodeRef, Problem};
 use crate::ir::{DType, Graph, TensorType, ValueId};
 use crate::ops::OpError;
-use crate::plan::{Loc, Plan, ALIGN};
+use crate::plan::{Loc, Plan};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::{BTreeSet, HashMap};
@@ -50,7 +50,7 @@ pub struct Generated {
     /// Formatted Rust source of the module body (no inner attributes, so it can be
     /// `include!`d or wrapped in `mod`).
     pub code: String,
-    /// The weight blob (little-endian, each tensor 16-byte aligned).
+    /// The weight blob (little-endian, each tensor aligned to its element size, ≥ 4).
     pub weights: Vec<u8>,
     /// Rust names of the `run` parameters: inputs, then outputs.
     pub input_names: Vec<String>,
@@ -67,7 +67,12 @@ fn rust_elem(d: DType) -> TokenStream {
 
 fn err_at(g: &Graph, node: crate::ir::NodeId, e: OpError) -> Error {
     let nd = g.node(node);
-    let node = NodeRef { name: nd.name.clone(), op_type: nd.op.name().to_string(), domain: "tinyops".into(), opset: 0 };
+    let node = NodeRef {
+        name: nd.name.clone(),
+        op_type: nd.op.name().to_string(),
+        domain: crate::error::IR_DOMAIN.into(),
+        opset: 0,
+    };
     let problems = vec![match e {
         OpError::Invalid(detail) => Problem::Invalid { node, detail },
         OpError::Unsupported(detail) => Problem::Unsupported { node, detail },
@@ -90,7 +95,10 @@ pub fn generate(g: &Graph, plan: &Plan, manifest: &Manifest, weights_mode: &Weig
             continue;
         }
         let t = g.const_of(v).expect("filtered to constants");
-        blob.resize(blob.len().div_ceil(ALIGN) * ALIGN, 0);
+        // Each weight is aligned for its element type (at least 4 bytes, so 8-bit
+        // weights can be read a word at a time); the blob itself is 16-byte aligned.
+        let align = t.dtype().size().max(4);
+        blob.resize(blob.len().div_ceil(align) * align, 0);
         const_off.insert(v, blob.len());
         blob.extend(t.data.to_le_bytes());
     }

@@ -19,6 +19,7 @@ pub fn dtype_of(code: i32) -> Result<DType, String> {
         Some(DataType::FLOAT) => DType::F32,
         Some(DataType::INT8) => DType::I8,
         Some(DataType::UINT8) => DType::U8,
+        Some(DataType::INT16) => DType::I16,
         Some(DataType::INT32) => DType::I32,
         Some(DataType::INT64) => DType::I64,
         Some(DataType::BOOL) => DType::Bool,
@@ -87,6 +88,7 @@ fn typed_fields(t: &TensorProto, dtype: DType) -> Result<Data, String> {
         // Narrow types are stored widened in int32_data.
         DType::I8 => Data::I8(t.int32_data.iter().map(|&v| v as i8).collect()),
         DType::U8 => Data::U8(t.int32_data.iter().map(|&v| v as u8).collect()),
+        DType::I16 => Data::I16(t.int32_data.iter().map(|&v| v as i16).collect()),
         DType::Bool => Data::Bool(t.int32_data.iter().map(|&v| v != 0).collect()),
     })
 }
@@ -153,6 +155,7 @@ pub fn encode(name: &str, t: &Tensor) -> TensorProto {
         DType::F32 => DataType::FLOAT,
         DType::I8 => DataType::INT8,
         DType::U8 => DataType::UINT8,
+        DType::I16 => DataType::INT16,
         DType::I32 => DataType::INT32,
         DType::I64 => DataType::INT64,
         DType::Bool => DataType::BOOL,

@@ -11,6 +11,8 @@ pub enum DType {
     I8,
     /// Unsigned 8-bit integer (quantised activations).
     U8,
+    /// Signed 16-bit integer (quantised weights whose zero point pushes them out of i8).
+    I16,
     /// Signed 32-bit integer (quantised biases and accumulators).
     I32,
     /// Signed 64-bit integer (shapes and indices).
@@ -24,6 +26,7 @@ impl DType {
     pub fn size(self) -> usize {
         match self {
             DType::I8 | DType::U8 | DType::Bool => 1,
+            DType::I16 => 2,
             DType::F32 | DType::I32 => 4,
             DType::I64 => 8,
         }
@@ -35,6 +38,7 @@ impl DType {
             DType::F32 => "f32",
             DType::I8 => "i8",
             DType::U8 => "u8",
+            DType::I16 => "i16",
             DType::I32 => "i32",
             DType::I64 => "i64",
             DType::Bool => "bool",

@@ -119,7 +119,7 @@ impl OpDef for Binary {
                     .map(|(&i, &j)| self.act.apply(self.kind.f64(a.data.get_f64(i), b.data.get_f64(j)) as f32))
                     .collect(),
             ),
-            DType::I64 | DType::I32 | DType::I8 | DType::U8 => {
+            DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 => {
                 let v: Option<Vec<i64>> =
                     ia.iter().zip(&ib).map(|(&i, &j)| self.kind.i64(a.data.get_i64(i), b.data.get_i64(j))).collect();
                 let Some(v) = v else { invalid!("integer overflow or division by zero while folding") };

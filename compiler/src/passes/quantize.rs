@@ -493,7 +493,12 @@ pub fn require_int8(g: &Graph) -> Result<(), Vec<Problem>> {
     let mut problems = vec![];
     let node_ref = |n: NodeId| {
         let nd = g.node(n);
-        NodeRef { name: nd.name.clone(), op_type: nd.op.name().to_string(), domain: "tinyops IR".into(), opset: 0 }
+        NodeRef {
+            name: nd.name.clone(),
+            op_type: nd.op.name().to_string(),
+            domain: crate::error::IR_DOMAIN.into(),
+            opset: 0,
+        }
     };
     // Values reachable from graph inputs through data movement only.
     let mut from_input: std::collections::HashSet<ValueId> = g.inputs().iter().copied().collect();

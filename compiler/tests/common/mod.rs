@@ -174,3 +174,46 @@ pub fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
+
+/// The ONNX backend tests: `TINYOPS_ONNX_TESTS`, else `../shared/onnx-backend-tests`.
+pub fn onnx_tests() -> PathBuf {
+    let p = std::env::var_os("TINYOPS_ONNX_TESTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/onnx-backend-tests"));
+    assert!(p.join("node").is_dir(), "the ONNX backend tests are missing at {}; set TINYOPS_ONNX_TESTS", p.display());
+    p
+}
+
+/// Copies an ONNX backend test case, turning every graph input except those in
+/// `runtime` into an initializer holding its test-data value: an ahead-of-time
+/// compiler takes weights and quantisation parameters as constants.
+pub fn freeze_inputs(case: &std::path::Path, runtime: &[usize], name: &str) -> PathBuf {
+    use onnx_protobuf::Message;
+    let mut m = ModelProto::parse_from_bytes(&std::fs::read(case.join("model.onnx")).unwrap()).unwrap();
+    let dir = tempdir(name);
+    let data = dir.join("test_data_set_0");
+    std::fs::create_dir_all(&data).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let inputs = std::mem::take(&mut g.input);
+    let mut kept = 0;
+    for (i, vi) in inputs.into_iter().enumerate() {
+        let src = case.join(format!("test_data_set_0/input_{i}.pb"));
+        if runtime.contains(&i) {
+            std::fs::copy(&src, data.join(format!("input_{kept}.pb"))).unwrap();
+            kept += 1;
+            g.input.push(vi);
+        } else {
+            let mut t = onnx_protobuf::TensorProto::parse_from_bytes(&std::fs::read(&src).unwrap()).unwrap();
+            t.name = vi.name.clone();
+            g.initializer.push(t);
+        }
+    }
+    for e in std::fs::read_dir(case.join("test_data_set_0")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with("output_") {
+            std::fs::copy(&p, data.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(dir.join("model.onnx"), m.write_to_bytes().unwrap()).unwrap();
+    dir
+}

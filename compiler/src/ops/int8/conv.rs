@@ -66,8 +66,8 @@ impl OpDef for QConv {
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let (x, w) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
-        if x.dtype != self.x.dtype || w.dtype != DType::I8 {
-            invalid!("qconv takes {} input and i8 weights, got {} and {}", self.x.dtype, x.dtype, w.dtype);
+        if x.dtype != self.x.dtype || !matches!(w.dtype, DType::I8 | DType::I16) {
+            invalid!("qconv takes {} input and i8/i16 weights, got {} and {}", self.x.dtype, x.dtype, w.dtype);
         }
         let m = w.shape.first().copied().unwrap_or(0);
         if self.w_scales.len() != 1 && self.w_scales.len() != m {
@@ -145,9 +145,9 @@ impl OpDef for QConv {
                 pad_top: #pad_top, pad_left: #pad_left, groups: #groups,
             }
         };
-        let xt = elem(self.x.dtype);
+        let (xt, wt) = (elem(self.x.dtype), elem(cx.input(1)?.ty.dtype));
         let Some(yq) = &self.y else {
-            return Ok(quote!(#k::conv2d_q8_i32::<#xt>(#geom, #x_zp, #xx, #w, #b, #y);));
+            return Ok(quote!(#k::conv2d_q8_i32::<#xt, #wt>(#geom, #x_zp, #xx, #w, #b, #y);));
         };
         let mults = self.multipliers(out_c)?;
         let (ms, ss) = per_channel_tokens(&mults);
@@ -155,7 +155,7 @@ impl OpDef for QConv {
         let out = qout_tokens(yq, &self.act);
         let Some(scratch) = &cx.scratch else { invalid!("qconv needs scratch space") };
         Ok(quote! {
-            #k::conv2d_q8::<#xt, #yt>(#geom, #x_zp, &#out, #xx, #w, #b, &#ms, &#ss, rt::arena::cast_mut::<i32>(#scratch), #y);
+            #k::conv2d_q8::<#xt, #wt, #yt>(#geom, #x_zp, &#out, #xx, #w, #b, &#ms, &#ss, rt::arena::cast_mut::<i32>(#scratch), #y);
         })
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
@@ -183,23 +183,26 @@ pub fn per_channel_tokens(mults: &[Multiplier]) -> (TokenStream, TokenStream) {
     (quote!([#(#ms),*]), quote!([#(#ss),*]))
 }
 
-/// Weights with their zero points removed, as i8 (the layout the kernels read).
-/// Fails if a shifted value leaves the i8 range.
+/// Weights with their zero points removed, in the narrowest type that holds them
+/// (i8, else i16): the layout the kernels read.
 pub fn shift_weights(w: &Tensor, zps: &[i64], axis: usize) -> OpResult<Tensor> {
     let inner = numel(&w.shape[axis + 1..]);
     let n = w.shape.get(axis).copied().unwrap_or(1);
-    let mut out = Vec::with_capacity(w.numel());
-    for i in 0..w.numel() {
-        let zp = if zps.len() == 1 { zps[0] } else { zps[(i / inner) % n] };
-        let v = w.data.get_i64(i) - zp;
-        if !(-128..=127).contains(&v) {
-            unsupported!(
-                "weights minus their zero point leave the i8 range ({v}); only i8-representable weights are supported"
-            );
-        }
-        out.push(v as i8);
+    let v: Vec<i64> = (0..w.numel())
+        .map(|i| w.data.get_i64(i) - if zps.len() == 1 { zps[0] } else { zps[(i / inner) % n] })
+        .collect();
+    Ok(Tensor { shape: w.shape.clone(), data: narrow_weights(v)? })
+}
+
+/// i8 when every value fits, else i16 (uint8 weights with a large zero point).
+pub fn narrow_weights(v: Vec<i64>) -> OpResult<Data> {
+    if v.iter().all(|x| (-128..=127).contains(x)) {
+        Ok(Data::I64(v).cast(DType::I8))
+    } else if v.iter().all(|x| (-32768..=32767).contains(x)) {
+        Ok(Data::I64(v).cast(DType::I16))
+    } else {
+        unsupported!("weights minus their zero point leave the i16 range")
     }
-    Ok(Tensor { shape: w.shape.clone(), data: Data::I8(out) })
 }
 
 /// ConvInteger (raw accumulators): x, w, x_zero_point?, w_zero_point? (constant).

@@ -68,7 +68,7 @@ pub struct FcConsts {
 pub fn fc_consts(w: &Tensor, w_zps: &[i64], trans_b: bool, bias: Option<&[i64]>, a_zp: i32) -> OpResult<FcConsts> {
     let [r, c] = w.shape[..] else { invalid!("weights must be 2-D, are {:?}", w.shape) };
     let (k, n) = if trans_b { (c, r) } else { (r, c) };
-    let mut wt = Vec::with_capacity(n * k);
+    let mut wt: Vec<i64> = Vec::with_capacity(n * k);
     let mut bias_out = Vec::with_capacity(n);
     for j in 0..n {
         let zp = if w_zps.len() == 1 { w_zps[0] } else { w_zps[j] };
@@ -76,17 +76,14 @@ pub fn fc_consts(w: &Tensor, w_zps: &[i64], trans_b: bool, bias: Option<&[i64]>,
         for kk in 0..k {
             let idx = if trans_b { j * k + kk } else { kk * n + j };
             let v = w.data.get_i64(idx) - zp;
-            if !(-128..=127).contains(&v) {
-                unsupported!("weights minus their zero point leave the i8 range ({v})");
-            }
             sum += v;
-            wt.push(v as i8);
+            wt.push(v);
         }
         let b = bias.map_or(0, |b| b[j]) - a_zp as i64 * sum;
         bias_out.push(i32::try_from(b).map_err(|_| OpError::Unsupported("bias overflows i32".into()))?);
     }
     Ok(FcConsts {
-        w: Tensor { shape: vec![n, k], data: Data::I8(wt) },
+        w: Tensor { shape: vec![n, k], data: super::conv::narrow_weights(wt)? },
         bias: Tensor { shape: vec![n], data: Data::I32(bias_out) },
     })
 }
@@ -115,8 +112,8 @@ impl OpDef for QGemm {
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let (a, w) = (req(inputs, 0)?.ty, req(inputs, 1)?.ty);
-        if a.dtype != self.a.dtype || w.dtype != DType::I8 {
-            invalid!("qgemm takes {} input and i8 weights, got {} and {}", self.a.dtype, a.dtype, w.dtype);
+        if a.dtype != self.a.dtype || !matches!(w.dtype, DType::I8 | DType::I16) {
+            invalid!("qgemm takes {} input and i8/i16 weights, got {} and {}", self.a.dtype, a.dtype, w.dtype);
         }
         let (_, n, _, out) = Self::dims(inputs)?;
         if self.w_scales.len() != 1 && self.w_scales.len() != n {
@@ -163,13 +160,13 @@ impl OpDef for QGemm {
                 alpha: 1.0, beta: 1.0, bias: #p::Bias::PerColumn,
             }
         };
-        let at = elem(self.a.dtype);
+        let (at, wt) = (elem(self.a.dtype), elem(w.ty.dtype));
         let Some(yq) = &self.y else {
-            return Ok(quote!(#kp::gemm_q8_i32::<#at>(#geom, 0, #xa, #xw, #xb, #y);));
+            return Ok(quote!(#kp::gemm_q8_i32::<#at, #wt>(#geom, 0, #xa, #xw, #xb, #y);));
         };
         let (ms, ss) = per_channel_tokens(&self.multipliers(n)?);
         let (yt, out) = (elem(yq.dtype), qout_tokens(yq, &self.act));
-        Ok(quote!(#kp::gemm_q8::<#at, #yt>(#geom, &#out, #xa, #xw, #xb, &#ms, &#ss, #y);))
+        Ok(quote!(#kp::gemm_q8::<#at, #wt, #yt>(#geom, &#out, #xa, #xw, #xb, &#ms, &#ss, #y);))
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
         let Some(Some(w)) = inputs.get(1) else {

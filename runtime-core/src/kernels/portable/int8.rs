@@ -1,6 +1,7 @@
 //! Integer kernels for 8-bit quantised tensors: i8 or u8 activations, i8 weights
-//! (already shifted by their zero point), i32 accumulation and bias, fixed-point
-//! requantisation with a fused clamp in the output stage.
+//! (already shifted by their zero point; i16 when the shift leaves the i8 range), i32
+//! accumulation and bias, fixed-point requantisation with a fused clamp in the output
+//! stage.
 
 use super::elementwise::broadcast_map;
 use super::tap_range;
@@ -10,12 +11,12 @@ use crate::quant::{quantize, requantize, round_div, round_shift, QOut, Q8};
 /// Quantised 2-D convolution, NCHW. `mult`/`shift` hold one multiplier per output
 /// channel (or one for all); `acc` is scratch for one output plane of i32.
 #[allow(clippy::too_many_arguments)]
-pub fn conv2d_q8<X: Q8, Y: Q8>(
+pub fn conv2d_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
     p: &Conv2d,
     x_zp: i32,
     out: &QOut,
     x: &[X],
-    w: &[i8],
+    w: &[W],
     bias: &[i32],
     mult: &[i32],
     shift: &[i32],
@@ -50,7 +51,7 @@ pub fn conv2d_q8<X: Q8, Y: Q8>(
 }
 
 /// ConvInteger: the raw i32 accumulators `Σ (x − x_zp) · w` (+ bias if given).
-pub fn conv2d_q8_i32<X: Q8>(p: &Conv2d, x_zp: i32, x: &[X], w: &[i8], bias: &[i32], y: &mut [i32]) {
+pub fn conv2d_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Conv2d, x_zp: i32, x: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
     let plane_out = p.out_h * p.out_w;
     if y.len() < p.output_len() {
         return;
@@ -71,11 +72,11 @@ pub fn conv2d_q8_i32<X: Q8>(p: &Conv2d, x_zp: i32, x: &[X], w: &[i8], bias: &[i3
 /// too short for the geometry.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn accumulate<X: Q8>(
+fn accumulate<X: Q8, W: Copy + Into<i32>>(
     p: &Conv2d,
     x_zp: i32,
     x: &[X],
-    w: &[i8],
+    w: &[W],
     bias: &[i32],
     n: usize,
     oc: usize,
@@ -111,7 +112,7 @@ fn accumulate<X: Q8>(
                 let Some(&wv) = wk.get(kh * p.k_w + kw) else {
                     return false;
                 };
-                let wv = wv as i32;
+                let wv: i32 = wv.into();
                 if wv == 0 {
                     continue;
                 }
@@ -142,11 +143,11 @@ fn accumulate<X: Q8>(
 /// with `w` stored `n × k` and the input zero point already folded into `bias`
 /// (`bias[j] −= a_zp · Σ_k w[j, k]` at compile time). Per-column or single multiplier.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_q8<X: Q8, Y: Q8>(
+pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
     p: &Gemm,
     out: &QOut,
     a: &[X],
-    w: &[i8],
+    w: &[W],
     bias: &[i32],
     mult: &[i32],
     shift: &[i32],
@@ -168,7 +169,7 @@ pub fn gemm_q8<X: Q8, Y: Q8>(
         for (j, (o, wrow)) in yrow.iter_mut().zip(w.chunks_exact(k)).enumerate() {
             let mut acc = bias.get(j).copied().unwrap_or(0);
             for (&av, &wv) in arow.iter().zip(wrow) {
-                acc += av.to_i32() * wv as i32;
+                acc += av.to_i32() * wv.into();
             }
             let c = if per_col { j } else { 0 };
             let (Some(&mu), Some(&sh)) = (mult.get(c), shift.get(c)) else {
@@ -180,7 +181,7 @@ pub fn gemm_q8<X: Q8, Y: Q8>(
 }
 
 /// MatMulInteger / raw accumulators: `y[i, j] = bias[j] + Σ_k (a[i, k] − a_zp) · w[j, k]`.
-pub fn gemm_q8_i32<X: Q8>(p: &Gemm, a_zp: i32, a: &[X], w: &[i8], bias: &[i32], y: &mut [i32]) {
+pub fn gemm_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Gemm, a_zp: i32, a: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
     let (m, n, k) = (p.m, p.n, p.k);
     if a.len() < m * k || w.len() < n * k || y.len() < m * n || k == 0 {
         return;
@@ -189,7 +190,7 @@ pub fn gemm_q8_i32<X: Q8>(p: &Gemm, a_zp: i32, a: &[X], w: &[i8], bias: &[i32], 
         for (j, (o, wrow)) in yrow.iter_mut().zip(w.chunks_exact(k)).enumerate() {
             let mut acc = bias.get(j).copied().unwrap_or(0);
             for (&av, &wv) in arow.iter().zip(wrow) {
-                acc += (av.to_i32() - a_zp) * wv as i32;
+                acc += (av.to_i32() - a_zp) * wv.into();
             }
             *o = acc;
         }
