@@ -16,6 +16,7 @@ pub mod build;
 pub mod codegen;
 pub mod driver;
 pub mod error;
+pub mod eval;
 pub mod front;
 pub mod ir;
 pub mod ops;

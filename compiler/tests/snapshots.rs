@@ -60,3 +60,13 @@ fn generated_code_is_byte_identical_across_runs() {
     assert_eq!(a.generated.code, b.generated.code);
     assert_eq!(a.generated.weights, b.generated.weights);
 }
+
+#[test]
+fn mlperf_kws_dscnn_int8() {
+    snapshot_model("mlperf_kws_dscnn_int8", &common::corpus().join("mlperf_kws_dscnn_int8/model.onnx"));
+}
+
+#[test]
+fn torch_mlp_ortq_qop() {
+    snapshot_model("torch_mlp_ortq_qop", &common::corpus().join("torch_mlp_ortq_qop/model.onnx"));
+}

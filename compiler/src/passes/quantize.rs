@@ -242,7 +242,7 @@ fn fully_connected(g: &mut Graph, n: NodeId) -> Option<()> {
             }
         }
     }
-    let tail = out_q(g, first_tail)?;
+    let tail = out_q(g, first_tail);
     let n_cols = b.w.shape[n_axis];
     let bias = match bias_v {
         Some(v) => {
@@ -256,11 +256,46 @@ fn fully_connected(g: &mut Graph, n: NodeId) -> Option<()> {
         None => None,
     };
     let consts = fc_consts(&b.w, &b.zps, trans_b, bias.as_deref(), a.p.zp).ok()?;
-    let act = act0.then(&tail.act)?;
-    let op = QGemm { a: a.p, w_scales: b.scales, y: Some(tail.p), act };
     let wv = g.add_const(format!("{}.weight.q", nd.name), consts.w);
     let bv = g.add_const(format!("{}.bias.q", nd.name), consts.bias);
-    let mut tail = tail;
+    let Some(mut tail) = tail else {
+        // No QuantizeLinear after: a float result. Accumulate in integers, then
+        // dequantise each column with scale a_s · b_s[j].
+        if !act0.is_none() {
+            return None;
+        }
+        let op = QGemm { a: a.p, w_scales: b.scales.clone(), y: None, act: Act::NONE };
+        let shape = g.ty(first_tail).shape.clone();
+        let acc_ty = crate::ir::TensorType::new(DType::I32, shape.clone());
+        let qg = g.add_node(
+            nd.name.clone(),
+            Op::QGemm(op),
+            vec![Some(a.x), Some(wv), Some(bv)],
+            vec![(format!("{}.acc", nd.name), acc_ty)],
+        );
+        let acc = g.node(qg).outputs[0];
+        let scales: Vec<f32> = (0..n_cols)
+            .map(|j| (a.p.scale as f64 * b.scales[if b.scales.len() == 1 { 0 } else { j }] as f64) as f32)
+            .collect();
+        let sv = g.add_const(format!("{}.acc_scale", nd.name), Tensor::f32(vec![n_cols], scales));
+        let dq = crate::ops::quant::Dequantize { axis: shape.len() - 1 };
+        let out_ty = g.ty(first_tail).clone();
+        let d = g.add_node(
+            format!("{}.dequantize", nd.name),
+            Op::Dequantize(dq),
+            vec![Some(acc), Some(sv), None],
+            vec![(g.value(first_tail).name.clone(), out_ty)],
+        );
+        let out = g.node(d).outputs[0];
+        g.replace_uses(first_tail, out);
+        if let Some(e) = extra {
+            g.remove_node(e);
+        }
+        g.remove_node(n);
+        return Some(());
+    };
+    let act = act0.then(&tail.act)?;
+    let op = QGemm { a: a.p, w_scales: b.scales, y: Some(tail.p), act };
     if let Some(e) = extra {
         tail.nodes.insert(0, e);
     }
