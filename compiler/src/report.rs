@@ -88,7 +88,7 @@ impl Report {
                 output: ty_text(&outs[0]),
                 macs: nd.op.def().macs(&ins, &outs),
                 storage,
-                arith: nd.op.def().arith(&ins, &outs).label().to_string(),
+                arith: nd.op.arith(&outs).label().to_string(),
             });
         }
         let parameters = g

@@ -1,17 +1,200 @@
-//! The generated code is `no_std`, allocation-free and panic-free: two corpus models
-//! are linked into a `#![no_std]` staticlib with `panic = "abort"` and no allocator,
-//! whose panic handler calls a symbol that exists nowhere. The staticlib is then
-//! linked into a C program: if any panic path were reachable from `run`, the link
-//! would fail on that symbol. The program runs and checks the outputs. A control
-//! build with a deliberate panic path must fail to link, proving the check bites.
+//! The generated code is `no_std`, allocation-free and panic-free: corpus models that
+//! together use every kernel family (float and int8 convolution, GEMM, pooling,
+//! softmax, LSTM, gather, quantise/dequantise, integer add and tables) are linked into
+//! a `#![no_std]` staticlib with `panic = "abort"` and no allocator, whose panic
+//! handler calls a symbol that exists nowhere. The staticlib is then linked into a C
+//! program that calls every model: if any panic path were reachable from a `run`,
+//! the link would fail on that symbol. The same staticlib exports every runtime
+//! kernel with parameters the C program supplies at run time, which proves the
+//! kernels panic-free for any parameters, not only for the models' constants. The
+//! program runs. A control build with a deliberate panic path must fail to link,
+//! proving the check bites.
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use tinyops_compiler::{compile, Options};
+use tinyops_compiler::ir::DType;
+use tinyops_compiler::{compile, Compilation, Options};
 
-const PROOF_LIB: &str = r#"#![no_std]
+const MODELS: &[(&str, &str)] = &[
+    ("mlperf_kws_dscnn_fp32", "kws"),
+    ("torch_lenet5", "lenet"),
+    ("torch_lstm_kws", "lstm"),
+    ("mlperf_kws_dscnn_int8", "kws_int8"),
+    ("mlperf_ic_resnet8_int8", "resnet8_int8"),
+    ("torch_mobilenetv2_035_96_ortq_qop", "mbv2_qop"),
+    ("torch_lenet5_ortq_qdq", "lenet_qdq"),
+];
+
+/// Every kernel, with geometry and operands chosen by the C caller at run time, so the
+/// optimiser can fold nothing: no kernel has a panic path for any parameters.
+const EVERY_KERNEL: &str = r#"
+use tinyops_runtime::kernels::portable as k;
+use tinyops_runtime::kernels::*;
+use tinyops_runtime::quant::QOut;
+
+/// Takes the first `n` elements off `s` (an empty slice if there are fewer).
+fn take<'a, T>(s: &mut &'a mut [T], n: usize) -> &'a mut [T] {
+    match core::mem::take(s).split_at_mut_checked(n) {
+        Some((a, b)) => {
+            *s = b;
+            a
+        }
+        None => &mut [],
+    }
+}
+
+fn arr<const N: usize>(p: &[usize], at: usize) -> [usize; N] {
+    core::array::from_fn(|i| p.get(at + i).copied().unwrap_or(0))
+}
+
+#[no_mangle]
+pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usize, b: *mut u8, nb: usize, w: *mut i32, nw: usize) {
+    // SAFETY: the C caller passes buffers of the stated lengths and 64 parameters.
+    let (p, mut f, mut b, mut w) = unsafe {
+        (
+            core::slice::from_raw_parts(p, 64),
+            core::slice::from_raw_parts_mut(f, nf),
+            core::slice::from_raw_parts_mut(b, nb),
+            core::slice::from_raw_parts_mut(w, nw),
+        )
+    };
+    let (f0, f1, f2, f3) = (take(&mut f, p[0]), take(&mut f, p[1]), take(&mut f, p[2]), take(&mut f, p[3]));
+    let (b0, b1, b2) = (take(&mut b, p[4]), take(&mut b, p[5]), take(&mut b, p[6]));
+    let (w0, w1, w2, w3) = (take(&mut w, p[7]), take(&mut w, p[8]), take(&mut w, p[9]), take(&mut w, p[10]));
+    let conv = Conv2d {
+        batch: p[11], in_c: p[12], in_h: p[13], in_w: p[14], out_c: p[15], out_h: p[16], out_w: p[17], k_h: p[18],
+        k_w: p[19], stride_h: p[20], stride_w: p[21], dil_h: p[22], dil_w: p[23], pad_top: p[24], pad_left: p[25],
+        groups: p[26],
+    };
+    let bias = [Bias::None, Bias::Scalar, Bias::PerColumn, Bias::PerRow, Bias::Full][p[27] % 5];
+    let gemm = Gemm {
+        batch: p[11], m: p[12], n: p[13], k: p[14], trans_a: p[15] % 2 == 1, trans_b: p[16] % 2 == 1,
+        batch_stride_a: p[17], batch_stride_b: p[18], alpha: f3.first().copied().unwrap_or(1.0), beta: 1.0, bias,
+    };
+    let pool = Pool2d {
+        planes: p[11], in_h: p[12], in_w: p[13], out_h: p[14], out_w: p[15], k_h: p[16], k_w: p[17], stride_h: p[18],
+        stride_w: p[19], dil_h: p[20], dil_w: p[21], pad_top: p[22], pad_left: p[23], pad_bottom: p[24],
+        pad_right: p[25], count_include_pad: p[26] % 2 == 1,
+    };
+    let bc = Broadcast { rank: p[28], shape: arr(p, 29), a: arr(p, 35), b: arr(p, 41) };
+    let strided = Strided {
+        rank: p[28], shape: arr(p, 29), src: arr::<6>(p, 35).map(|v| v as isize - 8), src_offset: p[47],
+        dst: arr(p, 41), dst_offset: p[48],
+    };
+    let axis = Axis { outer: p[11], len: p[12], inner: p[13] };
+    let lstm = Lstm {
+        seq: p[11], batch: p[12], input: p[13], hidden: p[14], directions: p[15], reverse: p[16] % 2 == 1,
+        clip: f3.first().copied().unwrap_or(0.0), input_forget: p[17] % 2 == 1,
+    };
+    let act = Clamp { min: f3.first().copied().unwrap_or(0.0), max: f3.get(1).copied().unwrap_or(6.0) };
+    let out = QOut { zp: p[49] as i32, min: p[50] as i32, max: p[51] as i32 };
+    let (z, m, s) = (p[52] as i32, p[53] as i32, p[54] as u32);
+    let (i8a, i8b, i8c) = (tinyops_runtime::arena::cast_mut::<i8>(b0), tinyops_runtime::arena::cast_mut::<i8>(b1), tinyops_runtime::arena::cast_mut::<i8>(b2));
+    let w16 = tinyops_runtime::arena::cast_mut::<i16>(take(&mut b, p[10]));
+    let table8 = [0i8; 256];
+    let tableu = [0u8; 256];
+    let tablee = [1u32; 256];
+    let idx = [p[55], p[56], p[57]];
+    let qa = k::QAdd { a_zp: z, b_zp: z, a_mult: m, b_mult: m, shift: s };
+    let qm = k::QMul { a_zp: z, b_zp: z, mult: m, shift: s };
+    match sel {
+        0 => k::conv2d_f32(&conv, act, f0, f1, f2, f3),
+        1 => k::gemm_f32(&gemm, act, f0, f1, f2, f3),
+        2 => k::binary_f32::<k::Add>(&bc, act, f0, f1, f2),
+        3 => k::binary_f32::<k::Sub>(&bc, act, f0, f1, f2),
+        4 => k::binary_f32::<k::Mul>(&bc, act, f0, f1, f2),
+        5 => k::binary_f32::<k::Div>(&bc, act, f0, f1, f2),
+        6 => k::binary_f32::<k::Pow>(&bc, act, f0, f1, f2),
+        7 => k::binary_f32::<k::Max>(&bc, act, f0, f1, f2),
+        8 => k::binary_f32::<k::Min>(&bc, act, f0, f1, f2),
+        9 => k::clamp_f32(act, f0, f1),
+        10 => {
+            let fs = [UnaryFn::Sigmoid, UnaryFn::Tanh, UnaryFn::Exp, UnaryFn::Log, UnaryFn::Sqrt, UnaryFn::Neg, UnaryFn::Abs,
+                UnaryFn::Reciprocal, UnaryFn::LeakyRelu(act.min), UnaryFn::HardSigmoid(act.min, act.max), UnaryFn::HardSwish,
+                UnaryFn::Softplus, UnaryFn::Silu];
+            k::unary_f32(fs[p[58] % fs.len()], f0, f1)
+        }
+        11 => k::softmax_f32(&axis, f0, f1),
+        12 => k::log_softmax_f32(&axis, f0, f1),
+        13 => k::channel_affine_f32(&axis, f0, f1, f2, f3),
+        14 => k::max_pool2d_f32(&pool, f0, f1),
+        15 => k::avg_pool2d_f32(&pool, f0, f1),
+        16 => k::global_avg_pool_f32(p[11], p[12], f0, f1),
+        17 => k::global_max_pool_f32(p[11], p[12], f0, f1),
+        18 => k::copy(f0, f1),
+        19 => k::fill(act.min, f0),
+        20 => k::copy_strided(&strided, f0, f1),
+        21 => k::copy_strided(&strided, &*i8a, i8b),
+        22 => k::gather(&Gather { outer: p[11], axis_len: p[12], inner: p[13] }, &idx, f0, f1),
+        23 => k::gather(&Gather { outer: p[11], axis_len: p[12], inner: p[13] }, &idx, &*i8a, i8b),
+        24 => {
+            let mut rest = f;
+            let (x, wr, r, bi, h0, c0, pe) = (take(&mut rest, p[59]), take(&mut rest, p[60]), take(&mut rest, p[61]), take(&mut rest, p[62]), take(&mut rest, p[63]), take(&mut rest, p[0]), take(&mut rest, p[1]));
+            let (y, yh, yc) = (take(&mut rest, p[2]), take(&mut rest, p[3]), take(&mut rest, p[4]));
+            k::lstm_f32(&lstm, x, wr, r, bi, h0, c0, pe, y, yh, yc, rest)
+        }
+        25 => k::conv2d_q8::<i8, i8, i8>(&conv, z, &out, i8a, i8b, w0, w1, w2, w3, i8c),
+        26 => k::conv2d_q8::<u8, i16, u8>(&conv, z, &out, b0, w16, w0, w1, w2, w3, b2),
+        27 => k::conv2d_q8_i32::<i8, i8>(&conv, z, i8a, i8b, w0, w1),
+        28 => k::gemm_q8::<i8, i8, i8>(&gemm, &out, i8a, i8b, w0, w1, w2, i8c),
+        29 => k::gemm_q8::<u8, i16, u8>(&gemm, &out, b0, w16, w0, w1, w2, b2),
+        30 => k::gemm_q8_i32::<u8, i8>(&gemm, z, b0, i8b, w0, w1),
+        31 => k::add_q8::<i8, i8, i8>(&bc, &qa, &out, i8a, i8b, i8c),
+        32 => k::add_q8::<u8, u8, u8>(&bc, &qa, &out, b0, b1, b2),
+        33 => k::mul_q8::<i8, u8, i8>(&bc, &qm, &out, i8a, b1, i8c),
+        34 => k::avg_pool2d_q8::<i8, u8>(&pool, z, &out, m, s, i8a, b1),
+        35 => k::global_avg_pool_q8::<u8, i8>(p[11], p[12], z, &out, m, s, b0, i8b),
+        36 => k::max_pool2d_q8::<i8>(&pool, i8a, i8b),
+        37 => k::max_pool2d_q8::<u8>(&pool, b0, b1),
+        38 => k::softmax_q8::<i8, u8>(&axis, &tablee, m as u32, &out, i8a, b1),
+        39 => k::lookup_q8::<i8, i8>(&table8, i8a, i8b),
+        40 => k::lookup_q8::<u8, u8>(&tableu, b0, b1),
+        41 => k::quantize_f32::<i8>(&axis, f0, w0, f1, i8a),
+        42 => k::quantize_f32::<u8>(&axis, f0, w0, f1, b0),
+        43 => k::dequantize_f32::<i8>(&axis, f0, w0, i8a, f1),
+        44 => k::dequantize_f32::<u8>(&axis, f0, w0, b0, f1),
+        45 => k::dequantize_i32(&axis, f0, w0, f1),
+        46 => {
+            let regions = [(p[11], p[12]), (p[13], p[14]), (p[15], p[16])];
+            let (ro, [x, y, z]) = tinyops_runtime::arena::split(b0, regions);
+            let v = ro.view::<f32>(p[17], p[18]);
+            if let (Some(a), Some(b), Some(c)) = (x.first_mut(), y.first_mut(), z.first_mut()) {
+                *a = v.len() as u8;
+                *b = 1;
+                *c = 2;
+            }
+        }
+        _ => {}
+    }
+}
+"#;
+
+/// How many selectors `every_kernel` has.
+const KERNELS: usize = 47;
+
+const CONTROL: &str = r#"
+#[no_mangle]
+pub extern "C" fn control(input: &[f32; 490], i: usize) -> f32 {
+    input[i]
+}
+"#;
+
+fn c_type(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "float",
+        DType::I8 => "signed char",
+        DType::U8 => "unsigned char",
+        other => panic!("no C type for {other}"),
+    }
+}
+
+/// The proof crate, its Cargo.toml dependencies and the C program calling every model.
+fn sources(models: &[(Compilation, &str)], control: bool) -> (String, String, String) {
+    let mut lib = String::from(
+        r#"#![no_std]
 use core::panic::PanicInfo;
 
 extern "C" {
@@ -24,72 +207,63 @@ fn panic(_: &PanicInfo) -> ! {
     // SAFETY: never runs; the link fails first if this is reachable.
     unsafe { tinyops_panic_is_reachable() }
 }
-
-#[no_mangle]
-pub extern "C" fn kws_run(input: &[f32; 490], output: &mut [f32; 12]) {
-    let mut arena = kws::Arena::new();
-    kws::Model::new(&mut arena).run(input, output);
+"#,
+    );
+    lib.push_str(EVERY_KERNEL);
+    let mut deps = String::from("tinyops-runtime = { path = \"RUNTIME\" }\n")
+        .replace("RUNTIME", &tinyops_compiler::runtime_path().canonicalize().unwrap().display().to_string());
+    let mut c = String::from(
+        "#include <stdio.h>\n\
+         void every_kernel(unsigned long, const unsigned long*, float*, unsigned long, unsigned char*, unsigned long, int*, unsigned long);\n",
+    );
+    // Parameters come from the C side at run time: the staticlib is compiled without
+    // knowing them, so every kernel is proven panic-free for any parameters.
+    let mut calls = format!(
+        "    {{ static unsigned long p[64]; static float f[4096]; static unsigned char b[4096]; static int w[4096];\n      \
+         for (int i = 0; i < 64; i++) p[i] = (unsigned long)(i % 5 + 1);\n      \
+         for (unsigned long s = 0; s < {KERNELS}; s++) every_kernel(s, p, f, 4096, b, 4096, w, 4096);\n      \
+         printf(\"every kernel ran\\n\"); }}\n"
+    );
+    for (comp, name) in models {
+        let g = &comp.graph;
+        assert_eq!((g.inputs().len(), g.outputs().len()), (1, 1), "{name}: one input and one output expected");
+        let (i, o) = (g.ty(g.inputs()[0]), g.ty(g.outputs()[0]));
+        let (it, ot) = (i.dtype.rust_type(), o.dtype.rust_type());
+        let (ni, no) = (i.numel(), o.numel());
+        writeln!(deps, "{name} = {{ package = \"{}\", path = \"../{name}\" }}", comp.crate_name()).unwrap();
+        writeln!(
+            lib,
+            "#[no_mangle]\npub extern \"C\" fn {name}_run(input: &[{it}; {ni}], output: &mut [{ot}; {no}]) {{\n    \
+             let mut arena = {name}::Arena::new();\n    {name}::Model::new(&mut arena).run(input, output);\n}}"
+        )
+        .unwrap();
+        writeln!(c, "void {name}_run(const {}*, {}*);", c_type(i.dtype), c_type(o.dtype)).unwrap();
+        writeln!(
+            calls,
+            "    {{ static {} in[{ni}]; static {} out[{no}]; for (int i = 0; i < {ni}; i++) in[i] = ({})(i % 7); {name}_run(in, out); printf(\"{name} %f\\n\", (double)out[0]); }}",
+            c_type(i.dtype), c_type(o.dtype), c_type(i.dtype)
+        )
+        .unwrap();
+    }
+    if control {
+        lib.push_str(CONTROL);
+        c.push_str("float control(const float*, unsigned long);\n");
+        calls.push_str("    { static float in[490]; printf(\"%f\\n\", control(in, (unsigned long)in[0])); }\n");
+    }
+    write!(c, "int main(void) {{\n{calls}    printf(\"ok\\n\");\n    return 0;\n}}\n").unwrap();
+    (lib, deps, c)
 }
 
-#[no_mangle]
-pub extern "C" fn lenet_run(input: &[f32; 784], output: &mut [f32; 10]) {
-    let mut arena = lenet::Arena::new();
-    lenet::Model::new(&mut arena).run(input, output);
-}
-
-CONTROL
-"#;
-
-const CONTROL: &str = r#"
-#[no_mangle]
-pub extern "C" fn control(input: &[f32; 490], i: usize) -> f32 {
-    input[i]
-}
-"#;
-
-const MAIN_C: &str = r#"#include <stdio.h>
-void kws_run(const float*, float*);
-void lenet_run(const float*, float*);
-#ifdef CONTROL
-float control(const float*, unsigned long);
-#endif
-int main(void) {
-    static float in[784], out[12];
-    for (int i = 0; i < 784; i++) in[i] = (float)(i % 7) * 0.1f;
-    kws_run(in, out);
-    float s = 0;
-    for (int i = 0; i < 12; i++) s += out[i];
-    if (s < 0.999f || s > 1.001f) { printf("kws softmax sums to %f\n", s); return 1; }
-    lenet_run(in, out);
-#ifdef CONTROL
-    printf("%f\n", control(in, (unsigned long)out[0]));
-#endif
-    printf("ok\n");
-    return 0;
-}
-"#;
-
-fn build_proof(dir: &Path, control: bool) -> std::process::Output {
-    let lib = PROOF_LIB.replace("CONTROL", if control { CONTROL } else { "" });
+fn build_proof(dir: &Path, models: &[(Compilation, &str)], control: bool) -> std::process::Output {
+    let (lib, deps, main_c) = sources(models, control);
     std::fs::create_dir_all(dir.join("proof/src")).unwrap();
     std::fs::write(dir.join("proof/src/lib.rs"), lib).unwrap();
     std::fs::write(
         dir.join("proof/Cargo.toml"),
-        r#"[package]
-name = "nostd-proof"
-version = "0.1.0"
-edition = "2021"
-[lib]
-crate-type = ["staticlib"]
-[dependencies]
-kws = { package = "mlperf-kws-dscnn-fp32", path = "../kws" }
-lenet = { package = "torch-lenet5", path = "../lenet" }
-[profile.release]
-panic = "abort"
-lto = true
-codegen-units = 1
-[workspace]
-"#,
+        format!(
+            "[package]\nname = \"nostd-proof\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[lib]\ncrate-type = [\"staticlib\"]\n\
+             [dependencies]\n{deps}[profile.release]\npanic = \"abort\"\nlto = true\ncodegen-units = 1\n[workspace]\n"
+        ),
     )
     .unwrap();
     let out = tinyops_compiler::driver::cargo::cargo()
@@ -100,10 +274,9 @@ codegen-units = 1
         .output()
         .unwrap();
     assert!(out.status.success(), "the no_std staticlib does not build:\n{}", String::from_utf8_lossy(&out.stderr));
-    std::fs::write(dir.join("main.c"), MAIN_C).unwrap();
+    std::fs::write(dir.join("main.c"), main_c).unwrap();
     Command::new("cc")
         .arg("-O2")
-        .args(control.then_some("-DCONTROL"))
         .arg(dir.join("main.c"))
         .arg(dir.join("target/release/libnostd_proof.a"))
         .arg("-Wl,--gc-sections")
@@ -117,7 +290,8 @@ codegen-units = 1
 fn generated_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
     let dir = common::tempdir("no-std-proof");
     let corpus = common::corpus();
-    for (id, name) in [("mlperf_kws_dscnn_fp32", "kws"), ("torch_lenet5", "lenet")] {
+    let mut models = vec![];
+    for &(id, name) in MODELS {
         let c = compile(&corpus.join(id).join("model.onnx"), &Options::default()).unwrap();
         c.write_crate(&dir.join(name), None).unwrap();
         let lib = std::fs::read_to_string(dir.join(name).join("src/lib.rs")).unwrap();
@@ -126,20 +300,24 @@ fn generated_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
             !lib.contains("static mut") && !lib.contains("alloc::"),
             "{id}: mutable statics or alloc in generated code"
         );
+        models.push((c, name));
     }
 
-    let link = build_proof(&dir, false);
+    let link = build_proof(&dir, &models, false);
     assert!(
         link.status.success(),
         "linking failed; a panic path is reachable from `run` if the error names tinyops_panic_is_reachable:\n{}",
         String::from_utf8_lossy(&link.stderr)
     );
     let run = Command::new(dir.join("proof_bin")).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stdout));
-    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "ok");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}");
+    assert_eq!(stdout.lines().count(), MODELS.len() + 2, "{stdout}");
+    assert!(stdout.contains("every kernel ran"), "{stdout}");
+    assert!(stdout.ends_with("ok\n"), "{stdout}");
 
-    // Control: one indexing panic path must make the same link fail.
-    let control = build_proof(&dir, true);
+    // Control: one indexing panic path, called from main, must make the same link fail.
+    let control = build_proof(&dir, &models, true);
     let stderr = String::from_utf8_lossy(&control.stderr);
     assert!(
         !control.status.success() && stderr.contains("tinyops_panic_is_reachable"),

@@ -60,7 +60,15 @@ impl QOut {
     /// Adds the zero point and clamps.
     #[inline(always)]
     pub fn finish(&self, v: i32) -> i32 {
-        v.saturating_add(self.zp).clamp(self.min, self.max)
+        // Not `clamp`: its `min <= max` assertion would be a panic path.
+        let v = v.saturating_add(self.zp);
+        if v < self.min {
+            self.min
+        } else if v > self.max {
+            self.max
+        } else {
+            v
+        }
     }
 }
 

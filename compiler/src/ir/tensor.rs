@@ -210,7 +210,7 @@ impl Data {
 
     /// Decodes little-endian bytes of the given type; `None` if the length does not fit.
     pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> Option<Data> {
-        if bytes.len() % dtype.size() != 0 {
+        if !bytes.len().is_multiple_of(dtype.size()) {
             return None;
         }
         fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {

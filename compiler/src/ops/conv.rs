@@ -105,7 +105,7 @@ impl Conv {
         if x.len() != r + 2 || w.len() != r + 2 {
             invalid!("input rank {} and weight rank {} do not fit a {r}-D convolution", x.len(), w.len());
         }
-        if x[1] != w[1] * self.group || w[0] % self.group != 0 {
+        if x[1] != w[1] * self.group || !w[0].is_multiple_of(self.group) {
             invalid!(
                 "input has {} channels but weights {:?} with group {} expect {}",
                 x[1],
@@ -168,6 +168,42 @@ impl Conv {
     }
 }
 
+impl Conv {
+    /// The definition of convolution, for reference evaluators: calls `out(oc, taps)`
+    /// for every output element in row-major order, where `taps` lists the (input
+    /// index, weight index) pairs that land inside the input (padding contributes
+    /// nothing). Float and integer convolution share it.
+    pub fn reference(&self, xs: &[usize], ys: &[usize], mut out: impl FnMut(usize, &[(usize, usize)])) {
+        let [n, c, ih, iw, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, g] = self.geometry(xs, ys);
+        let (cg, mg) = (c / g, m / g);
+        let mut taps = Vec::with_capacity(cg * kh * kw);
+        for b in 0..n {
+            for oc in 0..m {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        taps.clear();
+                        for icg in 0..cg {
+                            let ic = (oc / mg) * cg + icg;
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let yy = (oy * sh + ky * dh) as isize - pt as isize;
+                                    let xx = (ox * sw + kx * dw) as isize - pl as isize;
+                                    if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
+                                        continue;
+                                    }
+                                    let xi = ((b * c + ic) * ih + yy as usize) * iw + xx as usize;
+                                    taps.push((xi, ((oc * cg + icg) * kh + ky) * kw + kx));
+                                }
+                            }
+                        }
+                        out(oc, &taps);
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl OpDef for Conv {
     fn name(&self) -> &'static str {
         "conv"
@@ -202,36 +238,13 @@ impl OpDef for Conv {
             Some(Some(_)) => Some(f32s(inputs, 2)?),
             _ => None,
         };
-        let xs = &req(inputs, 0)?.ty.shape;
         let ys = &out[0].shape;
-        let [n, c, ih, iw, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, g] = self.geometry(xs, ys);
-        let (cg, mg) = (c / g, m / g);
-        let mut y = vec![0f32; numel(ys)];
-        for b in 0..n {
-            for oc in 0..m {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut acc = bias.map_or(0.0, |bv| bv[oc] as f64);
-                        for icg in 0..cg {
-                            let ic = (oc / mg) * cg + icg;
-                            for ky in 0..kh {
-                                for kx in 0..kw {
-                                    let yy = (oy * sh + ky * dh) as isize - pt as isize;
-                                    let xx = (ox * sw + kx * dw) as isize - pl as isize;
-                                    if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
-                                        continue;
-                                    }
-                                    let xv = x[((b * c + ic) * ih + yy as usize) * iw + xx as usize] as f64;
-                                    let wv = w[((oc * cg + icg) * kh + ky) * kw + kx] as f64;
-                                    acc += xv * wv;
-                                }
-                            }
-                        }
-                        y[((b * m + oc) * oh + oy) * ow + ox] = self.act.apply(acc as f32);
-                    }
-                }
-            }
-        }
+        let mut y = Vec::with_capacity(numel(ys));
+        self.reference(&req(inputs, 0)?.ty.shape, ys, |oc, taps| {
+            let acc = bias.map_or(0.0, |bv| bv[oc] as f64)
+                + taps.iter().map(|&(xi, wi)| x[xi] as f64 * w[wi] as f64).sum::<f64>();
+            y.push(self.act.apply(acc as f32));
+        });
         Ok(vec![Tensor::f32(ys.clone(), y)])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {

@@ -149,9 +149,6 @@ pub struct Reshape {
 }
 
 impl OpDef for Reshape {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "reshape"
     }
@@ -198,7 +195,7 @@ fn reshape_target(input: &[usize], spec: &[i64], allow_zero: bool) -> OpResult<V
     }
     if let Some(i) = infer_at {
         let known = numel(&out);
-        if known == 0 || numel(input) % known != 0 {
+        if known == 0 || !numel(input).is_multiple_of(known) {
             invalid!("cannot infer the -1 in {spec:?} for input {input:?}");
         }
         out[i] = numel(input) / known;
@@ -299,9 +296,6 @@ impl Transpose {
 }
 
 impl OpDef for Transpose {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "transpose"
     }
@@ -369,9 +363,6 @@ impl Concat {
 }
 
 impl OpDef for Concat {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "concat"
     }
@@ -455,9 +446,6 @@ impl Pad {
 }
 
 impl OpDef for Pad {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "pad"
     }
@@ -560,9 +548,6 @@ impl Slice {
 }
 
 impl OpDef for Slice {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "slice"
     }
@@ -645,9 +630,6 @@ pub struct Gather {
 }
 
 impl OpDef for Gather {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "gather"
     }
@@ -749,9 +731,6 @@ impl Expand {
 }
 
 impl OpDef for Expand {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "expand"
     }

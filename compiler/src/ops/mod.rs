@@ -97,16 +97,6 @@ pub trait OpDef: fmt::Debug {
         false
     }
 
-    /// What kind of arithmetic the node does, for `inspect` and `--require-int8`. By
-    /// default: float if any result is f32, integer otherwise.
-    fn arith(&self, _inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> Arith {
-        if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) {
-            Arith::Float
-        } else {
-            Arith::Integer
-        }
-    }
-
     /// False for ops that must not fold at import even on constant inputs
     /// (DequantizeLinear of weights: the quantisation pass needs to see them).
     fn folds_at_import(&self) -> bool {
@@ -214,6 +204,28 @@ impl Op {
     /// Shorthand for `self.def().name()`.
     pub fn name(&self) -> &'static str {
         self.def().name()
+    }
+
+    /// What kind of arithmetic the op does on these results, for `inspect` and
+    /// `--require-int8`: data movement and conversions by op, compute by result type.
+    /// A new data-movement op belongs in the first arm.
+    pub fn arith(&self, outputs: &[TensorType]) -> Arith {
+        match self {
+            Op::Reshape(_)
+            | Op::Transpose(_)
+            | Op::Concat(_)
+            | Op::Pad(_)
+            | Op::Slice(_)
+            | Op::Gather(_)
+            | Op::Expand(_)
+            | Op::Shape(_)
+            | Op::Cast(_)
+            | Op::ConstantOfShape(_)
+            | Op::Range(_) => Arith::Movement,
+            Op::Quantize(_) | Op::Dequantize(_) => Arith::Convert,
+            _ if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) => Arith::Float,
+            _ => Arith::Integer,
+        }
     }
 }
 

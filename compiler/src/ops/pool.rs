@@ -94,6 +94,39 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// The definition of pooling, for reference evaluators: calls `out(taps, divisor)`
+    /// for every output element in row-major order, with the input indices inside the
+    /// window and the averaging divisor (real elements, or with `count_include_pad`
+    /// also padding, never positions past it). Float and integer pooling share it.
+    pub fn reference(&self, xs: &[usize], ys: &[usize], mut out: impl FnMut(&[usize], usize)) {
+        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.geometry(xs, ys);
+        let mut taps = Vec::with_capacity(kh * kw);
+        for c in 0..planes {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    taps.clear();
+                    let mut padded = 0;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let yy = (oy * sh + ky * dh) as isize - pt as isize;
+                            let xx = (ox * sw + kx * dw) as isize - pl as isize;
+                            if yy >= (ih + pb) as isize || xx >= (iw + pr) as isize {
+                                continue;
+                            }
+                            padded += 1;
+                            if yy >= 0 && xx >= 0 && yy < ih as isize && xx < iw as isize {
+                                taps.push((c * ih + yy as usize) * iw + xx as usize);
+                            }
+                        }
+                    }
+                    out(&taps, if self.count_include_pad { padded } else { taps.len() });
+                }
+            }
+        }
+    }
+}
+
 impl OpDef for Pool {
     fn name(&self) -> &'static str {
         match self.kind {
@@ -127,40 +160,17 @@ impl OpDef for Pool {
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let xt = super::util::data(inputs, 0)?;
         let x: Vec<f32> = xt.data.to_f32_vec();
-        let xs = &req(inputs, 0)?.ty.shape;
         let ys = &out[0].shape;
-        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.geometry(xs, ys);
-        let mut y = vec![0f32; numel(ys)];
-        for c in 0..planes {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let (mut best, mut sum, mut real, mut padded) = (f32::NEG_INFINITY, 0f64, 0usize, 0usize);
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let yy = (oy * sh + ky * dh) as isize - pt as isize;
-                            let xx = (ox * sw + kx * dw) as isize - pl as isize;
-                            if yy >= (ih + pb) as isize || xx >= (iw + pr) as isize {
-                                continue;
-                            }
-                            padded += 1;
-                            if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
-                                continue;
-                            }
-                            let v = x[(c * ih + yy as usize) * iw + xx as usize];
-                            best = if v > best || v.is_nan() { v } else { best };
-                            sum += v as f64;
-                            real += 1;
-                        }
-                    }
-                    let div = if self.count_include_pad { padded } else { real };
-                    y[(c * oh + oy) * ow + ox] = match self.kind {
-                        PoolKind::Max => best,
-                        PoolKind::Avg if div == 0 => 0.0,
-                        PoolKind::Avg => (sum / div as f64) as f32,
-                    };
+        let mut y = Vec::with_capacity(numel(ys));
+        self.reference(&req(inputs, 0)?.ty.shape, ys, |taps, divisor| {
+            y.push(match self.kind {
+                PoolKind::Max => {
+                    taps.iter().map(|&i| x[i]).fold(f32::NEG_INFINITY, |m, v| if v > m || v.is_nan() { v } else { m })
                 }
-            }
-        }
+                PoolKind::Avg if divisor == 0 => 0.0,
+                PoolKind::Avg => (taps.iter().map(|&i| x[i] as f64).sum::<f64>() / divisor as f64) as f32,
+            });
+        });
         Ok(vec![Tensor { shape: ys.clone(), data: crate::ir::Data::F32(y).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {

@@ -3,7 +3,6 @@
 //! fold at compile time.
 
 use super::util::{axis, data, req};
-use super::Arith;
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
 use crate::codegen::tokens::{f32_array, i32_lit};
 use crate::codegen::{params, EmitCx};
@@ -17,6 +16,16 @@ use quote::quote;
 fn param_index(shape: &[usize], axis: Option<usize>, n: usize) -> impl Fn(usize) -> usize + '_ {
     let inner: usize = axis.map_or(1, |a| shape[a + 1..].iter().product());
     move |i| if n == 1 { 0 } else { (i / inner) % n }
+}
+
+/// The scale and zero-point data of a conversion (zero points default to 0).
+fn scale_and_zero_point(inputs: &[Option<Arg>]) -> OpResult<(Vec<f32>, Vec<i64>)> {
+    let scale = data(inputs, 1)?.data.to_f32_vec();
+    let zp = match inputs.get(2) {
+        Some(Some(_)) => data(inputs, 2)?.data.to_i64_vec(),
+        _ => vec![0; scale.len()],
+    };
+    Ok((scale, zp))
 }
 
 /// Checks scale/zero-point shapes against the input; returns the per-axis axis.
@@ -88,11 +97,7 @@ impl OpDef for Dequantize {
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let per_axis = check_params(inputs, self.axis)?;
         let x = data(inputs, 0)?;
-        let scale = data(inputs, 1)?.data.to_f32_vec();
-        let zp = match inputs.get(2) {
-            Some(Some(_)) => data(inputs, 2)?.data.to_i64_vec(),
-            _ => vec![0; scale.len()],
-        };
+        let (scale, zp) = scale_and_zero_point(inputs)?;
         let pi = param_index(&x.shape, per_axis, scale.len());
         let y = (0..x.numel()).map(|i| ((x.data.get_i64(i) - zp[pi(i)]) as f64 * scale[pi(i)] as f64) as f32).collect();
         Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
@@ -107,9 +112,6 @@ impl OpDef for Dequantize {
                 quote!(#k::dequantize_f32::<#t>(#geom, #scales, #zps, #x, #y);)
             }
         })
-    }
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> Arith {
-        Arith::Convert
     }
     fn folds_at_import(&self) -> bool {
         false
@@ -164,11 +166,7 @@ impl OpDef for Quantize {
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let per_axis = check_params(inputs, self.axis)?;
         let x = data(inputs, 0)?;
-        let scale = data(inputs, 1)?.data.to_f32_vec();
-        let zp = match inputs.get(2) {
-            Some(Some(_)) => data(inputs, 2)?.data.to_i64_vec(),
-            _ => vec![0; scale.len()],
-        };
+        let (scale, zp) = scale_and_zero_point(inputs)?;
         let pi = param_index(&x.shape, per_axis, scale.len());
         let v: Vec<i64> = (0..x.numel())
             .map(|i| quantize_value(x.data.get_f64(i) as f32, scale[pi(i)], zp[pi(i)], self.to))
@@ -182,9 +180,6 @@ impl OpDef for Quantize {
         let (geom, scales, zps) = conversion_params(cx, self.axis)?;
         let (k, x, y, t) = (cx.kernels(), cx.x(0), cx.y(0), super::int8::elem(self.to));
         Ok(quote!(#k::quantize_f32::<#t>(#geom, #scales, #zps, #x, #y);))
-    }
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> Arith {
-        Arith::Convert
     }
 }
 

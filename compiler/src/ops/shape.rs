@@ -20,9 +20,6 @@ pub struct ShapeOf {
 }
 
 impl OpDef for ShapeOf {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "shape"
     }
@@ -59,9 +56,6 @@ pub struct Cast {
 }
 
 impl OpDef for Cast {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "cast"
     }
@@ -99,9 +93,6 @@ pub struct ConstantOfShape {
 }
 
 impl OpDef for ConstantOfShape {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "constant_of_shape"
     }
@@ -154,9 +145,6 @@ impl Range {
 }
 
 impl OpDef for Range {
-    fn arith(&self, _: &[Option<&TensorType>], _: &[TensorType]) -> super::Arith {
-        super::Arith::Movement
-    }
     fn name(&self) -> &'static str {
         "range"
     }

@@ -517,9 +517,8 @@ pub fn run(g: &mut Graph) -> usize {
 /// The arithmetic class of every scheduled node.
 pub fn arith_of(g: &Graph, n: NodeId) -> Arith {
     let nd = g.node(n);
-    let ins: Vec<Option<&crate::ir::TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
     let outs: Vec<crate::ir::TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
-    nd.op.def().arith(&ins, &outs)
+    nd.op.arith(&outs)
 }
 
 /// `--require-int8`: no float compute, and float ⇄ integer conversions only where the

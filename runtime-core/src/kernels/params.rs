@@ -86,8 +86,8 @@ impl Conv2d {
     /// True when the geometry is self-consistent.
     pub const fn is_valid(&self) -> bool {
         self.groups > 0
-            && self.in_c % self.groups == 0
-            && self.out_c % self.groups == 0
+            && self.in_c.is_multiple_of(self.groups)
+            && self.out_c.is_multiple_of(self.groups)
             && self.stride_h > 0
             && self.stride_w > 0
             && self.dil_h > 0

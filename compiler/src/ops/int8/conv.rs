@@ -91,41 +91,20 @@ impl OpDef for QConv {
             _ => vec![],
         };
         let ys = &out[0].shape;
-        let [n, c, ih, iw, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, g] = self.geom.geometry(&x.shape, ys);
-        let (cg, mg) = (c / g, m / g);
-        let mults = self.multipliers(m)?;
+        let mults = self.multipliers(ys[1])?;
         let stage = self.y.map(|y| out_stage(&y, &self.act));
         let mut v = Vec::with_capacity(numel(ys));
-        for b in 0..n {
-            for oc in 0..m {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut acc = bias.get(oc).copied().unwrap_or(0);
-                        for icg in 0..cg {
-                            let ic = (oc / mg) * cg + icg;
-                            for ky in 0..kh {
-                                for kx in 0..kw {
-                                    let yy = (oy * sh + ky * dh) as isize - pt as isize;
-                                    let xx = (ox * sw + kx * dw) as isize - pl as isize;
-                                    if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
-                                        continue;
-                                    }
-                                    let xv = x.data.get_i64(((b * c + ic) * ih + yy as usize) * iw + xx as usize)
-                                        - self.x.zp as i64;
-                                    acc += xv * w.data.get_i64(((oc * cg + icg) * kh + ky) * kw + kx);
-                                }
-                            }
-                        }
-                        v.push(match stage {
-                            Some((zp, lo, hi)) => {
-                                (mults[oc].apply(acc as i32) as i64 + zp as i64).clamp(lo as i64, hi as i64)
-                            }
-                            None => acc,
-                        });
-                    }
-                }
-            }
-        }
+        self.geom.reference(&x.shape, ys, |oc, taps| {
+            let acc = bias.get(oc).copied().unwrap_or(0)
+                + taps
+                    .iter()
+                    .map(|&(xi, wi)| (x.data.get_i64(xi) - self.x.zp as i64) * w.data.get_i64(wi))
+                    .sum::<i64>();
+            v.push(match stage {
+                Some((zp, lo, hi)) => (mults[oc].apply(acc as i32) as i64 + zp as i64).clamp(lo as i64, hi as i64),
+                None => acc,
+            });
+        });
         Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {

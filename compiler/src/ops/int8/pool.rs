@@ -60,41 +60,18 @@ impl OpDef for QPool {
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
         let ys = &out[0].shape;
-        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.pool.geometry(&x.shape, ys);
         let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
         let (zp, lo, hi) = out_stage(&self.y, &Act::NONE);
-        let mut v = Vec::with_capacity(planes * oh * ow);
-        for c in 0..planes {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let (mut best, mut sum, mut real, mut padded) = (i64::MIN, 0i64, 0i64, 0i64);
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let yy = (oy * sh + ky * dh) as isize - pt as isize;
-                            let xx = (ox * sw + kx * dw) as isize - pl as isize;
-                            if yy >= (ih + pb) as isize || xx >= (iw + pr) as isize {
-                                continue;
-                            }
-                            padded += 1;
-                            if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
-                                continue;
-                            }
-                            let q = x.data.get_i64((c * ih + yy as usize) * iw + xx as usize);
-                            best = best.max(q);
-                            sum += q - self.x.zp as i64;
-                            real += 1;
-                        }
-                    }
-                    v.push(match self.pool.kind {
-                        PoolKind::Max => best.max(lo as i64),
-                        PoolKind::Avg => {
-                            let count = if self.pool.count_include_pad { padded } else { real };
-                            (average(sum, count, &m) + zp as i64).clamp(lo as i64, hi as i64)
-                        }
-                    });
+        let mut v = Vec::with_capacity(crate::ir::numel(ys));
+        self.pool.reference(&x.shape, ys, |taps, divisor| {
+            v.push(match self.pool.kind {
+                PoolKind::Max => taps.iter().map(|&i| x.data.get_i64(i)).max().unwrap_or(lo as i64).max(lo as i64),
+                PoolKind::Avg => {
+                    let sum: i64 = taps.iter().map(|&i| x.data.get_i64(i) - self.x.zp as i64).sum();
+                    (average(sum, divisor as i64, &m) + zp as i64).clamp(lo as i64, hi as i64)
                 }
-            }
-        }
+            });
+        });
         Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {

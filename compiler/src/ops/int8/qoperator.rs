@@ -170,7 +170,7 @@ pub fn import_qlinear_activation(cx: &NodeCx) -> OpResult<Lowered> {
 /// com.microsoft QLinearConcat(ys, yz, x0, s0, z0, x1, s1, z1, …).
 pub fn import_qlinear_concat(cx: &NodeCx) -> OpResult<Lowered> {
     let n_in = cx.n_inputs().saturating_sub(2);
-    if n_in == 0 || n_in % 3 != 0 {
+    if n_in == 0 || !n_in.is_multiple_of(3) {
         invalid!("QLinearConcat takes Y_scale, Y_zero_point, then (X, scale, zero point) triples");
     }
     let Some(first) = cx.input(2) else { invalid!("the first input is required") };

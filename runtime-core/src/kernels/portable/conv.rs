@@ -1,4 +1,4 @@
-use super::tap_range;
+use super::{strided_zip, tap_range};
 use crate::kernels::{Clamp, Conv2d};
 
 /// Float 2-D convolution, NCHW input, OIHW weights, optional bias (empty slice for
@@ -68,16 +68,8 @@ fn accumulate_plane(p: &Conv2d, xp: &[f32], wk: &[f32], yp: &mut [f32]) {
                 let Some(xrow) = xp.get(ih * p.in_w + iw0..) else {
                     return;
                 };
-                if p.stride_w == 1 {
-                    let Some(xrow) = xrow.get(..cols) else { return };
-                    for (yv, &xv) in yrow.iter_mut().zip(xrow) {
-                        *yv += wv * xv;
-                    }
-                } else {
-                    for (yv, &xv) in yrow.iter_mut().zip(xrow.iter().step_by(p.stride_w)) {
-                        *yv += wv * xv;
-                    }
-                }
+                let Some(xrow) = xrow.get(..(cols - 1) * p.stride_w + 1) else { return };
+                strided_zip(yrow, xrow, p.stride_w, |yv, xv| *yv += wv * xv);
             }
         }
     }

@@ -64,7 +64,8 @@ pub(crate) fn broadcast_map<A: Copy, B: Copy, Y>(p: &Broadcast, a: &[A], b: &[B]
     let (sa, sb) = (p.a[last], p.b[last]);
     let mut idx = [0usize; MAX_RANK];
     let (mut ao, mut bo) = (0usize, 0usize);
-    for row in y[..total].chunks_exact_mut(inner) {
+    let Some(y) = y.get_mut(..total) else { return };
+    for row in y.chunks_exact_mut(inner) {
         match (sa, sb) {
             (1, 1) => {
                 let (Some(ar), Some(br)) = (a.get(ao..ao + inner), b.get(bo..bo + inner)) else {

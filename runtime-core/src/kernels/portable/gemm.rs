@@ -87,18 +87,21 @@ fn single(p: &Gemm, act: Clamp, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) 
     }
 }
 
-/// Dot product with four independent accumulators (lets the optimiser vectorise).
+/// Dot product with eight independent accumulators (lets the optimiser vectorise).
 #[inline(always)]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (Some(a), Some(b)) = (a.get(..n), b.get(..n)) else { return 0.0 };
+    let (ac, at) = a.as_chunks::<8>();
+    let (bc, bt) = b.as_chunks::<8>();
     let mut acc = [0.0f32; 8];
-    let chunks = a.len().min(b.len()) / 8;
-    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)).take(chunks) {
+    for (ca, cb) in ac.iter().zip(bc) {
         for l in 0..8 {
             acc[l] += ca[l] * cb[l];
         }
     }
     let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (&x, &y) in a.iter().zip(b).skip(chunks * 8) {
+    for (&x, &y) in at.iter().zip(bt) {
         s += x * y;
     }
     s

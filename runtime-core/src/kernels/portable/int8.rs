@@ -4,7 +4,8 @@
 //! stage.
 
 use super::elementwise::broadcast_map;
-use super::tap_range;
+use super::reduce::per_channel;
+use super::{strided_zip, tap_range};
 use crate::kernels::{Axis, Broadcast, Conv2d, Gemm, Pool2d};
 use crate::quant::{quantize, requantize, round_div, round_shift, QOut, Q8};
 
@@ -129,9 +130,7 @@ fn accumulate<X: Q8, W: Copy + Into<i32>>(
                     let Some(xrow) = xp.get(ih * p.in_w + iw0..) else {
                         return false;
                     };
-                    for (a, &xv) in arow.iter_mut().zip(xrow.iter().step_by(p.stride_w)) {
-                        *a += (xv.to_i32() - x_zp) * wv;
-                    }
+                    strided_zip(arow, xrow, p.stride_w, |a, xv| *a += (xv.to_i32() - x_zp) * wv);
                 }
             }
         }
@@ -154,19 +153,14 @@ pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
     y: &mut [Y],
 ) {
     let (m, n, k) = (p.m, p.n, p.k);
-    if a.len() < m * k
-        || w.len() < n * k
-        || bias.len() < n
-        || mult.is_empty()
-        || shift.is_empty()
-        || y.len() < m * n
-        || k == 0
-    {
+    if a.len() < m * k || w.len() < n * k || bias.len() < n || mult.is_empty() || shift.is_empty() || y.len() < m * n {
         return;
     }
     let per_col = mult.len() >= n && shift.len() >= n;
-    for (arow, yrow) in a.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(m) {
-        for (j, (o, wrow)) in yrow.iter_mut().zip(w.chunks_exact(k)).enumerate() {
+    for i in 0..m {
+        let (Some(arow), Some(yrow)) = (a.get(i * k..(i + 1) * k), y.get_mut(i * n..(i + 1) * n)) else { return };
+        for (j, o) in yrow.iter_mut().enumerate() {
+            let Some(wrow) = w.get(j * k..(j + 1) * k) else { return };
             let mut acc = bias.get(j).copied().unwrap_or(0);
             for (&av, &wv) in arow.iter().zip(wrow) {
                 acc += av.to_i32() * wv.into();
@@ -183,11 +177,13 @@ pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
 /// MatMulInteger / raw accumulators: `y[i, j] = bias[j] + Σ_k (a[i, k] − a_zp) · w[j, k]`.
 pub fn gemm_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Gemm, a_zp: i32, a: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
     let (m, n, k) = (p.m, p.n, p.k);
-    if a.len() < m * k || w.len() < n * k || y.len() < m * n || k == 0 {
+    if a.len() < m * k || w.len() < n * k || y.len() < m * n {
         return;
     }
-    for (arow, yrow) in a.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(m) {
-        for (j, (o, wrow)) in yrow.iter_mut().zip(w.chunks_exact(k)).enumerate() {
+    for i in 0..m {
+        let (Some(arow), Some(yrow)) = (a.get(i * k..(i + 1) * k), y.get_mut(i * n..(i + 1) * n)) else { return };
+        for (j, o) in yrow.iter_mut().enumerate() {
+            let Some(wrow) = w.get(j * k..(j + 1) * k) else { return };
             let mut acc = bias.get(j).copied().unwrap_or(0);
             for (&av, &wv) in arow.iter().zip(wrow) {
                 acc += (av.to_i32() - a_zp) * wv.into();
@@ -245,11 +241,7 @@ pub fn mul_q8<A: Q8, B: Q8, Y: Q8>(p: &Broadcast, q: &QMul, out: &QOut, a: &[A],
 /// Quantised average pooling: `y = zp + round(Σ (x − x_zp) · M / count)` with
 /// `M = mult · 2^-shift = sx / sy`; count follows `p.count_include_pad`.
 pub fn avg_pool2d_q8<X: Q8, Y: Q8>(p: &Pool2d, x_zp: i32, out: &QOut, mult: i32, shift: u32, x: &[X], y: &mut [Y]) {
-    if p.stride_h == 0
-        || p.stride_w == 0
-        || x.len() < p.planes * p.in_h * p.in_w
-        || y.len() < p.planes * p.out_h * p.out_w
-    {
+    if !super::pool::check(p, x, y) {
         return;
     }
     let (pin, pout) = (p.in_h * p.in_w, p.out_h * p.out_w);
@@ -257,32 +249,13 @@ pub fn avg_pool2d_q8<X: Q8, Y: Q8>(p: &Pool2d, x_zp: i32, out: &QOut, mult: i32,
         let (Some(xp), Some(yp)) = (x.get(c * pin..(c + 1) * pin), y.get_mut(c * pout..(c + 1) * pout)) else {
             return;
         };
-        for oh in 0..p.out_h {
-            for ow in 0..p.out_w {
-                let (mut sum, mut real, mut padded) = (0i32, 0i64, 0i64);
-                for kh in 0..p.k_h {
-                    let ih = (oh * p.stride_h + kh * p.dil_h) as isize - p.pad_top as isize;
-                    if ih >= (p.in_h + p.pad_bottom) as isize {
-                        continue;
-                    }
-                    for kw in 0..p.k_w {
-                        let iw = (ow * p.stride_w + kw * p.dil_w) as isize - p.pad_left as isize;
-                        if iw >= (p.in_w + p.pad_right) as isize {
-                            continue;
-                        }
-                        padded += 1;
-                        if ih >= 0 && iw >= 0 && (ih as usize) < p.in_h && (iw as usize) < p.in_w {
-                            sum += xp.get(ih as usize * p.in_w + iw as usize).map_or(0, |v| v.to_i32() - x_zp);
-                            real += 1;
-                        }
-                    }
-                }
-                let count = if p.count_include_pad { padded } else { real };
-                let v = round_shift(round_div(sum as i64 * mult as i64, count), shift);
-                if let Some(o) = yp.get_mut(oh * p.out_w + ow) {
-                    *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
-                }
-            }
+        for (i, o) in yp.iter_mut().enumerate() {
+            let mut sum = 0i32;
+            let count = super::pool::average_window(p, i / p.out_w.max(1), i % p.out_w.max(1), |idx| {
+                sum += xp.get(idx).map_or(0, |v| v.to_i32() - x_zp);
+            });
+            let v = round_shift(round_div(sum as i64 * mult as i64, count as i64), shift);
+            *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
         }
     }
 }
@@ -302,7 +275,8 @@ pub fn global_avg_pool_q8<X: Q8, Y: Q8>(
     if spatial == 0 || x.len() < planes * spatial || y.len() < planes {
         return;
     }
-    for (o, xp) in y.iter_mut().zip(x.chunks_exact(spatial)) {
+    for (c, o) in y.iter_mut().enumerate().take(planes) {
+        let Some(xp) = x.get(c * spatial..(c + 1) * spatial) else { return };
         let sum: i64 = xp.iter().map(|v| (v.to_i32() - x_zp) as i64).sum();
         let v = round_shift(round_div(sum * mult as i64, spatial as i64), shift);
         *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
@@ -317,17 +291,21 @@ pub fn softmax_q8<X: Q8, Y: Q8>(p: &Axis, exp_table: &[u32], inv_scale_q16: u32,
     if p.len == 0 || p.inner == 0 || x.len() < n || y.len() < n || exp_table.len() < 256 {
         return;
     }
-    let block = p.len * p.inner;
     let e = |d: i32| exp_table.get(d.clamp(0, 255) as usize).copied().unwrap_or(0) as u64;
-    for (xb, yb) in x.chunks_exact(block).zip(y.chunks_exact_mut(block)).take(p.outer) {
-        for i in 0..p.inner {
-            let max = xb.iter().skip(i).step_by(p.inner).map(|v| v.to_i32()).max().unwrap_or(0);
-            let sum: u64 = xb.iter().skip(i).step_by(p.inner).map(|v| e(max - v.to_i32())).sum();
-            let den = sum.max(1) << 16;
-            for (o, v) in yb.iter_mut().skip(i).step_by(p.inner).zip(xb.iter().skip(i).step_by(p.inner)) {
-                let num = e(max - v.to_i32()) * inv_scale_q16 as u64;
-                let q = ((num + den / 2) / den).min(i32::MAX as u64) as i32;
-                *o = Y::from_i32(out.finish(q));
+    let (len, inner) = (p.len, p.inner);
+    for o in 0..p.outer {
+        for i in 0..inner {
+            let at = |j: usize| (o * len + j) * inner + i;
+            let q = |j: usize| x.get(at(j)).map_or(X::MIN, |v| v.to_i32());
+            let max = (0..len).map(q).max().unwrap_or(0);
+            let sum: u64 = (0..len).map(|j| e(max - q(j))).sum();
+            let Some(den) = core::num::NonZeroU64::new(sum.max(1).saturating_mul(1 << 16)) else { continue };
+            for j in 0..len {
+                if let Some(out_v) = y.get_mut(at(j)) {
+                    let num = e(max - q(j)) * inv_scale_q16 as u64;
+                    let v = (num.saturating_add(den.get() / 2) / den).min(i32::MAX as u64) as i32;
+                    *out_v = Y::from_i32(out.finish(v));
+                }
             }
         }
     }
@@ -349,66 +327,28 @@ pub fn lookup_q8<X: Q8, Y: Q8>(table: &[Y], x: &[X], y: &mut [Y]) {
 /// QuantizeLinear over `outer × len × inner` with one scale/zero point per index of
 /// the middle axis (`len = 1` for per-tensor).
 pub fn quantize_f32<Y: Q8>(p: &Axis, scale: &[f32], zp: &[i32], x: &[f32], y: &mut [Y]) {
-    let n = p.outer * p.len * p.inner;
-    if p.inner == 0 || x.len() < n || y.len() < n || scale.len() < p.len || zp.len() < p.len {
+    if scale.len() < p.len || zp.len() < p.len {
         return;
     }
-    let mut chunks = x.chunks_exact(p.inner).zip(y.chunks_exact_mut(p.inner));
-    for _ in 0..p.outer {
-        for (&s, &z) in scale.iter().zip(zp).take(p.len) {
-            let Some((xr, yr)) = chunks.next() else {
-                return;
-            };
-            for (o, &v) in yr.iter_mut().zip(xr) {
-                *o = quantize(v, s, z);
-            }
-        }
-    }
+    per_channel(p, x, y, |c, v| quantize(v, scale.get(c).copied().unwrap_or(1.0), zp.get(c).copied().unwrap_or(0)));
 }
 
 /// DequantizeLinear over `outer × len × inner` (see [`quantize_f32`]).
 pub fn dequantize_f32<X: Q8>(p: &Axis, scale: &[f32], zp: &[i32], x: &[X], y: &mut [f32]) {
-    let n = p.outer * p.len * p.inner;
-    if p.inner == 0 || x.len() < n || y.len() < n || scale.len() < p.len || zp.len() < p.len {
+    if scale.len() < p.len || zp.len() < p.len {
         return;
     }
-    let mut chunks = x.chunks_exact(p.inner).zip(y.chunks_exact_mut(p.inner));
-    for _ in 0..p.outer {
-        for (&s, &z) in scale.iter().zip(zp).take(p.len) {
-            let Some((xr, yr)) = chunks.next() else {
-                return;
-            };
-            for (o, &v) in yr.iter_mut().zip(xr) {
-                *o = (v.to_i32() - z) as f32 * s;
-            }
-        }
-    }
+    per_channel(p, x, y, |c, v| {
+        (v.to_i32() - zp.get(c).copied().unwrap_or(0)) as f32 * scale.get(c).copied().unwrap_or(0.0)
+    });
 }
 
 /// DequantizeLinear of i32 values (accumulators of ConvInteger/MatMulInteger).
 pub fn dequantize_i32(p: &Axis, scale: &[f32], x: &[i32], y: &mut [f32]) {
-    let n = p.outer * p.len * p.inner;
-    if p.inner == 0 || x.len() < n || y.len() < n || scale.len() < p.len {
+    if scale.len() < p.len {
         return;
     }
-    let mut chunks = x.chunks_exact(p.inner).zip(y.chunks_exact_mut(p.inner));
-    for _ in 0..p.outer {
-        for &s in scale.iter().take(p.len) {
-            let Some((xr, yr)) = chunks.next() else {
-                return;
-            };
-            for (o, &v) in yr.iter_mut().zip(xr) {
-                *o = v as f32 * s;
-            }
-        }
-    }
-}
-
-/// Element conversion i32 → f32 (Cast after integer accumulation).
-pub fn cast_i32_f32(x: &[i32], y: &mut [f32]) {
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = v as f32;
-    }
+    per_channel(p, x, y, |c, v| v as f32 * scale.get(c).copied().unwrap_or(0.0));
 }
 
 #[cfg(test)]

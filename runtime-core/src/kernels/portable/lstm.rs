@@ -87,7 +87,14 @@ pub fn lstm_f32(
                 for k in 0..h {
                     let clip = |v: f32| {
                         if p.clip > 0.0 {
-                            v.clamp(-p.clip, p.clip)
+                            // Not `f32::clamp`: its assertions would be panic paths.
+                            if v < -p.clip {
+                                -p.clip
+                            } else if v > p.clip {
+                                p.clip
+                            } else {
+                                v
+                            }
                         } else {
                             v
                         }

@@ -1,8 +1,8 @@
-use super::tap_range;
+use super::{strided_zip, tap_range};
 use crate::kernels::Pool2d;
 use crate::quant::Q8;
 
-fn check<X, Y>(p: &Pool2d, x: &[X], y: &[Y]) -> bool {
+pub(crate) fn check<X, Y>(p: &Pool2d, x: &[X], y: &[Y]) -> bool {
     p.stride_h > 0
         && p.stride_w > 0
         && p.dil_h > 0
@@ -44,13 +44,13 @@ fn max_pool<T: Copy + PartialOrd>(p: &Pool2d, lowest: T, x: &[T], y: &mut [T]) {
                         return;
                     };
                     let xrow = xp.get(ih * p.in_w + iw0..).unwrap_or(&[]);
-                    for (v, &xv) in yrow.iter_mut().zip(xrow.iter().step_by(p.stride_w)) {
+                    strided_zip(yrow, xrow, p.stride_w, |v, xv| {
                         // `!(xv <= v)` also lets NaN through, as ONNX max does.
                         #[allow(clippy::neg_cmp_op_on_partial_ord)]
                         if !(xv <= *v) {
                             *v = xv;
                         }
-                    }
+                    });
                 }
             }
         }
@@ -68,55 +68,66 @@ pub fn avg_pool2d_f32(p: &Pool2d, x: &[f32], y: &mut [f32]) {
         let (Some(xp), Some(yp)) = (x.get(c * pin..(c + 1) * pin), y.get_mut(c * pout..(c + 1) * pout)) else {
             return;
         };
-        for oh in 0..p.out_h {
-            for ow in 0..p.out_w {
-                let mut sum = 0.0f32;
-                let mut real = 0usize;
-                let mut padded = 0usize;
-                for kh in 0..p.k_h {
-                    let ih = (oh * p.stride_h + kh * p.dil_h) as isize - p.pad_top as isize;
-                    if ih >= (p.in_h + p.pad_bottom) as isize {
-                        continue;
-                    }
-                    for kw in 0..p.k_w {
-                        let iw = (ow * p.stride_w + kw * p.dil_w) as isize - p.pad_left as isize;
-                        if iw >= (p.in_w + p.pad_right) as isize {
-                            continue;
-                        }
-                        padded += 1;
-                        if ih >= 0 && iw >= 0 && (ih as usize) < p.in_h && (iw as usize) < p.in_w {
-                            sum += xp.get(ih as usize * p.in_w + iw as usize).copied().unwrap_or(0.0);
-                            real += 1;
-                        }
-                    }
-                }
-                let div = if p.count_include_pad { padded } else { real };
-                if let Some(v) = yp.get_mut(oh * p.out_w + ow) {
-                    *v = if div == 0 { 0.0 } else { sum / div as f32 };
-                }
+        for (i, v) in yp.iter_mut().enumerate() {
+            let mut sum = 0.0f32;
+            let count = average_window(p, i / p.out_w.max(1), i % p.out_w.max(1), |idx| {
+                sum += xp.get(idx).copied().unwrap_or(0.0);
+            });
+            *v = if count == 0 { 0.0 } else { sum / count as f32 };
+        }
+    }
+}
+
+/// Visits the input elements of the averaging window of output `(oh, ow)` (their
+/// index within the plane) and returns the divisor: the number of real elements, or
+/// with `count_include_pad` also the padding (but never positions past the padding).
+/// Float and integer average pooling share it, so their counting cannot drift.
+#[inline(always)]
+pub(crate) fn average_window(p: &Pool2d, oh: usize, ow: usize, mut visit: impl FnMut(usize)) -> usize {
+    let (mut real, mut padded) = (0, 0);
+    for kh in 0..p.k_h {
+        let ih = (oh * p.stride_h + kh * p.dil_h) as isize - p.pad_top as isize;
+        if ih >= (p.in_h + p.pad_bottom) as isize {
+            continue;
+        }
+        for kw in 0..p.k_w {
+            let iw = (ow * p.stride_w + kw * p.dil_w) as isize - p.pad_left as isize;
+            if iw >= (p.in_w + p.pad_right) as isize {
+                continue;
+            }
+            padded += 1;
+            if ih >= 0 && iw >= 0 && (ih as usize) < p.in_h && (iw as usize) < p.in_w {
+                visit(ih as usize * p.in_w + iw as usize);
+                real += 1;
             }
         }
+    }
+    if p.count_include_pad {
+        padded
+    } else {
+        real
     }
 }
 
 /// Mean over each of `planes` contiguous planes of `spatial` elements.
 pub fn global_avg_pool_f32(planes: usize, spatial: usize, x: &[f32], y: &mut [f32]) {
-    if spatial == 0 || x.len() < planes * spatial || y.len() < planes {
+    if spatial == 0 {
         return;
     }
     let inv = 1.0 / spatial as f32;
-    for (v, xp) in y.iter_mut().zip(x.chunks_exact(spatial)) {
-        *v = xp.iter().sum::<f32>() * inv;
+    for (c, v) in y.iter_mut().enumerate().take(planes) {
+        if let Some(xp) = x.get(c * spatial..(c + 1) * spatial) {
+            *v = xp.iter().sum::<f32>() * inv;
+        }
     }
 }
 
 /// Maximum over each of `planes` contiguous planes of `spatial` elements.
 pub fn global_max_pool_f32(planes: usize, spatial: usize, x: &[f32], y: &mut [f32]) {
-    if spatial == 0 || x.len() < planes * spatial || y.len() < planes {
-        return;
-    }
-    for (v, xp) in y.iter_mut().zip(x.chunks_exact(spatial)) {
-        *v = xp.iter().fold(f32::NEG_INFINITY, |m, &e| if e > m || e.is_nan() { e } else { m });
+    for (c, v) in y.iter_mut().enumerate().take(planes) {
+        if let Some(xp) = x.get(c * spatial..(c + 1) * spatial) {
+            *v = xp.iter().fold(f32::NEG_INFINITY, |m, &e| if e > m || e.is_nan() { e } else { m });
+        }
     }
 }
 

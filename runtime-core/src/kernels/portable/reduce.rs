@@ -20,30 +20,29 @@ fn softmax_impl(p: &Axis, x: &[f32], y: &mut [f32], log: bool) {
     if !fits(p, x, y) {
         return;
     }
-    let block = p.len * p.inner;
-    for (xb, yb) in x.chunks_exact(block).zip(y.chunks_exact_mut(block)).take(p.outer) {
-        for i in 0..p.inner {
+    let (len, inner) = (p.len, p.inner);
+    for o in 0..p.outer {
+        for i in 0..inner {
+            let at = |j: usize| (o * len + j) * inner + i;
             let mut max = f32::NEG_INFINITY;
-            for &v in xb.iter().skip(i).step_by(p.inner) {
+            for j in 0..len {
+                let v = x.get(at(j)).copied().unwrap_or(0.0);
                 if v > max {
                     max = v;
                 }
             }
             let mut sum = 0.0f32;
-            for (o, &v) in yb.iter_mut().skip(i).step_by(p.inner).zip(xb.iter().skip(i).step_by(p.inner)) {
-                let e = math::exp(v - max);
-                *o = e;
-                sum += e;
-            }
-            if log {
-                let ls = math::ln(sum);
-                for (o, &v) in yb.iter_mut().skip(i).step_by(p.inner).zip(xb.iter().skip(i).step_by(p.inner)) {
-                    *o = v - max - ls;
+            for j in 0..len {
+                if let (Some(&v), Some(out)) = (x.get(at(j)), y.get_mut(at(j))) {
+                    let e = math::exp(v - max);
+                    *out = e;
+                    sum += e;
                 }
-            } else {
-                let inv = 1.0 / sum;
-                for o in yb.iter_mut().skip(i).step_by(p.inner) {
-                    *o *= inv;
+            }
+            let (ls, inv) = (math::ln(sum), 1.0 / sum);
+            for j in 0..len {
+                if let (Some(&v), Some(out)) = (x.get(at(j)), y.get_mut(at(j))) {
+                    *out = if log { v - max - ls } else { *out * inv };
                 }
             }
         }
@@ -53,17 +52,25 @@ fn softmax_impl(p: &Axis, x: &[f32], y: &mut [f32], log: bool) {
 /// Per-channel affine map `y = x · scale[c] + shift[c]` over `outer × len × inner`
 /// with channels on the middle axis (inference BatchNormalization).
 pub fn channel_affine_f32(p: &Axis, scale: &[f32], shift: &[f32], x: &[f32], y: &mut [f32]) {
-    if !fits(p, x, y) || scale.len() < p.len || shift.len() < p.len {
+    if scale.len() < p.len || shift.len() < p.len {
         return;
     }
-    let mut chunks = x.chunks_exact(p.inner).zip(y.chunks_exact_mut(p.inner));
-    for _ in 0..p.outer {
-        for (&s, &t) in scale.iter().zip(shift).take(p.len) {
-            let Some((xr, yr)) = chunks.next() else {
+    per_channel(p, x, y, |c, v| v * scale.get(c).copied().unwrap_or(0.0) + shift.get(c).copied().unwrap_or(0.0));
+}
+
+/// `y = f(channel, x)` over `outer × len × inner` with the channel on the middle axis:
+/// the loop of every per-channel elementwise kernel (affine maps, quantisation).
+#[inline(always)]
+pub(crate) fn per_channel<X: Copy, Y>(p: &Axis, x: &[X], y: &mut [Y], f: impl Fn(usize, X) -> Y) {
+    let inner = p.inner;
+    for o in 0..p.outer {
+        for c in 0..p.len {
+            let s = (o * p.len + c) * inner;
+            let (Some(xr), Some(yr)) = (x.get(s..s + inner), y.get_mut(s..s + inner)) else {
                 return;
             };
-            for (o, &v) in yr.iter_mut().zip(xr) {
-                *o = v * s + t;
+            for (out, &v) in yr.iter_mut().zip(xr) {
+                *out = f(c, v);
             }
         }
     }
