@@ -588,7 +588,8 @@ pub fn import_slice(cx: &NodeCx) -> OpResult<Lowered> {
     };
     let axes: Vec<usize> = match axes {
         Some(a) => a.iter().map(|&v| axis(v, r)).collect::<OpResult<_>>()?,
-        None => (0..starts.len()).collect(),
+        None if starts.len() <= r => (0..starts.len()).collect(),
+        None => invalid!("{} starts for an input of rank {r}", starts.len()),
     };
     let steps = steps.unwrap_or_else(|| vec![1; axes.len()]);
     if starts.len() != axes.len() || ends.len() != axes.len() || steps.len() != axes.len() {

@@ -265,7 +265,7 @@ pub(crate) mod util {
     /// Resolves a possibly negative axis against a rank.
     pub fn axis(axis: i64, rank: usize) -> OpResult<usize> {
         let r = rank as i64;
-        if axis < -r || axis >= r.max(1) {
+        if axis < -r || axis >= r {
             invalid!("axis {axis} is out of range for rank {rank}");
         }
         Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })

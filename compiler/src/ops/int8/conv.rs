@@ -194,8 +194,9 @@ pub fn import_conv_integer(cx: &crate::front::node::NodeCx) -> OpResult<crate::f
     if !x.ty.dtype.is_quantised_int() {
         invalid!("ConvInteger input must be i8 or u8, is {}", x.ty.dtype);
     }
-    let ws = shift_weights(wt, &w_zp, 0)?;
+    // The geometry check validates the ranks before the weights are touched.
     let geom = crate::ops::conv::attributes(cx, 1)?;
+    let ws = shift_weights(wt, &w_zp, 0)?;
     let op = QConv {
         geom,
         x: QParam { dtype: x.ty.dtype, scale: 1.0, zp: x_zp },
