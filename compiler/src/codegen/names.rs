@@ -68,18 +68,6 @@ pub fn unique_idents_avoiding<'a>(
     out
 }
 
-/// UpperCamelCase from a file stem, for crate and type names.
-pub fn camel(name: &str) -> String {
-    ident(name, "model")
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +80,5 @@ mod tests {
         assert_eq!(ident("type", "input"), "input_type");
         assert_eq!(ident("::", "input_3"), "input_3");
         assert_eq!(unique_idents(["a", "a", "A"].into_iter(), "x"), vec!["a", "a_2", "a_3"]);
-        assert_eq!(camel("mlperf_kws-dscnn"), "MlperfKwsDscnn");
     }
 }

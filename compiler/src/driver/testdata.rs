@@ -24,13 +24,7 @@ pub fn read_pb(path: &Path) -> Result<Tensor> {
     let t = TensorProto::parse_from_bytes(&bytes)
         .map_err(|e| Error::Malformed { path: path.to_path_buf(), detail: format!("not a TensorProto: {e}") })?;
     tensor::decode(&t, path.parent().unwrap_or(Path::new(".")))
-        .map_err(|detail| Error::Malformed { path: path.to_path_buf(), detail })
-}
-
-/// Writes a `TensorProto` file.
-pub fn write_pb(path: &Path, name: &str, t: &Tensor) -> Result<()> {
-    let bytes = tensor::encode(name, t).write_to_bytes().map_err(|e| Error::Internal(e.to_string()))?;
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+        .map_err(|e| Error::Malformed { path: path.to_path_buf(), detail: e.to_string() })
 }
 
 fn numbered(dir: &Path, prefix: &str, ext: &str) -> Result<Vec<PathBuf>> {

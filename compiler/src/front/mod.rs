@@ -175,15 +175,11 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 let id = graph.add_const(t.name.clone(), data);
                 names.insert(t.name.clone(), id);
             }
-            Err(detail) => {
-                if detail.contains("not supported") && detail.starts_with("element type") {
-                    im.problems.push(Problem::UnsupportedType {
-                        name: t.name.clone(),
-                        dtype: detail.trim_start_matches("element type ").trim_end_matches(" is not supported").into(),
-                    });
-                } else {
-                    im.problems.push(Problem::BadTensor { name: t.name.clone(), detail });
-                }
+            Err(tensor::DecodeError::UnsupportedType(dtype)) => {
+                im.problems.push(Problem::UnsupportedType { name: t.name.clone(), dtype })
+            }
+            Err(tensor::DecodeError::Invalid(detail)) => {
+                im.problems.push(Problem::BadTensor { name: t.name.clone(), detail })
             }
         }
     }
@@ -203,7 +199,7 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
         }
     };
     let dir = im.dir.clone();
-    let decode_tensor = move |t: &onnx_protobuf::TensorProto| tensor::decode(t, &dir);
+    let decode_tensor = move |t: &onnx_protobuf::TensorProto| tensor::decode(t, &dir).map_err(|e| e.to_string());
     for i in order {
         let n = &g.node[i];
         let node_ref = im.node_ref(n, i);

@@ -48,9 +48,39 @@ pub fn checked_shape(dims: &[i64], dtype: DType) -> Result<Vec<usize>, String> {
     Ok(shape)
 }
 
+/// Why a tensor cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Its element type is not one tinyops handles (the ONNX type name).
+    UnsupportedType(String),
+    /// Its data is unusable (wrong length, external file outside the folder, …).
+    Invalid(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::UnsupportedType(t) => write!(f, "element type {t} is not supported"),
+            DecodeError::Invalid(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<String> for DecodeError {
+    fn from(s: String) -> Self {
+        DecodeError::Invalid(s)
+    }
+}
+
+impl From<&str> for DecodeError {
+    fn from(s: &str) -> Self {
+        DecodeError::Invalid(s.to_string())
+    }
+}
+
 /// Decodes a tensor. `model_dir` is the folder external data must stay inside.
-pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, String> {
-    let dtype = dtype_of(t.data_type).map_err(|ty| format!("element type {ty} is not supported"))?;
+pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, DecodeError> {
+    let dtype = dtype_of(t.data_type).map_err(DecodeError::UnsupportedType)?;
     let shape = checked_shape(&t.dims, dtype)?;
     let n = numel(&shape);
     if t.segment.is_some() {
@@ -62,20 +92,20 @@ pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, String> {
         Data::from_le_bytes(dtype, &bytes).ok_or("external data has a partial element")?
     } else if !t.raw_data.is_empty() || n == 0 {
         if t.raw_data.len() != n * dtype.size() {
-            return Err(format!(
+            return Err(DecodeError::Invalid(format!(
                 "raw_data has {} bytes but shape {:?} of {} needs {}",
                 t.raw_data.len(),
                 t.dims,
                 dtype,
                 n * dtype.size()
-            ));
+            )));
         }
         Data::from_le_bytes(dtype, &t.raw_data).ok_or("raw_data has a partial element")?
     } else {
         typed_fields(t, dtype)?
     };
     if data.len() != n {
-        return Err(format!("has {} elements but shape {:?} needs {n}", data.len(), t.dims));
+        return Err(DecodeError::Invalid(format!("has {} elements but shape {:?} needs {n}", data.len(), t.dims)));
     }
     Ok(Tensor { shape, data })
 }

@@ -231,12 +231,6 @@ impl Graph {
         out
     }
 
-    /// Nodes that read any output of `n` (graph edges).
-    pub fn consumers(&self, n: NodeId) -> Vec<NodeId> {
-        let set: BTreeSet<NodeId> = self.dag.neighbors_directed(n, Direction::Outgoing).collect();
-        set.into_iter().collect()
-    }
-
     /// True when the value is one of the graph outputs.
     pub fn is_output(&self, v: ValueId) -> bool {
         self.outputs.contains(&v)
@@ -286,11 +280,6 @@ impl Graph {
     /// True if the node edges contain a cycle (the verifier reports it).
     pub fn has_cycle(&self) -> bool {
         self.topo_order().len() != self.dag.node_count()
-    }
-
-    /// All values in index order, with their ids (including unreachable ones).
-    pub fn values(&self) -> impl Iterator<Item = (ValueId, &Value)> {
-        self.values.iter().enumerate().map(|(i, v)| (ValueId(i as u32), v))
     }
 
     /// The edges into a node, as (producer, value).

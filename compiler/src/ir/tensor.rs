@@ -227,19 +227,6 @@ impl Data {
         })
     }
 
-    /// A vector of `n` zeros of the given type.
-    pub fn zeros(dtype: DType, n: usize) -> Data {
-        match dtype {
-            DType::F32 => Data::F32(vec![0.0; n]),
-            DType::I8 => Data::I8(vec![0; n]),
-            DType::U8 => Data::U8(vec![0; n]),
-            DType::I16 => Data::I16(vec![0; n]),
-            DType::I32 => Data::I32(vec![0; n]),
-            DType::I64 => Data::I64(vec![0; n]),
-            DType::Bool => Data::Bool(vec![false; n]),
-        }
-    }
-
     /// Picks elements by index into a new vector of the same type.
     pub fn gather(&self, indices: impl Iterator<Item = usize>) -> Data {
         let idx: Vec<usize> = indices.collect();

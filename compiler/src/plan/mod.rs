@@ -136,7 +136,9 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
         }
         for &o in &nd.outputs {
             let r = root_of(o);
-            if is_arena_root(r) && (r == o || copying_views.contains(&n)) {
+            // An aliased view's result is its source's storage, alive from the source's
+            // producer on: nothing to record at the view itself.
+            if is_arena_root(r) && r == o {
                 touch(r, t, &mut life);
             }
         }

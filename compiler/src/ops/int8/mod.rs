@@ -101,8 +101,3 @@ pub fn elem(d: DType) -> TokenStream {
     let id = format_ident!("{}", d.rust_type());
     quote!(#id)
 }
-
-/// Attributes common to quantised ops, for IR text.
-pub fn param_attrs(pairs: &[(&'static str, &QParam)]) -> Vec<(&'static str, String)> {
-    pairs.iter().map(|(k, q)| (*k, q.text())).collect()
-}
