@@ -286,3 +286,23 @@ fn unsupported_element_types_name_the_tensor_and_the_type() {
     assert!(matches!(e.problems(), [Problem::UnsupportedType { .. }]), "{e}");
     assert!(e.to_string().contains("`half_weights` has element type FLOAT16, which tinyops does not support"), "{e}");
 }
+
+#[test]
+fn declared_types_that_disagree_with_inference_are_reported() {
+    let mut bytes =
+        relu_model().node("Relu", "r", &["x"], &["h"], vec![]).node("Relu", "r2", &["h"], &["y"], vec![]).bytes();
+    let mut m = <onnx_protobuf::ModelProto as onnx_protobuf::Message>::parse_from_bytes(&bytes).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let mut stale = g.output[0].clone();
+    stale.name = "h".into();
+    if let Some(onnx_protobuf::type_proto::Value::TensorType(t)) = stale.type_.as_mut().unwrap().value.as_mut() {
+        t.shape.as_mut().unwrap().dim[1].set_dim_value(5);
+    }
+    g.value_info.push(stale);
+    g.output[0].type_.as_mut().unwrap().value = None;
+    bytes = onnx_protobuf::Message::write_to_bytes(&m).unwrap();
+    let dir = tempdir("value-info");
+    std::fs::write(dir.join("model.onnx"), bytes).unwrap();
+    let msg = err(&dir.join("model.onnx")).to_string();
+    assert!(msg.contains("value `h` is declared with shape [1, 5] but computes f32[1,4]"), "{msg}");
+}

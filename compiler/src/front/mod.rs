@@ -289,13 +289,28 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
         }
     }
 
-    // 5. Outputs.
+    // 5. Declared intermediate types (value_info) must agree with inference.
+    for vi in &g.value_info {
+        if let Some(&v) = names.get(&vi.name) {
+            if let Some(detail) = declared_mismatch(vi, graph.ty(v)) {
+                im.problems.push(Problem::Structure {
+                    detail: format!(
+                        "value `{}` {detail}; the model's value_info is stale, or this is a tinyops \
+                         shape-inference bug (please report it)",
+                        vi.name
+                    ),
+                });
+            }
+        }
+    }
+
+    // 6. Outputs.
     let mut outputs = vec![];
     for o in &g.output {
         match names.get(&o.name) {
             Some(&v) => {
-                if let Some(p) = check_declared(o, graph.ty(v)) {
-                    im.problems.push(p);
+                if let Some(detail) = declared_mismatch(o, graph.ty(v)) {
+                    im.problems.push(Problem::Structure { detail: format!("output `{}` {detail}", o.name) });
                 }
                 outputs.push(v);
             }
@@ -460,31 +475,21 @@ fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorTyp
     Ok(TensorType::new(dtype, shape))
 }
 
-/// Compares a declared output type with the inferred one.
-fn check_declared(vi: &ValueInfoProto, inferred: &TensorType) -> Option<Problem> {
+/// How a declared type disagrees with the inferred one, if it does (symbolic and
+/// unknown dimensions match anything).
+fn declared_mismatch(vi: &ValueInfoProto, inferred: &TensorType) -> Option<String> {
     let (elem, dims) = declared_dims(vi)?;
-    if let Ok(dt) = tensor::dtype_of(elem) {
-        if dt != inferred.dtype && elem != 0 {
-            return Some(Problem::Structure {
-                detail: format!("output `{}` is declared {dt} but computes {}", vi.name, inferred.dtype),
-            });
-        }
-    }
-    if dims.len() == inferred.rank() {
-        for (i, d) in dims.iter().enumerate() {
-            if let Ok(v) = d {
-                if *v as usize != inferred.shape[i] {
-                    return Some(Problem::Structure {
-                        detail: format!(
-                            "output `{}` is declared with shape {:?} but computes {}",
-                            vi.name,
-                            dims.iter().map(|d| d.clone().map_or_else(|s| s, |v| v.to_string())).collect::<Vec<_>>(),
-                            inferred
-                        ),
-                    });
-                }
+    if elem != 0 {
+        if let Ok(dt) = tensor::dtype_of(elem) {
+            if dt != inferred.dtype {
+                return Some(format!("is declared {dt} but computes {}", inferred.dtype));
             }
         }
+    }
+    let fixed = |d: &Result<i64, String>, i: usize| matches!(d, Ok(v) if *v as usize != inferred.shape[i]);
+    if !dims.is_empty() && (dims.len() != inferred.rank() || dims.iter().enumerate().any(|(i, d)| fixed(d, i))) {
+        let shown: Vec<String> = dims.iter().map(|d| d.clone().map_or_else(|s| s, |v| v.to_string())).collect();
+        return Some(format!("is declared with shape [{}] but computes {inferred}", shown.join(", ")));
     }
     None
 }

@@ -193,3 +193,72 @@ pub fn encode(name: &str, t: &Tensor) -> TensorProto {
     p.raw_data = t.data.to_le_bytes();
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proto(dtype: DataType, dims: &[i64]) -> TensorProto {
+        let mut t = TensorProto::new();
+        t.data_type = dtype as i32;
+        t.dims = dims.to_vec();
+        t
+    }
+
+    #[test]
+    fn typed_fields_of_every_supported_type() {
+        let dir = Path::new(".");
+        let mut t = proto(DataType::FLOAT, &[2]);
+        t.float_data = vec![1.5, -2.0];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::F32(vec![1.5, -2.0]));
+        let mut t = proto(DataType::INT64, &[3]);
+        t.int64_data = vec![1, -1, 1 << 40];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::I64(vec![1, -1, 1 << 40]));
+        let mut t = proto(DataType::INT32, &[1]);
+        t.int32_data = vec![-7];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::I32(vec![-7]));
+        // Narrow types are stored widened in int32_data.
+        let mut t = proto(DataType::INT8, &[2]);
+        t.int32_data = vec![-128, 127];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::I8(vec![-128, 127]));
+        let mut t = proto(DataType::UINT8, &[2]);
+        t.int32_data = vec![0, 255];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::U8(vec![0, 255]));
+        let mut t = proto(DataType::BOOL, &[2]);
+        t.int32_data = vec![0, 1];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::Bool(vec![false, true]));
+        let mut t = proto(DataType::INT16, &[1]);
+        t.int32_data = vec![-300];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::I16(vec![-300]));
+        // A scalar.
+        let mut t = proto(DataType::FLOAT, &[]);
+        t.float_data = vec![3.0];
+        assert_eq!(decode(&t, dir).unwrap().shape, Vec::<usize>::new());
+    }
+
+    #[test]
+    fn raw_data_is_little_endian_and_length_checked() {
+        let dir = Path::new(".");
+        let mut t = proto(DataType::FLOAT, &[2]);
+        t.raw_data = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(decode(&t, dir).unwrap().data, Data::F32(vec![1.0, 2.0]));
+        t.raw_data.pop();
+        assert!(matches!(decode(&t, dir), Err(DecodeError::Invalid(m)) if m.contains("raw_data has 7 bytes")));
+        let mut t = proto(DataType::INT64, &[3]);
+        t.int64_data = vec![1, 2];
+        assert!(matches!(decode(&t, dir), Err(DecodeError::Invalid(m)) if m.contains("has 2 elements")));
+        let t = proto(DataType::DOUBLE, &[1]);
+        assert_eq!(decode(&t, dir), Err(DecodeError::UnsupportedType("DOUBLE".into())));
+        let t = proto(DataType::FLOAT, &[-1]);
+        assert!(matches!(decode(&t, dir), Err(DecodeError::Invalid(m)) if m.contains("negative dimension")));
+    }
+
+    #[test]
+    fn encode_round_trips() {
+        for data in [Data::F32(vec![1.0, -0.5]), Data::I8(vec![-3, 4]), Data::I64(vec![9, -9]), Data::U8(vec![1, 200])]
+        {
+            let t = Tensor::new(vec![2], data).unwrap();
+            assert_eq!(decode(&encode("t", &t), Path::new(".")).unwrap(), t);
+        }
+    }
+}
