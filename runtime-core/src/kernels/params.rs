@@ -83,6 +83,19 @@ impl Conv2d {
     pub const fn output_len(&self) -> usize {
         self.batch * self.out_c * self.out_h * self.out_w
     }
+    /// True for a 1×1 convolution with unit stride and no padding: every output plane
+    /// is a weighted sum of whole input planes, element for element.
+    pub const fn is_pointwise(&self) -> bool {
+        self.k_h == 1
+            && self.k_w == 1
+            && self.stride_h == 1
+            && self.stride_w == 1
+            && self.pad_top == 0
+            && self.pad_left == 0
+            && self.in_h == self.out_h
+            && self.in_w == self.out_w
+    }
+
     /// True when the geometry is self-consistent.
     pub const fn is_valid(&self) -> bool {
         self.groups > 0

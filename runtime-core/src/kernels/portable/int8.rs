@@ -107,6 +107,15 @@ fn accumulate<X: Q8, W: Copy + Into<i32>>(
         let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps) else {
             return false;
         };
+        if p.is_pointwise() {
+            // The planes line up: one long loop instead of a short one per row.
+            let Some(&wv) = wk.first() else { return false };
+            let wv: i32 = wv.into();
+            for (a, &xv) in acc.iter_mut().zip(xp) {
+                *a += (xv.to_i32() - x_zp) * wv;
+            }
+            continue;
+        }
         for kh in 0..p.k_h {
             let (oh_lo, oh_hi) = tap_range(kh * p.dil_h, p.pad_top, p.stride_h, p.in_h, p.out_h);
             for kw in 0..p.k_w {
