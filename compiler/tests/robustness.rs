@@ -4,32 +4,15 @@
 
 mod common;
 
-use onnx_protobuf::tensor_shape_proto::{dimension, Dimension};
-use onnx_protobuf::type_proto::{self, Tensor as TensorTy};
-use onnx_protobuf::{
-    GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
-};
+use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, ValueInfoProto};
 use tinyops_compiler::front::tensor::encode;
 use tinyops_compiler::ir::{Data, Tensor};
 use tinyops_compiler::ops::registry::OPS;
 use tinyops_compiler::{compile, Options};
 
 fn vi(name: &str, elem: i32, dims: &[i64]) -> ValueInfoProto {
-    let mut shape = TensorShapeProto::new();
-    for &d in dims {
-        let mut dim = Dimension::new();
-        dim.value = Some(dimension::Value::DimValue(d));
-        shape.dim.push(dim);
-    }
-    let mut tt = TensorTy::new();
-    tt.elem_type = elem;
-    tt.shape = Some(shape).into();
-    let mut ty = TypeProto::new();
-    ty.value = Some(type_proto::Value::TensorType(tt));
-    let mut v = ValueInfoProto::new();
-    v.name = name.into();
-    v.type_ = Some(ty).into();
-    v
+    let dims: Vec<common::Dim> = dims.iter().map(|&d| common::Dim::N(d)).collect();
+    common::value_info(name, elem, &dims)
 }
 
 /// One model: `op` with `n_inputs` operands of shape `dims`; operands after the first

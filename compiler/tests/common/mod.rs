@@ -42,7 +42,8 @@ pub struct ModelBuilder {
     extra_opsets: Vec<(String, i64)>,
 }
 
-fn value_info(name: &str, elem: i32, dims: &[Dim]) -> ValueInfoProto {
+/// A tensor `ValueInfoProto` (ONNX element type code, dimensions).
+pub fn value_info(name: &str, elem: i32, dims: &[Dim]) -> ValueInfoProto {
     let mut shape = TensorShapeProto::new();
     for d in dims {
         let mut dim = Dimension::new();

@@ -36,7 +36,7 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
                 let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps) else {
                     return;
                 };
-                accumulate_plane(p, xp, wk, yp);
+                accumulate_plane(p, xp, wk, yp, |y, x, w| *y += w * x);
             }
             if act != Clamp::NONE {
                 yp.iter_mut().for_each(|v| *v = act.apply(*v));
@@ -45,14 +45,22 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     }
 }
 
-/// Adds one input plane convolved with one kernel into one output plane.
+/// Adds one input plane convolved with one kernel into one plane of accumulators:
+/// `mac(acc, x, w)` for every tap that lands inside the input (padding contributes
+/// nothing). The float and the integer convolutions share this loop.
 #[inline(always)]
-fn accumulate_plane(p: &Conv2d, xp: &[f32], wk: &[f32], yp: &mut [f32]) {
+pub(crate) fn accumulate_plane<X: Copy, W: Copy, A>(
+    p: &Conv2d,
+    xp: &[X],
+    wk: &[W],
+    ap: &mut [A],
+    mac: impl Fn(&mut A, X, W),
+) {
     if p.is_pointwise() {
         // The planes line up: one long loop instead of a short one per row.
         let Some(&wv) = wk.first() else { return };
-        for (yv, &xv) in yp.iter_mut().zip(xp) {
-            *yv += wv * xv;
+        for (a, &xv) in ap.iter_mut().zip(xp) {
+            mac(a, xv, wv);
         }
         return;
     }
@@ -70,14 +78,13 @@ fn accumulate_plane(p: &Conv2d, xp: &[f32], wk: &[f32], yp: &mut [f32]) {
             for oh in oh_lo..oh_hi {
                 let ih = oh * p.stride_h + kh * p.dil_h - p.pad_top;
                 let iw0 = ow_lo * p.stride_w + kw * p.dil_w - p.pad_left;
-                let Some(yrow) = yp.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi) else {
+                let Some(arow) = ap.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi) else {
                     return;
                 };
-                let Some(xrow) = xp.get(ih * p.in_w + iw0..) else {
+                let Some(xrow) = xp.get(ih * p.in_w + iw0..).and_then(|r| r.get(..(cols - 1) * p.stride_w + 1)) else {
                     return;
                 };
-                let Some(xrow) = xrow.get(..(cols - 1) * p.stride_w + 1) else { return };
-                strided_zip(yrow, xrow, p.stride_w, |yv, xv| *yv += wv * xv);
+                strided_zip(arow, xrow, p.stride_w, |a, xv| mac(a, xv, wv));
             }
         }
     }

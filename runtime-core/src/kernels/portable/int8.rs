@@ -3,9 +3,9 @@
 //! accumulation and bias, fixed-point requantisation with a fused clamp in the output
 //! stage.
 
+use super::conv::accumulate_plane;
 use super::elementwise::broadcast_map;
 use super::reduce::per_channel;
-use super::{strided_zip, tap_range};
 use crate::kernels::{Axis, Broadcast, Conv2d, Gemm, Pool2d};
 use crate::quant::{quantize, requantize, round_div, round_shift, QOut, Q8};
 
@@ -107,42 +107,7 @@ fn accumulate<X: Q8, W: Copy + Into<i32>>(
         let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps) else {
             return false;
         };
-        if p.is_pointwise() {
-            // The planes line up: one long loop instead of a short one per row.
-            let Some(&wv) = wk.first() else { return false };
-            let wv: i32 = wv.into();
-            for (a, &xv) in acc.iter_mut().zip(xp) {
-                *a += (xv.to_i32() - x_zp) * wv;
-            }
-            continue;
-        }
-        for kh in 0..p.k_h {
-            let (oh_lo, oh_hi) = tap_range(kh * p.dil_h, p.pad_top, p.stride_h, p.in_h, p.out_h);
-            for kw in 0..p.k_w {
-                let Some(&wv) = wk.get(kh * p.k_w + kw) else {
-                    return false;
-                };
-                let wv: i32 = wv.into();
-                if wv == 0 {
-                    continue;
-                }
-                let (ow_lo, ow_hi) = tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
-                if ow_lo >= ow_hi {
-                    continue;
-                }
-                for oh in oh_lo..oh_hi {
-                    let ih = oh * p.stride_h + kh * p.dil_h - p.pad_top;
-                    let iw0 = ow_lo * p.stride_w + kw * p.dil_w - p.pad_left;
-                    let Some(arow) = acc.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi) else {
-                        return false;
-                    };
-                    let Some(xrow) = xp.get(ih * p.in_w + iw0..) else {
-                        return false;
-                    };
-                    strided_zip(arow, xrow, p.stride_w, |a, xv| *a += (xv.to_i32() - x_zp) * wv);
-                }
-            }
-        }
+        accumulate_plane(p, xp, wk, acc, |a, x: X, w: W| *a += (x.to_i32() - x_zp) * w.into());
     }
     true
 }
@@ -161,43 +126,50 @@ pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
     shift: &[i32],
     y: &mut [Y],
 ) {
-    let (m, n, k) = (p.m, p.n, p.k);
-    if a.len() < m * k || w.len() < n * k || bias.len() < n || mult.is_empty() || shift.is_empty() || y.len() < m * n {
+    if bias.len() < p.n || mult.is_empty() || shift.is_empty() {
         return;
     }
-    let per_col = mult.len() >= n && shift.len() >= n;
-    for i in 0..m {
-        let (Some(arow), Some(yrow)) = (a.get(i * k..(i + 1) * k), y.get_mut(i * n..(i + 1) * n)) else { return };
-        for (j, o) in yrow.iter_mut().enumerate() {
-            let Some(wrow) = w.get(j * k..(j + 1) * k) else { return };
-            let mut acc = bias.get(j).copied().unwrap_or(0);
-            for (&av, &wv) in arow.iter().zip(wrow) {
-                acc += av.to_i32() * wv.into();
-            }
-            let c = if per_col { j } else { 0 };
-            let (Some(&mu), Some(&sh)) = (mult.get(c), shift.get(c)) else {
-                return;
-            };
-            *o = Y::from_i32(out.finish(requantize(acc, mu, sh as u32)));
-        }
-    }
+    let per_col = mult.len() >= p.n && shift.len() >= p.n;
+    fully_connected(p, 0, a, w, bias, y, |j, acc| {
+        let c = if per_col { j } else { 0 };
+        let (m, s) = (mult.get(c).copied().unwrap_or(0), shift.get(c).copied().unwrap_or(1));
+        Y::from_i32(out.finish(requantize(acc, m, s as u32)))
+    });
 }
 
 /// MatMulInteger / raw accumulators: `y[i, j] = bias[j] + Σ_k (a[i, k] − a_zp) · w[j, k]`.
 pub fn gemm_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Gemm, a_zp: i32, a: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
+    fully_connected(p, a_zp, a, w, bias, y, |_, acc| acc);
+}
+
+/// The loop both FC kernels share: `y[i, j] = out(j, bias[j] + Σ_k (a[i, k] − a_zp) · w[j, k])`.
+#[inline(always)]
+fn fully_connected<X: Q8, W: Copy + Into<i32>, Y>(
+    p: &Gemm,
+    a_zp: i32,
+    a: &[X],
+    w: &[W],
+    bias: &[i32],
+    y: &mut [Y],
+    out: impl Fn(usize, i32) -> Y,
+) {
     let (m, n, k) = (p.m, p.n, p.k);
     if a.len() < m * k || w.len() < n * k || y.len() < m * n {
         return;
     }
     for i in 0..m {
-        let (Some(arow), Some(yrow)) = (a.get(i * k..(i + 1) * k), y.get_mut(i * n..(i + 1) * n)) else { return };
+        let (Some(arow), Some(yrow)) = (a.get(i * k..(i + 1) * k), y.get_mut(i * n..(i + 1) * n)) else {
+            return;
+        };
         for (j, o) in yrow.iter_mut().enumerate() {
-            let Some(wrow) = w.get(j * k..(j + 1) * k) else { return };
+            let Some(wrow) = w.get(j * k..(j + 1) * k) else {
+                return;
+            };
             let mut acc = bias.get(j).copied().unwrap_or(0);
             for (&av, &wv) in arow.iter().zip(wrow) {
                 acc += (av.to_i32() - a_zp) * wv.into();
             }
-            *o = acc;
+            *o = out(j, acc);
         }
     }
 }
