@@ -10,7 +10,7 @@ use crate::ir::{numel, DType, Data, Tensor, TensorType};
 use crate::ops::activation::Act;
 use crate::ops::conv::Conv;
 use crate::ops::util::{data, req};
-use crate::ops::{invalid, unsupported, Arg, OpDef, OpError, OpResult};
+use crate::ops::{invalid, unsupported, Arg, OpDef, OpResult};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -33,13 +33,7 @@ pub struct QConv {
 impl QConv {
     /// Requantisation multiplier per output channel.
     pub fn multipliers(&self, out_c: usize) -> OpResult<Vec<Multiplier>> {
-        let Some(y) = &self.y else { return Ok(vec![]) };
-        (0..out_c)
-            .map(|c| {
-                let ws = if self.w_scales.len() == 1 { self.w_scales[0] } else { self.w_scales[c] };
-                Multiplier::new(self.x.scale as f64 * ws as f64 / y.scale as f64).map_err(OpError::Unsupported)
-            })
-            .collect()
+        super::channel_multipliers(self.x.scale, &self.w_scales, self.y.as_ref(), out_c)
     }
 }
 
@@ -50,14 +44,7 @@ impl OpDef for QConv {
     fn attrs(&self) -> Vec<(&'static str, String)> {
         let mut a = self.geom.attrs();
         a.push(("x", self.x.text()));
-        a.push((
-            "w_scales",
-            if self.w_scales.len() == 1 {
-                format!("{:e}", self.w_scales[0])
-            } else {
-                format!("per-channel×{}", self.w_scales.len())
-            },
-        ));
+        a.push(("w_scales", super::scales_text(&self.w_scales, "per-channel")));
         a.push(("y", self.y.map_or("i32".into(), |y| y.text())));
         if !self.act.is_none() {
             a.push(("act", self.act.text()));

@@ -30,13 +30,7 @@ pub struct QGemm {
 
 impl QGemm {
     fn multipliers(&self, n: usize) -> OpResult<Vec<Multiplier>> {
-        let Some(y) = &self.y else { return Ok(vec![]) };
-        (0..n)
-            .map(|j| {
-                let ws = if self.w_scales.len() == 1 { self.w_scales[0] } else { self.w_scales[j] };
-                Multiplier::new(self.a.scale as f64 * ws as f64 / y.scale as f64).map_err(OpError::Unsupported)
-            })
-            .collect()
+        super::channel_multipliers(self.a.scale, &self.w_scales, self.y.as_ref(), n)
     }
 
     fn dims(inputs: &[Option<Arg>]) -> OpResult<(usize, usize, usize, Vec<usize>)> {
@@ -95,14 +89,7 @@ impl OpDef for QGemm {
     fn attrs(&self) -> Vec<(&'static str, String)> {
         let mut a = vec![
             ("a", self.a.text()),
-            (
-                "w_scales",
-                if self.w_scales.len() == 1 {
-                    format!("{:e}", self.w_scales[0])
-                } else {
-                    format!("per-column×{}", self.w_scales.len())
-                },
-            ),
+            ("w_scales", super::scales_text(&self.w_scales, "per-column")),
             ("y", self.y.map_or("i32".into(), |y| y.text())),
         ];
         if !self.act.is_none() {

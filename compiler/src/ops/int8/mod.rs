@@ -101,3 +101,30 @@ pub fn elem(d: DType) -> TokenStream {
     let id = format_ident!("{}", d.rust_type());
     quote!(#id)
 }
+
+/// Requantisation multipliers `x_scale · w_scale[c] / y_scale` for `n` output channels
+/// (one weight scale, or one per channel); none for raw i32 results. Convolutions and
+/// fully-connected layers share it.
+pub fn channel_multipliers(
+    x_scale: f32,
+    w_scales: &[f32],
+    y: Option<&QParam>,
+    n: usize,
+) -> crate::ops::OpResult<Vec<requant::Multiplier>> {
+    let Some(y) = y else { return Ok(vec![]) };
+    (0..n)
+        .map(|c| {
+            let ws = if w_scales.len() == 1 { w_scales[0] } else { w_scales[c] };
+            requant::Multiplier::new(x_scale as f64 * ws as f64 / y.scale as f64)
+                .map_err(crate::ops::OpError::Unsupported)
+        })
+        .collect()
+}
+
+/// IR text of weight scales: the value, or `<per>×N` when there is one per channel.
+pub fn scales_text(w_scales: &[f32], per: &str) -> String {
+    match w_scales {
+        [s] => format!("{s:e}"),
+        _ => format!("{per}×{}", w_scales.len()),
+    }
+}

@@ -185,24 +185,7 @@ mod tests {
 
     #[test]
     fn short_slices_make_it_a_no_op() {
-        let p = Conv2d {
-            batch: 1,
-            in_c: 1,
-            in_h: 3,
-            in_w: 3,
-            out_c: 1,
-            out_h: 3,
-            out_w: 3,
-            k_h: 3,
-            k_w: 3,
-            stride_h: 1,
-            stride_w: 1,
-            dil_h: 1,
-            dil_w: 1,
-            pad_top: 1,
-            pad_left: 1,
-            groups: 1,
-        };
+        let p = crate::kernels::portable::test_geometry::single_3x3_padded();
         let mut y = [7.0f32; 9];
         conv2d_f32(&p, Clamp::RELU, &[1.0; 8], &[1.0; 9], &[], &mut y);
         assert_eq!(y, [7.0; 9]);

@@ -345,24 +345,7 @@ mod tests {
     #[test]
     fn conv_matches_integer_definition_with_padding_and_zero_point() {
         // 1 input channel 3x3, 1 output channel, 3x3 kernel, pad 1; M = 1 (mult 2^30, shift 30).
-        let p = Conv2d {
-            batch: 1,
-            in_c: 1,
-            in_h: 3,
-            in_w: 3,
-            out_c: 1,
-            out_h: 3,
-            out_w: 3,
-            k_h: 3,
-            k_w: 3,
-            stride_h: 1,
-            stride_w: 1,
-            dil_h: 1,
-            dil_w: 1,
-            pad_top: 1,
-            pad_left: 1,
-            groups: 1,
-        };
+        let p = crate::kernels::portable::test_geometry::single_3x3_padded();
         let x: [i8; 9] = [5, 6, 7, 8, 9, 10, 11, 12, 13];
         let w = [1i8; 9];
         let mut acc = [0i32; 9];

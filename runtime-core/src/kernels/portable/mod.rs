@@ -49,3 +49,31 @@ pub(crate) fn strided_zip<X: Copy, Y>(y: &mut [Y], x: &[X], step: usize, mut f: 
         }
     }
 }
+
+/// Geometries the kernel tests share.
+#[cfg(test)]
+pub(crate) mod test_geometry {
+    use crate::kernels::Conv2d;
+
+    /// One channel, 3×3 input, 3×3 kernel, stride 1, padding 1: a 3×3 output.
+    pub fn single_3x3_padded() -> Conv2d {
+        Conv2d {
+            batch: 1,
+            in_c: 1,
+            in_h: 3,
+            in_w: 3,
+            out_c: 1,
+            out_h: 3,
+            out_w: 3,
+            k_h: 3,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 1,
+            pad_left: 1,
+            groups: 1,
+        }
+    }
+}
