@@ -10,7 +10,7 @@
 //! // In src/main.rs:  mod kws { include!(concat!(env!("OUT_DIR"), "/kws.rs")); }
 //! ```
 
-use crate::codegen::WeightsMode;
+use crate::backend::rust::WeightsMode;
 use crate::error::{Error, Result};
 use crate::{compile, Options};
 use std::collections::BTreeMap;
@@ -63,7 +63,7 @@ impl Builder {
         self
     }
 
-    /// Compiles and writes `<out>/<name>.rs` and `<out>/<name>.weights.bin`; tells
+    /// Compiles and writes `<out>/<name>.rs` and its weights in `<out>/<name>.weights/`; tells
     /// cargo to rerun when the model changes. Returns the path of the `.rs` file.
     pub fn generate(self) -> Result<PathBuf> {
         let target = tinyops_targets::lookup(&self.target).map_err(|e| Error::Options(e.to_string()))?;
@@ -75,15 +75,16 @@ impl Builder {
         };
         let stem = match self.name {
             Some(n) => n,
-            None => {
-                crate::codegen::names::ident(&self.model.file_stem().unwrap_or_default().to_string_lossy(), "model")
-            }
+            None => crate::backend::rust::names::ident(
+                &self.model.file_stem().unwrap_or_default().to_string_lossy(),
+                "model",
+            ),
         };
         let opts = Options {
             target,
             input_shapes: self.input_shapes,
             dump_ir: false,
-            weights: WeightsMode::File(format!("{stem}.weights.bin")),
+            weights: WeightsMode::Files(format!("{stem}.weights")),
             require_int8: false,
         };
         println!("cargo:rerun-if-changed={}", self.model.display());

@@ -2,9 +2,10 @@
 //! allocation-free Rust, specialised per target.
 //!
 //! The pipeline is [`front`] (protobuf → typed [`ir::Graph`]), [`passes`] (folding,
-//! fusion), [`plan`] (schedule and arena offsets), [`codegen`] (a Rust module calling
-//! `tinyops-runtime` kernels). [`compile`] runs all of it; [`driver`] builds and runs
-//! the result; the `tinyops` binary is the command-line front of both.
+//! fusion), [`plan`] (schedule and arena offsets), [`lower`] (backend-neutral kernel
+//! calls, each kernel's implementation chosen for the target) and [`backend`] (a Rust
+//! module calling `tinyops-runtime` kernels). [`compile`] runs all of it; [`driver`]
+//! builds and runs the result; the `tinyops` binary is the command-line front of both.
 //!
 //! ```no_run
 //! let opts = tinyops_compiler::Options::default();
@@ -12,13 +13,14 @@
 //! c.write_crate(std::path::Path::new("out"), None).unwrap();
 //! ```
 
+pub mod backend;
 pub mod build;
-pub mod codegen;
 pub mod driver;
 pub mod error;
 pub mod eval;
 pub mod front;
 pub mod ir;
+pub mod lower;
 pub mod ops;
 pub mod passes;
 pub mod plan;
@@ -32,7 +34,7 @@ pub fn lookup_target(name: &str) -> std::result::Result<&'static Target, String>
     tinyops_targets::lookup(name).map_err(|e| e.to_string())
 }
 
-use codegen::{Generated, Manifest, WeightsMode};
+use backend::rust::{Generated, Manifest, WeightsMode};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,7 +62,7 @@ impl Default for Options {
             target: tinyops_targets::host(),
             input_shapes: BTreeMap::new(),
             dump_ir: false,
-            weights: WeightsMode::File("weights.bin".into()),
+            weights: WeightsMode::Files("weights".into()),
             require_int8: false,
         }
     }
@@ -81,6 +83,8 @@ pub struct Compilation {
     pub pass_log: passes::PassLog,
     /// Schedule and memory plan.
     pub plan: plan::Plan,
+    /// The lowered program: kernel calls with their implementations and operands.
+    pub program: lower::Program,
     /// The generated module and weights.
     pub generated: Generated,
     /// The target.
@@ -118,10 +122,9 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         source: path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         target: opts.target,
     };
-    let generated = codegen::generate(&graph, &plan, &manifest, &opts.weights).map_err(|e| match e {
-        Error::Model { problems, .. } => Error::Model { path: path.to_path_buf(), problems },
-        other => other,
-    })?;
+    let program = lower::lower(&graph, &plan, opts.target)
+        .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
+    let generated = backend::rust::generate(&program, &manifest, &opts.weights)?;
     Ok(Compilation {
         model_path: path.to_path_buf(),
         sha256,
@@ -129,6 +132,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         graph,
         pass_log,
         plan,
+        program,
         generated,
         target: opts.target,
     })
@@ -157,21 +161,29 @@ fn write(path: &Path, data: impl AsRef<[u8]>) -> Result<()> {
 impl Compilation {
     /// A crate-friendly snake-case name derived from the model.
     pub fn crate_name(&self) -> String {
-        codegen::names::ident(&self.graph.name, "model").replace('_', "-")
+        backend::rust::names::ident(&self.graph.name, "model").replace('_', "-")
     }
 
-    /// Writes the module as `<dir>/<stem>.rs` with its weights beside it (for
+    /// Writes the module as `<dir>/<stem>.rs` with its weight files beside it (for
     /// `build.rs` users who `include!` it). The code must have been generated with
-    /// `WeightsMode::File("<stem>.weights.bin")`.
+    /// `WeightsMode::Files("<stem>.weights")`.
     pub fn write_module(&self, dir: &Path, stem: &str) -> Result<PathBuf> {
         let rs = dir.join(format!("{stem}.rs"));
         write(&rs, &self.generated.code)?;
-        write(&dir.join(format!("{stem}.weights.bin")), &self.generated.weights)?;
+        self.write_weights(dir)?;
         Ok(rs)
     }
 
+    fn write_weights(&self, dir: &Path) -> Result<()> {
+        for w in &self.generated.weight_files {
+            write(&dir.join(&w.path), &w.bytes)?;
+        }
+        Ok(())
+    }
+
     /// Writes a ready-to-build `#![no_std]` library crate into `dir`; the runtime is a
-    /// path dependency (`runtime` or [`runtime_path`]).
+    /// path dependency (`runtime` or [`runtime_path`]). The code must have been
+    /// generated with `WeightsMode::Files("weights")` (the default).
     pub fn write_crate(&self, dir: &Path, runtime: Option<&Path>) -> Result<()> {
         let runtime = runtime.map(Path::to_path_buf).unwrap_or_else(runtime_path);
         let runtime = runtime.canonicalize().map_err(|e| Error::io(&runtime, e))?;
@@ -195,7 +207,7 @@ impl Compilation {
             self.graph.name, self.target.name, self.generated.code
         );
         write(&dir.join("src/lib.rs"), lib)?;
-        write(&dir.join("src/weights.bin"), &self.generated.weights)?;
+        self.write_weights(&dir.join("src"))?;
         Ok(())
     }
 }

@@ -130,7 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let model = resolve_model(&model)?;
             let mut opts = options(&args, dump_ir.is_some())?;
             if let Some(name) = &module {
-                opts.weights = tinyops_compiler::codegen::WeightsMode::File(format!("{name}.weights.bin"));
+                opts.weights = tinyops_compiler::backend::rust::WeightsMode::Files(format!("{name}.weights"));
             }
             let step = Step::start(format!("compiling {} for {}", model.display(), opts.target.name), false);
             let c = compile(&model, &opts)?;
@@ -144,7 +144,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     println!(
                         "wrote {} ({} B weights, arena {} B)",
                         rs.display(),
-                        c.generated.weights.len(),
+                        c.program.weight_bytes(),
                         c.plan.arena_bytes
                     );
                 }
@@ -154,7 +154,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                         "wrote crate `{}` to {} ({} B weights, arena {} B); build it with: cargo build --release --manifest-path {}/Cargo.toml",
                         c.crate_name(),
                         output.display(),
-                        c.generated.weights.len(),
+                        c.program.weight_bytes(),
                         c.plan.arena_bytes,
                         output.display()
                     );

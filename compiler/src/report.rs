@@ -55,6 +55,9 @@ pub struct Report {
     pub nodes: Vec<NodeRow>,
     /// Nodes per arithmetic class (`int`, `float`, `move`, `convert`).
     pub arith_counts: BTreeMap<String, usize>,
+    /// Kernel calls per `isa::function` chosen for the target (e.g.
+    /// `portable::conv2d_q8`).
+    pub kernels: BTreeMap<String, usize>,
 }
 
 fn ty_text(t: &TensorType) -> String {
@@ -113,12 +116,18 @@ impl Report {
             outputs: io(g.outputs()),
             op_counts,
             parameters,
-            weight_bytes: c.generated.weights.len(),
-            macs: c.generated.macs,
+            weight_bytes: c.program.weight_bytes(),
+            macs: c.program.macs,
             arena_bytes: c.plan.arena_bytes,
             unshared_bytes: c.plan.unshared_bytes(),
             nodes,
             arith_counts,
+            kernels: c
+                .program
+                .kernel_counts()
+                .into_iter()
+                .map(|((f, isa), n)| (format!("{}::{f}", isa.module()), n))
+                .collect(),
         }
     }
 
@@ -137,14 +146,15 @@ impl Report {
             s.push_str(&format!("output  {n}: {t}\n"));
         }
         s.push_str(&format!(
-            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nops     {}\narith   {}\n\n",
+            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nops     {}\narith   {}\nkernels {}\n\n",
             self.parameters,
             self.weight_bytes,
             self.macs,
             self.arena_bytes,
             self.unshared_bytes,
             self.op_counts.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", "),
-            self.arith_counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+            self.arith_counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            self.kernels.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")
         ));
         s.push_str(&format!(
             "{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n",

@@ -92,12 +92,12 @@ fn int8_weights_stay_int8_in_flash() {
     let kws = corpus.join("mlperf_kws_dscnn_int8/model.onnx");
     let params = quantised_parameter_bytes(&kws);
     let c = compile(&kws, &Options::default()).unwrap();
-    let flash = c.generated.weights.len();
+    let flash = c.program.weight_bytes();
     let ratio = flash as f64 / params as f64;
     println!("mlperf_kws_dscnn_int8: {flash} B of weights in flash for {params} B of int8 weights and int32 biases ({ratio:.3})");
     assert!((0.9..=1.1).contains(&ratio), "{flash} B vs {params} B");
     let f32 = compile(&corpus.join("mlperf_kws_dscnn_fp32/model.onnx"), &Options::default()).unwrap();
-    let quarter = flash as f64 / f32.generated.weights.len() as f64;
+    let quarter = flash as f64 / f32.program.weight_bytes() as f64;
     assert!(quarter < 0.3, "int8 flash is {quarter:.2} of the float model's");
 }
 

@@ -98,18 +98,18 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
     let tableu = [0u8; 256];
     let tablee = [1u32; 256];
     let idx = [p[55], p[56], p[57]];
-    let qa = k::QAdd { a_zp: z, b_zp: z, a_mult: m, b_mult: m, shift: s };
-    let qm = k::QMul { a_zp: z, b_zp: z, mult: m, shift: s };
+    let qa = QAdd { a_zp: z, b_zp: z, a_mult: m, b_mult: m, shift: s };
+    let qm = QMul { a_zp: z, b_zp: z, mult: m, shift: s };
     match sel {
         0 => k::conv2d_f32(&conv, act, f0, f1, f2, f3),
         1 => k::gemm_f32(&gemm, act, f0, f1, f2, f3),
-        2 => k::binary_f32::<k::Add>(&bc, act, f0, f1, f2),
-        3 => k::binary_f32::<k::Sub>(&bc, act, f0, f1, f2),
-        4 => k::binary_f32::<k::Mul>(&bc, act, f0, f1, f2),
-        5 => k::binary_f32::<k::Div>(&bc, act, f0, f1, f2),
-        6 => k::binary_f32::<k::Pow>(&bc, act, f0, f1, f2),
-        7 => k::binary_f32::<k::Max>(&bc, act, f0, f1, f2),
-        8 => k::binary_f32::<k::Min>(&bc, act, f0, f1, f2),
+        2 => k::binary_f32(&bc, BinaryOp::Add, act, f0, f1, f2),
+        3 => k::binary_f32(&bc, BinaryOp::Sub, act, f0, f1, f2),
+        4 => k::binary_f32(&bc, BinaryOp::Mul, act, f0, f1, f2),
+        5 => k::binary_f32(&bc, BinaryOp::Div, act, f0, f1, f2),
+        6 => k::binary_f32(&bc, BinaryOp::Pow, act, f0, f1, f2),
+        7 => k::binary_f32(&bc, BinaryOp::Max, act, f0, f1, f2),
+        8 => k::binary_f32(&bc, BinaryOp::Min, act, f0, f1, f2),
         9 => k::clamp_f32(act, f0, f1),
         10 => {
             let fs = [UnaryFn::Sigmoid, UnaryFn::Tanh, UnaryFn::Exp, UnaryFn::Log, UnaryFn::Sqrt, UnaryFn::Neg, UnaryFn::Abs,
@@ -136,11 +136,11 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let (y, yh, yc) = (take(&mut rest, p[2]), take(&mut rest, p[3]), take(&mut rest, p[4]));
             k::lstm_f32(&lstm, x, wr, r, bi, h0, c0, pe, y, yh, yc, rest)
         }
-        25 => k::conv2d_q8::<i8, i8, i8>(&conv, z, &out, i8a, i8b, w0, w1, w2, w3, i8c),
-        26 => k::conv2d_q8::<u8, i16, u8>(&conv, z, &out, b0, w16, w0, w1, w2, w3, b2),
+        25 => k::conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        26 => k::conv2d_q8::<u8, i16, u8>(&conv, z, &out, w1, w2, b0, w16, w0, w3, b2),
         27 => k::conv2d_q8_i32::<i8, i8>(&conv, z, i8a, i8b, w0, w1),
-        28 => k::gemm_q8::<i8, i8, i8>(&gemm, &out, i8a, i8b, w0, w1, w2, i8c),
-        29 => k::gemm_q8::<u8, i16, u8>(&gemm, &out, b0, w16, w0, w1, w2, b2),
+        28 => k::gemm_q8::<i8, i8, i8>(&gemm, &out, w1, w2, i8a, i8b, w0, i8c),
+        29 => k::gemm_q8::<u8, i16, u8>(&gemm, &out, w1, w2, b0, w16, w0, b2),
         30 => k::gemm_q8_i32::<u8, i8>(&gemm, z, b0, i8b, w0, w1),
         31 => k::add_q8::<i8, i8, i8>(&bc, &qa, &out, i8a, i8b, i8c),
         32 => k::add_q8::<u8, u8, u8>(&bc, &qa, &out, b0, b1, b2),

@@ -58,7 +58,7 @@ fn generated_code_is_byte_identical_across_runs() {
     let a = compile(&p, &Options::default()).unwrap();
     let b = compile(&p, &Options::default()).unwrap();
     assert_eq!(a.generated.code, b.generated.code);
-    assert_eq!(a.generated.weights, b.generated.weights);
+    assert_eq!(a.generated.weight_files, b.generated.weight_files);
 }
 
 #[test]

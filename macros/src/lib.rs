@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! mod kws {
-//!     tinyops_runtime::include_model!("models/kws.onnx", target = "cortex-m4");
+//!     tinyops_macros::include_model!("models/kws.onnx", target = "cortex-m4");
 //! }
 //! let mut arena = kws::Arena::new();
 //! let mut model = kws::Model::new(&mut arena);
@@ -78,7 +78,7 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         target,
         input_shapes: shapes,
         dump_ir: false,
-        weights: tinyops_compiler::codegen::WeightsMode::Inline,
+        weights: tinyops_compiler::backend::rust::WeightsMode::Inline,
         require_int8: false,
     };
     let c = tinyops_compiler::compile(&path, &opts).map_err(|e| err(args.path.span(), e.to_string()))?;
@@ -131,6 +131,7 @@ mod tests {
     fn the_expansion_tracks_the_model_file_and_inlines_weights() {
         let out = expand_str(r#""../compiler/demo/model.onnx""#);
         assert!(out.contains("include_bytes !") && out.contains("demo/model.onnx"), "{}", &out[..200]);
-        assert!(out.contains("pub struct Model") && out.contains("static WEIGHTS"));
+        assert!(out.contains("pub struct Model") && out.contains("static W0_"));
+        assert!(!out.contains("include_bytes ! (\"weights/"), "weights are inline, not files");
     }
 }

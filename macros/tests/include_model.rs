@@ -1,8 +1,8 @@
 //! `include_model!` end to end: the demo model compiled at build time by the macro
-//! (through the runtime's re-export), run, and compared with onnxruntime's output.
+//! run, and compared with onnxruntime's output.
 
 mod demo {
-    tinyops_runtime::include_model!("../compiler/demo/model.onnx", target = "host");
+    tinyops_macros::include_model!("../compiler/demo/model.onnx", target = "host");
 }
 
 /// Decodes the float payload of a raw-data `TensorProto` file (field 9, raw_data).

@@ -6,9 +6,9 @@
 //! without touching memory when they disagree, so no kernel can panic; inside, loops
 //! index without bounds checks on the strength of that entry check.
 //!
-//! # Optional features
-//! - `macros`: re-exports [`include_model!`](macro@include_model) from `tinyops-macros`,
-//!   so firmware needs only this one dependency.
+//! The runtime depends on nothing but `core`. The compiler depends on it (kernel
+//! parameter records are defined once, here), so `include_model!` lives in its own
+//! crate, `tinyops-macros`, which firmware adds beside this one.
 
 #![no_std]
 #![deny(missing_docs)]
@@ -17,9 +17,6 @@ pub mod arena;
 pub mod kernels;
 pub mod math;
 pub mod quant;
-
-#[cfg(feature = "macros")]
-pub use tinyops_macros::include_model;
 
 /// Aligns its contents to 16 bytes (weights and arenas, for wide loads).
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@
 //! Wire format (little-endian): stdin = u32 set count, then each set's inputs'
 //! elements back to back; stdout = each set's outputs' elements back to back.
 
-use crate::codegen::tokens::usize_lit;
+use crate::backend::rust::tokens::usize_lit;
 use crate::ir::{DType, Graph};
 use crate::Compilation;
 use quote::{format_ident, quote};

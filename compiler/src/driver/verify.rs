@@ -261,7 +261,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
         model: model.display().to_string(),
         target: c.target.name.to_string(),
         arena_bytes: c.plan.arena_bytes,
-        weight_bytes: c.generated.weights.len(),
+        weight_bytes: c.program.weight_bytes(),
         sets: results,
         passed,
         seconds: [t_compile, t_build, t_run],

@@ -4,11 +4,10 @@
 
 use super::util::{expect_dtype, f32s, req};
 use super::{Arg, OpDef, OpResult};
-use crate::codegen::{params, tokens::f32_lit, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{DType, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::{Clamp, UnaryFn};
 
 /// A clamp of the output, on its own (Relu, Clip) or fused into a producer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,17 +57,9 @@ impl Act {
         }
     }
 
-    /// The `rt::kernels::Clamp` expression.
-    pub fn tokens(&self) -> TokenStream {
-        let p = params();
-        if self.is_none() {
-            quote!(#p::Clamp::NONE)
-        } else if *self == Act::RELU {
-            quote!(#p::Clamp::RELU)
-        } else {
-            let (lo, hi) = (f32_lit(self.min), f32_lit(self.max));
-            quote!(#p::Clamp { min: #lo, max: #hi })
-        }
+    /// The runtime's clamp parameter.
+    pub fn clamp(&self) -> Clamp {
+        Clamp { min: self.min, max: self.max }
     }
 }
 
@@ -94,9 +85,8 @@ impl OpDef for Clip {
         let x = f32s(inputs, 0)?;
         Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.act.apply(v)).collect())])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (k, x, y, act) = (cx.kernels(), cx.x(0), cx.y(0), self.act.tokens());
-        Ok(quote!(#k::clamp_f32(#act, #x, #y);))
+    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
+        Ok(vec![invoke(Kernel::ClampF32 { act: self.act.clamp() }, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 
@@ -163,27 +153,21 @@ impl UnaryKind {
         }
     }
 
-    fn tokens(self) -> TokenStream {
-        let p = params();
+    /// The runtime's function parameter.
+    pub fn function(self) -> UnaryFn {
         match self {
-            UnaryKind::Sigmoid => quote!(#p::UnaryFn::Sigmoid),
-            UnaryKind::Tanh => quote!(#p::UnaryFn::Tanh),
-            UnaryKind::Exp => quote!(#p::UnaryFn::Exp),
-            UnaryKind::Log => quote!(#p::UnaryFn::Log),
-            UnaryKind::Sqrt => quote!(#p::UnaryFn::Sqrt),
-            UnaryKind::Neg => quote!(#p::UnaryFn::Neg),
-            UnaryKind::Abs => quote!(#p::UnaryFn::Abs),
-            UnaryKind::Reciprocal => quote!(#p::UnaryFn::Reciprocal),
-            UnaryKind::LeakyRelu(a) => {
-                let a = f32_lit(a);
-                quote!(#p::UnaryFn::LeakyRelu(#a))
-            }
-            UnaryKind::HardSigmoid(a, b) => {
-                let (a, b) = (f32_lit(a), f32_lit(b));
-                quote!(#p::UnaryFn::HardSigmoid(#a, #b))
-            }
-            UnaryKind::HardSwish => quote!(#p::UnaryFn::HardSwish),
-            UnaryKind::Softplus => quote!(#p::UnaryFn::Softplus),
+            UnaryKind::Sigmoid => UnaryFn::Sigmoid,
+            UnaryKind::Tanh => UnaryFn::Tanh,
+            UnaryKind::Exp => UnaryFn::Exp,
+            UnaryKind::Log => UnaryFn::Log,
+            UnaryKind::Sqrt => UnaryFn::Sqrt,
+            UnaryKind::Neg => UnaryFn::Neg,
+            UnaryKind::Abs => UnaryFn::Abs,
+            UnaryKind::Reciprocal => UnaryFn::Reciprocal,
+            UnaryKind::LeakyRelu(a) => UnaryFn::LeakyRelu(a),
+            UnaryKind::HardSigmoid(a, b) => UnaryFn::HardSigmoid(a, b),
+            UnaryKind::HardSwish => UnaryFn::HardSwish,
+            UnaryKind::Softplus => UnaryFn::Softplus,
         }
     }
 }
@@ -210,9 +194,8 @@ impl OpDef for Unary {
         let x = f32s(inputs, 0)?;
         Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.f.apply(v)).collect())])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (k, x, y, f) = (cx.kernels(), cx.x(0), cx.y(0), self.f.tokens());
-        Ok(quote!(#k::unary_f32(#f, #x, #y);))
+    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
+        Ok(vec![invoke(Kernel::UnaryF32 { f: self.f.function() }, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 

@@ -5,11 +5,10 @@
 use super::activation::Act;
 use super::util::{broadcast, broadcast_index, data, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::{params, tokens::usize_array, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{strides, DType, Data, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::{BinaryOp, Broadcast, MAX_RANK};
 
 /// Which function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,16 +54,16 @@ impl BinKind {
         }
     }
 
-    fn kernel(self) -> TokenStream {
-        let k = quote!(rt::kernels::portable);
+    /// The runtime's function parameter.
+    pub fn op(self) -> BinaryOp {
         match self {
-            BinKind::Add => quote!(#k::Add),
-            BinKind::Sub => quote!(#k::Sub),
-            BinKind::Mul => quote!(#k::Mul),
-            BinKind::Div => quote!(#k::Div),
-            BinKind::Pow => quote!(#k::Pow),
-            BinKind::Max => quote!(#k::Max),
-            BinKind::Min => quote!(#k::Min),
+            BinKind::Add => BinaryOp::Add,
+            BinKind::Sub => BinaryOp::Sub,
+            BinKind::Mul => BinaryOp::Mul,
+            BinKind::Div => BinaryOp::Div,
+            BinKind::Pow => BinaryOp::Pow,
+            BinKind::Max => BinaryOp::Max,
+            BinKind::Min => BinaryOp::Min,
         }
     }
 }
@@ -129,19 +128,14 @@ impl OpDef for Binary {
         };
         Ok(vec![Tensor { shape, data }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (a, b, y) = (cx.input(0)?, cx.input(1)?, cx.output(0)?);
-        if y.ty.dtype != DType::F32 {
-            unsupported!("{} on {} tensors computed at run time", self.name(), y.ty.dtype);
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (a, b, y) = (cx.input(0)?.ty, cx.input(1)?.ty, cx.output(0)?);
+        if y.dtype != DType::F32 {
+            unsupported!("{} on {} tensors computed at run time", self.name(), y.dtype);
         }
-        let bc = coalesce(&a.ty.shape, &b.ty.shape, &y.ty.shape)?;
-        let (k, p, f, act) = (cx.kernels(), params(), self.kind.kernel(), self.act.tokens());
-        let rank = bc.shape.len();
-        let (shape, sa, sb) = (usize_array(&bc.shape, 6), usize_array(&bc.a, 6), usize_array(&bc.b, 6));
-        let (xa, xb, xy) = (&a.expr, &b.expr, &y.expr);
-        Ok(quote! {
-            #k::binary_f32::<#f>(&#p::Broadcast { rank: #rank, shape: #shape, a: #sa, b: #sb }, #act, #xa, #xb, #xy);
-        })
+        let p = coalesce(&a.shape, &b.shape, &y.shape)?.params();
+        let kernel = Kernel::BinaryF32 { p, op: self.kind.op(), act: self.act.clamp() };
+        Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1)], [Slot::Out(0)])])
     }
 }
 
@@ -154,6 +148,15 @@ pub struct Coalesced {
     pub a: Vec<usize>,
     /// Strides of B.
     pub b: Vec<usize>,
+}
+
+impl Coalesced {
+    /// The runtime's broadcast parameter (at most [`MAX_RANK`] axes, checked by
+    /// [`coalesce`]).
+    pub fn params(&self) -> Broadcast {
+        let pad = |v: &[usize]| -> [usize; MAX_RANK] { std::array::from_fn(|i| v.get(i).copied().unwrap_or(0)) };
+        Broadcast { rank: self.shape.len(), shape: pad(&self.shape), a: pad(&self.a), b: pad(&self.b) }
+    }
 }
 
 /// Merges adjacent axes that both operands traverse contiguously (or both broadcast),
@@ -195,9 +198,9 @@ pub fn coalesce(a: &[usize], b: &[usize], out: &[usize]) -> OpResult<Coalesced> 
     if c.shape.is_empty() {
         c = Coalesced { shape: vec![1], a: vec![0], b: vec![0] };
     }
-    if c.shape.len() > 6 {
+    if c.shape.len() > MAX_RANK {
         unsupported!(
-            "broadcasting {a:?} with {b:?} needs {} axes after merging; at most 6 are supported",
+            "broadcasting {a:?} with {b:?} needs {} axes after merging; at most {MAX_RANK} are supported",
             c.shape.len()
         );
     }

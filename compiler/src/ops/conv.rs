@@ -4,11 +4,10 @@
 use super::activation::Act;
 use super::util::{expect_dtype, f32s, list, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::{params, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, DType, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::Conv2d;
 
 /// Convolution over NC[H]W input with O(C/g)[kH]kW weights and optional bias.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +133,34 @@ impl Conv {
         Ok(out)
     }
 
+    /// The runtime's 2-D geometry for these input and output shapes (1-D
+    /// convolutions as height 1); 3-D and wider convolutions are unsupported.
+    pub fn params(&self, x: &[usize], y: &[usize]) -> OpResult<Conv2d> {
+        if self.kernel.len() > 2 {
+            unsupported!("{}-D convolution", self.kernel.len());
+        }
+        let [batch, in_c, in_h, in_w, out_c, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, groups] =
+            self.geometry(x, y);
+        Ok(Conv2d {
+            batch,
+            in_c,
+            in_h,
+            in_w,
+            out_c,
+            out_h,
+            out_w,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            dil_h,
+            dil_w,
+            pad_top,
+            pad_left,
+            groups,
+        })
+    }
+
     /// The 2-D geometry (1-D convolutions as height 1).
     pub fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 16] {
         let two = self.kernel.len() == 2;
@@ -247,25 +274,10 @@ impl OpDef for Conv {
         });
         Ok(vec![Tensor::f32(ys.clone(), y)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        if self.kernel.len() > 2 {
-            unsupported!("{}-D convolution", self.kernel.len());
-        }
-        let (x, y) = (cx.input(0)?, cx.output(0)?);
-        let [batch, in_c, in_h, in_w, out_c, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, groups] =
-            self.geometry(&x.ty.shape, &y.ty.shape);
-        let (k, p, act) = (cx.kernels(), params(), self.act.tokens());
-        let (xx, w, b, yy) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
-        Ok(quote! {
-            #k::conv2d_f32(
-                &#p::Conv2d {
-                    batch: #batch, in_c: #in_c, in_h: #in_h, in_w: #in_w, out_c: #out_c, out_h: #out_h, out_w: #out_w,
-                    k_h: #k_h, k_w: #k_w, stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w,
-                    pad_top: #pad_top, pad_left: #pad_left, groups: #groups,
-                },
-                #act, #xx, #w, #b, #yy,
-            );
-        })
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let p = self.params(&cx.input(0)?.ty.shape, &cx.output(0)?.shape)?;
+        let kernel = Kernel::Conv2dF32 { p, act: self.act.clamp() };
+        Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1), cx.opt_in(2)], [Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
         let Some(Some(w)) = inputs.get(1) else {

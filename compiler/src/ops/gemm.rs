@@ -4,11 +4,10 @@
 use super::activation::Act;
 use super::util::{broadcast, expect_dtype, f32s, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::{params, tokens::f32_lit, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, DType, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::Bias;
 
 /// `y = act(alpha · op(A) · op(B) + beta · C)` on 2-D A and B.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,15 +24,15 @@ pub struct Gemm {
     pub act: Act,
 }
 
-/// How C broadcasts onto `[m, n]`, by name of the runtime's `Bias` variant.
-pub fn bias_kind(c: Option<&[usize]>, m: usize, n: usize) -> OpResult<&'static str> {
-    let Some(c) = c else { return Ok("None") };
+/// How C broadcasts onto `[m, n]`.
+pub fn bias_kind(c: Option<&[usize]>, m: usize, n: usize) -> OpResult<Bias> {
+    let Some(c) = c else { return Ok(Bias::None) };
     let dims: Vec<usize> = c.to_vec();
     Ok(match dims.as_slice() {
-        _ if numel(&dims) == 1 => "Scalar",
-        [x] | [1, x] if *x == n => "PerColumn",
-        [x, 1] if *x == m => "PerRow",
-        [a, b] if *a == m && *b == n => "Full",
+        _ if numel(&dims) == 1 => Bias::Scalar,
+        [x] | [1, x] if *x == n => Bias::PerColumn,
+        [x, 1] if *x == m => Bias::PerRow,
+        [a, b] if *a == m && *b == n => Bias::Full,
         _ => invalid!("C of shape {dims:?} does not broadcast to [{m}, {n}]"),
     })
 }
@@ -95,34 +94,36 @@ impl OpDef for Gemm {
                     s += av as f64 * bv as f64;
                 }
                 let cv = match c {
-                    None => 0.0,
-                    Some((c, "Scalar")) => c[0],
-                    Some((c, "PerColumn")) => c[j],
-                    Some((c, "PerRow")) => c[i],
-                    Some((c, _)) => c[i * n + j],
+                    None | Some((_, Bias::None)) => 0.0,
+                    Some((c, Bias::Scalar)) => c[0],
+                    Some((c, Bias::PerColumn)) => c[j],
+                    Some((c, Bias::PerRow)) => c[i],
+                    Some((c, Bias::Full)) => c[i * n + j],
                 };
                 y[i * n + j] = self.act.apply((self.alpha as f64 * s + self.beta as f64 * cv as f64) as f32);
             }
         }
         Ok(vec![Tensor::f32(vec![m, n], y)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (a, b) = (cx.input(0)?, cx.input(1)?);
-        let (m, n, k) = self.mnk(&a.ty.shape, &b.ty.shape)?;
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (a, b) = (cx.input(0)?.ty, cx.input(1)?.ty);
+        let (m, n, k) = self.mnk(&a.shape, &b.shape)?;
         let c = cx.inputs.get(2).and_then(|o| o.as_ref()).map(|o| o.ty.shape.as_slice());
-        let bias = quote::format_ident!("{}", bias_kind(c, m, n)?);
-        let (kp, p, act) = (cx.kernels(), params(), self.act.tokens());
-        let (ta, tb, alpha, beta) = (self.trans_a, self.trans_b, f32_lit(self.alpha), f32_lit(self.beta));
-        let (xa, xb, xc, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
-        Ok(quote! {
-            #kp::gemm_f32(
-                &#p::Gemm {
-                    batch: 1, m: #m, n: #n, k: #k, trans_a: #ta, trans_b: #tb,
-                    batch_stride_a: 0, batch_stride_b: 0, alpha: #alpha, beta: #beta, bias: #p::Bias::#bias,
-                },
-                #act, #xa, #xb, #xc, #y,
-            );
-        })
+        let p = tinyops_runtime::kernels::Gemm {
+            batch: 1,
+            m,
+            n,
+            k,
+            trans_a: self.trans_a,
+            trans_b: self.trans_b,
+            batch_stride_a: 0,
+            batch_stride_b: 0,
+            alpha: self.alpha,
+            beta: self.beta,
+            bias: bias_kind(c, m, n)?,
+        };
+        let kernel = Kernel::GemmF32 { p, act: self.act.clamp() };
+        Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1), cx.opt_in(2)], [Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
         let Some(Some(a)) = inputs.first() else {
@@ -223,9 +224,9 @@ impl OpDef for MatMul {
         }
         Ok(vec![Tensor::f32(mm.out, y)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (a, b) = (cx.input(0)?, cx.input(1)?);
-        let mm = matmul_shapes(&a.ty.shape, &b.ty.shape)?;
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (a, b) = (cx.input(0)?.ty, cx.input(1)?.ty);
+        let mm = matmul_shapes(&a.shape, &b.shape)?;
         let (nb_a, nb_b, nb) = (numel(&mm.a_batch), numel(&mm.b_batch), numel(&mm.batch));
         // A batch of A against one B is a single taller product.
         let (batch, m, sa, sb) = if nb_b == 1 {
@@ -235,20 +236,21 @@ impl OpDef for MatMul {
         } else {
             unsupported!("MatMul whose batch axes {:?} and {:?} broadcast against each other", mm.a_batch, mm.b_batch);
         };
-        let (n, k) = (mm.n, mm.k);
-        let has_bias = cx.inputs.get(2).is_some_and(|o| o.is_some());
-        let bias = if has_bias { quote!(PerColumn) } else { quote!(None) };
-        let (kp, p, act) = (cx.kernels(), params(), self.act.tokens());
-        let (xa, xb, xc, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
-        Ok(quote! {
-            #kp::gemm_f32(
-                &#p::Gemm {
-                    batch: #batch, m: #m, n: #n, k: #k, trans_a: false, trans_b: false,
-                    batch_stride_a: #sa, batch_stride_b: #sb, alpha: 1.0, beta: 1.0, bias: #p::Bias::#bias,
-                },
-                #act, #xa, #xb, #xc, #y,
-            );
-        })
+        let p = tinyops_runtime::kernels::Gemm {
+            batch,
+            m,
+            n: mm.n,
+            k: mm.k,
+            trans_a: false,
+            trans_b: false,
+            batch_stride_a: sa,
+            batch_stride_b: sb,
+            alpha: 1.0,
+            beta: 1.0,
+            bias: if cx.has_input(2) { Bias::PerColumn } else { Bias::None },
+        };
+        let kernel = Kernel::GemmF32 { p, act: self.act.clamp() };
+        Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1), cx.opt_in(2)], [Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
         let Some(Some(a)) = inputs.first() else {

@@ -4,13 +4,12 @@
 
 use super::util::{axis, broadcast, data, list, req, reshaped};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::{params, tokens, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{numel, strides, Data, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::ir::{numel, strides, DType, Data, Tensor, TensorType};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::{Gather as GatherParams, Strided, MAX_RANK};
 
-/// A strided copy description before it becomes tokens.
+/// A strided copy of any rank, before it is merged into the runtime's parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StridedCopy {
     /// Extents.
@@ -85,23 +84,26 @@ impl StridedCopy {
         out
     }
 
-    /// The kernel call copying `x` into `y`.
-    pub fn emit(&self, cx: &EmitCx, x: &TokenStream, y: &TokenStream) -> OpResult<TokenStream> {
+    /// The runtime's parameters (after merging axes; at most [`MAX_RANK`] remain).
+    pub fn params(&self) -> OpResult<Strided> {
         let c = self.coalesced();
-        if c.shape.len() > 6 {
-            unsupported!("a copy that needs {} axes after merging (at most 6)", c.shape.len());
+        if c.shape.len() > MAX_RANK {
+            unsupported!("a copy that needs {} axes after merging (at most {MAX_RANK})", c.shape.len());
         }
-        let (k, p) = (cx.kernels(), params());
-        let rank = c.shape.len();
-        let (shape, src, dst) =
-            (tokens::usize_array(&c.shape, 6), tokens::isize_array(&c.src, 6), tokens::usize_array(&c.dst, 6));
-        let (so, dof) = (c.src_offset, c.dst_offset);
-        Ok(quote! {
-            #k::copy_strided(
-                &#p::Strided { rank: #rank, shape: #shape, src: #src, src_offset: #so, dst: #dst, dst_offset: #dof },
-                #x, #y,
-            );
+        let pad = |v: &[usize]| -> [usize; MAX_RANK] { std::array::from_fn(|i| v.get(i).copied().unwrap_or(0)) };
+        Ok(Strided {
+            rank: c.shape.len(),
+            shape: pad(&c.shape),
+            src: std::array::from_fn(|i| c.src.get(i).copied().unwrap_or(0)),
+            src_offset: c.src_offset,
+            dst: pad(&c.dst),
+            dst_offset: c.dst_offset,
         })
+    }
+
+    /// The kernel invocation copying input slot `x` into output 0.
+    pub fn invocation(&self, t: DType, x: usize) -> OpResult<Invocation> {
+        Ok(invoke(Kernel::CopyStrided { t, p: self.params()? }, [Slot::In(x)], [Slot::Out(0)]))
     }
 }
 
@@ -166,9 +168,9 @@ impl OpDef for Reshape {
         let x = data(inputs, 0)?;
         Ok(vec![Tensor { shape: self.shape.clone(), data: x.data.clone() }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (k, x, y) = (cx.kernels(), cx.x(0), cx.y(0));
-        Ok(quote!(#k::copy(#x, #y);))
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        // Runs only when the result is a model output and cannot share storage.
+        Ok(vec![invoke(Kernel::Copy { t: cx.output(0)?.dtype }, [Slot::In(0)], [Slot::Out(0)])])
     }
     fn is_view(&self) -> bool {
         true
@@ -315,9 +317,9 @@ impl OpDef for Transpose {
         let x = data(inputs, 0)?;
         Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape))], &out[0], None)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let x = cx.input(0)?;
-        self.copy(&x.ty.shape).emit(cx, &x.expr, &cx.y(0))
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
+        Ok(vec![self.copy(&x.shape).invocation(x.dtype, 0)?])
     }
 }
 
@@ -402,17 +404,17 @@ impl OpDef for Concat {
         let copies: Vec<(usize, StridedCopy)> = self.copies(&shapes, &out[0].shape).into_iter().enumerate().collect();
         Ok(vec![run_copies(&xs, &copies, &out[0], None)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let y = cx.output(0)?;
         let shapes: Vec<&[usize]> =
             (0..cx.inputs.len()).map(|i| cx.input(i).map(|o| o.ty.shape.as_slice())).collect::<OpResult<_>>()?;
-        let mut body = TokenStream::new();
-        for (i, c) in self.copies(&shapes, &y.ty.shape).into_iter().enumerate() {
+        let mut calls = vec![];
+        for (i, c) in self.copies(&shapes, &y.shape).into_iter().enumerate() {
             if numel(&c.shape) > 0 {
-                body.extend(c.emit(cx, &cx.input(i)?.expr, &y.expr)?);
+                calls.push(c.invocation(y.dtype, i)?);
             }
         }
-        Ok(body)
+        Ok(calls)
     }
 }
 
@@ -464,20 +466,17 @@ impl OpDef for Pad {
         let x = data(inputs, 0)?;
         Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape, &out[0].shape))], &out[0], Some(self.value))])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (x, y) = (cx.input(0)?, cx.output(0)?);
-        let k = cx.kernels();
-        let fill = match y.ty.dtype {
-            crate::ir::DType::F32 => tokens::f32_lit(self.value),
-            crate::ir::DType::I8 | crate::ir::DType::U8 | crate::ir::DType::I32 => tokens::i32_lit(self.value as i32),
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (x, y) = (cx.input(0)?.ty, cx.output(0)?);
+        let value = match y.dtype {
+            DType::F32 => self.value as f64,
+            DType::I8 | DType::U8 | DType::I32 => self.value as i32 as f64,
             other => unsupported!("padding {other} tensors at run time"),
         };
-        let yy = &y.expr;
-        let copy = self.copy(&x.ty.shape, &y.ty.shape).emit(cx, &x.expr, yy)?;
-        Ok(quote! {
-            #k::fill(#fill, #yy);
-            #copy
-        })
+        Ok(vec![
+            invoke(Kernel::Fill { t: y.dtype, value }, [], [Slot::Out(0)]),
+            self.copy(&x.shape, &y.shape).invocation(y.dtype, 0)?,
+        ])
     }
 }
 
@@ -565,12 +564,12 @@ impl OpDef for Slice {
         let x = data(inputs, 0)?;
         Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape))], &out[0], None)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let x = cx.input(0)?;
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
         if self.counts.contains(&0) {
-            return Ok(TokenStream::new());
+            return Ok(vec![]);
         }
-        self.copy(&x.ty.shape).emit(cx, &x.expr, &cx.y(0))
+        Ok(vec![self.copy(&x.shape).invocation(x.dtype, 0)?])
     }
 }
 
@@ -669,9 +668,9 @@ impl OpDef for Gather {
         }
         Ok(vec![Tensor { shape: out[0].shape.clone(), data: x.data.gather(idx.into_iter()) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let x = cx.input(0)?;
-        let s = &x.ty.shape;
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
+        let s = &x.shape;
         let (outer, axis_len, inner) = (numel(&s[..self.axis]), s[self.axis], numel(&s[self.axis + 1..]));
         if self.indices.len() == 1 {
             let slice = Slice {
@@ -679,14 +678,11 @@ impl OpDef for Gather {
                 steps: vec![1; s.len()],
                 counts: (0..s.len()).map(|d| if d == self.axis { 1 } else { s[d] }).collect(),
             };
-            return slice.copy(s).emit(cx, &x.expr, &cx.y(0));
+            return Ok(vec![slice.copy(s).invocation(x.dtype, 0)?]);
         }
-        let (k, p, y) = (cx.kernels(), params(), cx.y(0));
-        let idx = self.indices.iter().map(|&i| tokens::usize_lit(i));
-        let xx = &x.expr;
-        Ok(
-            quote!(#k::gather(&#p::Gather { outer: #outer, axis_len: #axis_len, inner: #inner }, &[#(#idx),*], #xx, #y);),
-        )
+        let kernel =
+            Kernel::Gather { t: x.dtype, p: GatherParams { outer, axis_len, inner }, indices: self.indices.clone() };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 
@@ -749,9 +745,9 @@ impl OpDef for Expand {
         let x = data(inputs, 0)?;
         Ok(vec![run_copies(&[x], &[(0, self.copy(&x.shape))], &out[0], None)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let x = cx.input(0)?;
-        self.copy(&x.ty.shape).emit(cx, &x.expr, &cx.y(0))
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
+        Ok(vec![self.copy(&x.shape).invocation(x.dtype, 0)?])
     }
 }
 

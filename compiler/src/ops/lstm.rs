@@ -3,11 +3,9 @@
 
 use super::util::{expect_dtype, f32s, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::{params, tokens::f32_lit, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{DType, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 
 /// Which way(s) the sequence is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,25 +171,21 @@ impl OpDef for Lstm {
             Tensor::f32(out[2].shape.clone(), yc),
         ])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let x = cx.input(0)?;
-        let (seq, batch, input) = self.dims(&x.ty.shape)?;
-        let (hidden, directions) = (self.hidden, self.dirs());
-        let reverse = self.direction == Direction::Reverse;
-        let (clip, input_forget) = (f32_lit(self.clip), self.input_forget);
-        let (k, p) = (cx.kernels(), params());
-        let Some(scratch) = &cx.scratch else { invalid!("lstm needs scratch space") };
-        let (xx, w, r, b, h0, c0, pp) = (&x.expr, cx.x(1), cx.x(2), cx.x(3), cx.x(5), cx.x(6), cx.x(7));
-        let (y, yh, yc) = (cx.y(0), cx.y(1), cx.y(2));
-        Ok(quote! {
-            #k::lstm_f32(
-                &#p::Lstm {
-                    seq: #seq, batch: #batch, input: #input, hidden: #hidden, directions: #directions,
-                    reverse: #reverse, clip: #clip, input_forget: #input_forget,
-                },
-                #xx, #w, #r, #b, #h0, #c0, #pp, #y, #yh, #yc, rt::arena::cast_mut::<f32>(#scratch),
-            );
-        })
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (seq, batch, input) = self.dims(&cx.input(0)?.ty.shape)?;
+        let p = tinyops_runtime::kernels::Lstm {
+            seq,
+            batch,
+            input,
+            hidden: self.hidden,
+            directions: self.dirs(),
+            reverse: self.direction == Direction::Reverse,
+            clip: self.clip,
+            input_forget: self.input_forget,
+        };
+        let reads = [Slot::In(0), Slot::In(1), Slot::In(2), cx.opt_in(3), cx.opt_in(5), cx.opt_in(6), cx.opt_in(7)];
+        let writes = [Slot::Out(0), Slot::Out(1), Slot::Out(2), Slot::Scratch(DType::F32)];
+        Ok(vec![invoke(Kernel::LstmF32 { p }, reads, writes)])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], _: &[TensorType]) -> u64 {
         let Some(Some(x)) = inputs.first() else {

@@ -1,7 +1,8 @@
 //! Operators. Each op family has one file holding everything about it: the ONNX
 //! import (attributes → typed op), shape and type inference, the reference
-//! semantics used for constant folding and testing, and the lowering to a runtime
-//! kernel call. Adding an op touches its family file and one line of [`registry`].
+//! semantics used for constant folding and testing, and the lowering to kernel
+//! invocations ([`crate::lower`]). Adding an op touches its family file and one line of
+//! [`registry`].
 
 pub mod registry;
 
@@ -18,9 +19,8 @@ pub mod quant;
 pub mod shape;
 pub mod softmax;
 
-use crate::codegen::EmitCx;
 use crate::ir::{Tensor, TensorType};
-use proc_macro2::TokenStream;
+use crate::lower::{Invocation, LowerCx};
 use std::fmt;
 
 /// An operand as an op sees it: its type, and its data when it is a constant.
@@ -78,8 +78,10 @@ pub trait OpDef: fmt::Debug {
     /// Reference semantics: outputs from input data. Every input has `value` set.
     fn eval(&self, inputs: &[Option<Arg>], outputs: &[TensorType]) -> OpResult<Vec<Tensor>>;
 
-    /// The statements that compute this node in generated code.
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream>;
+    /// The kernel invocations that compute this node, naming operands by slot. The
+    /// lowering resolves the slots, chooses each kernel's implementation for the
+    /// target and checks every operand; ops know nothing of backends.
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>>;
 
     /// Multiply-accumulate operations per run (0 for ops without MACs).
     fn macs(&self, _inputs: &[Option<&TensorType>], _outputs: &[TensorType]) -> u64 {

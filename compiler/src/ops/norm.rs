@@ -3,11 +3,10 @@
 
 use super::util::{expect_dtype, f32s, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::{params, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, DType, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::Axis;
 
 /// `y = (x − mean) / sqrt(var + ε) · scale + bias` per channel (axis 1). Inputs: X,
 /// scale, bias, mean, var. A pass rewrites it to [`ChannelAffine`] or folds it away.
@@ -63,7 +62,7 @@ impl OpDef for BatchNorm {
         let (mul, add) = self.affine(f32s(inputs, 1)?, f32s(inputs, 2)?, f32s(inputs, 3)?, f32s(inputs, 4)?);
         Ok(vec![Tensor::f32(out[0].shape.clone(), apply_affine(f32s(inputs, 0)?, &out[0].shape, &mul, &add))])
     }
-    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
         unsupported!("batch_norm reached code generation; the normalisation pass should have rewritten it (are its parameters constant?)")
     }
 }
@@ -85,13 +84,10 @@ impl OpDef for ChannelAffine {
             apply_affine(f32s(inputs, 0)?, &out[0].shape, f32s(inputs, 1)?, f32s(inputs, 2)?),
         )])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let y = cx.output(0)?;
-        let s = &y.ty.shape;
-        let (outer, len, inner) = (s[0], s[1], numel(&s[2..]));
-        let (k, p) = (cx.kernels(), params());
-        let (x, m, a, yy) = (cx.x(0), cx.x(1), cx.x(2), &y.expr);
-        Ok(quote!(#k::channel_affine_f32(&#p::Axis { outer: #outer, len: #len, inner: #inner }, #m, #a, #x, #yy);))
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let s = &cx.output(0)?.shape;
+        let p = Axis { outer: s[0], len: s[1], inner: numel(&s[2..]) };
+        Ok(vec![invoke(Kernel::ChannelAffineF32 { p }, [Slot::In(1), Slot::In(2), Slot::In(0)], [Slot::Out(0)])])
     }
 }
 

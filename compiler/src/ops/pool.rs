@@ -4,11 +4,10 @@
 use super::conv::{window_attrs, window_out};
 use super::util::{expect_dtype, f32s, list, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::{params, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, DType, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::Pool2d;
 
 /// Maximum or mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +58,33 @@ impl Pool {
             out.push(o);
         }
         Ok(out)
+    }
+
+    /// The runtime's 2-D window (1-D pools as height 1); wider pools are unsupported.
+    pub fn params(&self, x: &[usize], y: &[usize]) -> OpResult<Pool2d> {
+        if self.kernel.len() > 2 {
+            unsupported!("{}-D pooling", self.kernel.len());
+        }
+        let [planes, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right] =
+            self.geometry(x, y);
+        Ok(Pool2d {
+            planes,
+            in_h,
+            in_w,
+            out_h,
+            out_w,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            dil_h,
+            dil_w,
+            pad_top,
+            pad_left,
+            pad_bottom,
+            pad_right,
+            count_include_pad: self.count_include_pad,
+        })
     }
 
     /// The 2-D geometry (1-D pools as height 1).
@@ -173,34 +199,15 @@ impl OpDef for Pool {
         });
         Ok(vec![Tensor { shape: ys.clone(), data: crate::ir::Data::F32(y).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        if self.kernel.len() > 2 {
-            unsupported!("{}-D pooling", self.kernel.len());
-        }
-        let (x, y) = (cx.input(0)?, cx.output(0)?);
-        let [planes, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right] =
-            self.geometry(&x.ty.shape, &y.ty.shape);
-        let cip = self.count_include_pad;
-        let (k, p) = (cx.kernels(), params());
-        let f = match (self.kind, x.ty.dtype) {
-            (PoolKind::Max, DType::F32) => quote!(max_pool2d_f32),
-            (PoolKind::Max, d) => {
-                let t = crate::ops::int8::elem(d);
-                quote!(max_pool2d_q8::<#t>)
-            }
-            (PoolKind::Avg, _) => quote!(avg_pool2d_f32),
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
+        let p = self.params(&x.shape, &cx.output(0)?.shape)?;
+        let kernel = match (self.kind, x.dtype) {
+            (PoolKind::Max, DType::F32) => Kernel::MaxPool2dF32 { p },
+            (PoolKind::Max, t) => Kernel::MaxPool2dQ8 { t, p },
+            (PoolKind::Avg, _) => Kernel::AvgPool2dF32 { p },
         };
-        let (xx, yy) = (&x.expr, &y.expr);
-        Ok(quote! {
-            #k::#f(
-                &#p::Pool2d {
-                    planes: #planes, in_h: #in_h, in_w: #in_w, out_h: #out_h, out_w: #out_w, k_h: #k_h, k_w: #k_w,
-                    stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w, pad_top: #pad_top,
-                    pad_left: #pad_left, pad_bottom: #pad_bottom, pad_right: #pad_right, count_include_pad: #cip,
-                },
-                #xx, #yy,
-            );
-        })
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 
@@ -241,17 +248,14 @@ impl OpDef for GlobalPool {
             .collect();
         Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (x, y) = (cx.input(0)?, cx.output(0)?);
-        let planes = y.ty.numel();
-        let spatial = x.ty.numel() / planes.max(1);
-        let k = cx.kernels();
-        let f = match self.kind {
-            PoolKind::Max => quote!(global_max_pool_f32),
-            PoolKind::Avg => quote!(global_avg_pool_f32),
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let planes = cx.output(0)?.numel();
+        let spatial = cx.input(0)?.ty.numel() / planes.max(1);
+        let kernel = match self.kind {
+            PoolKind::Max => Kernel::GlobalMaxPoolF32 { planes, spatial },
+            PoolKind::Avg => Kernel::GlobalAvgPoolF32 { planes, spatial },
         };
-        let (xx, yy) = (&x.expr, &y.expr);
-        Ok(quote!(#k::#f(#planes, #spatial, #xx, #yy);))
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 

@@ -4,12 +4,10 @@
 
 use super::util::{axis, data, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::tokens::{f32_array, i32_lit};
-use crate::codegen::{params, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, DType, Data, Quant, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::Axis;
 
 /// Which scale/zero point applies to element `i` of `shape` for a parameter vector of
 /// length `n` along `axis`.
@@ -52,8 +50,8 @@ fn check_params(inputs: &[Option<Arg>], axis_attr: usize) -> OpResult<Option<usi
     }
 }
 
-/// The `(axis geometry, scales, zero points)` tokens of a run-time conversion.
-fn conversion_params(cx: &EmitCx, axis: usize) -> OpResult<(TokenStream, TokenStream, TokenStream)> {
+/// The `(axis geometry, scales, zero points)` of a run-time conversion.
+fn conversion_params(cx: &LowerCx, axis: usize) -> OpResult<(Axis, Vec<f32>, Vec<i32>)> {
     let x = cx.input(0)?;
     let (Some(scale), zp) = (cx.input(1)?.value, cx.inputs.get(2).and_then(|o| o.as_ref()).map(|o| o.value)) else {
         unsupported!("a quantisation scale computed at run time");
@@ -64,12 +62,12 @@ fn conversion_params(cx: &EmitCx, axis: usize) -> OpResult<(TokenStream, TokenSt
         Some(None) => unsupported!("a zero point computed at run time"),
     };
     let s = &x.ty.shape;
-    let (outer, len, inner) =
-        if scale.numel() == 1 { (1, 1, numel(s)) } else { (numel(&s[..axis]), s[axis], numel(&s[axis + 1..])) };
-    let p = params();
-    let scales = f32_array(&scale.data.to_f32_vec());
-    let zps = zp.iter().map(|&z| i32_lit(z as i32));
-    Ok((quote!(&#p::Axis { outer: #outer, len: #len, inner: #inner }), quote!(&#scales), quote!(&[#(#zps),*])))
+    let p = if scale.numel() == 1 {
+        Axis { outer: 1, len: 1, inner: numel(s) }
+    } else {
+        Axis { outer: numel(&s[..axis]), len: s[axis], inner: numel(&s[axis + 1..]) }
+    };
+    Ok((p, scale.data.to_f32_vec(), zp.iter().map(|&z| z as i32).collect()))
 }
 
 /// `y = (x − zero_point) · scale` (inputs x, scale, zero_point?).
@@ -102,16 +100,13 @@ impl OpDef for Dequantize {
         let y = (0..x.numel()).map(|i| ((x.data.get_i64(i) - zp[pi(i)]) as f64 * scale[pi(i)] as f64) as f32).collect();
         Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (geom, scales, zps) = conversion_params(cx, self.axis)?;
-        let (k, x, y) = (cx.kernels(), cx.x(0), cx.y(0));
-        Ok(match cx.input(0)?.ty.dtype {
-            DType::I32 => quote!(#k::dequantize_i32(#geom, #scales, #x, #y);),
-            d => {
-                let t = super::int8::elem(d);
-                quote!(#k::dequantize_f32::<#t>(#geom, #scales, #zps, #x, #y);)
-            }
-        })
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (p, scales, zps) = conversion_params(cx, self.axis)?;
+        let kernel = match cx.input(0)?.ty.dtype {
+            DType::I32 => Kernel::DequantizeI32 { p, scales },
+            from => Kernel::Dequantize { from, p, scales, zps },
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
     fn folds_at_import(&self) -> bool {
         false
@@ -173,13 +168,12 @@ impl OpDef for Quantize {
             .collect();
         Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(self.to) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         if cx.input(0)?.ty.dtype != DType::F32 {
             unsupported!("QuantizeLinear of an i32 tensor at run time");
         }
-        let (geom, scales, zps) = conversion_params(cx, self.axis)?;
-        let (k, x, y, t) = (cx.kernels(), cx.x(0), cx.y(0), super::int8::elem(self.to));
-        Ok(quote!(#k::quantize_f32::<#t>(#geom, #scales, #zps, #x, #y);))
+        let (p, scales, zps) = conversion_params(cx, self.axis)?;
+        Ok(vec![invoke(Kernel::Quantize { to: self.to, p, scales, zps }, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 

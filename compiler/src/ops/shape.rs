@@ -1,14 +1,13 @@
 //! Shape arithmetic that folds at compile time: Shape, Cast, ConstantOfShape, Range.
 //! With static shapes these never survive to generated code; if one would (a Cast of
-//! a run-time tensor), codegen says so.
+//! a run-time tensor), lowering says so.
 
 use super::util::{data, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
-use crate::codegen::EmitCx;
 use crate::front::node::{Lowered, NodeCx};
 use crate::front::tensor::dtype_of;
 use crate::ir::{DType, Data, Tensor, TensorType};
-use proc_macro2::TokenStream;
+use crate::lower::{Invocation, LowerCx};
 
 /// The shape of the input as a 1-D i64 tensor (optionally a range of its axes).
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +29,7 @@ impl OpDef for ShapeOf {
         let s = &req(inputs, 0)?.ty.shape;
         Ok(vec![Tensor::i64_vec(s[self.start..self.end].iter().map(|&d| d as i64).collect())])
     }
-    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
         unsupported!("shape should have folded to a constant")
     }
     fn folds_from_types(&self) -> bool {
@@ -69,7 +68,7 @@ impl OpDef for Cast {
         let x = data(inputs, 0)?;
         Ok(vec![Tensor { shape: x.shape.clone(), data: x.data.cast(self.to) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let x = cx.input(0)?;
         unsupported!("Cast from {} to {} on a tensor computed at run time", x.ty.dtype, self.to)
     }
@@ -109,7 +108,7 @@ impl OpDef for ConstantOfShape {
         let data = self.value.data.gather(std::iter::repeat_n(0, n));
         Ok(vec![Tensor { shape: out[0].shape.clone(), data }])
     }
-    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
         unsupported!("constant_of_shape should have folded to a constant")
     }
 }
@@ -161,7 +160,7 @@ impl OpDef for Range {
         };
         Ok(vec![Tensor { shape: vec![n], data }])
     }
-    fn emit(&self, _: &EmitCx) -> OpResult<TokenStream> {
+    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
         unsupported!("range should have folded to a constant")
     }
 }

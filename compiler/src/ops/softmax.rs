@@ -3,11 +3,10 @@
 
 use super::util::{axis, expect_dtype, f32s, req};
 use super::{invalid, Arg, OpDef, OpResult};
-use crate::codegen::{params, EmitCx};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, DType, Tensor, TensorType};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::Axis;
 
 /// Normalised exponentials along an axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,12 +71,11 @@ impl OpDef for Softmax {
         }
         Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let y = cx.output(0)?;
-        let (outer, len, inner) = self.split(&y.ty.shape);
-        let (k, p, x, yy) = (cx.kernels(), params(), cx.x(0), &y.expr);
-        let f = if self.log { quote!(log_softmax_f32) } else { quote!(softmax_f32) };
-        Ok(quote!(#k::#f(&#p::Axis { outer: #outer, len: #len, inner: #inner }, #x, #yy);))
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (outer, len, inner) = self.split(&cx.output(0)?.shape);
+        let p = Axis { outer, len, inner };
+        let kernel = if self.log { Kernel::LogSoftmaxF32 { p } } else { Kernel::SoftmaxF32 { p } };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 

@@ -314,3 +314,50 @@ impl Lstm {
         self.batch * self.hidden * 6
     }
 }
+
+/// Requantisation of a quantised add: `y = zp + round((a − za)·ma + (b − zb)·mb) / 2^shift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QAdd {
+    /// Zero point of A.
+    pub a_zp: i32,
+    /// Zero point of B.
+    pub b_zp: i32,
+    /// Multiplier of A (`sa / sy · 2^shift`).
+    pub a_mult: i32,
+    /// Multiplier of B.
+    pub b_mult: i32,
+    /// Common shift (1..=62).
+    pub shift: u32,
+}
+
+/// Requantisation of a quantised product: `y = zp + requant((a − za)(b − zb), mult, shift)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QMul {
+    /// Zero point of A.
+    pub a_zp: i32,
+    /// Zero point of B.
+    pub b_zp: i32,
+    /// Multiplier of the product (`sa · sb / sy`).
+    pub mult: i32,
+    /// Its shift.
+    pub shift: u32,
+}
+
+/// A binary float function of [`binary_f32`](crate::kernels::portable::binary_f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// a + b.
+    Add,
+    /// a − b.
+    Sub,
+    /// a · b.
+    Mul,
+    /// a / b.
+    Div,
+    /// a^b.
+    Pow,
+    /// max(a, b) (NaN-propagating).
+    Max,
+    /// min(a, b) (NaN-propagating).
+    Min,
+}

@@ -2,16 +2,14 @@
 //! DQ → Add/Mul → Q): each operand keeps its own scale and zero point; one rounding.
 
 use super::requant::{shared, Multiplier};
-use super::{elem, out_stage, qout_tokens, QParam};
-use crate::codegen::tokens::{i32_lit, usize_array};
-use crate::codegen::{params, EmitCx};
+use super::{out_stage, qout, QParam};
 use crate::ir::{Data, Tensor, TensorType};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use crate::ops::activation::Act;
 use crate::ops::binary::coalesce;
 use crate::ops::util::{broadcast, broadcast_index, data, req};
 use crate::ops::{invalid, Arg, OpDef, OpError, OpResult};
-use proc_macro2::TokenStream;
-use quote::quote;
+use tinyops_runtime::kernels::{QAdd, QMul};
 
 /// Add or Mul.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,30 +97,19 @@ impl OpDef for QBinary {
             .collect();
         Ok(vec![Tensor { shape, data: Data::I64(v).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (a, b, y) = (cx.input(0)?, cx.input(1)?, cx.output(0)?);
-        let bc = coalesce(&a.ty.shape, &b.ty.shape, &y.ty.shape)?;
-        let (k, p) = (cx.kernels(), params());
-        let rank = bc.shape.len();
-        let (shape, sa, sb) = (usize_array(&bc.shape, 6), usize_array(&bc.a, 6), usize_array(&bc.b, 6));
-        let geom = quote!(&#p::Broadcast { rank: #rank, shape: #shape, a: #sa, b: #sb });
-        let (at, bt, yt) = (elem(self.a.dtype), elem(self.b.dtype), elem(self.y.dtype));
-        let (za, zb) = (i32_lit(self.a.zp), i32_lit(self.b.zp));
-        let out = qout_tokens(&self.y, &self.act);
-        let (xa, xb, xy) = (&a.expr, &b.expr, &y.expr);
-        Ok(match self.rq()? {
-            Rq::Add(ma, mb, s) => {
-                let (ma, mb) = (i32_lit(ma), i32_lit(mb));
-                quote! {
-                    #k::add_q8::<#at, #bt, #yt>(#geom, &#k::QAdd { a_zp: #za, b_zp: #zb, a_mult: #ma, b_mult: #mb, shift: #s }, &#out, #xa, #xb, #xy);
-                }
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (a, b, y) = (cx.input(0)?.ty, cx.input(1)?.ty, cx.output(0)?);
+        let p = coalesce(&a.shape, &b.shape, &y.shape)?.params();
+        let (at, bt, yt) = (self.a.dtype, self.b.dtype, self.y.dtype);
+        let (a_zp, b_zp, out) = (self.a.zp, self.b.zp, qout(&self.y, &self.act));
+        let kernel = match self.rq()? {
+            Rq::Add(a_mult, b_mult, shift) => {
+                Kernel::AddQ8 { a: at, b: bt, y: yt, p, q: QAdd { a_zp, b_zp, a_mult, b_mult, shift }, out }
             }
             Rq::Mul(m) => {
-                let (mu, s) = (i32_lit(m.mult), m.shift);
-                quote! {
-                    #k::mul_q8::<#at, #bt, #yt>(#geom, &#k::QMul { a_zp: #za, b_zp: #zb, mult: #mu, shift: #s }, &#out, #xa, #xb, #xy);
-                }
+                Kernel::MulQ8 { a: at, b: bt, y: yt, p, q: QMul { a_zp, b_zp, mult: m.mult, shift: m.shift }, out }
             }
-        })
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1)], [Slot::Out(0)])])
     }
 }

@@ -3,16 +3,13 @@
 //! requantisation, fused clamp; or raw i32 accumulators.
 
 use super::requant::Multiplier;
-use super::{elem, out_stage, qout_tokens, QParam};
-use crate::codegen::tokens::i32_lit;
-use crate::codegen::{params, EmitCx};
+use super::{out_stage, qout, QParam};
 use crate::ir::{numel, DType, Data, Tensor, TensorType};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use crate::ops::activation::Act;
 use crate::ops::conv::Conv;
 use crate::ops::util::{data, req};
 use crate::ops::{invalid, unsupported, Arg, OpDef, OpResult};
-use proc_macro2::TokenStream;
-use quote::quote;
 
 /// Quantised convolution. Inputs: x (i8/u8), w (i8, zero point removed), bias (i32,
 /// at scale `x.scale · w_scale[c]`) optional.
@@ -94,35 +91,16 @@ impl OpDef for QConv {
         });
         Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        if self.geom.kernel.len() > 2 {
-            unsupported!("{}-D convolution", self.geom.kernel.len());
-        }
-        let (x, yv) = (cx.input(0)?, cx.output(0)?);
-        let [batch, in_c, in_h, in_w, out_c, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, groups] =
-            self.geom.geometry(&x.ty.shape, &yv.ty.shape);
-        let (k, p) = (cx.kernels(), params());
-        let (xx, w, b, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
-        let x_zp = i32_lit(self.x.zp);
-        let geom = quote! {
-            &#p::Conv2d {
-                batch: #batch, in_c: #in_c, in_h: #in_h, in_w: #in_w, out_c: #out_c, out_h: #out_h, out_w: #out_w,
-                k_h: #k_h, k_w: #k_w, stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w,
-                pad_top: #pad_top, pad_left: #pad_left, groups: #groups,
-            }
-        };
-        let (xt, wt) = (elem(self.x.dtype), elem(cx.input(1)?.ty.dtype));
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let p = self.geom.params(&cx.input(0)?.ty.shape, &cx.output(0)?.shape)?;
+        let (x, w, x_zp) = (self.x.dtype, cx.input(1)?.ty.dtype, self.x.zp);
+        let reads = [Slot::In(0), Slot::In(1), cx.opt_in(2)];
         let Some(yq) = &self.y else {
-            return Ok(quote!(#k::conv2d_q8_i32::<#xt, #wt>(#geom, #x_zp, #xx, #w, #b, #y);));
+            return Ok(vec![invoke(Kernel::Conv2dQ8I32 { x, w, p, x_zp }, reads, [Slot::Out(0)])]);
         };
-        let mults = self.multipliers(out_c)?;
-        let (ms, ss) = per_channel_tokens(&mults);
-        let yt = elem(yq.dtype);
-        let out = qout_tokens(yq, &self.act);
-        let Some(scratch) = &cx.scratch else { invalid!("qconv needs scratch space") };
-        Ok(quote! {
-            #k::conv2d_q8::<#xt, #wt, #yt>(#geom, #x_zp, &#out, #xx, #w, #b, &#ms, &#ss, rt::arena::cast_mut::<i32>(#scratch), #y);
-        })
+        let (mults, shifts) = per_channel(&self.multipliers(p.out_c)?);
+        let kernel = Kernel::Conv2dQ8 { x, w, y: yq.dtype, p, x_zp, out: qout(yq, &self.act), mults, shifts };
+        Ok(vec![invoke(kernel, reads, [Slot::Scratch(DType::I32), Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
         let Some(Some(w)) = inputs.get(1) else {
@@ -139,14 +117,11 @@ impl OpDef for QConv {
     }
 }
 
-/// `[m0, m1, …]` and `[s0, s1, …]` arrays of per-channel multipliers (one entry when
-/// all channels share one).
-pub fn per_channel_tokens(mults: &[Multiplier]) -> (TokenStream, TokenStream) {
+/// Per-channel multipliers and shifts (one entry when all channels share one).
+pub fn per_channel(mults: &[Multiplier]) -> (Vec<i32>, Vec<i32>) {
     let all_same = mults.windows(2).all(|w| w[0] == w[1]);
     let used: &[Multiplier] = if all_same && !mults.is_empty() { &mults[..1] } else { mults };
-    let ms = used.iter().map(|m| i32_lit(m.mult));
-    let ss = used.iter().map(|m| i32_lit(m.shift as i32));
-    (quote!([#(#ms),*]), quote!([#(#ss),*]))
+    (used.iter().map(|m| m.mult).collect(), used.iter().map(|m| m.shift as i32).collect())
 }
 
 /// Weights with their zero points removed, in the narrowest type that holds them

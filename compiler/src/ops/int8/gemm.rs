@@ -3,16 +3,15 @@
 //! removed, and the input zero point is folded into the bias at compile time:
 //! `Σ (a − za)·w = Σ a·w − za·Σ w`.
 
-use super::conv::per_channel_tokens;
+use super::conv::per_channel;
 use super::requant::Multiplier;
-use super::{elem, out_stage, qout_tokens, QParam};
-use crate::codegen::{params, EmitCx};
+use super::{out_stage, qout, QParam};
 use crate::ir::{DType, Data, Tensor, TensorType};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use crate::ops::activation::Act;
 use crate::ops::util::{data, req};
 use crate::ops::{invalid, unsupported, Arg, OpDef, OpError, OpResult};
-use proc_macro2::TokenStream;
-use quote::quote;
+use tinyops_runtime::kernels::{Bias, Gemm};
 
 /// Quantised `y = a · wᵀ + bias`. Inputs: a (i8/u8, `[…, k]`), w (i8, `[n, k]`),
 /// bias (i32, `[n]`, includes `−a.zp · Σ_k w[j, k]`).
@@ -135,25 +134,31 @@ impl OpDef for QGemm {
         }
         Ok(vec![Tensor { shape, data: Data::I64(v).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (a, w) = (cx.input(0)?, cx.input(1)?);
-        let (n, k) = (w.ty.shape[0], w.ty.shape[1]);
-        let m = a.ty.numel() / k.max(1);
-        let (kp, p) = (cx.kernels(), params());
-        let (xa, xw, xb, y) = (cx.x(0), cx.x(1), cx.x(2), cx.y(0));
-        let geom = quote! {
-            &#p::Gemm {
-                batch: 1, m: #m, n: #n, k: #k, trans_a: false, trans_b: true, batch_stride_a: 0, batch_stride_b: 0,
-                alpha: 1.0, beta: 1.0, bias: #p::Bias::PerColumn,
-            }
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (a, w) = (cx.input(0)?.ty, cx.input(1)?.ty);
+        let (n, k) = (w.shape[0], w.shape[1]);
+        let p = Gemm {
+            batch: 1,
+            m: a.numel() / k.max(1),
+            n,
+            k,
+            trans_a: false,
+            trans_b: true,
+            batch_stride_a: 0,
+            batch_stride_b: 0,
+            alpha: 1.0,
+            beta: 1.0,
+            bias: Bias::PerColumn,
         };
-        let (at, wt) = (elem(self.a.dtype), elem(w.ty.dtype));
+        let reads = [Slot::In(0), Slot::In(1), cx.opt_in(2)];
         let Some(yq) = &self.y else {
-            return Ok(quote!(#kp::gemm_q8_i32::<#at, #wt>(#geom, 0, #xa, #xw, #xb, #y);));
+            let kernel = Kernel::GemmQ8I32 { a: self.a.dtype, w: w.dtype, p, a_zp: 0 };
+            return Ok(vec![invoke(kernel, reads, [Slot::Out(0)])]);
         };
-        let (ms, ss) = per_channel_tokens(&self.multipliers(n)?);
-        let (yt, out) = (elem(yq.dtype), qout_tokens(yq, &self.act));
-        Ok(quote!(#kp::gemm_q8::<#at, #wt, #yt>(#geom, &#out, #xa, #xw, #xb, &#ms, &#ss, #y);))
+        let (mults, shifts) = per_channel(&self.multipliers(n)?);
+        let kernel =
+            Kernel::GemmQ8 { a: self.a.dtype, w: w.dtype, y: yq.dtype, p, out: qout(yq, &self.act), mults, shifts };
+        Ok(vec![invoke(kernel, reads, [Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
         let Some(Some(w)) = inputs.get(1) else {

@@ -18,10 +18,8 @@ pub mod softmax;
 pub mod table;
 
 use super::activation::Act;
-use crate::codegen::tokens::i32_lit;
 use crate::ir::{DType, Quant, TensorType};
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use tinyops_runtime::quant::QOut;
 
 /// Per-tensor quantisation of an activation: element type, scale and zero point.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,17 +87,10 @@ pub fn out_stage(y: &QParam, act: &Act) -> (i32, i32, i32) {
     (y.zp, min, max.max(min))
 }
 
-/// The `rt::quant::QOut` expression of an output stage.
-pub fn qout_tokens(y: &QParam, act: &Act) -> TokenStream {
+/// The runtime's output stage.
+pub fn qout(y: &QParam, act: &Act) -> QOut {
     let (zp, min, max) = out_stage(y, act);
-    let (zp, min, max) = (i32_lit(zp), i32_lit(min), i32_lit(max));
-    quote!(rt::quant::QOut { zp: #zp, min: #min, max: #max })
-}
-
-/// The Rust element type of an IR element type.
-pub fn elem(d: DType) -> TokenStream {
-    let id = format_ident!("{}", d.rust_type());
-    quote!(#id)
+    QOut { zp, min, max }
 }
 
 /// Requantisation multipliers `x_scale · w_scale[c] / y_scale` for `n` output channels

@@ -2,16 +2,13 @@
 //! DQ → AveragePool → Q) with rescaling, and max on 8-bit values.
 
 use super::requant::Multiplier;
-use super::{elem, out_stage, qout_tokens, QParam};
-use crate::codegen::tokens::i32_lit;
-use crate::codegen::{params, EmitCx};
+use super::{out_stage, qout, QParam};
 use crate::ir::{Data, Tensor, TensorType};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use crate::ops::activation::Act;
 use crate::ops::pool::{Pool, PoolKind};
 use crate::ops::util::{data, req};
-use crate::ops::{invalid, unsupported, Arg, OpDef, OpError, OpResult};
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::ops::{invalid, Arg, OpDef, OpError, OpResult};
 
 /// `round_shift(round_div(sum · mult, count), shift)`: the average's rescaling.
 fn average(sum: i64, count: i64, m: &Multiplier) -> i64 {
@@ -74,33 +71,24 @@ impl OpDef for QPool {
         });
         Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        if self.pool.kernel.len() > 2 {
-            unsupported!("{}-D pooling", self.pool.kernel.len());
-        }
-        let (x, y) = (cx.input(0)?, cx.output(0)?);
-        let [planes, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right] =
-            self.pool.geometry(&x.ty.shape, &y.ty.shape);
-        let cip = self.pool.count_include_pad;
-        let (k, p) = (cx.kernels(), params());
-        let geom = quote! {
-            &#p::Pool2d {
-                planes: #planes, in_h: #in_h, in_w: #in_w, out_h: #out_h, out_w: #out_w, k_h: #k_h, k_w: #k_w,
-                stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w, pad_top: #pad_top,
-                pad_left: #pad_left, pad_bottom: #pad_bottom, pad_right: #pad_right, count_include_pad: #cip,
-            }
-        };
-        let (xt, yt) = (elem(self.x.dtype), elem(self.y.dtype));
-        let (xx, yy) = (&x.expr, &y.expr);
-        Ok(match self.pool.kind {
-            PoolKind::Max => quote!(#k::max_pool2d_q8::<#xt>(#geom, #xx, #yy);),
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let p = self.pool.params(&cx.input(0)?.ty.shape, &cx.output(0)?.shape)?;
+        let kernel = match self.pool.kind {
+            PoolKind::Max => Kernel::MaxPool2dQ8 { t: self.x.dtype, p },
             PoolKind::Avg => {
                 let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
-                let (zx, mu, s) = (i32_lit(self.x.zp), i32_lit(m.mult), m.shift);
-                let out = qout_tokens(&self.y, &Act::NONE);
-                quote!(#k::avg_pool2d_q8::<#xt, #yt>(#geom, #zx, &#out, #mu, #s, #xx, #yy);)
+                Kernel::AvgPool2dQ8 {
+                    x: self.x.dtype,
+                    y: self.y.dtype,
+                    p,
+                    x_zp: self.x.zp,
+                    out: qout(&self.y, &Act::NONE),
+                    mult: m.mult,
+                    shift: m.shift,
+                }
             }
-        })
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 
@@ -143,14 +131,20 @@ impl OpDef for QGlobalAvgPool {
             .collect();
         Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (x, y) = (cx.input(0)?, cx.output(0)?);
-        let planes = y.ty.numel();
-        let spatial = x.ty.numel() / planes.max(1);
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let planes = cx.output(0)?.numel();
+        let spatial = cx.input(0)?.ty.numel() / planes.max(1);
         let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
-        let (zx, mu, s) = (i32_lit(self.x.zp), i32_lit(m.mult), m.shift);
-        let (k, xt, yt, out) = (cx.kernels(), elem(self.x.dtype), elem(self.y.dtype), qout_tokens(&self.y, &Act::NONE));
-        let (xx, yy) = (&x.expr, &y.expr);
-        Ok(quote!(#k::global_avg_pool_q8::<#xt, #yt>(#planes, #spatial, #zx, &#out, #mu, #s, #xx, #yy);))
+        let kernel = Kernel::GlobalAvgPoolQ8 {
+            x: self.x.dtype,
+            y: self.y.dtype,
+            planes,
+            spatial,
+            x_zp: self.x.zp,
+            out: qout(&self.y, &Act::NONE),
+            mult: m.mult,
+            shift: m.shift,
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }

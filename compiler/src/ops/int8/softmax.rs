@@ -1,15 +1,14 @@
 //! Quantised softmax (QLinearSoftmax, fused DQ → Softmax → Q) in integers: an
 //! exponential table over input differences, an integer sum and one rounded division.
 
-use super::{elem, out_stage, qout_tokens, QParam};
-use crate::codegen::{params, EmitCx};
+use super::{out_stage, qout, QParam};
 use crate::ir::{Data, Tensor, TensorType};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use crate::ops::activation::Act;
 use crate::ops::softmax::Softmax;
 use crate::ops::util::{data, req};
 use crate::ops::{invalid, unsupported, Arg, OpDef, OpResult};
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use tinyops_runtime::kernels::Axis;
 
 /// Quantised softmax along an axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,16 +78,16 @@ impl OpDef for QSoftmax {
         }
         Ok(vec![Tensor { shape: x.shape.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (x, y) = (cx.input(0)?, cx.output(0)?);
-        let (outer, len, inner) = self.softmax.split(&x.ty.shape);
-        let table = self.exp_table().into_iter().map(Literal::u32_unsuffixed);
-        let inv = self.inv_scale_q16()?;
-        let (k, p, xt, yt, out) =
-            (cx.kernels(), params(), elem(self.x.dtype), elem(self.y.dtype), qout_tokens(&self.y, &Act::NONE));
-        let (xx, yy) = (&x.expr, &y.expr);
-        Ok(quote! {
-            #k::softmax_q8::<#xt, #yt>(&#p::Axis { outer: #outer, len: #len, inner: #inner }, &[#(#table),*], #inv, &#out, #xx, #yy);
-        })
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let (outer, len, inner) = self.softmax.split(&cx.input(0)?.ty.shape);
+        let kernel = Kernel::SoftmaxQ8 {
+            x: self.x.dtype,
+            y: self.y.dtype,
+            p: Axis { outer, len, inner },
+            exp_table: self.exp_table(),
+            inv_scale_q16: self.inv_scale_q16()?,
+            out: qout(&self.y, &Act::NONE),
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }

@@ -2,15 +2,12 @@
 //! at compile time from the exact real function — sigmoid, tanh, leaky ReLU, hard
 //! swish, clamps, and plain requantisation between two quantisations.
 
-use super::{elem, QParam};
-use crate::codegen::tokens::i32_lit;
-use crate::codegen::EmitCx;
+use super::QParam;
 use crate::ir::{Data, Tensor, TensorType};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use crate::ops::activation::{Act, UnaryKind};
 use crate::ops::util::{data, req};
 use crate::ops::{invalid, Arg, OpDef, OpResult};
-use proc_macro2::TokenStream;
-use quote::quote;
 
 /// The real function a table stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,10 +84,8 @@ impl OpDef for QTable {
         let v: Vec<i64> = (0..x.numel()).map(|i| t[(x.data.get_i64(i) - lo) as usize] as i64).collect();
         Ok(vec![Tensor { shape: x.shape.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
-    fn emit(&self, cx: &EmitCx) -> OpResult<TokenStream> {
-        let (xt, yt, k) = (elem(self.x.dtype), elem(self.y.dtype), cx.kernels());
-        let t = self.table().into_iter().map(i32_lit);
-        let (x, y) = (cx.x(0), cx.y(0));
-        Ok(quote!(#k::lookup_q8::<#xt, #yt>(&[#(#t),*], #x, #y);))
+    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let kernel = Kernel::LookupQ8 { x: self.x.dtype, y: self.y.dtype, table: self.table() };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }

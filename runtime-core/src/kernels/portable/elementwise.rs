@@ -1,8 +1,8 @@
-use crate::kernels::{Broadcast, Clamp, UnaryFn, MAX_RANK};
+use crate::kernels::{BinaryOp, Broadcast, Clamp, UnaryFn, MAX_RANK};
 use crate::math;
 
-/// A binary float function, chosen at compile time by type.
-pub trait BinaryFn {
+/// A binary float function as a type, so each one gets its own monomorphised loop.
+trait BinaryFn {
     /// Applies the function.
     fn apply(a: f32, b: f32) -> f32;
 }
@@ -10,8 +10,7 @@ pub trait BinaryFn {
 macro_rules! binary_fns {
     ($($(#[$doc:meta])* $name:ident => |$a:ident, $b:ident| $e:expr;)*) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy)]
-        pub struct $name;
+        struct $name;
         impl BinaryFn for $name {
             #[inline(always)]
             fn apply($a: f32, $b: f32) -> f32 { $e }
@@ -117,9 +116,20 @@ pub(crate) fn broadcast_map<A: Copy, B: Copy, Y>(p: &Broadcast, a: &[A], b: &[B]
     }
 }
 
-/// `y = act(f(a, b))` with numpy broadcasting described by `p`.
-pub fn binary_f32<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], y: &mut [f32]) {
-    broadcast_map(p, a, b, y, |x, z| act.apply(F::apply(x, z)));
+/// `y = act(op(a, b))` with numpy broadcasting described by `p`.
+pub fn binary_f32(p: &Broadcast, op: BinaryOp, act: Clamp, a: &[f32], b: &[f32], y: &mut [f32]) {
+    fn run<F: BinaryFn>(p: &Broadcast, act: Clamp, a: &[f32], b: &[f32], y: &mut [f32]) {
+        broadcast_map(p, a, b, y, |x, z| act.apply(F::apply(x, z)));
+    }
+    match op {
+        BinaryOp::Add => run::<Add>(p, act, a, b, y),
+        BinaryOp::Sub => run::<Sub>(p, act, a, b, y),
+        BinaryOp::Mul => run::<Mul>(p, act, a, b, y),
+        BinaryOp::Div => run::<Div>(p, act, a, b, y),
+        BinaryOp::Pow => run::<Pow>(p, act, a, b, y),
+        BinaryOp::Max => run::<Max>(p, act, a, b, y),
+        BinaryOp::Min => run::<Min>(p, act, a, b, y),
+    }
 }
 
 /// `y = clamp(x)`: ReLU, ReLU6, Clip.
@@ -170,7 +180,7 @@ mod tests {
         let b = [10.0f32, 20.0, 30.0];
         let p = Broadcast { rank: 3, shape: [2, 3, 4, 0, 0, 0], a: [4, 0, 1, 0, 0, 0], b: [0, 1, 0, 0, 0, 0] };
         let mut y = vec![0.0f32; 24];
-        binary_f32::<Add>(&p, Clamp::NONE, &a, &b, &mut y);
+        binary_f32(&p, BinaryOp::Add, Clamp::NONE, &a, &b, &mut y);
         for i in 0..2 {
             for j in 0..3 {
                 for k in 0..4 {
@@ -178,7 +188,7 @@ mod tests {
                 }
             }
         }
-        binary_f32::<Sub>(&p, Clamp::RELU, &a, &b, &mut y);
+        binary_f32(&p, BinaryOp::Sub, Clamp::RELU, &a, &b, &mut y);
         assert!(y.iter().all(|&v| v == 0.0));
     }
 
@@ -186,7 +196,7 @@ mod tests {
     fn too_short_operand_is_a_no_op() {
         let p = Broadcast { rank: 1, shape: [4, 0, 0, 0, 0, 0], a: [1, 0, 0, 0, 0, 0], b: [1, 0, 0, 0, 0, 0] };
         let mut y = [5.0f32; 4];
-        binary_f32::<Mul>(&p, Clamp::NONE, &[1.0; 3], &[1.0; 4], &mut y);
+        binary_f32(&p, BinaryOp::Mul, Clamp::NONE, &[1.0; 3], &[1.0; 4], &mut y);
         assert_eq!(y, [5.0; 4]);
     }
 

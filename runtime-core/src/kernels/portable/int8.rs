@@ -6,21 +6,22 @@
 use super::conv::accumulate_plane;
 use super::elementwise::broadcast_map;
 use super::reduce::per_channel;
-use crate::kernels::{Axis, Broadcast, Conv2d, Gemm, Pool2d};
+use crate::kernels::{Axis, Broadcast, Conv2d, Gemm, Pool2d, QAdd, QMul};
 use crate::quant::{quantize, requantize, round_div, round_shift, QOut, Q8};
 
-/// Quantised 2-D convolution, NCHW. `mult`/`shift` hold one multiplier per output
+/// Quantised 2-D convolution, NCHW. Like every kernel it takes its parameters
+/// first, then the tensors it reads, then those it writes. `mult`/`shift` hold one multiplier per output
 /// channel (or one for all); `acc` is scratch for one output plane of i32.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
     p: &Conv2d,
     x_zp: i32,
     out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
     x: &[X],
     w: &[W],
     bias: &[i32],
-    mult: &[i32],
-    shift: &[i32],
     acc: &mut [i32],
     y: &mut [Y],
 ) {
@@ -119,11 +120,11 @@ fn accumulate<X: Q8, W: Copy + Into<i32>>(
 pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
     p: &Gemm,
     out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
     a: &[X],
     w: &[W],
     bias: &[i32],
-    mult: &[i32],
-    shift: &[i32],
     y: &mut [Y],
 ) {
     if bias.len() < p.n || mult.is_empty() || shift.is_empty() {
@@ -174,21 +175,6 @@ fn fully_connected<X: Q8, W: Copy + Into<i32>, Y>(
     }
 }
 
-/// Requantisation of a quantised add: `y = zp + round((a − za)·ma + (b − zb)·mb) / 2^shift`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QAdd {
-    /// Zero point of A.
-    pub a_zp: i32,
-    /// Zero point of B.
-    pub b_zp: i32,
-    /// Multiplier of A (`sa / sy · 2^shift`).
-    pub a_mult: i32,
-    /// Multiplier of B.
-    pub b_mult: i32,
-    /// Common shift (1..=62).
-    pub shift: u32,
-}
-
 /// Quantised elementwise add with broadcasting.
 pub fn add_q8<A: Q8, B: Q8, Y: Q8>(p: &Broadcast, q: &QAdd, out: &QOut, a: &[A], b: &[B], y: &mut [Y]) {
     broadcast_map(p, a, b, y, |x, z| {
@@ -196,19 +182,6 @@ pub fn add_q8<A: Q8, B: Q8, Y: Q8>(p: &Broadcast, q: &QAdd, out: &QOut, a: &[A],
         let v = round_shift(s, q.shift).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
         Y::from_i32(out.finish(v))
     });
-}
-
-/// Requantisation of a quantised product: `y = zp + requant((a − za)(b − zb), mult, shift)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QMul {
-    /// Zero point of A.
-    pub a_zp: i32,
-    /// Zero point of B.
-    pub b_zp: i32,
-    /// Multiplier of the product (`sa · sb / sy`).
-    pub mult: i32,
-    /// Its shift.
-    pub shift: u32,
 }
 
 /// Quantised elementwise multiply with broadcasting.
@@ -350,7 +323,7 @@ mod tests {
         let w = [1i8; 9];
         let mut acc = [0i32; 9];
         let mut y = [0i8; 9];
-        conv2d_q8(&p, 5, &out_i8(), &x, &w, &[2], &[1 << 30], &[30], &mut acc, &mut y);
+        conv2d_q8(&p, 5, &out_i8(), &[1 << 30], &[30], &x, &w, &[2], &mut acc, &mut y);
         // Centre: Σ (x − 5) over all 9 = 36, + bias 2.
         assert_eq!(y[4], 38);
         // Corner (0,0): x − 5 over {5,6,8,9} = 0+1+3+4 = 8, + 2; padding contributes 0.
@@ -387,7 +360,7 @@ mod tests {
     }
 
     fn conv_free_gemm(p: &Gemm, a: &[i8], w: &[i8], y: &mut [i8]) {
-        gemm_q8(p, &out_i8(), a, w, &[0, 0], &[1 << 30, 1 << 30], &[31, 28], y);
+        gemm_q8(p, &out_i8(), &[1 << 30, 1 << 30], &[31, 28], a, w, &[0, 0], y);
     }
 
     #[test]

@@ -1,0 +1,286 @@
+//! One kernel call as Rust: `rt::kernels::<isa>::<function>::<types>(params…, reads…,
+//! writes…)`. Parameter records print as the runtime's own struct literals; operands
+//! as the expressions [`super`] binds for their places.
+
+use super::tokens::{f32_lit, i32_lit, isize_array, usize_array, usize_lit};
+use crate::ir::DType;
+use crate::lower::{Kernel, KernelCall};
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use tinyops_runtime::kernels::{
+    Axis, Bias, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Strided, UnaryFn, MAX_RANK,
+};
+use tinyops_runtime::quant::QOut;
+
+/// The Rust element type of an IR element type.
+pub fn elem(d: DType) -> TokenStream {
+    let id = format_ident!("{}", d.rust_type());
+    quote!(#id)
+}
+
+fn clamp(c: Clamp) -> TokenStream {
+    if c == Clamp::NONE {
+        quote!(rt::kernels::Clamp::NONE)
+    } else if c == Clamp::RELU {
+        quote!(rt::kernels::Clamp::RELU)
+    } else {
+        let (lo, hi) = (f32_lit(c.min), f32_lit(c.max));
+        quote!(rt::kernels::Clamp { min: #lo, max: #hi })
+    }
+}
+
+fn conv2d(p: &Conv2d) -> TokenStream {
+    let Conv2d {
+        batch,
+        in_c,
+        in_h,
+        in_w,
+        out_c,
+        out_h,
+        out_w,
+        k_h,
+        k_w,
+        stride_h,
+        stride_w,
+        dil_h,
+        dil_w,
+        pad_top,
+        pad_left,
+        groups,
+    } = *p;
+    quote! {
+        &rt::kernels::Conv2d {
+            batch: #batch, in_c: #in_c, in_h: #in_h, in_w: #in_w, out_c: #out_c, out_h: #out_h, out_w: #out_w,
+            k_h: #k_h, k_w: #k_w, stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w,
+            pad_top: #pad_top, pad_left: #pad_left, groups: #groups,
+        }
+    }
+}
+
+fn gemm(p: &Gemm) -> TokenStream {
+    let Gemm { batch, m, n, k, trans_a, trans_b, batch_stride_a, batch_stride_b, alpha, beta, bias } = *p;
+    let (alpha, beta) = (f32_lit(alpha), f32_lit(beta));
+    let bias = match bias {
+        Bias::None => quote!(None),
+        Bias::Scalar => quote!(Scalar),
+        Bias::PerColumn => quote!(PerColumn),
+        Bias::PerRow => quote!(PerRow),
+        Bias::Full => quote!(Full),
+    };
+    quote! {
+        &rt::kernels::Gemm {
+            batch: #batch, m: #m, n: #n, k: #k, trans_a: #trans_a, trans_b: #trans_b,
+            batch_stride_a: #batch_stride_a, batch_stride_b: #batch_stride_b, alpha: #alpha, beta: #beta,
+            bias: rt::kernels::Bias::#bias,
+        }
+    }
+}
+
+fn broadcast(p: &Broadcast) -> TokenStream {
+    let (rank, shape, a, b) =
+        (p.rank, usize_array(&p.shape, MAX_RANK), usize_array(&p.a, MAX_RANK), usize_array(&p.b, MAX_RANK));
+    quote!(&rt::kernels::Broadcast { rank: #rank, shape: #shape, a: #a, b: #b })
+}
+
+fn pool2d(p: &Pool2d) -> TokenStream {
+    let Pool2d {
+        planes,
+        in_h,
+        in_w,
+        out_h,
+        out_w,
+        k_h,
+        k_w,
+        stride_h,
+        stride_w,
+        dil_h,
+        dil_w,
+        pad_top,
+        pad_left,
+        pad_bottom,
+        pad_right,
+        count_include_pad,
+    } = *p;
+    quote! {
+        &rt::kernels::Pool2d {
+            planes: #planes, in_h: #in_h, in_w: #in_w, out_h: #out_h, out_w: #out_w, k_h: #k_h, k_w: #k_w,
+            stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w, pad_top: #pad_top,
+            pad_left: #pad_left, pad_bottom: #pad_bottom, pad_right: #pad_right, count_include_pad: #count_include_pad,
+        }
+    }
+}
+
+fn axis(p: &Axis) -> TokenStream {
+    let Axis { outer, len, inner } = *p;
+    quote!(&rt::kernels::Axis { outer: #outer, len: #len, inner: #inner })
+}
+
+fn strided(p: &Strided) -> TokenStream {
+    let (rank, so, dof) = (p.rank, p.src_offset, p.dst_offset);
+    let (shape, src, dst) =
+        (usize_array(&p.shape, MAX_RANK), isize_array(&p.src, MAX_RANK), usize_array(&p.dst, MAX_RANK));
+    quote!(&rt::kernels::Strided { rank: #rank, shape: #shape, src: #src, src_offset: #so, dst: #dst, dst_offset: #dof })
+}
+
+fn gather(p: &Gather) -> TokenStream {
+    let Gather { outer, axis_len, inner } = *p;
+    quote!(&rt::kernels::Gather { outer: #outer, axis_len: #axis_len, inner: #inner })
+}
+
+fn lstm(p: &Lstm) -> TokenStream {
+    let Lstm { seq, batch, input, hidden, directions, reverse, clip, input_forget } = *p;
+    let clip = f32_lit(clip);
+    quote! {
+        &rt::kernels::Lstm {
+            seq: #seq, batch: #batch, input: #input, hidden: #hidden, directions: #directions,
+            reverse: #reverse, clip: #clip, input_forget: #input_forget,
+        }
+    }
+}
+
+fn qout(q: &QOut) -> TokenStream {
+    let (zp, min, max) = (i32_lit(q.zp), i32_lit(q.min), i32_lit(q.max));
+    quote!(&rt::quant::QOut { zp: #zp, min: #min, max: #max })
+}
+
+fn qadd(q: &QAdd) -> TokenStream {
+    let (za, zb, ma, mb, s) = (i32_lit(q.a_zp), i32_lit(q.b_zp), i32_lit(q.a_mult), i32_lit(q.b_mult), q.shift);
+    quote!(&rt::kernels::QAdd { a_zp: #za, b_zp: #zb, a_mult: #ma, b_mult: #mb, shift: #s })
+}
+
+fn qmul(q: &QMul) -> TokenStream {
+    let (za, zb, m, s) = (i32_lit(q.a_zp), i32_lit(q.b_zp), i32_lit(q.mult), q.shift);
+    quote!(&rt::kernels::QMul { a_zp: #za, b_zp: #zb, mult: #m, shift: #s })
+}
+
+fn unary(f: UnaryFn) -> TokenStream {
+    let simple = |name: &str| {
+        let id = format_ident!("{}", name);
+        quote!(rt::kernels::UnaryFn::#id)
+    };
+    match f {
+        UnaryFn::Sigmoid => simple("Sigmoid"),
+        UnaryFn::Tanh => simple("Tanh"),
+        UnaryFn::Exp => simple("Exp"),
+        UnaryFn::Log => simple("Log"),
+        UnaryFn::Sqrt => simple("Sqrt"),
+        UnaryFn::Neg => simple("Neg"),
+        UnaryFn::Abs => simple("Abs"),
+        UnaryFn::Reciprocal => simple("Reciprocal"),
+        UnaryFn::HardSwish => simple("HardSwish"),
+        UnaryFn::Softplus => simple("Softplus"),
+        UnaryFn::Silu => simple("Silu"),
+        UnaryFn::LeakyRelu(a) => {
+            let a = f32_lit(a);
+            quote!(rt::kernels::UnaryFn::LeakyRelu(#a))
+        }
+        UnaryFn::HardSigmoid(a, b) => {
+            let (a, b) = (f32_lit(a), f32_lit(b));
+            quote!(rt::kernels::UnaryFn::HardSigmoid(#a, #b))
+        }
+    }
+}
+
+fn binary(op: BinaryOp) -> TokenStream {
+    let id = format_ident!("{}", format!("{op:?}"));
+    quote!(rt::kernels::BinaryOp::#id)
+}
+
+fn i32s(v: &[i32]) -> TokenStream {
+    let items = v.iter().map(|&x| i32_lit(x));
+    quote!(&[#(#items),*])
+}
+
+fn f32s(v: &[f32]) -> TokenStream {
+    let items = v.iter().map(|&x| f32_lit(x));
+    quote!(&[#(#items),*])
+}
+
+/// A literal of element type `t` with value `v` (an integer for integer types).
+fn scalar(t: DType, v: f64) -> TokenStream {
+    match t {
+        DType::F32 => f32_lit(v as f32),
+        DType::Bool => {
+            let b = v != 0.0;
+            quote!(#b)
+        }
+        _ => {
+            let l = Literal::i64_unsuffixed((v as i64).abs());
+            if v < 0.0 {
+                quote!(-#l)
+            } else {
+                quote!(#l)
+            }
+        }
+    }
+}
+
+/// The arguments a kernel takes before its tensor operands.
+fn params(k: &Kernel) -> Vec<TokenStream> {
+    use Kernel::*;
+    match k {
+        Conv2dF32 { p, act } => vec![conv2d(p), clamp(*act)],
+        GemmF32 { p, act } => vec![gemm(p), clamp(*act)],
+        BinaryF32 { p, op, act } => vec![broadcast(p), binary(*op), clamp(*act)],
+        ClampF32 { act } => vec![clamp(*act)],
+        UnaryF32 { f } => vec![unary(*f)],
+        SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } => vec![axis(p)],
+        MaxPool2dF32 { p } | AvgPool2dF32 { p } | MaxPool2dQ8 { p, .. } => vec![pool2d(p)],
+        GlobalAvgPoolF32 { planes, spatial } | GlobalMaxPoolF32 { planes, spatial } => {
+            vec![usize_lit(*planes).into_token_stream(), usize_lit(*spatial).into_token_stream()]
+        }
+        LstmF32 { p } => vec![lstm(p)],
+        Copy { .. } => vec![],
+        Fill { t, value } => vec![scalar(*t, *value)],
+        CopyStrided { p, .. } => vec![strided(p)],
+        Gather { p, indices, .. } => {
+            let idx = indices.iter().map(|&i| usize_lit(i));
+            vec![gather(p), quote!(&[#(#idx),*])]
+        }
+        Quantize { p, scales, zps, .. } | Dequantize { p, scales, zps, .. } => vec![axis(p), f32s(scales), i32s(zps)],
+        DequantizeI32 { p, scales } => vec![axis(p), f32s(scales)],
+        Conv2dQ8 { p, x_zp, out, mults, shifts, .. } => {
+            vec![conv2d(p), i32_lit(*x_zp), qout(out), i32s(mults), i32s(shifts)]
+        }
+        Conv2dQ8I32 { p, x_zp, .. } => vec![conv2d(p), i32_lit(*x_zp)],
+        GemmQ8 { p, out, mults, shifts, .. } => vec![gemm(p), qout(out), i32s(mults), i32s(shifts)],
+        GemmQ8I32 { p, a_zp, .. } => vec![gemm(p), i32_lit(*a_zp)],
+        AddQ8 { p, q, out, .. } => vec![broadcast(p), qadd(q), qout(out)],
+        MulQ8 { p, q, out, .. } => vec![broadcast(p), qmul(q), qout(out)],
+        AvgPool2dQ8 { p, x_zp, out, mult, shift, .. } => {
+            vec![pool2d(p), i32_lit(*x_zp), qout(out), i32_lit(*mult), usize_lit(*shift as usize).into_token_stream()]
+        }
+        GlobalAvgPoolQ8 { planes, spatial, x_zp, out, mult, shift, .. } => vec![
+            usize_lit(*planes).into_token_stream(),
+            usize_lit(*spatial).into_token_stream(),
+            i32_lit(*x_zp),
+            qout(out),
+            i32_lit(*mult),
+            usize_lit(*shift as usize).into_token_stream(),
+        ],
+        SoftmaxQ8 { p, exp_table, inv_scale_q16, out, .. } => {
+            let table = exp_table.iter().map(|&v| Literal::u32_unsuffixed(v));
+            let inv = Literal::u32_unsuffixed(*inv_scale_q16);
+            vec![axis(p), quote!(&[#(#table),*]), quote!(#inv), qout(out)]
+        }
+        LookupQ8 { table, .. } => vec![i32s(table)],
+    }
+}
+
+use quote::ToTokens;
+
+/// The statement calling `call`, given the expressions of its operands (reads, then
+/// writes, in signature order).
+pub fn statement(call: &KernelCall, operands: Vec<TokenStream>) -> TokenStream {
+    let module = format_ident!("{}", call.isa.module());
+    let function = format_ident!("{}", call.kernel.family().function());
+    let types = call.kernel.type_args();
+    let turbofish = if types.is_empty() {
+        quote!()
+    } else {
+        let ts = types.into_iter().map(elem);
+        quote!(::<#(#ts),*>)
+    };
+    let args = params(&call.kernel).into_iter().chain(operands);
+    quote!(rt::kernels::#module::#function #turbofish(#(#args),*);)
+}

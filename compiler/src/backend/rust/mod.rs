@@ -1,0 +1,292 @@
+//! The Rust backend: a lowered [`Program`] → one Rust module (tokens built with
+//! `quote`, formatted by prettyplease) plus the weight files it includes.
+//!
+//! The module holds the manifest constants, one named static per weight (so each shows
+//! up in the linker map), the `Arena` type the caller owns, and `Model::run`, which
+//! makes the program's kernel calls on views of the arena. It uses no `unsafe`, no
+//! `static mut`, and nothing but `tinyops_runtime`. This backend decides nothing: every
+//! kernel, implementation and offset comes from the lowering, which has already
+//! checked that each view can be formed.
+
+pub mod call;
+pub mod names;
+pub mod tokens;
+
+use crate::error::Error;
+use crate::lower::{Operand, Place, Program};
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use tinyops_targets::Target;
+
+/// Doc-attribute prefix marking per-step comments, which become `//` comments after
+/// formatting (doc comments on blocks are not allowed).
+const NODE_MARK: &str = "@node ";
+
+/// How the weights reach the generated code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightsMode {
+    /// One file per weight, `include_bytes!("<dir>/<SYMBOL>.bin")`, `dir` relative to
+    /// the generated file.
+    Files(String),
+    /// Byte-string literals in the code (for the proc-macro, which writes no files).
+    Inline,
+}
+
+/// Facts the generated manifest records.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// SHA-256 of the model file, hex.
+    pub model_sha256: String,
+    /// The model file name.
+    pub source: String,
+    /// The target.
+    pub target: &'static Target,
+}
+
+/// One weight file of the generated module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightFile {
+    /// Path relative to the generated file (`weights/W0_CONV1_WEIGHT.bin`).
+    pub path: String,
+    /// Contents (little-endian).
+    pub bytes: Vec<u8>,
+}
+
+/// The generated module.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// Formatted Rust source of the module body (no inner attributes, so it can be
+    /// `include!`d or wrapped in `mod`).
+    pub code: String,
+    /// Weight files (empty in [`WeightsMode::Inline`]).
+    pub weight_files: Vec<WeightFile>,
+    /// Rust names of the `run` inputs.
+    pub input_names: Vec<String>,
+    /// Rust names of the `run` outputs.
+    pub output_names: Vec<String>,
+}
+
+struct Names {
+    inputs: Vec<proc_macro2::Ident>,
+    outputs: Vec<proc_macro2::Ident>,
+    weights: Vec<proc_macro2::Ident>,
+}
+
+/// The expression of an operand a kernel reads.
+fn read_expr(names: &Names, o: &Operand) -> TokenStream {
+    let t = call::elem(o.dtype);
+    match o.place {
+        Place::Input(i) => {
+            let id = &names.inputs[i];
+            quote!(&#id[..])
+        }
+        Place::Output(k) => {
+            let id = &names.outputs[k];
+            quote!(&#id[..])
+        }
+        Place::Weight(i) => {
+            let id = &names.weights[i];
+            quote!(rt::arena::cast::<#t>(&#id.0))
+        }
+        Place::Arena { offset } => {
+            let n = o.len;
+            quote!(ro.view::<#t>(#offset, #n))
+        }
+        Place::Empty => quote!(&[]),
+    }
+}
+
+/// Generates the module of a lowered program.
+pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) -> Result<Generated, Error> {
+    let input_names = names::unique_idents(p.inputs.iter().map(|v| v.name.as_str()), "input");
+    let output_names = names::unique_idents_avoiding(p.outputs.iter().map(|v| v.name.as_str()), "output", &input_names);
+    let names = Names {
+        inputs: input_names.iter().map(|s| format_ident!("{}", s)).collect(),
+        outputs: output_names.iter().map(|s| format_ident!("{}", s)).collect(),
+        weights: p.weights.iter().map(|w| format_ident!("{}", w.symbol)).collect(),
+    };
+
+    // Weights: one aligned static each.
+    let mut weight_files = vec![];
+    let mut statics = TokenStream::new();
+    for (w, id) in p.weights.iter().zip(&names.weights) {
+        let n = w.bytes.len();
+        let doc = format!(" `{}`: {} ({n} B).", w.source, w.ty);
+        let init = match weights_mode {
+            WeightsMode::Files(dir) => {
+                let path = format!("{dir}/{}.bin", w.symbol);
+                weight_files.push(WeightFile { path: path.clone(), bytes: w.bytes.clone() });
+                quote!(*include_bytes!(#path))
+            }
+            WeightsMode::Inline => {
+                let lit = Literal::byte_string(&w.bytes);
+                quote!(*#lit)
+            }
+        };
+        statics.extend(quote! {
+            #[doc = #doc]
+            static #id: rt::Align16<[u8; #n]> = rt::Align16(#init);
+        });
+    }
+
+    let mut body = TokenStream::new();
+    let mut uses_arena = false;
+    for (i, step) in p.steps.iter().enumerate() {
+        // The arena regions this step writes: each written arena operand once.
+        let mut regions: Vec<(usize, usize)> = vec![];
+        for c in &step.calls {
+            for o in &c.writes {
+                if let Place::Arena { offset } = o.place {
+                    if !regions.iter().any(|r| r.0 == offset) {
+                        regions.push((offset, o.bytes()));
+                    }
+                }
+            }
+        }
+        let reads_arena = step.calls.iter().flat_map(|c| &c.reads).any(|o| matches!(o.place, Place::Arena { .. }));
+        let mut calls = TokenStream::new();
+        for c in &step.calls {
+            let mut operands: Vec<TokenStream> = c.reads.iter().map(|o| read_expr(&names, o)).collect();
+            for o in &c.writes {
+                let t = call::elem(o.dtype);
+                operands.push(match o.place {
+                    Place::Output(k) => {
+                        let id = &names.outputs[k];
+                        quote!(&mut #id[..])
+                    }
+                    Place::Arena { offset } => {
+                        let r = regions.iter().position(|r| r.0 == offset).unwrap_or(0);
+                        let w = format_ident!("w{}", r);
+                        quote!(rt::arena::cast_mut::<#t>(&mut *#w))
+                    }
+                    Place::Input(_) | Place::Weight(_) => {
+                        return Err(Error::Internal(format!("step `{}` writes a read-only operand", step.node)))
+                    }
+                    Place::Empty => quote!(&mut []),
+                });
+            }
+            calls.extend(call::statement(c, operands));
+        }
+        let comment = format!("{NODE_MARK}{i} · {} `{}`: {}", step.op, step.node, step.signature);
+        let ws: Vec<_> = (0..regions.len()).map(|i| format_ident!("w{}", i)).collect();
+        let regs = regions.iter().map(|&(o, b)| quote!((#o, #b)));
+        let ro = if reads_arena { quote!(ro) } else { quote!(_) };
+        let split = if regions.is_empty() && !reads_arena {
+            quote!()
+        } else {
+            uses_arena = true;
+            quote!(let (#ro, [#(#ws),*]) = rt::arena::split(&mut *arena, [#(#regs),*]);)
+        };
+        body.extend(quote! {
+            #[doc = #comment]
+            {
+                #split
+                #calls
+            }
+        });
+    }
+
+    let bind_arena = if uses_arena {
+        quote!(let arena: &mut [u8] = &mut self.arena.0 .0;)
+    } else {
+        quote!(let _ = &mut self.arena;)
+    };
+    let arena_bytes = p.arena_bytes;
+    let weight_bytes = p.weight_bytes();
+    let macs = p.macs;
+    let params_in = p.inputs.iter().zip(&names.inputs).map(|(v, id)| {
+        let (t, n) = (call::elem(v.ty.dtype), v.ty.numel());
+        quote!(#id: &[#t; #n])
+    });
+    let params_out = p.outputs.iter().zip(&names.outputs).map(|(v, id)| {
+        let (t, n) = (call::elem(v.ty.dtype), v.ty.numel());
+        quote!(#id: &mut [#t; #n])
+    });
+    let shape_consts = |shapes: Vec<&[usize]>, kind: &str| {
+        let shapes = shapes.into_iter().map(|s| {
+            let dims = s.iter().map(|&d| Literal::usize_unsuffixed(d));
+            quote!(&[#(#dims),*])
+        });
+        let doc = format!(" Shapes of the model {kind}s, in `run` parameter order.");
+        let id = format_ident!("{}_SHAPES", kind.to_uppercase());
+        quote! { #[doc = #doc] pub const #id: &[&[usize]] = &[#(#shapes),*]; }
+    };
+    let in_shapes = shape_consts(p.inputs.iter().map(|v| v.ty.shape.as_slice()).collect(), "input");
+    let out_shapes = shape_consts(p.outputs.iter().map(|v| v.ty.shape.as_slice()).collect(), "output");
+    let ops = p.ops.iter();
+    let (sha, version, target) = (&manifest.model_sha256, env!("CARGO_PKG_VERSION"), manifest.target.name);
+    let run_doc = format!(
+        " Runs the model once: reads {}, writes {}. Allocates nothing; uses only the arena.",
+        input_names.join(", "),
+        output_names.join(", ")
+    );
+    let tokens = quote! {
+        use ::tinyops_runtime as rt;
+
+        /// SHA-256 of the ONNX file this module was generated from.
+        pub const MODEL_SHA256: &str = #sha;
+        /// Version of the tinyops compiler that generated it.
+        pub const COMPILER_VERSION: &str = #version;
+        /// The target it was generated for.
+        pub const TARGET: &str = #target;
+        /// Bytes of working memory [`Arena`] holds.
+        pub const ARENA_BYTES: usize = #arena_bytes;
+        /// Bytes of weights in flash.
+        pub const WEIGHT_BYTES: usize = #weight_bytes;
+        /// Multiply-accumulate operations per run.
+        pub const MACS: u64 = #macs;
+        /// The IR ops the schedule runs.
+        pub const OPS: &[&str] = &[#(#ops),*];
+        #in_shapes
+        #out_shapes
+
+        #statics
+
+        /// Working memory of the model, owned by the caller: put it on the stack, in a
+        /// `static` cell, or in a linker section of your choice.
+        pub struct Arena(rt::Align16<[u8; ARENA_BYTES]>);
+
+        impl Arena {
+            /// A zeroed arena.
+            pub const fn new() -> Self {
+                Arena(rt::Align16([0; ARENA_BYTES]))
+            }
+        }
+
+        impl Default for Arena {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        /// The compiled model, borrowing its arena.
+        pub struct Model<'a> {
+            arena: &'a mut Arena,
+        }
+
+        impl<'a> Model<'a> {
+            /// Bytes of working memory the model needs (same as [`ARENA_BYTES`]).
+            pub const ARENA_BYTES: usize = ARENA_BYTES;
+
+            /// Binds the model to an arena.
+            pub fn new(arena: &'a mut Arena) -> Self {
+                Model { arena }
+            }
+
+            #[doc = #run_doc]
+            pub fn run(&mut self, #(#params_in,)* #(#params_out,)*) {
+                #bind_arena
+                #body
+            }
+        }
+    };
+    let file: syn::File = syn::parse2(tokens::unsuffixed(tokens))
+        .map_err(|e| Error::Internal(format!("generated code does not parse: {e}")))?;
+    let header = format!(
+        "// Generated by tinyops {version} from `{}` for target `{target}`. Do not edit.\n\
+         // Model SHA-256: {sha}\n\n",
+        manifest.source
+    );
+    let code = header + &prettyplease::unparse(&file).replace(&format!("///{NODE_MARK}"), "// ");
+    Ok(Generated { code, weight_files, input_names, output_names })
+}

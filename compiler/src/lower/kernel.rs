@@ -1,0 +1,224 @@
+//! The kernels a node can lower to: one variant per runtime kernel family, carrying
+//! the typed parameter record the kernel takes besides its tensor operands.
+//!
+//! Parameter records are the runtime's own types (`tinyops_runtime::kernels::Conv2d`
+//! and friends), so there is exactly one definition of what a kernel is told. A
+//! [`Kernel`] says *what* to compute; which implementation computes it (portable,
+//! Arm DSP, …) is chosen afterwards by [`super::select`], and how the call is written
+//! down is a backend's business.
+
+use crate::ir::DType;
+use tinyops_runtime::kernels::{
+    Axis, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Strided, UnaryFn,
+};
+use tinyops_runtime::quant::QOut;
+
+/// How a kernel's tensor operands are laid out in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layout {
+    /// ONNX's own row-major order (NCHW for images, NCW for sequences).
+    Onnx,
+}
+
+/// One kernel invocation's parameters (tensor operands are separate: see
+/// [`super::KernelCall`]).
+///
+/// Field names follow one convention: `p` is the runtime's parameter record, `act`
+/// the fused clamp, `out` the quantised output stage, `q` the requantisation of a
+/// binary op; single letters (`t`, `x`, `w`, `a`, `b`, `y`, `from`, `to`) are the
+/// element types of the operands of those names, in the order of the runtime
+/// function's type parameters; the rest are named as in the runtime signature.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kernel {
+    /// Float 2-D convolution with a fused clamp. Reads x, w, bias; writes y.
+    Conv2dF32 { p: Conv2d, act: Clamp },
+    /// Float GEMM / batched MatMul with a fused clamp. Reads a, b, c; writes y.
+    GemmF32 { p: Gemm, act: Clamp },
+    /// Float broadcasting binary op with a fused clamp. Reads a, b; writes y.
+    BinaryF32 { p: Broadcast, op: BinaryOp, act: Clamp },
+    /// Float clamp. Reads x; writes y.
+    ClampF32 { act: Clamp },
+    /// Float unary function. Reads x; writes y.
+    UnaryF32 { f: UnaryFn },
+    /// Softmax along one axis. Reads x; writes y.
+    SoftmaxF32 { p: Axis },
+    /// Log-softmax along one axis. Reads x; writes y.
+    LogSoftmaxF32 { p: Axis },
+    /// `y = x · scale[c] + shift[c]` per channel. Reads scale, shift, x; writes y.
+    ChannelAffineF32 { p: Axis },
+    /// Float max pooling. Reads x; writes y.
+    MaxPool2dF32 { p: Pool2d },
+    /// Float average pooling. Reads x; writes y.
+    AvgPool2dF32 { p: Pool2d },
+    /// Float global average over `spatial` elements of each of `planes`. Reads x; writes y.
+    GlobalAvgPoolF32 { planes: usize, spatial: usize },
+    /// Float global maximum over `spatial` elements of each of `planes`. Reads x; writes y.
+    GlobalMaxPoolF32 { planes: usize, spatial: usize },
+    /// Float LSTM over a sequence. Reads x, w, r, b, h0, c0, peepholes; writes y, y_h,
+    /// y_c, scratch.
+    LstmF32 { p: Lstm },
+    /// Element copy. Reads x; writes y.
+    Copy { t: DType },
+    /// Fills with one value. Writes y.
+    Fill { t: DType, value: f64 },
+    /// Strided copy (transpose, slice, expand, concat and pad pieces). Reads x; writes y.
+    CopyStrided { t: DType, p: Strided },
+    /// Gathers slices along one axis by constant indices. Reads x; writes y.
+    Gather { t: DType, p: Gather, indices: Vec<usize> },
+    /// QuantizeLinear of floats. Reads x; writes y.
+    Quantize { to: DType, p: Axis, scales: Vec<f32>, zps: Vec<i32> },
+    /// DequantizeLinear of 8-bit values. Reads x; writes y.
+    Dequantize { from: DType, p: Axis, scales: Vec<f32>, zps: Vec<i32> },
+    /// DequantizeLinear of i32 accumulators. Reads x; writes y.
+    DequantizeI32 { p: Axis, scales: Vec<f32> },
+    /// Quantised 2-D convolution with per-channel requantisation. Reads x, w, bias;
+    /// writes scratch (one i32 output plane), y.
+    Conv2dQ8 { x: DType, w: DType, y: DType, p: Conv2d, x_zp: i32, out: QOut, mults: Vec<i32>, shifts: Vec<i32> },
+    /// Integer convolution to raw i32 accumulators (ConvInteger). Reads x, w, bias; writes y.
+    Conv2dQ8I32 { x: DType, w: DType, p: Conv2d, x_zp: i32 },
+    /// Quantised fully-connected layer (weights stored `n × k`). Reads a, w, bias; writes y.
+    GemmQ8 { a: DType, w: DType, y: DType, p: Gemm, out: QOut, mults: Vec<i32>, shifts: Vec<i32> },
+    /// Integer GEMM to raw i32 accumulators (MatMulInteger). Reads a, w, bias; writes y.
+    GemmQ8I32 { a: DType, w: DType, p: Gemm, a_zp: i32 },
+    /// Quantised broadcasting add. Reads a, b; writes y.
+    AddQ8 { a: DType, b: DType, y: DType, p: Broadcast, q: QAdd, out: QOut },
+    /// Quantised broadcasting multiply. Reads a, b; writes y.
+    MulQ8 { a: DType, b: DType, y: DType, p: Broadcast, q: QMul, out: QOut },
+    /// Quantised max pooling (same scale in and out). Reads x; writes y.
+    MaxPool2dQ8 { t: DType, p: Pool2d },
+    /// Quantised average pooling. Reads x; writes y.
+    AvgPool2dQ8 { x: DType, y: DType, p: Pool2d, x_zp: i32, out: QOut, mult: i32, shift: u32 },
+    /// Quantised global average pooling. Reads x; writes y.
+    GlobalAvgPoolQ8 { x: DType, y: DType, planes: usize, spatial: usize, x_zp: i32, out: QOut, mult: i32, shift: u32 },
+    /// Quantised softmax through an exponential table. Reads x; writes y.
+    SoftmaxQ8 { x: DType, y: DType, p: Axis, exp_table: Vec<u32>, inv_scale_q16: u32, out: QOut },
+    /// A 256-entry table lookup (any elementwise function of an 8-bit input). Reads x;
+    /// writes y.
+    LookupQ8 { x: DType, y: DType, table: Vec<i32> },
+}
+
+macro_rules! families {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// A kernel family: a [`Kernel`] variant without its parameters, the key of the
+        /// kernel registry.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Family {
+            $(
+                #[allow(missing_docs)]
+                $variant,
+            )*
+        }
+
+        impl Family {
+            /// Every family.
+            pub const ALL: &'static [Family] = &[$(Family::$variant),*];
+
+            /// The name of the runtime function every implementation of the family
+            /// shares (one signature across ISAs).
+            pub fn function(self) -> &'static str {
+                match self {
+                    $(Family::$variant => $name,)*
+                }
+            }
+        }
+
+        impl Kernel {
+            /// The family of this kernel.
+            pub fn family(&self) -> Family {
+                match self {
+                    $(Kernel::$variant { .. } => Family::$variant,)*
+                }
+            }
+        }
+    };
+}
+
+families! {
+    Conv2dF32 => "conv2d_f32",
+    GemmF32 => "gemm_f32",
+    BinaryF32 => "binary_f32",
+    ClampF32 => "clamp_f32",
+    UnaryF32 => "unary_f32",
+    SoftmaxF32 => "softmax_f32",
+    LogSoftmaxF32 => "log_softmax_f32",
+    ChannelAffineF32 => "channel_affine_f32",
+    MaxPool2dF32 => "max_pool2d_f32",
+    AvgPool2dF32 => "avg_pool2d_f32",
+    GlobalAvgPoolF32 => "global_avg_pool_f32",
+    GlobalMaxPoolF32 => "global_max_pool_f32",
+    LstmF32 => "lstm_f32",
+    Copy => "copy",
+    Fill => "fill",
+    CopyStrided => "copy_strided",
+    Gather => "gather",
+    Quantize => "quantize_f32",
+    Dequantize => "dequantize_f32",
+    DequantizeI32 => "dequantize_i32",
+    Conv2dQ8 => "conv2d_q8",
+    Conv2dQ8I32 => "conv2d_q8_i32",
+    GemmQ8 => "gemm_q8",
+    GemmQ8I32 => "gemm_q8_i32",
+    AddQ8 => "add_q8",
+    MulQ8 => "mul_q8",
+    MaxPool2dQ8 => "max_pool2d_q8",
+    AvgPool2dQ8 => "avg_pool2d_q8",
+    GlobalAvgPoolQ8 => "global_avg_pool_q8",
+    SoftmaxQ8 => "softmax_q8",
+    LookupQ8 => "lookup_q8",
+}
+
+impl Kernel {
+    /// The element types the kernel is instantiated for, in the order of the runtime
+    /// function's type parameters (empty for float-only kernels).
+    pub fn type_args(&self) -> Vec<DType> {
+        use Kernel::*;
+        match self {
+            Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],
+            Quantize { to, .. } => vec![*to],
+            Dequantize { from, .. } => vec![*from],
+            Conv2dQ8 { x, w, y, .. } => vec![*x, *w, *y],
+            Conv2dQ8I32 { x, w, .. } => vec![*x, *w],
+            GemmQ8 { a, w, y, .. } => vec![*a, *w, *y],
+            GemmQ8I32 { a, w, .. } => vec![*a, *w],
+            AddQ8 { a, b, y, .. } | MulQ8 { a, b, y, .. } => vec![*a, *b, *y],
+            AvgPool2dQ8 { x, y, .. }
+            | GlobalAvgPoolQ8 { x, y, .. }
+            | SoftmaxQ8 { x, y, .. }
+            | LookupQ8 { x, y, .. } => vec![*x, *y],
+            Conv2dF32 { .. }
+            | GemmF32 { .. }
+            | BinaryF32 { .. }
+            | ClampF32 { .. }
+            | UnaryF32 { .. }
+            | SoftmaxF32 { .. }
+            | LogSoftmaxF32 { .. }
+            | ChannelAffineF32 { .. }
+            | MaxPool2dF32 { .. }
+            | AvgPool2dF32 { .. }
+            | GlobalAvgPoolF32 { .. }
+            | GlobalMaxPoolF32 { .. }
+            | LstmF32 { .. }
+            | DequantizeI32 { .. } => vec![],
+        }
+    }
+
+    /// The layout the kernel reads and writes its tensors in.
+    pub fn layout(&self) -> Layout {
+        Layout::Onnx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_names_a_distinct_runtime_function() {
+        let mut names: Vec<&str> = Family::ALL.iter().map(|f| f.function()).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+}

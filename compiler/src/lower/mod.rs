@@ -1,0 +1,452 @@
+//! Lowering: a scheduled, memory-planned graph → a backend-neutral [`Program`] of
+//! kernel calls.
+//!
+//! Each node's op says which kernels compute it ([`OpDef::lower`](crate::ops::OpDef::lower)),
+//! naming its operands by slot (input 2, output 0, scratch). This module resolves
+//! every slot to where the bytes live ([`Place`]: a caller's buffer, an arena offset,
+//! a named weight), picks the implementation of each kernel for the target from the
+//! registry ([`select`]), and checks every operand at compile time: in bounds, aligned,
+//! and never both read and written by one node. A backend only prints the result; it
+//! decides nothing. Nothing here knows Rust syntax.
+
+pub mod kernel;
+pub mod select;
+
+pub use kernel::{Family, Kernel, Layout};
+pub use select::{Implementation, Isa};
+
+use crate::error::{NodeRef, Problem, IR_DOMAIN};
+use crate::ir::{DType, Graph, NodeId, TensorType, ValueId};
+use crate::ops::{Arg, OpError, OpResult};
+use crate::plan::{Loc, Plan};
+use std::collections::HashMap;
+use tinyops_targets::Target;
+
+/// What an op's lowering sees: its operands' types (and data, for constants) and its
+/// results' types.
+#[derive(Debug)]
+pub struct LowerCx<'a> {
+    /// Operands by IR input slot (`None` for absent optionals).
+    pub inputs: &'a [Option<Arg<'a>>],
+    /// Result types by output slot.
+    pub outputs: &'a [TensorType],
+}
+
+impl<'a> LowerCx<'a> {
+    /// Input `i`, required.
+    pub fn input(&self, i: usize) -> OpResult<&Arg<'a>> {
+        self.inputs.get(i).and_then(|o| o.as_ref()).ok_or_else(|| OpError::Invalid(format!("input {i} is required")))
+    }
+
+    /// The type of output `i`.
+    pub fn output(&self, i: usize) -> OpResult<&TensorType> {
+        self.outputs.get(i).ok_or_else(|| OpError::Invalid(format!("output {i} is required")))
+    }
+
+    /// True when optional input `i` is present.
+    pub fn has_input(&self, i: usize) -> bool {
+        matches!(self.inputs.get(i), Some(Some(_)))
+    }
+
+    /// `Slot::In(i)` when input `i` is present, else `Slot::Absent`.
+    pub fn opt_in(&self, i: usize) -> Slot {
+        if self.has_input(i) {
+            Slot::In(i)
+        } else {
+            Slot::Absent
+        }
+    }
+}
+
+/// An operand of a kernel call as an op names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The node's input `i`.
+    In(usize),
+    /// The node's output `i` (an empty slice when nothing reads it).
+    Out(usize),
+    /// The node's scratch space, viewed as elements of this type.
+    Scratch(DType),
+    /// No operand (an absent optional): an empty slice.
+    Absent,
+}
+
+/// One kernel invocation as an op describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// What to compute.
+    pub kernel: Kernel,
+    /// Operands read, in the kernel signature's order.
+    pub reads: Vec<Slot>,
+    /// Operands written, in the kernel signature's order (after the reads).
+    pub writes: Vec<Slot>,
+}
+
+/// Shorthand for an [`Invocation`].
+pub fn invoke(kernel: Kernel, reads: impl Into<Vec<Slot>>, writes: impl Into<Vec<Slot>>) -> Invocation {
+    Invocation { kernel, reads: reads.into(), writes: writes.into() }
+}
+
+/// Where an operand's bytes live while the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The caller's input buffer `i`.
+    Input(usize),
+    /// The caller's output buffer `k`.
+    Output(usize),
+    /// In the arena, at this byte offset.
+    Arena {
+        /// Byte offset (aligned for the element type).
+        offset: usize,
+    },
+    /// The weight [`Program::weights`]`[i]`, in flash.
+    Weight(usize),
+    /// Nothing: an empty slice.
+    Empty,
+}
+
+/// A resolved operand: where, what type, how many elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operand {
+    /// Where the bytes are.
+    pub place: Place,
+    /// Element type.
+    pub dtype: DType,
+    /// Element count.
+    pub len: usize,
+}
+
+impl Operand {
+    /// Byte size.
+    pub fn bytes(&self) -> usize {
+        self.len * self.dtype.size()
+    }
+
+    fn empty(dtype: DType) -> Operand {
+        Operand { place: Place::Empty, dtype, len: 0 }
+    }
+}
+
+/// One call of a chosen kernel implementation.
+#[derive(Debug, Clone)]
+pub struct KernelCall {
+    /// What to compute, with its parameters.
+    pub kernel: Kernel,
+    /// The implementation chosen for the target.
+    pub isa: Isa,
+    /// Operands read, in signature order.
+    pub reads: Vec<Operand>,
+    /// Operands written, in signature order.
+    pub writes: Vec<Operand>,
+}
+
+/// The calls that compute one node.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The node name (from the ONNX model).
+    pub node: String,
+    /// The IR op.
+    pub op: &'static str,
+    /// Operand and result types, e.g. `i8[1,49,10,1] → i8[1,64,25,5]`.
+    pub signature: String,
+    /// The calls, in order.
+    pub calls: Vec<KernelCall>,
+}
+
+/// A constant the program reads: stored once, in flash, under its own symbol.
+#[derive(Debug, Clone)]
+pub struct Weight {
+    /// A unique upper-case identifier (`W3_CONV2D_BIAS`).
+    pub symbol: String,
+    /// The IR value name it comes from.
+    pub source: String,
+    /// Its type.
+    pub ty: TensorType,
+    /// Little-endian bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A model input or output.
+#[derive(Debug, Clone)]
+pub struct Port {
+    /// The ONNX name.
+    pub name: String,
+    /// Its type.
+    pub ty: TensorType,
+}
+
+/// The lowered model: everything a backend needs, nothing it has to decide.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Model inputs, in `run` order.
+    pub inputs: Vec<Port>,
+    /// Model outputs, in `run` order.
+    pub outputs: Vec<Port>,
+    /// Weights in first-use order.
+    pub weights: Vec<Weight>,
+    /// Steps in schedule order; the last may copy constants or repeated values into
+    /// outputs.
+    pub steps: Vec<Step>,
+    /// Arena size in bytes.
+    pub arena_bytes: usize,
+    /// Multiply-accumulates per run.
+    pub macs: u64,
+    /// IR ops the schedule runs (sorted, unique).
+    pub ops: Vec<&'static str>,
+}
+
+impl Program {
+    /// Total weight bytes.
+    pub fn weight_bytes(&self) -> usize {
+        self.weights.iter().map(|w| w.bytes.len()).sum()
+    }
+
+    /// How many calls of each kernel family run on each ISA, for reports.
+    pub fn kernel_counts(&self) -> std::collections::BTreeMap<(String, Isa), usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for c in self.steps.iter().flat_map(|s| &s.calls) {
+            *m.entry((c.kernel.family().function().to_string(), c.isa)).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+/// A readable upper-case symbol for a weight: its index (for uniqueness), then the
+/// informative tail of its name. Converters join fused names with `;` and scope them
+/// with `/` (`functional_1/conv2d/Conv2D;…;functional_1/conv2d/bias`): the last
+/// `;` part without its outermost scope is kept, cut from the front to 40 characters.
+fn weight_symbol(index: usize, name: &str) -> String {
+    let last = name.rsplit(';').next().unwrap_or(name);
+    let parts: Vec<&str> = last.split('/').filter(|p| !p.is_empty()).collect();
+    let tail = if parts.len() > 2 { parts[1..].join("_") } else { parts.join("_") };
+    let mut s = String::new();
+    for ch in tail.chars() {
+        if ch.is_ascii_alphanumeric() {
+            s.push(ch.to_ascii_uppercase());
+        } else if !s.is_empty() && !s.ends_with('_') {
+            s.push('_');
+        }
+    }
+    let s = s.trim_end_matches('_');
+    let s = if s.len() > 40 { s[s.len() - 40..].trim_start_matches('_') } else { s };
+    if s.is_empty() {
+        format!("W{index}")
+    } else {
+        format!("W{index}_{s}")
+    }
+}
+
+fn node_ref(g: &Graph, n: NodeId) -> NodeRef {
+    let nd = g.node(n);
+    NodeRef { name: nd.name.clone(), op_type: nd.op.name().to_string(), domain: IR_DOMAIN.into(), opset: 0 }
+}
+
+fn problem(g: &Graph, n: NodeId, e: OpError) -> Problem {
+    let node = node_ref(g, n);
+    match e {
+        OpError::Invalid(detail) => Problem::Invalid { node, detail },
+        OpError::Unsupported(detail) => Problem::Unsupported { node, detail },
+    }
+}
+
+fn type_list(g: &Graph, vals: impl Iterator<Item = Option<ValueId>>) -> String {
+    vals.map(|v| v.map_or("-".to_string(), |v| g.ty(v).to_string())).collect::<Vec<_>>().join(", ")
+}
+
+struct Lowering<'g> {
+    g: &'g Graph,
+    plan: &'g Plan,
+    weights: Vec<Weight>,
+    weight_of: HashMap<ValueId, usize>,
+}
+
+impl Lowering<'_> {
+    fn place(&mut self, v: ValueId) -> Result<Place, String> {
+        Ok(match self.plan.loc.get(&v) {
+            Some(Loc::Input(i)) => Place::Input(*i),
+            Some(Loc::Output(k)) => Place::Output(*k),
+            Some(Loc::Arena { offset, .. }) => Place::Arena { offset: *offset },
+            Some(Loc::Const) => {
+                if let Some(&i) = self.weight_of.get(&v) {
+                    return Ok(Place::Weight(i));
+                }
+                let t = self.g.const_of(v).ok_or_else(|| format!("`{}` has no constant data", self.g.value(v).name))?;
+                let i = self.weights.len();
+                self.weights.push(Weight {
+                    symbol: weight_symbol(i, &self.g.value(v).name),
+                    source: self.g.value(v).name.clone(),
+                    ty: self.g.ty(v).clone(),
+                    bytes: t.data.to_le_bytes(),
+                });
+                self.weight_of.insert(v, i);
+                Place::Weight(i)
+            }
+            Some(Loc::Unused) => Place::Empty,
+            None => return Err(format!("`{}` has no storage in the memory plan", self.g.value(v).name)),
+        })
+    }
+
+    fn operand(&mut self, n: NodeId, slot: Slot) -> Result<Operand, String> {
+        let nd = self.g.node(n);
+        let value = |v: Option<ValueId>| v.ok_or_else(|| format!("the kernel reads {slot:?}, which is absent"));
+        let v = match slot {
+            Slot::In(i) => value(nd.inputs.get(i).copied().flatten())?,
+            Slot::Out(i) => value(nd.outputs.get(i).copied())?,
+            Slot::Scratch(dtype) => {
+                let &(offset, bytes) =
+                    self.plan.scratch.get(&n).ok_or("the kernel uses scratch space the plan did not give it")?;
+                return Ok(Operand { place: Place::Arena { offset }, dtype, len: bytes / dtype.size() });
+            }
+            Slot::Absent => return Ok(Operand::empty(DType::F32)),
+        };
+        let ty = self.g.ty(v);
+        let place = self.place(v)?;
+        if place == Place::Empty {
+            return Ok(Operand::empty(ty.dtype));
+        }
+        Ok(Operand { place, dtype: ty.dtype, len: ty.numel() })
+    }
+
+    /// Checks that every arena operand of a step is inside the arena, aligned, and
+    /// that no byte is both read and written by the step.
+    fn check(&self, calls: &[KernelCall]) -> Result<(), String> {
+        let arena = |o: &Operand| match o.place {
+            Place::Arena { offset } => Some((offset, offset + o.bytes())),
+            _ => None,
+        };
+        for c in calls {
+            for o in c.reads.iter().chain(&c.writes) {
+                if let Some((lo, hi)) = arena(o) {
+                    if hi > self.plan.arena_bytes {
+                        return Err(format!(
+                            "an operand at [{lo}, {hi}) leaves the {}-byte arena",
+                            self.plan.arena_bytes
+                        ));
+                    }
+                    if lo % o.dtype.size() != 0 {
+                        return Err(format!("an {} operand at arena offset {lo} is misaligned", o.dtype));
+                    }
+                }
+            }
+        }
+        let writes: Vec<(usize, usize)> = calls.iter().flat_map(|c| c.writes.iter().filter_map(arena)).collect();
+        for c in calls {
+            for (lo, hi) in c.reads.iter().filter_map(arena) {
+                if let Some((wl, wh)) = writes.iter().find(|(wl, wh)| lo < *wh && *wl < hi) {
+                    return Err(format!("the step reads [{lo}, {hi}) of the arena while writing [{wl}, {wh})"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Lowers a planned graph for a target. Every node's problems are collected, so a
+/// model with several unsupported uses reports them all at once.
+pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program, Vec<Problem>> {
+    let mut lw = Lowering { g, plan, weights: vec![], weight_of: HashMap::new() };
+    let mut steps = vec![];
+    let mut problems = vec![];
+    let mut macs = 0u64;
+    for &n in &plan.order {
+        let nd = g.node(n);
+        let in_types: Vec<Option<&TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
+        let out_types: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
+        macs += nd.op.def().macs(&in_types, &out_types);
+        if nd.op.def().is_view() && !plan.copying_views.contains(&n) {
+            continue; // shares its source's storage: nothing runs
+        }
+        let args: Vec<Option<Arg>> =
+            nd.inputs.iter().map(|v| v.map(|v| Arg { ty: g.ty(v), value: g.const_of(v) })).collect();
+        let cx = LowerCx { inputs: &args, outputs: &out_types };
+        let invocations = match nd.op.def().lower(&cx) {
+            Ok(i) => i,
+            Err(e) => {
+                problems.push(problem(g, n, e));
+                continue;
+            }
+        };
+        let mut calls = vec![];
+        let internal =
+            |detail: String| Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {detail}") };
+        for inv in invocations {
+            let isa = match select::select(&inv.kernel, target) {
+                Ok(imp) => imp.isa,
+                Err(e) => {
+                    problems.push(Problem::Unsupported { node: node_ref(g, n), detail: e.to_string() });
+                    continue;
+                }
+            };
+            let resolve = |lw: &mut Lowering, slots: &[Slot]| -> Result<Vec<Operand>, String> {
+                slots.iter().map(|&s| lw.operand(n, s)).collect()
+            };
+            match (resolve(&mut lw, &inv.reads), resolve(&mut lw, &inv.writes)) {
+                (Ok(reads), Ok(writes)) => calls.push(KernelCall { kernel: inv.kernel, isa, reads, writes }),
+                (Err(e), _) | (_, Err(e)) => problems.push(internal(e)),
+            }
+        }
+        if let Err(e) = lw.check(&calls) {
+            problems.push(internal(e));
+        }
+        steps.push(Step {
+            node: nd.name.clone(),
+            op: nd.op.name(),
+            signature: format!(
+                "{} → {}",
+                type_list(g, nd.inputs.iter().copied()),
+                type_list(g, nd.outputs.iter().map(|&o| Some(o)))
+            ),
+            calls,
+        });
+    }
+    if !plan.final_copies.is_empty() {
+        let mut calls = vec![];
+        for &(k, v) in &plan.final_copies {
+            let ty = g.ty(v);
+            let place = lw.place(v).map_err(|e| vec![Problem::Structure { detail: format!("internal: {e}") }])?;
+            calls.push(KernelCall {
+                kernel: Kernel::Copy { t: ty.dtype },
+                isa: Isa::Portable,
+                reads: vec![Operand { place, dtype: ty.dtype, len: ty.numel() }],
+                writes: vec![Operand { place: Place::Output(k), dtype: ty.dtype, len: ty.numel() }],
+            });
+        }
+        steps.push(Step {
+            node: "outputs".into(),
+            op: "copy",
+            signature: "constant or repeated model outputs".into(),
+            calls,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let port = |v: &ValueId| Port { name: g.value(*v).name.clone(), ty: g.ty(*v).clone() };
+    let mut ops: Vec<&'static str> = plan.order.iter().map(|&n| g.node(n).op.name()).collect();
+    ops.sort_unstable();
+    ops.dedup();
+    Ok(Program {
+        inputs: g.inputs().iter().map(port).collect(),
+        outputs: g.outputs().iter().map(port).collect(),
+        weights: lw.weights,
+        steps,
+        arena_bytes: plan.arena_bytes,
+        macs,
+        ops,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weight_symbols_are_readable_and_unique_by_index() {
+        assert_eq!(weight_symbol(3, "conv1.weight"), "W3_CONV1_WEIGHT");
+        assert_eq!(weight_symbol(0, "::"), "W0");
+        let tf = "functional_1/activation/Relu;functional_1/conv2d/BiasAdd;functional_1/conv2d/Conv2D1_prequant.bias.q";
+        assert_eq!(weight_symbol(1, tf), "W1_CONV2D_CONV2D1_PREQUANT_BIAS_Q");
+        let long = weight_symbol(7, "a/very/long/scoped/name/that/goes/on/and/on/for/ever/weight");
+        assert!(long.ends_with("_WEIGHT") && long.len() <= 43 && !long.contains("__"), "{long}");
+    }
+}
