@@ -24,6 +24,7 @@ pub struct Builder {
     input_shapes: BTreeMap<String, Vec<usize>>,
     out_dir: Option<PathBuf>,
     name: Option<String>,
+    budget: crate::budget::Budget,
 }
 
 impl Builder {
@@ -36,6 +37,7 @@ impl Builder {
             input_shapes: BTreeMap::new(),
             out_dir: None,
             name: None,
+            budget: crate::budget::Budget::default(),
         }
     }
 
@@ -54,6 +56,19 @@ impl Builder {
     /// Where to write (default: `$OUT_DIR`).
     pub fn out_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.out_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Fails the build when the arena needs more than `bytes` of RAM (the message says
+    /// by how much and names the largest tensor).
+    pub fn max_ram(mut self, bytes: usize) -> Self {
+        self.budget.max_ram = Some(bytes);
+        self
+    }
+
+    /// Fails the build when the weights need more than `bytes` of flash.
+    pub fn max_flash(mut self, bytes: usize) -> Self {
+        self.budget.max_flash = Some(bytes);
         self
     }
 
@@ -89,6 +104,7 @@ impl Builder {
         };
         println!("cargo:rerun-if-changed={}", self.model.display());
         let c = compile(&self.model, &opts)?;
+        self.budget.check(&c)?;
         c.write_module(&out, &stem)
     }
 }

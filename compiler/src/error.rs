@@ -122,8 +122,10 @@ impl fmt::Display for Problem {
             Problem::DynamicInput { input, declared, suggestion } => write!(
                 f,
                 "input `{input}` has shape [{}] with dimensions that are not fixed; \
-                 pin them with --input-shape {suggestion}",
-                declared.join(", ")
+                 pin them with --input-shape {suggestion} (include_model!: input_shape = \"{suggestion}\"; \
+                 build.rs: .input_shape(\"{input}\", &[{}]))",
+                declared.join(", "),
+                suggestion.rsplit_once('=').map_or("", |(_, d)| d).replace(',', ", ")
             ),
             Problem::BadPin { detail } => write!(f, "--input-shape: {detail}"),
             Problem::UnsupportedType { name, dtype } => {
@@ -181,6 +183,16 @@ pub enum Error {
         step: String,
         /// What happened, including tool output where useful.
         detail: String,
+    },
+    /// The model compiles but exceeds a RAM or flash budget.
+    #[error("model `{model}` does not fit the budget for {target}:\n  - {}", lines.join("\n  - "))]
+    OverBudget {
+        /// The model name.
+        model: String,
+        /// The target name.
+        target: String,
+        /// One line per exceeded limit: by how much, and what dominates.
+        lines: Vec<String>,
     },
     /// A compiler invariant broke. This is a tinyops bug; the message says where.
     #[error("internal compiler error (please report): {0}")]

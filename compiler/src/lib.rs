@@ -14,6 +14,7 @@
 //! ```
 
 pub mod backend;
+pub mod budget;
 pub mod build;
 pub mod driver;
 pub mod error;

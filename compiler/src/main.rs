@@ -47,6 +47,12 @@ enum Command {
         /// Also write the IR after import and after every pass into this folder.
         #[arg(long, value_name = "DIR")]
         dump_ir: Option<PathBuf>,
+        /// Fail when the arena needs more bytes of RAM than this.
+        #[arg(long, value_name = "BYTES")]
+        max_ram: Option<usize>,
+        /// Fail when the weights need more bytes of flash than this.
+        #[arg(long, value_name = "BYTES")]
+        max_flash: Option<usize>,
     },
     /// Show ops, parameters, MACs, the arena size and the memory plan.
     Inspect {
@@ -126,7 +132,7 @@ fn write_dumps(c: &tinyops_compiler::Compilation, dir: &PathBuf) -> Result<(), E
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Compile { model, args, output, module, dump_ir } => {
+        Command::Compile { model, args, output, module, dump_ir, max_ram, max_flash } => {
             let model = resolve_model(&model)?;
             let mut opts = options(&args, dump_ir.is_some())?;
             if let Some(name) = &module {
@@ -138,6 +144,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             if let Some(d) = &dump_ir {
                 write_dumps(&c, d)?;
             }
+            tinyops_compiler::budget::Budget { max_ram, max_flash }.check(&c)?;
             match module {
                 Some(name) => {
                     let rs = c.write_module(&output, &name)?;

@@ -9,11 +9,15 @@
 //! model.run(&input, &mut output);
 //! ```
 //!
-//! Arguments after the path: `target = "…"` (default `host`) and any number of
-//! `input_shape = "NAME=D0,D1,…"` to pin dynamic inputs. The path is relative to the
-//! invoking crate's `Cargo.toml`. Errors become `compile_error!`s with the compiler's
-//! full message. The expansion holds the generated items (the weights as a byte
-//! string), and re-runs when the model file changes.
+//! Arguments after the path: `target = "…"` (default `host`), any number of
+//! `input_shape = "NAME=D0,D1,…"` to pin dynamic inputs, and budgets in bytes:
+//! `max_ram = 65_536` (the arena) and `max_flash = 262_144` (the weights). A model over
+//! a budget is a compile error saying by how much and what dominates (the largest
+//! tensor, the largest weight). The path is relative to the invoking crate's
+//! `Cargo.toml` (or to `TINYOPS_MANIFEST_DIR` when set, for tools such as trybuild
+//! that build a copy of the crate elsewhere). Errors become `compile_error!`s with the compiler's full message. The
+//! expansion holds the generated items (the weights as byte strings), and re-runs when
+//! the model file changes.
 
 use proc_macro::TokenStream;
 use proc_macro2::Span;
@@ -21,18 +25,20 @@ use quote::quote;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use syn::parse::{Parse, ParseStream};
-use syn::{LitStr, Token};
+use syn::{LitInt, LitStr, Token};
 
 struct Args {
     path: LitStr,
     target: Option<LitStr>,
     shapes: Vec<LitStr>,
+    max_ram: Option<LitInt>,
+    max_flash: Option<LitInt>,
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let path: LitStr = input.parse()?;
-        let mut args = Args { path, target: None, shapes: vec![] };
+        let mut args = Args { path, target: None, shapes: vec![], max_ram: None, max_flash: None };
         while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -40,14 +46,25 @@ impl Parse for Args {
             }
             let key: syn::Ident = input.parse()?;
             input.parse::<Token![=]>()?;
-            let value: LitStr = input.parse()?;
             match key.to_string().as_str() {
-                "target" => args.target = Some(value),
-                "input_shape" => args.shapes.push(value),
+                "target" => args.target = Some(input.parse()?),
+                "input_shape" => args.shapes.push(input.parse()?),
+                "max_ram" | "max_flash" => {
+                    let value: LitInt = input.parse().map_err(|e| {
+                        syn::Error::new(e.span(), format!("`{key}` takes a byte count, e.g. `{key} = 65_536`"))
+                    })?;
+                    if key == "max_ram" {
+                        args.max_ram = Some(value);
+                    } else {
+                        args.max_flash = Some(value);
+                    }
+                }
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown argument `{other}`; expected `target` or `input_shape`"),
+                        format!(
+                            "unknown argument `{other}`; expected `target`, `input_shape`, `max_ram` or `max_flash`"
+                        ),
                     ))
                 }
             }
@@ -58,7 +75,12 @@ impl Parse for Args {
 
 fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
     let err = |span: Span, msg: String| syn::Error::new(span, msg);
-    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    // Relative paths resolve against the invoking crate; `TINYOPS_MANIFEST_DIR`
+    // overrides that for builds that compile copies of a crate elsewhere (trybuild).
+    let base = std::env::var_os("TINYOPS_MANIFEST_DIR")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let path = base.join(args.path.value());
     let target_name = args.target.as_ref().map_or("host".to_string(), LitStr::value);
     let target = tinyops_compiler::lookup_target(&target_name)
@@ -81,7 +103,11 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         weights: tinyops_compiler::backend::rust::WeightsMode::Inline,
         require_int8: false,
     };
+    let limit = |l: &Option<LitInt>| -> syn::Result<Option<usize>> { l.as_ref().map(LitInt::base10_parse).transpose() };
+    let budget =
+        tinyops_compiler::budget::Budget { max_ram: limit(&args.max_ram)?, max_flash: limit(&args.max_flash)? };
     let c = tinyops_compiler::compile(&path, &opts).map_err(|e| err(args.path.span(), e.to_string()))?;
+    budget.check(&c).map_err(|e| err(Span::call_site(), e.to_string()))?;
     let items: proc_macro2::TokenStream = c
         .generated
         .code
