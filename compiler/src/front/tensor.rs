@@ -8,9 +8,7 @@ use protobuf::Enum;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path};
 
-/// The largest tensor (in bytes) the compiler accepts: far beyond any microcontroller,
-/// small enough that a hostile shape cannot make the compiler allocate the machine away.
-pub const MAX_TENSOR_BYTES: usize = 1 << 30;
+pub use crate::ir::MAX_TENSOR_BYTES;
 
 /// The IR element type of an ONNX element type code.
 pub fn dtype_of(code: i32) -> Result<DType, String> {

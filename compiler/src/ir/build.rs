@@ -3,7 +3,7 @@
 //! (Shape → Gather → Concat → Reshape) collapses to constants as it is imported.
 
 use super::{Graph, TensorType, ValueId};
-use crate::front::tensor::MAX_TENSOR_BYTES;
+use crate::ir::MAX_TENSOR_BYTES;
 use crate::ops::{Arg, Op, OpError, OpResult};
 
 /// Infers output types of `op` on `inputs`, and checks their sizes.

@@ -11,4 +11,4 @@ pub mod verify;
 
 pub use dtype::DType;
 pub use graph::{Def, Edge, Graph, Node, NodeId, Value, ValueId};
-pub use tensor::{numel, strides, Data, Quant, Shape, Tensor, TensorType};
+pub use tensor::{numel, strides, Data, Quant, Shape, Tensor, TensorType, MAX_TENSOR_BYTES};

@@ -3,6 +3,10 @@
 use super::DType;
 use std::fmt;
 
+/// The largest tensor (in bytes) the compiler accepts: far beyond any microcontroller,
+/// small enough that a hostile shape cannot make the compiler allocate the machine away.
+pub const MAX_TENSOR_BYTES: usize = 1 << 30;
+
 /// A static shape: one extent per axis. A scalar has no axes.
 pub type Shape = Vec<usize>;
 
