@@ -9,6 +9,16 @@
 //! The runtime depends on nothing but `core`. The compiler depends on it (kernel
 //! parameter records are defined once, here), so `include_model!` lives in its own
 //! crate, `tinyops-macros`, which firmware adds beside this one.
+//!
+//! # Optional features
+//!
+//! - `kernel-suite`: the kernel test suite, `kernels::suite`. Every kernel is checked
+//!   on random geometry and data against a naive reference, and every per-ISA kernel
+//!   against its portable twin. The suite is `no_std`, allocation-free and panic-free
+//!   like the kernels, so firmware can run it on a device or in QEMU:
+//!   `kernels::suite::run(seed, cases, &mut |result| …)` reports each case and returns
+//!   the totals. Off by default (it adds code and flash); the crate's own tests always
+//!   build it and run it on the host.
 
 #![no_std]
 #![deny(missing_docs)]

@@ -18,7 +18,9 @@ pub fn exp(x: f32) -> f32 {
     if x.is_nan() {
         return x;
     }
-    if x > 88.72 {
+    // ln(f32::MAX) = 88.7228391: above it the result overflows (the scaling below
+    // would round to infinity too; this keeps 2^n in range).
+    if x > 88.722_84 {
         return f32::INFINITY;
     }
     if x < -87.33 {
@@ -191,6 +193,13 @@ mod tests {
             assert!(e < 5e-7, "exp({x}) = {} vs {}", exp(x), x.exp());
         }
         assert_eq!(exp(100.0), f32::INFINITY);
+        // Regression (found by the kernel suite): just below ln(f32::MAX) the result is
+        // finite; exp used to return infinity from 88.72 up.
+        for x in [88.72f32, 88.7225, 88.7228, 88.722_83] {
+            assert!(exp(x).is_finite() && rel(exp(x), x.exp()) < 5e-7, "exp({x}) = {}", exp(x));
+        }
+        assert_eq!(exp(88.722_84), f32::INFINITY);
+        assert_eq!(exp(88.7229), f32::INFINITY);
         assert_eq!(exp(-100.0), 0.0);
         assert!(exp(f32::NAN).is_nan());
         assert_eq!(exp(0.0), 1.0);

@@ -4,8 +4,14 @@
 //! runs everywhere. Per-ISA kernels live beside it in their own modules, gated by
 //! `cfg(target_arch/target_feature)`, each with a portable twin that the test suite
 //! checks it against. The compiler picks the module for the target at compile time.
+//!
+//! `suite` (built for the crate's tests, or with the `kernel-suite` feature) checks
+//! every kernel on random geometry against a naive reference, and every per-ISA kernel
+//! against its portable twin, natively or on the target itself.
 
 mod params;
 pub mod portable;
+#[cfg(any(test, feature = "kernel-suite"))]
+pub mod suite;
 
 pub use params::*;

@@ -75,9 +75,14 @@ impl Conv2d {
     pub const fn input_len(&self) -> usize {
         self.batch * self.in_c * self.in_h * self.in_w
     }
-    /// Weight elements.
+    /// Weight elements (0 for zero groups, which [`Conv2d::is_valid`] rejects; a checked
+    /// division leaves no panic path even where the optimiser cannot see that check).
     pub const fn weight_len(&self) -> usize {
-        self.out_c * (self.in_c / self.groups) * self.k_h * self.k_w
+        let cin_g = match self.in_c.checked_div(self.groups) {
+            Some(c) => c,
+            None => 0,
+        };
+        self.out_c * cin_g * self.k_h * self.k_w
     }
     /// Output elements.
     pub const fn output_len(&self) -> usize {

@@ -91,8 +91,12 @@ fn accumulate<X: Q8, W: Copy + Into<i32>>(
     {
         return false;
     }
-    let cin_g = p.in_c / p.groups;
-    let Some(cout_g) = core::num::NonZeroUsize::new(p.out_c / p.groups) else {
+    // Checked divisions: at opt-level "s" the optimiser keeps a division-by-zero panic
+    // path here even after `is_valid` (groups > 0).
+    let (Some(cin_g), Some(cout_g)) = (p.in_c.checked_div(p.groups), p.out_c.checked_div(p.groups)) else {
+        return false;
+    };
+    let Some(cout_g) = core::num::NonZeroUsize::new(cout_g) else {
         return false;
     };
     let g = oc / cout_g;

@@ -41,7 +41,12 @@ pub fn lstm_f32(
     let Some((gates, rest)) = scratch.split_at_mut_checked(4 * b * h) else {
         return;
     };
+    // Exactly b·h each: a longer scratch must not make the cell state longer, or its
+    // copy into `y_c` would write past the direction's slots.
     let Some((hs, cs)) = rest.split_at_mut_checked(b * h) else {
+        return;
+    };
+    let Some(cs) = cs.get_mut(..b * h) else {
         return;
     };
     for d in 0..dirs {
@@ -129,5 +134,36 @@ pub fn lstm_f32(
                 *o = v;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longer_scratch_and_outputs_are_not_written_past_the_state() {
+        // Regression (found by the kernel suite): with more scratch than
+        // `scratch_len()`, the cell state ran on into the spare scratch and its copy
+        // wrote `y_c` past the direction's `batch × hidden` values.
+        let p = Lstm {
+            seq: 1,
+            batch: 1,
+            input: 1,
+            hidden: 1,
+            directions: 1,
+            reverse: false,
+            clip: 0.0,
+            input_forget: false,
+        };
+        let (w, r) = ([0.5f32; 4], [0.25f32; 4]);
+        let mut scratch = [9.0f32; 8];
+        let (mut y_h, mut y_c) = ([-7.0f32; 3], [-7.0f32; 3]);
+        lstm_f32(&p, &[1.0], &w, &r, &[], &[], &[], &[], &mut [], &mut y_h, &mut y_c, &mut scratch);
+        // i = f = o = σ(0.5), c = σ(0.5)·tanh(0.5), h = σ(0.5)·tanh(c).
+        let s = math::sigmoid(0.5);
+        let c = s * math::tanh(0.5);
+        assert_eq!(y_c, [c, -7.0, -7.0]);
+        assert_eq!(y_h, [s * math::tanh(c), -7.0, -7.0]);
     }
 }

@@ -37,10 +37,14 @@ fn max_pool<T: Copy + PartialOrd>(p: &Pool2d, lowest: T, x: &[T], y: &mut [T]) {
             let (oh_lo, oh_hi) = tap_range(kh * p.dil_h, p.pad_top, p.stride_h, p.in_h, p.out_h);
             for kw in 0..p.k_w {
                 let (ow_lo, ow_hi) = tap_range(kw * p.dil_w, p.pad_left, p.stride_w, p.in_w, p.out_w);
+                if ow_lo >= ow_hi {
+                    // No output sees this tap; its first column would lie left of the input.
+                    continue;
+                }
                 for oh in oh_lo..oh_hi {
                     let ih = oh * p.stride_h + kh * p.dil_h - p.pad_top;
-                    let iw0 = (ow_lo * p.stride_w + kw * p.dil_w).wrapping_sub(p.pad_left);
-                    let Some(yrow) = yp.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi.max(ow_lo)) else {
+                    let iw0 = ow_lo * p.stride_w + kw * p.dil_w - p.pad_left;
+                    let Some(yrow) = yp.get_mut(oh * p.out_w + ow_lo..oh * p.out_w + ow_hi) else {
                         return;
                     };
                     let xrow = xp.get(ih * p.in_w + iw0..).unwrap_or(&[]);
@@ -167,6 +171,37 @@ mod tests {
         avg_pool2d_f32(&p, &x, &mut y);
         assert_eq!(y[0], 0.25);
         assert_eq!(y[5], 3.0);
+    }
+
+    #[test]
+    fn a_tap_that_no_output_sees_is_skipped() {
+        // Regression (found by the kernel suite): 2x1 plane, 1x3 window, two padding
+        // columns on the left. The first tap column lies left of the input for the only
+        // output column; its start index used to wrap and overflowed in debug builds.
+        let p = Pool2d {
+            planes: 1,
+            in_h: 2,
+            in_w: 1,
+            out_h: 2,
+            out_w: 1,
+            k_h: 1,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 0,
+            pad_left: 2,
+            pad_bottom: 0,
+            pad_right: 0,
+            count_include_pad: false,
+        };
+        let mut y = [0.0f32; 2];
+        max_pool2d_f32(&p, &[3.0, -5.0], &mut y);
+        assert_eq!(y, [3.0, -5.0]);
+        let mut q = [0i8; 2];
+        max_pool2d_q8(&p, &[3i8, -5], &mut q);
+        assert_eq!(q, [3, -5]);
     }
 
     #[test]

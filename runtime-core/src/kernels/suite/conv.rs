@@ -1,0 +1,247 @@
+//! Convolution checks: float, quantised and raw-accumulator, over random batches,
+//! channels, groups (plain, grouped, depthwise), kernel sizes, strides, dilations and
+//! asymmetric padding, 1-D and pointwise shapes included.
+
+use super::harness::{
+    clamp_of, close, exact, fill, head, head_mut, multipliers, qout, typical_shift, Int, Rng, Sci, Text, Verdict, Want,
+    MAX_CH, N, SENTINEL, SLACK,
+};
+use super::reference;
+use crate::kernels::{Clamp, Conv2d};
+use crate::quant::{QOut, Q8};
+use core::fmt::Write;
+
+/// Output-plane elements of the integer convolution's accumulator scratch.
+const PLANE: usize = 256;
+
+/// A random convolution whose tensors fit the suite's buffers.
+fn geometry(rng: &mut Rng) -> Conv2d {
+    for _ in 0..64 {
+        let (groups, cin_g, cout_g) = match rng.below(4) {
+            0 => (rng.range(2, 4), rng.range(1, 3), rng.range(1, 3)),
+            1 => (rng.range(1, 8), 1, rng.range(1, 2)), // depthwise (multiplier 1 or 2)
+            _ => (1, rng.range(1, 6), rng.range(1, 6)),
+        };
+        let pointwise = rng.chance(1, 6);
+        let flat = !pointwise && rng.chance(1, 6); // 1-D: height 1 throughout
+        let k_h = if pointwise || flat { 1 } else { rng.dim(4) };
+        let k_w = if pointwise { 1 } else { rng.dim(4) };
+        let stride = |rng: &mut Rng| if pointwise { 1 } else { rng.dim(3) };
+        let (stride_h, stride_w) = (stride(rng), stride(rng));
+        let dil = |rng: &mut Rng| if pointwise || rng.chance(3, 4) { 1 } else { rng.range(2, 3) };
+        let (dil_h, dil_w) = (dil(rng), dil(rng));
+        let (ext_h, ext_w) = (dil_h * (k_h - 1) + 1, dil_w * (k_w - 1) + 1);
+        let pad = |rng: &mut Rng, ext: usize| if pointwise { 0 } else { rng.below(ext + 1) };
+        let (pad_top, pad_bottom) = if flat { (0, 0) } else { (pad(rng, ext_h), pad(rng, ext_h)) };
+        let (pad_left, pad_right) = (pad(rng, ext_w), pad(rng, ext_w));
+        let in_h = if flat { 1 } else { rng.dim(9) };
+        let in_w = rng.dim(12);
+        let (span_h, span_w) = (in_h + pad_top + pad_bottom, in_w + pad_left + pad_right);
+        if span_h < ext_h || span_w < ext_w {
+            continue;
+        }
+        let (Some(out_h), Some(out_w)) =
+            ((span_h - ext_h).checked_div(stride_h), (span_w - ext_w).checked_div(stride_w))
+        else {
+            continue;
+        };
+        let p = Conv2d {
+            batch: rng.range(1, 2),
+            in_c: groups * cin_g,
+            in_h,
+            in_w,
+            out_c: groups * cout_g,
+            out_h: out_h + 1,
+            out_w: out_w + 1,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            dil_h,
+            dil_w,
+            pad_top,
+            pad_left,
+            groups,
+        };
+        if p.input_len() <= N
+            && weight_len(&p) <= N
+            && p.output_len() <= N
+            && p.out_h * p.out_w <= PLANE
+            && p.out_c <= MAX_CH
+        {
+            return p;
+        }
+    }
+    Conv2d {
+        batch: 1,
+        in_c: 1,
+        in_h: 1,
+        in_w: 1,
+        out_c: 1,
+        out_h: 1,
+        out_w: 1,
+        k_h: 1,
+        k_w: 1,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+        groups: 1,
+    }
+}
+
+/// Weight elements (`Conv2d::weight_len` without its division by a possibly zero
+/// `groups`, a panic path the optimiser cannot always remove here).
+fn weight_len(p: &Conv2d) -> usize {
+    p.out_c * p.in_c.checked_div(p.groups).unwrap_or(0) * p.k_h * p.k_w
+}
+
+fn describe(geo: &mut Text, p: &Conv2d) {
+    let _ = write!(
+        geo,
+        "n{} c{}>{} g{} in{}x{} out{}x{} k{}x{} s{},{} d{},{} p{},{}",
+        p.batch,
+        p.in_c,
+        p.out_c,
+        p.groups,
+        p.in_h,
+        p.in_w,
+        p.out_h,
+        p.out_w,
+        p.k_h,
+        p.k_w,
+        p.stride_h,
+        p.stride_w,
+        p.dil_h,
+        p.dil_w,
+        p.pad_top,
+        p.pad_left
+    );
+}
+
+/// `conv2d_f32`: within the rounding bound of each output's sum.
+pub(crate) fn conv2d_f32<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    let p = geometry(rng);
+    let act = clamp_of(rng);
+    let (mut x, mut w, mut bias) = ([0.0f32; N], [0.0f32; N], [0.0f32; MAX_CH]);
+    fill(&mut x, || rng.float(-1.0, 1.0));
+    fill(&mut w, || rng.float(-1.0, 1.0));
+    fill(&mut bias, || rng.float(-1.0, 1.0));
+    let nb = if rng.chance(1, 4) { 0 } else { p.out_c };
+    let ny = p.output_len() + rng.below(SLACK + 1);
+    describe(geo, &p);
+    let _ = write!(geo, " act{},{} bias{}", Sci(act.min), Sci(act.max), nb);
+    let (x, w, bias) = (head(&x, p.input_len()), head(&w, weight_len(&p)), head(&bias, nb));
+
+    let (mut got, mut exp, mut tol) = ([SENTINEL; N + SLACK], [SENTINEL; N + SLACK], [0.0f32; N + SLACK]);
+    imp(&p, act, x, w, bias, head_mut(&mut got, ny));
+    reference::conv2d_f32(&p, act, x, w, bias, &mut exp, &mut tol);
+    if let Want::Twin(twin) = want {
+        exp = [SENTINEL; N + SLACK];
+        twin(&p, act, x, w, bias, head_mut(&mut exp, ny));
+        tol.iter_mut().for_each(|t| *t *= 2.0);
+    }
+    close("y", &got, &exp, |i, _| tol.get(i).copied().unwrap_or(0.0))
+}
+
+/// The random operands of a quantised convolution.
+struct QConv<X, W> {
+    p: Conv2d,
+    x_zp: i32,
+    x: [X; N],
+    w: [W; N],
+    bias: [i32; MAX_CH],
+    nb: usize,
+}
+
+impl<X: Int, W: Int> QConv<X, W> {
+    fn draw(rng: &mut Rng, geo: &mut Text) -> Self {
+        let p = geometry(rng);
+        let mut c =
+            QConv { p, x_zp: rng.i32(X::LO, X::HI), x: [X::of(0); N], w: [W::of(0); N], bias: [0; MAX_CH], nb: 0 };
+        fill(&mut c.x, || X::random(rng));
+        fill(&mut c.w, || W::random(rng));
+        fill(&mut c.bias, || rng.i32(-(1 << 14), 1 << 14));
+        c.nb = if rng.chance(1, 4) { 0 } else { p.out_c };
+        describe(geo, &p);
+        let _ = write!(geo, " xzp{} bias{}", c.x_zp, c.nb);
+        c
+    }
+    fn x(&self) -> &[X] {
+        head(&self.x, self.p.input_len())
+    }
+    fn w(&self) -> &[W] {
+        head(&self.w, weight_len(&self.p))
+    }
+    fn bias(&self) -> &[i32] {
+        head(&self.bias, self.nb)
+    }
+}
+
+/// `conv2d_q8`: exact.
+pub(crate) fn conv2d_q8<X, W, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    Y: Int + Q8,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+{
+    let c = QConv::<X, W>::draw(rng, geo);
+    let p = c.p;
+    let out = qout::<Y>(rng);
+    let (mut mult, mut shift) = ([0i32; MAX_CH], [0i32; MAX_CH]);
+    let terms = p.in_c.checked_div(p.groups).unwrap_or(1) * p.k_h * p.k_w;
+    let nm = multipliers(rng, p.out_c, typical_shift(terms), &mut mult, &mut shift);
+    let (mult, shift) = (head(&mult, nm), head(&shift, nm));
+    let ny = p.output_len() + rng.below(SLACK + 1);
+    let na = p.out_h * p.out_w + rng.below(SLACK + 1);
+    let _ = write!(
+        geo,
+        " out{},{},{} m{}x{}>>{}",
+        out.zp,
+        out.min,
+        out.max,
+        nm,
+        mult.first().unwrap_or(&0),
+        shift.first().unwrap_or(&0)
+    );
+
+    let sentinel = Y::random(rng);
+    let (mut got, mut exp, mut acc) = ([sentinel; N + SLACK], [sentinel; N + SLACK], [0i32; PLANE + SLACK]);
+    imp(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), head_mut(&mut acc, na), head_mut(&mut got, ny));
+    match want {
+        Want::Reference => reference::conv2d_q8(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), &mut exp),
+        Want::Twin(twin) => {
+            let mut acc = [0i32; PLANE + SLACK];
+            twin(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), head_mut(&mut acc, na), head_mut(&mut exp, ny))
+        }
+    }
+    exact("y", &got, &exp)
+}
+
+/// `conv2d_q8_i32` (ConvInteger): exact.
+pub(crate) fn conv2d_q8_i32<X, W, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    F: Fn(&Conv2d, i32, &[X], &[W], &[i32], &mut [i32]),
+    G: Fn(&Conv2d, i32, &[X], &[W], &[i32], &mut [i32]),
+{
+    let c = QConv::<X, W>::draw(rng, geo);
+    let ny = c.p.output_len() + rng.below(SLACK + 1);
+    let sentinel = rng.i32(i32::MIN, i32::MAX);
+    let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
+    imp(&c.p, c.x_zp, c.x(), c.w(), c.bias(), head_mut(&mut got, ny));
+    match want {
+        Want::Reference => reference::conv2d_q8_i32(&c.p, c.x_zp, c.x(), c.w(), c.bias(), &mut exp),
+        Want::Twin(twin) => twin(&c.p, c.x_zp, c.x(), c.w(), c.bias(), head_mut(&mut exp, ny)),
+    }
+    exact("y", &got, &exp)
+}
