@@ -22,34 +22,6 @@ pub use lstm::*;
 pub use pool::*;
 pub use reduce::*;
 
-/// The valid output range `lo..hi` of a sliding window tap: output positions `o` for
-/// which `o * stride + tap - pad` lands inside `0..len`.
-#[inline(always)]
-pub(crate) fn tap_range(tap: usize, pad: usize, stride: usize, len: usize, out: usize) -> (usize, usize) {
-    // o * stride >= pad - tap  and  o * stride < len + pad - tap
-    let lo = if pad > tap { (pad - tap).div_ceil(stride) } else { 0 };
-    let limit = len + pad;
-    let hi = if limit > tap { (limit - tap).div_ceil(stride) } else { 0 };
-    (lo.min(out), hi.min(out).max(lo.min(out)))
-}
-
-/// `f(y[j], x[j · step])` for every `j` while both exist: a strided row without
-/// `step_by`, whose step assertion would otherwise be a panic path.
-#[inline(always)]
-pub(crate) fn strided_zip<X: Copy, Y>(y: &mut [Y], x: &[X], step: usize, mut f: impl FnMut(&mut Y, X)) {
-    if step == 1 {
-        for (o, &v) in y.iter_mut().zip(x) {
-            f(o, v);
-        }
-        return;
-    }
-    for (j, o) in y.iter_mut().enumerate() {
-        if let Some(&v) = x.get(j.wrapping_mul(step)) {
-            f(o, v);
-        }
-    }
-}
-
 /// Geometries the kernel tests share.
 #[cfg(test)]
 pub(crate) mod test_geometry {
