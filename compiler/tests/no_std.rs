@@ -75,7 +75,7 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         batch_stride_a: p[17], batch_stride_b: p[18], alpha: f3.first().copied().unwrap_or(1.0), beta: 1.0, bias,
     };
     let pool = Pool2d {
-        planes: p[11], in_h: p[12], in_w: p[13], out_h: p[14], out_w: p[15], k_h: p[16], k_w: p[17], stride_h: p[18],
+        batch: p[11], channels: p[27], in_h: p[12], in_w: p[13], out_h: p[14], out_w: p[15], k_h: p[16], k_w: p[17], stride_h: p[18],
         stride_w: p[19], dil_h: p[20], dil_w: p[21], pad_top: p[22], pad_left: p[23], pad_bottom: p[24],
         pad_right: p[25], count_include_pad: p[26] % 2 == 1,
     };
@@ -122,8 +122,8 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         13 => k::channel_affine_f32(&axis, f0, f1, f2, f3),
         14 => k::max_pool2d_f32(&pool, f0, f1),
         15 => k::avg_pool2d_f32(&pool, f0, f1),
-        16 => k::global_avg_pool_f32(p[11], p[12], f0, f1),
-        17 => k::global_max_pool_f32(p[11], p[12], f0, f1),
+        16 => k::mean_axis_f32(&axis, f0, f1),
+        17 => k::max_axis_f32(&axis, f0, f1),
         18 => k::copy(f0, f1),
         19 => k::fill(act.min, f0),
         20 => k::copy_strided(&strided, f0, f1),
@@ -145,8 +145,8 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         31 => k::add_q8::<i8, i8, i8>(&bc, &qa, &out, i8a, i8b, i8c),
         32 => k::add_q8::<u8, u8, u8>(&bc, &qa, &out, b0, b1, b2),
         33 => k::mul_q8::<i8, u8, i8>(&bc, &qm, &out, i8a, b1, i8c),
-        34 => k::avg_pool2d_q8::<i8, u8>(&pool, z, &out, m, s, i8a, b1),
-        35 => k::global_avg_pool_q8::<u8, i8>(p[11], p[12], z, &out, m, s, b0, i8b),
+        34 => k::avg_pool2d_q8::<i8, u8>(&pool, z, &out, m, s, i8a, w0, b1),
+        35 => k::mean_axis_q8::<u8, i8>(&axis, z, &out, m, s, b0, i8b),
         36 => k::max_pool2d_q8::<i8>(&pool, i8a, i8b),
         37 => k::max_pool2d_q8::<u8>(&pool, b0, b1),
         38 => k::softmax_q8::<i8, u8>(&axis, &tablee, m as u32, &out, i8a, b1),
@@ -157,6 +157,9 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         43 => k::dequantize_f32::<i8>(&axis, f0, w0, i8a, f1),
         44 => k::dequantize_f32::<u8>(&axis, f0, w0, b0, f1),
         45 => k::dequantize_i32(&axis, f0, w0, f1),
+        47 => k::depthwise_conv2d_f32(&conv, act, f0, f1, f2, f3),
+        48 => k::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        49 => k::depthwise_conv2d_q8::<u8, i16, u8>(&conv, z, &out, w1, w2, b0, w16, w0, w3, b2),
         46 => {
             let regions = [(p[11], p[12]), (p[13], p[14]), (p[15], p[16])];
             let (ro, [x, y, z]) = tinyops_runtime::arena::split(b0, regions);
@@ -173,7 +176,7 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 47;
+const KERNELS: usize = 50;
 
 const CONTROL: &str = r#"
 #[no_mangle]

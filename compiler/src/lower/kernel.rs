@@ -7,18 +7,11 @@
 //! Arm DSP, …) is chosen afterwards by [`super::select`], and how the call is written
 //! down is a backend's business.
 
-use crate::ir::DType;
+use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
     Axis, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Strided, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
-
-/// How a kernel's tensor operands are laid out in memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Layout {
-    /// ONNX's own row-major order (NCHW for images, NCW for sequences).
-    Onnx,
-}
 
 /// One kernel invocation's parameters (tensor operands are separate: see
 /// [`super::KernelCall`]).
@@ -31,8 +24,11 @@ pub enum Layout {
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kernel {
-    /// Float 2-D convolution with a fused clamp. Reads x, w, bias; writes y.
+    /// Float 2-D convolution (channels-last, weights `O,kH,kW,I/g`) with a fused clamp.
+    /// Reads x, w, bias; writes y.
     Conv2dF32 { p: Conv2d, act: Clamp },
+    /// Float depthwise convolution (channels-last). Reads x, w, bias; writes y.
+    DepthwiseConv2dF32 { p: Conv2d, act: Clamp },
     /// Float GEMM / batched MatMul with a fused clamp. Reads a, b, c; writes y.
     GemmF32 { p: Gemm, act: Clamp },
     /// Float broadcasting binary op with a fused clamp. Reads a, b; writes y.
@@ -47,14 +43,15 @@ pub enum Kernel {
     LogSoftmaxF32 { p: Axis },
     /// `y = x · scale[c] + shift[c]` per channel. Reads scale, shift, x; writes y.
     ChannelAffineF32 { p: Axis },
-    /// Float max pooling. Reads x; writes y.
+    /// Float max pooling (channels-last). Reads x; writes y.
     MaxPool2dF32 { p: Pool2d },
-    /// Float average pooling. Reads x; writes y.
+    /// Float average pooling (channels-last). Reads x; writes y.
     AvgPool2dF32 { p: Pool2d },
-    /// Float global average over `spatial` elements of each of `planes`. Reads x; writes y.
-    GlobalAvgPoolF32 { planes: usize, spatial: usize },
-    /// Float global maximum over `spatial` elements of each of `planes`. Reads x; writes y.
-    GlobalMaxPoolF32 { planes: usize, spatial: usize },
+    /// Float mean along the middle axis of `outer × len × inner` (global average
+    /// pooling). Reads x; writes y.
+    MeanAxisF32 { p: Axis },
+    /// Float maximum along the middle axis (global max pooling). Reads x; writes y.
+    MaxAxisF32 { p: Axis },
     /// Float LSTM over a sequence. Reads x, w, r, b, h0, c0, peepholes; writes y, y_h,
     /// y_c, scratch.
     LstmF32 { p: Lstm },
@@ -72,9 +69,21 @@ pub enum Kernel {
     Dequantize { from: DType, p: Axis, scales: Vec<f32>, zps: Vec<i32> },
     /// DequantizeLinear of i32 accumulators. Reads x; writes y.
     DequantizeI32 { p: Axis, scales: Vec<f32> },
-    /// Quantised 2-D convolution with per-channel requantisation. Reads x, w, bias;
-    /// writes scratch (one i32 output plane), y.
+    /// Quantised 2-D convolution (channels-last) with per-channel requantisation.
+    /// Reads x, w, bias; writes scratch (one output pixel of i32), y.
     Conv2dQ8 { x: DType, w: DType, y: DType, p: Conv2d, x_zp: i32, out: QOut, mults: Vec<i32>, shifts: Vec<i32> },
+    /// Quantised depthwise convolution (channels-last). Reads x, w, bias; writes
+    /// scratch (one output pixel of i32), y.
+    DepthwiseConv2dQ8 {
+        x: DType,
+        w: DType,
+        y: DType,
+        p: Conv2d,
+        x_zp: i32,
+        out: QOut,
+        mults: Vec<i32>,
+        shifts: Vec<i32>,
+    },
     /// Integer convolution to raw i32 accumulators (ConvInteger). Reads x, w, bias; writes y.
     Conv2dQ8I32 { x: DType, w: DType, p: Conv2d, x_zp: i32 },
     /// Quantised fully-connected layer (weights stored `n × k`). Reads a, w, bias; writes y.
@@ -87,10 +96,11 @@ pub enum Kernel {
     MulQ8 { a: DType, b: DType, y: DType, p: Broadcast, q: QMul, out: QOut },
     /// Quantised max pooling (same scale in and out). Reads x; writes y.
     MaxPool2dQ8 { t: DType, p: Pool2d },
-    /// Quantised average pooling. Reads x; writes y.
+    /// Quantised average pooling (channels-last). Reads x; writes scratch (one output
+    /// pixel of i32), y.
     AvgPool2dQ8 { x: DType, y: DType, p: Pool2d, x_zp: i32, out: QOut, mult: i32, shift: u32 },
-    /// Quantised global average pooling. Reads x; writes y.
-    GlobalAvgPoolQ8 { x: DType, y: DType, planes: usize, spatial: usize, x_zp: i32, out: QOut, mult: i32, shift: u32 },
+    /// Quantised mean along the middle axis (global average pooling). Reads x; writes y.
+    MeanAxisQ8 { x: DType, y: DType, p: Axis, x_zp: i32, out: QOut, mult: i32, shift: u32 },
     /// Quantised softmax through an exponential table. Reads x; writes y.
     SoftmaxQ8 { x: DType, y: DType, p: Axis, exp_table: Vec<u32>, inv_scale_q16: u32, out: QOut },
     /// A 256-entry table lookup (any elementwise function of an 8-bit input). Reads x;
@@ -136,6 +146,7 @@ macro_rules! families {
 
 families! {
     Conv2dF32 => "conv2d_f32",
+    DepthwiseConv2dF32 => "depthwise_conv2d_f32",
     GemmF32 => "gemm_f32",
     BinaryF32 => "binary_f32",
     ClampF32 => "clamp_f32",
@@ -145,8 +156,8 @@ families! {
     ChannelAffineF32 => "channel_affine_f32",
     MaxPool2dF32 => "max_pool2d_f32",
     AvgPool2dF32 => "avg_pool2d_f32",
-    GlobalAvgPoolF32 => "global_avg_pool_f32",
-    GlobalMaxPoolF32 => "global_max_pool_f32",
+    MeanAxisF32 => "mean_axis_f32",
+    MaxAxisF32 => "max_axis_f32",
     LstmF32 => "lstm_f32",
     Copy => "copy",
     Fill => "fill",
@@ -156,6 +167,7 @@ families! {
     Dequantize => "dequantize_f32",
     DequantizeI32 => "dequantize_i32",
     Conv2dQ8 => "conv2d_q8",
+    DepthwiseConv2dQ8 => "depthwise_conv2d_q8",
     Conv2dQ8I32 => "conv2d_q8_i32",
     GemmQ8 => "gemm_q8",
     GemmQ8I32 => "gemm_q8_i32",
@@ -163,7 +175,7 @@ families! {
     MulQ8 => "mul_q8",
     MaxPool2dQ8 => "max_pool2d_q8",
     AvgPool2dQ8 => "avg_pool2d_q8",
-    GlobalAvgPoolQ8 => "global_avg_pool_q8",
+    MeanAxisQ8 => "mean_axis_q8",
     SoftmaxQ8 => "softmax_q8",
     LookupQ8 => "lookup_q8",
 }
@@ -177,16 +189,16 @@ impl Kernel {
             Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],
             Quantize { to, .. } => vec![*to],
             Dequantize { from, .. } => vec![*from],
-            Conv2dQ8 { x, w, y, .. } => vec![*x, *w, *y],
+            Conv2dQ8 { x, w, y, .. } | DepthwiseConv2dQ8 { x, w, y, .. } => vec![*x, *w, *y],
             Conv2dQ8I32 { x, w, .. } => vec![*x, *w],
             GemmQ8 { a, w, y, .. } => vec![*a, *w, *y],
             GemmQ8I32 { a, w, .. } => vec![*a, *w],
             AddQ8 { a, b, y, .. } | MulQ8 { a, b, y, .. } => vec![*a, *b, *y],
-            AvgPool2dQ8 { x, y, .. }
-            | GlobalAvgPoolQ8 { x, y, .. }
-            | SoftmaxQ8 { x, y, .. }
-            | LookupQ8 { x, y, .. } => vec![*x, *y],
+            AvgPool2dQ8 { x, y, .. } | MeanAxisQ8 { x, y, .. } | SoftmaxQ8 { x, y, .. } | LookupQ8 { x, y, .. } => {
+                vec![*x, *y]
+            }
             Conv2dF32 { .. }
+            | DepthwiseConv2dF32 { .. }
             | GemmF32 { .. }
             | BinaryF32 { .. }
             | ClampF32 { .. }
@@ -196,16 +208,29 @@ impl Kernel {
             | ChannelAffineF32 { .. }
             | MaxPool2dF32 { .. }
             | AvgPool2dF32 { .. }
-            | GlobalAvgPoolF32 { .. }
-            | GlobalMaxPoolF32 { .. }
+            | MeanAxisF32 { .. }
+            | MaxAxisF32 { .. }
             | LstmF32 { .. }
             | DequantizeI32 { .. } => vec![],
         }
     }
 
-    /// The layout the kernel reads and writes its tensors in.
-    pub fn layout(&self) -> Layout {
-        Layout::Onnx
+    /// The layout a spatial kernel reads and writes its activations in (`None` for
+    /// kernels to which layout means nothing).
+    pub fn layout(&self) -> Option<Layout> {
+        use Kernel::*;
+        match self {
+            Conv2dF32 { .. }
+            | DepthwiseConv2dF32 { .. }
+            | Conv2dQ8 { .. }
+            | DepthwiseConv2dQ8 { .. }
+            | Conv2dQ8I32 { .. }
+            | MaxPool2dF32 { .. }
+            | AvgPool2dF32 { .. }
+            | MaxPool2dQ8 { .. }
+            | AvgPool2dQ8 { .. } => Some(Layout::ChannelsLast),
+            _ => None,
+        }
     }
 }
 

@@ -12,11 +12,11 @@
 pub mod kernel;
 pub mod select;
 
-pub use kernel::{Family, Kernel, Layout};
+pub use kernel::{Family, Kernel};
 pub use select::{Implementation, Isa};
 
 use crate::error::{NodeRef, Problem, IR_DOMAIN};
-use crate::ir::{DType, Graph, NodeId, TensorType, ValueId};
+use crate::ir::{DType, Graph, NodeId, Tensor, TensorType, ValueId};
 use crate::ops::{Arg, OpError, OpResult};
 use crate::plan::{Loc, Plan};
 use std::collections::HashMap;
@@ -258,6 +258,7 @@ struct Lowering<'g> {
     plan: &'g Plan,
     weights: Vec<Weight>,
     weight_of: HashMap<ValueId, usize>,
+    packed_of: HashMap<(ValueId, Family, Isa), usize>,
 }
 
 impl Lowering<'_> {
@@ -284,6 +285,28 @@ impl Lowering<'_> {
             Some(Loc::Unused) => Place::Empty,
             None => return Err(format!("`{}` has no storage in the memory plan", self.g.value(v).name)),
         })
+    }
+
+    /// A constant repacked by the implementation that reads it, stored once per
+    /// (constant, kernel family, ISA).
+    fn packed(&mut self, v: ValueId, family: Family, isa: Isa, t: Tensor) -> Operand {
+        let (dtype, len) = (t.dtype(), t.numel());
+        let i = match self.packed_of.get(&(v, family, isa)) {
+            Some(&i) => i,
+            None => {
+                let i = self.weights.len();
+                let name = &self.g.value(v).name;
+                self.weights.push(Weight {
+                    symbol: format!("{}_{}", weight_symbol(i, name), isa.module().to_uppercase()),
+                    source: format!("{name}, packed for {isa}::{}", family.function()),
+                    ty: t.ty(),
+                    bytes: t.data.to_le_bytes(),
+                });
+                self.packed_of.insert((v, family, isa), i);
+                i
+            }
+        };
+        Operand { place: Place::Weight(i), dtype, len }
     }
 
     fn operand(&mut self, n: NodeId, slot: Slot) -> Result<Operand, String> {
@@ -344,7 +367,7 @@ impl Lowering<'_> {
 /// Lowers a planned graph for a target. Every node's problems are collected, so a
 /// model with several unsupported uses reports them all at once.
 pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program, Vec<Problem>> {
-    let mut lw = Lowering { g, plan, weights: vec![], weight_of: HashMap::new() };
+    let mut lw = Lowering { g, plan, weights: vec![], weight_of: HashMap::new(), packed_of: HashMap::new() };
     let mut steps = vec![];
     let mut problems = vec![];
     let mut macs = 0u64;
@@ -370,18 +393,31 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
         let internal =
             |detail: String| Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {detail}") };
         for inv in invocations {
-            let isa = match select::select(&inv.kernel, target) {
-                Ok(imp) => imp.isa,
+            let imp = match select::select(&inv.kernel, target) {
+                Ok(imp) => imp,
                 Err(e) => {
                     problems.push(Problem::Unsupported { node: node_ref(g, n), detail: e.to_string() });
                     continue;
                 }
             };
-            let resolve = |lw: &mut Lowering, slots: &[Slot]| -> Result<Vec<Operand>, String> {
-                slots.iter().map(|&s| lw.operand(n, s)).collect()
+            // The implementation may want its constant operands in its own order.
+            let value_of = |s: &Slot| match *s {
+                Slot::In(i) => nd.inputs.get(i).copied().flatten(),
+                _ => None,
             };
-            match (resolve(&mut lw, &inv.reads), resolve(&mut lw, &inv.writes)) {
-                (Ok(reads), Ok(writes)) => calls.push(KernelCall { kernel: inv.kernel, isa, reads, writes }),
+            let consts: Vec<Option<&Tensor>> =
+                inv.reads.iter().map(|s| value_of(s).and_then(|v| g.const_of(v))).collect();
+            let mut packed = (imp.pack)(&inv.kernel, &consts).into_iter();
+            let mut reads = vec![];
+            for s in &inv.reads {
+                match (packed.next().flatten(), value_of(s)) {
+                    (Some(t), Some(v)) => reads.push(Ok(lw.packed(v, inv.kernel.family(), imp.isa, t))),
+                    _ => reads.push(lw.operand(n, *s)),
+                }
+            }
+            let writes: Result<Vec<Operand>, String> = inv.writes.iter().map(|&s| lw.operand(n, s)).collect();
+            match (reads.into_iter().collect::<Result<Vec<_>, _>>(), writes) {
+                (Ok(reads), Ok(writes)) => calls.push(KernelCall { kernel: inv.kernel, isa: imp.isa, reads, writes }),
                 (Err(e), _) | (_, Err(e)) => problems.push(internal(e)),
             }
         }

@@ -8,7 +8,8 @@
 //! conditions the kernel and the target meet; the portable one, listed last, always
 //! qualifies, and is a real implementation in its own right, never a stand-in.
 
-use super::kernel::{Family, Kernel, Layout};
+use super::kernel::{Family, Kernel};
+use crate::ir::{Layout, Tensor};
 use std::fmt;
 use tinyops_targets::{Feature, Target};
 
@@ -53,11 +54,19 @@ pub struct Implementation {
     pub isa: Isa,
     /// Features the target must have.
     pub requires: &'static [Feature],
-    /// The tensor layout it reads and writes.
-    pub layout: Layout,
+    /// The activation layout it reads and writes (`None`: layout means nothing to it).
+    pub layout: Option<Layout>,
     /// Further conditions on the kernel's element types and parameters.
     pub accepts: fn(&Kernel) -> bool,
+    /// How it wants its constant operands: given the kernel and the constant read at
+    /// each position (`None` for run-time operands), the repacked tensor for each
+    /// position it wants in another order, `None` to keep one as it is. The chosen
+    /// kernel owns its weight layout.
+    pub pack: Packer,
 }
+
+/// See [`Implementation::pack`].
+pub type Packer = fn(&Kernel, &[Option<&Tensor>]) -> Vec<Option<Tensor>>;
 
 impl Implementation {
     /// True when this implementation can run `kernel` on `target`.
@@ -73,8 +82,41 @@ fn any(_: &Kernel) -> bool {
     true
 }
 
+fn as_is(_: &Kernel, reads: &[Option<&Tensor>]) -> Vec<Option<Tensor>> {
+    vec![None; reads.len()]
+}
+
+/// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/g`) as `kH,kW,C`: the channels
+/// of one tap side by side, as the depthwise kernels walk them.
+fn depthwise_taps_by_channel(_: &Kernel, reads: &[Option<&Tensor>]) -> Vec<Option<Tensor>> {
+    let mut out = vec![None; reads.len()];
+    if let Some(Some(w)) = reads.get(1) {
+        let (c, taps) = (w.shape[0], w.numel() / w.shape[0].max(1));
+        let order = (0..w.numel()).map(|i| (i % c) * taps + i / c);
+        out[1] = Some(Tensor { shape: vec![w.shape[1], w.shape[2], c], data: w.data.gather(order) });
+    }
+    out
+}
+
+/// A portable implementation of a family: every family has one.
 const fn portable(family: Family) -> Implementation {
-    Implementation { family, isa: Isa::Portable, requires: &[], layout: Layout::Onnx, accepts: any }
+    let layout = match family {
+        Family::Conv2dF32
+        | Family::DepthwiseConv2dF32
+        | Family::Conv2dQ8
+        | Family::DepthwiseConv2dQ8
+        | Family::Conv2dQ8I32
+        | Family::MaxPool2dF32
+        | Family::AvgPool2dF32
+        | Family::MaxPool2dQ8
+        | Family::AvgPool2dQ8 => Some(Layout::ChannelsLast),
+        _ => None,
+    };
+    let pack = match family {
+        Family::DepthwiseConv2dF32 | Family::DepthwiseConv2dQ8 => depthwise_taps_by_channel,
+        _ => as_is,
+    };
+    Implementation { family, isa: Isa::Portable, requires: &[], layout, accepts: any, pack }
 }
 
 macro_rules! portable_all {
@@ -87,6 +129,7 @@ macro_rules! portable_all {
 
 portable_all!(
     Conv2dF32,
+    DepthwiseConv2dF32,
     GemmF32,
     BinaryF32,
     ClampF32,
@@ -96,8 +139,8 @@ portable_all!(
     ChannelAffineF32,
     MaxPool2dF32,
     AvgPool2dF32,
-    GlobalAvgPoolF32,
-    GlobalMaxPoolF32,
+    MeanAxisF32,
+    MaxAxisF32,
     LstmF32,
     Copy,
     Fill,
@@ -107,6 +150,7 @@ portable_all!(
     Dequantize,
     DequantizeI32,
     Conv2dQ8,
+    DepthwiseConv2dQ8,
     Conv2dQ8I32,
     GemmQ8,
     GemmQ8I32,
@@ -114,7 +158,7 @@ portable_all!(
     MulQ8,
     MaxPool2dQ8,
     AvgPool2dQ8,
-    GlobalAvgPoolQ8,
+    MeanAxisQ8,
     SoftmaxQ8,
     LookupQ8,
 );
@@ -182,15 +226,17 @@ mod tests {
                 family: Family::Copy,
                 isa: Isa::ArmMve,
                 requires: &[Feature::ArmMve],
-                layout: Layout::Onnx,
+                layout: None,
                 accepts: any,
+                pack: as_is,
             },
             Implementation {
                 family: Family::Copy,
                 isa: Isa::ArmDsp,
                 requires: &[Feature::ArmDsp],
-                layout: Layout::Onnx,
+                layout: None,
                 accepts: only_i8,
+                pack: as_is,
             },
             portable(Family::Copy),
         ];

@@ -5,7 +5,7 @@ use super::activation::Act;
 use super::util::{expect_dtype, f32s, list, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{numel, DType, Tensor, TensorType};
+use crate::ir::{numel, DType, Layout, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use tinyops_runtime::kernels::Conv2d;
 
@@ -24,6 +24,8 @@ pub struct Conv {
     pub group: usize,
     /// Fused output clamp.
     pub act: Act,
+    /// Where channels sit in the input and output (and weights: `O,I,k…` or `O,k…,I`).
+    pub layout: Layout,
 }
 
 /// Output extent of a sliding window.
@@ -98,12 +100,13 @@ pub fn window_attrs(
 }
 
 impl Conv {
-    /// The output shape for input and weight shapes.
+    /// The output shape for input and weight shapes (all in the op's layout).
     pub fn out_shape(&self, x: &[usize], w: &[usize]) -> OpResult<Vec<usize>> {
         let r = self.kernel.len();
         if x.len() != r + 2 || w.len() != r + 2 {
             invalid!("input rank {} and weight rank {} do not fit a {r}-D convolution", x.len(), w.len());
         }
+        let (x, w) = (&self.layout.to_nchw(x)[..], &self.layout.to_nchw(w)[..]);
         if x[1] != w[1] * self.group || !w[0].is_multiple_of(self.group) {
             invalid!(
                 "input has {} channels but weights {:?} with group {} expect {}",
@@ -130,7 +133,7 @@ impl Conv {
             .ok_or_else(|| super::OpError::Invalid(format!("kernel larger than padded input on spatial axis {i}")))?;
             out.push(o);
         }
-        Ok(out)
+        Ok(self.layout.from_nchw(&out))
     }
 
     /// The runtime's 2-D geometry for these input and output shapes (1-D
@@ -161,8 +164,10 @@ impl Conv {
         })
     }
 
-    /// The 2-D geometry (1-D convolutions as height 1).
+    /// The 2-D geometry (1-D convolutions as height 1) of input and output shapes in
+    /// the op's layout.
     pub fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 16] {
+        let (x, y) = (&self.layout.to_nchw(x)[..], &self.layout.to_nchw(y)[..]);
         let two = self.kernel.len() == 2;
         let g = |v: &[usize], i: usize, one: usize| {
             if two {
@@ -197,33 +202,62 @@ impl Conv {
 
 impl Conv {
     /// The definition of convolution, for reference evaluators: calls `out(oc, taps)`
-    /// for every output element in row-major order, where `taps` lists the (input
-    /// index, weight index) pairs that land inside the input (padding contributes
-    /// nothing). Float and integer convolution share it.
+    /// for every output element in row-major order of the op's layout, where `taps`
+    /// lists the (input index, weight index) pairs that land inside the input (padding
+    /// contributes nothing). Float and integer convolution share it.
     pub fn reference(&self, xs: &[usize], ys: &[usize], mut out: impl FnMut(usize, &[(usize, usize)])) {
         let [n, c, ih, iw, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, g] = self.geometry(xs, ys);
         let (cg, mg) = (c / g, m / g);
+        let last = self.layout == Layout::ChannelsLast;
+        // Physical indices of a logical (batch, channel, row, column) element and of a
+        // logical (out channel, in channel of the group, row, column) weight.
+        let xi = |b: usize, ic: usize, y: usize, x: usize| {
+            if last {
+                ((b * ih + y) * iw + x) * c + ic
+            } else {
+                ((b * c + ic) * ih + y) * iw + x
+            }
+        };
+        let wi = |oc: usize, icg: usize, ky: usize, kx: usize| {
+            if last {
+                ((oc * kh + ky) * kw + kx) * cg + icg
+            } else {
+                ((oc * cg + icg) * kh + ky) * kw + kx
+            }
+        };
         let mut taps = Vec::with_capacity(cg * kh * kw);
+        let mut element = |b: usize, oc: usize, oy: usize, ox: usize| {
+            taps.clear();
+            for icg in 0..cg {
+                let ic = (oc / mg) * cg + icg;
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let yy = (oy * sh + ky * dh) as isize - pt as isize;
+                        let xx = (ox * sw + kx * dw) as isize - pl as isize;
+                        if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
+                            continue;
+                        }
+                        taps.push((xi(b, ic, yy as usize, xx as usize), wi(oc, icg, ky, kx)));
+                    }
+                }
+            }
+            out(oc, &taps);
+        };
         for b in 0..n {
-            for oc in 0..m {
+            if last {
                 for oy in 0..oh {
                     for ox in 0..ow {
-                        taps.clear();
-                        for icg in 0..cg {
-                            let ic = (oc / mg) * cg + icg;
-                            for ky in 0..kh {
-                                for kx in 0..kw {
-                                    let yy = (oy * sh + ky * dh) as isize - pt as isize;
-                                    let xx = (ox * sw + kx * dw) as isize - pl as isize;
-                                    if yy < 0 || xx < 0 || yy >= ih as isize || xx >= iw as isize {
-                                        continue;
-                                    }
-                                    let xi = ((b * c + ic) * ih + yy as usize) * iw + xx as usize;
-                                    taps.push((xi, ((oc * cg + icg) * kh + ky) * kw + kx));
-                                }
-                            }
+                        for oc in 0..m {
+                            element(b, oc, oy, ox);
                         }
-                        out(oc, &taps);
+                    }
+                }
+            } else {
+                for oc in 0..m {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            element(b, oc, oy, ox);
+                        }
                     }
                 }
             }
@@ -243,6 +277,9 @@ impl OpDef for Conv {
             ("pads", list(&self.pads)),
             ("group", self.group.to_string()),
         ];
+        if self.layout != Layout::ChannelsFirst {
+            a.push(("layout", self.layout.to_string()));
+        }
         if !self.act.is_none() {
             a.push(("act", self.act.text()));
         }
@@ -275,8 +312,11 @@ impl OpDef for Conv {
         Ok(vec![Tensor::f32(ys.clone(), y)])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        super::pool::channels_last(self.layout)?;
         let p = self.params(&cx.input(0)?.ty.shape, &cx.output(0)?.shape)?;
-        let kernel = Kernel::Conv2dF32 { p, act: self.act.clamp() };
+        let act = self.act.clamp();
+        let kernel =
+            if is_depthwise(&p) { Kernel::DepthwiseConv2dF32 { p, act } } else { Kernel::Conv2dF32 { p, act } };
         Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1), cx.opt_in(2)], [Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
@@ -285,6 +325,12 @@ impl OpDef for Conv {
         };
         (outputs[0].numel() as u64) * (numel(&w.shape[1..]) as u64)
     }
+}
+
+/// True for a depthwise convolution with one filter per channel (the depthwise
+/// kernels' case).
+pub fn is_depthwise(p: &Conv2d) -> bool {
+    p.groups == p.in_c && p.out_c == p.in_c && p.groups > 1
 }
 
 /// ONNX Conv.
@@ -316,5 +362,5 @@ pub fn attributes(cx: &NodeCx, w_slot: usize) -> OpResult<Conv> {
     if group < 1 {
         invalid!("group must be positive, got {group}");
     }
-    Ok(Conv { kernel, strides, dilations, pads, group: group as usize, act: Act::NONE })
+    Ok(Conv { kernel, strides, dilations, pads, group: group as usize, act: Act::NONE, layout: Layout::ChannelsFirst })
 }

@@ -5,9 +5,9 @@ use super::conv::{window_attrs, window_out};
 use super::util::{expect_dtype, f32s, list, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{numel, DType, Tensor, TensorType};
+use crate::ir::{numel, DType, Layout, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
-use tinyops_runtime::kernels::Pool2d;
+use tinyops_runtime::kernels::{Axis, Pool2d};
 
 /// Maximum or mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum PoolKind {
     Avg,
 }
 
-/// A sliding-window pool over NC[H]W.
+/// A sliding-window pool over `N,C,spatial…` (or channels-last).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pool {
     /// Max or average.
@@ -35,15 +35,18 @@ pub struct Pool {
     pub ceil_mode: bool,
     /// Average divides by the padded window size.
     pub count_include_pad: bool,
+    /// Where channels sit in the input and output.
+    pub layout: Layout,
 }
 
 impl Pool {
-    /// The output shape for an input shape.
+    /// The output shape for an input shape (both in the op's layout).
     pub fn out_shape(&self, x: &[usize]) -> OpResult<Vec<usize>> {
         let r = self.kernel.len();
         if x.len() != r + 2 {
             invalid!("input rank {} does not fit a {r}-D window", x.len());
         }
+        let x = &self.layout.to_nchw(x)[..];
         let mut out = vec![x[0], x[1]];
         for i in 0..r {
             let (k, s, d, pb, pe) =
@@ -57,7 +60,7 @@ impl Pool {
             }
             out.push(o);
         }
-        Ok(out)
+        Ok(self.layout.from_nchw(&out))
     }
 
     /// The runtime's 2-D window (1-D pools as height 1); wider pools are unsupported.
@@ -65,10 +68,11 @@ impl Pool {
         if self.kernel.len() > 2 {
             unsupported!("{}-D pooling", self.kernel.len());
         }
-        let [planes, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right] =
+        let [batch, channels, in_h, in_w, out_h, out_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right] =
             self.geometry(x, y);
         Ok(Pool2d {
-            planes,
+            batch,
+            channels,
             in_h,
             in_w,
             out_h,
@@ -87,8 +91,10 @@ impl Pool {
         })
     }
 
-    /// The 2-D geometry (1-D pools as height 1).
-    pub fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 15] {
+    /// The 2-D geometry (1-D pools as height 1) of shapes in the op's layout:
+    /// batch, channels, input and output extents, window, strides, dilations, pads.
+    pub fn geometry(&self, x: &[usize], y: &[usize]) -> [usize; 16] {
+        let (x, y) = (&self.layout.to_nchw(x)[..], &self.layout.to_nchw(y)[..]);
         let two = self.kernel.len() == 2;
         let pick = |v: &[usize], i: usize| {
             if two {
@@ -101,7 +107,8 @@ impl Pool {
         };
         let r = self.kernel.len();
         [
-            x[0] * x[1],
+            x[0],
+            x[1],
             if two { x[2] } else { 1 },
             x[r + 1],
             if two { y[2] } else { 1 },
@@ -122,31 +129,55 @@ impl Pool {
 
 impl Pool {
     /// The definition of pooling, for reference evaluators: calls `out(taps, divisor)`
-    /// for every output element in row-major order, with the input indices inside the
-    /// window and the averaging divisor (real elements, or with `count_include_pad`
-    /// also padding, never positions past it). Float and integer pooling share it.
+    /// for every output element in row-major order of the op's layout, with the input
+    /// indices inside the window and the averaging divisor (real elements, or with
+    /// `count_include_pad` also padding, never positions past it). Float and integer
+    /// pooling share it.
     pub fn reference(&self, xs: &[usize], ys: &[usize], mut out: impl FnMut(&[usize], usize)) {
-        let [planes, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.geometry(xs, ys);
+        let [n, c, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = self.geometry(xs, ys);
+        let last = self.layout == Layout::ChannelsLast;
+        let xi = |b: usize, ch: usize, y: usize, x: usize| {
+            if last {
+                ((b * ih + y) * iw + x) * c + ch
+            } else {
+                ((b * c + ch) * ih + y) * iw + x
+            }
+        };
         let mut taps = Vec::with_capacity(kh * kw);
-        for c in 0..planes {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    taps.clear();
-                    let mut padded = 0;
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let yy = (oy * sh + ky * dh) as isize - pt as isize;
-                            let xx = (ox * sw + kx * dw) as isize - pl as isize;
-                            if yy >= (ih + pb) as isize || xx >= (iw + pr) as isize {
-                                continue;
-                            }
-                            padded += 1;
-                            if yy >= 0 && xx >= 0 && yy < ih as isize && xx < iw as isize {
-                                taps.push((c * ih + yy as usize) * iw + xx as usize);
-                            }
+        let mut element = |b: usize, ch: usize, oy: usize, ox: usize| {
+            taps.clear();
+            let mut padded = 0;
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let yy = (oy * sh + ky * dh) as isize - pt as isize;
+                    let xx = (ox * sw + kx * dw) as isize - pl as isize;
+                    if yy >= (ih + pb) as isize || xx >= (iw + pr) as isize {
+                        continue;
+                    }
+                    padded += 1;
+                    if yy >= 0 && xx >= 0 && yy < ih as isize && xx < iw as isize {
+                        taps.push(xi(b, ch, yy as usize, xx as usize));
+                    }
+                }
+            }
+            out(&taps, if self.count_include_pad { padded } else { taps.len() });
+        };
+        for b in 0..n {
+            if last {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        for ch in 0..c {
+                            element(b, ch, oy, ox);
                         }
                     }
-                    out(&taps, if self.count_include_pad { padded } else { taps.len() });
+                }
+            } else {
+                for ch in 0..c {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            element(b, ch, oy, ox);
+                        }
+                    }
                 }
             }
         }
@@ -172,6 +203,9 @@ impl OpDef for Pool {
         }
         if self.kind == PoolKind::Avg && self.count_include_pad {
             a.push(("count_include_pad", "true".into()));
+        }
+        if self.layout != Layout::ChannelsFirst {
+            a.push(("layout", self.layout.to_string()));
         }
         a
     }
@@ -201,6 +235,7 @@ impl OpDef for Pool {
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let x = cx.input(0)?.ty;
+        channels_last(self.layout)?;
         let p = self.params(&x.shape, &cx.output(0)?.shape)?;
         let kernel = match (self.kind, x.dtype) {
             (PoolKind::Max, DType::F32) => Kernel::MaxPool2dF32 { p },
@@ -216,6 +251,35 @@ impl OpDef for Pool {
 pub struct GlobalPool {
     /// Max or average.
     pub kind: PoolKind,
+    /// Where channels sit in the input and output.
+    pub layout: Layout,
+}
+
+/// The reduction a global pool is, for an input shape in `layout`: the spatial axes
+/// (merged) as the middle axis of `outer × len × inner`.
+pub fn global_axis(layout: Layout, x: &[usize]) -> Axis {
+    match layout {
+        Layout::ChannelsFirst => Axis { outer: numel(&x[..2]), len: numel(&x[2..]), inner: 1 },
+        Layout::ChannelsLast => {
+            let r = x.len();
+            Axis { outer: x[0], len: numel(&x[1..r - 1]), inner: x[r - 1] }
+        }
+    }
+}
+
+/// The output shape of a global pool: the spatial axes become 1.
+pub fn global_shape(layout: Layout, x: &[usize]) -> Vec<usize> {
+    let c = layout.channel_axis(x.len());
+    x.iter().enumerate().map(|(i, &d)| if i == 0 || i == c { d } else { 1 }).collect()
+}
+
+/// Fails unless a spatial op is channels-last (the `channels-last` pass converts
+/// every one; the runtime's spatial kernels are channels-last only).
+pub fn channels_last(layout: Layout) -> OpResult<()> {
+    if layout != Layout::ChannelsLast {
+        unsupported!("a channels-first spatial op reached lowering; the channels-last pass should have converted it");
+    }
+    Ok(())
 }
 
 impl OpDef for GlobalPool {
@@ -231,31 +295,37 @@ impl OpDef for GlobalPool {
         if x.len() < 3 {
             invalid!("input rank {} (need N, C and spatial axes)", x.len());
         }
-        let mut y = x[..2].to_vec();
-        y.extend(std::iter::repeat_n(1, x.len() - 2));
-        Ok(vec![TensorType::new(DType::F32, y)])
+        Ok(vec![TensorType::new(DType::F32, global_shape(self.layout, x))])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = f32s(inputs, 0)?;
-        let planes = out[0].numel();
-        let spatial = x.len() / planes.max(1);
-        let y = x
-            .chunks(spatial.max(1))
-            .map(|p| match self.kind {
-                PoolKind::Avg => (p.iter().map(|&v| v as f64).sum::<f64>() / spatial as f64) as f32,
-                PoolKind::Max => p.iter().copied().fold(f32::NEG_INFINITY, f32::max),
-            })
-            .collect();
+        let a = global_axis(self.layout, &req(inputs, 0)?.ty.shape);
+        let mut y = Vec::with_capacity(a.outer * a.inner);
+        for o in 0..a.outer {
+            for i in 0..a.inner {
+                let along = (0..a.len).map(|j| x[(o * a.len + j) * a.inner + i]);
+                y.push(match self.kind {
+                    PoolKind::Avg => (along.map(|v| v as f64).sum::<f64>() / a.len as f64) as f32,
+                    PoolKind::Max => along.fold(f32::NEG_INFINITY, f32::max),
+                });
+            }
+        }
         Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
-        let planes = cx.output(0)?.numel();
-        let spatial = cx.input(0)?.ty.numel() / planes.max(1);
+        let p = global_axis(self.layout, &cx.input(0)?.ty.shape);
         let kernel = match self.kind {
-            PoolKind::Max => Kernel::GlobalMaxPoolF32 { planes, spatial },
-            PoolKind::Avg => Kernel::GlobalAvgPoolF32 { planes, spatial },
+            PoolKind::Max => Kernel::MaxAxisF32 { p },
+            PoolKind::Avg => Kernel::MeanAxisF32 { p },
         };
         Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        if self.layout != Layout::ChannelsFirst {
+            vec![("layout", self.layout.to_string())]
+        } else {
+            vec![]
+        }
     }
 }
 
@@ -290,6 +360,7 @@ pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
             pads,
             ceil_mode: cx.int("ceil_mode", 0)? != 0,
             count_include_pad: cx.int("count_include_pad", 0)? != 0,
+            layout: Layout::ChannelsFirst,
         },
         1,
     ))
@@ -298,5 +369,5 @@ pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
 /// GlobalAveragePool and GlobalMaxPool.
 pub fn import_global(cx: &NodeCx) -> OpResult<Lowered> {
     let kind = if cx.node.op_type == "GlobalMaxPool" { PoolKind::Max } else { PoolKind::Avg };
-    Ok(Lowered::op(GlobalPool { kind }, 1))
+    Ok(Lowered::op(GlobalPool { kind, layout: Layout::ChannelsFirst }, 1))
 }

@@ -2,12 +2,14 @@
 //! returns how many rewrites it made. [`PIPELINE`] lists them in order; the driver
 //! verifies the IR after each one and can dump it (`tinyops inspect --dump-ir DIR`).
 
+mod channels_last;
 mod dce;
 mod fold;
 mod fuse_activation;
 mod fuse_bias;
 mod normalize;
 pub mod quantize;
+mod transposes;
 
 use crate::ir::{verify, Graph};
 
@@ -27,6 +29,8 @@ pub const PIPELINE: &[Pass] = &[
     Pass { name: "fold-batch-norm", run: normalize::run },
     Pass { name: "fuse-bias", run: fuse_bias::run },
     Pass { name: "fuse-activation", run: fuse_activation::run },
+    Pass { name: "channels-last", run: channels_last::run },
+    Pass { name: "transposes", run: transposes::run },
     Pass { name: "dead-code", run: dce::run },
 ];
 

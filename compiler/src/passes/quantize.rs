@@ -341,7 +341,13 @@ fn pool(g: &mut Graph, n: NodeId) -> Option<()> {
             }
         }
         Op::GlobalPool(p) if p.kind == PoolKind::Avg => {
-            let out = replace(g, n, &tail, Op::QGlobalAvgPool(QGlobalAvgPool { x: x.p, y: tail.p }), vec![Some(x.x)])?;
+            let out = replace(
+                g,
+                n,
+                &tail,
+                Op::QGlobalAvgPool(QGlobalAvgPool { x: x.p, y: tail.p, layout: p.layout }),
+                vec![Some(x.x)],
+            )?;
             if !tail.act.is_none() {
                 clamp_after(g, out, tail.p, tail.act);
             }

@@ -32,8 +32,8 @@ impl Clamp {
     }
 }
 
-/// 2-D convolution over NCHW input with OIHW (grouped) weights. 1-D convolutions use
-/// `in_h = out_h = k_h = 1`.
+/// 2-D convolution over channels-last (`N,H,W,C`) input with `O,kH,kW,I/groups`
+/// weights. 1-D convolutions use `in_h = out_h = k_h = 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv2d {
     /// Batch size.
@@ -88,8 +88,8 @@ impl Conv2d {
     pub const fn output_len(&self) -> usize {
         self.batch * self.out_c * self.out_h * self.out_w
     }
-    /// True for a 1×1 convolution with unit stride and no padding: every output plane
-    /// is a weighted sum of whole input planes, element for element.
+    /// True for a 1×1 convolution with unit stride and no padding: every output pixel
+    /// is a matrix-vector product of the same pixel's channels.
     pub const fn is_pointwise(&self) -> bool {
         self.k_h == 1
             && self.k_w == 1
@@ -182,11 +182,13 @@ pub struct Broadcast {
     pub b: [usize; MAX_RANK],
 }
 
-/// A 2-D pooling window over NCHW input.
+/// A 2-D pooling window over channels-last (`N,H,W,C`) input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool2d {
-    /// Batch × channels (planes pooled independently).
-    pub planes: usize,
+    /// Batch size.
+    pub batch: usize,
+    /// Channels (pooled independently).
+    pub channels: usize,
     /// Input height.
     pub in_h: usize,
     /// Input width.
@@ -317,6 +319,17 @@ impl Lstm {
     /// Scratch floats the kernel needs.
     pub const fn scratch_len(&self) -> usize {
         self.batch * self.hidden * 6
+    }
+}
+
+impl Pool2d {
+    /// Input elements.
+    pub const fn input_len(&self) -> usize {
+        self.batch * self.in_h * self.in_w * self.channels
+    }
+    /// Output elements.
+    pub const fn output_len(&self) -> usize {
+        self.batch * self.out_h * self.out_w * self.channels
     }
 }
 

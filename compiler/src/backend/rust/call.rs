@@ -84,7 +84,8 @@ fn broadcast(p: &Broadcast) -> TokenStream {
 
 fn pool2d(p: &Pool2d) -> TokenStream {
     let Pool2d {
-        planes,
+        batch,
+        channels,
         in_h,
         in_w,
         out_h,
@@ -103,7 +104,7 @@ fn pool2d(p: &Pool2d) -> TokenStream {
     } = *p;
     quote! {
         &rt::kernels::Pool2d {
-            planes: #planes, in_h: #in_h, in_w: #in_w, out_h: #out_h, out_w: #out_w, k_h: #k_h, k_w: #k_w,
+            batch: #batch, channels: #channels, in_h: #in_h, in_w: #in_w, out_h: #out_h, out_w: #out_w, k_h: #k_h, k_w: #k_w,
             stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w, pad_top: #pad_top,
             pad_left: #pad_left, pad_bottom: #pad_bottom, pad_right: #pad_right, count_include_pad: #count_include_pad,
         }
@@ -219,16 +220,15 @@ fn scalar(t: DType, v: f64) -> TokenStream {
 fn params(k: &Kernel) -> Vec<TokenStream> {
     use Kernel::*;
     match k {
-        Conv2dF32 { p, act } => vec![conv2d(p), clamp(*act)],
+        Conv2dF32 { p, act } | DepthwiseConv2dF32 { p, act } => vec![conv2d(p), clamp(*act)],
         GemmF32 { p, act } => vec![gemm(p), clamp(*act)],
         BinaryF32 { p, op, act } => vec![broadcast(p), binary(*op), clamp(*act)],
         ClampF32 { act } => vec![clamp(*act)],
         UnaryF32 { f } => vec![unary(*f)],
-        SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } => vec![axis(p)],
-        MaxPool2dF32 { p } | AvgPool2dF32 { p } | MaxPool2dQ8 { p, .. } => vec![pool2d(p)],
-        GlobalAvgPoolF32 { planes, spatial } | GlobalMaxPoolF32 { planes, spatial } => {
-            vec![usize_lit(*planes).into_token_stream(), usize_lit(*spatial).into_token_stream()]
+        SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } | MeanAxisF32 { p } | MaxAxisF32 { p } => {
+            vec![axis(p)]
         }
+        MaxPool2dF32 { p } | AvgPool2dF32 { p } | MaxPool2dQ8 { p, .. } => vec![pool2d(p)],
         LstmF32 { p } => vec![lstm(p)],
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
@@ -239,7 +239,7 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         }
         Quantize { p, scales, zps, .. } | Dequantize { p, scales, zps, .. } => vec![axis(p), f32s(scales), i32s(zps)],
         DequantizeI32 { p, scales } => vec![axis(p), f32s(scales)],
-        Conv2dQ8 { p, x_zp, out, mults, shifts, .. } => {
+        Conv2dQ8 { p, x_zp, out, mults, shifts, .. } | DepthwiseConv2dQ8 { p, x_zp, out, mults, shifts, .. } => {
             vec![conv2d(p), i32_lit(*x_zp), qout(out), i32s(mults), i32s(shifts)]
         }
         Conv2dQ8I32 { p, x_zp, .. } => vec![conv2d(p), i32_lit(*x_zp)],
@@ -250,14 +250,9 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         AvgPool2dQ8 { p, x_zp, out, mult, shift, .. } => {
             vec![pool2d(p), i32_lit(*x_zp), qout(out), i32_lit(*mult), usize_lit(*shift as usize).into_token_stream()]
         }
-        GlobalAvgPoolQ8 { planes, spatial, x_zp, out, mult, shift, .. } => vec![
-            usize_lit(*planes).into_token_stream(),
-            usize_lit(*spatial).into_token_stream(),
-            i32_lit(*x_zp),
-            qout(out),
-            i32_lit(*mult),
-            usize_lit(*shift as usize).into_token_stream(),
-        ],
+        MeanAxisQ8 { p, x_zp, out, mult, shift, .. } => {
+            vec![axis(p), i32_lit(*x_zp), qout(out), i32_lit(*mult), usize_lit(*shift as usize).into_token_stream()]
+        }
         SoftmaxQ8 { p, exp_table, inv_scale_q16, out, .. } => {
             let table = exp_table.iter().map(|&v| Literal::u32_unsuffixed(v));
             let inv = Literal::u32_unsuffixed(*inv_scale_q16);

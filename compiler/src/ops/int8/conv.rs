@@ -75,7 +75,7 @@ impl OpDef for QConv {
             _ => vec![],
         };
         let ys = &out[0].shape;
-        let mults = self.multipliers(ys[1])?;
+        let mults = self.multipliers(w.shape[0])?;
         let stage = self.y.map(|y| out_stage(&y, &self.act));
         let mut v = Vec::with_capacity(numel(ys));
         self.geom.reference(&x.shape, ys, |oc, taps| {
@@ -92,6 +92,7 @@ impl OpDef for QConv {
         Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        crate::ops::pool::channels_last(self.geom.layout)?;
         let p = self.geom.params(&cx.input(0)?.ty.shape, &cx.output(0)?.shape)?;
         let (x, w, x_zp) = (self.x.dtype, cx.input(1)?.ty.dtype, self.x.zp);
         let reads = [Slot::In(0), Slot::In(1), cx.opt_in(2)];
@@ -99,7 +100,12 @@ impl OpDef for QConv {
             return Ok(vec![invoke(Kernel::Conv2dQ8I32 { x, w, p, x_zp }, reads, [Slot::Out(0)])]);
         };
         let (mults, shifts) = per_channel(&self.multipliers(p.out_c)?);
-        let kernel = Kernel::Conv2dQ8 { x, w, y: yq.dtype, p, x_zp, out: qout(yq, &self.act), mults, shifts };
+        let (y, out) = (yq.dtype, qout(yq, &self.act));
+        let kernel = if crate::ops::conv::is_depthwise(&p) {
+            Kernel::DepthwiseConv2dQ8 { x, w, y, p, x_zp, out, mults, shifts }
+        } else {
+            Kernel::Conv2dQ8 { x, w, y, p, x_zp, out, mults, shifts }
+        };
         Ok(vec![invoke(kernel, reads, [Slot::Scratch(DType::I32), Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
@@ -112,8 +118,9 @@ impl OpDef for QConv {
         if self.y.is_none() {
             return 0;
         }
+        // One output pixel of i32 accumulators.
         let s = &outputs[0].shape;
-        numel(&s[2..]) * 4
+        s[self.geom.layout.channel_axis(s.len())] * 4
     }
 }
 

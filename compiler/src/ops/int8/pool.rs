@@ -3,10 +3,10 @@
 
 use super::requant::Multiplier;
 use super::{out_stage, qout, QParam};
-use crate::ir::{Data, Tensor, TensorType};
+use crate::ir::{DType, Data, Layout, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use crate::ops::activation::Act;
-use crate::ops::pool::{Pool, PoolKind};
+use crate::ops::pool::{channels_last, global_axis, global_shape, Pool, PoolKind};
 use crate::ops::util::{data, req};
 use crate::ops::{invalid, Arg, OpDef, OpError, OpResult};
 
@@ -72,12 +72,13 @@ impl OpDef for QPool {
         Ok(vec![Tensor { shape: ys.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        channels_last(self.pool.layout)?;
         let p = self.pool.params(&cx.input(0)?.ty.shape, &cx.output(0)?.shape)?;
-        let kernel = match self.pool.kind {
-            PoolKind::Max => Kernel::MaxPool2dQ8 { t: self.x.dtype, p },
+        Ok(vec![match self.pool.kind {
+            PoolKind::Max => invoke(Kernel::MaxPool2dQ8 { t: self.x.dtype, p }, [Slot::In(0)], [Slot::Out(0)]),
             PoolKind::Avg => {
                 let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
-                Kernel::AvgPool2dQ8 {
+                let kernel = Kernel::AvgPool2dQ8 {
                     x: self.x.dtype,
                     y: self.y.dtype,
                     p,
@@ -85,10 +86,16 @@ impl OpDef for QPool {
                     out: qout(&self.y, &Act::NONE),
                     mult: m.mult,
                     shift: m.shift,
-                }
+                };
+                invoke(kernel, [Slot::In(0)], [Slot::Scratch(DType::I32), Slot::Out(0)])
             }
-        };
-        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
+        }])
+    }
+    fn scratch_bytes(&self, inputs: &[Option<&TensorType>], _: &[TensorType]) -> usize {
+        match (self.pool.kind, inputs.first()) {
+            (PoolKind::Avg, Some(Some(x))) => x.shape[self.pool.layout.channel_axis(x.rank())] * 4,
+            _ => 0,
+        }
     }
 }
 
@@ -99,6 +106,8 @@ pub struct QGlobalAvgPool {
     pub x: QParam,
     /// Output quantisation.
     pub y: QParam,
+    /// Where channels sit in the input and output.
+    pub layout: Layout,
 }
 
 impl OpDef for QGlobalAvgPool {
@@ -106,40 +115,41 @@ impl OpDef for QGlobalAvgPool {
         "qglobal_avg_pool"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        vec![("x", self.x.text()), ("y", self.y.text())]
+        let mut a = vec![("x", self.x.text()), ("y", self.y.text())];
+        if self.layout != Layout::ChannelsFirst {
+            a.push(("layout", self.layout.to_string()));
+        }
+        a
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let x = req(inputs, 0)?.ty;
         if x.dtype != self.x.dtype || x.rank() < 3 {
             invalid!("input must be {} with spatial axes, is {x}", self.x.dtype);
         }
-        let mut s = x.shape[..2].to_vec();
-        s.extend(std::iter::repeat_n(1, x.rank() - 2));
-        Ok(vec![self.y.ty(s)])
+        Ok(vec![self.y.ty(global_shape(self.layout, &x.shape))])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        let planes = out[0].numel();
-        let spatial = x.numel() / planes.max(1);
+        let a = global_axis(self.layout, &x.shape);
         let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
         let (zp, lo, hi) = out_stage(&self.y, &Act::NONE);
-        let v = (0..planes)
-            .map(|c| {
-                let sum: i64 = (0..spatial).map(|i| x.data.get_i64(c * spatial + i) - self.x.zp as i64).sum();
-                (average(sum, spatial as i64, &m) + zp as i64).clamp(lo as i64, hi as i64)
-            })
-            .collect();
+        let mut v = Vec::with_capacity(a.outer * a.inner);
+        for o in 0..a.outer {
+            for i in 0..a.inner {
+                let sum: i64 =
+                    (0..a.len).map(|j| x.data.get_i64((o * a.len + j) * a.inner + i) - self.x.zp as i64).sum();
+                v.push((average(sum, a.len as i64, &m) + zp as i64).clamp(lo as i64, hi as i64));
+            }
+        }
         Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(out[0].dtype) }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
-        let planes = cx.output(0)?.numel();
-        let spatial = cx.input(0)?.ty.numel() / planes.max(1);
+        let p = global_axis(self.layout, &cx.input(0)?.ty.shape);
         let m = Multiplier::new(self.x.scale as f64 / self.y.scale as f64).map_err(OpError::Unsupported)?;
-        let kernel = Kernel::GlobalAvgPoolQ8 {
+        let kernel = Kernel::MeanAxisQ8 {
             x: self.x.dtype,
             y: self.y.dtype,
-            planes,
-            spatial,
+            p,
             x_zp: self.x.zp,
             out: qout(&self.y, &Act::NONE),
             mult: m.mult,

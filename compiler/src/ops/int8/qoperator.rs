@@ -147,7 +147,7 @@ pub fn import_qlinear_average_pool(cx: &NodeCx) -> OpResult<Lowered> {
 
 /// com.microsoft QLinearGlobalAveragePool.
 pub fn import_qlinear_global_average_pool(cx: &NodeCx) -> OpResult<Lowered> {
-    around(cx, GlobalPool { kind: PoolKind::Avg }.into())
+    around(cx, GlobalPool { kind: PoolKind::Avg, layout: crate::ir::Layout::ChannelsFirst }.into())
 }
 
 /// com.microsoft QLinearSoftmax (its `opset` attribute selects the axis semantics).

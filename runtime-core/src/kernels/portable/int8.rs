@@ -3,119 +3,10 @@
 //! accumulation and bias, fixed-point requantisation with a fused clamp in the output
 //! stage.
 
-use super::conv::accumulate_plane;
 use super::elementwise::broadcast_map;
 use super::reduce::per_channel;
-use crate::kernels::{Axis, Broadcast, Conv2d, Gemm, Pool2d, QAdd, QMul};
-use crate::quant::{quantize, requantize, round_div, round_shift, QOut, Q8};
-
-/// Quantised 2-D convolution, NCHW. Like every kernel it takes its parameters
-/// first, then the tensors it reads, then those it writes. `mult`/`shift` hold one multiplier per output
-/// channel (or one for all); `acc` is scratch for one output plane of i32.
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
-    p: &Conv2d,
-    x_zp: i32,
-    out: &QOut,
-    mult: &[i32],
-    shift: &[i32],
-    x: &[X],
-    w: &[W],
-    bias: &[i32],
-    acc: &mut [i32],
-    y: &mut [Y],
-) {
-    let plane_out = p.out_h * p.out_w;
-    let per_channel = mult.len() >= p.out_c && shift.len() >= p.out_c;
-    if acc.len() < plane_out || mult.is_empty() || shift.is_empty() || y.len() < p.output_len() {
-        return;
-    }
-    let Some(acc) = acc.get_mut(..plane_out) else {
-        return;
-    };
-    for n in 0..p.batch {
-        for oc in 0..p.out_c {
-            if !accumulate(p, x_zp, x, w, bias, n, oc, acc) {
-                return;
-            }
-            let c = if per_channel { oc } else { 0 };
-            let (Some(&m), Some(&s)) = (mult.get(c), shift.get(c)) else {
-                return;
-            };
-            let Some(yp) = y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out) else {
-                return;
-            };
-            for (o, &a) in yp.iter_mut().zip(acc.iter()) {
-                *o = Y::from_i32(out.finish(requantize(a, m, s as u32)));
-            }
-        }
-    }
-}
-
-/// ConvInteger: the raw i32 accumulators `Σ (x − x_zp) · w` (+ bias if given).
-pub fn conv2d_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Conv2d, x_zp: i32, x: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
-    let plane_out = p.out_h * p.out_w;
-    if y.len() < p.output_len() {
-        return;
-    }
-    for n in 0..p.batch {
-        for oc in 0..p.out_c {
-            let Some(yp) = y.get_mut((n * p.out_c + oc) * plane_out..(n * p.out_c + oc + 1) * plane_out) else {
-                return;
-            };
-            if !accumulate(p, x_zp, x, w, bias, n, oc, yp) {
-                return;
-            }
-        }
-    }
-}
-
-/// Fills `acc` (one output plane) with bias + Σ (x − x_zp) · w. False if slices are
-/// too short for the geometry.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn accumulate<X: Q8, W: Copy + Into<i32>>(
-    p: &Conv2d,
-    x_zp: i32,
-    x: &[X],
-    w: &[W],
-    bias: &[i32],
-    n: usize,
-    oc: usize,
-    acc: &mut [i32],
-) -> bool {
-    if !p.is_valid()
-        || x.len() < p.input_len()
-        || w.len() < p.weight_len()
-        || !(bias.is_empty() || bias.len() >= p.out_c)
-    {
-        return false;
-    }
-    // Checked divisions: at opt-level "s" the optimiser keeps a division-by-zero panic
-    // path here even after `is_valid` (groups > 0).
-    let (Some(cin_g), Some(cout_g)) = (p.in_c.checked_div(p.groups), p.out_c.checked_div(p.groups)) else {
-        return false;
-    };
-    let Some(cout_g) = core::num::NonZeroUsize::new(cout_g) else {
-        return false;
-    };
-    let g = oc / cout_g;
-    let plane_in = p.in_h * p.in_w;
-    let taps = p.k_h * p.k_w;
-    let b = bias.get(oc).copied().unwrap_or(0);
-    acc.iter_mut().for_each(|v| *v = b);
-    for icg in 0..cin_g {
-        let ic = g * cin_g + icg;
-        let Some(xp) = x.get((n * p.in_c + ic) * plane_in..(n * p.in_c + ic + 1) * plane_in) else {
-            return false;
-        };
-        let Some(wk) = w.get((oc * cin_g + icg) * taps..(oc * cin_g + icg + 1) * taps) else {
-            return false;
-        };
-        accumulate_plane(p, xp, wk, acc, |a, x: X, w: W| *a += (x.to_i32() - x_zp) * w.into());
-    }
-    true
-}
+use crate::kernels::{Axis, Broadcast, Gemm, QAdd, QMul};
+use crate::quant::{quantize, requantize, round_shift, QOut, Q8};
 
 /// Quantised fully-connected layer: `y[i, j] = requant(bias[j] + Σ_k a[i, k] · w[j, k])`
 /// with `w` stored `n × k` and the input zero point already folded into `bias`
@@ -194,51 +85,6 @@ pub fn mul_q8<A: Q8, B: Q8, Y: Q8>(p: &Broadcast, q: &QMul, out: &QOut, a: &[A],
         let prod = (x.to_i32() - q.a_zp) * (z.to_i32() - q.b_zp);
         Y::from_i32(out.finish(requantize(prod, q.mult, q.shift)))
     });
-}
-
-/// Quantised average pooling: `y = zp + round(Σ (x − x_zp) · M / count)` with
-/// `M = mult · 2^-shift = sx / sy`; count follows `p.count_include_pad`.
-pub fn avg_pool2d_q8<X: Q8, Y: Q8>(p: &Pool2d, x_zp: i32, out: &QOut, mult: i32, shift: u32, x: &[X], y: &mut [Y]) {
-    if !super::pool::check(p, x, y) {
-        return;
-    }
-    let (pin, pout) = (p.in_h * p.in_w, p.out_h * p.out_w);
-    for c in 0..p.planes {
-        let (Some(xp), Some(yp)) = (x.get(c * pin..(c + 1) * pin), y.get_mut(c * pout..(c + 1) * pout)) else {
-            return;
-        };
-        for (i, o) in yp.iter_mut().enumerate() {
-            let mut sum = 0i32;
-            let count = super::pool::average_window(p, i / p.out_w.max(1), i % p.out_w.max(1), |idx| {
-                sum += xp.get(idx).map_or(0, |v| v.to_i32() - x_zp);
-            });
-            let v = round_shift(round_div(sum as i64 * mult as i64, count as i64), shift);
-            *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
-        }
-    }
-}
-
-/// Quantised global average pooling over `planes` planes of `spatial` elements.
-#[allow(clippy::too_many_arguments)]
-pub fn global_avg_pool_q8<X: Q8, Y: Q8>(
-    planes: usize,
-    spatial: usize,
-    x_zp: i32,
-    out: &QOut,
-    mult: i32,
-    shift: u32,
-    x: &[X],
-    y: &mut [Y],
-) {
-    if spatial == 0 || x.len() < planes * spatial || y.len() < planes {
-        return;
-    }
-    for (c, o) in y.iter_mut().enumerate().take(planes) {
-        let Some(xp) = x.get(c * spatial..(c + 1) * spatial) else { return };
-        let sum: i64 = xp.iter().map(|v| (v.to_i32() - x_zp) as i64).sum();
-        let v = round_shift(round_div(sum * mult as i64, spatial as i64), shift);
-        *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
-    }
 }
 
 /// Quantised softmax along the middle axis of `outer × len × inner`.
@@ -320,24 +166,6 @@ mod tests {
     }
 
     #[test]
-    fn conv_matches_integer_definition_with_padding_and_zero_point() {
-        // 1 input channel 3x3, 1 output channel, 3x3 kernel, pad 1; M = 1 (mult 2^30, shift 30).
-        let p = crate::kernels::portable::test_geometry::single_3x3_padded();
-        let x: [i8; 9] = [5, 6, 7, 8, 9, 10, 11, 12, 13];
-        let w = [1i8; 9];
-        let mut acc = [0i32; 9];
-        let mut y = [0i8; 9];
-        conv2d_q8(&p, 5, &out_i8(), &[1 << 30], &[30], &x, &w, &[2], &mut acc, &mut y);
-        // Centre: Σ (x − 5) over all 9 = 36, + bias 2.
-        assert_eq!(y[4], 38);
-        // Corner (0,0): x − 5 over {5,6,8,9} = 0+1+3+4 = 8, + 2; padding contributes 0.
-        assert_eq!(y[0], 10);
-        let mut raw = [0i32; 9];
-        conv2d_q8_i32(&p, 5, &x, &w, &[], &mut raw);
-        assert_eq!(raw[4], 36);
-    }
-
-    #[test]
     fn gemm_requantises_per_column_and_clamps() {
         let p = Gemm {
             batch: 1,
@@ -382,11 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn pools_and_softmax() {
-        let x = [0i8, 1, 2, 3];
-        let mut y = [0i8; 1];
-        global_avg_pool_q8(1, 4, 0, &out_i8(), 1 << 30, 30, &x, &mut y);
-        assert_eq!(y[0], 2); // 1.5 → 2
+    fn softmax_requantises_through_the_exponential_table() {
         let mut table = vec![0u32; 256];
         for (d, t) in table.iter_mut().enumerate() {
             *t = ((1u64 << 20) as f64 * (-(d as f64) * 0.1).exp()).round() as u32;

@@ -1,6 +1,7 @@
-//! Convolution checks: float, quantised and raw-accumulator, over random batches,
-//! channels, groups (plain, grouped, depthwise), kernel sizes, strides, dilations and
-//! asymmetric padding, 1-D and pointwise shapes included.
+//! Convolution checks (channels-last): float, quantised and raw-accumulator, over
+//! random batches, channels, groups (plain, grouped, depthwise), kernel sizes,
+//! strides, dilations and asymmetric padding, 1-D and pointwise shapes included; the
+//! depthwise kernels with their `kH,kW,C` weights.
 
 use super::harness::{
     clamp_of, close, exact, fill, head, head_mut, multipliers, qout, typical_shift, Int, Rng, Sci, Text, Verdict, Want,
@@ -11,13 +12,12 @@ use crate::kernels::{Clamp, Conv2d};
 use crate::quant::{QOut, Q8};
 use core::fmt::Write;
 
-/// Output-plane elements of the integer convolution's accumulator scratch.
-const PLANE: usize = 256;
-
-/// A random convolution whose tensors fit the suite's buffers.
-fn geometry(rng: &mut Rng) -> Conv2d {
+/// A random convolution whose tensors fit the suite's buffers (`depthwise`: one
+/// filter per channel).
+fn geometry(rng: &mut Rng, depthwise: bool) -> Conv2d {
     for _ in 0..64 {
-        let (groups, cin_g, cout_g) = match rng.below(4) {
+        let (groups, cin_g, cout_g) = match if depthwise { 4 } else { rng.below(4) } {
+            4 => (rng.range(1, 8), 1, 1),
             0 => (rng.range(2, 4), rng.range(1, 3), rng.range(1, 3)),
             1 => (rng.range(1, 8), 1, rng.range(1, 2)), // depthwise (multiplier 1 or 2)
             _ => (1, rng.range(1, 6), rng.range(1, 6)),
@@ -63,12 +63,7 @@ fn geometry(rng: &mut Rng) -> Conv2d {
             pad_left,
             groups,
         };
-        if p.input_len() <= N
-            && weight_len(&p) <= N
-            && p.output_len() <= N
-            && p.out_h * p.out_w <= PLANE
-            && p.out_c <= MAX_CH
-        {
+        if p.input_len() <= N && weight_len(&p) <= N && p.output_len() <= N && p.out_c <= MAX_CH {
             return p;
         }
     }
@@ -127,7 +122,7 @@ where
     F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
     G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
-    let p = geometry(rng);
+    let p = geometry(rng, false);
     let act = clamp_of(rng);
     let (mut x, mut w, mut bias) = ([0.0f32; N], [0.0f32; N], [0.0f32; MAX_CH]);
     fill(&mut x, || rng.float(-1.0, 1.0));
@@ -161,8 +156,8 @@ struct QConv<X, W> {
 }
 
 impl<X: Int, W: Int> QConv<X, W> {
-    fn draw(rng: &mut Rng, geo: &mut Text) -> Self {
-        let p = geometry(rng);
+    fn draw(rng: &mut Rng, geo: &mut Text, depthwise: bool) -> Self {
+        let p = geometry(rng, depthwise);
         let mut c =
             QConv { p, x_zp: rng.i32(X::LO, X::HI), x: [X::of(0); N], w: [W::of(0); N], bias: [0; MAX_CH], nb: 0 };
         fill(&mut c.x, || X::random(rng));
@@ -193,7 +188,7 @@ where
     F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
     G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
 {
-    let c = QConv::<X, W>::draw(rng, geo);
+    let c = QConv::<X, W>::draw(rng, geo, false);
     let p = c.p;
     let out = qout::<Y>(rng);
     let (mut mult, mut shift) = ([0i32; MAX_CH], [0i32; MAX_CH]);
@@ -201,7 +196,7 @@ where
     let nm = multipliers(rng, p.out_c, typical_shift(terms), &mut mult, &mut shift);
     let (mult, shift) = (head(&mult, nm), head(&shift, nm));
     let ny = p.output_len() + rng.below(SLACK + 1);
-    let na = p.out_h * p.out_w + rng.below(SLACK + 1);
+    let na = p.out_c + rng.below(SLACK + 1);
     let _ = write!(
         geo,
         " out{},{},{} m{}x{}>>{}",
@@ -214,12 +209,12 @@ where
     );
 
     let sentinel = Y::random(rng);
-    let (mut got, mut exp, mut acc) = ([sentinel; N + SLACK], [sentinel; N + SLACK], [0i32; PLANE + SLACK]);
+    let (mut got, mut exp, mut acc) = ([sentinel; N + SLACK], [sentinel; N + SLACK], [0i32; MAX_CH + SLACK]);
     imp(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), head_mut(&mut acc, na), head_mut(&mut got, ny));
     match want {
         Want::Reference => reference::conv2d_q8(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), &mut exp),
         Want::Twin(twin) => {
-            let mut acc = [0i32; PLANE + SLACK];
+            let mut acc = [0i32; MAX_CH + SLACK];
             twin(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), head_mut(&mut acc, na), head_mut(&mut exp, ny))
         }
     }
@@ -234,7 +229,7 @@ where
     F: Fn(&Conv2d, i32, &[X], &[W], &[i32], &mut [i32]),
     G: Fn(&Conv2d, i32, &[X], &[W], &[i32], &mut [i32]),
 {
-    let c = QConv::<X, W>::draw(rng, geo);
+    let c = QConv::<X, W>::draw(rng, geo, false);
     let ny = c.p.output_len() + rng.below(SLACK + 1);
     let sentinel = rng.i32(i32::MIN, i32::MAX);
     let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
@@ -242,6 +237,83 @@ where
     match want {
         Want::Reference => reference::conv2d_q8_i32(&c.p, c.x_zp, c.x(), c.w(), c.bias(), &mut exp),
         Want::Twin(twin) => twin(&c.p, c.x_zp, c.x(), c.w(), c.bias(), head_mut(&mut exp, ny)),
+    }
+    exact("y", &got, &exp)
+}
+
+/// Depthwise filters `C,kH,kW,1` as the `kH,kW,C` order the depthwise kernels read.
+fn taps_by_channel<T: Copy>(p: &Conv2d, w: &[T], into: &mut [T]) {
+    let taps = p.k_h * p.k_w;
+    for (i, o) in into.iter_mut().enumerate().take(w.len()) {
+        let (t, c) = (i.checked_div(p.in_c).unwrap_or(0), i.checked_rem(p.in_c).unwrap_or(0));
+        if let Some(&v) = w.get(c * taps + t) {
+            *o = v;
+        }
+    }
+}
+
+/// `depthwise_conv2d_f32`: within the rounding bound of each output's sum.
+pub(crate) fn depthwise_conv2d_f32<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    let p = geometry(rng, true);
+    let act = clamp_of(rng);
+    let (mut x, mut w, mut bias) = ([0.0f32; N], [0.0f32; N], [0.0f32; MAX_CH]);
+    fill(&mut x, || rng.float(-1.0, 1.0));
+    fill(&mut w, || rng.float(-1.0, 1.0));
+    fill(&mut bias, || rng.float(-1.0, 1.0));
+    let nb = if rng.chance(1, 4) { 0 } else { p.out_c };
+    let ny = p.output_len() + rng.below(SLACK + 1);
+    describe(geo, &p);
+    let _ = write!(geo, " act{},{} bias{}", Sci(act.min), Sci(act.max), nb);
+    let (x, w, bias) = (head(&x, p.input_len()), head(&w, weight_len(&p)), head(&bias, nb));
+    let mut packed = [0.0f32; N];
+    taps_by_channel(&p, w, &mut packed);
+    let packed = head(&packed, w.len());
+
+    let (mut got, mut exp, mut tol) = ([SENTINEL; N + SLACK], [SENTINEL; N + SLACK], [0.0f32; N + SLACK]);
+    imp(&p, act, x, packed, bias, head_mut(&mut got, ny));
+    reference::conv2d_f32(&p, act, x, w, bias, &mut exp, &mut tol);
+    if let Want::Twin(twin) = want {
+        exp = [SENTINEL; N + SLACK];
+        twin(&p, act, x, packed, bias, head_mut(&mut exp, ny));
+        tol.iter_mut().for_each(|t| *t *= 2.0);
+    }
+    close("y", &got, &exp, |i, _| tol.get(i).copied().unwrap_or(0.0))
+}
+
+/// `depthwise_conv2d_q8`: exact.
+pub(crate) fn depthwise_conv2d_q8<X, W, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    Y: Int + Q8,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+{
+    let c = QConv::<X, W>::draw(rng, geo, true);
+    let p = c.p;
+    let out = qout::<Y>(rng);
+    let (mut mult, mut shift) = ([0i32; MAX_CH], [0i32; MAX_CH]);
+    let nm = multipliers(rng, p.out_c, typical_shift(p.k_h * p.k_w), &mut mult, &mut shift);
+    let (mult, shift) = (head(&mult, nm), head(&shift, nm));
+    let ny = p.output_len() + rng.below(SLACK + 1);
+    let na = p.out_c + rng.below(SLACK + 1);
+    let _ = write!(geo, " out{},{},{} m{}", out.zp, out.min, out.max, nm);
+    let mut packed = [W::of(0); N];
+    taps_by_channel(&p, c.w(), &mut packed);
+    let packed = head(&packed, c.w().len());
+
+    let sentinel = Y::random(rng);
+    let (mut got, mut exp, mut acc) = ([sentinel; N + SLACK], [sentinel; N + SLACK], [0i32; MAX_CH + SLACK]);
+    imp(&p, c.x_zp, &out, mult, shift, c.x(), packed, c.bias(), head_mut(&mut acc, na), head_mut(&mut got, ny));
+    match want {
+        Want::Reference => reference::conv2d_q8(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), &mut exp),
+        Want::Twin(twin) => {
+            twin(&p, c.x_zp, &out, mult, shift, c.x(), packed, c.bias(), head_mut(&mut acc, na), head_mut(&mut exp, ny))
+        }
     }
     exact("y", &got, &exp)
 }

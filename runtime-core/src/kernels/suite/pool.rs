@@ -1,12 +1,13 @@
 //! Pooling checks: max and average, float and quantised, over random windows,
 //! strides, dilations and asymmetric padding, with floor and ceil output shapes and
-//! both `count_include_pad` settings; the global pools.
+//! both `count_include_pad` settings, all channels-last; the axis reductions global
+//! pooling lowers to.
 
 use super::harness::{
     close, exact, fill, head, head_mut, qout, rel_abs, Int, Rng, Text, Verdict, Want, N, SENTINEL, SLACK,
 };
 use super::reference;
-use crate::kernels::Pool2d;
+use crate::kernels::{Axis, Pool2d};
 use crate::quant::{QOut, Q8};
 use core::fmt::Write;
 
@@ -28,7 +29,8 @@ fn windows_see_input(len: usize, out: usize, k: usize, stride: usize, dil: usize
 /// window sees the input (as ONNX shapes guarantee).
 fn geometry(rng: &mut Rng, geo: &mut Text) -> Pool2d {
     let mut p = Pool2d {
-        planes: 1,
+        batch: 1,
+        channels: 1,
         in_h: 1,
         in_w: 1,
         out_h: 1,
@@ -63,9 +65,10 @@ fn geometry(rng: &mut Rng, geo: &mut Text) -> Pool2d {
         ) else {
             continue;
         };
-        let planes = rng.dim(6);
+        let (batch, channels) = (rng.range(1, 2), rng.dim(6));
         let q = Pool2d {
-            planes,
+            batch,
+            channels,
             in_h,
             in_w,
             out_h,
@@ -82,8 +85,8 @@ fn geometry(rng: &mut Rng, geo: &mut Text) -> Pool2d {
             pad_right,
             count_include_pad: rng.chance(1, 2),
         };
-        if planes * in_h * in_w <= N
-            && planes * out_h * out_w <= N
+        if q.input_len() <= N
+            && q.output_len() <= N
             && windows_see_input(in_h, out_h, k_h, stride_h, dil_h, pad_top)
             && windows_see_input(in_w, out_w, k_w, stride_w, dil_w, pad_left)
         {
@@ -93,8 +96,9 @@ fn geometry(rng: &mut Rng, geo: &mut Text) -> Pool2d {
     }
     let _ = write!(
         geo,
-        "planes{} in{}x{} out{}x{} k{}x{} s{},{} d{},{} p{},{},{},{} {}{}",
-        p.planes,
+        "n{} c{} in{}x{} out{}x{} k{}x{} s{},{} d{},{} p{},{},{},{} {}{}",
+        p.batch,
+        p.channels,
         p.in_h,
         p.in_w,
         p.out_h,
@@ -116,7 +120,7 @@ fn geometry(rng: &mut Rng, geo: &mut Text) -> Pool2d {
 }
 
 fn lens(p: &Pool2d) -> (usize, usize) {
-    (p.planes * p.in_h * p.in_w, p.planes * p.out_h * p.out_w)
+    (p.input_len(), p.output_len())
 }
 
 /// `max_pool2d_f32`: exact.
@@ -202,10 +206,11 @@ pub(crate) fn avg_pool2d_q8<X, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, w
 where
     X: Int + Q8,
     Y: Int + Q8,
-    F: Fn(&Pool2d, i32, &QOut, i32, u32, &[X], &mut [Y]),
-    G: Fn(&Pool2d, i32, &QOut, i32, u32, &[X], &mut [Y]),
+    F: Fn(&Pool2d, i32, &QOut, i32, u32, &[X], &mut [i32], &mut [Y]),
+    G: Fn(&Pool2d, i32, &QOut, i32, u32, &[X], &mut [i32], &mut [Y]),
 {
     let p = geometry(rng, geo);
+    let na = p.channels + rng.below(SLACK + 1);
     let (nx, ny) = lens(&p);
     let x_zp = rng.i32(X::LO, X::HI);
     let out = qout::<Y>(rng);
@@ -217,90 +222,91 @@ where
     let _ = write!(geo, " xzp{} out{},{},{} m{}>>{}", x_zp, out.zp, out.min, out.max, mult, shift);
 
     let sentinel = Y::random(rng);
-    let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
-    imp(&p, x_zp, &out, mult, shift, x, head_mut(&mut got, ny));
+    let (mut got, mut exp, mut acc) = ([sentinel; N + SLACK], [sentinel; N + SLACK], [0i32; N + SLACK]);
+    imp(&p, x_zp, &out, mult, shift, x, head_mut(&mut acc, na), head_mut(&mut got, ny));
     match want {
         Want::Reference => reference::avg_pool2d_q8(&p, x_zp, &out, mult, shift, x, &mut exp),
-        Want::Twin(twin) => twin(&p, x_zp, &out, mult, shift, x, head_mut(&mut exp, ny)),
+        Want::Twin(twin) => twin(&p, x_zp, &out, mult, shift, x, head_mut(&mut acc, na), head_mut(&mut exp, ny)),
     }
     exact("y", &got, &exp)
 }
 
-/// Planes and plane size of a global pool.
-fn global(rng: &mut Rng, geo: &mut Text) -> (usize, usize) {
-    let (planes, spatial) = (rng.dim(8), rng.dim(64));
-    let _ = write!(geo, "planes{} spatial{}", planes, spatial);
-    (planes, spatial)
+/// A random reduction geometry: `outer × len × inner` (global pooling of `N,H·W,C`,
+/// or of channels-first planes when `inner` is 1).
+fn axis(rng: &mut Rng, geo: &mut Text) -> Axis {
+    let p = Axis { outer: rng.range(1, 2), len: rng.dim(64), inner: if rng.chance(1, 3) { 1 } else { rng.dim(8) } };
+    let _ = write!(geo, "{}x{}x{}", p.outer, p.len, p.inner);
+    p
 }
 
-/// `global_avg_pool_f32`: within the rounding bound of each mean.
-pub(crate) fn global_avg_pool_f32<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+/// `mean_axis_f32`: within the rounding bound of each mean.
+pub(crate) fn mean_axis_f32<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
 where
-    F: Fn(usize, usize, &[f32], &mut [f32]),
-    G: Fn(usize, usize, &[f32], &mut [f32]),
+    F: Fn(&Axis, &[f32], &mut [f32]),
+    G: Fn(&Axis, &[f32], &mut [f32]),
 {
-    let (planes, spatial) = global(rng, geo);
+    let p = axis(rng, geo);
     let mut x = [0.0f32; N];
     fill(&mut x, || rng.float(-4.0, 4.0));
-    let x = head(&x, planes * spatial);
-    let ny = planes + rng.below(SLACK + 1);
+    let x = head(&x, p.outer * p.len * p.inner);
+    let ny = p.outer * p.inner + rng.below(SLACK + 1);
 
     let (mut got, mut exp, mut tol) = ([SENTINEL; N + SLACK], [SENTINEL; N + SLACK], [0.0f32; N + SLACK]);
-    imp(planes, spatial, x, head_mut(&mut got, ny));
-    reference::global_avg_pool_f32(planes, spatial, x, &mut exp, &mut tol);
+    imp(&p, x, head_mut(&mut got, ny));
+    reference::mean_axis_f32(&p, x, &mut exp, &mut tol);
     if let Want::Twin(twin) = want {
         exp = [SENTINEL; N + SLACK];
-        twin(planes, spatial, x, head_mut(&mut exp, ny));
+        twin(&p, x, head_mut(&mut exp, ny));
         tol.iter_mut().for_each(|t| *t *= 2.0);
     }
     close("y", &got, &exp, |i, _| tol.get(i).copied().unwrap_or(0.0))
 }
 
-/// `global_max_pool_f32`: exact.
-pub(crate) fn global_max_pool_f32<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+/// `max_axis_f32`: exact.
+pub(crate) fn max_axis_f32<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
 where
-    F: Fn(usize, usize, &[f32], &mut [f32]),
-    G: Fn(usize, usize, &[f32], &mut [f32]),
+    F: Fn(&Axis, &[f32], &mut [f32]),
+    G: Fn(&Axis, &[f32], &mut [f32]),
 {
-    let (planes, spatial) = global(rng, geo);
+    let p = axis(rng, geo);
     let mut x = [0.0f32; N];
     fill(&mut x, || rng.float(-4.0, 4.0));
-    let x = head(&x, planes * spatial);
-    let ny = planes + rng.below(SLACK + 1);
+    let x = head(&x, p.outer * p.len * p.inner);
+    let ny = p.outer * p.inner + rng.below(SLACK + 1);
 
     let (mut got, mut exp) = ([SENTINEL; N + SLACK], [SENTINEL; N + SLACK]);
-    imp(planes, spatial, x, head_mut(&mut got, ny));
+    imp(&p, x, head_mut(&mut got, ny));
     match want {
-        Want::Reference => reference::global_max_pool_f32(planes, spatial, x, &mut exp),
-        Want::Twin(twin) => twin(planes, spatial, x, head_mut(&mut exp, ny)),
+        Want::Reference => reference::max_axis_f32(&p, x, &mut exp),
+        Want::Twin(twin) => twin(&p, x, head_mut(&mut exp, ny)),
     }
     close("y", &got, &exp, rel_abs(0.0, 0.0))
 }
 
-/// `global_avg_pool_q8`: exact against the kernel's contract.
-pub(crate) fn global_avg_pool_q8<X, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+/// `mean_axis_q8`: exact against the kernel's contract.
+pub(crate) fn mean_axis_q8<X, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
 where
     X: Int + Q8,
     Y: Int + Q8,
-    F: Fn(usize, usize, i32, &QOut, i32, u32, &[X], &mut [Y]),
-    G: Fn(usize, usize, i32, &QOut, i32, u32, &[X], &mut [Y]),
+    F: Fn(&Axis, i32, &QOut, i32, u32, &[X], &mut [Y]),
+    G: Fn(&Axis, i32, &QOut, i32, u32, &[X], &mut [Y]),
 {
-    let (planes, spatial) = global(rng, geo);
+    let p = axis(rng, geo);
     let x_zp = rng.i32(X::LO, X::HI);
     let out = qout::<Y>(rng);
     let (mult, shift) = rescale(rng);
     let mut x = [X::of(0); N];
     fill(&mut x, || X::random(rng));
-    let x = head(&x, planes * spatial);
-    let ny = planes + rng.below(SLACK + 1);
+    let x = head(&x, p.outer * p.len * p.inner);
+    let ny = p.outer * p.inner + rng.below(SLACK + 1);
     let _ = write!(geo, " xzp{} out{},{},{} m{}>>{}", x_zp, out.zp, out.min, out.max, mult, shift);
 
     let sentinel = Y::random(rng);
     let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
-    imp(planes, spatial, x_zp, &out, mult, shift, x, head_mut(&mut got, ny));
+    imp(&p, x_zp, &out, mult, shift, x, head_mut(&mut got, ny));
     match want {
-        Want::Reference => reference::global_avg_pool_q8(planes, spatial, x_zp, &out, mult, shift, x, &mut exp),
-        Want::Twin(twin) => twin(planes, spatial, x_zp, &out, mult, shift, x, head_mut(&mut exp, ny)),
+        Want::Reference => reference::mean_axis_q8(&p, x_zp, &out, mult, shift, x, &mut exp),
+        Want::Twin(twin) => twin(&p, x_zp, &out, mult, shift, x, head_mut(&mut exp, ny)),
     }
     exact("y", &got, &exp)
 }

@@ -102,8 +102,8 @@ fn offset(idx: &[usize; MAX_RANK], stride: &[usize; MAX_RANK]) -> usize {
 // ---------------------------------------------------------------- convolution
 
 /// Every tap of output `(n, oc, oh, ow)` that lands in the input, as (input index,
-/// weight index): ONNX Conv with NCHW input and OIHW weights, taps in the padding
-/// contributing zero.
+/// weight index): ONNX Conv on channels-last input (`N,H,W,C`) with `O,kH,kW,I/g`
+/// weights, taps in the padding contributing zero.
 fn conv_taps(p: &Conv2d, n: usize, oc: usize, oh: usize, ow: usize, mut f: impl FnMut(usize, usize)) {
     let cin_g = p.in_c.checked_div(p.groups).unwrap_or(0);
     let cout_g = p.out_c.checked_div(p.groups).unwrap_or(0);
@@ -117,21 +117,21 @@ fn conv_taps(p: &Conv2d, n: usize, oc: usize, oh: usize, ow: usize, mut f: impl 
                 if ih < 0 || iw < 0 || ih >= p.in_h as isize || iw >= p.in_w as isize {
                     continue;
                 }
-                let xi = ((n * p.in_c + ic) * p.in_h + ih as usize) * p.in_w + iw as usize;
-                let wi = ((oc * cin_g + icg) * p.k_h + kh) * p.k_w + kw;
+                let xi = ((n * p.in_h + ih as usize) * p.in_w + iw as usize) * p.in_c + ic;
+                let wi = ((oc * p.k_h + kh) * p.k_w + kw) * cin_g + icg;
                 f(xi, wi);
             }
         }
     }
 }
 
-/// Visits every output of a convolution with its index.
+/// Visits every output of a convolution with its (channels-last) index.
 fn conv_outputs(p: &Conv2d, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
     for n in 0..p.batch {
         for oc in 0..p.out_c {
             for oh in 0..p.out_h {
                 for ow in 0..p.out_w {
-                    f(((n * p.out_c + oc) * p.out_h + oh) * p.out_w + ow, n, oc, oh, ow);
+                    f(((n * p.out_h + oh) * p.out_w + ow) * p.out_c + oc, n, oc, oh, ow);
                 }
             }
         }
@@ -457,12 +457,20 @@ fn inside(p: &Pool2d, ih: isize, iw: isize) -> bool {
     ih >= 0 && iw >= 0 && ih < p.in_h as isize && iw < p.in_w as isize
 }
 
-/// Visits each output of a pool as (output index, plane, oh, ow).
-fn pool_outputs(p: &Pool2d, mut f: impl FnMut(usize, usize, usize, usize)) {
-    for c in 0..p.planes {
-        for oh in 0..p.out_h {
-            for ow in 0..p.out_w {
-                f((c * p.out_h + oh) * p.out_w + ow, c, oh, ow);
+/// The (channels-last) input index of element `(n, c, ih, iw)` of a pool.
+fn pool_in(p: &Pool2d, nc: (usize, usize), ih: isize, iw: isize) -> usize {
+    let (n, c) = nc;
+    ((n * p.in_h + ih as usize) * p.in_w + iw as usize) * p.channels + c
+}
+
+/// Visits each output of a pool as (output index, (batch, channel), oh, ow).
+fn pool_outputs(p: &Pool2d, mut f: impl FnMut(usize, (usize, usize), usize, usize)) {
+    for n in 0..p.batch {
+        for c in 0..p.channels {
+            for oh in 0..p.out_h {
+                for ow in 0..p.out_w {
+                    f(((n * p.out_h + oh) * p.out_w + ow) * p.channels + c, (n, c), oh, ow);
+                }
             }
         }
     }
@@ -470,7 +478,7 @@ fn pool_outputs(p: &Pool2d, mut f: impl FnMut(usize, usize, usize, usize)) {
 
 /// The real elements of a window (input indices) and its divisor: the real elements,
 /// or with `count_include_pad` every tap inside the padded input.
-fn average_taps(p: &Pool2d, c: usize, oh: usize, ow: usize, mut f: impl FnMut(usize)) -> i128 {
+fn average_taps(p: &Pool2d, c: (usize, usize), oh: usize, ow: usize, mut f: impl FnMut(usize)) -> i128 {
     let (mut real, mut padded) = (0, 0);
     window(p, oh, ow, |ih, iw| {
         if ih < (p.in_h + p.pad_bottom) as isize && iw < (p.in_w + p.pad_right) as isize {
@@ -478,7 +486,7 @@ fn average_taps(p: &Pool2d, c: usize, oh: usize, ow: usize, mut f: impl FnMut(us
         }
         if inside(p, ih, iw) {
             real += 1;
-            f((c * p.in_h + ih as usize) * p.in_w + iw as usize);
+            f(pool_in(p, c, ih, iw));
         }
     });
     if p.count_include_pad {
@@ -494,7 +502,7 @@ pub(crate) fn max_pool2d<T: Copy + Default + PartialOrd>(p: &Pool2d, lowest: T, 
         let mut m = lowest;
         window(p, oh, ow, |ih, iw| {
             if inside(p, ih, iw) {
-                let v = at(x, (c * p.in_h + ih as usize) * p.in_w + iw as usize);
+                let v = at(x, pool_in(p, c, ih, iw));
                 if v > m {
                     m = v;
                 }
@@ -545,29 +553,37 @@ pub(crate) fn avg_pool2d_q8<X: Int, Y: Int>(
     });
 }
 
-/// GlobalAveragePool.
-pub(crate) fn global_avg_pool_f32(planes: usize, spatial: usize, x: &[f32], y: &mut [f32], tol: &mut [f32]) {
-    for c in 0..planes {
-        let vals = (0..spatial).map(|i| at(x, c * spatial + i) as f64);
-        let (sum, mag) = vals.fold((0.0, 0.0), |(s, m), v| (s + v, m + v.abs()));
-        put(y, c, (sum / spatial as f64) as f32);
-        put(tol, c, sum_bound(spatial + 1, mag / spatial as f64));
+/// The elements along the middle axis of `outer × len × inner` for output `(o, i)`.
+fn along(p: &Axis, o: usize, i: usize) -> impl Iterator<Item = usize> + '_ {
+    (0..p.len).map(move |j| (o * p.len + j) * p.inner + i)
+}
+
+/// Mean along an axis (global average pooling).
+pub(crate) fn mean_axis_f32(p: &Axis, x: &[f32], y: &mut [f32], tol: &mut [f32]) {
+    for o in 0..p.outer {
+        for i in 0..p.inner {
+            let (sum, mag) = along(p, o, i).map(|k| at(x, k) as f64).fold((0.0, 0.0), |(s, m), v| (s + v, m + v.abs()));
+            let len = p.len.max(1) as f64;
+            put(y, o * p.inner + i, (sum / len) as f32);
+            put(tol, o * p.inner + i, sum_bound(p.len + 1, mag / len));
+        }
     }
 }
 
-/// GlobalMaxPool.
-pub(crate) fn global_max_pool_f32(planes: usize, spatial: usize, x: &[f32], y: &mut [f32]) {
-    for c in 0..planes {
-        let m = (0..spatial).map(|i| at(x, c * spatial + i)).fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
-        put(y, c, m);
+/// Maximum along an axis (global max pooling).
+pub(crate) fn max_axis_f32(p: &Axis, x: &[f32], y: &mut [f32]) {
+    for o in 0..p.outer {
+        for i in 0..p.inner {
+            let m = along(p, o, i).map(|k| at(x, k)).fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+            put(y, o * p.inner + i, m);
+        }
     }
 }
 
-/// Quantised GlobalAveragePool.
+/// Quantised mean along an axis.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn global_avg_pool_q8<X: Int, Y: Int>(
-    planes: usize,
-    spatial: usize,
+pub(crate) fn mean_axis_q8<X: Int, Y: Int>(
+    p: &Axis,
     x_zp: i32,
     out: &QOut,
     mult: i32,
@@ -576,9 +592,11 @@ pub(crate) fn global_avg_pool_q8<X: Int, Y: Int>(
     y: &mut [Y],
 ) {
     let xs = Wide(x);
-    for c in 0..planes {
-        let sum: i128 = (0..spatial).map(|i| xs.get(c * spatial + i) - x_zp as i128).sum();
-        put(y, c, average_q8(out, sum, spatial as i128, mult, shift));
+    for o in 0..p.outer {
+        for i in 0..p.inner {
+            let sum: i128 = along(p, o, i).map(|k| xs.get(k) - x_zp as i128).sum();
+            put(y, o * p.inner + i, average_q8(out, sum, p.len as i128, mult, shift));
+        }
     }
 }
 

@@ -223,9 +223,9 @@ fn most_requantised_outputs_do_not_saturate() {
         elementwise::mul_q8(rng, geo, imp, Want::reference_for(&imp))
     });
     let avg = unsaturated_share(200, |rng, geo, tally| {
-        let imp = |p: &Pool2d, zp, out: &QOut, m, s, x: &[i8], y: &mut [i8]| {
-            portable::avg_pool2d_q8(p, zp, out, m, s, x, y);
-            tally(out, &y[..p.planes * p.out_h * p.out_w]);
+        let imp = |p: &Pool2d, zp, out: &QOut, m, s, x: &[i8], acc: &mut [i32], y: &mut [i8]| {
+            portable::avg_pool2d_q8(p, zp, out, m, s, x, acc, y);
+            tally(out, &y[..p.output_len()]);
         };
         pool::avg_pool2d_q8(rng, geo, imp, Want::reference_for(&imp))
     });

@@ -1,0 +1,161 @@
+//! Transpose sinking and cancellation: after `channels-last`, every spatial op sits
+//! between two transposes. This pass moves transposes down through ops that do not
+//! care about axis order (element-wise functions, element-wise binary ops of equally
+//! transposed operands, concatenation with its axis renumbered), fuses consecutive
+//! transposes, drops the ones that end up as the identity, and turns transposes that
+//! only move axes of extent 1 into reshapes (views, no copy). What remains is a real
+//! copy, typically at a model input or output in ONNX order.
+
+use crate::ir::{build, Graph, NodeId, ValueId};
+use crate::ops::layout::{Concat, Reshape, Transpose};
+use crate::ops::Op;
+
+/// The permutation of the transpose producing `v`, and its input.
+fn transposed(g: &Graph, v: ValueId) -> Option<(Vec<usize>, ValueId)> {
+    let n = g.producer(v)?;
+    let node = g.node(n);
+    match &node.op {
+        Op::Transpose(t) => Some((t.perm.clone(), node.inputs[0]?)),
+        _ => None,
+    }
+}
+
+fn is_identity(perm: &[usize]) -> bool {
+    perm.iter().enumerate().all(|(i, &p)| i == p)
+}
+
+/// True when a transpose of `shape` by `perm` keeps every axis longer than 1 in order:
+/// then it moves no data and is a reshape.
+fn moves_only_unit_axes(shape: &[usize], perm: &[usize]) -> bool {
+    let kept: Vec<usize> = perm.iter().copied().filter(|&a| shape[a] != 1).collect();
+    kept.windows(2).all(|w| w[0] < w[1])
+}
+
+/// Ops that commute with any transpose of all their (same-rank) tensor inputs.
+fn axis_blind(op: &Op) -> bool {
+    match op {
+        Op::Clip(_) | Op::Unary(_) | Op::QTable(_) | Op::Cast(_) => true,
+        Op::Binary(_) | Op::QBinary(_) => true,
+        Op::Quantize(q) => q.axis == 0,
+        Op::Dequantize(q) => q.axis == 0,
+        _ => false,
+    }
+}
+
+fn replace_with_transpose(g: &mut Graph, n: NodeId, op: Op, inputs: Vec<Option<ValueId>>, perm: Vec<usize>) -> bool {
+    let node = g.node(n).clone();
+    let y = node.outputs[0];
+    let mid = format!("{}/before_transpose", g.value(y).name);
+    let Ok(outs) = build::add_op(g, &node.name, op, inputs, vec![mid]) else { return false };
+    let name = format!("{}/transpose", node.name);
+    let Ok(t) =
+        build::add_op(g, &name, Op::Transpose(Transpose { perm }), vec![Some(outs[0])], vec![g.value(y).name.clone()])
+    else {
+        return false;
+    };
+    g.replace_uses(y, t[0]);
+    g.remove_node(n);
+    true
+}
+
+/// One rewrite at node `n`, if one applies.
+fn rewrite(g: &mut Graph, n: NodeId) -> bool {
+    let node = g.node(n).clone();
+    match &node.op {
+        Op::Transpose(t) => {
+            let Some(x) = node.inputs[0] else { return false };
+            let y = node.outputs[0];
+            if is_identity(&t.perm) && !g.is_output(y) {
+                g.replace_uses(y, x);
+                g.remove_node(n);
+                return true;
+            }
+            if let Some((inner, src)) = transposed(g, x) {
+                // y = T(p1)(T(p0)(src)): y axis i is src axis p0[p1[i]].
+                let perm: Vec<usize> = t.perm.iter().map(|&i| inner[i]).collect();
+                if let Op::Transpose(t) = &mut g.node_mut(n).op {
+                    t.perm = perm;
+                }
+                g.set_input(n, 0, Some(src));
+                return true;
+            }
+            let shape = g.ty(x).shape.clone();
+            if moves_only_unit_axes(&shape, &t.perm) {
+                let out = g.ty(y).shape.clone();
+                g.node_mut(n).op = Op::Reshape(Reshape { shape: out });
+                return true;
+            }
+            false
+        }
+        Op::Concat(c) => {
+            let ins: Option<Vec<(Vec<usize>, ValueId)>> =
+                node.inputs.iter().map(|v| v.and_then(|v| transposed(g, v))).collect();
+            let Some(ins) = ins else { return false };
+            let Some(perm) = ins.first().map(|(p, _)| p.clone()) else { return false };
+            if ins.iter().any(|(p, _)| *p != perm) {
+                return false;
+            }
+            let op = Op::Concat(Concat { axis: perm[c.axis] });
+            replace_with_transpose(g, n, op, ins.into_iter().map(|(_, v)| Some(v)).collect(), perm)
+        }
+        op if axis_blind(op) && node.outputs.len() == 1 => {
+            // Every tensor input transposed the same way, or a single-element constant.
+            let rank = g.ty(node.outputs[0]).rank();
+            let mut perm: Option<Vec<usize>> = None;
+            let mut inputs = vec![];
+            for v in &node.inputs {
+                let Some(v) = *v else {
+                    inputs.push(None);
+                    continue;
+                };
+                if let Some((p, src)) = transposed(g, v) {
+                    if perm.as_ref().is_some_and(|q| *q != p) || p.len() != rank {
+                        return false;
+                    }
+                    perm = Some(p);
+                    inputs.push(Some(src));
+                } else if g.ty(v).numel() == 1 && (g.const_of(v).is_some() || g.ty(v).rank() == 0) {
+                    inputs.push(Some(v));
+                } else {
+                    return false;
+                }
+            }
+            let Some(perm) = perm else { return false };
+            replace_with_transpose(g, n, node.op.clone(), inputs, perm)
+        }
+        _ => false,
+    }
+}
+
+/// Rewrites until nothing changes; returns the number of rewrites.
+pub fn run(g: &mut Graph) -> usize {
+    let mut total = 0;
+    // Each rewrite removes a transpose or moves one strictly down the graph, so this
+    // terminates; the bound is a guard against a bug, not a tuning knob.
+    for _ in 0..(4 * g.node_count() + 16) {
+        let mut changed = false;
+        for n in g.topo_order() {
+            if g.contains(n) && rewrite(g, n) {
+                total += 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_axis_moves_are_reshapes() {
+        assert!(moves_only_unit_axes(&[1, 8, 1, 1], &[0, 2, 3, 1]));
+        assert!(moves_only_unit_axes(&[1, 1, 49, 10], &[0, 2, 3, 1]));
+        assert!(!moves_only_unit_axes(&[1, 8, 5, 5], &[0, 2, 3, 1]));
+        assert!(is_identity(&[0, 1, 2]) && !is_identity(&[0, 2, 1]));
+    }
+}
