@@ -1,11 +1,15 @@
 //! Drivers: what happens after compilation. Building generated crates with cargo,
-//! running them on the host, reading reference data and comparing results.
+//! running them on the host, reading reference data and comparing results; the cross
+//! toolchain, QEMU and firmware images of bare-metal targets.
 
 pub mod cargo;
 pub mod compare;
+pub mod elf;
 pub mod harness;
 pub mod progress;
+pub mod qemu;
 pub mod testdata;
+pub mod toolchain;
 pub mod verify;
 
 use std::path::PathBuf;
