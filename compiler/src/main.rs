@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tinyops_compiler::driver::progress::Step;
-use tinyops_compiler::driver::verify::{resolve_model, verify, VerifyOptions};
+use tinyops_compiler::driver::verify::{resolve_model, verify, Verdict, VerifyOptions};
 use tinyops_compiler::{compile, report::Report, Error, Options};
 
 /// Compile ONNX models into no_std, allocation-free Rust for microcontrollers, and
 /// verify, inspect and measure what comes out.
+///
+/// Exit codes: 0 success (verify: PASS), 1 verify FAIL, 2 error (bad input, missing
+/// tools, a build or run that failed), 3 built but not run (a target without an
+/// emulator board, such as cortex-m0plus).
 #[derive(Parser)]
 #[command(name = "tinyops", version, about, long_about = None)]
 struct Cli {
@@ -61,7 +65,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dump_ir: Option<PathBuf>,
     },
-    /// Compile, build and run a model on its reference inputs; compare outputs.
+    /// Compile, build and run a model on its reference inputs; compare outputs. Bare-metal
+    /// targets run as firmware in QEMU (exit 3 when the target has no emulator board).
     Verify {
         /// The .onnx file or its folder (with test_data_set_*/).
         model: PathBuf,
@@ -84,6 +89,9 @@ enum Command {
         quiet: bool,
     },
 }
+
+/// Exit code of a target that was built but not run.
+const NOT_RUN: u8 = 3;
 
 fn parse_shapes(items: &[String]) -> Result<BTreeMap<String, Vec<usize>>, Error> {
     let mut m = BTreeMap::new();
@@ -189,7 +197,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             } else {
                 print!("{}", r.to_text());
             }
-            Ok(if r.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(match r.verdict {
+                Verdict::Pass => ExitCode::SUCCESS,
+                Verdict::Fail => ExitCode::from(1),
+                Verdict::NotRun => ExitCode::from(NOT_RUN),
+            })
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod cargo;
 pub mod compare;
 pub mod elf;
+pub mod firmware;
 pub mod harness;
 pub mod progress;
 pub mod qemu;
