@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tinyops_compiler::driver::bench::{bench, BenchOptions};
 use tinyops_compiler::driver::progress::Step;
 use tinyops_compiler::driver::verify::{resolve_model, verify, Verdict, VerifyOptions};
 use tinyops_compiler::{compile, report::Report, Error, Options};
@@ -81,6 +82,26 @@ enum Command {
         /// Relative tolerance for float outputs.
         #[arg(long, default_value_t = 1e-4)]
         rtol: f64,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Measure one inference: latency on the host (beside onnxruntime when installed),
+    /// executed instructions in QEMU on emulated targets, flash/RAM/stack of firmware.
+    Bench {
+        /// The .onnx file or its folder (with test_data_set_*/; set 0 is measured).
+        model: PathBuf,
+        #[command(flatten)]
+        args: ModelArgs,
+        /// Folder with test_data_set_* (default: the model's folder).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Timed runs on the host; emulated targets always run twice (the counts must agree).
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -202,6 +223,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 Verdict::Fail => ExitCode::from(1),
                 Verdict::NotRun => ExitCode::from(NOT_RUN),
             })
+        }
+        Command::Bench { model, args, data, runs, json, quiet } => {
+            let opts = BenchOptions { compile: options(&args, false)?, data, runs, quiet: quiet || json };
+            let r = bench(&model, &opts)?;
+            if json {
+                println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                print!("{}", r.to_text());
+            }
+            Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
         }
     }
 }

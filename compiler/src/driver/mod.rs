@@ -1,7 +1,8 @@
 //! Drivers: what happens after compilation. Building generated crates with cargo,
 //! running them on the host, reading reference data and comparing results; the cross
-//! toolchain, QEMU and firmware images of bare-metal targets.
+//! toolchain, QEMU and firmware images of bare-metal targets; benchmarks.
 
+pub mod bench;
 pub mod cargo;
 pub mod compare;
 pub mod elf;
