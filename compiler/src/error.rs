@@ -194,6 +194,23 @@ pub enum Error {
         /// One line per exceeded limit: by how much, and what dominates.
         lines: Vec<String>,
     },
+    /// Tools a bare-metal target needs are not installed. Checked before any work
+    /// starts; tinyops never falls back to running on the host instead.
+    #[error(
+        "cannot {action} for {target}: missing {}\ninstall with: apt-get install -y --no-install-recommends {}",
+        missing.join(", "),
+        packages.join(" ")
+    )]
+    MissingTools {
+        /// What was asked, e.g. "build and run firmware".
+        action: String,
+        /// The target name.
+        target: String,
+        /// Each missing piece, saying where it was looked for.
+        missing: Vec<String>,
+        /// The Debian packages that provide them.
+        packages: Vec<String>,
+    },
     /// A compiler invariant broke. This is a tinyops bug; the message says where.
     #[error("internal compiler error (please report): {0}")]
     Internal(String),

@@ -4,12 +4,17 @@ use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tinyops_compiler::driver::bench::{bench, BenchOptions};
 use tinyops_compiler::driver::progress::Step;
-use tinyops_compiler::driver::verify::{resolve_model, verify, VerifyOptions};
+use tinyops_compiler::driver::verify::{resolve_model, verify, Verdict, VerifyOptions};
 use tinyops_compiler::{compile, report::Report, Error, Options};
 
 /// Compile ONNX models into no_std, allocation-free Rust for microcontrollers, and
 /// verify, inspect and measure what comes out.
+///
+/// Exit codes: 0 success (verify: PASS), 1 verify FAIL, 2 error (bad input, missing
+/// tools, a build or run that failed), 3 built but not run (a target without an
+/// emulator board, such as cortex-m0plus).
 #[derive(Parser)]
 #[command(name = "tinyops", version, about, long_about = None)]
 struct Cli {
@@ -67,7 +72,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dump_ir: Option<PathBuf>,
     },
-    /// Compile, build and run a model on its reference inputs; compare outputs.
+    /// Compile, build and run a model on its reference inputs; compare outputs. Bare-metal
+    /// targets run as firmware in QEMU (exit 3 when the target has no emulator board).
     Verify {
         /// The .onnx file or its folder (with test_data_set_*/).
         model: PathBuf,
@@ -89,7 +95,30 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Measure one inference: latency on the host (beside onnxruntime when installed),
+    /// executed instructions in QEMU on emulated targets, flash/RAM/stack of firmware.
+    Bench {
+        /// The .onnx file or its folder (with test_data_set_*/; set 0 is measured).
+        model: PathBuf,
+        #[command(flatten)]
+        args: ModelArgs,
+        /// Folder with test_data_set_* (default: the model's folder).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Timed runs on the host; emulated targets always run twice (the counts must agree).
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
+
+/// Exit code of a target that was built but not run.
+const NOT_RUN: u8 = 3;
 
 fn parse_shapes(items: &[String]) -> Result<BTreeMap<String, Vec<usize>>, Error> {
     let mut m = BTreeMap::new();
@@ -196,7 +225,21 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             } else {
                 print!("{}", r.to_text());
             }
-            Ok(if r.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(match r.verdict {
+                Verdict::Pass => ExitCode::SUCCESS,
+                Verdict::Fail => ExitCode::from(1),
+                Verdict::NotRun => ExitCode::from(NOT_RUN),
+            })
+        }
+        Command::Bench { model, args, data, runs, json, quiet } => {
+            let opts = BenchOptions { compile: options(&args, false)?, data, runs, quiet: quiet || json };
+            let r = bench(&model, &opts)?;
+            if json {
+                println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                print!("{}", r.to_text());
+            }
+            Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
         }
     }
 }

@@ -30,6 +30,22 @@ pub struct Region {
     pub length: u32,
 }
 
+/// Where a target's firmware puts code and data: the regions its linker script
+/// (`memory.x`) declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryMap {
+    /// Flash: vector table, code, read-only data (weights), the initial image of `.data`.
+    pub flash: Region,
+    /// RAM: `.data`, `.bss` (the arena), and the stack at its top.
+    pub ram: Region,
+    /// Where the core reads its initial stack pointer and reset vector, when that is
+    /// not the start of `flash`: the firmware then places a two-word boot vector there
+    /// and moves the vector table to flash at reset.
+    pub boot: Option<Region>,
+    /// Where these numbers come from and why they were chosen.
+    pub note: &'static str,
+}
+
 /// The QEMU machine that emulates a target here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Emulator {
@@ -37,10 +53,20 @@ pub struct Emulator {
     pub program: &'static str,
     /// The `-machine` name.
     pub machine: &'static str,
-    /// Flash (code and read-only data).
-    pub flash: Region,
-    /// RAM (stack, arena, mutable data).
-    pub ram: Region,
+    /// Extra QEMU options the machine needs (e.g. `-bios none`).
+    pub options: &'static [&'static str],
+}
+
+/// The instruction-set family of a bare-metal target: it decides the linker and the
+/// runtime crates of its firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arch {
+    /// The build machine.
+    Host,
+    /// Arm M-profile (Thumb).
+    Arm,
+    /// 32-bit RISC-V.
+    RiscV32,
 }
 
 /// One compilation target.
@@ -50,11 +76,17 @@ pub struct Target {
     pub name: &'static str,
     /// The Rust target triple; `None` for the build machine itself.
     pub triple: Option<&'static str>,
+    /// The instruction-set family.
+    pub arch: Arch,
     /// The `-C target-cpu` to pass, if any.
     pub cpu: Option<&'static str>,
     /// Extensions the generated code may use on this target.
     pub features: &'static [Feature],
-    /// The board that runs this target in emulation, if there is one.
+    /// The memory map firmware for this target links against (`None` on the host).
+    pub memory: Option<MemoryMap>,
+    /// The board that runs this target in emulation, if there is one. Targets with a
+    /// memory map but no emulator are build-only: firmware is built, linked and
+    /// measured, but not run.
     pub emulator: Option<Emulator>,
     /// One line for `tinyops` help and reports.
     pub description: &'static str,
@@ -76,79 +108,116 @@ const fn region(origin: u32, length: u32) -> Region {
     Region { origin, length }
 }
 
-const MIB: u32 = 1024 * 1024;
+const KIB: u32 = 1024;
+const MIB: u32 = 1024 * KIB;
 
 /// Every target tinyops knows, in the order `tinyops` lists them.
+///
+/// The memory maps of emulated targets are regions QEMU 7.2 really maps on that
+/// machine (`qemu-system-… -machine M -S -monitor stdio`, then `info mtree -f`).
 pub const TARGETS: &[Target] = &[
     Target {
         name: "host",
         triple: None,
+        arch: Arch::Host,
         cpu: None,
         features: &[Feature::Fpu],
+        memory: None,
         emulator: None,
         description: "the build machine (x86-64 or whatever runs the compiler)",
     },
     Target {
         name: "cortex-m0plus",
         triple: Some("thumbv6m-none-eabi"),
+        arch: Arch::Arm,
         cpu: None,
         features: &[],
+        memory: Some(MemoryMap {
+            flash: region(0x0000_0000, 2 * MIB),
+            ram: region(0x2000_0000, 256 * KIB),
+            boot: None,
+            note: "build only: no QEMU machine emulates a Cortex-M0+ here. A generic Armv6-M map \
+                   (flash at 0, SRAM at 0x2000_0000) sized so that every MLPerf int8 model of the \
+                   corpus links with room to spare: the largest, mlperf_ic_resnet_large_int8, takes \
+                   514 KB of flash and 127 KB of static RAM (rustc 1.96)",
+        }),
         emulator: None,
-        description: "Arm Cortex-M0+ (Armv6-M, no DSP, no FPU); build only",
+        description: "Arm Cortex-M0+ (Armv6-M, no DSP, no FPU); build only, no emulator board",
     },
     Target {
         name: "cortex-m4",
         triple: Some("thumbv7em-none-eabihf"),
+        arch: Arch::Arm,
         cpu: Some("cortex-m4"),
         features: &[Feature::ArmDsp, Feature::Fpu],
-        emulator: Some(Emulator {
-            program: "qemu-system-arm",
-            machine: "mps2-an386",
+        memory: Some(MemoryMap {
             flash: region(0x0000_0000, 4 * MIB),
             ram: region(0x2000_0000, 4 * MIB),
+            boot: None,
+            note: "mps2-an386: 4 MiB SSRAM1 at 0 (code) and 4 MiB SSRAM2/3 at 0x2000_0000 (data)",
         }),
+        emulator: Some(Emulator { program: "qemu-system-arm", machine: "mps2-an386", options: &[] }),
         description: "Arm Cortex-M4F (Armv7E-M, DSP, FPv4)",
     },
     Target {
         name: "cortex-m33",
         triple: Some("thumbv8m.main-none-eabihf"),
+        arch: Arch::Arm,
         cpu: Some("cortex-m33"),
         features: &[Feature::ArmDsp, Feature::Fpu],
-        emulator: Some(Emulator {
-            program: "qemu-system-arm",
-            machine: "mps2-an505",
+        memory: Some(MemoryMap {
             flash: region(0x1000_0000, 4 * MIB),
             ram: region(0x3800_0000, 4 * MIB),
+            boot: None,
+            note: "mps2-an505 boots Secure with its vector table at 0x1000_0000: the Secure aliases \
+                   of SSRAM1 (4 MiB, code) and SSRAM2/3 (4 MiB at 0x3800_0000, data)",
         }),
+        emulator: Some(Emulator { program: "qemu-system-arm", machine: "mps2-an505", options: &[] }),
         description: "Arm Cortex-M33 (Armv8-M Mainline, DSP, FPv5)",
     },
     Target {
         name: "cortex-m55",
         triple: Some("thumbv8m.main-none-eabihf"),
+        arch: Arch::Arm,
         cpu: Some("cortex-m55"),
         features: &[Feature::ArmDsp, Feature::ArmMve, Feature::Fpu],
-        emulator: Some(Emulator {
-            program: "qemu-system-arm",
-            machine: "mps3-an547",
-            flash: region(0x1000_0000, 512 * 1024),
-            ram: region(0x3000_0000, 512 * 1024),
+        memory: Some(MemoryMap {
+            flash: region(0x3800_0000, 8 * MIB),
+            ram: region(0x3100_0000, 4 * MIB),
+            boot: Some(region(0x1000_0000, 512 * KIB)),
+            note: "mps3-an547 boots Secure and reads its reset vector from the ITCM (Secure alias \
+                   0x1000_0000), but the ITCM and DTCM have 512 KiB each: \
+                   mlperf_ic_resnet_large_int8 alone takes 523,960 B of flash (rustc 1.96), 328 B \
+                   short of the ITCM, with no room for larger models or kernels. So only a two-word \
+                   boot vector sits in the ITCM; code and weights go to the Secure alias of the \
+                   8 MiB QSPI flash (0x3800_0000, a ROM in QEMU) and data to the Secure alias of \
+                   the 4 MiB SRAM at 0x2100_0000 (0x3100_0000, no MPC in front of it)",
         }),
+        emulator: Some(Emulator { program: "qemu-system-arm", machine: "mps3-an547", options: &[] }),
         description: "Arm Cortex-M55 (Armv8.1-M, Helium/MVE)",
     },
     Target {
         name: "riscv32imac",
         triple: Some("riscv32imac-unknown-none-elf"),
+        arch: Arch::RiscV32,
         cpu: None,
         features: &[],
-        emulator: Some(Emulator {
-            program: "qemu-system-riscv32",
-            machine: "virt",
-            flash: region(0x8000_0000, 2 * MIB),
-            ram: region(0x8020_0000, 2 * MIB),
+        memory: Some(MemoryMap {
+            flash: region(0x8000_0000, 4 * MIB),
+            ram: region(0x8040_0000, 4 * MIB),
+            boot: None,
+            note: "virt: the first 8 MiB of its 128 MiB DRAM at 0x8000_0000 (where `-bios none` \
+                   jumps), split into 4 MiB for code and 4 MiB for data like the Cortex-M4 board",
         }),
+        emulator: Some(Emulator { program: "qemu-system-riscv32", machine: "virt", options: &["-bios", "none"] }),
         description: "RISC-V RV32IMAC (no FPU)",
     },
 ];
+
+/// C source of the QEMU TCG plugin (plugin API version 1, QEMU 7.2) that counts the
+/// instructions executed between two marker addresses. The drivers compile it with
+/// `gcc -shared -fPIC -O2` and load it with `-plugin FILE,start=ADDR,end=ADDR`.
+pub const INSN_COUNT_PLUGIN_C: &str = include_str!("../qemu/insn_count.c");
 
 /// The error of [`lookup`]: the name is not a known target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,13 +265,28 @@ mod tests {
     }
 
     #[test]
-    fn emulated_targets_have_disjoint_flash_and_ram() {
+    fn memory_regions_are_disjoint() {
+        let end = |r: Region| r.origin as u64 + r.length as u64;
+        let disjoint = |a: Region, b: Region| end(a) <= b.origin as u64 || end(b) <= a.origin as u64;
         for t in TARGETS {
-            if let Some(e) = t.emulator {
-                let flash_end = e.flash.origin as u64 + e.flash.length as u64;
-                let ram_end = e.ram.origin as u64 + e.ram.length as u64;
-                assert!(flash_end <= e.ram.origin as u64 || ram_end <= e.flash.origin as u64, "{}", t.name);
+            if let Some(m) = t.memory {
+                assert!(disjoint(m.flash, m.ram), "{}", t.name);
+                if let Some(b) = m.boot {
+                    assert!(disjoint(b, m.flash) && disjoint(b, m.ram), "{}", t.name);
+                }
             }
         }
+    }
+
+    #[test]
+    fn bare_metal_targets_have_a_memory_map_and_emulated_ones_a_board() {
+        for t in TARGETS {
+            assert_eq!(t.is_host(), t.memory.is_none(), "{}", t.name);
+            assert_eq!(t.is_host(), t.arch == Arch::Host, "{}", t.name);
+            if t.emulator.is_some() {
+                assert!(t.memory.is_some(), "{}", t.name);
+            }
+        }
+        assert!(lookup("cortex-m0plus").unwrap().emulator.is_none(), "cortex-m0plus is build-only");
     }
 }

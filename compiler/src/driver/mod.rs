@@ -1,11 +1,17 @@
 //! Drivers: what happens after compilation. Building generated crates with cargo,
-//! running them on the host, reading reference data and comparing results.
+//! running them on the host, reading reference data and comparing results; the cross
+//! toolchain, QEMU and firmware images of bare-metal targets; benchmarks.
 
+pub mod bench;
 pub mod cargo;
 pub mod compare;
+pub mod elf;
+pub mod firmware;
 pub mod harness;
 pub mod progress;
+pub mod qemu;
 pub mod testdata;
+pub mod toolchain;
 pub mod verify;
 
 use std::path::PathBuf;

@@ -1,9 +1,14 @@
-//! `tinyops verify`: compile a model, build it with the host harness, run it on the
-//! reference inputs and compare with every reference present.
+//! `tinyops verify`: compile a model, build it, run it on the reference inputs and
+//! compare with every reference present. On the host the model runs in a std
+//! harness; on a bare-metal target it runs as firmware on the target's QEMU board
+//! (never on the host in its place); a target without a board is built and measured
+//! but reported as not run.
 
 use super::compare::{compare, OutputCheck, Tolerance};
+use super::firmware::{self, Firmware};
 use super::progress::Step;
 use super::testdata::{load_sets, read_npy, DataSet};
+use super::toolchain::{self, CrossToolchain, Need};
 use super::{cargo, harness};
 use crate::error::{Error, Result};
 use crate::ir::{Data, Tensor};
@@ -12,6 +17,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use tinyops_targets::Target;
 
 /// Options of a verification.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +41,20 @@ pub struct SetResult {
     pub checks: Vec<OutputCheck>,
 }
 
+/// The overall result of `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// Every output matches a reference in every data set.
+    #[serde(rename = "PASS")]
+    Pass,
+    /// Some output matches no reference.
+    #[serde(rename = "FAIL")]
+    Fail,
+    /// Built but not run: the target has no emulator board (exit code 3).
+    #[serde(rename = "NOT RUN")]
+    NotRun,
+}
+
 /// The outcome of `verify`.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
@@ -42,13 +62,29 @@ pub struct VerifyReport {
     pub model: String,
     /// The target.
     pub target: String,
+    /// Where the model ran: `host`, or the QEMU machine (`mps2-an386`, …); `None` when
+    /// it was built but not run.
+    pub ran_on: Option<String>,
+    /// PASS, FAIL or NOT RUN.
+    pub verdict: Verdict,
+    /// Why it did not run, when it did not.
+    pub not_run_reason: Option<String>,
+    /// Flash of the linked firmware image (bare-metal targets).
+    pub flash_bytes: Option<u64>,
+    /// Static RAM of the firmware image (`.data + .bss + .uninit`, arena included).
+    pub ram_bytes: Option<u64>,
+    /// Deepest stack use measured over the runs (emulated targets).
+    pub stack_bytes: Option<u64>,
+    /// `rustc -V` of the cross compiler that built the firmware.
+    pub rustc: Option<String>,
     /// Arena bytes of the generated module.
     pub arena_bytes: usize,
     /// Weight bytes of the generated module.
     pub weight_bytes: usize,
     /// Per data set.
     pub sets: Vec<SetResult>,
-    /// Every output passes against at least one reference in every set.
+    /// Every output passes against at least one reference in every set (false when
+    /// not run).
     pub passed: bool,
     /// Seconds spent compiling, building and running.
     pub seconds: [f64; 3],
@@ -208,11 +244,114 @@ pub fn output_step(c: &Compilation, k: usize) -> Option<f64> {
     }
 }
 
-/// Verifies a model (file or folder).
+/// The cross toolchain a target needs for `need`, checked before any work; `None`
+/// on the host.
+pub fn cross_toolchain(target: &Target, need: Need) -> Result<Option<CrossToolchain>> {
+    if target.is_host() {
+        return Ok(None);
+    }
+    toolchain::check(target, need).map(Some)
+}
+
+/// How the model ran.
+struct Execution {
+    /// Outputs per set; `None` when the target could not run it.
+    outputs: Option<Vec<Vec<Tensor>>>,
+    ran_on: Option<String>,
+    firmware: Option<Firmware>,
+    stack_bytes: Option<u64>,
+    seconds_build: f64,
+    seconds_run: f64,
+}
+
+fn run_on_host(c: &Compilation, inputs: &[&[Tensor]], quiet: bool) -> Result<Execution> {
+    let t0 = std::time::Instant::now();
+    let exe = build_harness(c, quiet)?;
+    let seconds_build = t0.elapsed().as_secs_f64();
+    let step = Step::start(format!("running {} data set(s) on the host", inputs.len()), quiet);
+    let got = run_harness(&exe, c, inputs)?;
+    Ok(Execution {
+        outputs: Some(got),
+        ran_on: Some("host".into()),
+        firmware: None,
+        stack_bytes: None,
+        seconds_build,
+        seconds_run: step.done(),
+    })
+}
+
+fn run_as_firmware(c: &Compilation, inputs: &[&[Tensor]], tc: &CrossToolchain, quiet: bool) -> Result<Execution> {
+    let fw = firmware::build(c, inputs, tc, quiet)?;
+    let (Some(board), Some(qemu)) = (c.target.emulator, tc.qemu.as_deref()) else {
+        return Ok(Execution {
+            outputs: None,
+            ran_on: None,
+            seconds_build: fw.seconds,
+            firmware: Some(fw),
+            stack_bytes: None,
+            seconds_run: 0.0,
+        });
+    };
+    let step = Step::start(
+        format!("running {} data set(s) on qemu {} ({})", inputs.len(), board.machine, c.target.name),
+        quiet,
+    );
+    let (printed, _) = firmware::run(&fw, c, inputs.len(), qemu, None)?;
+    Ok(Execution {
+        outputs: Some(printed.outputs),
+        ran_on: Some(board.machine.to_string()),
+        stack_bytes: printed.stack_bytes.iter().copied().max(),
+        seconds_build: fw.seconds,
+        firmware: Some(fw),
+        seconds_run: step.done(),
+    })
+}
+
+/// Compares outputs with the references of each set: the data set's own
+/// (onnxruntime, op by op) and, with a single set, the extra ones shipped beside it.
+fn check_outputs(
+    c: &Compilation,
+    sets: &[DataSet],
+    got: &[Vec<Tensor>],
+    data_dir: &Path,
+    tol: Tolerance,
+) -> (Vec<SetResult>, bool) {
+    let extra = if sets.len() == 1 { extra_references(data_dir, c.graph.outputs().len()) } else { vec![] };
+    let mut results = vec![];
+    let mut passed = true;
+    for (set, outs) in sets.iter().zip(got) {
+        let mut checks = vec![];
+        for (k, out) in outs.iter().enumerate() {
+            let name = c.graph.value(c.graph.outputs()[k]).name.clone();
+            let step = output_step(c, k);
+            let mut refs = vec![("onnxruntime".to_string(), &set.outputs[k])];
+            for (label, ts) in &extra {
+                refs.push((label.clone(), &ts[k]));
+            }
+            // Float outputs must match the primary (op-by-op onnxruntime) reference;
+            // quantised outputs may match any reference (there is no single bit-exact one).
+            let integer = !matches!(out.data, Data::F32(_)) || step.is_some();
+            let mut ok = false;
+            for (i, (label, want)) in refs.into_iter().enumerate() {
+                let chk = compare(&name, &label, out, want, tol, step);
+                ok |= chk.passed && (integer || i == 0);
+                checks.push(chk);
+            }
+            passed &= ok;
+        }
+        results.push(SetResult { name: set.name.clone(), checks });
+    }
+    (results, passed)
+}
+
+/// Verifies a model (file or folder) on `opts.compile.target`.
 pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let target = opts.compile.target;
+    let need = if target.emulator.is_some() { Need::Run } else { Need::Build };
+    let cross = cross_toolchain(target, need)?;
     let model = resolve_model(path)?;
     let data_dir = opts.data.clone().unwrap_or_else(|| model.parent().unwrap_or(Path::new(".")).to_path_buf());
-    let step = Step::start(format!("compiling {}", model.display()), opts.quiet);
+    let step = Step::start(format!("compiling {} for {}", model.display(), target.name), opts.quiet);
     let c = compile(&model, &opts.compile)?;
     let t_compile = step.done();
     let sets = load_sets(&data_dir)?;
@@ -225,56 +364,65 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
     for s in &sets {
         check_inputs(&c, s)?;
     }
-    let t0 = std::time::Instant::now();
-    let exe = build_harness(&c, opts.quiet)?;
-    let t_build = t0.elapsed().as_secs_f64();
-    let step = Step::start(format!("running {} data set(s)", sets.len()), opts.quiet);
     let inputs: Vec<&[Tensor]> = sets.iter().map(|s| s.inputs.as_slice()).collect();
-    let got = run_harness(&exe, &c, &inputs)?;
-    let t_run = step.done();
-    let extra = if sets.len() == 1 { extra_references(&data_dir, c.graph.outputs().len()) } else { vec![] };
-    let mut results = vec![];
-    let mut passed = true;
-    for (set, outs) in sets.iter().zip(&got) {
-        let mut checks = vec![];
-        for (k, out) in outs.iter().enumerate() {
-            let name = c.graph.value(c.graph.outputs()[k]).name.clone();
-            let step = output_step(&c, k);
-            let mut refs = vec![("onnxruntime".to_string(), &set.outputs[k])];
-            for (label, ts) in &extra {
-                refs.push((label.clone(), &ts[k]));
-            }
-            // Float outputs must match the primary (op-by-op onnxruntime) reference;
-            // quantised outputs may match any reference (there is no single bit-exact one).
-            let integer = !matches!(out.data, Data::F32(_)) || step.is_some();
-            let mut ok = false;
-            for (i, (label, want)) in refs.into_iter().enumerate() {
-                let chk = compare(&name, &label, out, want, opts.tolerance, step);
-                ok |= chk.passed && (integer || i == 0);
-                checks.push(chk);
-            }
-            passed &= ok;
+    let run = match &cross {
+        None => run_on_host(&c, &inputs, opts.quiet)?,
+        Some(tc) => run_as_firmware(&c, &inputs, tc, opts.quiet)?,
+    };
+    let (results, passed, verdict, not_run_reason) = match &run.outputs {
+        Some(got) => {
+            let (results, passed) = check_outputs(&c, &sets, got, &data_dir, opts.tolerance);
+            (results, passed, if passed { Verdict::Pass } else { Verdict::Fail }, None)
         }
-        results.push(SetResult { name: set.name.clone(), checks });
-    }
+        None => (vec![], false, Verdict::NotRun, Some(format!("no emulator board for {}", target.name))),
+    };
+    let fp = run.firmware.as_ref().map(|f| &f.footprint);
     Ok(VerifyReport {
         model: model.display().to_string(),
         target: c.target.name.to_string(),
+        ran_on: run.ran_on,
+        verdict,
+        not_run_reason,
+        flash_bytes: fp.map(|f| f.flash_bytes),
+        ram_bytes: fp.map(|f| f.ram_bytes),
+        stack_bytes: run.stack_bytes,
+        rustc: run.firmware.as_ref().map(|f| f.rustc_version.clone()),
         arena_bytes: c.plan.arena_bytes,
         weight_bytes: c.program.weight_bytes(),
         sets: results,
         passed,
-        seconds: [t_compile, t_build, t_run],
+        seconds: [t_compile, run.seconds_build, run.seconds_run],
     })
 }
 
 impl VerifyReport {
-    /// The human-readable report, ending in `PASS` or `FAIL`.
+    /// Where the model ran, for people: `ran on host`, `ran on qemu mps2-an386
+    /// (cortex-m4)`, `built only, not run`.
+    pub fn ran_on_text(&self) -> String {
+        match &self.ran_on {
+            Some(h) if h == "host" => "ran on host".into(),
+            Some(machine) => format!("ran on qemu {machine} ({})", self.target),
+            None => "built only, not run".into(),
+        }
+    }
+
+    /// The human-readable report, ending in `PASS`, `FAIL` or `NOT RUN: …`.
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "{} on {} (arena {} B, weights {} B)\n",
-            self.model, self.target, self.arena_bytes, self.weight_bytes
+            "{} for {}: {} (arena {} B, weights {} B)\n",
+            self.model,
+            self.target,
+            self.ran_on_text(),
+            self.arena_bytes,
+            self.weight_bytes
         );
+        if let (Some(flash), Some(ram)) = (self.flash_bytes, self.ram_bytes) {
+            let stack = self.stack_bytes.map(|b| format!(" + {b} B stack (measured)")).unwrap_or_default();
+            s.push_str(&format!(
+                "  firmware: flash {flash} B, RAM {ram} B static{stack}; built by {}\n",
+                self.rustc.as_deref().unwrap_or("?")
+            ));
+        }
         for set in &self.sets {
             for c in &set.checks {
                 let verdict = if c.passed { "ok" } else { "MISMATCH" };
@@ -293,7 +441,13 @@ impl VerifyReport {
                 s.push_str(&format!("  {verdict}\n"));
             }
         }
-        s.push_str(if self.passed { "PASS\n" } else { "FAIL\n" });
+        match self.verdict {
+            Verdict::Pass => s.push_str("PASS\n"),
+            Verdict::Fail => s.push_str("FAIL\n"),
+            Verdict::NotRun => {
+                s.push_str(&format!("NOT RUN: {}\n", self.not_run_reason.as_deref().unwrap_or("not run")))
+            }
+        }
         s
     }
 }

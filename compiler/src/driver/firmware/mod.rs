@@ -1,0 +1,206 @@
+//! Firmware for bare-metal targets: a crate around the generated model crate that
+//! runs it on embedded reference inputs and reports over semihosting, cross-built
+//! with Debian's rustc and `build-std`.
+//!
+//! Layout under the cache folder ([`super::cache_dir`]):
+//!
+//! ```text
+//! firmware/<target>/target/           one cargo target folder per tinyops target, so
+//!                                     `core` is compiled once per target, not per model
+//! firmware/<target>/Cargo.lock        versions of the last good build, reused by new
+//!                                     firmware (no registry lookup once it exists)
+//! firmware/<target>/<crate>-<sha>/model/     the model crate (`Compilation::write_crate`)
+//! firmware/<target>/<crate>-<sha>/firmware/  Cargo.toml, .cargo/config.toml, build.rs,
+//!                                            src/main.rs, data/set*_in*.bin
+//! ```
+
+pub mod output;
+pub mod source;
+
+use super::elf::{Footprint, Image};
+use super::progress::Step;
+use super::toolchain::CrossToolchain;
+use crate::error::{Error, Result};
+use crate::ir::Tensor;
+use crate::Compilation;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use tinyops_targets::Target;
+
+/// Serialises firmware writing and building within this process: tests run verify
+/// and bench of the same model at once, and must not write a crate the other builds.
+static BUILD_LOCK: Mutex<()> = Mutex::new(());
+
+/// A built firmware image.
+#[derive(Debug, Clone)]
+pub struct Firmware {
+    /// The linked ELF file.
+    pub elf: PathBuf,
+    /// The firmware crate's folder.
+    pub dir: PathBuf,
+    /// Flash and RAM of the image.
+    pub footprint: Footprint,
+    /// Address of the start marker's first instruction.
+    pub start_marker: u64,
+    /// Address of the end marker's first instruction.
+    pub end_marker: u64,
+    /// `rustc -V` of the compiler that built it.
+    pub rustc_version: String,
+    /// Seconds the build took.
+    pub seconds: f64,
+}
+
+/// The cache folder of one target's firmware.
+pub fn target_cache(t: &Target) -> PathBuf {
+    super::cache_dir().join("firmware").join(t.name)
+}
+
+/// Writes `data` to `path` unless it already holds exactly that (so cargo's
+/// fingerprints stay fresh), through a temporary file so no reader sees half of it.
+fn write_if_changed(path: &Path, data: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == data) {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, data).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Writes the firmware crate for `c` (compiled for `c.target`) embedding the inputs of
+/// `sets`, builds it, and reads its footprint.
+pub fn build(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: bool) -> Result<Firmware> {
+    let t = c.target;
+    let (triple, memory) = match (t.triple, t.memory) {
+        (Some(triple), Some(m)) => (triple, m),
+        _ => return Err(Error::Internal(format!("{} is not a bare-metal target", t.name))),
+    };
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = target_cache(t);
+    let work = cache.join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
+    let model_dir = work.join("model");
+    let fw = work.join("firmware");
+    c.write_crate(&model_dir, None)?;
+    let runtime = crate::runtime_path();
+    let runtime = runtime.canonicalize().map_err(|e| Error::io(&runtime, e))?;
+    let package = format!("tinyops-fw-{}-{}", c.crate_name(), &c.sha256[..8]);
+    let rustc = tc.rustc.display().to_string();
+    let rustdoc = tc.rustdoc.display().to_string();
+    let files: Vec<(PathBuf, String)> = vec![
+        (
+            fw.join("Cargo.toml"),
+            source::cargo_toml(t, &package, &c.crate_name(), "../model", &runtime.display().to_string()),
+        ),
+        (fw.join(".cargo/config.toml"), source::config_toml(t, triple, &rustc, &rustdoc, tc.linker, tc.link_args)),
+        (fw.join("build.rs"), source::build_rs(&source::memory_x(t, &memory))),
+        (fw.join("src/main.rs"), source::main_rs(&c.graph, t, &c.crate_name(), sets.len())),
+    ];
+    for (p, s) in &files {
+        write_if_changed(p, s.as_bytes())?;
+    }
+    for (s, inputs) in sets.iter().enumerate() {
+        for (i, input) in inputs.iter().enumerate() {
+            // Booleans are stored as bytes 0 and 1, the only valid `bool` patterns.
+            write_if_changed(&fw.join(format!("data/set{s}_in{i}.bin")), &input.data.to_le_bytes())?;
+        }
+    }
+    let lock = fw.join("Cargo.lock");
+    let lock_template = cache.join("Cargo.lock");
+    if !lock.exists() && lock_template.exists() {
+        std::fs::copy(&lock_template, &lock).map_err(|e| Error::io(&lock, e))?;
+    }
+
+    let target_dir = cache.join("target");
+    let first = !target_dir.join(triple).join("release").exists();
+    let step = Step::start(
+        format!(
+            "building firmware for {} with {} (target dir {}){}",
+            t.name,
+            tc.rustc.display(),
+            target_dir.display(),
+            if first { "; the first build for a target compiles `core` from source, about 35 s" } else { "" }
+        ),
+        quiet,
+    );
+    let out = cross_cargo(tc, &fw)
+        .args(["build", "--release", "--quiet", "--target-dir"])
+        .arg(&target_dir)
+        .output()
+        .map_err(|e| Error::Driver { step: format!("running {}", tc.cargo.display()), detail: e.to_string() })?;
+    if !out.status.success() {
+        return Err(Error::Driver {
+            step: format!("building firmware for {} in {}", t.name, fw.display()),
+            detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    let seconds = step.done();
+    let _ = std::fs::copy(&lock, &lock_template);
+
+    let elf = target_dir.join(triple).join("release").join(&package);
+    let image = Image::read(&elf)?;
+    let marker = |name: &str| {
+        image.symbol(name).ok_or_else(|| Error::Driver {
+            step: format!("reading {}", elf.display()),
+            detail: format!("the marker `{name}` is missing from the image"),
+        })
+    };
+    let (start_marker, end_marker) = (marker(source::START_MARKER)?, marker(source::END_MARKER)?);
+    if start_marker == end_marker {
+        return Err(Error::Internal(format!("the two instruction-count markers share address {start_marker:#x}")));
+    }
+    let footprint = image.footprint(source::stack_symbols(t.arch));
+    Ok(Firmware { elf, dir: fw, footprint, start_marker, end_marker, rustc_version: tc.rustc_version.clone(), seconds })
+}
+
+/// Debian's cargo, run in the firmware folder (cargo reads `.cargo/config.toml` from
+/// the current folder), with `build-std` allowed and no settings of an outer cargo.
+fn cross_cargo(tc: &CrossToolchain, dir: &Path) -> Command {
+    let mut c = Command::new(&tc.cargo);
+    c.current_dir(dir).env("RUSTC_BOOTSTRAP", "1");
+    for var in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTC",
+        "CARGO_BUILD_RUSTC_WRAPPER",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_PRIMARY_PACKAGE",
+        "RUSTUP_TOOLCHAIN",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// Runs firmware on its target's QEMU board (`qemu` is the program) and reads what it
+/// printed for `sets` data sets; with `plugin`, also counts its instructions between
+/// the markers.
+pub fn run(
+    fw: &Firmware,
+    c: &Compilation,
+    sets: usize,
+    qemu: &Path,
+    plugin: Option<&Path>,
+) -> Result<(output::Printed, super::qemu::Run)> {
+    let counter = plugin.map(|p| super::qemu::Counter { plugin: p, start: fw.start_marker, end: fw.end_marker });
+    let run = super::qemu::run(c.target, qemu, &fw.elf, counter.as_ref())?;
+    let fail = |detail: String| Error::Driver { step: format!("reading the output of {}", fw.elf.display()), detail };
+    let printed = output::parse(&c.graph, sets, &run.stdout)
+        .map_err(|e| fail(format!("{e}\nfirmware output:\n{}{}", run.stdout, run.stderr)))?;
+    let deepest = printed.stack_bytes.iter().copied().max().unwrap_or(0);
+    if fw.footprint.stack_capacity > 0 && deepest >= fw.footprint.stack_capacity {
+        return Err(fail(format!(
+            "the stack overflowed: all {} B between the static data and the top of RAM were used",
+            fw.footprint.stack_capacity
+        )));
+    }
+    Ok((printed, run))
+}
