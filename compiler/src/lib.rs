@@ -116,7 +116,8 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         passes::quantize::require_int8(&graph)
             .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
     }
-    let plan = plan::plan(&graph).map_err(Error::Internal)?;
+    let scratch = lower::scratch_needs(&graph, opts.target);
+    let plan = plan::plan(&graph, &scratch).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
     let manifest = Manifest {
         model_sha256: sha256.clone(),

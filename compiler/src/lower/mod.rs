@@ -364,6 +364,31 @@ impl Lowering<'_> {
     }
 }
 
+/// The working space each node needs on `target`: the largest scratch any of its
+/// kernel calls' chosen implementations asks for (calls of one node run one after
+/// another and share it). Planning reserves it; lowering hands it to the kernels. A
+/// node whose lowering fails needs none here: [`lower`] reports it.
+pub fn scratch_needs(g: &Graph, target: &'static Target) -> HashMap<NodeId, usize> {
+    let mut needs = HashMap::new();
+    for n in g.topo_order() {
+        let nd = g.node(n);
+        let args: Vec<Option<Arg>> =
+            nd.inputs.iter().map(|v| v.map(|v| Arg { ty: g.ty(v), value: g.const_of(v) })).collect();
+        let out_types: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
+        let Ok(invocations) = nd.op.def().lower(&LowerCx { inputs: &args, outputs: &out_types }) else { continue };
+        let bytes = invocations
+            .iter()
+            .filter(|i| i.writes.iter().chain(&i.reads).any(|s| matches!(s, Slot::Scratch(_))))
+            .filter_map(|i| select::select(&i.kernel, target).ok().map(|imp| (imp.scratch)(&i.kernel)))
+            .max()
+            .unwrap_or(0);
+        if bytes > 0 {
+            needs.insert(n, bytes);
+        }
+    }
+    needs
+}
+
 /// Lowers a planned graph for a target. Every node's problems are collected, so a
 /// model with several unsupported uses reports them all at once.
 pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program, Vec<Problem>> {

@@ -63,6 +63,8 @@ pub struct Implementation {
     /// position it wants in another order, `None` to keep one as it is. The chosen
     /// kernel owns its weight layout.
     pub pack: Packer,
+    /// Bytes of working space (the kernel's `Scratch` operand) it needs for a call.
+    pub scratch: fn(&Kernel) -> usize,
 }
 
 /// See [`Implementation::pack`].
@@ -98,6 +100,17 @@ fn depthwise_taps_by_channel(_: &Kernel, reads: &[Option<&Tensor>]) -> Vec<Optio
     out
 }
 
+/// Scratch of the portable kernels: one output pixel of i32 accumulators for the
+/// quantised convolutions and average pool, the gates and state of an LSTM.
+fn portable_scratch(k: &Kernel) -> usize {
+    match k {
+        Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. } => p.out_c * 4,
+        Kernel::AvgPool2dQ8 { p, .. } => p.channels * 4,
+        Kernel::LstmF32 { p } => p.scratch_len() * 4,
+        _ => 0,
+    }
+}
+
 /// A portable implementation of a family: every family has one.
 const fn portable(family: Family) -> Implementation {
     let layout = match family {
@@ -116,7 +129,7 @@ const fn portable(family: Family) -> Implementation {
         Family::DepthwiseConv2dF32 | Family::DepthwiseConv2dQ8 => depthwise_taps_by_channel,
         _ => as_is,
     };
-    Implementation { family, isa: Isa::Portable, requires: &[], layout, accepts: any, pack }
+    Implementation { family, isa: Isa::Portable, requires: &[], layout, accepts: any, pack, scratch: portable_scratch }
 }
 
 macro_rules! portable_all {
@@ -229,6 +242,7 @@ mod tests {
                 layout: None,
                 accepts: any,
                 pack: as_is,
+                scratch: portable_scratch,
             },
             Implementation {
                 family: Family::Copy,
@@ -237,6 +251,7 @@ mod tests {
                 layout: None,
                 accepts: only_i8,
                 pack: as_is,
+                scratch: portable_scratch,
             },
             portable(Family::Copy),
         ];

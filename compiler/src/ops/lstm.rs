@@ -194,12 +194,6 @@ impl OpDef for Lstm {
         let (t, b, i) = (x.shape[0], x.shape[1], x.shape[2]);
         (self.dirs() * t * b * 4 * self.hidden * (i + self.hidden)) as u64
     }
-    fn scratch_bytes(&self, inputs: &[Option<&TensorType>], _: &[TensorType]) -> usize {
-        let Some(Some(x)) = inputs.first() else {
-            return 0;
-        };
-        x.shape.get(1).copied().unwrap_or(1) * self.hidden * 6 * 4
-    }
 }
 
 /// LSTM.

@@ -88,11 +88,6 @@ pub trait OpDef: fmt::Debug {
         0
     }
 
-    /// Arena bytes the op needs for intermediate results during its run.
-    fn scratch_bytes(&self, _inputs: &[Option<&TensorType>], _outputs: &[TensorType]) -> usize {
-        0
-    }
-
     /// True when output 0 has exactly the bytes of input 0 (a reshape): the planner
     /// gives both one buffer and no code runs unless a copy is needed.
     fn is_view(&self) -> bool {

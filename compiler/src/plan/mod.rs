@@ -78,8 +78,10 @@ fn align(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
 }
 
-/// Builds the plan.
-pub fn plan(g: &Graph) -> Result<Plan, String> {
+/// Builds the plan. `scratch` gives the bytes of working space each node's kernels
+/// need during its run (the lowering decides, per target: see
+/// [`crate::lower::scratch_needs`]).
+pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>) -> Result<Plan, String> {
     let order = g.topo_order();
     let pos: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
 
@@ -184,9 +186,7 @@ pub fn plan(g: &Graph) -> Result<Plan, String> {
     }
     for &n in &order {
         let nd = g.node(n);
-        let ins: Vec<Option<&crate::ir::TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
-        let outs: Vec<crate::ir::TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
-        let bytes = nd.op.def().scratch_bytes(&ins, &outs);
+        let bytes = scratch.get(&n).copied().unwrap_or(0);
         if bytes > 0 {
             let t = pos[&n];
             items.push(Item {

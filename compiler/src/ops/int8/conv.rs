@@ -114,14 +114,6 @@ impl OpDef for QConv {
         };
         (outputs[0].numel() as u64) * (numel(&w.shape[1..]) as u64)
     }
-    fn scratch_bytes(&self, _: &[Option<&TensorType>], outputs: &[TensorType]) -> usize {
-        if self.y.is_none() {
-            return 0;
-        }
-        // One output pixel of i32 accumulators.
-        let s = &outputs[0].shape;
-        s[self.geom.layout.channel_axis(s.len())] * 4
-    }
 }
 
 /// Per-channel multipliers and shifts (one entry when all channels share one).

@@ -91,12 +91,6 @@ impl OpDef for QPool {
             }
         }])
     }
-    fn scratch_bytes(&self, inputs: &[Option<&TensorType>], _: &[TensorType]) -> usize {
-        match (self.pool.kind, inputs.first()) {
-            (PoolKind::Avg, Some(Some(x))) => x.shape[self.pool.layout.channel_axis(x.rank())] * 4,
-            _ => 0,
-        }
-    }
 }
 
 /// Quantised global average pooling.
