@@ -114,6 +114,9 @@ enum Command {
         /// No progress lines.
         #[arg(long, short)]
         quiet: bool,
+        /// Also count the instructions of every step of the model (emulated targets).
+        #[arg(long)]
+        steps: bool,
     },
 }
 
@@ -231,8 +234,14 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 Verdict::NotRun => ExitCode::from(NOT_RUN),
             })
         }
-        Command::Bench { model, args, data, runs, json, quiet } => {
-            let opts = BenchOptions { compile: options(&args, false)?, data, runs, quiet: quiet || json };
+        Command::Bench { model, args, data, runs, json, quiet, steps } => {
+            if steps && tinyops_targets::lookup(&args.target).is_ok_and(|t| t.emulator.is_none()) {
+                return Err(Error::Options(format!(
+                    "--steps counts instructions in an emulator; target `{}` has none",
+                    args.target
+                )));
+            }
+            let opts = BenchOptions { compile: options(&args, false)?, data, runs, quiet: quiet || json, steps };
             let r = bench(&model, &opts)?;
             if json {
                 println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);

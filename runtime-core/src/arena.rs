@@ -119,6 +119,16 @@ pub fn cast_mut<T: Pod>(bytes: &mut [u8]) -> &mut [T] {
     }
 }
 
+/// The bytes of a slice of plain values (the reverse of [`cast_mut`]), e.g. to use
+/// `i32` scratch as a byte buffer.
+#[inline(always)]
+pub fn bytes_mut<T: Pod>(s: &mut [T]) -> &mut [u8] {
+    let len = core::mem::size_of_val(s);
+    // SAFETY: `T: Pod` has no padding, so its memory is `len` initialised bytes; the
+    // result borrows `s` exclusively for its lifetime, and `u8` needs no alignment.
+    unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<u8>(), len) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

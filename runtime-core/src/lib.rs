@@ -53,3 +53,26 @@ unsafe impl Pod for i64 {}
 
 #[cfg(target_endian = "big")]
 compile_error!("tinyops stores weights little-endian; big-endian targets are not supported");
+
+/// Watches a model run step by step (generated `Model::run_observed`): firmware can
+/// time each operator with its own cycle counter, or count them in an emulator. The
+/// generated `run` passes [`NoObserver`], whose empty methods inline away, so
+/// observing costs nothing unless used.
+pub trait Observer {
+    /// Called before step `step` runs the node `node` (its ONNX name) of IR op `op`.
+    #[inline(always)]
+    fn before(&mut self, step: usize, node: &'static str, op: &'static str) {
+        let _ = (step, node, op);
+    }
+    /// Called after step `step`.
+    #[inline(always)]
+    fn after(&mut self, step: usize) {
+        let _ = step;
+    }
+}
+
+/// The observer that observes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}

@@ -16,7 +16,37 @@ pub trait Q8: Copy + 'static {
     fn to_i32(self) -> i32;
     /// Narrowing conversion of a value already clamped to `MIN..=MAX`.
     fn from_i32(v: i32) -> Self;
+    /// The slice as `i8`s, when the type is `i8` (per-ISA kernels specialised for
+    /// signed 8-bit data use it; other types get `None`).
+    #[inline(always)]
+    fn as_i8(_: &[Self]) -> Option<&[i8]> {
+        None
+    }
+    /// Mutable twin of [`Q8::as_i8`].
+    #[inline(always)]
+    fn as_i8_mut(_: &mut [Self]) -> Option<&mut [i8]> {
+        None
+    }
 }
+
+/// A weight element type of the integer kernels: `i8`, or `i16` when a uint8 zero
+/// point pushes the shifted weights out of the `i8` range.
+pub trait Weight: Copy + Into<i32> + 'static {
+    /// The slice as `i8`s, when the type is `i8`.
+    #[inline(always)]
+    fn as_i8(_: &[Self]) -> Option<&[i8]> {
+        None
+    }
+}
+
+impl Weight for i8 {
+    #[inline(always)]
+    fn as_i8(s: &[i8]) -> Option<&[i8]> {
+        Some(s)
+    }
+}
+
+impl Weight for i16 {}
 
 impl Q8 for i8 {
     const MIN: i32 = -128;
@@ -28,6 +58,14 @@ impl Q8 for i8 {
     #[inline(always)]
     fn from_i32(v: i32) -> Self {
         v as i8
+    }
+    #[inline(always)]
+    fn as_i8(s: &[i8]) -> Option<&[i8]> {
+        Some(s)
+    }
+    #[inline(always)]
+    fn as_i8_mut(s: &mut [i8]) -> Option<&mut [i8]> {
+        Some(s)
     }
 }
 
@@ -168,5 +206,44 @@ mod tests {
         assert_eq!(round_div(4, 3), 1);
         assert_eq!(round_div(-4, 3), -1);
         assert_eq!(round_div(7, 0), 0);
+    }
+}
+
+/// [`requantize`], bit for bit, in fewer instructions on 32-bit targets for the
+/// shifts the compiler emits (32 and more), with the shift as the `i32` kernels store.
+/// For `shift ≥ 32` only the high word of the 64-bit
+/// product matters: with `t = shift − 32`, `⌊(hi·2^32 + lo + 2^(shift−1)) / 2^shift⌋`
+/// is `⌊(hi + 2^(t−1)) / 2^t⌋` when `t ≥ 1` (the low word adds less than one unit
+/// before the floor), and `hi + lo/2^31` when `t = 0`. No saturation is needed there:
+/// `|hi| < 2^30`.
+#[inline(always)]
+pub fn requantize_fast(acc: i32, mult: i32, shift: i32) -> i32 {
+    let prod = acc as i64 * mult as i64;
+    let (hi, lo) = ((prod >> 32) as i32, prod as u32);
+    if (33..=62).contains(&shift) {
+        (hi + (1 << (shift - 33))) >> (shift - 32)
+    } else if shift == 32 {
+        hi + (lo >> 31) as i32
+    } else {
+        requantize(acc, mult, shift as u32)
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_portable_formula() {
+        let mut s = 0x1234_5678u32;
+        for _ in 0..200_000 {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            let acc = (s as i32) >> (s % 9);
+            let mult = (1 << 30) | (s.rotate_left(7) >> 2) as i32;
+            let shift = (s.rotate_left(3) % 64) as i32;
+            assert_eq!(requantize_fast(acc, mult, shift), requantize(acc, mult, shift as u32), "{acc} {mult} {shift}");
+        }
     }
 }

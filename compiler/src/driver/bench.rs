@@ -33,12 +33,29 @@ pub struct BenchOptions {
     pub runs: usize,
     /// No progress lines.
     pub quiet: bool,
+    /// Also count the instructions of every step (emulated targets).
+    pub steps: bool,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { compile: Options::default(), data: None, runs: 200, quiet: false }
+        BenchOptions { compile: Options::default(), data: None, runs: 200, quiet: false, steps: false }
     }
+}
+
+/// The instructions of one step of the model (one scheduled node's kernel calls).
+#[derive(Debug, Clone, Serialize)]
+pub struct StepCount {
+    /// Position in the program.
+    pub step: usize,
+    /// The IR op.
+    pub op: String,
+    /// The node's ONNX name.
+    pub node: String,
+    /// The kernels it calls, as `isa::function`.
+    pub kernels: Vec<String>,
+    /// Instructions it executed (data set 0).
+    pub instructions: u64,
 }
 
 /// The outcome of `bench`. Figures that were not measured are `None`, with the reason
@@ -79,6 +96,9 @@ pub struct BenchReport {
     pub onnxruntime_note: String,
     /// `rustc -V` of the compiler that built what was measured.
     pub rustc: String,
+    /// Instructions per step, with `--steps` (a firmware of its own whose markers
+    /// bracket each step; their sum leaves out only the glue between steps).
+    pub steps: Vec<StepCount>,
 }
 
 /// Median, 10th and 90th percentile of samples.
@@ -132,6 +152,7 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
         onnxruntime_median_ns: None,
         onnxruntime_note: String::new(),
         rustc: String::new(),
+        steps: vec![],
     };
     let inputs: Vec<&[Tensor]> = sets.iter().map(|s| s.inputs.as_slice()).collect();
     let Some(tc) = tc else {
@@ -179,7 +200,44 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
     r.instructions_per_set = counts.swap_remove(0);
     r.stack_bytes = stack;
     r.runs = 2;
+    if opts.steps {
+        r.steps = count_steps(&c, &inputs[..1], &tc, qemu, &plugin, opts.quiet)?;
+    }
     Ok(r)
+}
+
+/// Builds and runs the stepwise firmware on one data set; one window per step.
+fn count_steps(
+    c: &Compilation,
+    inputs: &[&[Tensor]],
+    tc: &toolchain::CrossToolchain,
+    qemu: &Path,
+    plugin: &Path,
+    quiet: bool,
+) -> Result<Vec<StepCount>> {
+    let fw = firmware::build_stepwise(c, inputs, tc, quiet)?;
+    let step = Step::start("counting instructions step by step", quiet);
+    let (_, run) = firmware::run(&fw, c, inputs.len(), qemu, Some(plugin))?;
+    step.done();
+    let steps = &c.program.steps;
+    if run.windows.len() != steps.len() {
+        return Err(Error::Driver {
+            step: format!("counting the steps of {}", fw.elf.display()),
+            detail: format!("{} marker windows for {} steps", run.windows.len(), steps.len()),
+        });
+    }
+    Ok(steps
+        .iter()
+        .zip(run.windows)
+        .enumerate()
+        .map(|(i, (s, n))| StepCount {
+            step: i,
+            op: s.op.to_string(),
+            node: s.node.clone(),
+            kernels: s.calls.iter().map(|k| format!("{}::{}", k.isa, k.kernel.family().function())).collect(),
+            instructions: n,
+        })
+        .collect())
 }
 
 /// Times the host harness, interleaved with onnxruntime when it is installed.
@@ -402,6 +460,22 @@ impl BenchReport {
                 group(ram),
                 group(self.arena_bytes as u64)
             ));
+        }
+        if !self.steps.is_empty() {
+            let total: u64 = self.steps.iter().map(|s| s.instructions).sum();
+            s.push_str(&format!("{:>4}  {:>12}  {:>6}  {:<14}  {:<40}  node\n", "step", "instructions", "share", "op", "kernels"));
+            for st in &self.steps {
+                let node: String = st.node.chars().take(48).collect();
+                s.push_str(&format!(
+                    "{:>4}  {:>12}  {:>5.1}%  {:<14}  {:<40}  {node}\n",
+                    st.step,
+                    group(st.instructions),
+                    100.0 * st.instructions as f64 / total.max(1) as f64,
+                    st.op,
+                    st.kernels.join(", ")
+                ));
+            }
+            s.push_str(&format!("steps total {} instructions\n", group(total)));
         }
         s.push_str(&format!("built by {}", self.rustc));
         if self.instructions.is_some() {

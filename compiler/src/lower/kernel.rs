@@ -86,7 +86,8 @@ pub enum Kernel {
     },
     /// Integer convolution to raw i32 accumulators (ConvInteger). Reads x, w, bias; writes y.
     Conv2dQ8I32 { x: DType, w: DType, p: Conv2d, x_zp: i32 },
-    /// Quantised fully-connected layer (weights stored `n × k`). Reads a, w, bias; writes y.
+    /// Quantised fully-connected layer (weights stored `n × k`). Reads a, w, bias; writes
+    /// scratch (what the implementation needs, none for the portable one), y.
     GemmQ8 { a: DType, w: DType, y: DType, p: Gemm, out: QOut, mults: Vec<i32>, shifts: Vec<i32> },
     /// Integer GEMM to raw i32 accumulators (MatMulInteger). Reads a, w, bias; writes y.
     GemmQ8I32 { a: DType, w: DType, p: Gemm, a_zp: i32 },

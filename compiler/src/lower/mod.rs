@@ -9,11 +9,12 @@
 //! and never both read and written by one node. A backend only prints the result; it
 //! decides nothing. Nothing here knows Rust syntax.
 
+pub mod isa;
 pub mod kernel;
 pub mod select;
 
+pub use isa::{Implementation, Isa};
 pub use kernel::{Family, Kernel};
-pub use select::{Implementation, Isa};
 
 use crate::error::{NodeRef, Problem, IR_DOMAIN};
 use crate::ir::{DType, Graph, NodeId, Tensor, TensorType, ValueId};
@@ -258,7 +259,7 @@ struct Lowering<'g> {
     plan: &'g Plan,
     weights: Vec<Weight>,
     weight_of: HashMap<ValueId, usize>,
-    packed_of: HashMap<(ValueId, Family, Isa), usize>,
+    packed_of: HashMap<(Packed, Family, Isa), usize>,
 }
 
 impl Lowering<'_> {
@@ -288,21 +289,24 @@ impl Lowering<'_> {
     }
 
     /// A constant repacked by the implementation that reads it, stored once per
-    /// (constant, kernel family, ISA).
-    fn packed(&mut self, v: ValueId, family: Family, isa: Isa, t: Tensor) -> Operand {
+    /// (constant, kernel family, ISA); or one it supplies for an absent operand.
+    fn packed(&mut self, from: Packed, family: Family, isa: Isa, t: Tensor) -> Operand {
         let (dtype, len) = (t.dtype(), t.numel());
-        let i = match self.packed_of.get(&(v, family, isa)) {
+        let i = match self.packed_of.get(&(from, family, isa)) {
             Some(&i) => i,
             None => {
                 let i = self.weights.len();
-                let name = &self.g.value(v).name;
+                let name = &match from {
+                    Packed::Value(v) => self.g.value(v).name.clone(),
+                    Packed::Absent(n, slot) => format!("{}.operand{slot}", self.g.node(n).name),
+                };
                 self.weights.push(Weight {
                     symbol: format!("{}_{}", weight_symbol(i, name), isa.module().to_uppercase()),
                     source: format!("{name}, packed for {isa}::{}", family.function()),
                     ty: t.ty(),
                     bytes: t.data.to_le_bytes(),
                 });
-                self.packed_of.insert((v, family, isa), i);
+                self.packed_of.insert((from, family, isa), i);
                 i
             }
         };
@@ -316,9 +320,11 @@ impl Lowering<'_> {
             Slot::In(i) => value(nd.inputs.get(i).copied().flatten())?,
             Slot::Out(i) => value(nd.outputs.get(i).copied())?,
             Slot::Scratch(dtype) => {
-                let &(offset, bytes) =
-                    self.plan.scratch.get(&n).ok_or("the kernel uses scratch space the plan did not give it")?;
-                return Ok(Operand { place: Place::Arena { offset }, dtype, len: bytes / dtype.size() });
+                // An implementation that needs no scratch got none planned: an empty slice.
+                return Ok(match self.plan.scratch.get(&n) {
+                    Some(&(offset, bytes)) => Operand { place: Place::Arena { offset }, dtype, len: bytes / dtype.size() },
+                    None => Operand::empty(dtype),
+                });
             }
             Slot::Absent => return Ok(Operand::empty(DType::F32)),
         };
@@ -379,7 +385,10 @@ pub fn scratch_needs(g: &Graph, target: &'static Target) -> HashMap<NodeId, usiz
         let bytes = invocations
             .iter()
             .filter(|i| i.writes.iter().chain(&i.reads).any(|s| matches!(s, Slot::Scratch(_))))
-            .filter_map(|i| select::select(&i.kernel, target).ok().map(|imp| (imp.scratch)(&i.kernel)))
+            .filter_map(|i| {
+                let consts = constants(g, n, &i.reads);
+                select::select(&i.kernel, &consts, target).ok().map(|c| (c.imp.scratch)(&i.kernel))
+            })
             .max()
             .unwrap_or(0);
         if bytes > 0 {
@@ -387,6 +396,28 @@ pub fn scratch_needs(g: &Graph, target: &'static Target) -> HashMap<NodeId, usiz
         }
     }
     needs
+}
+
+/// What a repacked weight was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Packed {
+    /// A constant of the graph.
+    Value(ValueId),
+    /// Nothing: the operand at this read position of this node was absent, and the
+    /// implementation supplies one (a bias holding only a folded zero point).
+    Absent(NodeId, usize),
+}
+
+/// The constant data of each read operand of an invocation (`None` for run-time and
+/// absent operands).
+fn constants<'g>(g: &'g Graph, n: NodeId, reads: &[Slot]) -> Vec<Option<&'g Tensor>> {
+    reads
+        .iter()
+        .map(|s| match *s {
+            Slot::In(i) => g.node(n).inputs.get(i).copied().flatten().and_then(|v| g.const_of(v)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Lowers a planned graph for a target. Every node's problems are collected, so a
@@ -418,25 +449,26 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
         let internal =
             |detail: String| Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {detail}") };
         for inv in invocations {
-            let imp = match select::select(&inv.kernel, target) {
-                Ok(imp) => imp,
+            let consts = constants(g, n, &inv.reads);
+            let choice = match select::select(&inv.kernel, &consts, target) {
+                Ok(c) => c,
                 Err(e) => {
                     problems.push(Problem::Unsupported { node: node_ref(g, n), detail: e.to_string() });
                     continue;
                 }
             };
+            let imp = choice.imp;
             // The implementation may want its constant operands in its own order.
-            let value_of = |s: &Slot| match *s {
-                Slot::In(i) => nd.inputs.get(i).copied().flatten(),
-                _ => None,
-            };
-            let consts: Vec<Option<&Tensor>> =
-                inv.reads.iter().map(|s| value_of(s).and_then(|v| g.const_of(v))).collect();
-            let mut packed = (imp.pack)(&inv.kernel, &consts).into_iter();
+            let mut packed = choice.packed.into_iter();
             let mut reads = vec![];
-            for s in &inv.reads {
-                match (packed.next().flatten(), value_of(s)) {
-                    (Some(t), Some(v)) => reads.push(Ok(lw.packed(v, inv.kernel.family(), imp.isa, t))),
+            for (k, s) in inv.reads.iter().enumerate() {
+                let from = match *s {
+                    Slot::In(i) => nd.inputs.get(i).copied().flatten().map(Packed::Value),
+                    Slot::Absent => Some(Packed::Absent(n, k)),
+                    _ => None,
+                };
+                match (packed.next().flatten(), from) {
+                    (Some(t), Some(from)) => reads.push(Ok(lw.packed(from, inv.kernel.family(), imp.isa, t))),
                     _ => reads.push(lw.operand(n, *s)),
                 }
             }

@@ -9,6 +9,9 @@
 //! every kernel on random geometry against a naive reference, and every per-ISA kernel
 //! against its portable twin, natively or on the target itself.
 
+#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+pub mod arm_dsp;
+pub mod pack;
 mod params;
 pub mod portable;
 #[cfg(any(test, feature = "kernel-suite"))]

@@ -168,6 +168,7 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
             calls.extend(call::statement(c, operands));
         }
         let comment = format!("{NODE_MARK}{i} · {} `{}`: {}", step.op, step.node, step.signature);
+        let (node, op) = (&step.node, step.op);
         let ws: Vec<_> = (0..regions.len()).map(|i| format_ident!("w{}", i)).collect();
         let regs = regions.iter().map(|&(o, b)| quote!((#o, #b)));
         let ro = if reads_arena { quote!(ro) } else { quote!(_) };
@@ -180,8 +181,10 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
         body.extend(quote! {
             #[doc = #comment]
             {
+                obs.before(#i, #node, #op);
                 #split
                 #calls
+                obs.after(#i);
             }
         });
     }
@@ -194,14 +197,26 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
     let arena_bytes = p.arena_bytes;
     let weight_bytes = p.weight_bytes();
     let macs = p.macs;
-    let params_in = p.inputs.iter().zip(&names.inputs).map(|(v, id)| {
-        let (t, n) = (call::elem(v.ty.dtype), v.ty.numel());
-        quote!(#id: &[#t; #n])
-    });
-    let params_out = p.outputs.iter().zip(&names.outputs).map(|(v, id)| {
-        let (t, n) = (call::elem(v.ty.dtype), v.ty.numel());
-        quote!(#id: &mut [#t; #n])
-    });
+    let params_in: Vec<TokenStream> = p
+        .inputs
+        .iter()
+        .zip(&names.inputs)
+        .map(|(v, id)| {
+            let (t, n) = (call::elem(v.ty.dtype), v.ty.numel());
+            quote!(#id: &[#t; #n])
+        })
+        .collect();
+    let params_out: Vec<TokenStream> = p
+        .outputs
+        .iter()
+        .zip(&names.outputs)
+        .map(|(v, id)| {
+            let (t, n) = (call::elem(v.ty.dtype), v.ty.numel());
+            quote!(#id: &mut [#t; #n])
+        })
+        .collect();
+    let (params_in2, params_out2) = (params_in.clone(), params_out.clone());
+    let (in_ids, out_ids) = (&names.inputs, &names.outputs);
     let shape_consts = |shapes: Vec<&[usize]>, kind: &str| {
         let shapes = shapes.into_iter().map(|s| {
             let dims = s.iter().map(|&d| Literal::usize_unsuffixed(d));
@@ -275,6 +290,12 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
 
             #[doc = #run_doc]
             pub fn run(&mut self, #(#params_in,)* #(#params_out,)*) {
+                self.run_observed(#(#in_ids,)* #(#out_ids,)* &mut rt::NoObserver)
+            }
+
+            /// Like `run`, calling `obs` before and after each step (one per scheduled
+            /// node that runs code), e.g. to time each operator.
+            pub fn run_observed(&mut self, #(#params_in2,)* #(#params_out2,)* obs: &mut impl rt::Observer) {
                 #bind_arena
                 #body
             }

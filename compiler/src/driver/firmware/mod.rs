@@ -72,6 +72,16 @@ fn write_if_changed(path: &Path, data: &[u8]) -> Result<()> {
 /// Writes the firmware crate for `c` (compiled for `c.target`) embedding the inputs of
 /// `sets`, builds it, and reads its footprint.
 pub fn build(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: bool) -> Result<Firmware> {
+    build_as(c, sets, tc, quiet, false)
+}
+
+/// [`build`] with the counting markers around every step of the model (see
+/// `source::main_rs`); a firmware of its own, beside the plain one.
+pub fn build_stepwise(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: bool) -> Result<Firmware> {
+    build_as(c, sets, tc, quiet, true)
+}
+
+fn build_as(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: bool, steps: bool) -> Result<Firmware> {
     let t = c.target;
     let (triple, memory) = match (t.triple, t.memory) {
         (Some(triple), Some(m)) => (triple, m),
@@ -79,13 +89,14 @@ pub fn build(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: bo
     };
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let cache = target_cache(t);
-    let work = cache.join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
+    let suffix = if steps { "-steps" } else { "" };
+    let work = cache.join(format!("{}-{}{suffix}", c.crate_name(), &c.sha256[..12]));
     let model_dir = work.join("model");
     let fw = work.join("firmware");
     c.write_crate(&model_dir, None)?;
     let runtime = crate::runtime_path();
     let runtime = runtime.canonicalize().map_err(|e| Error::io(&runtime, e))?;
-    let package = format!("tinyops-fw-{}-{}", c.crate_name(), &c.sha256[..8]);
+    let package = format!("tinyops-fw-{}-{}{suffix}", c.crate_name(), &c.sha256[..8]);
     let rustc = tc.rustc.display().to_string();
     let rustdoc = tc.rustdoc.display().to_string();
     let files: Vec<(PathBuf, String)> = vec![
@@ -95,7 +106,7 @@ pub fn build(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: bo
         ),
         (fw.join(".cargo/config.toml"), source::config_toml(t, triple, &rustc, &rustdoc, tc.linker, tc.link_args)),
         (fw.join("build.rs"), source::build_rs(&source::memory_x(t, &memory))),
-        (fw.join("src/main.rs"), source::main_rs(&c.graph, t, &c.crate_name(), sets.len())),
+        (fw.join("src/main.rs"), source::main_rs(&c.graph, t, &c.crate_name(), sets.len(), steps)),
     ];
     for (p, s) in &files {
         write_if_changed(p, s.as_bytes())?;

@@ -134,8 +134,9 @@ fn zero(d: DType) -> &'static str {
 }
 
 /// The firmware's `src/main.rs` for a graph and `sets` data sets whose inputs are the
-/// files `data/set{S}_in{K}.bin`.
-pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize) -> String {
+/// files `data/set{S}_in{K}.bin`. With `steps`, the instruction-counting markers
+/// bracket each step of the model (through its observer) instead of each inference.
+pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize, steps: bool) -> String {
     let ty = |v| {
         let ty = g.ty(v);
         (ty.dtype.rust_type(), ty.numel(), ty.bytes(), ty.dtype)
@@ -205,11 +206,29 @@ pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize) -> String 
         .map(|i| format!("in{i}"))
         .chain((0..g.outputs().len()).map(|k| format!("out{k}")))
         .collect();
-    s.push_str(&format!(
-        "/// One inference.\n#[inline(never)]\nfn infer(m: &mut model::Model<'_>, {}) {{\n    m.run({});\n}}\n\n",
-        params.join(", "),
-        args.join(", ")
-    ));
+    if steps {
+        s.push_str(
+            "/// Brackets every step of the model with the markers, so the counter sees steps.\n\
+             struct StepMarkers;\n\n\
+             impl tinyops_runtime::Observer for StepMarkers {\n    \
+                 fn before(&mut self, _: usize, _: &'static str, _: &'static str) {\n        \
+                     tinyops_inference_start();\n    }\n    \
+                 fn after(&mut self, _: usize) {\n        tinyops_inference_end();\n    }\n}\n\n",
+        );
+        s.push_str(&format!(
+            "/// One inference, step by step.\n#[inline(never)]\nfn infer(m: &mut model::Model<'_>, {}) {{\n    \
+             m.run_observed({}, &mut StepMarkers);\n}}\n\n",
+            params.join(", "),
+            args.join(", ")
+        ));
+    } else {
+        s.push_str(&format!(
+            "/// One inference.\n#[inline(never)]\nfn infer(m: &mut model::Model<'_>, {}) {{\n    m.run({});\n}}\n\n",
+            params.join(", "),
+            args.join(", ")
+        ));
+    }
+    let (start, end) = if steps { ("", "") } else { ("tinyops_inference_start();\n    ", "tinyops_inference_end();\n    ") };
 
     // main
     let outs: Vec<String> = (0..g.outputs().len()).map(|k| format!("out{k}")).collect();
@@ -228,11 +247,7 @@ pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize) -> String 
             .chain((0..g.outputs().len()).map(|k| format!("out{k}")))
             .collect();
         s.push_str(&format!(
-            "    paint_stack();\n    \
-             tinyops_inference_start();\n    \
-             infer(&mut m, {});\n    \
-             tinyops_inference_end();\n    \
-             let stack = stack_used();\n",
+            "    paint_stack();\n    {start}infer(&mut m, {});\n    {end}let stack = stack_used();\n",
             call.join(", ")
         ));
         for k in 0..g.outputs().len() {

@@ -158,7 +158,7 @@ impl OpDef for QGemm {
         let (mults, shifts) = per_channel(&self.multipliers(n)?);
         let kernel =
             Kernel::GemmQ8 { a: self.a.dtype, w: w.dtype, y: yq.dtype, p, out: qout(yq, &self.act), mults, shifts };
-        Ok(vec![invoke(kernel, reads, [Slot::Out(0)])])
+        Ok(vec![invoke(kernel, reads, [Slot::Scratch(DType::I32), Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
         let Some(Some(w)) = inputs.get(1) else {

@@ -8,7 +8,7 @@
 //! nothing, so window positions outside the input are skipped (never read).
 
 use crate::kernels::{Clamp, Conv2d};
-use crate::quant::{requantize, QOut, Q8};
+use crate::quant::{Weight, requantize, QOut, Q8};
 
 /// The window of one output pixel: for every tap inside the input, the tap's weight
 /// offset `ky · k_w + kx` and the input's row of channels. Taps in the padding are
@@ -150,7 +150,7 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
 /// pixel (`out_c` i32); `mult`/`shift` hold one requantisation multiplier per output
 /// channel, or one for all.
 #[allow(clippy::too_many_arguments)]
-pub fn conv2d_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
+pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     p: &Conv2d,
     x_zp: i32,
     out: &QOut,
@@ -189,7 +189,7 @@ pub fn conv2d_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
 /// Quantised depthwise convolution (`groups = in_c = out_c`), weights `kH,kW,C`;
 /// `acc` is scratch for one output pixel (`C` i32).
 #[allow(clippy::too_many_arguments)]
-pub fn depthwise_conv2d_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
+pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     p: &Conv2d,
     x_zp: i32,
     out: &QOut,
@@ -232,7 +232,7 @@ fn finish<Y: Q8>(out: &QOut, mult: &[i32], shift: &[i32], acc: &[i32], yrow: &mu
 }
 
 /// ConvInteger: the raw i32 accumulators `Σ (x − x_zp) · w` (+ bias if given).
-pub fn conv2d_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Conv2d, x_zp: i32, x: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
+pub fn conv2d_q8_i32<X: Q8, W: Weight>(p: &Conv2d, x_zp: i32, x: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
     if !fits(p, x, w, bias, y) {
         return;
     }

@@ -6,13 +6,13 @@
 use super::elementwise::broadcast_map;
 use super::reduce::per_channel;
 use crate::kernels::{Axis, Broadcast, Gemm, QAdd, QMul};
-use crate::quant::{quantize, requantize, round_shift, QOut, Q8};
+use crate::quant::{Weight, quantize, requantize, round_shift, QOut, Q8};
 
 /// Quantised fully-connected layer: `y[i, j] = requant(bias[j] + Σ_k a[i, k] · w[j, k])`
 /// with `w` stored `n × k` and the input zero point already folded into `bias`
 /// (`bias[j] −= a_zp · Σ_k w[j, k]` at compile time). Per-column or single multiplier.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
+pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
     p: &Gemm,
     out: &QOut,
     mult: &[i32],
@@ -20,6 +20,7 @@ pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
     a: &[X],
     w: &[W],
     bias: &[i32],
+    _acc: &mut [i32],
     y: &mut [Y],
 ) {
     if bias.len() < p.n || mult.is_empty() || shift.is_empty() {
@@ -34,13 +35,13 @@ pub fn gemm_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
 }
 
 /// MatMulInteger / raw accumulators: `y[i, j] = bias[j] + Σ_k (a[i, k] − a_zp) · w[j, k]`.
-pub fn gemm_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Gemm, a_zp: i32, a: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
+pub fn gemm_q8_i32<X: Q8, W: Weight>(p: &Gemm, a_zp: i32, a: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
     fully_connected(p, a_zp, a, w, bias, y, |_, acc| acc);
 }
 
 /// The loop both FC kernels share: `y[i, j] = out(j, bias[j] + Σ_k (a[i, k] − a_zp) · w[j, k])`.
 #[inline(always)]
-fn fully_connected<X: Q8, W: Copy + Into<i32>, Y>(
+fn fully_connected<X: Q8, W: Weight, Y>(
     p: &Gemm,
     a_zp: i32,
     a: &[X],
@@ -192,7 +193,7 @@ mod tests {
     }
 
     fn conv_free_gemm(p: &Gemm, a: &[i8], w: &[i8], y: &mut [i8]) {
-        gemm_q8(p, &out_i8(), &[1 << 30, 1 << 30], &[31, 28], a, w, &[0, 0], y);
+        gemm_q8(p, &out_i8(), &[1 << 30, 1 << 30], &[31, 28], a, w, &[0, 0], &mut [], y);
     }
 
     #[test]

@@ -12,11 +12,26 @@ use crate::kernels::{Clamp, Conv2d};
 use crate::quant::{QOut, Q8};
 use core::fmt::Write;
 
-/// A random convolution whose tensors fit the suite's buffers (`depthwise`: one
-/// filter per channel).
-fn geometry(rng: &mut Rng, depthwise: bool) -> Conv2d {
+/// Which channel groupings a check draws.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Groups {
+    /// Plain, grouped and depthwise convolutions.
+    Any,
+    /// One group only (kernels specialised for it).
+    One,
+    /// One filter per channel.
+    Depthwise,
+}
+
+/// A random convolution whose tensors fit the suite's buffers.
+fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
     for _ in 0..64 {
-        let (groups, cin_g, cout_g) = match if depthwise { 4 } else { rng.below(4) } {
+        let shape = match groups {
+            Groups::Any => rng.below(4),
+            Groups::One => 3,
+            Groups::Depthwise => 4,
+        };
+        let (groups, cin_g, cout_g) = match shape {
             4 => (rng.range(1, 8), 1, 1),
             0 => (rng.range(2, 4), rng.range(1, 3), rng.range(1, 3)),
             1 => (rng.range(1, 8), 1, rng.range(1, 2)), // depthwise (multiplier 1 or 2)
@@ -122,7 +137,7 @@ where
     F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
     G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
-    let p = geometry(rng, false);
+    let p = geometry(rng, Groups::Any);
     let act = clamp_of(rng);
     let (mut x, mut w, mut bias) = ([0.0f32; N], [0.0f32; N], [0.0f32; MAX_CH]);
     fill(&mut x, || rng.float(-1.0, 1.0));
@@ -156,8 +171,8 @@ struct QConv<X, W> {
 }
 
 impl<X: Int, W: Int> QConv<X, W> {
-    fn draw(rng: &mut Rng, geo: &mut Text, depthwise: bool) -> Self {
-        let p = geometry(rng, depthwise);
+    fn draw(rng: &mut Rng, geo: &mut Text, groups: Groups) -> Self {
+        let p = geometry(rng, groups);
         let mut c =
             QConv { p, x_zp: rng.i32(X::LO, X::HI), x: [X::of(0); N], w: [W::of(0); N], bias: [0; MAX_CH], nb: 0 };
         fill(&mut c.x, || X::random(rng));
@@ -188,7 +203,31 @@ where
     F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
     G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
 {
-    let c = QConv::<X, W>::draw(rng, geo, false);
+    conv2d_q8_of(rng, geo, imp, want, Groups::Any)
+}
+
+/// `conv2d_q8` on one-group convolutions only: exact.
+#[allow(dead_code, reason = "used by the table's lines for kernels specialised to one group")]
+pub(crate) fn conv2d_q8_one_group<X, W, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    Y: Int + Q8,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+{
+    conv2d_q8_of(rng, geo, imp, want, Groups::One)
+}
+
+fn conv2d_q8_of<X, W, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, groups: Groups) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    Y: Int + Q8,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+{
+    let c = QConv::<X, W>::draw(rng, geo, groups);
     let p = c.p;
     let out = qout::<Y>(rng);
     let (mut mult, mut shift) = ([0i32; MAX_CH], [0i32; MAX_CH]);
@@ -229,7 +268,7 @@ where
     F: Fn(&Conv2d, i32, &[X], &[W], &[i32], &mut [i32]),
     G: Fn(&Conv2d, i32, &[X], &[W], &[i32], &mut [i32]),
 {
-    let c = QConv::<X, W>::draw(rng, geo, false);
+    let c = QConv::<X, W>::draw(rng, geo, Groups::Any);
     let ny = c.p.output_len() + rng.below(SLACK + 1);
     let sentinel = rng.i32(i32::MIN, i32::MAX);
     let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
@@ -258,7 +297,7 @@ where
     F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
     G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
-    let p = geometry(rng, true);
+    let p = geometry(rng, Groups::Depthwise);
     let act = clamp_of(rng);
     let (mut x, mut w, mut bias) = ([0.0f32; N], [0.0f32; N], [0.0f32; MAX_CH]);
     fill(&mut x, || rng.float(-1.0, 1.0));
@@ -293,7 +332,7 @@ where
     F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
     G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
 {
-    let c = QConv::<X, W>::draw(rng, geo, true);
+    let c = QConv::<X, W>::draw(rng, geo, Groups::Depthwise);
     let p = c.p;
     let out = qout::<Y>(rng);
     let (mut mult, mut shift) = ([0i32; MAX_CH], [0i32; MAX_CH]);

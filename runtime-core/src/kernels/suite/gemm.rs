@@ -151,8 +151,8 @@ where
     X: Int + Q8,
     W: Int + Into<i32>,
     Y: Int + Q8,
-    F: Fn(&Gemm, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [Y]),
-    G: Fn(&Gemm, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [Y]),
+    F: Fn(&Gemm, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Gemm, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
 {
     let f = Fc::<X, W>::draw(rng, geo);
     let p = f.p;
@@ -173,11 +173,11 @@ where
     );
 
     let sentinel = Y::random(rng);
-    let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
-    imp(&p, &out, mult, shift, f.a(), f.w(), bias, head_mut(&mut got, ny));
+    let (mut got, mut exp, mut acc) = ([sentinel; N + SLACK], [sentinel; N + SLACK], [0i32; MAX_CH]);
+    imp(&p, &out, mult, shift, f.a(), f.w(), bias, &mut acc, head_mut(&mut got, ny));
     match want {
         Want::Reference => reference::gemm_q8(&p, &out, mult, shift, f.a(), f.w(), bias, &mut exp),
-        Want::Twin(twin) => twin(&p, &out, mult, shift, f.a(), f.w(), bias, head_mut(&mut exp, ny)),
+        Want::Twin(twin) => twin(&p, &out, mult, shift, f.a(), f.w(), bias, &mut acc, head_mut(&mut exp, ny)),
     }
     exact("y", &got, &exp)
 }

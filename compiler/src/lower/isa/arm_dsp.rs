@@ -1,0 +1,187 @@
+//! The Arm DSP implementations (`kernels::arm_dsp`; Cortex-M4, M33, M55): signed
+//! 8-bit convolutions, depthwise convolutions and fully-connected layers with packed
+//! 16-bit multiply-accumulates. They read their weights interleaved for the output
+//! channels they compute together and their bias with the input zero point folded in
+//! (`tinyops_runtime::kernels::pack`, the same functions the kernel suite uses), so
+//! their weights and bias must be constants.
+
+use super::portable::{depthwise_taps_by_channel, layout};
+use super::{all_i8, Implementation, Isa};
+use crate::ir::{Data, Tensor};
+use crate::lower::kernel::{Family, Kernel};
+use tinyops_runtime::kernels::{pack, Bias};
+use tinyops_targets::Feature;
+
+fn i8s(t: &Tensor) -> Option<Vec<i8>> {
+    match &t.data {
+        Data::I8(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn i32s(t: Option<&Tensor>) -> Option<Vec<i32>> {
+    match t.map(|t| &t.data) {
+        None => Some(vec![]),
+        Some(Data::I32(v)) => Some(v.clone()),
+        Some(_) => None,
+    }
+}
+
+fn vector_i8(v: Vec<i8>) -> Tensor {
+    Tensor { shape: vec![v.len()], data: Data::I8(v) }
+}
+
+fn vector_i32(v: Vec<i32>) -> Tensor {
+    Tensor { shape: vec![v.len()], data: Data::I32(v) }
+}
+
+fn conv_accepts(k: &Kernel) -> bool {
+    matches!(k, Kernel::Conv2dQ8 { p, .. } if p.groups == 1) && all_i8(k)
+}
+
+/// Weights interleaved in channel pairs, bias with the zero point folded in.
+fn conv_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::Conv2dQ8 { p, x_zp, .. } = k else { return None };
+    let w = i8s(reads.get(1).copied().flatten()?)?;
+    let bias = i32s(reads.get(2).copied().flatten())?;
+    let kk = p.k_h * p.k_w * p.in_c;
+    let mut wp = vec![0i8; pack::interleaved_len(p.out_c, kk, 2)];
+    let mut bp = vec![0i32; pack::round_to(p.out_c, 2)];
+    (pack::interleave(&w, p.out_c, kk, 2, &mut wp) && pack::fold_zero_point(&w, &bias, p.out_c, kk, *x_zp, 2, &mut bp))
+        .then(|| vec![None, Some(vector_i8(wp)), Some(vector_i32(bp))])
+}
+
+fn conv_scratch(k: &Kernel) -> usize {
+    match k {
+        Kernel::Conv2dQ8 { p, .. } => pack::arm_dsp_conv2d_scratch(p) * 4,
+        _ => 0,
+    }
+}
+
+/// Filters as `kH,kW,C` (as for the portable kernel), bias with the zero point folded in.
+fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::DepthwiseConv2dQ8 { p, x_zp, .. } = k else { return None };
+    let mut out = depthwise_taps_by_channel(k, reads)?;
+    let w = i8s(out.get(1)?.as_ref()?)?;
+    let bias = i32s(reads.get(2).copied().flatten())?;
+    let mut bp = vec![0i32; p.in_c];
+    pack::fold_zero_point_by_channel(&w, &bias, p.in_c, p.k_h * p.k_w, *x_zp, &mut bp).then_some(())?;
+    out[2] = Some(vector_i32(bp));
+    Some(out)
+}
+
+fn depthwise_scratch(k: &Kernel) -> usize {
+    match k {
+        Kernel::DepthwiseConv2dQ8 { p, .. } => pack::arm_dsp_depthwise_scratch(p) * 4,
+        _ => 0,
+    }
+}
+
+fn gemm_accepts(k: &Kernel) -> bool {
+    matches!(k, Kernel::GemmQ8 { p, .. } if p.batch == 1 && !p.trans_a && p.trans_b && p.bias == Bias::PerColumn)
+        && all_i8(k)
+}
+
+/// Weights interleaved in blocks of four columns, bias padded to match.
+fn gemm_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::GemmQ8 { p, .. } = k else { return None };
+    let w = i8s(reads.get(1).copied().flatten()?)?;
+    let mut bias = i32s(reads.get(2).copied().flatten())?;
+    let mut wp = vec![0i8; pack::interleaved_len(p.n, p.k, 4)];
+    pack::interleave(&w, p.n, p.k, 4, &mut wp).then_some(())?;
+    bias.resize(pack::round_to(p.n, 4), 0);
+    Some(vec![None, Some(vector_i8(wp)), Some(vector_i32(bias))])
+}
+
+fn gemm_scratch(k: &Kernel) -> usize {
+    match k {
+        Kernel::GemmQ8 { p, .. } => pack::arm_dsp_gemm_scratch(p) * 4,
+        _ => 0,
+    }
+}
+
+const DSP: &[Feature] = &[Feature::ArmDsp];
+
+/// The DSP implementations.
+pub static IMPLEMENTATIONS: &[Implementation] = &[
+    Implementation {
+        family: Family::Conv2dQ8,
+        isa: Isa::ArmDsp,
+        requires: DSP,
+        layout: layout(Family::Conv2dQ8),
+        accepts: conv_accepts,
+        pack: conv_pack,
+        scratch: conv_scratch,
+    },
+    Implementation {
+        family: Family::DepthwiseConv2dQ8,
+        isa: Isa::ArmDsp,
+        requires: DSP,
+        layout: layout(Family::DepthwiseConv2dQ8),
+        accepts: all_i8,
+        pack: depthwise_pack,
+        scratch: depthwise_scratch,
+    },
+    Implementation {
+        family: Family::GemmQ8,
+        isa: Isa::ArmDsp,
+        requires: DSP,
+        layout: None,
+        accepts: gemm_accepts,
+        pack: gemm_pack,
+        scratch: gemm_scratch,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::DType;
+    use tinyops_runtime::kernels::Conv2d;
+    use tinyops_runtime::quant::QOut;
+
+    #[test]
+    fn convolution_weights_interleave_and_the_zero_point_folds_into_the_bias() {
+        let p = Conv2d {
+            batch: 1,
+            in_c: 2,
+            in_h: 1,
+            in_w: 1,
+            out_c: 3,
+            out_h: 1,
+            out_w: 1,
+            k_h: 1,
+            k_w: 1,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 0,
+            pad_left: 0,
+            groups: 1,
+        };
+        let k = Kernel::Conv2dQ8 {
+            x: DType::I8,
+            w: DType::I8,
+            y: DType::I8,
+            p,
+            x_zp: 10,
+            out: QOut { zp: 0, min: -128, max: 127 },
+            mults: vec![1 << 30],
+            shifts: vec![31],
+        };
+        assert!(conv_accepts(&k));
+        let w = Tensor::new(vec![3, 1, 1, 2], Data::I8(vec![1, 2, 3, 4, 5, 6])).unwrap();
+        let b = Tensor::new(vec![3], Data::I32(vec![100, 200, 300])).unwrap();
+        let packed = conv_pack(&k, &[None, Some(&w), Some(&b)]).unwrap();
+        let wp = packed[1].as_ref().unwrap();
+        // Rows padded to 4, channels to 4: (c0, c1) then (c2, zero row).
+        assert_eq!(wp.data, Data::I8(vec![1, 2, 0, 0, 3, 4, 0, 0, 5, 6, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![100 - 30, 200 - 70, 300 - 110, 0]));
+        // No bias: the folded zero point alone.
+        let packed = conv_pack(&k, &[None, Some(&w), None]).unwrap();
+        assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![-30, -70, -110, 0]));
+        // Run-time weights rule the implementation out.
+        assert!(conv_pack(&k, &[None, None, Some(&b)]).is_none());
+    }
+}

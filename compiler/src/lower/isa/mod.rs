@@ -1,0 +1,97 @@
+//! The kernel implementations the compiler can choose from, one file per ISA: what
+//! each needs from the target, which kernels it accepts, how it wants its constant
+//! operands packed and how much scratch it needs. The runtime holds the code (in
+//! `kernels::<isa>`); this is the compiler's knowledge of it.
+
+mod arm_dsp;
+mod portable;
+
+use super::kernel::{Family, Kernel};
+use crate::ir::{DType, Layout, Tensor};
+use std::fmt;
+use tinyops_targets::Feature;
+
+/// The instruction set an implementation is written for: the runtime module it
+/// lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Isa {
+    /// Plain Rust (`kernels::portable`).
+    Portable,
+    /// Arm DSP extension (`kernels::arm_dsp`).
+    ArmDsp,
+    /// Arm Helium/MVE (`kernels::arm_mve`).
+    ArmMve,
+    /// x86-64 AVX2 with FMA (`kernels::x86_avx2`).
+    X86Avx2,
+}
+
+impl Isa {
+    /// The runtime module name.
+    pub fn module(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::ArmDsp => "arm_dsp",
+            Isa::ArmMve => "arm_mve",
+            Isa::X86Avx2 => "x86_avx2",
+        }
+    }
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.module())
+    }
+}
+
+/// How an implementation wants its constant operands. Given the kernel and the
+/// constant read at each operand position (`None` for run-time operands), it returns
+/// the tensor to pass at each position it wants in another form (`None` keeps the
+/// operand as it is; a tensor at a position whose operand is absent supplies one), or
+/// `None` overall when these operands rule the implementation out (say, weights that
+/// are not constant). The chosen kernel owns its weight layout.
+pub type Packer = fn(&Kernel, &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>>;
+
+/// One implementation of a kernel family.
+#[derive(Debug)]
+pub struct Implementation {
+    /// The family it implements.
+    pub family: Family,
+    /// Where it lives.
+    pub isa: Isa,
+    /// Features the target must have.
+    pub requires: &'static [Feature],
+    /// The activation layout it reads and writes (`None`: layout means nothing to it).
+    pub layout: Option<Layout>,
+    /// Further conditions on the kernel's element types and parameters.
+    pub accepts: fn(&Kernel) -> bool,
+    /// How it wants its constant operands.
+    pub pack: Packer,
+    /// Bytes of working space (the kernel's `Scratch` operand) it needs for a call.
+    pub scratch: fn(&Kernel) -> usize,
+}
+
+/// Accepts every kernel of the family.
+pub fn any(_: &Kernel) -> bool {
+    true
+}
+
+/// Takes every operand as it is.
+pub fn as_is(_: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    Some(vec![None; reads.len()])
+}
+
+/// Needs no scratch.
+pub fn no_scratch(_: &Kernel) -> usize {
+    0
+}
+
+/// True when every element type of the kernel is `i8`.
+pub fn all_i8(k: &Kernel) -> bool {
+    k.type_args().iter().all(|&t| t == DType::I8)
+}
+
+/// Every implementation, most specific first: per-ISA ones, then the portable
+/// implementation of every family, which always qualifies.
+pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
+    arm_dsp::IMPLEMENTATIONS.iter().chain(portable::IMPLEMENTATIONS)
+}

@@ -1,0 +1,177 @@
+//! What the per-ISA kernels need from the compiler, compiled on every target: their
+//! weight layouts and their scratch sizes. A kernel that reads its weights in another
+//! order than the IR's (output channel major, `O,kH,kW,I`) gets them repacked once,
+//! at compile time; the compiler calls these functions, and so does the kernel suite
+//! before checking a kernel against its portable twin. Nothing here allocates or
+//! panics.
+
+use crate::kernels::{Conv2d, Gemm};
+
+/// `n` rounded up to a multiple of 4.
+pub const fn round4(n: usize) -> usize {
+    n.div_ceil(4) * 4
+}
+
+/// `n` rounded up to a multiple of `block` (at least 1).
+pub const fn round_to(n: usize, block: usize) -> usize {
+    let b = if block == 0 { 1 } else { block };
+    n.div_ceil(b) * b
+}
+
+/// Elements of [`interleave`]'s output.
+pub const fn interleaved_len(out_c: usize, k: usize, block: usize) -> usize {
+    round_to(out_c, block) * round4(k)
+}
+
+/// Rows of `k` weights per output channel (`w` is `out_c × k`), padded with zeros to
+/// `round4(k)`, in blocks of `block` channels that alternate every 4 weights: block
+/// `b`, group `g` holds channel `b·block`'s weights `4g..4g+4`, then channel
+/// `b·block + 1`'s, and so on. The channel count is padded with zero rows to a
+/// multiple of `block`. A kernel computing `block` channels at once then reads its
+/// weights as one sequential stream of words. False (and `into` untouched) when the
+/// slices are too short.
+pub fn interleave<T: Copy + Default>(w: &[T], out_c: usize, k: usize, block: usize, into: &mut [T]) -> bool {
+    let (k4, block) = (round4(k), block.max(1));
+    let Some(into) = into.get_mut(..interleaved_len(out_c, k, block)) else { return false };
+    if w.len() < out_c * k {
+        return false;
+    }
+    for (i, o) in into.iter_mut().enumerate() {
+        // i = ((b · (k4/4) + g) · block + j) · 4 + e
+        let e = i % 4;
+        let j = (i / 4) % block;
+        let g = (i / (4 * block)) % (k4 / 4).max(1);
+        let b = i / (4 * block * (k4 / 4).max(1));
+        let (oc, kk) = (b * block + j, g * 4 + e);
+        *o = if oc < out_c && kk < k { w.get(oc * k + kk).copied().unwrap_or_default() } else { T::default() };
+    }
+    true
+}
+
+/// The bias with an input zero point folded in: `bias[oc] − zp · Σ_k w[oc, k]`, so a
+/// kernel can multiply raw inputs (padding then holds `zp`); channels past `out_c`
+/// (padding up to a multiple of `block`) are 0. An empty `bias` counts as zeros.
+pub fn fold_zero_point<W: Copy + Into<i32>>(
+    w: &[W],
+    bias: &[i32],
+    out_c: usize,
+    k: usize,
+    zp: i32,
+    block: usize,
+    into: &mut [i32],
+) -> bool {
+    let Some(into) = into.get_mut(..round_to(out_c, block)) else { return false };
+    if w.len() < out_c * k {
+        return false;
+    }
+    for (oc, o) in into.iter_mut().enumerate() {
+        *o = match w.get(oc * k..(oc + 1) * k) {
+            Some(row) if oc < out_c => {
+                let sum: i32 = row.iter().map(|&v| v.into()).sum();
+                bias.get(oc).copied().unwrap_or(0).wrapping_sub(zp.wrapping_mul(sum))
+            }
+            _ => 0,
+        };
+    }
+    true
+}
+
+/// [`fold_zero_point`] for depthwise filters stored `kH,kW,C` (`taps × channels`):
+/// `bias[c] − zp · Σ_t w[t, c]`.
+pub fn fold_zero_point_by_channel<W: Copy + Into<i32>>(
+    w: &[W],
+    bias: &[i32],
+    channels: usize,
+    taps: usize,
+    zp: i32,
+    into: &mut [i32],
+) -> bool {
+    let Some(into) = into.get_mut(..channels) else { return false };
+    if w.len() < channels * taps {
+        return false;
+    }
+    for (c, o) in into.iter_mut().enumerate() {
+        let sum: i32 = (0..taps).filter_map(|t| w.get(t * channels + c)).map(|&v| v.into()).sum();
+        *o = bias.get(c).copied().unwrap_or(0).wrapping_sub(zp.wrapping_mul(sum));
+    }
+    true
+}
+
+/// Scratch words of the Arm DSP convolution: two pixels' receptive fields widened to
+/// 16-bit pairs (`round4(K)` words) and as raw bytes (`round4(K) / 2` words),
+/// `K = kH·kW·C`.
+pub const fn arm_dsp_conv2d_scratch(p: &Conv2d) -> usize {
+    let k4 = round4(p.k_h * p.k_w * p.in_c);
+    k4 + k4 / 2
+}
+
+/// Scratch words of the Arm DSP depthwise convolution: one pixel's accumulators.
+pub const fn arm_dsp_depthwise_scratch(p: &Conv2d) -> usize {
+    round4(p.in_c)
+}
+
+/// Scratch words of the Arm DSP fully-connected layer: one row of activations
+/// widened to 16-bit pairs.
+pub const fn arm_dsp_gemm_scratch(p: &Gemm) -> usize {
+    round4(p.k) / 2
+}
+
+/// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/groups` with one filter per
+/// channel) as `kH,kW,C`: the channels of one tap side by side.
+pub fn taps_by_channel<T: Copy>(w: &[T], channels: usize, taps: usize, into: &mut [T]) -> bool {
+    let Some(into) = into.get_mut(..channels * taps) else { return false };
+    if w.len() < channels * taps || channels == 0 {
+        return false;
+    }
+    for (i, o) in into.iter_mut().enumerate() {
+        let (t, c) = (i / channels, i % channels);
+        if let Some(&v) = w.get(c * taps + t) {
+            *o = v;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaving_alternates_channels_every_four_weights() {
+        // 3 channels × 5 weights, blocks of 2: k padded to 8, channels to 4.
+        let w: [i8; 15] = core::array::from_fn(|i| (10 * (i / 5) + i % 5) as i8);
+        let mut out = [99i8; 32];
+        assert!(interleave(&w, 3, 5, 2, &mut out));
+        assert_eq!(&out[..8], &[0, 1, 2, 3, 10, 11, 12, 13]); // block 0, group 0
+        assert_eq!(&out[8..16], &[4, 0, 0, 0, 14, 0, 0, 0]); // block 0, group 1
+        assert_eq!(&out[16..24], &[20, 21, 22, 23, 0, 0, 0, 0]); // block 1: channel 2, padding
+        assert_eq!(&out[24..], &[24, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(!interleave(&w, 3, 5, 2, &mut [0i8; 31]));
+    }
+
+    #[test]
+    fn zero_points_fold_into_the_bias() {
+        let w = [1i8, 2, 3, -1, -2, -3];
+        let mut b = [0i32; 4];
+        assert!(fold_zero_point(&w, &[100, 200], 2, 3, 5, 4, &mut b));
+        assert_eq!(b, [100 - 5 * 6, 200 + 5 * 6, 0, 0]);
+        assert!(fold_zero_point(&w, &[], 2, 3, -1, 1, &mut b));
+        assert_eq!(&b[..2], &[6, -6]);
+    }
+
+    #[test]
+    fn depthwise_zero_points_fold_per_channel() {
+        // 2 taps × 3 channels (kH,kW,C): channel sums 1+4, 2+5, 3+6.
+        let mut b = [0i32; 3];
+        assert!(fold_zero_point_by_channel(&[1i8, 2, 3, 4, 5, 6], &[10, 20, 30], 3, 2, 2, &mut b));
+        assert_eq!(b, [0, 6, 12]);
+    }
+
+    #[test]
+    fn depthwise_taps_become_channel_rows() {
+        // 3 channels × 2 taps: c0 = [1, 2], c1 = [3, 4], c2 = [5, 6].
+        let mut out = [0u8; 6];
+        assert!(taps_by_channel(&[1u8, 2, 3, 4, 5, 6], 3, 2, &mut out));
+        assert_eq!(out, [1, 3, 5, 2, 4, 6]);
+    }
+}

@@ -1,0 +1,77 @@
+//! The Arm DSP kernels under their portable twins' contracts, for the twin checks:
+//! each adapter repacks the weights and bias as the compiler does for that kernel
+//! (`kernels::pack`), gives it its own scratch, and calls it.
+
+use super::harness::{MAX_CH, N};
+use crate::kernels::{arm_dsp, pack, Conv2d, Gemm};
+use crate::quant::QOut;
+
+/// Room for any packed weight tensor of the suite's geometries.
+const PACKED: usize = 2 * N + 4 * MAX_CH + 64;
+
+/// `arm_dsp::conv2d_q8` with portable operands.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_q8(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[i8],
+    w: &[i8],
+    bias: &[i32],
+    _acc: &mut [i32],
+    y: &mut [i8],
+) {
+    let k = p.k_h * p.k_w * p.in_c;
+    let (mut wp, mut bp) = ([0i8; PACKED], [0i32; MAX_CH + 2]);
+    if !pack::interleave(w, p.out_c, k, 2, &mut wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 2, &mut bp) {
+        return;
+    }
+    let mut scratch = [0i32; 3 * N / 2 + 8];
+    arm_dsp::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
+}
+
+/// `arm_dsp::depthwise_conv2d_q8` with portable operands (weights already `kH,kW,C`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn depthwise_conv2d_q8(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[i8],
+    w: &[i8],
+    bias: &[i32],
+    _acc: &mut [i32],
+    y: &mut [i8],
+) {
+    let mut bp = [0i32; MAX_CH];
+    if !pack::fold_zero_point_by_channel(w, bias, p.in_c, p.k_h * p.k_w, x_zp, &mut bp) {
+        return;
+    }
+    let mut scratch = [0i32; MAX_CH + 4];
+    arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, w, &bp, &mut scratch, y);
+}
+
+/// `arm_dsp::gemm_q8` with portable operands.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_q8(
+    p: &Gemm,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    a: &[i8],
+    w: &[i8],
+    bias: &[i32],
+    _acc: &mut [i32],
+    y: &mut [i8],
+) {
+    let (mut wp, mut bp) = ([0i8; PACKED], [0i32; MAX_CH + 4]);
+    if !pack::interleave(w, p.n, p.k, 4, &mut wp) {
+        return;
+    }
+    bp.iter_mut().zip(bias).for_each(|(b, &v)| *b = v);
+    let mut scratch = [0i32; N / 2 + 8];
+    arm_dsp::gemm_q8::<i8, i8, i8>(p, out, mult, shift, a, &wp, &bp, &mut scratch, y);
+}
