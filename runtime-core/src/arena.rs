@@ -119,10 +119,20 @@ pub fn cast_mut<T: Pod>(bytes: &mut [u8]) -> &mut [T] {
     }
 }
 
-/// The bytes of a slice of plain values (the reverse of [`cast_mut`]), e.g. to use
-/// `i32` scratch as a byte buffer.
+/// The bytes of a slice of plain values (the reverse of [`cast`]), e.g. to read `i8`
+/// weights a word at a time.
 #[inline(always)]
-pub fn bytes_mut<T: Pod>(s: &mut [T]) -> &mut [u8] {
+pub fn as_bytes<T: Pod>(s: &[T]) -> &[u8] {
+    let len = core::mem::size_of_val(s);
+    // SAFETY: `T: Pod` has no padding, so its memory is `len` initialised bytes; the
+    // result borrows `s` for its lifetime, and `u8` needs no alignment.
+    unsafe { core::slice::from_raw_parts(s.as_ptr().cast::<u8>(), len) }
+}
+
+/// Mutable twin of [`as_bytes`] (the reverse of [`cast_mut`]), e.g. to use `i32`
+/// scratch as a byte buffer.
+#[inline(always)]
+pub fn as_bytes_mut<T: Pod>(s: &mut [T]) -> &mut [u8] {
     let len = core::mem::size_of_val(s);
     // SAFETY: `T: Pod` has no padding, so its memory is `len` initialised bytes; the
     // result borrows `s` exclusively for its lifetime, and `u8` needs no alignment.

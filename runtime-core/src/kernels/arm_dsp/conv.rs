@@ -14,7 +14,8 @@
 //! the input use raw inputs against the zero-point-folded bias, and a pixel whose
 //! window leaves the input adds `zp·w` back for the taps it skipped.
 
-use super::insn::{smlabb, smlad, smlatt, sxtb16, sxtb16_ror8, word};
+use super::insn::{mac_2x2, smlabb, smlatt, sxtb16, sxtb16_ror8, word};
+use super::requant;
 use crate::kernels::pack::{arm_dsp_conv2d_scratch, round4, round_to};
 use crate::kernels::Conv2d;
 use crate::quant::{requantize_fast, QOut, Weight, Q8};
@@ -53,6 +54,68 @@ fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mu
     row.iter_mut().skip(at).for_each(|v| *v = 0);
 }
 
+/// Widens the raw receptive fields of pixels A and B (`round4(K)` bytes each) into
+/// `cols`: per group of 4 inputs, A's `(x0,x2), (x1,x3)`, then B's.
+#[inline(always)]
+fn widen(raw_a: &[i8], raw_b: &[i8], cols: &mut [i32]) {
+    let (ra, rb) = (raw_a.as_chunks::<4>().0, raw_b.as_chunks::<4>().0);
+    for ((c, a), b) in cols.as_chunks_mut::<4>().0.iter_mut().zip(ra).zip(rb) {
+        let (a, b) = (word(a), word(b));
+        *c = [sxtb16(a) as i32, sxtb16_ror8(a) as i32, sxtb16(b) as i32, sxtb16_ror8(b) as i32];
+    }
+}
+
+/// Computes every output channel of pixels A and B (rows `ya`, `yb`), two channels
+/// at a time: `mac_2x2` over the widened columns, then the output stage. `PLAIN`: every
+/// channel on the fast requantisation path and the full i8 clamp.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn channels<const PLAIN: bool>(
+    cols: &[i32],
+    words: &[u32],
+    groups: usize,
+    bias: &[i32],
+    table: &[i32],
+    out: &QOut,
+    ya: &mut [i8],
+    yb: &mut [i8],
+) {
+    let stage = |a: i32, ch: requant::Channel| {
+        if PLAIN {
+            requant::fast_full(a, ch, out.zp)
+        } else {
+            requant::general(a, ch, out)
+        }
+    };
+    let block = 2 * groups;
+    let (ya2, ya1) = ya.as_chunks_mut::<2>();
+    let (yb2, yb1) = yb.as_chunks_mut::<2>();
+    let pairs = bias.as_chunks::<2>().0.iter().zip(table.as_chunks::<6>().0);
+    let mut at = 0;
+    for (((a, b), (bp, t)), _) in ya2.iter_mut().zip(yb2.iter_mut()).zip(pairs).zip(words.chunks(block.max(1))) {
+        // SAFETY: the caller checked `words` holds `block` words per channel pair and
+        // `cols` 4·groups words (groups ≥ 1); both are word-aligned.
+        let [a0, b0, a1, b1] =
+            unsafe { mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bp[0], bp[0], bp[1], bp[1]]) };
+        at += block;
+        let (c0, c1) = (requant::Channel::of(&t[..3]), requant::Channel::of(&t[3..]));
+        *a = [stage(a0, c0), stage(a1, c1)];
+        *b = [stage(b0, c0), stage(b1, c1)];
+    }
+    // An odd channel count: the last pair's first channel.
+    if let (Some(a), Some(b), Some(&bv), Some(t)) =
+        (ya1.first_mut(), yb1.first_mut(), bias.get(2 * ya2.len()), table.get(6 * ya2.len()..6 * ya2.len() + 3))
+    {
+        if words.len() >= at + block {
+            // SAFETY: as above, for the last block.
+            let [a0, b0, _, _] = unsafe { mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bv, bv, 0, 0]) };
+            let c0 = requant::Channel::of(t);
+            *a = stage(a0, c0);
+            *b = stage(b0, c0);
+        }
+    }
+}
+
 /// Quantised 2-D convolution, one group, i8 activations and weights: `w` interleaved
 /// in channel pairs, `bias` with the zero point folded in (both by the compiler),
 /// `acc` scratch of [`arm_dsp_conv2d_scratch`] words. Other element types or grouped
@@ -88,54 +151,43 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         return;
     }
     let Some(scratch) = acc.get_mut(..arm_dsp_conv2d_scratch(p)) else { return };
-    let (cols, raw) = scratch.split_at_mut(k4);
-    let raw = crate::arena::cast_mut::<i8>(crate::arena::bytes_mut(raw));
+    let (table, rest) = scratch.split_at_mut(requant::WORDS * pairs * 2);
+    let (cols, rest) = rest.split_at_mut(k4);
+    let (raw, spare) = rest.split_at_mut(k4 / 2);
+    let raw = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(raw));
     let Some((raw_a, raw_b)) = raw.get_mut(..2 * k4).map(|r| r.split_at_mut(k4)) else { return };
+    let Some(spare) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(spare)).get_mut(..p.out_c) else {
+        return;
+    };
+    let plain = requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
+    // The weights as words; the compiler aligns every weight to 16 bytes.
+    let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
+    let (Some(words), Some(bias)) = (words.get(..pairs * 2 * k4 / 4), bias.get(..pairs * 2)) else { return };
+    let groups = k4 / 4;
     let zp = x_zp as i8;
-    let (Some(w), Some(bias)) = (w.get(..pairs * 2 * k4), bias.get(..pairs * 2)) else { return };
     let pixels = p.out_h * p.out_w;
+    let c = p.out_c;
     for n in 0..p.batch {
         let mut pa = 0;
         while pa < pixels {
-            let pb = if pa + 1 < pixels { pa + 1 } else { pa };
+            let two = pa + 1 < pixels;
             im2col(p, x, zp, n, pa / p.out_w, pa % p.out_w, raw_a);
-            im2col(p, x, zp, n, pb / p.out_w, pb % p.out_w, raw_b);
-            // Widen: per 4 inputs, pixel A's (x0,x2), (x1,x3), then pixel B's.
-            let (ra, rb) = (raw_a.as_chunks::<4>().0, raw_b.as_chunks::<4>().0);
-            for ((c, a), b) in cols.as_chunks_mut::<4>().0.iter_mut().zip(ra).zip(rb) {
-                let (a, b) = (word(a), word(b));
-                *c = [sxtb16(a) as i32, sxtb16_ror8(a) as i32, sxtb16(b) as i32, sxtb16_ror8(b) as i32];
+            if two {
+                im2col(p, x, zp, n, (pa + 1) / p.out_w, (pa + 1) % p.out_w, raw_b);
             }
-            let base_a = (n * pixels + pa) * p.out_c;
-            let base_b = (n * pixels + pb) * p.out_c;
-            for (pair, bp) in bias.as_chunks::<2>().0.iter().enumerate() {
-                let Some(wp) = w.get(pair * 2 * k4..(pair + 1) * 2 * k4) else { return };
-                let (mut a0, mut b0, mut a1, mut b1) = (bp[0], bp[0], bp[1], bp[1]);
-                for (c, wq) in cols.as_chunks::<4>().0.iter().zip(wp.as_chunks::<8>().0) {
-                    let [q0, q1, q2, q3, q4, q5, q6, q7] = *wq;
-                    let (w0, w1) = (word(&[q0, q1, q2, q3]), word(&[q4, q5, q6, q7]));
-                    let (w0a, w0b, w1a, w1b) = (sxtb16(w0), sxtb16_ror8(w0), sxtb16(w1), sxtb16_ror8(w1));
-                    let (xa0, xa1, xb0, xb1) = (c[0] as u32, c[1] as u32, c[2] as u32, c[3] as u32);
-                    a0 = smlad(xa1, w0b, smlad(xa0, w0a, a0));
-                    b0 = smlad(xb1, w0b, smlad(xb0, w0a, b0));
-                    a1 = smlad(xa1, w1b, smlad(xa0, w1a, a1));
-                    b1 = smlad(xb1, w1b, smlad(xb0, w1a, b1));
-                }
-                let (c0, c1) = (2 * pair, 2 * pair + 1);
-                if let Some(v) = y.get_mut(base_a + c0) {
-                    store(out, mult, shift, c0, a0, v);
-                }
-                if let Some(v) = y.get_mut(base_b + c0) {
-                    store(out, mult, shift, c0, b0, v);
-                }
-                if c1 < p.out_c {
-                    if let Some(v) = y.get_mut(base_a + c1) {
-                        store(out, mult, shift, c1, a1, v);
-                    }
-                    if let Some(v) = y.get_mut(base_b + c1) {
-                        store(out, mult, shift, c1, b1, v);
-                    }
-                }
+            widen(raw_a, raw_b, cols);
+            let at = (n * pixels + pa) * c;
+            let (ya, yb) = if two {
+                let Some(rows) = y.get_mut(at..at + 2 * c) else { return };
+                rows.split_at_mut(c)
+            } else {
+                let Some(row) = y.get_mut(at..at + c) else { return };
+                (row, &mut *spare)
+            };
+            if plain {
+                channels::<true>(cols, words, groups, bias, table, out, ya, yb);
+            } else {
+                channels::<false>(cols, words, groups, bias, table, out, ya, yb);
             }
             pa += 2;
         }

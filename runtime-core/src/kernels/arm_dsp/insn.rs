@@ -69,3 +69,59 @@ pub fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
 pub fn word(b: &[i8; 4]) -> u32 {
     u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
 }
+
+/// Two output pixels × two output channels: adds `Σ_g cols[g]·w[g]` to the four
+/// accumulators `[a0, b0, a1, b1]` (pixel A channel 0, pixel B channel 0, pixel A
+/// channel 1, pixel B channel 1). `cols` holds, per group of 4 inputs, pixel A's
+/// `(x0,x2), (x1,x3)` and pixel B's, as widened by `sxtb16`; `w` holds, per group,
+/// channel 0's 4 weights then channel 1's (one word each). `groups ≥ 1`.
+///
+/// 17 instructions per 16 multiply-adds: three `ldrd`, four `sxtb16`, eight `smlad`,
+/// the loop test.
+///
+/// # Safety
+/// `cols` must be valid for `4 · groups` words and `w` for `2 · groups` words, both
+/// 4-byte aligned.
+#[inline(always)]
+pub unsafe fn mac_2x2(cols: *const u32, w: *const u32, groups: usize, acc: [i32; 4]) -> [i32; 4] {
+    let [mut a0, mut b0, mut a1, mut b1] = acc;
+    // SAFETY: the loop reads `4 · groups` words from `cols` and `2 · groups` from `w`,
+    // which the caller guarantees; it writes only registers.
+    unsafe {
+        asm!(
+            "2:",
+            "ldrd {x0}, {x1}, [{c}], #8",
+            "ldrd {w0}, {w1}, [{w}], #8",
+            "sxtb16 {t0}, {w0}",
+            "sxtb16 {w0}, {w0}, ror #8",
+            "sxtb16 {t1}, {w1}",
+            "sxtb16 {w1}, {w1}, ror #8",
+            "smlad {a0}, {x0}, {t0}, {a0}",
+            "smlad {a0}, {x1}, {w0}, {a0}",
+            "smlad {a1}, {x0}, {t1}, {a1}",
+            "smlad {a1}, {x1}, {w1}, {a1}",
+            "ldrd {x0}, {x1}, [{c}], #8",
+            "smlad {b0}, {x0}, {t0}, {b0}",
+            "smlad {b0}, {x1}, {w0}, {b0}",
+            "smlad {b1}, {x0}, {t1}, {b1}",
+            "smlad {b1}, {x1}, {w1}, {b1}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            c = inout(reg) cols => _,
+            w = inout(reg) w => _,
+            n = inout(reg) groups => _,
+            a0 = inout(reg) a0,
+            b0 = inout(reg) b0,
+            a1 = inout(reg) a1,
+            b1 = inout(reg) b1,
+            x0 = out(reg) _,
+            x1 = out(reg) _,
+            w0 = out(reg) _,
+            w1 = out(reg) _,
+            t0 = out(reg) _,
+            t1 = out(reg) _,
+            options(readonly, nostack),
+        );
+    }
+    [a0, b0, a1, b1]
+}

@@ -14,6 +14,7 @@
 mod conv;
 mod gemm;
 mod insn;
+mod requant;
 
 pub use conv::*;
 pub use gemm::*;
