@@ -463,7 +463,10 @@ impl BenchReport {
         }
         if !self.steps.is_empty() {
             let total: u64 = self.steps.iter().map(|s| s.instructions).sum();
-            s.push_str(&format!("{:>4}  {:>12}  {:>6}  {:<14}  {:<40}  node\n", "step", "instructions", "share", "op", "kernels"));
+            s.push_str(&format!(
+                "{:>4}  {:>12}  {:>6}  {:<14}  {:<40}  node\n",
+                "step", "instructions", "share", "op", "kernels"
+            ));
             for st in &self.steps {
                 let node: String = st.node.chars().take(48).collect();
                 s.push_str(&format!(

@@ -322,7 +322,9 @@ impl Lowering<'_> {
             Slot::Scratch(dtype) => {
                 // An implementation that needs no scratch got none planned: an empty slice.
                 return Ok(match self.plan.scratch.get(&n) {
-                    Some(&(offset, bytes)) => Operand { place: Place::Arena { offset }, dtype, len: bytes / dtype.size() },
+                    Some(&(offset, bytes)) => {
+                        Operand { place: Place::Arena { offset }, dtype, len: bytes / dtype.size() }
+                    }
                     None => Operand::empty(dtype),
                 });
             }

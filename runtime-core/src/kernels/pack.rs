@@ -107,9 +107,40 @@ pub const fn arm_dsp_conv2d_scratch(p: &Conv2d) -> usize {
 }
 
 /// Scratch words of the Arm DSP depthwise convolution: the requantisation table (3
-/// words per channel) and one pixel's accumulators.
+/// words per channel), the window's tap offsets for pixels inside the input and for
+/// one at its border (one word per tap each), and a row of zero points (channels
+/// rounded to 4).
 pub const fn arm_dsp_depthwise_scratch(p: &Conv2d) -> usize {
-    3 * round4(p.in_c) + round4(p.in_c)
+    3 * round4(p.in_c) + 2 * p.k_h * p.k_w + round4(p.in_c) / 4
+}
+
+/// Bytes of [`arm_dsp_depthwise_weights`]' output: 16-bit weights, channels padded to
+/// a multiple of 4.
+pub const fn arm_dsp_depthwise_weights_len(channels: usize, taps: usize) -> usize {
+    round4(channels) * taps * 2
+}
+
+/// Depthwise filters `kH,kW,C` (`taps × channels`, see [`taps_by_channel`]) widened to
+/// 16 bits for the Arm DSP kernel, as little-endian bytes: per group of 4 channels
+/// `c..c+4` and per tap, the words `(w[c], w[c+2])` and `(w[c+1], w[c+3])` — the
+/// pairing `sxtb16` gives the inputs — so one `ldrd` feeds four 16-bit MACs. Channels
+/// past `channels` are zero.
+pub fn arm_dsp_depthwise_weights(w: &[i8], channels: usize, taps: usize, into: &mut [i8]) -> bool {
+    let Some(into) = into.get_mut(..arm_dsp_depthwise_weights_len(channels, taps)) else { return false };
+    if w.len() < channels * taps {
+        return false;
+    }
+    for (i, pair) in into.as_chunks_mut::<2>().0.iter_mut().enumerate() {
+        // i = (g · taps + t) · 4 + j, j ∈ {0: c0, 1: c2, 2: c1, 3: c3}
+        let j = i % 4;
+        let t = (i / 4) % taps.max(1);
+        let g = i / (4 * taps.max(1));
+        let c = 4 * g + [0, 2, 1, 3][j];
+        let v = if c < channels { w.get(t * channels + c).copied().unwrap_or(0) as i16 } else { 0 };
+        let [lo, hi] = v.to_le_bytes();
+        *pair = [lo as i8, hi as i8];
+    }
+    true
 }
 
 /// Scratch words of the Arm DSP fully-connected layer: one row of activations
@@ -167,6 +198,18 @@ mod tests {
         let mut b = [0i32; 3];
         assert!(fold_zero_point_by_channel(&[1i8, 2, 3, 4, 5, 6], &[10, 20, 30], 3, 2, 2, &mut b));
         assert_eq!(b, [0, 6, 12]);
+    }
+
+    #[test]
+    fn depthwise_weights_widen_in_sxtb16_order() {
+        // 2 taps × 5 channels: w[t][c] = 10t + c; channels padded to 8.
+        let w: [i8; 10] = core::array::from_fn(|i| (10 * (i / 5) + i % 5) as i8);
+        let mut out = [0i8; 64];
+        assert!(arm_dsp_depthwise_weights(&w, 5, 2, &mut out));
+        let h = |i: usize| i16::from_le_bytes([out[2 * i] as u8, out[2 * i + 1] as u8]);
+        let v: [i16; 32] = core::array::from_fn(h);
+        assert_eq!(&v[..8], &[0, 2, 1, 3, 10, 12, 11, 13]); // group 0, taps 0 and 1
+        assert_eq!(&v[8..16], &[4, 0, 0, 0, 14, 0, 0, 0]); // group 1: channel 4, padding
     }
 
     #[test]

@@ -228,7 +228,8 @@ pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize, steps: boo
             args.join(", ")
         ));
     }
-    let (start, end) = if steps { ("", "") } else { ("tinyops_inference_start();\n    ", "tinyops_inference_end();\n    ") };
+    let (start, end) =
+        if steps { ("", "") } else { ("tinyops_inference_start();\n    ", "tinyops_inference_end();\n    ") };
 
     // main
     let outs: Vec<String> = (0..g.outputs().len()).map(|k| format!("out{k}")).collect();

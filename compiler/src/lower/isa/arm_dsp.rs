@@ -58,16 +58,19 @@ fn conv_scratch(k: &Kernel) -> usize {
     }
 }
 
-/// Filters as `kH,kW,C` (as for the portable kernel), bias with the zero point folded in.
+/// Filters widened to 16 bits in the kernel's channel order (as bytes), bias with the
+/// zero point folded in, both padded to a multiple of 4 channels.
 fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
     let Kernel::DepthwiseConv2dQ8 { p, x_zp, .. } = k else { return None };
-    let mut out = depthwise_taps_by_channel(k, reads)?;
-    let w = i8s(out.get(1)?.as_ref()?)?;
+    let hwc = depthwise_taps_by_channel(k, reads)?;
+    let w = i8s(hwc.get(1)?.as_ref()?)?;
     let bias = i32s(reads.get(2).copied().flatten())?;
-    let mut bp = vec![0i32; p.in_c];
-    pack::fold_zero_point_by_channel(&w, &bias, p.in_c, p.k_h * p.k_w, *x_zp, &mut bp).then_some(())?;
-    out[2] = Some(vector_i32(bp));
-    Some(out)
+    let taps = p.k_h * p.k_w;
+    let mut bp = vec![0i32; pack::round4(p.in_c)];
+    let mut wp = vec![0i8; pack::arm_dsp_depthwise_weights_len(p.in_c, taps)];
+    (pack::fold_zero_point_by_channel(&w, &bias, p.in_c, taps, *x_zp, &mut bp)
+        && pack::arm_dsp_depthwise_weights(&w, p.in_c, taps, &mut wp))
+    .then(|| vec![None, Some(vector_i8(wp)), Some(vector_i32(bp))])
 }
 
 fn depthwise_scratch(k: &Kernel) -> usize {

@@ -14,19 +14,11 @@
 //! the input use raw inputs against the zero-point-folded bias, and a pixel whose
 //! window leaves the input adds `zp·w` back for the taps it skipped.
 
-use super::insn::{mac_2x2, smlabb, smlatt, sxtb16, sxtb16_ror8, word};
+use super::insn::{depthwise_taps, mac_2x2, sxtb16, sxtb16_ror8, word};
 use super::requant;
-use crate::kernels::pack::{arm_dsp_conv2d_scratch, round4, round_to};
+use crate::kernels::pack::{arm_dsp_conv2d_scratch, arm_dsp_depthwise_scratch, round4};
 use crate::kernels::Conv2d;
-use crate::quant::{requantize_fast, QOut, Weight, Q8};
-
-/// Requantises `acc` for channel `oc` and stores it.
-#[inline(always)]
-fn store(out: &QOut, mult: &[i32], shift: &[i32], oc: usize, acc: i32, y: &mut i8) {
-    let c = if mult.len() > oc && shift.len() > oc { oc } else { 0 };
-    let (m, s) = (mult.get(c).copied().unwrap_or(0), shift.get(c).copied().unwrap_or(1));
-    *y = out.finish(requantize_fast(acc, m, s)) as i8;
-}
+use crate::quant::{QOut, Weight, Q8};
 
 /// Copies the receptive field of output pixel `(n, oy, ox)` into `row` (`K` bytes in
 /// `kH,kW,C` order, padding as `zp`; the tail up to `round4(K)` zero).
@@ -95,8 +87,9 @@ fn channels<const PLAIN: bool>(
     for (((a, b), (bp, t)), _) in ya2.iter_mut().zip(yb2.iter_mut()).zip(pairs).zip(words.chunks(block.max(1))) {
         // SAFETY: the caller checked `words` holds `block` words per channel pair and
         // `cols` 4·groups words (groups ≥ 1); both are word-aligned.
-        let [a0, b0, a1, b1] =
-            unsafe { mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bp[0], bp[0], bp[1], bp[1]]) };
+        let [a0, b0, a1, b1] = unsafe {
+            mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bp[0], bp[0], bp[1], bp[1]])
+        };
         at += block;
         let (c0, c1) = (requant::Channel::of(&t[..3]), requant::Channel::of(&t[3..]));
         *a = [stage(a0, c0), stage(a1, c1)];
@@ -108,7 +101,8 @@ fn channels<const PLAIN: bool>(
     {
         if words.len() >= at + block {
             // SAFETY: as above, for the last block.
-            let [a0, b0, _, _] = unsafe { mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bv, bv, 0, 0]) };
+            let [a0, b0, _, _] =
+                unsafe { mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bv, bv, 0, 0]) };
             let c0 = requant::Channel::of(t);
             *a = stage(a0, c0);
             *b = stage(b0, c0);
@@ -194,9 +188,16 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
 }
 
-/// Quantised depthwise convolution (`groups = in_c = out_c`), i8, weights `kH,kW,C`,
-/// `bias` with the zero point folded in over all taps (`bias − zp·Σ_taps w`); `acc`
-/// is scratch for one pixel ([`arm_dsp_depthwise_scratch`](crate::kernels::pack::arm_dsp_depthwise_scratch) words).
+/// Quantised depthwise convolution (`groups = in_c = out_c`), i8, weights widened to
+/// 16 bits by [`pack::arm_dsp_depthwise_weights`] (as bytes), `bias` with the zero
+/// point folded in over all taps (`bias − zp·Σ_taps w`, channels padded to a multiple
+/// of 4); `acc` is scratch of [`arm_dsp_depthwise_scratch`] words. Per output pixel
+/// and group of four channels the accumulators stay in registers across the taps. A
+/// tap in the padding reads a row of zero points instead of the input (putting back
+/// what the folded bias took out), so every pixel runs the same loop.
+///
+/// [`pack::arm_dsp_depthwise_weights`]: crate::kernels::pack::arm_dsp_depthwise_weights
+/// [`arm_dsp_depthwise_scratch`]: crate::kernels::pack::arm_dsp_depthwise_scratch
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     p: &Conv2d,
@@ -212,59 +213,95 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
 ) {
     let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
     let c = p.in_c;
-    let c4 = round_to(c, 4);
+    let c4 = round4(c);
     let taps = p.k_h * p.k_w;
     if p.groups != c
         || p.out_c != c
+        || c == 0
+        || taps == 0
         || !p.is_valid()
         || x.len() < p.input_len()
-        || w.len() < taps * c
-        || bias.len() < c
+        || w.len() < c4 * taps * 2
+        || bias.len() < c4
         || y.len() < p.output_len()
         || mult.is_empty()
         || shift.is_empty()
+        || !(-128..=127).contains(&x_zp)
     {
         return;
     }
-    let Some(acc) = acc.get_mut(..c4) else { return };
-    let quads = c / 4;
+    let Some(scratch) = acc.get_mut(..arm_dsp_depthwise_scratch(p)) else { return };
+    let (table, rest) = scratch.split_at_mut(requant::WORDS * c4);
+    let (inner, rest) = rest.split_at_mut(taps);
+    let (edge, zrow) = rest.split_at_mut(taps);
+    let plain = requant::fill(mult, shift, c, table) && requant::full_range(out);
+    let zrow = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(zrow));
+    zrow.iter_mut().for_each(|v| *v = x_zp as i8);
+    // Input offset of each tap from the window's first element, in bytes.
+    for (t, o) in inner.iter_mut().enumerate() {
+        *o = ((t / p.k_w * p.dil_h * p.in_w + t % p.k_w * p.dil_w) * c) as i32;
+    }
+    let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
+    let Some(words) = words.get(..c4 * taps / 2) else { return };
+    let (ext_h, ext_w) = ((p.k_h - 1) * p.dil_h, (p.k_w - 1) * p.dil_w);
+    let stage = |a: i32, ch: requant::Channel| {
+        if plain {
+            requant::fast_full(a, ch, out.zp)
+        } else {
+            requant::general(a, ch, out)
+        }
+    };
     for n in 0..p.batch {
         for oy in 0..p.out_h {
+            let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;
             for ox in 0..p.out_w {
-                acc.iter_mut().zip(bias).for_each(|(a, &b)| *a = b);
-                for ky in 0..p.k_h {
-                    let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
-                    for kx in 0..p.k_w {
-                        let ix = (ox * p.stride_w + kx * p.dil_w).checked_sub(p.pad_left).filter(|&v| v < p.in_w);
-                        let t = ky * p.k_w + kx;
-                        let Some(wrow) = w.get(t * c..(t + 1) * c) else { continue };
-                        match (iy, ix) {
-                            (Some(iy), Some(ix)) => {
-                                let from = ((n * p.in_h + iy) * p.in_w + ix) * c;
-                                let Some(xrow) = x.get(from..from + c) else { continue };
-                                let (xq, xr) = xrow.as_chunks::<4>();
-                                let (wq, wr) = wrow.as_chunks::<4>();
-                                for ((a, xv), wv) in acc.as_chunks_mut::<4>().0.iter_mut().zip(xq).zip(wq) {
-                                    let (xv, wv) = (word(xv), word(wv));
-                                    let (x02, x13, w02, w13) = (sxtb16(xv), sxtb16_ror8(xv), sxtb16(wv), sxtb16_ror8(wv));
-                                    a[0] = smlabb(x02, w02, a[0]);
-                                    a[2] = smlatt(x02, w02, a[2]);
-                                    a[1] = smlabb(x13, w13, a[1]);
-                                    a[3] = smlatt(x13, w13, a[3]);
-                                }
-                                for ((a, &xv), &wv) in acc.iter_mut().skip(quads * 4).zip(xr).zip(wr) {
-                                    *a += xv as i32 * wv as i32;
-                                }
-                            }
-                            // A skipped tap: put back what the folded bias took out.
-                            _ => acc.iter_mut().zip(wrow).for_each(|(a, &wv)| *a += x_zp * wv as i32),
-                        }
+                let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;
+                let inside = iy0 >= 0 && ix0 >= 0 && iy0 as usize + ext_h < p.in_h && ix0 as usize + ext_w < p.in_w;
+                // The window's first element (possibly outside the input).
+                let base = ((n as isize * p.in_h as isize + iy0) * p.in_w as isize + ix0) * c as isize;
+                let origin = x.as_ptr().wrapping_offset(base);
+                let offs: &[i32] = if inside {
+                    inner
+                } else {
+                    // Taps in the padding point at the zero-point row instead: from
+                    // this window's origin, the row is `zrow − origin` bytes away.
+                    let to_zeros = (zrow.as_ptr() as isize).wrapping_sub(origin as isize) as i32;
+                    for (t, (o, &i)) in edge.iter_mut().zip(inner.iter()).enumerate() {
+                        let (iy, ix) = (iy0 + (t / p.k_w * p.dil_h) as isize, ix0 + (t % p.k_w * p.dil_w) as isize);
+                        let ok = iy >= 0 && ix >= 0 && (iy as usize) < p.in_h && (ix as usize) < p.in_w;
+                        *o = if ok { i } else { to_zeros };
                     }
-                }
+                    edge
+                };
                 let at = ((n * p.out_h + oy) * p.out_w + ox) * c;
                 let Some(yrow) = y.get_mut(at..at + c) else { return };
-                for (oc, (v, &a)) in yrow.iter_mut().zip(acc.iter()).enumerate() {
-                    store(out, mult, shift, oc, a, v);
+                let (y4, y1) = yrow.as_chunks_mut::<4>();
+                let groups = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<12>().0).zip(words.chunks(2 * taps));
+                for (g, (yq, ((bq, tq), wg))) in y4.iter_mut().zip(groups).enumerate() {
+                    // SAFETY: every `origin + 4g + offs[t]` is 4 readable bytes: inside
+                    // the input (the tap is inside it, and channels 4g..4g+4 of a full
+                    // group exist) or inside the zero-point row (c4 bytes); `offs` has
+                    // `taps` words and `wg` 2·taps, word-aligned.
+                    let a =
+                        unsafe { depthwise_taps(origin.wrapping_add(4 * g), offs.as_ptr(), wg.as_ptr(), taps, *bq) };
+                    for (j, v) in yq.iter_mut().enumerate() {
+                        *v = stage(a[j], requant::Channel::of(&tq[3 * j..3 * j + 3]));
+                    }
+                }
+                // Channels past the last full group, one at a time.
+                let full = y4.len();
+                for (j, v) in y1.iter_mut().enumerate() {
+                    let ch = 4 * full + j;
+                    let mut a = bias.get(ch).copied().unwrap_or(0);
+                    for (t, &off) in offs.iter().enumerate() {
+                        let wv = words.get((full * taps + t) * 2 + (j & 1)).copied().unwrap_or(0);
+                        let wv = if j & 2 == 0 { wv as i16 } else { (wv >> 16) as i16 } as i32;
+                        // SAFETY: as above, for one byte of channel `ch` (or of the row).
+                        let xv = unsafe { origin.wrapping_add(ch).wrapping_offset(off as isize).read() } as i32;
+                        a += xv * wv;
+                    }
+                    let t = table.get(3 * ch..3 * ch + 3).unwrap_or(&[]);
+                    *v = stage(a, requant::Channel::of(t));
                 }
             }
         }

@@ -66,7 +66,12 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
             for (c, q) in cols.as_chunks::<2>().0.iter().zip(wb.as_chunks::<16>().0) {
                 let (x02, x13) = (c[0] as u32, c[1] as u32);
                 let [q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15] = *q;
-                let ws = [word(&[q0, q1, q2, q3]), word(&[q4, q5, q6, q7]), word(&[q8, q9, q10, q11]), word(&[q12, q13, q14, q15])];
+                let ws = [
+                    word(&[q0, q1, q2, q3]),
+                    word(&[q4, q5, q6, q7]),
+                    word(&[q8, q9, q10, q11]),
+                    word(&[q12, q13, q14, q15]),
+                ];
                 for (acc, wv) in s.iter_mut().zip(ws) {
                     *acc = smlad(x13, sxtb16_ror8(wv), smlad(x02, sxtb16(wv), *acc));
                 }

@@ -40,30 +40,6 @@ pub fn sxtb16_ror8(a: u32) -> u32 {
     r
 }
 
-/// `acc + a.lo·b.lo` (signed 16-bit halves).
-#[inline(always)]
-pub fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
-    let r: i32;
-    // SAFETY: register-only arithmetic.
-    unsafe {
-        asm!("smlabb {r}, {a}, {b}, {c}", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, c = in(reg) acc,
-             options(pure, nomem, nostack, preserves_flags));
-    }
-    r
-}
-
-/// `acc + a.hi·b.hi` (signed 16-bit halves).
-#[inline(always)]
-pub fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
-    let r: i32;
-    // SAFETY: register-only arithmetic.
-    unsafe {
-        asm!("smlatt {r}, {a}, {b}, {c}", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, c = in(reg) acc,
-             options(pure, nomem, nostack, preserves_flags));
-    }
-    r
-}
-
 /// Four bytes as a little-endian word (one unaligned `ldr` on Armv7E-M).
 #[inline(always)]
 pub fn word(b: &[i8; 4]) -> u32 {
@@ -124,4 +100,51 @@ pub unsafe fn mac_2x2(cols: *const u32, w: *const u32, groups: usize, acc: [i32;
         );
     }
     [a0, b0, a1, b1]
+}
+
+/// One output pixel, four channels of a depthwise convolution, every tap inside the
+/// input: for each tap `t`, the input word at `x + offs[t]` (four channels) meets the
+/// tap's widened weights (`(w0, w2), (w1, w3)`, two words) in four 16-bit MACs, the
+/// accumulators `[a0, a1, a2, a3]` staying in registers. `taps ≥ 1`.
+///
+/// 11 instructions per tap: the offset, the input word, the weights (`ldrd`), two
+/// `sxtb16`, four `smlabb`/`smlatt`, the loop test.
+///
+/// # Safety
+/// `offs` must be valid for `taps` words, `w` for `2 · taps` words (4-byte aligned),
+/// and every `x + offs[t]` for 4 bytes.
+#[inline(always)]
+pub unsafe fn depthwise_taps(x: *const i8, offs: *const i32, w: *const u32, taps: usize, acc: [i32; 4]) -> [i32; 4] {
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
+    // SAFETY: reads exactly what the caller guarantees valid; writes only registers.
+    unsafe {
+        asm!(
+            "2:",
+            "ldr {v}, [{o}], #4",
+            "ldr {v}, [{x}, {v}]",
+            "ldrd {w0}, {w1}, [{w}], #8",
+            "sxtb16 {x02}, {v}",
+            "sxtb16 {v}, {v}, ror #8",
+            "smlabb {a0}, {x02}, {w0}, {a0}",
+            "smlatt {a2}, {x02}, {w0}, {a2}",
+            "smlabb {a1}, {v}, {w1}, {a1}",
+            "smlatt {a3}, {v}, {w1}, {a3}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            x = in(reg) x,
+            o = inout(reg) offs => _,
+            w = inout(reg) w => _,
+            n = inout(reg) taps => _,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            v = out(reg) _,
+            x02 = out(reg) _,
+            w0 = out(reg) _,
+            w1 = out(reg) _,
+            options(readonly, nostack),
+        );
+    }
+    [a0, a1, a2, a3]
 }

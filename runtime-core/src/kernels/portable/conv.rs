@@ -8,7 +8,7 @@
 //! nothing, so window positions outside the input are skipped (never read).
 
 use crate::kernels::{Clamp, Conv2d};
-use crate::quant::{Weight, requantize, QOut, Q8};
+use crate::quant::{requantize, QOut, Weight, Q8};
 
 /// The window of one output pixel: for every tap inside the input, the tap's weight
 /// offset `ky · k_w + kx` and the input's row of channels. Taps in the padding are

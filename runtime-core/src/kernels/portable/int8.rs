@@ -6,7 +6,7 @@
 use super::elementwise::broadcast_map;
 use super::reduce::per_channel;
 use crate::kernels::{Axis, Broadcast, Gemm, QAdd, QMul};
-use crate::quant::{Weight, quantize, requantize, round_shift, QOut, Q8};
+use crate::quant::{quantize, requantize, round_shift, QOut, Weight, Q8};
 
 /// Quantised fully-connected layer: `y[i, j] = requant(bias[j] + Σ_k a[i, k] · w[j, k])`
 /// with `w` stored `n × k` and the input zero point already folded into `bias`

@@ -46,12 +46,15 @@ pub(crate) fn depthwise_conv2d_q8(
     _acc: &mut [i32],
     y: &mut [i8],
 ) {
-    let mut bp = [0i32; MAX_CH];
-    if !pack::fold_zero_point_by_channel(w, bias, p.in_c, p.k_h * p.k_w, x_zp, &mut bp) {
+    let taps = p.k_h * p.k_w;
+    let (mut bp, mut wp) = ([0i32; MAX_CH + 4], [0i8; 2 * N + 64]);
+    if !pack::fold_zero_point_by_channel(w, bias, p.in_c, taps, x_zp, &mut bp)
+        || !pack::arm_dsp_depthwise_weights(w, p.in_c, taps, &mut wp)
+    {
         return;
     }
-    let mut scratch = [0i32; MAX_CH + 4];
-    arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, w, &bp, &mut scratch, y);
+    let mut scratch = [0i32; 3 * (MAX_CH + 4) + 32];
+    arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
 }
 
 /// `arm_dsp::gemm_q8` with portable operands.

@@ -276,9 +276,19 @@ const KERNELS: &[Entry] = &[
     entry!(pool::mean_axis_q8, "portable::mean_axis_q8<u8,i8>", portable::mean_axis_q8::<u8, i8>),
     entry!(lstm::lstm_f32, "portable::lstm_f32", portable::lstm_f32),
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
-    entry!(conv::conv2d_q8_one_group, "arm_dsp::conv2d_q8<i8,i8,i8>", arm_dsp::conv2d_q8, twin = portable::conv2d_q8::<i8, i8, i8>),
+    entry!(
+        conv::conv2d_q8_one_group,
+        "arm_dsp::conv2d_q8<i8,i8,i8>",
+        arm_dsp::conv2d_q8,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
-    entry!(conv::depthwise_conv2d_q8, "arm_dsp::depthwise_conv2d_q8<i8,i8,i8>", arm_dsp::depthwise_conv2d_q8, twin = portable::depthwise_conv2d_q8::<i8, i8, i8>),
+    entry!(
+        conv::depthwise_conv2d_q8,
+        "arm_dsp::depthwise_conv2d_q8<i8,i8,i8>",
+        arm_dsp::depthwise_conv2d_q8,
+        twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
+    ),
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     entry!(gemm::gemm_q8, "arm_dsp::gemm_q8<i8,i8,i8>", arm_dsp::gemm_q8, twin = portable::gemm_q8::<i8, i8, i8>),
     entry!(copy::copy, "portable::copy<f32>", portable::copy::<f32>),

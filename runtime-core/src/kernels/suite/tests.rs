@@ -202,7 +202,15 @@ fn most_requantised_outputs_do_not_saturate() {
         conv::conv2d_q8(rng, geo, imp, Want::reference_for(&imp))
     });
     let fc = unsaturated_share(200, |rng, geo, tally| {
-        let imp = |p: &Gemm, out: &QOut, m: &[i32], s: &[i32], a: &[i8], w: &[i8], b: &[i32], acc: &mut [i32], y: &mut [i8]| {
+        let imp = |p: &Gemm,
+                   out: &QOut,
+                   m: &[i32],
+                   s: &[i32],
+                   a: &[i8],
+                   w: &[i8],
+                   b: &[i32],
+                   acc: &mut [i32],
+                   y: &mut [i8]| {
             portable::gemm_q8(p, out, m, s, a, w, b, acc, y);
             tally(out, &y[..p.m * p.n]);
         };
