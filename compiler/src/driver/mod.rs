@@ -3,6 +3,7 @@
 
 pub mod cargo;
 pub mod compare;
+pub mod conformance;
 pub mod harness;
 pub mod progress;
 pub mod testdata;

@@ -29,15 +29,10 @@ impl Act {
         *self == Act::NONE
     }
 
-    /// Applies the clamp (NaN passes through).
+    /// Applies the clamp: `min(max(v, min), max)` (`max` wins when `min > max`, as in
+    /// ONNX Clip; NaN passes through).
     pub fn apply(&self, v: f32) -> f32 {
-        if v < self.min {
-            self.min
-        } else if v > self.max {
-            self.max
-        } else {
-            v
-        }
+        self.clamp().apply(v)
     }
 
     /// The clamp equal to `self` followed by `next`, if it is one clamp.
@@ -241,6 +236,23 @@ pub fn import_unary(cx: &NodeCx) -> OpResult<Lowered> {
 pub fn import_identity(cx: &NodeCx) -> OpResult<Lowered> {
     if cx.node.op_type == "Dropout" && cx.node.output.get(1).is_some_and(|m| !m.is_empty()) {
         super::unsupported!("the Dropout mask output is not supported");
+    }
+    if cx.node.op_type == "Dropout" {
+        // training_mode (opset 12+): random dropping is not inference; only a constant
+        // false makes the node an identity.
+        match cx.input(2) {
+            None => {}
+            Some(a) => match a.value {
+                Some(t) if t.numel() == 1 && t.data.get_f64(0) == 0.0 => {}
+                Some(_)
+                    if cx
+                        .input(1)
+                        .and_then(|r| r.value)
+                        .is_some_and(|r| r.numel() == 1 && r.data.get_f64(0) == 0.0) => {}
+                Some(_) => super::unsupported!("Dropout in training mode with a non-zero ratio (random masking)"),
+                None => super::unsupported!("Dropout with a run-time training_mode"),
+            },
+        }
     }
     Ok(Lowered::Forward(0))
 }

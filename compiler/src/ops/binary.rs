@@ -133,6 +133,9 @@ impl OpDef for Binary {
         if y.dtype != DType::F32 {
             unsupported!("{} on {} tensors computed at run time", self.name(), y.dtype);
         }
+        if a.dtype != b.dtype {
+            unsupported!("{} of {} by {} computed at run time", self.name(), a.dtype, b.dtype);
+        }
         let p = coalesce(&a.shape, &b.shape, &y.shape)?.params();
         let kernel = Kernel::BinaryF32 { p, op: self.kind.op(), act: self.act.clamp() };
         Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1)], [Slot::Out(0)])])

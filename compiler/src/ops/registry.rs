@@ -103,6 +103,61 @@ pub static OPS: &[Entry] = &[
     ms("QLinearSoftmax", qop::import_qlinear_softmax, "integer kernel"),
 ];
 
+/// Operands that the ONNX spec makes inputs but that act like attributes: they fix an
+/// output's shape or parameterise the op (most were attributes in earlier opsets), and
+/// a model normally gives them as constants. The ONNX node tests often feed them as
+/// graph inputs; `tinyops conformance` freezes a graph input into a constant only when
+/// every use of it is one of these slots. Data, weights and quantisation parameters are
+/// never listed: they run as real run-time operands. By (op type, input slots).
+pub static ATTRIBUTE_INPUTS: &[(&str, &[usize])] = &[
+    ("AffineGrid", &[1]),      // size
+    ("BlackmanWindow", &[0]),  // size
+    ("CenterCropPad", &[1]),   // shape
+    ("Clip", &[1, 2]),         // min, max (attributes before opset 11)
+    ("Col2Im", &[1, 2]),       // image_shape, block_shape
+    ("ConstantOfShape", &[0]), // shape
+    ("CumProd", &[1]),         // axis
+    ("CumSum", &[1]),          // axis
+    ("DFT", &[1, 2]),          // dft_length, axis
+    ("Dropout", &[1, 2]),      // ratio, training_mode
+    ("Expand", &[1]),          // shape
+    ("HammingWindow", &[0]),   // size
+    ("HannWindow", &[0]),      // size
+    ("MaxUnpool", &[2]),       // output_shape
+    ("MelWeightMatrix", &[0, 1, 2, 3, 4]),
+    ("NonMaxSuppression", &[2, 3, 4]), // max boxes per class, IoU and score thresholds
+    ("OneHot", &[1]),                  // depth
+    ("Pad", &[1, 2, 3]),               // pads, constant_value, axes
+    ("Range", &[0, 1, 2]),             // start, limit, delta
+    ("ReduceL1", &[1]),                // axes, for every Reduce*
+    ("ReduceL2", &[1]),
+    ("ReduceLogSum", &[1]),
+    ("ReduceLogSumExp", &[1]),
+    ("ReduceMax", &[1]),
+    ("ReduceMean", &[1]),
+    ("ReduceMin", &[1]),
+    ("ReduceProd", &[1]),
+    ("ReduceSum", &[1]),
+    ("ReduceSumSquare", &[1]),
+    ("Reshape", &[1]),        // shape
+    ("Resize", &[1, 2, 3]),   // roi, scales, sizes
+    ("Slice", &[1, 2, 3, 4]), // starts, ends, axes, steps
+    ("Split", &[1]),          // split
+    ("SplitToSequence", &[1]),
+    ("Squeeze", &[1]),   // axes
+    ("STFT", &[1, 3]),   // frame_step, frame_length
+    ("Tile", &[1]),      // repeats
+    ("TopK", &[1]),      // k
+    ("Trilu", &[1]),     // k
+    ("Unsqueeze", &[1]), // axes
+    ("Upsample", &[1]),  // scales
+];
+
+/// The attribute-like input slots of an op of the default domain ([`ATTRIBUTE_INPUTS`]).
+pub fn attribute_inputs(op_type: &str) -> &'static [usize] {
+    ATTRIBUTE_INPUTS.iter().find(|(op, _)| *op == op_type).map_or(&[], |(_, s)| s)
+}
+
 /// Whether an op is supported.
 pub enum Support {
     /// Yes, by this entry.
@@ -127,16 +182,4 @@ pub fn lookup(domain: &str, op_type: &str, opset: i64) -> Support {
         Some(r) => Support::Opset(r),
         None => Support::No,
     }
-}
-
-/// The supported-operator table of the README, generated from [`OPS`].
-pub fn markdown_table() -> String {
-    let mut s = String::from("| ONNX op | domain | opsets | notes |\n|---|---|---|---|\n");
-    let mut ops: Vec<&Entry> = OPS.iter().collect();
-    ops.sort_by_key(|e| (e.domain, e.op_type.to_ascii_lowercase()));
-    for e in ops {
-        let max = if e.domain == "ai.onnx" { MAX_OPSET.to_string() } else { "latest".into() };
-        s.push_str(&format!("| {} | {} | {}–{} | {} |\n", e.op_type, e.domain, e.since, max, e.notes));
-    }
-    s
 }

@@ -19,12 +19,12 @@ impl Clamp {
     /// ReLU.
     pub const RELU: Clamp = Clamp { min: 0.0, max: f32::INFINITY };
 
-    /// Applies the clamp (NaN passes through unchanged).
+    /// Applies the clamp: `min(max(v, min), max)`, so `max` wins when `min > max`
+    /// (ONNX Clip); NaN passes through unchanged.
     #[inline(always)]
     pub fn apply(self, v: f32) -> f32 {
-        if v < self.min {
-            self.min
-        } else if v > self.max {
+        let v = if v < self.min { self.min } else { v };
+        if v > self.max {
             self.max
         } else {
             v
