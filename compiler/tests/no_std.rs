@@ -167,13 +167,20 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 *c = 2;
             }
         }
+        47 => {
+            let ops = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod, ReduceOp::L1,
+                ReduceOp::L2, ReduceOp::LogSum, ReduceOp::LogSumExp, ReduceOp::SumSquare];
+            let red = Reduce { rank: p[28], shape: arr(p, 29), reduce: arr::<6>(p, 35).map(|v| v % 2 == 1) };
+            k::reduce_f32(&red, ops[p[58] % ops.len()], f0, f1)
+        }
+        48 => k::arg_reduce_f32(&axis, p[14] % 2 == 1, p[15] % 2 == 1, f0, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[10]))),
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 47;
+const KERNELS: usize = 49;
 
 const CONTROL: &str = r#"
 #[no_mangle]

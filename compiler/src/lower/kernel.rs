@@ -9,7 +9,8 @@
 
 use crate::ir::DType;
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Strided, UnaryFn,
+    Axis, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided,
+    UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -58,6 +59,11 @@ pub enum Kernel {
     /// Float LSTM over a sequence. Reads x, w, r, b, h0, c0, peepholes; writes y, y_h,
     /// y_c, scratch.
     LstmF32 { p: Lstm },
+    /// Float reduction over some axes. Reads x; writes y.
+    ReduceF32 { p: Reduce, op: ReduceOp },
+    /// Index of the largest (`max`) or smallest float along an axis, the last among
+    /// equals when `last`. Reads x; writes y (i64).
+    ArgReduceF32 { p: Axis, max: bool, last: bool },
     /// Element copy. Reads x; writes y.
     Copy { t: DType },
     /// Fills with one value. Writes y.
@@ -148,6 +154,8 @@ families! {
     GlobalAvgPoolF32 => "global_avg_pool_f32",
     GlobalMaxPoolF32 => "global_max_pool_f32",
     LstmF32 => "lstm_f32",
+    ReduceF32 => "reduce_f32",
+    ArgReduceF32 => "arg_reduce_f32",
     Copy => "copy",
     Fill => "fill",
     CopyStrided => "copy_strided",
@@ -199,6 +207,8 @@ impl Kernel {
             | GlobalAvgPoolF32 { .. }
             | GlobalMaxPoolF32 { .. }
             | LstmF32 { .. }
+            | ReduceF32 { .. }
+            | ArgReduceF32 { .. }
             | DequantizeI32 { .. } => vec![],
         }
     }

@@ -99,6 +99,8 @@ portable_all!(
     GlobalAvgPoolF32,
     GlobalMaxPoolF32,
     LstmF32,
+    ReduceF32,
+    ArgReduceF32,
     Copy,
     Fill,
     CopyStrided,

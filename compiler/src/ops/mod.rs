@@ -16,6 +16,7 @@ pub mod lstm;
 pub mod norm;
 pub mod pool;
 pub mod quant;
+pub mod reduce;
 pub mod shape;
 pub mod softmax;
 
@@ -191,6 +192,8 @@ define_ops! {
     ConstantOfShape(shape::ConstantOfShape),
     Range(shape::Range),
     Lstm(lstm::Lstm),
+    Reduce(reduce::Reduce),
+    ArgReduce(reduce::ArgReduce),
     Dequantize(quant::Dequantize),
     Quantize(quant::Quantize),
     QConv(int8::conv::QConv),

@@ -2,7 +2,7 @@
 //! and by which function. One line per ONNX op.
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
-use super::{activation, binary, conv, gemm, layout, lstm, norm, pool, quant, shape, softmax, OpResult};
+use super::{activation, binary, conv, gemm, layout, lstm, norm, pool, quant, reduce, shape, softmax, OpResult};
 use crate::front::node::{Lowered, NodeCx};
 
 /// How one ONNX op imports.
@@ -34,6 +34,8 @@ const fn ms(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, not
 pub static OPS: &[Entry] = &[
     e("Abs", 6, activation::import_unary, ""),
     e("Add", 7, binary::import, "numpy broadcasting; fused bias/clamp"),
+    e("ArgMax", 1, reduce::import_arg, "select_last_index"),
+    e("ArgMin", 1, reduce::import_arg, "select_last_index"),
     e("AveragePool", 7, pool::import_pool, "1-D/2-D, pads, ceil_mode, count_include_pad"),
     e(
         "BatchNormalization",
@@ -79,6 +81,16 @@ pub static OPS: &[Entry] = &[
     e("QuantizeLinear", 10, quant::import_quantize, "per-tensor/per-axis; folded on constants"),
     e("Range", 11, shape::import_range, "folded at compile time"),
     e("Reciprocal", 6, activation::import_unary, ""),
+    e("ReduceL1", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceL2", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceLogSum", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceLogSumExp", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceMax", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceMean", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceMin", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceProd", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceSum", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e("ReduceSumSquare", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
     e("Relu", 6, activation::import_relu, "fused into producers"),
     e("Reshape", 5, layout::import_reshape, "a view; 0 and -1"),
     e("Shape", 1, shape::import_shape, "folded (static shapes)"),

@@ -361,3 +361,42 @@ pub enum BinaryOp {
     /// min(a, b) (NaN-propagating).
     Min,
 }
+
+/// A reduction over some axes of a tensor: `shape` holds the input extents (after
+/// merging neighbouring axes that are both reduced or both kept) and `reduce` marks
+/// the reduced ones. The output holds one element per index of the kept axes, in
+/// row-major order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reduce {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Input extents.
+    pub shape: [usize; MAX_RANK],
+    /// Which axes are reduced.
+    pub reduce: [bool; MAX_RANK],
+}
+
+/// What a [`Reduce`] computes over each set of reduced elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    /// Σ x.
+    Sum,
+    /// Σ x / n.
+    Mean,
+    /// max x (NaN-propagating).
+    Max,
+    /// min x (NaN-propagating).
+    Min,
+    /// Π x.
+    Prod,
+    /// Σ |x|.
+    L1,
+    /// √(Σ x²).
+    L2,
+    /// ln Σ x.
+    LogSum,
+    /// ln Σ eˣ (computed stably).
+    LogSumExp,
+    /// Σ x².
+    SumSquare,
+}

@@ -8,7 +8,8 @@ use crate::lower::{Kernel, KernelCall};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use tinyops_runtime::kernels::{
-    Axis, Bias, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Strided, UnaryFn, MAX_RANK,
+    Axis, Bias, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided,
+    UnaryFn, MAX_RANK,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -122,6 +123,16 @@ fn strided(p: &Strided) -> TokenStream {
     quote!(&rt::kernels::Strided { rank: #rank, shape: #shape, src: #src, src_offset: #so, dst: #dst, dst_offset: #dof })
 }
 
+fn reduce(p: &Reduce, op: ReduceOp) -> [TokenStream; 2] {
+    let (rank, shape) = (p.rank, usize_array(&p.shape, MAX_RANK));
+    let flags = p.reduce.iter();
+    let op = format_ident!("{}", format!("{op:?}"));
+    [
+        quote!(&rt::kernels::Reduce { rank: #rank, shape: #shape, reduce: [#(#flags),*] }),
+        quote!(rt::kernels::ReduceOp::#op),
+    ]
+}
+
 fn gather(p: &Gather) -> TokenStream {
     let Gather { outer, axis_len, inner } = *p;
     quote!(&rt::kernels::Gather { outer: #outer, axis_len: #axis_len, inner: #inner })
@@ -230,6 +241,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
             vec![usize_lit(*planes).into_token_stream(), usize_lit(*spatial).into_token_stream()]
         }
         LstmF32 { p } => vec![lstm(p)],
+        ReduceF32 { p, op } => reduce(p, *op).into(),
+        ArgReduceF32 { p, max, last } => vec![axis(p), quote!(#max), quote!(#last)],
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],

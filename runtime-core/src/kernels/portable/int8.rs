@@ -55,7 +55,9 @@ pub fn conv2d_q8<X: Q8, W: Copy + Into<i32>, Y: Q8>(
 /// ConvInteger: the raw i32 accumulators `Σ (x − x_zp) · w` (+ bias if given).
 pub fn conv2d_q8_i32<X: Q8, W: Copy + Into<i32>>(p: &Conv2d, x_zp: i32, x: &[X], w: &[W], bias: &[i32], y: &mut [i32]) {
     let plane_out = p.out_h * p.out_w;
-    if y.len() < p.output_len() {
+    // Checked here as well as per plane, so that no divisor can be zero in any path the
+    // optimiser lays out (the no_std proof found one when this kernel was not inlined).
+    if !p.is_valid() || y.len() < p.output_len() {
         return;
     }
     for n in 0..p.batch {

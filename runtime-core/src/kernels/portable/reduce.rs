@@ -1,4 +1,4 @@
-use crate::kernels::Axis;
+use crate::kernels::{Axis, Reduce, ReduceOp, MAX_RANK};
 use crate::math;
 
 fn fits(p: &Axis, x: &[f32], y: &[f32]) -> bool {
@@ -76,9 +76,177 @@ pub(crate) fn per_channel<X: Copy, Y>(p: &Axis, x: &[X], y: &mut [Y], f: impl Fn
     }
 }
 
+/// Elements of the input and output of a reduction, or `None` when `p` is malformed.
+fn reduce_lens(p: &Reduce) -> Option<(usize, usize)> {
+    if p.rank == 0 || p.rank > MAX_RANK {
+        return None;
+    }
+    let (mut n_in, mut n_out) = (1usize, 1usize);
+    for d in 0..p.rank {
+        n_in = n_in.checked_mul(p.shape[d])?;
+        if !p.reduce[d] {
+            n_out = n_out.checked_mul(p.shape[d])?;
+        }
+    }
+    Some((n_in, n_out))
+}
+
+/// Calls `f(output index, input offsets of its reduced set)` for every output element:
+/// the index arithmetic every reduction shares.
+fn for_each_reduced_set(p: &Reduce, mut f: impl FnMut(usize, &mut dyn Iterator<Item = usize>)) {
+    let rank = p.rank.min(MAX_RANK);
+    let mut stride = [0usize; MAX_RANK];
+    let mut s = 1usize;
+    for d in (0..rank).rev() {
+        stride[d] = s;
+        s = s.wrapping_mul(p.shape[d]);
+    }
+    let (mut n_out, mut n_red) = (1usize, 1usize);
+    for d in 0..rank {
+        if p.reduce[d] {
+            n_red = n_red.wrapping_mul(p.shape[d]);
+        } else {
+            n_out = n_out.wrapping_mul(p.shape[d]);
+        }
+    }
+    let mut oi = [0usize; MAX_RANK];
+    for o in 0..n_out {
+        let base = dot(&oi, &stride, rank, 0);
+        let mut ri = [0usize; MAX_RANK];
+        let mut it = (0..n_red).map(|_| {
+            let off = dot(&ri, &stride, rank, base);
+            advance(&mut ri, p, true);
+            off
+        });
+        f(o, &mut it);
+        advance(&mut oi, p, false);
+    }
+}
+
+/// `init + Σ idx[d]·stride[d]` over the first `rank` axes (wrapping).
+#[inline(always)]
+fn dot(idx: &[usize; MAX_RANK], stride: &[usize; MAX_RANK], rank: usize, init: usize) -> usize {
+    idx.iter().zip(stride).take(rank).fold(init, |acc, (&i, &s)| acc.wrapping_add(i.wrapping_mul(s)))
+}
+
+/// Advances an odometer over the axes of `p` whose `reduce` flag equals `which`.
+#[inline(always)]
+fn advance(idx: &mut [usize; MAX_RANK], p: &Reduce, which: bool) {
+    let rank = p.rank.min(MAX_RANK);
+    for ((i, &n), &r) in idx.iter_mut().zip(&p.shape).zip(&p.reduce).take(rank).rev() {
+        if r != which {
+            continue;
+        }
+        *i += 1;
+        if *i < n {
+            return;
+        }
+        *i = 0;
+    }
+}
+
+/// Reduces `x` over the axes `p` marks, writing one value per kept index to `y`.
+pub fn reduce_f32(p: &Reduce, op: ReduceOp, x: &[f32], y: &mut [f32]) {
+    let Some((n_in, n_out)) = reduce_lens(p) else { return };
+    if x.len() < n_in || y.len() < n_out || n_in == 0 {
+        return;
+    }
+    let count = (n_in / n_out.max(1)) as f32;
+    for_each_reduced_set(p, |o, offsets| {
+        let mut vals = offsets.filter_map(|i| x.get(i).copied());
+        let v = match op {
+            ReduceOp::Sum => vals.sum(),
+            ReduceOp::Mean => vals.sum::<f32>() / count,
+            ReduceOp::Max => extreme(&mut vals, f32::NEG_INFINITY, |v, m| v > m),
+            ReduceOp::Min => extreme(&mut vals, f32::INFINITY, |v, m| v < m),
+            ReduceOp::Prod => vals.product(),
+            ReduceOp::L1 => vals.map(f32::abs).sum(),
+            ReduceOp::L2 => math::sqrt(vals.map(|v| v * v).sum()),
+            ReduceOp::LogSum => math::ln(vals.sum()),
+            ReduceOp::SumSquare => vals.map(|v| v * v).sum(),
+            ReduceOp::LogSumExp => {
+                let all: &mut dyn Iterator<Item = f32> = &mut vals;
+                log_sum_exp(all)
+            }
+        };
+        if let Some(out) = y.get_mut(o) {
+            *out = v;
+        }
+    });
+}
+
+/// The largest (or smallest) value by `better`; the first NaN wins.
+fn extreme(vals: &mut dyn Iterator<Item = f32>, init: f32, better: impl Fn(f32, f32) -> bool) -> f32 {
+    let mut m = init;
+    for v in vals {
+        if v.is_nan() {
+            return v;
+        }
+        if better(v, m) {
+            m = v;
+        }
+    }
+    m
+}
+
+/// ln Σ eˣ in one pass, rescaling the running sum whenever the maximum grows.
+fn log_sum_exp(vals: &mut dyn Iterator<Item = f32>) -> f32 {
+    let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    for v in vals {
+        if v.is_nan() {
+            return v;
+        }
+        if v > max {
+            sum = if max == f32::NEG_INFINITY { 0.0 } else { sum * math::exp(max - v) };
+            max = v;
+        }
+        sum += if max == f32::NEG_INFINITY { 0.0 } else { math::exp(v - max) };
+    }
+    if max.is_infinite() {
+        return max;
+    }
+    max + math::ln(sum)
+}
+
+/// Index of the largest (`max`) or smallest element along the middle axis of
+/// `outer × len × inner`, the first one unless `last`; NaN counts as the extreme.
+pub fn arg_reduce_f32(p: &Axis, max: bool, last: bool, x: &[f32], y: &mut [i64]) {
+    let Some(n) = p.outer.checked_mul(p.len).and_then(|v| v.checked_mul(p.inner)) else { return };
+    if p.len == 0 || x.len() < n || y.len() < p.outer * p.inner {
+        return;
+    }
+    for o in 0..p.outer {
+        for i in 0..p.inner {
+            let mut best = 0usize;
+            let mut bv = x.get(o * p.len * p.inner + i).copied().unwrap_or(0.0);
+            for j in 1..p.len {
+                let v = x.get((o * p.len + j) * p.inner + i).copied().unwrap_or(0.0);
+                let better = if bv.is_nan() {
+                    last && v.is_nan()
+                } else if v.is_nan() {
+                    true
+                } else if max {
+                    v > bv || (last && v == bv)
+                } else {
+                    v < bv || (last && v == bv)
+                };
+                if better {
+                    best = j;
+                    bv = v;
+                }
+            }
+            if let Some(out) = y.get_mut(o * p.inner + i) {
+                *out = best as i64;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec::Vec;
 
     #[test]
     fn softmax_along_inner_strided_axis() {
@@ -99,5 +267,90 @@ mod tests {
         let mut y = [0.0f32; 4];
         channel_affine_f32(&Axis { outer: 1, len: 2, inner: 2 }, &[2.0, 3.0], &[1.0, -1.0], &x, &mut y);
         assert_eq!(y, [3.0, 5.0, 8.0, 11.0]);
+    }
+
+    /// Naive reduction of a [2, 3, 4] tensor over the axes in `mask`, in f64.
+    fn naive(x: &[f32], mask: [bool; 3], op: ReduceOp) -> std::vec::Vec<f32> {
+        let dims = [2usize, 3, 4];
+        let mut out = Vec::new();
+        let n = |d: usize| if mask[d] { 1 } else { dims[d] };
+        for a in 0..n(0) {
+            for b in 0..n(1) {
+                for c in 0..n(2) {
+                    let mut v: Vec<f64> = Vec::new();
+                    for i in 0..2 {
+                        for j in 0..3 {
+                            for k in 0..4 {
+                                let hit = (mask[0] || i == a) && (mask[1] || j == b) && (mask[2] || k == c);
+                                if hit {
+                                    v.push(x[(i * 3 + j) * 4 + k] as f64);
+                                }
+                            }
+                        }
+                    }
+                    let s: f64 = v.iter().sum();
+                    out.push(match op {
+                        ReduceOp::Sum => s,
+                        ReduceOp::Mean => s / v.len() as f64,
+                        ReduceOp::Max => v.iter().cloned().fold(f64::MIN, f64::max),
+                        ReduceOp::Min => v.iter().cloned().fold(f64::MAX, f64::min),
+                        ReduceOp::Prod => v.iter().product(),
+                        ReduceOp::L1 => v.iter().map(|x| x.abs()).sum(),
+                        ReduceOp::L2 => v.iter().map(|x| x * x).sum::<f64>().sqrt(),
+                        ReduceOp::LogSum => s.ln(),
+                        ReduceOp::LogSumExp => v.iter().map(|x| x.exp()).sum::<f64>().ln(),
+                        ReduceOp::SumSquare => v.iter().map(|x| x * x).sum(),
+                    } as f32);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn reductions_over_any_axes_match_a_naive_definition() {
+        let x: [f32; 24] = core::array::from_fn(|i| ((i * 7) % 11) as f32 * 0.25 + 0.1);
+        let ops = [
+            ReduceOp::Sum,
+            ReduceOp::Mean,
+            ReduceOp::Max,
+            ReduceOp::Min,
+            ReduceOp::Prod,
+            ReduceOp::L1,
+            ReduceOp::L2,
+            ReduceOp::LogSum,
+            ReduceOp::LogSumExp,
+            ReduceOp::SumSquare,
+        ];
+        for m in 1..8u8 {
+            let mask = [m & 4 != 0, m & 2 != 0, m & 1 != 0];
+            let p =
+                Reduce { rank: 3, shape: [2, 3, 4, 0, 0, 0], reduce: [mask[0], mask[1], mask[2], false, false, false] };
+            for op in ops {
+                let want = naive(&x, mask, op);
+                let mut y = [0.0f32; 24];
+                reduce_f32(&p, op, &x, &mut y);
+                for (i, w) in want.iter().enumerate() {
+                    assert!((y[i] - w).abs() <= 1e-4 * w.abs().max(1.0), "{op:?} {mask:?} [{i}]: {} vs {w}", y[i]);
+                }
+            }
+        }
+        let mut y = [7.0f32; 2];
+        reduce_f32(&Reduce { rank: 1, shape: [30, 0, 0, 0, 0, 0], reduce: [true; 6] }, ReduceOp::Sum, &x, &mut y);
+        assert_eq!(y, [7.0; 2], "a too short input is a no-op");
+    }
+
+    #[test]
+    fn arg_reductions_pick_first_or_last_extreme() {
+        // [2, 3] along axis 1.
+        let x = [1.0f32, 5.0, 5.0, 0.0, -1.0, 0.0];
+        let p = Axis { outer: 2, len: 3, inner: 1 };
+        let mut y = [0i64; 2];
+        arg_reduce_f32(&p, true, false, &x, &mut y);
+        assert_eq!(y, [1, 0]);
+        arg_reduce_f32(&p, true, true, &x, &mut y);
+        assert_eq!(y, [2, 2]);
+        arg_reduce_f32(&p, false, false, &x, &mut y);
+        assert_eq!(y, [0, 1]);
     }
 }
