@@ -174,13 +174,31 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             k::reduce_f32(&red, ops[p[58] % ops.len()], f0, f1)
         }
         48 => k::arg_reduce_f32(&axis, p[14] % 2 == 1, p[15] % 2 == 1, f0, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[10]))),
+        49 => {
+            let ops = [CompareOp::Equal, CompareOp::Less, CompareOp::LessOrEqual, CompareOp::Greater, CompareOp::GreaterOrEqual];
+            k::compare::<f32>(&bc, ops[p[58] % ops.len()], f0, f1, b0)
+        }
+        50 => k::compare::<i8>(&bc, CompareOp::Less, &*i8a, &*i8b, b2),
+        51 => {
+            let ops = [LogicOp::And, LogicOp::Or, LogicOp::Xor];
+            k::logic(&bc, ops[p[58] % ops.len()], &*b0, &*b1, b2)
+        }
+        52 => k::not(&*b0, b1),
+        53 => {
+            let sel = Broadcast3 { rank: p[28], shape: arr(p, 29), c: arr(p, 35), a: arr(p, 41), b: arr(p, 47) };
+            k::select::<f32>(&sel, &*b0, f0, f1, f2)
+        }
+        54 => k::cast::<f32, i8>(f0, i8a),
+        55 => k::cast::<i64, f32>(&*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f1),
+        56 => k::cast_to_bool::<f32>(f0, b0),
+        57 => k::cast_from_bool::<i32>(&*b0, w0),
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 49;
+const KERNELS: usize = 58;
 
 const CONTROL: &str = r#"
 #[no_mangle]

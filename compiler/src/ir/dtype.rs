@@ -45,10 +45,12 @@ impl DType {
         }
     }
 
-    /// The Rust scalar type generated code uses for this element type.
+    /// The Rust scalar type generated code uses for this element type. Booleans are
+    /// bytes holding 0 or 1 (kernels read any non-zero byte as true): every byte is a
+    /// valid value, so the arena can hold them without `unsafe`.
     pub fn rust_type(self) -> &'static str {
         match self {
-            DType::Bool => "bool",
+            DType::Bool => "u8",
             other => other.name(),
         }
     }

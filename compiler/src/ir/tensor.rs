@@ -252,13 +252,22 @@ impl Data {
             return self.clone();
         }
         let n = self.len();
+        // Floats convert through f64 (truncating, saturating), integers through i64
+        // (wrapping), as Rust's `as` and numpy's `astype` do.
+        macro_rules! int {
+            ($t:ty) => {
+                (0..n)
+                    .map(|i| if matches!(self, Data::F32(_)) { self.get_f64(i) as $t } else { self.get_i64(i) as $t })
+                    .collect()
+            };
+        }
         match dtype {
             DType::F32 => Data::F32(self.to_f32_vec()),
-            DType::I8 => Data::I8((0..n).map(|i| self.get_f64(i) as i8).collect()),
-            DType::U8 => Data::U8((0..n).map(|i| self.get_f64(i) as u8).collect()),
-            DType::I16 => Data::I16((0..n).map(|i| self.get_f64(i) as i16).collect()),
-            DType::I32 => Data::I32((0..n).map(|i| self.get_f64(i) as i32).collect()),
-            DType::I64 => Data::I64(self.to_i64_vec()),
+            DType::I8 => Data::I8(int!(i8)),
+            DType::U8 => Data::U8(int!(u8)),
+            DType::I16 => Data::I16(int!(i16)),
+            DType::I32 => Data::I32(int!(i32)),
+            DType::I64 => Data::I64(int!(i64)),
             DType::Bool => Data::Bool((0..n).map(|i| self.get_f64(i) != 0.0).collect()),
         }
     }

@@ -9,8 +9,8 @@
 
 use crate::ir::DType;
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided,
-    UnaryFn,
+    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, Gemm, LogicOp, Lstm, Pool2d, QAdd, QMul,
+    Reduce, ReduceOp, Strided, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -64,6 +64,20 @@ pub enum Kernel {
     /// Index of the largest (`max`) or smallest float along an axis, the last among
     /// equals when `last`. Reads x; writes y (i64).
     ArgReduceF32 { p: Axis, max: bool, last: bool },
+    /// Broadcasting comparison of any element type. Reads a, b; writes y (bool).
+    Compare { t: DType, p: Broadcast, op: CompareOp },
+    /// Broadcasting boolean function. Reads a, b; writes y.
+    Logic { p: Broadcast, op: LogicOp },
+    /// Boolean negation. Reads x; writes y.
+    Not,
+    /// `y = c ? a : b` with three-way broadcasting. Reads c, a, b; writes y.
+    Select { t: DType, p: Broadcast3 },
+    /// Element type conversion between numbers. Reads x; writes y.
+    Cast { from: DType, to: DType },
+    /// Numbers to booleans (`x ≠ 0`). Reads x; writes y.
+    CastToBool { from: DType },
+    /// Booleans to numbers (0 or 1). Reads x; writes y.
+    CastFromBool { to: DType },
     /// Element copy. Reads x; writes y.
     Copy { t: DType },
     /// Fills with one value. Writes y.
@@ -156,6 +170,13 @@ families! {
     LstmF32 => "lstm_f32",
     ReduceF32 => "reduce_f32",
     ArgReduceF32 => "arg_reduce_f32",
+    Compare => "compare",
+    Logic => "logic",
+    Not => "not",
+    Select => "select",
+    Cast => "cast",
+    CastToBool => "cast_to_bool",
+    CastFromBool => "cast_from_bool",
     Copy => "copy",
     Fill => "fill",
     CopyStrided => "copy_strided",
@@ -182,6 +203,9 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
+            Compare { t, .. } | Select { t, .. } => vec![*t],
+            Cast { from, to } => vec![*from, *to],
+            CastToBool { from: t } | CastFromBool { to: t } => vec![*t],
             Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],
             Quantize { to, .. } => vec![*to],
             Dequantize { from, .. } => vec![*from],
@@ -208,6 +232,8 @@ impl Kernel {
             | GlobalMaxPoolF32 { .. }
             | LstmF32 { .. }
             | ReduceF32 { .. }
+            | Logic { .. }
+            | Not
             | ArgReduceF32 { .. }
             | DequantizeI32 { .. } => vec![],
         }

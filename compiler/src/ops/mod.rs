@@ -12,6 +12,7 @@ pub mod conv;
 pub mod gemm;
 pub mod int8;
 pub mod layout;
+pub mod logic;
 pub mod lstm;
 pub mod norm;
 pub mod pool;
@@ -192,6 +193,10 @@ define_ops! {
     ConstantOfShape(shape::ConstantOfShape),
     Range(shape::Range),
     Lstm(lstm::Lstm),
+    Compare(logic::Compare),
+    Logic(logic::Logic),
+    Not(logic::Not),
+    Where(logic::Where),
     Reduce(reduce::Reduce),
     ArgReduce(reduce::ArgReduce),
     Dequantize(quant::Dequantize),

@@ -2,7 +2,7 @@
 //! and by which function. One line per ONNX op.
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
-use super::{activation, binary, conv, gemm, layout, lstm, norm, pool, quant, reduce, shape, softmax, OpResult};
+use super::{activation, binary, conv, gemm, layout, logic, lstm, norm, pool, quant, reduce, shape, softmax, OpResult};
 use crate::front::node::{Lowered, NodeCx};
 
 /// How one ONNX op imports.
@@ -34,6 +34,7 @@ const fn ms(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, not
 pub static OPS: &[Entry] = &[
     e("Abs", 6, activation::import_unary, ""),
     e("Add", 7, binary::import, "numpy broadcasting; fused bias/clamp"),
+    e("And", 7, logic::import_logic, "numpy broadcasting"),
     e("ArgMax", 1, reduce::import_arg, "select_last_index"),
     e("ArgMin", 1, reduce::import_arg, "select_last_index"),
     e("AveragePool", 7, pool::import_pool, "1-D/2-D, pads, ceil_mode, count_include_pad"),
@@ -43,7 +44,8 @@ pub static OPS: &[Entry] = &[
         norm::import_batch_norm,
         "inference; folded into the preceding Conv or a per-channel affine",
     ),
-    e("Cast", 6, shape::import_cast, "folded at compile time"),
+    e("Cast", 6, shape::import_cast, "between f32, i8, u8, i16, i32, i64 and bool"),
+    e("CastLike", 15, shape::import_cast_like, "as Cast"),
     e("Clip", 6, activation::import_clip, "min/max as attributes (<11) or constant inputs"),
     e("Concat", 4, layout::import_concat, ""),
     e("Constant", 1, shape::import_constant, "tensor, scalar and list forms"),
@@ -53,6 +55,7 @@ pub static OPS: &[Entry] = &[
     e("DequantizeLinear", 10, quant::import_dequantize, "per-tensor/per-axis; folded on constants"),
     e("Div", 7, binary::import, ""),
     e("Dropout", 7, activation::import_identity, "inference (identity)"),
+    e("Equal", 7, logic::import_compare, "any element type; numpy broadcasting"),
     e("Exp", 6, activation::import_unary, ""),
     e("Expand", 8, layout::import_expand, "constant target shape"),
     e("Flatten", 1, layout::import_flatten, "a view"),
@@ -60,10 +63,14 @@ pub static OPS: &[Entry] = &[
     e("Gemm", 7, gemm::import_gemm, "alpha, beta, transA/B, broadcast C"),
     e("GlobalAveragePool", 1, pool::import_global, ""),
     e("GlobalMaxPool", 1, pool::import_global, ""),
+    e("Greater", 7, logic::import_compare, "any element type; numpy broadcasting"),
+    e("GreaterOrEqual", 12, logic::import_compare, "any element type; numpy broadcasting"),
     e("HardSigmoid", 6, activation::import_unary, ""),
     e("HardSwish", 14, activation::import_unary, ""),
     e("Identity", 1, activation::import_identity, ""),
     e("LeakyRelu", 6, activation::import_unary, ""),
+    e("Less", 7, logic::import_compare, "any element type; numpy broadcasting"),
+    e("LessOrEqual", 12, logic::import_compare, "any element type; numpy broadcasting"),
     e("Log", 6, activation::import_unary, ""),
     e("LogSoftmax", 1, softmax::import, ""),
     e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layout 0"),
@@ -74,6 +81,8 @@ pub static OPS: &[Entry] = &[
     e("Min", 8, binary::import, "two operands"),
     e("Mul", 7, binary::import, ""),
     e("Neg", 6, activation::import_unary, ""),
+    e("Not", 1, logic::import_not, ""),
+    e("Or", 7, logic::import_logic, "numpy broadcasting"),
     e("Pad", 2, layout::import_pad, "constant mode"),
     e("QLinearConv", 10, qop::import_qlinear_conv, "integer kernel; per-channel weights"),
     e("QLinearMatMul", 10, qop::import_qlinear_matmul, "integer kernel; constant B"),
@@ -95,6 +104,7 @@ pub static OPS: &[Entry] = &[
     e("Reshape", 5, layout::import_reshape, "a view; 0 and -1"),
     e("Shape", 1, shape::import_shape, "folded (static shapes)"),
     e("Sigmoid", 6, activation::import_unary, ""),
+    e("Size", 1, shape::import_size, "a constant (static shapes)"),
     e("Slice", 1, layout::import_slice, "constant starts/ends/axes/steps"),
     e("Softmax", 1, softmax::import, "pre-13 2-D coercion and per-axis"),
     e("Softplus", 1, activation::import_unary, ""),
@@ -104,6 +114,8 @@ pub static OPS: &[Entry] = &[
     e("Tanh", 6, activation::import_unary, ""),
     e("Transpose", 1, layout::import_transpose, ""),
     e("Unsqueeze", 1, layout::import_unsqueeze, "a view"),
+    e("Where", 9, logic::import_where, "numpy broadcasting of all three operands"),
+    e("Xor", 7, logic::import_logic, "numpy broadcasting"),
     ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
     ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),

@@ -400,3 +400,45 @@ pub enum ReduceOp {
     /// Σ x².
     SumSquare,
 }
+
+/// A comparison of [`compare`](crate::kernels::portable::compare).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// a = b.
+    Equal,
+    /// a < b.
+    Less,
+    /// a ≤ b.
+    LessOrEqual,
+    /// a > b.
+    Greater,
+    /// a ≥ b.
+    GreaterOrEqual,
+}
+
+/// A boolean function of [`logic`](crate::kernels::portable::logic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogicOp {
+    /// a ∧ b.
+    And,
+    /// a ∨ b.
+    Or,
+    /// a ⊕ b.
+    Xor,
+}
+
+/// Numpy broadcasting of three operands onto a dense output (`Where`): per axis, the
+/// output extent and each operand's stride in elements (0 where it broadcasts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broadcast3 {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Output extents.
+    pub shape: [usize; MAX_RANK],
+    /// Strides of the condition.
+    pub c: [usize; MAX_RANK],
+    /// Strides of the value taken where the condition holds.
+    pub a: [usize; MAX_RANK],
+    /// Strides of the value taken elsewhere.
+    pub b: [usize; MAX_RANK],
+}

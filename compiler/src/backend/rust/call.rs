@@ -8,8 +8,8 @@ use crate::lower::{Kernel, KernelCall};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use tinyops_runtime::kernels::{
-    Axis, Bias, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided,
-    UnaryFn, MAX_RANK,
+    Axis, Bias, BinaryOp, Broadcast, Broadcast3, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Reduce,
+    ReduceOp, Strided, UnaryFn, MAX_RANK,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -81,6 +81,18 @@ fn broadcast(p: &Broadcast) -> TokenStream {
     let (rank, shape, a, b) =
         (p.rank, usize_array(&p.shape, MAX_RANK), usize_array(&p.a, MAX_RANK), usize_array(&p.b, MAX_RANK));
     quote!(&rt::kernels::Broadcast { rank: #rank, shape: #shape, a: #a, b: #b })
+}
+
+fn broadcast3(p: &Broadcast3) -> TokenStream {
+    let rank = p.rank;
+    let [shape, c, a, b] = [&p.shape, &p.c, &p.a, &p.b].map(|v| usize_array(v, MAX_RANK));
+    quote!(&rt::kernels::Broadcast3 { rank: #rank, shape: #shape, c: #c, a: #a, b: #b })
+}
+
+/// `rt::kernels::<Enum>::<Variant>` for a runtime enum value printed with `Debug`.
+fn variant(enum_name: &str, v: impl std::fmt::Debug) -> TokenStream {
+    let (e, v) = (format_ident!("{}", enum_name), format_ident!("{}", format!("{v:?}")));
+    quote!(rt::kernels::#e::#v)
 }
 
 fn pool2d(p: &Pool2d) -> TokenStream {
@@ -212,7 +224,7 @@ fn scalar(t: DType, v: f64) -> TokenStream {
     match t {
         DType::F32 => f32_lit(v as f32),
         DType::Bool => {
-            let b = v != 0.0;
+            let b = Literal::u8_unsuffixed(u8::from(v != 0.0));
             quote!(#b)
         }
         _ => {
@@ -243,6 +255,10 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         LstmF32 { p } => vec![lstm(p)],
         ReduceF32 { p, op } => reduce(p, *op).into(),
         ArgReduceF32 { p, max, last } => vec![axis(p), quote!(#max), quote!(#last)],
+        Compare { p, op, .. } => vec![broadcast(p), variant("CompareOp", op)],
+        Logic { p, op } => vec![broadcast(p), variant("LogicOp", op)],
+        Not | Cast { .. } | CastToBool { .. } | CastFromBool { .. } => vec![],
+        Select { p, .. } => vec![broadcast3(p)],
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],
