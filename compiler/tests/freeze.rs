@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 use tinyops_compiler::ir::{Data, Tensor};
 use tinyops_compiler::{compile, Options};
 
-fn reshape_model() -> std::path::PathBuf {
+fn reshape_model(name: &str) -> std::path::PathBuf {
     ModelBuilder::new(13)
         .input("x", &[Dim::N(2), Dim::N(3)])
         .input_typed("shape", 7, &[Dim::N(2)])
         .output("y", &[Dim::N(3), Dim::N(2)])
         .node("Reshape", "r", &["x", "shape"], &["y"], vec![])
-        .write("freeze-reshape")
+        .write(name)
 }
 
 fn frozen(name: &str, t: Tensor) -> Options {
@@ -25,7 +25,7 @@ fn frozen(name: &str, t: Tensor) -> Options {
 
 #[test]
 fn a_frozen_shape_input_becomes_a_constant() {
-    let model = reshape_model();
+    let model = reshape_model("freeze-ok");
     let e = compile(&model, &Options::default()).unwrap_err().to_string();
     assert!(e.contains("must be a constant, but it is computed at run time"), "{e}");
     let c = compile(&model, &frozen("shape", Tensor::i64_vec(vec![3, 2]))).unwrap();
@@ -36,7 +36,7 @@ fn a_frozen_shape_input_becomes_a_constant() {
 
 #[test]
 fn a_frozen_value_must_name_an_input_and_fit_it() {
-    let model = reshape_model();
+    let model = reshape_model("freeze-bad");
     let e = compile(&model, &frozen("nope", Tensor::i64_vec(vec![3, 2]))).unwrap_err().to_string();
     assert!(e.contains("--freeze: the model has no input `nope`; its inputs are: x, shape"), "{e}");
     let f = Tensor::new(vec![2], Data::F32(vec![3.0, 2.0])).unwrap();
