@@ -114,7 +114,11 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         10 => {
             let fs = [UnaryFn::Sigmoid, UnaryFn::Tanh, UnaryFn::Exp, UnaryFn::Log, UnaryFn::Sqrt, UnaryFn::Neg, UnaryFn::Abs,
                 UnaryFn::Reciprocal, UnaryFn::LeakyRelu(act.min), UnaryFn::HardSigmoid(act.min, act.max), UnaryFn::HardSwish,
-                UnaryFn::Softplus, UnaryFn::Silu];
+                UnaryFn::Softplus, UnaryFn::Silu, UnaryFn::Sin, UnaryFn::Cos, UnaryFn::Tan, UnaryFn::Asin, UnaryFn::Acos,
+                UnaryFn::Atan, UnaryFn::Sinh, UnaryFn::Cosh, UnaryFn::Asinh, UnaryFn::Acosh, UnaryFn::Atanh, UnaryFn::Floor,
+                UnaryFn::Ceil, UnaryFn::Round, UnaryFn::Sign, UnaryFn::Erf, UnaryFn::Softsign, UnaryFn::Mish, UnaryFn::Gelu,
+                UnaryFn::GeluTanh, UnaryFn::Elu(act.min), UnaryFn::Selu(act.min, act.max), UnaryFn::Celu(act.max),
+                UnaryFn::ThresholdedRelu(act.min), UnaryFn::Shrink(act.min, act.max)];
             k::unary_f32(fs[p[58] % fs.len()], f0, f1)
         }
         11 => k::softmax_f32(&axis, f0, f1),

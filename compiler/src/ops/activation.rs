@@ -112,6 +112,80 @@ pub enum UnaryKind {
     HardSwish,
     /// ln(1 + e^x).
     Softplus,
+    /// sin x.
+    Sin,
+    /// cos x.
+    Cos,
+    /// tan x.
+    Tan,
+    /// asin x.
+    Asin,
+    /// acos x.
+    Acos,
+    /// atan x.
+    Atan,
+    /// sinh x.
+    Sinh,
+    /// cosh x.
+    Cosh,
+    /// asinh x.
+    Asinh,
+    /// acosh x.
+    Acosh,
+    /// atanh x.
+    Atanh,
+    /// ⌊x⌋.
+    Floor,
+    /// ⌈x⌉.
+    Ceil,
+    /// Nearest integer, halves to even.
+    Round,
+    /// −1, 0 or 1.
+    Sign,
+    /// erf x.
+    Erf,
+    /// x / (1 + |x|).
+    Softsign,
+    /// x · tanh(softplus(x)).
+    Mish,
+    /// x · Φ(x).
+    Gelu,
+    /// x · Φ(x), tanh approximation.
+    GeluTanh,
+    /// x ≥ 0 ? x : α(eˣ − 1).
+    Elu(f32),
+    /// γ(x > 0 ? x : α(eˣ − 1)).
+    Selu(f32, f32),
+    /// max(0, x) + min(0, α(e^(x/α) − 1)).
+    Celu(f32),
+    /// x > α ? x : 0.
+    ThresholdedRelu(f32),
+    /// Shrink with λ and bias.
+    Shrink(f32, f32),
+}
+
+/// erf in f64 (std has none): series below 2.5, continued fraction of erfc above.
+fn erf64(x: f64) -> f64 {
+    let a = x.abs();
+    let r = if a < 2.5 {
+        let (mut term, mut sum) = (a, a);
+        for n in 1..60 {
+            term *= -a * a / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else {
+        let mut f = 0.0;
+        for k in (1..80).rev() {
+            f = (k as f64 * 0.5) / (a + f);
+        }
+        1.0 - (-a * a).exp() / (a + f) / std::f64::consts::PI.sqrt()
+    };
+    if x < 0.0 {
+        -r
+    } else {
+        r
+    }
 }
 
 impl UnaryKind {
@@ -137,6 +211,68 @@ impl UnaryKind {
             UnaryKind::HardSigmoid(a, b) => (a as f64 * x + b as f64).clamp(0.0, 1.0),
             UnaryKind::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
             UnaryKind::Softplus => x.exp().ln_1p(),
+            UnaryKind::Sin => x.sin(),
+            UnaryKind::Cos => x.cos(),
+            UnaryKind::Tan => x.tan(),
+            UnaryKind::Asin => x.asin(),
+            UnaryKind::Acos => x.acos(),
+            UnaryKind::Atan => x.atan(),
+            UnaryKind::Sinh => x.sinh(),
+            UnaryKind::Cosh => x.cosh(),
+            UnaryKind::Asinh => x.asinh(),
+            UnaryKind::Acosh => x.acosh(),
+            UnaryKind::Atanh => x.atanh(),
+            UnaryKind::Floor => x.floor(),
+            UnaryKind::Ceil => x.ceil(),
+            UnaryKind::Round => x.round_ties_even(),
+            UnaryKind::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    x
+                }
+            }
+            UnaryKind::Erf => erf64(x),
+            UnaryKind::Softsign => x / (1.0 + x.abs()),
+            UnaryKind::Mish => x * x.exp().ln_1p().tanh(),
+            UnaryKind::Gelu => 0.5 * x * (1.0 + erf64(x / std::f64::consts::SQRT_2)),
+            UnaryKind::GeluTanh => {
+                0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh())
+            }
+            UnaryKind::Elu(a) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a as f64 * x.exp_m1()
+                }
+            }
+            UnaryKind::Selu(a, g) => g as f64 * if x > 0.0 { x } else { a as f64 * x.exp_m1() },
+            UnaryKind::Celu(a) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a as f64 * (x / a as f64).exp_m1()
+                }
+            }
+            UnaryKind::ThresholdedRelu(a) => {
+                if x > a as f64 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            UnaryKind::Shrink(l, b) => {
+                let (l, b) = (l as f64, b as f64);
+                if x < -l {
+                    x + b
+                } else if x > l {
+                    x - b
+                } else {
+                    0.0
+                }
+            }
         }) as f32
     }
 
@@ -144,6 +280,11 @@ impl UnaryKind {
         match self {
             UnaryKind::LeakyRelu(a) => format!("leaky_relu({a})"),
             UnaryKind::HardSigmoid(a, b) => format!("hard_sigmoid({a},{b})"),
+            UnaryKind::Elu(a) => format!("elu({a})"),
+            UnaryKind::Selu(a, g) => format!("selu({a},{g})"),
+            UnaryKind::Celu(a) => format!("celu({a})"),
+            UnaryKind::ThresholdedRelu(a) => format!("thresholded_relu({a})"),
+            UnaryKind::Shrink(l, b) => format!("shrink({l},{b})"),
             other => format!("{other:?}").to_lowercase(),
         }
     }
@@ -163,6 +304,31 @@ impl UnaryKind {
             UnaryKind::HardSigmoid(a, b) => UnaryFn::HardSigmoid(a, b),
             UnaryKind::HardSwish => UnaryFn::HardSwish,
             UnaryKind::Softplus => UnaryFn::Softplus,
+            UnaryKind::Sin => UnaryFn::Sin,
+            UnaryKind::Cos => UnaryFn::Cos,
+            UnaryKind::Tan => UnaryFn::Tan,
+            UnaryKind::Asin => UnaryFn::Asin,
+            UnaryKind::Acos => UnaryFn::Acos,
+            UnaryKind::Atan => UnaryFn::Atan,
+            UnaryKind::Sinh => UnaryFn::Sinh,
+            UnaryKind::Cosh => UnaryFn::Cosh,
+            UnaryKind::Asinh => UnaryFn::Asinh,
+            UnaryKind::Acosh => UnaryFn::Acosh,
+            UnaryKind::Atanh => UnaryFn::Atanh,
+            UnaryKind::Floor => UnaryFn::Floor,
+            UnaryKind::Ceil => UnaryFn::Ceil,
+            UnaryKind::Round => UnaryFn::Round,
+            UnaryKind::Sign => UnaryFn::Sign,
+            UnaryKind::Erf => UnaryFn::Erf,
+            UnaryKind::Softsign => UnaryFn::Softsign,
+            UnaryKind::Mish => UnaryFn::Mish,
+            UnaryKind::Gelu => UnaryFn::Gelu,
+            UnaryKind::GeluTanh => UnaryFn::GeluTanh,
+            UnaryKind::Elu(a) => UnaryFn::Elu(a),
+            UnaryKind::Selu(a, g) => UnaryFn::Selu(a, g),
+            UnaryKind::Celu(a) => UnaryFn::Celu(a),
+            UnaryKind::ThresholdedRelu(a) => UnaryFn::ThresholdedRelu(a),
+            UnaryKind::Shrink(l, b) => UnaryFn::Shrink(l, b),
         }
     }
 }
@@ -227,6 +393,34 @@ pub fn import_unary(cx: &NodeCx) -> OpResult<Lowered> {
         "HardSigmoid" => UnaryKind::HardSigmoid(cx.float("alpha", 0.2)?, cx.float("beta", 0.5)?),
         "HardSwish" => UnaryKind::HardSwish,
         "Softplus" => UnaryKind::Softplus,
+        "Sin" => UnaryKind::Sin,
+        "Cos" => UnaryKind::Cos,
+        "Tan" => UnaryKind::Tan,
+        "Asin" => UnaryKind::Asin,
+        "Acos" => UnaryKind::Acos,
+        "Atan" => UnaryKind::Atan,
+        "Sinh" => UnaryKind::Sinh,
+        "Cosh" => UnaryKind::Cosh,
+        "Asinh" => UnaryKind::Asinh,
+        "Acosh" => UnaryKind::Acosh,
+        "Atanh" => UnaryKind::Atanh,
+        "Floor" => UnaryKind::Floor,
+        "Ceil" => UnaryKind::Ceil,
+        "Round" => UnaryKind::Round,
+        "Sign" => UnaryKind::Sign,
+        "Erf" => UnaryKind::Erf,
+        "Softsign" => UnaryKind::Softsign,
+        "Mish" => UnaryKind::Mish,
+        "Gelu" => match cx.string("approximate", "none")?.as_str() {
+            "none" => UnaryKind::Gelu,
+            "tanh" => UnaryKind::GeluTanh,
+            other => super::invalid!("Gelu approximate `{other}` (none or tanh)"),
+        },
+        "Elu" => UnaryKind::Elu(cx.float("alpha", 1.0)?),
+        "Selu" => UnaryKind::Selu(cx.float("alpha", 1.673_263_2)?, cx.float("gamma", 1.050_701)?),
+        "Celu" => UnaryKind::Celu(cx.float("alpha", 1.0)?),
+        "ThresholdedRelu" => UnaryKind::ThresholdedRelu(cx.float("alpha", 1.0)?),
+        "Shrink" => UnaryKind::Shrink(cx.float("lambd", 0.5)?, cx.float("bias", 0.0)?),
         other => super::unsupported!("{other} is not a unary function"),
     };
     Ok(Lowered::op(Unary { f }, 1))

@@ -284,6 +284,56 @@ pub enum UnaryFn {
     Softplus,
     /// x · sigmoid(x).
     Silu,
+    /// sin x.
+    Sin,
+    /// cos x.
+    Cos,
+    /// tan x.
+    Tan,
+    /// asin x.
+    Asin,
+    /// acos x.
+    Acos,
+    /// atan x.
+    Atan,
+    /// sinh x.
+    Sinh,
+    /// cosh x.
+    Cosh,
+    /// asinh x.
+    Asinh,
+    /// acosh x.
+    Acosh,
+    /// atanh x.
+    Atanh,
+    /// ⌊x⌋.
+    Floor,
+    /// ⌈x⌉.
+    Ceil,
+    /// x rounded to the nearest integer, halves to even.
+    Round,
+    /// −1, 0 or 1.
+    Sign,
+    /// The error function.
+    Erf,
+    /// x / (1 + |x|).
+    Softsign,
+    /// x · tanh(ln(1 + eˣ)).
+    Mish,
+    /// x · Φ(x) (exact, with erf).
+    Gelu,
+    /// x · Φ(x) by the tanh approximation.
+    GeluTanh,
+    /// x ≥ 0 ? x : α(eˣ − 1).
+    Elu(f32),
+    /// γ · (x > 0 ? x : α(eˣ − 1)) (alpha, gamma).
+    Selu(f32, f32),
+    /// max(0, x) + min(0, α(e^(x/α) − 1)).
+    Celu(f32),
+    /// x > α ? x : 0.
+    ThresholdedRelu(f32),
+    /// x < −λ ? x + bias : x > λ ? x − bias : 0 (lambda, bias).
+    Shrink(f32, f32),
 }
 
 /// Long short-term memory over a whole sequence (ONNX `LSTM`, layout 0, gate order

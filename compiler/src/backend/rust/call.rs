@@ -177,30 +177,17 @@ fn qmul(q: &QMul) -> TokenStream {
 }
 
 fn unary(f: UnaryFn) -> TokenStream {
-    let simple = |name: &str| {
-        let id = format_ident!("{}", name);
-        quote!(rt::kernels::UnaryFn::#id)
+    let name = |f: UnaryFn| format_ident!("{}", format!("{f:?}").split('(').next().unwrap_or_default().to_string());
+    let id = name(f);
+    let args: Vec<TokenStream> = match f {
+        UnaryFn::LeakyRelu(a) | UnaryFn::Elu(a) | UnaryFn::Celu(a) | UnaryFn::ThresholdedRelu(a) => vec![f32_lit(a)],
+        UnaryFn::HardSigmoid(a, b) | UnaryFn::Selu(a, b) | UnaryFn::Shrink(a, b) => vec![f32_lit(a), f32_lit(b)],
+        _ => vec![],
     };
-    match f {
-        UnaryFn::Sigmoid => simple("Sigmoid"),
-        UnaryFn::Tanh => simple("Tanh"),
-        UnaryFn::Exp => simple("Exp"),
-        UnaryFn::Log => simple("Log"),
-        UnaryFn::Sqrt => simple("Sqrt"),
-        UnaryFn::Neg => simple("Neg"),
-        UnaryFn::Abs => simple("Abs"),
-        UnaryFn::Reciprocal => simple("Reciprocal"),
-        UnaryFn::HardSwish => simple("HardSwish"),
-        UnaryFn::Softplus => simple("Softplus"),
-        UnaryFn::Silu => simple("Silu"),
-        UnaryFn::LeakyRelu(a) => {
-            let a = f32_lit(a);
-            quote!(rt::kernels::UnaryFn::LeakyRelu(#a))
-        }
-        UnaryFn::HardSigmoid(a, b) => {
-            let (a, b) = (f32_lit(a), f32_lit(b));
-            quote!(rt::kernels::UnaryFn::HardSigmoid(#a, #b))
-        }
+    if args.is_empty() {
+        quote!(rt::kernels::UnaryFn::#id)
+    } else {
+        quote!(rt::kernels::UnaryFn::#id(#(#args),*))
     }
 }
 

@@ -164,6 +164,46 @@ pub fn unary_f32(f: UnaryFn, x: &[f32], y: &mut [f32]) {
         UnaryFn::HardSwish => map!(|v| v * Clamp { min: 0.0, max: 1.0 }.apply(v / 6.0 + 0.5)),
         UnaryFn::Softplus => map!(|v| if v > 20.0 { v } else { math::ln(1.0 + math::exp(v)) }),
         UnaryFn::Silu => map!(|v| v * math::sigmoid(v)),
+        UnaryFn::Sin => map!(|v| math::sin(v)),
+        UnaryFn::Cos => map!(|v| math::cos(v)),
+        UnaryFn::Tan => map!(|v| math::tan(v)),
+        UnaryFn::Asin => map!(|v| math::asin(v)),
+        UnaryFn::Acos => map!(|v| math::acos(v)),
+        UnaryFn::Atan => map!(|v| math::atan(v)),
+        UnaryFn::Sinh => map!(|v| math::sinh(v)),
+        UnaryFn::Cosh => map!(|v| math::cosh(v)),
+        UnaryFn::Asinh => map!(|v| math::asinh(v)),
+        UnaryFn::Acosh => map!(|v| math::acosh(v)),
+        UnaryFn::Atanh => map!(|v| math::atanh(v)),
+        UnaryFn::Floor => map!(|v| math::floor(v)),
+        UnaryFn::Ceil => map!(|v| math::ceil(v)),
+        UnaryFn::Round => map!(|v| math::round_half_even(v)),
+        UnaryFn::Sign => map!(|v| if v > 0.0 {
+            1.0
+        } else if v < 0.0 {
+            -1.0
+        } else {
+            v
+        }),
+        UnaryFn::Erf => map!(|v| math::erf(v)),
+        UnaryFn::Softsign => map!(|v| v / (1.0 + v.abs())),
+        UnaryFn::Mish => map!(|v| v * math::tanh(if v > 20.0 { v } else { math::ln(1.0 + math::exp(v)) })),
+        UnaryFn::Gelu => map!(|v| 0.5 * v * (1.0 + math::erf(v * core::f32::consts::FRAC_1_SQRT_2))),
+        UnaryFn::GeluTanh => {
+            const K: f32 = 0.797_884_6; // √(2/π)
+            map!(|v| 0.5 * v * (1.0 + math::tanh(K * (v + 0.044_715 * v * v * v))))
+        }
+        UnaryFn::Elu(alpha) => map!(|v| if v >= 0.0 { v } else { alpha * math::expm1(v) }),
+        UnaryFn::Selu(alpha, gamma) => map!(|v| gamma * if v > 0.0 { v } else { alpha * math::expm1(v) }),
+        UnaryFn::Celu(alpha) => map!(|v| if v >= 0.0 { v } else { alpha * math::expm1(v / alpha) }),
+        UnaryFn::ThresholdedRelu(alpha) => map!(|v| if v > alpha { v } else { 0.0 }),
+        UnaryFn::Shrink(lambd, bias) => map!(|v| if v < -lambd {
+            v + bias
+        } else if v > lambd {
+            v - bias
+        } else {
+            0.0
+        }),
     }
 }
 
