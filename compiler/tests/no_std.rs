@@ -196,13 +196,24 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         55 => k::cast::<i64, f32>(&*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f1),
         56 => k::cast_to_bool::<f32>(f0, b0),
         57 => k::cast_from_bool::<i32>(&*b0, w0),
+        58 => {
+            let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow, BinaryOp::Max, BinaryOp::Min, BinaryOp::Mod, BinaryOp::Fmod];
+            k::binary_int::<i8>(&bc, ops[p[58] % ops.len()], &*i8a, &*i8b, i8c)
+        }
+        59 => k::binary_int::<i32>(&bc, BinaryOp::Mod, &*w0, &*w1, w2),
+        60 => k::binary_f32(&bc, BinaryOp::Mod, act, f0, f1, f2),
+        61 => k::binary_f32(&bc, BinaryOp::Fmod, act, f0, f1, f2),
+        62 => {
+            let fs = [IntUnary::Neg, IntUnary::Abs, IntUnary::Sign];
+            k::unary_int::<i64>(fs[p[58] % fs.len()], &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 58;
+const KERNELS: usize = 63;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -9,8 +9,8 @@
 
 use crate::ir::DType;
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, Gemm, LogicOp, Lstm, Pool2d, QAdd, QMul,
-    Reduce, ReduceOp, Strided, UnaryFn,
+    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, Gemm, IntUnary, LogicOp, Lstm, Pool2d,
+    QAdd, QMul, Reduce, ReduceOp, Strided, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -38,6 +38,11 @@ pub enum Kernel {
     GemmF32 { p: Gemm, act: Clamp },
     /// Float broadcasting binary op with a fused clamp. Reads a, b; writes y.
     BinaryF32 { p: Broadcast, op: BinaryOp, act: Clamp },
+    /// Integer broadcasting binary op (wrapping; division by zero gives 0). Reads a, b;
+    /// writes y.
+    BinaryInt { t: DType, p: Broadcast, op: BinaryOp },
+    /// Integer unary function. Reads x; writes y.
+    UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
     ClampF32 { act: Clamp },
     /// Float unary function. Reads x; writes y.
@@ -158,6 +163,8 @@ families! {
     Conv2dF32 => "conv2d_f32",
     GemmF32 => "gemm_f32",
     BinaryF32 => "binary_f32",
+    BinaryInt => "binary_int",
+    UnaryInt => "unary_int",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -203,7 +210,7 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
-            Compare { t, .. } | Select { t, .. } => vec![*t],
+            Compare { t, .. } | Select { t, .. } | BinaryInt { t, .. } | UnaryInt { t, .. } => vec![*t],
             Cast { from, to } => vec![*from, *to],
             CastToBool { from: t } | CastFromBool { to: t } => vec![*t],
             Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],

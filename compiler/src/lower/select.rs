@@ -89,6 +89,8 @@ portable_all!(
     Conv2dF32,
     GemmF32,
     BinaryF32,
+    BinaryInt,
+    UnaryInt,
     ClampF32,
     UnaryF32,
     SoftmaxF32,

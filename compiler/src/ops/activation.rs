@@ -5,9 +5,9 @@
 use super::util::{expect_dtype, f32s, req};
 use super::{Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{DType, Tensor, TensorType};
+use crate::ir::{DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
-use tinyops_runtime::kernels::{Clamp, UnaryFn};
+use tinyops_runtime::kernels::{Clamp, IntUnary, UnaryFn};
 
 /// A clamp of the output, on its own (Relu, Clip) or fused into a producer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -340,6 +340,18 @@ pub struct Unary {
     pub f: UnaryKind,
 }
 
+impl Unary {
+    /// The integer version of the function, for Neg, Abs and Sign.
+    fn int(&self) -> Option<IntUnary> {
+        match self.f {
+            UnaryKind::Neg => Some(IntUnary::Neg),
+            UnaryKind::Abs => Some(IntUnary::Abs),
+            UnaryKind::Sign => Some(IntUnary::Sign),
+            _ => None,
+        }
+    }
+}
+
 impl OpDef for Unary {
     fn name(&self) -> &'static str {
         "unary"
@@ -348,15 +360,38 @@ impl OpDef for Unary {
         vec![("f", self.f.text())]
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        expect_dtype(inputs, 0, DType::F32)?;
-        Ok(vec![req(inputs, 0)?.ty.clone()])
+        let t = req(inputs, 0)?.ty;
+        if t.dtype != DType::F32 && (self.int().is_none() || t.dtype == DType::Bool) {
+            super::invalid!("{} of {} tensors", self.f.text(), t.dtype);
+        }
+        Ok(vec![t.clone()])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = super::util::data(inputs, 0)?;
+        if let (Some(f), false) = (self.int(), x.dtype() == DType::F32) {
+            let v: Vec<i64> = (0..x.numel())
+                .map(|i| {
+                    let v = x.data.get_i64(i);
+                    match f {
+                        IntUnary::Neg => v.wrapping_neg(),
+                        IntUnary::Abs => v.wrapping_abs(),
+                        IntUnary::Sign => v.signum(),
+                    }
+                })
+                .collect();
+            return Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(x.dtype()) }]);
+        }
         let x = f32s(inputs, 0)?;
         Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.f.apply(v)).collect())])
     }
-    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
-        Ok(vec![invoke(Kernel::UnaryF32 { f: self.f.function() }, [Slot::In(0)], [Slot::Out(0)])])
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let t = cx.input(0)?.ty.dtype;
+        let kernel = match (t, self.int()) {
+            (DType::F32, _) => Kernel::UnaryF32 { f: self.f.function() },
+            (t, Some(f)) => Kernel::UnaryInt { t, f },
+            (t, None) => super::unsupported!("{} of {t} tensors", self.f.text()),
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 

@@ -410,6 +410,10 @@ pub enum BinaryOp {
     Max,
     /// min(a, b) (NaN-propagating).
     Min,
+    /// a mod b with the sign of b (Python's `%`; ONNX Mod with fmod = 0).
+    Mod,
+    /// a mod b with the sign of a (C's `fmod`; ONNX Mod with fmod = 1).
+    Fmod,
 }
 
 /// A reduction over some axes of a tensor: `shape` holds the input extents (after
@@ -449,6 +453,17 @@ pub enum ReduceOp {
     LogSumExp,
     /// Σ x².
     SumSquare,
+}
+
+/// An integer unary function of [`unary_int`](crate::kernels::portable::unary_int).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntUnary {
+    /// −x (wrapping).
+    Neg,
+    /// |x| (wrapping).
+    Abs,
+    /// −1, 0 or 1.
+    Sign,
 }
 
 /// A comparison of [`compare`](crate::kernels::portable::compare).

@@ -232,6 +232,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         Conv2dF32 { p, act } => vec![conv2d(p), clamp(*act)],
         GemmF32 { p, act } => vec![gemm(p), clamp(*act)],
         BinaryF32 { p, op, act } => vec![broadcast(p), binary(*op), clamp(*act)],
+        BinaryInt { p, op, .. } => vec![broadcast(p), binary(*op)],
+        UnaryInt { f, .. } => vec![variant("IntUnary", f)],
         ClampF32 { act } => vec![clamp(*act)],
         UnaryF32 { f } => vec![unary(*f)],
         SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } => vec![axis(p)],
