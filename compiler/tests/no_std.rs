@@ -207,13 +207,23 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let fs = [IntUnary::Neg, IntUnary::Abs, IntUnary::Sign];
             k::unary_int::<i64>(fs[p[58] % fs.len()], &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
         }
+        63 => {
+            let t = Trilu { batch: p[11], rows: p[12], cols: p[13], k: p[14] as isize - 3, upper: p[15] % 2 == 1 };
+            k::trilu::<f32>(&t, f0, f1)
+        }
+        64 => {
+            let ln = LayerNorm { outer: p[11], inner: p[12], epsilon: act.max, rms: p[13] % 2 == 1 };
+            let mut rest = f;
+            let (x, s, bi, y, m, v) = (take(&mut rest, p[59]), take(&mut rest, p[60]), take(&mut rest, p[61]), take(&mut rest, p[62]), take(&mut rest, p[63]), take(&mut rest, p[0]));
+            k::layer_norm_f32(&ln, x, s, bi, y, m, v)
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 63;
+const KERNELS: usize = 65;
 
 const CONTROL: &str = r#"
 #[no_mangle]

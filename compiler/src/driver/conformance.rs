@@ -297,6 +297,10 @@ fn compile_case(
             result.reason = "the case has no test_data_set_*".into();
             return None;
         }
+        Err(Error::Malformed { detail, .. }) => {
+            result.reason = format!("test data: {}", first_line(&detail));
+            return None;
+        }
         Err(e) => {
             result.reason = format!("test data: {}", first_line(&e.to_string()));
             return None;

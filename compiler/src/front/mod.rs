@@ -359,6 +359,7 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
 fn op_outputs(op: &crate::ops::Op, n: &NodeProto) -> usize {
     match op {
         crate::ops::Op::Lstm(_) => 3,
+        crate::ops::Op::LayerNorm(l) if !l.rms => 3,
         _ => n.output.len().max(1),
     }
 }

@@ -9,8 +9,8 @@
 
 use crate::ir::DType;
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, Gemm, IntUnary, LogicOp, Lstm, Pool2d,
-    QAdd, QMul, Reduce, ReduceOp, Strided, UnaryFn,
+    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, Gemm, IntUnary, LayerNorm, LogicOp, Lstm,
+    Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -83,6 +83,10 @@ pub enum Kernel {
     CastToBool { from: DType },
     /// Booleans to numbers (0 or 1). Reads x; writes y.
     CastFromBool { to: DType },
+    /// Layer or RMS normalisation. Reads x, scale, bias; writes y, mean, inv_std.
+    LayerNormF32 { p: LayerNorm },
+    /// One triangle of each matrix kept, the rest zeroed. Reads x; writes y.
+    Trilu { t: DType, p: Trilu },
     /// Element copy. Reads x; writes y.
     Copy { t: DType },
     /// Fills with one value. Writes y.
@@ -184,6 +188,8 @@ families! {
     Cast => "cast",
     CastToBool => "cast_to_bool",
     CastFromBool => "cast_from_bool",
+    LayerNormF32 => "layer_norm_f32",
+    Trilu => "trilu",
     Copy => "copy",
     Fill => "fill",
     CopyStrided => "copy_strided",
@@ -210,7 +216,9 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
-            Compare { t, .. } | Select { t, .. } | BinaryInt { t, .. } | UnaryInt { t, .. } => vec![*t],
+            Trilu { t, .. } | Compare { t, .. } | Select { t, .. } | BinaryInt { t, .. } | UnaryInt { t, .. } => {
+                vec![*t]
+            }
             Cast { from, to } => vec![*from, *to],
             CastToBool { from: t } | CastFromBool { to: t } => vec![*t],
             Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],
@@ -239,6 +247,7 @@ impl Kernel {
             | GlobalMaxPoolF32 { .. }
             | LstmF32 { .. }
             | ReduceF32 { .. }
+            | LayerNormF32 { .. }
             | Logic { .. }
             | Not
             | ArgReduceF32 { .. }

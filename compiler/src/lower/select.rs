@@ -110,6 +110,8 @@ portable_all!(
     Cast,
     CastToBool,
     CastFromBool,
+    LayerNormF32,
+    Trilu,
     Copy,
     Fill,
     CopyStrided,

@@ -193,6 +193,9 @@ define_ops! {
     ConstantOfShape(shape::ConstantOfShape),
     Range(shape::Range),
     Lstm(lstm::Lstm),
+    LayerNorm(norm::LayerNorm),
+    Split(layout::Split),
+    Trilu(layout::Trilu),
     Compare(logic::Compare),
     Logic(logic::Logic),
     Not(logic::Not),
@@ -231,7 +234,9 @@ impl Op {
             | Op::Shape(_)
             | Op::Cast(_)
             | Op::ConstantOfShape(_)
-            | Op::Range(_) => Arith::Movement,
+            | Op::Range(_)
+            | Op::Split(_)
+            | Op::Trilu(_) => Arith::Movement,
             Op::Quantize(_) | Op::Dequantize(_) => Arith::Convert,
             _ if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) => Arith::Float,
             _ => Arith::Integer,

@@ -507,3 +507,32 @@ pub struct Broadcast3 {
     /// Strides of the value taken elsewhere.
     pub b: [usize; MAX_RANK],
 }
+
+/// The triangle of each `rows × cols` matrix that [`trilu`](crate::kernels::portable::trilu)
+/// keeps: elements with `col − row ≥ k` (upper) or `col − row ≤ k` (lower).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trilu {
+    /// Matrices.
+    pub batch: usize,
+    /// Rows of each.
+    pub rows: usize,
+    /// Columns of each.
+    pub cols: usize,
+    /// Diagonal offset.
+    pub k: isize,
+    /// Keep the upper triangle (else the lower).
+    pub upper: bool,
+}
+
+/// Layer (or RMS) normalisation of each of `outer` rows of `inner` elements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerNorm {
+    /// Rows normalised independently.
+    pub outer: usize,
+    /// Elements per row.
+    pub inner: usize,
+    /// ε added to the variance (or mean square).
+    pub epsilon: f32,
+    /// RMS normalisation: no mean subtracted.
+    pub rms: bool,
+}

@@ -8,8 +8,8 @@ use crate::lower::{Kernel, KernelCall};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use tinyops_runtime::kernels::{
-    Axis, Bias, BinaryOp, Broadcast, Broadcast3, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Reduce,
-    ReduceOp, Strided, UnaryFn, MAX_RANK,
+    Axis, Bias, BinaryOp, Broadcast, Broadcast3, Clamp, Conv2d, Gather, Gemm, LayerNorm, Lstm, Pool2d, QAdd, QMul,
+    Reduce, ReduceOp, Strided, UnaryFn, MAX_RANK,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -248,6 +248,17 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         Logic { p, op } => vec![broadcast(p), variant("LogicOp", op)],
         Not | Cast { .. } | CastToBool { .. } | CastFromBool { .. } => vec![],
         Select { p, .. } => vec![broadcast3(p)],
+        LayerNormF32 { p } => {
+            let LayerNorm { outer, inner, epsilon, rms } = *p;
+            let eps = f32_lit(epsilon);
+            vec![quote!(&rt::kernels::LayerNorm { outer: #outer, inner: #inner, epsilon: #eps, rms: #rms })]
+        }
+        Trilu { p, .. } => {
+            let tinyops_runtime::kernels::Trilu { batch, rows, cols, k, upper } = *p;
+            let k = Literal::isize_unsuffixed(k.abs());
+            let k = if p.k < 0 { quote!(-#k) } else { quote!(#k) };
+            vec![quote!(&rt::kernels::Trilu { batch: #batch, rows: #rows, cols: #cols, k: #k, upper: #upper })]
+        }
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],

@@ -1,4 +1,4 @@
-use crate::kernels::{Gather, Strided, MAX_RANK};
+use crate::kernels::{Gather, Strided, Trilu, MAX_RANK};
 
 /// `y[..x.len()] = x`.
 pub fn copy<T: Copy>(x: &[T], y: &mut [T]) {
@@ -95,6 +95,20 @@ pub fn gather<T: Copy>(p: &Gather, indices: &[usize], x: &[T], y: &mut [T]) {
     }
 }
 
+/// Keeps one triangle of every matrix and zeroes the rest (ONNX Trilu).
+pub fn trilu<T: Copy + Default>(p: &Trilu, x: &[T], y: &mut [T]) {
+    let Some(n) = p.batch.checked_mul(p.rows).and_then(|v| v.checked_mul(p.cols)) else { return };
+    if x.len() < n || y.len() < n || p.cols == 0 {
+        return;
+    }
+    for (i, (o, &v)) in y.iter_mut().zip(x).take(n).enumerate() {
+        let (r, c) = ((i / p.cols) % p.rows.max(1), i % p.cols);
+        let d = c as isize - r as isize;
+        let keep = if p.upper { d >= p.k } else { d <= p.k };
+        *o = if keep { v } else { T::default() };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +179,21 @@ mod tests {
         let mut y = [0; 4];
         gather(&Gather { outer: 1, axis_len: 3, inner: 2 }, &[2, 0], &x, &mut y);
         assert_eq!(y, [5, 6, 1, 2]);
+    }
+
+    #[test]
+    fn trilu_keeps_one_triangle_per_matrix() {
+        // Two 3×4 matrices.
+        let x: [i32; 24] = core::array::from_fn(|i| i as i32 + 1);
+        for (upper, k) in [(true, 0isize), (true, 2), (false, 0), (false, -1), (true, -5), (false, 9)] {
+            let mut y = [0i32; 24];
+            trilu(&Trilu { batch: 2, rows: 3, cols: 4, k, upper }, &x, &mut y);
+            for i in 0..24 {
+                let (r, c) = ((i / 4) % 3, i % 4);
+                let d = c as isize - r as isize;
+                let keep = if upper { d >= k } else { d <= k };
+                assert_eq!(y[i], if keep { x[i] } else { 0 }, "upper {upper} k {k} [{i}]");
+            }
+        }
     }
 }

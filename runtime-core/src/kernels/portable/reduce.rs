@@ -1,4 +1,4 @@
-use crate::kernels::{Axis, Reduce, ReduceOp, MAX_RANK};
+use crate::kernels::{Axis, LayerNorm, Reduce, ReduceOp, MAX_RANK};
 use crate::math;
 
 fn fits(p: &Axis, x: &[f32], y: &[f32]) -> bool {
@@ -242,6 +242,51 @@ pub fn arg_reduce_f32(p: &Axis, max: bool, last: bool, x: &[f32], y: &mut [i64])
     }
 }
 
+/// Layer normalisation of each row of `outer × inner`: `y = (x − mean) / √(var + ε) ·
+/// scale + bias` (RMS: `y = x / √(mean(x²) + ε) · scale`). `scale` and `bias` hold
+/// `inner` elements or one; `bias` may be empty. `mean` and `inv_std` receive the
+/// per-row statistics when they are not empty.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_f32(
+    p: &LayerNorm,
+    x: &[f32],
+    scale: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    mean: &mut [f32],
+    inv_std: &mut [f32],
+) {
+    let Some(n) = p.outer.checked_mul(p.inner) else { return };
+    let fits = |v: &[f32], empty_ok: bool| v.len() >= p.inner || v.len() == 1 || (empty_ok && v.is_empty());
+    if p.inner == 0
+        || x.len() < n
+        || y.len() < n
+        || !fits(scale, false)
+        || !fits(bias, true)
+        || !(mean.is_empty() || mean.len() >= p.outer)
+        || !(inv_std.is_empty() || inv_std.len() >= p.outer)
+    {
+        return;
+    }
+    let at = |v: &[f32], j: usize| if v.len() == 1 { v.first().copied() } else { v.get(j).copied() };
+    for r in 0..p.outer {
+        let span = r * p.inner..(r + 1) * p.inner;
+        let (Some(xr), Some(yr)) = (x.get(span.clone()), y.get_mut(span)) else { return };
+        let m = if p.rms { 0.0 } else { xr.iter().sum::<f32>() / p.inner as f32 };
+        let var = xr.iter().map(|&v| (v - m) * (v - m)).sum::<f32>() / p.inner as f32;
+        let inv = 1.0 / math::sqrt(var + p.epsilon);
+        for (j, (o, &v)) in yr.iter_mut().zip(xr).enumerate() {
+            *o = (v - m) * inv * at(scale, j).unwrap_or(1.0) + at(bias, j).unwrap_or(0.0);
+        }
+        if let Some(o) = mean.get_mut(r) {
+            *o = m;
+        }
+        if let Some(o) = inv_std.get_mut(r) {
+            *o = inv;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -352,5 +397,39 @@ mod tests {
         assert_eq!(y, [2, 2]);
         arg_reduce_f32(&p, false, false, &x, &mut y);
         assert_eq!(y, [0, 1]);
+    }
+
+    #[test]
+    fn layer_norm_matches_its_definition() {
+        let x: Vec<f32> = (0..12).map(|i| ((i * 5) % 7) as f32 - 2.5).collect();
+        let scale = [0.5f32, 1.0, 2.0, -1.0];
+        let bias = [0.0f32, 1.0, -1.0, 0.5];
+        for rms in [false, true] {
+            let p = LayerNorm { outer: 3, inner: 4, epsilon: 1e-5, rms };
+            let (mut y, mut m, mut v) = ([0.0f32; 12], [0.0f32; 3], [0.0f32; 3]);
+            layer_norm_f32(&p, &x, &scale, &bias, &mut y, &mut m, &mut v);
+            for r in 0..3 {
+                let row: Vec<f64> = x[r * 4..r * 4 + 4].iter().map(|&v| v as f64).collect();
+                let mean = if rms { 0.0 } else { row.iter().sum::<f64>() / 4.0 };
+                let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0;
+                let inv = 1.0 / (var + 1e-5).sqrt();
+                for j in 0..4 {
+                    let want = (row[j] - mean) * inv * scale[j] as f64 + bias[j] as f64;
+                    assert!((y[r * 4 + j] as f64 - want).abs() < 1e-5, "rms {rms} [{r},{j}]");
+                }
+                assert!((m[r] as f64 - mean).abs() < 1e-6 && (v[r] as f64 - inv).abs() < 1e-4 * inv);
+            }
+        }
+        let mut y = [7.0f32; 12];
+        layer_norm_f32(
+            &LayerNorm { outer: 3, inner: 4, epsilon: 1e-5, rms: false },
+            &x,
+            &scale[..3],
+            &[],
+            &mut y,
+            &mut [],
+            &mut [],
+        );
+        assert_eq!(y, [7.0; 12], "a short scale is a no-op");
     }
 }
