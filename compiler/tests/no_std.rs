@@ -217,13 +217,16 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let (x, s, bi, y, m, v) = (take(&mut rest, p[59]), take(&mut rest, p[60]), take(&mut rest, p[61]), take(&mut rest, p[62]), take(&mut rest, p[63]), take(&mut rest, p[0]));
             k::layer_norm_f32(&ln, x, s, bi, y, m, v)
         }
+        65 => k::cast_from_half::<f32>(p[14] % 2 == 1, &*tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9])), f1),
+        66 => k::cast_to_half::<f32>(p[14] % 2 == 1, f0, tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9]))),
+        67 => k::cast::<f64, u64>(&*tinyops_runtime::arena::cast_mut::<f64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[8]))),
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 65;
+const KERNELS: usize = 68;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -504,6 +504,80 @@ pub fn erf(x: f32) -> f32 {
     (if x < 0.0 { -r } else { r }) as f32
 }
 
+/// The f32 value of IEEE half-precision bits (exact).
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = ((h as u32) & 0x8000) << 16;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let man = (h & 0x3ff) as u32;
+    let bits = match (exp, man) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: m · 2^-24, exact in f32.
+            let v = m as f32 * (1.0 / 16_777_216.0);
+            return if sign != 0 { -v } else { v };
+        }
+        (31, 0) => sign | 0x7f80_0000,
+        (31, m) => sign | 0x7fc0_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// IEEE half-precision bits of an f32, rounded to nearest even (overflow to ±inf).
+pub fn f32_to_f16(v: f32) -> u16 {
+    let bits = v.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exp = ((bits >> 23) & 0xff) as i32;
+    let man = bits & 0x7f_ffff;
+    if exp == 0xff {
+        return sign | 0x7c00 | if man != 0 { 0x200 | (man >> 13) as u16 } else { 0 };
+    }
+    let e = exp - 127 + 15;
+    if e >= 31 {
+        return sign | 0x7c00;
+    }
+    if e <= 0 {
+        // Subnormal (or zero) half: shift the full significand, round to nearest even.
+        if e < -10 {
+            return sign;
+        }
+        let m = man | 0x80_0000;
+        let shift = (14 - e) as u32;
+        let half = 1u32 << (shift - 1);
+        let rest = m & ((1u32 << shift) - 1);
+        let mut r = m >> shift;
+        if rest > half || (rest == half && r & 1 == 1) {
+            r += 1;
+        }
+        return sign | r as u16;
+    }
+    let mut r = ((e as u32) << 10) | (man >> 13);
+    let rest = man & 0x1fff;
+    if rest > 0x1000 || (rest == 0x1000 && r & 1 == 1) {
+        r += 1; // may carry into the exponent, up to infinity: still correct
+    }
+    sign | r as u16
+}
+
+/// The f32 value of bfloat16 bits (exact).
+pub fn bf16_to_f32(h: u16) -> f32 {
+    f32::from_bits((h as u32) << 16)
+}
+
+/// bfloat16 bits of an f32, rounded to nearest even (NaN stays NaN).
+pub fn f32_to_bf16(v: f32) -> u16 {
+    let bits = v.to_bits();
+    if v.is_nan() {
+        return ((bits >> 16) | 0x40) as u16;
+    }
+    let rest = bits & 0xffff;
+    let mut r = bits >> 16;
+    if rest > 0x8000 || (rest == 0x8000 && r & 1 == 1) {
+        r += 1;
+    }
+    r as u16
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -610,5 +684,26 @@ mod tests {
             assert!((erf(-x) + want).abs() <= 1e-6 * want);
         }
         assert!((erf(1e-6) - 1.128_379_2e-6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn half_conversions_round_trip_and_round_to_even() {
+        for h in 0..=u16::MAX {
+            let f = f16_to_f32(h);
+            if f.is_nan() {
+                assert!(f16_to_f32(f32_to_f16(f)).is_nan());
+            } else {
+                assert_eq!(f32_to_f16(f), h, "f16 {h:#06x} = {f}");
+            }
+            let b = bf16_to_f32(h);
+            if !b.is_nan() {
+                assert_eq!(f32_to_bf16(b), h);
+            }
+        }
+        assert_eq!(f32_to_f16(1.0), 0x3c00);
+        assert_eq!(f32_to_f16(65520.0), 0x7c00, "rounds up to infinity");
+        assert_eq!(f32_to_f16(1.0 + 1.0 / 2048.0), 0x3c00, "a tie rounds to even");
+        assert_eq!(f32_to_f16(5.96e-8), 0x0001, "smallest subnormal");
+        assert_eq!(f32_to_bf16(1.0 + 1.0 / 256.0), 0x3f80, "a tie rounds to even");
     }
 }

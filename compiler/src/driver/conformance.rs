@@ -648,7 +648,7 @@ pub fn compare_output(got: &Tensor, want: &Tensor) -> (f64, Option<String>) {
     if got.shape != want.shape {
         return (f64::INFINITY, Some(format!("shape {:?} where the reference has {:?}", got.shape, want.shape)));
     }
-    let float = matches!(want.data, Data::F32(_));
+    let float = want.dtype().is_float();
     let mut max_abs = 0.0f64;
     let mut bad = 0usize;
     let mut first_bad = None;
@@ -663,7 +663,7 @@ pub fn compare_output(got: &Tensor, want: &Tensor) -> (f64, Option<String>) {
                 (a - b).abs() <= ATOL + RTOL * b.abs()
             }
         } else {
-            got.data.get_i64(i) == want.data.get_i64(i) && a == b
+            got.data.get_i64(i) == want.data.get_i64(i) && (a == b || want.dtype() == DType::U64)
         };
         let d = if a == b || (a.is_nan() && b.is_nan()) { 0.0 } else { (a - b).abs() };
         let d = if d.is_nan() { f64::INFINITY } else { d };

@@ -94,6 +94,10 @@ pub fn le_support() -> TokenStream {
         impl Le for i16 { const N: usize = 2; fn from_le(b: &[u8]) -> Self { i16::from_le_bytes(b.try_into().unwrap()) } }
         impl Le for i32 { const N: usize = 4; fn from_le(b: &[u8]) -> Self { i32::from_le_bytes(b.try_into().unwrap()) } }
         impl Le for i64 { const N: usize = 8; fn from_le(b: &[u8]) -> Self { i64::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for f64 { const N: usize = 8; fn from_le(b: &[u8]) -> Self { f64::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for u16 { const N: usize = 2; fn from_le(b: &[u8]) -> Self { u16::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for u32 { const N: usize = 4; fn from_le(b: &[u8]) -> Self { u32::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for u64 { const N: usize = 8; fn from_le(b: &[u8]) -> Self { u64::from_le_bytes(b.try_into().unwrap()) } }
 
         pub fn read_le<T: Le>(bytes: &mut &[u8]) -> T {
             let (head, tail) = bytes.split_at(T::N);

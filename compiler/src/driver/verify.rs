@@ -254,7 +254,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
             }
             // Float outputs must match the primary (op-by-op onnxruntime) reference;
             // quantised outputs may match any reference (there is no single bit-exact one).
-            let integer = !matches!(out.data, Data::F32(_)) || step.is_some();
+            let integer = !out.dtype().is_float() || step.is_some();
             let mut ok = false;
             for (i, (label, want)) in refs.into_iter().enumerate() {
                 let chk = compare(&name, &label, out, want, opts.tolerance, step);

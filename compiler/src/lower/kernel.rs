@@ -83,6 +83,10 @@ pub enum Kernel {
     CastToBool { from: DType },
     /// Booleans to numbers (0 or 1). Reads x; writes y.
     CastFromBool { to: DType },
+    /// Half-precision bits (bfloat16 when `bf16`) to numbers. Reads x; writes y.
+    CastFromHalf { bf16: bool, to: DType },
+    /// Numbers to half-precision bits (bfloat16 when `bf16`). Reads x; writes y.
+    CastToHalf { bf16: bool, from: DType },
     /// Layer or RMS normalisation. Reads x, scale, bias; writes y, mean, inv_std.
     LayerNormF32 { p: LayerNorm },
     /// One triangle of each matrix kept, the rest zeroed. Reads x; writes y.
@@ -188,6 +192,8 @@ families! {
     Cast => "cast",
     CastToBool => "cast_to_bool",
     CastFromBool => "cast_from_bool",
+    CastFromHalf => "cast_from_half",
+    CastToHalf => "cast_to_half",
     LayerNormF32 => "layer_norm_f32",
     Trilu => "trilu",
     Copy => "copy",
@@ -220,7 +226,12 @@ impl Kernel {
                 vec![*t]
             }
             Cast { from, to } => vec![*from, *to],
-            CastToBool { from: t } | CastFromBool { to: t } => vec![*t],
+            CastToBool { from: t }
+            | CastFromBool { to: t }
+            | CastFromHalf { to: t, .. }
+            | CastToHalf { from: t, .. } => {
+                vec![*t]
+            }
             Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],
             Quantize { to, .. } => vec![*to],
             Dequantize { from, .. } => vec![*from],

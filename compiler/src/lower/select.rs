@@ -110,6 +110,8 @@ portable_all!(
     Cast,
     CastToBool,
     CastFromBool,
+    CastFromHalf,
+    CastToHalf,
     LayerNormF32,
     Trilu,
     Copy,

@@ -361,13 +361,18 @@ impl OpDef for Unary {
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let t = req(inputs, 0)?.ty;
-        if t.dtype != DType::F32 && (self.int().is_none() || t.dtype == DType::Bool) {
+        if t.dtype == DType::Bool || (!t.dtype.is_float() && self.int().is_none()) {
             super::invalid!("{} of {} tensors", self.f.text(), t.dtype);
         }
         Ok(vec![t.clone()])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = super::util::data(inputs, 0)?;
+        if x.dtype().is_float() && x.dtype() != DType::F32 {
+            // Other float types fold through f64 with the f32 reference function.
+            let v: Vec<f64> = (0..x.numel()).map(|i| self.f.apply(x.data.get_f64(i) as f32) as f64).collect();
+            return Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::F64(v).cast(x.dtype()) }]);
+        }
         if let (Some(f), false) = (self.int(), x.dtype() == DType::F32) {
             let v: Vec<i64> = (0..x.numel())
                 .map(|i| {
@@ -388,8 +393,8 @@ impl OpDef for Unary {
         let t = cx.input(0)?.ty.dtype;
         let kernel = match (t, self.int()) {
             (DType::F32, _) => Kernel::UnaryF32 { f: self.f.function() },
-            (t, Some(f)) => Kernel::UnaryInt { t, f },
-            (t, None) => super::unsupported!("{} of {t} tensors", self.f.text()),
+            (t, Some(f)) if !t.is_float() => Kernel::UnaryInt { t, f },
+            (t, _) => super::unsupported!("{} of {t} tensors computed at run time", self.f.text()),
         };
         Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }

@@ -137,14 +137,18 @@ impl OpDef for Binary {
                     .map(|(&i, &j)| self.act.apply(self.kind.f64(a.data.get_f64(i), b.data.get_f64(j)) as f32))
                     .collect(),
             ),
-            DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 => {
+            d if d.is_float() => Data::F64(
+                ia.iter().zip(&ib).map(|(&i, &j)| self.kind.f64(a.data.get_f64(i), b.data.get_f64(j))).collect(),
+            )
+            .cast(d),
+            _ if out[0].dtype != DType::Bool => {
                 let v: Option<Vec<i64>> =
                     ia.iter().zip(&ib).map(|(&i, &j)| self.kind.i64(a.data.get_i64(i), b.data.get_i64(j))).collect();
                 let Some(v) = v else { invalid!("integer overflow or division by zero while folding") };
                 // Results wrap to the element type, as the run-time kernel's do.
                 Data::I64(v).cast(out[0].dtype)
             }
-            DType::Bool => invalid!("arithmetic on bool tensors"),
+            _ => invalid!("arithmetic on bool tensors"),
         };
         Ok(vec![Tensor { shape, data }])
     }
@@ -156,8 +160,11 @@ impl OpDef for Binary {
         let p = coalesce(&a.shape, &b.shape, &y.shape)?.params();
         let kernel = match y.dtype {
             DType::F32 => Kernel::BinaryF32 { p, op: self.kind.op(), act: self.act.clamp() },
-            t if self.act.is_none() && t != DType::Bool => Kernel::BinaryInt { t, p, op: self.kind.op() },
-            t => unsupported!("{} on {t} tensors with a fused clamp", self.name()),
+            t if !t.is_float() && t != DType::Bool && self.act.is_none() => {
+                Kernel::BinaryInt { t, p, op: self.kind.op() }
+            }
+            t if !t.is_float() => unsupported!("{} on {t} tensors with a fused clamp", self.name()),
+            t => unsupported!("{} on {t} tensors computed at run time", self.name()),
         };
         Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1)], [Slot::Out(0)])])
     }

@@ -123,6 +123,10 @@ fn run_copies(x: &[&Tensor], copies: &[(usize, StridedCopy)], out: &TensorType, 
         crate::ir::DType::F32 => Data::F32(
             (0..n).map(|d| pick(d).map_or(fill.unwrap_or(0.0), |(t, s)| x[t].data.get_f64(s) as f32)).collect(),
         ),
+        d if d.is_float() => Data::F64(
+            (0..n).map(|i| pick(i).map_or(fill.unwrap_or(0.0) as f64, |(t, s)| x[t].data.get_f64(s))).collect(),
+        )
+        .cast(d),
         _ => {
             let idx: Vec<Option<(usize, usize)>> = (0..n).map(pick).collect();
             let fill_i = fill.unwrap_or(0.0) as i64;
@@ -469,8 +473,8 @@ impl OpDef for Pad {
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let (x, y) = (cx.input(0)?.ty, cx.output(0)?);
         let value = match y.dtype {
-            DType::F32 => self.value as f64,
-            DType::I8 | DType::U8 | DType::I32 => self.value as i32 as f64,
+            d if d.is_float() => self.value as f64,
+            d if d != DType::Bool => self.value as i64 as f64,
             other => unsupported!("padding {other} tensors at run time"),
         };
         Ok(vec![

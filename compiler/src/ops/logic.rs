@@ -13,7 +13,8 @@ use tinyops_runtime::kernels::{Broadcast3, CompareOp, LogicOp, MAX_RANK};
 /// Element `i` of `d` compared exactly: integers as i64, floats as f64.
 fn cmp_elems(a: &Data, i: usize, b: &Data, j: usize) -> Option<std::cmp::Ordering> {
     match (a, b) {
-        (Data::F32(_), _) | (_, Data::F32(_)) => a.get_f64(i).partial_cmp(&b.get_f64(j)),
+        (Data::U64(x), Data::U64(y)) => Some(x[i].cmp(&y[j])),
+        _ if a.dtype().is_float() || b.dtype().is_float() => a.get_f64(i).partial_cmp(&b.get_f64(j)),
         _ => Some(a.get_i64(i).cmp(&b.get_i64(j))),
     }
 }
@@ -65,6 +66,9 @@ impl OpDef for Compare {
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let (a, b, y) = (cx.input(0)?.ty, cx.input(1)?.ty, cx.output(0)?);
+        if a.dtype.is_half() {
+            unsupported!("{} of {} tensors computed at run time", self.name(), a.dtype);
+        }
         let p = coalesce(&a.shape, &b.shape, &y.shape)?.params();
         Ok(vec![invoke(Kernel::Compare { t: a.dtype, p, op: self.op }, [Slot::In(0), Slot::In(1)], [Slot::Out(0)])])
     }

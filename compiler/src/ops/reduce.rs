@@ -130,6 +130,7 @@ impl OpDef for Reduce {
         let v: Vec<f64> = groups.iter().map(|g| reference(self.op, g)).collect();
         let data = match out[0].dtype {
             DType::F32 => Data::F32(v.iter().map(|&x| x as f32).collect()),
+            d if d.is_float() => Data::F64(v).cast(d),
             d => Data::I64(v.iter().map(|&x| x as i64).collect()).cast(d),
         };
         Ok(vec![Tensor { shape: out[0].shape.clone(), data }])

@@ -44,7 +44,7 @@ pub static OPS: &[Entry] = &[
         norm::import_batch_norm,
         "inference; folded into the preceding Conv or a per-channel affine",
     ),
-    e("Cast", 6, shape::import_cast, "between f32, i8, u8, i16, i32, i64 and bool"),
+    e("Cast", 6, shape::import_cast, "between every numeric type and bool; f16/bf16 through f32"),
     e("CastLike", 15, shape::import_cast_like, "as Cast"),
     e("Clip", 6, activation::import_clip, "min/max as attributes (<11) or constant inputs"),
     e("Concat", 4, layout::import_concat, ""),

@@ -70,8 +70,15 @@ impl OpDef for Cast {
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let x = cx.input(0)?;
         let kernel = match (x.ty.dtype, self.to) {
+            (from, to)
+                if (from.is_half() && (to.is_half() || to == DType::Bool)) || (from == DType::Bool && to.is_half()) =>
+            {
+                unsupported!("Cast from {from} to {to} on a tensor computed at run time")
+            }
             (from, DType::Bool) => Kernel::CastToBool { from },
             (DType::Bool, to) => Kernel::CastFromBool { to },
+            (from, to) if from.is_half() => Kernel::CastFromHalf { bf16: from == DType::BF16, to },
+            (from, to) if to.is_half() => Kernel::CastToHalf { bf16: to == DType::BF16, from },
             (from, to) => Kernel::Cast { from, to },
         };
         Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
@@ -175,6 +182,7 @@ impl OpDef for Range {
         let v: Vec<f64> = (0..n).map(|i| start + i as f64 * delta).collect();
         let data = match out[0].dtype {
             DType::F32 => Data::F32(v.iter().map(|&x| x as f32).collect()),
+            d if d.is_float() => Data::F64(v).cast(d),
             d => Data::I64(v.iter().map(|&x| x as i64).collect()).cast(d),
         };
         Ok(vec![Tensor { shape: vec![n], data }])

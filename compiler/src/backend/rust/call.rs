@@ -210,6 +210,30 @@ fn f32s(v: &[f32]) -> TokenStream {
 fn scalar(t: DType, v: f64) -> TokenStream {
     match t {
         DType::F32 => f32_lit(v as f32),
+        DType::F64 => {
+            if v.is_finite() {
+                let l = Literal::f64_suffixed(v.abs());
+                if v < 0.0 || (v == 0.0 && v.is_sign_negative()) {
+                    quote!(-#l)
+                } else {
+                    quote!(#l)
+                }
+            } else if v.is_nan() {
+                quote!(f64::NAN)
+            } else if v > 0.0 {
+                quote!(f64::INFINITY)
+            } else {
+                quote!(f64::NEG_INFINITY)
+            }
+        }
+        DType::F16 => {
+            let l = Literal::u16_unsuffixed(tinyops_runtime::math::f32_to_f16(v as f32));
+            quote!(#l)
+        }
+        DType::BF16 => {
+            let l = Literal::u16_unsuffixed(tinyops_runtime::math::f32_to_bf16(v as f32));
+            quote!(#l)
+        }
         DType::Bool => {
             let b = Literal::u8_unsuffixed(u8::from(v != 0.0));
             quote!(#b)
@@ -247,6 +271,7 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         Compare { p, op, .. } => vec![broadcast(p), variant("CompareOp", op)],
         Logic { p, op } => vec![broadcast(p), variant("LogicOp", op)],
         Not | Cast { .. } | CastToBool { .. } | CastFromBool { .. } => vec![],
+        CastFromHalf { bf16, .. } | CastToHalf { bf16, .. } => vec![quote!(#bf16)],
         Select { p, .. } => vec![broadcast3(p)],
         LayerNormF32 { p } => {
             let LayerNorm { outer, inner, epsilon, rms } = *p;

@@ -5,6 +5,7 @@
 use crate::kernels::{Broadcast, Broadcast3, CompareOp, LogicOp, MAX_RANK};
 
 use super::elementwise::broadcast_map;
+use crate::math;
 
 /// An element type the generic kernels take: numbers and `bool`, with the
 /// conversions `Cast` needs (Rust's `as`: floats to integers truncate toward zero and
@@ -113,6 +114,23 @@ pub fn select<T: Copy>(p: &Broadcast3, c: &[u8], a: &[T], b: &[T], y: &mut [T]) 
 pub fn cast<X: Scalar, Y: Scalar>(x: &[X], y: &mut [Y]) {
     for (o, &v) in y.iter_mut().zip(x) {
         *o = if X::FLOAT || Y::FLOAT { Y::from_f64(v.to_f64()) } else { Y::from_i64(v.to_i64()) };
+    }
+}
+
+/// Half-precision bits (IEEE binary16, or bfloat16 when `bf16`) to numbers.
+pub fn cast_from_half<Y: Scalar>(bf16: bool, x: &[u16], y: &mut [Y]) {
+    for (o, &h) in y.iter_mut().zip(x) {
+        let v = if bf16 { math::bf16_to_f32(h) } else { math::f16_to_f32(h) };
+        *o = Y::from_f64(v as f64);
+    }
+}
+
+/// Numbers to half-precision bits (IEEE binary16, or bfloat16 when `bf16`), rounded to
+/// nearest even through f32 (so a double can round twice in rare ties).
+pub fn cast_to_half<X: Scalar>(bf16: bool, x: &[X], y: &mut [u16]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        let f = v.to_f64() as f32;
+        *o = if bf16 { math::f32_to_bf16(f) } else { math::f32_to_f16(f) };
     }
 }
 
