@@ -220,13 +220,20 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         65 => k::cast_from_half::<f32>(p[14] % 2 == 1, &*tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9])), f1),
         66 => k::cast_to_half::<f32>(p[14] % 2 == 1, f0, tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9]))),
         67 => k::cast::<f64, u64>(&*tinyops_runtime::arena::cast_mut::<f64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[8]))),
+        68 => {
+            let reds = [LossReduction::None, LossReduction::Sum, LossReduction::Mean];
+            let nll = Nll { n: p[11], classes: p[12], inner: p[13], reduction: reds[p[14] % 3], ignore_index: Some(p[15] as i64 - 2), softmax: p[16] % 2 == 1 };
+            let mut rest = f;
+            let (x, wt, y, lp) = (take(&mut rest, p[59]), take(&mut rest, p[60]), take(&mut rest, p[61]), take(&mut rest, p[62]));
+            k::nll_loss::<i64>(&nll, x, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), wt, y, lp)
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 68;
+const KERNELS: usize = 69;
 
 const CONTROL: &str = r#"
 #[no_mangle]

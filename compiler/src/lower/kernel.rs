@@ -10,7 +10,7 @@
 use crate::ir::DType;
 use tinyops_runtime::kernels::{
     Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, Gemm, IntUnary, LayerNorm, LogicOp, Lstm,
-    Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
+    Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -91,6 +91,9 @@ pub enum Kernel {
     LayerNormF32 { p: LayerNorm },
     /// One triangle of each matrix kept, the rest zeroed. Reads x; writes y.
     Trilu { t: DType, p: Trilu },
+    /// Negative log-likelihood (or softmax cross-entropy) loss with `i` targets. Reads
+    /// x, target, weight; writes loss, log_prob.
+    Nll { i: DType, p: Nll },
     /// Element copy. Reads x; writes y.
     Copy { t: DType },
     /// Fills with one value. Writes y.
@@ -196,6 +199,7 @@ families! {
     CastToHalf => "cast_to_half",
     LayerNormF32 => "layer_norm_f32",
     Trilu => "trilu",
+    Nll => "nll_loss",
     Copy => "copy",
     Fill => "fill",
     CopyStrided => "copy_strided",
@@ -222,7 +226,12 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
-            Trilu { t, .. } | Compare { t, .. } | Select { t, .. } | BinaryInt { t, .. } | UnaryInt { t, .. } => {
+            Nll { i: t, .. }
+            | Trilu { t, .. }
+            | Compare { t, .. }
+            | Select { t, .. }
+            | BinaryInt { t, .. }
+            | UnaryInt { t, .. } => {
                 vec![*t]
             }
             Cast { from, to } => vec![*from, *to],

@@ -114,6 +114,7 @@ portable_all!(
     CastToHalf,
     LayerNormF32,
     Trilu,
+    Nll,
     Copy,
     Fill,
     CopyStrided,

@@ -13,6 +13,7 @@ pub mod gemm;
 pub mod int8;
 pub mod layout;
 pub mod logic;
+pub mod loss;
 pub mod lstm;
 pub mod norm;
 pub mod pool;
@@ -194,6 +195,7 @@ define_ops! {
     Range(shape::Range),
     Lstm(lstm::Lstm),
     LayerNorm(norm::LayerNorm),
+    Loss(loss::Loss),
     Split(layout::Split),
     Trilu(layout::Trilu),
     Compare(logic::Compare),

@@ -2,7 +2,9 @@
 //! and by which function. One line per ONNX op.
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
-use super::{activation, binary, conv, gemm, layout, logic, lstm, norm, pool, quant, reduce, shape, softmax, OpResult};
+use super::{
+    activation, binary, conv, gemm, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax, OpResult,
+};
 use crate::front::node::{Lowered, NodeCx};
 
 /// How one ONNX op imports.
@@ -84,6 +86,7 @@ pub static OPS: &[Entry] = &[
     e("Mod", 10, binary::import, "fmod 0 and 1; integers and floats"),
     e("Mul", 7, binary::import, ""),
     e("Neg", 6, activation::import_unary, ""),
+    e("NegativeLogLikelihoodLoss", 12, loss::import, "f32 scores; weights, ignore_index, every reduction"),
     e("Not", 1, logic::import_not, ""),
     e("Or", 7, logic::import_logic, "numpy broadcasting"),
     e("Pad", 2, layout::import_pad, "constant mode"),
@@ -111,6 +114,7 @@ pub static OPS: &[Entry] = &[
     e("Size", 1, shape::import_size, "a constant (static shapes)"),
     e("Slice", 1, layout::import_slice, "constant starts/ends/axes/steps"),
     e("Softmax", 1, softmax::import, "pre-13 2-D coercion and per-axis"),
+    e("SoftmaxCrossEntropyLoss", 12, loss::import, "f32 scores; weights, ignore_index, log_prob output"),
     e("Softplus", 1, activation::import_unary, ""),
     e("Sqrt", 6, activation::import_unary, ""),
     e("Squeeze", 1, layout::import_squeeze, "a view"),

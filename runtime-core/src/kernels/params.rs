@@ -536,3 +536,33 @@ pub struct LayerNorm {
     /// RMS normalisation: no mean subtracted.
     pub rms: bool,
 }
+
+/// How a loss combines its per-element values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossReduction {
+    /// One loss per element.
+    None,
+    /// Their sum.
+    Sum,
+    /// Their weighted mean (divided by the sum of the weights used).
+    Mean,
+}
+
+/// Negative log-likelihood loss over `n × classes × inner` scores (ONNX
+/// NegativeLogLikelihoodLoss; with `softmax`, SoftmaxCrossEntropyLoss, which first
+/// takes the log-softmax over the classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nll {
+    /// Batch.
+    pub n: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Elements per class and batch item (product of the extra axes).
+    pub inner: usize,
+    /// How the losses combine.
+    pub reduction: LossReduction,
+    /// A target value that contributes nothing, if any.
+    pub ignore_index: Option<i64>,
+    /// Take the log-softmax of the scores first.
+    pub softmax: bool,
+}

@@ -284,6 +284,24 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
             let k = if p.k < 0 { quote!(-#k) } else { quote!(#k) };
             vec![quote!(&rt::kernels::Trilu { batch: #batch, rows: #rows, cols: #cols, k: #k, upper: #upper })]
         }
+        Nll { p, .. } => {
+            let tinyops_runtime::kernels::Nll { n, classes, inner, reduction, ignore_index, softmax } = *p;
+            let reduction = variant("LossReduction", reduction);
+            let ignore = match ignore_index {
+                Some(i) => {
+                    let l = Literal::i64_unsuffixed(i.unsigned_abs() as i64);
+                    if i < 0 {
+                        quote!(Some(-#l))
+                    } else {
+                        quote!(Some(#l))
+                    }
+                }
+                None => quote!(None),
+            };
+            vec![quote!(&rt::kernels::Nll {
+                n: #n, classes: #classes, inner: #inner, reduction: #reduction, ignore_index: #ignore, softmax: #softmax
+            })]
+        }
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],

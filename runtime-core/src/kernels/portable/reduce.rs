@@ -1,4 +1,5 @@
-use crate::kernels::{Axis, LayerNorm, Reduce, ReduceOp, MAX_RANK};
+use super::logic::Scalar;
+use crate::kernels::{Axis, LayerNorm, LossReduction, Nll, Reduce, ReduceOp, MAX_RANK};
 use crate::math;
 
 fn fits(p: &Axis, x: &[f32], y: &[f32]) -> bool {
@@ -287,6 +288,61 @@ pub fn layer_norm_f32(
     }
 }
 
+/// Negative log-likelihood loss (see [`Nll`]): `loss = −w[t]·x[n, t, i]` per element
+/// with target `t`, combined by `p.reduction`. `weight` holds one value per class or
+/// is empty (all 1). With `p.softmax`, `x` is first replaced by its log-softmax over
+/// the classes, which is also written to `log_prob` when that is not empty. Targets
+/// out of range contribute nothing.
+pub fn nll_loss<I: Scalar>(p: &Nll, x: &[f32], target: &[I], weight: &[f32], y: &mut [f32], log_prob: &mut [f32]) {
+    let Some(total) = p.n.checked_mul(p.classes).and_then(|v| v.checked_mul(p.inner)) else { return };
+    let outs = if p.reduction == LossReduction::None { p.n * p.inner } else { 1 };
+    if p.classes == 0
+        || x.len() < total
+        || target.len() < p.n * p.inner
+        || !(weight.is_empty() || weight.len() >= p.classes)
+        || y.len() < outs
+        || !(log_prob.is_empty() || log_prob.len() >= total)
+    {
+        return;
+    }
+    let (mut sum, mut wsum) = (0.0f32, 0.0f32);
+    for b in 0..p.n {
+        for i in 0..p.inner {
+            let at = |c: usize| (b * p.classes + c) * p.inner + i;
+            let lse = if p.softmax {
+                let max = (0..p.classes).filter_map(|c| x.get(at(c)).copied()).fold(f32::NEG_INFINITY, f32::max);
+                let s: f32 = (0..p.classes).filter_map(|c| x.get(at(c))).map(|&v| math::exp(v - max)).sum();
+                let lse = max + math::ln(s);
+                for c in 0..p.classes {
+                    if let (Some(o), Some(&v)) = (log_prob.get_mut(at(c)), x.get(at(c))) {
+                        *o = v - lse;
+                    }
+                }
+                lse
+            } else {
+                0.0
+            };
+            let t = target.get(b * p.inner + i).map_or(-1, |t| t.to_i64());
+            let (loss, w) = if Some(t) == p.ignore_index || t < 0 || t as usize >= p.classes {
+                (0.0, 0.0)
+            } else {
+                let w = weight.get(t as usize).copied().unwrap_or(1.0);
+                (-(x.get(at(t as usize)).copied().unwrap_or(0.0) - lse) * w, w)
+            };
+            if p.reduction == LossReduction::None {
+                if let Some(o) = y.get_mut(b * p.inner + i) {
+                    *o = loss;
+                }
+            }
+            sum += loss;
+            wsum += w;
+        }
+    }
+    if let (LossReduction::Sum | LossReduction::Mean, Some(o)) = (p.reduction, y.first_mut()) {
+        *o = if p.reduction == LossReduction::Sum { sum } else { sum / wsum };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -431,5 +487,48 @@ mod tests {
             &mut [],
         );
         assert_eq!(y, [7.0; 12], "a short scale is a no-op");
+    }
+
+    #[test]
+    fn nll_loss_matches_its_definition() {
+        // n = 2, classes = 3, inner = 2.
+        let x: Vec<f32> = (0..12).map(|i| ((i * 7) % 5) as f32 * 0.5 - 1.0).collect();
+        let target = [0i64, 2, 1, -100];
+        let w = [1.0f32, 2.0, 0.5];
+        let at = |b: usize, c: usize, i: usize| (b * 3 + c) * 2 + i;
+        for softmax in [false, true] {
+            let lp = |b: usize, c: usize, i: usize| -> f64 {
+                if !softmax {
+                    return x[at(b, c, i)] as f64;
+                }
+                let s: f64 = (0..3).map(|k| (x[at(b, k, i)] as f64).exp()).sum();
+                x[at(b, c, i)] as f64 - s.ln()
+            };
+            let mut want = [0.0f64; 4];
+            let (mut sum, mut wsum) = (0.0, 0.0);
+            for b in 0..2 {
+                for i in 0..2 {
+                    let t = target[b * 2 + i];
+                    if t != -100 {
+                        want[b * 2 + i] = -lp(b, t as usize, i) * w[t as usize] as f64;
+                        sum += want[b * 2 + i];
+                        wsum += w[t as usize] as f64;
+                    }
+                }
+            }
+            let p = |reduction| Nll { n: 2, classes: 3, inner: 2, reduction, ignore_index: Some(-100), softmax };
+            let (mut y, mut lpo) = ([0.0f32; 4], [0.0f32; 12]);
+            nll_loss(&p(LossReduction::None), &x, &target, &w, &mut y, &mut lpo);
+            for k in 0..4 {
+                assert!((y[k] as f64 - want[k]).abs() < 1e-5, "softmax {softmax} [{k}]: {} vs {}", y[k], want[k]);
+            }
+            if softmax {
+                assert!((lpo[at(1, 2, 1)] as f64 - lp(1, 2, 1)).abs() < 1e-5);
+            }
+            nll_loss(&p(LossReduction::Mean), &x, &target, &w, &mut y, &mut []);
+            assert!((y[0] as f64 - sum / wsum).abs() < 1e-5);
+            nll_loss(&p(LossReduction::Sum), &x, &target, &[], &mut y, &mut []);
+            assert!(y[0].is_finite());
+        }
     }
 }
