@@ -227,13 +227,18 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let (x, wt, y, lp) = (take(&mut rest, p[59]), take(&mut rest, p[60]), take(&mut rest, p[61]), take(&mut rest, p[62]));
             k::nll_loss::<i64>(&nll, x, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), wt, y, lp)
         }
+        69 => k::gather_indexed::<f32, i64>(&Gather { outer: p[11], axis_len: p[12], inner: p[13] }, f0, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f1),
+        70 => {
+            let ge = GatherElements { rank: p[28], shape: arr(p, 29), data: arr(p, 35), axis: p[14], axis_len: p[12] };
+            k::gather_elements::<f32, i32>(&ge, f0, &*w0, f1)
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 69;
+const KERNELS: usize = 71;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -9,8 +9,8 @@
 
 use crate::ir::DType;
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, Gemm, IntUnary, LayerNorm, LogicOp, Lstm,
-    Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
+    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, GatherElements, Gemm, IntUnary, LayerNorm,
+    LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -94,6 +94,10 @@ pub enum Kernel {
     /// Negative log-likelihood (or softmax cross-entropy) loss with `i` targets. Reads
     /// x, target, weight; writes loss, log_prob.
     Nll { i: DType, p: Nll },
+    /// Gather along an axis by `i` indices read at run time. Reads x, indices; writes y.
+    GatherIndexed { t: DType, i: DType, p: Gather },
+    /// GatherElements with `i` indices. Reads x, indices; writes y.
+    GatherElements { t: DType, i: DType, p: GatherElements },
     /// Element copy. Reads x; writes y.
     Copy { t: DType },
     /// Fills with one value. Writes y.
@@ -200,6 +204,8 @@ families! {
     LayerNormF32 => "layer_norm_f32",
     Trilu => "trilu",
     Nll => "nll_loss",
+    GatherIndexed => "gather_indexed",
+    GatherElements => "gather_elements",
     Copy => "copy",
     Fill => "fill",
     CopyStrided => "copy_strided",
@@ -226,6 +232,7 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
+            GatherIndexed { t, i, .. } | GatherElements { t, i, .. } => vec![*t, *i],
             Nll { i: t, .. }
             | Trilu { t, .. }
             | Compare { t, .. }

@@ -115,6 +115,8 @@ portable_all!(
     LayerNormF32,
     Trilu,
     Nll,
+    GatherIndexed,
+    GatherElements,
     Copy,
     Fill,
     CopyStrided,

@@ -690,10 +690,14 @@ impl OpDef for Gather {
     }
 }
 
-/// Gather (indices must be constant).
+/// Gather: constant indices become a copy with the indices as parameters; run-time
+/// indices are read by the kernel ([`super::index::GatherIndexed`]).
 pub fn import_gather(cx: &NodeCx) -> OpResult<Lowered> {
     let Some(x) = cx.input(0) else { invalid!("data is required") };
     let a = axis(cx.int("axis", 0)?, x.ty.rank())?;
+    if cx.input(1).is_some_and(|i| i.value.is_none()) {
+        return Ok(Lowered::op(super::index::GatherIndexed { axis: a }, 2));
+    }
     let Some(ind) = cx.const_input(1, "the indices")? else { invalid!("indices are required") };
     let len = x.ty.shape[a] as i64;
     let indices = ind

@@ -10,6 +10,7 @@ pub mod activation;
 pub mod binary;
 pub mod conv;
 pub mod gemm;
+pub mod index;
 pub mod int8;
 pub mod layout;
 pub mod logic;
@@ -196,6 +197,8 @@ define_ops! {
     Lstm(lstm::Lstm),
     LayerNorm(norm::LayerNorm),
     Loss(loss::Loss),
+    GatherIndexed(index::GatherIndexed),
+    GatherElements(index::GatherElements),
     Split(layout::Split),
     Trilu(layout::Trilu),
     Compare(logic::Compare),
@@ -238,6 +241,8 @@ impl Op {
             | Op::ConstantOfShape(_)
             | Op::Range(_)
             | Op::Split(_)
+            | Op::GatherIndexed(_)
+            | Op::GatherElements(_)
             | Op::Trilu(_) => Arith::Movement,
             Op::Quantize(_) | Op::Dequantize(_) => Arith::Convert,
             _ if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) => Arith::Float,

@@ -3,7 +3,8 @@
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::{
-    activation, binary, conv, gemm, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax, OpResult,
+    activation, binary, conv, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
+    OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -61,7 +62,8 @@ pub static OPS: &[Entry] = &[
     e("Exp", 6, activation::import_unary, ""),
     e("Expand", 8, layout::import_expand, "constant target shape"),
     e("Flatten", 1, layout::import_flatten, "a view"),
-    e("Gather", 1, layout::import_gather, "constant indices"),
+    e("Gather", 1, layout::import_gather, "constant or run-time indices"),
+    e("GatherElements", 11, index::import_gather_elements, "run-time indices"),
     e("Gemm", 7, gemm::import_gemm, "alpha, beta, transA/B, broadcast C"),
     e("GlobalAveragePool", 1, pool::import_global, ""),
     e("GlobalMaxPool", 1, pool::import_global, ""),

@@ -566,3 +566,20 @@ pub struct Nll {
     /// Take the log-softmax of the scores first.
     pub softmax: bool,
 }
+
+/// GatherElements: the output (shape `shape`, the indices' shape) takes, at every
+/// index, the data element at the same index except along `axis`, where the index
+/// tensor says which. `data` holds the data's strides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatherElements {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Extents of the indices and the output.
+    pub shape: [usize; MAX_RANK],
+    /// Strides of the data, in elements.
+    pub data: [usize; MAX_RANK],
+    /// The gathered axis.
+    pub axis: usize,
+    /// Extent of the data along it.
+    pub axis_len: usize,
+}

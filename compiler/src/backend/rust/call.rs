@@ -302,6 +302,14 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
                 n: #n, classes: #classes, inner: #inner, reduction: #reduction, ignore_index: #ignore, softmax: #softmax
             })]
         }
+        GatherIndexed { p, .. } => vec![gather(p)],
+        GatherElements { p, .. } => {
+            let (rank, axis, len) = (p.rank, p.axis, p.axis_len);
+            let (shape, data) = (usize_array(&p.shape, MAX_RANK), usize_array(&p.data, MAX_RANK));
+            vec![
+                quote!(&rt::kernels::GatherElements { rank: #rank, shape: #shape, data: #data, axis: #axis, axis_len: #len }),
+            ]
+        }
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],
