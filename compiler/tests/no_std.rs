@@ -197,12 +197,12 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         56 => k::cast_to_bool::<f32>(f0, b0),
         57 => k::cast_from_bool::<i32>(&*b0, w0),
         58 => {
-            let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow, BinaryOp::Max, BinaryOp::Min, BinaryOp::Mod, BinaryOp::Fmod];
+            let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow, BinaryOp::Max, BinaryOp::Min, BinaryOp::Mod, BinaryOp::Fmod, BinaryOp::PRelu];
             k::binary_int::<i8>(&bc, ops[p[58] % ops.len()], &*i8a, &*i8b, i8c)
         }
         59 => k::binary_int::<i32>(&bc, BinaryOp::Mod, &*w0, &*w1, w2),
         60 => k::binary_f32(&bc, BinaryOp::Mod, act, f0, f1, f2),
-        61 => k::binary_f32(&bc, BinaryOp::Fmod, act, f0, f1, f2),
+        61 => k::binary_f32(&bc, [BinaryOp::Fmod, BinaryOp::PRelu][p[58] % 2], act, f0, f1, f2),
         62 => {
             let fs = [IntUnary::Neg, IntUnary::Abs, IntUnary::Sign];
             k::unary_int::<i64>(fs[p[58] % fs.len()], &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
@@ -232,13 +232,14 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let ge = GatherElements { rank: p[28], shape: arr(p, 29), data: arr(p, 35), axis: p[14], axis_len: p[12] };
             k::gather_elements::<f32, i32>(&ge, f0, &*w0, f1)
         }
+        71 => k::classify_f32(p[14] % 2 == 1, p[15] % 2 == 1, p[16] % 2 == 1, f0, b0),
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 71;
+const KERNELS: usize = 72;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -75,6 +75,8 @@ pub enum Kernel {
     Logic { p: Broadcast, op: LogicOp },
     /// Boolean negation. Reads x; writes y.
     Not,
+    /// IsNaN (`nan`) or IsInf of floats. Reads x; writes y (bool).
+    ClassifyF32 { nan: bool, pos: bool, neg: bool },
     /// `y = c ? a : b` with three-way broadcasting. Reads c, a, b; writes y.
     Select { t: DType, p: Broadcast3 },
     /// Element type conversion between numbers. Reads x; writes y.
@@ -195,6 +197,7 @@ families! {
     Compare => "compare",
     Logic => "logic",
     Not => "not",
+    ClassifyF32 => "classify_f32",
     Select => "select",
     Cast => "cast",
     CastToBool => "cast_to_bool",
@@ -277,6 +280,7 @@ impl Kernel {
             | LayerNormF32 { .. }
             | Logic { .. }
             | Not
+            | ClassifyF32 { .. }
             | ArgReduceF32 { .. }
             | DequantizeI32 { .. } => vec![],
         }

@@ -106,6 +106,7 @@ portable_all!(
     Compare,
     Logic,
     Not,
+    ClassifyF32,
     Select,
     Cast,
     CastToBool,

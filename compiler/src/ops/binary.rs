@@ -31,6 +31,8 @@ pub enum BinKind {
     Mod,
     /// a mod b, sign of a (Mod, fmod = 1)
     Fmod,
+    /// a < 0 ? a·b : a (PRelu)
+    PRelu,
 }
 
 impl BinKind {
@@ -52,6 +54,13 @@ impl BinKind {
                 }
             }
             BinKind::Fmod => a % b,
+            BinKind::PRelu => {
+                if a < 0.0 {
+                    a * b
+                } else {
+                    a
+                }
+            }
         }
     }
 
@@ -66,6 +75,7 @@ impl BinKind {
             BinKind::Min => Some(a.min(b)),
             BinKind::Mod => a.checked_rem(b).map(|r| if r != 0 && (r < 0) != (b < 0) { r + b } else { r }),
             BinKind::Fmod => a.checked_rem(b),
+            BinKind::PRelu => Some(if a < 0 { a.wrapping_mul(b) } else { a }),
         }
     }
 
@@ -81,6 +91,7 @@ impl BinKind {
             BinKind::Min => BinaryOp::Min,
             BinKind::Mod => BinaryOp::Mod,
             BinKind::Fmod => BinaryOp::Fmod,
+            BinKind::PRelu => BinaryOp::PRelu,
         }
     }
 }
@@ -106,6 +117,7 @@ impl OpDef for Binary {
             BinKind::Min => "min",
             BinKind::Mod => "mod",
             BinKind::Fmod => "fmod",
+            BinKind::PRelu => "prelu",
         }
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
@@ -252,6 +264,7 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         "Min" => BinKind::Min,
         "Mod" if cx.int("fmod", 0)? != 0 => BinKind::Fmod,
         "Mod" => BinKind::Mod,
+        "PRelu" => BinKind::PRelu,
         other => unsupported!("{other} is not a binary op"),
     };
     if cx.opset < 7 && cx.has("broadcast") {

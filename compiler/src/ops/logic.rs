@@ -1,6 +1,6 @@
 //! Comparisons and boolean logic: Equal, Less, LessOrEqual, Greater, GreaterOrEqual
 //! (any element type, bool result), And, Or, Xor, Not, and Where (selection), all with
-//! numpy broadcasting.
+//! numpy broadcasting; IsNaN and IsInf.
 
 use super::binary::coalesce;
 use super::util::{broadcast, broadcast_index, data, req};
@@ -257,4 +257,69 @@ fn pick(x: &Data, z: &Data, picks: &[(bool, usize)]) -> Option<Data> {
 /// Where.
 pub fn import_where(_: &NodeCx) -> OpResult<Lowered> {
     Ok(Lowered::op(Where, 3))
+}
+
+/// IsNaN (`nan`) or IsInf (`pos`, `neg`: which infinities count): a bool tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classify {
+    /// IsNaN.
+    pub nan: bool,
+    /// +∞ counts (IsInf).
+    pub pos: bool,
+    /// −∞ counts (IsInf).
+    pub neg: bool,
+}
+
+impl Classify {
+    fn test(&self, v: f64) -> bool {
+        if self.nan {
+            v.is_nan()
+        } else {
+            (self.pos && v == f64::INFINITY) || (self.neg && v == f64::NEG_INFINITY)
+        }
+    }
+}
+
+impl OpDef for Classify {
+    fn name(&self) -> &'static str {
+        if self.nan {
+            "is_nan"
+        } else {
+            "is_inf"
+        }
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        if self.nan {
+            vec![]
+        } else {
+            vec![("positive", self.pos.to_string()), ("negative", self.neg.to_string())]
+        }
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let x = req(inputs, 0)?.ty;
+        if !x.dtype.is_float() {
+            invalid!("{} of {} tensors", self.name(), x.dtype);
+        }
+        Ok(vec![TensorType::new(DType::Bool, x.shape.clone())])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = data(inputs, 0)?;
+        let v = (0..x.numel()).map(|i| self.test(x.data.get_f64(i))).collect();
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::Bool(v) }])
+    }
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
+        if x.dtype != DType::F32 {
+            unsupported!("{} of {} tensors computed at run time", self.name(), x.dtype);
+        }
+        let kernel = Kernel::ClassifyF32 { nan: self.nan, pos: self.pos, neg: self.neg };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
+    }
+}
+
+/// IsNaN and IsInf.
+pub fn import_classify(cx: &NodeCx) -> OpResult<Lowered> {
+    let nan = cx.node.op_type == "IsNaN";
+    let (pos, neg) = (cx.int("detect_positive", 1)? != 0, cx.int("detect_negative", 1)? != 0);
+    Ok(Lowered::op(Classify { nan, pos, neg }, 1))
 }

@@ -205,6 +205,7 @@ define_ops! {
     Logic(logic::Logic),
     Not(logic::Not),
     Where(logic::Where),
+    Classify(logic::Classify),
     Reduce(reduce::Reduce),
     ArgReduce(reduce::ArgReduce),
     Dequantize(quant::Dequantize),

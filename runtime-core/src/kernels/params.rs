@@ -414,6 +414,8 @@ pub enum BinaryOp {
     Mod,
     /// a mod b with the sign of a (C's `fmod`; ONNX Mod with fmod = 1).
     Fmod,
+    /// a < 0 ? a · b : a (ONNX PRelu, b the slope).
+    PRelu,
 }
 
 /// A reduction over some axes of a tensor: `shape` holds the input extents (after

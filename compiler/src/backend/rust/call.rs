@@ -270,6 +270,7 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         ArgReduceF32 { p, max, last } => vec![axis(p), quote!(#max), quote!(#last)],
         Compare { p, op, .. } => vec![broadcast(p), variant("CompareOp", op)],
         Logic { p, op } => vec![broadcast(p), variant("LogicOp", op)],
+        ClassifyF32 { nan, pos, neg } => vec![quote!(#nan), quote!(#pos), quote!(#neg)],
         Not | Cast { .. } | CastToBool { .. } | CastFromBool { .. } => vec![],
         CastFromHalf { bf16, .. } | CastToHalf { bf16, .. } => vec![quote!(#bf16)],
         Select { p, .. } => vec![broadcast3(p)],

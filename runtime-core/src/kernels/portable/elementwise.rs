@@ -40,6 +40,8 @@ binary_fns! {
     };
     /// a mod b with the sign of a.
     Fmod => |a, b| fmod(a, b);
+    /// a < 0 ? a · b : a.
+    PRelu => |a, b| if a < 0.0 { a * b } else { a };
 }
 
 /// C's `fmod` (exact for quotients below 2^53; through f64, with no libm call).
@@ -153,12 +155,13 @@ pub fn binary_f32(p: &Broadcast, op: BinaryOp, act: Clamp, a: &[f32], b: &[f32],
         BinaryOp::Min => run::<Min>(p, act, a, b, y),
         BinaryOp::Mod => run::<Mod>(p, act, a, b, y),
         BinaryOp::Fmod => run::<Fmod>(p, act, a, b, y),
+        BinaryOp::PRelu => run::<PRelu>(p, act, a, b, y),
     }
 }
 
 /// Integer element types of [`binary_int`] and [`unary_int`]: wrapping arithmetic, so
 /// no operation can panic (division by zero gives 0).
-pub trait Int: Copy + Ord {
+pub trait Int: Copy + Ord + Default {
     /// Wrapping a + b.
     fn add(self, b: Self) -> Self;
     /// Wrapping a − b.
@@ -246,6 +249,7 @@ pub fn binary_int<T: Int>(p: &Broadcast, op: BinaryOp, a: &[T], b: &[T], y: &mut
         BinaryOp::Min => broadcast_map(p, a, b, y, |x: T, z: T| x.min(z)),
         BinaryOp::Mod => broadcast_map(p, a, b, y, T::modulo),
         BinaryOp::Fmod => broadcast_map(p, a, b, y, T::fmod),
+        BinaryOp::PRelu => broadcast_map(p, a, b, y, |x: T, s: T| if x < T::default() { x.mul(s) } else { x }),
     }
 }
 

@@ -68,6 +68,15 @@ pub fn not(x: &[u8], y: &mut [u8]) {
     }
 }
 
+/// `y = x is NaN` when `nan`, else `x = +∞` (when `pos`) or `x = −∞` (when `neg`):
+/// ONNX IsNaN and IsInf.
+pub fn classify_f32(nan: bool, pos: bool, neg: bool, x: &[f32], y: &mut [u8]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        let hit = if nan { v.is_nan() } else { (pos && v == f32::INFINITY) || (neg && v == f32::NEG_INFINITY) };
+        *o = u8::from(hit);
+    }
+}
+
 /// Last index reached by an operand with these strides, plus one.
 fn reach(p: &Broadcast3, strides: &[usize; MAX_RANK]) -> usize {
     let rank = p.rank.min(MAX_RANK);
@@ -204,5 +213,17 @@ mod tests {
         let mut f = [0.0f32; 2];
         cast_from_bool(&[3, 0], &mut f);
         assert_eq!(f, [1.0, 0.0]);
+    }
+
+    #[test]
+    fn classification_finds_nan_and_each_infinity() {
+        let x = [1.0f32, f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+        let mut y = [9u8; 4];
+        classify_f32(true, false, false, &x, &mut y);
+        assert_eq!(y, [0, 1, 0, 0]);
+        classify_f32(false, true, true, &x, &mut y);
+        assert_eq!(y, [0, 0, 1, 1]);
+        classify_f32(false, false, true, &x, &mut y);
+        assert_eq!(y, [0, 0, 0, 1]);
     }
 }
