@@ -50,6 +50,14 @@ unsafe impl Pod for i16 {}
 unsafe impl Pod for i32 {}
 // SAFETY: as above.
 unsafe impl Pod for i64 {}
+// SAFETY: as above.
+unsafe impl Pod for f64 {}
+// SAFETY: as above.
+unsafe impl Pod for u16 {}
+// SAFETY: as above.
+unsafe impl Pod for u32 {}
+// SAFETY: as above.
+unsafe impl Pod for u64 {}
 
 #[cfg(target_endian = "big")]
 compile_error!("tinyops stores weights little-endian; big-endian targets are not supported");

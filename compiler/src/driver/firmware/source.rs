@@ -127,8 +127,7 @@ pub fn build_rs(memory_x: &str) -> String {
 /// A zero of an element type, as a Rust literal.
 fn zero(d: DType) -> &'static str {
     match d {
-        DType::F32 => "0.0",
-        DType::Bool => "false",
+        DType::F32 | DType::F64 => "0.0",
         _ => "0",
     }
 }
