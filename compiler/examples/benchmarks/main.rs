@@ -205,14 +205,17 @@ fn measure(args: &Args, scratch: &Path, started: Instant) -> Result<Results, Str
         let t0 = Instant::now();
         let r = tinyops_bench(&tinyops, &corpus, m, t, args.runs);
         match &r.result {
-            Ok(b) => eprintln!(
-                "  {} instructions, flash {} B, RAM {} B + {} B stack ({:.1} s)",
-                b.instructions.map(report::group).unwrap_or_else(|| "no".into()),
-                b.flash_bytes.unwrap_or(0),
-                b.ram_bytes.unwrap_or(0),
-                b.stack_bytes.unwrap_or(0),
-                t0.elapsed().as_secs_f64()
-            ),
+            Ok(b) => {
+                let n = |x: Option<u64>| x.map(report::group).unwrap_or_else(|| "—".into());
+                eprintln!(
+                    "  instructions {}, flash {} B, RAM {} B + stack {} B ({:.1} s)",
+                    n(b.instructions),
+                    n(b.flash_bytes),
+                    n(b.ram_bytes),
+                    n(b.stack_bytes),
+                    t0.elapsed().as_secs_f64()
+                )
+            }
             Err(e) => eprintln!("  FAILED: {e}"),
         }
         tinyops_runs.push(r);
@@ -237,7 +240,9 @@ fn measure(args: &Args, scratch: &Path, started: Instant) -> Result<Results, Str
     }
 
     let mut host_runs = vec![];
+    let mut host_load = None;
     if !args.no_host {
+        host_load = load_average();
         let models: Vec<&str> = report::FP32_MODELS
             .iter()
             .chain(report::INT8_MODELS)
@@ -280,14 +285,22 @@ fn measure(args: &Args, scratch: &Path, started: Instant) -> Result<Results, Str
         commit,
         cross_rustc: tc.rustc_version.clone(),
         host_rustc,
-        qemu: vec![
-            version_line("qemu-system-arm", &["--version"]),
-            version_line("qemu-system-riscv32", &["--version"]),
-        ],
+        qemu: ["qemu-system-arm", "qemu-system-riscv32"]
+            .iter()
+            .map(|q| format!("`{q}`: `{}`", version_line(q, &["--version"])))
+            .collect(),
         microflow: args.microflow_version.clone(),
         anchors_path: args.anchors.display().to_string(),
+        host_load,
     };
     Ok(Results { info, tinyops: tinyops_runs, host: host_runs, microflow: microflow_runs })
+}
+
+/// `1.50 on 2 cores`: the 1-minute load average and the number of cores.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    Some(format!("{} on {cores} cores", text.split_whitespace().next()?))
 }
 
 fn outcome_line(o: &report::MicroflowOutcome) -> String {

@@ -128,17 +128,20 @@ impl RefCheck {
         self.argmax.0 == self.argmax.1 && (self.steps[0] + self.steps[1]) as f64 >= 0.99 * self.elements as f64
     }
 
-    /// `exact/one step/more of N, arg-max ok`.
+    /// `exact/one step/more of N, arg-max equal`, with the worst difference when some
+    /// element is more than one step off.
     pub fn summary(&self) -> String {
         let more: usize = self.steps[2..].iter().sum();
-        let worst = ["0", "1", "2", "3", "4–7", "8–15", "≥16"][self.steps.iter().rposition(|&n| n > 0).unwrap_or(0)];
+        let worst = match self.steps.iter().rposition(|&n| n > 0) {
+            Some(i) if i >= 2 => format!(" (worst {} steps)", ["", "", "2", "3", "4–7", "8–15", "≥16"][i]),
+            _ => String::new(),
+        };
         format!(
-            "{}/{}/{} of {} (worst {} steps), arg-max {}",
+            "{}/{}/{} of {}{worst}, arg-max {}",
             self.steps[0],
             self.steps[1],
             more,
             self.elements,
-            worst,
             if self.argmax.0 == self.argmax.1 { "equal" } else { "differs" }
         )
     }
@@ -149,11 +152,8 @@ impl RefCheck {
 pub enum MicroflowOutcome {
     /// Built, ran on the board and was measured.
     Measured {
-        /// Executed instructions of one inference (equal in two runs), building
-        /// MicroFlow's input buffer from the int8 input included.
+        /// Executed instructions of one inference (equal in two runs).
         instructions: u64,
-        /// Of those, building the input buffer alone (a separate window).
-        input_instructions: u64,
         /// Flash of the image.
         flash_bytes: u64,
         /// Static RAM of the image.
@@ -216,6 +216,10 @@ pub struct RunInfo {
     pub microflow: String,
     /// Where the TFLM figures are quoted from (as given on the command line).
     pub anchors_path: String,
+    /// `/proc/loadavg`'s 1-minute figure and the number of cores when the host
+    /// timings started (the machine is shared).
+    #[serde(default)]
+    pub host_load: Option<String>,
 }
 
 /// Everything one run measured.
@@ -246,7 +250,7 @@ pub fn group(n: u64) -> String {
     let d = n.to_string();
     let mut s = String::new();
     for (i, ch) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             s.push(',');
         }
         s.push(ch);
@@ -346,7 +350,7 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
         i.commit,
         i.cross_rustc,
         i.host_rustc,
-        i.qemu.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", "),
+        i.qemu.join("; "),
         i.microflow,
         i.anchors_path,
         anchors.heading,
@@ -372,8 +376,9 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
     s.push_str(&format!(
         "MicroFlow is built from the same `.tflite` originals the ONNX models were converted \
          from; TFLM's columns are quoted from `{}` ({}), where flash and arena are given in \
-         kB, read here as {} bytes (anchors.md does not say; read as 1024 B, the ratios to \
-         them would be 2.3% lower). TFLM's RAM figure is its tensor arena only, so it is \
+         kB, read here as {} bytes (anchors.md does not say; this is the reading under which \
+         its MicroFlow stack figures agree with this run's, see the MicroFlow table; read as \
+         1024 B, the ratios to them would be 2.3% lower). TFLM's RAM figure is its tensor arena only, so it is \
          compared with tinyops's arena.\n\n",
         i.anchors_path,
         anchors.date,
@@ -390,7 +395,7 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
             format!("`{m}`"),
             tinyops_cell(t, |b| b.instructions.map(group)),
             microflow_cell(mf, |f| f.0),
-            q.map(|q| group(q.instructions)).unwrap_or_else(|| "—".into()),
+            q.as_ref().map(|q| group(q.instructions)).unwrap_or_else(|| "—".into()),
             ratio(ours.map(|x| x as f64), mf.and_then(|m| m.figures()).map(|f| f.0 as f64)),
             ratio(ours.map(|x| x as f64), q.map(|q| q.instructions as f64)),
         ]);
@@ -419,7 +424,7 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
             format!("`{m}`"),
             tinyops_cell(t, |b| b.flash_bytes.map(group)),
             microflow_cell(mf, |f| f.1),
-            q.map(|q| format!("{} kB", q.flash_kb)).unwrap_or_else(|| "—".into()),
+            q.as_ref().map(|q| q.flash_text.clone()).unwrap_or_else(|| "—".into()),
             ratio(ours.map(|x| x as f64), mf.and_then(|m| m.figures()).map(|f| f.1 as f64)),
             ratio(ours.map(|x| x as f64), q.map(|q| q.flash_kb * crate::anchors::KB)),
         ]);
@@ -458,7 +463,7 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
                 mf.and_then(|m| m.figures()).map(|f| f.2 as f64),
             ),
             tinyops_cell(t, |b| Some(group(b.arena_bytes))),
-            q.map(|q| format!("{} kB", q.arena_kb)).unwrap_or_else(|| "—".into()),
+            q.as_ref().map(|q| q.arena_text.clone()).unwrap_or_else(|| "—".into()),
             ratio(b.map(|b| b.arena_bytes as f64), q.map(|q| q.arena_kb * crate::anchors::KB)),
         ]);
     }
@@ -489,11 +494,11 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
          with data set 0's references: TFLite's reference kernels (`outputs_tflite/`) and \
          onnxruntime on the ONNX conversion (`test_data_set_0`). Elements exactly equal / one \
          step off / more; the corpus criterion (same arg-max, ≥ 99% within one step) decides \
-         *matches*. Instructions include building MicroFlow's input buffer from the int8 \
-         input (its `predict_quantized` takes the buffer by value), counted alone in a \
-         second window and shown in parentheses. The last column quotes MicroFlow as \
-         measured in `anchors.md` (instructions / flash / stack), to show the two \
-         measurements agree.\n\n",
+         *matches*. The firmware keeps the input in flash as a constant of MicroFlow's input \
+         buffer type (tinyops's firmware keeps its input in flash too); `predict_quantized` \
+         takes the buffer by value, so the copy to the stack is part of the counted inference \
+         and of the stack. The last column quotes MicroFlow as measured in `anchors.md` \
+         (instructions / flash / stack), beside this run's figures.\n\n",
     );
     let mut rows = vec![];
     for &stem in TFLITE_STEMS {
@@ -507,7 +512,7 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
                 (format!("does not compile: `{}`", escape(e)), none(), none(), none())
             }
             Some(MicroflowOutcome::Failed(e)) => (format!("failed: {}", escape(e)), none(), none(), none()),
-            Some(MicroflowOutcome::Measured { checks, check_note, instructions, input_instructions, .. }) => {
+            Some(MicroflowOutcome::Measured { checks, check_note, instructions, flash_bytes, stack_bytes, .. }) => {
                 let find = |name: &str| checks.iter().find(|c| c.reference == name);
                 let verdict = match (find("TFLite"), check_note) {
                     (_, Some(note)) => format!("ran; output not compared: {}", escape(note)),
@@ -516,7 +521,7 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
                     (None, None) => "ran; no TFLite reference".into(),
                 };
                 let show = |c: Option<&RefCheck>| c.map(RefCheck::summary).unwrap_or_else(|| "—".into());
-                let insns = format!("{} ({})", group(*instructions), group(*input_instructions));
+                let insns = format!("{} / {} / {}", group(*instructions), group(*flash_bytes), group(*stack_bytes));
                 (verdict, insns, show(find("TFLite")), show(find("onnxruntime")))
             }
         };
@@ -527,7 +532,7 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
         &[
             "model",
             "MicroFlow",
-            "instructions (input buffer)",
+            "this run: instructions / flash / stack (bytes)",
             "vs TFLite",
             "vs onnxruntime",
             "MicroFlow in anchors.md (quoted)",
@@ -605,10 +610,11 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
     s.push_str(&format!(
         "`tinyops bench <model> --target host`: the host harness built by `{}`, median (p10–p90) \
          over the timed runs; onnxruntime: {}. Both single-threaded, in one process each, timed in \
-         alternating batches so that machine noise hits both; this machine is shared and noisy, so \
-         compare the ratio, not the absolute times.\n\n",
+         alternating batches so that machine noise hits both; this machine is shared and noisy{}, \
+         so compare the ratio, not the absolute times.\n\n",
         i.host_rustc,
-        escape(&ort_note)
+        escape(&ort_note),
+        i.host_load.as_ref().map(|l| format!(" (load average {l} when the timings started)")).unwrap_or_default()
     ));
     let mut rows = vec![];
     for &m in FP32_MODELS.iter().chain(INT8_MODELS).chain(HOST_EXTRA_MODELS) {
@@ -668,9 +674,10 @@ mod tests {
             commit: "abc1234".into(),
             cross_rustc: "rustc 1.96.0".into(),
             host_rustc: "rustc 1.93.0".into(),
-            qemu: vec!["QEMU emulator version 7.2.22".into()],
+            qemu: vec!["`qemu-system-arm`: `QEMU emulator version 7.2.22`".into()],
             microflow: "0.1.3".into(),
             anchors_path: "../shared/docs/anchors.md".into(),
+            host_load: Some("1.50 on 2 cores".into()),
         }
     }
 
@@ -710,7 +717,6 @@ mod tests {
                     model: "mlperf_kws_dscnn_int8".into(),
                     outcome: MicroflowOutcome::Measured {
                         instructions: 88_376_052,
-                        input_instructions: 2_000,
                         flash_bytes: 70_500,
                         ram_bytes: 1_000,
                         stack_bytes: 43_600,
@@ -765,6 +771,8 @@ mod tests {
             RefCheck { reference: "TFLite".into(), elements: 100, steps: [98, 1, 1, 0, 0, 0, 0], argmax: (1, 1) };
         assert!(c.passed());
         assert_eq!(c.summary(), "98/1/1 of 100 (worst 2 steps), arg-max equal");
+        c.steps = [99, 1, 0, 0, 0, 0, 0];
+        assert_eq!(c.summary(), "99/1/0 of 100, arg-max equal");
         c.steps = [97, 1, 0, 0, 0, 0, 2];
         assert!(!c.passed(), "2% more than one step off");
         c.steps = [100, 0, 0, 0, 0, 0, 0];
@@ -796,8 +804,8 @@ mod tests {
         assert_eq!(r[1], "does not compile: `error: unsupported operator: ADD`");
         let r = row(&doc, "### MicroFlow", "kws_dscnn_int8.tflite");
         assert_eq!(r[1], "ran; output matches TFLite");
-        assert_eq!(r[2], "88,376,052 (2,000)");
-        assert_eq!(r[3], "11/1/0 of 12 (worst 1 steps), arg-max equal");
+        assert_eq!(r[2], "88,376,052 / 70,500 / 43,600");
+        assert_eq!(r[3], "11/1/0 of 12, arg-max equal");
         assert_eq!(r[5], "88,376,052 / 70.5 kB / 43.6 kB");
         // A model MicroFlow was not given says so.
         assert_eq!(row(&doc, "### MicroFlow", "sww_int8.tflite")[1], "not run");
@@ -823,6 +831,7 @@ mod tests {
             "quoted from `../shared/docs/anchors.md`",
             "tflite-micro of 2026-08",
             "about 2 min",
+            "(load average 1.50 on 2 cores when the timings started)",
         ] {
             assert!(doc.contains(fact), "{fact} missing from the header");
         }
