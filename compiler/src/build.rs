@@ -101,6 +101,7 @@ impl Builder {
             dump_ir: false,
             weights: WeightsMode::Files(format!("{stem}.weights")),
             require_int8: false,
+            frozen: Default::default(),
         };
         println!("cargo:rerun-if-changed={}", self.model.display());
         let c = compile(&self.model, &opts)?;

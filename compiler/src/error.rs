@@ -69,6 +69,12 @@ pub enum Problem {
         /// What is wrong.
         detail: String,
     },
+    /// A `--freeze` option names an input the model does not have, or a value whose
+    /// type contradicts the input's declaration.
+    BadFreeze {
+        /// What is wrong.
+        detail: String,
+    },
     /// A tensor or value uses an element type the compiler does not handle.
     UnsupportedType {
         /// The tensor, input or output name.
@@ -128,6 +134,7 @@ impl fmt::Display for Problem {
                 suggestion.rsplit_once('=').map_or("", |(_, d)| d).replace(',', ", ")
             ),
             Problem::BadPin { detail } => write!(f, "--input-shape: {detail}"),
+            Problem::BadFreeze { detail } => write!(f, "--freeze: {detail}"),
             Problem::UnsupportedType { name, dtype } => {
                 write!(f, "`{name}` has element type {dtype}, which tinyops does not support")
             }

@@ -16,6 +16,7 @@
 pub mod backend;
 pub mod budget;
 pub mod build;
+pub mod docs;
 pub mod driver;
 pub mod error;
 pub mod eval;
@@ -55,6 +56,8 @@ pub struct Options {
     /// Fail if any node computes in float (or converts float ⇄ integer inside the
     /// model) after quantisation.
     pub require_int8: bool,
+    /// Graph inputs compiled as constants, by input name (`--freeze`).
+    pub frozen: BTreeMap<String, ir::Tensor>,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             dump_ir: false,
             weights: WeightsMode::Files("weights".into()),
             require_int8: false,
+            frozen: BTreeMap::new(),
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct Compilation {
     pub generated: Generated,
     /// The target.
     pub target: &'static Target,
+    /// The model's graph inputs before freezing, in order (what reference data sets
+    /// hold); the graph's own inputs are those of them not frozen.
+    pub declared_inputs: Vec<String>,
 }
 
 /// Hex SHA-256 of bytes.
@@ -99,7 +106,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Compiles an ONNX file.
 pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
-    let (model, mut graph) = front::load(path, &front::LoadOptions { input_shapes: opts.input_shapes.clone() })?;
+    let load = front::LoadOptions { input_shapes: opts.input_shapes.clone(), frozen: opts.frozen.clone() };
+    let (model, mut graph) = front::load(path, &load)?;
+    let declared_inputs = front::declared_inputs(&model.proto);
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
         graph.name = if stem == "model" {
             path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or(stem).to_string()
@@ -137,6 +146,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         program,
         generated,
         target: opts.target,
+        declared_inputs,
     })
 }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tinyops_compiler::driver::bench::{bench, BenchOptions};
+use tinyops_compiler::driver::conformance::{self, ConformanceOptions};
 use tinyops_compiler::driver::progress::Step;
+use tinyops_compiler::driver::testdata::read_pb;
 use tinyops_compiler::driver::verify::{resolve_model, verify, Verdict, VerifyOptions};
 use tinyops_compiler::{compile, report::Report, Error, Options};
 
@@ -30,6 +32,10 @@ struct ModelArgs {
     /// Pin a dynamic input: NAME=D0,D1,… (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     input_shapes: Vec<String>,
+    /// Compile a graph input as a constant: NAME=FILE.pb (a TensorProto; repeatable).
+    /// For inputs that act like attributes (a shape, pads, axes), never for data.
+    #[arg(long = "freeze", value_name = "NAME=FILE.pb")]
+    freeze: Vec<String>,
     /// Fail if any node still computes in float after quantisation (naming each).
     #[arg(long)]
     require_int8: bool,
@@ -118,6 +124,31 @@ enum Command {
         #[arg(long)]
         steps: bool,
     },
+    /// Run a folder of ONNX backend test cases (<case>/model.onnx + test_data_set_*):
+    /// compile, build together, run, compare; a table per op.
+    Conformance {
+        /// The folder of cases (e.g. onnx-backend-tests/node).
+        dir: PathBuf,
+        /// Only cases whose folder name matches this regular expression.
+        #[arg(long, value_name = "REGEX")]
+        filter: Option<String>,
+        /// Print one JSON object with every case instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Parallel jobs (default: the number of cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Cases per generated crate.
+        #[arg(long, default_value_t = 64)]
+        chunk_size: usize,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Rewrite docs/conformance.tsv, docs/conformance.md and the README op table of
+        /// the repository at this folder from the results (a full run only).
+        #[arg(long, value_name = "REPO", conflicts_with = "filter")]
+        update_docs: Option<PathBuf>,
+    },
 }
 
 /// Exit code of a target that was built but not run.
@@ -138,11 +169,24 @@ fn parse_shapes(items: &[String]) -> Result<BTreeMap<String, Vec<usize>>, Error>
     Ok(m)
 }
 
+fn parse_frozen(items: &[String]) -> Result<BTreeMap<String, tinyops_compiler::ir::Tensor>, Error> {
+    let mut m = BTreeMap::new();
+    for it in items {
+        let (name, file) =
+            it.rsplit_once('=').ok_or_else(|| Error::Options(format!("--freeze `{it}`: expected NAME=FILE.pb")))?;
+        if m.insert(name.to_string(), read_pb(std::path::Path::new(file))?).is_some() {
+            return Err(Error::Options(format!("--freeze: input `{name}` is frozen twice")));
+        }
+    }
+    Ok(m)
+}
+
 fn options(args: &ModelArgs, dump: bool) -> Result<Options, Error> {
     let target = tinyops_targets::lookup(&args.target).map_err(|e| Error::Options(e.to_string()))?;
     Ok(Options {
         target,
         input_shapes: parse_shapes(&args.input_shapes)?,
+        frozen: parse_frozen(&args.freeze)?,
         dump_ir: dump,
         require_int8: args.require_int8,
         ..Options::default()
@@ -249,6 +293,26 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 print!("{}", r.to_text());
             }
             Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
+        }
+        Command::Conformance { dir, filter, json, jobs, chunk_size, quiet, update_docs } => {
+            let mut opts = ConformanceOptions { chunk_size, quiet: quiet || json, ..Default::default() };
+            if let Some(j) = jobs {
+                opts.jobs = j.max(1);
+            }
+            if let Some(f) = filter {
+                opts.filter =
+                    Some(regex_lite::Regex::new(&f).map_err(|e| Error::Options(format!("--filter `{f}`: {e}")))?);
+            }
+            let r = conformance::run(&dir, &opts)?;
+            if let Some(repo) = &update_docs {
+                tinyops_compiler::docs::update(repo, &r)?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                print!("{}", r.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

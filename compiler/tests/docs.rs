@@ -1,25 +1,42 @@
-//! Documentation that is generated from code stays current: the README's
-//! supported-operator table is rendered from the op registry. Set `TINYOPS_BLESS=1`
-//! to rewrite it.
+//! Documentation that is generated from data stays current: the README's
+//! supported-operator table and `docs/conformance.md` are rendered from the op
+//! registry and the committed node-test results (`docs/conformance.tsv`). Set
+//! `TINYOPS_BLESS=1` to rewrite both from the committed results; rerun
+//! `.ci/conformance-docs` to refresh the results themselves.
 
 use std::path::PathBuf;
-use tinyops_compiler::ops::registry::markdown_table;
+use tinyops_compiler::docs::{conformance_md, read_results, readme_table, with_readme_table};
 
-#[test]
-fn readme_operator_table_matches_the_registry() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let (start, end) = ("<!-- ops-table:start -->\n", "<!-- ops-table:end -->");
-    let a = readme.find(start).expect("start marker") + start.len();
-    let b = readme.find(end).expect("end marker");
-    let table = markdown_table();
-    if readme[a..b] != table {
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn check(path: PathBuf, want: String) {
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
         if std::env::var_os("TINYOPS_BLESS").is_some() {
-            std::fs::write(&path, format!("{}{}{}", &readme[..a], table, &readme[b..])).unwrap();
+            std::fs::write(&path, want).unwrap();
         } else {
             panic!(
-                "the README operator table is stale; run TINYOPS_BLESS=1 cargo test -p tinyops-compiler --test docs"
+                "{} is stale; run TINYOPS_BLESS=1 cargo test -p tinyops-compiler --test docs (or .ci/conformance-docs)",
+                path.display()
             );
         }
     }
+}
+
+#[test]
+fn readme_operator_table_matches_the_registry_and_results() {
+    let cases = read_results(&repo().join("docs/conformance.tsv")).unwrap();
+    let path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let want = with_readme_table(&readme, &readme_table(&cases)).expect("ops-table markers");
+    check(path, want);
+}
+
+#[test]
+fn conformance_page_matches_the_results() {
+    let cases = read_results(&repo().join("docs/conformance.tsv")).unwrap();
+    assert!(cases.len() > 1000, "docs/conformance.tsv holds {} cases; it must come from a full run", cases.len());
+    check(repo().join("docs/conformance.md"), conformance_md(&cases));
 }

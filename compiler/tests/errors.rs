@@ -277,14 +277,17 @@ fn the_cli_prints_the_error_and_exits_2() {
 #[test]
 fn unsupported_element_types_name_the_tensor_and_the_type() {
     let mut t = onnx_protobuf::TensorProto::new();
-    t.name = "half_weights".into();
+    t.name = "fp8_weights".into();
     t.dims = vec![4];
-    t.data_type = 10; // FLOAT16
-    t.raw_data = vec![0; 8];
-    let p = add_model(t).write("float16");
+    t.data_type = 17; // FLOAT8E4M3FN
+    t.raw_data = vec![0; 4];
+    let p = add_model(t).write("float8");
     let e = err(&p);
     assert!(matches!(e.problems(), [Problem::UnsupportedType { .. }]), "{e}");
-    assert!(e.to_string().contains("`half_weights` has element type FLOAT16, which tinyops does not support"), "{e}");
+    assert!(
+        e.to_string().contains("`fp8_weights` has element type FLOAT8E4M3FN, which tinyops does not support"),
+        "{e}"
+    );
 }
 
 #[test]

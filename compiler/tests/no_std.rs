@@ -114,7 +114,11 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         10 => {
             let fs = [UnaryFn::Sigmoid, UnaryFn::Tanh, UnaryFn::Exp, UnaryFn::Log, UnaryFn::Sqrt, UnaryFn::Neg, UnaryFn::Abs,
                 UnaryFn::Reciprocal, UnaryFn::LeakyRelu(act.min), UnaryFn::HardSigmoid(act.min, act.max), UnaryFn::HardSwish,
-                UnaryFn::Softplus, UnaryFn::Silu];
+                UnaryFn::Softplus, UnaryFn::Silu, UnaryFn::Sin, UnaryFn::Cos, UnaryFn::Tan, UnaryFn::Asin, UnaryFn::Acos,
+                UnaryFn::Atan, UnaryFn::Sinh, UnaryFn::Cosh, UnaryFn::Asinh, UnaryFn::Acosh, UnaryFn::Atanh, UnaryFn::Floor,
+                UnaryFn::Ceil, UnaryFn::Round, UnaryFn::Sign, UnaryFn::Erf, UnaryFn::Softsign, UnaryFn::Mish, UnaryFn::Gelu,
+                UnaryFn::GeluTanh, UnaryFn::Elu(act.min), UnaryFn::Selu(act.min, act.max), UnaryFn::Celu(act.max),
+                UnaryFn::ThresholdedRelu(act.min), UnaryFn::Shrink(act.min, act.max)];
             k::unary_f32(fs[p[58] % fs.len()], f0, f1)
         }
         11 => k::softmax_f32(&axis, f0, f1),
@@ -157,9 +161,9 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         43 => k::dequantize_f32::<i8>(&axis, f0, w0, i8a, f1),
         44 => k::dequantize_f32::<u8>(&axis, f0, w0, b0, f1),
         45 => k::dequantize_i32(&axis, f0, w0, f1),
-        47 => k::depthwise_conv2d_f32(&conv, act, f0, f1, f2, f3),
-        48 => k::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
-        49 => k::depthwise_conv2d_q8::<u8, i16, u8>(&conv, z, &out, w1, w2, b0, w16, w0, w3, b2),
+        72 => k::depthwise_conv2d_f32(&conv, act, f0, f1, f2, f3),
+        73 => k::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        74 => k::depthwise_conv2d_q8::<u8, i16, u8>(&conv, z, &out, w1, w2, b0, w16, w0, w3, b2),
         46 => {
             let regions = [(p[11], p[12]), (p[13], p[14]), (p[15], p[16])];
             let (ro, [x, y, z]) = tinyops_runtime::arena::split(b0, regions);
@@ -170,13 +174,75 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 *c = 2;
             }
         }
+        47 => {
+            let ops = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod, ReduceOp::L1,
+                ReduceOp::L2, ReduceOp::LogSum, ReduceOp::LogSumExp, ReduceOp::SumSquare];
+            let red = Reduce { rank: p[28], shape: arr(p, 29), reduce: arr::<6>(p, 35).map(|v| v % 2 == 1) };
+            k::reduce_f32(&red, ops[p[58] % ops.len()], f0, f1)
+        }
+        48 => k::arg_reduce_f32(&axis, p[14] % 2 == 1, p[15] % 2 == 1, f0, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[10]))),
+        49 => {
+            let ops = [CompareOp::Equal, CompareOp::Less, CompareOp::LessOrEqual, CompareOp::Greater, CompareOp::GreaterOrEqual];
+            k::compare::<f32>(&bc, ops[p[58] % ops.len()], f0, f1, b0)
+        }
+        50 => k::compare::<i8>(&bc, CompareOp::Less, &*i8a, &*i8b, b2),
+        51 => {
+            let ops = [LogicOp::And, LogicOp::Or, LogicOp::Xor];
+            k::logic(&bc, ops[p[58] % ops.len()], &*b0, &*b1, b2)
+        }
+        52 => k::not(&*b0, b1),
+        53 => {
+            let sel = Broadcast3 { rank: p[28], shape: arr(p, 29), c: arr(p, 35), a: arr(p, 41), b: arr(p, 47) };
+            k::select::<f32>(&sel, &*b0, f0, f1, f2)
+        }
+        54 => k::cast::<f32, i8>(f0, i8a),
+        55 => k::cast::<i64, f32>(&*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f1),
+        56 => k::cast_to_bool::<f32>(f0, b0),
+        57 => k::cast_from_bool::<i32>(&*b0, w0),
+        58 => {
+            let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow, BinaryOp::Max, BinaryOp::Min, BinaryOp::Mod, BinaryOp::Fmod, BinaryOp::PRelu];
+            k::binary_int::<i8>(&bc, ops[p[58] % ops.len()], &*i8a, &*i8b, i8c)
+        }
+        59 => k::binary_int::<i32>(&bc, BinaryOp::Mod, &*w0, &*w1, w2),
+        60 => k::binary_f32(&bc, BinaryOp::Mod, act, f0, f1, f2),
+        61 => k::binary_f32(&bc, [BinaryOp::Fmod, BinaryOp::PRelu][p[58] % 2], act, f0, f1, f2),
+        62 => {
+            let fs = [IntUnary::Neg, IntUnary::Abs, IntUnary::Sign];
+            k::unary_int::<i64>(fs[p[58] % fs.len()], &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
+        }
+        63 => {
+            let t = Trilu { batch: p[11], rows: p[12], cols: p[13], k: p[14] as isize - 3, upper: p[15] % 2 == 1 };
+            k::trilu::<f32>(&t, f0, f1)
+        }
+        64 => {
+            let ln = LayerNorm { outer: p[11], inner: p[12], epsilon: act.max, rms: p[13] % 2 == 1 };
+            let mut rest = f;
+            let (x, s, bi, y, m, v) = (take(&mut rest, p[59]), take(&mut rest, p[60]), take(&mut rest, p[61]), take(&mut rest, p[62]), take(&mut rest, p[63]), take(&mut rest, p[0]));
+            k::layer_norm_f32(&ln, x, s, bi, y, m, v)
+        }
+        65 => k::cast_from_half::<f32>(p[14] % 2 == 1, &*tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9])), f1),
+        66 => k::cast_to_half::<f32>(p[14] % 2 == 1, f0, tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9]))),
+        67 => k::cast::<f64, u64>(&*tinyops_runtime::arena::cast_mut::<f64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[8]))),
+        68 => {
+            let reds = [LossReduction::None, LossReduction::Sum, LossReduction::Mean];
+            let nll = Nll { n: p[11], classes: p[12], inner: p[13], reduction: reds[p[14] % 3], ignore_index: Some(p[15] as i64 - 2), softmax: p[16] % 2 == 1 };
+            let mut rest = f;
+            let (x, wt, y, lp) = (take(&mut rest, p[59]), take(&mut rest, p[60]), take(&mut rest, p[61]), take(&mut rest, p[62]));
+            k::nll_loss::<i64>(&nll, x, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), wt, y, lp)
+        }
+        69 => k::gather_indexed::<f32, i64>(&Gather { outer: p[11], axis_len: p[12], inner: p[13] }, f0, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f1),
+        70 => {
+            let ge = GatherElements { rank: p[28], shape: arr(p, 29), data: arr(p, 35), axis: p[14], axis_len: p[12] };
+            k::gather_elements::<f32, i32>(&ge, f0, &*w0, f1)
+        }
+        71 => k::classify_f32(p[14] % 2 == 1, p[15] % 2 == 1, p[16] % 2 == 1, f0, b0),
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 50;
+const KERNELS: usize = 75;
 
 const CONTROL: &str = r#"
 #[no_mangle]

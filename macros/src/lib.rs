@@ -102,6 +102,7 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         dump_ir: false,
         weights: tinyops_compiler::backend::rust::WeightsMode::Inline,
         require_int8: false,
+        frozen: Default::default(),
     };
     let limit = |l: &Option<LitInt>| -> syn::Result<Option<usize>> { l.as_ref().map(LitInt::base10_parse).transpose() };
     let budget =

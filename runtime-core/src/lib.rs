@@ -51,7 +51,13 @@ unsafe impl Pod for i32 {}
 // SAFETY: as above.
 unsafe impl Pod for i64 {}
 // SAFETY: as above.
+unsafe impl Pod for f64 {}
+// SAFETY: as above.
+unsafe impl Pod for u16 {}
+// SAFETY: as above.
 unsafe impl Pod for u32 {}
+// SAFETY: as above.
+unsafe impl Pod for u64 {}
 
 #[cfg(target_endian = "big")]
 compile_error!("tinyops stores weights little-endian; big-endian targets are not supported");

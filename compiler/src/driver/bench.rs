@@ -321,9 +321,9 @@ fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
     Ok(times)
 }
 
-/// The NumPy dtype of an element type.
-fn numpy_dtype(d: DType) -> &'static str {
-    match d {
+/// The NumPy dtype of an element type; `None` for bfloat16, which NumPy lacks.
+fn numpy_dtype(d: DType) -> Option<&'static str> {
+    Some(match d {
         DType::F32 => "<f4",
         DType::I8 => "i1",
         DType::U8 => "u1",
@@ -331,7 +331,13 @@ fn numpy_dtype(d: DType) -> &'static str {
         DType::I32 => "<i4",
         DType::I64 => "<i8",
         DType::Bool => "?",
-    }
+        DType::F64 => "<f8",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::F16 => "<f2",
+        DType::BF16 => return None,
+    })
 }
 
 /// A running `ort_time.py`.
@@ -364,7 +370,8 @@ impl Ort {
             std::fs::write(&file, t.data.to_le_bytes()).map_err(|e| format!("{}: {e}", file.display()))?;
             specs.push(serde_json::json!({
                 "name": c.graph.value(v).name,
-                "dtype": numpy_dtype(t.dtype()),
+                "dtype": numpy_dtype(t.dtype())
+                    .ok_or_else(|| format!("input `{}` is bfloat16, which NumPy cannot hold", c.graph.value(v).name))?,
                 "shape": t.shape,
                 "file": file,
             }));

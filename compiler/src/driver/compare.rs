@@ -74,7 +74,7 @@ pub fn compare(
     step: Option<f64>,
 ) -> OutputCheck {
     let n = got.numel().min(want.numel());
-    let integer = !matches!(want.data, Data::F32(_));
+    let integer = !want.dtype().is_float();
     let step = if integer { Some(1.0) } else { step };
     let mut c = OutputCheck {
         name: name.to_string(),

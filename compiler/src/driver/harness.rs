@@ -9,6 +9,7 @@
 use crate::backend::rust::tokens::usize_lit;
 use crate::ir::{DType, Graph};
 use crate::Compilation;
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 fn elem(d: DType) -> proc_macro2::TokenStream {
@@ -25,57 +26,115 @@ pub fn cargo_toml(bin: &str, model_crate: &str, model_path: &str) -> String {
     )
 }
 
-/// The harness `main.rs` for a compiled model.
-pub fn main_rs(c: &Compilation) -> String {
-    let g: &Graph = &c.graph;
-    let model = format_ident!("{}", c.crate_name().replace('-', "_"));
-    let read_inputs = g.inputs().iter().enumerate().map(|(i, &v)| {
-        let (t, n) = (elem(g.ty(v).dtype), usize_lit(g.ty(v).numel()));
-        let id = format_ident!("in{}", i);
-        quote! {
-            let mut #id: Vec<#t> = vec![Default::default(); #n];
-            for x in #id.iter_mut() {
-                *x = read_le(&mut bytes);
+/// The pieces of harness code that move one data set through a model: statements
+/// reading its inputs from `bytes` and declaring its outputs, the `run` arguments, and
+/// statements appending the outputs to `out`.
+struct Io {
+    read_inputs: Vec<TokenStream>,
+    make_outputs: Vec<TokenStream>,
+    in_args: Vec<TokenStream>,
+    out_args: Vec<TokenStream>,
+    write_outputs: Vec<TokenStream>,
+}
+
+fn io(g: &Graph) -> Io {
+    let read_inputs = g
+        .inputs()
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let (t, n) = (elem(g.ty(v).dtype), usize_lit(g.ty(v).numel()));
+            let id = format_ident!("in{}", i);
+            quote! {
+                let mut #id: Vec<#t> = vec![Default::default(); #n];
+                for x in #id.iter_mut() {
+                    *x = read_le(&mut bytes);
+                }
             }
-        }
-    });
-    let make_outputs = g.outputs().iter().enumerate().map(|(k, &v)| {
-        let (t, n) = (elem(g.ty(v).dtype), usize_lit(g.ty(v).numel()));
-        let id = format_ident!("out{}", k);
-        quote!(let mut #id: Vec<#t> = vec![Default::default(); #n];)
-    });
-    let in_args: Vec<_> = (0..g.inputs().len())
+        })
+        .collect();
+    let make_outputs = g
+        .outputs()
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| {
+            let (t, n) = (elem(g.ty(v).dtype), usize_lit(g.ty(v).numel()));
+            let id = format_ident!("out{}", k);
+            quote!(let mut #id: Vec<#t> = vec![Default::default(); #n];)
+        })
+        .collect();
+    let in_args = (0..g.inputs().len())
         .map(|i| {
             let id = format_ident!("in{}", i);
             quote!(#id.as_slice().try_into().expect("input size"))
         })
         .collect();
-    let out_args: Vec<_> = (0..g.outputs().len())
+    let out_args = (0..g.outputs().len())
         .map(|k| {
             let id = format_ident!("out{}", k);
             quote!(#id.as_mut_slice().try_into().expect("output size"))
         })
         .collect();
-    let write_outputs = (0..g.outputs().len()).map(|k| {
-        let id = format_ident!("out{}", k);
-        quote!(for x in &#id { out.extend_from_slice(&x.to_le_bytes()); })
-    });
-    let tokens = quote! {
-        use std::io::{Read, Write};
-        use #model as model;
+    let write_outputs = (0..g.outputs().len())
+        .map(|k| {
+            let id = format_ident!("out{}", k);
+            quote!(for x in &#id { out.extend_from_slice(&x.to_le_bytes()); })
+        })
+        .collect();
+    Io { read_inputs, make_outputs, in_args, out_args, write_outputs }
+}
 
-        trait Le: Sized { fn from_le(b: &[u8]) -> Self; const N: usize; }
+/// Little-endian decoding of every element type a model input can have, and
+/// `read_le`, which takes one element off the front of a byte slice.
+pub fn le_support() -> TokenStream {
+    quote! {
+        pub trait Le: Sized { fn from_le(b: &[u8]) -> Self; const N: usize; }
         impl Le for f32 { const N: usize = 4; fn from_le(b: &[u8]) -> Self { f32::from_le_bytes(b.try_into().unwrap()) } }
         impl Le for i8 { const N: usize = 1; fn from_le(b: &[u8]) -> Self { b[0] as i8 } }
         impl Le for u8 { const N: usize = 1; fn from_le(b: &[u8]) -> Self { b[0] } }
+        impl Le for i16 { const N: usize = 2; fn from_le(b: &[u8]) -> Self { i16::from_le_bytes(b.try_into().unwrap()) } }
         impl Le for i32 { const N: usize = 4; fn from_le(b: &[u8]) -> Self { i32::from_le_bytes(b.try_into().unwrap()) } }
         impl Le for i64 { const N: usize = 8; fn from_le(b: &[u8]) -> Self { i64::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for f64 { const N: usize = 8; fn from_le(b: &[u8]) -> Self { f64::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for u16 { const N: usize = 2; fn from_le(b: &[u8]) -> Self { u16::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for u32 { const N: usize = 4; fn from_le(b: &[u8]) -> Self { u32::from_le_bytes(b.try_into().unwrap()) } }
+        impl Le for u64 { const N: usize = 8; fn from_le(b: &[u8]) -> Self { u64::from_le_bytes(b.try_into().unwrap()) } }
 
-        fn read_le<T: Le>(bytes: &mut &[u8]) -> T {
+        pub fn read_le<T: Le>(bytes: &mut &[u8]) -> T {
             let (head, tail) = bytes.split_at(T::N);
             *bytes = tail;
             T::from_le(head)
         }
+    }
+}
+
+/// A harness function `pub fn run(bytes: &[u8], out: &mut Vec<u8>)` running one data
+/// set through the model at path `model` (for harnesses that hold many models).
+pub fn run_fn(c: &Compilation, model: TokenStream) -> TokenStream {
+    let Io { read_inputs, make_outputs, in_args, out_args, write_outputs } = io(&c.graph);
+    quote! {
+        pub fn run(mut bytes: &[u8], out: &mut Vec<u8>) {
+            let _ = &mut bytes;
+            let mut arena = Box::new(#model::Arena::new());
+            let mut m = #model::Model::new(&mut arena);
+            #(#read_inputs)*
+            #(#make_outputs)*
+            m.run(#(#in_args,)* #(#out_args,)*);
+            #(#write_outputs)*
+        }
+    }
+}
+
+/// The harness `main.rs` for a compiled model.
+pub fn main_rs(c: &Compilation) -> String {
+    let model = format_ident!("{}", c.crate_name().replace('-', "_"));
+    let Io { read_inputs, make_outputs, in_args, out_args, write_outputs } = io(&c.graph);
+    let le = le_support();
+    let tokens = quote! {
+        use std::io::{Read, Write};
+        use #model as model;
+
+        #le
 
         fn body() {
             let args: Vec<String> = std::env::args().collect();

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod cargo;
 pub mod compare;
+pub mod conformance;
 pub mod elf;
 pub mod firmware;
 pub mod harness;

@@ -182,31 +182,41 @@ pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Ve
     Ok(result)
 }
 
-/// Checks that data-set inputs fit the compiled graph.
-fn check_inputs(c: &Compilation, set: &DataSet) -> Result<()> {
+/// The inputs of a data set that the compiled model takes at run time: the set holds
+/// one per declared graph input; frozen ones are compiled in and dropped here. Fails
+/// when the set does not fit the model.
+pub fn runtime_inputs(c: &Compilation, set: &DataSet) -> Result<Vec<Tensor>> {
     let g = &c.graph;
-    if set.inputs.len() != g.inputs().len() || set.outputs.len() != g.outputs().len() {
-        return Err(Error::Driver {
-            step: format!("reading {}", set.name),
-            detail: format!(
-                "it has {} inputs and {} outputs; the model has {} and {}",
-                set.inputs.len(),
-                set.outputs.len(),
-                g.inputs().len(),
-                g.outputs().len()
-            ),
-        });
+    let bad = |detail: String| Error::Driver { step: format!("reading {}", set.name), detail };
+    if set.inputs.len() != c.declared_inputs.len() || set.outputs.len() != g.outputs().len() {
+        return Err(bad(format!(
+            "it has {} inputs and {} outputs; the model has {} and {}",
+            set.inputs.len(),
+            set.outputs.len(),
+            c.declared_inputs.len(),
+            g.outputs().len()
+        )));
     }
-    for (i, (t, &v)) in set.inputs.iter().zip(g.inputs()).enumerate() {
-        let ty = g.ty(v);
-        if t.dtype() != ty.dtype || t.numel() != ty.numel() {
-            return Err(Error::Driver {
-                step: format!("reading {}", set.name),
-                detail: format!("input {i} is {}{:?} but the model takes {ty}", t.dtype(), t.shape),
-            });
+    let mut kept = vec![];
+    for (t, name) in set.inputs.iter().zip(&c.declared_inputs) {
+        if g.inputs().iter().any(|&v| &g.value(v).name == name) {
+            kept.push(t.clone());
         }
     }
-    Ok(())
+    if kept.len() != g.inputs().len() {
+        return Err(bad(format!(
+            "{} of its inputs are run-time inputs; the model takes {}",
+            kept.len(),
+            g.inputs().len()
+        )));
+    }
+    for (i, (t, &v)) in kept.iter().zip(g.inputs()).enumerate() {
+        let ty = g.ty(v);
+        if t.dtype() != ty.dtype || t.numel() != ty.numel() {
+            return Err(bad(format!("input {i} is {}{:?} but the model takes {ty}", t.dtype(), t.shape)));
+        }
+    }
+    Ok(kept)
 }
 
 /// Extra references shipped beside the model (onnxruntime optimised, TFLite).
@@ -330,7 +340,7 @@ fn check_outputs(
             }
             // Float outputs must match the primary (op-by-op onnxruntime) reference;
             // quantised outputs may match any reference (there is no single bit-exact one).
-            let integer = !matches!(out.data, Data::F32(_)) || step.is_some();
+            let integer = !out.dtype().is_float() || step.is_some();
             let mut ok = false;
             for (i, (label, want)) in refs.into_iter().enumerate() {
                 let chk = compare(&name, &label, out, want, tol, step);
@@ -361,10 +371,8 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
             detail: format!("no test_data_set_* folders in {}", data_dir.display()),
         });
     }
-    for s in &sets {
-        check_inputs(&c, s)?;
-    }
-    let inputs: Vec<&[Tensor]> = sets.iter().map(|s| s.inputs.as_slice()).collect();
+    let inputs: Vec<Vec<Tensor>> = sets.iter().map(|s| runtime_inputs(&c, s)).collect::<Result<_>>()?;
+    let inputs: Vec<&[Tensor]> = inputs.iter().map(Vec::as_slice).collect();
     let run = match &cross {
         None => run_on_host(&c, &inputs, opts.quiet)?,
         Some(tc) => run_as_firmware(&c, &inputs, tc, opts.quiet)?,

@@ -9,7 +9,7 @@ pub mod node;
 pub mod tensor;
 
 use crate::error::{Error, NodeRef, Problem, Result};
-use crate::ir::{build, Graph, TensorType, ValueId};
+use crate::ir::{build, Graph, Tensor, TensorType, ValueId};
 use crate::ops::registry::{self, Support};
 use crate::ops::{Arg, OpError};
 use node::{Lowered, NodeCx};
@@ -23,6 +23,9 @@ pub struct LoadOptions {
     /// Shapes for graph inputs, by input name (`--input-shape name=1,3,96,96`). Required
     /// for every input whose declared shape is not fully static.
     pub input_shapes: BTreeMap<String, Vec<usize>>,
+    /// Graph inputs made compile-time constants, by input name (`--freeze
+    /// name=value.pb`): the model is compiled as if the value were an initializer.
+    pub frozen: BTreeMap<String, Tensor>,
 }
 
 /// A decoded model file: the protobuf plus what the front end needs to resolve paths.
@@ -158,7 +161,29 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             });
         }
     }
+    for name in opts.frozen.keys() {
+        if !declared_inputs.iter().any(|i| &i.name == name) {
+            let known: Vec<&str> = declared_inputs.iter().map(|i| i.name.as_str()).collect();
+            im.problems.push(Problem::BadFreeze {
+                detail: format!("the model has no input `{name}`; its inputs are: {}", known.join(", ")),
+            });
+        } else if opts.input_shapes.contains_key(name) {
+            im.problems.push(Problem::BadFreeze {
+                detail: format!("input `{name}` is both frozen and pinned; a frozen input takes its value's shape"),
+            });
+        }
+    }
     for vi in &declared_inputs {
+        if let Some(t) = opts.frozen.get(&vi.name) {
+            match frozen_mismatch(vi, t) {
+                None => {
+                    let id = graph.add_const(vi.name.clone(), t.clone());
+                    names.insert(vi.name.clone(), id);
+                }
+                Some(detail) => im.problems.push(Problem::BadFreeze { detail }),
+            }
+            continue;
+        }
         match input_type(vi, opts.input_shapes.get(&vi.name)) {
             Ok(ty) => {
                 let id = graph.add_input(vi.name.clone(), ty);
@@ -334,6 +359,7 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
 fn op_outputs(op: &crate::ops::Op, n: &NodeProto) -> usize {
     match op {
         crate::ops::Op::Lstm(_) => 3,
+        crate::ops::Op::LayerNorm(l) if !l.rms => 3,
         _ => n.output.len().max(1),
     }
 }
@@ -473,6 +499,36 @@ fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorTyp
         });
     }
     Ok(TensorType::new(dtype, shape))
+}
+
+/// Why a frozen value cannot stand for a declared input: another element type, or a
+/// shape that contradicts a fixed dimension.
+fn frozen_mismatch(vi: &ValueInfoProto, t: &Tensor) -> Option<String> {
+    let (elem, dims) = declared_dims(vi)?;
+    if let Ok(dt) = tensor::dtype_of(elem) {
+        if dt != t.dtype() {
+            return Some(format!("input `{}` is declared {dt} but the frozen value is {}", vi.name, t.dtype()));
+        }
+    }
+    let contradicts = |i: usize, d: &Result<i64, String>| matches!(d, Ok(v) if *v as usize != t.shape[i]);
+    if !dims.is_empty() && (dims.len() != t.shape.len() || dims.iter().enumerate().any(|(i, d)| contradicts(i, d))) {
+        let shown: Vec<String> = dims.iter().map(|d| d.clone().map_or_else(|s| s, |v| v.to_string())).collect();
+        return Some(format!(
+            "input `{}` is declared with shape [{}] but the frozen value has shape {:?}",
+            vi.name,
+            shown.join(", "),
+            t.shape
+        ));
+    }
+    None
+}
+
+/// The names of the model's graph inputs that are not initializers, in order: the
+/// inputs a caller (or a `test_data_set_*/input_K.pb`) provides before any freezing.
+pub fn declared_inputs(model: &ModelProto) -> Vec<String> {
+    let g = &model.graph;
+    let init: HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
+    g.input.iter().filter(|i| !init.contains(i.name.as_str())).map(|i| i.name.clone()).collect()
 }
 
 /// How a declared type disagrees with the inferred one, if it does (symbolic and

@@ -21,6 +21,12 @@ pub fn dtype_of(code: i32) -> Result<DType, String> {
         Some(DataType::INT32) => DType::I32,
         Some(DataType::INT64) => DType::I64,
         Some(DataType::BOOL) => DType::Bool,
+        Some(DataType::DOUBLE) => DType::F64,
+        Some(DataType::UINT16) => DType::U16,
+        Some(DataType::UINT32) => DType::U32,
+        Some(DataType::UINT64) => DType::U64,
+        Some(DataType::FLOAT16) => DType::F16,
+        Some(DataType::BFLOAT16) => DType::BF16,
         Some(other) => return Err(format!("{other:?}")),
         None => return Err(format!("unknown type code {code}")),
     })
@@ -118,6 +124,13 @@ fn typed_fields(t: &TensorProto, dtype: DType) -> Result<Data, String> {
         DType::U8 => Data::U8(t.int32_data.iter().map(|&v| v as u8).collect()),
         DType::I16 => Data::I16(t.int32_data.iter().map(|&v| v as i16).collect()),
         DType::Bool => Data::Bool(t.int32_data.iter().map(|&v| v != 0).collect()),
+        DType::F64 => Data::F64(t.double_data.clone()),
+        DType::U64 => Data::U64(t.uint64_data.clone()),
+        // uint32 is stored widened in uint64_data; uint16 and the halves' bits in int32_data.
+        DType::U32 => Data::U32(t.uint64_data.iter().map(|&v| v as u32).collect()),
+        DType::U16 => Data::U16(t.int32_data.iter().map(|&v| v as u16).collect()),
+        DType::F16 => Data::F16(t.int32_data.iter().map(|&v| v as u16).collect()),
+        DType::BF16 => Data::BF16(t.int32_data.iter().map(|&v| v as u16).collect()),
     })
 }
 
@@ -187,6 +200,12 @@ pub fn encode(name: &str, t: &Tensor) -> TensorProto {
         DType::I32 => DataType::INT32,
         DType::I64 => DataType::INT64,
         DType::Bool => DataType::BOOL,
+        DType::F64 => DataType::DOUBLE,
+        DType::U16 => DataType::UINT16,
+        DType::U32 => DataType::UINT32,
+        DType::U64 => DataType::UINT64,
+        DType::F16 => DataType::FLOAT16,
+        DType::BF16 => DataType::BFLOAT16,
     } as i32;
     p.raw_data = t.data.to_le_bytes();
     p
@@ -245,8 +264,17 @@ mod tests {
         let mut t = proto(DataType::INT64, &[3]);
         t.int64_data = vec![1, 2];
         assert!(matches!(decode(&t, dir), Err(DecodeError::Invalid(m)) if m.contains("has 2 elements")));
-        let t = proto(DataType::DOUBLE, &[1]);
-        assert_eq!(decode(&t, dir), Err(DecodeError::UnsupportedType("DOUBLE".into())));
+        let t = proto(DataType::COMPLEX64, &[1]);
+        assert_eq!(decode(&t, dir), Err(DecodeError::UnsupportedType("COMPLEX64".into())));
+        let mut t = proto(DataType::DOUBLE, &[2]);
+        t.double_data = vec![0.5, -2.0];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::F64(vec![0.5, -2.0]));
+        let mut t = proto(DataType::FLOAT16, &[1]);
+        t.int32_data = vec![0x3c00];
+        assert_eq!(decode(&t, dir).unwrap().data.get_f64(0), 1.0);
+        let mut t = proto(DataType::UINT32, &[1]);
+        t.uint64_data = vec![4_000_000_000];
+        assert_eq!(decode(&t, dir).unwrap().data, Data::U32(vec![4_000_000_000]));
         let t = proto(DataType::FLOAT, &[-1]);
         assert!(matches!(decode(&t, dir), Err(DecodeError::Invalid(m)) if m.contains("negative dimension")));
     }

@@ -19,6 +19,18 @@ pub enum DType {
     I64,
     /// Boolean, one byte per element.
     Bool,
+    /// 64-bit IEEE float.
+    F64,
+    /// Unsigned 16-bit integer.
+    U16,
+    /// Unsigned 32-bit integer.
+    U32,
+    /// Unsigned 64-bit integer.
+    U64,
+    /// IEEE half precision, stored as its 16 bits.
+    F16,
+    /// bfloat16, stored as its 16 bits.
+    BF16,
 }
 
 impl DType {
@@ -26,9 +38,9 @@ impl DType {
     pub fn size(self) -> usize {
         match self {
             DType::I8 | DType::U8 | DType::Bool => 1,
-            DType::I16 => 2,
-            DType::F32 | DType::I32 => 4,
-            DType::I64 => 8,
+            DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
+            DType::F32 | DType::I32 | DType::U32 => 4,
+            DType::I64 | DType::U64 | DType::F64 => 8,
         }
     }
 
@@ -42,15 +54,35 @@ impl DType {
             DType::I32 => "i32",
             DType::I64 => "i64",
             DType::Bool => "bool",
+            DType::F64 => "f64",
+            DType::U16 => "u16",
+            DType::U32 => "u32",
+            DType::U64 => "u64",
+            DType::F16 => "f16",
+            DType::BF16 => "bf16",
         }
     }
 
-    /// The Rust scalar type generated code uses for this element type.
+    /// The Rust scalar type generated code uses for this element type (half-precision
+    /// floats are their 16 bits, converted by the runtime's `math`). Booleans are
+    /// bytes holding 0 or 1 (kernels read any non-zero byte as true): every byte is a
+    /// valid value, so the arena can hold them without `unsafe`.
     pub fn rust_type(self) -> &'static str {
         match self {
-            DType::Bool => "bool",
+            DType::Bool => "u8",
+            DType::F16 | DType::BF16 => "u16",
             other => other.name(),
         }
+    }
+
+    /// True for the floating-point types.
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F64 | DType::F16 | DType::BF16)
+    }
+
+    /// True for the half-precision types (stored as bits).
+    pub fn is_half(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16)
     }
 
     /// True for the 8-bit types that carry quantised values.

@@ -119,6 +119,18 @@ pub enum Data {
     I64(Vec<i64>),
     /// Booleans.
     Bool(Vec<bool>),
+    /// 64-bit floats.
+    F64(Vec<f64>),
+    /// Unsigned 16-bit integers.
+    U16(Vec<u16>),
+    /// Unsigned 32-bit integers.
+    U32(Vec<u32>),
+    /// Unsigned 64-bit integers.
+    U64(Vec<u64>),
+    /// IEEE half-precision floats, as bits.
+    F16(Vec<u16>),
+    /// bfloat16 floats, as bits.
+    BF16(Vec<u16>),
 }
 
 /// Applies one expression to the vector inside any [`Data`] variant.
@@ -132,6 +144,12 @@ macro_rules! with_data {
             Data::I32($v) => $e,
             Data::I64($v) => $e,
             Data::Bool($v) => $e,
+            Data::F64($v) => $e,
+            Data::U16($v) => $e,
+            Data::U32($v) => $e,
+            Data::U64($v) => $e,
+            Data::F16($v) => $e,
+            Data::BF16($v) => $e,
         }
     };
 }
@@ -147,6 +165,12 @@ impl Data {
             Data::I32(_) => DType::I32,
             Data::I64(_) => DType::I64,
             Data::Bool(_) => DType::Bool,
+            Data::F64(_) => DType::F64,
+            Data::U16(_) => DType::U16,
+            Data::U32(_) => DType::U32,
+            Data::U64(_) => DType::U64,
+            Data::F16(_) => DType::F16,
+            Data::BF16(_) => DType::BF16,
         }
     }
 
@@ -160,9 +184,15 @@ impl Data {
         self.len() == 0
     }
 
-    /// Element `i` as f64 (exact for every type but i64 beyond 2^53).
+    /// Element `i` as f64 (exact for every type but 64-bit integers beyond 2^53).
     pub fn get_f64(&self, i: usize) -> f64 {
         match self {
+            Data::F64(v) => v[i],
+            Data::U16(v) => v[i] as f64,
+            Data::U32(v) => v[i] as f64,
+            Data::U64(v) => v[i] as f64,
+            Data::F16(v) => tinyops_runtime::math::f16_to_f32(v[i]) as f64,
+            Data::BF16(v) => tinyops_runtime::math::bf16_to_f32(v[i]) as f64,
             Data::F32(v) => v[i] as f64,
             Data::I8(v) => v[i] as f64,
             Data::U8(v) => v[i] as f64,
@@ -173,9 +203,13 @@ impl Data {
         }
     }
 
-    /// Element `i` as i64 (floats truncate toward zero).
+    /// Element `i` as i64 (floats truncate toward zero; u64 wraps).
     pub fn get_i64(&self, i: usize) -> i64 {
         match self {
+            Data::F64(_) | Data::F16(_) | Data::BF16(_) => self.get_f64(i) as i64,
+            Data::U16(v) => v[i] as i64,
+            Data::U32(v) => v[i] as i64,
+            Data::U64(v) => v[i] as i64,
             Data::F32(v) => v[i] as i64,
             Data::I8(v) => v[i] as i64,
             Data::U8(v) => v[i] as i64,
@@ -209,6 +243,10 @@ impl Data {
             Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::Bool(v) => v.iter().map(|&x| x as u8).collect(),
+            Data::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::U16(v) | Data::F16(v) | Data::BF16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Data::U64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         }
     }
 
@@ -228,6 +266,12 @@ impl Data {
             DType::I32 => Data::I32(chunks(bytes, i32::from_le_bytes)),
             DType::I64 => Data::I64(chunks(bytes, i64::from_le_bytes)),
             DType::Bool => Data::Bool(bytes.iter().map(|&b| b != 0).collect()),
+            DType::F64 => Data::F64(chunks(bytes, f64::from_le_bytes)),
+            DType::U16 => Data::U16(chunks(bytes, u16::from_le_bytes)),
+            DType::U32 => Data::U32(chunks(bytes, u32::from_le_bytes)),
+            DType::U64 => Data::U64(chunks(bytes, u64::from_le_bytes)),
+            DType::F16 => Data::F16(chunks(bytes, u16::from_le_bytes)),
+            DType::BF16 => Data::BF16(chunks(bytes, u16::from_le_bytes)),
         })
     }
 
@@ -242,6 +286,12 @@ impl Data {
             Data::I32(v) => Data::I32(idx.iter().map(|&i| v[i]).collect()),
             Data::I64(v) => Data::I64(idx.iter().map(|&i| v[i]).collect()),
             Data::Bool(v) => Data::Bool(idx.iter().map(|&i| v[i]).collect()),
+            Data::F64(v) => Data::F64(idx.iter().map(|&i| v[i]).collect()),
+            Data::U16(v) => Data::U16(idx.iter().map(|&i| v[i]).collect()),
+            Data::U32(v) => Data::U32(idx.iter().map(|&i| v[i]).collect()),
+            Data::U64(v) => Data::U64(idx.iter().map(|&i| v[i]).collect()),
+            Data::F16(v) => Data::F16(idx.iter().map(|&i| v[i]).collect()),
+            Data::BF16(v) => Data::BF16(idx.iter().map(|&i| v[i]).collect()),
         }
     }
 
@@ -252,14 +302,42 @@ impl Data {
             return self.clone();
         }
         let n = self.len();
+        // Floats convert through f64 (truncating, saturating), integers through i64
+        // (wrapping), as Rust's `as` and numpy's `astype` do.
+        macro_rules! int {
+            ($t:ty) => {
+                (0..n)
+                    .map(|i| if self.dtype().is_float() { self.get_f64(i) as $t } else { self.get_i64(i) as $t })
+                    .collect()
+            };
+        }
         match dtype {
             DType::F32 => Data::F32(self.to_f32_vec()),
-            DType::I8 => Data::I8((0..n).map(|i| self.get_f64(i) as i8).collect()),
-            DType::U8 => Data::U8((0..n).map(|i| self.get_f64(i) as u8).collect()),
-            DType::I16 => Data::I16((0..n).map(|i| self.get_f64(i) as i16).collect()),
-            DType::I32 => Data::I32((0..n).map(|i| self.get_f64(i) as i32).collect()),
-            DType::I64 => Data::I64(self.to_i64_vec()),
+            DType::I8 => Data::I8(int!(i8)),
+            DType::U8 => Data::U8(int!(u8)),
+            DType::I16 => Data::I16(int!(i16)),
+            DType::I32 => Data::I32(int!(i32)),
+            DType::I64 => Data::I64(int!(i64)),
             DType::Bool => Data::Bool((0..n).map(|i| self.get_f64(i) != 0.0).collect()),
+            DType::F64 => Data::F64((0..n).map(|i| self.get_f64(i)).collect()),
+            DType::U16 => Data::U16(int!(u16)),
+            DType::U32 => Data::U32(int!(u32)),
+            DType::U64 => Data::U64(
+                (0..n)
+                    .map(|i| match self {
+                        Data::U64(v) => v[i],
+                        d if d.dtype().is_float() => d.get_f64(i) as u64,
+                        d => d.get_i64(i) as u64,
+                    })
+                    .collect(),
+            ),
+            // Half precision rounds through f32, as the runtime's conversions do.
+            DType::F16 => {
+                Data::F16((0..n).map(|i| tinyops_runtime::math::f32_to_f16(self.get_f64(i) as f32)).collect())
+            }
+            DType::BF16 => {
+                Data::BF16((0..n).map(|i| tinyops_runtime::math::f32_to_bf16(self.get_f64(i) as f32)).collect())
+            }
         }
     }
 }

@@ -9,7 +9,8 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Strided, UnaryFn,
+    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, GatherElements, Gemm, IntUnary, LayerNorm,
+    LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -33,6 +34,11 @@ pub enum Kernel {
     GemmF32 { p: Gemm, act: Clamp },
     /// Float broadcasting binary op with a fused clamp. Reads a, b; writes y.
     BinaryF32 { p: Broadcast, op: BinaryOp, act: Clamp },
+    /// Integer broadcasting binary op (wrapping; division by zero gives 0). Reads a, b;
+    /// writes y.
+    BinaryInt { t: DType, p: Broadcast, op: BinaryOp },
+    /// Integer unary function. Reads x; writes y.
+    UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
     ClampF32 { act: Clamp },
     /// Float unary function. Reads x; writes y.
@@ -55,6 +61,42 @@ pub enum Kernel {
     /// Float LSTM over a sequence. Reads x, w, r, b, h0, c0, peepholes; writes y, y_h,
     /// y_c, scratch.
     LstmF32 { p: Lstm },
+    /// Float reduction over some axes. Reads x; writes y.
+    ReduceF32 { p: Reduce, op: ReduceOp },
+    /// Index of the largest (`max`) or smallest float along an axis, the last among
+    /// equals when `last`. Reads x; writes y (i64).
+    ArgReduceF32 { p: Axis, max: bool, last: bool },
+    /// Broadcasting comparison of any element type. Reads a, b; writes y (bool).
+    Compare { t: DType, p: Broadcast, op: CompareOp },
+    /// Broadcasting boolean function. Reads a, b; writes y.
+    Logic { p: Broadcast, op: LogicOp },
+    /// Boolean negation. Reads x; writes y.
+    Not,
+    /// IsNaN (`nan`) or IsInf of floats. Reads x; writes y (bool).
+    ClassifyF32 { nan: bool, pos: bool, neg: bool },
+    /// `y = c ? a : b` with three-way broadcasting. Reads c, a, b; writes y.
+    Select { t: DType, p: Broadcast3 },
+    /// Element type conversion between numbers. Reads x; writes y.
+    Cast { from: DType, to: DType },
+    /// Numbers to booleans (`x ≠ 0`). Reads x; writes y.
+    CastToBool { from: DType },
+    /// Booleans to numbers (0 or 1). Reads x; writes y.
+    CastFromBool { to: DType },
+    /// Half-precision bits (bfloat16 when `bf16`) to numbers. Reads x; writes y.
+    CastFromHalf { bf16: bool, to: DType },
+    /// Numbers to half-precision bits (bfloat16 when `bf16`). Reads x; writes y.
+    CastToHalf { bf16: bool, from: DType },
+    /// Layer or RMS normalisation. Reads x, scale, bias; writes y, mean, inv_std.
+    LayerNormF32 { p: LayerNorm },
+    /// One triangle of each matrix kept, the rest zeroed. Reads x; writes y.
+    Trilu { t: DType, p: Trilu },
+    /// Negative log-likelihood (or softmax cross-entropy) loss with `i` targets. Reads
+    /// x, target, weight; writes loss, log_prob.
+    Nll { i: DType, p: Nll },
+    /// Gather along an axis by `i` indices read at run time. Reads x, indices; writes y.
+    GatherIndexed { t: DType, i: DType, p: Gather },
+    /// GatherElements with `i` indices. Reads x, indices; writes y.
+    GatherElements { t: DType, i: DType, p: GatherElements },
     /// Element copy. Reads x; writes y.
     Copy { t: DType },
     /// Fills with one value. Writes y.
@@ -150,6 +192,8 @@ families! {
     DepthwiseConv2dF32 => "depthwise_conv2d_f32",
     GemmF32 => "gemm_f32",
     BinaryF32 => "binary_f32",
+    BinaryInt => "binary_int",
+    UnaryInt => "unary_int",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -160,6 +204,23 @@ families! {
     MeanAxisF32 => "mean_axis_f32",
     MaxAxisF32 => "max_axis_f32",
     LstmF32 => "lstm_f32",
+    ReduceF32 => "reduce_f32",
+    ArgReduceF32 => "arg_reduce_f32",
+    Compare => "compare",
+    Logic => "logic",
+    Not => "not",
+    ClassifyF32 => "classify_f32",
+    Select => "select",
+    Cast => "cast",
+    CastToBool => "cast_to_bool",
+    CastFromBool => "cast_from_bool",
+    CastFromHalf => "cast_from_half",
+    CastToHalf => "cast_to_half",
+    LayerNormF32 => "layer_norm_f32",
+    Trilu => "trilu",
+    Nll => "nll_loss",
+    GatherIndexed => "gather_indexed",
+    GatherElements => "gather_elements",
     Copy => "copy",
     Fill => "fill",
     CopyStrided => "copy_strided",
@@ -187,6 +248,22 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
+            GatherIndexed { t, i, .. } | GatherElements { t, i, .. } => vec![*t, *i],
+            Nll { i: t, .. }
+            | Trilu { t, .. }
+            | Compare { t, .. }
+            | Select { t, .. }
+            | BinaryInt { t, .. }
+            | UnaryInt { t, .. } => {
+                vec![*t]
+            }
+            Cast { from, to } => vec![*from, *to],
+            CastToBool { from: t }
+            | CastFromBool { to: t }
+            | CastFromHalf { to: t, .. }
+            | CastToHalf { from: t, .. } => {
+                vec![*t]
+            }
             Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],
             Quantize { to, .. } => vec![*to],
             Dequantize { from, .. } => vec![*from],
@@ -212,6 +289,12 @@ impl Kernel {
             | MeanAxisF32 { .. }
             | MaxAxisF32 { .. }
             | LstmF32 { .. }
+            | ReduceF32 { .. }
+            | LayerNormF32 { .. }
+            | Logic { .. }
+            | Not
+            | ClassifyF32 { .. }
+            | ArgReduceF32 { .. }
             | DequantizeI32 { .. } => vec![],
         }
     }

@@ -5,9 +5,9 @@
 use super::util::{expect_dtype, f32s, req};
 use super::{Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{DType, Tensor, TensorType};
+use crate::ir::{DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
-use tinyops_runtime::kernels::{Clamp, UnaryFn};
+use tinyops_runtime::kernels::{Clamp, IntUnary, UnaryFn};
 
 /// A clamp of the output, on its own (Relu, Clip) or fused into a producer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,15 +29,10 @@ impl Act {
         *self == Act::NONE
     }
 
-    /// Applies the clamp (NaN passes through).
+    /// Applies the clamp: `min(max(v, min), max)` (`max` wins when `min > max`, as in
+    /// ONNX Clip; NaN passes through).
     pub fn apply(&self, v: f32) -> f32 {
-        if v < self.min {
-            self.min
-        } else if v > self.max {
-            self.max
-        } else {
-            v
-        }
+        self.clamp().apply(v)
     }
 
     /// The clamp equal to `self` followed by `next`, if it is one clamp.
@@ -117,6 +112,80 @@ pub enum UnaryKind {
     HardSwish,
     /// ln(1 + e^x).
     Softplus,
+    /// sin x.
+    Sin,
+    /// cos x.
+    Cos,
+    /// tan x.
+    Tan,
+    /// asin x.
+    Asin,
+    /// acos x.
+    Acos,
+    /// atan x.
+    Atan,
+    /// sinh x.
+    Sinh,
+    /// cosh x.
+    Cosh,
+    /// asinh x.
+    Asinh,
+    /// acosh x.
+    Acosh,
+    /// atanh x.
+    Atanh,
+    /// ⌊x⌋.
+    Floor,
+    /// ⌈x⌉.
+    Ceil,
+    /// Nearest integer, halves to even.
+    Round,
+    /// −1, 0 or 1.
+    Sign,
+    /// erf x.
+    Erf,
+    /// x / (1 + |x|).
+    Softsign,
+    /// x · tanh(softplus(x)).
+    Mish,
+    /// x · Φ(x).
+    Gelu,
+    /// x · Φ(x), tanh approximation.
+    GeluTanh,
+    /// x ≥ 0 ? x : α(eˣ − 1).
+    Elu(f32),
+    /// γ(x > 0 ? x : α(eˣ − 1)).
+    Selu(f32, f32),
+    /// max(0, x) + min(0, α(e^(x/α) − 1)).
+    Celu(f32),
+    /// x > α ? x : 0.
+    ThresholdedRelu(f32),
+    /// Shrink with λ and bias.
+    Shrink(f32, f32),
+}
+
+/// erf in f64 (std has none): series below 2.5, continued fraction of erfc above.
+fn erf64(x: f64) -> f64 {
+    let a = x.abs();
+    let r = if a < 2.5 {
+        let (mut term, mut sum) = (a, a);
+        for n in 1..60 {
+            term *= -a * a / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else {
+        let mut f = 0.0;
+        for k in (1..80).rev() {
+            f = (k as f64 * 0.5) / (a + f);
+        }
+        1.0 - (-a * a).exp() / (a + f) / std::f64::consts::PI.sqrt()
+    };
+    if x < 0.0 {
+        -r
+    } else {
+        r
+    }
 }
 
 impl UnaryKind {
@@ -142,6 +211,68 @@ impl UnaryKind {
             UnaryKind::HardSigmoid(a, b) => (a as f64 * x + b as f64).clamp(0.0, 1.0),
             UnaryKind::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
             UnaryKind::Softplus => x.exp().ln_1p(),
+            UnaryKind::Sin => x.sin(),
+            UnaryKind::Cos => x.cos(),
+            UnaryKind::Tan => x.tan(),
+            UnaryKind::Asin => x.asin(),
+            UnaryKind::Acos => x.acos(),
+            UnaryKind::Atan => x.atan(),
+            UnaryKind::Sinh => x.sinh(),
+            UnaryKind::Cosh => x.cosh(),
+            UnaryKind::Asinh => x.asinh(),
+            UnaryKind::Acosh => x.acosh(),
+            UnaryKind::Atanh => x.atanh(),
+            UnaryKind::Floor => x.floor(),
+            UnaryKind::Ceil => x.ceil(),
+            UnaryKind::Round => x.round_ties_even(),
+            UnaryKind::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    x
+                }
+            }
+            UnaryKind::Erf => erf64(x),
+            UnaryKind::Softsign => x / (1.0 + x.abs()),
+            UnaryKind::Mish => x * x.exp().ln_1p().tanh(),
+            UnaryKind::Gelu => 0.5 * x * (1.0 + erf64(x / std::f64::consts::SQRT_2)),
+            UnaryKind::GeluTanh => {
+                0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh())
+            }
+            UnaryKind::Elu(a) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a as f64 * x.exp_m1()
+                }
+            }
+            UnaryKind::Selu(a, g) => g as f64 * if x > 0.0 { x } else { a as f64 * x.exp_m1() },
+            UnaryKind::Celu(a) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a as f64 * (x / a as f64).exp_m1()
+                }
+            }
+            UnaryKind::ThresholdedRelu(a) => {
+                if x > a as f64 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            UnaryKind::Shrink(l, b) => {
+                let (l, b) = (l as f64, b as f64);
+                if x < -l {
+                    x + b
+                } else if x > l {
+                    x - b
+                } else {
+                    0.0
+                }
+            }
         }) as f32
     }
 
@@ -149,6 +280,11 @@ impl UnaryKind {
         match self {
             UnaryKind::LeakyRelu(a) => format!("leaky_relu({a})"),
             UnaryKind::HardSigmoid(a, b) => format!("hard_sigmoid({a},{b})"),
+            UnaryKind::Elu(a) => format!("elu({a})"),
+            UnaryKind::Selu(a, g) => format!("selu({a},{g})"),
+            UnaryKind::Celu(a) => format!("celu({a})"),
+            UnaryKind::ThresholdedRelu(a) => format!("thresholded_relu({a})"),
+            UnaryKind::Shrink(l, b) => format!("shrink({l},{b})"),
             other => format!("{other:?}").to_lowercase(),
         }
     }
@@ -168,6 +304,31 @@ impl UnaryKind {
             UnaryKind::HardSigmoid(a, b) => UnaryFn::HardSigmoid(a, b),
             UnaryKind::HardSwish => UnaryFn::HardSwish,
             UnaryKind::Softplus => UnaryFn::Softplus,
+            UnaryKind::Sin => UnaryFn::Sin,
+            UnaryKind::Cos => UnaryFn::Cos,
+            UnaryKind::Tan => UnaryFn::Tan,
+            UnaryKind::Asin => UnaryFn::Asin,
+            UnaryKind::Acos => UnaryFn::Acos,
+            UnaryKind::Atan => UnaryFn::Atan,
+            UnaryKind::Sinh => UnaryFn::Sinh,
+            UnaryKind::Cosh => UnaryFn::Cosh,
+            UnaryKind::Asinh => UnaryFn::Asinh,
+            UnaryKind::Acosh => UnaryFn::Acosh,
+            UnaryKind::Atanh => UnaryFn::Atanh,
+            UnaryKind::Floor => UnaryFn::Floor,
+            UnaryKind::Ceil => UnaryFn::Ceil,
+            UnaryKind::Round => UnaryFn::Round,
+            UnaryKind::Sign => UnaryFn::Sign,
+            UnaryKind::Erf => UnaryFn::Erf,
+            UnaryKind::Softsign => UnaryFn::Softsign,
+            UnaryKind::Mish => UnaryFn::Mish,
+            UnaryKind::Gelu => UnaryFn::Gelu,
+            UnaryKind::GeluTanh => UnaryFn::GeluTanh,
+            UnaryKind::Elu(a) => UnaryFn::Elu(a),
+            UnaryKind::Selu(a, g) => UnaryFn::Selu(a, g),
+            UnaryKind::Celu(a) => UnaryFn::Celu(a),
+            UnaryKind::ThresholdedRelu(a) => UnaryFn::ThresholdedRelu(a),
+            UnaryKind::Shrink(l, b) => UnaryFn::Shrink(l, b),
         }
     }
 }
@@ -179,6 +340,18 @@ pub struct Unary {
     pub f: UnaryKind,
 }
 
+impl Unary {
+    /// The integer version of the function, for Neg, Abs and Sign.
+    fn int(&self) -> Option<IntUnary> {
+        match self.f {
+            UnaryKind::Neg => Some(IntUnary::Neg),
+            UnaryKind::Abs => Some(IntUnary::Abs),
+            UnaryKind::Sign => Some(IntUnary::Sign),
+            _ => None,
+        }
+    }
+}
+
 impl OpDef for Unary {
     fn name(&self) -> &'static str {
         "unary"
@@ -187,15 +360,43 @@ impl OpDef for Unary {
         vec![("f", self.f.text())]
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        expect_dtype(inputs, 0, DType::F32)?;
-        Ok(vec![req(inputs, 0)?.ty.clone()])
+        let t = req(inputs, 0)?.ty;
+        if t.dtype == DType::Bool || (!t.dtype.is_float() && self.int().is_none()) {
+            super::invalid!("{} of {} tensors", self.f.text(), t.dtype);
+        }
+        Ok(vec![t.clone()])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = super::util::data(inputs, 0)?;
+        if x.dtype().is_float() && x.dtype() != DType::F32 {
+            // Other float types fold through f64 with the f32 reference function.
+            let v: Vec<f64> = (0..x.numel()).map(|i| self.f.apply(x.data.get_f64(i) as f32) as f64).collect();
+            return Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::F64(v).cast(x.dtype()) }]);
+        }
+        if let (Some(f), false) = (self.int(), x.dtype() == DType::F32) {
+            let v: Vec<i64> = (0..x.numel())
+                .map(|i| {
+                    let v = x.data.get_i64(i);
+                    match f {
+                        IntUnary::Neg => v.wrapping_neg(),
+                        IntUnary::Abs => v.wrapping_abs(),
+                        IntUnary::Sign => v.signum(),
+                    }
+                })
+                .collect();
+            return Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(x.dtype()) }]);
+        }
         let x = f32s(inputs, 0)?;
         Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.f.apply(v)).collect())])
     }
-    fn lower(&self, _: &LowerCx) -> OpResult<Vec<Invocation>> {
-        Ok(vec![invoke(Kernel::UnaryF32 { f: self.f.function() }, [Slot::In(0)], [Slot::Out(0)])])
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let t = cx.input(0)?.ty.dtype;
+        let kernel = match (t, self.int()) {
+            (DType::F32, _) => Kernel::UnaryF32 { f: self.f.function() },
+            (t, Some(f)) if !t.is_float() => Kernel::UnaryInt { t, f },
+            (t, _) => super::unsupported!("{} of {t} tensors computed at run time", self.f.text()),
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 
@@ -232,6 +433,34 @@ pub fn import_unary(cx: &NodeCx) -> OpResult<Lowered> {
         "HardSigmoid" => UnaryKind::HardSigmoid(cx.float("alpha", 0.2)?, cx.float("beta", 0.5)?),
         "HardSwish" => UnaryKind::HardSwish,
         "Softplus" => UnaryKind::Softplus,
+        "Sin" => UnaryKind::Sin,
+        "Cos" => UnaryKind::Cos,
+        "Tan" => UnaryKind::Tan,
+        "Asin" => UnaryKind::Asin,
+        "Acos" => UnaryKind::Acos,
+        "Atan" => UnaryKind::Atan,
+        "Sinh" => UnaryKind::Sinh,
+        "Cosh" => UnaryKind::Cosh,
+        "Asinh" => UnaryKind::Asinh,
+        "Acosh" => UnaryKind::Acosh,
+        "Atanh" => UnaryKind::Atanh,
+        "Floor" => UnaryKind::Floor,
+        "Ceil" => UnaryKind::Ceil,
+        "Round" => UnaryKind::Round,
+        "Sign" => UnaryKind::Sign,
+        "Erf" => UnaryKind::Erf,
+        "Softsign" => UnaryKind::Softsign,
+        "Mish" => UnaryKind::Mish,
+        "Gelu" => match cx.string("approximate", "none")?.as_str() {
+            "none" => UnaryKind::Gelu,
+            "tanh" => UnaryKind::GeluTanh,
+            other => super::invalid!("Gelu approximate `{other}` (none or tanh)"),
+        },
+        "Elu" => UnaryKind::Elu(cx.float("alpha", 1.0)?),
+        "Selu" => UnaryKind::Selu(cx.float("alpha", 1.673_263_2)?, cx.float("gamma", 1.050_701)?),
+        "Celu" => UnaryKind::Celu(cx.float("alpha", 1.0)?),
+        "ThresholdedRelu" => UnaryKind::ThresholdedRelu(cx.float("alpha", 1.0)?),
+        "Shrink" => UnaryKind::Shrink(cx.float("lambd", 0.5)?, cx.float("bias", 0.0)?),
         other => super::unsupported!("{other} is not a unary function"),
     };
     Ok(Lowered::op(Unary { f }, 1))
@@ -241,6 +470,23 @@ pub fn import_unary(cx: &NodeCx) -> OpResult<Lowered> {
 pub fn import_identity(cx: &NodeCx) -> OpResult<Lowered> {
     if cx.node.op_type == "Dropout" && cx.node.output.get(1).is_some_and(|m| !m.is_empty()) {
         super::unsupported!("the Dropout mask output is not supported");
+    }
+    if cx.node.op_type == "Dropout" {
+        // training_mode (opset 12+): random dropping is not inference; only a constant
+        // false makes the node an identity.
+        match cx.input(2) {
+            None => {}
+            Some(a) => match a.value {
+                Some(t) if t.numel() == 1 && t.data.get_f64(0) == 0.0 => {}
+                Some(_)
+                    if cx
+                        .input(1)
+                        .and_then(|r| r.value)
+                        .is_some_and(|r| r.numel() == 1 && r.data.get_f64(0) == 0.0) => {}
+                Some(_) => super::unsupported!("Dropout in training mode with a non-zero ratio (random masking)"),
+                None => super::unsupported!("Dropout with a run-time training_mode"),
+            },
+        }
     }
     Ok(Lowered::Forward(0))
 }

@@ -27,6 +27,12 @@ pub enum BinKind {
     Max,
     /// min(a, b)
     Min,
+    /// a mod b, sign of b (Mod, fmod = 0)
+    Mod,
+    /// a mod b, sign of a (Mod, fmod = 1)
+    Fmod,
+    /// a < 0 ? a·b : a (PRelu)
+    PRelu,
 }
 
 impl BinKind {
@@ -39,6 +45,22 @@ impl BinKind {
             BinKind::Pow => a.powf(b),
             BinKind::Max => a.max(b),
             BinKind::Min => a.min(b),
+            BinKind::Mod => {
+                let r = a % b;
+                if r != 0.0 && (r < 0.0) != (b < 0.0) {
+                    r + b
+                } else {
+                    r
+                }
+            }
+            BinKind::Fmod => a % b,
+            BinKind::PRelu => {
+                if a < 0.0 {
+                    a * b
+                } else {
+                    a
+                }
+            }
         }
     }
 
@@ -51,6 +73,9 @@ impl BinKind {
             BinKind::Pow => u32::try_from(b).ok().and_then(|e| a.checked_pow(e)),
             BinKind::Max => Some(a.max(b)),
             BinKind::Min => Some(a.min(b)),
+            BinKind::Mod => a.checked_rem(b).map(|r| if r != 0 && (r < 0) != (b < 0) { r + b } else { r }),
+            BinKind::Fmod => a.checked_rem(b),
+            BinKind::PRelu => Some(if a < 0 { a.wrapping_mul(b) } else { a }),
         }
     }
 
@@ -64,6 +89,9 @@ impl BinKind {
             BinKind::Pow => BinaryOp::Pow,
             BinKind::Max => BinaryOp::Max,
             BinKind::Min => BinaryOp::Min,
+            BinKind::Mod => BinaryOp::Mod,
+            BinKind::Fmod => BinaryOp::Fmod,
+            BinKind::PRelu => BinaryOp::PRelu,
         }
     }
 }
@@ -87,6 +115,9 @@ impl OpDef for Binary {
             BinKind::Pow => "pow",
             BinKind::Max => "max",
             BinKind::Min => "min",
+            BinKind::Mod => "mod",
+            BinKind::Fmod => "fmod",
+            BinKind::PRelu => "prelu",
         }
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
@@ -118,23 +149,35 @@ impl OpDef for Binary {
                     .map(|(&i, &j)| self.act.apply(self.kind.f64(a.data.get_f64(i), b.data.get_f64(j)) as f32))
                     .collect(),
             ),
-            DType::I64 | DType::I32 | DType::I16 | DType::I8 | DType::U8 => {
+            d if d.is_float() => Data::F64(
+                ia.iter().zip(&ib).map(|(&i, &j)| self.kind.f64(a.data.get_f64(i), b.data.get_f64(j))).collect(),
+            )
+            .cast(d),
+            _ if out[0].dtype != DType::Bool => {
                 let v: Option<Vec<i64>> =
                     ia.iter().zip(&ib).map(|(&i, &j)| self.kind.i64(a.data.get_i64(i), b.data.get_i64(j))).collect();
                 let Some(v) = v else { invalid!("integer overflow or division by zero while folding") };
+                // Results wrap to the element type, as the run-time kernel's do.
                 Data::I64(v).cast(out[0].dtype)
             }
-            DType::Bool => invalid!("arithmetic on bool tensors"),
+            _ => invalid!("arithmetic on bool tensors"),
         };
         Ok(vec![Tensor { shape, data }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let (a, b, y) = (cx.input(0)?.ty, cx.input(1)?.ty, cx.output(0)?);
-        if y.dtype != DType::F32 {
-            unsupported!("{} on {} tensors computed at run time", self.name(), y.dtype);
+        if a.dtype != b.dtype {
+            unsupported!("{} of {} by {} computed at run time", self.name(), a.dtype, b.dtype);
         }
         let p = coalesce(&a.shape, &b.shape, &y.shape)?.params();
-        let kernel = Kernel::BinaryF32 { p, op: self.kind.op(), act: self.act.clamp() };
+        let kernel = match y.dtype {
+            DType::F32 => Kernel::BinaryF32 { p, op: self.kind.op(), act: self.act.clamp() },
+            t if !t.is_float() && t != DType::Bool && self.act.is_none() => {
+                Kernel::BinaryInt { t, p, op: self.kind.op() }
+            }
+            t if !t.is_float() => unsupported!("{} on {t} tensors with a fused clamp", self.name()),
+            t => unsupported!("{} on {t} tensors computed at run time", self.name()),
+        };
         Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1)], [Slot::Out(0)])])
     }
 }
@@ -207,25 +250,57 @@ pub fn coalesce(a: &[usize], b: &[usize], out: &[usize]) -> OpResult<Coalesced> 
     Ok(c)
 }
 
-/// Add, Sub, Mul, Div, Pow; Max and Min with two operands.
+/// Add, Sub, Mul, Div, Pow, Mod; Max, Min, Sum and Mean with any number of operands
+/// (a chain of binary nodes; Mean divides the sum by the count).
 pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
+    use crate::front::node::{Src, SubNode};
     let kind = match cx.node.op_type.as_str() {
-        "Add" => BinKind::Add,
+        "Add" | "Sum" | "Mean" => BinKind::Add,
         "Sub" => BinKind::Sub,
         "Mul" => BinKind::Mul,
         "Div" => BinKind::Div,
         "Pow" => BinKind::Pow,
         "Max" => BinKind::Max,
         "Min" => BinKind::Min,
+        "Mod" if cx.int("fmod", 0)? != 0 => BinKind::Fmod,
+        "Mod" => BinKind::Mod,
+        "PRelu" => BinKind::PRelu,
         other => unsupported!("{other} is not a binary op"),
     };
     if cx.opset < 7 && cx.has("broadcast") {
         unsupported!("legacy (opset < 7) broadcasting attributes");
     }
-    if cx.n_inputs() != 2 {
-        unsupported!("{} with {} operands (two are supported)", cx.node.op_type, cx.n_inputs());
+    let variadic = matches!(cx.node.op_type.as_str(), "Max" | "Min" | "Sum" | "Mean");
+    let n = cx.n_inputs();
+    if !variadic && n != 2 {
+        invalid!("{} takes two operands, not {n}", cx.node.op_type);
     }
-    Ok(Lowered::op(Binary { kind, act: Act::NONE }, 2))
+    if n == 0 || (0..n).any(|i| cx.input(i).is_none()) {
+        invalid!("{} needs every operand", cx.node.op_type);
+    }
+    let op = || Binary { kind, act: Act::NONE };
+    let mut subs: Vec<SubNode> = vec![];
+    for i in 1..n {
+        let first = if i == 1 { Src::In(0) } else { Src::Node(i - 2, 0) };
+        subs.push(SubNode { op: op().into(), inputs: vec![Some(first), Some(Src::In(i))] });
+    }
+    if cx.node.op_type == "Mean" {
+        let Some(x) = cx.input(0) else { invalid!("input 0 is required") };
+        if x.ty.dtype != DType::F32 {
+            unsupported!("Mean of {} tensors", x.ty.dtype);
+        }
+        let count = Tensor::scalar(Data::F32(vec![n as f32]));
+        let sum = if n == 1 { Src::In(0) } else { Src::Node(n - 2, 0) };
+        subs.push(SubNode {
+            op: Binary { kind: BinKind::Div, act: Act::NONE }.into(),
+            inputs: vec![Some(sum), Some(Src::Const(count))],
+        });
+    }
+    Ok(match subs.len() {
+        0 => Lowered::Forward(0),
+        1 if n == 2 => Lowered::op(op(), 2),
+        _ => Lowered::Nodes(subs),
+    })
 }
 
 #[cfg(test)]

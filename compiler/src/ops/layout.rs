@@ -1,5 +1,5 @@
 //! Data movement: Reshape (and Flatten, Squeeze, Unsqueeze, which import as it),
-//! Transpose, Concat, Pad, Slice, Gather (constant indices) and Expand. Reshape is a
+//! Transpose, Concat, Pad, Slice, Gather (constant indices), Expand, Split and Trilu. Reshape is a
 //! view the planner aliases; the rest lower to strided copies.
 
 use super::util::{axis, broadcast, data, list, req, reshaped};
@@ -7,7 +7,7 @@ use super::{invalid, unsupported, Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, strides, DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
-use tinyops_runtime::kernels::{Gather as GatherParams, Strided, MAX_RANK};
+use tinyops_runtime::kernels::{Gather as GatherParams, Strided, Trilu as TriluParams, MAX_RANK};
 
 /// A strided copy of any rank, before it is merged into the runtime's parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +123,10 @@ fn run_copies(x: &[&Tensor], copies: &[(usize, StridedCopy)], out: &TensorType, 
         crate::ir::DType::F32 => Data::F32(
             (0..n).map(|d| pick(d).map_or(fill.unwrap_or(0.0), |(t, s)| x[t].data.get_f64(s) as f32)).collect(),
         ),
+        d if d.is_float() => Data::F64(
+            (0..n).map(|i| pick(i).map_or(fill.unwrap_or(0.0) as f64, |(t, s)| x[t].data.get_f64(s))).collect(),
+        )
+        .cast(d),
         _ => {
             let idx: Vec<Option<(usize, usize)>> = (0..n).map(pick).collect();
             let fill_i = fill.unwrap_or(0.0) as i64;
@@ -469,8 +473,8 @@ impl OpDef for Pad {
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let (x, y) = (cx.input(0)?.ty, cx.output(0)?);
         let value = match y.dtype {
-            DType::F32 => self.value as f64,
-            DType::I8 | DType::U8 | DType::I32 => self.value as i32 as f64,
+            d if d.is_float() => self.value as f64,
+            d if d != DType::Bool => self.value as i64 as f64,
             other => unsupported!("padding {other} tensors at run time"),
         };
         Ok(vec![
@@ -686,10 +690,14 @@ impl OpDef for Gather {
     }
 }
 
-/// Gather (indices must be constant).
+/// Gather: constant indices become a copy with the indices as parameters; run-time
+/// indices are read by the kernel ([`super::index::GatherIndexed`]).
 pub fn import_gather(cx: &NodeCx) -> OpResult<Lowered> {
     let Some(x) = cx.input(0) else { invalid!("data is required") };
     let a = axis(cx.int("axis", 0)?, x.ty.rank())?;
+    if cx.input(1).is_some_and(|i| i.value.is_none()) {
+        return Ok(Lowered::op(super::index::GatherIndexed { axis: a }, 2));
+    }
     let Some(ind) = cx.const_input(1, "the indices")? else { invalid!("indices are required") };
     let len = x.ty.shape[a] as i64;
     let indices = ind
@@ -762,4 +770,173 @@ pub fn import_expand(cx: &NodeCx) -> OpResult<Lowered> {
     // Expand broadcasts both ways: a 1 in the spec keeps the input extent.
     let shape = broadcast(&x.ty.shape, &spec)?;
     Ok(Lowered::op(Expand { shape }, 1))
+}
+
+// ---------------------------------------------------------------------------- Split
+
+/// Consecutive pieces along one axis, one output each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// The axis.
+    pub axis: usize,
+    /// Extent of each piece.
+    pub sizes: Vec<usize>,
+}
+
+impl Split {
+    /// The copy producing piece `k` of an input of shape `x`.
+    fn copy(&self, x: &[usize], k: usize) -> StridedCopy {
+        let xs = dense(x);
+        let mut shape = x.to_vec();
+        shape[self.axis] = self.sizes[k];
+        let start: usize = self.sizes[..k].iter().sum();
+        StridedCopy { dst: dense(&shape), shape, src: signed(&xs), src_offset: start * xs[self.axis], dst_offset: 0 }
+    }
+}
+
+impl OpDef for Split {
+    fn name(&self) -> &'static str {
+        "split"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![("axis", self.axis.to_string()), ("sizes", list(&self.sizes))]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let x = req(inputs, 0)?.ty;
+        if self.axis >= x.rank() {
+            invalid!("axis {} out of range for rank {}", self.axis, x.rank());
+        }
+        if self.sizes.iter().sum::<usize>() != x.shape[self.axis] {
+            invalid!(
+                "pieces {:?} do not add up to the extent {} of axis {}",
+                self.sizes,
+                x.shape[self.axis],
+                self.axis
+            );
+        }
+        if self.sizes.contains(&0) {
+            unsupported!("empty pieces {:?}", self.sizes);
+        }
+        Ok((0..self.sizes.len()).map(|k| reshaped(x, self.copy(&x.shape, k).shape)).collect())
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = data(inputs, 0)?;
+        Ok((0..self.sizes.len()).map(|k| run_copies(&[x], &[(0, self.copy(&x.shape, k))], &out[k], None)).collect())
+    }
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
+        (0..self.sizes.len())
+            .map(|k| {
+                let p = self.copy(&x.shape, k).params()?;
+                Ok(invoke(Kernel::CopyStrided { t: x.dtype, p }, [Slot::In(0)], [Slot::Out(k)]))
+            })
+            .collect()
+    }
+}
+
+/// Split: sizes from the attribute (before opset 13), the constant second input, or
+/// equal parts (`num_outputs` from opset 18, else the output count; the last part
+/// smaller when the extent does not divide).
+pub fn import_split(cx: &NodeCx) -> OpResult<Lowered> {
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let axis = axis(cx.int("axis", 0)?, x.ty.rank())?;
+    let extent = x.ty.shape[axis];
+    let given = if cx.opset < 13 { cx.ints("split")? } else { cx.const_ints(1, "split")? };
+    let sizes: Vec<usize> = match given {
+        Some(s) => {
+            if s.iter().any(|&v| v < 0) {
+                invalid!("negative split sizes {s:?}");
+            }
+            s.iter().map(|&v| v as usize).collect()
+        }
+        None => {
+            let n = if cx.opset >= 18 && cx.has("num_outputs") {
+                cx.int("num_outputs", 1)?
+            } else {
+                cx.node.output.len() as i64
+            };
+            if n < 1 {
+                invalid!("num_outputs {n}");
+            }
+            let n = n as usize;
+            let part = extent.div_ceil(n);
+            (0..n).map(|k| part.min(extent.saturating_sub(k * part))).collect()
+        }
+    };
+    if sizes.len() != cx.node.output.len() {
+        invalid!("{} pieces for {} outputs", sizes.len(), cx.node.output.len());
+    }
+    Ok(Lowered::op_with(Split { axis, sizes }, &[0]))
+}
+
+// ---------------------------------------------------------------------------- Trilu
+
+/// The upper or lower triangle of the last two axes; the rest zeroed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trilu {
+    /// Keep the upper triangle.
+    pub upper: bool,
+    /// Diagonal offset.
+    pub k: i64,
+}
+
+impl Trilu {
+    fn params(&self, shape: &[usize]) -> TriluParams {
+        let r = shape.len();
+        TriluParams {
+            batch: numel(&shape[..r - 2]),
+            rows: shape[r - 2],
+            cols: shape[r - 1],
+            k: self.k.clamp(isize::MIN as i64 / 2, isize::MAX as i64 / 2) as isize,
+            upper: self.upper,
+        }
+    }
+}
+
+impl OpDef for Trilu {
+    fn name(&self) -> &'static str {
+        "trilu"
+    }
+    fn attrs(&self) -> Vec<(&'static str, String)> {
+        vec![("upper", self.upper.to_string()), ("k", self.k.to_string())]
+    }
+    fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
+        let x = req(inputs, 0)?.ty;
+        if x.rank() < 2 {
+            invalid!("Trilu of rank {} (at least 2)", x.rank());
+        }
+        Ok(vec![x.clone()])
+    }
+    fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
+        let x = data(inputs, 0)?;
+        let p = self.params(&x.shape);
+        let keep = |i: usize| {
+            let (r, c) = ((i / p.cols) % p.rows, i % p.cols);
+            let d = c as i64 - r as i64;
+            if self.upper {
+                d >= self.k
+            } else {
+                d <= self.k
+            }
+        };
+        let data = match &x.data {
+            Data::F32(v) => Data::F32(v.iter().enumerate().map(|(i, &a)| if keep(i) { a } else { 0.0 }).collect()),
+            d => Data::I64((0..d.len()).map(|i| if keep(i) { d.get_i64(i) } else { 0 }).collect()).cast(x.dtype()),
+        };
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data }])
+    }
+    fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
+        let x = cx.input(0)?.ty;
+        Ok(vec![invoke(Kernel::Trilu { t: x.dtype, p: self.params(&x.shape) }, [Slot::In(0)], [Slot::Out(0)])])
+    }
+}
+
+/// Trilu (k from the constant second input).
+pub fn import_trilu(cx: &NodeCx) -> OpResult<Lowered> {
+    let k = match cx.const_ints(1, "k")? {
+        Some(v) if v.len() == 1 => v[0],
+        Some(v) => invalid!("k must be a scalar, got {} values", v.len()),
+        None => 0,
+    };
+    Ok(Lowered::op_with(Trilu { upper: cx.int("upper", 1)? != 0, k }, &[0]))
 }

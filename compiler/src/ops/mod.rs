@@ -10,12 +10,16 @@ pub mod activation;
 pub mod binary;
 pub mod conv;
 pub mod gemm;
+pub mod index;
 pub mod int8;
 pub mod layout;
+pub mod logic;
+pub mod loss;
 pub mod lstm;
 pub mod norm;
 pub mod pool;
 pub mod quant;
+pub mod reduce;
 pub mod shape;
 pub mod softmax;
 
@@ -186,6 +190,19 @@ define_ops! {
     ConstantOfShape(shape::ConstantOfShape),
     Range(shape::Range),
     Lstm(lstm::Lstm),
+    LayerNorm(norm::LayerNorm),
+    Loss(loss::Loss),
+    GatherIndexed(index::GatherIndexed),
+    GatherElements(index::GatherElements),
+    Split(layout::Split),
+    Trilu(layout::Trilu),
+    Compare(logic::Compare),
+    Logic(logic::Logic),
+    Not(logic::Not),
+    Where(logic::Where),
+    Classify(logic::Classify),
+    Reduce(reduce::Reduce),
+    ArgReduce(reduce::ArgReduce),
     Dequantize(quant::Dequantize),
     Quantize(quant::Quantize),
     QConv(int8::conv::QConv),
@@ -218,7 +235,11 @@ impl Op {
             | Op::Shape(_)
             | Op::Cast(_)
             | Op::ConstantOfShape(_)
-            | Op::Range(_) => Arith::Movement,
+            | Op::Range(_)
+            | Op::Split(_)
+            | Op::GatherIndexed(_)
+            | Op::GatherElements(_)
+            | Op::Trilu(_) => Arith::Movement,
             Op::Quantize(_) | Op::Dequantize(_) => Arith::Convert,
             _ if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) => Arith::Float,
             _ => Arith::Integer,

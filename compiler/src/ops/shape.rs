@@ -1,13 +1,12 @@
-//! Shape arithmetic that folds at compile time: Shape, Cast, ConstantOfShape, Range.
-//! With static shapes these never survive to generated code; if one would (a Cast of
-//! a run-time tensor), lowering says so.
+//! Shape arithmetic that folds at compile time — Shape, Size, ConstantOfShape, Range —
+//! and Cast/CastLike, which fold on constants and otherwise run as a conversion kernel.
 
 use super::util::{data, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
 use crate::front::tensor::dtype_of;
 use crate::ir::{DType, Data, Tensor, TensorType};
-use crate::lower::{Invocation, LowerCx};
+use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 
 /// The shape of the input as a 1-D i64 tensor (optionally a range of its axes).
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +69,19 @@ impl OpDef for Cast {
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let x = cx.input(0)?;
-        unsupported!("Cast from {} to {} on a tensor computed at run time", x.ty.dtype, self.to)
+        let kernel = match (x.ty.dtype, self.to) {
+            (from, to)
+                if (from.is_half() && (to.is_half() || to == DType::Bool)) || (from == DType::Bool && to.is_half()) =>
+            {
+                unsupported!("Cast from {from} to {to} on a tensor computed at run time")
+            }
+            (from, DType::Bool) => Kernel::CastToBool { from },
+            (DType::Bool, to) => Kernel::CastFromBool { to },
+            (from, to) if from.is_half() => Kernel::CastFromHalf { bf16: from == DType::BF16, to },
+            (from, to) if to.is_half() => Kernel::CastToHalf { bf16: to == DType::BF16, from },
+            (from, to) => Kernel::Cast { from, to },
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 
@@ -82,6 +93,21 @@ pub fn import_cast(cx: &NodeCx) -> OpResult<Lowered> {
         return Ok(Lowered::Forward(0));
     }
     Ok(Lowered::op(Cast { to }, 1))
+}
+
+/// CastLike: a Cast to the element type of the second input.
+pub fn import_cast_like(cx: &NodeCx) -> OpResult<Lowered> {
+    let (Some(x), Some(like)) = (cx.input(0), cx.input(1)) else { invalid!("inputs 0 and 1 are required") };
+    if like.ty.dtype == x.ty.dtype {
+        return Ok(Lowered::Forward(0));
+    }
+    Ok(Lowered::op(Cast { to: like.ty.dtype }, 1))
+}
+
+/// Size: the element count, a constant (shapes are static).
+pub fn import_size(cx: &NodeCx) -> OpResult<Lowered> {
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    Ok(Lowered::Const(Tensor::scalar(Data::I64(vec![x.ty.numel() as i64]))))
 }
 
 /// A tensor of a given (constant) shape filled with one value.
@@ -156,6 +182,7 @@ impl OpDef for Range {
         let v: Vec<f64> = (0..n).map(|i| start + i as f64 * delta).collect();
         let data = match out[0].dtype {
             DType::F32 => Data::F32(v.iter().map(|&x| x as f32).collect()),
+            d if d.is_float() => Data::F64(v).cast(d),
             d => Data::I64(v.iter().map(|&x| x as i64).collect()).cast(d),
         };
         Ok(vec![Tensor { shape: vec![n], data }])

@@ -84,6 +84,12 @@ impl ModelBuilder {
         self
     }
 
+    /// Adds an input of another element type (ONNX element type code).
+    pub fn input_typed(mut self, name: &str, elem: i32, dims: &[Dim]) -> Self {
+        self.graph.input.push(value_info(name, elem, dims));
+        self
+    }
+
     /// Adds a float output declaration.
     pub fn output(mut self, name: &str, dims: &[Dim]) -> Self {
         self.graph.output.push(value_info(name, 1, dims));

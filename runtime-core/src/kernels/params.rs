@@ -19,12 +19,12 @@ impl Clamp {
     /// ReLU.
     pub const RELU: Clamp = Clamp { min: 0.0, max: f32::INFINITY };
 
-    /// Applies the clamp (NaN passes through unchanged).
+    /// Applies the clamp: `min(max(v, min), max)`, so `max` wins when `min > max`
+    /// (ONNX Clip); NaN passes through unchanged.
     #[inline(always)]
     pub fn apply(self, v: f32) -> f32 {
-        if v < self.min {
-            self.min
-        } else if v > self.max {
+        let v = if v < self.min { self.min } else { v };
+        if v > self.max {
             self.max
         } else {
             v
@@ -291,6 +291,56 @@ pub enum UnaryFn {
     Softplus,
     /// x · sigmoid(x).
     Silu,
+    /// sin x.
+    Sin,
+    /// cos x.
+    Cos,
+    /// tan x.
+    Tan,
+    /// asin x.
+    Asin,
+    /// acos x.
+    Acos,
+    /// atan x.
+    Atan,
+    /// sinh x.
+    Sinh,
+    /// cosh x.
+    Cosh,
+    /// asinh x.
+    Asinh,
+    /// acosh x.
+    Acosh,
+    /// atanh x.
+    Atanh,
+    /// ⌊x⌋.
+    Floor,
+    /// ⌈x⌉.
+    Ceil,
+    /// x rounded to the nearest integer, halves to even.
+    Round,
+    /// −1, 0 or 1.
+    Sign,
+    /// The error function.
+    Erf,
+    /// x / (1 + |x|).
+    Softsign,
+    /// x · tanh(ln(1 + eˣ)).
+    Mish,
+    /// x · Φ(x) (exact, with erf).
+    Gelu,
+    /// x · Φ(x) by the tanh approximation.
+    GeluTanh,
+    /// x ≥ 0 ? x : α(eˣ − 1).
+    Elu(f32),
+    /// γ · (x > 0 ? x : α(eˣ − 1)) (alpha, gamma).
+    Selu(f32, f32),
+    /// max(0, x) + min(0, α(e^(x/α) − 1)).
+    Celu(f32),
+    /// x > α ? x : 0.
+    ThresholdedRelu(f32),
+    /// x < −λ ? x + bias : x > λ ? x − bias : 0 (lambda, bias).
+    Shrink(f32, f32),
 }
 
 /// Long short-term memory over a whole sequence (ONNX `LSTM`, layout 0, gate order
@@ -378,4 +428,178 @@ pub enum BinaryOp {
     Max,
     /// min(a, b) (NaN-propagating).
     Min,
+    /// a mod b with the sign of b (Python's `%`; ONNX Mod with fmod = 0).
+    Mod,
+    /// a mod b with the sign of a (C's `fmod`; ONNX Mod with fmod = 1).
+    Fmod,
+    /// a < 0 ? a · b : a (ONNX PRelu, b the slope).
+    PRelu,
+}
+
+/// A reduction over some axes of a tensor: `shape` holds the input extents (after
+/// merging neighbouring axes that are both reduced or both kept) and `reduce` marks
+/// the reduced ones. The output holds one element per index of the kept axes, in
+/// row-major order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reduce {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Input extents.
+    pub shape: [usize; MAX_RANK],
+    /// Which axes are reduced.
+    pub reduce: [bool; MAX_RANK],
+}
+
+/// What a [`Reduce`] computes over each set of reduced elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    /// Σ x.
+    Sum,
+    /// Σ x / n.
+    Mean,
+    /// max x (NaN-propagating).
+    Max,
+    /// min x (NaN-propagating).
+    Min,
+    /// Π x.
+    Prod,
+    /// Σ |x|.
+    L1,
+    /// √(Σ x²).
+    L2,
+    /// ln Σ x.
+    LogSum,
+    /// ln Σ eˣ (computed stably).
+    LogSumExp,
+    /// Σ x².
+    SumSquare,
+}
+
+/// An integer unary function of [`unary_int`](crate::kernels::portable::unary_int).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntUnary {
+    /// −x (wrapping).
+    Neg,
+    /// |x| (wrapping).
+    Abs,
+    /// −1, 0 or 1.
+    Sign,
+}
+
+/// A comparison of [`compare`](crate::kernels::portable::compare).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// a = b.
+    Equal,
+    /// a < b.
+    Less,
+    /// a ≤ b.
+    LessOrEqual,
+    /// a > b.
+    Greater,
+    /// a ≥ b.
+    GreaterOrEqual,
+}
+
+/// A boolean function of [`logic`](crate::kernels::portable::logic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogicOp {
+    /// a ∧ b.
+    And,
+    /// a ∨ b.
+    Or,
+    /// a ⊕ b.
+    Xor,
+}
+
+/// Numpy broadcasting of three operands onto a dense output (`Where`): per axis, the
+/// output extent and each operand's stride in elements (0 where it broadcasts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broadcast3 {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Output extents.
+    pub shape: [usize; MAX_RANK],
+    /// Strides of the condition.
+    pub c: [usize; MAX_RANK],
+    /// Strides of the value taken where the condition holds.
+    pub a: [usize; MAX_RANK],
+    /// Strides of the value taken elsewhere.
+    pub b: [usize; MAX_RANK],
+}
+
+/// The triangle of each `rows × cols` matrix that [`trilu`](crate::kernels::portable::trilu)
+/// keeps: elements with `col − row ≥ k` (upper) or `col − row ≤ k` (lower).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trilu {
+    /// Matrices.
+    pub batch: usize,
+    /// Rows of each.
+    pub rows: usize,
+    /// Columns of each.
+    pub cols: usize,
+    /// Diagonal offset.
+    pub k: isize,
+    /// Keep the upper triangle (else the lower).
+    pub upper: bool,
+}
+
+/// Layer (or RMS) normalisation of each of `outer` rows of `inner` elements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerNorm {
+    /// Rows normalised independently.
+    pub outer: usize,
+    /// Elements per row.
+    pub inner: usize,
+    /// ε added to the variance (or mean square).
+    pub epsilon: f32,
+    /// RMS normalisation: no mean subtracted.
+    pub rms: bool,
+}
+
+/// How a loss combines its per-element values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossReduction {
+    /// One loss per element.
+    None,
+    /// Their sum.
+    Sum,
+    /// Their weighted mean (divided by the sum of the weights used).
+    Mean,
+}
+
+/// Negative log-likelihood loss over `n × classes × inner` scores (ONNX
+/// NegativeLogLikelihoodLoss; with `softmax`, SoftmaxCrossEntropyLoss, which first
+/// takes the log-softmax over the classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nll {
+    /// Batch.
+    pub n: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Elements per class and batch item (product of the extra axes).
+    pub inner: usize,
+    /// How the losses combine.
+    pub reduction: LossReduction,
+    /// A target value that contributes nothing, if any.
+    pub ignore_index: Option<i64>,
+    /// Take the log-softmax of the scores first.
+    pub softmax: bool,
+}
+
+/// GatherElements: the output (shape `shape`, the indices' shape) takes, at every
+/// index, the data element at the same index except along `axis`, where the index
+/// tensor says which. `data` holds the data's strides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatherElements {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Extents of the indices and the output.
+    pub shape: [usize; MAX_RANK],
+    /// Strides of the data, in elements.
+    pub data: [usize; MAX_RANK],
+    /// The gathered axis.
+    pub axis: usize,
+    /// Extent of the data along it.
+    pub axis_len: usize,
 }

@@ -8,7 +8,8 @@ use crate::lower::{Kernel, KernelCall};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use tinyops_runtime::kernels::{
-    Axis, Bias, BinaryOp, Broadcast, Clamp, Conv2d, Gather, Gemm, Lstm, Pool2d, QAdd, QMul, Strided, UnaryFn, MAX_RANK,
+    Axis, Bias, BinaryOp, Broadcast, Broadcast3, Clamp, Conv2d, Gather, Gemm, LayerNorm, Lstm, Pool2d, QAdd, QMul,
+    Reduce, ReduceOp, Strided, UnaryFn, MAX_RANK,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -82,6 +83,18 @@ fn broadcast(p: &Broadcast) -> TokenStream {
     quote!(&rt::kernels::Broadcast { rank: #rank, shape: #shape, a: #a, b: #b })
 }
 
+fn broadcast3(p: &Broadcast3) -> TokenStream {
+    let rank = p.rank;
+    let [shape, c, a, b] = [&p.shape, &p.c, &p.a, &p.b].map(|v| usize_array(v, MAX_RANK));
+    quote!(&rt::kernels::Broadcast3 { rank: #rank, shape: #shape, c: #c, a: #a, b: #b })
+}
+
+/// `rt::kernels::<Enum>::<Variant>` for a runtime enum value printed with `Debug`.
+fn variant(enum_name: &str, v: impl std::fmt::Debug) -> TokenStream {
+    let (e, v) = (format_ident!("{}", enum_name), format_ident!("{}", format!("{v:?}")));
+    quote!(rt::kernels::#e::#v)
+}
+
 fn pool2d(p: &Pool2d) -> TokenStream {
     let Pool2d {
         batch,
@@ -123,6 +136,16 @@ fn strided(p: &Strided) -> TokenStream {
     quote!(&rt::kernels::Strided { rank: #rank, shape: #shape, src: #src, src_offset: #so, dst: #dst, dst_offset: #dof })
 }
 
+fn reduce(p: &Reduce, op: ReduceOp) -> [TokenStream; 2] {
+    let (rank, shape) = (p.rank, usize_array(&p.shape, MAX_RANK));
+    let flags = p.reduce.iter();
+    let op = format_ident!("{}", format!("{op:?}"));
+    [
+        quote!(&rt::kernels::Reduce { rank: #rank, shape: #shape, reduce: [#(#flags),*] }),
+        quote!(rt::kernels::ReduceOp::#op),
+    ]
+}
+
 fn gather(p: &Gather) -> TokenStream {
     let Gather { outer, axis_len, inner } = *p;
     quote!(&rt::kernels::Gather { outer: #outer, axis_len: #axis_len, inner: #inner })
@@ -155,30 +178,17 @@ fn qmul(q: &QMul) -> TokenStream {
 }
 
 fn unary(f: UnaryFn) -> TokenStream {
-    let simple = |name: &str| {
-        let id = format_ident!("{}", name);
-        quote!(rt::kernels::UnaryFn::#id)
+    let name = |f: UnaryFn| format_ident!("{}", format!("{f:?}").split('(').next().unwrap_or_default().to_string());
+    let id = name(f);
+    let args: Vec<TokenStream> = match f {
+        UnaryFn::LeakyRelu(a) | UnaryFn::Elu(a) | UnaryFn::Celu(a) | UnaryFn::ThresholdedRelu(a) => vec![f32_lit(a)],
+        UnaryFn::HardSigmoid(a, b) | UnaryFn::Selu(a, b) | UnaryFn::Shrink(a, b) => vec![f32_lit(a), f32_lit(b)],
+        _ => vec![],
     };
-    match f {
-        UnaryFn::Sigmoid => simple("Sigmoid"),
-        UnaryFn::Tanh => simple("Tanh"),
-        UnaryFn::Exp => simple("Exp"),
-        UnaryFn::Log => simple("Log"),
-        UnaryFn::Sqrt => simple("Sqrt"),
-        UnaryFn::Neg => simple("Neg"),
-        UnaryFn::Abs => simple("Abs"),
-        UnaryFn::Reciprocal => simple("Reciprocal"),
-        UnaryFn::HardSwish => simple("HardSwish"),
-        UnaryFn::Softplus => simple("Softplus"),
-        UnaryFn::Silu => simple("Silu"),
-        UnaryFn::LeakyRelu(a) => {
-            let a = f32_lit(a);
-            quote!(rt::kernels::UnaryFn::LeakyRelu(#a))
-        }
-        UnaryFn::HardSigmoid(a, b) => {
-            let (a, b) = (f32_lit(a), f32_lit(b));
-            quote!(rt::kernels::UnaryFn::HardSigmoid(#a, #b))
-        }
+    if args.is_empty() {
+        quote!(rt::kernels::UnaryFn::#id)
+    } else {
+        quote!(rt::kernels::UnaryFn::#id(#(#args),*))
     }
 }
 
@@ -201,8 +211,32 @@ fn f32s(v: &[f32]) -> TokenStream {
 fn scalar(t: DType, v: f64) -> TokenStream {
     match t {
         DType::F32 => f32_lit(v as f32),
+        DType::F64 => {
+            if v.is_finite() {
+                let l = Literal::f64_suffixed(v.abs());
+                if v < 0.0 || (v == 0.0 && v.is_sign_negative()) {
+                    quote!(-#l)
+                } else {
+                    quote!(#l)
+                }
+            } else if v.is_nan() {
+                quote!(f64::NAN)
+            } else if v > 0.0 {
+                quote!(f64::INFINITY)
+            } else {
+                quote!(f64::NEG_INFINITY)
+            }
+        }
+        DType::F16 => {
+            let l = Literal::u16_unsuffixed(tinyops_runtime::math::f32_to_f16(v as f32));
+            quote!(#l)
+        }
+        DType::BF16 => {
+            let l = Literal::u16_unsuffixed(tinyops_runtime::math::f32_to_bf16(v as f32));
+            quote!(#l)
+        }
         DType::Bool => {
-            let b = v != 0.0;
+            let b = Literal::u8_unsuffixed(u8::from(v != 0.0));
             quote!(#b)
         }
         _ => {
@@ -223,6 +257,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         Conv2dF32 { p, act } | DepthwiseConv2dF32 { p, act } => vec![conv2d(p), clamp(*act)],
         GemmF32 { p, act } => vec![gemm(p), clamp(*act)],
         BinaryF32 { p, op, act } => vec![broadcast(p), binary(*op), clamp(*act)],
+        BinaryInt { p, op, .. } => vec![broadcast(p), binary(*op)],
+        UnaryInt { f, .. } => vec![variant("IntUnary", f)],
         ClampF32 { act } => vec![clamp(*act)],
         UnaryF32 { f } => vec![unary(*f)],
         SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } | MeanAxisF32 { p } | MaxAxisF32 { p } => {
@@ -230,6 +266,51 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         }
         MaxPool2dF32 { p } | AvgPool2dF32 { p } | MaxPool2dQ8 { p, .. } => vec![pool2d(p)],
         LstmF32 { p } => vec![lstm(p)],
+        ReduceF32 { p, op } => reduce(p, *op).into(),
+        ArgReduceF32 { p, max, last } => vec![axis(p), quote!(#max), quote!(#last)],
+        Compare { p, op, .. } => vec![broadcast(p), variant("CompareOp", op)],
+        Logic { p, op } => vec![broadcast(p), variant("LogicOp", op)],
+        ClassifyF32 { nan, pos, neg } => vec![quote!(#nan), quote!(#pos), quote!(#neg)],
+        Not | Cast { .. } | CastToBool { .. } | CastFromBool { .. } => vec![],
+        CastFromHalf { bf16, .. } | CastToHalf { bf16, .. } => vec![quote!(#bf16)],
+        Select { p, .. } => vec![broadcast3(p)],
+        LayerNormF32 { p } => {
+            let LayerNorm { outer, inner, epsilon, rms } = *p;
+            let eps = f32_lit(epsilon);
+            vec![quote!(&rt::kernels::LayerNorm { outer: #outer, inner: #inner, epsilon: #eps, rms: #rms })]
+        }
+        Trilu { p, .. } => {
+            let tinyops_runtime::kernels::Trilu { batch, rows, cols, k, upper } = *p;
+            let k = Literal::isize_unsuffixed(k.abs());
+            let k = if p.k < 0 { quote!(-#k) } else { quote!(#k) };
+            vec![quote!(&rt::kernels::Trilu { batch: #batch, rows: #rows, cols: #cols, k: #k, upper: #upper })]
+        }
+        Nll { p, .. } => {
+            let tinyops_runtime::kernels::Nll { n, classes, inner, reduction, ignore_index, softmax } = *p;
+            let reduction = variant("LossReduction", reduction);
+            let ignore = match ignore_index {
+                Some(i) => {
+                    let l = Literal::i64_unsuffixed(i.unsigned_abs() as i64);
+                    if i < 0 {
+                        quote!(Some(-#l))
+                    } else {
+                        quote!(Some(#l))
+                    }
+                }
+                None => quote!(None),
+            };
+            vec![quote!(&rt::kernels::Nll {
+                n: #n, classes: #classes, inner: #inner, reduction: #reduction, ignore_index: #ignore, softmax: #softmax
+            })]
+        }
+        GatherIndexed { p, .. } => vec![gather(p)],
+        GatherElements { p, .. } => {
+            let (rank, axis, len) = (p.rank, p.axis, p.axis_len);
+            let (shape, data) = (usize_array(&p.shape, MAX_RANK), usize_array(&p.data, MAX_RANK));
+            vec![
+                quote!(&rt::kernels::GatherElements { rank: #rank, shape: #shape, data: #data, axis: #axis, axis_len: #len }),
+            ]
+        }
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],

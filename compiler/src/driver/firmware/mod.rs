@@ -167,7 +167,9 @@ fn build_as(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: boo
 
 /// Debian's cargo, run in the firmware folder (cargo reads `.cargo/config.toml` from
 /// the current folder), with `build-std` allowed and no settings of an outer cargo.
-fn cross_cargo(tc: &CrossToolchain, dir: &Path) -> Command {
+/// Public for firmware built around another engine with the same toolchain (the
+/// peers benchmark, `compiler/examples/benchmarks`).
+pub fn cross_cargo(tc: &CrossToolchain, dir: &Path) -> Command {
     let mut c = Command::new(&tc.cargo);
     c.current_dir(dir).env("RUSTC_BOOTSTRAP", "1");
     for var in [

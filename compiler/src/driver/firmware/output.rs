@@ -20,10 +20,41 @@ fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
 }
 
+/// What a firmware printed, untyped: per data set, the bytes of each output, and the
+/// stack each set used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawPrinted {
+    /// Per data set, per output, the little-endian bytes in the order printed.
+    pub bytes: Vec<Vec<Vec<u8>>>,
+    /// Per data set, bytes of stack at the deepest point of the run.
+    pub stack_bytes: Vec<u64>,
+}
+
 /// Parses the firmware's output for graph `g` and `sets` data sets. Everything must be
 /// there: the begin and end lines, every byte of every output, a stack figure per set.
 pub fn parse(g: &Graph, sets: usize, stdout: &str) -> Result<Printed, String> {
-    let n_out = g.outputs().len();
+    let raw = parse_raw(g.outputs().len(), sets, stdout)?;
+    let mut outputs = vec![];
+    for (s, set_bytes) in raw.bytes.into_iter().enumerate() {
+        let mut outs = vec![];
+        for (k, b) in set_bytes.into_iter().enumerate() {
+            let ty = g.ty(g.outputs()[k]);
+            if b.len() != ty.bytes() {
+                return Err(format!("set {s} output {k}: {} bytes printed, {} expected", b.len(), ty.bytes()));
+            }
+            let data = Data::from_le_bytes(ty.dtype, &b).ok_or_else(|| format!("set {s} output {k}: bad bytes"))?;
+            outs.push(Tensor { shape: ty.shape.clone(), data });
+        }
+        outputs.push(outs);
+    }
+    Ok(Printed { outputs, stack_bytes: raw.stack_bytes })
+}
+
+/// Parses the protocol without a graph: `n_out` outputs per set, their sizes
+/// unchecked. Firmware that tinyops does not generate around a model but that prints
+/// in the same protocol (the peers benchmark's, through
+/// [`super::source::support_code`]) is read with this; [`parse`] builds on it.
+pub fn parse_raw(n_out: usize, sets: usize, stdout: &str) -> Result<RawPrinted, String> {
     let mut bytes: Vec<Vec<Vec<u8>>> = vec![vec![vec![]; n_out]; sets];
     let mut stack: Vec<Option<u64>> = vec![None; sets];
     let (mut begun, mut ended) = (false, false);
@@ -65,25 +96,12 @@ pub fn parse(g: &Graph, sets: usize, stdout: &str) -> Result<Printed, String> {
     if !begun || !ended {
         return Err("the firmware's output lacks its `tinyops-firmware begin`/`end` lines".into());
     }
-    let mut outputs = vec![];
-    for (s, set_bytes) in bytes.into_iter().enumerate() {
-        let mut outs = vec![];
-        for (k, b) in set_bytes.into_iter().enumerate() {
-            let ty = g.ty(g.outputs()[k]);
-            if b.len() != ty.bytes() {
-                return Err(format!("set {s} output {k}: {} bytes printed, {} expected", b.len(), ty.bytes()));
-            }
-            let data = Data::from_le_bytes(ty.dtype, &b).ok_or_else(|| format!("set {s} output {k}: bad bytes"))?;
-            outs.push(Tensor { shape: ty.shape.clone(), data });
-        }
-        outputs.push(outs);
-    }
     let stack_bytes = stack
         .into_iter()
         .enumerate()
         .map(|(s, b)| b.ok_or_else(|| format!("no stack figure for set {s}")))
         .collect::<Result<_, _>>()?;
-    Ok(Printed { outputs, stack_bytes })
+    Ok(RawPrinted { bytes, stack_bytes })
 }
 
 #[cfg(test)]
@@ -95,5 +113,17 @@ mod tests {
         assert_eq!(hex_bytes("00ff7f80"), Some(vec![0, 255, 127, 128]));
         assert_eq!(hex_bytes("0"), None);
         assert_eq!(hex_bytes("zz"), None);
+    }
+
+    #[test]
+    fn raw_output_parses() {
+        let out = "noise\ntinyops-firmware begin sets=1\nout set=0 k=0 hex=0102\nout set=0 k=0 hex=ff\n\
+                   out set=0 k=1 hex=80\nstack set=0 bytes=312\ntinyops-firmware end\n";
+        let raw = parse_raw(2, 1, out).unwrap();
+        assert_eq!(raw, RawPrinted { bytes: vec![vec![vec![1, 2, 255], vec![128]]], stack_bytes: vec![312] });
+        assert!(parse_raw(2, 2, out).unwrap_err().contains("sets=1"), "the set count is checked");
+        assert!(parse_raw(2, 1, &out.replace("tinyops-firmware end\n", "")).is_err(), "no end line");
+        assert!(parse_raw(2, 1, &out.replace("stack set=0 bytes=312\n", "")).unwrap_err().contains("no stack"));
+        assert!(parse_raw(1, 1, out).unwrap_err().contains("malformed"), "output 1 of 1");
     }
 }

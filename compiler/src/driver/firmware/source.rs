@@ -127,8 +127,7 @@ pub fn build_rs(memory_x: &str) -> String {
 /// A zero of an element type, as a Rust literal.
 fn zero(d: DType) -> &'static str {
     match d {
-        DType::F32 => "0.0",
-        DType::Bool => "false",
+        DType::F32 | DType::F64 => "0.0",
         _ => "0",
     }
 }
@@ -152,20 +151,13 @@ pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize, steps: boo
          //!   stack set=S bytes=N      deepest stack use while running set S\n\
          //!   tinyops-firmware end\n\
          #![no_std]\n#![no_main]\n\n\
-         use {model} as model;\n\
-         use core::cell::UnsafeCell;\n\
-         use core::sync::atomic::{{AtomicBool, AtomicU32, Ordering}};\n\
-         use semihosting::println;\n\n",
+         use {model} as model;\n",
         name = g.name,
         target = t.name,
         version = env!("CARGO_PKG_VERSION"),
         model = model_crate.replace('-', "_"),
     ));
-    s.push_str(PRELUDE);
-    s.push_str(match t.arch {
-        Arch::RiscV32 => RISCV,
-        _ => ARM,
-    });
+    s.push_str(&support_code(t.arch));
 
     // Inputs: raw little-endian bytes in flash, typed by a compile-time transmute.
     s.push_str("\n// Inputs: the data sets' tensors as little-endian bytes in flash.\n");
@@ -257,6 +249,31 @@ pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize, steps: boo
         s.push_str(&format!("    println!(\"stack set={set} bytes={{stack}}\");\n"));
     }
     s.push_str("    println!(\"tinyops-firmware end\");\n    semihosting::process::exit(0)\n}\n");
+    s
+}
+
+/// The measuring half of every firmware, for `arch`: its `use` lines, a take-once
+/// cell, the two instruction-count markers ([`START_MARKER`], [`END_MARKER`]), stack
+/// painting (`paint_stack()` before a run, `stack_used()` after it), `print_hex` in the
+/// output protocol of [`super::output`], the runtime's `entry` and a fault handler that
+/// exits with status 3.
+///
+/// [`main_rs`] puts it after the model's `use` line. It is public so that firmware
+/// tinyops does not write around a model, such as the peers benchmark's firmware for
+/// another inference engine (`compiler/examples/benchmarks`), is measured by exactly
+/// the same code: that crate needs `cortex-m-rt` (or `riscv-rt`) and `semihosting`
+/// like tinyops's own firmware.
+pub fn support_code(arch: Arch) -> String {
+    let mut s = String::from(
+        "use core::cell::UnsafeCell;\n\
+         use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};\n\
+         use semihosting::println;\n\n",
+    );
+    s.push_str(PRELUDE);
+    s.push_str(match arch {
+        Arch::RiscV32 => RISCV,
+        _ => ARM,
+    });
     s
 }
 
@@ -478,3 +495,28 @@ fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
     semihosting::process::exit(3)
 }
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn support_code_defines_what_the_driver_looks_for() {
+        for arch in [Arch::Arm, Arch::RiscV32] {
+            let s = support_code(arch);
+            for name in [START_MARKER, END_MARKER] {
+                assert!(s.contains(&format!("#[no_mangle]\n#[inline(never)]\npub extern \"C\" fn {name}()")), "{name}");
+            }
+            let (bottom, top) = stack_symbols(arch);
+            assert!(
+                s.contains(&format!("#[link_name = \"{bottom}\"]")) && s.contains(&format!("#[link_name = \"{top}\"]"))
+            );
+            for f in ["fn paint_stack()", "fn stack_used() -> usize", "fn print_hex<T: Le>", "fn take(&'static self)"] {
+                assert!(s.contains(f), "{f} in the support code for {arch:?}");
+            }
+            assert!(s.starts_with("use core::cell::UnsafeCell;\n"));
+        }
+        assert!(support_code(Arch::Arm).contains("use cortex_m_rt::entry;"));
+        assert!(support_code(Arch::RiscV32).contains("use riscv_rt::entry;"));
+    }
+}

@@ -56,8 +56,8 @@ fn describe(geo: &mut Text, p: &Broadcast) {
     let _ = write!(geo, "shape{:?} a{:?} b{:?}", head(&p.shape, r), head(&p.a, r), head(&p.b, r));
 }
 
-/// `binary_f32`: exact for `+ − × ÷`, max and min (one rounding each, like the f64
-/// reference rounded to f32); within 3e-6 relative for `Pow`.
+/// `binary_f32`: exact for `+ − × ÷`, max, min and PRelu (one rounding each, like the
+/// f64 reference rounded to f32) and for both remainders; within 3e-6 relative for `Pow`.
 pub(crate) fn binary_f32<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
 where
     F: Fn(&Broadcast, BinaryOp, Clamp, &[f32], &[f32], &mut [f32]),
@@ -65,7 +65,7 @@ where
 {
     use BinaryOp::*;
     let (p, na, nb) = broadcast(rng);
-    let op = rng.pick(&[Add, Sub, Mul, Div, Pow, Max, Min], Add);
+    let op = rng.pick(&[Add, Sub, Mul, Div, Pow, Max, Min, Mod, Fmod, PRelu], Add);
     let act = if rng.chance(1, 2) { Clamp::NONE } else { clamp_of(rng) };
     let integral_powers = rng.chance(1, 2);
     let (mut a, mut b) = ([0.0f32; N], [0.0f32; N]);
@@ -78,8 +78,8 @@ where
     fill(&mut b, || match op {
         Pow if integral_powers => rng.i32(-4, 4) as f32,
         Pow => rng.float(-3.0, 3.0),
-        Div if rng.chance(1, 50) => 0.0,
-        Div => rng.pick(&[-1.0, 1.0], 1.0) * rng.float(0.25, 4.0),
+        Div | Mod | Fmod if rng.chance(1, 50) => 0.0,
+        Div | Mod | Fmod => rng.pick(&[-1.0, 1.0], 1.0) * rng.float(0.25, 4.0),
         Max | Min if rng.chance(1, 32) => f32::NAN,
         _ => rng.float(-4.0, 4.0),
     });
@@ -164,12 +164,40 @@ where
         HardSwish,
         Softplus,
         Silu,
+        Sin,
+        Cos,
+        Tan,
+        Asin,
+        Acos,
+        Atan,
+        Sinh,
+        Cosh,
+        Asinh,
+        Acosh,
+        Atanh,
+        Floor,
+        Ceil,
+        Round,
+        Sign,
+        Erf,
+        Softsign,
+        Mish,
+        Gelu,
+        GeluTanh,
+        Elu(alpha),
+        Selu(alpha, beta),
+        Celu(alpha),
+        ThresholdedRelu(beta),
+        Shrink(alpha, beta),
     ];
     let f = rng.pick(&fs, Neg);
     let (lo, hi) = match f {
         Exp => (-20.0, 20.0),
         Log | Sqrt => (0.0, 1000.0),
         Reciprocal => (-8.0, 8.0),
+        Asin | Acos | Atanh => (-1.0, 1.0),
+        Acosh => (1.0, 1000.0),
+        Sinh | Cosh => (-20.0, 20.0),
         _ => (-12.0, 12.0),
     };
     let n = rng.range(0, N);
@@ -191,6 +219,31 @@ where
         HardSwish => write!(geo, "HardSwish"),
         Softplus => write!(geo, "Softplus"),
         Silu => write!(geo, "Silu"),
+        Elu(a) => write!(geo, "Elu({})", Sci(a)),
+        Selu(a, g) => write!(geo, "Selu({}, {})", Sci(a), Sci(g)),
+        Celu(a) => write!(geo, "Celu({})", Sci(a)),
+        ThresholdedRelu(a) => write!(geo, "ThresholdedRelu({})", Sci(a)),
+        Shrink(l, b) => write!(geo, "Shrink({}, {})", Sci(l), Sci(b)),
+        Sin => write!(geo, "Sin"),
+        Cos => write!(geo, "Cos"),
+        Tan => write!(geo, "Tan"),
+        Asin => write!(geo, "Asin"),
+        Acos => write!(geo, "Acos"),
+        Atan => write!(geo, "Atan"),
+        Sinh => write!(geo, "Sinh"),
+        Cosh => write!(geo, "Cosh"),
+        Asinh => write!(geo, "Asinh"),
+        Acosh => write!(geo, "Acosh"),
+        Atanh => write!(geo, "Atanh"),
+        Floor => write!(geo, "Floor"),
+        Ceil => write!(geo, "Ceil"),
+        Round => write!(geo, "Round"),
+        Sign => write!(geo, "Sign"),
+        Erf => write!(geo, "Erf"),
+        Softsign => write!(geo, "Softsign"),
+        Mish => write!(geo, "Mish"),
+        Gelu => write!(geo, "Gelu"),
+        GeluTanh => write!(geo, "GeluTanh"),
     };
     let x = head(&x, n);
 
@@ -201,7 +254,7 @@ where
         Want::Twin(twin) => twin(f, x, head_mut(&mut exp, ny)),
     }
     let (rel, abs) = match f {
-        Neg | Abs | Reciprocal | LeakyRelu(_) => (0.0, 0.0),
+        Neg | Abs | Reciprocal | LeakyRelu(_) | Floor | Ceil | Round | Sign | ThresholdedRelu(_) => (0.0, 0.0),
         HardSigmoid(..) | HardSwish => (1e-6, 1e-6),
         _ => (2e-6, 5e-7),
     };

@@ -296,9 +296,43 @@ pub(crate) fn binary_f32(p: &Broadcast, op: BinaryOp, act: Clamp, a: &[f32], b: 
             BinaryOp::Max => a.max(b),
             BinaryOp::Min if a.is_nan() || b.is_nan() => f64::NAN,
             BinaryOp::Min => a.min(b),
+            BinaryOp::Fmod | BinaryOp::Mod if b == 0.0 || a.is_infinite() => f64::NAN,
+            // a − trunc(a/b)·b is exact in f64 for f32 operands whose quotient fits 2^52.
+            BinaryOp::Fmod => fmod(a, b),
+            BinaryOp::Mod => {
+                let r = fmod(a, b);
+                if r != 0.0 && (r < 0.0) != (b < 0.0) {
+                    r + b
+                } else {
+                    r
+                }
+            }
+            BinaryOp::PRelu if a < 0.0 => a * b,
+            BinaryOp::PRelu => a,
         };
         clamp(act, v) as f32
     });
+}
+
+/// The remainder of a / b with the sign of a, by long division on the exponents (exact).
+fn fmod(a: f64, b: f64) -> f64 {
+    let (mut r, d) = (a.abs(), b.abs());
+    if d.is_infinite() {
+        return a;
+    }
+    while r >= d {
+        // The largest d·2^k not above r; subtracting it is exact.
+        let mut m = d;
+        while m * 2.0 <= r {
+            m *= 2.0;
+        }
+        r -= m;
+    }
+    if a < 0.0 {
+        -r
+    } else {
+        r
+    }
 }
 
 /// Clip.
@@ -335,6 +369,42 @@ pub(crate) fn unary_f32(f: UnaryFn, x: &[f32], y: &mut [f32]) {
             UnaryFn::HardSwish => v * clamp(UNIT, v / 6.0 + 0.5),
             UnaryFn::Softplus => math64::ln(1.0 + math64::exp(v)),
             UnaryFn::Silu => v * math64::sigmoid(v),
+            UnaryFn::Sin => math64::sin(v),
+            UnaryFn::Cos => math64::cos(v),
+            UnaryFn::Tan => math64::tan(v),
+            UnaryFn::Asin => math64::asin(v),
+            UnaryFn::Acos => math64::acos(v),
+            UnaryFn::Atan => math64::atan(v),
+            UnaryFn::Sinh => math64::sinh(v),
+            UnaryFn::Cosh => math64::cosh(v),
+            UnaryFn::Asinh => math64::asinh(v),
+            UnaryFn::Acosh => math64::acosh(v),
+            UnaryFn::Atanh => math64::atanh(v),
+            UnaryFn::Floor => math64::floor(v),
+            UnaryFn::Ceil => math64::ceil(v),
+            UnaryFn::Round => math64::round_ties_even(v),
+            UnaryFn::Sign if v > 0.0 => 1.0,
+            UnaryFn::Sign if v < 0.0 => -1.0,
+            UnaryFn::Sign => v,
+            UnaryFn::Erf => math64::erf(v),
+            UnaryFn::Softsign => v / (1.0 + v.abs()),
+            UnaryFn::Mish => v * math64::tanh(math64::ln(1.0 + math64::exp(v))),
+            UnaryFn::Gelu => 0.5 * v * (1.0 + math64::erf(v * core::f64::consts::FRAC_1_SQRT_2)),
+            UnaryFn::GeluTanh => {
+                let k = math64::sqrt(2.0 / core::f64::consts::PI);
+                0.5 * v * (1.0 + math64::tanh(k * (v + 0.044_715 * v * v * v)))
+            }
+            UnaryFn::Elu(alpha) if v < 0.0 => alpha as f64 * (math64::exp(v) - 1.0),
+            UnaryFn::Elu(_) => v,
+            UnaryFn::Selu(alpha, gamma) if v <= 0.0 => gamma as f64 * alpha as f64 * (math64::exp(v) - 1.0),
+            UnaryFn::Selu(_, gamma) => gamma as f64 * v,
+            UnaryFn::Celu(alpha) if v < 0.0 => alpha as f64 * (math64::exp(v / alpha as f64) - 1.0),
+            UnaryFn::Celu(_) => v,
+            UnaryFn::ThresholdedRelu(alpha) if v > alpha as f64 => v,
+            UnaryFn::ThresholdedRelu(_) => 0.0,
+            UnaryFn::Shrink(lambda, bias) if v < -(lambda as f64) => v + bias as f64,
+            UnaryFn::Shrink(lambda, bias) if v > lambda as f64 => v - bias as f64,
+            UnaryFn::Shrink(..) => 0.0,
         };
         *o = r as f32;
     }
