@@ -214,6 +214,73 @@ pub const TARGETS: &[Target] = &[
     },
 ];
 
+/// The linker memory map (`memory.x`) of a bare-metal target, as cortex-m-rt's and
+/// riscv-rt's `link.x` expect it: `MEMORY` with `FLASH` and `RAM` (and `BOOT` with a
+/// two-word boot vector when the core reads its reset vector elsewhere), and the
+/// `REGION_ALIAS` lines riscv-rt needs. Every firmware tinyops builds, and the example
+/// firmware crates' build scripts, write this text: one home for the layout.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryX<'a> {
+    target: &'a Target,
+    map: MemoryMap,
+}
+
+impl Target {
+    /// The linker memory map of the target; `None` on the host.
+    pub fn memory_x(&self) -> Option<MemoryX<'_>> {
+        self.memory.map(|map| MemoryX { target: self, map })
+    }
+}
+
+fn region_line(f: &mut fmt::Formatter<'_>, name: &str, r: Region) -> fmt::Result {
+    writeln!(f, "  {name:<5} : ORIGIN = {:#010x}, LENGTH = {:#x}", r.origin, r.length)
+}
+
+impl fmt::Display for MemoryX<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.map;
+        // The note, wrapped at about 80 columns, as the comment heading the file.
+        write!(f, "/* {} memory map, from the tinyops target catalogue:\n *", self.target.name)?;
+        let mut line = 0;
+        for word in m.note.split_whitespace() {
+            if line + word.len() > 80 {
+                f.write_str("\n *")?;
+                line = 0;
+            }
+            write!(f, " {word}")?;
+            line += word.len() + 1;
+        }
+        f.write_str("\n */\nMEMORY\n{\n")?;
+        if let Some(b) = m.boot {
+            region_line(f, "BOOT", b)?;
+        }
+        region_line(f, "FLASH", m.flash)?;
+        region_line(f, "RAM", m.ram)?;
+        f.write_str("}\n")?;
+        if m.boot.is_some() {
+            // The core reads its initial stack pointer and reset vector here; cortex-m-rt's
+            // `set-vtor` feature then points VTOR at the real vector table in FLASH.
+            f.write_str(
+                "SECTIONS\n{\n  .boot_vector ORIGIN(BOOT) :\n  {\n    LONG(_stack_start & 0xFFFFFFF8);\n    \
+                 LONG(Reset | 1);\n  } > BOOT\n}\n",
+            )?;
+        }
+        if self.target.arch == Arch::RiscV32 {
+            for (alias, region) in [
+                ("TEXT", "FLASH"),
+                ("RODATA", "FLASH"),
+                ("DATA", "RAM"),
+                ("BSS", "RAM"),
+                ("HEAP", "RAM"),
+                ("STACK", "RAM"),
+            ] {
+                writeln!(f, "REGION_ALIAS(\"REGION_{alias}\", {region});")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// C source of the QEMU TCG plugin (plugin API version 1, QEMU 7.2) that counts the
 /// instructions executed between two marker addresses. The drivers compile it with
 /// `gcc -shared -fPIC -O2` and load it with `-plugin FILE,start=ADDR,end=ADDR`.
@@ -276,6 +343,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn memory_x_declares_the_catalogue_regions() {
+        extern crate std;
+        use std::string::ToString;
+        assert!(host().memory_x().is_none());
+        let m4 = lookup("cortex-m4").unwrap().memory_x().unwrap().to_string();
+        assert!(m4.contains("  FLASH : ORIGIN = 0x00000000, LENGTH = 0x400000\n"), "{m4}");
+        assert!(m4.contains("  RAM   : ORIGIN = 0x20000000, LENGTH = 0x400000\n"), "{m4}");
+        assert!(m4.starts_with("/* cortex-m4 memory map") && !m4.contains("BOOT") && !m4.contains("REGION_ALIAS"));
+        assert!(m4.lines().all(|l| l.len() <= 90), "the note is wrapped: {m4}");
+        let m55 = lookup("cortex-m55").unwrap().memory_x().unwrap().to_string();
+        assert!(m55.contains("  BOOT  : ORIGIN = 0x10000000") && m55.contains("LONG(Reset | 1);"), "{m55}");
+        let rv = lookup("riscv32imac").unwrap().memory_x().unwrap().to_string();
+        assert!(rv.contains("REGION_ALIAS(\"REGION_STACK\", RAM);"), "{rv}");
     }
 
     #[test]
