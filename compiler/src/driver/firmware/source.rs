@@ -58,6 +58,9 @@ pub fn config_toml(t: &Target, triple: &str, rustc: &str, rustdoc: &str, linker:
     if let Some(cpu) = t.cpu {
         flags.extend(["-C".into(), format!("target-cpu={cpu}")]);
     }
+    if !t.codegen_features.is_empty() {
+        flags.extend(["-C".into(), format!("target-feature={}", t.codegen_features.join(","))]);
+    }
     for a in link_args.iter().copied().chain(["-Tlink.x"]) {
         flags.extend(["-C".into(), format!("link-arg={a}")]);
     }
