@@ -12,13 +12,16 @@
 //! firmware/<target>/<crate>-<sha>/model/     the model crate (`Compilation::write_crate`)
 //! firmware/<target>/<crate>-<sha>/firmware/  Cargo.toml, .cargo/config.toml, build.rs,
 //!                                            src/main.rs, data/set*_in*.bin
+//! firmware/<target>/kernel-suite/     the runtime's kernel suite as firmware ([`suite`])
 //! ```
 //!
 //! [`build_crate`] is the one place that writes and cross-builds a firmware crate; the
-//! model firmware ([`build`]) is one [`CrateSpec`] of it.
+//! model firmware ([`build`]), the kernel suite ([`suite`]) and the bare-metal no-panic
+//! proof (`compiler/tests/no_std.rs`) differ only in their [`CrateSpec`].
 
 pub mod output;
 pub mod source;
+pub mod suite;
 
 use super::elf::{Footprint, Image};
 use super::progress::Step;
