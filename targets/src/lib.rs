@@ -80,6 +80,9 @@ pub struct Target {
     pub arch: Arch,
     /// The `-C target-cpu` to pass, if any.
     pub cpu: Option<&'static str>,
+    /// `-C target-feature` changes to what `cpu` implies, with the reason (e.g.
+    /// `-mve.fp` on cortex-m55: see there).
+    pub codegen_features: &'static [&'static str],
     /// Extensions the generated code may use on this target.
     pub features: &'static [Feature],
     /// The memory map firmware for this target links against (`None` on the host).
@@ -121,6 +124,7 @@ pub const TARGETS: &[Target] = &[
         triple: None,
         arch: Arch::Host,
         cpu: None,
+        codegen_features: &[],
         features: &[Feature::Fpu],
         memory: None,
         emulator: None,
@@ -131,6 +135,7 @@ pub const TARGETS: &[Target] = &[
         triple: Some("thumbv6m-none-eabi"),
         arch: Arch::Arm,
         cpu: None,
+        codegen_features: &[],
         features: &[],
         memory: Some(MemoryMap {
             flash: region(0x0000_0000, 2 * MIB),
@@ -149,6 +154,7 @@ pub const TARGETS: &[Target] = &[
         triple: Some("thumbv7em-none-eabihf"),
         arch: Arch::Arm,
         cpu: Some("cortex-m4"),
+        codegen_features: &[],
         features: &[Feature::ArmDsp, Feature::Fpu],
         memory: Some(MemoryMap {
             flash: region(0x0000_0000, 4 * MIB),
@@ -164,6 +170,7 @@ pub const TARGETS: &[Target] = &[
         triple: Some("thumbv8m.main-none-eabihf"),
         arch: Arch::Arm,
         cpu: Some("cortex-m33"),
+        codegen_features: &[],
         features: &[Feature::ArmDsp, Feature::Fpu],
         memory: Some(MemoryMap {
             flash: region(0x1000_0000, 4 * MIB),
@@ -180,6 +187,15 @@ pub const TARGETS: &[Target] = &[
         triple: Some("thumbv8m.main-none-eabihf"),
         arch: Arch::Arm,
         cpu: Some("cortex-m55"),
+        // No MVE floating point in generated code, only integer MVE (what the int8
+        // kernels use). MVE executes floating point with the Arm "standard FPSCR value"
+        // (subnormals flushed to zero, default NaN), and the float loops LLVM (rustc
+        // 1.96) vectorises with it mishandle NaN: its vectorised `is_nan` was false for
+        // every lane on QEMU's Cortex-M55. The kernel suite found the float kernels
+        // giving non-IEEE results on NaN and subnormal inputs that way (clamp,
+        // LeakyRelu, HardSigmoid, Max, QuantizeLinear); scalar FPv5 code is exact.
+        // rustc does not know the feature's name and warns, but passes it to LLVM.
+        codegen_features: &["-mve.fp"],
         features: &[Feature::ArmDsp, Feature::ArmMve, Feature::Fpu],
         memory: Some(MemoryMap {
             flash: region(0x3800_0000, 8 * MIB),
@@ -201,6 +217,7 @@ pub const TARGETS: &[Target] = &[
         triple: Some("riscv32imac-unknown-none-elf"),
         arch: Arch::RiscV32,
         cpu: None,
+        codegen_features: &[],
         features: &[],
         memory: Some(MemoryMap {
             flash: region(0x8000_0000, 4 * MIB),
@@ -213,6 +230,73 @@ pub const TARGETS: &[Target] = &[
         description: "RISC-V RV32IMAC (no FPU)",
     },
 ];
+
+/// The linker memory map (`memory.x`) of a bare-metal target, as cortex-m-rt's and
+/// riscv-rt's `link.x` expect it: `MEMORY` with `FLASH` and `RAM` (and `BOOT` with a
+/// two-word boot vector when the core reads its reset vector elsewhere), and the
+/// `REGION_ALIAS` lines riscv-rt needs. Every firmware tinyops builds, and the example
+/// firmware crates' build scripts, write this text: one home for the layout.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryX<'a> {
+    target: &'a Target,
+    map: MemoryMap,
+}
+
+impl Target {
+    /// The linker memory map of the target; `None` on the host.
+    pub fn memory_x(&self) -> Option<MemoryX<'_>> {
+        self.memory.map(|map| MemoryX { target: self, map })
+    }
+}
+
+fn region_line(f: &mut fmt::Formatter<'_>, name: &str, r: Region) -> fmt::Result {
+    writeln!(f, "  {name:<5} : ORIGIN = {:#010x}, LENGTH = {:#x}", r.origin, r.length)
+}
+
+impl fmt::Display for MemoryX<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.map;
+        // The note, wrapped at about 80 columns, as the comment heading the file.
+        write!(f, "/* {} memory map, from the tinyops target catalogue:\n *", self.target.name)?;
+        let mut line = 0;
+        for word in m.note.split_whitespace() {
+            if line + word.len() > 80 {
+                f.write_str("\n *")?;
+                line = 0;
+            }
+            write!(f, " {word}")?;
+            line += word.len() + 1;
+        }
+        f.write_str("\n */\nMEMORY\n{\n")?;
+        if let Some(b) = m.boot {
+            region_line(f, "BOOT", b)?;
+        }
+        region_line(f, "FLASH", m.flash)?;
+        region_line(f, "RAM", m.ram)?;
+        f.write_str("}\n")?;
+        if m.boot.is_some() {
+            // The core reads its initial stack pointer and reset vector here; cortex-m-rt's
+            // `set-vtor` feature then points VTOR at the real vector table in FLASH.
+            f.write_str(
+                "SECTIONS\n{\n  .boot_vector ORIGIN(BOOT) :\n  {\n    LONG(_stack_start & 0xFFFFFFF8);\n    \
+                 LONG(Reset | 1);\n  } > BOOT\n}\n",
+            )?;
+        }
+        if self.target.arch == Arch::RiscV32 {
+            for (alias, region) in [
+                ("TEXT", "FLASH"),
+                ("RODATA", "FLASH"),
+                ("DATA", "RAM"),
+                ("BSS", "RAM"),
+                ("HEAP", "RAM"),
+                ("STACK", "RAM"),
+            ] {
+                writeln!(f, "REGION_ALIAS(\"REGION_{alias}\", {region});")?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// C source of the QEMU TCG plugin (plugin API version 1, QEMU 7.2) that counts the
 /// instructions executed between two marker addresses. The drivers compile it with
@@ -276,6 +360,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn memory_x_declares_the_catalogue_regions() {
+        extern crate std;
+        use std::string::ToString;
+        assert!(host().memory_x().is_none());
+        let m4 = lookup("cortex-m4").unwrap().memory_x().unwrap().to_string();
+        assert!(m4.contains("  FLASH : ORIGIN = 0x00000000, LENGTH = 0x400000\n"), "{m4}");
+        assert!(m4.contains("  RAM   : ORIGIN = 0x20000000, LENGTH = 0x400000\n"), "{m4}");
+        assert!(m4.starts_with("/* cortex-m4 memory map") && !m4.contains("BOOT") && !m4.contains("REGION_ALIAS"));
+        assert!(m4.lines().all(|l| l.len() <= 90), "the note is wrapped: {m4}");
+        let m55 = lookup("cortex-m55").unwrap().memory_x().unwrap().to_string();
+        assert!(m55.contains("  BOOT  : ORIGIN = 0x10000000") && m55.contains("LONG(Reset | 1);"), "{m55}");
+        let rv = lookup("riscv32imac").unwrap().memory_x().unwrap().to_string();
+        assert!(rv.contains("REGION_ALIAS(\"REGION_STACK\", RAM);"), "{rv}");
     }
 
     #[test]

@@ -264,7 +264,8 @@ impl Bench<'_> {
         let sets = load_sets(&onnx_dir).map_err(|e| e.to_string())?;
         let set = sets.first().ok_or_else(|| format!("no test_data_set_* in {}", onnx_dir.display()))?;
 
-        let (triple, memory) = (self.target.triple.unwrap_or_default(), self.target.memory.expect("a board target"));
+        let triple = self.target.triple.unwrap_or_default();
+        let memory_x = self.target.memory_x().ok_or("cortex-m4 has no memory map in the catalogue")?;
         let dir = self.scratch.join(stem);
         let package = format!("peers-microflow-{}", stem.replace('_', "-"));
         let files = [
@@ -280,7 +281,7 @@ impl Bench<'_> {
                     self.tc.link_args,
                 ),
             ),
-            (dir.join("build.rs"), source::build_rs(&source::memory_x(self.target, &memory))),
+            (dir.join("build.rs"), source::build_rs(&memory_x.to_string())),
             (dir.join("src/main.rs"), main_rs(&tflite, self.target.arch, &input, &literals(&set.inputs[0])?, &out)),
         ];
         for (p, text) in &files {

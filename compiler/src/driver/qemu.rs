@@ -77,6 +77,26 @@ pub fn build_plugin(gcc: &Path, quiet: bool) -> Result<PathBuf> {
 /// Runs `elf` on the target's board with semihosting; fails on a non-zero exit
 /// status or when the run takes longer than [`timeout`].
 pub fn run(target: &Target, qemu: &Path, elf: &Path, counter: Option<&Counter>) -> Result<Run> {
+    let (run, status) = run_with_status(target, qemu, elf, counter)?;
+    if status != Some(0) {
+        let board = target.emulator.map_or("?", |e| e.machine);
+        return Err(Error::Driver {
+            step: format!("running {} on qemu {board}", elf.display()),
+            detail: format!("exit status {status:?}:\n{}{}", tail(&run.stdout), tail(&run.stderr)),
+        });
+    }
+    Ok(run)
+}
+
+/// [`run`], except that a non-zero exit status is returned (with what the run printed)
+/// rather than an error; `None` when QEMU was ended by a signal. Runs that time out or
+/// cannot start are still errors, and so is a missing plugin log after a clean exit.
+pub fn run_with_status(
+    target: &Target,
+    qemu: &Path,
+    elf: &Path,
+    counter: Option<&Counter>,
+) -> Result<(Run, Option<i32>)> {
     let board = target.emulator.ok_or_else(|| Error::Internal(format!("{} has no emulator", target.name)))?;
     let fail =
         |detail: String| Error::Driver { step: format!("running {} on qemu {}", elf.display(), board.machine), detail };
@@ -136,16 +156,15 @@ pub fn run(target: &Target, qemu: &Path, elf: &Path, counter: Option<&Counter>) 
             tail(&stderr)
         )));
     };
-    if !status.success() {
-        return Err(fail(format!("exit status {status}:\n{}{}", tail(&stdout), tail(&stderr))));
-    }
     let (mut windows, mut total_instructions) = (vec![], None);
     if counter.is_some() {
-        let text = std::fs::read_to_string(&log).map_err(|e| Error::io(&log, e))?;
+        let text = std::fs::read_to_string(&log);
         let _ = std::fs::remove_file(&log);
-        (windows, total_instructions) = parse_plugin_log(&text).map_err(fail)?;
+        if status.success() {
+            (windows, total_instructions) = parse_plugin_log(&text.map_err(|e| Error::io(&log, e))?).map_err(fail)?;
+        }
     }
-    Ok(Run { stdout, stderr, windows, total_instructions, seconds })
+    Ok((Run { stdout, stderr, windows, total_instructions, seconds }, status.code()))
 }
 
 /// The last lines of a long output, for error messages.

@@ -7,7 +7,7 @@
 //! [`super::output`] and exits with status 0.
 
 use crate::ir::{DType, Graph};
-use tinyops_targets::{Arch, MemoryMap, Region, Target};
+use tinyops_targets::{Arch, Target};
 
 /// Symbol of the function called right before each inference.
 pub const START_MARKER: &str = "tinyops_inference_start";
@@ -23,49 +23,11 @@ pub fn stack_symbols(arch: Arch) -> (&'static str, &'static str) {
     }
 }
 
-fn region_line(name: &str, r: Region) -> String {
-    format!("  {name:<5} : ORIGIN = {:#010x}, LENGTH = {:#x}\n", r.origin, r.length)
-}
-
-/// The linker memory map (`memory.x`) of a target.
-pub fn memory_x(t: &Target, m: &MemoryMap) -> String {
-    let mut s = format!("/* {} memory map, from the tinyops target catalogue:\n", t.name);
-    let mut line = String::new();
-    for word in m.note.split_whitespace() {
-        if line.len() + word.len() > 80 {
-            s.push_str(&format!(" *{line}\n"));
-            line.clear();
-        }
-        line.push(' ');
-        line.push_str(word);
-    }
-    s.push_str(&format!(" *{line}\n */\nMEMORY\n{{\n"));
-    if let Some(b) = m.boot {
-        s.push_str(&region_line("BOOT", b));
-    }
-    s.push_str(&region_line("FLASH", m.flash));
-    s.push_str(&region_line("RAM", m.ram));
-    s.push_str("}\n");
-    if m.boot.is_some() {
-        // The core reads its initial stack pointer and reset vector here; cortex-m-rt's
-        // `set-vtor` feature then points VTOR at the real vector table in FLASH.
-        s.push_str(
-            "SECTIONS\n{\n  .boot_vector ORIGIN(BOOT) :\n  {\n    LONG(_stack_start & 0xFFFFFFF8);\n    \
-             LONG(Reset | 1);\n  } > BOOT\n}\n",
-        );
-    }
-    if t.arch == Arch::RiscV32 {
-        for (alias, region) in
-            [("TEXT", "FLASH"), ("RODATA", "FLASH"), ("DATA", "RAM"), ("BSS", "RAM"), ("HEAP", "RAM"), ("STACK", "RAM")]
-        {
-            s.push_str(&format!("REGION_ALIAS(\"REGION_{alias}\", {region});\n"));
-        }
-    }
-    s
-}
-
-/// The firmware's `Cargo.toml`.
-pub fn cargo_toml(t: &Target, package: &str, model_crate: &str, model_path: &str, runtime_path: &str) -> String {
+/// The firmware's `Cargo.toml`: package `package` (also the binary's name), the lines
+/// of `dependencies` (the runtime, a model crate, …), the target's startup crates and
+/// `semihosting` (with its panic handler unless `own_panic_handler`: then `main.rs`
+/// defines one), and the release profile every firmware uses (LTO, `panic = "abort"`).
+pub fn cargo_toml(t: &Target, package: &str, description: &str, dependencies: &str, own_panic_handler: bool) -> String {
     let runtime_deps = match t.arch {
         Arch::RiscV32 => "riscv-rt = { version = \"0.18\", features = [\"single-hart\", \"memory\"] }\n".to_string(),
         _ => {
@@ -77,12 +39,12 @@ pub fn cargo_toml(t: &Target, package: &str, model_crate: &str, model_path: &str
             )
         }
     };
+    let semihosting_features = if own_panic_handler { "\"stdio\"" } else { "\"stdio\", \"panic-handler\"" };
     format!(
-        "# tinyops firmware for {model_crate} on {target} (generated; do not edit).\n\
+        "# tinyops firmware: {description} on {target} (generated; do not edit).\n\
          [package]\nname = \"{package}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\n{model_crate} = {{ path = {model_path:?} }}\n\
-         tinyops-runtime = {{ path = {runtime_path:?} }}\n{runtime_deps}\
-         semihosting = {{ version = \"0.1.20\", features = [\"stdio\", \"panic-handler\"] }}\n\n\
+         [dependencies]\n{dependencies}{runtime_deps}\
+         semihosting = {{ version = \"0.1.20\", features = [{semihosting_features}] }}\n\n\
          [profile.release]\nopt-level = 3\nlto = true\ncodegen-units = 1\npanic = \"abort\"\ndebug = false\n\
          incremental = false\n\n[workspace]\n",
         target = t.name,
@@ -95,6 +57,9 @@ pub fn config_toml(t: &Target, triple: &str, rustc: &str, rustdoc: &str, linker:
     let mut flags: Vec<String> = vec![];
     if let Some(cpu) = t.cpu {
         flags.extend(["-C".into(), format!("target-cpu={cpu}")]);
+    }
+    if !t.codegen_features.is_empty() {
+        flags.extend(["-C".into(), format!("target-feature={}", t.codegen_features.join(","))]);
     }
     for a in link_args.iter().copied().chain(["-Tlink.x"]) {
         flags.extend(["-C".into(), format!("link-arg={a}")]);
@@ -270,10 +235,7 @@ pub fn support_code(arch: Arch) -> String {
          use semihosting::println;\n\n",
     );
     s.push_str(PRELUDE);
-    s.push_str(match arch {
-        Arch::RiscV32 => RISCV,
-        _ => ARM,
-    });
+    s.push_str(&support(arch));
     s
 }
 
@@ -324,43 +286,6 @@ pub extern "C" fn tinyops_inference_start() {
 pub extern "C" fn tinyops_inference_end() {
     // SAFETY: as above.
     unsafe { core::ptr::write_volatile(MARKER.as_ptr(), 2) }
-}
-
-/// The word the unused stack is filled with before each inference.
-const PAINT: u32 = 0x5A17_C0DE;
-
-/// The lowest and the highest stack address.
-fn stack_bounds() -> (usize, usize) {
-    // SAFETY: only the addresses of the linker symbols are taken; nothing is read.
-    unsafe { (core::ptr::addr_of!(STACK_BOTTOM) as usize, core::ptr::addr_of!(STACK_TOP) as usize) }
-}
-
-extern "C" {
-    /// Writes `pattern` to every word from `bottom` up to (not including) the stack
-    /// pointer of its caller. Written in assembly (below) because it must not use the
-    /// stack it paints: a Rust function may push its frame after reading the stack
-    /// pointer, into memory it is about to paint.
-    fn tinyops_paint_stack(bottom: *mut u32, pattern: u32);
-}
-
-/// Fills the unused stack, everything below the caller's frame, with `PAINT`.
-#[inline(always)]
-fn paint_stack() {
-    // SAFETY: the words below the stack pointer belong to no live frame (one core, no
-    // interrupts), and the leaf routine keeps its state in registers.
-    unsafe { tinyops_paint_stack(stack_bounds().0 as *mut u32, PAINT) }
-}
-
-/// Bytes of stack in use since `paint_stack`, at the deepest point: from the top down
-/// to the lowest word that lost its paint.
-fn stack_used() -> usize {
-    let (bottom, top) = stack_bounds();
-    let mut p = bottom as *const u32;
-    // SAFETY: every word in [bottom, top) is stack memory, readable.
-    while (p as usize) < top && unsafe { p.read_volatile() } == PAINT {
-        p = p.wrapping_add(1);
-    }
-    top - p as usize
 }
 
 /// A number the output protocol can print as little-endian bytes.
@@ -417,6 +342,80 @@ fn print_line(set: usize, k: usize, hex: &[u8]) {
 }
 "#;
 
+/// What every firmware has, whatever it runs: the startup crate's entry point and
+/// fault handler for the architecture (a fault ends the run with status 3), and stack
+/// measurement (`paint_stack()`, then `stack_used()` bytes at the deepest point).
+pub fn support(arch: Arch) -> String {
+    let mut s = String::from(STACK);
+    s.push_str(match arch {
+        Arch::RiscV32 => RISCV,
+        _ => ARM,
+    });
+    s
+}
+
+/// Stack measurement (paint the unused stack, later find the lowest word that lost its
+/// paint; the bounds and the painting routine come from the architecture's part) and
+/// the fault report. Nothing here can panic, so firmware whose panic handler must not
+/// be reachable can include it.
+const STACK: &str = r#"
+/// Prints each text followed by its value in hex on semihosting's stderr, then ends
+/// the run with status 3. No formatting machinery and nothing that can panic: a fault
+/// report must not fault, and the no-panic proof links this too.
+fn tinyops_fault(parts: &[(&str, usize)]) -> ! {
+    use semihosting::io::Write as _;
+    if let Ok(mut err) = semihosting::io::stderr() {
+        for &(text, value) in parts {
+            let mut hex = *b"0x00000000";
+            for (i, digit) in hex.iter_mut().skip(2).rev().enumerate() {
+                *digit = b"0123456789abcdef".get((value >> (4 * i)) & 15).copied().unwrap_or(b'?');
+            }
+            let _ = err.write(text.as_bytes());
+            let _ = err.write(&hex);
+        }
+        let _ = err.write(b"\n");
+    }
+    semihosting::process::exit(3)
+}
+
+/// The word the unused stack is filled with before a measured run.
+const PAINT: u32 = 0x5A17_C0DE;
+
+/// The lowest and the highest stack address.
+fn stack_bounds() -> (usize, usize) {
+    // SAFETY: only the addresses of the linker symbols are taken; nothing is read.
+    unsafe { (core::ptr::addr_of!(STACK_BOTTOM) as usize, core::ptr::addr_of!(STACK_TOP) as usize) }
+}
+
+extern "C" {
+    /// Writes `pattern` to every word from `bottom` up to (not including) the stack
+    /// pointer of its caller. Written in assembly (below) because it must not use the
+    /// stack it paints: a Rust function may push its frame after reading the stack
+    /// pointer, into memory it is about to paint.
+    fn tinyops_paint_stack(bottom: *mut u32, pattern: u32);
+}
+
+/// Fills the unused stack, everything below the caller's frame, with `PAINT`.
+#[inline(always)]
+fn paint_stack() {
+    // SAFETY: the words below the stack pointer belong to no live frame (one core, no
+    // interrupts), and the leaf routine keeps its state in registers.
+    unsafe { tinyops_paint_stack(stack_bounds().0 as *mut u32, PAINT) }
+}
+
+/// Bytes of stack in use since `paint_stack`, at the deepest point: from the top down
+/// to the lowest word that lost its paint.
+fn stack_used() -> usize {
+    let (bottom, top) = stack_bounds();
+    let mut p = bottom as *const u32;
+    // SAFETY: every word in [bottom, top) is stack memory, readable.
+    while (p as usize) < top && unsafe { p.read_volatile() } == PAINT {
+        p = p.wrapping_add(1);
+    }
+    top - p as usize
+}
+"#;
+
 /// Arm (cortex-m-rt) specifics: entry, stack symbols, stack painting, fault report.
 const ARM: &str = r#"
 use cortex_m_rt::entry;
@@ -452,8 +451,7 @@ core::arch::global_asm!(
 /// A fault ends the run with status 3 and the faulting address, never a hang.
 #[cortex_m_rt::exception]
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
-    semihosting::eprintln!("tinyops-firmware hard fault at pc {:#010x}", frame.pc());
-    semihosting::process::exit(3)
+    tinyops_fault(&[("tinyops-firmware hard fault at pc ", frame.pc() as usize)])
 }
 "#;
 
@@ -491,8 +489,7 @@ fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
     let (cause, pc): (usize, usize);
     // SAFETY: reads two machine-mode CSRs only.
     unsafe { core::arch::asm!("csrr {0}, mcause", "csrr {1}, mepc", out(reg) cause, out(reg) pc) };
-    semihosting::eprintln!("tinyops-firmware exception mcause={cause} at pc {pc:#010x}");
-    semihosting::process::exit(3)
+    tinyops_fault(&[("tinyops-firmware exception mcause=", cause), (" at pc ", pc)])
 }
 "#;
 

@@ -84,7 +84,9 @@ fn channels<const PLAIN: bool>(
     let (yb2, yb1) = yb.as_chunks_mut::<2>();
     let pairs = bias.as_chunks::<2>().0.iter().zip(table.as_chunks::<6>().0);
     let mut at = 0;
-    for (((a, b), (bp, t)), _) in ya2.iter_mut().zip(yb2.iter_mut()).zip(pairs).zip(words.chunks(block.max(1))) {
+    // Only pairs whose whole block of weights exists (`checked_div`: no panic path).
+    let blocks = words.len().checked_div(block).unwrap_or(0);
+    for ((a, b), (bp, t)) in ya2.iter_mut().zip(yb2.iter_mut()).zip(pairs).take(blocks) {
         // SAFETY: the caller checked `words` holds `block` words per channel pair and
         // `cols` 4·groups words (groups ≥ 1); both are word-aligned.
         let [a0, b0, a1, b1] = unsafe {
@@ -145,11 +147,12 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         return;
     }
     let Some(scratch) = acc.get_mut(..arm_dsp_conv2d_scratch(p)) else { return };
-    let (table, rest) = scratch.split_at_mut(requant::WORDS * pairs * 2);
-    let (cols, rest) = rest.split_at_mut(k4);
-    let (raw, spare) = rest.split_at_mut(k4 / 2);
+    // Checked splits: a scratch too short for these parameters leaves `y` untouched.
+    let Some((table, rest)) = scratch.split_at_mut_checked(requant::WORDS * pairs * 2) else { return };
+    let Some((cols, rest)) = rest.split_at_mut_checked(k4) else { return };
+    let Some((raw, spare)) = rest.split_at_mut_checked(k4 / 2) else { return };
     let raw = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(raw));
-    let Some((raw_a, raw_b)) = raw.get_mut(..2 * k4).map(|r| r.split_at_mut(k4)) else { return };
+    let Some((raw_a, raw_b)) = raw.get_mut(..2 * k4).and_then(|r| r.split_at_mut_checked(k4)) else { return };
     let Some(spare) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(spare)).get_mut(..p.out_c) else {
         return;
     };
@@ -165,15 +168,20 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         let mut pa = 0;
         while pa < pixels {
             let two = pa + 1 < pixels;
-            im2col(p, x, zp, n, pa / p.out_w, pa % p.out_w, raw_a);
+            // (`pixels > 0` implies `out_w > 0`; the checked forms keep the panic path out.)
+            let at_pixel = |q: usize| (q.checked_div(p.out_w).unwrap_or(0), q.checked_rem(p.out_w).unwrap_or(0));
+            let (oy, ox) = at_pixel(pa);
+            im2col(p, x, zp, n, oy, ox, raw_a);
             if two {
-                im2col(p, x, zp, n, (pa + 1) / p.out_w, (pa + 1) % p.out_w, raw_b);
+                let (oy, ox) = at_pixel(pa + 1);
+                im2col(p, x, zp, n, oy, ox, raw_b);
             }
             widen(raw_a, raw_b, cols);
             let at = (n * pixels + pa) * c;
             let (ya, yb) = if two {
                 let Some(rows) = y.get_mut(at..at + 2 * c) else { return };
-                rows.split_at_mut(c)
+                let Some(halves) = rows.split_at_mut_checked(c) else { return };
+                halves
             } else {
                 let Some(row) = y.get_mut(at..at + c) else { return };
                 (row, &mut *spare)
@@ -231,15 +239,20 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         return;
     }
     let Some(scratch) = acc.get_mut(..arm_dsp_depthwise_scratch(p)) else { return };
-    let (table, rest) = scratch.split_at_mut(requant::WORDS * c4);
-    let (inner, rest) = rest.split_at_mut(taps);
-    let (edge, zrow) = rest.split_at_mut(taps);
+    // Checked splits: a scratch too short for these parameters leaves `y` untouched.
+    let Some((table, rest)) = scratch.split_at_mut_checked(requant::WORDS * c4) else { return };
+    let Some((inner, rest)) = rest.split_at_mut_checked(taps) else { return };
+    let Some((edge, zrow)) = rest.split_at_mut_checked(taps) else { return };
     let plain = requant::fill(mult, shift, c, table) && requant::full_range(out);
     let zrow = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(zrow));
     zrow.iter_mut().for_each(|v| *v = x_zp as i8);
+    // Tap `t` is at row `t / k_w`, column `t % k_w` of the window (`taps > 0` implies
+    // `k_w > 0`; the checked forms keep the panic path out).
+    let tap = |t: usize| (t.checked_div(p.k_w).unwrap_or(0), t.checked_rem(p.k_w).unwrap_or(0));
     // Input offset of each tap from the window's first element, in bytes.
     for (t, o) in inner.iter_mut().enumerate() {
-        *o = ((t / p.k_w * p.dil_h * p.in_w + t % p.k_w * p.dil_w) * c) as i32;
+        let (ty, tx) = tap(t);
+        *o = ((ty * p.dil_h * p.in_w + tx * p.dil_w) * c) as i32;
     }
     let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
     let Some(words) = words.get(..c4 * taps / 2) else { return };
@@ -267,7 +280,8 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                     // this window's origin, the row is `zrow − origin` bytes away.
                     let to_zeros = (zrow.as_ptr() as isize).wrapping_sub(origin as isize) as i32;
                     for (t, (o, &i)) in edge.iter_mut().zip(inner.iter()).enumerate() {
-                        let (iy, ix) = (iy0 + (t / p.k_w * p.dil_h) as isize, ix0 + (t % p.k_w * p.dil_w) as isize);
+                        let (ty, tx) = tap(t);
+                        let (iy, ix) = (iy0 + (ty * p.dil_h) as isize, ix0 + (tx * p.dil_w) as isize);
                         let ok = iy >= 0 && ix >= 0 && (iy as usize) < p.in_h && (ix as usize) < p.in_w;
                         *o = if ok { i } else { to_zeros };
                     }
@@ -276,8 +290,9 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 let at = ((n * p.out_h + oy) * p.out_w + ox) * c;
                 let Some(yrow) = y.get_mut(at..at + c) else { return };
                 let (y4, y1) = yrow.as_chunks_mut::<4>();
-                let groups = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<12>().0).zip(words.chunks(2 * taps));
-                for (g, (yq, ((bq, tq), wg))) in y4.iter_mut().zip(groups).enumerate() {
+                let groups = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<12>().0);
+                for (g, (yq, (bq, tq))) in y4.iter_mut().zip(groups).enumerate() {
+                    let Some(wg) = words.get(2 * taps * g..2 * taps * (g + 1)) else { break };
                     // SAFETY: every `origin + 4g + offs[t]` is 4 readable bytes: inside
                     // the input (the tap is inside it, and channels 4g..4g+4 of a full
                     // group exist) or inside the zero-point row (c4 bytes); `offs` has
