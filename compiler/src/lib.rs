@@ -126,7 +126,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
             .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
     }
     let scratch = lower::scratch_needs(&graph, opts.target);
-    let plan = plan::plan(&graph, &scratch).map_err(Error::Internal)?;
+    let plan = plan::plan(&graph, &scratch, lower::arena_align(opts.target)).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
     let manifest = Manifest {
         model_sha256: sha256.clone(),

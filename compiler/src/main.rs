@@ -65,7 +65,8 @@ enum Command {
         #[arg(long, value_name = "BYTES")]
         max_flash: Option<usize>,
     },
-    /// Show ops, parameters, MACs, the arena size and the memory plan.
+    /// Show ops, parameters, MACs, the arena size (with the lower bound of its schedule
+    /// and a TFLM-style greedy baseline) and the memory plan.
     Inspect {
         /// The .onnx file (or a folder holding model.onnx).
         model: PathBuf,
@@ -77,6 +78,9 @@ enum Command {
         /// Write the IR after import and after every pass into this folder.
         #[arg(long, value_name = "DIR")]
         dump_ir: Option<PathBuf>,
+        /// Draw the memory plan as SVG into this file (steps on x, addresses on y).
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
     },
     /// Compile, build and run a model on its reference inputs; compare outputs. Bare-metal
     /// targets run as firmware in QEMU (exit 3 when the target has no emulator board).
@@ -245,11 +249,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspect { model, args, json, dump_ir } => {
+        Command::Inspect { model, args, json, dump_ir, svg } => {
             let model = resolve_model(&model)?;
             let c = compile(&model, &options(&args, dump_ir.is_some())?)?;
             if let Some(d) = &dump_ir {
                 write_dumps(&c, d)?;
+            }
+            if let Some(f) = &svg {
+                let title = format!("{} on {}", c.graph.name, c.target.name);
+                std::fs::write(f, tinyops_compiler::plan::svg::render(&c.plan, &title)).map_err(|e| Error::io(f, e))?;
             }
             let r = Report::new(&c);
             if json {

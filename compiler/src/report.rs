@@ -51,6 +51,22 @@ pub struct Report {
     pub arena_bytes: usize,
     /// Arena bytes without any reuse, for comparison.
     pub unshared_bytes: usize,
+    /// The most bytes alive at one step of the chosen schedule: no arena for it can be
+    /// smaller.
+    pub lower_bound_bytes: usize,
+    /// `arena_bytes / lower_bound_bytes`.
+    pub bound_ratio: f64,
+    /// What a TensorFlow Lite Micro-style planner would need (the graph's own order,
+    /// no in-place execution, greedy by size).
+    pub greedy_bytes: usize,
+    /// `arena_bytes / greedy_bytes`.
+    pub greedy_ratio: f64,
+    /// How the schedule was chosen.
+    pub schedule: String,
+    /// The packing strategy that gave the arena.
+    pub packing: String,
+    /// Alignment of arena offsets.
+    pub align: usize,
     /// The schedule.
     pub nodes: Vec<NodeRow>,
     /// Nodes per arithmetic class (`int`, `float`, `move`, `convert`).
@@ -120,6 +136,13 @@ impl Report {
             macs: c.program.macs,
             arena_bytes: c.plan.arena_bytes,
             unshared_bytes: c.plan.unshared_bytes(),
+            lower_bound_bytes: c.plan.memory.lower_bound_bytes,
+            bound_ratio: c.plan.bound_ratio(),
+            greedy_bytes: c.plan.memory.greedy_bytes,
+            greedy_ratio: c.plan.greedy_ratio(),
+            schedule: c.plan.memory.schedule.describe(),
+            packing: c.plan.memory.strategy.name().to_string(),
+            align: c.plan.memory.align,
             nodes,
             arith_counts,
             kernels: c
@@ -146,12 +169,19 @@ impl Report {
             s.push_str(&format!("output  {n}: {t}\n"));
         }
         s.push_str(&format!(
-            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nops     {}\narith   {}\nkernels {}\n\n",
+            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nbound   {} B lower bound of this schedule (arena ×{:.3}); greedy baseline {} B (arena ×{:.3})\nplan    schedule {}; packing {}; {}-byte aligned\nops     {}\narith   {}\nkernels {}\n\n",
             self.parameters,
             self.weight_bytes,
             self.macs,
             self.arena_bytes,
             self.unshared_bytes,
+            self.lower_bound_bytes,
+            self.bound_ratio,
+            self.greedy_bytes,
+            self.greedy_ratio,
+            self.schedule,
+            self.packing,
+            self.align,
             self.op_counts.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", "),
             self.arith_counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             self.kernels.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")

@@ -400,6 +400,17 @@ pub fn scratch_needs(g: &Graph, target: &'static Target) -> HashMap<NodeId, usiz
     needs
 }
 
+/// The alignment of arena offsets on a target: 16 bytes on the host (x86 vector
+/// loads), 8 on 32-bit microcontrollers (the widest element, and Arm's doubleword
+/// loads). Every element type's own alignment divides both.
+pub fn arena_align(target: &Target) -> usize {
+    if target.is_host() {
+        crate::plan::ALIGN
+    } else {
+        8
+    }
+}
+
 /// What a repacked weight was made from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Packed {

@@ -2,15 +2,28 @@
 //! lives — a caller's input or output buffer, a weight in flash, or an offset in the
 //! one arena whose size becomes `Model::ARENA_BYTES`.
 //!
-//! Reshapes are views: their result shares its source's storage. Arena values get
-//! lifetimes (first write to last read, in schedule positions) and are packed greedily,
-//! largest first, each at the lowest aligned offset that overlaps nothing alive at the
-//! same time. A verifier re-checks the result.
+//! Reshapes are views: their result shares its source's storage. What remains is a
+//! [`problem::Problem`] of sizes and dependencies: [`schedule`] picks the order of
+//! least peak memory, [`pack`] places every arena block (lifetime: first write to last
+//! read, in schedule positions) with several strategies and keeps the smallest arena.
+//! The plan carries the lower bound of its schedule (the most bytes alive at one
+//! step) and what a TensorFlow Lite Micro-style planner — the graph's own order,
+//! greedy by size — would need, for reports; [`svg`] draws it. A verifier re-checks
+//! the result.
+
+pub mod pack;
+pub mod problem;
+pub mod schedule;
+pub mod svg;
+#[cfg(test)]
+pub mod testgen;
 
 use crate::ir::{Def, Graph, NodeId, ValueId};
+use problem::{Buf, Node, Problem};
 use std::collections::{BTreeMap, HashMap};
 
-/// Alignment of every arena offset (enough for any kernel's wide loads).
+/// The default alignment of arena offsets (enough for any kernel's wide loads); a
+/// target may ask for less (see [`crate::lower::arena_align`]).
 pub const ALIGN: usize = 16;
 
 /// Where a value lives while the model runs.
@@ -48,6 +61,26 @@ pub struct Block {
     pub end: usize,
 }
 
+/// How good the memory plan is, measured against bounds and a baseline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Memory {
+    /// The most bytes alive at one step of the chosen schedule: no packing of it can
+    /// use less.
+    pub lower_bound_bytes: usize,
+    /// The same for the graph's own (topological) order.
+    pub given_order_peak: usize,
+    /// What TensorFlow Lite Micro's greedy-by-size planner would need: the graph's own
+    /// order, no in-place execution, largest block first at the lowest offset that
+    /// fits (reshapes still share their source's bytes).
+    pub greedy_bytes: usize,
+    /// How the schedule was found.
+    pub schedule: schedule::Method,
+    /// The packing strategy that won.
+    pub strategy: pack::Strategy,
+    /// Offset alignment used.
+    pub align: usize,
+}
+
 /// The schedule and memory plan of a graph.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -65,6 +98,8 @@ pub struct Plan {
     pub arena_bytes: usize,
     /// Every arena block.
     pub blocks: Vec<Block>,
+    /// Bounds and baseline.
+    pub memory: Memory,
 }
 
 impl Plan {
@@ -72,173 +107,181 @@ impl Plan {
     pub fn unshared_bytes(&self) -> usize {
         self.blocks.iter().map(|b| b.bytes).sum()
     }
+
+    /// Arena bytes over the lower bound of the schedule (1.0 is optimal packing).
+    pub fn bound_ratio(&self) -> f64 {
+        ratio(self.arena_bytes, self.memory.lower_bound_bytes)
+    }
+
+    /// Arena bytes over the greedy baseline's.
+    pub fn greedy_ratio(&self) -> f64 {
+        ratio(self.arena_bytes, self.memory.greedy_bytes)
+    }
 }
 
-fn align(n: usize) -> usize {
-    n.div_ceil(ALIGN) * ALIGN
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn align_to(n: usize, align: usize) -> usize {
+    n.div_ceil(align) * align
+}
+
+/// Storage decisions that do not depend on the order: views, outputs.
+struct Storage {
+    /// Storage root of each computed value (itself unless it is an aliased view).
+    root: HashMap<ValueId, ValueId>,
+    copying_views: Vec<NodeId>,
+    out_slot: HashMap<ValueId, usize>,
+    final_copies: Vec<(usize, ValueId)>,
+}
+
+impl Storage {
+    fn new(g: &Graph, order: &[NodeId]) -> Storage {
+        // Storage roots: an aliased view's result is stored as its source.
+        let mut root: HashMap<ValueId, ValueId> = HashMap::new();
+        let mut copying_views = vec![];
+        for &n in order {
+            let nd = g.node(n);
+            for &o in &nd.outputs {
+                root.insert(o, o);
+            }
+            if nd.op.def().is_view() {
+                let (Some(x), y) = (nd.inputs[0], nd.outputs[0]) else {
+                    continue;
+                };
+                if g.is_output(y) {
+                    copying_views.push(n);
+                } else {
+                    let r = root.get(&x).copied().unwrap_or(x);
+                    root.insert(y, r);
+                }
+            }
+        }
+        // Outputs: first occurrence of a computed value is written in place.
+        let mut out_slot: HashMap<ValueId, usize> = HashMap::new();
+        let mut final_copies = vec![];
+        for (k, &o) in g.outputs().iter().enumerate() {
+            let computed = matches!(g.value(o).def, Def::Node(..));
+            if computed && !out_slot.contains_key(&o) {
+                out_slot.insert(o, k);
+            } else {
+                final_copies.push((k, o));
+            }
+        }
+        Storage { root, copying_views, out_slot, final_copies }
+    }
+
+    fn root_of(&self, v: ValueId) -> ValueId {
+        self.root.get(&v).copied().unwrap_or(v)
+    }
+
+    fn is_arena_root(&self, g: &Graph, r: ValueId) -> bool {
+        matches!(g.value(r).def, Def::Node(..)) && !self.out_slot.contains_key(&r)
+    }
+
+    /// The memory problem: one node per graph node (in `order`), one buffer per arena
+    /// root (in order of first definition), read by every node reading it or a view
+    /// of it. Returns the buffer roots too.
+    fn problem(
+        &self,
+        g: &Graph,
+        order: &[NodeId],
+        scratch: &HashMap<NodeId, usize>,
+        align: usize,
+    ) -> (Problem, Vec<ValueId>) {
+        let idx: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let mut nodes = vec![];
+        let mut buf_of: BTreeMap<ValueId, usize> = BTreeMap::new();
+        let mut bufs: Vec<Buf> = vec![];
+        let mut roots = vec![];
+        for (i, &n) in order.iter().enumerate() {
+            let nd = g.node(n);
+            let mut preds = vec![];
+            for v in nd.inputs.iter().flatten() {
+                if let Def::Node(p, _) = g.value(*v).def {
+                    if let Some(&j) = idx.get(&p) {
+                        if !preds.contains(&j) {
+                            preds.push(j);
+                        }
+                    }
+                }
+                let r = self.root_of(*v);
+                if let Some(&b) = buf_of.get(&r) {
+                    if !bufs[b].consumers.contains(&i) {
+                        bufs[b].consumers.push(i);
+                    }
+                }
+            }
+            let s = scratch.get(&n).copied().unwrap_or(0);
+            nodes.push(Node { preds, scratch: align_to(s, align), label: nd.name.clone() });
+            for &o in &nd.outputs {
+                // An aliased view's result is its source's storage: nothing new here.
+                if self.root_of(o) == o && self.is_arena_root(g, o) {
+                    buf_of.insert(o, bufs.len());
+                    roots.push(o);
+                    bufs.push(Buf {
+                        bytes: align_to(g.ty(o).bytes(), align),
+                        producer: i,
+                        consumers: vec![],
+                        to_end: false,
+                        label: g.value(o).name.clone(),
+                    });
+                }
+            }
+        }
+        for &(_, v) in &self.final_copies {
+            if let Some(&b) = buf_of.get(&self.root_of(v)) {
+                bufs[b].to_end = true;
+            }
+        }
+        (Problem { nodes, bufs }, roots)
+    }
 }
 
 /// Builds the plan. `scratch` gives the bytes of working space each node's kernels
-/// need during its run (the lowering decides, per target: see
-/// [`crate::lower::scratch_needs`]).
-pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>) -> Result<Plan, String> {
-    let order = g.topo_order();
-    let pos: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+/// need during its run and `align` the alignment of arena offsets (the lowering
+/// decides both, per target: see [`crate::lower::scratch_needs`] and
+/// [`crate::lower::arena_align`]).
+pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>, align: usize) -> Result<Plan, String> {
+    let given = g.topo_order();
+    let st = Storage::new(g, &given);
+    let (problem, roots) = st.problem(g, &given, scratch, align);
+    let identity: Vec<usize> = (0..given.len()).collect();
 
-    // Storage roots: an aliased view's result is stored as its source.
-    let mut root: HashMap<ValueId, ValueId> = HashMap::new();
-    let mut copying_views = vec![];
-    for &n in &order {
-        let nd = g.node(n);
-        for &o in &nd.outputs {
-            root.insert(o, o);
-        }
-        if nd.op.def().is_view() {
-            let (Some(x), y) = (nd.inputs[0], nd.outputs[0]) else {
-                continue;
-            };
-            if g.is_output(y) {
-                copying_views.push(n);
-            } else {
-                let r = root.get(&x).copied().unwrap_or(x);
-                root.insert(y, r);
-            }
-        }
-    }
-    let root_of = |v: ValueId| root.get(&v).copied().unwrap_or(v);
+    // The baseline: the graph's order, greedy by size.
+    let (base_blocks, _) = problem.intervals(&identity);
+    let greedy_bytes = pack::pack_with(&base_blocks, align, pack::Strategy::Size).arena_bytes;
 
-    // Outputs: first occurrence of a computed value is written in place.
-    let mut out_slot: HashMap<ValueId, usize> = HashMap::new();
-    let mut final_copies = vec![];
-    for (k, &o) in g.outputs().iter().enumerate() {
-        let computed = matches!(g.value(o).def, Def::Node(..));
-        if computed && !out_slot.contains_key(&o) {
-            out_slot.insert(o, k);
-        } else {
-            final_copies.push((k, o));
-        }
-    }
+    let sched = schedule::schedule(&problem, &identity);
+    let (intervals, keys) = problem.intervals(&sched.order);
+    let packing = pack::pack(&intervals, align);
+    pack::verify(&intervals, &packing.offsets, packing.arena_bytes, align)?;
 
-    // Lifetimes of arena roots.
-    let mut life: BTreeMap<ValueId, (usize, usize)> = BTreeMap::new();
-    let touch = |v: ValueId, t: usize, life: &mut BTreeMap<ValueId, (usize, usize)>| {
-        let e = life.entry(v).or_insert((t, t));
-        e.0 = e.0.min(t);
-        e.1 = e.1.max(t);
-    };
-    let is_arena_root = |r: ValueId| matches!(g.value(r).def, Def::Node(..)) && !out_slot.contains_key(&r);
-    for &n in &order {
-        let t = pos[&n];
-        let nd = g.node(n);
-        for v in nd.inputs.iter().flatten() {
-            let r = root_of(*v);
-            if is_arena_root(r) {
-                touch(r, t, &mut life);
-            }
-        }
-        for &o in &nd.outputs {
-            let r = root_of(o);
-            // An aliased view's result is its source's storage, alive from the source's
-            // producer on: nothing to record at the view itself.
-            if is_arena_root(r) && r == o {
-                touch(r, t, &mut life);
-            }
-        }
-    }
-    let end = order.len();
-    for &(_, v) in &final_copies {
-        let r = root_of(v);
-        if is_arena_root(r) {
-            touch(r, end, &mut life);
-        }
-    }
-
-    // Which roots are read by anyone (unused optional results get no storage).
-    let mut read: std::collections::HashSet<ValueId> = std::collections::HashSet::new();
-    for &n in &order {
-        for v in g.node(n).inputs.iter().flatten() {
-            read.insert(root_of(*v));
-        }
-    }
-    for &(_, v) in &final_copies {
-        read.insert(root_of(v));
-    }
-
-    // Items to place: arena roots that are read, and scratch.
-    struct Item {
-        key: Result<ValueId, NodeId>,
-        label: String,
-        bytes: usize,
-        start: usize,
-        end: usize,
-    }
-    let mut items: Vec<Item> = vec![];
-    for (&v, &(s, e)) in &life {
-        if read.contains(&v) {
-            items.push(Item {
-                key: Ok(v),
-                label: g.value(v).name.clone(),
-                bytes: align(g.ty(v).bytes()),
-                start: s,
-                end: e,
-            });
-        }
-    }
-    for &n in &order {
-        let nd = g.node(n);
-        let bytes = scratch.get(&n).copied().unwrap_or(0);
-        if bytes > 0 {
-            let t = pos[&n];
-            items.push(Item {
-                key: Err(n),
-                label: format!("scratch of {}", nd.name),
-                bytes: align(bytes),
-                start: t,
-                end: t,
-            });
-        }
-    }
-    // Largest first; ties by start, then by key for determinism.
-    items.sort_by(|a, b| {
-        b.bytes
-            .cmp(&a.bytes)
-            .then(a.start.cmp(&b.start))
-            .then_with(|| format!("{:?}", a.key).cmp(&format!("{:?}", b.key)))
-    });
-    let mut blocks: Vec<Block> = vec![];
-    let mut placed: Vec<(Result<ValueId, NodeId>, usize)> = vec![];
-    for it in &items {
-        let mut busy: Vec<(usize, usize)> = blocks
-            .iter()
-            .filter(|b| b.start <= it.end && it.start <= b.end)
-            .map(|b| (b.offset, b.offset + b.bytes))
-            .collect();
-        busy.sort_unstable();
-        let mut offset = 0;
-        for (lo, hi) in busy {
-            if offset + it.bytes <= lo {
-                break;
-            }
-            offset = offset.max(align(hi));
-        }
-        blocks.push(Block { label: it.label.clone(), offset, bytes: it.bytes, start: it.start, end: it.end });
-        placed.push((it.key, offset));
-    }
-    let arena_bytes = blocks.iter().map(|b| b.offset + b.bytes).max().unwrap_or(0);
-
-    let mut loc: HashMap<ValueId, Loc> = HashMap::new();
-    let mut scratch = HashMap::new();
+    let order: Vec<NodeId> = sched.order.iter().map(|&i| given[i]).collect();
+    let mut blocks = vec![];
     let mut root_loc: HashMap<ValueId, Loc> = HashMap::new();
-    for (it, &(key, offset)) in items.iter().zip(&placed) {
-        match key {
-            Ok(v) => {
+    let mut scratch_at = HashMap::new();
+    for ((iv, key), &offset) in intervals.iter().zip(&keys).zip(&packing.offsets) {
+        let label = match *key {
+            Ok(b) => {
+                let v = roots[b];
                 root_loc.insert(v, Loc::Arena { offset, bytes: g.ty(v).bytes() });
+                problem.bufs[b].label.clone()
             }
             Err(n) => {
-                scratch.insert(n, (offset, it.bytes));
+                scratch_at.insert(given[n], (offset, iv.bytes));
+                format!("scratch of {}", problem.nodes[n].label)
             }
-        }
+        };
+        blocks.push(Block { label, offset, bytes: iv.bytes, start: iv.start, end: iv.end });
     }
+
+    let mut loc: HashMap<ValueId, Loc> = HashMap::new();
     let mut all_values: Vec<ValueId> = g.inputs().to_vec();
     for &n in &order {
         all_values.extend(g.node(n).inputs.iter().flatten());
@@ -246,11 +289,11 @@ pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>) -> Result<Plan, String>
     }
     all_values.extend(g.outputs());
     for v in all_values {
-        let r = root_of(v);
+        let r = st.root_of(v);
         let l = match g.value(r).def {
             Def::Input(i) => Loc::Input(i),
             Def::Const(_) => Loc::Const,
-            Def::Node(..) => match out_slot.get(&r) {
+            Def::Node(..) => match st.out_slot.get(&r) {
                 Some(&k) => Loc::Output(k),
                 None => root_loc.get(&r).copied().unwrap_or(Loc::Unused),
             },
@@ -258,13 +301,30 @@ pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>) -> Result<Plan, String>
         loc.insert(v, l);
     }
     // A copying view writes its own output buffer.
-    for &n in &copying_views {
+    for &n in &st.copying_views {
         let y = g.node(n).outputs[0];
-        if let Some(&k) = out_slot.get(&y) {
+        if let Some(&k) = st.out_slot.get(&y) {
             loc.insert(y, Loc::Output(k));
         }
     }
-    let p = Plan { order, loc, scratch, copying_views, final_copies, arena_bytes, blocks };
+    let memory = Memory {
+        lower_bound_bytes: sched.peak,
+        given_order_peak: problem.peak(&identity),
+        greedy_bytes,
+        schedule: sched.method,
+        strategy: packing.strategy,
+        align,
+    };
+    let p = Plan {
+        order,
+        loc,
+        scratch: scratch_at,
+        copying_views: st.copying_views,
+        final_copies: st.final_copies,
+        arena_bytes: packing.arena_bytes,
+        blocks,
+        memory,
+    };
     verify_plan(&p)?;
     Ok(p)
 }
@@ -272,8 +332,9 @@ pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>) -> Result<Plan, String>
 /// Checks that blocks alive at the same time never overlap and are aligned.
 pub fn verify_plan(p: &Plan) -> Result<(), String> {
     for (i, a) in p.blocks.iter().enumerate() {
-        if a.offset % ALIGN != 0 {
-            return Err(format!("block `{}` at offset {} is not {ALIGN}-byte aligned", a.label, a.offset));
+        let align = p.memory.align;
+        if a.offset % align != 0 {
+            return Err(format!("block `{}` at offset {} is not {align}-byte aligned", a.label, a.offset));
         }
         if a.offset + a.bytes > p.arena_bytes {
             return Err(format!("block `{}` ends past the arena", a.label));
@@ -294,11 +355,19 @@ impl Plan {
     pub fn to_text(&self) -> String {
         let mut blocks = self.blocks.clone();
         blocks.sort_by(|a, b| a.offset.cmp(&b.offset).then(a.start.cmp(&b.start)));
+        let m = &self.memory;
         let mut s = format!(
-            "arena {} B (without reuse {} B), {} blocks\n",
+            "arena {} B (without reuse {} B), {} blocks\nlower bound {} B (×{:.3}), greedy baseline {} B (×{:.3}); schedule {}, packing {}, {}-byte aligned\n",
             self.arena_bytes,
             self.unshared_bytes(),
-            blocks.len()
+            blocks.len(),
+            m.lower_bound_bytes,
+            self.bound_ratio(),
+            m.greedy_bytes,
+            self.greedy_ratio(),
+            m.schedule.describe(),
+            m.strategy.name(),
+            m.align,
         );
         for b in blocks {
             s.push_str(&format!(
