@@ -4,6 +4,10 @@
 //! truth, which `tinyops conformance DIR --update-docs REPO` rewrites (with the other
 //! two). `compiler/tests/docs.rs` fails when either rendering is stale, and
 //! `compiler/tests/conformance.rs` fails when a case that passes there stops passing.
+//! [`memory`] renders `docs/memory.md` and the README's memory table the same way, from
+//! a compilation of the corpus.
+
+pub mod memory;
 
 use crate::driver::conformance::{summary_line, tally, ConformanceReport, OpCounts, Status};
 use crate::error::{Error, Result};

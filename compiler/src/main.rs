@@ -153,6 +153,22 @@ enum Command {
         #[arg(long, value_name = "REPO", conflicts_with = "filter")]
         update_docs: Option<PathBuf>,
     },
+    /// Memory of every model in a corpus folder (each subfolder holding model.onnx):
+    /// arena, lower bound of its schedule, TFLM-style greedy baseline.
+    Memory {
+        /// The corpus folder.
+        dir: PathBuf,
+        /// The target.
+        #[arg(long, short, default_value = "cortex-m4")]
+        target: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Rewrite docs/memory.md, its picture and the README memory table of the
+        /// repository at this folder.
+        #[arg(long, value_name = "REPO")]
+        update_docs: Option<PathBuf>,
+    },
 }
 
 /// Exit code of a target that was built but not run.
@@ -301,6 +317,22 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 print!("{}", r.to_text());
             }
             Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
+        }
+        Command::Memory { dir, target, json, update_docs } => {
+            use tinyops_compiler::docs::memory;
+            let target = tinyops_targets::lookup(&target).map_err(|e| Error::Options(e.to_string()))?;
+            let (rows, picture) = memory::measure(&dir, target)?;
+            if let Some(repo) = &update_docs {
+                memory::update(repo, &rows, picture.as_deref(), target.name)?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                let (worst, med) = memory::summary(&rows);
+                print!("{}", memory::table(&rows));
+                println!("largest arena / lower bound {worst:.3}; median arena / greedy baseline {med:.3}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Conformance { dir, filter, json, jobs, chunk_size, quiet, update_docs } => {
             let mut opts = ConformanceOptions { chunk_size, quiet: quiet || json, ..Default::default() };

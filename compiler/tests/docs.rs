@@ -2,7 +2,10 @@
 //! supported-operator table and `docs/conformance.md` are rendered from the op
 //! registry and the committed node-test results (`docs/conformance.tsv`). Set
 //! `TINYOPS_BLESS=1` to rewrite both from the committed results; rerun
-//! `.ci/conformance-docs` to refresh the results themselves.
+//! `.ci/conformance-docs` to refresh the results themselves. `docs/memory.md` and the
+//! README memory table are checked against a compilation of the corpus.
+
+mod common;
 
 use std::path::PathBuf;
 use tinyops_compiler::docs::{conformance_md, read_results, readme_table, with_readme_table};
@@ -39,4 +42,20 @@ fn conformance_page_matches_the_results() {
     let cases = read_results(&repo().join("docs/conformance.tsv")).unwrap();
     assert!(cases.len() > 1000, "docs/conformance.tsv holds {} cases; it must come from a full run", cases.len());
     check(repo().join("docs/conformance.md"), conformance_md(&cases));
+}
+
+/// Compiles the whole corpus for cortex-m4 (about 20 s with the test profile) and
+/// compares `docs/memory.md`, ResNet-8's plan picture and the README memory table with
+/// what it measures; `TINYOPS_BLESS=1` (or `.ci/memory-docs`) rewrites them.
+#[test]
+fn memory_page_matches_a_fresh_compilation_of_the_corpus() {
+    use tinyops_compiler::docs::memory;
+    let target = tinyops_targets::lookup("cortex-m4").unwrap();
+    let (rows, picture) = memory::measure(&common::corpus(), target).unwrap();
+    assert!(rows.len() >= 30, "the corpus holds only {} models", rows.len());
+    check(repo().join("docs/memory.md"), memory::memory_md(&rows, target.name));
+    check(repo().join(memory::SVG_PATH), picture.expect("the corpus holds mlperf_ic_resnet8_int8"));
+    let path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    check(path, memory::with_readme_table(&readme, &memory::table(&rows)).expect("memory-table markers"));
 }

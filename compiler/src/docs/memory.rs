@@ -1,0 +1,226 @@
+//! `docs/memory.md`, the README's memory table and the picture of ResNet-8's plan,
+//! measured by compiling every model of the corpus for one target. `tinyops memory
+//! CORPUS --update-docs REPO` (run by `.ci/memory-docs`) rewrites all three;
+//! `compiler/tests/docs.rs` fails when they disagree with a fresh compilation.
+
+use crate::error::{Error, Result};
+use crate::plan::svg;
+use crate::{compile, Options};
+use serde::Serialize;
+use std::path::Path;
+use tinyops_targets::Target;
+
+/// The model whose plan `docs/` shows as a picture.
+pub const PICTURED: &str = "mlperf_ic_resnet8_int8";
+/// Where the picture goes, relative to the repository.
+pub const SVG_PATH: &str = "docs/memory-mlperf_ic_resnet8_int8.svg";
+
+/// TensorFlow Lite Micro's measured arenas of the MLPerf Tiny int8 models on
+/// Cortex-M4, in bytes, quoted from `../shared/docs/anchors.md` (given there in kB,
+/// read as 1000 B as in `docs/benchmarks.md`).
+pub const TFLM_ARENA: [(&str, usize); 4] = [
+    ("mlperf_kws_dscnn_int8", 22_800),
+    ("mlperf_vww_mbv1_int8", 100_700),
+    ("mlperf_ic_resnet8_int8", 55_000),
+    ("mlperf_ad_autoencoder_int8", 3_000),
+];
+
+/// One model's memory figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryRow {
+    /// Corpus folder name.
+    pub model: String,
+    /// Arena bytes tinyops plans.
+    pub arena_bytes: usize,
+    /// The most bytes alive at one step of the chosen schedule.
+    pub lower_bound_bytes: usize,
+    /// The same for the graph's own order.
+    pub given_order_peak: usize,
+    /// TFLM-style greedy baseline (graph order, greedy by size, no in-place).
+    pub greedy_bytes: usize,
+    /// How the schedule was found.
+    pub schedule: String,
+    /// Winning packing strategy.
+    pub packing: String,
+}
+
+impl MemoryRow {
+    /// Arena over lower bound.
+    pub fn bound_ratio(&self) -> f64 {
+        self.arena_bytes as f64 / self.lower_bound_bytes.max(1) as f64
+    }
+    /// Arena over greedy baseline.
+    pub fn greedy_ratio(&self) -> f64 {
+        self.arena_bytes as f64 / self.greedy_bytes.max(1) as f64
+    }
+}
+
+/// Compiles every model of `corpus` (each folder holding a `model.onnx`, in name
+/// order) for `target` and returns its figures and the SVG of [`PICTURED`]'s plan.
+pub fn measure(corpus: &Path, target: &'static Target) -> Result<(Vec<MemoryRow>, Option<String>)> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus)
+        .map_err(|e| Error::io(corpus, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("model.onnx").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut rows = vec![];
+    let mut picture = None;
+    let opts = Options { target, ..Options::default() };
+    for name in names {
+        let c = compile(&corpus.join(&name).join("model.onnx"), &opts)?;
+        let m = &c.plan.memory;
+        if name == PICTURED {
+            picture = Some(svg::render(&c.plan, &format!("{name} on {}", target.name)));
+        }
+        rows.push(MemoryRow {
+            model: name,
+            arena_bytes: c.plan.arena_bytes,
+            lower_bound_bytes: m.lower_bound_bytes,
+            given_order_peak: m.given_order_peak,
+            greedy_bytes: m.greedy_bytes,
+            schedule: m.schedule.describe(),
+            packing: m.strategy.name().to_string(),
+        });
+    }
+    Ok((rows, picture))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The per-model table (shared by `docs/memory.md` and the README).
+pub fn table(rows: &[MemoryRow]) -> String {
+    let mut s = String::from(
+        "| model | arena B | lower bound B | arena / bound | greedy baseline B | arena / greedy |\n|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {:.3} | {} | {:.3} |\n",
+            r.model,
+            thousands(r.arena_bytes),
+            thousands(r.lower_bound_bytes),
+            r.bound_ratio(),
+            thousands(r.greedy_bytes),
+            r.greedy_ratio()
+        ));
+    }
+    s
+}
+
+/// Summary figures: (largest arena / bound, median arena / greedy).
+pub fn summary(rows: &[MemoryRow]) -> (f64, f64) {
+    let worst = rows.iter().map(MemoryRow::bound_ratio).fold(0.0, f64::max);
+    (worst, median(rows.iter().map(MemoryRow::greedy_ratio).collect()))
+}
+
+/// `docs/memory.md`.
+pub fn memory_md(rows: &[MemoryRow], target: &str) -> String {
+    let (worst, med) = summary(rows);
+    let mut s = format!(
+        "# Memory\n\n\
+         Generated by `.ci/memory-docs` (which runs `tinyops memory $TINYOPS_CORPUS --target {target} \
+         --update-docs .`); do not edit. Every model of the corpus compiled for `{target}`.\n\n\
+         - **arena**: `Model::ARENA_BYTES`, the RAM tinyops's plan needs besides the caller's \
+         input and output buffers and the stack (kernels' scratch included).\n\
+         - **lower bound**: the most bytes alive at one step of the chosen schedule (each block \
+         rounded up to the offset alignment); no placement of that schedule can need less.\n\
+         - **greedy baseline**: what TensorFlow Lite Micro's greedy planner would need for the \
+         same graph: the graph's own order, no in-place execution, largest block first at the \
+         lowest offset that fits (reshapes share their source's bytes, as in tinyops).\n\n\
+         The planner (`compiler/src/plan/`) picks the order of least peak memory (exact search, \
+         or a heuristic with a bound on large graphs), then packs the blocks with five strategies \
+         and keeps the smallest arena. See `docs/architecture.md`.\n\n\
+         Across the corpus: largest arena / lower bound **{worst:.3}**, median arena / greedy \
+         baseline **{med:.3}**.\n\n"
+    );
+    s.push_str(&table(rows));
+    s.push_str(&format!(
+        "\n## MLPerf Tiny int8 beside TensorFlow Lite Micro\n\n\
+         TFLM + CMSIS-NN's arena on Cortex-M4 is quoted from `../shared/docs/anchors.md` \
+         (kB read as 1000 B, as in `docs/benchmarks.md`); tinyops's is measured above for \
+         `{target}`.\n\n\
+         | model | tinyops arena B | TFLM arena B (quoted) | tinyops / TFLM |\n|---|---|---|---|\n"
+    ));
+    for (model, tflm) in TFLM_ARENA {
+        if let Some(r) = rows.iter().find(|r| r.model == model) {
+            s.push_str(&format!(
+                "| `{model}` | {} | {} | {:.3} |\n",
+                thousands(r.arena_bytes),
+                thousands(tflm),
+                r.arena_bytes as f64 / tflm as f64
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "\n## The plan of `{PICTURED}`\n\nSteps on x, arena addresses on y, one box per tensor \
+         (hover for its name, size and lifetime), the step of peak use shaded, the lower bound \
+         dashed.\n\n![memory plan of {PICTURED}]({})\n\n## How each plan was found\n\n\
+         | model | schedule | packing |\n|---|---|---|\n",
+        SVG_PATH.trim_start_matches("docs/")
+    ));
+    for r in rows {
+        s.push_str(&format!("| `{}` | {} | {} |\n", r.model, r.schedule, r.packing));
+    }
+    s
+}
+
+/// The README section between the memory-table markers, replaced by `table`.
+pub fn with_readme_table(readme: &str, table: &str) -> Option<String> {
+    let (start, end) = ("<!-- memory-table:start -->\n", "<!-- memory-table:end -->");
+    let a = readme.find(start)? + start.len();
+    let b = readme.find(end)?;
+    (a <= b).then(|| format!("{}{}{}", &readme[..a], table, &readme[b..]))
+}
+
+/// Rewrites `docs/memory.md`, the picture and the README table of the repository at
+/// `repo`.
+pub fn update(repo: &Path, rows: &[MemoryRow], picture: Option<&str>, target: &str) -> Result<()> {
+    let write = |p: &Path, s: &str| std::fs::write(p, s).map_err(|e| Error::io(p, e));
+    write(&repo.join("docs/memory.md"), &memory_md(rows, target))?;
+    match picture {
+        Some(svg) => write(&repo.join(SVG_PATH), svg)?,
+        None => return Err(Error::Options(format!("the corpus has no `{PICTURED}` to draw"))),
+    }
+    let readme_path = repo.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).map_err(|e| Error::io(&readme_path, e))?;
+    let readme = with_readme_table(&readme, &table(rows))
+        .ok_or_else(|| Error::Options(format!("{} has no memory-table markers", readme_path.display())))?;
+    write(&readme_path, &readme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_and_median() {
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
