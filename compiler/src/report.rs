@@ -67,6 +67,10 @@ pub struct Report {
     pub packing: String,
     /// Alignment of arena offsets.
     pub align: usize,
+    /// The schedule step with the most bytes alive.
+    pub peak_step: usize,
+    /// The blocks alive at that step, largest first: (name, bytes).
+    pub peak_blocks: Vec<(String, usize)>,
     /// The schedule.
     pub nodes: Vec<NodeRow>,
     /// Nodes per arithmetic class (`int`, `float`, `move`, `convert`).
@@ -122,6 +126,8 @@ impl Report {
         for r in &nodes {
             *arith_counts.entry(r.arith.clone()).or_insert(0) += 1;
         }
+        let (peak_step, at) = c.plan.peak();
+        let peak_blocks = at.iter().map(|b| (b.label.clone(), b.bytes)).collect();
         let io =
             |vals: &[crate::ir::ValueId]| vals.iter().map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v)))).collect();
         Report {
@@ -143,6 +149,8 @@ impl Report {
             schedule: c.plan.memory.schedule.describe(),
             packing: c.plan.memory.strategy.name().to_string(),
             align: c.plan.memory.align,
+            peak_step,
+            peak_blocks,
             nodes,
             arith_counts,
             kernels: c
@@ -169,7 +177,7 @@ impl Report {
             s.push_str(&format!("output  {n}: {t}\n"));
         }
         s.push_str(&format!(
-            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nbound   {} B lower bound of this schedule (arena ×{:.3}); greedy baseline {} B (arena ×{:.3})\nplan    schedule {}; packing {}; {}-byte aligned\nops     {}\narith   {}\nkernels {}\n\n",
+            "params  {} ({} B of weights in flash)\nMACs    {}\narena   {} B (without reuse: {} B)\nbound   {} B lower bound of this schedule (arena ×{:.3}); greedy baseline {} B (arena ×{:.3})\nplan    schedule {}; packing {}; {}-byte aligned\nops     {}\narith   {}\nkernels {}\n",
             self.parameters,
             self.weight_bytes,
             self.macs,
@@ -186,8 +194,16 @@ impl Report {
             self.arith_counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             self.kernels.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")
         ));
+        if !self.peak_blocks.is_empty() {
+            s.push_str(&format!("peak    at step {}:", self.peak_step));
+            for (name, bytes) in &self.peak_blocks {
+                let name: String = name.chars().take(60).collect();
+                s.push_str(&format!("\n          {bytes:>8} B  {name}"));
+            }
+            s.push('\n');
+        }
         s.push_str(&format!(
-            "{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n",
+            "\n{:>4}  {:<16} {:<24} {:>10}  {:<20} {}\n",
             "step", "op", "output", "MACs", "storage", "node"
         ));
         for r in &self.nodes {

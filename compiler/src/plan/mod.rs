@@ -117,6 +117,22 @@ impl Plan {
     pub fn greedy_ratio(&self) -> f64 {
         ratio(self.arena_bytes, self.memory.greedy_bytes)
     }
+
+    /// The step with the most bytes alive (the earliest of equals) and the blocks alive
+    /// there, largest first: what decides the lower bound.
+    pub fn peak(&self) -> (usize, Vec<&Block>) {
+        let steps = self.blocks.iter().map(|b| b.end + 1).max().unwrap_or(0);
+        let mut live = vec![0usize; steps];
+        for b in &self.blocks {
+            for l in &mut live[b.start..=b.end] {
+                *l += b.bytes;
+            }
+        }
+        let step = live.iter().enumerate().max_by_key(|&(t, &v)| (v, std::cmp::Reverse(t))).map_or(0, |(t, _)| t);
+        let mut at: Vec<&Block> = self.blocks.iter().filter(|b| b.start <= step && step <= b.end).collect();
+        at.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.label.cmp(&b.label)));
+        (step, at)
+    }
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -348,6 +364,34 @@ pub fn verify_plan(p: &Plan) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testgen::{random_problem, Rng};
+    use super::*;
+
+    /// Schedule, then pack, on random graphs: every order is valid and no worse than
+    /// the given one, blocks alive at the same step never overlap, and the arena is
+    /// at least the lower bound.
+    #[test]
+    fn scheduled_and_packed_random_graphs_verify() {
+        let mut rng = Rng::new(5);
+        for round in 0..200 {
+            let p = random_problem(&mut rng, 1 + round % 60);
+            let given: Vec<usize> = (0..p.nodes.len()).collect();
+            let s = schedule::schedule(&p, &given);
+            assert!(p.is_schedule(&s.order));
+            assert!(s.peak <= p.peak(&given));
+            assert!(p.schedule_free_bound() <= s.peak);
+            let (blocks, _) = p.intervals(&s.order);
+            for align in [8, 16] {
+                let k = pack::pack(&blocks, align);
+                pack::verify(&blocks, &k.offsets, k.arena_bytes, align).unwrap();
+                assert!(k.arena_bytes >= s.peak);
+            }
+        }
+    }
 }
 
 impl Plan {

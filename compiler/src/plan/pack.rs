@@ -62,7 +62,9 @@ pub fn pack_with(blocks: &[Interval], align: usize, strategy: Strategy) -> Packi
     let mut idx: Vec<usize> = (0..n).collect();
     let conflicts: Vec<usize> = match strategy {
         Strategy::Conflicts => (0..n)
-            .map(|i| blocks.iter().enumerate().filter(|(j, b)| *j != i && b.meets(&blocks[i])).map(|(_, b)| b.bytes).sum())
+            .map(|i| {
+                blocks.iter().enumerate().filter(|(j, b)| *j != i && b.meets(&blocks[i])).map(|(_, b)| b.bytes).sum()
+            })
             .collect(),
         _ => vec![],
     };

@@ -46,12 +46,7 @@ pub fn render(p: &Plan, title: &str) -> String {
         m.greedy_bytes
     );
     // Axes.
-    let _ = writeln!(
-        s,
-        r#"<path d="M{LEFT} {TOP} V{} H{}" stroke="black" fill="none"/>"#,
-        TOP + ph,
-        LEFT + pw
-    );
+    let _ = writeln!(s, r#"<path d="M{LEFT} {TOP} V{} H{}" stroke="black" fill="none"/>"#, TOP + ph, LEFT + pw);
     let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">step</text>"#, LEFT + pw / 2.0, H - 8.0);
     let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">0</text>"#, LEFT - 4.0, TOP + ph);
     let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{} B</text>"#, LEFT - 4.0, TOP + 4.0, top);
@@ -104,14 +99,9 @@ pub fn render(p: &Plan, title: &str) -> String {
         );
         let room = (x1 - x0) / 5.5; // characters that fit at font size 10
         if y1 - y0 >= 11.0 && room >= 4.0 {
-            let name: String = b.label.chars().rev().take(room as usize).collect::<Vec<_>>().into_iter().rev().collect();
-            let _ = writeln!(
-                s,
-                r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
-                x0 + 2.0,
-                (y0 + y1) / 2.0 + 3.5,
-                esc(&name)
-            );
+            let name: String =
+                b.label.chars().rev().take(room as usize).collect::<Vec<_>>().into_iter().rev().collect();
+            let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, x0 + 2.0, (y0 + y1) / 2.0 + 3.5, esc(&name));
         }
     }
     let lb = y(m.lower_bound_bytes);
