@@ -497,7 +497,7 @@ impl BenchReport {
 }
 
 /// 1234567 → `1,234,567`.
-fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let d = n.to_string();
     let mut s = String::new();
     for (i, ch) in d.chars().enumerate() {

@@ -366,34 +366,6 @@ pub fn verify_plan(p: &Plan) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::testgen::{random_problem, Rng};
-    use super::*;
-
-    /// Schedule, then pack, on random graphs: every order is valid and no worse than
-    /// the given one, blocks alive at the same step never overlap, and the arena is
-    /// at least the lower bound.
-    #[test]
-    fn scheduled_and_packed_random_graphs_verify() {
-        let mut rng = Rng::new(5);
-        for round in 0..200 {
-            let p = random_problem(&mut rng, 1 + round % 60);
-            let given: Vec<usize> = (0..p.nodes.len()).collect();
-            let s = schedule::schedule(&p, &given);
-            assert!(p.is_schedule(&s.order));
-            assert!(s.peak <= p.peak(&given));
-            assert!(p.schedule_free_bound() <= s.peak);
-            let (blocks, _) = p.intervals(&s.order);
-            for align in [8, 16] {
-                let k = pack::pack(&blocks, align);
-                pack::verify(&blocks, &k.offsets, k.arena_bytes, align).unwrap();
-                assert!(k.arena_bytes >= s.peak);
-            }
-        }
-    }
-}
-
 impl Plan {
     /// Text form for dumps and snapshots: arena size, then every block by offset.
     pub fn to_text(&self) -> String {
@@ -424,5 +396,33 @@ impl Plan {
             ));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testgen::{random_problem, Rng};
+    use super::*;
+
+    /// Schedule, then pack, on random graphs: every order is valid and no worse than
+    /// the given one, blocks alive at the same step never overlap, and the arena is
+    /// at least the lower bound.
+    #[test]
+    fn scheduled_and_packed_random_graphs_verify() {
+        let mut rng = Rng::new(5);
+        for round in 0..200 {
+            let p = random_problem(&mut rng, 1 + round % 60);
+            let given: Vec<usize> = (0..p.nodes.len()).collect();
+            let s = schedule::schedule(&p, &given);
+            assert!(p.is_schedule(&s.order));
+            assert!(s.peak <= p.peak(&given));
+            assert!(p.schedule_free_bound() <= s.peak);
+            let (blocks, _) = p.intervals(&s.order);
+            for align in [8, 16] {
+                let k = pack::pack(&blocks, align);
+                pack::verify(&blocks, &k.offsets, k.arena_bytes, align).unwrap();
+                assert!(k.arena_bytes >= s.peak);
+            }
+        }
     }
 }
