@@ -5,6 +5,7 @@
 
 mod arm_dsp;
 mod portable;
+mod x86_avx2;
 
 use super::kernel::{Family, Kernel};
 use crate::ir::{DType, Layout, Tensor};
@@ -93,5 +94,5 @@ pub fn all_i8(k: &Kernel) -> bool {
 /// Every implementation, most specific first: per-ISA ones, then the portable
 /// implementation of every family, which always qualifies.
 pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
-    arm_dsp::IMPLEMENTATIONS.iter().chain(portable::IMPLEMENTATIONS)
+    arm_dsp::IMPLEMENTATIONS.iter().chain(x86_avx2::IMPLEMENTATIONS).chain(portable::IMPLEMENTATIONS)
 }

@@ -1,0 +1,387 @@
+//! Signed 8-bit convolutions: one group over packed 16-bit weights (`vpmaddwd`, 6
+//! pixels × 16 channels per micro-kernel call, receptive fields widened into scratch),
+//! and depthwise over `kH,kW,C` filters (32-bit products across channels). The
+//! requantisation is the portable twin's, vectorised in 64 bits.
+
+use super::conv::Pixel;
+use super::tile::tile_q16;
+use crate::kernels::pack::round_to;
+use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS};
+use crate::kernels::Conv2d;
+use crate::quant::{requantize, QOut, Weight, Q8};
+use core::arch::x86_64::*;
+
+/// The output stage of 8 channels: multiplier and shift per lane, split into the
+/// even and odd lanes' 64-bit halves.
+#[derive(Clone, Copy)]
+struct Requant {
+    mult: __m256i,
+    shift_even: __m256i,
+    shift_odd: __m256i,
+    round_even: __m256i,
+    round_odd: __m256i,
+    zp: __m256i,
+    min: __m256i,
+    max: __m256i,
+}
+
+impl Requant {
+    /// Channels `c0..c0 + 8` (per-channel parameters when `per_channel`, else the
+    /// first for all).
+    #[inline(always)]
+    fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
+        let pick = |v: &[i32], j: usize, d: i32| v.get(if per_channel { c0 + j } else { 0 }).copied().unwrap_or(d);
+        let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
+        let s: [i64; 8] = core::array::from_fn(|j| pick(shift, j, 1).clamp(1, 62) as i64);
+        // SAFETY: plain register arithmetic on values built here.
+        unsafe {
+            let lanes = |a: i64, b: i64, c: i64, d: i64| _mm256_set_epi64x(d, c, b, a);
+            let se = lanes(s[0], s[2], s[4], s[6]);
+            let so = lanes(s[1], s[3], s[5], s[7]);
+            let one = _mm256_set1_epi64x(1);
+            Requant {
+                mult: _mm256_loadu_si256(m.as_ptr() as *const __m256i),
+                shift_even: se,
+                shift_odd: so,
+                round_even: _mm256_sllv_epi64(one, _mm256_sub_epi64(se, one)),
+                round_odd: _mm256_sllv_epi64(one, _mm256_sub_epi64(so, one)),
+                zp: _mm256_set1_epi64x(out.zp as i64),
+                min: _mm256_set1_epi64x(out.min as i64),
+                max: _mm256_set1_epi64x(out.max as i64),
+            }
+        }
+    }
+
+    /// `clamp(round_half_up(acc · mult / 2^shift) + zp, min, max)` per lane: the
+    /// portable `out.finish(requantize(acc, mult, shift))` (the i32 saturation in
+    /// between cannot change a result clamped to 8 bits).
+    #[inline(always)]
+    fn apply(&self, acc: __m256i) -> __m256i {
+        // SAFETY: register arithmetic.
+        unsafe {
+            let even = _mm256_mul_epi32(acc, self.mult);
+            let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), _mm256_srli_epi64::<32>(self.mult));
+            let e = self.finish(even, self.round_even, self.shift_even);
+            let o = self.finish(odd, self.round_odd, self.shift_odd);
+            _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o))
+        }
+    }
+
+    /// One half: rounding, arithmetic shift (as a logical shift of the one's
+    /// complement for negative values), zero point, clamp; 64-bit lanes.
+    #[inline(always)]
+    fn finish(&self, prod: __m256i, round: __m256i, shift: __m256i) -> __m256i {
+        // SAFETY: register arithmetic.
+        unsafe {
+            let v = _mm256_add_epi64(prod, round);
+            let neg = _mm256_cmpgt_epi64(_mm256_setzero_si256(), v);
+            let q = _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(v, neg), shift), neg);
+            let q = _mm256_add_epi64(q, self.zp);
+            let q = _mm256_blendv_epi8(q, self.min, _mm256_cmpgt_epi64(self.min, q));
+            _mm256_blendv_epi8(q, self.max, _mm256_cmpgt_epi64(q, self.max))
+        }
+    }
+}
+
+/// Stores the low 8 bits of 8 lanes (values already within `i8`).
+///
+/// # Safety
+/// `to` must be writable for `n ≤ 8` bytes.
+#[inline(always)]
+unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
+    unsafe {
+        let w = _mm256_packs_epi32(v, v);
+        let b = _mm256_packs_epi16(w, w);
+        let lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(b)) as u32 as u64;
+        let hi = _mm_cvtsi128_si32(_mm256_extracti128_si256::<1>(b)) as u32 as u64;
+        let bytes = (lo | (hi << 32)).to_le_bytes();
+        core::ptr::copy_nonoverlapping(bytes.as_ptr() as *const i8, to, n.min(8));
+    }
+}
+
+/// Quantised 2-D convolution with one group, i8 activations, weights and output:
+/// weights packed by [`crate::kernels::pack::x86_avx2::conv_weights_q8`], the input
+/// zero point folded into `bias` (padded to a multiple of 8 channels; padding then
+/// reads as the zero point), `acc` scratch of
+/// [`crate::kernels::pack::x86_avx2::conv_q8_scratch`] words. Other element types
+/// leave the output untouched (the compiler never chooses this kernel for them).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let k = p.k_h * p.k_w * p.in_c;
+    let k2 = round_to(k, 2);
+    if !p.is_valid()
+        || p.groups != 1
+        || x.len() < p.input_len()
+        || w.len() < conv_weights_q8_len(p.out_c, k)
+        || bias.len() < round_to(p.out_c, 8)
+        || y.len() < p.output_len()
+        || acc.len() < conv_q8_scratch(p)
+        || mult.is_empty()
+        || shift.is_empty()
+    {
+        return;
+    }
+    let per_channel = mult.len() >= p.out_c && shift.len() >= p.out_c;
+    let pixels = p.batch * p.out_h * p.out_w;
+    let cx = Q8Conv { p, x_zp, out, mult, shift, per_channel, x, w, bias, k, k2 };
+    let mut i = 0;
+    while i + PIXELS <= pixels {
+        cx.pixels::<PIXELS>(acc, y, i);
+        i += PIXELS;
+    }
+    match pixels - i {
+        1 => cx.pixels::<1>(acc, y, i),
+        2 => cx.pixels::<2>(acc, y, i),
+        3 => cx.pixels::<3>(acc, y, i),
+        4 => cx.pixels::<4>(acc, y, i),
+        5 => cx.pixels::<5>(acc, y, i),
+        _ => {}
+    }
+}
+
+/// What every block of the 8-bit convolution reads.
+struct Q8Conv<'a> {
+    p: &'a Conv2d,
+    x_zp: i32,
+    out: &'a QOut,
+    mult: &'a [i32],
+    shift: &'a [i32],
+    per_channel: bool,
+    x: &'a [i8],
+    w: &'a [i8],
+    bias: &'a [i32],
+    k: usize,
+    k2: usize,
+}
+
+impl Q8Conv<'_> {
+    /// Output pixels `i0..i0 + M`: their receptive fields widened into `fields`
+    /// (`M` rows of `k2 / 2` words), then every channel block.
+    #[inline(always)]
+    fn pixels<const M: usize>(&self, fields: &mut [i32], y: &mut [i8], i0: usize) {
+        let p = self.p;
+        let words = self.k2 / 2;
+        for m in 0..M {
+            let Some(row) = fields.get_mut(m * words..(m + 1) * words) else { return };
+            self.widen(Pixel::new(p, i0 + m), row);
+        }
+        let mut oc0 = 0;
+        while oc0 < p.out_c {
+            let width = block_width(p.out_c, oc0);
+            if width == 16 {
+                self.block::<M, 2>(fields, y, i0, oc0);
+            } else {
+                self.block::<M, 1>(fields, y, i0, oc0);
+            }
+            oc0 += width;
+        }
+    }
+
+    /// One receptive field as 16-bit pairs (taps in the padding read the zero point;
+    /// an odd last element pairs with a zero weight).
+    #[inline(always)]
+    fn widen(&self, px: Pixel, row: &mut [i32]) {
+        let p = self.p;
+        let c = p.in_c;
+        let zp = self.x_zp as i16;
+        let mut e = 0usize; // elements written
+        let mut pending: i16 = 0;
+        let mut push = |v: i16, e: &mut usize, row: &mut [i32]| {
+            if *e % 2 == 0 {
+                pending = v;
+            } else if let Some(word) = row.get_mut(*e / 2) {
+                *word = (pending as u16 as u32 | ((v as u16 as u32) << 16)) as i32;
+            }
+            *e += 1;
+        };
+        for ky in 0..p.k_h {
+            for kx in 0..p.k_w {
+                let src = px.tap(p, ky, kx).and_then(|o| self.x.get(o..o + c));
+                if e % 2 == 0 && c % 16 == 0 {
+                    if let Some(dst) = row.get_mut(e / 2..(e + c) / 2) {
+                        widen16(src, zp, dst);
+                        e += c;
+                        continue;
+                    }
+                }
+                match src {
+                    Some(s) => s.iter().for_each(|&v| push(v as i16, &mut e, row)),
+                    None => (0..c).for_each(|_| push(zp, &mut e, row)),
+                }
+            }
+        }
+        if e % 2 == 1 {
+            push(0, &mut e, row);
+        }
+    }
+
+    /// Pixels `i0..i0 + M` × channels `oc0..oc0 + 8V`.
+    #[inline(always)]
+    fn block<const M: usize, const V: usize>(&self, fields: &[i32], y: &mut [i8], i0: usize, oc0: usize) {
+        let p = self.p;
+        let words = self.k2 / 2;
+        if fields.len() < M * words {
+            return;
+        }
+        // SAFETY: `fields` holds M rows of `words` (checked above); the packed weights
+        // hold `round_to(out_c, 8) · k2` 16-bit values (checked on entry) and block
+        // `oc0` starts at `oc0 · k2`; the padded bias covers `oc0 + 8V`; stores stay
+        // within each pixel's output row.
+        unsafe {
+            let mut acc = [[_mm256_setzero_si256(); V]; M];
+            for v in 0..V {
+                let b = _mm256_loadu_si256(self.bias.as_ptr().add(oc0 + 8 * v) as *const __m256i);
+                for a in acc.iter_mut() {
+                    a[v] = b;
+                }
+            }
+            let xs = core::array::from_fn(|m| fields.as_ptr().add(m * words));
+            let wb = (self.w.as_ptr() as *const i16).add(oc0 * self.k2);
+            tile_q16::<M, V>(&mut acc, &xs, wb, words);
+            let live = (p.out_c - oc0).min(8 * V);
+            for v in 0..V {
+                if 8 * v >= live {
+                    break;
+                }
+                let rq = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8 * v);
+                for (m, a) in acc.iter().enumerate() {
+                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0 + 8 * v);
+                    store_i8(rq.apply(a[v]), to, live - 8 * v);
+                }
+            }
+        }
+        let _ = self.k;
+    }
+}
+
+/// Widens 16k bytes (or the zero point when `src` is `None`) into 16-bit pairs.
+#[inline(always)]
+fn widen16(src: Option<&[i8]>, zp: i16, dst: &mut [i32]) {
+    // SAFETY: 16 source bytes and 8 destination words per step, within both slices
+    // (`dst` has `len / 2` words for `len` source bytes, both multiples of 16 / 8).
+    unsafe {
+        let n = dst.len() / 8;
+        match src {
+            Some(s) if s.len() >= n * 16 => {
+                for j in 0..n {
+                    let b = _mm_loadu_si128(s.as_ptr().add(16 * j) as *const __m128i);
+                    _mm256_storeu_si256(dst.as_mut_ptr().add(8 * j) as *mut __m256i, _mm256_cvtepi8_epi16(b));
+                }
+            }
+            _ => {
+                let z = _mm256_set1_epi16(zp);
+                for j in 0..n {
+                    _mm256_storeu_si256(dst.as_mut_ptr().add(8 * j) as *mut __m256i, z);
+                }
+            }
+        }
+    }
+}
+
+/// Quantised depthwise convolution, i8 activations, weights (`kH,kW,C`, as the
+/// portable twin reads them) and output; `acc` is unused scratch (the portable
+/// twin's). Taps in the padding are skipped, as in the twin.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    _acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let c = p.in_c;
+    if !p.is_valid()
+        || p.groups != c
+        || p.out_c != c
+        || x.len() < p.input_len()
+        || w.len() < p.weight_len()
+        || y.len() < p.output_len()
+        || !(bias.is_empty() || bias.len() >= c)
+        || mult.is_empty()
+        || shift.is_empty()
+    {
+        return;
+    }
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    let pixels = p.batch * p.out_h * p.out_w;
+    let mut at = [0usize; 64];
+    let mut wt = [0usize; 64];
+    for i in 0..pixels {
+        let px = Pixel::new(p, i);
+        let mut n = 0;
+        let mut t = 0;
+        for ky in 0..p.k_h {
+            for kx in 0..p.k_w {
+                if let Some(o) = px.tap(p, ky, kx) {
+                    if n < at.len() {
+                        at[n] = o;
+                        wt[n] = t * c;
+                    }
+                    n += 1;
+                }
+                t += 1;
+            }
+        }
+        let row = i * c;
+        let mut c0 = 0;
+        if n <= at.len() {
+            // SAFETY: offsets from `Pixel::tap` (rows of `c` inside the input), filter
+            // rows `t · c` with `t < kH·kW`, 8 channels at a time within `c`.
+            unsafe {
+                let zp = _mm256_set1_epi32(x_zp);
+                while c0 + 8 <= c {
+                    let mut a = if bias.is_empty() {
+                        _mm256_setzero_si256()
+                    } else {
+                        _mm256_loadu_si256(bias.as_ptr().add(c0) as *const __m256i)
+                    };
+                    for (&o, &f) in at[..n].iter().zip(&wt[..n]) {
+                        let xv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(x.as_ptr().add(o + c0) as *const __m128i));
+                        let wv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(w.as_ptr().add(f + c0) as *const __m128i));
+                        a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_sub_epi32(xv, zp), wv));
+                    }
+                    let rq = Requant::new(out, mult, shift, per_channel, c0);
+                    store_i8(rq.apply(a), y.as_mut_ptr().add(row + c0), 8);
+                    c0 += 8;
+                }
+            }
+        }
+        // Remaining channels one at a time, the portable arithmetic.
+        for ch in c0..c {
+            let mut a = bias.get(ch).copied().unwrap_or(0);
+            let mut t = 0;
+            for ky in 0..p.k_h {
+                for kx in 0..p.k_w {
+                    if let Some(o) = px.tap(p, ky, kx) {
+                        let xv = x.get(o + ch).copied().unwrap_or(0) as i32;
+                        a += (xv - x_zp) * w.get(t * c + ch).copied().unwrap_or(0) as i32;
+                    }
+                    t += 1;
+                }
+            }
+            let k = if per_channel { ch } else { 0 };
+            let (m, s) = (mult.get(k).copied().unwrap_or(0), shift.get(k).copied().unwrap_or(1));
+            if let Some(o) = y.get_mut(row + ch) {
+                *o = out.finish(requantize(a, m, s as u32)) as i8;
+            }
+        }
+    }
+}
