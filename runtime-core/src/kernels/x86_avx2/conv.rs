@@ -38,6 +38,20 @@ impl Pixel {
         }
     }
 
+    /// The input element where the window's row `ky` starts when every tap of that
+    /// row is inside the input and the taps are adjacent (`dil_w = 1`): the row's
+    /// `kW · C` inputs are then one contiguous run, as are its packed weights.
+    #[inline(always)]
+    pub(super) fn row(&self, p: &Conv2d, ky: usize) -> Option<usize> {
+        let iy = self.iy0 + (ky * p.dil_h) as isize;
+        let last = self.ix0 + p.k_w as isize - 1;
+        if p.dil_w != 1 || iy < 0 || iy >= p.in_h as isize || self.ix0 < 0 || last >= p.in_w as isize {
+            None
+        } else {
+            Some(self.base + (iy as usize * p.in_w + self.ix0 as usize) * p.in_c)
+        }
+    }
+
     /// The input element where tap `(ky, kx)` reads its row of channels, `None` in the
     /// padding.
     #[inline(always)]
@@ -135,12 +149,16 @@ fn block_f32<const M: usize, const V: usize>(
         }
         let wb = w.as_ptr().add(oc0 * k);
         let c = p.in_c;
-        let mut t = 0;
         for ky in 0..p.k_h {
+            let rows: [Option<usize>; M] = core::array::from_fn(|m| px[m].row(p, ky));
+            if rows.iter().all(Option::is_some) {
+                let xs = core::array::from_fn(|m| x.as_ptr().add(rows[m].unwrap_or(0)));
+                tile_f32::<M, V>(&mut acc, &xs, wb.add(ky * p.k_w * c * 8 * V), p.k_w * c);
+                continue;
+            }
             for kx in 0..p.k_w {
                 let at: [Option<usize>; M] = core::array::from_fn(|m| px[m].tap(p, ky, kx));
-                let wt = wb.add(t * c * 8 * V);
-                t += 1;
+                let wt = wb.add((ky * p.k_w + kx) * c * 8 * V);
                 if at.iter().all(Option::is_some) {
                     let xs = core::array::from_fn(|m| x.as_ptr().add(at[m].unwrap_or(0)));
                     tile_f32::<M, V>(&mut acc, &xs, wt, c);

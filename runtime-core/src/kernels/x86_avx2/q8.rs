@@ -196,34 +196,42 @@ impl Q8Conv<'_> {
         let p = self.p;
         let c = p.in_c;
         let zp = self.x_zp as i16;
-        let mut e = 0usize; // elements written
-        let mut pending: i16 = 0;
-        let mut push = |v: i16, e: &mut usize, row: &mut [i32]| {
-            if *e % 2 == 0 {
-                pending = v;
-            } else if let Some(word) = row.get_mut(*e / 2) {
-                *word = (pending as u16 as u32 | ((v as u16 as u32) << 16)) as i32;
-            }
-            *e += 1;
-        };
-        for ky in 0..p.k_h {
-            for kx in 0..p.k_w {
-                let src = px.tap(p, ky, kx).and_then(|o| self.x.get(o..o + c));
-                if e % 2 == 0 && c % 16 == 0 {
-                    if let Some(dst) = row.get_mut(e / 2..(e + c) / 2) {
-                        widen16(src, zp, dst);
-                        e += c;
-                        continue;
-                    }
-                }
-                match src {
-                    Some(s) => s.iter().for_each(|&v| push(v as i16, &mut e, row)),
-                    None => (0..c).for_each(|_| push(zp, &mut e, row)),
-                }
-            }
+        if row.len() * 2 < self.k2 {
+            return;
         }
-        if e % 2 == 1 {
-            push(0, &mut e, row);
+        let dst = row.as_mut_ptr() as *mut i16;
+        // SAFETY: `row` holds `k2 ≥ kH·kW·C` 16-bit slots (checked above); `e` counts
+        // the elements written, at most `kH·kW·C`, plus one for an odd count.
+        unsafe {
+            let mut e = 0usize;
+            for ky in 0..p.k_h {
+                let run = p.k_w * c;
+                if let Some(s) = px.row(p, ky).and_then(|o| self.x.get(o..o + run)) {
+                    for (j, &v) in s.iter().enumerate() {
+                        *dst.add(e + j) = v as i16;
+                    }
+                    e += run;
+                    continue;
+                }
+                for kx in 0..p.k_w {
+                    match px.tap(p, ky, kx).and_then(|o| self.x.get(o..o + c)) {
+                        Some(s) => {
+                            for (j, &v) in s.iter().enumerate() {
+                                *dst.add(e + j) = v as i16;
+                            }
+                        }
+                        None => {
+                            for j in 0..c {
+                                *dst.add(e + j) = zp;
+                            }
+                        }
+                    }
+                    e += c;
+                }
+            }
+            if e < self.k2 {
+                *dst.add(e) = 0;
+            }
         }
     }
 
@@ -263,30 +271,6 @@ impl Q8Conv<'_> {
             }
         }
         let _ = self.k;
-    }
-}
-
-/// Widens 16k bytes (or the zero point when `src` is `None`) into 16-bit pairs.
-#[inline(always)]
-fn widen16(src: Option<&[i8]>, zp: i16, dst: &mut [i32]) {
-    // SAFETY: 16 source bytes and 8 destination words per step, within both slices
-    // (`dst` has `len / 2` words for `len` source bytes, both multiples of 16 / 8).
-    unsafe {
-        let n = dst.len() / 8;
-        match src {
-            Some(s) if s.len() >= n * 16 => {
-                for j in 0..n {
-                    let b = _mm_loadu_si128(s.as_ptr().add(16 * j) as *const __m128i);
-                    _mm256_storeu_si256(dst.as_mut_ptr().add(8 * j) as *mut __m256i, _mm256_cvtepi8_epi16(b));
-                }
-            }
-            _ => {
-                let z = _mm256_set1_epi16(zp);
-                for j in 0..n {
-                    _mm256_storeu_si256(dst.as_mut_ptr().add(8 * j) as *mut __m256i, z);
-                }
-            }
-        }
     }
 }
 
