@@ -114,7 +114,9 @@ pub fn resolve_model(path: &Path) -> Result<PathBuf> {
 /// Writes the model crate and its harness under the cache; builds; returns the binary.
 pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
     super::host_cpu::check(c.target)?;
-    let work = super::cache_dir().join("work").join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
+    // Per target: host targets share the machine but not their generated code.
+    let work =
+        super::cache_dir().join("work").join(format!("{}-{}-{}", c.crate_name(), c.target.name, &c.sha256[..12]));
     let model_dir = work.join("model");
     c.write_crate(&model_dir, None)?;
     let bin = format!("tinyops-harness-{}", c.crate_name());

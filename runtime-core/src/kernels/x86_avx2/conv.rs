@@ -18,10 +18,10 @@ static ZEROS: [f32; CHUNK] = [0.0; CHUNK];
 #[derive(Clone, Copy)]
 pub(super) struct Pixel {
     /// First input element of the pixel's batch row.
-    base: usize,
+    pub(super) base: usize,
     /// First input row and column of the window (negative in the padding).
-    iy0: isize,
-    ix0: isize,
+    pub(super) iy0: isize,
+    pub(super) ix0: isize,
 }
 
 impl Pixel {
@@ -195,8 +195,75 @@ fn block_f32<const M: usize, const V: usize>(
     }
 }
 
+/// Input offsets of a window's taps relative to its first tap (`kH·kW ≤ 64`).
+pub(super) struct Window {
+    /// Per tap `(ky, kx)` in order: `(ky·dil_h·W + kx·dil_w)·C`.
+    pub(super) offsets: [usize; 64],
+    /// Taps (at most 64).
+    pub(super) taps: usize,
+}
+
+impl Window {
+    /// `None` for windows of more than 64 taps.
+    pub(super) fn new(p: &Conv2d) -> Option<Window> {
+        let taps = p.k_h * p.k_w;
+        if taps > 64 {
+            return None;
+        }
+        let mut offsets = [0usize; 64];
+        for ky in 0..p.k_h {
+            for kx in 0..p.k_w {
+                if let Some(o) = offsets.get_mut(ky * p.k_w + kx) {
+                    *o = (ky * p.dil_h * p.in_w + kx * p.dil_w) * p.in_c;
+                }
+            }
+        }
+        Some(Window { offsets, taps })
+    }
+
+    /// Visits every output pixel with the input offsets and filter rows of its taps
+    /// inside the input (`at`, `rows`: the first `n` entries).
+    #[inline(always)]
+    pub(super) fn each_pixel(&self, p: &Conv2d, mut f: impl FnMut(usize, &[usize], &[usize])) {
+        let (mut at, mut rows) = ([0usize; 64], [0usize; 64]);
+        let mut all = [0usize; 64];
+        for (t, r) in all.iter_mut().enumerate() {
+            *r = t * p.in_c;
+        }
+        let last_y = ((p.k_h - 1) * p.dil_h) as isize;
+        let last_x = ((p.k_w - 1) * p.dil_w) as isize;
+        let pixels = p.batch * p.out_h * p.out_w;
+        for i in 0..pixels {
+            let px = Pixel::new(p, i);
+            let inside =
+                px.iy0 >= 0 && px.ix0 >= 0 && px.iy0 + last_y < p.in_h as isize && px.ix0 + last_x < p.in_w as isize;
+            if inside {
+                let first = px.base + (px.iy0 as usize * p.in_w + px.ix0 as usize) * p.in_c;
+                for (a, &o) in at.iter_mut().zip(&self.offsets).take(self.taps) {
+                    *a = first + o;
+                }
+                f(i, &at[..self.taps], &all[..self.taps]);
+            } else {
+                let mut n = 0;
+                for ky in 0..p.k_h {
+                    for kx in 0..p.k_w {
+                        if let Some(o) = px.tap(p, ky, kx) {
+                            if let (Some(a), Some(r)) = (at.get_mut(n), rows.get_mut(n)) {
+                                *a = o;
+                                *r = (ky * p.k_w + kx) * p.in_c;
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+                f(i, &at[..n], &rows[..n]);
+            }
+        }
+    }
+}
+
 /// Float depthwise convolution (`groups = in_c = out_c`), weights `kH,kW,C` as the
-/// portable twin reads them.
+/// portable twin reads them. Channels in blocks of 32, 16 or 8, every pixel per block.
 pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     let c = p.in_c;
     if !p.is_valid()
@@ -209,86 +276,68 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
     {
         return;
     }
-    let pixels = p.batch * p.out_h * p.out_w;
-    let mut at = [0usize; 64];
-    let mut wt = [0usize; 64];
-    for i in 0..pixels {
-        let px = Pixel::new(p, i);
-        // The window's taps inside the input: input offset and filter row.
-        let mut n = 0;
-        let mut t = 0;
-        for ky in 0..p.k_h {
-            for kx in 0..p.k_w {
-                if let Some(o) = px.tap(p, ky, kx) {
-                    if n < at.len() {
-                        at[n] = o;
-                        wt[n] = t * c;
-                    }
-                    n += 1;
-                }
-                t += 1;
-            }
+    let win = Window::new(p);
+    let mut c0 = 0;
+    if let Some(win) = &win {
+        while c0 + 32 <= c {
+            depthwise_block::<4>(p, act, x, w, bias, y, win, c0);
+            c0 += 32;
         }
-        let row = i * c;
-        if n > at.len() {
-            // A window of more than 64 taps: channel by channel.
-            depthwise_pixel_scalar(p, act, x, w, bias, y, &px, row, 0);
-            continue;
+        while c0 + 16 <= c {
+            depthwise_block::<2>(p, act, x, w, bias, y, win, c0);
+            c0 += 16;
         }
-        // SAFETY: offsets come from `Pixel::tap` (rows of `c` inside the input) and
-        // filter rows `t · c` with `t < taps`; channel blocks end at or before `c`.
-        unsafe {
-            let mut c0 = 0;
-            while c0 + 32 <= c {
-                depthwise_block::<4>(act, x, w, bias, y, &at[..n], &wt[..n], row, c0);
-                c0 += 32;
-            }
-            while c0 + 8 <= c {
-                depthwise_block::<1>(act, x, w, bias, y, &at[..n], &wt[..n], row, c0);
-                c0 += 8;
-            }
-            if c0 < c {
-                depthwise_pixel_scalar(p, act, x, w, bias, y, &px, row, c0);
-            }
+        while c0 + 8 <= c {
+            depthwise_block::<1>(p, act, x, w, bias, y, win, c0);
+            c0 += 8;
+        }
+    }
+    if c0 < c {
+        for i in 0..p.batch * p.out_h * p.out_w {
+            depthwise_pixel_scalar(p, act, x, w, bias, y, &Pixel::new(p, i), i * c, c0);
         }
     }
 }
 
-/// Channels `c0..c0 + 8V` of one output pixel.
-///
-/// # Safety
-/// `at`/`wt` hold valid input rows and filter rows, `c0 + 8V` is within the channels.
+/// Channels `c0..c0 + 8V` of every pixel.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn depthwise_block<const V: usize>(
+fn depthwise_block<const V: usize>(
+    p: &Conv2d,
     act: Clamp,
     x: &[f32],
     w: &[f32],
     bias: &[f32],
     y: &mut [f32],
-    at: &[usize],
-    wt: &[usize],
-    row: usize,
+    win: &Window,
     c0: usize,
 ) {
+    let c = p.in_c;
+    // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
+    // input), filter rows are `t · c` with `t < kH·kW`, `c0 + 8V ≤ c`, and each
+    // pixel's output row holds `c` floats.
     unsafe {
-        let mut acc = [_mm256_setzero_ps(); V];
+        let mut b0 = [_mm256_setzero_ps(); V];
         if !bias.is_empty() {
-            for (v, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_loadu_ps(bias.as_ptr().add(c0 + 8 * v));
-            }
-        }
-        for (&o, &f) in at.iter().zip(wt) {
-            let (xp, wp) = (x.as_ptr().add(o + c0), w.as_ptr().add(f + c0));
-            for (v, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(8 * v)), _mm256_loadu_ps(wp.add(8 * v)), *a);
+            for (v, b) in b0.iter_mut().enumerate() {
+                *b = _mm256_loadu_ps(bias.as_ptr().add(c0 + 8 * v));
             }
         }
         let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
-        let yp = y.as_mut_ptr().add(row + c0);
-        for (v, &a) in acc.iter().enumerate() {
-            _mm256_storeu_ps(yp.add(8 * v), clamp8(a, lo, hi));
-        }
+        let (xp, wp) = (x.as_ptr().add(c0), w.as_ptr().add(c0));
+        win.each_pixel(p, |i, at, rows| {
+            let mut a = b0;
+            for (&o, &r) in at.iter().zip(rows) {
+                for (v, acc) in a.iter_mut().enumerate() {
+                    *acc =
+                        _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(o + 8 * v)), _mm256_loadu_ps(wp.add(r + 8 * v)), *acc);
+                }
+            }
+            let yp = y.as_mut_ptr().add(i * c + c0);
+            for (v, &acc) in a.iter().enumerate() {
+                _mm256_storeu_ps(yp.add(8 * v), clamp8(acc, lo, hi));
+            }
+        });
     }
 }
 

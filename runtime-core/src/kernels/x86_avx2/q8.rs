@@ -3,7 +3,7 @@
 //! and depthwise over `kH,kW,C` filters (32-bit products across channels). The
 //! requantisation is the portable twin's, vectorised in 64 bits.
 
-use super::conv::Pixel;
+use super::conv::{Pixel, Window};
 use super::tile::tile_q16;
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS};
@@ -67,15 +67,19 @@ impl Requant {
         }
     }
 
-    /// One half: rounding, arithmetic shift (as a logical shift of the one's
-    /// complement for negative values), zero point, clamp; 64-bit lanes.
+    /// One half: rounding, arithmetic shift (a logical shift of the value offset to
+    /// be non-negative), zero point, clamp; 64-bit lanes.
     #[inline(always)]
     fn finish(&self, prod: __m256i, round: __m256i, shift: __m256i) -> __m256i {
         // SAFETY: register arithmetic.
         unsafe {
-            let v = _mm256_add_epi64(prod, round);
-            let neg = _mm256_cmpgt_epi64(_mm256_setzero_si256(), v);
-            let q = _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(v, neg), shift), neg);
+            // floor(v / 2^s) = (v + 2^62) / 2^s − 2^(62−s): the sum is non-negative as an
+            // unsigned number (|v| < 2^62 + 2^61), so a logical shift is exact. (The
+            // usual sign-flip form, `((v ^ m) >> s) ^ m`, came out wrong from rustc
+            // 1.95's LLVM once the output stage's constants were inlined.)
+            let bias = _mm256_set1_epi64x(1 << 62);
+            let v = _mm256_add_epi64(_mm256_add_epi64(prod, round), bias);
+            let q = _mm256_sub_epi64(_mm256_srlv_epi64(v, shift), _mm256_srlv_epi64(bias, shift));
             let q = _mm256_add_epi64(q, self.zp);
             let q = _mm256_blendv_epi8(q, self.min, _mm256_cmpgt_epi64(self.min, q));
             _mm256_blendv_epi8(q, self.max, _mm256_cmpgt_epi64(q, self.max))
@@ -135,7 +139,15 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let per_channel = mult.len() >= p.out_c && shift.len() >= p.out_c;
     let pixels = p.batch * p.out_h * p.out_w;
-    let cx = Q8Conv { p, x_zp, out, mult, shift, per_channel, x, w, bias, k, k2 };
+    let blocks = p.out_c.div_ceil(8);
+    let rq: [Requant; TABLE] = core::array::from_fn(|b| {
+        if b < blocks {
+            Requant::new(out, mult, shift, per_channel, 8 * b)
+        } else {
+            Requant::new(out, &[0], &[1], false, 0)
+        }
+    });
+    let cx = Q8Conv { p, x_zp, out, mult, shift, per_channel, rq: &rq, x, w, bias, k2 };
     let mut i = 0;
     while i + PIXELS <= pixels {
         cx.pixels::<PIXELS>(acc, y, i);
@@ -159,12 +171,17 @@ struct Q8Conv<'a> {
     mult: &'a [i32],
     shift: &'a [i32],
     per_channel: bool,
+    /// The output stage of the first [`TABLE`] blocks of 8 channels.
+    rq: &'a [Requant; TABLE],
     x: &'a [i8],
     w: &'a [i8],
     bias: &'a [i32],
-    k: usize,
     k2: usize,
 }
+
+/// Blocks of 8 output channels whose output stage is prepared once per call (later
+/// ones, past 512 channels, are prepared per use).
+const TABLE: usize = 64;
 
 impl Q8Conv<'_> {
     /// Output pixels `i0..i0 + M`: their receptive fields widened into `fields`
@@ -263,20 +280,24 @@ impl Q8Conv<'_> {
                 if 8 * v >= live {
                     break;
                 }
-                let rq = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8 * v);
+                let c0 = oc0 + 8 * v;
+                let rq = match self.rq.get(c0 / 8) {
+                    Some(r) => *r,
+                    None => Requant::new(self.out, self.mult, self.shift, self.per_channel, c0),
+                };
                 for (m, a) in acc.iter().enumerate() {
                     let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0 + 8 * v);
                     store_i8(rq.apply(a[v]), to, live - 8 * v);
                 }
             }
         }
-        let _ = self.k;
     }
 }
 
 /// Quantised depthwise convolution, i8 activations, weights (`kH,kW,C`, as the
 /// portable twin reads them) and output; `acc` is unused scratch (the portable
-/// twin's). Taps in the padding are skipped, as in the twin.
+/// twin's). Taps in the padding are skipped, as in the twin. Channels in blocks of 16
+/// or 8 (one output stage prepared per block), every pixel per block.
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     p: &Conv2d,
@@ -305,66 +326,95 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         return;
     }
     let per_channel = mult.len() >= c && shift.len() >= c;
-    let pixels = p.batch * p.out_h * p.out_w;
-    let mut at = [0usize; 64];
-    let mut wt = [0usize; 64];
-    for i in 0..pixels {
-        let px = Pixel::new(p, i);
-        let mut n = 0;
-        let mut t = 0;
-        for ky in 0..p.k_h {
-            for kx in 0..p.k_w {
-                if let Some(o) = px.tap(p, ky, kx) {
-                    if n < at.len() {
-                        at[n] = o;
-                        wt[n] = t * c;
-                    }
-                    n += 1;
-                }
-                t += 1;
-            }
+    let dw = Depthwise { p, x_zp, out, mult, shift, per_channel, x, w, bias };
+    let win = Window::new(p);
+    let mut c0 = 0;
+    if win.is_some() {
+        while c0 + 16 <= c {
+            dw.block::<2>(&win, y, c0);
+            c0 += 16;
         }
-        let row = i * c;
-        let mut c0 = 0;
-        if n <= at.len() {
-            // SAFETY: offsets from `Pixel::tap` (rows of `c` inside the input), filter
-            // rows `t · c` with `t < kH·kW`, 8 channels at a time within `c`.
-            unsafe {
-                let zp = _mm256_set1_epi32(x_zp);
-                while c0 + 8 <= c {
-                    let mut a = if bias.is_empty() {
-                        _mm256_setzero_si256()
-                    } else {
-                        _mm256_loadu_si256(bias.as_ptr().add(c0) as *const __m256i)
-                    };
-                    for (&o, &f) in at[..n].iter().zip(&wt[..n]) {
-                        let xv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(x.as_ptr().add(o + c0) as *const __m128i));
-                        let wv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(w.as_ptr().add(f + c0) as *const __m128i));
-                        a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_sub_epi32(xv, zp), wv));
-                    }
-                    let rq = Requant::new(out, mult, shift, per_channel, c0);
-                    store_i8(rq.apply(a), y.as_mut_ptr().add(row + c0), 8);
-                    c0 += 8;
-                }
-            }
+        while c0 + 8 <= c {
+            dw.block::<1>(&win, y, c0);
+            c0 += 8;
         }
-        // Remaining channels one at a time, the portable arithmetic.
-        for ch in c0..c {
-            let mut a = bias.get(ch).copied().unwrap_or(0);
-            let mut t = 0;
-            for ky in 0..p.k_h {
-                for kx in 0..p.k_w {
-                    if let Some(o) = px.tap(p, ky, kx) {
-                        let xv = x.get(o + ch).copied().unwrap_or(0) as i32;
-                        a += (xv - x_zp) * w.get(t * c + ch).copied().unwrap_or(0) as i32;
-                    }
-                    t += 1;
+    }
+    if c0 < c {
+        dw.scalar(y, c0);
+    }
+}
+
+/// What every block of the 8-bit depthwise convolution reads.
+struct Depthwise<'a> {
+    p: &'a Conv2d,
+    x_zp: i32,
+    out: &'a QOut,
+    mult: &'a [i32],
+    shift: &'a [i32],
+    per_channel: bool,
+    x: &'a [i8],
+    w: &'a [i8],
+    bias: &'a [i32],
+}
+
+impl Depthwise<'_> {
+    /// Channels `c0..c0 + 8V` of every pixel.
+    #[inline(always)]
+    fn block<const V: usize>(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
+        let Some(win) = win else { return };
+        let (p, c) = (self.p, self.p.in_c);
+        let rq: [Requant; V] =
+            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
+        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
+        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 8V ≤ c`; each
+        // pixel's output row holds `c` bytes.
+        unsafe {
+            let zp = _mm256_set1_epi32(self.x_zp);
+            let mut b0 = [_mm256_setzero_si256(); V];
+            if !self.bias.is_empty() {
+                for (v, b) in b0.iter_mut().enumerate() {
+                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
                 }
             }
-            let k = if per_channel { ch } else { 0 };
-            let (m, s) = (mult.get(k).copied().unwrap_or(0), shift.get(k).copied().unwrap_or(1));
-            if let Some(o) = y.get_mut(row + ch) {
-                *o = out.finish(requantize(a, m, s as u32)) as i8;
+            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
+            win.each_pixel(p, |i, at, rows| {
+                let mut a = b0;
+                for (&o, &r) in at.iter().zip(rows) {
+                    for (v, acc) in a.iter_mut().enumerate() {
+                        let xv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(xp.add(o + 8 * v) as *const __m128i));
+                        let wv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(wp.add(r + 8 * v) as *const __m128i));
+                        *acc = _mm256_add_epi32(*acc, _mm256_mullo_epi32(_mm256_sub_epi32(xv, zp), wv));
+                    }
+                }
+                for (v, acc) in a.iter().enumerate() {
+                    store_i8(rq[v].apply(*acc), y.as_mut_ptr().add(i * c + c0 + 8 * v), 8);
+                }
+            });
+        }
+    }
+
+    /// Channels `c0..` of every pixel, one at a time (the portable arithmetic).
+    fn scalar(&self, y: &mut [i8], c0: usize) {
+        let (p, c) = (self.p, self.p.in_c);
+        let pixels = p.batch * p.out_h * p.out_w;
+        for i in 0..pixels {
+            let px = Pixel::new(p, i);
+            for ch in c0..c {
+                let mut a = self.bias.get(ch).copied().unwrap_or(0);
+                for ky in 0..p.k_h {
+                    for kx in 0..p.k_w {
+                        if let Some(o) = px.tap(p, ky, kx) {
+                            let xv = self.x.get(o + ch).copied().unwrap_or(0) as i32;
+                            let wv = self.w.get((ky * p.k_w + kx) * c + ch).copied().unwrap_or(0) as i32;
+                            a += (xv - self.x_zp) * wv;
+                        }
+                    }
+                }
+                let k = if self.per_channel { ch } else { 0 };
+                let (m, s) = (self.mult.get(k).copied().unwrap_or(0), self.shift.get(k).copied().unwrap_or(1));
+                if let Some(o) = y.get_mut(i * c + ch) {
+                    *o = self.out.finish(requantize(a, m, s as u32)) as i8;
+                }
             }
         }
     }
