@@ -38,6 +38,22 @@ impl Isa {
     }
 }
 
+impl Isa {
+    /// The `cfg` predicate under which the runtime compiles the module, when generated
+    /// code must check it (the module exists only with instruction-set features that
+    /// a build of the generated code may lack): the backend turns it into a
+    /// `compile_error!` naming the flags, instead of an unresolved path.
+    pub fn build_requirement(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Isa::X86Avx2 => Some((
+                r#"all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")"#,
+                "-C target-cpu=x86-64-v3 (or -C target-feature=+avx2,+fma)",
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Isa {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.module())

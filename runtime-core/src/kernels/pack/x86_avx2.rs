@@ -92,14 +92,20 @@ pub fn conv_weights_q8(w: &[i8], out_c: usize, k: usize, into: &mut [i8]) -> boo
     true
 }
 
-/// Scratch words (`i32`) of the 8-bit convolution: the receptive fields of
-/// [`PIXELS`] output pixels widened to 16-bit pairs (`kH·kW·I` rounded up to pairs).
+/// Scratch words (`i32`) of the 8-bit convolution: the receptive fields of the
+/// pixels of one micro-kernel call ([`WIDE`] when at most 8 output channels, else
+/// [`PIXELS`]) widened to 16-bit pairs (`kH·kW·I` rounded up to pairs).
 pub const fn conv_q8_scratch(p: &crate::kernels::Conv2d) -> usize {
-    PIXELS * round_to(p.k_h * p.k_w * p.in_c, 2) / 2
+    let rows = if p.out_c <= 8 { WIDE } else { PIXELS };
+    rows * round_to(p.k_h * p.k_w * p.in_c, 2) / 2
 }
 
-/// Output pixels (or rows of a fully-connected layer) one micro-kernel call computes.
+/// Output pixels (or rows of a fully-connected layer) one micro-kernel call computes:
+/// 6 × 16 channels, 12 accumulator registers.
 pub const PIXELS: usize = 6;
+
+/// Output pixels of one call when a layer has at most 8 output channels: 12 × 8.
+pub const WIDE: usize = 12;
 
 /// Scratch words of the 8-bit fully-connected layer: [`PIXELS`] rows of activations
 /// widened to 16-bit pairs.

@@ -45,6 +45,6 @@ pub(crate) fn conv2d_q8(
     if !px::conv_weights_q8(w, p.out_c, k, &mut wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 8, &mut bp) {
         return;
     }
-    let mut scratch = [0i32; N / 2];
+    let mut scratch = [0i32; N];
     x86_avx2::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
 }

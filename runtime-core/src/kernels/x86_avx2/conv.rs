@@ -4,7 +4,7 @@
 
 use super::tile::tile_f32;
 use crate::kernels::pack::round_to;
-use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len, PIXELS};
+use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len, PIXELS, WIDE};
 use crate::kernels::{Clamp, Conv2d};
 use core::arch::x86_64::*;
 
@@ -88,18 +88,32 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
         return;
     }
     let pixels = p.batch * p.out_h * p.out_w;
-    let mut i = 0;
-    while i + PIXELS <= pixels {
-        pixels_f32::<PIXELS>(p, act, x, w, bias, y, i);
-        i += PIXELS;
+    if p.out_c <= 8 {
+        // One vector of channels: twice the pixels per micro-kernel call.
+        run_f32::<WIDE>(p, act, x, w, bias, y, pixels);
+    } else {
+        run_f32::<PIXELS>(p, act, x, w, bias, y, pixels);
     }
-    match pixels - i {
-        1 => pixels_f32::<1>(p, act, x, w, bias, y, i),
-        2 => pixels_f32::<2>(p, act, x, w, bias, y, i),
-        3 => pixels_f32::<3>(p, act, x, w, bias, y, i),
-        4 => pixels_f32::<4>(p, act, x, w, bias, y, i),
-        5 => pixels_f32::<5>(p, act, x, w, bias, y, i),
-        _ => {}
+}
+
+/// Every pixel, `M` at a time, then the rest in blocks of 4, 2 and 1.
+#[inline(always)]
+fn run_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], pixels: usize) {
+    let mut i = 0;
+    while i + M <= pixels {
+        pixels_f32::<M>(p, act, x, w, bias, y, i);
+        i += M;
+    }
+    while i + 4 <= pixels {
+        pixels_f32::<4>(p, act, x, w, bias, y, i);
+        i += 4;
+    }
+    while i + 2 <= pixels {
+        pixels_f32::<2>(p, act, x, w, bias, y, i);
+        i += 2;
+    }
+    if i < pixels {
+        pixels_f32::<1>(p, act, x, w, bias, y, i);
     }
 }
 

@@ -6,7 +6,7 @@
 use super::conv::{Pixel, Window};
 use super::tile::tile_q16;
 use crate::kernels::pack::round_to;
-use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS};
+use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS, WIDE};
 use crate::kernels::Conv2d;
 use crate::quant::{requantize, QOut, Weight, Q8};
 use core::arch::x86_64::*;
@@ -139,27 +139,12 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let per_channel = mult.len() >= p.out_c && shift.len() >= p.out_c;
     let pixels = p.batch * p.out_h * p.out_w;
-    let blocks = p.out_c.div_ceil(8);
-    let rq: [Requant; TABLE] = core::array::from_fn(|b| {
-        if b < blocks {
-            Requant::new(out, mult, shift, per_channel, 8 * b)
-        } else {
-            Requant::new(out, &[0], &[1], false, 0)
-        }
-    });
-    let cx = Q8Conv { p, x_zp, out, mult, shift, per_channel, rq: &rq, x, w, bias, k2 };
-    let mut i = 0;
-    while i + PIXELS <= pixels {
-        cx.pixels::<PIXELS>(acc, y, i);
-        i += PIXELS;
-    }
-    match pixels - i {
-        1 => cx.pixels::<1>(acc, y, i),
-        2 => cx.pixels::<2>(acc, y, i),
-        3 => cx.pixels::<3>(acc, y, i),
-        4 => cx.pixels::<4>(acc, y, i),
-        5 => cx.pixels::<5>(acc, y, i),
-        _ => {}
+    let cx = Q8Conv { p, x_zp, out, mult, shift, per_channel, x, w, bias, k2 };
+    if p.out_c <= 8 {
+        // One vector of channels: twice the pixels per micro-kernel call.
+        cx.run::<WIDE>(acc, y, pixels);
+    } else {
+        cx.run::<PIXELS>(acc, y, pixels);
     }
 }
 
@@ -171,19 +156,35 @@ struct Q8Conv<'a> {
     mult: &'a [i32],
     shift: &'a [i32],
     per_channel: bool,
-    /// The output stage of the first [`TABLE`] blocks of 8 channels.
-    rq: &'a [Requant; TABLE],
     x: &'a [i8],
     w: &'a [i8],
     bias: &'a [i32],
     k2: usize,
 }
 
-/// Blocks of 8 output channels whose output stage is prepared once per call (later
-/// ones, past 512 channels, are prepared per use).
-const TABLE: usize = 64;
-
 impl Q8Conv<'_> {
+    /// Every pixel, `M` at a time, then the rest.
+    #[inline(always)]
+    fn run<const M: usize>(&self, acc: &mut [i32], y: &mut [i8], pixels: usize) {
+        let mut i = 0;
+        while i + M <= pixels {
+            self.pixels::<M>(acc, y, i);
+            i += M;
+        }
+        // Fewer than M left: blocks of 4, 2 and 1.
+        while i + 4 <= pixels {
+            self.pixels::<4>(acc, y, i);
+            i += 4;
+        }
+        while i + 2 <= pixels {
+            self.pixels::<2>(acc, y, i);
+            i += 2;
+        }
+        if i < pixels {
+            self.pixels::<1>(acc, y, i);
+        }
+    }
+
     /// Output pixels `i0..i0 + M`: their receptive fields widened into `fields`
     /// (`M` rows of `k2 / 2` words), then every channel block.
     #[inline(always)]
@@ -280,11 +281,7 @@ impl Q8Conv<'_> {
                 if 8 * v >= live {
                     break;
                 }
-                let c0 = oc0 + 8 * v;
-                let rq = match self.rq.get(c0 / 8) {
-                    Some(r) => *r,
-                    None => Requant::new(self.out, self.mult, self.shift, self.per_channel, c0),
-                };
+                let rq = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8 * v);
                 for (m, a) in acc.iter().enumerate() {
                     let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0 + 8 * v);
                     store_i8(rq.apply(a[v]), to, live - 8 * v);
@@ -331,7 +328,7 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     let mut c0 = 0;
     if win.is_some() {
         while c0 + 16 <= c {
-            dw.block::<2>(&win, y, c0);
+            dw.block16(&win, y, c0);
             c0 += 16;
         }
         while c0 + 8 <= c {
@@ -389,6 +386,60 @@ impl Depthwise<'_> {
                 for (v, acc) in a.iter().enumerate() {
                     store_i8(rq[v].apply(*acc), y.as_mut_ptr().add(i * c + c0 + 8 * v), 8);
                 }
+            });
+        }
+    }
+
+    /// Channels `c0..c0 + 16` of every pixel: taps in pairs, their 16-bit products
+    /// (`|x − zp| ≤ 255`, `|w| ≤ 128`: at most 32640) summed by `vpmaddwd`, exact.
+    #[inline(always)]
+    fn block16(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
+        let Some(win) = win else { return };
+        let (p, c) = (self.p, self.p.in_c);
+        let rq: [Requant; 2] =
+            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
+        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
+        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 16 ≤ c`; each
+        // pixel's output row holds `c` bytes.
+        unsafe {
+            let zp = _mm256_set1_epi16(self.x_zp as i16);
+            let mut b0 = [_mm256_setzero_si256(); 2];
+            if !self.bias.is_empty() {
+                for (v, b) in b0.iter_mut().enumerate() {
+                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
+                }
+            }
+            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
+            let load =
+                |base: *const i8, at: usize| _mm256_cvtepi8_epi16(_mm_loadu_si128(base.add(at) as *const __m128i));
+            win.each_pixel(p, |i, at, rows| {
+                // Accumulators in `vpunpck` order: lo holds channels 0-3 and 8-11, hi 4-7 and 12-15.
+                let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+                let n = at.len().min(rows.len());
+                let mut t = 0;
+                while t < n {
+                    let x0 = _mm256_sub_epi16(load(xp, at[t]), zp);
+                    let w0 = load(wp, rows[t]);
+                    let (x1, w1) = if t + 1 < n {
+                        (_mm256_sub_epi16(load(xp, at[t + 1]), zp), load(wp, rows[t + 1]))
+                    } else {
+                        (_mm256_setzero_si256(), _mm256_setzero_si256())
+                    };
+                    lo = _mm256_add_epi32(
+                        lo,
+                        _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), _mm256_unpacklo_epi16(w0, w1)),
+                    );
+                    hi = _mm256_add_epi32(
+                        hi,
+                        _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_unpackhi_epi16(w0, w1)),
+                    );
+                    t += 2;
+                }
+                let a0 = _mm256_add_epi32(b0[0], _mm256_permute2x128_si256::<0x20>(lo, hi));
+                let a1 = _mm256_add_epi32(b0[1], _mm256_permute2x128_si256::<0x31>(lo, hi));
+                let to = y.as_mut_ptr().add(i * c + c0);
+                store_i8(rq[0].apply(a0), to, 8);
+                store_i8(rq[1].apply(a1), to.add(8), 8);
             });
         }
     }
