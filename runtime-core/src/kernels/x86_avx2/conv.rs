@@ -38,6 +38,33 @@ impl Pixel {
         }
     }
 
+    /// Output pixels `i0..i0 + M` (one division for the first, then steps along the
+    /// rows).
+    #[inline(always)]
+    pub(super) fn run<const M: usize>(p: &Conv2d, i0: usize) -> [Pixel; M] {
+        let w = p.out_w.max(1);
+        let (mut ox, row) = (i0 % w, i0 / w);
+        let mut oy = row % p.out_h.max(1);
+        let mut n = row / p.out_h.max(1);
+        core::array::from_fn(|_| {
+            let px = Pixel {
+                base: n * p.in_h * p.in_w * p.in_c,
+                iy0: (oy * p.stride_h) as isize - p.pad_top as isize,
+                ix0: (ox * p.stride_w) as isize - p.pad_left as isize,
+            };
+            ox += 1;
+            if ox == w {
+                ox = 0;
+                oy += 1;
+                if oy == p.out_h {
+                    oy = 0;
+                    n += 1;
+                }
+            }
+            px
+        })
+    }
+
     /// The input element where the window's row `ky` starts when every tap of that
     /// row is inside the input and the taps are adjacent (`dil_w = 1`): the row's
     /// `kW · C` inputs are then one contiguous run, as are its packed weights.
@@ -120,7 +147,7 @@ fn run_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &
 /// Output pixels `i0..i0 + M`, every channel block.
 #[inline(always)]
 fn pixels_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], i0: usize) {
-    let px: [Pixel; M] = core::array::from_fn(|m| Pixel::new(p, i0 + m));
+    let px: [Pixel; M] = Pixel::run(p, i0);
     let k = p.k_h * p.k_w * p.in_c;
     let mut oc0 = 0;
     while oc0 < p.out_c {
@@ -247,8 +274,36 @@ impl Window {
         let last_y = ((p.k_h - 1) * p.dil_h) as isize;
         let last_x = ((p.k_w - 1) * p.dil_w) as isize;
         let pixels = p.batch * p.out_h * p.out_w;
-        for i in 0..pixels {
-            let px = Pixel::new(p, i);
+        let mut i = 0;
+        while i < pixels {
+            // One output row at a time: no division per pixel.
+            let row: [Pixel; 1] = Pixel::run(p, i);
+            let row_len = p.out_w.min(pixels - i);
+            let mut px = row[0];
+            for _ in 0..row_len {
+                self.visit(p, &px, i, &mut at, &mut rows, &all, last_y, last_x, &mut f);
+                px.ix0 += p.stride_w as isize;
+                i += 1;
+            }
+        }
+    }
+
+    /// One pixel of [`Window::each_pixel`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn visit(
+        &self,
+        p: &Conv2d,
+        px: &Pixel,
+        i: usize,
+        at: &mut [usize; 64],
+        rows: &mut [usize; 64],
+        all: &[usize; 64],
+        last_y: isize,
+        last_x: isize,
+        f: &mut impl FnMut(usize, &[usize], &[usize]),
+    ) {
+        {
             let inside =
                 px.iy0 >= 0 && px.ix0 >= 0 && px.iy0 + last_y < p.in_h as isize && px.ix0 + last_x < p.in_w as isize;
             if inside {

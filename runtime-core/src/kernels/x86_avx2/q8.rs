@@ -96,10 +96,15 @@ unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
     unsafe {
         let w = _mm256_packs_epi32(v, v);
         let b = _mm256_packs_epi16(w, w);
-        let lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(b)) as u32 as u64;
-        let hi = _mm_cvtsi128_si32(_mm256_extracti128_si256::<1>(b)) as u32 as u64;
-        let bytes = (lo | (hi << 32)).to_le_bytes();
-        core::ptr::copy_nonoverlapping(bytes.as_ptr() as *const i8, to, n.min(8));
+        // Bytes 0-3 sit in the low lane's first word, 4-7 in the high lane's.
+        let b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4));
+        if n >= 8 {
+            _mm_storel_epi64(to as *mut __m128i, _mm256_castsi256_si128(b));
+        } else {
+            let mut bytes = [0i8; 16];
+            _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm256_castsi256_si128(b));
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), to, n);
+        }
     }
 }
 
@@ -191,9 +196,10 @@ impl Q8Conv<'_> {
     fn pixels<const M: usize>(&self, fields: &mut [i32], y: &mut [i8], i0: usize) {
         let p = self.p;
         let words = self.k2 / 2;
-        for m in 0..M {
+        let px: [Pixel; M] = Pixel::run(p, i0);
+        for (m, &px) in px.iter().enumerate() {
             let Some(row) = fields.get_mut(m * words..(m + 1) * words) else { return };
-            self.widen(Pixel::new(p, i0 + m), row);
+            self.widen(px, row);
         }
         let mut oc0 = 0;
         while oc0 < p.out_c {
