@@ -256,6 +256,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?);
             } else {
                 print!("{}", r.to_text());
+                if c.target.is_host() {
+                    // Detected now, for the user; the generated code depends only on the target named.
+                    let runs = tinyops_compiler::driver::host_cpu::runnable_host_targets();
+                    println!("\nthis machine runs the host targets: {}", runs.join(", "));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -311,7 +311,8 @@ impl Window {
                 for (a, &o) in at.iter_mut().zip(&self.offsets).take(self.taps) {
                     *a = first + o;
                 }
-                f(i, &at[..self.taps], &all[..self.taps]);
+                let taps = self.taps.min(64);
+                f(i, at.get(..taps).unwrap_or(&[]), all.get(..taps).unwrap_or(&[]));
             } else {
                 let mut n = 0;
                 for ky in 0..p.k_h {
@@ -325,7 +326,7 @@ impl Window {
                         }
                     }
                 }
-                f(i, &at[..n], &rows[..n]);
+                f(i, at.get(..n).unwrap_or(&[]), rows.get(..n).unwrap_or(&[]));
             }
         }
     }

@@ -421,15 +421,13 @@ impl Depthwise<'_> {
             win.each_pixel(p, |i, at, rows| {
                 // Accumulators in `vpunpck` order: lo holds channels 0-3 and 8-11, hi 4-7 and 12-15.
                 let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-                let n = at.len().min(rows.len());
-                let mut t = 0;
-                while t < n {
-                    let x0 = _mm256_sub_epi16(load(xp, at[t]), zp);
-                    let w0 = load(wp, rows[t]);
-                    let (x1, w1) = if t + 1 < n {
-                        (_mm256_sub_epi16(load(xp, at[t + 1]), zp), load(wp, rows[t + 1]))
-                    } else {
-                        (_mm256_setzero_si256(), _mm256_setzero_si256())
+                for (a, r) in at.chunks(2).zip(rows.chunks(2)) {
+                    let (Some(&a0), Some(&r0)) = (a.first(), r.first()) else { continue };
+                    let x0 = _mm256_sub_epi16(load(xp, a0), zp);
+                    let w0 = load(wp, r0);
+                    let (x1, w1) = match (a.get(1), r.get(1)) {
+                        (Some(&a1), Some(&r1)) => (_mm256_sub_epi16(load(xp, a1), zp), load(wp, r1)),
+                        _ => (_mm256_setzero_si256(), _mm256_setzero_si256()),
                     };
                     lo = _mm256_add_epi32(
                         lo,
@@ -439,7 +437,6 @@ impl Depthwise<'_> {
                         hi,
                         _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_unpackhi_epi16(w0, w1)),
                     );
-                    t += 2;
                 }
                 let a0 = _mm256_add_epi32(b0[0], _mm256_permute2x128_si256::<0x20>(lo, hi));
                 let a1 = _mm256_add_epi32(b0[1], _mm256_permute2x128_si256::<0x31>(lo, hi));
