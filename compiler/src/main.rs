@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct ModelArgs {
-    /// The target (host, cortex-m0plus, cortex-m4, cortex-m33, cortex-m55, riscv32imac).
+    /// The target (host, x86-64-v3, cortex-m0plus, cortex-m4, cortex-m33, cortex-m55, riscv32imac).
     #[arg(long, short, default_value = "host")]
     target: String,
     /// Pin a dynamic input: NAME=D0,D1,… (repeatable).
@@ -280,6 +280,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?);
             } else {
                 print!("{}", r.to_text());
+                if c.target.is_host() {
+                    // Detected now, for the user; the generated code depends only on the target named.
+                    let runs = tinyops_compiler::driver::host_cpu::runnable_host_targets();
+                    println!("\nthis machine runs the host targets: {}", runs.join(", "));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -262,6 +262,47 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
 }
 "#;
 
+/// The x86-64 AVX2/FMA kernels with run-time parameters, for the `x86-64-v3` proof
+/// (compiled only with those features, like the module).
+const EVERY_X86_KERNEL: &str = r#"
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+#[no_mangle]
+pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usize, b: *mut u8, nb: usize, w: *mut i32, nw: usize) {
+    use tinyops_runtime::kernels::x86_avx2 as x;
+    // SAFETY: the C caller passes buffers of the stated lengths and 64 parameters.
+    let (p, mut f, mut b, mut w) = unsafe {
+        (
+            core::slice::from_raw_parts(p, 64),
+            core::slice::from_raw_parts_mut(f, nf),
+            core::slice::from_raw_parts_mut(b, nb),
+            core::slice::from_raw_parts_mut(w, nw),
+        )
+    };
+    let (f0, f1, f2, f3) = (take(&mut f, p[0]), take(&mut f, p[1]), take(&mut f, p[2]), take(&mut f, p[3]));
+    let (b0, b1, b2) = (take(&mut b, p[4]), take(&mut b, p[5]), take(&mut b, p[6]));
+    let (w0, w1) = (take(&mut w, p[7]), take(&mut w, p[8]));
+    let conv = Conv2d {
+        batch: p[11], in_c: p[12], in_h: p[13], in_w: p[14], out_c: p[15], out_h: p[16], out_w: p[17], k_h: p[18],
+        k_w: p[19], stride_h: p[20], stride_w: p[21], dil_h: p[22], dil_w: p[23], pad_top: p[24], pad_left: p[25],
+        groups: p[26],
+    };
+    let act = Clamp { min: f3.first().copied().unwrap_or(0.0), max: f3.get(1).copied().unwrap_or(6.0) };
+    let out = QOut { zp: p[49] as i32, min: p[50] as i32, max: p[51] as i32 };
+    let (z, m, s) = (p[52] as i32, [p[53] as i32], [p[54] as i32]);
+    let (i8a, i8b, i8c) = (tinyops_runtime::arena::cast_mut::<i8>(b0), tinyops_runtime::arena::cast_mut::<i8>(b1), tinyops_runtime::arena::cast_mut::<i8>(b2));
+    match sel {
+        0 => x::conv2d_f32(&conv, act, f0, f1, f2, f3),
+        1 => x::depthwise_conv2d_f32(&conv, act, f0, f1, f2, f3),
+        2 => x::conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
+        3 => x::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
+        _ => {}
+    }
+}
+"#;
+
+/// How many selectors `every_x86_kernel` has.
+const X86_KERNELS: usize = 4;
+
 /// How many selectors `every_kernel` has.
 const KERNELS: usize = 75;
 
@@ -282,7 +323,7 @@ fn c_type(d: DType) -> &'static str {
 }
 
 /// The proof crate, its Cargo.toml dependencies and the C program calling every model.
-fn sources(models: &[(Compilation, &str)], control: bool) -> (String, String, String) {
+fn sources(models: &[(Compilation, &str)], control: bool, x86: bool) -> (String, String, String) {
     let mut lib = String::from(
         r#"#![no_std]
 use core::panic::PanicInfo;
@@ -300,6 +341,9 @@ fn panic(_: &PanicInfo) -> ! {
 "#,
     );
     lib.push_str(EVERY_KERNEL);
+    if x86 {
+        lib.push_str(EVERY_X86_KERNEL);
+    }
     let mut deps = String::from("tinyops-runtime = { path = \"RUNTIME\" }\n")
         .replace("RUNTIME", &tinyops_compiler::runtime_path().canonicalize().unwrap().display().to_string());
     let mut c = String::from(
@@ -314,6 +358,17 @@ fn panic(_: &PanicInfo) -> ! {
          for (unsigned long s = 0; s < {KERNELS}; s++) every_kernel(s, p, f, 4096, b, 4096, w, 4096);\n      \
          printf(\"every kernel ran\\n\"); }}\n"
     );
+    if x86 {
+        c.push_str("void every_x86_kernel(unsigned long, const unsigned long*, float*, unsigned long, unsigned char*, unsigned long, int*, unsigned long);\n");
+        write!(
+            calls,
+            "    {{ static unsigned long p[64]; static float f[4096]; static unsigned char b[4096]; static int w[4096];\n      \
+             for (int i = 0; i < 64; i++) p[i] = (unsigned long)(i % 5 + 1);\n      \
+             for (unsigned long s = 0; s < {X86_KERNELS}; s++) every_x86_kernel(s, p, f, 4096, b, 4096, w, 4096);\n      \
+             printf(\"every x86 kernel ran\\n\"); }}\n"
+        )
+        .unwrap();
+    }
     for (comp, name) in models {
         let g = &comp.graph;
         assert_eq!((g.inputs().len(), g.outputs().len()), (1, 1), "{name}: one input and one output expected");
@@ -345,7 +400,17 @@ fn panic(_: &PanicInfo) -> ! {
 }
 
 fn build_proof(dir: &Path, models: &[(Compilation, &str)], control: bool) -> std::process::Output {
-    let (lib, deps, main_c) = sources(models, control);
+    build_proof_for(dir, models, control, None)
+}
+
+/// [`build_proof`] with `-C target-cpu=CPU` (the `x86-64-v3` proof adds the x86 kernels).
+fn build_proof_for(
+    dir: &Path,
+    models: &[(Compilation, &str)],
+    control: bool,
+    cpu: Option<&str>,
+) -> std::process::Output {
+    let (lib, deps, main_c) = sources(models, control, cpu.is_some());
     std::fs::create_dir_all(dir.join("proof/src")).unwrap();
     std::fs::write(dir.join("proof/src/lib.rs"), lib).unwrap();
     std::fs::write(
@@ -356,7 +421,11 @@ fn build_proof(dir: &Path, models: &[(Compilation, &str)], control: bool) -> std
         ),
     )
     .unwrap();
-    let out = tinyops_compiler::driver::cargo::cargo()
+    let mut cargo = tinyops_compiler::driver::cargo::cargo();
+    if let Some(cpu) = cpu {
+        cargo.arg("--config").arg(format!("build.rustflags=[\"-C\", \"target-cpu={cpu}\"]"));
+    }
+    let out = cargo
         .args(["build", "--release", "--quiet", "--manifest-path"])
         .arg(dir.join("proof/Cargo.toml"))
         .arg("--target-dir")
@@ -413,6 +482,42 @@ fn generated_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
         !control.status.success() && stderr.contains("tinyops_panic_is_reachable"),
         "the control build linked; the check is toothless:\n{stderr}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same proof for the `x86-64-v3` target: models whose convolutions (float and
+/// int8, dense and depthwise) run on the AVX2/FMA kernels, and those kernels with
+/// run-time parameters, built with `-C target-cpu=x86-64-v3`. This machine must have
+/// the features (the proof runs the program).
+#[test]
+fn x86_64_v3_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
+    assert!(
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+        "this proof runs AVX2/FMA code and needs a machine that has it"
+    );
+    let dir = common::tempdir("no-std-proof-x86-64-v3");
+    let corpus = common::corpus();
+    let target = tinyops_targets::lookup("x86-64-v3").unwrap();
+    let mut models = vec![];
+    for &(id, name) in &[("mlperf_kws_dscnn_fp32", "kws"), ("mlperf_kws_dscnn_int8", "kws_int8")] {
+        let c = compile(&corpus.join(id).join("model.onnx"), &Options { target, ..Options::default() }).unwrap();
+        c.write_crate(&dir.join(name), None).unwrap();
+        let lib = std::fs::read_to_string(dir.join(name).join("src/lib.rs")).unwrap();
+        for k in ["x86_avx2::conv2d_", "x86_avx2::depthwise_conv2d_"] {
+            assert!(lib.contains(k), "{id}: no {k} call");
+        }
+        models.push((c, name));
+    }
+    let link = build_proof_for(&dir, &models, false, Some("x86-64-v3"));
+    assert!(
+        link.status.success(),
+        "linking failed; a panic path is reachable from `run` if the error names tinyops_panic_is_reachable:\n{}",
+        String::from_utf8_lossy(&link.stderr)
+    );
+    let run = Command::new(dir.join("proof_bin")).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}");
+    assert!(stdout.contains("every x86 kernel ran") && stdout.ends_with("ok\n"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -131,6 +131,20 @@ pub const TARGETS: &[Target] = &[
         description: "the build machine (x86-64 or whatever runs the compiler)",
     },
     Target {
+        name: "x86-64-v3",
+        triple: None,
+        arch: Arch::Host,
+        // The build machine, compiled for the x86-64-v3 level (AVX2, FMA, BMI2, …):
+        // generated code uses the AVX2/FMA kernels and builds only with these features;
+        // the drivers check that the machine has them before building.
+        cpu: Some("x86-64-v3"),
+        codegen_features: &[],
+        features: &[Feature::Avx2Fma, Feature::Fpu],
+        memory: None,
+        emulator: None,
+        description: "the build machine as x86-64-v3 (AVX2 + FMA kernels; needs a CPU with them)",
+    },
+    Target {
         name: "cortex-m0plus",
         triple: Some("thumbv6m-none-eabi"),
         arch: Arch::Arm,

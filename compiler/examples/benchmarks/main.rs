@@ -50,6 +50,11 @@ struct Args {
     /// Skip the host latency table.
     #[arg(long)]
     no_host: bool,
+    /// The host target of the latency table: `x86-64-v3` (the AVX2/FMA kernels) when
+    /// this machine has those features, else `host` (portable kernels); or the name
+    /// given.
+    #[arg(long, default_value = "auto")]
+    host_target: String,
     /// Timed runs per model on the host.
     #[arg(long, default_value_t = 200)]
     runs: usize,
@@ -250,9 +255,13 @@ fn measure(args: &Args, scratch: &Path, started: Instant) -> Result<Results, Str
             .copied()
             .filter(|m| args.models.is_empty() || args.models.iter().any(|o| o == m))
             .collect();
+        let host_target = match args.host_target.as_str() {
+            "auto" => tinyops_compiler::driver::host_cpu::runnable_host_targets().last().copied().unwrap_or("host"),
+            t => t,
+        };
         for (i, m) in models.iter().enumerate() {
-            eprintln!("▸ [{}/{}] tinyops bench {m} --target host ({} runs)…", i + 1, models.len(), args.runs);
-            let r = tinyops_bench(&tinyops, &corpus, m, "host", args.runs);
+            eprintln!("▸ [{}/{}] tinyops bench {m} --target {host_target} ({} runs)…", i + 1, models.len(), args.runs);
+            let r = tinyops_bench(&tinyops, &corpus, m, host_target, args.runs);
             match &r.result {
                 Ok(b) => eprintln!(
                     "  median {} (onnxruntime {})",

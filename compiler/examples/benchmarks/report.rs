@@ -607,8 +607,9 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
         .map(|b| b.onnxruntime_note.clone())
         .or_else(|| r.host.iter().filter_map(|h| h.result.as_ref().ok()).map(|b| b.onnxruntime_note.clone()).next())
         .unwrap_or_else(|| "not run".into());
+    let host_target = r.host.first().map(|h| h.target.as_str()).unwrap_or("host");
     s.push_str(&format!(
-        "`tinyops bench <model> --target host`: the host harness built by `{}`, median (p10–p90) \
+        "`tinyops bench <model> --target {host_target}`: the host harness built by `{}`, median (p10–p90) \
          over the timed runs; onnxruntime: {}. Both single-threaded, in one process each, timed in \
          alternating batches so that machine noise hits both; this machine is shared and noisy{}, \
          so compare the ratio, not the absolute times.\n\n",

@@ -28,9 +28,19 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// `cargo build --release` of a binary crate; returns the path of the built binary.
-pub fn build_release_bin(manifest: &Path, bin: &str) -> Result<PathBuf> {
-    let target = target_dir();
-    let out = cargo()
+/// With `cpu` (a host target such as `x86-64-v3`), everything is compiled with
+/// `-C target-cpu=CPU`, in a target folder of its own (so the runtime is not rebuilt
+/// whenever the flags alternate).
+pub fn build_release_bin(manifest: &Path, bin: &str, cpu: Option<&str>) -> Result<PathBuf> {
+    let target = match cpu {
+        Some(c) => target_dir().join(format!("cpu-{c}")),
+        None => target_dir(),
+    };
+    let mut cmd = cargo();
+    if let Some(c) = cpu {
+        cmd.arg("--config").arg(format!("build.rustflags=[\"-C\", \"target-cpu={c}\"]"));
+    }
+    let out = cmd
         .arg("build")
         .arg("--release")
         .arg("--quiet")

@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod elf;
 pub mod firmware;
 pub mod harness;
+pub mod host_cpu;
 pub mod progress;
 pub mod qemu;
 pub mod testdata;

@@ -113,7 +113,10 @@ pub fn resolve_model(path: &Path) -> Result<PathBuf> {
 
 /// Writes the model crate and its harness under the cache; builds; returns the binary.
 pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
-    let work = super::cache_dir().join("work").join(format!("{}-{}", c.crate_name(), &c.sha256[..12]));
+    super::host_cpu::check(c.target)?;
+    // Per target: host targets share the machine but not their generated code.
+    let work =
+        super::cache_dir().join("work").join(format!("{}-{}-{}", c.crate_name(), c.target.name, &c.sha256[..12]));
     let model_dir = work.join("model");
     c.write_crate(&model_dir, None)?;
     let bin = format!("tinyops-harness-{}", c.crate_name());
@@ -129,7 +132,7 @@ pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
         format!("building the generated crate (cargo build --release, target dir {})", cargo::target_dir().display()),
         quiet,
     );
-    let exe = cargo::build_release_bin(&hdir.join("Cargo.toml"), &bin)?;
+    let exe = cargo::build_release_bin(&hdir.join("Cargo.toml"), &bin, c.target.cpu)?;
     step.done();
     Ok(exe)
 }

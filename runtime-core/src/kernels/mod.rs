@@ -16,5 +16,7 @@ mod params;
 pub mod portable;
 #[cfg(any(test, feature = "kernel-suite"))]
 pub mod suite;
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+pub mod x86_avx2;
 
 pub use params::*;

@@ -7,6 +7,8 @@
 
 use crate::kernels::{Conv2d, Gemm};
 
+pub mod x86_avx2;
+
 /// `n` rounded up to a multiple of 4.
 pub const fn round4(n: usize) -> usize {
     n.div_ceil(4) * 4

@@ -235,8 +235,29 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
         input_names.join(", "),
         output_names.join(", ")
     );
+    // Kernels of instruction sets a build may lack: a clear error rather than a path
+    // that does not resolve.
+    let mut guards = TokenStream::new();
+    let mut isas: Vec<crate::lower::Isa> = p.steps.iter().flat_map(|s| s.calls.iter().map(|c| c.isa)).collect();
+    isas.sort();
+    isas.dedup();
+    for isa in isas {
+        if let Some((pred, flags)) = isa.build_requirement() {
+            let pred: TokenStream =
+                pred.parse().map_err(|e| Error::Internal(format!("cfg predicate of {isa}: {e}")))?;
+            let msg = format!(
+                "this module was generated for target `{target}` and calls `{isa}` kernels, which need {pred}: build it with {flags}",
+                target = manifest.target.name
+            );
+            guards.extend(quote! {
+                #[cfg(not(#pred))]
+                compile_error!(#msg);
+            });
+        }
+    }
     let tokens = quote! {
         use ::tinyops_runtime as rt;
+        #guards
 
         /// SHA-256 of the ONNX file this module was generated from.
         pub const MODEL_SHA256: &str = #sha;

@@ -5,6 +5,7 @@
 
 mod arm_dsp;
 mod portable;
+mod x86_avx2;
 
 use super::kernel::{Family, Kernel};
 use crate::ir::{DType, Layout, Tensor};
@@ -33,6 +34,22 @@ impl Isa {
             Isa::ArmDsp => "arm_dsp",
             Isa::ArmMve => "arm_mve",
             Isa::X86Avx2 => "x86_avx2",
+        }
+    }
+}
+
+impl Isa {
+    /// The `cfg` predicate under which the runtime compiles the module, when generated
+    /// code must check it (the module exists only with instruction-set features that
+    /// a build of the generated code may lack): the backend turns it into a
+    /// `compile_error!` naming the flags, instead of an unresolved path.
+    pub fn build_requirement(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Isa::X86Avx2 => Some((
+                r#"all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")"#,
+                "-C target-cpu=x86-64-v3 (or -C target-feature=+avx2,+fma)",
+            )),
+            _ => None,
         }
     }
 }
@@ -93,5 +110,5 @@ pub fn all_i8(k: &Kernel) -> bool {
 /// Every implementation, most specific first: per-ISA ones, then the portable
 /// implementation of every family, which always qualifies.
 pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
-    arm_dsp::IMPLEMENTATIONS.iter().chain(portable::IMPLEMENTATIONS)
+    arm_dsp::IMPLEMENTATIONS.iter().chain(x86_avx2::IMPLEMENTATIONS).chain(portable::IMPLEMENTATIONS)
 }

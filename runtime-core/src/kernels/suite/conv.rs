@@ -21,6 +21,11 @@ pub(crate) enum Groups {
     One,
     /// One filter per channel.
     Depthwise,
+    /// One group, up to [`MAX_CH`] channels in and out (kernels blocking channels by 8
+    /// and 16 see full and partial blocks).
+    OneWide,
+    /// One filter per channel, up to [`MAX_CH`] channels.
+    DepthwiseWide,
 }
 
 /// A random convolution whose tensors fit the suite's buffers.
@@ -30,9 +35,13 @@ fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             Groups::Any => rng.below(4),
             Groups::One => 3,
             Groups::Depthwise => 4,
+            Groups::OneWide => 5,
+            Groups::DepthwiseWide => 6,
         };
         let (groups, cin_g, cout_g) = match shape {
             4 => (rng.range(1, 8), 1, 1),
+            5 => (1, rng.range(1, MAX_CH), rng.range(1, MAX_CH)),
+            6 => (rng.range(1, MAX_CH), 1, 1),
             0 => (rng.range(2, 4), rng.range(1, 3), rng.range(1, 3)),
             1 => (rng.range(1, 8), 1, rng.range(1, 2)), // depthwise (multiplier 1 or 2)
             _ => (1, rng.range(1, 6), rng.range(1, 6)),
@@ -78,7 +87,10 @@ fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             pad_left,
             groups,
         };
-        if p.input_len() <= N && weight_len(&p) <= N && p.output_len() <= N && p.out_c <= MAX_CH {
+        // Wide one-group kernels pack weights for blocks of 8 channels: that must fit too.
+        let packed = crate::kernels::pack::round_to(p.out_c, 8) * (p.k_h * p.k_w * p.in_c + 1);
+        let wide_fits = shape != 5 || packed <= N;
+        if p.input_len() <= N && weight_len(&p) <= N && p.output_len() <= N && p.out_c <= MAX_CH && wide_fits {
             return p;
         }
     }
@@ -137,7 +149,25 @@ where
     F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
     G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
-    let p = geometry(rng, Groups::Any);
+    conv2d_f32_of(rng, geo, imp, want, Groups::Any)
+}
+
+/// `conv2d_f32` on one-group convolutions of up to [`MAX_CH`] channels.
+#[allow(dead_code, reason = "used by the table's lines for kernels specialised to one group")]
+pub(crate) fn conv2d_f32_wide<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    conv2d_f32_of(rng, geo, imp, want, Groups::OneWide)
+}
+
+fn conv2d_f32_of<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, groups: Groups) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    let p = geometry(rng, groups);
     let act = clamp_of(rng);
     let (mut x, mut w, mut bias) = ([0.0f32; N], [0.0f32; N], [0.0f32; MAX_CH]);
     fill(&mut x, || rng.float(-1.0, 1.0));
@@ -219,6 +249,19 @@ where
     conv2d_q8_of(rng, geo, imp, want, Groups::One)
 }
 
+/// `conv2d_q8` on one-group convolutions of up to [`MAX_CH`] channels: exact.
+#[allow(dead_code, reason = "used by the table's lines for kernels specialised to one group")]
+pub(crate) fn conv2d_q8_wide<X, W, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    Y: Int + Q8,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+{
+    conv2d_q8_of(rng, geo, imp, want, Groups::OneWide)
+}
+
 fn conv2d_q8_of<X, W, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, groups: Groups) -> Verdict
 where
     X: Int + Q8,
@@ -297,7 +340,25 @@ where
     F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
     G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
-    let p = geometry(rng, Groups::Depthwise);
+    depthwise_conv2d_f32_of(rng, geo, imp, want, Groups::Depthwise)
+}
+
+/// `depthwise_conv2d_f32` over up to [`MAX_CH`] channels.
+#[allow(dead_code, reason = "used by the table's lines for kernels vectorised across channels")]
+pub(crate) fn depthwise_conv2d_f32_wide<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    depthwise_conv2d_f32_of(rng, geo, imp, want, Groups::DepthwiseWide)
+}
+
+fn depthwise_conv2d_f32_of<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, groups: Groups) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    let p = geometry(rng, groups);
     let act = clamp_of(rng);
     let (mut x, mut w, mut bias) = ([0.0f32; N], [0.0f32; N], [0.0f32; MAX_CH]);
     fill(&mut x, || rng.float(-1.0, 1.0));
@@ -332,7 +393,37 @@ where
     F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
     G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
 {
-    let c = QConv::<X, W>::draw(rng, geo, Groups::Depthwise);
+    depthwise_conv2d_q8_of(rng, geo, imp, want, Groups::Depthwise)
+}
+
+/// `depthwise_conv2d_q8` over up to [`MAX_CH`] channels: exact.
+#[allow(dead_code, reason = "used by the table's lines for kernels vectorised across channels")]
+pub(crate) fn depthwise_conv2d_q8_wide<X, W, Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    Y: Int + Q8,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+{
+    depthwise_conv2d_q8_of(rng, geo, imp, want, Groups::DepthwiseWide)
+}
+
+fn depthwise_conv2d_q8_of<X, W, Y, F, G>(
+    rng: &mut Rng,
+    geo: &mut Text,
+    imp: F,
+    want: Want<G>,
+    groups: Groups,
+) -> Verdict
+where
+    X: Int + Q8,
+    W: Int + Into<i32>,
+    Y: Int + Q8,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [Y]),
+{
+    let c = QConv::<X, W>::draw(rng, geo, groups);
     let p = c.p;
     let out = qout::<Y>(rng);
     let (mut mult, mut shift) = ([0i32; MAX_CH], [0i32; MAX_CH]);

@@ -94,6 +94,8 @@ mod reduce;
 mod reference;
 #[cfg(test)]
 mod tests;
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+mod x86_avx2;
 
 use crate::kernels::portable;
 use core::fmt;
@@ -291,6 +293,29 @@ const KERNELS: &[Entry] = &[
     ),
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     entry!(gemm::gemm_q8, "arm_dsp::gemm_q8<i8,i8,i8>", arm_dsp::gemm_q8, twin = portable::gemm_q8::<i8, i8, i8>),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(conv::conv2d_f32_wide, "x86_avx2::conv2d_f32", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(
+        conv::conv2d_q8_wide,
+        "x86_avx2::conv2d_q8<i8,i8,i8>",
+        x86_avx2::conv2d_q8,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(
+        conv::depthwise_conv2d_f32_wide,
+        "x86_avx2::depthwise_conv2d_f32",
+        crate::kernels::x86_avx2::depthwise_conv2d_f32,
+        twin = portable::depthwise_conv2d_f32
+    ),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(
+        conv::depthwise_conv2d_q8_wide,
+        "x86_avx2::depthwise_conv2d_q8<i8,i8,i8>",
+        crate::kernels::x86_avx2::depthwise_conv2d_q8::<i8, i8, i8>,
+        twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
+    ),
     entry!(copy::copy, "portable::copy<f32>", portable::copy::<f32>),
     entry!(copy::copy, "portable::copy<i8>", portable::copy::<i8>),
     entry!(copy::fill, "portable::fill<f32>", portable::fill::<f32>),

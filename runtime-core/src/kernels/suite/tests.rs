@@ -49,6 +49,10 @@ fn every_kernel_matches_its_reference_within_the_stack_budget() {
     });
     let (summary, per_kernel, failures) = worker.expect("spawn").join().expect("suite thread");
     println!("kernel suite, seed {seed:#x}, {cases} cases per kernel: {summary} in {:.2?}", started.elapsed());
+    // Per-ISA twins compiled in for this build (e.g. `x86_avx2` with
+    // `-C target-cpu=x86-64-v3`), for the drivers that run the suite with such flags.
+    let twins = super::kernels().filter(|n| !n.starts_with("portable::")).count();
+    println!("per-ISA twins in this build: {twins}");
     for f in &failures {
         println!("  {f}");
     }

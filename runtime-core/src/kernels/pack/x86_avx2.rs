@@ -1,0 +1,146 @@
+//! Weight layouts of the x86-64 AVX2/FMA kernels (`kernels::x86_avx2`).
+//!
+//! A convolution (one group, `K = kH·kW·I` weights per output channel) or a
+//! fully-connected layer (`K` inputs) computes its output channels in blocks of 16,
+//! the last block 8 wide when at most 8 channels remain: two or one 256-bit vectors of
+//! accumulators. Each block's weights are stored `K`-major so the micro-kernel reads
+//! one sequential stream: float weights as `[K][width]`, 8-bit weights widened to 16
+//! bits in input pairs, `[K/2][width][2]` (the operand order of `vpmaddwd`), as
+//! little-endian bytes. Channels past the output count are zero.
+
+use super::round_to;
+
+/// Output channels a micro-kernel block holds at most.
+pub const BLOCK: usize = 16;
+
+/// Width of the block starting at output channel `oc0` (16, or 8 for a last block
+/// with at most 8 channels left).
+pub const fn block_width(out_c: usize, oc0: usize) -> usize {
+    if out_c.saturating_sub(oc0) > 8 {
+        16
+    } else {
+        8
+    }
+}
+
+/// Elements of [`conv_weights_f32`]'s output (channels rounded up to 8).
+pub const fn conv_weights_f32_len(out_c: usize, k: usize) -> usize {
+    round_to(out_c, 8) * k
+}
+
+/// Float weights `out_c × k` in blocks of [`block_width`] channels, `[k][width]` per
+/// block. False (and `into` untouched) when the slices are too short.
+pub fn conv_weights_f32(w: &[f32], out_c: usize, k: usize, into: &mut [f32]) -> bool {
+    let Some(into) = into.get_mut(..conv_weights_f32_len(out_c, k)) else { return false };
+    if w.len() < out_c * k {
+        return false;
+    }
+    let mut at = 0;
+    let mut oc0 = 0;
+    while oc0 < out_c {
+        let width = block_width(out_c, oc0);
+        for kk in 0..k {
+            for j in 0..width {
+                let oc = oc0 + j;
+                let v = if oc < out_c { w.get(oc * k + kk).copied().unwrap_or(0.0) } else { 0.0 };
+                if let Some(o) = into.get_mut(at) {
+                    *o = v;
+                }
+                at += 1;
+            }
+        }
+        oc0 += width;
+    }
+    true
+}
+
+/// Bytes of [`conv_weights_q8`]'s output: `k` rounded up to pairs, channels to 8,
+/// two bytes a weight.
+pub const fn conv_weights_q8_len(out_c: usize, k: usize) -> usize {
+    round_to(out_c, 8) * round_to(k, 2) * 2
+}
+
+/// 8-bit weights `out_c × k` widened to 16 bits, in blocks of [`block_width`]
+/// channels, per block `[k/2][width][2]` (input pairs of one channel side by side),
+/// as little-endian bytes; `k` is padded with a zero weight to an even count.
+pub fn conv_weights_q8(w: &[i8], out_c: usize, k: usize, into: &mut [i8]) -> bool {
+    let Some(into) = into.get_mut(..conv_weights_q8_len(out_c, k)) else { return false };
+    if w.len() < out_c * k {
+        return false;
+    }
+    let k2 = round_to(k, 2);
+    let mut at = 0;
+    let mut oc0 = 0;
+    while oc0 < out_c {
+        let width = block_width(out_c, oc0);
+        for kp in 0..k2 / 2 {
+            for j in 0..width {
+                for e in 0..2 {
+                    let (oc, kk) = (oc0 + j, 2 * kp + e);
+                    let v = if oc < out_c && kk < k { w.get(oc * k + kk).copied().unwrap_or(0) as i16 } else { 0 };
+                    let [lo, hi] = v.to_le_bytes();
+                    if let Some(o) = into.get_mut(at..at + 2) {
+                        o[0] = lo as i8;
+                        o[1] = hi as i8;
+                    }
+                    at += 2;
+                }
+            }
+        }
+        oc0 += width;
+    }
+    true
+}
+
+/// Scratch words (`i32`) of the 8-bit convolution: the receptive fields of the
+/// pixels of one micro-kernel call ([`WIDE`] when at most 8 output channels, else
+/// [`PIXELS`]) widened to 16-bit pairs (`kH·kW·I` rounded up to pairs).
+pub const fn conv_q8_scratch(p: &crate::kernels::Conv2d) -> usize {
+    let rows = if p.out_c <= 8 { WIDE } else { PIXELS };
+    rows * round_to(p.k_h * p.k_w * p.in_c, 2) / 2
+}
+
+/// Output pixels (or rows of a fully-connected layer) one micro-kernel call computes:
+/// 6 × 16 channels, 12 accumulator registers.
+pub const PIXELS: usize = 6;
+
+/// Output pixels of one call when a layer has at most 8 output channels: 12 × 8.
+pub const WIDE: usize = 12;
+
+/// Scratch words of the 8-bit fully-connected layer: [`PIXELS`] rows of activations
+/// widened to 16-bit pairs.
+pub const fn gemm_q8_scratch(p: &crate::kernels::Gemm) -> usize {
+    PIXELS * round_to(p.k, 2) / 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_blocks_are_k_major() {
+        // 10 channels × 2: a block of 16 (channels 0..10, zero padded)? No: 10 > 8
+        // left, so one block of 16.
+        let w: [f32; 20] = core::array::from_fn(|i| i as f32);
+        let mut out = [9.0f32; 32];
+        assert!(conv_weights_f32(&w, 10, 2, &mut out));
+        assert_eq!(&out[..3], &[0.0, 2.0, 4.0]);
+        assert_eq!(out[9], 18.0);
+        assert_eq!(out[10], 0.0);
+        assert_eq!(out[16], 1.0);
+        // 20 channels: 16 + 8.
+        assert_eq!(conv_weights_f32_len(20, 1), 24);
+        assert_eq!(block_width(20, 16), 8);
+    }
+
+    #[test]
+    fn byte_weights_widen_in_pairs() {
+        // 2 channels × 3 weights: k padded to 4, one block of 8.
+        let w = [1i8, -2, 3, 4, 5, -6];
+        let mut out = [0i8; 64];
+        assert!(conv_weights_q8(&w, 2, 3, &mut out));
+        let h = |i: usize| i16::from_le_bytes([out[2 * i] as u8, out[2 * i + 1] as u8]);
+        assert_eq!([h(0), h(1), h(2), h(3), h(4)], [1, -2, 4, 5, 0]);
+        assert_eq!([h(16), h(17), h(18), h(19)], [3, 0, -6, 0]);
+    }
+}

@@ -1,0 +1,443 @@
+//! Float convolutions: one group over packed weights (6 pixels × 16 channels per
+//! micro-kernel call), and depthwise over `kH,kW,C` filters (32 channels of a pixel
+//! per pass, vectors across channels).
+
+use super::tile::tile_f32;
+use crate::kernels::pack::round_to;
+use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len, PIXELS, WIDE};
+use crate::kernels::{Clamp, Conv2d};
+use core::arch::x86_64::*;
+
+/// Inputs a padded tap reads from [`ZEROS`] at a time.
+const CHUNK: usize = 64;
+
+/// What a padded tap multiplies: zeros.
+static ZEROS: [f32; CHUNK] = [0.0; CHUNK];
+
+/// Where an output pixel's window starts.
+#[derive(Clone, Copy)]
+pub(super) struct Pixel {
+    /// First input element of the pixel's batch row.
+    pub(super) base: usize,
+    /// First input row and column of the window (negative in the padding).
+    pub(super) iy0: isize,
+    pub(super) ix0: isize,
+}
+
+impl Pixel {
+    /// Output pixel `i` of the flattened `N,H,W` output.
+    #[inline(always)]
+    pub(super) fn new(p: &Conv2d, i: usize) -> Pixel {
+        let ox = i % p.out_w.max(1);
+        let oy = (i / p.out_w.max(1)) % p.out_h.max(1);
+        let n = i / (p.out_w * p.out_h).max(1);
+        Pixel {
+            base: n * p.in_h * p.in_w * p.in_c,
+            iy0: (oy * p.stride_h) as isize - p.pad_top as isize,
+            ix0: (ox * p.stride_w) as isize - p.pad_left as isize,
+        }
+    }
+
+    /// Output pixels `i0..i0 + M` (one division for the first, then steps along the
+    /// rows).
+    #[inline(always)]
+    pub(super) fn run<const M: usize>(p: &Conv2d, i0: usize) -> [Pixel; M] {
+        let w = p.out_w.max(1);
+        let (mut ox, row) = (i0 % w, i0 / w);
+        let mut oy = row % p.out_h.max(1);
+        let mut n = row / p.out_h.max(1);
+        core::array::from_fn(|_| {
+            let px = Pixel {
+                base: n * p.in_h * p.in_w * p.in_c,
+                iy0: (oy * p.stride_h) as isize - p.pad_top as isize,
+                ix0: (ox * p.stride_w) as isize - p.pad_left as isize,
+            };
+            ox += 1;
+            if ox == w {
+                ox = 0;
+                oy += 1;
+                if oy == p.out_h {
+                    oy = 0;
+                    n += 1;
+                }
+            }
+            px
+        })
+    }
+
+    /// The input element where the window's row `ky` starts when every tap of that
+    /// row is inside the input and the taps are adjacent (`dil_w = 1`): the row's
+    /// `kW · C` inputs are then one contiguous run, as are its packed weights.
+    #[inline(always)]
+    pub(super) fn row(&self, p: &Conv2d, ky: usize) -> Option<usize> {
+        let iy = self.iy0 + (ky * p.dil_h) as isize;
+        let last = self.ix0 + p.k_w as isize - 1;
+        if p.dil_w != 1 || iy < 0 || iy >= p.in_h as isize || self.ix0 < 0 || last >= p.in_w as isize {
+            None
+        } else {
+            Some(self.base + (iy as usize * p.in_w + self.ix0 as usize) * p.in_c)
+        }
+    }
+
+    /// The input element where tap `(ky, kx)` reads its row of channels, `None` in the
+    /// padding.
+    #[inline(always)]
+    pub(super) fn tap(&self, p: &Conv2d, ky: usize, kx: usize) -> Option<usize> {
+        let iy = self.iy0 + (ky * p.dil_h) as isize;
+        let ix = self.ix0 + (kx * p.dil_w) as isize;
+        if iy < 0 || ix < 0 || iy >= p.in_h as isize || ix >= p.in_w as isize {
+            None
+        } else {
+            Some(self.base + (iy as usize * p.in_w + ix as usize) * p.in_c)
+        }
+    }
+}
+
+/// Clamps like [`Clamp::apply`] (NaN passes: `max`/`min` return their second operand
+/// when either is NaN).
+#[inline(always)]
+pub(super) fn clamp8(v: __m256, lo: __m256, hi: __m256) -> __m256 {
+    unsafe { _mm256_min_ps(hi, _mm256_max_ps(lo, v)) }
+}
+
+/// Float 2-D convolution with one group: weights packed by
+/// [`crate::kernels::pack::x86_avx2::conv_weights_f32`], bias padded to a multiple of
+/// 8 channels (the compiler supplies zeros when the model has none).
+pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let k = p.k_h * p.k_w * p.in_c;
+    if !p.is_valid()
+        || p.groups != 1
+        || x.len() < p.input_len()
+        || w.len() < conv_weights_f32_len(p.out_c, k)
+        || bias.len() < round_to(p.out_c, 8)
+        || y.len() < p.output_len()
+    {
+        return;
+    }
+    let pixels = p.batch * p.out_h * p.out_w;
+    if p.out_c <= 8 {
+        // One vector of channels: twice the pixels per micro-kernel call.
+        run_f32::<WIDE>(p, act, x, w, bias, y, pixels);
+    } else {
+        run_f32::<PIXELS>(p, act, x, w, bias, y, pixels);
+    }
+}
+
+/// Every pixel, `M` at a time, then the rest in blocks of 4, 2 and 1.
+#[inline(always)]
+fn run_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], pixels: usize) {
+    let mut i = 0;
+    while i + M <= pixels {
+        pixels_f32::<M>(p, act, x, w, bias, y, i);
+        i += M;
+    }
+    while i + 4 <= pixels {
+        pixels_f32::<4>(p, act, x, w, bias, y, i);
+        i += 4;
+    }
+    while i + 2 <= pixels {
+        pixels_f32::<2>(p, act, x, w, bias, y, i);
+        i += 2;
+    }
+    if i < pixels {
+        pixels_f32::<1>(p, act, x, w, bias, y, i);
+    }
+}
+
+/// Output pixels `i0..i0 + M`, every channel block.
+#[inline(always)]
+fn pixels_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], i0: usize) {
+    let px: [Pixel; M] = Pixel::run(p, i0);
+    let k = p.k_h * p.k_w * p.in_c;
+    let mut oc0 = 0;
+    while oc0 < p.out_c {
+        let width = block_width(p.out_c, oc0);
+        if width == 16 {
+            block_f32::<M, 2>(p, act, x, w, bias, y, &px, i0, oc0, k);
+        } else {
+            block_f32::<M, 1>(p, act, x, w, bias, y, &px, i0, oc0, k);
+        }
+        oc0 += width;
+    }
+}
+
+/// Pixels `i0..i0 + M` × channels `oc0..oc0 + 8V`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block_f32<const M: usize, const V: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    px: &[Pixel; M],
+    i0: usize,
+    oc0: usize,
+    k: usize,
+) {
+    // SAFETY: the entry checks cover the packed weights (`oc0 · k + k · 8V` is within
+    // `round_to(out_c, 8) · k`), the padded bias (`oc0 + 8V ≤ round_to(out_c, 8)`), and
+    // the input (`Pixel::tap` gives only rows inside it, `in_c` long); stores stay in
+    // the output row of each pixel.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); V]; M];
+        for v in 0..V {
+            let b = _mm256_loadu_ps(bias.as_ptr().add(oc0 + 8 * v));
+            for a in acc.iter_mut() {
+                a[v] = b;
+            }
+        }
+        let wb = w.as_ptr().add(oc0 * k);
+        let c = p.in_c;
+        for ky in 0..p.k_h {
+            let rows: [Option<usize>; M] = core::array::from_fn(|m| px[m].row(p, ky));
+            if rows.iter().all(Option::is_some) {
+                let xs = core::array::from_fn(|m| x.as_ptr().add(rows[m].unwrap_or(0)));
+                tile_f32::<M, V>(&mut acc, &xs, wb.add(ky * p.k_w * c * 8 * V), p.k_w * c);
+                continue;
+            }
+            for kx in 0..p.k_w {
+                let at: [Option<usize>; M] = core::array::from_fn(|m| px[m].tap(p, ky, kx));
+                let wt = wb.add((ky * p.k_w + kx) * c * 8 * V);
+                if at.iter().all(Option::is_some) {
+                    let xs = core::array::from_fn(|m| x.as_ptr().add(at[m].unwrap_or(0)));
+                    tile_f32::<M, V>(&mut acc, &xs, wt, c);
+                } else if at.iter().any(Option::is_some) {
+                    let mut c0 = 0;
+                    while c0 < c {
+                        let n = CHUNK.min(c - c0);
+                        let xs = core::array::from_fn(|m| match at[m] {
+                            Some(o) => x.as_ptr().add(o + c0),
+                            None => ZEROS.as_ptr(),
+                        });
+                        tile_f32::<M, V>(&mut acc, &xs, wt.add(c0 * 8 * V), n);
+                        c0 += n;
+                    }
+                }
+            }
+        }
+        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
+        let live = (p.out_c - oc0).min(8 * V);
+        for (m, a) in acc.iter().enumerate() {
+            let row = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
+            if live == 8 * V {
+                for (v, &r) in a.iter().enumerate() {
+                    _mm256_storeu_ps(row.add(8 * v), clamp8(r, lo, hi));
+                }
+            } else {
+                let mut tmp = [0.0f32; 16];
+                for (v, &r) in a.iter().enumerate() {
+                    _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * v), clamp8(r, lo, hi));
+                }
+                core::ptr::copy_nonoverlapping(tmp.as_ptr(), row, live);
+            }
+        }
+    }
+}
+
+/// Input offsets of a window's taps relative to its first tap (`kH·kW ≤ 64`).
+pub(super) struct Window {
+    /// Per tap `(ky, kx)` in order: `(ky·dil_h·W + kx·dil_w)·C`.
+    pub(super) offsets: [usize; 64],
+    /// Taps (at most 64).
+    pub(super) taps: usize,
+}
+
+impl Window {
+    /// `None` for windows of more than 64 taps.
+    pub(super) fn new(p: &Conv2d) -> Option<Window> {
+        let taps = p.k_h * p.k_w;
+        if taps > 64 {
+            return None;
+        }
+        let mut offsets = [0usize; 64];
+        for ky in 0..p.k_h {
+            for kx in 0..p.k_w {
+                if let Some(o) = offsets.get_mut(ky * p.k_w + kx) {
+                    *o = (ky * p.dil_h * p.in_w + kx * p.dil_w) * p.in_c;
+                }
+            }
+        }
+        Some(Window { offsets, taps })
+    }
+
+    /// Visits every output pixel with the input offsets and filter rows of its taps
+    /// inside the input (`at`, `rows`: the first `n` entries).
+    #[inline(always)]
+    pub(super) fn each_pixel(&self, p: &Conv2d, mut f: impl FnMut(usize, &[usize], &[usize])) {
+        let (mut at, mut rows) = ([0usize; 64], [0usize; 64]);
+        let mut all = [0usize; 64];
+        for (t, r) in all.iter_mut().enumerate() {
+            *r = t * p.in_c;
+        }
+        let last_y = ((p.k_h - 1) * p.dil_h) as isize;
+        let last_x = ((p.k_w - 1) * p.dil_w) as isize;
+        let pixels = p.batch * p.out_h * p.out_w;
+        let mut i = 0;
+        while i < pixels {
+            // One output row at a time: no division per pixel.
+            let row: [Pixel; 1] = Pixel::run(p, i);
+            let row_len = p.out_w.min(pixels - i);
+            let mut px = row[0];
+            for _ in 0..row_len {
+                self.visit(p, &px, i, &mut at, &mut rows, &all, last_y, last_x, &mut f);
+                px.ix0 += p.stride_w as isize;
+                i += 1;
+            }
+        }
+    }
+
+    /// One pixel of [`Window::each_pixel`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn visit(
+        &self,
+        p: &Conv2d,
+        px: &Pixel,
+        i: usize,
+        at: &mut [usize; 64],
+        rows: &mut [usize; 64],
+        all: &[usize; 64],
+        last_y: isize,
+        last_x: isize,
+        f: &mut impl FnMut(usize, &[usize], &[usize]),
+    ) {
+        {
+            let inside =
+                px.iy0 >= 0 && px.ix0 >= 0 && px.iy0 + last_y < p.in_h as isize && px.ix0 + last_x < p.in_w as isize;
+            if inside {
+                let first = px.base + (px.iy0 as usize * p.in_w + px.ix0 as usize) * p.in_c;
+                for (a, &o) in at.iter_mut().zip(&self.offsets).take(self.taps) {
+                    *a = first + o;
+                }
+                let taps = self.taps.min(64);
+                f(i, at.get(..taps).unwrap_or(&[]), all.get(..taps).unwrap_or(&[]));
+            } else {
+                let mut n = 0;
+                for ky in 0..p.k_h {
+                    for kx in 0..p.k_w {
+                        if let Some(o) = px.tap(p, ky, kx) {
+                            if let (Some(a), Some(r)) = (at.get_mut(n), rows.get_mut(n)) {
+                                *a = o;
+                                *r = (ky * p.k_w + kx) * p.in_c;
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+                f(i, at.get(..n).unwrap_or(&[]), rows.get(..n).unwrap_or(&[]));
+            }
+        }
+    }
+}
+
+/// Float depthwise convolution (`groups = in_c = out_c`), weights `kH,kW,C` as the
+/// portable twin reads them. Channels in blocks of 32, 16 or 8, every pixel per block.
+pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let c = p.in_c;
+    if !p.is_valid()
+        || p.groups != c
+        || p.out_c != c
+        || x.len() < p.input_len()
+        || w.len() < p.weight_len()
+        || y.len() < p.output_len()
+        || !(bias.is_empty() || bias.len() >= c)
+    {
+        return;
+    }
+    let win = Window::new(p);
+    let mut c0 = 0;
+    if let Some(win) = &win {
+        while c0 + 32 <= c {
+            depthwise_block::<4>(p, act, x, w, bias, y, win, c0);
+            c0 += 32;
+        }
+        while c0 + 16 <= c {
+            depthwise_block::<2>(p, act, x, w, bias, y, win, c0);
+            c0 += 16;
+        }
+        while c0 + 8 <= c {
+            depthwise_block::<1>(p, act, x, w, bias, y, win, c0);
+            c0 += 8;
+        }
+    }
+    if c0 < c {
+        for i in 0..p.batch * p.out_h * p.out_w {
+            depthwise_pixel_scalar(p, act, x, w, bias, y, &Pixel::new(p, i), i * c, c0);
+        }
+    }
+}
+
+/// Channels `c0..c0 + 8V` of every pixel.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn depthwise_block<const V: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    win: &Window,
+    c0: usize,
+) {
+    let c = p.in_c;
+    // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
+    // input), filter rows are `t · c` with `t < kH·kW`, `c0 + 8V ≤ c`, and each
+    // pixel's output row holds `c` floats.
+    unsafe {
+        let mut b0 = [_mm256_setzero_ps(); V];
+        if !bias.is_empty() {
+            for (v, b) in b0.iter_mut().enumerate() {
+                *b = _mm256_loadu_ps(bias.as_ptr().add(c0 + 8 * v));
+            }
+        }
+        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
+        let (xp, wp) = (x.as_ptr().add(c0), w.as_ptr().add(c0));
+        win.each_pixel(p, |i, at, rows| {
+            let mut a = b0;
+            for (&o, &r) in at.iter().zip(rows) {
+                for (v, acc) in a.iter_mut().enumerate() {
+                    *acc =
+                        _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(o + 8 * v)), _mm256_loadu_ps(wp.add(r + 8 * v)), *acc);
+                }
+            }
+            let yp = y.as_mut_ptr().add(i * c + c0);
+            for (v, &acc) in a.iter().enumerate() {
+                _mm256_storeu_ps(yp.add(8 * v), clamp8(acc, lo, hi));
+            }
+        });
+    }
+}
+
+/// Channels `c0..` of one output pixel, one at a time (the portable twin's arithmetic).
+#[allow(clippy::too_many_arguments)]
+fn depthwise_pixel_scalar(
+    p: &Conv2d,
+    act: Clamp,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    px: &Pixel,
+    row: usize,
+    c0: usize,
+) {
+    let c = p.in_c;
+    for ch in c0..c {
+        let mut v = bias.get(ch).copied().unwrap_or(0.0);
+        let mut t = 0;
+        for ky in 0..p.k_h {
+            for kx in 0..p.k_w {
+                if let Some(o) = px.tap(p, ky, kx) {
+                    v += x.get(o + ch).copied().unwrap_or(0.0) * w.get(t * c + ch).copied().unwrap_or(0.0);
+                }
+                t += 1;
+            }
+        }
+        if let Some(o) = y.get_mut(row + ch) {
+            *o = act.apply(v);
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! Signed 8-bit convolutions: one group over packed 16-bit weights (`vpmaddwd`, 6
+//! pixels × 16 channels per micro-kernel call, receptive fields widened into scratch),
+//! and depthwise over `kH,kW,C` filters (32-bit products across channels). The
+//! requantisation is the portable twin's, vectorised in 64 bits.
+
+use super::conv::{Pixel, Window};
+use super::tile::tile_q16;
+use crate::kernels::pack::round_to;
+use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS, WIDE};
+use crate::kernels::Conv2d;
+use crate::quant::{requantize, QOut, Weight, Q8};
+use core::arch::x86_64::*;
+
+/// The output stage of 8 channels: multiplier and shift per lane, split into the
+/// even and odd lanes' 64-bit halves.
+#[derive(Clone, Copy)]
+struct Requant {
+    mult: __m256i,
+    shift_even: __m256i,
+    shift_odd: __m256i,
+    round_even: __m256i,
+    round_odd: __m256i,
+    zp: __m256i,
+    min: __m256i,
+    max: __m256i,
+}
+
+impl Requant {
+    /// Channels `c0..c0 + 8` (per-channel parameters when `per_channel`, else the
+    /// first for all).
+    #[inline(always)]
+    fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
+        let pick = |v: &[i32], j: usize, d: i32| v.get(if per_channel { c0 + j } else { 0 }).copied().unwrap_or(d);
+        let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
+        let s: [i64; 8] = core::array::from_fn(|j| pick(shift, j, 1).clamp(1, 62) as i64);
+        // SAFETY: plain register arithmetic on values built here.
+        unsafe {
+            let lanes = |a: i64, b: i64, c: i64, d: i64| _mm256_set_epi64x(d, c, b, a);
+            let se = lanes(s[0], s[2], s[4], s[6]);
+            let so = lanes(s[1], s[3], s[5], s[7]);
+            let one = _mm256_set1_epi64x(1);
+            Requant {
+                mult: _mm256_loadu_si256(m.as_ptr() as *const __m256i),
+                shift_even: se,
+                shift_odd: so,
+                round_even: _mm256_sllv_epi64(one, _mm256_sub_epi64(se, one)),
+                round_odd: _mm256_sllv_epi64(one, _mm256_sub_epi64(so, one)),
+                zp: _mm256_set1_epi64x(out.zp as i64),
+                min: _mm256_set1_epi64x(out.min as i64),
+                max: _mm256_set1_epi64x(out.max as i64),
+            }
+        }
+    }
+
+    /// `clamp(round_half_up(acc · mult / 2^shift) + zp, min, max)` per lane: the
+    /// portable `out.finish(requantize(acc, mult, shift))` (the i32 saturation in
+    /// between cannot change a result clamped to 8 bits).
+    #[inline(always)]
+    fn apply(&self, acc: __m256i) -> __m256i {
+        // SAFETY: register arithmetic.
+        unsafe {
+            let even = _mm256_mul_epi32(acc, self.mult);
+            let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), _mm256_srli_epi64::<32>(self.mult));
+            let e = self.finish(even, self.round_even, self.shift_even);
+            let o = self.finish(odd, self.round_odd, self.shift_odd);
+            _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o))
+        }
+    }
+
+    /// One half: rounding, arithmetic shift (a logical shift of the value offset to
+    /// be non-negative), zero point, clamp; 64-bit lanes.
+    #[inline(always)]
+    fn finish(&self, prod: __m256i, round: __m256i, shift: __m256i) -> __m256i {
+        // SAFETY: register arithmetic.
+        unsafe {
+            // floor(v / 2^s) = (v + 2^62) / 2^s − 2^(62−s): the sum is non-negative as an
+            // unsigned number (|v| < 2^62 + 2^61), so a logical shift is exact. (The
+            // usual sign-flip form, `((v ^ m) >> s) ^ m`, came out wrong from rustc
+            // 1.95's LLVM once the output stage's constants were inlined.)
+            let bias = _mm256_set1_epi64x(1 << 62);
+            let v = _mm256_add_epi64(_mm256_add_epi64(prod, round), bias);
+            let q = _mm256_sub_epi64(_mm256_srlv_epi64(v, shift), _mm256_srlv_epi64(bias, shift));
+            let q = _mm256_add_epi64(q, self.zp);
+            let q = _mm256_blendv_epi8(q, self.min, _mm256_cmpgt_epi64(self.min, q));
+            _mm256_blendv_epi8(q, self.max, _mm256_cmpgt_epi64(q, self.max))
+        }
+    }
+}
+
+/// Stores the low 8 bits of 8 lanes (values already within `i8`).
+///
+/// # Safety
+/// `to` must be writable for `n ≤ 8` bytes.
+#[inline(always)]
+unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
+    unsafe {
+        let w = _mm256_packs_epi32(v, v);
+        let b = _mm256_packs_epi16(w, w);
+        // Bytes 0-3 sit in the low lane's first word, 4-7 in the high lane's.
+        let b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4));
+        if n >= 8 {
+            _mm_storel_epi64(to as *mut __m128i, _mm256_castsi256_si128(b));
+        } else {
+            let mut bytes = [0i8; 16];
+            _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm256_castsi256_si128(b));
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), to, n);
+        }
+    }
+}
+
+/// Quantised 2-D convolution with one group, i8 activations, weights and output:
+/// weights packed by [`crate::kernels::pack::x86_avx2::conv_weights_q8`], the input
+/// zero point folded into `bias` (padded to a multiple of 8 channels; padding then
+/// reads as the zero point), `acc` scratch of
+/// [`crate::kernels::pack::x86_avx2::conv_q8_scratch`] words. Other element types
+/// leave the output untouched (the compiler never chooses this kernel for them).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let k = p.k_h * p.k_w * p.in_c;
+    let k2 = round_to(k, 2);
+    if !p.is_valid()
+        || p.groups != 1
+        || x.len() < p.input_len()
+        || w.len() < conv_weights_q8_len(p.out_c, k)
+        || bias.len() < round_to(p.out_c, 8)
+        || y.len() < p.output_len()
+        || acc.len() < conv_q8_scratch(p)
+        || mult.is_empty()
+        || shift.is_empty()
+    {
+        return;
+    }
+    let per_channel = mult.len() >= p.out_c && shift.len() >= p.out_c;
+    let pixels = p.batch * p.out_h * p.out_w;
+    let cx = Q8Conv { p, x_zp, out, mult, shift, per_channel, x, w, bias, k2 };
+    if p.out_c <= 8 {
+        // One vector of channels: twice the pixels per micro-kernel call.
+        cx.run::<WIDE>(acc, y, pixels);
+    } else {
+        cx.run::<PIXELS>(acc, y, pixels);
+    }
+}
+
+/// What every block of the 8-bit convolution reads.
+struct Q8Conv<'a> {
+    p: &'a Conv2d,
+    x_zp: i32,
+    out: &'a QOut,
+    mult: &'a [i32],
+    shift: &'a [i32],
+    per_channel: bool,
+    x: &'a [i8],
+    w: &'a [i8],
+    bias: &'a [i32],
+    k2: usize,
+}
+
+impl Q8Conv<'_> {
+    /// Every pixel, `M` at a time, then the rest.
+    #[inline(always)]
+    fn run<const M: usize>(&self, acc: &mut [i32], y: &mut [i8], pixels: usize) {
+        let mut i = 0;
+        while i + M <= pixels {
+            self.pixels::<M>(acc, y, i);
+            i += M;
+        }
+        // Fewer than M left: blocks of 4, 2 and 1.
+        while i + 4 <= pixels {
+            self.pixels::<4>(acc, y, i);
+            i += 4;
+        }
+        while i + 2 <= pixels {
+            self.pixels::<2>(acc, y, i);
+            i += 2;
+        }
+        if i < pixels {
+            self.pixels::<1>(acc, y, i);
+        }
+    }
+
+    /// Output pixels `i0..i0 + M`: their receptive fields widened into `fields`
+    /// (`M` rows of `k2 / 2` words), then every channel block.
+    #[inline(always)]
+    fn pixels<const M: usize>(&self, fields: &mut [i32], y: &mut [i8], i0: usize) {
+        let p = self.p;
+        let words = self.k2 / 2;
+        let px: [Pixel; M] = Pixel::run(p, i0);
+        for (m, &px) in px.iter().enumerate() {
+            let Some(row) = fields.get_mut(m * words..(m + 1) * words) else { return };
+            self.widen(px, row);
+        }
+        let mut oc0 = 0;
+        while oc0 < p.out_c {
+            let width = block_width(p.out_c, oc0);
+            if width == 16 {
+                self.block::<M, 2>(fields, y, i0, oc0);
+            } else {
+                self.block::<M, 1>(fields, y, i0, oc0);
+            }
+            oc0 += width;
+        }
+    }
+
+    /// One receptive field as 16-bit pairs (taps in the padding read the zero point;
+    /// an odd last element pairs with a zero weight).
+    #[inline(always)]
+    fn widen(&self, px: Pixel, row: &mut [i32]) {
+        let p = self.p;
+        let c = p.in_c;
+        let zp = self.x_zp as i16;
+        if row.len() * 2 < self.k2 {
+            return;
+        }
+        let dst = row.as_mut_ptr() as *mut i16;
+        // SAFETY: `row` holds `k2 ≥ kH·kW·C` 16-bit slots (checked above); `e` counts
+        // the elements written, at most `kH·kW·C`, plus one for an odd count.
+        unsafe {
+            let mut e = 0usize;
+            for ky in 0..p.k_h {
+                let run = p.k_w * c;
+                if let Some(s) = px.row(p, ky).and_then(|o| self.x.get(o..o + run)) {
+                    for (j, &v) in s.iter().enumerate() {
+                        *dst.add(e + j) = v as i16;
+                    }
+                    e += run;
+                    continue;
+                }
+                for kx in 0..p.k_w {
+                    match px.tap(p, ky, kx).and_then(|o| self.x.get(o..o + c)) {
+                        Some(s) => {
+                            for (j, &v) in s.iter().enumerate() {
+                                *dst.add(e + j) = v as i16;
+                            }
+                        }
+                        None => {
+                            for j in 0..c {
+                                *dst.add(e + j) = zp;
+                            }
+                        }
+                    }
+                    e += c;
+                }
+            }
+            if e < self.k2 {
+                *dst.add(e) = 0;
+            }
+        }
+    }
+
+    /// Pixels `i0..i0 + M` × channels `oc0..oc0 + 8V`.
+    #[inline(always)]
+    fn block<const M: usize, const V: usize>(&self, fields: &[i32], y: &mut [i8], i0: usize, oc0: usize) {
+        let p = self.p;
+        let words = self.k2 / 2;
+        if fields.len() < M * words {
+            return;
+        }
+        // SAFETY: `fields` holds M rows of `words` (checked above); the packed weights
+        // hold `round_to(out_c, 8) · k2` 16-bit values (checked on entry) and block
+        // `oc0` starts at `oc0 · k2`; the padded bias covers `oc0 + 8V`; stores stay
+        // within each pixel's output row.
+        unsafe {
+            let mut acc = [[_mm256_setzero_si256(); V]; M];
+            for v in 0..V {
+                let b = _mm256_loadu_si256(self.bias.as_ptr().add(oc0 + 8 * v) as *const __m256i);
+                for a in acc.iter_mut() {
+                    a[v] = b;
+                }
+            }
+            let xs = core::array::from_fn(|m| fields.as_ptr().add(m * words));
+            let wb = (self.w.as_ptr() as *const i16).add(oc0 * self.k2);
+            tile_q16::<M, V>(&mut acc, &xs, wb, words);
+            let live = (p.out_c - oc0).min(8 * V);
+            for v in 0..V {
+                if 8 * v >= live {
+                    break;
+                }
+                let rq = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8 * v);
+                for (m, a) in acc.iter().enumerate() {
+                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0 + 8 * v);
+                    store_i8(rq.apply(a[v]), to, live - 8 * v);
+                }
+            }
+        }
+    }
+}
+
+/// Quantised depthwise convolution, i8 activations, weights (`kH,kW,C`, as the
+/// portable twin reads them) and output; `acc` is unused scratch (the portable
+/// twin's). Taps in the padding are skipped, as in the twin. Channels in blocks of 16
+/// or 8 (one output stage prepared per block), every pixel per block.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    _acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let c = p.in_c;
+    if !p.is_valid()
+        || p.groups != c
+        || p.out_c != c
+        || x.len() < p.input_len()
+        || w.len() < p.weight_len()
+        || y.len() < p.output_len()
+        || !(bias.is_empty() || bias.len() >= c)
+        || mult.is_empty()
+        || shift.is_empty()
+    {
+        return;
+    }
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    let dw = Depthwise { p, x_zp, out, mult, shift, per_channel, x, w, bias };
+    let win = Window::new(p);
+    let mut c0 = 0;
+    if win.is_some() {
+        while c0 + 16 <= c {
+            dw.block16(&win, y, c0);
+            c0 += 16;
+        }
+        while c0 + 8 <= c {
+            dw.block::<1>(&win, y, c0);
+            c0 += 8;
+        }
+    }
+    if c0 < c {
+        dw.scalar(y, c0);
+    }
+}
+
+/// What every block of the 8-bit depthwise convolution reads.
+struct Depthwise<'a> {
+    p: &'a Conv2d,
+    x_zp: i32,
+    out: &'a QOut,
+    mult: &'a [i32],
+    shift: &'a [i32],
+    per_channel: bool,
+    x: &'a [i8],
+    w: &'a [i8],
+    bias: &'a [i32],
+}
+
+impl Depthwise<'_> {
+    /// Channels `c0..c0 + 8V` of every pixel.
+    #[inline(always)]
+    fn block<const V: usize>(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
+        let Some(win) = win else { return };
+        let (p, c) = (self.p, self.p.in_c);
+        let rq: [Requant; V] =
+            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
+        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
+        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 8V ≤ c`; each
+        // pixel's output row holds `c` bytes.
+        unsafe {
+            let zp = _mm256_set1_epi32(self.x_zp);
+            let mut b0 = [_mm256_setzero_si256(); V];
+            if !self.bias.is_empty() {
+                for (v, b) in b0.iter_mut().enumerate() {
+                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
+                }
+            }
+            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
+            win.each_pixel(p, |i, at, rows| {
+                let mut a = b0;
+                for (&o, &r) in at.iter().zip(rows) {
+                    for (v, acc) in a.iter_mut().enumerate() {
+                        let xv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(xp.add(o + 8 * v) as *const __m128i));
+                        let wv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(wp.add(r + 8 * v) as *const __m128i));
+                        *acc = _mm256_add_epi32(*acc, _mm256_mullo_epi32(_mm256_sub_epi32(xv, zp), wv));
+                    }
+                }
+                for (v, acc) in a.iter().enumerate() {
+                    store_i8(rq[v].apply(*acc), y.as_mut_ptr().add(i * c + c0 + 8 * v), 8);
+                }
+            });
+        }
+    }
+
+    /// Channels `c0..c0 + 16` of every pixel: taps in pairs, their 16-bit products
+    /// (`|x − zp| ≤ 255`, `|w| ≤ 128`: at most 32640) summed by `vpmaddwd`, exact.
+    #[inline(always)]
+    fn block16(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
+        let Some(win) = win else { return };
+        let (p, c) = (self.p, self.p.in_c);
+        let rq: [Requant; 2] =
+            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
+        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
+        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 16 ≤ c`; each
+        // pixel's output row holds `c` bytes.
+        unsafe {
+            let zp = _mm256_set1_epi16(self.x_zp as i16);
+            let mut b0 = [_mm256_setzero_si256(); 2];
+            if !self.bias.is_empty() {
+                for (v, b) in b0.iter_mut().enumerate() {
+                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
+                }
+            }
+            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
+            let load =
+                |base: *const i8, at: usize| _mm256_cvtepi8_epi16(_mm_loadu_si128(base.add(at) as *const __m128i));
+            win.each_pixel(p, |i, at, rows| {
+                // Accumulators in `vpunpck` order: lo holds channels 0-3 and 8-11, hi 4-7 and 12-15.
+                let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+                for (a, r) in at.chunks(2).zip(rows.chunks(2)) {
+                    let (Some(&a0), Some(&r0)) = (a.first(), r.first()) else { continue };
+                    let x0 = _mm256_sub_epi16(load(xp, a0), zp);
+                    let w0 = load(wp, r0);
+                    let (x1, w1) = match (a.get(1), r.get(1)) {
+                        (Some(&a1), Some(&r1)) => (_mm256_sub_epi16(load(xp, a1), zp), load(wp, r1)),
+                        _ => (_mm256_setzero_si256(), _mm256_setzero_si256()),
+                    };
+                    lo = _mm256_add_epi32(
+                        lo,
+                        _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), _mm256_unpacklo_epi16(w0, w1)),
+                    );
+                    hi = _mm256_add_epi32(
+                        hi,
+                        _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_unpackhi_epi16(w0, w1)),
+                    );
+                }
+                let a0 = _mm256_add_epi32(b0[0], _mm256_permute2x128_si256::<0x20>(lo, hi));
+                let a1 = _mm256_add_epi32(b0[1], _mm256_permute2x128_si256::<0x31>(lo, hi));
+                let to = y.as_mut_ptr().add(i * c + c0);
+                store_i8(rq[0].apply(a0), to, 8);
+                store_i8(rq[1].apply(a1), to.add(8), 8);
+            });
+        }
+    }
+
+    /// Channels `c0..` of every pixel, one at a time (the portable arithmetic).
+    fn scalar(&self, y: &mut [i8], c0: usize) {
+        let (p, c) = (self.p, self.p.in_c);
+        let pixels = p.batch * p.out_h * p.out_w;
+        for i in 0..pixels {
+            let px = Pixel::new(p, i);
+            for ch in c0..c {
+                let mut a = self.bias.get(ch).copied().unwrap_or(0);
+                for ky in 0..p.k_h {
+                    for kx in 0..p.k_w {
+                        if let Some(o) = px.tap(p, ky, kx) {
+                            let xv = self.x.get(o + ch).copied().unwrap_or(0) as i32;
+                            let wv = self.w.get((ky * p.k_w + kx) * c + ch).copied().unwrap_or(0) as i32;
+                            a += (xv - self.x_zp) * wv;
+                        }
+                    }
+                }
+                let k = if self.per_channel { ch } else { 0 };
+                let (m, s) = (self.mult.get(k).copied().unwrap_or(0), self.shift.get(k).copied().unwrap_or(1));
+                if let Some(o) = y.get_mut(i * c + ch) {
+                    *o = self.out.finish(requantize(a, m, s as u32)) as i8;
+                }
+            }
+        }
+    }
+}

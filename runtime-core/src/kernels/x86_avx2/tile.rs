@@ -1,0 +1,68 @@
+//! The micro-kernels: `M` pixels (rows) × `V` vectors of 8 output channels.
+
+use core::arch::x86_64::*;
+
+/// Float tile: `acc[m][v] += Σ_k x[m][k] · w[k][8v..8v+8]` for `k < n`, with `w`
+/// packed `[n][8·V]`.
+///
+/// # Safety
+/// Every `xs[m]` must be readable for `n` floats and `w` for `n · 8 · V`.
+#[inline(always)]
+pub unsafe fn tile_f32<const M: usize, const V: usize>(
+    acc: &mut [[__m256; V]; M],
+    xs: &[*const f32; M],
+    w: *const f32,
+    n: usize,
+) {
+    unsafe {
+        let mut a = *acc;
+        let mut wp = w;
+        for k in 0..n {
+            let mut wv = [_mm256_setzero_ps(); V];
+            for (v, r) in wv.iter_mut().enumerate() {
+                *r = _mm256_loadu_ps(wp.add(8 * v));
+            }
+            for m in 0..M {
+                let b = _mm256_broadcast_ss(&*xs[m].add(k));
+                for v in 0..V {
+                    a[m][v] = _mm256_fmadd_ps(b, wv[v], a[m][v]);
+                }
+            }
+            wp = wp.add(8 * V);
+        }
+        *acc = a;
+    }
+}
+
+/// Integer tile: `acc[m][v] += Σ_p pair(x[m][p]) · pair(w[p][8v..8v+8])` for
+/// `p < pairs` with `vpmaddwd` (exact: 16-bit products summed in 32 bits); `xs[m]`
+/// holds 16-bit input pairs as words, `w` 16-bit weight pairs packed `[pairs][8·V][2]`.
+///
+/// # Safety
+/// Every `xs[m]` must be readable for `pairs` words and `w` for `pairs · 8 · V`.
+#[inline(always)]
+pub unsafe fn tile_q16<const M: usize, const V: usize>(
+    acc: &mut [[__m256i; V]; M],
+    xs: &[*const i32; M],
+    w: *const i16,
+    pairs: usize,
+) {
+    unsafe {
+        let mut a = *acc;
+        let mut wp = w;
+        for k in 0..pairs {
+            let mut wv = [_mm256_setzero_si256(); V];
+            for (v, r) in wv.iter_mut().enumerate() {
+                *r = _mm256_loadu_si256(wp.add(16 * v) as *const __m256i);
+            }
+            for m in 0..M {
+                let b = _mm256_set1_epi32(*xs[m].add(k));
+                for v in 0..V {
+                    a[m][v] = _mm256_add_epi32(a[m][v], _mm256_madd_epi16(b, wv[v]));
+                }
+            }
+            wp = wp.add(16 * V);
+        }
+        *acc = a;
+    }
+}
