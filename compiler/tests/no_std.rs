@@ -257,13 +257,23 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             k::gather_elements::<f32, i32>(&ge, f0, &*w0, f1)
         }
         71 => k::classify_f32(p[14] % 2 == 1, p[15] % 2 == 1, p[16] % 2 == 1, f0, b0),
+        75..=77 => {
+            let fs = [Format::F32, Format::F16, Format::BF16, Format::F8E4M3FN, Format::F8E4M3FNUZ, Format::F8E5M2,
+                Format::F8E5M2FNUZ, Format::F4E2M1, Format::I4, Format::U4, Format::I2, Format::U2];
+            let fc = FormatCast { from: fs[p[14] % fs.len()], to: fs[p[15] % fs.len()], saturate: p[16] % 2 == 1 };
+            match sel {
+                75 => k::cast_format::<f32, u8>(&fc, f0, b0),
+                76 => k::cast_format::<u8, f32>(&fc, &*b0, f1),
+                _ => k::cast_format::<u16, i8>(&fc, &*tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9])), i8a),
+            }
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 75;
+const KERNELS: usize = 78;
 
 const CONTROL: &str = r#"
 #[no_mangle]

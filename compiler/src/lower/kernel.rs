@@ -9,7 +9,8 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, GatherElements, Gemm, IntUnary, LayerNorm,
+    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, FormatCast, Gather, GatherElements, Gemm, IntUnary,
+    LayerNorm,
     LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
@@ -86,6 +87,10 @@ pub enum Kernel {
     CastFromHalf { bf16: bool, to: DType },
     /// Numbers to half-precision bits (bfloat16 when `bf16`). Reads x; writes y.
     CastToHalf { bf16: bool, from: DType },
+    /// Conversion between number formats through f32 (8-/4-bit floats, 4-/2-bit
+    /// integers, half and single floats); `x` and `y` are the element types. Reads x;
+    /// writes y.
+    CastFormat { x: DType, y: DType, p: FormatCast },
     /// Layer or RMS normalisation. Reads x, scale, bias; writes y, mean, inv_std.
     LayerNormF32 { p: LayerNorm },
     /// One triangle of each matrix kept, the rest zeroed. Reads x; writes y.
@@ -216,6 +221,7 @@ families! {
     CastFromBool => "cast_from_bool",
     CastFromHalf => "cast_from_half",
     CastToHalf => "cast_to_half",
+    CastFormat => "cast_format",
     LayerNormF32 => "layer_norm_f32",
     Trilu => "trilu",
     Nll => "nll_loss",
@@ -257,7 +263,7 @@ impl Kernel {
             | UnaryInt { t, .. } => {
                 vec![*t]
             }
-            Cast { from, to } => vec![*from, *to],
+            Cast { from, to } | CastFormat { x: from, y: to, .. } => vec![*from, *to],
             CastToBool { from: t }
             | CastFromBool { to: t }
             | CastFromHalf { to: t, .. }

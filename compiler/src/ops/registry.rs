@@ -23,7 +23,7 @@ pub struct Entry {
 }
 
 /// The newest opset version of the default domain the importers know.
-pub const MAX_OPSET: i64 = 25;
+pub const MAX_OPSET: i64 = 28;
 
 const fn e(op_type: &'static str, since: i64, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
     Entry { domain: "ai.onnx", op_type, since, import, notes }

@@ -603,3 +603,48 @@ pub struct GatherElements {
     /// Extent of the data along it.
     pub axis_len: usize,
 }
+
+/// A number format [`cast_format`](crate::kernels::portable::cast_format) converts
+/// between, through f32. The 8- and 4-bit floats are their bits in a `u8` (one
+/// element per byte); the 4- and 2-bit integers are their value in an `i8` or `u8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// IEEE single precision (`f32`).
+    F32,
+    /// IEEE half precision, as its 16 bits (`u16`).
+    F16,
+    /// bfloat16, as its 16 bits (`u16`).
+    BF16,
+    /// 8-bit float, 4 exponent and 3 mantissa bits, bias 7, no infinities, NaN 0x7F/0xFF.
+    F8E4M3FN,
+    /// 8-bit float, 4 exponent and 3 mantissa bits, bias 8, no infinities or −0, NaN 0x80.
+    F8E4M3FNUZ,
+    /// 8-bit float, 5 exponent and 2 mantissa bits, bias 15, IEEE infinities and NaNs.
+    F8E5M2,
+    /// 8-bit float, 5 exponent and 2 mantissa bits, bias 16, no infinities or −0, NaN 0x80.
+    F8E5M2FNUZ,
+    /// 4-bit float, 2 exponent and 1 mantissa bit, bias 1, no infinities or NaN.
+    F4E2M1,
+    /// Signed 4-bit integer (`i8` holding −8..=7).
+    I4,
+    /// Unsigned 4-bit integer (`u8` holding 0..=15).
+    U4,
+    /// Signed 2-bit integer (`i8` holding −2..=1).
+    I2,
+    /// Unsigned 2-bit integer (`u8` holding 0..=3).
+    U2,
+}
+
+/// A conversion between two [`Format`]s: floats round to nearest even; values beyond
+/// the target's largest finite one become it when `saturate` (ONNX Cast's default),
+/// else infinity or NaN as the target has them; floats to the small integers truncate
+/// toward zero and keep the low bits (two's complement wrap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatCast {
+    /// The source format.
+    pub from: Format,
+    /// The target format.
+    pub to: Format,
+    /// Clamp overflow to the largest finite value.
+    pub saturate: bool,
+}

@@ -273,6 +273,10 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         ClassifyF32 { nan, pos, neg } => vec![quote!(#nan), quote!(#pos), quote!(#neg)],
         Not | Cast { .. } | CastToBool { .. } | CastFromBool { .. } => vec![],
         CastFromHalf { bf16, .. } | CastToHalf { bf16, .. } => vec![quote!(#bf16)],
+        CastFormat { p, .. } => {
+            let (from, to, saturate) = (variant("Format", p.from), variant("Format", p.to), p.saturate);
+            vec![quote!(&rt::kernels::FormatCast { from: #from, to: #to, saturate: #saturate })]
+        }
         Select { p, .. } => vec![broadcast3(p)],
         LayerNormF32 { p } => {
             let LayerNorm { outer, inner, epsilon, rms } = *p;

@@ -89,6 +89,7 @@ portable_all!(
     CastFromBool,
     CastFromHalf,
     CastToHalf,
+    CastFormat,
     LayerNormF32,
     Trilu,
     Nll,

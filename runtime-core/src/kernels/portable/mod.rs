@@ -7,6 +7,7 @@
 mod conv;
 mod copy;
 mod elementwise;
+mod format;
 mod gemm;
 mod int8;
 mod logic;
@@ -17,6 +18,7 @@ mod reduce;
 pub use conv::*;
 pub use copy::*;
 pub use elementwise::*;
+pub use format::*;
 pub use gemm::*;
 pub use int8::*;
 pub use logic::*;
