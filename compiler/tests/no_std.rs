@@ -267,13 +267,24 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 _ => k::cast_format::<u16, i8>(&fc, &*tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9])), i8a),
             }
         }
+        78 => {
+            let ops = [BitOp::And, BitOp::Or, BitOp::Xor, BitOp::ShiftLeft, BitOp::ShiftRight];
+            k::bitwise::<i8>(&bc, ops[p[58] % ops.len()], &*i8a, &*i8b, i8c)
+        }
+        79 => k::bitwise::<u64>(&bc, BitOp::ShiftRight, &*tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[9])), &*tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[8])), tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[7]))),
+        80 => {
+            let c = Cumulative { outer: p[11], len: p[12], inner: p[13], product: p[14] % 2 == 1, exclusive: p[15] % 2 == 1, reverse: p[16] % 2 == 1 };
+            k::cumulative::<f32>(&c, f0, f1)
+        }
+        81 => k::cumulative::<i64>(&Cumulative { outer: p[11], len: p[12], inner: p[13], product: true, exclusive: false, reverse: true }, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[8]))),
+        82 => k::bitcast::<f32, i32>(f0, w0),
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 78;
+const KERNELS: usize = 83;
 
 const CONTROL: &str = r#"
 #[no_mangle]

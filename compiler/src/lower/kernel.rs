@@ -9,7 +9,7 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, FormatCast, Gather, GatherElements, Gemm, IntUnary,
+    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Gather, GatherElements, Gemm, IntUnary,
     LayerNorm,
     LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
@@ -38,6 +38,13 @@ pub enum Kernel {
     /// Integer broadcasting binary op (wrapping; division by zero gives 0). Reads a, b;
     /// writes y.
     BinaryInt { t: DType, p: Broadcast, op: BinaryOp },
+    /// Integer bitwise function (and, or, xor, shifts) with broadcasting. Reads a, b;
+    /// writes y.
+    Bitwise { t: DType, p: Broadcast, op: BitOp },
+    /// Running sum or product along an axis. Reads x; writes y.
+    Cumulative { t: DType, p: Cumulative },
+    /// Each element's bits read as another type of the same width. Reads x; writes y.
+    BitCast { from: DType, to: DType },
     /// Integer unary function. Reads x; writes y.
     UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
@@ -199,6 +206,9 @@ families! {
     BinaryF32 => "binary_f32",
     BinaryInt => "binary_int",
     UnaryInt => "unary_int",
+    Bitwise => "bitwise",
+    Cumulative => "cumulative",
+    BitCast => "bitcast",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -260,10 +270,12 @@ impl Kernel {
             | Compare { t, .. }
             | Select { t, .. }
             | BinaryInt { t, .. }
+            | Bitwise { t, .. }
+            | Cumulative { t, .. }
             | UnaryInt { t, .. } => {
                 vec![*t]
             }
-            Cast { from, to } | CastFormat { x: from, y: to, .. } => vec![*from, *to],
+            Cast { from, to } | CastFormat { x: from, y: to, .. } | BitCast { from, to } => vec![*from, *to],
             CastToBool { from: t }
             | CastFromBool { to: t }
             | CastFromHalf { to: t, .. }

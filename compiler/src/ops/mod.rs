@@ -8,7 +8,10 @@ pub mod registry;
 
 pub mod activation;
 pub mod binary;
+pub mod bitwise;
+pub mod compose;
 pub mod conv;
+pub mod cumulative;
 pub mod gemm;
 pub mod index;
 pub mod int8;
@@ -212,6 +215,9 @@ define_ops! {
     QGlobalAvgPool(int8::pool::QGlobalAvgPool),
     QSoftmax(int8::softmax::QSoftmax),
     QTable(int8::table::QTable),
+    Bitwise(bitwise::Bitwise),
+    BitCast(bitwise::BitCast),
+    Cumulative(cumulative::Cumulative),
 }
 
 impl Op {
@@ -239,7 +245,8 @@ impl Op {
             | Op::Split(_)
             | Op::GatherIndexed(_)
             | Op::GatherElements(_)
-            | Op::Trilu(_) => Arith::Movement,
+            | Op::Trilu(_)
+            | Op::BitCast(_) => Arith::Movement,
             Op::Quantize(_) | Op::Dequantize(_) => Arith::Convert,
             _ if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) => Arith::Float,
             _ => Arith::Integer,

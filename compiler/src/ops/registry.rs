@@ -3,7 +3,7 @@
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::{
-    activation, binary, conv, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
+    activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
     OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
@@ -47,6 +47,12 @@ pub static OPS: &[Entry] = &[
         norm::import_batch_norm,
         "inference; folded into the preceding Conv or a per-channel affine",
     ),
+    e("BitCast", 26, bitwise::import_bitcast, "between types of one width"),
+    e("BitShift", 11, bitwise::import, "unsigned and (opset 28) signed integers"),
+    e("BitwiseAnd", 18, bitwise::import, "integers; numpy broadcasting"),
+    e("BitwiseNot", 18, bitwise::import, "integers"),
+    e("BitwiseOr", 18, bitwise::import, "integers; numpy broadcasting"),
+    e("BitwiseXor", 18, bitwise::import, "integers; numpy broadcasting"),
     e("Cast", 6, shape::import_cast, "between every numeric type and bool; f16/bf16 through f32"),
     e("CastLike", 15, shape::import_cast_like, "as Cast"),
     e("Clip", 6, activation::import_clip, "min/max as attributes (<11) or constant inputs"),
@@ -55,6 +61,8 @@ pub static OPS: &[Entry] = &[
     e("ConstantOfShape", 9, shape::import_constant_of_shape, "folded at compile time"),
     e("Conv", 1, conv::import, "1-D/2-D, groups/depthwise, auto_pad, strides, dilations"),
     e("ConvInteger", 10, qconv::import_conv_integer, "int8/uint8 input, constant weights; i32 result"),
+    e("CumProd", 26, cumulative::import, "exclusive, reverse; floats and integers"),
+    e("CumSum", 11, cumulative::import, "exclusive, reverse; floats and integers"),
     e("DequantizeLinear", 10, quant::import_dequantize, "per-tensor/per-axis; folded on constants"),
     e("Div", 7, binary::import, ""),
     e("Dropout", 7, activation::import_identity, "inference (identity)"),
@@ -69,6 +77,7 @@ pub static OPS: &[Entry] = &[
     e("GlobalMaxPool", 1, pool::import_global, ""),
     e("Greater", 7, logic::import_compare, "any element type; numpy broadcasting"),
     e("GreaterOrEqual", 12, logic::import_compare, "any element type; numpy broadcasting"),
+    e("Hardmax", 13, compose::import_hardmax, "f32; as ArgMax, Equal and Cast"),
     e("HardSigmoid", 6, activation::import_unary, ""),
     e("HardSwish", 14, activation::import_unary, ""),
     e("Identity", 1, activation::import_identity, ""),
@@ -80,6 +89,8 @@ pub static OPS: &[Entry] = &[
     e("LessOrEqual", 12, logic::import_compare, "any element type; numpy broadcasting"),
     e("Log", 6, activation::import_unary, ""),
     e("LogSoftmax", 1, softmax::import, ""),
+    e("LpNormalization", 1, compose::import_lp_normalization, "p = 1 or 2; as ReduceL1/L2 and Div"),
+    e("LpPool", 2, compose::import_lp_pool, "1-D/2-D; as |x|^p, a zero-padded average pool and ^(1/p)"),
     e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layout 0"),
     e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
     e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),

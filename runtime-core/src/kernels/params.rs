@@ -648,3 +648,37 @@ pub struct FormatCast {
     /// Clamp overflow to the largest finite value.
     pub saturate: bool,
 }
+
+/// A bitwise function of [`bitwise`](crate::kernels::portable::bitwise) on integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BitOp {
+    /// a & b.
+    And,
+    /// a | b.
+    Or,
+    /// a ^ b.
+    Xor,
+    /// a << b (0 once b reaches the width).
+    ShiftLeft,
+    /// a >> b, logical for unsigned and arithmetic for signed types (0, or −1 for a
+    /// negative signed a, once b reaches the width).
+    ShiftRight,
+}
+
+/// A running sum or product along the middle axis of `outer × len × inner`
+/// ([`cumulative`](crate::kernels::portable::cumulative); ONNX CumSum and CumProd).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cumulative {
+    /// Product of the extents before the axis.
+    pub outer: usize,
+    /// Extent of the axis.
+    pub len: usize,
+    /// Product of the extents after the axis.
+    pub inner: usize,
+    /// A running product (else a sum).
+    pub product: bool,
+    /// Each element leaves itself out (the first holds the identity).
+    pub exclusive: bool,
+    /// Run from the end of the axis toward its start.
+    pub reverse: bool,
+}

@@ -259,6 +259,14 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         BinaryF32 { p, op, act } => vec![broadcast(p), binary(*op), clamp(*act)],
         BinaryInt { p, op, .. } => vec![broadcast(p), binary(*op)],
         UnaryInt { f, .. } => vec![variant("IntUnary", f)],
+        Bitwise { p, op, .. } => vec![broadcast(p), variant("BitOp", op)],
+        Cumulative { p, .. } => {
+            let tinyops_runtime::kernels::Cumulative { outer, len, inner, product, exclusive, reverse } = *p;
+            vec![quote!(&rt::kernels::Cumulative {
+                outer: #outer, len: #len, inner: #inner, product: #product, exclusive: #exclusive, reverse: #reverse
+            })]
+        }
+        BitCast { .. } => vec![],
         ClampF32 { act } => vec![clamp(*act)],
         UnaryF32 { f } => vec![unary(*f)],
         SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } | MeanAxisF32 { p } | MaxAxisF32 { p } => {

@@ -4,8 +4,10 @@
 //! `step_by` and zipped `chunks_exact`, whose out-of-line size arithmetic keeps panic
 //! paths the optimiser cannot remove; the no_std test proves none remains.
 
+mod bitwise;
 mod conv;
 mod copy;
+mod cumulative;
 mod elementwise;
 mod format;
 mod gemm;
@@ -15,8 +17,10 @@ mod lstm;
 mod pool;
 mod reduce;
 
+pub use bitwise::*;
 pub use conv::*;
 pub use copy::*;
+pub use cumulative::*;
 pub use elementwise::*;
 pub use format::*;
 pub use gemm::*;

@@ -81,9 +81,12 @@
 
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod arm_dsp;
+mod bitwise;
 mod conv;
 mod copy;
+mod cumulative;
 mod elementwise;
+mod format;
 mod gemm;
 mod harness;
 mod lstm;
@@ -307,6 +310,13 @@ const KERNELS: &[Entry] = &[
     entry!(quant::lookup_q8, "portable::lookup_q8<i8,i8>", portable::lookup_q8::<i8, i8>),
     entry!(quant::lookup_q8, "portable::lookup_q8<u8,u8>", portable::lookup_q8::<u8, u8>),
     entry!(quant::lookup_q8, "portable::lookup_q8<i8,u8>", portable::lookup_q8::<i8, u8>),
+    entry!(bitwise::bitwise, "portable::bitwise<i8>", portable::bitwise::<i8>),
+    entry!(bitwise::bitwise, "portable::bitwise<u32>", portable::bitwise::<u32>),
+    entry!(cumulative::cumulative_f32, "portable::cumulative<f32>", portable::cumulative::<f32>),
+    entry!(cumulative::cumulative_i32, "portable::cumulative<i32>", portable::cumulative::<i32>),
+    entry!(cumulative::bitcast, "portable::bitcast<f32,i32>", portable::bitcast::<f32, i32>),
+    entry!(format::to_small, "portable::cast_format<f32,u8>", portable::cast_format::<f32, u8>),
+    entry!(format::from_small, "portable::cast_format<u8,f32>", portable::cast_format::<u8, f32>),
 ];
 
 /// The names of every kernel the suite checks, in the order [`run`] runs them.
