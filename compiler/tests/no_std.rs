@@ -278,13 +278,18 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         }
         81 => k::cumulative::<i64>(&Cumulative { outer: p[11], len: p[12], inner: p[13], product: true, exclusive: false, reverse: true }, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[8]))),
         82 => k::bitcast::<f32, i32>(f0, w0),
+        83 => {
+            let rs = Resample { rank: p[28], input: arr(p, 29), output: arr(p, 35), taps: arr(p, 41), start: arr(p, 47), extrapolation: act.min };
+            let idx = tinyops_runtime::arena::cast_mut::<u32>(take(&mut b, p[9]));
+            k::resample_f32(&rs, &*idx, f2, f0, f1)
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 83;
+const KERNELS: usize = 84;
 
 const CONTROL: &str = r#"
 #[no_mangle]

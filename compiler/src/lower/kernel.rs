@@ -9,7 +9,7 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Gather, GatherElements, Gemm, IntUnary,
+    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Resample, Gather, GatherElements, Gemm, IntUnary,
     LayerNorm,
     LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
@@ -45,6 +45,9 @@ pub enum Kernel {
     Cumulative { t: DType, p: Cumulative },
     /// Each element's bits read as another type of the same width. Reads x; writes y.
     BitCast { from: DType, to: DType },
+    /// Separable resampling by per-axis tables of input indices and weights (Resize).
+    /// Reads x; writes y.
+    ResampleF32 { p: Resample, index: Vec<u32>, weight: Vec<f32> },
     /// Integer unary function. Reads x; writes y.
     UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
@@ -209,6 +212,7 @@ families! {
     Bitwise => "bitwise",
     Cumulative => "cumulative",
     BitCast => "bitcast",
+    ResampleF32 => "resample_f32",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -313,7 +317,8 @@ impl Kernel {
             | Not
             | ClassifyF32 { .. }
             | ArgReduceF32 { .. }
-            | DequantizeI32 { .. } => vec![],
+            | DequantizeI32 { .. }
+            | ResampleF32 { .. } => vec![],
         }
     }
 

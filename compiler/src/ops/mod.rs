@@ -23,6 +23,7 @@ pub mod norm;
 pub mod pool;
 pub mod quant;
 pub mod reduce;
+pub mod resize;
 pub mod shape;
 pub mod softmax;
 
@@ -218,6 +219,7 @@ define_ops! {
     Bitwise(bitwise::Bitwise),
     BitCast(bitwise::BitCast),
     Cumulative(cumulative::Cumulative),
+    Resize(resize::Resize),
 }
 
 impl Op {

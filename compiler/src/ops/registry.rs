@@ -3,7 +3,7 @@
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::{
-    activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
+    activation, binary, bitwise, compose, conv, cumulative, resize, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
     OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
@@ -122,6 +122,12 @@ pub static OPS: &[Entry] = &[
     e("ReduceProd", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
     e("ReduceSum", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
     e("ReduceSumSquare", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e(
+        "Resize",
+        11,
+        resize::import,
+        "f32; nearest/linear/cubic, antialias, every coordinate mode, axes, aspect-ratio policy",
+    ),
     e("RMSNormalization", 23, norm::import_layer_norm, "f32"),
     e("Relu", 6, activation::import_relu, "fused into producers"),
     e("Reshape", 5, layout::import_reshape, "a view; 0 and -1"),

@@ -682,3 +682,24 @@ pub struct Cumulative {
     /// Run from the end of the axis toward its start.
     pub reverse: bool,
 }
+
+/// A separable resampling ([`resample_f32`](crate::kernels::portable::resample_f32);
+/// ONNX Resize): along each axis `d`, output coordinate `o` reads `taps[d]` input
+/// coordinates with weights, listed at `start[d] + o·taps[d] + k` of the kernel's index
+/// and weight tables. An index of `u32::MAX` marks a coordinate outside the input
+/// (`tf_crop_and_resize`): the output element is `extrapolation`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resample {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Input extents.
+    pub input: [usize; MAX_RANK],
+    /// Output extents.
+    pub output: [usize; MAX_RANK],
+    /// Taps per output coordinate, per axis.
+    pub taps: [usize; MAX_RANK],
+    /// Where each axis' entries start in the tables.
+    pub start: [usize; MAX_RANK],
+    /// The value of elements outside the input.
+    pub extrapolation: f32,
+}

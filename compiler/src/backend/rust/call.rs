@@ -267,6 +267,18 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
             })]
         }
         BitCast { .. } => vec![],
+        ResampleF32 { p, index, weight } => {
+            let [input, output, taps, start] = [&p.input, &p.output, &p.taps, &p.start].map(|v| usize_array(v, MAX_RANK));
+            let (rank, extrapolation) = (p.rank, f32_lit(p.extrapolation));
+            let index = index.iter().map(|&i| Literal::u32_unsuffixed(i));
+            vec![
+                quote!(&rt::kernels::Resample {
+                    rank: #rank, input: #input, output: #output, taps: #taps, start: #start, extrapolation: #extrapolation
+                }),
+                quote!(&[#(#index),*]),
+                f32s(weight),
+            ]
+        }
         ClampF32 { act } => vec![clamp(*act)],
         UnaryF32 { f } => vec![unary(*f)],
         SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } | MeanAxisF32 { p } | MaxAxisF32 { p } => {

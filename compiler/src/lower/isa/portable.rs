@@ -70,6 +70,7 @@ portable_all!(
     Bitwise,
     Cumulative,
     BitCast,
+    ResampleF32,
     ClampF32,
     UnaryF32,
     SoftmaxF32,

@@ -16,6 +16,7 @@ mod logic;
 mod lstm;
 mod pool;
 mod reduce;
+mod resample;
 
 pub use bitwise::*;
 pub use conv::*;
@@ -29,6 +30,7 @@ pub use logic::*;
 pub use lstm::*;
 pub use pool::*;
 pub use reduce::*;
+pub use resample::*;
 
 /// Geometries the kernel tests share.
 #[cfg(test)]
