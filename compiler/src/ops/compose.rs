@@ -86,3 +86,104 @@ pub fn import_lp_pool(cx: &NodeCx) -> OpResult<Lowered> {
         node(binary(BinKind::Pow), vec![Src::Node(3, 0), scalar(1.0 / p as f32)]),
     ]))
 }
+
+/// `x · sigmoid(alpha · x)`, the nodes of Swish on ONNX input `x`.
+fn swish(x: usize, alpha: f32) -> Vec<SubNode> {
+    vec![
+        node(binary(BinKind::Mul), vec![Src::In(x), scalar(alpha)]),
+        node(Unary { f: UnaryKind::Sigmoid }, vec![Src::Node(0, 0)]),
+        node(binary(BinKind::Mul), vec![Src::In(x), Src::Node(1, 0)]),
+    ]
+}
+
+fn expect_f32(cx: &NodeCx, i: usize) -> OpResult<()> {
+    let Some(x) = cx.input(i) else { invalid!("input {i} is required") };
+    if x.ty.dtype != DType::F32 {
+        unsupported!("{} of {} tensors", cx.node.op_type, x.ty.dtype);
+    }
+    Ok(())
+}
+
+/// Swish: `x · sigmoid(alpha · x)`.
+pub fn import_swish(cx: &NodeCx) -> OpResult<Lowered> {
+    expect_f32(cx, 0)?;
+    Ok(Lowered::Nodes(swish(0, cx.float("alpha", 1.0)?)))
+}
+
+/// SwiGLU: `Swish(A) · B` (A and B of one shape).
+pub fn import_swiglu(cx: &NodeCx) -> OpResult<Lowered> {
+    expect_f32(cx, 0)?;
+    expect_f32(cx, 1)?;
+    let mut nodes = swish(0, cx.float("alpha", 1.0)?);
+    nodes.push(node(binary(BinKind::Mul), vec![Src::Node(2, 0), Src::In(1)]));
+    Ok(Lowered::Nodes(nodes))
+}
+
+/// EyeLike: a constant (shapes are static) with ones on diagonal `k`.
+pub fn import_eye_like(cx: &NodeCx) -> OpResult<Lowered> {
+    let Some(x) = cx.input(0) else { invalid!("input 0 is required") };
+    let [rows, cols] = x.ty.shape[..] else { invalid!("EyeLike of rank {} (2 is required)", x.ty.rank()) };
+    let dtype = if cx.has("dtype") {
+        crate::front::tensor::dtype_of(cx.int("dtype", 1)? as i32)
+            .map_err(|t| super::OpError::Unsupported(format!("EyeLike of {t}")))?
+    } else {
+        x.ty.dtype
+    };
+    let k = cx.int("k", 0)?;
+    let v = (0..rows * cols).map(|i| i64::from((i % cols) as i64 - (i / cols) as i64 == k)).collect();
+    Ok(Lowered::Const(Tensor { shape: vec![rows, cols], data: Data::I64(v).cast(dtype) }))
+}
+
+/// Clip of integers: `min(max(x, lo), hi)` with the integer kernels.
+pub fn import_clip_int(cx: &NodeCx) -> OpResult<Lowered> {
+    let mut nodes = vec![];
+    let mut last = Src::In(0);
+    for (slot, kind) in [(1, BinKind::Max), (2, BinKind::Min)] {
+        if let Some(bound) = cx.const_input(slot, "a bound")? {
+            nodes.push(node(binary(kind), vec![last, Src::Const(Tensor::scalar(bound.data.clone()))]));
+            last = Src::Node(nodes.len() - 1, 0);
+        }
+    }
+    Ok(if nodes.is_empty() { Lowered::Forward(0) } else { Lowered::Nodes(nodes) })
+}
+
+/// OneHot: `values[1]` where the (wrapped) index equals the position along the new
+/// axis, `values[0]` elsewhere; indices are compared in their own type, as the ONNX
+/// reference does, so out-of-range and fractional ones match nothing.
+pub fn import_one_hot(cx: &NodeCx) -> OpResult<Lowered> {
+    use super::layout::{Gather, Reshape};
+    let (Some(idx), Some(values)) = (cx.input(0), cx.input(2)) else { invalid!("indices and values are required") };
+    let Some(depth) = cx.const_input(1, "depth")? else { invalid!("depth is required") };
+    if depth.numel() != 1 {
+        invalid!("depth must hold one value, not {}", depth.numel());
+    }
+    let depth = depth.data.get_f64(0).ceil();
+    if depth < 1.0 || depth > (1u64 << 24) as f64 {
+        unsupported!("OneHot depth {depth}");
+    }
+    let depth = depth as usize;
+    if values.ty.numel() != 2 {
+        invalid!("values must hold [off, on], not {} elements", values.ty.numel());
+    }
+    let (t, rank) = (idx.ty.dtype, idx.ty.rank());
+    let a = axis(cx.int("axis", -1)?, rank + 1)?;
+    let of = |v: f64| Src::Const(Tensor::scalar(Data::F64(vec![v]).cast(t)));
+    let mut unsq = idx.ty.shape.clone();
+    unsq.insert(a, 1);
+    let mut iota_shape = vec![1; rank + 1];
+    iota_shape[a] = depth;
+    let iota = Tensor { shape: iota_shape, data: Data::F64((0..depth).map(|i| i as f64).collect()).cast(t) };
+    let pick = |i: usize| Gather { axis: 0, indices: vec![i], indices_shape: vec![] };
+    let flat = Reshape { shape: vec![2] };
+    Ok(Lowered::Nodes(vec![
+        node(Compare { op: CompareOp::Less }, vec![Src::In(0), of(0.0)]),
+        node(binary(BinKind::Add), vec![Src::In(0), of(depth as f64)]),
+        node(Where, vec![Src::Node(0, 0), Src::Node(1, 0), Src::In(0)]),
+        node(Reshape { shape: unsq }, vec![Src::Node(2, 0)]),
+        node(Compare { op: CompareOp::Equal }, vec![Src::Node(3, 0), Src::Const(iota)]),
+        node(flat, vec![Src::In(2)]),
+        node(pick(0), vec![Src::Node(5, 0)]),
+        node(pick(1), vec![Src::Node(5, 0)]),
+        node(Where, vec![Src::Node(4, 0), Src::Node(7, 0), Src::Node(6, 0)]),
+    ]))
+}
