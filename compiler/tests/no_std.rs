@@ -283,13 +283,27 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let idx = tinyops_runtime::arena::cast_mut::<u32>(take(&mut b, p[9]));
             k::resample_f32(&rs, &*idx, f2, f0, f1)
         }
+        84 | 85 => {
+            let ge = GatherElements { rank: p[28], shape: arr(p, 29), data: arr(p, 35), axis: p[14], axis_len: p[12] };
+            let ops = [ScatterOp::None, ScatterOp::Add, ScatterOp::Mul, ScatterOp::Max, ScatterOp::Min];
+            let nd = IndexNd { batch: p[11], batch_stride: p[12], count: p[13], k: p[14], dims: arr(p, 29), strides: arr(p, 35), slice: p[15] };
+            if sel == 84 {
+                k::scatter_elements::<f32, i32>(&ge, ops[p[58] % ops.len()], f0, &*w0, f1, f2)
+            } else {
+                k::scatter_nd::<f32, i64>(&nd, ops[p[58] % ops.len()], f0, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f1, f2)
+            }
+        }
+        86 => {
+            let nd = IndexNd { batch: p[11], batch_stride: p[12], count: p[13], k: p[14], dims: arr(p, 29), strides: arr(p, 35), slice: p[15] };
+            k::gather_nd::<f32, i32>(&nd, f0, &*w0, f1)
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 84;
+const KERNELS: usize = 87;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -9,7 +9,7 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Resample, Gather, GatherElements, Gemm, IntUnary,
+    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, IndexNd, Resample, ScatterOp, Gather, GatherElements, Gemm, IntUnary,
     LayerNorm,
     LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
 };
@@ -48,6 +48,12 @@ pub enum Kernel {
     /// Separable resampling by per-axis tables of input indices and weights (Resize).
     /// Reads x; writes y.
     ResampleF32 { p: Resample, index: Vec<u32>, weight: Vec<f32> },
+    /// ScatterElements with `i` indices. Reads data, indices, updates; writes y.
+    ScatterElements { t: DType, i: DType, p: GatherElements, op: ScatterOp },
+    /// ScatterND with `i` indices. Reads data, indices, updates; writes y.
+    ScatterNd { t: DType, i: DType, p: IndexNd, op: ScatterOp },
+    /// GatherND with `i` indices. Reads data, indices; writes y.
+    GatherNd { t: DType, i: DType, p: IndexNd },
     /// Integer unary function. Reads x; writes y.
     UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
@@ -213,6 +219,9 @@ families! {
     Cumulative => "cumulative",
     BitCast => "bitcast",
     ResampleF32 => "resample_f32",
+    ScatterElements => "scatter_elements",
+    ScatterNd => "scatter_nd",
+    GatherNd => "gather_nd",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -268,7 +277,11 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
-            GatherIndexed { t, i, .. } | GatherElements { t, i, .. } => vec![*t, *i],
+            GatherIndexed { t, i, .. }
+            | GatherElements { t, i, .. }
+            | ScatterElements { t, i, .. }
+            | ScatterNd { t, i, .. }
+            | GatherNd { t, i, .. } => vec![*t, *i],
             Nll { i: t, .. }
             | Trilu { t, .. }
             | Compare { t, .. }

@@ -24,6 +24,7 @@ pub mod pool;
 pub mod quant;
 pub mod reduce;
 pub mod resize;
+pub mod scatter;
 pub mod shape;
 pub mod softmax;
 
@@ -220,6 +221,9 @@ define_ops! {
     BitCast(bitwise::BitCast),
     Cumulative(cumulative::Cumulative),
     Resize(resize::Resize),
+    ScatterElements(scatter::ScatterElements),
+    ScatterNd(scatter::ScatterNd),
+    GatherNd(scatter::GatherNd),
 }
 
 impl Op {
@@ -248,7 +252,8 @@ impl Op {
             | Op::GatherIndexed(_)
             | Op::GatherElements(_)
             | Op::Trilu(_)
-            | Op::BitCast(_) => Arith::Movement,
+            | Op::BitCast(_)
+            | Op::GatherNd(_) => Arith::Movement,
             Op::Quantize(_) | Op::Dequantize(_) => Arith::Convert,
             _ if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) => Arith::Float,
             _ => Arith::Integer,

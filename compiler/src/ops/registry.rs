@@ -3,7 +3,7 @@
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::{
-    activation, binary, bitwise, compose, conv, cumulative, resize, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
+    activation, binary, bitwise, compose, conv, cumulative, resize, scatter, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
     OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
@@ -72,6 +72,7 @@ pub static OPS: &[Entry] = &[
     e("Expand", 8, layout::import_expand, "constant target shape"),
     e("Flatten", 1, layout::import_flatten, "a view"),
     e("Gather", 1, layout::import_gather, "constant or run-time indices"),
+    e("GatherND", 11, scatter::import_gather_nd, "run-time indices; batch_dims"),
     e("GatherElements", 11, index::import_gather_elements, "run-time indices"),
     e("Gemm", 7, gemm::import_gemm, "alpha, beta, transA/B, broadcast C"),
     e("GlobalAveragePool", 1, pool::import_global, ""),
@@ -133,6 +134,9 @@ pub static OPS: &[Entry] = &[
     e("RMSNormalization", 23, norm::import_layer_norm, "f32"),
     e("Relu", 6, activation::import_relu, "fused into producers"),
     e("Reshape", 5, layout::import_reshape, "a view; 0 and -1"),
+    e("Scatter", 9, scatter::import_scatter_elements, "as ScatterElements"),
+    e("ScatterElements", 11, scatter::import_scatter_elements, "run-time indices; every reduction"),
+    e("ScatterND", 11, scatter::import_scatter_nd, "run-time indices; every reduction"),
     e("Shape", 1, shape::import_shape, "folded (static shapes)"),
     e("Sigmoid", 6, activation::import_unary, ""),
     e("Size", 1, shape::import_size, "a constant (static shapes)"),

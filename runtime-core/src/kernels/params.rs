@@ -703,3 +703,40 @@ pub struct Resample {
     /// The value of elements outside the input.
     pub extrapolation: f32,
 }
+
+/// How a scatter combines an update with the element it lands on (ONNX `reduction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScatterOp {
+    /// Replace it.
+    None,
+    /// Add to it.
+    Add,
+    /// Multiply it.
+    Mul,
+    /// Keep the larger.
+    Max,
+    /// Keep the smaller.
+    Min,
+}
+
+/// The geometry of GatherND and ScatterND: `batch` blocks of `batch_stride` data
+/// elements, each addressed by `count` index tuples of `k` components (data extents
+/// `dims`, strides `strides` within the block); each tuple selects `slice` contiguous
+/// elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexNd {
+    /// Batch blocks.
+    pub batch: usize,
+    /// Data elements per batch block.
+    pub batch_stride: usize,
+    /// Index tuples per batch block.
+    pub count: usize,
+    /// Components per tuple (1..=MAX_RANK).
+    pub k: usize,
+    /// Data extents of the indexed axes.
+    pub dims: [usize; MAX_RANK],
+    /// Data strides of the indexed axes.
+    pub strides: [usize; MAX_RANK],
+    /// Elements each tuple selects.
+    pub slice: usize,
+}

@@ -250,6 +250,20 @@ fn scalar(t: DType, v: f64) -> TokenStream {
     }
 }
 
+fn gather_elements(p: &tinyops_runtime::kernels::GatherElements) -> TokenStream {
+    let (rank, axis, len) = (p.rank, p.axis, p.axis_len);
+    let (shape, data) = (usize_array(&p.shape, MAX_RANK), usize_array(&p.data, MAX_RANK));
+    quote!(&rt::kernels::GatherElements { rank: #rank, shape: #shape, data: #data, axis: #axis, axis_len: #len })
+}
+
+fn index_nd(p: &tinyops_runtime::kernels::IndexNd) -> TokenStream {
+    let tinyops_runtime::kernels::IndexNd { batch, batch_stride, count, k, slice, .. } = *p;
+    let (dims, strides) = (usize_array(&p.dims, MAX_RANK), usize_array(&p.strides, MAX_RANK));
+    quote!(&rt::kernels::IndexNd {
+        batch: #batch, batch_stride: #batch_stride, count: #count, k: #k, dims: #dims, strides: #strides, slice: #slice
+    })
+}
+
 /// The arguments a kernel takes before its tensor operands.
 fn params(k: &Kernel) -> Vec<TokenStream> {
     use Kernel::*;
@@ -328,13 +342,10 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
             })]
         }
         GatherIndexed { p, .. } => vec![gather(p)],
-        GatherElements { p, .. } => {
-            let (rank, axis, len) = (p.rank, p.axis, p.axis_len);
-            let (shape, data) = (usize_array(&p.shape, MAX_RANK), usize_array(&p.data, MAX_RANK));
-            vec![
-                quote!(&rt::kernels::GatherElements { rank: #rank, shape: #shape, data: #data, axis: #axis, axis_len: #len }),
-            ]
-        }
+        GatherElements { p, .. } => vec![gather_elements(p)],
+        ScatterElements { p, op, .. } => vec![gather_elements(p), variant("ScatterOp", op)],
+        ScatterNd { p, op, .. } => vec![index_nd(p), variant("ScatterOp", op)],
+        GatherNd { p, .. } => vec![index_nd(p)],
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],

@@ -17,6 +17,7 @@ mod lstm;
 mod pool;
 mod reduce;
 mod resample;
+mod scatter;
 
 pub use bitwise::*;
 pub use conv::*;
@@ -31,6 +32,7 @@ pub use lstm::*;
 pub use pool::*;
 pub use reduce::*;
 pub use resample::*;
+pub use scatter::*;
 
 /// Geometries the kernel tests share.
 #[cfg(test)]

@@ -89,6 +89,7 @@ mod elementwise;
 mod format;
 mod gemm;
 mod harness;
+mod index;
 mod lstm;
 mod math64;
 mod pool;
@@ -315,6 +316,9 @@ const KERNELS: &[Entry] = &[
     entry!(cumulative::cumulative_f32, "portable::cumulative<f32>", portable::cumulative::<f32>),
     entry!(cumulative::cumulative_i32, "portable::cumulative<i32>", portable::cumulative::<i32>),
     entry!(cumulative::bitcast, "portable::bitcast<f32,i32>", portable::bitcast::<f32, i32>),
+    entry!(index::resample, "portable::resample_f32", portable::resample_f32),
+    entry!(index::scatter_elements, "portable::scatter_elements<f32,i32>", portable::scatter_elements::<f32, i32>),
+    entry!(index::gather_nd, "portable::gather_nd<f32,i32>", portable::gather_nd::<f32, i32>),
     entry!(format::to_small, "portable::cast_format<f32,u8>", portable::cast_format::<f32, u8>),
     entry!(format::from_small, "portable::cast_format<u8,f32>", portable::cast_format::<u8, f32>),
 ];
