@@ -297,13 +297,17 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let nd = IndexNd { batch: p[11], batch_stride: p[12], count: p[13], k: p[14], dims: arr(p, 29), strides: arr(p, 35), slice: p[15] };
             k::gather_nd::<f32, i32>(&nd, f0, &*w0, f1)
         }
+        87 => {
+            let tk = TopK { outer: p[11], len: p[12], inner: p[13], k: p[14], largest: p[15] % 2 == 1 };
+            k::top_k::<f32>(&tk, f0, f1, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
+        }
         _ => {}
     }
 }
 "#;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 87;
+const KERNELS: usize = 88;
 
 const CONTROL: &str = r#"
 #[no_mangle]

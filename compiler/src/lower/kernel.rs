@@ -9,9 +9,9 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, IndexNd, Resample, ScatterOp, Gather, GatherElements, Gemm, IntUnary,
-    LayerNorm,
-    LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
+    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Gather,
+    GatherElements, Gemm, IndexNd, IntUnary, LayerNorm, LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp,
+    Resample, ScatterOp, Strided, TopK, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -54,6 +54,9 @@ pub enum Kernel {
     ScatterNd { t: DType, i: DType, p: IndexNd, op: ScatterOp },
     /// GatherND with `i` indices. Reads data, indices; writes y.
     GatherNd { t: DType, i: DType, p: IndexNd },
+    /// The k largest or smallest elements along an axis and their indices. Reads x;
+    /// writes values, indices (i64).
+    TopK { t: DType, p: TopK },
     /// Integer unary function. Reads x; writes y.
     UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
@@ -222,6 +225,7 @@ families! {
     ScatterElements => "scatter_elements",
     ScatterNd => "scatter_nd",
     GatherNd => "gather_nd",
+    TopK => "top_k",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -289,6 +293,7 @@ impl Kernel {
             | BinaryInt { t, .. }
             | Bitwise { t, .. }
             | Cumulative { t, .. }
+            | TopK { t, .. }
             | UnaryInt { t, .. } => {
                 vec![*t]
             }

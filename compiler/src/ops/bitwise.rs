@@ -17,10 +17,7 @@ pub struct Bitwise {
 }
 
 fn is_int(d: DType) -> bool {
-    matches!(
-        d,
-        DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32 | DType::U32 | DType::I64 | DType::U64
-    )
+    matches!(d, DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32 | DType::U32 | DType::I64 | DType::U64)
 }
 
 /// The function on two elements of a type `bits` wide (signed when `signed`), as the
@@ -128,7 +125,9 @@ impl OpDef for BitCast {
     }
     fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        let Some(d) = Data::from_le_bytes(self.to, &x.data.to_le_bytes()) else { invalid!("BitCast of a partial element") };
+        let Some(d) = Data::from_le_bytes(self.to, &x.data.to_le_bytes()) else {
+            invalid!("BitCast of a partial element")
+        };
         Ok(vec![Tensor { shape: x.shape.clone(), data: d }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {

@@ -27,6 +27,7 @@ pub mod resize;
 pub mod scatter;
 pub mod shape;
 pub mod softmax;
+pub mod topk;
 
 use crate::ir::{Tensor, TensorType};
 use crate::lower::{Invocation, LowerCx};
@@ -224,6 +225,7 @@ define_ops! {
     ScatterElements(scatter::ScatterElements),
     ScatterNd(scatter::ScatterNd),
     GatherNd(scatter::GatherNd),
+    TopK(topk::TopK),
 }
 
 impl Op {

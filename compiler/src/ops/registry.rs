@@ -3,8 +3,8 @@
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::{
-    activation, binary, bitwise, compose, conv, cumulative, resize, scatter, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
-    OpResult,
+    activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
+    reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -152,6 +152,7 @@ pub static OPS: &[Entry] = &[
     e("SwiGLU", 28, compose::import_swiglu, "f32; as Swish and Mul"),
     e("Swish", 24, compose::import_swish, "f32; as Mul, Sigmoid and Mul"),
     e("Tanh", 6, activation::import_unary, ""),
+    e("TopK", 10, topk::import, "constant k; largest/smallest; always sorted"),
     e("Transpose", 1, layout::import_transpose, ""),
     e("Trilu", 14, layout::import_trilu, "any element type"),
     e("Unsqueeze", 1, layout::import_unsqueeze, "a view"),

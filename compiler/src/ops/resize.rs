@@ -122,9 +122,7 @@ impl Resize {
                 let s = scale.min(1.0);
                 let start = (-1.0 / s).floor() as i64 + 1;
                 let n = 2 - 2 * start;
-                normalised(
-                    (start..start + n).map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0)).collect(),
-                )
+                normalised((start..start + n).map(|i| (1.0 - ((i as f64 - ratio) * s).abs()).clamp(0.0, 1.0)).collect())
             }
             Filter::Linear => vec![1.0 - ratio, ratio],
             Filter::Cubic(a) if self.antialias => {

@@ -740,3 +740,19 @@ pub struct IndexNd {
     /// Elements each tuple selects.
     pub slice: usize,
 }
+
+/// The `k` largest (or smallest) elements along the middle axis of
+/// `outer × len × inner` ([`top_k`](crate::kernels::portable::top_k); ONNX TopK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopK {
+    /// Product of the extents before the axis.
+    pub outer: usize,
+    /// Extent of the axis.
+    pub len: usize,
+    /// Product of the extents after the axis.
+    pub inner: usize,
+    /// Elements kept per slice (at most `len`).
+    pub k: usize,
+    /// The largest (else the smallest).
+    pub largest: bool,
+}

@@ -282,7 +282,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         }
         BitCast { .. } => vec![],
         ResampleF32 { p, index, weight } => {
-            let [input, output, taps, start] = [&p.input, &p.output, &p.taps, &p.start].map(|v| usize_array(v, MAX_RANK));
+            let [input, output, taps, start] =
+                [&p.input, &p.output, &p.taps, &p.start].map(|v| usize_array(v, MAX_RANK));
             let (rank, extrapolation) = (p.rank, f32_lit(p.extrapolation));
             let index = index.iter().map(|&i| Literal::u32_unsuffixed(i));
             vec![
@@ -346,6 +347,10 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         ScatterElements { p, op, .. } => vec![gather_elements(p), variant("ScatterOp", op)],
         ScatterNd { p, op, .. } => vec![index_nd(p), variant("ScatterOp", op)],
         GatherNd { p, .. } => vec![index_nd(p)],
+        TopK { p, .. } => {
+            let tinyops_runtime::kernels::TopK { outer, len, inner, k, largest } = *p;
+            vec![quote!(&rt::kernels::TopK { outer: #outer, len: #len, inner: #inner, k: #k, largest: #largest })]
+        }
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],
         CopyStrided { p, .. } => vec![strided(p)],

@@ -74,6 +74,7 @@ portable_all!(
     ScatterElements,
     ScatterNd,
     GatherNd,
+    TopK,
     ClampF32,
     UnaryF32,
     SoftmaxF32,

@@ -18,6 +18,7 @@ mod pool;
 mod reduce;
 mod resample;
 mod scatter;
+mod topk;
 
 pub use bitwise::*;
 pub use conv::*;
@@ -33,6 +34,7 @@ pub use pool::*;
 pub use reduce::*;
 pub use resample::*;
 pub use scatter::*;
+pub use topk::*;
 
 /// Geometries the kernel tests share.
 #[cfg(test)]

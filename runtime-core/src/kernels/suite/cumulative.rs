@@ -3,7 +3,9 @@
 //! of that many terms; float products within `2^-20` relative. The reference adds or
 //! multiplies each output's terms afresh in f64 (or wrapping i64).
 
-use super::harness::{close, exact, fill, head, head_mut, put, sum_bound, Elem, Rng, Text, Verdict, Want, N, SLACK, SENTINEL};
+use super::harness::{
+    close, exact, fill, head, head_mut, put, sum_bound, Elem, Rng, Text, Verdict, Want, N, SENTINEL, SLACK,
+};
 use crate::kernels::Cumulative;
 use core::fmt::Write;
 

@@ -318,6 +318,8 @@ const KERNELS: &[Entry] = &[
     entry!(cumulative::bitcast, "portable::bitcast<f32,i32>", portable::bitcast::<f32, i32>),
     entry!(index::resample, "portable::resample_f32", portable::resample_f32),
     entry!(index::scatter_elements, "portable::scatter_elements<f32,i32>", portable::scatter_elements::<f32, i32>),
+    entry!(index::scatter_nd, "portable::scatter_nd<f32,i32>", portable::scatter_nd::<f32, i32>),
+    entry!(index::top_k, "portable::top_k<f32>", portable::top_k::<f32>),
     entry!(index::gather_nd, "portable::gather_nd<f32,i32>", portable::gather_nd::<f32, i32>),
     entry!(format::to_small, "portable::cast_format<f32,u8>", portable::cast_format::<f32, u8>),
     entry!(format::from_small, "portable::cast_format<u8,f32>", portable::cast_format::<u8, f32>),
