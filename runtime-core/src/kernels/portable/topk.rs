@@ -11,6 +11,12 @@ fn before<T: Scalar>(largest: bool, a: T, ia: usize, b: T, ib: usize) -> bool {
     better || (a == b && ia < ib)
 }
 
+/// True for a value that compares with nothing (NaN).
+#[inline]
+fn unordered<T: PartialOrd>(v: T) -> bool {
+    v.partial_cmp(&v).is_none()
+}
+
 /// `values`, `indices` (`outer × k × inner`) = the top `p.k` of each slice of `x`.
 pub fn top_k<T: Scalar>(p: &TopK, x: &[T], values: &mut [T], indices: &mut [i64]) {
     let n = p.outer.saturating_mul(p.len).saturating_mul(p.inner);
@@ -36,7 +42,7 @@ pub fn top_k<T: Scalar>(p: &TopK, x: &[T], values: &mut [T], indices: &mut [i64]
                     Some(b) => b,
                     None => match (0..p.len).find(|&i| {
                         let v = at(i);
-                        v != v && prev.is_none_or(|(pv, pi)| pv == pv || i > pi)
+                        unordered(v) && prev.is_none_or(|(pv, pi)| !unordered(pv) || i > pi)
                     }) {
                         Some(i) => (at(i), i),
                         None => break,
