@@ -257,6 +257,50 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             k::gather_elements::<f32, i32>(&ge, f0, &*w0, f1)
         }
         71 => k::classify_f32(p[14] % 2 == 1, p[15] % 2 == 1, p[16] % 2 == 1, f0, b0),
+        75..=77 => {
+            let fs = [Format::F32, Format::F16, Format::BF16, Format::F8E4M3FN, Format::F8E4M3FNUZ, Format::F8E5M2,
+                Format::F8E5M2FNUZ, Format::F4E2M1, Format::I4, Format::U4, Format::I2, Format::U2];
+            let fc = FormatCast { from: fs[p[14] % fs.len()], to: fs[p[15] % fs.len()], saturate: p[16] % 2 == 1 };
+            match sel {
+                75 => k::cast_format::<f32, u8>(&fc, f0, b0),
+                76 => k::cast_format::<u8, f32>(&fc, &*b0, f1),
+                _ => k::cast_format::<u16, i8>(&fc, &*tinyops_runtime::arena::cast_mut::<u16>(take(&mut b, p[9])), i8a),
+            }
+        }
+        78 => {
+            let ops = [BitOp::And, BitOp::Or, BitOp::Xor, BitOp::ShiftLeft, BitOp::ShiftRight];
+            k::bitwise::<i8>(&bc, ops[p[58] % ops.len()], &*i8a, &*i8b, i8c)
+        }
+        79 => k::bitwise::<u64>(&bc, BitOp::ShiftRight, &*tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[9])), &*tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[8])), tinyops_runtime::arena::cast_mut::<u64>(take(&mut b, p[7]))),
+        80 => {
+            let c = Cumulative { outer: p[11], len: p[12], inner: p[13], product: p[14] % 2 == 1, exclusive: p[15] % 2 == 1, reverse: p[16] % 2 == 1 };
+            k::cumulative::<f32>(&c, f0, f1)
+        }
+        81 => k::cumulative::<i64>(&Cumulative { outer: p[11], len: p[12], inner: p[13], product: true, exclusive: false, reverse: true }, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[8]))),
+        82 => k::bitcast::<f32, i32>(f0, w0),
+        83 => {
+            let rs = Resample { rank: p[28], input: arr(p, 29), output: arr(p, 35), taps: arr(p, 41), start: arr(p, 47), extrapolation: act.min };
+            let idx = tinyops_runtime::arena::cast_mut::<u32>(take(&mut b, p[9]));
+            k::resample_f32(&rs, &*idx, f2, f0, f1)
+        }
+        84 | 85 => {
+            let ge = GatherElements { rank: p[28], shape: arr(p, 29), data: arr(p, 35), axis: p[14], axis_len: p[12] };
+            let ops = [ScatterOp::None, ScatterOp::Add, ScatterOp::Mul, ScatterOp::Max, ScatterOp::Min];
+            let nd = IndexNd { batch: p[11], batch_stride: p[12], count: p[13], k: p[14], dims: arr(p, 29), strides: arr(p, 35), slice: p[15] };
+            if sel == 84 {
+                k::scatter_elements::<f32, i32>(&ge, ops[p[58] % ops.len()], f0, &*w0, f1, f2)
+            } else {
+                k::scatter_nd::<f32, i64>(&nd, ops[p[58] % ops.len()], f0, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f1, f2)
+            }
+        }
+        86 => {
+            let nd = IndexNd { batch: p[11], batch_stride: p[12], count: p[13], k: p[14], dims: arr(p, 29), strides: arr(p, 35), slice: p[15] };
+            k::gather_nd::<f32, i32>(&nd, f0, &*w0, f1)
+        }
+        87 => {
+            let tk = TopK { outer: p[11], len: p[12], inner: p[13], k: p[14], largest: p[15] % 2 == 1 };
+            k::top_k::<f32>(&tk, f0, f1, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
+        }
         _ => {}
     }
 }
@@ -304,7 +348,7 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 const X86_KERNELS: usize = 4;
 
 /// How many selectors `every_kernel` has.
-const KERNELS: usize = 75;
+const KERNELS: usize = 88;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -336,7 +336,7 @@ fn numpy_dtype(d: DType) -> Option<&'static str> {
         DType::U32 => "<u4",
         DType::U64 => "<u8",
         DType::F16 => "<f2",
-        DType::BF16 => return None,
+        _ => return None,
     })
 }
 

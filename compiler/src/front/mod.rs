@@ -493,11 +493,6 @@ fn input_type(vi: &ValueInfoProto, pin: Option<&Vec<usize>>) -> Result<TensorTyp
         shape: format!("{shape:?}"),
         limit: tensor::MAX_TENSOR_BYTES,
     })?;
-    if shape.contains(&0) {
-        return Err(Problem::BadPin {
-            detail: format!("input `{}` would have a zero-sized dimension {shape:?}", vi.name),
-        });
-    }
     Ok(TensorType::new(dtype, shape))
 }
 

@@ -12,6 +12,20 @@ pub use crate::ir::MAX_TENSOR_BYTES;
 
 /// The IR element type of an ONNX element type code.
 pub fn dtype_of(code: i32) -> Result<DType, String> {
+    // The small formats by code (the protobuf crate predates the newest of them).
+    match code {
+        17 => return Ok(DType::F8E4M3FN),
+        18 => return Ok(DType::F8E4M3FNUZ),
+        19 => return Ok(DType::F8E5M2),
+        20 => return Ok(DType::F8E5M2FNUZ),
+        21 => return Ok(DType::U4),
+        22 => return Ok(DType::I4),
+        23 => return Ok(DType::F4E2M1),
+        24 => return Err("FLOAT8E8M0".into()),
+        25 => return Ok(DType::U2),
+        26 => return Ok(DType::I2),
+        _ => {}
+    }
     let dt = DataType::from_i32(code);
     Ok(match dt {
         Some(DataType::FLOAT) => DType::F32,
@@ -91,7 +105,24 @@ pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, DecodeError> 
         return Err("segmented tensors are not supported".into());
     }
     let external = t.data_location.enum_value() == Ok(DataLocation::EXTERNAL);
-    let data = if external {
+    let data = if let Some(bits) = dtype.packed_bits() {
+        let packed_len = (n * bits).div_ceil(8);
+        let bytes = if external {
+            read_external(t, model_dir, packed_len)?
+        } else if !t.raw_data.is_empty() || n == 0 {
+            t.raw_data.clone()
+        } else {
+            t.int32_data.iter().map(|&v| v as u8).collect()
+        };
+        if bytes.len() != packed_len {
+            return Err(DecodeError::Invalid(format!(
+                "{dtype} data has {} bytes but shape {:?} needs {packed_len} (packed)",
+                bytes.len(),
+                t.dims
+            )));
+        }
+        Data::Small(dtype, unpack(dtype, bits, &bytes, n))
+    } else if external {
         let bytes = read_external(t, model_dir, n * dtype.size())?;
         Data::from_le_bytes(dtype, &bytes).ok_or("external data has a partial element")?
     } else if !t.raw_data.is_empty() || n == 0 {
@@ -114,6 +145,34 @@ pub fn decode(t: &TensorProto, model_dir: &Path) -> Result<Tensor, DecodeError> 
     Ok(Tensor { shape, data })
 }
 
+/// Elements `n` of a packed sub-byte type, low bits first, one per byte (signed ones
+/// sign-extended).
+fn unpack(dtype: DType, bits: usize, bytes: &[u8], n: usize) -> Vec<u8> {
+    let per = 8 / bits;
+    let mask = (1u8 << bits) - 1;
+    (0..n)
+        .map(|i| {
+            let v = (bytes[i / per] >> ((i % per) * bits)) & mask;
+            if matches!(dtype, DType::I4 | DType::I2) && v >> (bits - 1) == 1 {
+                v | !mask
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+/// The inverse of [`unpack`].
+fn pack(bits: usize, elems: &[u8]) -> Vec<u8> {
+    let per = 8 / bits;
+    let mask = (1u8 << bits) - 1;
+    let mut out = vec![0u8; elems.len().div_ceil(per)];
+    for (i, &v) in elems.iter().enumerate() {
+        out[i / per] |= (v & mask) << ((i % per) * bits);
+    }
+    out
+}
+
 fn typed_fields(t: &TensorProto, dtype: DType) -> Result<Data, String> {
     Ok(match dtype {
         DType::F32 => Data::F32(t.float_data.clone()),
@@ -131,6 +190,8 @@ fn typed_fields(t: &TensorProto, dtype: DType) -> Result<Data, String> {
         DType::U16 => Data::U16(t.int32_data.iter().map(|&v| v as u16).collect()),
         DType::F16 => Data::F16(t.int32_data.iter().map(|&v| v as u16).collect()),
         DType::BF16 => Data::BF16(t.int32_data.iter().map(|&v| v as u16).collect()),
+        // The 8-bit floats' bits, one per int32 (packed types are decoded before).
+        d => Data::Small(d, t.int32_data.iter().map(|&v| v as u8).collect()),
     })
 }
 
@@ -193,21 +254,33 @@ pub fn encode(name: &str, t: &Tensor) -> TensorProto {
     p.name = name.to_string();
     p.dims = t.shape.iter().map(|&d| d as i64).collect();
     p.data_type = match t.dtype() {
-        DType::F32 => DataType::FLOAT,
-        DType::I8 => DataType::INT8,
-        DType::U8 => DataType::UINT8,
-        DType::I16 => DataType::INT16,
-        DType::I32 => DataType::INT32,
-        DType::I64 => DataType::INT64,
-        DType::Bool => DataType::BOOL,
-        DType::F64 => DataType::DOUBLE,
-        DType::U16 => DataType::UINT16,
-        DType::U32 => DataType::UINT32,
-        DType::U64 => DataType::UINT64,
-        DType::F16 => DataType::FLOAT16,
-        DType::BF16 => DataType::BFLOAT16,
-    } as i32;
-    p.raw_data = t.data.to_le_bytes();
+        DType::F8E4M3FN => 17,
+        DType::F8E4M3FNUZ => 18,
+        DType::F8E5M2 => 19,
+        DType::F8E5M2FNUZ => 20,
+        DType::U4 => 21,
+        DType::I4 => 22,
+        DType::F4E2M1 => 23,
+        DType::U2 => 25,
+        DType::I2 => 26,
+        DType::F32 => DataType::FLOAT as i32,
+        DType::I8 => DataType::INT8 as i32,
+        DType::U8 => DataType::UINT8 as i32,
+        DType::I16 => DataType::INT16 as i32,
+        DType::I32 => DataType::INT32 as i32,
+        DType::I64 => DataType::INT64 as i32,
+        DType::Bool => DataType::BOOL as i32,
+        DType::F64 => DataType::DOUBLE as i32,
+        DType::U16 => DataType::UINT16 as i32,
+        DType::U32 => DataType::UINT32 as i32,
+        DType::U64 => DataType::UINT64 as i32,
+        DType::F16 => DataType::FLOAT16 as i32,
+        DType::BF16 => DataType::BFLOAT16 as i32,
+    };
+    p.raw_data = match t.dtype().packed_bits() {
+        Some(bits) => pack(bits, &t.data.to_le_bytes()),
+        None => t.data.to_le_bytes(),
+    };
     p
 }
 

@@ -131,6 +131,9 @@ pub enum Data {
     F16(Vec<u16>),
     /// bfloat16 floats, as bits.
     BF16(Vec<u16>),
+    /// A type only Cast computes with ([`DType::format_only`]), one element per byte:
+    /// small floats as their bits, small integers as their (two's complement) value.
+    Small(DType, Vec<u8>),
 }
 
 /// Applies one expression to the vector inside any [`Data`] variant.
@@ -150,6 +153,7 @@ macro_rules! with_data {
             Data::U64($v) => $e,
             Data::F16($v) => $e,
             Data::BF16($v) => $e,
+            Data::Small(_, $v) => $e,
         }
     };
 }
@@ -171,6 +175,7 @@ impl Data {
             Data::U64(_) => DType::U64,
             Data::F16(_) => DType::F16,
             Data::BF16(_) => DType::BF16,
+            Data::Small(d, _) => *d,
         }
     }
 
@@ -200,13 +205,17 @@ impl Data {
             Data::I32(v) => v[i] as f64,
             Data::I64(v) => v[i] as f64,
             Data::Bool(v) => v[i] as u8 as f64,
+            Data::Small(d, v) => match d.format() {
+                Some(f) => tinyops_runtime::kernels::portable::small_to_f32(f, v[i]) as f64,
+                None => v[i] as f64,
+            },
         }
     }
 
     /// Element `i` as i64 (floats truncate toward zero; u64 wraps).
     pub fn get_i64(&self, i: usize) -> i64 {
         match self {
-            Data::F64(_) | Data::F16(_) | Data::BF16(_) => self.get_f64(i) as i64,
+            Data::F64(_) | Data::F16(_) | Data::BF16(_) | Data::Small(..) => self.get_f64(i) as i64,
             Data::U16(v) => v[i] as i64,
             Data::U32(v) => v[i] as i64,
             Data::U64(v) => v[i] as i64,
@@ -238,7 +247,7 @@ impl Data {
         match self {
             Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::I8(v) => v.iter().map(|&x| x as u8).collect(),
-            Data::U8(v) => v.clone(),
+            Data::U8(v) | Data::Small(_, v) => v.clone(),
             Data::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
@@ -272,6 +281,7 @@ impl Data {
             DType::U64 => Data::U64(chunks(bytes, u64::from_le_bytes)),
             DType::F16 => Data::F16(chunks(bytes, u16::from_le_bytes)),
             DType::BF16 => Data::BF16(chunks(bytes, u16::from_le_bytes)),
+            d => Data::Small(d, bytes.to_vec()),
         })
     }
 
@@ -292,12 +302,19 @@ impl Data {
             Data::U64(v) => Data::U64(idx.iter().map(|&i| v[i]).collect()),
             Data::F16(v) => Data::F16(idx.iter().map(|&i| v[i]).collect()),
             Data::BF16(v) => Data::BF16(idx.iter().map(|&i| v[i]).collect()),
+            Data::Small(d, v) => Data::Small(*d, idx.iter().map(|&i| v[i]).collect()),
         }
     }
 
     /// Converts every element to another type (floats to integers truncate toward
     /// zero and saturate, as Rust's `as` does).
     pub fn cast(&self, dtype: DType) -> Data {
+        self.cast_saturating(dtype, true)
+    }
+
+    /// [`Data::cast`], with ONNX Cast's `saturate` for the 8-bit float targets (the
+    /// small formats convert through f32, as the runtime's `cast_format` does).
+    pub fn cast_saturating(&self, dtype: DType, saturate: bool) -> Data {
         if self.dtype() == dtype {
             return self.clone();
         }
@@ -310,6 +327,10 @@ impl Data {
                     .map(|i| if self.dtype().is_float() { self.get_f64(i) as $t } else { self.get_i64(i) as $t })
                     .collect()
             };
+        }
+        if let (true, Some(f)) = (dtype.format_only(), dtype.format()) {
+            let small = tinyops_runtime::kernels::portable::f32_to_small;
+            return Data::Small(dtype, (0..n).map(|i| small(f, self.get_f64(i) as f32, saturate)).collect());
         }
         match dtype {
             DType::F32 => Data::F32(self.to_f32_vec()),
@@ -338,6 +359,7 @@ impl Data {
             DType::BF16 => {
                 Data::BF16((0..n).map(|i| tinyops_runtime::math::f32_to_bf16(self.get_f64(i) as f32)).collect())
             }
+            d => Data::Small(d, vec![0; n]),
         }
     }
 }

@@ -9,8 +9,9 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Gather, GatherElements, Gemm, IntUnary, LayerNorm,
-    LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp, Strided, Trilu, UnaryFn,
+    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Gather,
+    GatherElements, Gemm, IndexNd, IntUnary, LayerNorm, LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp,
+    Resample, ScatterOp, Strided, TopK, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -37,6 +38,25 @@ pub enum Kernel {
     /// Integer broadcasting binary op (wrapping; division by zero gives 0). Reads a, b;
     /// writes y.
     BinaryInt { t: DType, p: Broadcast, op: BinaryOp },
+    /// Integer bitwise function (and, or, xor, shifts) with broadcasting. Reads a, b;
+    /// writes y.
+    Bitwise { t: DType, p: Broadcast, op: BitOp },
+    /// Running sum or product along an axis. Reads x; writes y.
+    Cumulative { t: DType, p: Cumulative },
+    /// Each element's bits read as another type of the same width. Reads x; writes y.
+    BitCast { from: DType, to: DType },
+    /// Separable resampling by per-axis tables of input indices and weights (Resize).
+    /// Reads x; writes y.
+    ResampleF32 { p: Resample, index: Vec<u32>, weight: Vec<f32> },
+    /// ScatterElements with `i` indices. Reads data, indices, updates; writes y.
+    ScatterElements { t: DType, i: DType, p: GatherElements, op: ScatterOp },
+    /// ScatterND with `i` indices. Reads data, indices, updates; writes y.
+    ScatterNd { t: DType, i: DType, p: IndexNd, op: ScatterOp },
+    /// GatherND with `i` indices. Reads data, indices; writes y.
+    GatherNd { t: DType, i: DType, p: IndexNd },
+    /// The k largest or smallest elements along an axis and their indices. Reads x;
+    /// writes values, indices (i64).
+    TopK { t: DType, p: TopK },
     /// Integer unary function. Reads x; writes y.
     UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
@@ -86,6 +106,10 @@ pub enum Kernel {
     CastFromHalf { bf16: bool, to: DType },
     /// Numbers to half-precision bits (bfloat16 when `bf16`). Reads x; writes y.
     CastToHalf { bf16: bool, from: DType },
+    /// Conversion between number formats through f32 (8-/4-bit floats, 4-/2-bit
+    /// integers, half and single floats); `x` and `y` are the element types. Reads x;
+    /// writes y.
+    CastFormat { x: DType, y: DType, p: FormatCast },
     /// Layer or RMS normalisation. Reads x, scale, bias; writes y, mean, inv_std.
     LayerNormF32 { p: LayerNorm },
     /// One triangle of each matrix kept, the rest zeroed. Reads x; writes y.
@@ -194,6 +218,14 @@ families! {
     BinaryF32 => "binary_f32",
     BinaryInt => "binary_int",
     UnaryInt => "unary_int",
+    Bitwise => "bitwise",
+    Cumulative => "cumulative",
+    BitCast => "bitcast",
+    ResampleF32 => "resample_f32",
+    ScatterElements => "scatter_elements",
+    ScatterNd => "scatter_nd",
+    GatherNd => "gather_nd",
+    TopK => "top_k",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -216,6 +248,7 @@ families! {
     CastFromBool => "cast_from_bool",
     CastFromHalf => "cast_from_half",
     CastToHalf => "cast_to_half",
+    CastFormat => "cast_format",
     LayerNormF32 => "layer_norm_f32",
     Trilu => "trilu",
     Nll => "nll_loss",
@@ -248,16 +281,23 @@ impl Kernel {
     pub fn type_args(&self) -> Vec<DType> {
         use Kernel::*;
         match self {
-            GatherIndexed { t, i, .. } | GatherElements { t, i, .. } => vec![*t, *i],
+            GatherIndexed { t, i, .. }
+            | GatherElements { t, i, .. }
+            | ScatterElements { t, i, .. }
+            | ScatterNd { t, i, .. }
+            | GatherNd { t, i, .. } => vec![*t, *i],
             Nll { i: t, .. }
             | Trilu { t, .. }
             | Compare { t, .. }
             | Select { t, .. }
             | BinaryInt { t, .. }
+            | Bitwise { t, .. }
+            | Cumulative { t, .. }
+            | TopK { t, .. }
             | UnaryInt { t, .. } => {
                 vec![*t]
             }
-            Cast { from, to } => vec![*from, *to],
+            Cast { from, to } | CastFormat { x: from, y: to, .. } | BitCast { from, to } => vec![*from, *to],
             CastToBool { from: t }
             | CastFromBool { to: t }
             | CastFromHalf { to: t, .. }
@@ -295,7 +335,8 @@ impl Kernel {
             | Not
             | ClassifyF32 { .. }
             | ArgReduceF32 { .. }
-            | DequantizeI32 { .. } => vec![],
+            | DequantizeI32 { .. }
+            | ResampleF32 { .. } => vec![],
         }
     }
 

@@ -407,6 +407,9 @@ pub fn import_relu(_: &NodeCx) -> OpResult<Lowered> {
 
 /// Clip: bounds are attributes before opset 11 and constant inputs from 11 on.
 pub fn import_clip(cx: &NodeCx) -> OpResult<Lowered> {
+    if cx.opset >= 12 && cx.input(0).is_some_and(|x| x.ty.dtype != crate::ir::DType::F32) {
+        return super::compose::import_clip_int(cx);
+    }
     let act = if cx.opset < 11 {
         Act { min: cx.float("min", f32::NEG_INFINITY)?, max: cx.float("max", f32::INFINITY)? }
     } else {

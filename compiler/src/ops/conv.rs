@@ -315,8 +315,14 @@ impl OpDef for Conv {
         super::pool::channels_last(self.layout)?;
         let p = self.params(&cx.input(0)?.ty.shape, &cx.output(0)?.shape)?;
         let act = self.act.clamp();
-        let kernel =
-            if is_depthwise(&p) { Kernel::DepthwiseConv2dF32 { p, act } } else { Kernel::Conv2dF32 { p, act } };
+        // The depthwise kernels read filters repacked at compile time, so filters that
+        // arrive at run time take the general (grouped) kernel.
+        let constant_w = cx.input(1)?.value.is_some();
+        let kernel = if is_depthwise(&p) && constant_w {
+            Kernel::DepthwiseConv2dF32 { p, act }
+        } else {
+            Kernel::Conv2dF32 { p, act }
+        };
         Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1), cx.opt_in(2)], [Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {

@@ -8,7 +8,10 @@ pub mod registry;
 
 pub mod activation;
 pub mod binary;
+pub mod bitwise;
+pub mod compose;
 pub mod conv;
+pub mod cumulative;
 pub mod gemm;
 pub mod index;
 pub mod int8;
@@ -20,8 +23,11 @@ pub mod norm;
 pub mod pool;
 pub mod quant;
 pub mod reduce;
+pub mod resize;
+pub mod scatter;
 pub mod shape;
 pub mod softmax;
+pub mod topk;
 
 use crate::ir::{Tensor, TensorType};
 use crate::lower::{Invocation, LowerCx};
@@ -212,6 +218,14 @@ define_ops! {
     QGlobalAvgPool(int8::pool::QGlobalAvgPool),
     QSoftmax(int8::softmax::QSoftmax),
     QTable(int8::table::QTable),
+    Bitwise(bitwise::Bitwise),
+    BitCast(bitwise::BitCast),
+    Cumulative(cumulative::Cumulative),
+    Resize(resize::Resize),
+    ScatterElements(scatter::ScatterElements),
+    ScatterNd(scatter::ScatterNd),
+    GatherNd(scatter::GatherNd),
+    TopK(topk::TopK),
 }
 
 impl Op {
@@ -239,7 +253,9 @@ impl Op {
             | Op::Split(_)
             | Op::GatherIndexed(_)
             | Op::GatherElements(_)
-            | Op::Trilu(_) => Arith::Movement,
+            | Op::Trilu(_)
+            | Op::BitCast(_)
+            | Op::GatherNd(_) => Arith::Movement,
             Op::Quantize(_) | Op::Dequantize(_) => Arith::Convert,
             _ if outputs.iter().any(|t| t.dtype == crate::ir::DType::F32) => Arith::Float,
             _ => Arith::Integer,

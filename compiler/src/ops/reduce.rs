@@ -137,6 +137,15 @@ impl OpDef for Reduce {
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let x = cx.input(0)?.ty;
+        if x.numel() == 0 {
+            // Every output element reduces an empty set: the reduction's identity.
+            let y = cx.output(0)?;
+            if y.numel() == 0 {
+                return Ok(vec![]);
+            }
+            let value = reference(self.op, &[]);
+            return Ok(vec![invoke(Kernel::Fill { t: y.dtype, value }, [], [Slot::Out(0)])]);
+        }
         if x.dtype != DType::F32 {
             unsupported!("{} of {} tensors computed at run time", self.name(), x.dtype);
         }

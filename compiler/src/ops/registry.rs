@@ -3,8 +3,8 @@
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::{
-    activation, binary, conv, gemm, index, layout, logic, loss, lstm, norm, pool, quant, reduce, shape, softmax,
-    OpResult,
+    activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
+    reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -23,7 +23,7 @@ pub struct Entry {
 }
 
 /// The newest opset version of the default domain the importers know.
-pub const MAX_OPSET: i64 = 25;
+pub const MAX_OPSET: i64 = 28;
 
 const fn e(op_type: &'static str, since: i64, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
     Entry { domain: "ai.onnx", op_type, since, import, notes }
@@ -47,28 +47,39 @@ pub static OPS: &[Entry] = &[
         norm::import_batch_norm,
         "inference; folded into the preceding Conv or a per-channel affine",
     ),
+    e("BitCast", 26, bitwise::import_bitcast, "between types of one width"),
+    e("BitShift", 11, bitwise::import, "unsigned and (opset 28) signed integers"),
+    e("BitwiseAnd", 18, bitwise::import, "integers; numpy broadcasting"),
+    e("BitwiseNot", 18, bitwise::import, "integers"),
+    e("BitwiseOr", 18, bitwise::import, "integers; numpy broadcasting"),
+    e("BitwiseXor", 18, bitwise::import, "integers; numpy broadcasting"),
     e("Cast", 6, shape::import_cast, "between every numeric type and bool; f16/bf16 through f32"),
     e("CastLike", 15, shape::import_cast_like, "as Cast"),
-    e("Clip", 6, activation::import_clip, "min/max as attributes (<11) or constant inputs"),
+    e("Clip", 6, activation::import_clip, "min/max as attributes (<11) or constant inputs; integers (12+)"),
     e("Concat", 4, layout::import_concat, ""),
     e("Constant", 1, shape::import_constant, "tensor, scalar and list forms"),
     e("ConstantOfShape", 9, shape::import_constant_of_shape, "folded at compile time"),
     e("Conv", 1, conv::import, "1-D/2-D, groups/depthwise, auto_pad, strides, dilations"),
     e("ConvInteger", 10, qconv::import_conv_integer, "int8/uint8 input, constant weights; i32 result"),
+    e("CumProd", 26, cumulative::import, "exclusive, reverse; floats and integers"),
+    e("CumSum", 11, cumulative::import, "exclusive, reverse; floats and integers"),
     e("DequantizeLinear", 10, quant::import_dequantize, "per-tensor/per-axis; folded on constants"),
     e("Div", 7, binary::import, ""),
     e("Dropout", 7, activation::import_identity, "inference (identity)"),
     e("Equal", 7, logic::import_compare, "any element type; numpy broadcasting"),
+    e("EyeLike", 9, compose::import_eye_like, "a constant (static shapes)"),
     e("Exp", 6, activation::import_unary, ""),
     e("Expand", 8, layout::import_expand, "constant target shape"),
     e("Flatten", 1, layout::import_flatten, "a view"),
     e("Gather", 1, layout::import_gather, "constant or run-time indices"),
+    e("GatherND", 11, scatter::import_gather_nd, "run-time indices; batch_dims"),
     e("GatherElements", 11, index::import_gather_elements, "run-time indices"),
     e("Gemm", 7, gemm::import_gemm, "alpha, beta, transA/B, broadcast C"),
     e("GlobalAveragePool", 1, pool::import_global, ""),
     e("GlobalMaxPool", 1, pool::import_global, ""),
     e("Greater", 7, logic::import_compare, "any element type; numpy broadcasting"),
     e("GreaterOrEqual", 12, logic::import_compare, "any element type; numpy broadcasting"),
+    e("Hardmax", 13, compose::import_hardmax, "f32; as ArgMax, Equal and Cast"),
     e("HardSigmoid", 6, activation::import_unary, ""),
     e("HardSwish", 14, activation::import_unary, ""),
     e("Identity", 1, activation::import_identity, ""),
@@ -80,6 +91,8 @@ pub static OPS: &[Entry] = &[
     e("LessOrEqual", 12, logic::import_compare, "any element type; numpy broadcasting"),
     e("Log", 6, activation::import_unary, ""),
     e("LogSoftmax", 1, softmax::import, ""),
+    e("LpNormalization", 1, compose::import_lp_normalization, "p = 1 or 2; as ReduceL1/L2 and Div"),
+    e("LpPool", 2, compose::import_lp_pool, "1-D/2-D; as |x|^p, a zero-padded average pool and ^(1/p)"),
     e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layout 0"),
     e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
     e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),
@@ -92,6 +105,7 @@ pub static OPS: &[Entry] = &[
     e("Neg", 6, activation::import_unary, ""),
     e("NegativeLogLikelihoodLoss", 12, loss::import, "f32 scores; weights, ignore_index, every reduction"),
     e("Not", 1, logic::import_not, ""),
+    e("OneHot", 9, compose::import_one_hot, "constant depth; run-time indices and values"),
     e("Or", 7, logic::import_logic, "numpy broadcasting"),
     e("PRelu", 7, binary::import, "slope broadcast onto X; integers too"),
     e("Pad", 2, layout::import_pad, "constant mode"),
@@ -111,9 +125,18 @@ pub static OPS: &[Entry] = &[
     e("ReduceProd", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
     e("ReduceSum", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
     e("ReduceSumSquare", 1, reduce::import_reduce, "any axes; keepdims, noop_with_empty_axes"),
+    e(
+        "Resize",
+        11,
+        resize::import,
+        "f32; nearest/linear/cubic, antialias, every coordinate mode, axes, aspect-ratio policy",
+    ),
     e("RMSNormalization", 23, norm::import_layer_norm, "f32"),
     e("Relu", 6, activation::import_relu, "fused into producers"),
     e("Reshape", 5, layout::import_reshape, "a view; 0 and -1"),
+    e("Scatter", 9, scatter::import_scatter_elements, "as ScatterElements"),
+    e("ScatterElements", 11, scatter::import_scatter_elements, "run-time indices; every reduction"),
+    e("ScatterND", 11, scatter::import_scatter_nd, "run-time indices; every reduction"),
     e("Shape", 1, shape::import_shape, "folded (static shapes)"),
     e("Sigmoid", 6, activation::import_unary, ""),
     e("Size", 1, shape::import_size, "a constant (static shapes)"),
@@ -126,7 +149,10 @@ pub static OPS: &[Entry] = &[
     e("Split", 2, layout::import_split, "sizes, num_outputs or equal parts"),
     e("Sub", 7, binary::import, ""),
     e("Sum", 8, binary::import, "any number of operands"),
+    e("SwiGLU", 28, compose::import_swiglu, "f32; as Swish and Mul"),
+    e("Swish", 24, compose::import_swish, "f32; as Mul, Sigmoid and Mul"),
     e("Tanh", 6, activation::import_unary, ""),
+    e("TopK", 10, topk::import, "constant k; largest/smallest; always sorted"),
     e("Transpose", 1, layout::import_transpose, ""),
     e("Trilu", 14, layout::import_trilu, "any element type"),
     e("Unsqueeze", 1, layout::import_unsqueeze, "a view"),

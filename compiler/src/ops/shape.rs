@@ -7,6 +7,7 @@ use crate::front::node::{Lowered, NodeCx};
 use crate::front::tensor::dtype_of;
 use crate::ir::{DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
+use tinyops_runtime::kernels::FormatCast;
 
 /// The shape of the input as a 1-D i64 tensor (optionally a range of its axes).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +52,9 @@ pub fn import_shape(cx: &NodeCx) -> OpResult<Lowered> {
 pub struct Cast {
     /// Target type.
     pub to: DType,
+    /// Clamp overflow to the largest finite value (8-bit float targets; ONNX
+    /// `saturate`, default 1).
+    pub saturate: bool,
 }
 
 impl OpDef for Cast {
@@ -58,18 +62,23 @@ impl OpDef for Cast {
         "cast"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        vec![("to", self.to.to_string())]
+        if self.saturate || !self.to.is_small_float() {
+            vec![("to", self.to.to_string())]
+        } else {
+            vec![("to", self.to.to_string()), ("saturate", "0".into())]
+        }
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         Ok(vec![TensorType::new(self.to, req(inputs, 0)?.ty.shape.clone())])
     }
     fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
-        Ok(vec![Tensor { shape: x.shape.clone(), data: x.data.cast(self.to) }])
+        Ok(vec![Tensor { shape: x.shape.clone(), data: x.data.cast_saturating(self.to, self.saturate) }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let x = cx.input(0)?;
         let kernel = match (x.ty.dtype, self.to) {
+            (from, to) if from.format_only() || to.format_only() => self.small(from, to)?,
             (from, to)
                 if (from.is_half() && (to.is_half() || to == DType::Bool)) || (from == DType::Bool && to.is_half()) =>
             {
@@ -85,6 +94,28 @@ impl OpDef for Cast {
     }
 }
 
+impl Cast {
+    /// The kernel of a Cast from or to a small format: `cast_format` between formats,
+    /// or (from a 4-/2-bit integer, held as its value in a byte) the ordinary cast from
+    /// that byte.
+    fn small(&self, from: DType, to: DType) -> OpResult<Kernel> {
+        if let (Some(f), Some(t)) = (from.format(), to.format()) {
+            let p = FormatCast { from: f, to: t, saturate: self.saturate };
+            return Ok(Kernel::CastFormat { x: from, y: to, p });
+        }
+        let byte = match from {
+            DType::I4 | DType::I2 => DType::I8,
+            DType::U4 | DType::U2 => DType::U8,
+            _ => unsupported!("Cast from {from} to {to} on a tensor computed at run time"),
+        };
+        Ok(match to {
+            DType::Bool => Kernel::CastToBool { from: byte },
+            t if t.format_only() => unsupported!("Cast from {from} to {to} on a tensor computed at run time"),
+            to => Kernel::Cast { from: byte, to },
+        })
+    }
+}
+
 /// Cast (a cast to the same type is dropped).
 pub fn import_cast(cx: &NodeCx) -> OpResult<Lowered> {
     let Some(x) = cx.input(0) else { invalid!("input is required") };
@@ -92,7 +123,7 @@ pub fn import_cast(cx: &NodeCx) -> OpResult<Lowered> {
     if to == x.ty.dtype {
         return Ok(Lowered::Forward(0));
     }
-    Ok(Lowered::op(Cast { to }, 1))
+    Ok(Lowered::op(Cast { to, saturate: cx.int("saturate", 1)? != 0 }, 1))
 }
 
 /// CastLike: a Cast to the element type of the second input.
@@ -101,7 +132,7 @@ pub fn import_cast_like(cx: &NodeCx) -> OpResult<Lowered> {
     if like.ty.dtype == x.ty.dtype {
         return Ok(Lowered::Forward(0));
     }
-    Ok(Lowered::op(Cast { to: like.ty.dtype }, 1))
+    Ok(Lowered::op(Cast { to: like.ty.dtype, saturate: cx.int("saturate", 1)? != 0 }, 1))
 }
 
 /// Size: the element count, a constant (shapes are static).

@@ -603,3 +603,156 @@ pub struct GatherElements {
     /// Extent of the data along it.
     pub axis_len: usize,
 }
+
+/// A number format [`cast_format`](crate::kernels::portable::cast_format) converts
+/// between, through f32. The 8- and 4-bit floats are their bits in a `u8` (one
+/// element per byte); the 4- and 2-bit integers are their value in an `i8` or `u8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// IEEE single precision (`f32`).
+    F32,
+    /// IEEE half precision, as its 16 bits (`u16`).
+    F16,
+    /// bfloat16, as its 16 bits (`u16`).
+    BF16,
+    /// 8-bit float, 4 exponent and 3 mantissa bits, bias 7, no infinities, NaN 0x7F/0xFF.
+    F8E4M3FN,
+    /// 8-bit float, 4 exponent and 3 mantissa bits, bias 8, no infinities or −0, NaN 0x80.
+    F8E4M3FNUZ,
+    /// 8-bit float, 5 exponent and 2 mantissa bits, bias 15, IEEE infinities and NaNs.
+    F8E5M2,
+    /// 8-bit float, 5 exponent and 2 mantissa bits, bias 16, no infinities or −0, NaN 0x80.
+    F8E5M2FNUZ,
+    /// 4-bit float, 2 exponent and 1 mantissa bit, bias 1, no infinities or NaN.
+    F4E2M1,
+    /// Signed 4-bit integer (`i8` holding −8..=7).
+    I4,
+    /// Unsigned 4-bit integer (`u8` holding 0..=15).
+    U4,
+    /// Signed 2-bit integer (`i8` holding −2..=1).
+    I2,
+    /// Unsigned 2-bit integer (`u8` holding 0..=3).
+    U2,
+}
+
+/// A conversion between two [`Format`]s: floats round to nearest even; values beyond
+/// the target's largest finite one become it when `saturate` (ONNX Cast's default),
+/// else infinity or NaN as the target has them; floats to the small integers truncate
+/// toward zero and keep the low bits (two's complement wrap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatCast {
+    /// The source format.
+    pub from: Format,
+    /// The target format.
+    pub to: Format,
+    /// Clamp overflow to the largest finite value.
+    pub saturate: bool,
+}
+
+/// A bitwise function of [`bitwise`](crate::kernels::portable::bitwise) on integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BitOp {
+    /// a & b.
+    And,
+    /// a | b.
+    Or,
+    /// a ^ b.
+    Xor,
+    /// a << b (0 once b reaches the width).
+    ShiftLeft,
+    /// a >> b, logical for unsigned and arithmetic for signed types (0, or −1 for a
+    /// negative signed a, once b reaches the width).
+    ShiftRight,
+}
+
+/// A running sum or product along the middle axis of `outer × len × inner`
+/// ([`cumulative`](crate::kernels::portable::cumulative); ONNX CumSum and CumProd).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cumulative {
+    /// Product of the extents before the axis.
+    pub outer: usize,
+    /// Extent of the axis.
+    pub len: usize,
+    /// Product of the extents after the axis.
+    pub inner: usize,
+    /// A running product (else a sum).
+    pub product: bool,
+    /// Each element leaves itself out (the first holds the identity).
+    pub exclusive: bool,
+    /// Run from the end of the axis toward its start.
+    pub reverse: bool,
+}
+
+/// A separable resampling ([`resample_f32`](crate::kernels::portable::resample_f32);
+/// ONNX Resize): along each axis `d`, output coordinate `o` reads `taps[d]` input
+/// coordinates with weights, listed at `start[d] + o·taps[d] + k` of the kernel's index
+/// and weight tables. An index of `u32::MAX` marks a coordinate outside the input
+/// (`tf_crop_and_resize`): the output element is `extrapolation`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resample {
+    /// Axes in use (1..=MAX_RANK).
+    pub rank: usize,
+    /// Input extents.
+    pub input: [usize; MAX_RANK],
+    /// Output extents.
+    pub output: [usize; MAX_RANK],
+    /// Taps per output coordinate, per axis.
+    pub taps: [usize; MAX_RANK],
+    /// Where each axis' entries start in the tables.
+    pub start: [usize; MAX_RANK],
+    /// The value of elements outside the input.
+    pub extrapolation: f32,
+}
+
+/// How a scatter combines an update with the element it lands on (ONNX `reduction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScatterOp {
+    /// Replace it.
+    None,
+    /// Add to it.
+    Add,
+    /// Multiply it.
+    Mul,
+    /// Keep the larger.
+    Max,
+    /// Keep the smaller.
+    Min,
+}
+
+/// The geometry of GatherND and ScatterND: `batch` blocks of `batch_stride` data
+/// elements, each addressed by `count` index tuples of `k` components (data extents
+/// `dims`, strides `strides` within the block); each tuple selects `slice` contiguous
+/// elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexNd {
+    /// Batch blocks.
+    pub batch: usize,
+    /// Data elements per batch block.
+    pub batch_stride: usize,
+    /// Index tuples per batch block.
+    pub count: usize,
+    /// Components per tuple (1..=MAX_RANK).
+    pub k: usize,
+    /// Data extents of the indexed axes.
+    pub dims: [usize; MAX_RANK],
+    /// Data strides of the indexed axes.
+    pub strides: [usize; MAX_RANK],
+    /// Elements each tuple selects.
+    pub slice: usize,
+}
+
+/// The `k` largest (or smallest) elements along the middle axis of
+/// `outer × len × inner` ([`top_k`](crate::kernels::portable::top_k); ONNX TopK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopK {
+    /// Product of the extents before the axis.
+    pub outer: usize,
+    /// Extent of the axis.
+    pub len: usize,
+    /// Product of the extents after the axis.
+    pub inner: usize,
+    /// Elements kept per slice (at most `len`).
+    pub k: usize,
+    /// The largest (else the smallest).
+    pub largest: bool,
+}

@@ -250,6 +250,20 @@ fn scalar(t: DType, v: f64) -> TokenStream {
     }
 }
 
+fn gather_elements(p: &tinyops_runtime::kernels::GatherElements) -> TokenStream {
+    let (rank, axis, len) = (p.rank, p.axis, p.axis_len);
+    let (shape, data) = (usize_array(&p.shape, MAX_RANK), usize_array(&p.data, MAX_RANK));
+    quote!(&rt::kernels::GatherElements { rank: #rank, shape: #shape, data: #data, axis: #axis, axis_len: #len })
+}
+
+fn index_nd(p: &tinyops_runtime::kernels::IndexNd) -> TokenStream {
+    let tinyops_runtime::kernels::IndexNd { batch, batch_stride, count, k, slice, .. } = *p;
+    let (dims, strides) = (usize_array(&p.dims, MAX_RANK), usize_array(&p.strides, MAX_RANK));
+    quote!(&rt::kernels::IndexNd {
+        batch: #batch, batch_stride: #batch_stride, count: #count, k: #k, dims: #dims, strides: #strides, slice: #slice
+    })
+}
+
 /// The arguments a kernel takes before its tensor operands.
 fn params(k: &Kernel) -> Vec<TokenStream> {
     use Kernel::*;
@@ -259,6 +273,27 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         BinaryF32 { p, op, act } => vec![broadcast(p), binary(*op), clamp(*act)],
         BinaryInt { p, op, .. } => vec![broadcast(p), binary(*op)],
         UnaryInt { f, .. } => vec![variant("IntUnary", f)],
+        Bitwise { p, op, .. } => vec![broadcast(p), variant("BitOp", op)],
+        Cumulative { p, .. } => {
+            let tinyops_runtime::kernels::Cumulative { outer, len, inner, product, exclusive, reverse } = *p;
+            vec![quote!(&rt::kernels::Cumulative {
+                outer: #outer, len: #len, inner: #inner, product: #product, exclusive: #exclusive, reverse: #reverse
+            })]
+        }
+        BitCast { .. } => vec![],
+        ResampleF32 { p, index, weight } => {
+            let [input, output, taps, start] =
+                [&p.input, &p.output, &p.taps, &p.start].map(|v| usize_array(v, MAX_RANK));
+            let (rank, extrapolation) = (p.rank, f32_lit(p.extrapolation));
+            let index = index.iter().map(|&i| Literal::u32_unsuffixed(i));
+            vec![
+                quote!(&rt::kernels::Resample {
+                    rank: #rank, input: #input, output: #output, taps: #taps, start: #start, extrapolation: #extrapolation
+                }),
+                quote!(&[#(#index),*]),
+                f32s(weight),
+            ]
+        }
         ClampF32 { act } => vec![clamp(*act)],
         UnaryF32 { f } => vec![unary(*f)],
         SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } | MeanAxisF32 { p } | MaxAxisF32 { p } => {
@@ -273,6 +308,10 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         ClassifyF32 { nan, pos, neg } => vec![quote!(#nan), quote!(#pos), quote!(#neg)],
         Not | Cast { .. } | CastToBool { .. } | CastFromBool { .. } => vec![],
         CastFromHalf { bf16, .. } | CastToHalf { bf16, .. } => vec![quote!(#bf16)],
+        CastFormat { p, .. } => {
+            let (from, to, saturate) = (variant("Format", p.from), variant("Format", p.to), p.saturate);
+            vec![quote!(&rt::kernels::FormatCast { from: #from, to: #to, saturate: #saturate })]
+        }
         Select { p, .. } => vec![broadcast3(p)],
         LayerNormF32 { p } => {
             let LayerNorm { outer, inner, epsilon, rms } = *p;
@@ -304,12 +343,13 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
             })]
         }
         GatherIndexed { p, .. } => vec![gather(p)],
-        GatherElements { p, .. } => {
-            let (rank, axis, len) = (p.rank, p.axis, p.axis_len);
-            let (shape, data) = (usize_array(&p.shape, MAX_RANK), usize_array(&p.data, MAX_RANK));
-            vec![
-                quote!(&rt::kernels::GatherElements { rank: #rank, shape: #shape, data: #data, axis: #axis, axis_len: #len }),
-            ]
+        GatherElements { p, .. } => vec![gather_elements(p)],
+        ScatterElements { p, op, .. } => vec![gather_elements(p), variant("ScatterOp", op)],
+        ScatterNd { p, op, .. } => vec![index_nd(p), variant("ScatterOp", op)],
+        GatherNd { p, .. } => vec![index_nd(p)],
+        TopK { p, .. } => {
+            let tinyops_runtime::kernels::TopK { outer, len, inner, k, largest } = *p;
+            vec![quote!(&rt::kernels::TopK { outer: #outer, len: #len, inner: #inner, k: #k, largest: #largest })]
         }
         Copy { .. } => vec![],
         Fill { t, value } => vec![scalar(*t, *value)],

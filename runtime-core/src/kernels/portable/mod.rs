@@ -4,25 +4,37 @@
 //! `step_by` and zipped `chunks_exact`, whose out-of-line size arithmetic keeps panic
 //! paths the optimiser cannot remove; the no_std test proves none remains.
 
+mod bitwise;
 mod conv;
 mod copy;
+mod cumulative;
 mod elementwise;
+mod format;
 mod gemm;
 mod int8;
 mod logic;
 mod lstm;
 mod pool;
 mod reduce;
+mod resample;
+mod scatter;
+mod topk;
 
+pub use bitwise::*;
 pub use conv::*;
 pub use copy::*;
+pub use cumulative::*;
 pub use elementwise::*;
+pub use format::*;
 pub use gemm::*;
 pub use int8::*;
 pub use logic::*;
 pub use lstm::*;
 pub use pool::*;
 pub use reduce::*;
+pub use resample::*;
+pub use scatter::*;
+pub use topk::*;
 
 /// Geometries the kernel tests share.
 #[cfg(test)]

@@ -31,7 +31,7 @@ fn operand(rng: &mut Rng, rank: usize, shape: &[usize; MAX_RANK]) -> ([usize; MA
 }
 
 /// A random broadcast whose operands fit the suite's buffers, with both operands' lengths.
-fn broadcast(rng: &mut Rng) -> (Broadcast, usize, usize) {
+pub(super) fn broadcast(rng: &mut Rng) -> (Broadcast, usize, usize) {
     for _ in 0..64 {
         let rank = rng.range(1, MAX_RANK);
         let mut shape = [0usize; MAX_RANK];
@@ -47,11 +47,11 @@ fn broadcast(rng: &mut Rng) -> (Broadcast, usize, usize) {
     (Broadcast { rank: 1, shape: [1; MAX_RANK], a: [0; MAX_RANK], b: [0; MAX_RANK] }, 1, 1)
 }
 
-fn total(p: &Broadcast) -> usize {
+pub(super) fn total(p: &Broadcast) -> usize {
     p.shape.iter().take(p.rank).product()
 }
 
-fn describe(geo: &mut Text, p: &Broadcast) {
+pub(super) fn describe(geo: &mut Text, p: &Broadcast) {
     let r = p.rank;
     let _ = write!(geo, "shape{:?} a{:?} b{:?}", head(&p.shape, r), head(&p.a, r), head(&p.b, r));
 }

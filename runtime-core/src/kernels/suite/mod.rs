@@ -81,11 +81,15 @@
 
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 mod arm_dsp;
+mod bitwise;
 mod conv;
 mod copy;
+mod cumulative;
 mod elementwise;
+mod format;
 mod gemm;
 mod harness;
+mod index;
 mod lstm;
 mod math64;
 mod pool;
@@ -332,6 +336,18 @@ const KERNELS: &[Entry] = &[
     entry!(quant::lookup_q8, "portable::lookup_q8<i8,i8>", portable::lookup_q8::<i8, i8>),
     entry!(quant::lookup_q8, "portable::lookup_q8<u8,u8>", portable::lookup_q8::<u8, u8>),
     entry!(quant::lookup_q8, "portable::lookup_q8<i8,u8>", portable::lookup_q8::<i8, u8>),
+    entry!(bitwise::bitwise, "portable::bitwise<i8>", portable::bitwise::<i8>),
+    entry!(bitwise::bitwise, "portable::bitwise<u32>", portable::bitwise::<u32>),
+    entry!(cumulative::cumulative_f32, "portable::cumulative<f32>", portable::cumulative::<f32>),
+    entry!(cumulative::cumulative_i32, "portable::cumulative<i32>", portable::cumulative::<i32>),
+    entry!(cumulative::bitcast, "portable::bitcast<f32,i32>", portable::bitcast::<f32, i32>),
+    entry!(index::resample, "portable::resample_f32", portable::resample_f32),
+    entry!(index::scatter_elements, "portable::scatter_elements<f32,i32>", portable::scatter_elements::<f32, i32>),
+    entry!(index::scatter_nd, "portable::scatter_nd<f32,i32>", portable::scatter_nd::<f32, i32>),
+    entry!(index::top_k, "portable::top_k<f32>", portable::top_k::<f32>),
+    entry!(index::gather_nd, "portable::gather_nd<f32,i32>", portable::gather_nd::<f32, i32>),
+    entry!(format::to_small, "portable::cast_format<f32,u8>", portable::cast_format::<f32, u8>),
+    entry!(format::from_small, "portable::cast_format<u8,f32>", portable::cast_format::<u8, f32>),
 ];
 
 /// The names of every kernel the suite checks, in the order [`run`] runs them.
