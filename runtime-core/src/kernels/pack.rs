@@ -143,10 +143,58 @@ pub fn arm_dsp_depthwise_weights(w: &[i8], channels: usize, taps: usize, into: &
     true
 }
 
+/// Inputs per group of the Arm DSP fully-connected layer's inner loop (two groups
+/// of 4 per iteration): `k` is padded to a multiple of it.
+pub const ARM_DSP_GEMM_STEP: usize = 8;
+
+/// Most groups of 4 inputs the Arm DSP fully-connected layer sums before it splits
+/// its paired accumulator (see [`arm_dsp_gemm_weights`]): 126 groups, 504 inputs, so
+/// the odd column's partial sum stays below 2^23 in magnitude (504 · 2^14 < 2^23).
+pub const ARM_DSP_GEMM_CHUNK: usize = 126;
+
 /// Scratch words of the Arm DSP fully-connected layer: one row of activations
-/// widened to 16-bit pairs.
+/// widened to 16-bit pairs (`k` padded to [`ARM_DSP_GEMM_STEP`]) and the sum of the
+/// row's activations per chunk of [`ARM_DSP_GEMM_CHUNK`] groups.
 pub const fn arm_dsp_gemm_scratch(p: &Gemm) -> usize {
-    round4(p.k) / 2
+    let k8 = round_to(p.k, ARM_DSP_GEMM_STEP);
+    k8 / 2 + (k8 / 4).div_ceil(ARM_DSP_GEMM_CHUNK)
+}
+
+/// Bytes of [`arm_dsp_gemm_weights`]' output.
+pub const fn arm_dsp_gemm_weights_len(n: usize, k: usize) -> usize {
+    round_to(n, 4) * round_to(k, ARM_DSP_GEMM_STEP)
+}
+
+/// Fully-connected weights (`w` is `n × k`, one row per output column) for the Arm
+/// DSP kernel, which computes two columns with one accumulator pair: per block of 4
+/// columns, per group of 4 inputs `4g..4g+4` (`k` padded with zeros to a multiple of
+/// [`ARM_DSP_GEMM_STEP`]), per column pair `(c, c+1)`, the two words
+/// `[u(c, 4g), w(c+1, 4g), u(c, 4g+2), w(c+1, 4g+2)]` and the same for inputs
+/// `4g+1, 4g+3`, where `u = w + 128` (the even column's weight as an unsigned byte).
+/// Read as signed halfwords, such a word is `256·w(c+1) + u(c)`; read with `uxtb16`,
+/// it is `u(c)`: one `smlad` of each against two inputs accumulates
+/// `256·Σ x·w(c+1) + Σ x·u(c)` and `Σ x·u(c)`, and `Σ x·u(c) = Σ x·w(c) + 128·Σ x`.
+/// Columns past `n` are zero. False (and `into` untouched) when the slices are too
+/// short.
+pub fn arm_dsp_gemm_weights(w: &[i8], n: usize, k: usize, into: &mut [i8]) -> bool {
+    let k8 = round_to(k, ARM_DSP_GEMM_STEP);
+    let Some(into) = into.get_mut(..arm_dsp_gemm_weights_len(n, k)) else { return false };
+    if w.len() < n * k {
+        return false;
+    }
+    let groups = (k8 / 4).max(1);
+    for (i, o) in into.iter_mut().enumerate() {
+        // i = (((b · groups + g) · 2 + pair) · 2 + h) · 4 + e
+        let e = i % 4;
+        let h = (i / 4) % 2;
+        let pair = (i / 8) % 2;
+        let g = (i / 16) % groups;
+        let b = i / (16 * groups);
+        let (c, kk) = (4 * b + 2 * pair + e % 2, 4 * g + h + 2 * (e / 2));
+        let v = if c < n && kk < k { w.get(c * k + kk).copied().unwrap_or(0) } else { 0 };
+        *o = if e % 2 == 0 { (v as u8 ^ 0x80) as i8 } else { v };
+    }
+    true
 }
 
 /// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/groups` with one filter per
@@ -210,6 +258,24 @@ mod tests {
         let v: [i16; 32] = core::array::from_fn(h);
         assert_eq!(&v[..8], &[0, 2, 1, 3, 10, 12, 11, 13]); // group 0, taps 0 and 1
         assert_eq!(&v[8..16], &[4, 0, 0, 0, 14, 0, 0, 0]); // group 1: channel 4, padding
+    }
+
+    #[test]
+    fn gemm_weights_pair_columns_with_the_even_one_unsigned() {
+        // 3 columns × 5 inputs: w[c][k] = 10c + k; k padded to 8, columns to 4.
+        let w: [i8; 15] = core::array::from_fn(|i| (10 * (i / 5) + i % 5) as i8);
+        let mut out = [0i8; 32];
+        assert!(arm_dsp_gemm_weights(&w, 3, 5, &mut out));
+        let u = |v: i8| (v as u8 ^ 0x80) as i8;
+        // Group 0: pair (0, 1): inputs 0, 2 then 1, 3; pair (2, 3): column 3 is zero.
+        assert_eq!(&out[..8], &[u(0), 10, u(2), 12, u(1), 11, u(3), 13]);
+        assert_eq!(&out[8..16], &[u(20), 0, u(22), 0, u(21), 0, u(23), 0]);
+        // Group 1: input 4 only.
+        assert_eq!(&out[16..24], &[u(4), 14, u(0), 0, u(0), 0, u(0), 0]);
+        assert!(!arm_dsp_gemm_weights(&w, 3, 5, &mut [0i8; 31]));
+        // Halfwords read as `256·w(c+1) + u(c)`.
+        let h = i16::from_le_bytes([out[0] as u8, out[1] as u8]);
+        assert_eq!(h as i32, 256 * 10 + 128);
     }
 
     #[test]

@@ -85,13 +85,14 @@ fn gemm_accepts(k: &Kernel) -> bool {
         && all_i8(k)
 }
 
-/// Weights interleaved in blocks of four columns, bias padded to match.
+/// Weights in column pairs sharing words, blocks of four columns
+/// (`pack::arm_dsp_gemm_weights`), bias padded to match.
 fn gemm_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
     let Kernel::GemmQ8 { p, .. } = k else { return None };
     let w = i8s(reads.get(1).copied().flatten()?)?;
     let mut bias = i32s(reads.get(2).copied().flatten())?;
-    let mut wp = vec![0i8; pack::interleaved_len(p.n, p.k, 4)];
-    pack::interleave(&w, p.n, p.k, 4, &mut wp).then_some(())?;
+    let mut wp = vec![0i8; pack::arm_dsp_gemm_weights_len(p.n, p.k)];
+    pack::arm_dsp_gemm_weights(&w, p.n, p.k, &mut wp).then_some(())?;
     bias.resize(pack::round_to(p.n, 4), 0);
     Some(vec![None, Some(vector_i8(wp)), Some(vector_i32(bias))])
 }

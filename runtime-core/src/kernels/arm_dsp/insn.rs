@@ -148,3 +148,115 @@ pub unsafe fn depthwise_taps(x: *const i8, offs: *const i32, w: *const u32, taps
     }
     [a0, a1, a2, a3]
 }
+
+/// Two column pairs of a fully-connected layer (weights packed by
+/// [`pack::arm_dsp_gemm_weights`]): for each group of 4 inputs (two per iteration),
+/// the widened inputs `(x0,x2), (x1,x3)` meet each pair's two words raw (`smlad`:
+/// `256·w(odd) + u(even)` per halfword) and through `uxtb16` (`u(even)`), into the
+/// accumulators `[e0, r0, e1, r1]` (`e`: `Σ x·u(even)`, `r`: `256·Σ x·w(odd) + e`).
+///
+/// 15 instructions per 16 multiply-adds: `ldrd` of the inputs and of each pair's
+/// words, four `uxtb16`, eight `smlad`; the loop test once per two groups.
+///
+/// [`pack::arm_dsp_gemm_weights`]: crate::kernels::pack::arm_dsp_gemm_weights
+///
+/// # Safety
+/// `cols` must be valid for `4 · iterations` words and `w` for `8 · iterations`
+/// words, both 4-byte aligned; `iterations ≥ 1`.
+#[inline(always)]
+pub unsafe fn gemm_pairs(cols: *const u32, w: *const u32, iterations: usize, acc: [i32; 4]) -> [i32; 4] {
+    let [mut e0, mut r0, mut e1, mut r1] = acc;
+    // SAFETY: reads exactly what the caller guarantees valid; writes only registers.
+    unsafe {
+        asm!(
+            "2:",
+            "ldrd {x0}, {x1}, [{c}], #8",
+            "ldrd {w0}, {w1}, [{w}], #8",
+            "uxtb16 {u}, {w0}",
+            "smlad {r0}, {x0}, {w0}, {r0}",
+            "smlad {e0}, {x0}, {u}, {e0}",
+            "uxtb16 {u}, {w1}",
+            "smlad {r0}, {x1}, {w1}, {r0}",
+            "smlad {e0}, {x1}, {u}, {e0}",
+            "ldrd {w0}, {w1}, [{w}], #8",
+            "uxtb16 {u}, {w0}",
+            "smlad {r1}, {x0}, {w0}, {r1}",
+            "smlad {e1}, {x0}, {u}, {e1}",
+            "uxtb16 {u}, {w1}",
+            "smlad {r1}, {x1}, {w1}, {r1}",
+            "smlad {e1}, {x1}, {u}, {e1}",
+            "ldrd {x0}, {x1}, [{c}], #8",
+            "ldrd {w0}, {w1}, [{w}], #8",
+            "uxtb16 {u}, {w0}",
+            "smlad {r0}, {x0}, {w0}, {r0}",
+            "smlad {e0}, {x0}, {u}, {e0}",
+            "uxtb16 {u}, {w1}",
+            "smlad {r0}, {x1}, {w1}, {r0}",
+            "smlad {e0}, {x1}, {u}, {e0}",
+            "ldrd {w0}, {w1}, [{w}], #8",
+            "uxtb16 {u}, {w0}",
+            "smlad {r1}, {x0}, {w0}, {r1}",
+            "smlad {e1}, {x0}, {u}, {e1}",
+            "uxtb16 {u}, {w1}",
+            "smlad {r1}, {x1}, {w1}, {r1}",
+            "smlad {e1}, {x1}, {u}, {e1}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            c = inout(reg) cols => _,
+            w = inout(reg) w => _,
+            n = inout(reg) iterations => _,
+            e0 = inout(reg) e0,
+            r0 = inout(reg) r0,
+            e1 = inout(reg) e1,
+            r1 = inout(reg) r1,
+            x0 = out(reg) _,
+            x1 = out(reg) _,
+            w0 = out(reg) _,
+            w1 = out(reg) _,
+            u = out(reg) _,
+            options(readonly, nostack),
+        );
+    }
+    [e0, r0, e1, r1]
+}
+
+/// The output stage of four outputs sharing one requantisation, clamped to the full
+/// i8 range: `ssat((acc·mult >> 32) + rnd) >> t, 8)` stored at `y[0..4]`, where `rnd`
+/// already holds the output zero point (`rnd + (zp << t)`: [`requant::Folded`]). Four
+/// instructions per output.
+///
+/// [`requant::Folded`]: super::requant::Folded
+#[inline(always)]
+pub fn requant4_full(acc: [i32; 4], mult: i32, rnd: i32, t: i32, y: &mut [i8; 4]) {
+    let [a0, a1, a2, a3] = acc;
+    // SAFETY: writes the four bytes of `y`; register arithmetic otherwise.
+    unsafe {
+        asm!(
+            "smmla {a0}, {a0}, {m}, {r}",
+            "smmla {a1}, {a1}, {m}, {r}",
+            "smmla {a2}, {a2}, {m}, {r}",
+            "smmla {a3}, {a3}, {m}, {r}",
+            "asrs {a0}, {a0}, {t}",
+            "asrs {a1}, {a1}, {t}",
+            "asrs {a2}, {a2}, {t}",
+            "asrs {a3}, {a3}, {t}",
+            "ssat {a0}, #8, {a0}",
+            "ssat {a1}, #8, {a1}",
+            "ssat {a2}, #8, {a2}",
+            "ssat {a3}, #8, {a3}",
+            "strb {a0}, [{y}]",
+            "strb {a1}, [{y}, #1]",
+            "strb {a2}, [{y}, #2]",
+            "strb {a3}, [{y}, #3]",
+            a0 = inout(reg) a0 => _,
+            a1 = inout(reg) a1 => _,
+            a2 = inout(reg) a2 => _,
+            a3 = inout(reg) a3 => _,
+            m = in(reg) mult,
+            r = in(reg) rnd,
+            t = in(reg) t,
+            y = in(reg) y.as_mut_ptr(),
+            options(nostack),
+        );
+    }
+}

@@ -71,10 +71,10 @@ pub(crate) fn gemm_q8(
     y: &mut [i8],
 ) {
     let (mut wp, mut bp) = ([0i8; PACKED], [0i32; MAX_CH + 4]);
-    if !pack::interleave(w, p.n, p.k, 4, &mut wp) {
+    if !pack::arm_dsp_gemm_weights(w, p.n, p.k, &mut wp) {
         return;
     }
     bp.iter_mut().zip(bias).for_each(|(b, &v)| *b = v);
-    let mut scratch = [0i32; N / 2 + 8];
+    let mut scratch = [0i32; N / 2 + 16];
     arm_dsp::gemm_q8::<i8, i8, i8>(p, out, mult, shift, a, &wp, &bp, &mut scratch, y);
 }
