@@ -97,13 +97,13 @@ pub fn fold_zero_point_by_channel<W: Copy + Into<i32>>(
     true
 }
 
-/// Scratch words of the Arm DSP convolution: the requantisation table (3 words per
+/// Scratch words of the Arm DSP convolution: the output-stage table (4 words per
 /// output channel, channels rounded to pairs), two pixels' receptive fields widened to
 /// 16-bit pairs (`round4(K)` words) and as raw bytes (`round4(K) / 2` words),
 /// `K = kH·kW·C`, and a spare output row (for an odd last pixel).
 pub const fn arm_dsp_conv2d_scratch(p: &Conv2d) -> usize {
     let k4 = round4(p.k_h * p.k_w * p.in_c);
-    3 * round_to(p.out_c, 2) + k4 + k4 / 2 + round4(p.out_c) / 4
+    4 * round_to(p.out_c, 2) + k4 + k4 / 2 + round4(p.out_c) / 4
 }
 
 /// Scratch words of the Arm DSP depthwise convolution: the requantisation table (3

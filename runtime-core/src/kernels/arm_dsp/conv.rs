@@ -14,7 +14,7 @@
 //! the input use raw inputs against the zero-point-folded bias, and a pixel whose
 //! window leaves the input adds `zp·w` back for the taps it skipped.
 
-use super::insn::{depthwise_taps, mac_2x2, sxtb16, sxtb16_ror8, word};
+use super::insn::{conv_row, depthwise_taps, mac_2x2, sxtb16, sxtb16_ror8, word, Row};
 use super::requant;
 use crate::kernels::pack::{arm_dsp_conv2d_scratch, arm_dsp_depthwise_scratch, round4};
 use crate::kernels::Conv2d;
@@ -54,6 +54,50 @@ fn widen(raw_a: &[i8], raw_b: &[i8], cols: &mut [i32]) {
     for ((c, a), b) in cols.as_chunks_mut::<4>().0.iter_mut().zip(ra).zip(rb) {
         let (a, b) = (word(a), word(b));
         *c = [sxtb16(a) as i32, sxtb16_ror8(a) as i32, sxtb16(b) as i32, sxtb16_ror8(b) as i32];
+    }
+}
+
+/// Widens the receptive field of output pixel `(n, oy, ox)` straight from the input
+/// into its half of `cols` (`half` 0: pixel A, 1: pixel B), when the channel count is a
+/// multiple of 4 (so every group of 4 inputs lies in one tap): per group, the words
+/// `(x0,x2), (x1,x3)`; taps in the padding hold the widened zero point `zpw`.
+#[inline(always)]
+fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: &mut [[u32; 4]], half: usize) {
+    let c = p.in_c;
+    let g = c / 4;
+    let mut at = 0;
+    for ky in 0..p.k_h {
+        let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
+        for kx in 0..p.k_w {
+            let ix = (ox * p.stride_w + kx * p.dil_w).checked_sub(p.pad_left).filter(|&v| v < p.in_w);
+            let Some(dst) = cols.get_mut(at..at + g) else { return };
+            at += g;
+            let src = match (iy, ix) {
+                (Some(iy), Some(ix)) => {
+                    let from = ((n * p.in_h + iy) * p.in_w + ix) * c;
+                    x.get(from..from + c)
+                }
+                _ => None,
+            };
+            match src {
+                Some(src) => {
+                    for (d, q) in dst.iter_mut().zip(src.as_chunks::<4>().0) {
+                        let v = word(q);
+                        if half == 0 {
+                            d[0] = sxtb16(v);
+                            d[1] = sxtb16_ror8(v);
+                        } else {
+                            d[2] = sxtb16(v);
+                            d[3] = sxtb16_ror8(v);
+                        }
+                    }
+                }
+                None => dst.iter_mut().for_each(|d| {
+                    d[2 * half] = zpw;
+                    d[2 * half + 1] = zpw;
+                }),
+            }
+        }
     }
 }
 
@@ -148,7 +192,7 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let Some(scratch) = acc.get_mut(..arm_dsp_conv2d_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, rest)) = scratch.split_at_mut_checked(requant::WORDS * pairs * 2) else { return };
+    let Some((table, rest)) = scratch.split_at_mut_checked(ROW_WORDS * pairs) else { return };
     let Some((cols, rest)) = rest.split_at_mut_checked(k4) else { return };
     let Some((raw, spare)) = rest.split_at_mut_checked(k4 / 2) else { return };
     let raw = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(raw));
@@ -156,12 +200,18 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     let Some(spare) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(spare)).get_mut(..p.out_c) else {
         return;
     };
-    let plain = requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
     // The weights as words; the compiler aligns every weight to 16 bytes.
     let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
     let (Some(words), Some(bias)) = (words.get(..pairs * 2 * k4 / 4), bias.get(..pairs * 2)) else { return };
+    // The whole-row path: every channel's output stage folds (fast requantisation,
+    // full i8 range), and `conv_row` computes all full channel pairs in one call.
+    let full_pairs = p.out_c / 2;
+    let row = full_pairs > 0 && row_table(mult, shift, out, bias, full_pairs, table);
+    let plain = !row && requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
     let groups = k4 / 4;
     let zp = x_zp as i8;
+    let zpw = (zp as i16 as u16 as u32) * 0x0001_0001;
+    let direct = p.in_c % 4 == 0;
     let pixels = p.out_h * p.out_w;
     let c = p.out_c;
     for n in 0..p.batch {
@@ -171,12 +221,21 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             // (`pixels > 0` implies `out_w > 0`; the checked forms keep the panic path out.)
             let at_pixel = |q: usize| (q.checked_div(p.out_w).unwrap_or(0), q.checked_rem(p.out_w).unwrap_or(0));
             let (oy, ox) = at_pixel(pa);
-            im2col(p, x, zp, n, oy, ox, raw_a);
-            if two {
-                let (oy, ox) = at_pixel(pa + 1);
-                im2col(p, x, zp, n, oy, ox, raw_b);
+            if direct {
+                let cw = crate::arena::cast_mut::<u32>(crate::arena::as_bytes_mut(cols)).as_chunks_mut::<4>().0;
+                gather(p, x, zpw, n, oy, ox, cw, 0);
+                if two {
+                    let (oy, ox) = at_pixel(pa + 1);
+                    gather(p, x, zpw, n, oy, ox, cw, 1);
+                }
+            } else {
+                im2col(p, x, zp, n, oy, ox, raw_a);
+                if two {
+                    let (oy, ox) = at_pixel(pa + 1);
+                    im2col(p, x, zp, n, oy, ox, raw_b);
+                }
+                widen(raw_a, raw_b, cols);
             }
-            widen(raw_a, raw_b, cols);
             let at = (n * pixels + pa) * c;
             let (ya, yb) = if two {
                 let Some(rows) = y.get_mut(at..at + 2 * c) else { return };
@@ -186,13 +245,83 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 let Some(row) = y.get_mut(at..at + c) else { return };
                 (row, &mut *spare)
             };
-            if plain {
+            if row {
+                let r = Row {
+                    cols: cols.as_ptr().cast(),
+                    groups,
+                    w: words.as_ptr(),
+                    table: table.as_ptr(),
+                    ya: ya.as_mut_ptr(),
+                    yb: yb.as_mut_ptr(),
+                    pairs: full_pairs,
+                };
+                // SAFETY: `cols` holds 4·groups words (groups ≥ 1), `words` 2·groups
+                // per channel pair and `table` 8 per full pair (all word-aligned);
+                // `ya` and `yb` hold `c ≥ 2·full_pairs ≥ 2` bytes.
+                unsafe { conv_row(&r) };
+                if c % 2 == 1 {
+                    last_channel(cols, words, groups, bias, mult, shift, out, ya, yb);
+                }
+            } else if plain {
                 channels::<true>(cols, words, groups, bias, table, out, ya, yb);
             } else {
                 channels::<false>(cols, words, groups, bias, table, out, ya, yb);
             }
             pa += 2;
         }
+    }
+}
+
+/// Words per channel pair of the whole-row table (see [`Row::table`]).
+const ROW_WORDS: usize = 8;
+
+/// Fills the whole-row table for `pairs` channel pairs; false when some channel's
+/// output stage does not fold (then the table is only partly written).
+fn row_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], pairs: usize, table: &mut [i32]) -> bool {
+    let per_channel = mult.len() >= 2 * pairs && shift.len() >= 2 * pairs;
+    let folded = |c: usize| {
+        let i = if per_channel { c } else { 0 };
+        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+        requant::Folded::of(ch, out)
+    };
+    let rows = table.as_chunks_mut::<ROW_WORDS>().0.iter_mut().zip(bias.as_chunks::<2>().0);
+    let mut filled = 0;
+    for (q, (row, b)) in rows.take(pairs).enumerate() {
+        let (Some(f0), Some(f1)) = (folded(2 * q), folded(2 * q + 1)) else { return false };
+        *row = [b[0], b[1], f0.mult, f0.rnd, f0.t, f1.mult, f1.rnd, f1.t];
+        filled += 1;
+    }
+    filled == pairs
+}
+
+/// The last channel of an odd channel count, for both pixels (the whole-row path).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn last_channel(
+    cols: &[i32],
+    words: &[u32],
+    groups: usize,
+    bias: &[i32],
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    ya: &mut [i8],
+    yb: &mut [i8],
+) {
+    let c = ya.len();
+    let at = (c - 1) * groups;
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    let i = if per_channel { c - 1 } else { 0 };
+    let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+    if let (Some(&bv), true, Some(a), Some(b)) =
+        (bias.get(c - 1), words.len() >= at + 2 * groups, ya.last_mut(), yb.get_mut(c - 1))
+    {
+        // SAFETY: `words` holds the last pair's 2·groups words from `at`, `cols`
+        // 4·groups words (checked by the caller); both word-aligned.
+        let [a0, b0, _, _] =
+            unsafe { mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bv, bv, 0, 0]) };
+        *a = requant::general(a0, ch, out);
+        *b = requant::general(b0, ch, out);
     }
 }
 

@@ -260,3 +260,97 @@ pub fn requant4_full(acc: [i32; 4], mult: i32, rnd: i32, t: i32, y: &mut [i8; 4]
         );
     }
 }
+
+/// What [`conv_row`] reads: one pixel pair's widened receptive fields and every full
+/// channel pair's weights and output stage.
+#[repr(C)]
+pub struct Row {
+    /// Widened receptive fields, per group of 4 inputs pixel A's `(x0,x2), (x1,x3)`
+    /// then pixel B's (`4 · groups` words).
+    pub cols: *const u32,
+    /// Groups of 4 inputs (≥ 1).
+    pub groups: usize,
+    /// Weights interleaved in channel pairs (`2 · groups` words per pair).
+    pub w: *const u32,
+    /// Per channel pair: `bias0, bias1`, then `mult, rnd, t` of each channel (8 words;
+    /// `rnd` with the output zero point folded in, see [`super::requant::Folded`]).
+    pub table: *const i32,
+    /// Pixel A's outputs (`2 · pairs` bytes).
+    pub ya: *mut i8,
+    /// Pixel B's outputs (`2 · pairs` bytes).
+    pub yb: *mut i8,
+    /// Channel pairs (≥ 1).
+    pub pairs: usize,
+}
+
+/// Every full channel pair of two output pixels: per pair, the accumulators start at
+/// the biases, the [`mac_2x2`] loop runs over the groups, and the output stage
+/// (`smmla`, `asr`, `ssat`) stores the four bytes; nothing leaves registers but the
+/// three pointers parked on the stack around the inner loop. Per pair: 26
+/// instructions beside the 17 per group.
+///
+/// # Safety
+/// `row` must describe valid, 4-byte aligned memory as its fields say, with
+/// `groups ≥ 1` and `pairs ≥ 1`, and `ya`/`yb` writable for `2 · pairs` bytes.
+#[unsafe(naked)]
+pub unsafe extern "C" fn conv_row(row: *const Row) {
+    // r0, r1: inputs (then mult, rnd); r2-r5: weights and their halves (then t, the
+    // table, ya, yb); r6-r9: accumulators A0, B0, A1, B1; r10: cols; r11: group
+    // counter; r12: weights; lr: pair counter. [sp]: cols, groups.
+    core::arch::naked_asm!(
+        "push {{r4-r11, lr}}",
+        "sub sp, sp, #8",
+        "ldrd r1, r2, [r0, #0]",
+        "strd r1, r2, [sp]",
+        "ldrd r12, r3, [r0, #8]",
+        "ldrd r4, r5, [r0, #16]",
+        "ldr lr, [r0, #24]",
+        "1:",
+        "ldrd r6, r8, [r3], #8",
+        "mov r7, r6",
+        "mov r9, r8",
+        "push {{r3, r4, r5}}",
+        "ldrd r10, r11, [sp, #12]",
+        "2:",
+        "ldrd r0, r1, [r10], #8",
+        "ldrd r2, r3, [r12], #8",
+        "sxtb16 r4, r2",
+        "sxtb16 r2, r2, ror #8",
+        "sxtb16 r5, r3",
+        "sxtb16 r3, r3, ror #8",
+        "smlad r6, r0, r4, r6",
+        "smlad r6, r1, r2, r6",
+        "smlad r8, r0, r5, r8",
+        "smlad r8, r1, r3, r8",
+        "ldrd r0, r1, [r10], #8",
+        "smlad r7, r0, r4, r7",
+        "smlad r7, r1, r2, r7",
+        "smlad r9, r0, r5, r9",
+        "smlad r9, r1, r3, r9",
+        "subs r11, r11, #1",
+        "bne 2b",
+        "pop {{r3, r4, r5}}",
+        "ldm r3!, {{r0, r1, r2}}",
+        "smmla r6, r6, r0, r1",
+        "smmla r7, r7, r0, r1",
+        "asrs r6, r6, r2",
+        "asrs r7, r7, r2",
+        "ssat r6, #8, r6",
+        "ssat r7, #8, r7",
+        "strb r6, [r4], #1",
+        "strb r7, [r5], #1",
+        "ldm r3!, {{r0, r1, r2}}",
+        "smmla r8, r8, r0, r1",
+        "smmla r9, r9, r0, r1",
+        "asrs r8, r8, r2",
+        "asrs r9, r9, r2",
+        "ssat r8, #8, r8",
+        "ssat r9, #8, r9",
+        "strb r8, [r4], #1",
+        "strb r9, [r5], #1",
+        "subs lr, lr, #1",
+        "bne 1b",
+        "add sp, sp, #8",
+        "pop {{r4-r11, pc}}",
+    );
+}

@@ -28,7 +28,7 @@ pub(crate) fn conv2d_q8(
     if !pack::interleave(w, p.out_c, k, 2, &mut wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 2, &mut bp) {
         return;
     }
-    let mut scratch = [0i32; 3 * N / 2 + 8];
+    let mut scratch = [0i32; 3 * N / 2 + 4 * MAX_CH + 64];
     arm_dsp::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
 }
 
