@@ -106,12 +106,12 @@ pub const fn arm_dsp_conv2d_scratch(p: &Conv2d) -> usize {
     4 * round_to(p.out_c, 2) + k4 + k4 / 2 + round4(p.out_c) / 4
 }
 
-/// Scratch words of the Arm DSP depthwise convolution: the requantisation table (3
+/// Scratch words of the Arm DSP depthwise convolution: the output-stage table (4
 /// words per channel), the window's tap offsets for pixels inside the input and for
 /// one at its border (one word per tap each), and a row of zero points (channels
 /// rounded to 4).
 pub const fn arm_dsp_depthwise_scratch(p: &Conv2d) -> usize {
-    3 * round4(p.in_c) + 2 * p.k_h * p.k_w + round4(p.in_c) / 4
+    4 * round4(p.in_c) + 2 * p.k_h * p.k_w + round4(p.in_c) / 4
 }
 
 /// Bytes of [`arm_dsp_depthwise_weights`]' output: 16-bit weights, channels padded to

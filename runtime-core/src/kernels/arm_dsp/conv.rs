@@ -14,7 +14,7 @@
 //! the input use raw inputs against the zero-point-folded bias, and a pixel whose
 //! window leaves the input adds `zp·w` back for the taps it skipped.
 
-use super::insn::{conv_row, depthwise_taps, mac_2x2, sxtb16, sxtb16_ror8, word, Row};
+use super::insn::{conv_row, depthwise_row, depthwise_taps, mac_2x2, sxtb16, sxtb16_ror8, word, DepthwiseRow, Row};
 use super::requant;
 use crate::kernels::pack::{arm_dsp_conv2d_scratch, arm_dsp_depthwise_scratch, round4};
 use crate::kernels::Conv2d;
@@ -272,6 +272,28 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
 }
 
+/// Fills the whole-pixel depthwise table for `groups` groups of four channels (16
+/// words each: the biases, then `mult, rnd, t` per channel); false when some
+/// channel's output stage does not fold.
+fn depthwise_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], groups: usize, table: &mut [i32]) -> bool {
+    let per_channel = mult.len() >= 4 * groups && shift.len() >= 4 * groups;
+    let folded = |c: usize| {
+        let i = if per_channel { c } else { 0 };
+        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+        requant::Folded::of(ch, out)
+    };
+    let mut filled = 0;
+    for (g, (row, b)) in table.as_chunks_mut::<16>().0.iter_mut().zip(bias.as_chunks::<4>().0).take(groups).enumerate() {
+        row[..4].copy_from_slice(b);
+        for (j, t) in row[4..].as_chunks_mut::<3>().0.iter_mut().enumerate() {
+            let Some(f) = folded(4 * g + j) else { return false };
+            *t = [f.mult, f.rnd, f.t];
+        }
+        filled += 1;
+    }
+    filled == groups
+}
+
 /// Words per channel pair of the whole-row table (see [`Row::table`]).
 const ROW_WORDS: usize = 8;
 
@@ -369,10 +391,22 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let Some(scratch) = acc.get_mut(..arm_dsp_depthwise_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, rest)) = scratch.split_at_mut_checked(requant::WORDS * c4) else { return };
+    let Some((table, rest)) = scratch.split_at_mut_checked(4 * c4) else { return };
     let Some((inner, rest)) = rest.split_at_mut_checked(taps) else { return };
     let Some((edge, zrow)) = rest.split_at_mut_checked(taps) else { return };
-    let plain = requant::fill(mult, shift, c, table) && requant::full_range(out);
+    // The whole-pixel path: every channel's output stage folds, and `depthwise_row`
+    // computes all full groups of four channels in one call.
+    let full = c / 4;
+    let row = full > 0 && depthwise_table(mult, shift, out, bias, full, table);
+    let plain = !row && requant::fill(mult, shift, c, table) && requant::full_range(out);
+    let channel = |ch: usize| {
+        if row {
+            let i = if mult.len() >= c && shift.len() >= c { ch } else { 0 };
+            requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1))
+        } else {
+            requant::Channel::of(table.get(3 * ch..3 * ch + 3).unwrap_or(&[]))
+        }
+    };
     let zrow = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(zrow));
     zrow.iter_mut().for_each(|v| *v = x_zp as i8);
     // Tap `t` is at row `t / k_w`, column `t % k_w` of the window (`taps > 0` implies
@@ -420,7 +454,21 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 let Some(yrow) = y.get_mut(at..at + c) else { return };
                 let (y4, y1) = yrow.as_chunks_mut::<4>();
                 let groups = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<12>().0);
-                for (g, (yq, (bq, tq))) in y4.iter_mut().zip(groups).enumerate() {
+                if row {
+                    let r = DepthwiseRow {
+                        x: origin,
+                        offs: offs.as_ptr(),
+                        taps,
+                        groups: full,
+                        w: words.as_ptr(),
+                        table: table.as_ptr(),
+                        y: y4.as_mut_ptr().cast(),
+                    };
+                    // SAFETY: as for `depthwise_taps` below, for every full group;
+                    // `words` holds 2·taps words per group, `table` 16, `y4` 4 bytes.
+                    unsafe { depthwise_row(&r) };
+                }
+                for (g, (yq, (bq, tq))) in y4.iter_mut().zip(groups).enumerate().take(if row { 0 } else { full }) {
                     let Some(wg) = words.get(2 * taps * g..2 * taps * (g + 1)) else { break };
                     // SAFETY: every `origin + 4g + offs[t]` is 4 readable bytes: inside
                     // the input (the tap is inside it, and channels 4g..4g+4 of a full
@@ -444,8 +492,7 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                         let xv = unsafe { origin.wrapping_add(ch).wrapping_offset(off as isize).read() } as i32;
                         a += xv * wv;
                     }
-                    let t = table.get(3 * ch..3 * ch + 3).unwrap_or(&[]);
-                    *v = stage(a, requant::Channel::of(t));
+                    *v = if row { requant::general(a, channel(ch), out) } else { stage(a, channel(ch)) };
                 }
             }
         }

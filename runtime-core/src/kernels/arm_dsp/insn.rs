@@ -354,3 +354,92 @@ pub unsafe extern "C" fn conv_row(row: *const Row) {
         "pop {{r4-r11, pc}}",
     );
 }
+
+/// What [`depthwise_row`] reads: one output pixel's window and every full group of
+/// four channels' weights and output stage.
+#[repr(C)]
+pub struct DepthwiseRow {
+    /// The window's first element for channel 0 (each tap's input at `x + offs[t]`).
+    pub x: *const i8,
+    /// Per tap, its byte offset from `x` (`taps` words).
+    pub offs: *const i32,
+    /// Taps (≥ 1).
+    pub taps: usize,
+    /// Groups of four channels (≥ 1).
+    pub groups: usize,
+    /// Widened weights, `2 · taps` words per group (see [`depthwise_taps`]).
+    pub w: *const u32,
+    /// Per group: the four biases, then `mult, rnd, t` of each channel (16 words;
+    /// `rnd` with the output zero point folded in).
+    pub table: *const i32,
+    /// The pixel's outputs (`4 · groups` bytes).
+    pub y: *mut i8,
+}
+
+/// Every full group of four channels of one depthwise output pixel: per group, the
+/// accumulators start at the biases (`ldm`), the [`depthwise_taps`] loop runs, and
+/// the output stage (`smmla`, `asr`, `ssat`) stores four bytes. Per group: 27
+/// instructions beside the 11 per tap.
+///
+/// # Safety
+/// `row` must describe valid memory as its fields say (`offs`, `w` and `table`
+/// 4-byte aligned), every `x + 4g + offs[t]` readable for 4 bytes, `taps ≥ 1`,
+/// `groups ≥ 1`, and `y` writable for `4 · groups` bytes.
+#[unsafe(naked)]
+pub unsafe extern "C" fn depthwise_row(row: *const DepthwiseRow) {
+    // r0-r3: input word, its halves, weights (then mult, rnd, t); r4-r7: the four
+    // accumulators; r8: the group's window; r9: offsets; r10: weights; r11: tap
+    // counter; r12: table; lr: outputs. [sp]: offs, taps, groups left.
+    core::arch::naked_asm!(
+        "push {{r4-r11, lr}}",
+        "sub sp, sp, #12",
+        "ldrd r8, r1, [r0, #0]",
+        "ldrd r2, r3, [r0, #8]",
+        "strd r1, r2, [sp]",
+        "str r3, [sp, #8]",
+        "ldrd r10, r12, [r0, #16]",
+        "ldr lr, [r0, #24]",
+        "1:",
+        "ldm r12!, {{r4, r5, r6, r7}}",
+        "ldrd r9, r11, [sp]",
+        "2:",
+        "ldr r0, [r9], #4",
+        "ldr r0, [r8, r0]",
+        "ldrd r2, r3, [r10], #8",
+        "sxtb16 r1, r0",
+        "sxtb16 r0, r0, ror #8",
+        "smlabb r4, r1, r2, r4",
+        "smlatt r6, r1, r2, r6",
+        "smlabb r5, r0, r3, r5",
+        "smlatt r7, r0, r3, r7",
+        "subs r11, r11, #1",
+        "bne 2b",
+        "ldm r12!, {{r0, r1, r2}}",
+        "smmla r4, r4, r0, r1",
+        "asrs r4, r4, r2",
+        "ssat r4, #8, r4",
+        "strb r4, [lr], #1",
+        "ldm r12!, {{r0, r1, r2}}",
+        "smmla r5, r5, r0, r1",
+        "asrs r5, r5, r2",
+        "ssat r5, #8, r5",
+        "strb r5, [lr], #1",
+        "ldm r12!, {{r0, r1, r2}}",
+        "smmla r6, r6, r0, r1",
+        "asrs r6, r6, r2",
+        "ssat r6, #8, r6",
+        "strb r6, [lr], #1",
+        "ldm r12!, {{r0, r1, r2}}",
+        "smmla r7, r7, r0, r1",
+        "asrs r7, r7, r2",
+        "ssat r7, #8, r7",
+        "strb r7, [lr], #1",
+        "add r8, r8, #4",
+        "ldr r11, [sp, #8]",
+        "subs r11, r11, #1",
+        "str r11, [sp, #8]",
+        "bne 1b",
+        "add sp, sp, #12",
+        "pop {{r4-r11, pc}}",
+    );
+}

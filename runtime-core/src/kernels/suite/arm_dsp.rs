@@ -53,7 +53,7 @@ pub(crate) fn depthwise_conv2d_q8(
     {
         return;
     }
-    let mut scratch = [0i32; 3 * (MAX_CH + 4) + 32];
+    let mut scratch = [0i32; 4 * (MAX_CH + 4) + 64];
     arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
 }
 
