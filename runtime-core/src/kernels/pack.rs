@@ -6,6 +6,7 @@
 //! panics.
 
 use crate::kernels::{Conv2d, Gemm};
+use crate::quant::QOut;
 
 /// `n` rounded up to a multiple of 4.
 pub const fn round4(n: usize) -> usize {
@@ -99,11 +100,12 @@ pub fn fold_zero_point_by_channel<W: Copy + Into<i32>>(
 
 /// Scratch words of the Arm DSP convolution: the output-stage table (4 words per
 /// output channel, channels rounded to pairs), two pixels' receptive fields widened to
-/// 16-bit pairs (`round4(K)` words) and as raw bytes (`round4(K) / 2` words),
+/// 16-bit pairs (`K8` words) and as raw bytes (`K8 / 2` words, `K8` = `K` rounded to
+/// [`ARM_DSP_GEMM_STEP`]),
 /// `K = kH·kW·C`, and a spare output row (for an odd last pixel).
 pub const fn arm_dsp_conv2d_scratch(p: &Conv2d) -> usize {
-    let k4 = round4(p.k_h * p.k_w * p.in_c);
-    4 * round_to(p.out_c, 2) + k4 + k4 / 2 + round4(p.out_c) / 4
+    let k8 = round_to(p.k_h * p.k_w * p.in_c, ARM_DSP_GEMM_STEP);
+    4 * round_to(p.out_c, 2) + k8 + k8 / 2 + round4(p.out_c) / 4
 }
 
 /// Scratch words of the Arm DSP depthwise convolution: the output-stage table (4
@@ -166,35 +168,97 @@ pub const fn arm_dsp_gemm_weights_len(n: usize, k: usize) -> usize {
 }
 
 /// Fully-connected weights (`w` is `n × k`, one row per output column) for the Arm
-/// DSP kernel, which computes two columns with one accumulator pair: per block of 4
-/// columns, per group of 4 inputs `4g..4g+4` (`k` padded with zeros to a multiple of
-/// [`ARM_DSP_GEMM_STEP`]), per column pair `(c, c+1)`, the two words
-/// `[u(c, 4g), w(c+1, 4g), u(c, 4g+2), w(c+1, 4g+2)]` and the same for inputs
-/// `4g+1, 4g+3`, where `u = w + 128` (the even column's weight as an unsigned byte).
-/// Read as signed halfwords, such a word is `256·w(c+1) + u(c)`; read with `uxtb16`,
-/// it is `u(c)`: one `smlad` of each against two inputs accumulates
-/// `256·Σ x·w(c+1) + Σ x·u(c)` and `Σ x·u(c)`, and `Σ x·u(c) = Σ x·w(c) + 128·Σ x`.
-/// Columns past `n` are zero. False (and `into` untouched) when the slices are too
-/// short.
+/// DSP kernel: [`paired_words`] in blocks of 4 columns.
 pub fn arm_dsp_gemm_weights(w: &[i8], n: usize, k: usize, into: &mut [i8]) -> bool {
+    paired_words(w, n, k, 4, into)
+}
+
+/// Weights for the Arm DSP kernels that compute two output channels with one
+/// accumulator pair (`w` is `n × k`, one row per output channel; `block` channels,
+/// a multiple of 2, computed together): per block, per group of 4 inputs `4g..4g+4`
+/// (`k` padded with zeros to a multiple of [`ARM_DSP_GEMM_STEP`]), per channel pair
+/// `(c, c+1)`, the two words `[u(c, 4g), w(c+1, 4g), u(c, 4g+2), w(c+1, 4g+2)]` and the
+/// same for inputs `4g+1, 4g+3`, where `u = w + 128` (the even channel's weight as an
+/// unsigned byte). Read as signed halfwords, such a word is `256·w(c+1) + u(c)`; read
+/// with `uxtb16`, it is `u(c)`: one `smlad` of each against two inputs accumulates
+/// `256·Σ x·w(c+1) + Σ x·u(c)` and `Σ x·u(c)`, and `Σ x·u(c) = Σ x·w(c) + 128·Σ x`.
+/// Channels past `n` (up to a multiple of `block`) are zero. False (and `into`
+/// untouched) when the slices are too short.
+pub fn paired_words(w: &[i8], n: usize, k: usize, block: usize, into: &mut [i8]) -> bool {
+    let block = round_to(block.max(2), 2);
     let k8 = round_to(k, ARM_DSP_GEMM_STEP);
-    let Some(into) = into.get_mut(..arm_dsp_gemm_weights_len(n, k)) else { return false };
+    let Some(into) = into.get_mut(..round_to(n, block) * k8) else { return false };
     if w.len() < n * k {
         return false;
     }
     let groups = (k8 / 4).max(1);
+    let pairs = block / 2;
     for (i, o) in into.iter_mut().enumerate() {
-        // i = (((b · groups + g) · 2 + pair) · 2 + h) · 4 + e
+        // i = (((b · groups + g) · pairs + pair) · 2 + h) · 4 + e
         let e = i % 4;
         let h = (i / 4) % 2;
-        let pair = (i / 8) % 2;
-        let g = (i / 16) % groups;
-        let b = i / (16 * groups);
-        let (c, kk) = (4 * b + 2 * pair + e % 2, 4 * g + h + 2 * (e / 2));
+        let pair = (i / 8) % pairs;
+        let g = (i / (8 * pairs)) % groups;
+        let b = i / (8 * pairs * groups);
+        let (c, kk) = (block * b + 2 * pair + e % 2, 4 * g + h + 2 * (e / 2));
         let v = if c < n && kk < k { w.get(c * k + kk).copied().unwrap_or(0) } else { 0 };
         *o = if e % 2 == 0 { (v as u8 ^ 0x80) as i8 } else { v };
     }
     true
+}
+
+/// Whether every channel's output stage takes the Arm DSP kernels' short form
+/// (`smmla`, `asr`, `ssat`): the multiplier's shift in 33..=62 (the high word of the
+/// product decides) and an output clamp of exactly the i8 range. `Some(true)` when
+/// moreover the output zero point folds into every rounding term
+/// (`2^(shift−33) + zp·2^(shift−32)` below 2^30 in magnitude), `Some(false)` when it
+/// must be added after the shift, `None` when the short form does not apply. `mult`
+/// and `shift` hold one value per channel or one for all.
+pub fn arm_dsp_output_stage(mult: &[i32], shift: &[i32], out: &QOut, channels: usize) -> Option<bool> {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let n = if per_channel { channels } else { 1 };
+    let short = out.min == -128
+        && out.max == 127
+        && !shift.is_empty()
+        && mult.len() >= n
+        && shift.iter().take(n).all(|s| (33..=62).contains(s));
+    let folds = shift.iter().take(n).all(|&s| {
+        let rnd = (1i64 << (s - 33).clamp(0, 31)) + ((out.zp as i64) << (s - 32).clamp(0, 31));
+        rnd.abs() < 1 << 30
+    });
+    short.then_some(folds)
+}
+
+/// True when the Arm DSP convolution reads its weights as [`paired_words`]: the
+/// receptive field, padded to [`ARM_DSP_GEMM_STEP`], fits one chunk of
+/// [`ARM_DSP_GEMM_CHUNK`] groups and the output stage takes the short form
+/// ([`arm_dsp_output_stage`]); otherwise they are [`interleave`]d in channel pairs.
+pub fn arm_dsp_conv2d_paired(p: &Conv2d, mult: &[i32], shift: &[i32], out: &QOut) -> bool {
+    round_to(p.k_h * p.k_w * p.in_c, ARM_DSP_GEMM_STEP) <= 4 * ARM_DSP_GEMM_CHUNK
+        && arm_dsp_output_stage(mult, shift, out, p.out_c).is_some()
+}
+
+/// Elements of [`arm_dsp_conv2d_weights`]' output (`paired`: from
+/// [`arm_dsp_conv2d_paired`]).
+pub const fn arm_dsp_conv2d_weights_len(p: &Conv2d, paired: bool) -> usize {
+    let k = p.k_h * p.k_w * p.in_c;
+    if paired {
+        round_to(p.out_c, 2) * round_to(k, ARM_DSP_GEMM_STEP)
+    } else {
+        interleaved_len(p.out_c, k, 2)
+    }
+}
+
+/// Convolution filters `O,kH,kW,I` for the Arm DSP kernel: [`paired_words`] in
+/// blocks of 2 channels when `paired` (from [`arm_dsp_conv2d_paired`]), else
+/// [`interleave`]d in blocks of 2.
+pub fn arm_dsp_conv2d_weights(w: &[i8], p: &Conv2d, paired: bool, into: &mut [i8]) -> bool {
+    let k = p.k_h * p.k_w * p.in_c;
+    if paired {
+        paired_words(w, p.out_c, k, 2, into)
+    } else {
+        interleave(w, p.out_c, k, 2, into)
+    }
 }
 
 /// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/groups` with one filter per

@@ -14,9 +14,14 @@
 //! the input use raw inputs against the zero-point-folded bias, and a pixel whose
 //! window leaves the input adds `zp·w` back for the taps it skipped.
 
-use super::insn::{conv_row, depthwise_row, depthwise_taps, mac_2x2, sxtb16, sxtb16_ror8, word, DepthwiseRow, Row};
+use super::insn::{
+    conv_row, conv_row_paired, conv_row_paired_zp, depthwise_row, depthwise_taps, mac_2x2, smlad, sxtb16, sxtb16_ror8, word, DepthwiseRow, Row,
+};
 use super::requant;
-use crate::kernels::pack::{arm_dsp_conv2d_scratch, arm_dsp_depthwise_scratch, round4};
+use crate::kernels::pack::{
+    arm_dsp_conv2d_paired, arm_dsp_conv2d_scratch, arm_dsp_output_stage, arm_dsp_conv2d_weights_len, arm_dsp_depthwise_scratch, round4, round_to,
+    ARM_DSP_GEMM_STEP,
+};
 use crate::kernels::Conv2d;
 use crate::quant::{QOut, Weight, Q8};
 
@@ -36,7 +41,12 @@ fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mu
                 (Some(iy), Some(ix)) => {
                     let from = ((n * p.in_h + iy) * p.in_w + ix) * c;
                     if let Some(src) = x.get(from..from + c) {
-                        dst.copy_from_slice(src);
+                        // A channel or three (first layers) without a `memcpy` call.
+                        match (&mut *dst, src) {
+                            ([d], [s]) => *d = *s,
+                            ([d0, d1, d2], [s0, s1, s2]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
+                            (d, s) => d.copy_from_slice(s),
+                        }
                     }
                 }
                 _ => dst.iter_mut().for_each(|v| *v = zp),
@@ -99,6 +109,11 @@ fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: 
             }
         }
     }
+    // Groups past the receptive field (padding to an even group count) are zero.
+    cols.iter_mut().skip(at).for_each(|d| {
+        d[2 * half] = 0;
+        d[2 * half + 1] = 0;
+    });
 }
 
 /// Computes every output channel of pixels A and B (rows `ya`, `yb`), two channels
@@ -176,12 +191,14 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
     let k = p.k_h * p.k_w * p.in_c;
     let k4 = round4(k);
+    let k8 = round_to(k, ARM_DSP_GEMM_STEP);
     let pairs = p.out_c.div_ceil(2);
+    let paired = arm_dsp_conv2d_paired(p, mult, shift, out);
     if p.groups != 1
         || !p.is_valid()
         || k == 0
         || x.len() < p.input_len()
-        || w.len() < pairs * 2 * k4
+        || w.len() < arm_dsp_conv2d_weights_len(p, paired)
         || bias.len() < pairs * 2
         || y.len() < p.output_len()
         || mult.is_empty()
@@ -193,22 +210,26 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     let Some(scratch) = acc.get_mut(..arm_dsp_conv2d_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
     let Some((table, rest)) = scratch.split_at_mut_checked(ROW_WORDS * pairs) else { return };
-    let Some((cols, rest)) = rest.split_at_mut_checked(k4) else { return };
-    let Some((raw, spare)) = rest.split_at_mut_checked(k4 / 2) else { return };
+    let Some((cols, rest)) = rest.split_at_mut_checked(k8) else { return };
+    let Some((raw, spare)) = rest.split_at_mut_checked(k8 / 2) else { return };
     let raw = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(raw));
-    let Some((raw_a, raw_b)) = raw.get_mut(..2 * k4).and_then(|r| r.split_at_mut_checked(k4)) else { return };
+    let Some((raw_a, raw_b)) = raw.get_mut(..2 * k8).and_then(|r| r.split_at_mut_checked(k8)) else { return };
     let Some(spare) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(spare)).get_mut(..p.out_c) else {
         return;
     };
     // The weights as words; the compiler aligns every weight to 16 bytes.
     let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
-    let (Some(words), Some(bias)) = (words.get(..pairs * 2 * k4 / 4), bias.get(..pairs * 2)) else { return };
+    let (Some(words), Some(bias)) = (words.get(..arm_dsp_conv2d_weights_len(p, paired) / 4), bias.get(..pairs * 2)) else {
+        return;
+    };
     // The whole-row path: every channel's output stage folds (fast requantisation,
-    // full i8 range), and `conv_row` computes all full channel pairs in one call.
+    // full i8 range), and one asm routine computes all full channel pairs per call.
     let full_pairs = p.out_c / 2;
-    let row = full_pairs > 0 && row_table(mult, shift, out, bias, full_pairs, table);
-    let plain = !row && requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
-    let groups = k4 / 4;
+    let fold = arm_dsp_output_stage(mult, shift, out, p.out_c) == Some(true);
+    let row = full_pairs > 0 && (fold || paired) && row_table(mult, shift, out, bias, p.out_c, fold, table);
+    let plain = !row && !paired && requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
+    // Groups of 4 inputs the kernels run over: the paired form pads to an even count.
+    let groups = if paired { k8 / 4 } else { k4 / 4 };
     let zp = x_zp as i8;
     let zpw = (zp as i16 as u16 as u32) * 0x0001_0001;
     let direct = p.in_c % 4 == 0;
@@ -245,7 +266,47 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 let Some(row) = y.get_mut(at..at + c) else { return };
                 (row, &mut *spare)
             };
-            if row {
+            if paired {
+                let (sa, sb) = sums(cols, groups);
+                if row {
+                    let mut r = Row {
+                        cols: cols.as_ptr().cast(),
+                        groups,
+                        w: words.as_ptr(),
+                        table: table.as_ptr(),
+                        ya: ya.as_mut_ptr(),
+                        yb: yb.as_mut_ptr(),
+                        pairs: full_pairs,
+                        s128a: sa << 7,
+                        s128b: sb << 7,
+                        zp: out.zp,
+                    };
+                    let routine = if fold { conv_row_paired } else { conv_row_paired_zp };
+                    // SAFETY: `cols` holds 4·groups words (groups ≥ 2, even), `words`
+                    // 2·groups per channel pair and `table` 8 per pair (all
+                    // word-aligned); `ya` and `yb` hold `c ≥ 2·full_pairs ≥ 2` bytes.
+                    unsafe { routine(&r) };
+                    if c % 2 == 1 {
+                        // The last pair (its second channel is padding) into a spare pair.
+                        let mut last = [0i8; 4];
+                        r.w = words.as_ptr().wrapping_add(2 * groups * full_pairs);
+                        r.table = table.as_ptr().wrapping_add(ROW_WORDS * full_pairs);
+                        r.ya = last.as_mut_ptr();
+                        r.yb = last.as_mut_ptr().wrapping_add(2);
+                        r.pairs = 1;
+                        if words.len() >= 2 * groups * (full_pairs + 1) && table.len() >= ROW_WORDS * (full_pairs + 1) {
+                            // SAFETY: as above, for the last pair, whose weights and
+                            // table row were just checked; `last` holds 4 bytes.
+                            unsafe { routine(&r) };
+                        }
+                        if let (Some(a), Some(b)) = (ya.last_mut(), yb.get_mut(c - 1)) {
+                            (*a, *b) = (last[0], last[2]);
+                        }
+                    }
+                } else {
+                    paired_general(cols, words, groups, bias, mult, shift, out, ya, yb);
+                }
+            } else if row {
                 let r = Row {
                     cols: cols.as_ptr().cast(),
                     groups,
@@ -254,6 +315,9 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                     ya: ya.as_mut_ptr(),
                     yb: yb.as_mut_ptr(),
                     pairs: full_pairs,
+                    s128a: 0,
+                    s128b: 0,
+                    zp: 0,
                 };
                 // SAFETY: `cols` holds 4·groups words (groups ≥ 1), `words` 2·groups
                 // per channel pair and `table` 8 per full pair (all word-aligned);
@@ -272,51 +336,104 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
 }
 
-/// Fills the whole-pixel depthwise table for `groups` groups of four channels (16
-/// words each: the biases, then `mult, rnd, t` per channel); false when some
-/// channel's output stage does not fold.
-fn depthwise_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], groups: usize, table: &mut [i32]) -> bool {
-    let per_channel = mult.len() >= 4 * groups && shift.len() >= 4 * groups;
-    let folded = |c: usize| {
-        let i = if per_channel { c } else { 0 };
-        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-        requant::Folded::of(ch, out)
-    };
-    let mut filled = 0;
-    for (g, (row, b)) in table.as_chunks_mut::<16>().0.iter_mut().zip(bias.as_chunks::<4>().0).take(groups).enumerate() {
-        row[..4].copy_from_slice(b);
-        for (j, t) in row[4..].as_chunks_mut::<3>().0.iter_mut().enumerate() {
-            let Some(f) = folded(4 * g + j) else { return false };
-            *t = [f.mult, f.rnd, f.t];
-        }
-        filled += 1;
+/// The sums of pixel A's and pixel B's widened receptive fields (`groups` groups).
+#[inline(always)]
+fn sums(cols: &[i32], groups: usize) -> (i32, i32) {
+    const ONES: u32 = 0x0001_0001;
+    let (mut sa, mut sb) = (0, 0);
+    for q in cols.as_chunks::<4>().0.iter().take(groups) {
+        sa = smlad(q[1] as u32, ONES, smlad(q[0] as u32, ONES, sa));
+        sb = smlad(q[3] as u32, ONES, smlad(q[2] as u32, ONES, sb));
     }
-    filled == groups
+    (sa, sb)
+}
+
+/// Every channel of two pixels from [`pack::paired_words`] weights, in plain Rust,
+/// with the general output stage: the rare case of an output stage that does not
+/// fold (say, a clamp narrower than i8).
+///
+/// [`pack::paired_words`]: crate::kernels::pack::paired_words
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn paired_general(
+    cols: &[i32],
+    words: &[u32],
+    groups: usize,
+    bias: &[i32],
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    ya: &mut [i8],
+    yb: &mut [i8],
+) {
+    let c = ya.len();
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    let cols = cols.as_chunks::<4>().0;
+    for (ch, (a, b)) in ya.iter_mut().zip(yb.iter_mut()).enumerate() {
+        let (q, odd) = (ch / 2, ch % 2);
+        let (mut sa, mut sb) = (bias.get(ch).copied().unwrap_or(0), bias.get(ch).copied().unwrap_or(0));
+        for (g, x) in cols.iter().enumerate().take(groups) {
+            for h in 0..2 {
+                let wv = words.get((q * groups + g) * 2 + h).copied().unwrap_or(0).to_le_bytes();
+                // Inputs 4g+h and 4g+h+2: the low and high halves of word h.
+                for j in 0..2 {
+                    let byte = wv[2 * j + odd];
+                    let wt = if odd == 0 { (byte ^ 0x80) as i8 } else { byte as i8 } as i32;
+                    let half = |v: i32| if j == 0 { v as i16 } else { (v >> 16) as i16 } as i32;
+                    sa = sa.wrapping_add(half(x[h]).wrapping_mul(wt));
+                    sb = sb.wrapping_add(half(x[2 + h]).wrapping_mul(wt));
+                }
+            }
+        }
+        let i = if per_channel { ch } else { 0 };
+        let rc = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+        *a = requant::general(sa, rc, out);
+        *b = requant::general(sb, rc, out);
+    }
 }
 
 /// Words per channel pair of the whole-row table (see [`Row::table`]).
 const ROW_WORDS: usize = 8;
 
-/// Fills the whole-row table for `pairs` channel pairs; false when some channel's
-/// output stage does not fold (then the table is only partly written).
-fn row_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], pairs: usize, table: &mut [i32]) -> bool {
-    let per_channel = mult.len() >= 2 * pairs && shift.len() >= 2 * pairs;
-    let folded = |c: usize| {
+/// Fills the whole-row table for every channel pair (`channels` rounded up to a
+/// pair; a padding channel gets a harmless stage), the output zero point folded into
+/// the rounding terms when `fold`; false when some channel's output stage does not
+/// take that form (then the table is only partly written).
+fn row_table(
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    bias: &[i32],
+    channels: usize,
+    fold: bool,
+    table: &mut [i32],
+) -> bool {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let stage = |c: usize| {
+        if c >= channels {
+            return Some([0, 0, 1]);
+        }
         let i = if per_channel { c } else { 0 };
         let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-        requant::Folded::of(ch, out)
+        if fold {
+            requant::Folded::of(ch, out).map(|f| [f.mult, f.rnd, f.t])
+        } else {
+            ch.fast().filter(|_| requant::full_range(out))
+        }
     };
+    let pairs = channels.div_ceil(2);
     let rows = table.as_chunks_mut::<ROW_WORDS>().0.iter_mut().zip(bias.as_chunks::<2>().0);
     let mut filled = 0;
     for (q, (row, b)) in rows.take(pairs).enumerate() {
-        let (Some(f0), Some(f1)) = (folded(2 * q), folded(2 * q + 1)) else { return false };
-        *row = [b[0], b[1], f0.mult, f0.rnd, f0.t, f1.mult, f1.rnd, f1.t];
+        let (Some([m0, r0, t0]), Some([m1, r1, t1])) = (stage(2 * q), stage(2 * q + 1)) else { return false };
+        *row = [b[0], b[1], m0, r0, t0, m1, r1, t1];
         filled += 1;
     }
     filled == pairs
 }
 
-/// The last channel of an odd channel count, for both pixels (the whole-row path).
+/// The last channel of an odd channel count, for both pixels (the whole-row path,
+/// weights interleaved).
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn last_channel(
@@ -345,6 +462,28 @@ fn last_channel(
         *a = requant::general(a0, ch, out);
         *b = requant::general(b0, ch, out);
     }
+}
+
+/// Fills the whole-pixel depthwise table for `groups` groups of four channels (16
+/// words each: the biases, then `mult, rnd, t` per channel); false when some
+/// channel's output stage does not fold.
+fn depthwise_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], groups: usize, table: &mut [i32]) -> bool {
+    let per_channel = mult.len() >= 4 * groups && shift.len() >= 4 * groups;
+    let folded = |c: usize| {
+        let i = if per_channel { c } else { 0 };
+        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+        requant::Folded::of(ch, out)
+    };
+    let mut filled = 0;
+    for (g, (row, b)) in table.as_chunks_mut::<16>().0.iter_mut().zip(bias.as_chunks::<4>().0).take(groups).enumerate() {
+        row[..4].copy_from_slice(b);
+        for (j, t) in row[4..].as_chunks_mut::<3>().0.iter_mut().enumerate() {
+            let Some(f) = folded(4 * g + j) else { return false };
+            *t = [f.mult, f.rnd, f.t];
+        }
+        filled += 1;
+    }
+    filled == groups
 }
 
 /// Quantised depthwise convolution (`groups = in_c = out_c`), i8, weights widened to

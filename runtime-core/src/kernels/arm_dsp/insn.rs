@@ -281,6 +281,12 @@ pub struct Row {
     pub yb: *mut i8,
     /// Channel pairs (≥ 1).
     pub pairs: usize,
+    /// `128 · Σ x` over pixel A's receptive field ([`conv_row_paired`] only).
+    pub s128a: i32,
+    /// `128 · Σ x` over pixel B's receptive field ([`conv_row_paired`] only).
+    pub s128b: i32,
+    /// The output zero point ([`conv_row_paired_zp`] only).
+    pub zp: i32,
 }
 
 /// Every full channel pair of two output pixels: per pair, the accumulators start at
@@ -442,4 +448,127 @@ pub unsafe extern "C" fn depthwise_row(row: *const DepthwiseRow) {
         "add sp, sp, #12",
         "pop {{r4-r11, pc}}",
     );
+}
+
+/// The body of [`conv_row_paired`] and [`conv_row_paired_zp`]; `$zp` holds the
+/// instructions after each output's shift (none, or adding the zero point in r10).
+macro_rules! conv_row_paired_asm {
+    ($($zp:literal)?) => {
+        core::arch::naked_asm!(
+            "push {{r4-r11, lr}}",
+            "sub sp, sp, #24",
+            "ldrd r1, r2, [r0, #0]",
+            "lsrs r2, r2, #1",
+            "strd r1, r2, [sp]",
+            "ldrd r1, r2, [r0, #28]",
+            "strd r1, r2, [sp, #8]",
+            "ldr r1, [r0, #36]",
+            "str r1, [sp, #16]",
+            "ldrd r12, r3, [r0, #8]",
+            "ldrd r4, r5, [r0, #16]",
+            "ldr lr, [r0, #24]",
+            "1:",
+            "ldrd r0, r2, [r3], #8",
+            "push {{r2, r3, r4, r5}}",
+            "ldrd r10, r11, [sp, #16]",
+            "ldrd r4, r5, [sp, #24]",
+            "sub r6, r0, r4",
+            "sub r7, r0, r5",
+            "mov r8, r6",
+            "mov r9, r7",
+            "2:",
+            "ldrd r0, r1, [r10], #8",
+            "ldrd r2, r3, [r12], #8",
+            "uxtb16 r4, r2",
+            "uxtb16 r5, r3",
+            "smlad r6, r0, r4, r6",
+            "smlad r8, r0, r2, r8",
+            "smlad r6, r1, r5, r6",
+            "smlad r8, r1, r3, r8",
+            "ldrd r0, r1, [r10], #8",
+            "smlad r7, r0, r4, r7",
+            "smlad r9, r0, r2, r9",
+            "smlad r7, r1, r5, r7",
+            "smlad r9, r1, r3, r9",
+            "ldrd r0, r1, [r10], #8",
+            "ldrd r2, r3, [r12], #8",
+            "uxtb16 r4, r2",
+            "uxtb16 r5, r3",
+            "smlad r6, r0, r4, r6",
+            "smlad r8, r0, r2, r8",
+            "smlad r6, r1, r5, r6",
+            "smlad r8, r1, r3, r8",
+            "ldrd r0, r1, [r10], #8",
+            "smlad r7, r0, r4, r7",
+            "smlad r9, r0, r2, r9",
+            "smlad r7, r1, r5, r7",
+            "smlad r9, r1, r3, r9",
+            "subs r11, r11, #1",
+            "bne 2b",
+            "pop {{r2, r3, r4, r5}}",
+            "ldr r10, [sp, #16]",
+            "sub r8, r8, r6",
+            "sub r9, r9, r7",
+            "add r8, r2, r8, asr #8",
+            "add r9, r2, r9, asr #8",
+            "ldm r3!, {{r0, r1, r2}}",
+            "smmla r6, r6, r0, r1",
+            "smmla r7, r7, r0, r1",
+            "asrs r6, r6, r2",
+            "asrs r7, r7, r2",
+            $(concat!($zp, " r6, r6, r10"), concat!($zp, " r7, r7, r10"),)?
+            "ssat r6, #8, r6",
+            "ssat r7, #8, r7",
+            "strb r6, [r4], #1",
+            "strb r7, [r5], #1",
+            "ldm r3!, {{r0, r1, r2}}",
+            "smmla r8, r8, r0, r1",
+            "smmla r9, r9, r0, r1",
+            "asrs r8, r8, r2",
+            "asrs r9, r9, r2",
+            $(concat!($zp, " r8, r8, r10"), concat!($zp, " r9, r9, r10"),)?
+            "ssat r8, #8, r8",
+            "ssat r9, #8, r9",
+            "strb r8, [r4], #1",
+            "strb r9, [r5], #1",
+            "subs lr, lr, #1",
+            "bne 1b",
+            "add sp, sp, #24",
+            "pop {{r4-r11, pc}}",
+        )
+    };
+}
+
+/// [`conv_row`] over weights in [`pack::paired_words`] form (blocks of 2 channels):
+/// per group of 4 inputs and pixel, `smlad` of the inputs against each weight word
+/// raw and through `uxtb16` gives both channels (`e = Σ x·u(c0)`, `r = e + 256·Σ x·w(c1)`);
+/// the accumulators start at `e = r = bias0 − 128·Σ x`, so `e` ends at channel 0's sum
+/// and `bias1 + (r − e) >> 8` is channel 1's. Two groups per iteration: 14
+/// instructions per 16 multiply-adds, 34 per channel pair besides. `groups` must be
+/// even and the receptive field at most [`pack::ARM_DSP_GEMM_CHUNK`] groups; the
+/// table's `rnd` holds the output zero point.
+///
+/// [`pack::paired_words`]: crate::kernels::pack::paired_words
+/// [`pack::ARM_DSP_GEMM_CHUNK`]: crate::kernels::pack::ARM_DSP_GEMM_CHUNK
+///
+/// # Safety
+/// As [`conv_row`], with `groups ≥ 2` even and `table` 8 words per pair.
+#[unsafe(naked)]
+pub unsafe extern "C" fn conv_row_paired(row: *const Row) {
+    // r0, r1: inputs (then mult, rnd); r2, r3: weight words (then bias1 / t, the
+    // table); r4, r5: their uxtb16 (then ya, yb); r6-r9: accumulators eA, eB, rA, rB;
+    // r10: cols (then the zero point); r11: iteration counter; r12: weights; lr: pair
+    // counter. [sp]: cols, iterations, 128·ΣxA, 128·ΣxB, zero point.
+    conv_row_paired_asm!()
+}
+
+/// [`conv_row_paired`] for a table whose `rnd` lacks the output zero point (it
+/// would overflow there): the zero point (`Row::zp`) is added after the shift, one
+/// instruction more per output.
+///
+/// # Safety
+/// As [`conv_row_paired`].
+#[unsafe(naked)]
+pub unsafe extern "C" fn conv_row_paired_zp(row: *const Row) {
+    conv_row_paired_asm!("add")
 }

@@ -36,6 +36,12 @@ pub fn fill(mult: &[i32], shift: &[i32], channels: usize, table: &mut [i32]) -> 
 }
 
 impl Channel {
+    /// `[mult, rnd, t]` when the channel is on the fast path (shift 33..=62).
+    #[inline(always)]
+    pub fn fast(self) -> Option<[i32; 3]> {
+        (self.rnd != 0).then_some([self.mult, self.rnd, self.t])
+    }
+
     /// A channel from its multiplier and shift.
     #[inline(always)]
     pub fn new(mult: i32, shift: i32) -> Channel {

@@ -25,7 +25,8 @@ pub(crate) fn conv2d_q8(
 ) {
     let k = p.k_h * p.k_w * p.in_c;
     let (mut wp, mut bp) = ([0i8; PACKED], [0i32; MAX_CH + 2]);
-    if !pack::interleave(w, p.out_c, k, 2, &mut wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 2, &mut bp) {
+    let paired = pack::arm_dsp_conv2d_paired(p, mult, shift, out);
+    if !pack::arm_dsp_conv2d_weights(w, p, paired, &mut wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 2, &mut bp) {
         return;
     }
     let mut scratch = [0i32; 3 * N / 2 + 4 * MAX_CH + 64];
