@@ -217,16 +217,19 @@ pub fn paired_words(w: &[i8], n: usize, k: usize, block: usize, into: &mut [i8])
 pub fn arm_dsp_output_stage(mult: &[i32], shift: &[i32], out: &QOut, channels: usize) -> Option<bool> {
     let per_channel = mult.len() >= channels && shift.len() >= channels;
     let n = if per_channel { channels } else { 1 };
-    let short = out.min == -128
-        && out.max == 127
-        && !shift.is_empty()
-        && mult.len() >= n
-        && shift.iter().take(n).all(|s| (33..=62).contains(s));
-    let folds = shift.iter().take(n).all(|&s| {
-        let rnd = (1i64 << (s - 33).clamp(0, 31)) + ((out.zp as i64) << (s - 32).clamp(0, 31));
-        rnd.abs() < 1 << 30
-    });
-    short.then_some(folds)
+    if out.min != -128 || out.max != 127 || shift.is_empty() || mult.len() < n {
+        return None;
+    }
+    let mut folds = true;
+    for &s in shift.iter().take(n) {
+        if !(33..=62).contains(&s) {
+            return None;
+        }
+        // |2^(s−33) + zp·2^(s−32)| < 2^30, in i64 (s − 32 ≤ 30).
+        let rnd = (1i64 << (s - 33)) + ((out.zp as i64) << (s - 32));
+        folds &= rnd.abs() < 1 << 30;
+    }
+    Some(folds)
 }
 
 /// True when the Arm DSP convolution reads its weights as [`paired_words`]: the

@@ -58,21 +58,32 @@ fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mu
 
 /// Widens the raw receptive fields of pixels A and B (`round4(K)` bytes each) into
 /// `cols`: per group of 4 inputs, A's `(x0,x2), (x1,x3)`, then B's.
+/// Returns the sums of both fields.
 #[inline(always)]
-fn widen(raw_a: &[i8], raw_b: &[i8], cols: &mut [i32]) {
+fn widen(raw_a: &[i8], raw_b: &[i8], cols: &mut [i32]) -> (i32, i32) {
     let (ra, rb) = (raw_a.as_chunks::<4>().0, raw_b.as_chunks::<4>().0);
+    let (mut sa, mut sb) = (0, 0);
     for ((c, a), b) in cols.as_chunks_mut::<4>().0.iter_mut().zip(ra).zip(rb) {
         let (a, b) = (word(a), word(b));
-        *c = [sxtb16(a) as i32, sxtb16_ror8(a) as i32, sxtb16(b) as i32, sxtb16_ror8(b) as i32];
+        let (a02, a13, b02, b13) = (sxtb16(a), sxtb16_ror8(a), sxtb16(b), sxtb16_ror8(b));
+        sa = smlad(a13, ONES, smlad(a02, ONES, sa));
+        sb = smlad(b13, ONES, smlad(b02, ONES, sb));
+        *c = [a02 as i32, a13 as i32, b02 as i32, b13 as i32];
     }
+    (sa, sb)
 }
+
+/// Both halfwords set: `smlad(v, ONES, s)` adds `v`'s two halves to `s`.
+const ONES: u32 = 0x0001_0001;
 
 /// Widens the receptive field of output pixel `(n, oy, ox)` straight from the input
 /// into its half of `cols` (`half` 0: pixel A, 1: pixel B), when the channel count is a
 /// multiple of 4 (so every group of 4 inputs lies in one tap): per group, the words
 /// `(x0,x2), (x1,x3)`; taps in the padding hold the widened zero point `zpw`.
+/// Returns the field's sum.
 #[inline(always)]
-fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: &mut [[u32; 4]], half: usize) {
+fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: &mut [[u32; 4]], half: usize) -> i32 {
+    let mut sum = 0;
     let c = p.in_c;
     let g = c / 4;
     let mut at = 0;
@@ -80,7 +91,7 @@ fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: 
         let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
         for kx in 0..p.k_w {
             let ix = (ox * p.stride_w + kx * p.dil_w).checked_sub(p.pad_left).filter(|&v| v < p.in_w);
-            let Some(dst) = cols.get_mut(at..at + g) else { return };
+            let Some(dst) = cols.get_mut(at..at + g) else { return sum };
             at += g;
             let src = match (iy, ix) {
                 (Some(iy), Some(ix)) => {
@@ -93,16 +104,19 @@ fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: 
                 Some(src) => {
                     for (d, q) in dst.iter_mut().zip(src.as_chunks::<4>().0) {
                         let v = word(q);
+                        let (v02, v13) = (sxtb16(v), sxtb16_ror8(v));
+                        sum = smlad(v13, ONES, smlad(v02, ONES, sum));
                         if half == 0 {
-                            d[0] = sxtb16(v);
-                            d[1] = sxtb16_ror8(v);
+                            d[0] = v02;
+                            d[1] = v13;
                         } else {
-                            d[2] = sxtb16(v);
-                            d[3] = sxtb16_ror8(v);
+                            d[2] = v02;
+                            d[3] = v13;
                         }
                     }
                 }
                 None => dst.iter_mut().for_each(|d| {
+                    sum = smlad(zpw, ONES, smlad(zpw, ONES, sum));
                     d[2 * half] = zpw;
                     d[2 * half + 1] = zpw;
                 }),
@@ -114,6 +128,7 @@ fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: 
         d[2 * half] = 0;
         d[2 * half + 1] = 0;
     });
+    sum
 }
 
 /// Computes every output channel of pixels A and B (rows `ya`, `yb`), two channels
@@ -242,21 +257,25 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             // (`pixels > 0` implies `out_w > 0`; the checked forms keep the panic path out.)
             let at_pixel = |q: usize| (q.checked_div(p.out_w).unwrap_or(0), q.checked_rem(p.out_w).unwrap_or(0));
             let (oy, ox) = at_pixel(pa);
-            if direct {
+            // The widened fields and their sums (for the paired form).
+            let (sa, sb) = if direct {
                 let cw = crate::arena::cast_mut::<u32>(crate::arena::as_bytes_mut(cols)).as_chunks_mut::<4>().0;
-                gather(p, x, zpw, n, oy, ox, cw, 0);
-                if two {
+                let sa = gather(p, x, zpw, n, oy, ox, cw, 0);
+                let sb = if two {
                     let (oy, ox) = at_pixel(pa + 1);
-                    gather(p, x, zpw, n, oy, ox, cw, 1);
-                }
+                    gather(p, x, zpw, n, oy, ox, cw, 1)
+                } else {
+                    0
+                };
+                (sa, sb)
             } else {
                 im2col(p, x, zp, n, oy, ox, raw_a);
                 if two {
                     let (oy, ox) = at_pixel(pa + 1);
                     im2col(p, x, zp, n, oy, ox, raw_b);
                 }
-                widen(raw_a, raw_b, cols);
-            }
+                widen(raw_a, raw_b, cols)
+            };
             let at = (n * pixels + pa) * c;
             let (ya, yb) = if two {
                 let Some(rows) = y.get_mut(at..at + 2 * c) else { return };
@@ -267,7 +286,6 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 (row, &mut *spare)
             };
             if paired {
-                let (sa, sb) = sums(cols, groups);
                 if row {
                     let mut r = Row {
                         cols: cols.as_ptr().cast(),
@@ -334,18 +352,6 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             pa += 2;
         }
     }
-}
-
-/// The sums of pixel A's and pixel B's widened receptive fields (`groups` groups).
-#[inline(always)]
-fn sums(cols: &[i32], groups: usize) -> (i32, i32) {
-    const ONES: u32 = 0x0001_0001;
-    let (mut sa, mut sb) = (0, 0);
-    for q in cols.as_chunks::<4>().0.iter().take(groups) {
-        sa = smlad(q[1] as u32, ONES, smlad(q[0] as u32, ONES, sa));
-        sb = smlad(q[3] as u32, ONES, smlad(q[2] as u32, ONES, sb));
-    }
-    (sa, sb)
 }
 
 /// Every channel of two pixels from [`pack::paired_words`] weights, in plain Rust,

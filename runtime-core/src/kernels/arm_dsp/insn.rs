@@ -395,15 +395,17 @@ pub struct DepthwiseRow {
 pub unsafe extern "C" fn depthwise_row(row: *const DepthwiseRow) {
     // r0-r3: input word, its halves, weights (then mult, rnd, t); r4-r7: the four
     // accumulators; r8: the group's window; r9: offsets; r10: weights; r11: tap
-    // counter; r12: table; lr: outputs. [sp]: offs, taps, groups left.
+    // counter; r12: table; lr: outputs. [sp]: offs, taps, the table's end (16
+    // words per group).
     core::arch::naked_asm!(
         "push {{r4-r11, lr}}",
         "sub sp, sp, #12",
         "ldrd r8, r1, [r0, #0]",
         "ldrd r2, r3, [r0, #8]",
         "strd r1, r2, [sp]",
-        "str r3, [sp, #8]",
         "ldrd r10, r12, [r0, #16]",
+        "add r3, r12, r3, lsl #6",
+        "str r3, [sp, #8]",
         "ldr lr, [r0, #24]",
         "1:",
         "ldm r12!, {{r4, r5, r6, r7}}",
@@ -442,8 +444,7 @@ pub unsafe extern "C" fn depthwise_row(row: *const DepthwiseRow) {
         "strb r7, [lr], #1",
         "add r8, r8, #4",
         "ldr r11, [sp, #8]",
-        "subs r11, r11, #1",
-        "str r11, [sp, #8]",
+        "cmp r12, r11",
         "bne 1b",
         "add sp, sp, #12",
         "pop {{r4-r11, pc}}",
