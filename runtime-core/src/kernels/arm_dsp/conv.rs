@@ -15,12 +15,13 @@
 //! window leaves the input adds `zp·w` back for the taps it skipped.
 
 use super::insn::{
-    conv_row, conv_row_paired, conv_row_paired_zp, depthwise_row, depthwise_taps, mac_2x2, smlad, sxtb16, sxtb16_ror8, word, DepthwiseRow, Row,
+    conv_row, conv_row_paired, conv_row_paired_zp, depthwise_row, depthwise_taps, mac_2x2, smlad, sxtb16, sxtb16_ror8,
+    word, DepthwiseRow, Row,
 };
 use super::requant;
 use crate::kernels::pack::{
-    arm_dsp_conv2d_paired, arm_dsp_conv2d_scratch, arm_dsp_output_stage, arm_dsp_conv2d_weights_len, arm_dsp_depthwise_scratch, round4, round_to,
-    ARM_DSP_GEMM_STEP,
+    arm_dsp_conv2d_paired, arm_dsp_conv2d_scratch, arm_dsp_conv2d_weights_len, arm_dsp_depthwise_scratch,
+    arm_dsp_output_stage, round4, round_to, ARM_DSP_GEMM_STEP,
 };
 use crate::kernels::Conv2d;
 use crate::quant::{QOut, Weight, Q8};
@@ -234,7 +235,8 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     };
     // The weights as words; the compiler aligns every weight to 16 bytes.
     let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
-    let (Some(words), Some(bias)) = (words.get(..arm_dsp_conv2d_weights_len(p, paired) / 4), bias.get(..pairs * 2)) else {
+    let (Some(words), Some(bias)) = (words.get(..arm_dsp_conv2d_weights_len(p, paired) / 4), bias.get(..pairs * 2))
+    else {
         return;
     };
     // The whole-row path: every channel's output stage folds (fast requantisation,
@@ -481,7 +483,8 @@ fn depthwise_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], groups
         requant::Folded::of(ch, out)
     };
     let mut filled = 0;
-    for (g, (row, b)) in table.as_chunks_mut::<16>().0.iter_mut().zip(bias.as_chunks::<4>().0).take(groups).enumerate() {
+    for (g, (row, b)) in table.as_chunks_mut::<16>().0.iter_mut().zip(bias.as_chunks::<4>().0).take(groups).enumerate()
+    {
         row[..4].copy_from_slice(b);
         for (j, t) in row[4..].as_chunks_mut::<3>().0.iter_mut().enumerate() {
             let Some(f) = folded(4 * g + j) else { return false };

@@ -64,7 +64,8 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
     let Some(words) = words.get(..blocks * k8) else { return };
     // One requantisation for every column, or one per column.
     let per_column = mult.len() >= n && shift.len() >= n;
-    let single = (!per_column).then(|| Channel::new(mult.first().copied().unwrap_or(0), shift.first().copied().unwrap_or(1)));
+    let single =
+        (!per_column).then(|| Channel::new(mult.first().copied().unwrap_or(0), shift.first().copied().unwrap_or(1)));
     let folded = single.and_then(|ch| Folded::of(ch, out));
     for i in 0..m {
         let Some(arow) = a.get(i * k..(i + 1) * k) else { return };
@@ -92,8 +93,9 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
                 // SAFETY: `cols` holds `2·groups` words; the block's weights start at
                 // word `b·k8 < blocks·k8 ≤ words.len()` and span `k8 = 4·groups`
                 // words; `groups ≥ 2` is even, so `groups / 2 ≥ 1` iterations.
-                let [e0, r0, e1, r1] =
-                    unsafe { gemm_pairs(cols.as_ptr().cast(), words.as_ptr().wrapping_add(b * k8), groups / 2, [0; 4]) };
+                let [e0, r0, e1, r1] = unsafe {
+                    gemm_pairs(cols.as_ptr().cast(), words.as_ptr().wrapping_add(b * k8), groups / 2, [0; 4])
+                };
                 s[0] = s[0].wrapping_add(e0.wrapping_sub(s128));
                 s[1] = s[1].wrapping_add(r0.wrapping_sub(e0) >> 8);
                 s[2] = s[2].wrapping_add(e1.wrapping_sub(s128));
@@ -105,8 +107,7 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
                     let len = groups.saturating_sub(g0).min(ARM_DSP_GEMM_CHUNK);
                     // Whole iterations of two groups (`k8` is a multiple of 8, and so
                     // is every chunk); checked reads keep the panic path out.
-                    let (Some(c), Some(wc)) = (cols.get(2 * g0..2 * (g0 + len)), wb.get(4 * g0..4 * (g0 + len)))
-                    else {
+                    let (Some(c), Some(wc)) = (cols.get(2 * g0..2 * (g0 + len)), wb.get(4 * g0..4 * (g0 + len))) else {
                         return;
                     };
                     if len >= 2 {

@@ -298,67 +298,76 @@ pub struct Row {
 /// # Safety
 /// `row` must describe valid, 4-byte aligned memory as its fields say, with
 /// `groups ≥ 1` and `pairs ≥ 1`, and `ya`/`yb` writable for `2 · pairs` bytes.
-#[unsafe(naked)]
-pub unsafe extern "C" fn conv_row(row: *const Row) {
+#[inline(never)]
+pub unsafe fn conv_row(row: *const Row) {
     // r0, r1: inputs (then mult, rnd); r2-r5: weights and their halves (then t, the
     // table, ya, yb); r6-r9: accumulators A0, B0, A1, B1; r10: cols; r11: group
     // counter; r12: weights; lr: pair counter. [sp]: cols, groups.
-    core::arch::naked_asm!(
-        "push {{r4-r11, lr}}",
-        "sub sp, sp, #8",
-        "ldrd r1, r2, [r0, #0]",
-        "strd r1, r2, [sp]",
-        "ldrd r12, r3, [r0, #8]",
-        "ldrd r4, r5, [r0, #16]",
-        "ldr lr, [r0, #24]",
-        "1:",
-        "ldrd r6, r8, [r3], #8",
-        "mov r7, r6",
-        "mov r9, r8",
-        "push {{r3, r4, r5}}",
-        "ldrd r10, r11, [sp, #12]",
-        "2:",
-        "ldrd r0, r1, [r10], #8",
-        "ldrd r2, r3, [r12], #8",
-        "sxtb16 r4, r2",
-        "sxtb16 r2, r2, ror #8",
-        "sxtb16 r5, r3",
-        "sxtb16 r3, r3, ror #8",
-        "smlad r6, r0, r4, r6",
-        "smlad r6, r1, r2, r6",
-        "smlad r8, r0, r5, r8",
-        "smlad r8, r1, r3, r8",
-        "ldrd r0, r1, [r10], #8",
-        "smlad r7, r0, r4, r7",
-        "smlad r7, r1, r2, r7",
-        "smlad r9, r0, r5, r9",
-        "smlad r9, r1, r3, r9",
-        "subs r11, r11, #1",
-        "bne 2b",
-        "pop {{r3, r4, r5}}",
-        "ldm r3!, {{r0, r1, r2}}",
-        "smmla r6, r6, r0, r1",
-        "smmla r7, r7, r0, r1",
-        "asrs r6, r6, r2",
-        "asrs r7, r7, r2",
-        "ssat r6, #8, r6",
-        "ssat r7, #8, r7",
-        "strb r6, [r4], #1",
-        "strb r7, [r5], #1",
-        "ldm r3!, {{r0, r1, r2}}",
-        "smmla r8, r8, r0, r1",
-        "smmla r9, r9, r0, r1",
-        "asrs r8, r8, r2",
-        "asrs r9, r9, r2",
-        "ssat r8, #8, r8",
-        "ssat r9, #8, r9",
-        "strb r8, [r4], #1",
-        "strb r9, [r5], #1",
-        "subs lr, lr, #1",
-        "bne 1b",
-        "add sp, sp, #8",
-        "pop {{r4-r11, pc}}",
-    );
+    // SAFETY: the caller guarantees what the routine reads and writes; it saves and
+    // restores on the stack every register it uses beyond r0-r3 and r12.
+    unsafe {
+        core::arch::asm!(
+            "push {{r4-r11, lr}}",
+            "sub sp, sp, #8",
+            "ldrd r1, r2, [r0, #0]",
+            "strd r1, r2, [sp]",
+            "ldrd r12, r3, [r0, #8]",
+            "ldrd r4, r5, [r0, #16]",
+            "ldr lr, [r0, #24]",
+            "1:",
+            "ldrd r6, r8, [r3], #8",
+            "mov r7, r6",
+            "mov r9, r8",
+            "push {{r3, r4, r5}}",
+            "ldrd r10, r11, [sp, #12]",
+            "2:",
+            "ldrd r0, r1, [r10], #8",
+            "ldrd r2, r3, [r12], #8",
+            "sxtb16 r4, r2",
+            "sxtb16 r2, r2, ror #8",
+            "sxtb16 r5, r3",
+            "sxtb16 r3, r3, ror #8",
+            "smlad r6, r0, r4, r6",
+            "smlad r6, r1, r2, r6",
+            "smlad r8, r0, r5, r8",
+            "smlad r8, r1, r3, r8",
+            "ldrd r0, r1, [r10], #8",
+            "smlad r7, r0, r4, r7",
+            "smlad r7, r1, r2, r7",
+            "smlad r9, r0, r5, r9",
+            "smlad r9, r1, r3, r9",
+            "subs r11, r11, #1",
+            "bne 2b",
+            "pop {{r3, r4, r5}}",
+            "ldm r3!, {{r0, r1, r2}}",
+            "smmla r6, r6, r0, r1",
+            "smmla r7, r7, r0, r1",
+            "asrs r6, r6, r2",
+            "asrs r7, r7, r2",
+            "ssat r6, #8, r6",
+            "ssat r7, #8, r7",
+            "strb r6, [r4], #1",
+            "strb r7, [r5], #1",
+            "ldm r3!, {{r0, r1, r2}}",
+            "smmla r8, r8, r0, r1",
+            "smmla r9, r9, r0, r1",
+            "asrs r8, r8, r2",
+            "asrs r9, r9, r2",
+            "ssat r8, #8, r8",
+            "ssat r9, #8, r9",
+            "strb r8, [r4], #1",
+            "strb r9, [r5], #1",
+            "subs lr, lr, #1",
+            "bne 1b",
+            "add sp, sp, #8",
+            "pop {{r4-r11, lr}}",
+            inout("r0") row => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r12") _,
+        );
+    }
 }
 
 /// What [`depthwise_row`] reads: one output pixel's window and every full group of
@@ -391,71 +400,80 @@ pub struct DepthwiseRow {
 /// `row` must describe valid memory as its fields say (`offs`, `w` and `table`
 /// 4-byte aligned), every `x + 4g + offs[t]` readable for 4 bytes, `taps ≥ 1`,
 /// `groups ≥ 1`, and `y` writable for `4 · groups` bytes.
-#[unsafe(naked)]
-pub unsafe extern "C" fn depthwise_row(row: *const DepthwiseRow) {
+#[inline(never)]
+pub unsafe fn depthwise_row(row: *const DepthwiseRow) {
     // r0-r3: input word, its halves, weights (then mult, rnd, t); r4-r7: the four
     // accumulators; r8: the group's window; r9: offsets; r10: weights; r11: tap
     // counter; r12: table; lr: outputs. [sp]: offs, taps, the table's end (16
     // words per group).
-    core::arch::naked_asm!(
-        "push {{r4-r11, lr}}",
-        "sub sp, sp, #12",
-        "ldrd r8, r1, [r0, #0]",
-        "ldrd r2, r3, [r0, #8]",
-        "strd r1, r2, [sp]",
-        "ldrd r10, r12, [r0, #16]",
-        "add r3, r12, r3, lsl #6",
-        "str r3, [sp, #8]",
-        "ldr lr, [r0, #24]",
-        "1:",
-        "ldm r12!, {{r4, r5, r6, r7}}",
-        "ldrd r9, r11, [sp]",
-        "2:",
-        "ldr r0, [r9], #4",
-        "ldr r0, [r8, r0]",
-        "ldrd r2, r3, [r10], #8",
-        "sxtb16 r1, r0",
-        "sxtb16 r0, r0, ror #8",
-        "smlabb r4, r1, r2, r4",
-        "smlatt r6, r1, r2, r6",
-        "smlabb r5, r0, r3, r5",
-        "smlatt r7, r0, r3, r7",
-        "subs r11, r11, #1",
-        "bne 2b",
-        "ldm r12!, {{r0, r1, r2}}",
-        "smmla r4, r4, r0, r1",
-        "asrs r4, r4, r2",
-        "ssat r4, #8, r4",
-        "strb r4, [lr], #1",
-        "ldm r12!, {{r0, r1, r2}}",
-        "smmla r5, r5, r0, r1",
-        "asrs r5, r5, r2",
-        "ssat r5, #8, r5",
-        "strb r5, [lr], #1",
-        "ldm r12!, {{r0, r1, r2}}",
-        "smmla r6, r6, r0, r1",
-        "asrs r6, r6, r2",
-        "ssat r6, #8, r6",
-        "strb r6, [lr], #1",
-        "ldm r12!, {{r0, r1, r2}}",
-        "smmla r7, r7, r0, r1",
-        "asrs r7, r7, r2",
-        "ssat r7, #8, r7",
-        "strb r7, [lr], #1",
-        "add r8, r8, #4",
-        "ldr r11, [sp, #8]",
-        "cmp r12, r11",
-        "bne 1b",
-        "add sp, sp, #12",
-        "pop {{r4-r11, pc}}",
-    );
+    // SAFETY: the caller guarantees what the routine reads and writes; it saves and
+    // restores on the stack every register it uses beyond r0-r3 and r12.
+    unsafe {
+        core::arch::asm!(
+            "push {{r4-r11, lr}}",
+            "sub sp, sp, #12",
+            "ldrd r8, r1, [r0, #0]",
+            "ldrd r2, r3, [r0, #8]",
+            "strd r1, r2, [sp]",
+            "ldrd r10, r12, [r0, #16]",
+            "add r3, r12, r3, lsl #6",
+            "str r3, [sp, #8]",
+            "ldr lr, [r0, #24]",
+            "1:",
+            "ldm r12!, {{r4, r5, r6, r7}}",
+            "ldrd r9, r11, [sp]",
+            "2:",
+            "ldr r0, [r9], #4",
+            "ldr r0, [r8, r0]",
+            "ldrd r2, r3, [r10], #8",
+            "sxtb16 r1, r0",
+            "sxtb16 r0, r0, ror #8",
+            "smlabb r4, r1, r2, r4",
+            "smlatt r6, r1, r2, r6",
+            "smlabb r5, r0, r3, r5",
+            "smlatt r7, r0, r3, r7",
+            "subs r11, r11, #1",
+            "bne 2b",
+            "ldm r12!, {{r0, r1, r2}}",
+            "smmla r4, r4, r0, r1",
+            "asrs r4, r4, r2",
+            "ssat r4, #8, r4",
+            "strb r4, [lr], #1",
+            "ldm r12!, {{r0, r1, r2}}",
+            "smmla r5, r5, r0, r1",
+            "asrs r5, r5, r2",
+            "ssat r5, #8, r5",
+            "strb r5, [lr], #1",
+            "ldm r12!, {{r0, r1, r2}}",
+            "smmla r6, r6, r0, r1",
+            "asrs r6, r6, r2",
+            "ssat r6, #8, r6",
+            "strb r6, [lr], #1",
+            "ldm r12!, {{r0, r1, r2}}",
+            "smmla r7, r7, r0, r1",
+            "asrs r7, r7, r2",
+            "ssat r7, #8, r7",
+            "strb r7, [lr], #1",
+            "add r8, r8, #4",
+            "ldr r11, [sp, #8]",
+            "cmp r12, r11",
+            "bne 1b",
+            "add sp, sp, #12",
+            "pop {{r4-r11, lr}}",
+            inout("r0") row => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r12") _,
+        );
+    }
 }
 
 /// The body of [`conv_row_paired`] and [`conv_row_paired_zp`]; `$zp` holds the
 /// instructions after each output's shift (none, or adding the zero point in r10).
 macro_rules! conv_row_paired_asm {
-    ($($zp:literal)?) => {
-        core::arch::naked_asm!(
+    ($row:expr $(, $zp:literal)?) => {
+        core::arch::asm!(
             "push {{r4-r11, lr}}",
             "sub sp, sp, #24",
             "ldrd r1, r2, [r0, #0]",
@@ -535,7 +553,12 @@ macro_rules! conv_row_paired_asm {
             "subs lr, lr, #1",
             "bne 1b",
             "add sp, sp, #24",
-            "pop {{r4-r11, pc}}",
+            "pop {{r4-r11, lr}}",
+            inout("r0") $row => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r12") _,
         )
     };
 }
@@ -554,13 +577,14 @@ macro_rules! conv_row_paired_asm {
 ///
 /// # Safety
 /// As [`conv_row`], with `groups ≥ 2` even and `table` 8 words per pair.
-#[unsafe(naked)]
-pub unsafe extern "C" fn conv_row_paired(row: *const Row) {
+#[inline(never)]
+pub unsafe fn conv_row_paired(row: *const Row) {
     // r0, r1: inputs (then mult, rnd); r2, r3: weight words (then bias1 / t, the
     // table); r4, r5: their uxtb16 (then ya, yb); r6-r9: accumulators eA, eB, rA, rB;
     // r10: cols (then the zero point); r11: iteration counter; r12: weights; lr: pair
     // counter. [sp]: cols, iterations, 128·ΣxA, 128·ΣxB, zero point.
-    conv_row_paired_asm!()
+    // SAFETY: as `conv_row`.
+    unsafe { conv_row_paired_asm!(row) }
 }
 
 /// [`conv_row_paired`] for a table whose `rnd` lacks the output zero point (it
@@ -569,7 +593,8 @@ pub unsafe extern "C" fn conv_row_paired(row: *const Row) {
 ///
 /// # Safety
 /// As [`conv_row_paired`].
-#[unsafe(naked)]
-pub unsafe extern "C" fn conv_row_paired_zp(row: *const Row) {
-    conv_row_paired_asm!("add")
+#[inline(never)]
+pub unsafe fn conv_row_paired_zp(row: *const Row) {
+    // SAFETY: as `conv_row`.
+    unsafe { conv_row_paired_asm!(row, "add") }
 }
