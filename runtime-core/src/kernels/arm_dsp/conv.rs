@@ -78,12 +78,12 @@ fn widen(raw_a: &[i8], raw_b: &[i8], cols: &mut [i32]) -> (i32, i32) {
 const ONES: u32 = 0x0001_0001;
 
 /// Widens the receptive field of output pixel `(n, oy, ox)` straight from the input
-/// into its half of `cols` (`half` 0: pixel A, 1: pixel B), when the channel count is a
+/// into its half of `cols` (`b` false: pixel A, true: pixel B), when the channel count is a
 /// multiple of 4 (so every group of 4 inputs lies in one tap): per group, the words
 /// `(x0,x2), (x1,x3)`; taps in the padding hold the widened zero point `zpw`.
 /// Returns the field's sum.
 #[inline(always)]
-fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: &mut [[u32; 4]], half: usize) -> i32 {
+fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: &mut [[u32; 4]], b: bool) -> i32 {
     let mut sum = 0;
     let c = p.in_c;
     let g = c / 4;
@@ -107,29 +107,29 @@ fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: 
                         let v = word(q);
                         let (v02, v13) = (sxtb16(v), sxtb16_ror8(v));
                         sum = smlad(v13, ONES, smlad(v02, ONES, sum));
-                        if half == 0 {
-                            d[0] = v02;
-                            d[1] = v13;
-                        } else {
-                            d[2] = v02;
-                            d[3] = v13;
-                        }
+                        set(d, b, v02, v13);
                     }
                 }
                 None => dst.iter_mut().for_each(|d| {
                     sum = smlad(zpw, ONES, smlad(zpw, ONES, sum));
-                    d[2 * half] = zpw;
-                    d[2 * half + 1] = zpw;
+                    set(d, b, zpw, zpw);
                 }),
             }
         }
     }
     // Groups past the receptive field (padding to an even group count) are zero.
-    cols.iter_mut().skip(at).for_each(|d| {
-        d[2 * half] = 0;
-        d[2 * half + 1] = 0;
-    });
+    cols.iter_mut().skip(at).for_each(|d| set(d, b, 0, 0));
     sum
+}
+
+/// Sets pixel A's (`b` false) or pixel B's two words of a group.
+#[inline(always)]
+fn set(d: &mut [u32; 4], b: bool, v02: u32, v13: u32) {
+    if b {
+        (d[2], d[3]) = (v02, v13);
+    } else {
+        (d[0], d[1]) = (v02, v13);
+    }
 }
 
 /// Computes every output channel of pixels A and B (rows `ya`, `yb`), two channels
@@ -262,10 +262,10 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             // The widened fields and their sums (for the paired form).
             let (sa, sb) = if direct {
                 let cw = crate::arena::cast_mut::<u32>(crate::arena::as_bytes_mut(cols)).as_chunks_mut::<4>().0;
-                let sa = gather(p, x, zpw, n, oy, ox, cw, 0);
+                let sa = gather(p, x, zpw, n, oy, ox, cw, false);
                 let sb = if two {
                     let (oy, ox) = at_pixel(pa + 1);
-                    gather(p, x, zpw, n, oy, ox, cw, 1)
+                    gather(p, x, zpw, n, oy, ox, cw, true)
                 } else {
                     0
                 };
@@ -385,7 +385,7 @@ fn paired_general(
                 let wv = words.get((q * groups + g) * 2 + h).copied().unwrap_or(0).to_le_bytes();
                 // Inputs 4g+h and 4g+h+2: the low and high halves of word h.
                 for j in 0..2 {
-                    let byte = wv[2 * j + odd];
+                    let byte = wv.get(2 * j + odd).copied().unwrap_or(0);
                     let wt = if odd == 0 { (byte ^ 0x80) as i8 } else { byte as i8 } as i32;
                     let half = |v: i32| if j == 0 { v as i16 } else { (v >> 16) as i16 } as i32;
                     sa = sa.wrapping_add(half(x[h]).wrapping_mul(wt));

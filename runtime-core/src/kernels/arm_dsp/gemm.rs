@@ -80,7 +80,10 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
             *c = [sxtb16(v) as i32, sxtb16_ror8(v) as i32];
         }
         // 128 · Σ x per chunk of groups.
-        for (s, part) in sums.iter_mut().zip(arow.chunks(4 * ARM_DSP_GEMM_CHUNK)) {
+        // (Explicit ranges rather than `chunks`, whose iterator divides by its size.)
+        const CHUNK_INPUTS: usize = 4 * ARM_DSP_GEMM_CHUNK;
+        for (ci, s) in sums.iter_mut().enumerate() {
+            let part = arow.get(ci * CHUNK_INPUTS..k.min((ci + 1) * CHUNK_INPUTS)).unwrap_or(&[]);
             *s = part.iter().map(|&v| v as i32).sum::<i32>() << 7;
         }
         let Some(yrow) = y.get_mut(i * n..(i + 1) * n) else { return };
