@@ -137,7 +137,8 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         isa: Isa::ArmDsp,
         requires: DSP,
         // On Helium the portable kernel, which LLVM vectorises with MVE, executes
-        // fewer instructions (AD int8 on cortex-m55: about 180 k against 332 k).
+        // fewer instructions (AD int8: 179,520 on cortex-m55 with it, 335,251 with
+        // this kernel on cortex-m4; measured by `tinyops bench`, docs/benchmarks.md).
         unless: &[Feature::ArmMve],
         layout: None,
         accepts: gemm_accepts,
