@@ -185,6 +185,13 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         72 => k::depthwise_conv2d_f32(&conv, act, f0, f1, f2, f3),
         73 => k::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         74 => k::depthwise_conv2d_q8::<u8, i16, u8>(&conv, z, &out, w1, w2, b0, w16, w0, w3, b2),
+        // The Arm DSP kernels, on the bare-metal proof's cortex-m4 (absent on the host).
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        88 => arm_dsp::conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        89 => arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        90 => arm_dsp::gemm_q8::<i8, i8, i8>(&gemm, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         46 => {
             let regions = [(p[11], p[12]), (p[13], p[14]), (p[15], p[16])];
             let (ro, [x, y, z]) = tinyops_runtime::arena::split(b0, regions);
@@ -347,8 +354,9 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 /// How many selectors `every_x86_kernel` has.
 const X86_KERNELS: usize = 4;
 
-/// How many selectors `every_kernel` has.
-const KERNELS: usize = 88;
+/// How many selectors `every_kernel` has (the last three, 88–90, the Arm DSP kernels,
+/// only on a DSP target).
+const KERNELS: usize = 91;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -67,6 +67,12 @@ pub struct Bench {
     pub ram_bytes: Option<u64>,
     /// The generated module's arena.
     pub arena_bytes: u64,
+    /// Multiply-accumulates of one inference (0 in results from before it was reported).
+    #[serde(default)]
+    pub macs: u64,
+    /// Bytes of the model's constants, as the chosen kernels packed them.
+    #[serde(default)]
+    pub weight_bytes: u64,
     /// Deepest stack measured.
     pub stack_bytes: Option<u64>,
     /// Host latency: median.
@@ -367,8 +373,9 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
          painting the free stack before the inference (it includes the firmware's own frames). \
          tinyops's arena is part of its static RAM; MicroFlow keeps its tensors on the stack, so \
          RAM is compared as static RAM + stack. A ratio is tinyops ÷ peer: below 1 tinyops needs \
-         less. The kernels are tinyops's portable ones; they are being optimised, so these \
-         figures change: re-run the command.\n\n",
+         less. The kernels are the ones tinyops selects for each target (Arm DSP kernels on \
+         the Cortex-M4, M33 and M55, portable ones elsewhere); they are being optimised, so \
+         these figures change: re-run the command.\n\n",
     );
 
     // --- Cortex-M4 side by side ---
@@ -559,6 +566,52 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
     let mut header = vec!["model"];
     header.extend(EMULATED_TARGETS);
     table(&mut s, &header, &rows);
+
+    s.push_str("### Per MAC, Cortex-M55 against Cortex-M4, flash beyond the weights\n\n");
+    s.push_str(
+        "MACs as `tinyops inspect` counts them (the model's multiply-accumulates, whatever the \
+         kernels do); *m4 ÷ m55*: how many times fewer instructions the Cortex-M55 executes; \
+         *flash − weights*: the cortex-m4 firmware's flash minus the bytes of the model's \
+         constants as the selected kernels packed them (code, tables, startup).\n\n",
+    );
+    let mut rows = vec![];
+    for &m in INT8_MODELS {
+        let (m4b, m55b) = (r.tinyops(m, m4), r.tinyops(m, "cortex-m55"));
+        let ok = |t: Option<&TinyopsRun>| t.and_then(|t| t.result.as_ref().ok()).cloned();
+        let (a, b) = (ok(m4b), ok(m55b));
+        let per_mac = |x: Option<&Bench>| {
+            x.and_then(|b| Some(format!("{:.2}", b.instructions? as f64 / (b.macs > 0).then_some(b.macs)? as f64)))
+                .unwrap_or_else(|| "—".into())
+        };
+        rows.push(vec![
+            format!("`{m}`"),
+            a.as_ref()
+                .map(|b| group(b.macs))
+                .filter(|_| a.as_ref().is_some_and(|b| b.macs > 0))
+                .unwrap_or_else(|| "—".into()),
+            per_mac(a.as_ref()),
+            per_mac(b.as_ref()),
+            match (a.as_ref().and_then(|b| b.instructions), b.as_ref().and_then(|b| b.instructions)) {
+                (Some(x), Some(y)) if y > 0 => format!("{:.2}×", x as f64 / y as f64),
+                _ => "—".into(),
+            },
+            a.as_ref()
+                .and_then(|b| Some(group(b.flash_bytes?.checked_sub(b.weight_bytes).filter(|_| b.weight_bytes > 0)?)))
+                .unwrap_or_else(|| "—".into()),
+        ]);
+    }
+    table(
+        &mut s,
+        &[
+            "model",
+            "MACs",
+            "cortex-m4 instr / MAC",
+            "cortex-m55 instr / MAC",
+            "m4 ÷ m55",
+            "cortex-m4 flash − weights (B)",
+        ],
+        &rows,
+    );
 
     let mut rows = vec![];
     for &m in INT8_MODELS {

@@ -80,6 +80,10 @@ pub struct BenchReport {
     pub ram_bytes: Option<u64>,
     /// Arena bytes of the generated module.
     pub arena_bytes: usize,
+    /// Multiply-accumulates of one inference (as `inspect` counts them).
+    pub macs: u64,
+    /// Bytes of the model's constants in flash, as the chosen kernels packed them.
+    pub weight_bytes: u64,
     /// Deepest stack use measured while running data set 0 (emulated targets).
     pub stack_bytes: Option<u64>,
     /// Median latency in nanoseconds (host).
@@ -144,6 +148,8 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
         flash_bytes: None,
         ram_bytes: None,
         arena_bytes: c.plan.arena_bytes,
+        macs: c.program.macs,
+        weight_bytes: c.program.weight_bytes() as u64,
         stack_bytes: None,
         median_ns: None,
         p10_ns: None,

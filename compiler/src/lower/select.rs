@@ -21,6 +21,7 @@ impl Implementation {
         self.family == kernel.family()
             && self.layout == kernel.layout()
             && self.requires.iter().all(|&f| target.has(f))
+            && !self.unless.iter().any(|&f| target.has(f))
             && (self.accepts)(kernel)
     }
 }
@@ -98,7 +99,16 @@ mod tests {
     }
 
     fn copy(isa: Isa, requires: &'static [Feature], accepts: fn(&Kernel) -> bool) -> Implementation {
-        Implementation { family: Family::Copy, isa, requires, layout: None, accepts, pack: as_is, scratch: no_scratch }
+        Implementation {
+            family: Family::Copy,
+            isa,
+            requires,
+            unless: &[],
+            layout: None,
+            accepts,
+            pack: as_is,
+            scratch: no_scratch,
+        }
     }
 
     #[test]

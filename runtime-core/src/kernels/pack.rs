@@ -6,6 +6,7 @@
 //! panics.
 
 use crate::kernels::{Conv2d, Gemm};
+use crate::quant::QOut;
 
 pub mod x86_avx2;
 
@@ -99,21 +100,22 @@ pub fn fold_zero_point_by_channel<W: Copy + Into<i32>>(
     true
 }
 
-/// Scratch words of the Arm DSP convolution: the requantisation table (3 words per
+/// Scratch words of the Arm DSP convolution: the output-stage table (4 words per
 /// output channel, channels rounded to pairs), two pixels' receptive fields widened to
-/// 16-bit pairs (`round4(K)` words) and as raw bytes (`round4(K) / 2` words),
+/// 16-bit pairs (`K8` words) and as raw bytes (`K8 / 2` words, `K8` = `K` rounded to
+/// [`ARM_DSP_GEMM_STEP`]),
 /// `K = kH·kW·C`, and a spare output row (for an odd last pixel).
 pub const fn arm_dsp_conv2d_scratch(p: &Conv2d) -> usize {
-    let k4 = round4(p.k_h * p.k_w * p.in_c);
-    3 * round_to(p.out_c, 2) + k4 + k4 / 2 + round4(p.out_c) / 4
+    let k8 = round_to(p.k_h * p.k_w * p.in_c, ARM_DSP_GEMM_STEP);
+    4 * round_to(p.out_c, 2) + k8 + k8 / 2 + round4(p.out_c) / 4
 }
 
-/// Scratch words of the Arm DSP depthwise convolution: the requantisation table (3
+/// Scratch words of the Arm DSP depthwise convolution: the output-stage table (4
 /// words per channel), the window's tap offsets for pixels inside the input and for
 /// one at its border (one word per tap each), and a row of zero points (channels
 /// rounded to 4).
 pub const fn arm_dsp_depthwise_scratch(p: &Conv2d) -> usize {
-    3 * round4(p.in_c) + 2 * p.k_h * p.k_w + round4(p.in_c) / 4
+    4 * round4(p.in_c) + 2 * p.k_h * p.k_w + round4(p.in_c) / 4
 }
 
 /// Bytes of [`arm_dsp_depthwise_weights`]' output: 16-bit weights, channels padded to
@@ -145,10 +147,123 @@ pub fn arm_dsp_depthwise_weights(w: &[i8], channels: usize, taps: usize, into: &
     true
 }
 
+/// Inputs per group of the Arm DSP fully-connected layer's inner loop (two groups
+/// of 4 per iteration): `k` is padded to a multiple of it.
+pub const ARM_DSP_GEMM_STEP: usize = 8;
+
+/// Most groups of 4 inputs the Arm DSP fully-connected layer sums before it splits
+/// its paired accumulator (see [`arm_dsp_gemm_weights`]): 126 groups, 504 inputs, so
+/// the odd column's partial sum stays below 2^23 in magnitude (504 · 2^14 < 2^23).
+pub const ARM_DSP_GEMM_CHUNK: usize = 126;
+
 /// Scratch words of the Arm DSP fully-connected layer: one row of activations
-/// widened to 16-bit pairs.
+/// widened to 16-bit pairs (`k` padded to [`ARM_DSP_GEMM_STEP`]) and the sum of the
+/// row's activations per chunk of [`ARM_DSP_GEMM_CHUNK`] groups.
 pub const fn arm_dsp_gemm_scratch(p: &Gemm) -> usize {
-    round4(p.k) / 2
+    let k8 = round_to(p.k, ARM_DSP_GEMM_STEP);
+    k8 / 2 + (k8 / 4).div_ceil(ARM_DSP_GEMM_CHUNK)
+}
+
+/// Bytes of [`arm_dsp_gemm_weights`]' output.
+pub const fn arm_dsp_gemm_weights_len(n: usize, k: usize) -> usize {
+    round_to(n, 4) * round_to(k, ARM_DSP_GEMM_STEP)
+}
+
+/// Fully-connected weights (`w` is `n × k`, one row per output column) for the Arm
+/// DSP kernel: [`paired_words`] in blocks of 4 columns.
+pub fn arm_dsp_gemm_weights(w: &[i8], n: usize, k: usize, into: &mut [i8]) -> bool {
+    paired_words(w, n, k, 4, into)
+}
+
+/// Weights for the Arm DSP kernels that compute two output channels with one
+/// accumulator pair (`w` is `n × k`, one row per output channel; `block` channels,
+/// a multiple of 2, computed together): per block, per group of 4 inputs `4g..4g+4`
+/// (`k` padded with zeros to a multiple of [`ARM_DSP_GEMM_STEP`]), per channel pair
+/// `(c, c+1)`, the two words `[u(c, 4g), w(c+1, 4g), u(c, 4g+2), w(c+1, 4g+2)]` and the
+/// same for inputs `4g+1, 4g+3`, where `u = w + 128` (the even channel's weight as an
+/// unsigned byte). Read as signed halfwords, such a word is `256·w(c+1) + u(c)`; read
+/// with `uxtb16`, it is `u(c)`: one `smlad` of each against two inputs accumulates
+/// `256·Σ x·w(c+1) + Σ x·u(c)` and `Σ x·u(c)`, and `Σ x·u(c) = Σ x·w(c) + 128·Σ x`.
+/// Channels past `n` (up to a multiple of `block`) are zero. False (and `into`
+/// untouched) when the slices are too short.
+pub fn paired_words(w: &[i8], n: usize, k: usize, block: usize, into: &mut [i8]) -> bool {
+    let block = round_to(block.max(2), 2);
+    let k8 = round_to(k, ARM_DSP_GEMM_STEP);
+    let Some(into) = into.get_mut(..round_to(n, block) * k8) else { return false };
+    if w.len() < n * k {
+        return false;
+    }
+    let groups = (k8 / 4).max(1);
+    let pairs = block / 2;
+    for (i, o) in into.iter_mut().enumerate() {
+        // i = (((b · groups + g) · pairs + pair) · 2 + h) · 4 + e
+        let e = i % 4;
+        let h = (i / 4) % 2;
+        let pair = (i / 8) % pairs;
+        let g = (i / (8 * pairs)) % groups;
+        let b = i / (8 * pairs * groups);
+        let (c, kk) = (block * b + 2 * pair + e % 2, 4 * g + h + 2 * (e / 2));
+        let v = if c < n && kk < k { w.get(c * k + kk).copied().unwrap_or(0) } else { 0 };
+        *o = if e % 2 == 0 { (v as u8 ^ 0x80) as i8 } else { v };
+    }
+    true
+}
+
+/// Whether every channel's output stage takes the Arm DSP kernels' short form
+/// (`smmla`, `asr`, `ssat`): the multiplier's shift in 33..=62 (the high word of the
+/// product decides) and an output clamp of exactly the i8 range. `Some(true)` when
+/// moreover the output zero point folds into every rounding term
+/// (`2^(shift−33) + zp·2^(shift−32)` below 2^30 in magnitude), `Some(false)` when it
+/// must be added after the shift, `None` when the short form does not apply. `mult`
+/// and `shift` hold one value per channel or one for all.
+pub fn arm_dsp_output_stage(mult: &[i32], shift: &[i32], out: &QOut, channels: usize) -> Option<bool> {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let n = if per_channel { channels } else { 1 };
+    if out.min != -128 || out.max != 127 || shift.is_empty() || mult.len() < n {
+        return None;
+    }
+    let mut folds = true;
+    for &s in shift.iter().take(n) {
+        if !(33..=62).contains(&s) {
+            return None;
+        }
+        // |2^(s−33) + zp·2^(s−32)| < 2^30, in i64 (s − 32 ≤ 30).
+        let rnd = (1i64 << (s - 33)) + ((out.zp as i64) << (s - 32));
+        folds &= rnd.abs() < 1 << 30;
+    }
+    Some(folds)
+}
+
+/// True when the Arm DSP convolution reads its weights as [`paired_words`]: the
+/// receptive field, padded to [`ARM_DSP_GEMM_STEP`], fits one chunk of
+/// [`ARM_DSP_GEMM_CHUNK`] groups and the output stage takes the short form
+/// ([`arm_dsp_output_stage`]); otherwise they are [`interleave`]d in channel pairs.
+pub fn arm_dsp_conv2d_paired(p: &Conv2d, mult: &[i32], shift: &[i32], out: &QOut) -> bool {
+    round_to(p.k_h * p.k_w * p.in_c, ARM_DSP_GEMM_STEP) <= 4 * ARM_DSP_GEMM_CHUNK
+        && arm_dsp_output_stage(mult, shift, out, p.out_c).is_some()
+}
+
+/// Elements of [`arm_dsp_conv2d_weights`]' output (`paired`: from
+/// [`arm_dsp_conv2d_paired`]).
+pub const fn arm_dsp_conv2d_weights_len(p: &Conv2d, paired: bool) -> usize {
+    let k = p.k_h * p.k_w * p.in_c;
+    if paired {
+        round_to(p.out_c, 2) * round_to(k, ARM_DSP_GEMM_STEP)
+    } else {
+        interleaved_len(p.out_c, k, 2)
+    }
+}
+
+/// Convolution filters `O,kH,kW,I` for the Arm DSP kernel: [`paired_words`] in
+/// blocks of 2 channels when `paired` (from [`arm_dsp_conv2d_paired`]), else
+/// [`interleave`]d in blocks of 2.
+pub fn arm_dsp_conv2d_weights(w: &[i8], p: &Conv2d, paired: bool, into: &mut [i8]) -> bool {
+    let k = p.k_h * p.k_w * p.in_c;
+    if paired {
+        paired_words(w, p.out_c, k, 2, into)
+    } else {
+        interleave(w, p.out_c, k, 2, into)
+    }
 }
 
 /// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/groups` with one filter per
@@ -212,6 +327,24 @@ mod tests {
         let v: [i16; 32] = core::array::from_fn(h);
         assert_eq!(&v[..8], &[0, 2, 1, 3, 10, 12, 11, 13]); // group 0, taps 0 and 1
         assert_eq!(&v[8..16], &[4, 0, 0, 0, 14, 0, 0, 0]); // group 1: channel 4, padding
+    }
+
+    #[test]
+    fn gemm_weights_pair_columns_with_the_even_one_unsigned() {
+        // 3 columns × 5 inputs: w[c][k] = 10c + k; k padded to 8, columns to 4.
+        let w: [i8; 15] = core::array::from_fn(|i| (10 * (i / 5) + i % 5) as i8);
+        let mut out = [0i8; 32];
+        assert!(arm_dsp_gemm_weights(&w, 3, 5, &mut out));
+        let u = |v: i8| (v as u8 ^ 0x80) as i8;
+        // Group 0: pair (0, 1): inputs 0, 2 then 1, 3; pair (2, 3): column 3 is zero.
+        assert_eq!(&out[..8], &[u(0), 10, u(2), 12, u(1), 11, u(3), 13]);
+        assert_eq!(&out[8..16], &[u(20), 0, u(22), 0, u(21), 0, u(23), 0]);
+        // Group 1: input 4 only.
+        assert_eq!(&out[16..24], &[u(4), 14, u(0), 0, u(0), 0, u(0), 0]);
+        assert!(!arm_dsp_gemm_weights(&w, 3, 5, &mut [0i8; 31]));
+        // Halfwords read as `256·w(c+1) + u(c)`.
+        let h = i16::from_le_bytes([out[0] as u8, out[1] as u8]);
+        assert_eq!(h as i32, 256 * 10 + 128);
     }
 
     #[test]

@@ -39,16 +39,20 @@ fn conv_accepts(k: &Kernel) -> bool {
     matches!(k, Kernel::Conv2dQ8 { p, .. } if p.groups == 1) && all_i8(k)
 }
 
-/// Weights interleaved in channel pairs, bias with the zero point folded in.
+/// Weights in channel pairs (`pack::arm_dsp_conv2d_weights`: two channels per word
+/// when the receptive field fits one chunk, else interleaved), bias with the zero
+/// point folded in.
 fn conv_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
-    let Kernel::Conv2dQ8 { p, x_zp, .. } = k else { return None };
+    let Kernel::Conv2dQ8 { p, x_zp, out, mults, shifts, .. } = k else { return None };
     let w = i8s(reads.get(1).copied().flatten()?)?;
     let bias = i32s(reads.get(2).copied().flatten())?;
     let kk = p.k_h * p.k_w * p.in_c;
-    let mut wp = vec![0i8; pack::interleaved_len(p.out_c, kk, 2)];
+    let paired = pack::arm_dsp_conv2d_paired(p, mults, shifts, out);
+    let mut wp = vec![0i8; pack::arm_dsp_conv2d_weights_len(p, paired)];
     let mut bp = vec![0i32; pack::round_to(p.out_c, 2)];
-    (pack::interleave(&w, p.out_c, kk, 2, &mut wp) && pack::fold_zero_point(&w, &bias, p.out_c, kk, *x_zp, 2, &mut bp))
-        .then(|| vec![None, Some(vector_i8(wp)), Some(vector_i32(bp))])
+    (pack::arm_dsp_conv2d_weights(&w, p, paired, &mut wp)
+        && pack::fold_zero_point(&w, &bias, p.out_c, kk, *x_zp, 2, &mut bp))
+    .then(|| vec![None, Some(vector_i8(wp)), Some(vector_i32(bp))])
 }
 
 fn conv_scratch(k: &Kernel) -> usize {
@@ -85,13 +89,14 @@ fn gemm_accepts(k: &Kernel) -> bool {
         && all_i8(k)
 }
 
-/// Weights interleaved in blocks of four columns, bias padded to match.
+/// Weights in column pairs sharing words, blocks of four columns
+/// (`pack::arm_dsp_gemm_weights`), bias padded to match.
 fn gemm_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
     let Kernel::GemmQ8 { p, .. } = k else { return None };
     let w = i8s(reads.get(1).copied().flatten()?)?;
     let mut bias = i32s(reads.get(2).copied().flatten())?;
-    let mut wp = vec![0i8; pack::interleaved_len(p.n, p.k, 4)];
-    pack::interleave(&w, p.n, p.k, 4, &mut wp).then_some(())?;
+    let mut wp = vec![0i8; pack::arm_dsp_gemm_weights_len(p.n, p.k)];
+    pack::arm_dsp_gemm_weights(&w, p.n, p.k, &mut wp).then_some(())?;
     bias.resize(pack::round_to(p.n, 4), 0);
     Some(vec![None, Some(vector_i8(wp)), Some(vector_i32(bias))])
 }
@@ -111,6 +116,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         family: Family::Conv2dQ8,
         isa: Isa::ArmDsp,
         requires: DSP,
+        unless: &[],
         layout: layout(Family::Conv2dQ8),
         accepts: conv_accepts,
         pack: conv_pack,
@@ -120,6 +126,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         family: Family::DepthwiseConv2dQ8,
         isa: Isa::ArmDsp,
         requires: DSP,
+        unless: &[],
         layout: layout(Family::DepthwiseConv2dQ8),
         accepts: all_i8,
         pack: depthwise_pack,
@@ -129,6 +136,10 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         family: Family::GemmQ8,
         isa: Isa::ArmDsp,
         requires: DSP,
+        // On Helium the portable kernel, which LLVM vectorises with MVE, executes
+        // fewer instructions (AD int8: 179,520 on cortex-m55 with it, 335,251 with
+        // this kernel on cortex-m4; measured by `tinyops bench`, docs/benchmarks.md).
+        unless: &[Feature::ArmMve],
         layout: None,
         accepts: gemm_accepts,
         pack: gemm_pack,
@@ -144,7 +155,7 @@ mod tests {
     use tinyops_runtime::quant::QOut;
 
     #[test]
-    fn convolution_weights_interleave_and_the_zero_point_folds_into_the_bias() {
+    fn convolution_weights_pair_up_and_the_zero_point_folds_into_the_bias() {
         let p = Conv2d {
             batch: 1,
             in_c: 2,
@@ -171,20 +182,36 @@ mod tests {
             x_zp: 10,
             out: QOut { zp: 0, min: -128, max: 127 },
             mults: vec![1 << 30],
-            shifts: vec![31],
+            shifts: vec![40],
         };
         assert!(conv_accepts(&k));
         let w = Tensor::new(vec![3, 1, 1, 2], Data::I8(vec![1, 2, 3, 4, 5, 6])).unwrap();
         let b = Tensor::new(vec![3], Data::I32(vec![100, 200, 300])).unwrap();
         let packed = conv_pack(&k, &[None, Some(&w), Some(&b)]).unwrap();
         let wp = packed[1].as_ref().unwrap();
-        // Rows padded to 4, channels to 4: (c0, c1) then (c2, zero row).
-        assert_eq!(wp.data, Data::I8(vec![1, 2, 0, 0, 3, 4, 0, 0, 5, 6, 0, 0, 0, 0, 0, 0]));
+        // A small receptive field: two channels per word (the even one as unsigned
+        // bytes, `w ^ 0x80`), inputs padded to 8, channels to pairs: (c0, c1) then
+        // (c2, zero channel), each two groups of two words.
+        let u = |v: i8| (v as u8 ^ 0x80) as i8;
+        let (z, pad) = (u(0), [u(0), 0, u(0), 0]);
+        let mut want = vec![u(1), 3, z, 0, u(2), 4, z, 0];
+        want.extend(pad.iter().chain(&pad));
+        want.extend([u(5), 0, z, 0, u(6), 0, z, 0]);
+        want.extend(pad.iter().chain(&pad));
+        assert_eq!(wp.data, Data::I8(want));
         assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![100 - 30, 200 - 70, 300 - 110, 0]));
         // No bias: the folded zero point alone.
         let packed = conv_pack(&k, &[None, Some(&w), None]).unwrap();
         assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![-30, -70, -110, 0]));
         // Run-time weights rule the implementation out.
         assert!(conv_pack(&k, &[None, None, Some(&b)]).is_none());
+        // A receptive field beyond one chunk (3·3·64 = 576 inputs): interleaved.
+        let wide = Conv2d { in_c: 64, k_h: 3, k_w: 3, pad_top: 1, pad_left: 1, ..p };
+        let Kernel::Conv2dQ8 { out, mults, shifts, .. } = &k else { unreachable!() };
+        assert!(!pack::arm_dsp_conv2d_paired(&wide, mults, shifts, out));
+        assert!(pack::arm_dsp_conv2d_paired(&p, mults, shifts, out));
+        assert_eq!(pack::arm_dsp_conv2d_weights_len(&wide, false), 4 * 576);
+        // An output stage that does not fold (a clamp narrower than i8): interleaved.
+        assert!(!pack::arm_dsp_conv2d_paired(&p, mults, shifts, &QOut { zp: 0, min: 0, max: 127 }));
     }
 }

@@ -77,6 +77,9 @@ pub struct Implementation {
     pub isa: Isa,
     /// Features the target must have.
     pub requires: &'static [Feature],
+    /// Features that rule it out: on a target with any of them a later implementation
+    /// does better (measured; e.g. LLVM's own MVE code for the portable kernel).
+    pub unless: &'static [Feature],
     /// The activation layout it reads and writes (`None`: layout means nothing to it).
     pub layout: Option<Layout>,
     /// Further conditions on the kernel's element types and parameters.

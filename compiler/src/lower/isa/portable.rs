@@ -50,7 +50,16 @@ const fn portable(family: Family) -> Implementation {
         Family::DepthwiseConv2dF32 | Family::DepthwiseConv2dQ8 => depthwise_taps_by_channel,
         _ => as_is,
     };
-    Implementation { family, isa: Isa::Portable, requires: &[], layout: layout(family), accepts: any, pack, scratch }
+    Implementation {
+        family,
+        isa: Isa::Portable,
+        requires: &[],
+        unless: &[],
+        layout: layout(family),
+        accepts: any,
+        pack,
+        scratch,
+    }
 }
 
 macro_rules! portable_all {

@@ -14,9 +14,15 @@
 //! the input use raw inputs against the zero-point-folded bias, and a pixel whose
 //! window leaves the input adds `zp·w` back for the taps it skipped.
 
-use super::insn::{depthwise_taps, mac_2x2, sxtb16, sxtb16_ror8, word};
+use super::insn::{
+    conv_row, conv_row_paired, conv_row_paired_zp, depthwise_row, depthwise_taps, mac_2x2, smlad, sxtb16, sxtb16_ror8,
+    word, DepthwiseRow, Row,
+};
 use super::requant;
-use crate::kernels::pack::{arm_dsp_conv2d_scratch, arm_dsp_depthwise_scratch, round4};
+use crate::kernels::pack::{
+    arm_dsp_conv2d_paired, arm_dsp_conv2d_scratch, arm_dsp_conv2d_weights_len, arm_dsp_depthwise_scratch,
+    arm_dsp_output_stage, round4, round_to, ARM_DSP_GEMM_STEP,
+};
 use crate::kernels::Conv2d;
 use crate::quant::{QOut, Weight, Q8};
 
@@ -36,7 +42,12 @@ fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mu
                 (Some(iy), Some(ix)) => {
                     let from = ((n * p.in_h + iy) * p.in_w + ix) * c;
                     if let Some(src) = x.get(from..from + c) {
-                        dst.copy_from_slice(src);
+                        // A channel or three (first layers) without a `memcpy` call.
+                        match (&mut *dst, src) {
+                            ([d], [s]) => *d = *s,
+                            ([d0, d1, d2], [s0, s1, s2]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
+                            (d, s) => d.copy_from_slice(s),
+                        }
                     }
                 }
                 _ => dst.iter_mut().for_each(|v| *v = zp),
@@ -48,12 +59,76 @@ fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mu
 
 /// Widens the raw receptive fields of pixels A and B (`round4(K)` bytes each) into
 /// `cols`: per group of 4 inputs, A's `(x0,x2), (x1,x3)`, then B's.
+/// Returns the sums of both fields.
 #[inline(always)]
-fn widen(raw_a: &[i8], raw_b: &[i8], cols: &mut [i32]) {
+fn widen(raw_a: &[i8], raw_b: &[i8], cols: &mut [i32]) -> (i32, i32) {
     let (ra, rb) = (raw_a.as_chunks::<4>().0, raw_b.as_chunks::<4>().0);
+    let (mut sa, mut sb) = (0, 0);
     for ((c, a), b) in cols.as_chunks_mut::<4>().0.iter_mut().zip(ra).zip(rb) {
         let (a, b) = (word(a), word(b));
-        *c = [sxtb16(a) as i32, sxtb16_ror8(a) as i32, sxtb16(b) as i32, sxtb16_ror8(b) as i32];
+        let (a02, a13, b02, b13) = (sxtb16(a), sxtb16_ror8(a), sxtb16(b), sxtb16_ror8(b));
+        sa = smlad(a13, ONES, smlad(a02, ONES, sa));
+        sb = smlad(b13, ONES, smlad(b02, ONES, sb));
+        *c = [a02 as i32, a13 as i32, b02 as i32, b13 as i32];
+    }
+    (sa, sb)
+}
+
+/// Both halfwords set: `smlad(v, ONES, s)` adds `v`'s two halves to `s`.
+const ONES: u32 = 0x0001_0001;
+
+/// Widens the receptive field of output pixel `(n, oy, ox)` straight from the input
+/// into its half of `cols` (`b` false: pixel A, true: pixel B), when the channel count is a
+/// multiple of 4 (so every group of 4 inputs lies in one tap): per group, the words
+/// `(x0,x2), (x1,x3)`; taps in the padding hold the widened zero point `zpw`.
+/// Returns the field's sum.
+#[inline(always)]
+fn gather(p: &Conv2d, x: &[i8], zpw: u32, n: usize, oy: usize, ox: usize, cols: &mut [[u32; 4]], b: bool) -> i32 {
+    let mut sum = 0;
+    let c = p.in_c;
+    let g = c / 4;
+    let mut at = 0;
+    for ky in 0..p.k_h {
+        let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
+        for kx in 0..p.k_w {
+            let ix = (ox * p.stride_w + kx * p.dil_w).checked_sub(p.pad_left).filter(|&v| v < p.in_w);
+            let Some(dst) = cols.get_mut(at..at + g) else { return sum };
+            at += g;
+            let src = match (iy, ix) {
+                (Some(iy), Some(ix)) => {
+                    let from = ((n * p.in_h + iy) * p.in_w + ix) * c;
+                    x.get(from..from + c)
+                }
+                _ => None,
+            };
+            match src {
+                Some(src) => {
+                    for (d, q) in dst.iter_mut().zip(src.as_chunks::<4>().0) {
+                        let v = word(q);
+                        let (v02, v13) = (sxtb16(v), sxtb16_ror8(v));
+                        sum = smlad(v13, ONES, smlad(v02, ONES, sum));
+                        set(d, b, v02, v13);
+                    }
+                }
+                None => dst.iter_mut().for_each(|d| {
+                    sum = smlad(zpw, ONES, smlad(zpw, ONES, sum));
+                    set(d, b, zpw, zpw);
+                }),
+            }
+        }
+    }
+    // Groups past the receptive field (padding to an even group count) are zero.
+    cols.iter_mut().skip(at).for_each(|d| set(d, b, 0, 0));
+    sum
+}
+
+/// Sets pixel A's (`b` false) or pixel B's two words of a group.
+#[inline(always)]
+fn set(d: &mut [u32; 4], b: bool, v02: u32, v13: u32) {
+    if b {
+        (d[2], d[3]) = (v02, v13);
+    } else {
+        (d[0], d[1]) = (v02, v13);
     }
 }
 
@@ -132,12 +207,14 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
     let k = p.k_h * p.k_w * p.in_c;
     let k4 = round4(k);
+    let k8 = round_to(k, ARM_DSP_GEMM_STEP);
     let pairs = p.out_c.div_ceil(2);
+    let paired = arm_dsp_conv2d_paired(p, mult, shift, out);
     if p.groups != 1
         || !p.is_valid()
         || k == 0
         || x.len() < p.input_len()
-        || w.len() < pairs * 2 * k4
+        || w.len() < arm_dsp_conv2d_weights_len(p, paired)
         || bias.len() < pairs * 2
         || y.len() < p.output_len()
         || mult.is_empty()
@@ -148,20 +225,31 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let Some(scratch) = acc.get_mut(..arm_dsp_conv2d_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, rest)) = scratch.split_at_mut_checked(requant::WORDS * pairs * 2) else { return };
-    let Some((cols, rest)) = rest.split_at_mut_checked(k4) else { return };
-    let Some((raw, spare)) = rest.split_at_mut_checked(k4 / 2) else { return };
+    let Some((table, rest)) = scratch.split_at_mut_checked(ROW_WORDS * pairs) else { return };
+    let Some((cols, rest)) = rest.split_at_mut_checked(k8) else { return };
+    let Some((raw, spare)) = rest.split_at_mut_checked(k8 / 2) else { return };
     let raw = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(raw));
-    let Some((raw_a, raw_b)) = raw.get_mut(..2 * k4).and_then(|r| r.split_at_mut_checked(k4)) else { return };
+    let Some((raw_a, raw_b)) = raw.get_mut(..2 * k8).and_then(|r| r.split_at_mut_checked(k8)) else { return };
     let Some(spare) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(spare)).get_mut(..p.out_c) else {
         return;
     };
-    let plain = requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
     // The weights as words; the compiler aligns every weight to 16 bytes.
     let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
-    let (Some(words), Some(bias)) = (words.get(..pairs * 2 * k4 / 4), bias.get(..pairs * 2)) else { return };
-    let groups = k4 / 4;
+    let (Some(words), Some(bias)) = (words.get(..arm_dsp_conv2d_weights_len(p, paired) / 4), bias.get(..pairs * 2))
+    else {
+        return;
+    };
+    // The whole-row path: every channel's output stage folds (fast requantisation,
+    // full i8 range), and one asm routine computes all full channel pairs per call.
+    let full_pairs = p.out_c / 2;
+    let fold = arm_dsp_output_stage(mult, shift, out, p.out_c) == Some(true);
+    let row = full_pairs > 0 && (fold || paired) && row_table(mult, shift, out, bias, p.out_c, fold, table);
+    let plain = !row && !paired && requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
+    // Groups of 4 inputs the kernels run over: the paired form pads to an even count.
+    let groups = if paired { k8 / 4 } else { k4 / 4 };
     let zp = x_zp as i8;
+    let zpw = (zp as i16 as u16 as u32) * 0x0001_0001;
+    let direct = p.in_c % 4 == 0;
     let pixels = p.out_h * p.out_w;
     let c = p.out_c;
     for n in 0..p.batch {
@@ -171,12 +259,25 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             // (`pixels > 0` implies `out_w > 0`; the checked forms keep the panic path out.)
             let at_pixel = |q: usize| (q.checked_div(p.out_w).unwrap_or(0), q.checked_rem(p.out_w).unwrap_or(0));
             let (oy, ox) = at_pixel(pa);
-            im2col(p, x, zp, n, oy, ox, raw_a);
-            if two {
-                let (oy, ox) = at_pixel(pa + 1);
-                im2col(p, x, zp, n, oy, ox, raw_b);
-            }
-            widen(raw_a, raw_b, cols);
+            // The widened fields and their sums (for the paired form).
+            let (sa, sb) = if direct {
+                let cw = crate::arena::cast_mut::<u32>(crate::arena::as_bytes_mut(cols)).as_chunks_mut::<4>().0;
+                let sa = gather(p, x, zpw, n, oy, ox, cw, false);
+                let sb = if two {
+                    let (oy, ox) = at_pixel(pa + 1);
+                    gather(p, x, zpw, n, oy, ox, cw, true)
+                } else {
+                    0
+                };
+                (sa, sb)
+            } else {
+                im2col(p, x, zp, n, oy, ox, raw_a);
+                if two {
+                    let (oy, ox) = at_pixel(pa + 1);
+                    im2col(p, x, zp, n, oy, ox, raw_b);
+                }
+                widen(raw_a, raw_b, cols)
+            };
             let at = (n * pixels + pa) * c;
             let (ya, yb) = if two {
                 let Some(rows) = y.get_mut(at..at + 2 * c) else { return };
@@ -186,7 +287,66 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 let Some(row) = y.get_mut(at..at + c) else { return };
                 (row, &mut *spare)
             };
-            if plain {
+            if paired {
+                if row {
+                    let mut r = Row {
+                        cols: cols.as_ptr().cast(),
+                        groups,
+                        w: words.as_ptr(),
+                        table: table.as_ptr(),
+                        ya: ya.as_mut_ptr(),
+                        yb: yb.as_mut_ptr(),
+                        pairs: full_pairs,
+                        s128a: sa << 7,
+                        s128b: sb << 7,
+                        zp: out.zp,
+                    };
+                    let routine = if fold { conv_row_paired } else { conv_row_paired_zp };
+                    // SAFETY: `cols` holds 4·groups words (groups ≥ 2, even), `words`
+                    // 2·groups per channel pair and `table` 8 per pair (all
+                    // word-aligned); `ya` and `yb` hold `c ≥ 2·full_pairs ≥ 2` bytes.
+                    unsafe { routine(&r) };
+                    if c % 2 == 1 {
+                        // The last pair (its second channel is padding) into a spare pair.
+                        let mut last = [0i8; 4];
+                        r.w = words.as_ptr().wrapping_add(2 * groups * full_pairs);
+                        r.table = table.as_ptr().wrapping_add(ROW_WORDS * full_pairs);
+                        r.ya = last.as_mut_ptr();
+                        r.yb = last.as_mut_ptr().wrapping_add(2);
+                        r.pairs = 1;
+                        if words.len() >= 2 * groups * (full_pairs + 1) && table.len() >= ROW_WORDS * (full_pairs + 1) {
+                            // SAFETY: as above, for the last pair, whose weights and
+                            // table row were just checked; `last` holds 4 bytes.
+                            unsafe { routine(&r) };
+                        }
+                        if let (Some(a), Some(b)) = (ya.last_mut(), yb.get_mut(c - 1)) {
+                            (*a, *b) = (last[0], last[2]);
+                        }
+                    }
+                } else {
+                    paired_general(cols, words, groups, bias, mult, shift, out, ya, yb);
+                }
+            } else if row {
+                let r = Row {
+                    cols: cols.as_ptr().cast(),
+                    groups,
+                    w: words.as_ptr(),
+                    table: table.as_ptr(),
+                    ya: ya.as_mut_ptr(),
+                    yb: yb.as_mut_ptr(),
+                    pairs: full_pairs,
+                    s128a: 0,
+                    s128b: 0,
+                    zp: 0,
+                };
+                // SAFETY: `cols` holds 4·groups words (groups ≥ 1), `words` 2·groups
+                // per channel pair and `table` 8 per full pair (all word-aligned);
+                // `ya` and `yb` hold `c ≥ 2·full_pairs ≥ 2` bytes.
+                unsafe { conv_row(&r) };
+                if c % 2 == 1 {
+                    last_channel(cols, words, groups, bias, mult, shift, out, ya, yb);
+                }
+            } else if plain {
                 channels::<true>(cols, words, groups, bias, table, out, ya, yb);
             } else {
                 channels::<false>(cols, words, groups, bias, table, out, ya, yb);
@@ -194,6 +354,145 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             pa += 2;
         }
     }
+}
+
+/// Every channel of two pixels from [`pack::paired_words`] weights, in plain Rust,
+/// with the general output stage: the rare case of an output stage that does not
+/// fold (say, a clamp narrower than i8).
+///
+/// [`pack::paired_words`]: crate::kernels::pack::paired_words
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn paired_general(
+    cols: &[i32],
+    words: &[u32],
+    groups: usize,
+    bias: &[i32],
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    ya: &mut [i8],
+    yb: &mut [i8],
+) {
+    let c = ya.len();
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    let cols = cols.as_chunks::<4>().0;
+    for (ch, (a, b)) in ya.iter_mut().zip(yb.iter_mut()).enumerate() {
+        let (q, odd) = (ch / 2, ch % 2);
+        let (mut sa, mut sb) = (bias.get(ch).copied().unwrap_or(0), bias.get(ch).copied().unwrap_or(0));
+        for (g, x) in cols.iter().enumerate().take(groups) {
+            for h in 0..2 {
+                let wv = words.get((q * groups + g) * 2 + h).copied().unwrap_or(0).to_le_bytes();
+                // Inputs 4g+h and 4g+h+2: the low and high halves of word h.
+                for j in 0..2 {
+                    let byte = wv.get(2 * j + odd).copied().unwrap_or(0);
+                    let wt = if odd == 0 { (byte ^ 0x80) as i8 } else { byte as i8 } as i32;
+                    let half = |v: i32| if j == 0 { v as i16 } else { (v >> 16) as i16 } as i32;
+                    sa = sa.wrapping_add(half(x[h]).wrapping_mul(wt));
+                    sb = sb.wrapping_add(half(x[2 + h]).wrapping_mul(wt));
+                }
+            }
+        }
+        let i = if per_channel { ch } else { 0 };
+        let rc = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+        *a = requant::general(sa, rc, out);
+        *b = requant::general(sb, rc, out);
+    }
+}
+
+/// Words per channel pair of the whole-row table (see [`Row::table`]).
+const ROW_WORDS: usize = 8;
+
+/// Fills the whole-row table for every channel pair (`channels` rounded up to a
+/// pair; a padding channel gets a harmless stage), the output zero point folded into
+/// the rounding terms when `fold`; false when some channel's output stage does not
+/// take that form (then the table is only partly written).
+fn row_table(
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    bias: &[i32],
+    channels: usize,
+    fold: bool,
+    table: &mut [i32],
+) -> bool {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let stage = |c: usize| {
+        if c >= channels {
+            return Some([0, 0, 1]);
+        }
+        let i = if per_channel { c } else { 0 };
+        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+        if fold {
+            requant::Folded::of(ch, out).map(|f| [f.mult, f.rnd, f.t])
+        } else {
+            ch.fast().filter(|_| requant::full_range(out))
+        }
+    };
+    let pairs = channels.div_ceil(2);
+    let rows = table.as_chunks_mut::<ROW_WORDS>().0.iter_mut().zip(bias.as_chunks::<2>().0);
+    let mut filled = 0;
+    for (q, (row, b)) in rows.take(pairs).enumerate() {
+        let (Some([m0, r0, t0]), Some([m1, r1, t1])) = (stage(2 * q), stage(2 * q + 1)) else { return false };
+        *row = [b[0], b[1], m0, r0, t0, m1, r1, t1];
+        filled += 1;
+    }
+    filled == pairs
+}
+
+/// The last channel of an odd channel count, for both pixels (the whole-row path,
+/// weights interleaved).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn last_channel(
+    cols: &[i32],
+    words: &[u32],
+    groups: usize,
+    bias: &[i32],
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    ya: &mut [i8],
+    yb: &mut [i8],
+) {
+    let c = ya.len();
+    let at = (c - 1) * groups;
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    let i = if per_channel { c - 1 } else { 0 };
+    let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+    if let (Some(&bv), true, Some(a), Some(b)) =
+        (bias.get(c - 1), words.len() >= at + 2 * groups, ya.last_mut(), yb.get_mut(c - 1))
+    {
+        // SAFETY: `words` holds the last pair's 2·groups words from `at`, `cols`
+        // 4·groups words (checked by the caller); both word-aligned.
+        let [a0, b0, _, _] =
+            unsafe { mac_2x2(cols.as_ptr().cast(), words.as_ptr().wrapping_add(at), groups, [bv, bv, 0, 0]) };
+        *a = requant::general(a0, ch, out);
+        *b = requant::general(b0, ch, out);
+    }
+}
+
+/// Fills the whole-pixel depthwise table for `groups` groups of four channels (16
+/// words each: the biases, then `mult, rnd, t` per channel); false when some
+/// channel's output stage does not fold.
+fn depthwise_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], groups: usize, table: &mut [i32]) -> bool {
+    let per_channel = mult.len() >= 4 * groups && shift.len() >= 4 * groups;
+    let folded = |c: usize| {
+        let i = if per_channel { c } else { 0 };
+        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+        requant::Folded::of(ch, out)
+    };
+    let mut filled = 0;
+    for (g, (row, b)) in table.as_chunks_mut::<16>().0.iter_mut().zip(bias.as_chunks::<4>().0).take(groups).enumerate()
+    {
+        row[..4].copy_from_slice(b);
+        for (j, t) in row[4..].as_chunks_mut::<3>().0.iter_mut().enumerate() {
+            let Some(f) = folded(4 * g + j) else { return false };
+            *t = [f.mult, f.rnd, f.t];
+        }
+        filled += 1;
+    }
+    filled == groups
 }
 
 /// Quantised depthwise convolution (`groups = in_c = out_c`), i8, weights widened to
@@ -240,10 +539,22 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let Some(scratch) = acc.get_mut(..arm_dsp_depthwise_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, rest)) = scratch.split_at_mut_checked(requant::WORDS * c4) else { return };
+    let Some((table, rest)) = scratch.split_at_mut_checked(4 * c4) else { return };
     let Some((inner, rest)) = rest.split_at_mut_checked(taps) else { return };
     let Some((edge, zrow)) = rest.split_at_mut_checked(taps) else { return };
-    let plain = requant::fill(mult, shift, c, table) && requant::full_range(out);
+    // The whole-pixel path: every channel's output stage folds, and `depthwise_row`
+    // computes all full groups of four channels in one call.
+    let full = c / 4;
+    let row = full > 0 && depthwise_table(mult, shift, out, bias, full, table);
+    let plain = !row && requant::fill(mult, shift, c, table) && requant::full_range(out);
+    let channel = |ch: usize| {
+        if row {
+            let i = if mult.len() >= c && shift.len() >= c { ch } else { 0 };
+            requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1))
+        } else {
+            requant::Channel::of(table.get(3 * ch..3 * ch + 3).unwrap_or(&[]))
+        }
+    };
     let zrow = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(zrow));
     zrow.iter_mut().for_each(|v| *v = x_zp as i8);
     // Tap `t` is at row `t / k_w`, column `t % k_w` of the window (`taps > 0` implies
@@ -291,7 +602,21 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 let Some(yrow) = y.get_mut(at..at + c) else { return };
                 let (y4, y1) = yrow.as_chunks_mut::<4>();
                 let groups = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<12>().0);
-                for (g, (yq, (bq, tq))) in y4.iter_mut().zip(groups).enumerate() {
+                if row {
+                    let r = DepthwiseRow {
+                        x: origin,
+                        offs: offs.as_ptr(),
+                        taps,
+                        groups: full,
+                        w: words.as_ptr(),
+                        table: table.as_ptr(),
+                        y: y4.as_mut_ptr().cast(),
+                    };
+                    // SAFETY: as for `depthwise_taps` below, for every full group;
+                    // `words` holds 2·taps words per group, `table` 16, `y4` 4 bytes.
+                    unsafe { depthwise_row(&r) };
+                }
+                for (g, (yq, (bq, tq))) in y4.iter_mut().zip(groups).enumerate().take(if row { 0 } else { full }) {
                     let Some(wg) = words.get(2 * taps * g..2 * taps * (g + 1)) else { break };
                     // SAFETY: every `origin + 4g + offs[t]` is 4 readable bytes: inside
                     // the input (the tap is inside it, and channels 4g..4g+4 of a full
@@ -315,8 +640,7 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                         let xv = unsafe { origin.wrapping_add(ch).wrapping_offset(off as isize).read() } as i32;
                         a += xv * wv;
                     }
-                    let t = table.get(3 * ch..3 * ch + 3).unwrap_or(&[]);
-                    *v = stage(a, requant::Channel::of(t));
+                    *v = if row { requant::general(a, channel(ch), out) } else { stage(a, channel(ch)) };
                 }
             }
         }

@@ -28,17 +28,30 @@ pub fn fill(mult: &[i32], shift: &[i32], channels: usize, table: &mut [i32]) -> 
     for (c, t) in table.as_chunks_mut::<WORDS>().0.iter_mut().take(channels).enumerate() {
         let i = if per_channel { c } else { 0 };
         let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-        *t = if (33..=62).contains(&s) {
-            [m, s - 32, 1 << (s - 33)]
-        } else {
-            fast = false;
-            [m, s, 0]
-        };
+        let ch = Channel::new(m, s);
+        fast &= ch.rnd != 0;
+        *t = [ch.mult, ch.t, ch.rnd];
     }
     fast
 }
 
 impl Channel {
+    /// `[mult, rnd, t]` when the channel is on the fast path (shift 33..=62).
+    #[inline(always)]
+    pub fn fast(self) -> Option<[i32; 3]> {
+        (self.rnd != 0).then_some([self.mult, self.rnd, self.t])
+    }
+
+    /// A channel from its multiplier and shift.
+    #[inline(always)]
+    pub fn new(mult: i32, shift: i32) -> Channel {
+        if (33..=62).contains(&shift) {
+            Channel { mult, t: shift - 32, rnd: 1 << (shift - 33) }
+        } else {
+            Channel { mult, t: shift, rnd: 0 }
+        }
+    }
+
     /// A channel from its three table words.
     #[inline(always)]
     pub fn of(words: &[i32]) -> Channel {
@@ -73,4 +86,31 @@ pub fn general(acc: i32, ch: Channel, out: &QOut) -> i8 {
 #[inline(always)]
 pub fn full_range(out: &QOut) -> bool {
     out.min == -128 && out.max == 127
+}
+
+/// A fast-path channel whose output zero point is folded into the rounding term
+/// (`(hi + rnd + (zp << t)) >> t = ((hi + rnd) >> t) + zp`), for an output stage of
+/// `smmla`, `asr` and `ssat`: `[mult, rnd + (zp << t), t]`.
+#[derive(Clone, Copy)]
+pub struct Folded {
+    /// The multiplier.
+    pub mult: i32,
+    /// The rounding term with the zero point folded in.
+    pub rnd: i32,
+    /// The shift after the high word (1..=30).
+    pub t: i32,
+}
+
+impl Folded {
+    /// The folded form of `ch` for `out`, when it is on the fast path, `out` clamps to
+    /// exactly the i8 range and the folded term keeps `hi + rnd` inside i32 (`|hi| ≤
+    /// 2^30`, so `|rnd| < 2^30` suffices).
+    #[inline(always)]
+    pub fn of(ch: Channel, out: &QOut) -> Option<Folded> {
+        if ch.rnd == 0 || !full_range(out) || !(1..=30).contains(&ch.t) {
+            return None;
+        }
+        let rnd = (ch.rnd as i64) + ((out.zp as i64) << ch.t);
+        (rnd.abs() < 1 << 30).then_some(Folded { mult: ch.mult, rnd: rnd as i32, t: ch.t })
+    }
 }

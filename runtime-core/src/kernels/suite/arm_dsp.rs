@@ -24,12 +24,16 @@ pub(crate) fn conv2d_q8(
     y: &mut [i8],
 ) {
     let k = p.k_h * p.k_w * p.in_c;
-    let (mut wp, mut bp) = ([0i8; PACKED], [0i32; MAX_CH + 2]);
-    if !pack::interleave(w, p.out_c, k, 2, &mut wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 2, &mut bp) {
+    // Word-aligned weights, as the compiler aligns them (the kernels read words).
+    let (mut words, mut bp) = ([0i32; PACKED / 4], [0i32; MAX_CH + 2]);
+    let wp = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(&mut words[..]));
+    let paired = pack::arm_dsp_conv2d_paired(p, mult, shift, out);
+    if !pack::arm_dsp_conv2d_weights(w, p, paired, wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 2, &mut bp)
+    {
         return;
     }
-    let mut scratch = [0i32; 3 * N / 2 + 8];
-    arm_dsp::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
+    let mut scratch = [0i32; 3 * N / 2 + 4 * MAX_CH + 64];
+    arm_dsp::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, &bp, &mut scratch, y);
 }
 
 /// `arm_dsp::depthwise_conv2d_q8` with portable operands (weights already `kH,kW,C`).
@@ -47,14 +51,15 @@ pub(crate) fn depthwise_conv2d_q8(
     y: &mut [i8],
 ) {
     let taps = p.k_h * p.k_w;
-    let (mut bp, mut wp) = ([0i32; MAX_CH + 4], [0i8; 2 * N + 64]);
+    let (mut bp, mut words) = ([0i32; MAX_CH + 4], [0i32; (2 * N + 64) / 4]);
+    let wp = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(&mut words[..]));
     if !pack::fold_zero_point_by_channel(w, bias, p.in_c, taps, x_zp, &mut bp)
-        || !pack::arm_dsp_depthwise_weights(w, p.in_c, taps, &mut wp)
+        || !pack::arm_dsp_depthwise_weights(w, p.in_c, taps, wp)
     {
         return;
     }
-    let mut scratch = [0i32; 3 * (MAX_CH + 4) + 32];
-    arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
+    let mut scratch = [0i32; 4 * (MAX_CH + 4) + 64];
+    arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, &bp, &mut scratch, y);
 }
 
 /// `arm_dsp::gemm_q8` with portable operands.
@@ -70,11 +75,12 @@ pub(crate) fn gemm_q8(
     _acc: &mut [i32],
     y: &mut [i8],
 ) {
-    let (mut wp, mut bp) = ([0i8; PACKED], [0i32; MAX_CH + 4]);
-    if !pack::interleave(w, p.n, p.k, 4, &mut wp) {
+    let (mut words, mut bp) = ([0i32; PACKED / 4], [0i32; MAX_CH + 4]);
+    let wp = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(&mut words[..]));
+    if !pack::arm_dsp_gemm_weights(w, p.n, p.k, wp) {
         return;
     }
     bp.iter_mut().zip(bias).for_each(|(b, &v)| *b = v);
-    let mut scratch = [0i32; N / 2 + 8];
-    arm_dsp::gemm_q8::<i8, i8, i8>(p, out, mult, shift, a, &wp, &bp, &mut scratch, y);
+    let mut scratch = [0i32; N / 2 + 16];
+    arm_dsp::gemm_q8::<i8, i8, i8>(p, out, mult, shift, a, wp, &bp, &mut scratch, y);
 }
