@@ -331,6 +331,49 @@ fn microflow_cell(run: Option<&MicroflowRun>, f: impl Fn((u64, u64, u64)) -> u64
     }
 }
 
+/// One figure of every MLPerf int8 model on `target`: tinyops (`ours`), MicroFlow
+/// measured in this run (`theirs` picks from its figures), TFLM quoted (`quoted` is the
+/// cell, `quoted_value` the number the ratio uses), and both ratios.
+#[allow(clippy::too_many_arguments)]
+fn peer_table(
+    s: &mut String,
+    r: &Results,
+    anchors: &Anchors,
+    target: &str,
+    ours: impl Fn(&Bench) -> Option<u64>,
+    theirs: impl Fn((u64, u64, u64)) -> u64 + Copy,
+    quoted: impl Fn(&crate::anchors::Tflm) -> String,
+    quoted_value: impl Fn(&crate::anchors::Tflm) -> f64,
+) {
+    let mut rows = vec![];
+    for &m in INT8_MODELS {
+        let t = r.tinyops(m, target);
+        let mf = r.microflow(m);
+        let q = anchors.tflm(m);
+        let value = t.and_then(|t| t.result.as_ref().ok()).and_then(&ours);
+        rows.push(vec![
+            format!("`{m}`"),
+            tinyops_cell(t, |b| ours(b).map(group)),
+            microflow_cell(mf, theirs),
+            q.as_ref().map(&quoted).unwrap_or_else(|| "—".into()),
+            ratio(value.map(|x| x as f64), mf.and_then(|m| m.figures()).map(|f| theirs(f) as f64)),
+            ratio(value.map(|x| x as f64), q.as_ref().map(&quoted_value)),
+        ]);
+    }
+    table(
+        s,
+        &[
+            "model",
+            "tinyops",
+            "MicroFlow (this run)",
+            "TFLM + CMSIS-NN (quoted)",
+            "tinyops / MicroFlow",
+            "tinyops / TFLM",
+        ],
+        &rows,
+    );
+}
+
 /// The whole markdown report.
 pub fn render(r: &Results, anchors: &Anchors) -> String {
     let mut s = String::new();
@@ -392,62 +435,27 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
         crate::anchors::KB
     ));
     let m4 = "cortex-m4";
-    let mut rows = vec![];
-    for &m in INT8_MODELS {
-        let t = r.tinyops(m, m4);
-        let mf = r.microflow(m);
-        let q = anchors.tflm(m);
-        let ours = t.and_then(|t| t.result.as_ref().ok()).and_then(|b| b.instructions);
-        rows.push(vec![
-            format!("`{m}`"),
-            tinyops_cell(t, |b| b.instructions.map(group)),
-            microflow_cell(mf, |f| f.0),
-            q.as_ref().map(|q| group(q.instructions)).unwrap_or_else(|| "—".into()),
-            ratio(ours.map(|x| x as f64), mf.and_then(|m| m.figures()).map(|f| f.0 as f64)),
-            ratio(ours.map(|x| x as f64), q.map(|q| q.instructions as f64)),
-        ]);
-    }
     s.push_str("### Instructions per inference\n\n");
-    table(
+    peer_table(
         &mut s,
-        &[
-            "model",
-            "tinyops",
-            "MicroFlow (this run)",
-            "TFLM + CMSIS-NN (quoted)",
-            "tinyops / MicroFlow",
-            "tinyops / TFLM",
-        ],
-        &rows,
+        r,
+        anchors,
+        m4,
+        |b| b.instructions,
+        |f| f.0,
+        |q| group(q.instructions),
+        |q| q.instructions as f64,
     );
-
-    let mut rows = vec![];
-    for &m in INT8_MODELS {
-        let t = r.tinyops(m, m4);
-        let mf = r.microflow(m);
-        let q = anchors.tflm(m);
-        let ours = t.and_then(|t| t.result.as_ref().ok()).and_then(|b| b.flash_bytes);
-        rows.push(vec![
-            format!("`{m}`"),
-            tinyops_cell(t, |b| b.flash_bytes.map(group)),
-            microflow_cell(mf, |f| f.1),
-            q.as_ref().map(|q| q.flash_text.clone()).unwrap_or_else(|| "—".into()),
-            ratio(ours.map(|x| x as f64), mf.and_then(|m| m.figures()).map(|f| f.1 as f64)),
-            ratio(ours.map(|x| x as f64), q.map(|q| q.flash_kb * crate::anchors::KB)),
-        ]);
-    }
     s.push_str("### Flash (bytes)\n\n");
-    table(
+    peer_table(
         &mut s,
-        &[
-            "model",
-            "tinyops",
-            "MicroFlow (this run)",
-            "TFLM + CMSIS-NN (quoted)",
-            "tinyops / MicroFlow",
-            "tinyops / TFLM",
-        ],
-        &rows,
+        r,
+        anchors,
+        m4,
+        |b| b.flash_bytes,
+        |f| f.1,
+        |q| q.flash_text.clone(),
+        |q| q.flash_kb * crate::anchors::KB,
     );
 
     let mut rows = vec![];
