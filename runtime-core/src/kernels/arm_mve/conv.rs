@@ -1,0 +1,183 @@
+//! Quantised convolution on Helium, signed 8-bit activations and weights,
+//! channels-last, one group.
+//!
+//! Per output pixel, the receptive field is either read in place (a 1×1 convolution
+//! without padding: the pixel's channels are contiguous) or copied ("im2col") into
+//! scratch as raw bytes, window positions in the padding holding the input zero
+//! point. Then four output channels at a time: [`dot4`] runs one vector of 16 inputs
+//! against the four channels' weights ([`pack::arm_mve_conv2d_weights`]), 64
+//! multiply-adds per 10 instructions, and [`requant4`] requantises the four sums at
+//! once. The bias arrives with the zero point folded in ([`pack::fold_zero_point`]), so
+//! raw inputs are multiplied as they are: `bias − zp·Σw + Σ x·w = bias + Σ (x − zp)·w`,
+//! the padding contributing `(zp − zp)·w = 0` as in the portable kernel. Results are
+//! bit-identical to it.
+//!
+//! [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
+//! [`pack::fold_zero_point`]: crate::kernels::pack::fold_zero_point
+
+use super::insn::{copy, dot4, fill, requant4};
+use crate::kernels::pack::{arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, round4, round_to, ARM_MVE_CHUNK};
+use crate::kernels::Conv2d;
+use crate::quant::{requantize, QOut, Weight, Q8};
+
+/// Words per block of 4 channels in the output-stage table.
+const TABLE: usize = 12;
+
+/// Fills the output-stage table (per block of 4 channels: multipliers, rounding terms
+/// `2^(t−1) + zp·2^t`, negated shifts `−t`, with `t = shift − 32`); false when some
+/// channel's stage does not take that form (a shift outside 33..=62, or a rounding
+/// term of 2^30 or more in magnitude, which could overflow `hi + rnd`). Channels past
+/// `channels` get a harmless stage.
+fn fill_table(mult: &[i32], shift: &[i32], zp: i32, channels: usize, table: &mut [i32]) -> bool {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let blocks = channels.div_ceil(4);
+    let mut filled = 0;
+    for (b, row) in table.as_chunks_mut::<TABLE>().0.iter_mut().take(blocks).enumerate() {
+        for j in 0..4 {
+            let c = 4 * b + j;
+            let (m, rnd, t) = if c < channels {
+                let i = if per_channel { c } else { 0 };
+                let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+                if !(33..=62).contains(&s) {
+                    return false;
+                }
+                let t = s - 32;
+                let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
+                if rnd.abs() >= 1 << 30 {
+                    return false;
+                }
+                (m, rnd as i32, t)
+            } else {
+                (0, 0, 1)
+            };
+            row[j] = m;
+            row[4 + j] = rnd;
+            row[8 + j] = -t;
+        }
+        filled += 1;
+    }
+    filled == blocks
+}
+
+/// Copies the receptive field of output pixel `(n, oy, ox)` into `row` (`kH,kW,C`
+/// order, padding as `zp`).
+#[inline(always)]
+fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mut [i8]) {
+    let c = p.in_c;
+    let mut at = 0;
+    for ky in 0..p.k_h {
+        let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
+        for kx in 0..p.k_w {
+            let ix = (ox * p.stride_w + kx * p.dil_w).checked_sub(p.pad_left).filter(|&v| v < p.in_w);
+            let Some(dst) = row.get_mut(at..at + c) else { return };
+            at += c;
+            let from = match (iy, ix) {
+                (Some(iy), Some(ix)) => ((n * p.in_h + iy) * p.in_w + ix) * c,
+                _ => usize::MAX,
+            };
+            match x.get(from..from.wrapping_add(c)) {
+                // SAFETY: `src` and `dst` are `c` bytes each.
+                Some(src) => unsafe { copy(src.as_ptr(), dst.as_mut_ptr(), c) },
+                // SAFETY: `dst` is `c` bytes.
+                None => unsafe { fill(dst.as_mut_ptr(), zp, c) },
+            }
+        }
+    }
+}
+
+/// Quantised 2-D convolution, one group, i8 activations and weights: `w` from
+/// [`pack::arm_mve_conv2d_weights`], `bias` with the zero point folded in (channels
+/// padded to a multiple of 4; both by the compiler), `acc` scratch of
+/// [`arm_mve_conv2d_scratch`] words. Other element types or grouped convolutions
+/// leave `y` untouched (the compiler never chooses this kernel for them).
+///
+/// [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let k = p.k_h * p.k_w * p.in_c;
+    let c = p.out_c;
+    let blocks = c.div_ceil(4);
+    let block_bytes = 4 * round_to(k, ARM_MVE_CHUNK);
+    if p.groups != 1
+        || !p.is_valid()
+        || k == 0
+        || x.len() < p.input_len()
+        || w.len() < arm_mve_conv2d_weights_len(p)
+        || bias.len() < round4(c)
+        || y.len() < p.output_len()
+        || mult.is_empty()
+        || shift.is_empty()
+        || !(-128..=127).contains(&x_zp)
+    {
+        return;
+    }
+    let Some(scratch) = acc.get_mut(..arm_mve_conv2d_scratch(p)) else { return };
+    // Checked split: a scratch too short for these parameters leaves `y` untouched.
+    let Some((table, row)) = scratch.split_at_mut_checked(TABLE * blocks) else { return };
+    let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(row)).get_mut(..k) else { return };
+    let vector = out.min <= out.max && fill_table(mult, shift, out.zp, c, table);
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    // A 1×1 convolution whose every pixel lies inside the input (no padding on any
+    // side) reads each pixel's channels in place.
+    let in_place = p.k_h == 1
+        && p.k_w == 1
+        && p.pad_top == 0
+        && p.pad_left == 0
+        && p.out_h.saturating_sub(1) * p.stride_h < p.in_h
+        && p.out_w.saturating_sub(1) * p.stride_w < p.in_w;
+    let zp = x_zp as i8;
+    let pixels = p.out_h * p.out_w;
+    for n in 0..p.batch {
+        for q in 0..pixels {
+            // (`pixels > 0` implies `out_w > 0`; the checked forms keep the panic path out.)
+            let (oy, ox) = (q.checked_div(p.out_w).unwrap_or(0), q.checked_rem(p.out_w).unwrap_or(0));
+            let field: &[i8] = if in_place {
+                let from = ((n * p.in_h + oy * p.stride_h) * p.in_w + ox * p.stride_w) * p.in_c;
+                let Some(f) = x.get(from..from + k) else { return };
+                f
+            } else {
+                im2col(p, x, zp, n, oy, ox, row);
+                row
+            };
+            let at = (n * pixels + q) * c;
+            let Some(yrow) = y.get_mut(at..at + c) else { return };
+            let (y4, y1) = yrow.as_chunks_mut::<4>();
+            let rows = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<TABLE>().0);
+            for (b, (bq, tq)) in rows.take(blocks).enumerate() {
+                let Some(wb) = w.get(b * block_bytes..(b + 1) * block_bytes) else { return };
+                // SAFETY: `field` holds `k` bytes and `wb` the block's 64·⌈k/16⌉.
+                let a = unsafe { dot4(field.as_ptr(), wb.as_ptr(), k, *bq) };
+                let mut last = [0i8; 4];
+                let dst: &mut [i8] = match y4.get_mut(b) {
+                    Some(d) => d,
+                    None => &mut last,
+                };
+                if vector {
+                    // SAFETY: `tq` is 12 aligned words and `dst` at least 4 bytes.
+                    unsafe { requant4(a, tq.as_ptr(), out.min, out.max, dst.as_mut_ptr()) };
+                } else {
+                    for (j, v) in dst.iter_mut().enumerate() {
+                        let i = if per_channel { 4 * b + j } else { 0 };
+                        let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+                        *v = out.finish(requantize(a[j], m, s as u32)) as i8;
+                    }
+                }
+                if b == y4.len() {
+                    y1.iter_mut().zip(last).for_each(|(v, l)| *v = l);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The Helium instruction sequences the kernels use, one `asm!` each. Vector
+//! registers are named explicitly (`q0`–`q3`) and declared clobbered.
+
+use core::arch::asm;
+
+/// Four dot products of `k` signed bytes: adds `Σ_i x[i] · w_j[i]` to `acc[j]` for the
+/// four channels `j` of one block of [`arm_mve_conv2d_weights`]: per chunk of 16
+/// inputs, one vector of inputs meets the four channels' vectors of weights
+/// (`vmladava.s8`: 16 multiply-adds into a scalar each). The loop is tail-predicated
+/// (`dlstp.8`/`letp`): the last chunk reads only the inputs and weights below `k`.
+///
+/// 10 instructions per 64 multiply-adds: five `vldrb`, four `vmladava`, `letp`.
+///
+/// [`arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
+///
+/// # Safety
+/// `x` must be valid for `k` bytes and `w` for `64 · ⌈k / 16⌉` bytes.
+#[inline(always)]
+pub unsafe fn dot4(x: *const i8, w: *const i8, k: usize, acc: [i32; 4]) -> [i32; 4] {
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
+    // SAFETY: the loop reads `k` bytes from `x` and, per chunk of 16 inputs, the 64
+    // bytes of weights (the last chunk predicated to `k`), as the caller guarantees;
+    // it writes only registers. `vmladava` needs even accumulator registers.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {k}",
+            "2:",
+            "vldrb.8 q0, [{x}], #16",
+            "vldrb.8 q1, [{w}], #16",
+            "vmladava.s8 r0, q0, q1",
+            "vldrb.8 q2, [{w}], #16",
+            "vmladava.s8 r2, q0, q2",
+            "vldrb.8 q3, [{w}], #16",
+            "vmladava.s8 r4, q0, q3",
+            "vldrb.8 q1, [{w}], #16",
+            "vmladava.s8 r8, q0, q1",
+            "letp lr, 2b",
+            k = in(reg) k,
+            x = inout(reg) x => _,
+            w = inout(reg) w => _,
+            inout("r0") a0,
+            inout("r2") a1,
+            inout("r4") a2,
+            inout("r8") a3,
+            out("lr") _,
+            out("q0") _,
+            out("q1") _,
+            out("q2") _,
+            out("q3") _,
+            options(readonly, nostack),
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// The output stage of four channels, vectorised: `((acc · mult) >> 32) + rnd`,
+/// shifted right arithmetically by `t` (`vmulh`, `vadd`, `vshl` by `−t`), clamped to
+/// `[lo, hi]`, the low bytes stored at `y`. `table` holds the four multipliers, the
+/// four rounding terms (`2^(t−1)` with the output zero point folded in, `+ zp·2^t`)
+/// and the four negated shifts `−t`.
+///
+/// # Safety
+/// `table` must be valid for 12 words, 4-byte aligned; `y` for 4 bytes.
+#[inline(always)]
+pub unsafe fn requant4(acc: [i32; 4], table: *const i32, lo: i32, hi: i32, y: *mut i8) {
+    let [a0, a1, a2, a3] = acc;
+    // SAFETY: reads 12 words at `table` and writes 4 bytes at `y`, as the caller
+    // guarantees.
+    unsafe {
+        asm!(
+            "vmov q0[2], q0[0], {a0}, {a2}",
+            "vmov q0[3], q0[1], {a1}, {a3}",
+            "vldrw.u32 q1, [{t}]",
+            "vmulh.s32 q0, q0, q1",
+            "vldrw.u32 q1, [{t}, #16]",
+            "vadd.i32 q0, q0, q1",
+            "vldrw.u32 q1, [{t}, #32]",
+            "vshl.s32 q0, q0, q1",
+            "vdup.32 q1, {lo}",
+            "vmax.s32 q0, q0, q1",
+            "vdup.32 q1, {hi}",
+            "vmin.s32 q0, q0, q1",
+            "vstrb.32 q0, [r1]",
+            a0 = in(reg) a0,
+            a1 = in(reg) a1,
+            a2 = in(reg) a2,
+            a3 = in(reg) a3,
+            t = in(reg) table,
+            lo = in(reg) lo,
+            hi = in(reg) hi,
+            // The narrowing store takes a low register.
+            in("r1") y,
+            out("q0") _,
+            out("q1") _,
+            options(nostack),
+        );
+    }
+}
+
+/// Copies `n` bytes from `src` to `dst`, 16 per instruction pair (tail-predicated).
+///
+/// # Safety
+/// `src` must be valid for `n` bytes of reads, `dst` for `n` bytes of writes.
+#[inline(always)]
+pub unsafe fn copy(src: *const i8, dst: *mut i8, n: usize) {
+    // SAFETY: reads `n` bytes at `src`, writes `n` at `dst` (the last vector
+    // predicated to what is left), as the caller guarantees.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {n}",
+            "2:",
+            "vldrb.8 q0, [{s}], #16",
+            "vstrb.8 q0, [{d}], #16",
+            "letp lr, 2b",
+            n = in(reg) n,
+            s = inout(reg) src => _,
+            d = inout(reg) dst => _,
+            out("lr") _,
+            out("q0") _,
+            options(nostack),
+        );
+    }
+}
+
+/// Fills `n` bytes at `dst` with `v`, 16 per instruction (tail-predicated).
+///
+/// # Safety
+/// `dst` must be valid for `n` bytes of writes.
+#[inline(always)]
+pub unsafe fn fill(dst: *mut i8, v: i8, n: usize) {
+    // SAFETY: writes `n` bytes at `dst` (the last vector predicated), as the caller
+    // guarantees.
+    unsafe {
+        asm!(
+            "vdup.8 q0, {v}",
+            "dlstp.8 lr, {n}",
+            "2:",
+            "vstrb.8 q0, [{d}], #16",
+            "letp lr, 2b",
+            n = in(reg) n,
+            v = in(reg) v as i32,
+            d = inout(reg) dst => _,
+            out("lr") _,
+            out("q0") _,
+            options(nostack),
+        );
+    }
+}
