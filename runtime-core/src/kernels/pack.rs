@@ -300,11 +300,11 @@ pub fn arm_mve_conv2d_weights(w: &[i8], p: &Conv2d, into: &mut [i8]) -> bool {
     true
 }
 
-/// Scratch words of the Helium convolution: the output-stage table (12 words per
-/// block of 4 channels: multipliers, rounding terms with the output zero point folded
-/// in, negated shifts) and one receptive field of raw input bytes.
+/// Scratch words of the Helium convolution: the output-stage table (16 words per
+/// block of 4 channels: biases, multipliers, rounding terms with the output zero
+/// point folded in, negated shifts) and one receptive field of raw input bytes.
 pub const fn arm_mve_conv2d_scratch(p: &Conv2d) -> usize {
-    12 * round4(p.out_c) / 4 + round_to(p.k_h * p.k_w * p.in_c, ARM_MVE_CHUNK) / 4
+    4 * round4(p.out_c) + round_to(p.k_h * p.k_w * p.in_c, ARM_MVE_CHUNK) / 4
 }
 
 /// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/groups` with one filter per

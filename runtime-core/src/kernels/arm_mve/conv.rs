@@ -15,24 +15,27 @@
 //! [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
 //! [`pack::fold_zero_point`]: crate::kernels::pack::fold_zero_point
 
-use super::insn::{copy, dot4, fill, requant4};
+use super::insn::{conv_row, copy, dot4, fill, requant4};
 use crate::kernels::pack::{arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, round4, round_to, ARM_MVE_CHUNK};
 use crate::kernels::Conv2d;
 use crate::quant::{requantize, QOut, Weight, Q8};
 
 /// Words per block of 4 channels in the output-stage table.
-const TABLE: usize = 12;
+const TABLE: usize = 16;
 
-/// Fills the output-stage table (per block of 4 channels: multipliers, rounding terms
-/// `2^(t−1) + zp·2^t`, negated shifts `−t`, with `t = shift − 32`); false when some
+/// Fills the output-stage table (per block of 4 channels: biases, multipliers,
+/// rounding terms `2^(t−1) + zp·2^t`, negated shifts `−t`, with `t = shift − 32`);
+/// false when some
 /// channel's stage does not take that form (a shift outside 33..=62, or a rounding
 /// term of 2^30 or more in magnitude, which could overflow `hi + rnd`). Channels past
 /// `channels` get a harmless stage.
-fn fill_table(mult: &[i32], shift: &[i32], zp: i32, channels: usize, table: &mut [i32]) -> bool {
+fn fill_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usize, table: &mut [i32]) -> bool {
     let per_channel = mult.len() >= channels && shift.len() >= channels;
     let blocks = channels.div_ceil(4);
     let mut filled = 0;
-    for (b, row) in table.as_chunks_mut::<TABLE>().0.iter_mut().take(blocks).enumerate() {
+    let rows = table.as_chunks_mut::<TABLE>().0.iter_mut().zip(bias.as_chunks::<4>().0);
+    for (b, (row, bq)) in rows.take(blocks).enumerate() {
+        row[..4].copy_from_slice(bq);
         for j in 0..4 {
             let c = 4 * b + j;
             let (m, rnd, t) = if c < channels {
@@ -50,9 +53,9 @@ fn fill_table(mult: &[i32], shift: &[i32], zp: i32, channels: usize, table: &mut
             } else {
                 (0, 0, 1)
             };
-            row[j] = m;
-            row[4 + j] = rnd;
-            row[8 + j] = -t;
+            row[4 + j] = m;
+            row[8 + j] = rnd;
+            row[12 + j] = -t;
         }
         filled += 1;
     }
@@ -127,7 +130,7 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     // Checked split: a scratch too short for these parameters leaves `y` untouched.
     let Some((table, row)) = scratch.split_at_mut_checked(TABLE * blocks) else { return };
     let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(row)).get_mut(..k) else { return };
-    let vector = out.min <= out.max && fill_table(mult, shift, out.zp, c, table);
+    let vector = out.min <= out.max && fill_table(mult, shift, out.zp, bias, c, table);
     let per_channel = mult.len() >= c && shift.len() >= c;
     // A 1×1 convolution whose every pixel lies inside the input (no padding on any
     // side) reads each pixel's channels in place.
@@ -154,8 +157,19 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             let at = (n * pixels + q) * c;
             let Some(yrow) = y.get_mut(at..at + c) else { return };
             let (y4, y1) = yrow.as_chunks_mut::<4>();
+            // The full blocks in one call when the output stage is vectorised.
+            let done = if vector && !y4.is_empty() {
+                // SAFETY: `field` holds `k` bytes, `w` the weights of every block
+                // (checked above), `table` 16 words per block, `y4` 4 bytes per full block.
+                unsafe {
+                    conv_row(field.as_ptr(), k, w.as_ptr(), table.as_ptr(), y4.len(), out.min, out.max, y4.as_mut_ptr().cast())
+                };
+                y4.len()
+            } else {
+                0
+            };
             let rows = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<TABLE>().0);
-            for (b, (bq, tq)) in rows.take(blocks).enumerate() {
+            for (b, (bq, tq)) in rows.enumerate().take(blocks).skip(done) {
                 let Some(wb) = w.get(b * block_bytes..(b + 1) * block_bytes) else { return };
                 // SAFETY: `field` holds `k` bytes and `wb` the block's 64·⌈k/16⌉.
                 let a = unsafe { dot4(field.as_ptr(), wb.as_ptr(), k, *bq) };

@@ -53,14 +53,91 @@ pub unsafe fn dot4(x: *const i8, w: *const i8, k: usize, acc: [i32; 4]) -> [i32;
     [a0, a1, a2, a3]
 }
 
-/// The output stage of four channels, vectorised: `((acc · mult) >> 32) + rnd`,
-/// shifted right arithmetically by `t` (`vmulh`, `vadd`, `vshl` by `−t`), clamped to
-/// `[lo, hi]`, the low bytes stored at `y`. `table` holds the four multipliers, the
-/// four rounding terms (`2^(t−1)` with the output zero point folded in, `+ zp·2^t`)
-/// and the four negated shifts `−t`.
+/// Every full block of 4 output channels of one pixel, in one loop: per block, the
+/// four accumulators start from the table's biases, [`dot4`]'s loop runs over the `k`
+/// inputs, and [`requant4`]'s output stage (with the table's multipliers, rounding
+/// terms and negated shifts; the clamp `[lo, hi]` kept in `q5`, `q6`) stores the
+/// block's 4 bytes at `y`, which then moves on by 4. `table` holds 16 words per
+/// block: biases, multipliers, rounding terms, negated shifts.
+///
+/// 20 instructions per block around the dot products.
 ///
 /// # Safety
-/// `table` must be valid for 12 words, 4-byte aligned; `y` for 4 bytes.
+/// `blocks ≥ 1`; `x` must be valid for `k` bytes, `w` for `blocks · 64 · ⌈k / 16⌉`
+/// bytes, `table` for `16 · blocks` words (4-byte aligned) and `y` for `4 · blocks`
+/// bytes.
+#[inline(always)]
+pub unsafe fn conv_row(x: *const i8, k: usize, w: *const i8, table: *const i32, blocks: usize, lo: i32, hi: i32, y: *mut i8) {
+    // SAFETY: per block, reads `k` bytes at `x`, the block's weights and 16 table
+    // words, writes 4 bytes at `y`; the caller guarantees all of it.
+    unsafe {
+        asm!(
+            "vmov q7[2], q7[0], {xp}, {kk}",
+            "vdup.32 q5, r0",
+            "vdup.32 q6, r2",
+            "3:",
+            "ldrd r0, r2, [{t}]",
+            "ldrd r4, r8, [{t}, #8]",
+            "vmov {xp}, {kk}, q7[2], q7[0]",
+            "dlstp.8 lr, {kk}",
+            "2:",
+            "vldrb.8 q0, [{xp}], #16",
+            "vldrb.8 q1, [{w}], #16",
+            "vmladava.s8 r0, q0, q1",
+            "vldrb.8 q2, [{w}], #16",
+            "vmladava.s8 r2, q0, q2",
+            "vldrb.8 q3, [{w}], #16",
+            "vmladava.s8 r4, q0, q3",
+            "vldrb.8 q1, [{w}], #16",
+            "vmladava.s8 r8, q0, q1",
+            "letp lr, 2b",
+            "vmov q0[2], q0[0], r0, r4",
+            "vmov q0[3], q0[1], r2, r8",
+            "vldrw.u32 q1, [{t}, #16]",
+            "vmulh.s32 q0, q0, q1",
+            "vldrw.u32 q1, [{t}, #32]",
+            "vadd.i32 q0, q0, q1",
+            "vldrw.u32 q1, [{t}, #48]",
+            "vshl.s32 q0, q0, q1",
+            "vmax.s32 q0, q0, q5",
+            "vmin.s32 q0, q0, q6",
+            "vstrb.32 q0, [r1], #4",
+            "adds {t}, #64",
+            "subs {n}, #1",
+            "bne 3b",
+            // Registers are tight: `x` and `k` arrive in the registers the loop
+            // reloads them into, the clamp in two accumulators.
+            xp = inout(reg) x => _,
+            kk = inout(reg) k => _,
+            w = inout(reg) w => _,
+            t = inout(reg) table => _,
+            n = inout(reg) blocks => _,
+            inout("r1") y => _,
+            inout("r0") lo => _,
+            inout("r2") hi => _,
+            out("r4") _,
+            out("r8") _,
+            out("lr") _,
+            out("q0") _,
+            out("q1") _,
+            out("q2") _,
+            out("q3") _,
+            out("q5") _,
+            out("q6") _,
+            out("q7") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The output stage of four channels, vectorised: `((acc · mult) >> 32) + rnd`,
+/// shifted right arithmetically by `t` (`vmulh`, `vadd`, `vshl` by `−t`), clamped to
+/// `[lo, hi]`, the low bytes stored at `y`. `table` holds four biases (unused here),
+/// the four multipliers, the four rounding terms (`2^(t−1)` with the output zero
+/// point folded in, `+ zp·2^t`) and the four negated shifts `−t`.
+///
+/// # Safety
+/// `table` must be valid for 16 words, 4-byte aligned; `y` for 4 bytes.
 #[inline(always)]
 pub unsafe fn requant4(acc: [i32; 4], table: *const i32, lo: i32, hi: i32, y: *mut i8) {
     let [a0, a1, a2, a3] = acc;
@@ -70,11 +147,11 @@ pub unsafe fn requant4(acc: [i32; 4], table: *const i32, lo: i32, hi: i32, y: *m
         asm!(
             "vmov q0[2], q0[0], {a0}, {a2}",
             "vmov q0[3], q0[1], {a1}, {a3}",
-            "vldrw.u32 q1, [{t}]",
-            "vmulh.s32 q0, q0, q1",
             "vldrw.u32 q1, [{t}, #16]",
-            "vadd.i32 q0, q0, q1",
+            "vmulh.s32 q0, q0, q1",
             "vldrw.u32 q1, [{t}, #32]",
+            "vadd.i32 q0, q0, q1",
+            "vldrw.u32 q1, [{t}, #48]",
             "vshl.s32 q0, q0, q1",
             "vdup.32 q1, {lo}",
             "vmax.s32 q0, q0, q1",

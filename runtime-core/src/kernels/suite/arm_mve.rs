@@ -31,6 +31,6 @@ pub(crate) fn conv2d_q8(
     if !pack::arm_mve_conv2d_weights(w, p, wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 4, &mut bp) {
         return;
     }
-    let mut scratch = [0i32; 3 * (MAX_CH + 4) + N / 4 + 16];
+    let mut scratch = [0i32; 4 * (MAX_CH + 4) + N / 4 + 16];
     arm_mve::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, &bp, &mut scratch, y);
 }
