@@ -1,10 +1,12 @@
 //! The Helium implementations (`kernels::arm_mve`; Cortex-M55): signed 8-bit
-//! one-group convolutions, four output channels per `vmladava.s8` pass. They read
-//! their weights in blocks of 4 channels and chunks of 16 inputs and their bias with
-//! the input zero point folded in (`tinyops_runtime::kernels::pack`, the same
-//! functions the kernel suite uses), so their weights and bias must be constants.
+//! one-group convolutions (four output channels per `vmladava.s8` pass, weights in
+//! blocks of 4 channels and chunks of 16 inputs) and depthwise convolutions (8
+//! channels per vector in 16-bit lanes, weights in groups of 8 channels per tap).
+//! They read their bias with the input zero point folded in
+//! (`tinyops_runtime::kernels::pack`, the same functions the kernel suite uses), so
+//! their weights and bias must be constants.
 
-use super::portable::layout;
+use super::portable::{depthwise_taps_by_channel, layout};
 use super::{all_i8, Implementation, Isa};
 use crate::ir::{Data, Tensor};
 use crate::lower::kernel::{Family, Kernel};
@@ -39,6 +41,38 @@ fn conv_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>
         })
 }
 
+/// Filters in groups of 8 channels per tap (`pack::arm_mve_depthwise_weights`), bias
+/// with the zero point folded in over all taps, padded to a multiple of 8 channels.
+fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::DepthwiseConv2dQ8 { p, x_zp, .. } = k else { return None };
+    let hwc = depthwise_taps_by_channel(k, reads)?;
+    let Data::I8(w) = &hwc.get(1)?.as_ref()?.data else { return None };
+    let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
+        None => vec![],
+        Some(Data::I32(v)) => v.clone(),
+        Some(_) => return None,
+    };
+    let taps = p.k_h * p.k_w;
+    let mut bp = vec![0i32; pack::round_to(p.in_c, 8)];
+    let mut wp = vec![0i8; pack::arm_mve_depthwise_weights_len(p.in_c, taps)];
+    (pack::fold_zero_point_by_channel(w, &bias, p.in_c, taps, *x_zp, &mut bp)
+        && pack::arm_mve_depthwise_weights(w, p.in_c, taps, &mut wp))
+    .then(|| {
+        vec![
+            None,
+            Some(Tensor { shape: vec![wp.len()], data: Data::I8(wp) }),
+            Some(Tensor { shape: vec![bp.len()], data: Data::I32(bp) }),
+        ]
+    })
+}
+
+fn depthwise_scratch(k: &Kernel) -> usize {
+    match k {
+        Kernel::DepthwiseConv2dQ8 { p, .. } => pack::arm_mve_depthwise_scratch(p) * 4,
+        _ => 0,
+    }
+}
+
 fn conv_scratch(k: &Kernel) -> usize {
     match k {
         Kernel::Conv2dQ8 { p, .. } => pack::arm_mve_conv2d_scratch(p) * 4,
@@ -46,17 +80,31 @@ fn conv_scratch(k: &Kernel) -> usize {
     }
 }
 
+const MVE: &[Feature] = &[Feature::ArmMve];
+
 /// The Helium implementations.
-pub static IMPLEMENTATIONS: &[Implementation] = &[Implementation {
-    family: Family::Conv2dQ8,
-    isa: Isa::ArmMve,
-    requires: &[Feature::ArmMve],
-    unless: &[],
-    layout: layout(Family::Conv2dQ8),
-    accepts: conv_accepts,
-    pack: conv_pack,
-    scratch: conv_scratch,
-}];
+pub static IMPLEMENTATIONS: &[Implementation] = &[
+    Implementation {
+        family: Family::Conv2dQ8,
+        isa: Isa::ArmMve,
+        requires: MVE,
+        unless: &[],
+        layout: layout(Family::Conv2dQ8),
+        accepts: conv_accepts,
+        pack: conv_pack,
+        scratch: conv_scratch,
+    },
+    Implementation {
+        family: Family::DepthwiseConv2dQ8,
+        isa: Isa::ArmMve,
+        requires: MVE,
+        unless: &[],
+        layout: layout(Family::DepthwiseConv2dQ8),
+        accepts: all_i8,
+        pack: depthwise_pack,
+        scratch: depthwise_scratch,
+    },
+];
 
 #[cfg(test)]
 mod tests {

@@ -34,3 +34,28 @@ pub(crate) fn conv2d_q8(
     let mut scratch = [0i32; 4 * (MAX_CH + 4) + N / 4 + 16];
     arm_mve::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, &bp, &mut scratch, y);
 }
+
+/// `arm_mve::depthwise_conv2d_q8` with portable operands (weights already `kH,kW,C`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn depthwise_conv2d_q8(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[i8],
+    w: &[i8],
+    bias: &[i32],
+    _acc: &mut [i32],
+    y: &mut [i8],
+) {
+    let taps = p.k_h * p.k_w;
+    let (mut bp, mut wp) = ([0i32; MAX_CH + 8], [0i8; N + 8 * 32]);
+    if !pack::fold_zero_point_by_channel(w, bias, p.in_c, taps, x_zp, &mut bp)
+        || !pack::arm_mve_depthwise_weights(w, p.in_c, taps, &mut wp)
+    {
+        return;
+    }
+    let mut scratch = [0i32; 4 * (MAX_CH + 8) + 64];
+    arm_mve::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
+}
