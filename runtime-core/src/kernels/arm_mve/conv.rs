@@ -71,8 +71,21 @@ fn fill_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usiz
 fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mut [i8]) {
     let c = p.in_c;
     let mut at = 0;
+    let ix0 = (ox * p.stride_w).checked_sub(p.pad_left);
+    // The window's columns all inside the input and adjacent: each of its rows is
+    // one run of `k_w · c` bytes of the input.
+    let whole = p.dil_w == 1 && ix0.is_some_and(|v| v + p.k_w <= p.in_w);
     for ky in 0..p.k_h {
         let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
+        if let (true, Some(iy), Some(ix0)) = (whole, iy, ix0) {
+            let len = p.k_w * c;
+            let from = ((n * p.in_h + iy) * p.in_w + ix0) * c;
+            let (Some(dst), Some(src)) = (row.get_mut(at..at + len), x.get(from..from + len)) else { return };
+            // SAFETY: `src` and `dst` are `len` bytes each.
+            unsafe { copy(src.as_ptr(), dst.as_mut_ptr(), len) };
+            at += len;
+            continue;
+        }
         for kx in 0..p.k_w {
             let ix = (ox * p.stride_w + kx * p.dil_w).checked_sub(p.pad_left).filter(|&v| v < p.in_w);
             let Some(dst) = row.get_mut(at..at + c) else { return };
