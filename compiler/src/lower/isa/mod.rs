@@ -119,5 +119,9 @@ pub fn all_i8(k: &Kernel) -> bool {
 /// Every implementation, most specific first: per-ISA ones, then the portable
 /// implementation of every family, which always qualifies.
 pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
-    arm_mve::IMPLEMENTATIONS.iter().chain(arm_dsp::IMPLEMENTATIONS).chain(x86_avx2::IMPLEMENTATIONS).chain(portable::IMPLEMENTATIONS)
+    arm_mve::IMPLEMENTATIONS
+        .iter()
+        .chain(arm_dsp::IMPLEMENTATIONS)
+        .chain(x86_avx2::IMPLEMENTATIONS)
+        .chain(portable::IMPLEMENTATIONS)
 }

@@ -17,8 +17,8 @@
 
 use super::insn::{conv_row, copy, depthwise_row, dot4, fill, requant4};
 use crate::kernels::pack::{
-    arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, arm_mve_depthwise_scratch, arm_mve_depthwise_weights_len, round4,
-    round_to, ARM_MVE_CHUNK,
+    arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, arm_mve_depthwise_scratch, arm_mve_depthwise_weights_len,
+    round4, round_to, ARM_MVE_CHUNK,
 };
 use crate::kernels::Conv2d;
 use crate::quant::{requantize, QOut, Weight, Q8};
@@ -178,7 +178,16 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 // SAFETY: `field` holds `k` bytes, `w` the weights of every block
                 // (checked above), `table` 16 words per block, `y4` 4 bytes per full block.
                 unsafe {
-                    conv_row(field.as_ptr(), k, w.as_ptr(), table.as_ptr(), y4.len(), out.min, out.max, y4.as_mut_ptr().cast())
+                    conv_row(
+                        field.as_ptr(),
+                        k,
+                        w.as_ptr(),
+                        table.as_ptr(),
+                        y4.len(),
+                        out.min,
+                        out.max,
+                        y4.as_mut_ptr().cast(),
+                    )
                 };
                 y4.len()
             } else {
@@ -219,7 +228,15 @@ const DW_TABLE: usize = 32;
 /// (biases, multipliers, rounding terms `2^(t−1) + zp·2^t`, negated shifts, each as
 /// the group's 4 even channels then its 4 odd ones); false when some channel's stage
 /// does not take that form (see [`fill_table`]).
-fn fill_depthwise_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usize, groups: usize, table: &mut [i32]) -> bool {
+fn fill_depthwise_table(
+    mult: &[i32],
+    shift: &[i32],
+    zp: i32,
+    bias: &[i32],
+    channels: usize,
+    groups: usize,
+    table: &mut [i32],
+) -> bool {
     let per_channel = mult.len() >= channels && shift.len() >= channels;
     let mut filled = 0;
     for (g, row) in table.as_chunks_mut::<DW_TABLE>().0.iter_mut().take(groups).enumerate() {

@@ -67,7 +67,16 @@ pub unsafe fn dot4(x: *const i8, w: *const i8, k: usize, acc: [i32; 4]) -> [i32;
 /// bytes, `table` for `16 · blocks` words (4-byte aligned) and `y` for `4 · blocks`
 /// bytes.
 #[inline(always)]
-pub unsafe fn conv_row(x: *const i8, k: usize, w: *const i8, table: *const i32, blocks: usize, lo: i32, hi: i32, y: *mut i8) {
+pub unsafe fn conv_row(
+    x: *const i8,
+    k: usize,
+    w: *const i8,
+    table: *const i32,
+    blocks: usize,
+    lo: i32,
+    hi: i32,
+    y: *mut i8,
+) {
     // SAFETY: per block, reads `k` bytes at `x`, the block's weights and 16 table
     // words, writes 4 bytes at `y`; the caller guarantees all of it.
     unsafe {
