@@ -144,7 +144,14 @@ mod tests {
             shifts: vec![40],
         };
         assert!(conv_accepts(&k));
-        assert!(!conv_accepts(&Kernel::Conv2dQ8 { p: Conv2d { groups: 2, in_c: 2, out_c: 4, ..p }, ..k.clone() }));
+        let grouped = match k.clone() {
+            Kernel::Conv2dQ8 { x, w, y, x_zp, out, mults, shifts, .. } => {
+                let p = Conv2d { groups: 2, in_c: 2, out_c: 4, ..p };
+                Kernel::Conv2dQ8 { x, w, y, p, x_zp, out, mults, shifts }
+            }
+            _ => unreachable!(),
+        };
+        assert!(!conv_accepts(&grouped));
         let w = Tensor::new(vec![3, 1, 1, 2], Data::I8(vec![1, 2, 3, 4, 5, 6])).unwrap();
         let b = Tensor::new(vec![3], Data::I32(vec![100, 200, 300])).unwrap();
         let packed = conv_pack(&k, &[None, Some(&w), Some(&b)]).unwrap();
