@@ -94,6 +94,8 @@ pub fn parse(text: &str) -> Result<Vec<Device>, Vec<String>> {
     }
     let mut fleet: Vec<Device> = if use_builtin { DEVICES.to_vec() } else { Vec::new() };
     let mut seen: Vec<String> = Vec::new();
+    // New devices whose target is missing or unknown: checked without target rules.
+    let mut no_target: Vec<String> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let Some(t) = entry.as_table() else {
             problems.push(format!("device {}: not a table", i + 1));
@@ -128,7 +130,10 @@ pub fn parse(text: &str) -> Result<Vec<Device>, Vec<String>> {
                             description: Cow::Borrowed(""),
                             source: Cow::Borrowed("devices file"),
                         };
-                        let before = problems.len();
+                        let target_ok = t.get("target").and_then(|v| v.as_str()).is_some_and(|n| lookup(n).is_ok());
+                        if !target_ok {
+                            no_target.push(name.clone());
+                        }
                         if !t.contains_key("target") {
                             problems.push(format!(
                                 "device {} (`{name}`): a new device needs `target` (it is not a built-in device; \
@@ -138,9 +143,7 @@ pub fn parse(text: &str) -> Result<Vec<Device>, Vec<String>> {
                             ));
                         }
                         let d = apply(blank, &mut problems);
-                        if problems.len() == before {
-                            fleet.push(d);
-                        }
+                        fleet.push(d);
                     }
                 }
             }
@@ -148,7 +151,7 @@ pub fn parse(text: &str) -> Result<Vec<Device>, Vec<String>> {
         }
     }
     for d in &fleet {
-        check(d, &mut problems);
+        check(d, !no_target.iter().any(|n| d.name == n.as_str()), &mut problems);
     }
     if fleet.is_empty() && problems.is_empty() {
         problems.push("the file describes no device (`builtin = false` and no `[[device]]`)".to_string());
@@ -243,10 +246,11 @@ fn device<'a>(i: usize, t: &'a toml::Table, problems: &mut Vec<String>) -> Optio
     Some(Entry { name, apply: alloc::boxed::Box::new(apply) })
 }
 
-/// The rules every device of a fleet obeys.
-fn check(d: &Device, problems: &mut Vec<String>) {
+/// The rules every device of a fleet obeys (those of its target's kind only when the
+/// target is known).
+fn check(d: &Device, target_known: bool, problems: &mut Vec<String>) {
     let at = format!("device `{}`", d.name);
-    if d.target.is_host() {
+    if target_known && d.target.is_host() {
         if d.clock_hz.is_some() || d.flash_bytes.is_some() || d.ram_bytes.is_some() {
             problems.push(format!(
                 "{at}: target `{}` is the build machine: its latency is measured, so it takes no clock_mhz, \
@@ -257,7 +261,10 @@ fn check(d: &Device, problems: &mut Vec<String>) {
         return;
     }
     match d.clock_hz {
-        None => problems.push(format!("{at}: `clock_mhz` is missing (target `{}` needs it)", d.target.name)),
+        None if target_known => {
+            problems.push(format!("{at}: `clock_mhz` is missing (target `{}` needs it)", d.target.name))
+        }
+        None => problems.push(format!("{at}: `clock_mhz` is missing")),
         Some(0) => problems.push(format!("{at}: `clock_mhz` is zero")),
         Some(_) => {}
     }
@@ -318,10 +325,12 @@ mod tests {
             "device `b`: `reserved_ram_kib` (8 KiB) leaves nothing of `ram_kib` (8 KiB)",
             "device 3 (`b`): the name appears twice",
             "device 4 (`c`): a new device needs `target`",
+            "device `c`: `flash_kib` is missing",
+            "device `c`: `ram_kib` is missing",
         ] {
             assert!(all.contains(expected), "missing `{expected}` in:\n{all}");
         }
-        assert_eq!(problems.len(), 7, "{all}");
+        assert_eq!(problems.len(), 9, "{all}");
     }
 
     #[test]
