@@ -5,8 +5,8 @@
 //! The built-in catalogue is [`DEVICES`]; every figure in it is quoted from the
 //! datasheet named in the device's `source`. What is *reserved for the application*
 //! is not a datasheet figure but this catalogue's assumption (a radio stack, a
-//! bootloader, buffers), stated in `source` as such; a TOML file (see [`file`], with
-//! the `file` feature) overrides it per device.
+//! bootloader, buffers), stated in `source` as such; a devices file in TOML (read by
+//! the compiler's `driver::fleet::devices`) adds devices and overrides figures.
 
 use crate::Target;
 use alloc::borrow::Cow;
@@ -210,9 +210,6 @@ pub const DEVICES: &[Device] = &[
 pub fn builtin(name: &str) -> Option<&'static Device> {
     DEVICES.iter().find(|d| d.name == name)
 }
-
-#[cfg(feature = "file")]
-pub mod file;
 
 #[cfg(test)]
 mod tests {

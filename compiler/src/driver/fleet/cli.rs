@@ -62,7 +62,7 @@ pub fn main(args: FleetArgs) -> Result<ExitCode> {
         match c {}
     }
     let devices = match &args.devices {
-        Some(f) => tinyops_targets::devices::file::load(f).map_err(|e| Error::Options(e.to_string()))?,
+        Some(f) => super::devices::load(f).map_err(|e| Error::Options(e.to_string()))?,
         None => tinyops_targets::devices::DEVICES.to_vec(),
     };
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

@@ -24,6 +24,7 @@
 //! does, the report names the smallest miss.
 
 pub mod cli;
+pub mod devices;
 pub mod quality;
 pub mod svg;
 

@@ -22,16 +22,11 @@
 //! source = "…"               # optional: where the figures come from
 //! ```
 
-extern crate std;
-
-use super::{builtin, Device, DEVICES};
-use crate::{lookup, TARGETS};
-use alloc::borrow::Cow;
-use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
-use core::fmt;
+use std::borrow::Cow;
+use std::fmt;
 use std::path::Path;
+use tinyops_targets::devices::{builtin, Device, DEVICES};
+use tinyops_targets::{lookup, TARGETS};
 
 /// The keys a `[[device]]` table may have.
 pub const DEVICE_KEYS: &[&str] = &[
@@ -72,14 +67,14 @@ impl std::error::Error for DeviceFileError {}
 pub fn load(path: &Path) -> Result<Vec<Device>, DeviceFileError> {
     let text = std::fs::read_to_string(path).map_err(|e| DeviceFileError {
         path: path.display().to_string(),
-        problems: alloc::vec![format!("cannot read it: {e}")],
+        problems: vec![format!("cannot read it: {e}")],
     })?;
     parse(&text).map_err(|problems| DeviceFileError { path: path.display().to_string(), problems })
 }
 
 /// Parses the text of a devices file; the error lists every problem.
 pub fn parse(text: &str) -> Result<Vec<Device>, Vec<String>> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| alloc::vec![format!("not valid TOML: {e}")])?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| vec![format!("not valid TOML: {e}")])?;
     let mut problems = Vec::new();
     let mut use_builtin = true;
     let mut entries: &[toml::Value] = &[];
@@ -163,7 +158,7 @@ pub fn parse(text: &str) -> Result<Vec<Device>, Vec<String>> {
     }
 }
 
-type Apply<'a> = alloc::boxed::Box<dyn FnOnce(Device, &mut Vec<String>) -> Device + 'a>;
+type Apply<'a> = Box<dyn FnOnce(Device, &mut Vec<String>) -> Device + 'a>;
 
 struct Entry<'a> {
     name: String,
@@ -243,7 +238,7 @@ fn device<'a>(i: usize, t: &'a toml::Table, problems: &mut Vec<String>) -> Optio
         }
         d
     };
-    Some(Entry { name, apply: alloc::boxed::Box::new(apply) })
+    Some(Entry { name, apply: Box::new(apply) })
 }
 
 /// The rules every device of a fleet obeys (those of its target's kind only when the
@@ -290,7 +285,7 @@ mod tests {
 
     #[test]
     fn the_example_file_in_the_repository_parses() {
-        let fleet = parse(include_str!("../../devices.example.toml")).unwrap();
+        let fleet = parse(include_str!("../../../../targets/devices.example.toml")).unwrap();
         let nrf = fleet.iter().find(|d| d.name == "nrf52840").unwrap();
         assert_eq!(nrf.reserved_ram_bytes, 64 * 1024, "overridden");
         assert_eq!(nrf.clock_hz, Some(64_000_000), "kept from the catalogue");
@@ -338,7 +333,7 @@ mod tests {
         assert!(parse("[[device]\n").unwrap_err()[0].starts_with("not valid TOML"));
         let p = parse("[[device]]\nname = \"linux-host\"\nclock_mhz = 3000\n").unwrap_err();
         assert!(p[0].contains("is the build machine"), "{p:?}");
-        let e = DeviceFileError { path: "d.toml".into(), problems: alloc::vec!["x".into(), "y".into()] };
+        let e = DeviceFileError { path: "d.toml".into(), problems: vec!["x".into(), "y".into()] };
         assert_eq!(e.to_string(), "d.toml: 2 problems in the devices file:\n  - x\n  - y");
     }
 }
