@@ -60,6 +60,9 @@ pub struct Interface {
     pub is_float: bool,
 }
 
+/// Ops that only move data (beside views), by IR name.
+const MOVES: &[&str] = &["transpose", "reshape", "squeeze", "unsqueeze", "flatten", "identity"];
+
 fn qparams(g: &crate::ir::Graph, node: &crate::ir::Node) -> Option<QParams> {
     let scale = g.const_of(node.inputs.get(1).copied().flatten()?)?;
     let zero_point = match node.inputs.get(2).copied().flatten() {
@@ -75,27 +78,40 @@ fn qparams(g: &crate::ir::Graph, node: &crate::ir::Node) -> Option<QParams> {
 /// Reads the quantisation of a model's inputs and outputs.
 pub fn interface(model: &Path) -> Result<Interface> {
     let (_, g) = front::load(model, &front::LoadOptions::default())?;
-    let mut quantised = false;
-    let mut inputs = vec![None; g.inputs().len()];
-    for n in g.topo_order() {
-        let nd = g.node(n);
-        if matches!(nd.op, Op::Dequantize(_) | Op::Quantize(_)) {
-            quantised = true;
-        }
-        if let Op::Dequantize(_) = nd.op {
-            if let Some(k) = nd.inputs.first().copied().flatten().and_then(|x| g.inputs().iter().position(|&i| i == x))
-            {
-                inputs[k] = qparams(&g, nd);
+    let quantised = g.topo_order().iter().any(|&n| matches!(g.node(n).op, Op::Dequantize(_) | Op::Quantize(_)));
+    // Data movement between an input and its DequantizeLinear, or a QuantizeLinear and
+    // an output, changes no value.
+    let moves = |op: &Op| op.def().is_view() || MOVES.contains(&op.def().name());
+    let inputs = g
+        .inputs()
+        .iter()
+        .map(|&i| {
+            let mut v = i;
+            loop {
+                let users = g.users(v);
+                let [(n, 0)] = users.as_slice() else { return None };
+                let nd = g.node(*n);
+                match &nd.op {
+                    Op::Dequantize(_) => return qparams(&g, nd),
+                    op if moves(op) => v = *nd.outputs.first()?,
+                    _ => return None,
+                }
             }
-        }
-    }
+        })
+        .collect();
     let outputs: Vec<Option<QParams>> = g
         .outputs()
         .iter()
         .map(|&o| {
-            let n = g.producer(o)?;
-            let nd = g.node(n);
-            matches!(nd.op, Op::Quantize(_)).then(|| qparams(&g, nd)).flatten()
+            let mut v = o;
+            loop {
+                let nd = g.node(g.producer(v)?);
+                match &nd.op {
+                    Op::Quantize(_) => return qparams(&g, nd),
+                    op if moves(op) => v = nd.inputs.first().copied().flatten()?,
+                    _ => return None,
+                }
+            }
         })
         .collect();
     let float = |v: &crate::ir::ValueId| g.ty(*v).dtype == DType::F32;
