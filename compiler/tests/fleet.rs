@@ -111,11 +111,7 @@ fn a_bad_devices_file_is_reported_whole_before_any_work() {
         "[[device]]\nname = \"x\"\ntarget = \"cortex-m7\"\nclock_mhz = 0\nflash_kib = 8\nram_kib = 4\nreserved_ram_kib = 4\n",
     )
     .unwrap();
-    let out = tinyops()
-        .args(["fleet", "--models", "no-such-model.onnx", "--devices"])
-        .arg(&devices)
-        .output()
-        .unwrap();
+    let out = tinyops().args(["fleet", "--models", "no-such-model.onnx", "--devices"]).arg(&devices).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("3 problems in the devices file"), "{stderr}");

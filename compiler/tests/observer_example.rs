@@ -85,10 +85,7 @@ fn observer_example_counts_layers_within_2_percent_of_bench() {
     }
     let steps_sum: u64 = b.steps.iter().map(|s| s.instructions).sum();
     let diff = (sum as f64 - total as f64) / total as f64;
-    println!(
-        "observer sum {sum}, bench total {total} ({:+.2}%), bench --steps sum {steps_sum}",
-        100.0 * diff
-    );
+    println!("observer sum {sum}, bench total {total} ({:+.2}%), bench --steps sum {steps_sum}", 100.0 * diff);
     assert_eq!(ours.len(), b.steps.len(), "one observed layer per step of the program:\n{stdout}");
     for (o, s) in ours.iter().zip(&b.steps) {
         assert_eq!(o.0, s.op, "the observer sees the program's ops in order");

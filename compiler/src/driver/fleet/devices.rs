@@ -213,9 +213,7 @@ fn device<'a>(i: usize, t: &'a toml::Table, problems: &mut Vec<String>) -> Optio
         match t.get("clock_mhz") {
             None => {}
             Some(toml::Value::Integer(n)) if *n >= 0 => d.clock_hz = Some(*n as u64 * 1_000_000),
-            Some(toml::Value::Float(x)) if *x >= 0.0 && x.is_finite() => {
-                d.clock_hz = Some((*x * 1e6).round() as u64)
-            }
+            Some(toml::Value::Float(x)) if *x >= 0.0 && x.is_finite() => d.clock_hz = Some((*x * 1e6).round() as u64),
             Some(_) => problems.push(format!("{here}: `clock_mhz` must be a non-negative number")),
         }
         if let Some(b) = kib("flash_kib", problems) {
@@ -297,7 +295,8 @@ mod tests {
 
     #[test]
     fn builtin_false_keeps_only_the_listed_devices() {
-        let fleet = parse("builtin = false\n[[device]]\nname = \"rp2040\"\n[[device]]\nname = \"linux-host\"\n").unwrap();
+        let fleet =
+            parse("builtin = false\n[[device]]\nname = \"rp2040\"\n[[device]]\nname = \"linux-host\"\n").unwrap();
         let names: Vec<&str> = fleet.iter().map(|d| d.name.as_ref()).collect();
         assert_eq!(names, ["rp2040", "linux-host"]);
     }

@@ -174,7 +174,8 @@ pub fn run(opts: &FleetOptions) -> Result<FleetReport> {
     // Every tool any target needs is checked before any work starts.
     for t in &targets {
         if !t.is_host() {
-            let need = if t.emulator.is_some() { super::toolchain::Need::Measure } else { super::toolchain::Need::Build };
+            let need =
+                if t.emulator.is_some() { super::toolchain::Need::Measure } else { super::toolchain::Need::Build };
             super::toolchain::check(t, need)?;
         }
     }
@@ -215,12 +216,7 @@ pub fn run(opts: &FleetOptions) -> Result<FleetReport> {
                             onnxruntime: false,
                         };
                         let r = bench(&v.model, &bo).map_err(|e| e.to_string());
-                        let what = format!(
-                            "{} on {}{}",
-                            v.name,
-                            target.name,
-                            if r.is_err() { " failed" } else { "" }
-                        );
+                        let what = format!("{} on {}{}", v.name, target.name, if r.is_err() { " failed" } else { "" });
                         benches.lock().unwrap_or_else(|e| e.into_inner()).insert((*variant, target.name), r);
                         bar.tick(&what);
                     }
@@ -267,12 +263,7 @@ pub fn run(opts: &FleetOptions) -> Result<FleetReport> {
             }
         })
         .collect();
-    Ok(FleetReport {
-        devices,
-        latency_budget_ms: opts.latency_budget_ms,
-        quality_kind: quality.map(|q| q.kind),
-        rustc,
-    })
+    Ok(FleetReport { devices, latency_budget_ms: opts.latency_budget_ms, quality_kind: quality.map(|q| q.kind), rustc })
 }
 
 /// The name of a variant: the file stem, or the folder's name for `…/model.onnx`
@@ -290,6 +281,9 @@ pub fn variant_name(model: &std::path::Path) -> String {
 pub fn estimate_ms(instructions: u64, clock_hz: u64) -> f64 {
     instructions as f64 * 1e3 / clock_hz as f64
 }
+
+/// How a miss for want of a latency figure begins.
+const UNMEASURED: &str = "latency not measured";
 
 /// Turns one measurement into the figures of one device.
 fn assess(
@@ -375,7 +369,7 @@ fn assess(
                     ));
                 }
             }
-            None => r.misses.push("latency not measured (target not run), so the latency budget is not met".into()),
+            None => r.misses.push(format!("{UNMEASURED} (target not run), so the latency budget is not met")),
         }
     }
     r.worst_ratio = ratios.into_iter().reduce(f64::max);
@@ -408,6 +402,25 @@ fn choose(results: &[VariantResult], with_quality: bool) -> (Option<String>, Str
             (Some(b.variant.clone()), why)
         }
         None => {
+            // Variants that fit flash and RAM and miss only because their latency
+            // could not be measured: say so rather than call it a miss of size.
+            let unverified: Vec<&str> = results
+                .iter()
+                .filter(|r| {
+                    r.error.is_none() && r.ms.is_none() && r.misses.len() == 1 && r.misses[0].starts_with(UNMEASURED)
+                })
+                .map(|r| r.variant.as_str())
+                .collect();
+            if !unverified.is_empty() {
+                return (
+                    None,
+                    format!(
+                        "nothing verified to fit: {} fit flash and RAM, but their latency could not be measured \
+                         (no emulator board for this target), so the latency budget is not known to be met",
+                        unverified.join(", ")
+                    ),
+                );
+            }
             let smallest = results
                 .iter()
                 .filter(|r| r.error.is_none() && r.worst_ratio.is_some())
@@ -538,6 +551,11 @@ mod tests {
         let (c, why) = choose(&none, true);
         assert!(c.is_none());
         assert_eq!(why, "nothing fits; smallest miss is b: b misses");
+        let mut unmeasured = result("int8", false, Some(1.0), None, 0.5);
+        unmeasured.misses = vec![format!("{UNMEASURED} (target not run), so the latency budget is not met")];
+        let (c, why) = choose(&[unmeasured, result("fp32", false, Some(1.0), None, 2.0)], true);
+        assert!(c.is_none());
+        assert!(why.starts_with("nothing verified to fit: int8 fit flash and RAM"), "{why}");
         // Without quality, the fastest that fits.
         let rs = [result("slow", true, None, Some(5.0), 0.5), result("fast", true, None, Some(1.0), 0.5)];
         assert_eq!(choose(&rs, false).0.as_deref(), Some("fast"));

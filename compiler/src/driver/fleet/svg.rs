@@ -8,7 +8,7 @@ use super::{DeviceResult, FleetReport};
 use std::fmt::Write;
 
 const PW: f64 = 470.0;
-const PH: f64 = 340.0;
+const PH: f64 = 370.0;
 const COLS: usize = 2;
 
 fn esc(s: &str) -> String {
@@ -83,7 +83,12 @@ fn panel(s: &mut String, d: &DeviceResult, ox: f64, oy: f64, budget: Option<f64>
         let _ = writeln!(s, r##"<line x1="{xe}" y1="{py}" x2="{xe}" y2="{}" stroke="#e0e0e0"/>"##, py + ph);
         let _ = writeln!(s, r#"<text x="{xe}" y="{}" text-anchor="middle">{}</text>"#, py + ph + 12.0, fmt_ms(e));
     }
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">ms per inference</text>"#, px + pw / 2.0, py + ph + 24.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">ms per inference</text>"#,
+        px + pw / 2.0,
+        py + ph + 24.0
+    );
     for (q, label) in [(qlo, format!("{qlo:.2}")), (qhi, format!("{qhi:.2}"))] {
         let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{label}</text>"#, px - 4.0, y(Some(q)) + 3.0);
     }
@@ -106,16 +111,21 @@ fn panel(s: &mut String, d: &DeviceResult, ox: f64, oy: f64, budget: Option<f64>
         );
     }
     let mut not_run = 0;
+    // Label positions taken so far, so that labels of nearby dots stack instead of overlapping.
+    let mut labels: Vec<(f64, f64)> = vec![];
     for v in &d.variants {
         let (fill, stroke) = if v.fits { ("#2a9d8f", "#2a9d8f") } else { ("white", "#d62828") };
         match v.ms {
             Some(m) => {
                 let (cx, cy) = (x(m), y(v.quality));
+                let (lx, mut ly) = (cx + 6.0, cy + 3.0);
+                while labels.iter().any(|&(ax, ay)| (ax - lx).abs() < 150.0 && (ay - ly).abs() < 11.0) {
+                    ly += 11.0;
+                }
+                labels.push((lx, ly));
                 let _ = writeln!(
                     s,
-                    r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="4" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/><text x="{:.1}" y="{:.1}">{}{}</text>"#,
-                    cx + 6.0,
-                    cy + 3.0,
+                    r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="4" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/><text x="{lx:.1}" y="{ly:.1}">{}{}</text>"#,
                     esc(&v.variant),
                     if v.ms_kind == "estimate" { " ~" } else { "" }
                 );
@@ -123,21 +133,26 @@ fn panel(s: &mut String, d: &DeviceResult, ox: f64, oy: f64, budget: Option<f64>
             None => {
                 let _ = writeln!(
                     s,
-                    r#"<text x="{}" y="{}" fill="{stroke}">{} — not run (no emulator board)</text>"#,
+                    r#"<text x="{}" y="{}" fill="{stroke}">{}: not run</text>"#,
                     px + pw + 8.0,
                     py + 12.0 + 12.0 * not_run as f64,
-                    esc(&v.variant)
+                    esc(&shorten(&v.variant, 20))
                 );
                 not_run += 1;
             }
         }
     }
     // Bars: flash and RAM as a share of the budget, with the 100 % line.
-    let (bx, by, bw) = (ox + 160.0, oy + 215.0, PW - 240.0);
+    let (bx, by, bw) = (ox + 160.0, oy + 240.0, PW - 240.0);
     let full = 1.5;
-    let _ = writeln!(s, r#"<text x="{}" y="{}">share of the budget (flash / RAM); line = 100 %</text>"#, ox + 8.0, by - 6.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}">share of the budget (flash / RAM); line = 100 %</text>"#,
+        ox + 8.0,
+        by - 6.0
+    );
     for (k, v) in d.variants.iter().enumerate() {
-        let yb = by + 18.0 * k as f64;
+        let yb = by + 14.0 * k as f64;
         let _ = writeln!(s, r#"<text x="{}" y="{}">{}</text>"#, ox + 8.0, yb + 10.0, esc(&shorten(&v.variant, 24)));
         for (j, (have, budget, colour)) in
             [(v.flash_bytes, d.flash_budget_bytes, "#8ecae6"), (v.ram_bytes, d.ram_budget_bytes, "#ffb703")]
@@ -177,7 +192,7 @@ fn panel(s: &mut String, d: &DeviceResult, ox: f64, oy: f64, budget: Option<f64>
         s,
         r##"<line x1="{xl}" y1="{}" x2="{xl}" y2="{}" stroke="#d62828" stroke-dasharray="4 3"/>"##,
         by - 2.0,
-        by + 18.0 * d.variants.len() as f64
+        by + 14.0 * d.variants.len() as f64
     );
 }
 
