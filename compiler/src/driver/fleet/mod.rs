@@ -137,6 +137,9 @@ struct Variant {
     model: PathBuf,
 }
 
+/// Bench results by (variant index, target name); the error as text.
+type Benches = BTreeMap<(usize, &'static str), std::result::Result<BenchReport, String>>;
+
 /// One unit of work.
 enum Job {
     Bench { variant: usize, target: &'static Target },
@@ -190,8 +193,7 @@ pub fn run(opts: &FleetOptions) -> Result<FleetReport> {
     }
 
     let bar = Bar::new(jobs.len(), opts.quiet);
-    let benches: Mutex<BTreeMap<(usize, &'static str), std::result::Result<BenchReport, String>>> =
-        Mutex::new(BTreeMap::new());
+    let benches: Mutex<Benches> = Mutex::new(BTreeMap::new());
     let quality: Mutex<Option<Result<quality::Quality>>> = Mutex::new(None);
     let next = Mutex::new(0usize);
     let workers = opts.jobs.clamp(1, jobs.len().max(1));

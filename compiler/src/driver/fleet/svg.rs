@@ -17,26 +17,33 @@ fn esc(s: &str) -> String {
 
 /// The SVG text of a fleet report; `title` heads the picture.
 pub fn render(r: &FleetReport, title: &str) -> String {
+    let q = match &r.quality_kind {
+        Some(k) => format!("quality: {k}"),
+        None => "quality: not measured (no --data); dots sit on the middle line".to_string(),
+    };
+    let mut lines = wrap(title, 120);
+    let bold = lines.len();
+    lines.extend(wrap(&q, 160));
+    lines.push(
+        "ms: ~ estimate = QEMU instructions × 1 cycle at the device clock; host: measured. filled = fits, \
+         hollow red = misses a budget"
+            .to_string(),
+    );
+    let head = 20.0 + 13.0 * lines.len() as f64;
     let rows = r.devices.len().div_ceil(COLS).max(1);
-    let (w, h) = (PW * COLS as f64 + 20.0, PH * rows as f64 + 70.0);
+    let (w, h) = (PW * COLS as f64 + 20.0, PH * rows as f64 + head + 10.0);
     let mut s = String::new();
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="10">"#
     );
     let _ = writeln!(s, r#"<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="10" y="20" font-size="14" font-weight="bold">{}</text>"#, esc(title));
-    let q = match &r.quality_kind {
-        Some(k) => format!("quality: {k}"),
-        None => "quality: not measured (no --data); dots sit on the middle line".to_string(),
-    };
-    let _ = writeln!(s, r#"<text x="10" y="36">{}</text>"#, esc(&q));
-    let _ = writeln!(
-        s,
-        r#"<text x="10" y="50">ms: ~ estimate = QEMU instructions × 1 cycle at the device clock; host: measured. filled = fits, hollow red = misses a budget</text>"#
-    );
+    for (i, l) in lines.iter().enumerate() {
+        let style = if i < bold { r#" font-size="13" font-weight="bold""# } else { "" };
+        let _ = writeln!(s, r#"<text x="10" y="{}"{style}>{}</text>"#, 16.0 + 13.0 * i as f64, esc(l));
+    }
     for (i, d) in r.devices.iter().enumerate() {
-        let (ox, oy) = (10.0 + PW * (i % COLS) as f64, 60.0 + PH * (i / COLS) as f64);
+        let (ox, oy) = (10.0 + PW * (i % COLS) as f64, head + PH * (i / COLS) as f64);
         panel(&mut s, d, ox, oy, r.latency_budget_ms);
     }
     s.push_str("</svg>\n");
@@ -136,7 +143,7 @@ fn panel(s: &mut String, d: &DeviceResult, ox: f64, oy: f64, budget: Option<f64>
                     r#"<text x="{}" y="{}" fill="{stroke}">{}: not run</text>"#,
                     px + pw + 8.0,
                     py + 12.0 + 12.0 * not_run as f64,
-                    esc(&shorten(&v.variant, 20))
+                    esc(&shorten(&v.variant, 14))
                 );
                 not_run += 1;
             }
@@ -202,6 +209,25 @@ fn fmt_ms(e: i32) -> String {
     } else {
         format!("{}", 10f64.powi(e)).trim_end_matches('0').to_string()
     }
+}
+
+/// Splits text into lines of at most about `n` characters at spaces.
+fn wrap(text: &str, n: usize) -> Vec<String> {
+    let mut lines: Vec<String> = vec![];
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > n {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn shorten(s: &str, n: usize) -> String {
