@@ -73,6 +73,32 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The options in a stable text form for the manifest (`OPTIONS`): the same
+    /// options give the same text on any machine — no paths, maps in key order,
+    /// frozen inputs by the SHA-256 of their data. How weights reach the code
+    /// (files or inline) is not part of it: it changes no byte a kernel reads.
+    pub fn text(&self) -> String {
+        let shapes: Vec<String> = self
+            .input_shapes
+            .iter()
+            .map(|(k, d)| format!("{k}={}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")))
+            .collect();
+        let frozen: Vec<String> = self
+            .frozen
+            .iter()
+            .map(|(k, t)| format!("{k}={}:{:?}:{}", t.dtype(), t.shape, &sha256_hex(&t.data.to_le_bytes())[..16]))
+            .collect();
+        format!(
+            "target={} input_shapes=[{}] frozen=[{}] require_int8={}",
+            self.target.name,
+            shapes.join(" "),
+            frozen.join(" "),
+            self.require_int8
+        )
+    }
+}
+
 /// Everything one compilation produced.
 #[derive(Debug)]
 pub struct Compilation {
@@ -132,6 +158,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         model_sha256: sha256.clone(),
         source: path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         target: opts.target,
+        options: opts.text(),
     };
     let program = lower::lower(&graph, &plan, opts.target)
         .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;

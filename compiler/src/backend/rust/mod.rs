@@ -41,6 +41,57 @@ pub struct Manifest {
     pub source: String,
     /// The target.
     pub target: &'static Target,
+    /// The compile options in their stable text form ([`crate::Options::text`]).
+    pub options: String,
+}
+
+/// The manifest's canonical text: one `key=value` line per manifest constant, in a
+/// fixed order; `MANIFEST_SHA256` is the SHA-256 of exactly these bytes, so a device
+/// reporting that one hash identifies every other constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestText(pub String);
+
+impl ManifestText {
+    /// Builds the text from the program and the manifest facts.
+    pub fn new(p: &Program, m: &Manifest) -> Self {
+        let shapes = |vs: &[crate::lower::Port]| {
+            vs.iter()
+                .map(|v| v.ty.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        ManifestText(format!(
+            "tinyops-manifest-v1\nmodel_sha256={}\ncompiler_version={}\ntarget={}\noptions={}\n\
+             arena_bytes={}\nweight_bytes={}\nweights_sha256={}\nmacs={}\nops={}\ninput_shapes={}\noutput_shapes={}\n",
+            m.model_sha256,
+            env!("CARGO_PKG_VERSION"),
+            m.target.name,
+            m.options,
+            p.arena_bytes,
+            p.weight_bytes(),
+            weights_sha256(p),
+            p.macs,
+            p.ops.join(","),
+            shapes(&p.inputs),
+            shapes(&p.outputs),
+        ))
+    }
+
+    /// SHA-256 of the text, hex.
+    pub fn sha256(&self) -> String {
+        crate::sha256_hex(self.0.as_bytes())
+    }
+}
+
+/// SHA-256 of the weight bytes the module embeds, every weight static in symbol order
+/// concatenated (exactly the bytes of the `include_bytes!` files or inline literals).
+pub fn weights_sha256(p: &Program) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for w in &p.weights {
+        h.update(&w.bytes);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One weight file of the generated module.
@@ -64,6 +115,8 @@ pub struct Generated {
     pub input_names: Vec<String>,
     /// Rust names of the `run` outputs.
     pub output_names: Vec<String>,
+    /// The manifest's canonical text (what `MANIFEST_SHA256` hashes).
+    pub manifest: ManifestText,
 }
 
 struct Names {
@@ -230,6 +283,9 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
     let out_shapes = shape_consts(p.outputs.iter().map(|v| v.ty.shape.as_slice()).collect(), "output");
     let ops = p.ops.iter();
     let (sha, version, target) = (&manifest.model_sha256, env!("CARGO_PKG_VERSION"), manifest.target.name);
+    let options = &manifest.options;
+    let manifest_text = ManifestText::new(p, manifest);
+    let (weights_sha, manifest_sha) = (weights_sha256(p), manifest_text.sha256());
     let run_doc = format!(
         " Runs the model once: reads {}, writes {}. Allocates nothing; uses only the arena.",
         input_names.join(", "),
@@ -265,6 +321,14 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
         pub const COMPILER_VERSION: &str = #version;
         /// The target it was generated for.
         pub const TARGET: &str = #target;
+        /// The compile options, in tinyops' stable text form.
+        pub const OPTIONS: &str = #options;
+        /// SHA-256 of the weight bytes this module embeds (every weight static in
+        /// symbol order, concatenated).
+        pub const WEIGHTS_SHA256: &str = #weights_sha;
+        /// SHA-256 of the manifest's canonical text (`tinyops-manifest-v1`, one
+        /// `key=value` line per manifest constant): one hash for a device to report.
+        pub const MANIFEST_SHA256: &str = #manifest_sha;
         /// Bytes of working memory [`Arena`] holds.
         pub const ARENA_BYTES: usize = #arena_bytes;
         /// Bytes of weights in flash.
@@ -330,5 +394,5 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
         manifest.source
     );
     let code = header + &prettyplease::unparse(&file).replace(&format!("///{NODE_MARK}"), "// ");
-    Ok(Generated { code, weight_files, input_names, output_names })
+    Ok(Generated { code, weight_files, input_names, output_names, manifest: manifest_text })
 }
