@@ -21,6 +21,7 @@ pub mod driver;
 pub mod error;
 pub mod eval;
 pub mod front;
+pub mod golden;
 pub mod ir;
 pub mod lower;
 pub mod ops;
@@ -58,6 +59,9 @@ pub struct Options {
     pub require_int8: bool,
     /// Graph inputs compiled as constants, by input name (`--freeze`).
     pub frozen: BTreeMap<String, ir::Tensor>,
+    /// Where the golden vectors of the generated `self_test()` come from
+    /// ([`golden::GoldenSource::Off`]: no self-test).
+    pub self_test: golden::GoldenSource,
 }
 
 impl Default for Options {
@@ -69,6 +73,7 @@ impl Default for Options {
             weights: WeightsMode::Files("weights".into()),
             require_int8: false,
             frozen: BTreeMap::new(),
+            self_test: golden::GoldenSource::default(),
         }
     }
 }
@@ -78,7 +83,8 @@ impl Options {
     /// options give the same text on any machine — no paths, maps in key order,
     /// frozen inputs by the SHA-256 of their data. How weights reach the code
     /// (files or inline) is not part of it: it changes no byte a kernel reads.
-    pub fn text(&self) -> String {
+    /// `golden` is the self-test's vectors (their origin and a hash, never a path).
+    pub fn text(&self, golden: Option<&golden::Golden>) -> String {
         let shapes: Vec<String> = self
             .input_shapes
             .iter()
@@ -90,11 +96,12 @@ impl Options {
             .map(|(k, t)| format!("{k}={}:{:?}:{}", t.dtype(), t.shape, &sha256_hex(&t.data.to_le_bytes())[..16]))
             .collect();
         format!(
-            "target={} input_shapes=[{}] frozen=[{}] require_int8={}",
+            "target={} input_shapes=[{}] frozen=[{}] require_int8={} self_test={}",
             self.target.name,
             shapes.join(" "),
             frozen.join(" "),
-            self.require_int8
+            self.require_int8,
+            golden.map_or("off".to_string(), golden::Golden::text)
         )
     }
 }
@@ -120,6 +127,8 @@ pub struct Compilation {
     pub generated: Generated,
     /// The target.
     pub target: &'static Target,
+    /// The golden vectors of the generated `self_test()` (none when opted out).
+    pub golden: Option<golden::Golden>,
     /// The model's graph inputs before freezing, in order (what reference data sets
     /// hold); the graph's own inputs are those of them not frozen.
     pub declared_inputs: Vec<String>,
@@ -154,15 +163,16 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
     let scratch = lower::scratch_needs(&graph, opts.target);
     let plan = plan::plan(&graph, &scratch, lower::arena_align(opts.target)).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
+    let program = lower::lower(&graph, &plan, opts.target)
+        .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
+    let golden = golden::golden(&graph, &declared_inputs, &opts.self_test, driver::compare::Tolerance::default())?;
     let manifest = Manifest {
         model_sha256: sha256.clone(),
         source: path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         target: opts.target,
-        options: opts.text(),
+        options: opts.text(golden.as_ref()),
     };
-    let program = lower::lower(&graph, &plan, opts.target)
-        .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
-    let generated = backend::rust::generate(&program, &manifest, &opts.weights)?;
+    let generated = backend::rust::generate(&program, &manifest, &opts.weights, golden.as_ref())?;
     Ok(Compilation {
         model_path: path.to_path_buf(),
         sha256,
@@ -173,6 +183,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         program,
         generated,
         target: opts.target,
+        golden,
         declared_inputs,
     })
 }

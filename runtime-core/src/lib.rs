@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod arena;
+pub mod check;
 pub mod kernels;
 pub mod math;
 pub mod quant;
