@@ -135,6 +135,11 @@ enum Command {
         /// Also count the instructions of every step of the model (emulated targets).
         #[arg(long)]
         steps: bool,
+        /// Also measure the flash the model's self-test costs (bare-metal targets): the
+        /// self-test firmware built with and without it, both images measured. With
+        /// --json, prints `{"bench": …, "self_test_flash": {"with", "without"}}`.
+        #[arg(long, conflicts_with = "no_self_test")]
+        self_test_cost: bool,
     },
     /// Run a folder of ONNX backend test cases (<case>/model.onnx + test_data_set_*):
     /// compile, build together, run, compare; a table per op.
@@ -323,7 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 Verdict::NotRun => ExitCode::from(NOT_RUN),
             })
         }
-        Command::Bench { model, args, data, runs, json, quiet, steps } => {
+        Command::Bench { model, args, data, runs, json, quiet, steps, self_test_cost } => {
             if steps && tinyops_targets::lookup(&args.target).is_ok_and(|t| t.emulator.is_none()) {
                 return Err(Error::Options(format!(
                     "--steps counts instructions in an emulator; target `{}` has none",
@@ -331,11 +336,44 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 )));
             }
             let opts = BenchOptions { compile: options(&args, false, data.as_ref())?, data, runs, quiet: quiet || json, steps };
+            if self_test_cost && opts.compile.target.is_host() {
+                return Err(Error::Options(format!(
+                    "--self-test-cost measures firmware images; target `{}` has none",
+                    opts.compile.target.name
+                )));
+            }
             let r = bench(&model, &opts)?;
+            let cost = if self_test_cost {
+                let tc = tinyops_compiler::driver::verify::cross_toolchain(
+                    opts.compile.target,
+                    tinyops_compiler::driver::toolchain::Need::Build,
+                )?
+                .ok_or_else(|| Error::Internal("no cross toolchain for a bare-metal target".into()))?;
+                let model = resolve_model(&model)?;
+                let step = Step::start("measuring the self-test's flash (firmware with and without it)", opts.quiet);
+                let cost = tinyops_compiler::driver::firmware::selftest::flash_cost(&model, &opts.compile, &tc, true)?;
+                step.done();
+                Some(cost)
+            } else {
+                None
+            };
             if json {
-                println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);
+                let b = serde_json::to_value(&r).map_err(|e| Error::Internal(e.to_string()))?;
+                let v = match cost {
+                    Some(c) => serde_json::json!({ "bench": b, "self_test_flash": c }),
+                    None => b,
+                };
+                println!("{v}");
             } else {
                 print!("{}", r.to_text());
+                if let Some(c) = cost {
+                    println!(
+                        "self-test flash: {} B (firmware {} B with it, {} B without; both images measured)",
+                        c.bytes(),
+                        c.with,
+                        c.without
+                    );
+                }
             }
             Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
         }
