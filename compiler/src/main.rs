@@ -166,6 +166,11 @@ enum Command {
         #[arg(long, value_name = "REPO", conflicts_with = "filter")]
         update_docs: Option<PathBuf>,
     },
+    /// Fleet operations on model modules and the devices running them.
+    Fleet {
+        #[command(subcommand)]
+        command: FleetCommand,
+    },
     /// Memory of every model in a corpus folder (each subfolder holding model.onnx):
     /// arena, lower bound of its schedule, TFLM-style greedy baseline.
     Memory {
@@ -181,6 +186,22 @@ enum Command {
         /// repository at this folder.
         #[arg(long, value_name = "REPO")]
         update_docs: Option<PathBuf>,
+    },
+}
+
+/// `tinyops fleet` subcommands.
+#[derive(Subcommand)]
+enum FleetCommand {
+    /// Decode device reports (protobuf, runtime-core/proto/device_report.proto, written
+    /// by firmware with tinyops_runtime::report) into a table: manifest and model hash,
+    /// target, self-test result, output statistics.
+    Report {
+        /// Report files (raw protobuf bytes).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON (one object per file) instead of the table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -376,6 +397,17 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
             }
             Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
+        }
+        Command::Fleet { command: FleetCommand::Report { files, json } } => {
+            use tinyops_compiler::driver::report_decode;
+            let reports = report_decode::read_all(&files)?;
+            if json {
+                let v: Vec<_> = reports.iter().map(|(f, r)| serde_json::json!({ "file": f, "report": r })).collect();
+                println!("{}", serde_json::to_string_pretty(&v).map_err(|e| Error::Internal(e.to_string()))?);
+            } else {
+                print!("{}", report_decode::table(&reports));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Memory { dir, target, json, update_docs } => {
             use tinyops_compiler::docs::memory;

@@ -28,6 +28,7 @@ pub mod check;
 pub mod kernels;
 pub mod math;
 pub mod quant;
+pub mod report;
 pub mod stats;
 
 /// Aligns its contents to 16 bytes (weights and arenas, for wide loads).

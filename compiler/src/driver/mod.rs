@@ -11,6 +11,7 @@ pub mod firmware;
 pub mod harness;
 pub mod host_cpu;
 pub mod progress;
+pub mod report_decode;
 pub mod qemu;
 pub mod testdata;
 pub mod toolchain;

@@ -8,7 +8,9 @@
 //! `self-test CORRUPT`. It prints no float (float formatting would dwarf what is
 //! measured), so the image with the self-test and the one without (the model compiled
 //! with `--no-self-test`, the call left out) differ by exactly what the self-test
-//! costs: its code, the comparison and the golden vectors.
+//! costs: its code, the comparison and the golden vectors. A third kind also keeps
+//! output statistics and prints the encoded device report (the round trip of
+//! `tinyops fleet report`).
 
 use super::{build_crate, runtime_dependency, source, target_cache, Built, CrateSpec, BUILD_LOCK};
 use crate::driver::qemu;
@@ -18,8 +20,20 @@ use crate::golden::GoldenSource;
 use crate::{compile, Compilation, Options};
 use std::path::Path;
 
-/// `main.rs` of the firmware; `self_test` adds the call.
-pub fn main_rs(c: &Compilation, self_test: bool) -> String {
+/// What a self-test firmware does after the plain run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Nothing more (the model compiled without a self-test: the flash baseline).
+    Plain,
+    /// Calls `self_test()` and prints its line.
+    SelfTest,
+    /// Also folds the run's first output into `OutputStats`, encodes the device report
+    /// (`tinyops_runtime::report`) and prints it as `report hex=…`.
+    Report,
+}
+
+/// `main.rs` of the firmware.
+pub fn main_rs(c: &Compilation, kind: Kind) -> String {
     let g = &c.graph;
     let mut s = format!(
         "//! tinyops self-test firmware for `{}` on {} (generated; do not edit).\n\
@@ -53,14 +67,41 @@ pub fn main_rs(c: &Compilation, self_test: bool) -> String {
         s.push_str(&format!("    for x in out{k} {{\n        sum = sum.wrapping_add(x as i64);\n    }}\n"));
     }
     s.push_str("    println!(\"tinyops-selftest manifest={} checksum={sum}\", model::MANIFEST_SHA256);\n");
-    if self_test {
+    if kind != Kind::Plain {
+        s.push_str("    let result = m.self_test();\n");
         s.push_str(
-            "    match m.self_test() {\n        \
+            "    match result {\n        \
                  tinyops_runtime::check::SelfTest::Pass => println!(\"self-test PASS\"),\n        \
                  tinyops_runtime::check::SelfTest::Fail(f) => {\n            \
                      println!(\"self-test FAIL output={} name={} index={}\", f.output, f.name, f.index)\n        }\n        \
                  tinyops_runtime::check::SelfTest::Corrupt => println!(\"self-test CORRUPT\"),\n    }\n",
         );
+    }
+    if kind == Kind::Report {
+        let n0 = g.ty(g.outputs()[0]).numel();
+        s.push_str(&format!(
+            "    let mut stats = tinyops_runtime::stats::OutputStats::<{n0}>::new();\n    \
+             stats.update(&out0);\n    \
+             let report = tinyops_runtime::report::DeviceReport {{\n        \
+                 manifest_sha256: model::MANIFEST_SHA256,\n        \
+                 model_sha256: model::MODEL_SHA256,\n        \
+                 target: model::TARGET,\n        \
+                 compiler_version: model::COMPILER_VERSION,\n        \
+                 self_test: Some(result),\n        \
+                 stats: Some(&stats),\n    }};\n    \
+             let mut buf = [0u8; 1024];\n    \
+             match report.encode(&mut buf) {{\n        \
+                 Ok(n) => {{\n            \
+                     let mut hex = [0u8; 2048];\n            \
+                     for (i, b) in buf.iter().take(n).enumerate() {{\n                \
+                         if let Some(pair) = hex.get_mut(2 * i..2 * i + 2) {{\n                    \
+                             pair[0] = b\"0123456789abcdef\"[(b >> 4) as usize];\n                    \
+                             pair[1] = b\"0123456789abcdef\"[(b & 15) as usize];\n                \
+                         }}\n            }}\n            \
+                     println!(\"report hex={{}}\", core::str::from_utf8(&hex[..2 * n]).unwrap_or(\"?\"));\n        \
+                 }}\n        \
+                 Err(e) => println!(\"report error {{e:?}}\"),\n    }}\n"
+        ));
     }
     s.push_str("    semihosting::process::exit(0)\n}\n");
     s
@@ -68,8 +109,12 @@ pub fn main_rs(c: &Compilation, self_test: bool) -> String {
 
 /// Writes the model crate and the firmware (with or without the self-test call) under
 /// the target's cache and builds it.
-pub fn build(c: &Compilation, self_test: bool, tc: &CrossToolchain, quiet: bool) -> Result<Built> {
-    let suffix = if self_test { "selftest" } else { "noselftest" };
+pub fn build(c: &Compilation, kind: Kind, tc: &CrossToolchain, quiet: bool) -> Result<Built> {
+    let suffix = match kind {
+        Kind::Plain => "noselftest",
+        Kind::SelfTest => "selftest",
+        Kind::Report => "report",
+    };
     let work = target_cache(c.target).join(format!("{}-{}-{suffix}", c.crate_name(), &c.sha256[..12]));
     {
         let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,16 +126,26 @@ pub fn build(c: &Compilation, self_test: bool, tc: &CrossToolchain, quiet: bool)
         package: format!("tinyops-{suffix}-{}-{}", c.crate_name(), &c.sha256[..8]),
         description: format!("calls the self-test of {}", c.crate_name()),
         dependencies: format!("{} = {{ path = \"../model\" }}\n{}", c.crate_name(), runtime_dependency(&[])?),
-        main_rs: main_rs(c, self_test),
+        main_rs: main_rs(c, kind),
         own_panic_handler: false,
         files: vec![],
     };
     build_crate(&spec, tc, quiet)
 }
 
-/// Runs a self-test firmware image in QEMU; returns the line it printed about the
-/// self-test (`self-test PASS`, `self-test FAIL …`) and the manifest hash it reported.
-pub fn run(c: &Compilation, elf: &Path, tc: &CrossToolchain) -> Result<(String, String)> {
+/// What a self-test firmware printed.
+#[derive(Debug, Clone)]
+pub struct Printed {
+    /// The self-test line (`self-test PASS`, `self-test FAIL output=K name=N index=I`).
+    pub line: String,
+    /// The manifest hash the device reported.
+    pub manifest: String,
+    /// The encoded device report ([`Kind::Report`]).
+    pub report: Option<Vec<u8>>,
+}
+
+/// Runs a self-test firmware image in QEMU and reads what it printed.
+pub fn run(c: &Compilation, elf: &Path, tc: &CrossToolchain) -> Result<Printed> {
     let qemu = tc.qemu.as_deref().ok_or_else(|| Error::Options(format!("{} has no emulator board", c.target.name)))?;
     let out = qemu::run(c.target, qemu, elf, None)?.stdout;
     let bad = |what: &str| Error::Driver {
@@ -104,7 +159,16 @@ pub fn run(c: &Compilation, elf: &Path, tc: &CrossToolchain) -> Result<(String, 
         .ok_or_else(|| bad("manifest"))?
         .to_string();
     let line = out.lines().find(|l| l.starts_with("self-test ")).ok_or_else(|| bad("self-test"))?.to_string();
-    Ok((line, manifest))
+    let report = match out.lines().find_map(|l| l.strip_prefix("report hex=")) {
+        None => None,
+        Some(h) => Some(
+            (0..h.len() / 2)
+                .map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2).unwrap_or("?"), 16))
+                .collect::<std::result::Result<Vec<u8>, _>>()
+                .map_err(|_| bad("hexadecimal report"))?,
+        ),
+    };
+    Ok(Printed { line, manifest, report })
 }
 
 /// The measured flash cost of a model's self-test on a bare-metal target.
@@ -130,7 +194,7 @@ pub fn flash_cost(model: &Path, opts: &Options, tc: &CrossToolchain, quiet: bool
     }
     let with = compile(model, opts)?;
     let without = compile(model, &Options { self_test: GoldenSource::Off, ..opts.clone() })?;
-    let a = build(&with, true, tc, quiet)?;
-    let b = build(&without, false, tc, quiet)?;
+    let a = build(&with, Kind::SelfTest, tc, quiet)?;
+    let b = build(&without, Kind::Plain, tc, quiet)?;
     Ok(FlashCost { with: a.footprint.flash_bytes, without: b.footprint.flash_bytes })
 }
