@@ -78,8 +78,7 @@ impl Builder {
     /// (saves their flash). Default: a self-test whose vectors come from the reference
     /// evaluator.
     pub fn self_test(mut self, on: bool) -> Self {
-        self.self_test =
-            if on { crate::golden::GoldenSource::Reference } else { crate::golden::GoldenSource::Off };
+        self.self_test = if on { crate::golden::GoldenSource::Reference } else { crate::golden::GoldenSource::Off };
         self
     }
 

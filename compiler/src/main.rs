@@ -356,7 +356,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     args.target
                 )));
             }
-            let opts = BenchOptions { compile: options(&args, false, data.as_ref())?, data, runs, quiet: quiet || json, steps };
+            let opts = BenchOptions {
+                compile: options(&args, false, data.as_ref())?,
+                data,
+                runs,
+                quiet: quiet || json,
+                steps,
+            };
             if self_test_cost && opts.compile.target.is_host() {
                 return Err(Error::Options(format!(
                     "--self-test-cost measures firmware images; target `{}` has none",

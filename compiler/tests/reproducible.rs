@@ -65,7 +65,8 @@ fn every_corpus_model_compiles_to_the_same_bytes_from_two_folders() {
             let mut out = vec![];
             for (k, dir) in [&a, &b].into_iter().enumerate() {
                 let self_test = if data { GoldenSource::Data(dir.clone()) } else { GoldenSource::Reference };
-                let opts = Options { target: tinyops_targets::lookup("cortex-m4").unwrap(), self_test, ..Options::default() };
+                let opts =
+                    Options { target: tinyops_targets::lookup("cortex-m4").unwrap(), self_test, ..Options::default() };
                 // First from inside the folder with a relative path, then from elsewhere.
                 let c = if k == 0 {
                     std::env::set_current_dir(dir).unwrap();

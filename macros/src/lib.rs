@@ -175,7 +175,13 @@ mod tests {
         assert!(!out.contains("include_bytes ! (\"weights/"), "weights are inline, not files");
         assert!(out.contains("fn self_test") && out.contains("GOLDEN_IN0"), "a self-test by default");
         let off = expand_str(r#""../compiler/demo/model.onnx", self_test = false"#);
-        assert!(off.contains("fn run") && !off.contains("fn self_test") && !off.contains("GOLDEN") && off.contains("self_test=off"), "opted out");
+        assert!(
+            off.contains("fn run")
+                && !off.contains("fn self_test")
+                && !off.contains("GOLDEN")
+                && off.contains("self_test=off"),
+            "opted out"
+        );
         let bad = syn::parse_str::<Args>(r#""m.onnx", self_test = "no""#).err().map(|e| e.to_string());
         assert_eq!(bad.as_deref(), Some("`self_test` takes `true` or `false`"));
     }

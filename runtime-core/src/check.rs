@@ -215,7 +215,10 @@ mod tests {
     #[test]
     fn float_rule_names_the_worst_element() {
         let want = [1.0f32, 1000.0, 0.0];
-        assert_eq!(check(0, "y", &[1.00005f32, 1000.09, -0.00009], &want, Rule::Float { atol: 1e-4, rtol: 1e-4 }), SelfTest::Pass);
+        assert_eq!(
+            check(0, "y", &[1.00005f32, 1000.09, -0.00009], &want, Rule::Float { atol: 1e-4, rtol: 1e-4 }),
+            SelfTest::Pass
+        );
         let r = check(1, "y", &[1.0f32, 1000.0, 0.5], &want, Rule::Float { atol: 1e-4, rtol: 1e-4 });
         let SelfTest::Fail(m) = r else { panic!("{r:?}") };
         assert_eq!((m.output, m.index, m.got, m.expected, m.outside, m.elements), (1, 2, 0.5, 0.0, 1, 3));

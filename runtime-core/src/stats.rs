@@ -34,7 +34,15 @@ impl<const N: usize> Default for OutputStats<N> {
 impl<const N: usize> OutputStats<N> {
     /// Empty statistics (usable in a `static` initialiser).
     pub const fn new() -> Self {
-        OutputStats { count: 0, rejected: 0, min: f32::INFINITY, max: f32::NEG_INFINITY, mean: 0.0, elements: 0, top_class: [0; N] }
+        OutputStats {
+            count: 0,
+            rejected: 0,
+            min: f32::INFINITY,
+            max: f32::NEG_INFINITY,
+            mean: 0.0,
+            elements: 0,
+            top_class: [0; N],
+        }
     }
 
     /// Folds one inference's output in. Returns false (and counts it in `rejected`)

@@ -1,8 +1,8 @@
 //! Comparing computed outputs with reference outputs.
 
 use crate::ir::{Data, Tensor};
-use tinyops_runtime::check;
 use serde::Serialize;
+use tinyops_runtime::check;
 
 /// Float tolerance: an element passes when `|got − want| ≤ atol + rtol · |want|`
 /// (`tinyops_runtime::check`, the rule self-tests share).

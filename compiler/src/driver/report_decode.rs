@@ -171,19 +171,32 @@ impl DeviceReport {
     }
 }
 
-/// The table `fleet report` prints: one row per file.
+/// The table `fleet report` prints: one row per file, columns aligned.
 pub fn table(reports: &[(String, DeviceReport)]) -> String {
-    let mut s = String::from("file\tmanifest\tmodel\ttarget\ttinyops\tself-test\tstatistics\n");
+    let mut rows =
+        vec![["file", "manifest", "model", "target", "tinyops", "self-test", "statistics"].map(String::from)];
     for (f, r) in reports {
-        s.push_str(&format!(
-            "{f}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            &r.manifest_hex()[..16],
-            &hex(&r.model_sha256)[..16],
-            r.target,
-            r.compiler_version,
+        rows.push([
+            f.clone(),
+            r.manifest_hex()[..16].to_string(),
+            hex(&r.model_sha256)[..16].to_string(),
+            r.target.clone(),
+            r.compiler_version.clone(),
             r.self_test_text(),
-            r.stats_text()
-        ));
+            r.stats_text(),
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        s.push_str(cells.join("  ").trim_end());
+        s.push('\n');
     }
     s
 }
@@ -231,7 +244,7 @@ mod tests {
                     argmax: None,
                 })),
             };
-            let with_stats = rng(&mut seed) % 2 == 0;
+            let with_stats = rng(&mut seed).is_multiple_of(2);
             let enc = Encoder {
                 manifest_sha256: H1,
                 model_sha256: H2,
@@ -253,7 +266,10 @@ mod tests {
                 (Some(SelfTest::Corrupt), Some(s)) => assert_eq!(s.status, 3),
                 (Some(SelfTest::Fail(m)), Some(s)) => {
                     assert_eq!((s.status, s.output as usize, s.output_name.as_str()), (2, m.output, m.name));
-                    assert_eq!((s.index as usize, s.outside as usize, s.elements as usize), (m.index, m.outside, m.elements));
+                    assert_eq!(
+                        (s.index as usize, s.outside as usize, s.elements as usize),
+                        (m.index, m.outside, m.elements)
+                    );
                     assert_eq!((s.got.to_bits(), s.expected), (m.got.to_bits(), -1.5));
                 }
                 other => panic!("case {case}: {other:?}"),
@@ -263,7 +279,10 @@ mod tests {
                 Some(s) => {
                     assert!(with_stats);
                     assert_eq!((s.count, s.rejected, s.elements), (stats.count, stats.rejected, stats.elements));
-                    assert_eq!((s.min.to_bits(), s.max.to_bits(), s.mean.to_bits()), (stats.min.to_bits(), stats.max.to_bits(), stats.mean.to_bits()));
+                    assert_eq!(
+                        (s.min.to_bits(), s.max.to_bits(), s.mean.to_bits()),
+                        (stats.min.to_bits(), stats.max.to_bits(), stats.mean.to_bits())
+                    );
                     assert_eq!(s.top_class, stats.top_class);
                 }
             }

@@ -14,10 +14,10 @@ pub mod tokens;
 
 use crate::error::Error;
 use crate::golden::Golden;
-use tinyops_runtime::check::Rule;
 use crate::lower::{Operand, Place, Program};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
+use tinyops_runtime::check::Rule;
 use tinyops_targets::Target;
 
 /// Doc-attribute prefix marking per-step comments, which become `//` comments after
