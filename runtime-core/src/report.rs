@@ -2,7 +2,7 @@
 //! encoded into a caller-given buffer: no allocation, no panic. A device sends it to its
 //! fleet backend; `tinyops fleet report FILE…` (or any protobuf library) decodes it.
 //!
-//! ```ignore
+//! ```text
 //! let report = DeviceReport {
 //!     manifest_sha256: model::MANIFEST_SHA256,
 //!     model_sha256: model::MODEL_SHA256,
