@@ -25,6 +25,7 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     name: Option<String>,
     budget: crate::budget::Budget,
+    self_test: crate::golden::GoldenSource,
 }
 
 impl Builder {
@@ -38,6 +39,7 @@ impl Builder {
             out_dir: None,
             name: None,
             budget: crate::budget::Budget::default(),
+            self_test: crate::golden::GoldenSource::default(),
         }
     }
 
@@ -72,6 +74,20 @@ impl Builder {
         self
     }
 
+    /// With `false`, the module gets no `self_test()` and embeds no golden vectors
+    /// (saves their flash). Default: a self-test whose vectors come from the reference
+    /// evaluator.
+    pub fn self_test(mut self, on: bool) -> Self {
+        self.self_test = if on { crate::golden::GoldenSource::Reference } else { crate::golden::GoldenSource::Off };
+        self
+    }
+
+    /// Takes the self-test's golden vectors from `test_data_set_0` of `dir`.
+    pub fn self_test_data(mut self, dir: impl AsRef<Path>) -> Self {
+        self.self_test = crate::golden::GoldenSource::Data(dir.as_ref().to_path_buf());
+        self
+    }
+
     /// The file stem of the generated module (default: the model's file stem).
     pub fn module_name(mut self, name: &str) -> Self {
         self.name = Some(name.to_string());
@@ -102,6 +118,7 @@ impl Builder {
             weights: WeightsMode::Files(format!("{stem}.weights")),
             require_int8: false,
             frozen: Default::default(),
+            self_test: self.self_test,
         };
         println!("cargo:rerun-if-changed={}", self.model.display());
         let c = compile(&self.model, &opts)?;

@@ -21,6 +21,7 @@ pub mod driver;
 pub mod error;
 pub mod eval;
 pub mod front;
+pub mod golden;
 pub mod ir;
 pub mod lower;
 pub mod ops;
@@ -58,6 +59,9 @@ pub struct Options {
     pub require_int8: bool,
     /// Graph inputs compiled as constants, by input name (`--freeze`).
     pub frozen: BTreeMap<String, ir::Tensor>,
+    /// Where the golden vectors of the generated `self_test()` come from
+    /// ([`golden::GoldenSource::Off`]: no self-test).
+    pub self_test: golden::GoldenSource,
 }
 
 impl Default for Options {
@@ -69,7 +73,36 @@ impl Default for Options {
             weights: WeightsMode::Files("weights".into()),
             require_int8: false,
             frozen: BTreeMap::new(),
+            self_test: golden::GoldenSource::default(),
         }
+    }
+}
+
+impl Options {
+    /// The options in a stable text form for the manifest (`OPTIONS`): the same
+    /// options give the same text on any machine — no paths, maps in key order,
+    /// frozen inputs by the SHA-256 of their data. How weights reach the code
+    /// (files or inline) is not part of it: it changes no byte a kernel reads.
+    /// `golden` is the self-test's vectors (their origin and a hash, never a path).
+    pub fn text(&self, golden: Option<&golden::Golden>) -> String {
+        let shapes: Vec<String> = self
+            .input_shapes
+            .iter()
+            .map(|(k, d)| format!("{k}={}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")))
+            .collect();
+        let frozen: Vec<String> = self
+            .frozen
+            .iter()
+            .map(|(k, t)| format!("{k}={}:{:?}:{}", t.dtype(), t.shape, &sha256_hex(&t.data.to_le_bytes())[..16]))
+            .collect();
+        format!(
+            "target={} input_shapes=[{}] frozen=[{}] require_int8={} self_test={}",
+            self.target.name,
+            shapes.join(" "),
+            frozen.join(" "),
+            self.require_int8,
+            golden.map_or("off".to_string(), golden::Golden::text)
+        )
     }
 }
 
@@ -94,6 +127,8 @@ pub struct Compilation {
     pub generated: Generated,
     /// The target.
     pub target: &'static Target,
+    /// The golden vectors of the generated `self_test()` (none when opted out).
+    pub golden: Option<golden::Golden>,
     /// The model's graph inputs before freezing, in order (what reference data sets
     /// hold); the graph's own inputs are those of them not frozen.
     pub declared_inputs: Vec<String>,
@@ -110,8 +145,11 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
     let (model, mut graph) = front::load(path, &load)?;
     let declared_inputs = front::declared_inputs(&model.proto);
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+        // The folder's name, however the path was given (`model.onnx` from inside the
+        // folder names it as well as an absolute path does).
+        let folder = std::path::absolute(path).ok().and_then(|p| p.parent().map(Path::to_path_buf));
         graph.name = if stem == "model" {
-            path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or(stem).to_string()
+            folder.as_deref().and_then(Path::file_name).and_then(|s| s.to_str()).unwrap_or(stem).to_string()
         } else {
             stem.to_string()
         };
@@ -128,14 +166,16 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
     let scratch = lower::scratch_needs(&graph, opts.target);
     let plan = plan::plan(&graph, &scratch, lower::arena_align(opts.target)).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
+    let program = lower::lower(&graph, &plan, opts.target)
+        .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
+    let golden = golden::golden(&graph, &declared_inputs, &opts.self_test, driver::compare::Tolerance::default())?;
     let manifest = Manifest {
         model_sha256: sha256.clone(),
         source: path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         target: opts.target,
+        options: opts.text(golden.as_ref()),
     };
-    let program = lower::lower(&graph, &plan, opts.target)
-        .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
-    let generated = backend::rust::generate(&program, &manifest, &opts.weights)?;
+    let generated = backend::rust::generate(&program, &manifest, &opts.weights, golden.as_ref())?;
     Ok(Compilation {
         model_path: path.to_path_buf(),
         sha256,
@@ -146,6 +186,7 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
         program,
         generated,
         target: opts.target,
+        golden,
         declared_inputs,
     })
 }
@@ -201,14 +242,15 @@ impl Compilation {
         let runtime = runtime.canonicalize().map_err(|e| Error::io(&runtime, e))?;
         let name = self.crate_name();
         let toml = format!(
-            "# Generated by tinyops {} from {} (sha256 {}).\n\
+            "# Generated by tinyops {} from {:?} (sha256 {}).\n\
              [package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
              [lib]\npath = \"src/lib.rs\"\n\n\
              [dependencies]\ntinyops-runtime = {{ path = {:?} }}\n\n\
              [profile.release]\nopt-level = 3\ncodegen-units = 1\npanic = \"abort\"\n\n\
              [workspace]\n",
             env!("CARGO_PKG_VERSION"),
-            self.model_path.display(),
+            // The file name only: the crate's bytes must not depend on where the model was.
+            self.model_path.file_name().unwrap_or_default(),
             self.sha256,
             runtime.display().to_string(),
         );

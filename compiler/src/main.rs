@@ -9,6 +9,7 @@ use tinyops_compiler::driver::conformance::{self, ConformanceOptions};
 use tinyops_compiler::driver::progress::Step;
 use tinyops_compiler::driver::testdata::read_pb;
 use tinyops_compiler::driver::verify::{resolve_model, verify, Verdict, VerifyOptions};
+use tinyops_compiler::golden::GoldenSource;
 use tinyops_compiler::{compile, report::Report, Error, Options};
 
 /// Compile ONNX models into no_std, allocation-free Rust for microcontrollers, and
@@ -39,6 +40,9 @@ struct ModelArgs {
     /// Fail if any node still computes in float after quantisation (naming each).
     #[arg(long)]
     require_int8: bool,
+    /// Generate no `self_test()` (and embed no golden vectors): saves their flash.
+    #[arg(long)]
+    no_self_test: bool,
 }
 
 #[derive(Subcommand)]
@@ -52,6 +56,10 @@ enum Command {
         /// Output folder.
         #[arg(long, short)]
         output: PathBuf,
+        /// Golden vectors of `self_test()` from test_data_set_0 of this folder (default:
+        /// the reference evaluator on a pseudo-random input).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
         /// Write `<name>.rs` + `<name>.weights.bin` for `include!` instead of a crate.
         #[arg(long, value_name = "NAME")]
         module: Option<String>,
@@ -127,6 +135,11 @@ enum Command {
         /// Also count the instructions of every step of the model (emulated targets).
         #[arg(long)]
         steps: bool,
+        /// Also measure the flash the model's self-test costs (bare-metal targets): the
+        /// self-test firmware built with and without it, both images measured. With
+        /// --json, prints `{"bench": …, "self_test_flash": {"with", "without"}}`.
+        #[arg(long, conflicts_with = "no_self_test")]
+        self_test_cost: bool,
     },
     /// Run a folder of ONNX backend test cases (<case>/model.onnx + test_data_set_*):
     /// compile, build together, run, compare; a table per op.
@@ -204,9 +217,17 @@ fn parse_frozen(items: &[String]) -> Result<BTreeMap<String, tinyops_compiler::i
     Ok(m)
 }
 
-fn options(args: &ModelArgs, dump: bool) -> Result<Options, Error> {
+/// Compile options from the command line; `data` is where `self_test()`'s golden vectors
+/// come from (the reference evaluator without it).
+fn options(args: &ModelArgs, dump: bool, data: Option<&PathBuf>) -> Result<Options, Error> {
     let target = tinyops_targets::lookup(&args.target).map_err(|e| Error::Options(e.to_string()))?;
+    let self_test = match (args.no_self_test, data) {
+        (true, _) => GoldenSource::Off,
+        (false, Some(d)) => GoldenSource::Data(d.clone()),
+        (false, None) => GoldenSource::Reference,
+    };
     Ok(Options {
+        self_test,
         target,
         input_shapes: parse_shapes(&args.input_shapes)?,
         frozen: parse_frozen(&args.freeze)?,
@@ -231,9 +252,9 @@ fn write_dumps(c: &tinyops_compiler::Compilation, dir: &PathBuf) -> Result<(), E
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Compile { model, args, output, module, dump_ir, max_ram, max_flash } => {
+        Command::Compile { model, args, output, data, module, dump_ir, max_ram, max_flash } => {
             let model = resolve_model(&model)?;
-            let mut opts = options(&args, dump_ir.is_some())?;
+            let mut opts = options(&args, dump_ir.is_some(), data.as_ref())?;
             if let Some(name) = &module {
                 opts.weights = tinyops_compiler::backend::rust::WeightsMode::Files(format!("{name}.weights"));
             }
@@ -270,7 +291,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Inspect { model, args, json, dump_ir, svg } => {
             let model = resolve_model(&model)?;
-            let c = compile(&model, &options(&args, dump_ir.is_some())?)?;
+            let c = compile(&model, &options(&args, dump_ir.is_some(), None)?)?;
             if let Some(d) = &dump_ir {
                 write_dumps(&c, d)?;
             }
@@ -293,7 +314,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Verify { model, args, data, atol, rtol, json, quiet } => {
             let opts = VerifyOptions {
-                compile: options(&args, false)?,
+                compile: options(&args, false, data.as_ref())?,
                 data,
                 tolerance: tinyops_compiler::driver::compare::Tolerance { atol, rtol },
                 quiet: quiet || json,
@@ -310,7 +331,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 Verdict::NotRun => ExitCode::from(NOT_RUN),
             })
         }
-        Command::Bench { model, args, data, runs, json, quiet, steps } => {
+        Command::Bench { model, args, data, runs, json, quiet, steps, self_test_cost } => {
             if steps && tinyops_targets::lookup(&args.target).is_ok_and(|t| t.emulator.is_none()) {
                 return Err(Error::Options(format!(
                     "--steps counts instructions in an emulator; target `{}` has none",
@@ -318,18 +339,51 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 )));
             }
             let opts = BenchOptions {
-                compile: options(&args, false)?,
+                compile: options(&args, false, data.as_ref())?,
                 data,
                 runs,
                 quiet: quiet || json,
                 steps,
                 onnxruntime: true,
             };
+            if self_test_cost && opts.compile.target.is_host() {
+                return Err(Error::Options(format!(
+                    "--self-test-cost measures firmware images; target `{}` has none",
+                    opts.compile.target.name
+                )));
+            }
             let r = bench(&model, &opts)?;
+            let cost = if self_test_cost {
+                let tc = tinyops_compiler::driver::verify::cross_toolchain(
+                    opts.compile.target,
+                    tinyops_compiler::driver::toolchain::Need::Build,
+                )?
+                .ok_or_else(|| Error::Internal("no cross toolchain for a bare-metal target".into()))?;
+                let model = resolve_model(&model)?;
+                let step = Step::start("measuring the self-test's flash (firmware with and without it)", opts.quiet);
+                let cost = tinyops_compiler::driver::firmware::selftest::flash_cost(&model, &opts.compile, &tc, true)?;
+                step.done();
+                Some(cost)
+            } else {
+                None
+            };
             if json {
-                println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);
+                let b = serde_json::to_value(&r).map_err(|e| Error::Internal(e.to_string()))?;
+                let v = match cost {
+                    Some(c) => serde_json::json!({ "bench": b, "self_test_flash": c }),
+                    None => b,
+                };
+                println!("{v}");
             } else {
                 print!("{}", r.to_text());
+                if let Some(c) = cost {
+                    println!(
+                        "self-test flash: {} B (firmware {} B with it, {} B without; both images measured)",
+                        c.bytes(),
+                        c.with,
+                        c.without
+                    );
+                }
             }
             Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
         }

@@ -70,5 +70,7 @@ fn include_model_example_runs_on_cortex_m4_in_qemu_and_predicts_the_reference_cl
     assert!(stdout.starts_with("tinyops demo model on cortex-m4: arena "), "{stdout}");
     assert!(stdout.contains(&format!("\npredicted class: {class}\n")), "expected class {class}:\n{stdout}");
     assert!(stdout.contains(&format!("\nreference class: {class} (onnxruntime)")), "{stdout}");
+    assert!(stdout.contains("\nself-test PASS\n"), "the module's self-test failed on the device:\n{stdout}");
+    assert!(stdout.contains("\nmanifest "), "{stdout}");
     assert!(stdout.ends_with("\nmatch\n"), "{stdout}");
 }

@@ -3,8 +3,9 @@
 //! softmax, LSTM, gather, quantise/dequantise, integer add and tables) are linked into
 //! a `#![no_std]` staticlib with `panic = "abort"` and no allocator, whose panic
 //! handler calls a symbol that exists nowhere. The staticlib is then linked into a C
-//! program that calls every model: if any panic path were reachable from a `run`,
-//! the link would fail on that symbol. The same staticlib exports every runtime
+//! program that calls every model's `run` and `self_test`: if any panic path were
+//! reachable from either, the link would fail on that symbol (and every self-test
+//! must pass). The same staticlib exports every runtime
 //! kernel with parameters the C program supplies at run time, which proves the
 //! kernels panic-free for any parameters, not only for the models' constants. The
 //! program runs. A control build with a deliberate panic path must fail to link,
@@ -15,7 +16,8 @@
 //! for cortex-m4 and the same every-kernel entry point are linked into a `thumbv7em-none-eabihf` firmware
 //! (the driver's firmware crate builder: Debian's rustc, `build-std`, GNU ld,
 //! opt-level 3 with LTO) whose panic handler calls the undefined symbol; its link must
-//! succeed and the firmware must run in QEMU, and the control must fail to link there
+//! succeed and the firmware must run in QEMU (every model's `self_test()` passing
+//! there: integer outputs bit for bit, floats within tolerance), and the control must fail to link there
 //! too. A target's code generation (32-bit `usize`, no hardware divide on some cores,
 //! other inlining) can expose a panic path the host build folds away.
 
@@ -436,13 +438,16 @@ fn panic(_: &PanicInfo) -> ! {
         writeln!(
             lib,
             "#[no_mangle]\npub extern \"C\" fn {name}_run(input: &[{it}; {ni}], output: &mut [{ot}; {no}]) {{\n    \
-             let mut arena = {name}::Arena::new();\n    {name}::Model::new(&mut arena).run(input, output);\n}}"
+             let mut arena = {name}::Arena::new();\n    {name}::Model::new(&mut arena).run(input, output);\n}}\n\
+             #[no_mangle]\npub extern \"C\" fn {name}_self_test() -> u8 {{\n    \
+             let mut arena = {name}::Arena::new();\n    {name}::Model::new(&mut arena).self_test().passed() as u8\n}}"
         )
         .unwrap();
         writeln!(c, "void {name}_run(const {}*, {}*);", c_type(i.dtype), c_type(o.dtype)).unwrap();
+        writeln!(c, "unsigned char {name}_self_test(void);").unwrap();
         writeln!(
             calls,
-            "    {{ static {} in[{ni}]; static {} out[{no}]; for (int i = 0; i < {ni}; i++) in[i] = ({})(i % 7); {name}_run(in, out); printf(\"{name} %f\\n\", (double)out[0]); }}",
+            "    {{ static {} in[{ni}]; static {} out[{no}]; for (int i = 0; i < {ni}; i++) in[i] = ({})(i % 7); {name}_run(in, out); printf(\"{name} %f self-test %d\\n\", (double)out[0], {name}_self_test()); }}",
             c_type(i.dtype), c_type(o.dtype), c_type(i.dtype)
         )
         .unwrap();
@@ -531,6 +536,9 @@ fn generated_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
     assert_eq!(stdout.lines().count(), MODELS.len() + 2, "{stdout}");
     assert!(stdout.contains("every kernel ran"), "{stdout}");
     assert!(stdout.ends_with("ok\n"), "{stdout}");
+    for &(_, name) in MODELS {
+        assert!(stdout.lines().any(|l| l.starts_with(name) && l.ends_with("self-test 1")), "{name}: {stdout}");
+    }
 
     // Control: one indexing panic path, called from main, must make the same link fail.
     let control = build_proof(&dir, &models, true);
@@ -675,7 +683,9 @@ fn checksum<T: Bits>(values: &[T]) -> u32 {
             s,
             "\nstatic IN_{upper}: [{it}; {ni}] = [{zi}; {ni}];\n\
              #[inline(never)]\nfn {name}_run(input: &[{it}; {ni}], output: &mut [{ot}; {no}]) {{\n    \
-             let mut arena = {name}::Arena::new();\n    {name}::Model::new(&mut arena).run(input, output);\n}}",
+             let mut arena = {name}::Arena::new();\n    {name}::Model::new(&mut arena).run(input, output);\n}}\n\
+             #[inline(never)]\nfn {name}_self_test() -> u32 {{\n    \
+             let mut arena = {name}::Arena::new();\n    {name}::Model::new(&mut arena).self_test().passed() as u32\n}}",
             upper = name.to_uppercase(),
             zi = zero(it),
         )
@@ -685,7 +695,8 @@ fn checksum<T: Bits>(values: &[T]) -> u32 {
             "    {{\n        // SAFETY: a valid, aligned static.\n        \
              let input = unsafe {{ read_volatile(&IN_{upper}) }};\n        \
              let mut output = [{zo}; {no}];\n        {name}_run(&input, &mut output);\n        \
-             out_hex(b\"{name}\", checksum(&output));\n    }}",
+             out_hex(b\"{name}\", checksum(&output));\n        \
+             out_hex(b\"{name} self-test\", {name}_self_test());\n    }}",
             upper = name.to_uppercase(),
             zo = zero(ot),
         )
@@ -783,7 +794,11 @@ fn generated_code_links_into_bare_metal_firmware_without_a_panic_path_and_runs()
     for &(_, name) in BARE_METAL_MODELS {
         assert!(out.lines().any(|l| l.starts_with(&format!("{name} 0x"))), "{name} did not run:\n{out}");
     }
-    assert!(out.ends_with("ok\n") && out.lines().count() == BARE_METAL_MODELS.len() + 3, "{out}");
+    for &(_, name) in BARE_METAL_MODELS {
+        let pass = format!("{name} self-test 0x00000001");
+        assert!(out.lines().any(|l| l == pass), "{name}: self_test() did not pass in QEMU:\n{out}");
+    }
+    assert!(out.ends_with("ok\n") && out.lines().count() == 2 * BARE_METAL_MODELS.len() + 3, "{out}");
 
     // Control: the same build with one indexing panic path called from main must fail to
     // link. (Without the models: the mechanism is what is checked, and a second link of

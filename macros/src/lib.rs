@@ -13,7 +13,9 @@
 //! `input_shape = "NAME=D0,D1,…"` to pin dynamic inputs, and budgets in bytes:
 //! `max_ram = 65_536` (the arena) and `max_flash = 262_144` (the weights). A model over
 //! a budget is a compile error saying by how much and what dominates (the largest
-//! tensor, the largest weight). The path is relative to the invoking crate's
+//! tensor, the largest weight). `self_test = false` leaves out `Model::self_test` and
+//! its golden vectors (by default they come from the compiler's reference evaluator
+//! on a pseudo-random input). The path is relative to the invoking crate's
 //! `Cargo.toml` (or to `TINYOPS_MANIFEST_DIR` when set, for tools such as trybuild
 //! that build a copy of the crate elsewhere). Errors become `compile_error!`s with the compiler's full message. The
 //! expansion holds the generated items (the weights as byte strings), and re-runs when
@@ -33,12 +35,13 @@ struct Args {
     shapes: Vec<LitStr>,
     max_ram: Option<LitInt>,
     max_flash: Option<LitInt>,
+    self_test: Option<syn::LitBool>,
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let path: LitStr = input.parse()?;
-        let mut args = Args { path, target: None, shapes: vec![], max_ram: None, max_flash: None };
+        let mut args = Args { path, target: None, shapes: vec![], max_ram: None, max_flash: None, self_test: None };
         while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -48,6 +51,11 @@ impl Parse for Args {
             input.parse::<Token![=]>()?;
             match key.to_string().as_str() {
                 "target" => args.target = Some(input.parse()?),
+                "self_test" => {
+                    args.self_test = Some(input.parse().map_err(|e| {
+                        syn::Error::new(e.span(), "`self_test` takes `true` or `false`".to_string())
+                    })?)
+                }
                 "input_shape" => args.shapes.push(input.parse()?),
                 "max_ram" | "max_flash" => {
                     let value: LitInt = input.parse().map_err(|e| {
@@ -63,7 +71,7 @@ impl Parse for Args {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{other}`; expected `target`, `input_shape`, `max_ram` or `max_flash`"
+                            "unknown argument `{other}`; expected `target`, `input_shape`, `max_ram`, `max_flash` or `self_test`"
                         ),
                     ))
                 }
@@ -103,6 +111,11 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         weights: tinyops_compiler::backend::rust::WeightsMode::Inline,
         require_int8: false,
         frozen: Default::default(),
+        self_test: if args.self_test.as_ref().is_none_or(|b| b.value) {
+            tinyops_compiler::golden::GoldenSource::Reference
+        } else {
+            tinyops_compiler::golden::GoldenSource::Off
+        },
     };
     let limit = |l: &Option<LitInt>| -> syn::Result<Option<usize>> { l.as_ref().map(LitInt::base10_parse).transpose() };
     let budget =
@@ -160,5 +173,16 @@ mod tests {
         assert!(out.contains("include_bytes !") && out.contains("demo/model.onnx"), "{}", &out[..200]);
         assert!(out.contains("pub struct Model") && out.contains("static W0_"));
         assert!(!out.contains("include_bytes ! (\"weights/"), "weights are inline, not files");
+        assert!(out.contains("fn self_test") && out.contains("GOLDEN_IN0"), "a self-test by default");
+        let off = expand_str(r#""../compiler/demo/model.onnx", self_test = false"#);
+        assert!(
+            off.contains("fn run")
+                && !off.contains("fn self_test")
+                && !off.contains("GOLDEN")
+                && off.contains("self_test=off"),
+            "opted out"
+        );
+        let bad = syn::parse_str::<Args>(r#""m.onnx", self_test = "no""#).err().map(|e| e.to_string());
+        assert_eq!(bad.as_deref(), Some("`self_test` takes `true` or `false`"));
     }
 }

@@ -107,6 +107,13 @@ pub fn cast<T: Pod>(bytes: &[u8]) -> &[T] {
     }
 }
 
+/// `bytes` viewed as exactly `N` elements of `T` (`None` if the length or alignment
+/// does not fit): how a generated self-test reads its golden input as a `run` argument.
+#[inline(always)]
+pub fn cast_array<T: Pod, const N: usize>(bytes: &[u8]) -> Option<&[T; N]> {
+    cast::<T>(bytes).try_into().ok()
+}
+
 /// Mutable twin of [`cast`].
 #[inline(always)]
 pub fn cast_mut<T: Pod>(bytes: &mut [u8]) -> &mut [T] {

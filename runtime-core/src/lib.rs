@@ -24,9 +24,12 @@
 #![deny(missing_docs)]
 
 pub mod arena;
+pub mod check;
 pub mod kernels;
 pub mod math;
 pub mod quant;
+pub mod report;
+pub mod stats;
 
 /// Aligns its contents to 16 bytes (weights and arenas, for wide loads).
 #[derive(Debug, Clone, Copy)]

@@ -13,6 +13,7 @@ pub mod harness;
 pub mod host_cpu;
 pub mod progress;
 pub mod qemu;
+pub mod report_decode;
 pub mod testdata;
 pub mod toolchain;
 pub mod verify;

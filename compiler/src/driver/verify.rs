@@ -189,37 +189,7 @@ pub fn run_harness(exe: &Path, c: &Compilation, sets: &[&[Tensor]]) -> Result<Ve
 /// one per declared graph input; frozen ones are compiled in and dropped here. Fails
 /// when the set does not fit the model.
 pub fn runtime_inputs(c: &Compilation, set: &DataSet) -> Result<Vec<Tensor>> {
-    let g = &c.graph;
-    let bad = |detail: String| Error::Driver { step: format!("reading {}", set.name), detail };
-    if set.inputs.len() != c.declared_inputs.len() || set.outputs.len() != g.outputs().len() {
-        return Err(bad(format!(
-            "it has {} inputs and {} outputs; the model has {} and {}",
-            set.inputs.len(),
-            set.outputs.len(),
-            c.declared_inputs.len(),
-            g.outputs().len()
-        )));
-    }
-    let mut kept = vec![];
-    for (t, name) in set.inputs.iter().zip(&c.declared_inputs) {
-        if g.inputs().iter().any(|&v| &g.value(v).name == name) {
-            kept.push(t.clone());
-        }
-    }
-    if kept.len() != g.inputs().len() {
-        return Err(bad(format!(
-            "{} of its inputs are run-time inputs; the model takes {}",
-            kept.len(),
-            g.inputs().len()
-        )));
-    }
-    for (i, (t, &v)) in kept.iter().zip(g.inputs()).enumerate() {
-        let ty = g.ty(v);
-        if t.dtype() != ty.dtype || t.numel() != ty.numel() {
-            return Err(bad(format!("input {i} is {}{:?} but the model takes {ty}", t.dtype(), t.shape)));
-        }
-    }
-    Ok(kept)
+    crate::golden::runtime_inputs(&c.graph, &c.declared_inputs, set)
 }
 
 /// Extra references shipped beside the model (onnxruntime optimised, TFLite).
@@ -241,20 +211,7 @@ fn extra_references(dir: &Path, n_out: usize) -> Vec<(String, Vec<Tensor>)> {
 /// The quantisation step of float output `k` when a per-tensor DequantizeLinear
 /// produces it (through data movement at most).
 pub fn output_step(c: &Compilation, k: usize) -> Option<f64> {
-    let g = &c.graph;
-    let mut v = g.outputs()[k];
-    loop {
-        let n = g.producer(v)?;
-        let nd = g.node(n);
-        match &nd.op {
-            crate::ops::Op::Dequantize(_) => {
-                let s = g.const_of(nd.inputs.get(1).copied().flatten()?)?;
-                return (s.numel() == 1).then(|| s.data.get_f64(0));
-            }
-            op if op.def().is_view() => v = nd.inputs[0]?,
-            _ => return None,
-        }
-    }
+    crate::golden::output_step(&c.graph, k)
 }
 
 /// The cross toolchain a target needs for `need`, checked before any work; `None`

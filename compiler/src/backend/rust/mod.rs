@@ -13,9 +13,11 @@ pub mod names;
 pub mod tokens;
 
 use crate::error::Error;
+use crate::golden::Golden;
 use crate::lower::{Operand, Place, Program};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
+use tinyops_runtime::check::Rule;
 use tinyops_targets::Target;
 
 /// Doc-attribute prefix marking per-step comments, which become `//` comments after
@@ -41,6 +43,57 @@ pub struct Manifest {
     pub source: String,
     /// The target.
     pub target: &'static Target,
+    /// The compile options in their stable text form ([`crate::Options::text`]).
+    pub options: String,
+}
+
+/// The manifest's canonical text: one `key=value` line per manifest constant, in a
+/// fixed order; `MANIFEST_SHA256` is the SHA-256 of exactly these bytes, so a device
+/// reporting that one hash identifies every other constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestText(pub String);
+
+impl ManifestText {
+    /// Builds the text from the program and the manifest facts.
+    pub fn new(p: &Program, m: &Manifest) -> Self {
+        let shapes = |vs: &[crate::lower::Port]| {
+            vs.iter()
+                .map(|v| v.ty.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        ManifestText(format!(
+            "tinyops-manifest-v1\nmodel_sha256={}\ncompiler_version={}\ntarget={}\noptions={}\n\
+             arena_bytes={}\nweight_bytes={}\nweights_sha256={}\nmacs={}\nops={}\ninput_shapes={}\noutput_shapes={}\n",
+            m.model_sha256,
+            env!("CARGO_PKG_VERSION"),
+            m.target.name,
+            m.options,
+            p.arena_bytes,
+            p.weight_bytes(),
+            weights_sha256(p),
+            p.macs,
+            p.ops.join(","),
+            shapes(&p.inputs),
+            shapes(&p.outputs),
+        ))
+    }
+
+    /// SHA-256 of the text, hex.
+    pub fn sha256(&self) -> String {
+        crate::sha256_hex(self.0.as_bytes())
+    }
+}
+
+/// SHA-256 of the weight bytes the module embeds, every weight static in symbol order
+/// concatenated (exactly the bytes of the `include_bytes!` files or inline literals).
+pub fn weights_sha256(p: &Program) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for w in &p.weights {
+        h.update(&w.bytes);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One weight file of the generated module.
@@ -64,6 +117,8 @@ pub struct Generated {
     pub input_names: Vec<String>,
     /// Rust names of the `run` outputs.
     pub output_names: Vec<String>,
+    /// The manifest's canonical text (what `MANIFEST_SHA256` hashes).
+    pub manifest: ManifestText,
 }
 
 struct Names {
@@ -97,7 +152,111 @@ fn read_expr(names: &Names, o: &Operand) -> TokenStream {
 }
 
 /// Generates the module of a lowered program.
-pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) -> Result<Generated, Error> {
+/// The initialiser of a byte static: a file beside the module, or an inline literal.
+fn blob(mode: &WeightsMode, symbol: &str, bytes: &[u8], files: &mut Vec<WeightFile>) -> TokenStream {
+    match mode {
+        WeightsMode::Files(dir) => {
+            let path = format!("{dir}/{symbol}.bin");
+            files.push(WeightFile { path: path.clone(), bytes: bytes.to_vec() });
+            quote!(*include_bytes!(#path))
+        }
+        WeightsMode::Inline => {
+            let lit = Literal::byte_string(bytes);
+            quote!(*#lit)
+        }
+    }
+}
+
+fn rule_tokens(r: Rule) -> TokenStream {
+    match r {
+        Rule::Exact => quote!(rt::check::Rule::Exact),
+        Rule::Float { atol, rtol } => {
+            let (a, r) = (Literal::f64_unsuffixed(atol), Literal::f64_unsuffixed(rtol));
+            quote!(rt::check::Rule::Float { atol: #a, rtol: #r })
+        }
+        Rule::Steps { step } => {
+            let s = Literal::f64_unsuffixed(step);
+            quote!(rt::check::Rule::Steps { step: #s })
+        }
+    }
+}
+
+/// The golden statics and `Model::self_test` (empty without golden vectors).
+fn self_test(
+    p: &Program,
+    names: &Names,
+    golden: Option<&Golden>,
+    mode: &WeightsMode,
+    files: &mut Vec<WeightFile>,
+) -> (TokenStream, TokenStream) {
+    let Some(g) = golden else { return (quote!(), quote!()) };
+    let mut statics = TokenStream::new();
+    let mut body = TokenStream::new();
+    let mut args = vec![];
+    let mut stack = 0usize;
+    for (i, (t, port)) in g.inputs.iter().zip(&p.inputs).enumerate() {
+        let sym = format!("GOLDEN_IN{i}");
+        let (id, bytes) = (format_ident!("{}", sym), t.data.to_le_bytes());
+        let n = bytes.len();
+        let init = blob(mode, &sym, &bytes, files);
+        let doc = format!(" Self-test golden input `{}` ({n} B).", port.name);
+        statics.extend(quote! { #[doc = #doc] static #id: rt::Align16<[u8; #n]> = rt::Align16(#init); });
+        let (ty, len) = (call::elem(port.ty.dtype), port.ty.numel());
+        let local = &names.inputs[i];
+        body.extend(quote! {
+            let Some(#local) = rt::arena::cast_array::<#ty, #len>(&#id.0) else {
+                return rt::check::SelfTest::Corrupt;
+            };
+        });
+        args.push(quote!(#local));
+    }
+    let mut checks = TokenStream::new();
+    for (k, ((t, port), rule)) in g.outputs.iter().zip(&p.outputs).zip(&g.rules).enumerate() {
+        let sym = format!("GOLDEN_OUT{k}");
+        let (id, bytes) = (format_ident!("{}", sym), t.data.to_le_bytes());
+        let n = bytes.len();
+        stack += port.ty.bytes();
+        let init = blob(mode, &sym, &bytes, files);
+        let doc = format!(" Self-test expected output `{}` ({n} B).", port.name);
+        statics.extend(quote! { #[doc = #doc] static #id: rt::Align16<[u8; #n]> = rt::Align16(#init); });
+        let (ty, len) = (call::elem(port.ty.dtype), port.ty.numel());
+        let local = &names.outputs[k];
+        let zero = if port.ty.dtype.rust_type().starts_with('f') { quote!(0.0) } else { quote!(0) };
+        body.extend(quote! { let mut #local = [#zero; #len]; });
+        args.push(quote!(&mut #local));
+        let (name, rule) = (&port.name, rule_tokens(*rule));
+        checks.extend(quote! {
+            {
+                let r = rt::check::check(#k, #name, &#local, rt::arena::cast::<#ty>(&#id.0), #rule);
+                if !r.passed() {
+                    return r;
+                }
+            }
+        });
+    }
+    let doc = format!(
+        " Runs the golden input embedded at compile time (from the {}) and checks every output under the rule chosen then (see `OPTIONS`): [`rt::check::SelfTest::Pass`], or which output failed, at which element and by how much. Uses the bound arena and {stack} B of stack for the outputs; allocates nothing, cannot panic.",
+        if g.origin == "data" { "reference data set" } else { "compiler's reference evaluator on a pseudo-random input" }
+    );
+    let method = quote! {
+        #[doc = #doc]
+        pub fn self_test(&mut self) -> rt::check::SelfTest {
+            #body
+            self.run(#(#args),*);
+            #checks
+            rt::check::SelfTest::Pass
+        }
+    };
+    (statics, method)
+}
+
+/// Generates the module of a lowered program; `golden` adds `Model::self_test`.
+pub fn generate(
+    p: &Program,
+    manifest: &Manifest,
+    weights_mode: &WeightsMode,
+    golden: Option<&Golden>,
+) -> Result<Generated, Error> {
     let input_names = names::unique_idents(p.inputs.iter().map(|v| v.name.as_str()), "input");
     let output_names = names::unique_idents_avoiding(p.outputs.iter().map(|v| v.name.as_str()), "output", &input_names);
     let names = Names {
@@ -112,17 +271,7 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
     for (w, id) in p.weights.iter().zip(&names.weights) {
         let n = w.bytes.len();
         let doc = format!(" `{}`: {} ({n} B).", w.source, w.ty);
-        let init = match weights_mode {
-            WeightsMode::Files(dir) => {
-                let path = format!("{dir}/{}.bin", w.symbol);
-                weight_files.push(WeightFile { path: path.clone(), bytes: w.bytes.clone() });
-                quote!(*include_bytes!(#path))
-            }
-            WeightsMode::Inline => {
-                let lit = Literal::byte_string(&w.bytes);
-                quote!(*#lit)
-            }
-        };
+        let init = blob(weights_mode, &w.symbol, &w.bytes, &mut weight_files);
         statics.extend(quote! {
             #[doc = #doc]
             static #id: rt::Align16<[u8; #n]> = rt::Align16(#init);
@@ -230,6 +379,9 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
     let out_shapes = shape_consts(p.outputs.iter().map(|v| v.ty.shape.as_slice()).collect(), "output");
     let ops = p.ops.iter();
     let (sha, version, target) = (&manifest.model_sha256, env!("CARGO_PKG_VERSION"), manifest.target.name);
+    let options = &manifest.options;
+    let manifest_text = ManifestText::new(p, manifest);
+    let (weights_sha, manifest_sha) = (weights_sha256(p), manifest_text.sha256());
     let run_doc = format!(
         " Runs the model once: reads {}, writes {}. Allocates nothing; uses only the arena.",
         input_names.join(", "),
@@ -255,6 +407,7 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
             });
         }
     }
+    let (golden_statics, self_test_fn) = self_test(p, &names, golden, weights_mode, &mut weight_files);
     let tokens = quote! {
         use ::tinyops_runtime as rt;
         #guards
@@ -265,6 +418,14 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
         pub const COMPILER_VERSION: &str = #version;
         /// The target it was generated for.
         pub const TARGET: &str = #target;
+        /// The compile options, in tinyops' stable text form.
+        pub const OPTIONS: &str = #options;
+        /// SHA-256 of the weight bytes this module embeds (every weight static in
+        /// symbol order, concatenated).
+        pub const WEIGHTS_SHA256: &str = #weights_sha;
+        /// SHA-256 of the manifest's canonical text (`tinyops-manifest-v1`, one
+        /// `key=value` line per manifest constant): one hash for a device to report.
+        pub const MANIFEST_SHA256: &str = #manifest_sha;
         /// Bytes of working memory [`Arena`] holds.
         pub const ARENA_BYTES: usize = #arena_bytes;
         /// Bytes of weights in flash.
@@ -277,6 +438,7 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
         #out_shapes
 
         #statics
+        #golden_statics
 
         /// Working memory of the model, owned by the caller: put it on the stack, in a
         /// `static` cell, or in a linker section of your choice.
@@ -320,6 +482,8 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
                 #bind_arena
                 #body
             }
+
+            #self_test_fn
         }
     };
     let file: syn::File = syn::parse2(tokens::unsuffixed(tokens))
@@ -330,5 +494,5 @@ pub fn generate(p: &Program, manifest: &Manifest, weights_mode: &WeightsMode) ->
         manifest.source
     );
     let code = header + &prettyplease::unparse(&file).replace(&format!("///{NODE_MARK}"), "// ");
-    Ok(Generated { code, weight_files, input_names, output_names })
+    Ok(Generated { code, weight_files, input_names, output_names, manifest: manifest_text })
 }

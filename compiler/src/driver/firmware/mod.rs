@@ -20,6 +20,7 @@
 //! proof (`compiler/tests/no_std.rs`) differ only in their [`CrateSpec`].
 
 pub mod output;
+pub mod selftest;
 pub mod source;
 pub mod suite;
 

@@ -54,12 +54,24 @@ pub struct FleetArgs {
 
 /// Subcommands of `tinyops fleet`.
 #[derive(Subcommand, Debug)]
-pub enum FleetCommand {}
+pub enum FleetCommand {
+    /// Decode device reports (protobuf, runtime-core/proto/device_report.proto, written
+    /// by firmware with tinyops_runtime::report) into a table: manifest and model hash,
+    /// target, self-test result, output statistics.
+    Report {
+        /// Report files (raw protobuf bytes).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON (one object per file) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 /// Runs `tinyops fleet` with the parsed arguments.
 pub fn main(args: FleetArgs) -> Result<ExitCode> {
-    if let Some(c) = args.command {
-        match c {}
+    if let Some(FleetCommand::Report { files, json }) = args.command {
+        return report(&files, json);
     }
     let devices = match &args.devices {
         Some(f) => super::devices::load(f).map_err(|e| Error::Options(e.to_string()))?,
@@ -85,6 +97,20 @@ pub fn main(args: FleetArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&r.to_json()).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
         print!("{}", r.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tinyops fleet report FILE…`: decodes every report (all bad files named at once)
+/// and prints a table or JSON.
+fn report(files: &[PathBuf], json: bool) -> Result<ExitCode> {
+    use crate::driver::report_decode;
+    let reports = report_decode::read_all(files)?;
+    if json {
+        let v: Vec<_> = reports.iter().map(|(f, r)| serde_json::json!({ "file": f, "report": r })).collect();
+        println!("{}", serde_json::to_string_pretty(&v).map_err(|e| Error::Internal(e.to_string()))?);
+    } else {
+        print!("{}", report_decode::table(&reports));
     }
     Ok(ExitCode::SUCCESS)
 }

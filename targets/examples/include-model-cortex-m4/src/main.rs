@@ -2,8 +2,10 @@
 //! 16×16 input, `compiler/demo`) is compiled into this firmware while it builds, with
 //! budgets for its RAM (the arena) and flash (the weights). The firmware runs it once
 //! on the demo's reference input, prints the predicted class over semihosting, compares
-//! it with onnxruntime's (the reference output beside the input) and exits with
-//! status 0 when they match, 1 when not.
+//! it with onnxruntime's (the reference output beside the input), then runs the
+//! module's `self_test()` (its embedded golden input, checked against the outputs
+//! expected at compile time) and prints the result with the manifest hash. It exits
+//! with status 0 when the class matches and the self-test passes, 1 when not.
 //!
 //! Run from this folder: `RUSTC_BOOTSTRAP=1 cargo run --release` (QEMU mps2-an386).
 
@@ -95,7 +97,10 @@ fn main() -> ! {
     println!("probabilities: {probabilities:.4?}");
     println!("predicted class: {class}");
     println!("reference class: {reference} (onnxruntime), max abs difference {max_error:.1e}");
-    if class == reference {
+    println!("manifest {}", demo::MANIFEST_SHA256);
+    let self_test = model.self_test();
+    println!("{self_test}");
+    if class == reference && self_test.passed() {
         println!("match");
         semihosting::process::exit(0)
     } else {
