@@ -71,7 +71,7 @@ fn support_vector_machines() {
 
 #[test]
 fn mlp_classifier() {
-    case("sklearn_mlp", &["gemm"]);
+    case("sklearn_mlp", &["matmul", "softmax", "gather_indexed"]);
 }
 
 #[test]
@@ -80,4 +80,94 @@ fn pipelines_with_preprocessors() {
     case("sklearn_imputer_normalizer_linear", &["where", "gemm"]);
     case("sklearn_binarizer_tree", &["tree_ensemble"]);
     case("sklearn_onehot_linear", &["gemm"]);
+}
+
+mod common;
+use common::{Dim, ModelBuilder, A};
+
+const ML: &str = "ai.onnx.ml";
+
+fn compile_error(path: &std::path::Path) -> String {
+    match compile(path, &Options::default()) {
+        Ok(_) => panic!("{} compiled", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn string_tensors_are_refused_naming_node_op_and_opset() {
+    // A string input read by LabelEncoder.
+    let m = ModelBuilder::new(17)
+        .opset_import(ML, 2)
+        .input_typed("X", 8, &[Dim::N(3)])
+        .output("Y", &[Dim::N(3)])
+        .node("LabelEncoder", "enc", &["X"], &["Y"], vec![("keys_strings", A::Ss(vec!["a", "b"])), ("values_int64s", A::Is(vec![1, 2]))])
+        .domain(ML)
+        .write("ml-string-input");
+    let e = compile_error(&m);
+    assert!(e.contains("node `enc` (LabelEncoder, ai.onnx.ml opset 2): unsupported: string tensors"), "{e}");
+    // String class labels of a classifier over numbers.
+    let m = ModelBuilder::new(17)
+        .opset_import(ML, 1)
+        .input("X", &[Dim::N(2), Dim::N(2)])
+        .output("label", &[Dim::N(2)])
+        .output("p", &[Dim::N(2), Dim::N(2)])
+        .node(
+            "LinearClassifier",
+            "lin",
+            &["X"],
+            &["label", "p"],
+            vec![
+                ("classlabels_strings", A::Ss(vec!["no", "yes"])),
+                ("coefficients", A::Fs(vec![1.0, 2.0, 3.0, 4.0])),
+                ("intercepts", A::Fs(vec![0.0, 0.0])),
+            ],
+        )
+        .domain(ML)
+        .write("ml-string-labels");
+    let e = compile_error(&m);
+    assert!(e.contains("node `lin` (LinearClassifier, ai.onnx.ml opset 1): unsupported: string tensors"), "{e}");
+}
+
+fn stump(ml_opset: i64, yes: i64) -> std::path::PathBuf {
+    ModelBuilder::new(17)
+        .opset_import(ML, ml_opset)
+        .input("X", &[Dim::N(2), Dim::N(1)])
+        .output("Y", &[Dim::N(2), Dim::N(1)])
+        .node(
+            "TreeEnsembleRegressor",
+            "trees",
+            &["X"],
+            &["Y"],
+            vec![
+                ("nodes_treeids", A::Is(vec![0, 0, 0])),
+                ("nodes_nodeids", A::Is(vec![0, 1, 2])),
+                ("nodes_featureids", A::Is(vec![0, 0, 0])),
+                ("nodes_modes", A::Ss(vec!["BRANCH_LEQ", "BRANCH_LEQ", "LEAF"])),
+                ("nodes_values", A::Fs(vec![0.5, 0.5, 0.0])),
+                ("nodes_truenodeids", A::Is(vec![1, yes, 0])),
+                ("nodes_falsenodeids", A::Is(vec![2, 2, 0])),
+                ("target_treeids", A::Is(vec![0])),
+                ("target_nodeids", A::Is(vec![2])),
+                ("target_ids", A::Is(vec![0])),
+                ("target_weights", A::Fs(vec![1.0])),
+            ],
+        )
+        .domain(ML)
+        .write(&format!("ml-stump-{ml_opset}-{yes}"))
+}
+
+#[test]
+fn the_ml_opset_is_checked_per_op() {
+    compile(&stump(3, 2), &Options::default()).expect("TreeEnsembleRegressor at ai.onnx.ml 3");
+    // ai.onnx.ml 5 replaced it by TreeEnsemble.
+    let e = compile_error(&stump(5, 2));
+    assert!(e.contains("TreeEnsembleRegressor") && e.contains("1–4"), "{e}");
+}
+
+#[test]
+fn a_tree_with_a_cycle_is_an_error_not_a_hang() {
+    // Node 1's true child is node 1 itself.
+    let e = compile_error(&stump(3, 1));
+    assert!(e.contains("cycle"), "{e}");
 }
