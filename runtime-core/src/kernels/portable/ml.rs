@@ -314,10 +314,18 @@ pub fn ml_classify_f32(p: &MlClassify, labels: &[i64], scores: &[f32], label: &m
         || label.len() < p.rows
         || probs.len() < p.rows.saturating_mul(c)
         || (one && p.post == PostTransform::Probit)
+        || w == 0
+        || c == 0
     {
         return;
     }
-    for ((s, l), out) in scores.chunks(w).zip(label.iter_mut()).zip(probs.chunks_mut(c)).take(p.rows) {
+    // Rows by index: zipped `chunks` keep a panic path the optimiser cannot remove.
+    for r in 0..p.rows {
+        let (Some(s), Some(l), Some(out)) =
+            (scores.get(r * w..r * w + w), label.get_mut(r), probs.get_mut(r * c..r * c + c))
+        else {
+            return;
+        };
         let pick = |yes: bool| labels.get(usize::from(yes)).copied().unwrap_or(0);
         match p.rule {
             LabelRule::ArgMax => {
@@ -362,15 +370,18 @@ pub fn svm_kernel_f32(p: &SvmKernel, sv: &[f32], x: &[f32], k: &mut [f32]) {
     {
         return;
     }
-    for (xr, kr) in x.chunks(f).zip(k.chunks_mut(p.vectors)).take(p.rows) {
-        for (v, out) in sv.chunks(f).zip(kr.iter_mut()) {
+    let nv = p.vectors;
+    for r in 0..p.rows {
+        let (Some(xr), Some(kr)) = (x.get(r * f..r * f + f), k.get_mut(r * nv..r * nv + nv)) else { return };
+        for (j, out) in kr.iter_mut().enumerate() {
+            let Some(sv_row) = sv.get(j * f..j * f + f) else { return };
             *out = match p.kind {
                 SvmKernelKind::Rbf => {
-                    let d: f32 = xr.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
+                    let d: f32 = xr.iter().zip(sv_row).map(|(a, b)| (a - b) * (a - b)).sum();
                     math::exp(-p.gamma * d)
                 }
                 kind => {
-                    let dot: f32 = xr.iter().zip(v).map(|(a, b)| a * b).sum();
+                    let dot: f32 = xr.iter().zip(sv_row).map(|(a, b)| a * b).sum();
                     match kind {
                         SvmKernelKind::Poly => math::pow(p.gamma * dot + p.coef0, p.degree),
                         SvmKernelKind::Sigmoid => math::tanh(p.gamma * dot + p.coef0),
@@ -386,7 +397,7 @@ pub fn svm_kernel_f32(p: &SvmKernel, sv: &[f32], x: &[f32], k: &mut [f32]) {
 /// class probabilities `p` (Wu, Lin and Weng's second method, as libsvm and
 /// onnxruntime iterate it). `q` holds `k·k + k` floats.
 fn couple(k: usize, r: impl Fn(usize, usize) -> f32, q: &mut [f32], p: &mut [f32]) {
-    let Some((q, qp)) = q.get_mut(..k * k + k).map(|s| s.split_at_mut(k * k)) else { return };
+    let Some((q, qp)) = q.get_mut(..k * k + k).and_then(|s| s.split_at_mut_checked(k * k)) else { return };
     if p.len() < k || k == 0 {
         return;
     }
@@ -470,10 +481,17 @@ pub fn svm_classify_f32(
         || scores.len() < p.rows.saturating_mul(cols)
         || (p.probabilities && (prob_a.len() < pairs || prob_b.len() < pairs || scratch.len() < c * c + c))
         || (!p.probabilities && c == 2 && p.post != PostTransform::None)
+        || pairs == 0
+        || cols == 0
     {
         return;
     }
-    for ((d, l), out) in decisions.chunks(pairs).zip(label.iter_mut()).zip(scores.chunks_mut(cols)).take(p.rows) {
+    for r in 0..p.rows {
+        let (Some(d), Some(l), Some(out)) =
+            (decisions.get(r * pairs..r * pairs + pairs), label.get_mut(r), scores.get_mut(r * cols..r * cols + cols))
+        else {
+            return;
+        };
         let pair = |i: usize, j: usize| i * (2 * c - i - 1) / 2 + (j - i - 1);
         let (mut best, mut best_votes) = (0, 0);
         for class in 0..c {
