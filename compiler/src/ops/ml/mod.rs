@@ -87,7 +87,7 @@ pub fn matrix(x: &TensorType) -> OpResult<(usize, usize)> {
     }
 }
 
-fn transform_name(p: PostTransform) -> &'static str {
+pub(super) fn transform_name(p: PostTransform) -> &'static str {
     match p {
         PostTransform::None => "none",
         PostTransform::Logistic => "logistic",

@@ -112,7 +112,7 @@ impl OpDef for SvmClassify {
         vec![
             ("classes", self.classes.to_string()),
             ("probabilities", self.probabilities.to_string()),
-            ("post", format!("{:?}", self.post).to_lowercase()),
+            ("post", super::transform_name(self.post).into()),
         ]
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
@@ -174,8 +174,8 @@ fn support_vectors(cx: &NodeCx, vectors: usize, features: usize) -> OpResult<Ten
 pub fn import_regressor(cx: &NodeCx) -> OpResult<Lowered> {
     let mut nodes = vec![];
     let (x, features) = f32_rows(cx, &mut nodes)?;
-    let vectors = usize::try_from(cx.int("n_supports", 0)?).unwrap_or(0);
     let coef = cx.floats("coefficients")?.unwrap_or_default();
+    let vectors = usize::try_from(cx.int("n_supports", 0)?).unwrap_or(0);
     let rho = cx.floats("rho")?.unwrap_or_default();
     let Some(&rho) = rho.first() else { invalid!("`rho` is required") };
     let rho = Tensor::f32(vec![1], vec![rho]);
@@ -214,8 +214,14 @@ pub fn import_regressor(cx: &NodeCx) -> OpResult<Lowered> {
 pub fn import_classifier(cx: &NodeCx) -> OpResult<Lowered> {
     let labels = class_labels(cx, "classlabels_ints", "classlabels_strings")?;
     let c = labels.len();
-    let per_class: Vec<usize> =
-        cx.ints("vectors_per_class")?.unwrap_or_default().iter().map(|&v| usize::try_from(v).unwrap_or(0)).collect();
+    let coef = cx.floats("coefficients")?.unwrap_or_default();
+    let mut per_class = vec![];
+    for v in cx.ints("vectors_per_class")?.unwrap_or_default() {
+        match usize::try_from(v) {
+            Ok(v) if v <= coef.len() => per_class.push(v),
+            _ => invalid!("vectors_per_class holds {v} for {} coefficients", coef.len()),
+        }
+    }
     let vectors: usize = per_class.iter().sum();
     if vectors == 0 {
         unsupported!("SVMClassifier without support vectors (linear mode)");
@@ -225,11 +231,13 @@ pub fn import_classifier(cx: &NodeCx) -> OpResult<Lowered> {
     }
     let mut nodes = vec![];
     let (x, features) = f32_rows(cx, &mut nodes)?;
-    let coef = cx.floats("coefficients")?.unwrap_or_default();
-    if coef.len() != (c - 1) * vectors {
+    if Some(coef.len()) != (c - 1).checked_mul(vectors) {
         invalid!("{} coefficients for {c} classes and {vectors} support vectors", coef.len());
     }
     let pairs = c * (c - 1) / 2;
+    if pairs.saturating_mul(vectors).saturating_mul(4) > crate::ir::MAX_TENSOR_BYTES {
+        unsupported!("{c} classes of {vectors} support vectors (the pairwise weights exceed the tensor limit)");
+    }
     let rho = cx.floats("rho")?.unwrap_or_default();
     if rho.len() < pairs {
         invalid!("{} rho values for {pairs} pairs of classes", rho.len());

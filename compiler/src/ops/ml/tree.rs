@@ -566,12 +566,18 @@ fn push_transform(nodes: &mut Vec<SubNode>, post: PostTransform) {
     }
 }
 
+/// `n_targets`: positive, and at most 2^20.
+fn targets_of(cx: &NodeCx, default: i64) -> OpResult<usize> {
+    match cx.int("n_targets", default)? {
+        t if t < 1 => invalid!("n_targets must be positive, not {t}"),
+        t if t > 1 << 20 => unsupported!("{t} targets"),
+        t => Ok(t as usize),
+    }
+}
+
 /// TreeEnsembleRegressor (ai.onnx.ml 1–4): scores in f32.
 pub fn import_regressor(cx: &NodeCx) -> OpResult<Lowered> {
-    let targets = usize::try_from(cx.int("n_targets", 1)?).unwrap_or(0);
-    if targets == 0 {
-        invalid!("n_targets must be positive");
-    }
+    let targets = targets_of(cx, 1)?;
     let forest = forest_v1(cx, "target")?;
     let mut nodes = ensemble(cx, &forest, targets, aggregate_of(cx)?, base_values(cx, targets)?, DType::F32)?;
     push_transform(&mut nodes, post_transform(cx)?);
@@ -584,10 +590,7 @@ pub fn import_ensemble(cx: &NodeCx) -> OpResult<Lowered> {
     if !matches!(x.ty.dtype, DType::F32 | DType::F64) {
         unsupported!("TreeEnsemble over {} inputs (f32 and f64 compile)", x.ty.dtype);
     }
-    let targets = usize::try_from(cx.int("n_targets", 0)?).unwrap_or(0);
-    if targets == 0 {
-        invalid!("n_targets must be positive");
-    }
+    let targets = targets_of(cx, 0)?;
     let post = post_transform(cx)?;
     if post != PostTransform::None && x.ty.dtype != DType::F32 {
         unsupported!("post transforms of {} scores", x.ty.dtype);

@@ -92,6 +92,7 @@ mod harness;
 mod index;
 mod lstm;
 mod math64;
+mod ml;
 mod pool;
 mod quant;
 mod reduce;
@@ -345,6 +346,11 @@ const KERNELS: &[Entry] = &[
     entry!(index::scatter_elements, "portable::scatter_elements<f32,i32>", portable::scatter_elements::<f32, i32>),
     entry!(index::scatter_nd, "portable::scatter_nd<f32,i32>", portable::scatter_nd::<f32, i32>),
     entry!(index::top_k, "portable::top_k<f32>", portable::top_k::<f32>),
+    entry!(ml::tree_ensemble, "portable::tree_ensemble<f32,u8>", portable::tree_ensemble::<f32, u8>),
+    entry!(ml::ml_classify, "portable::ml_classify_f32", portable::ml_classify_f32),
+    entry!(ml::ml_transform, "portable::ml_transform_f32", portable::ml_transform_f32),
+    entry!(ml::svm_kernel, "portable::svm_kernel_f32", portable::svm_kernel_f32),
+    entry!(ml::svm_classify, "portable::svm_classify_f32", portable::svm_classify_f32),
     entry!(index::gather_nd, "portable::gather_nd<f32,i32>", portable::gather_nd::<f32, i32>),
     entry!(format::to_small, "portable::cast_format<f32,u8>", portable::cast_format::<f32, u8>),
     entry!(format::from_small, "portable::cast_format<u8,f32>", portable::cast_format::<u8, f32>),
