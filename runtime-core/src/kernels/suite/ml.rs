@@ -16,8 +16,9 @@ const TREES: usize = 4;
 /// Branch nodes and leaves of one tree of depth 3.
 const BRANCHES: usize = 7;
 
-/// `tree_ensemble<f32,u8>`: exact for sums, minima and maxima (values on a grid of
-/// quarters, few terms), `2^-22·|want|` for averages. Inputs sit on the grid of the
+/// `tree_ensemble<f32,u8>`: values on a grid of quarters with few terms, so sums,
+/// minima and maxima are exact; averages (a division and the base added) within
+/// `1e-7 + 1e-6·|want|`. Inputs sit on the grid of the
 /// splits, with NaNs, so equality and missing-value routing are exercised.
 pub(crate) fn tree_ensemble<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
 where
@@ -143,7 +144,7 @@ where
         }
         Want::Twin(twin) => twin(&p, r, fe, sp, mo, ch, ls, tg, wt, st, bs, xs, head_mut(&mut exp, total)),
     }
-    close("y", &got, &exp, rel_abs(2.4e-7, 0.0))
+    close("y", &got, &exp, rel_abs(1e-6, 1e-7))
 }
 
 /// A transform in f64 of one row, as the kernels define it (probit by onnxruntime's
@@ -178,7 +179,9 @@ fn transform64(post: PostTransform, row: &mut [f64]) {
 }
 
 /// `ml_classify_f32`: labels exact, probabilities within `2e-6 + 2e-5·|want|` (the
-/// transforms' f32 elementary functions; probit scores stay inside (0.05, 0.95)).
+/// transforms' f32 elementary functions), the probit within `1e-3` (onnxruntime's
+/// erfinv approximation, evaluated in f32 as onnxruntime does, loses digits to
+/// cancellation near 0.5; scores stay inside (0.05, 0.95)).
 pub(crate) fn ml_classify<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
 where
     F: Fn(&MlClassify, &[i64], &[f32], &mut [i64], &mut [f32]),
@@ -240,10 +243,11 @@ where
         Want::Twin(twin) => twin(&p, ls, ss, head_mut(&mut el, rows), head_mut(&mut ep, rows * classes)),
     }
     exact("label", &gl, &el)?;
-    close("probabilities", &gp, &ep, rel_abs(2e-5, 2e-6))
+    close("probabilities", &gp, &ep, rel_abs(2e-5, if post == PostTransform::Probit { 1e-3 } else { 2e-6 }))
 }
 
-/// `ml_transform_f32`: within `2e-6 + 2e-5·|want|`; one column takes the probit only.
+/// `ml_transform_f32`: within `2e-6 + 2e-5·|want|` (the probit within `1e-3`, as for
+/// [`ml_classify`]); one column takes the probit only.
 pub(crate) fn ml_transform<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
 where
     F: Fn(&MlTransform, &[f32], &mut [f32]),
@@ -274,7 +278,7 @@ where
         }
         Want::Twin(twin) => twin(&p, head(&x, n), head_mut(&mut exp, n)),
     }
-    close("y", &got, &exp, rel_abs(2e-5, 2e-6))
+    close("y", &got, &exp, rel_abs(2e-5, if post == PostTransform::Probit { 1e-3 } else { 2e-6 }))
 }
 
 /// `svm_kernel_f32`: within `1e-6 + 1e-5·|want|` of the f64 kernel functions.
@@ -353,7 +357,7 @@ where
     fill(&mut d, || rng.float(-2.0, 2.0));
     let _ = write!(geo, "{rows} rows {classes} classes p{} {post:?}", probabilities as u8);
     let (mut gl, mut el) = ([-7i64; 6 + SLACK], [-7i64; 6 + SLACK]);
-    let (mut gs, mut es) = ([SENTINEL; 30 + SLACK], [SENTINEL; 30 + SLACK]);
+    let (mut gs, mut es) = ([SENTINEL; 60 + SLACK], [SENTINEL; 60 + SLACK]);
     let (mut scratch, mut scratch2) = ([0f32; 30], [0f32; 30]);
     let (ls, pa, pb, ds) = (head(&labels, classes), head(&a, pairs), head(&b, pairs), head(&d, rows * pairs));
     imp(&p, ls, pa, pb, ds, head_mut(&mut gl, rows), head_mut(&mut gs, rows * cols), &mut scratch);
@@ -377,7 +381,8 @@ where
                 for i in 0..classes {
                     for j in i + 1..classes {
                         let w = if dv(i, j) > 0.0 { i } else { j };
-                        put(&mut votes, w, at(&votes, w) + 1);
+                        let n = at(&votes, w) + 1;
+                        put(&mut votes, w, n);
                     }
                 }
                 let mut best = 0;
@@ -427,11 +432,14 @@ where
                         }
                         for i in 0..k {
                             let diff = (-at(&qp, i) + pqp) / at(&q, i * k + i);
-                            put(&mut pr, i, at(&pr, i) + diff);
+                            let v = at(&pr, i) + diff;
+                            put(&mut pr, i, v);
                             pqp = (pqp + diff * (diff * at(&q, i * k + i) + 2.0 * at(&qp, i))) / (1.0 + diff) / (1.0 + diff);
                             for j in 0..k {
-                                put(&mut qp, j, (at(&qp, j) + diff * at(&q, i * k + j)) / (1.0 + diff));
-                                put(&mut pr, j, at(&pr, j) / (1.0 + diff));
+                                let v = (at(&qp, j) + diff * at(&q, i * k + j)) / (1.0 + diff);
+                                put(&mut qp, j, v);
+                                let v = at(&pr, j) / (1.0 + diff);
+                                put(&mut pr, j, v);
                             }
                         }
                     }
