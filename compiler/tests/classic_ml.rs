@@ -16,7 +16,8 @@ const ATOL: f64 = 1e-5;
 /// ones imported, checked by the IR op names they become).
 fn case(name: &str, ir_ops: &[&str]) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
-    let r = verify(&dir, &VerifyOptions { quiet: true, ..Default::default() }).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let r =
+        verify(&dir, &VerifyOptions { quiet: true, ..Default::default() }).unwrap_or_else(|e| panic!("{name}: {e}"));
     print!("{}", r.to_text());
     let checks: Vec<_> = r.sets.iter().flat_map(|s| &s.checks).collect();
     assert!(!checks.is_empty(), "{name}: nothing compared");
@@ -101,7 +102,13 @@ fn string_tensors_are_refused_naming_node_op_and_opset() {
         .opset_import(ML, 2)
         .input_typed("X", 8, &[Dim::N(3)])
         .output("Y", &[Dim::N(3)])
-        .node("LabelEncoder", "enc", &["X"], &["Y"], vec![("keys_strings", A::Ss(vec!["a", "b"])), ("values_int64s", A::Is(vec![1, 2]))])
+        .node(
+            "LabelEncoder",
+            "enc",
+            &["X"],
+            &["Y"],
+            vec![("keys_strings", A::Ss(vec!["a", "b"])), ("values_int64s", A::Is(vec![1, 2]))],
+        )
         .domain(ML)
         .write("ml-string-input");
     let e = compile_error(&m);

@@ -10,8 +10,8 @@
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
     Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Gather,
-    GatherElements, Gemm, IndexNd, IntUnary, LayerNorm, LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp,
-    MlClassify, MlTransform, Resample, ScatterOp, Strided, SvmClassify, SvmKernel, TopK, TreeEnsemble, Trilu, UnaryFn,
+    GatherElements, Gemm, IndexNd, IntUnary, LayerNorm, LogicOp, Lstm, MlClassify, MlTransform, Nll, Pool2d, QAdd,
+    QMul, Reduce, ReduceOp, Resample, ScatterOp, Strided, SvmClassify, SvmKernel, TopK, TreeEnsemble, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 

@@ -2,11 +2,11 @@
 //! and by which function. One line per ONNX op.
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
+use super::ml::{linear, prep, svm, tree};
 use super::{
     activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
     reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
-use super::ml::{linear, prep, svm, tree};
 use crate::front::node::{Lowered, NodeCx};
 
 /// How one ONNX op imports.
@@ -212,7 +212,13 @@ pub static OPS: &[Entry] = &[
     ml("ArrayFeatureExtractor", 1, MAX_ML_OPSET, prep::import_array_feature_extractor, "constant or run-time indices"),
     ml("Binarizer", 1, MAX_ML_OPSET, prep::import_binarizer, "as Greater and Cast"),
     ml("Imputer", 1, MAX_ML_OPSET, prep::import_imputer, "f32 and i64; NaN or a value replaced; as Where"),
-    ml("LabelEncoder", 1, MAX_ML_OPSET, prep::import_label_encoder, "numeric keys and values (string ones: unsupported)"),
+    ml(
+        "LabelEncoder",
+        1,
+        MAX_ML_OPSET,
+        prep::import_label_encoder,
+        "numeric keys and values (string ones: unsupported)",
+    ),
     ml("LinearClassifier", 1, MAX_ML_OPSET, linear::import_classifier, "integer labels; onnxruntime's binary rule"),
     ml("LinearRegressor", 1, MAX_ML_OPSET, linear::import_regressor, "as Gemm; post transforms"),
     ml("Normalizer", 1, MAX_ML_OPSET, prep::import_normalizer, "MAX, L1, L2; rows of norm 0 kept"),
@@ -220,10 +226,34 @@ pub static OPS: &[Entry] = &[
     ml("SVMClassifier", 1, MAX_ML_OPSET, svm::import_classifier, "every kernel; votes; Platt probabilities coupled"),
     ml("SVMRegressor", 1, MAX_ML_OPSET, svm::import_regressor, "every kernel; linear mode; one_class"),
     ml("Scaler", 1, MAX_ML_OPSET, prep::import_scaler, "as Sub and Mul"),
-    ml("TreeEnsemble", 5, MAX_ML_OPSET, tree::import_ensemble, "f32/f64; every mode incl. MEMBER, missing tracks, aggregates, post transforms"),
-    ml("TreeEnsembleClassifier", 1, 4, tree::import_classifier, "packed arrays, no recursion; integer labels; onnxruntime's binary rules"),
-    ml("TreeEnsembleRegressor", 1, 4, tree::import_regressor, "packed arrays, no recursion; every aggregate and post transform"),
-    ml("ZipMap", 1, MAX_ML_OPSET, prep::import_zip_map, "the probability tensor (rows × classes), not a sequence of maps"),
+    ml(
+        "TreeEnsemble",
+        5,
+        MAX_ML_OPSET,
+        tree::import_ensemble,
+        "f32/f64; every mode incl. MEMBER, missing tracks, aggregates, post transforms",
+    ),
+    ml(
+        "TreeEnsembleClassifier",
+        1,
+        4,
+        tree::import_classifier,
+        "packed arrays, no recursion; integer labels; onnxruntime's binary rules",
+    ),
+    ml(
+        "TreeEnsembleRegressor",
+        1,
+        4,
+        tree::import_regressor,
+        "packed arrays, no recursion; every aggregate and post transform",
+    ),
+    ml(
+        "ZipMap",
+        1,
+        MAX_ML_OPSET,
+        prep::import_zip_map,
+        "the probability tensor (rows × classes), not a sequence of maps",
+    ),
     ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
     ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),

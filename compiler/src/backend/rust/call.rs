@@ -295,7 +295,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
             ]
         }
         TreeEnsemble { p, .. } => {
-            let tinyops_runtime::kernels::TreeEnsemble { rows, features, targets, trees, nodes, leaves, aggregate } = *p;
+            let tinyops_runtime::kernels::TreeEnsemble { rows, features, targets, trees, nodes, leaves, aggregate } =
+                *p;
             let aggregate = variant("Aggregate", aggregate);
             vec![quote!(&rt::kernels::TreeEnsemble {
                 rows: #rows, features: #features, targets: #targets, trees: #trees, nodes: #nodes, leaves: #leaves,
@@ -304,7 +305,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         }
         MlClassifyF32 { p } => {
             let tinyops_runtime::kernels::MlClassify { rows, columns, classes, post, rule, threshold } = *p;
-            let (post, rule, threshold) = (variant("PostTransform", post), variant("LabelRule", rule), f32_lit(threshold));
+            let (post, rule, threshold) =
+                (variant("PostTransform", post), variant("LabelRule", rule), f32_lit(threshold));
             vec![quote!(&rt::kernels::MlClassify {
                 rows: #rows, columns: #columns, classes: #classes, post: #post, rule: #rule, threshold: #threshold
             })]
@@ -316,7 +318,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         }
         SvmKernelF32 { p } => {
             let tinyops_runtime::kernels::SvmKernel { rows, vectors, features, kind, gamma, coef0, degree } = *p;
-            let (kind, gamma, coef0, degree) = (variant("SvmKernelKind", kind), f32_lit(gamma), f32_lit(coef0), f32_lit(degree));
+            let (kind, gamma, coef0, degree) =
+                (variant("SvmKernelKind", kind), f32_lit(gamma), f32_lit(coef0), f32_lit(degree));
             vec![quote!(&rt::kernels::SvmKernel {
                 rows: #rows, vectors: #vectors, features: #features, kind: #kind, gamma: #gamma, coef0: #coef0, degree: #degree
             })]

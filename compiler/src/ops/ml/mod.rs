@@ -21,7 +21,9 @@ use crate::front::node::NodeCx;
 use crate::ir::{DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use tinyops_runtime::kernels::portable::{ml_classify_f32, ml_transform_f32};
-use tinyops_runtime::kernels::{LabelRule, MlClassify as ClassifyParams, MlTransform as TransformParams, PostTransform};
+use tinyops_runtime::kernels::{
+    LabelRule, MlClassify as ClassifyParams, MlTransform as TransformParams, PostTransform,
+};
 
 /// A `post_transform` attribute: a string before ai.onnx.ml 5, an integer after.
 pub fn post_transform(cx: &NodeCx) -> OpResult<PostTransform> {

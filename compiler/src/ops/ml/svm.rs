@@ -38,7 +38,15 @@ impl SvmKernel {
         if f != features {
             invalid!("support vectors of {f} features for inputs of {features}");
         }
-        Ok(KernelParams { rows, vectors, features, kind: self.kind, gamma: self.gamma, coef0: self.coef0, degree: self.degree })
+        Ok(KernelParams {
+            rows,
+            vectors,
+            features,
+            kind: self.kind,
+            gamma: self.gamma,
+            coef0: self.coef0,
+            degree: self.degree,
+        })
     }
 }
 
@@ -197,12 +205,18 @@ pub fn import_regressor(cx: &NodeCx) -> OpResult<Lowered> {
     };
     let mut last = g;
     if post_transform(cx)? == PostTransform::Probit {
-        nodes.push(SubNode { op: MlTransform { post: PostTransform::Probit }.into(), inputs: vec![Some(Src::Node(g, 0))] });
+        nodes.push(SubNode {
+            op: MlTransform { post: PostTransform::Probit }.into(),
+            inputs: vec![Some(Src::Node(g, 0))],
+        });
         last = nodes.len() - 1;
     }
     if cx.int("one_class", 0)? != 0 {
         let f = |v: f32| Some(Src::Const(Tensor::scalar(Data::F32(vec![v]))));
-        nodes.push(SubNode { op: Compare { op: CompareOp::Greater }.into(), inputs: vec![Some(Src::Node(last, 0)), f(0.0)] });
+        nodes.push(SubNode {
+            op: Compare { op: CompareOp::Greater }.into(),
+            inputs: vec![Some(Src::Node(last, 0)), f(0.0)],
+        });
         nodes.push(SubNode { op: Where.into(), inputs: vec![Some(Src::Node(nodes.len() - 1, 0)), f(1.0), f(-1.0)] });
     }
     Ok(Lowered::Nodes(nodes))
@@ -272,7 +286,12 @@ pub fn import_classifier(cx: &NodeCx) -> OpResult<Lowered> {
         inputs: vec![Some(x), Some(Src::Const(support_vectors(cx, vectors, features)?))],
     });
     let k = Src::Node(nodes.len() - 1, 0);
-    let g = push_gemm(&mut nodes, k, Tensor::f32(vec![pairs, vectors], w), Some(Tensor::f32(vec![pairs], rho[..pairs].to_vec())));
+    let g = push_gemm(
+        &mut nodes,
+        k,
+        Tensor::f32(vec![pairs, vectors], w),
+        Some(Tensor::f32(vec![pairs], rho[..pairs].to_vec())),
+    );
     let pad = |v: Vec<f32>| Tensor::f32(vec![v.len().max(1)], if v.is_empty() { vec![0.0] } else { v });
     nodes.push(SubNode {
         op: SvmClassify { classes: c, probabilities, post }.into(),

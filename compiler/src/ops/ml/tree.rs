@@ -275,7 +275,10 @@ fn forest_v1(cx: &NodeCx, prefix: &str) -> OpResult<Forest> {
         if mode_bytes[i].is_some() {
             let find = |id: i64| {
                 position.get(&(tree_ids[i], id)).copied().ok_or_else(|| {
-                    crate::ops::OpError::Invalid(format!("node {} of tree {} has no child {id}", node_ids[i], tree_ids[i]))
+                    crate::ops::OpError::Invalid(format!(
+                        "node {} of tree {} has no child {id}",
+                        node_ids[i], tree_ids[i]
+                    ))
                 })
             };
             let (y, f) = (find(yes[i])?, find(no[i])?);
@@ -401,7 +404,10 @@ fn forest_v5(cx: &NodeCx) -> OpResult<Forest> {
 fn check_acyclic(f: &Forest) -> OpResult<()> {
     let roots: Vec<usize> = f.roots.iter().filter_map(|r| if let Ref::Node(n) = *r { Some(n) } else { None }).collect();
     find_cycle(f.branches.len(), &roots, |n| {
-        [f.branches[n].yes, f.branches[n].no].into_iter().filter_map(|c| if let Ref::Node(k) = c { Some(k) } else { None }).collect()
+        [f.branches[n].yes, f.branches[n].no]
+            .into_iter()
+            .filter_map(|c| if let Ref::Node(k) = c { Some(k) } else { None })
+            .collect()
     })
 }
 
@@ -486,7 +492,9 @@ impl OpDef for TreeEnsemble {
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let x = data(inputs, 0)?;
         let p = self.params(&x.ty())?;
-        let ix = |i: usize| -> OpResult<Vec<u32>> { Ok(data(inputs, i)?.data.to_i64_vec().iter().map(|&v| v as u32).collect()) };
+        let ix = |i: usize| -> OpResult<Vec<u32>> {
+            Ok(data(inputs, i)?.data.to_i64_vec().iter().map(|&v| v as u32).collect())
+        };
         let (roots, feature, mode, child, leaf_start, target) = (ix(1)?, ix(2)?, ix(4)?, ix(5)?, ix(6)?, ix(7)?);
         let mode: Vec<u8> = mode.iter().map(|&m| m as u8).collect();
         let f64s = |i: usize| -> OpResult<Vec<f64>> {
@@ -499,12 +507,37 @@ impl OpDef for TreeEnsemble {
             let c = |v: &[f64]| -> Vec<f32> { v.iter().map(|&a| a as f32).collect() };
             let mut y32 = vec![0f32; y.len()];
             tree_ensemble(
-                &p, &roots, &feature, &c(&split), &mode, &child, &leaf_start, &target, &c(&weight), &c(&sets), &c(&base),
-                &c(&xs), &mut y32,
+                &p,
+                &roots,
+                &feature,
+                &c(&split),
+                &mode,
+                &child,
+                &leaf_start,
+                &target,
+                &c(&weight),
+                &c(&sets),
+                &c(&base),
+                &c(&xs),
+                &mut y32,
             );
             return Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::F32(y32) }]);
         }
-        tree_ensemble(&p, &roots, &feature, &split, &mode, &child, &leaf_start, &target, &weight, &sets, &base, &xs, &mut y);
+        tree_ensemble(
+            &p,
+            &roots,
+            &feature,
+            &split,
+            &mode,
+            &child,
+            &leaf_start,
+            &target,
+            &weight,
+            &sets,
+            &base,
+            &xs,
+            &mut y,
+        );
         Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::F64(y) }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
@@ -518,7 +551,14 @@ impl OpDef for TreeEnsemble {
 
 /// The ensemble node over ONNX input 0 (cast to `t` first when it is not), with the
 /// given base values.
-fn ensemble(cx: &NodeCx, forest: &Forest, targets: usize, aggregate: Aggregate, base: Vec<f64>, t: DType) -> OpResult<Vec<SubNode>> {
+fn ensemble(
+    cx: &NodeCx,
+    forest: &Forest,
+    targets: usize,
+    aggregate: Aggregate,
+    base: Vec<f64>,
+    t: DType,
+) -> OpResult<Vec<SubNode>> {
     let Some(x) = cx.input(0) else { invalid!("input X is required") };
     let (_, features) = matrix(x.ty)?;
     if forest.features() > features {
@@ -541,13 +581,8 @@ fn ensemble(cx: &NodeCx, forest: &Forest, targets: usize, aggregate: Aggregate, 
     inputs.push(Some(Src::Const(Tensor { shape: vec![targets], data: Data::F64(base).cast(t) })));
     let trees = forest.roots.len();
     let singles = forest.roots.iter().filter(|r| matches!(r, Ref::Leaf(_))).count();
-    let op = TreeEnsemble {
-        targets,
-        trees,
-        nodes: forest.branches.len() + singles,
-        leaves: forest.leaves.len(),
-        aggregate,
-    };
+    let op =
+        TreeEnsemble { targets, trees, nodes: forest.branches.len() + singles, leaves: forest.leaves.len(), aggregate };
     nodes.push(SubNode { op: op.into(), inputs });
     Ok(nodes)
 }

@@ -45,7 +45,7 @@ impl TreeValue for f32 {
     }
     #[inline(always)]
     fn is_nan(self) -> bool {
-        self != self
+        f32::is_nan(self)
     }
 }
 
@@ -69,7 +69,7 @@ impl TreeValue for f64 {
     }
     #[inline(always)]
     fn is_nan(self) -> bool {
-        self != self
+        f64::is_nan(self)
     }
 }
 
@@ -102,7 +102,7 @@ fn member<T: TreeValue>(sets: &[T], offset: usize, v: T) -> bool {
     let Some(len) = sets.get(offset) else { return false };
     let start = offset.saturating_add(1);
     let Some(values) = sets.get(start..start.saturating_add(len.offset())) else { return false };
-    values.iter().any(|&s| s == v)
+    values.contains(&v)
 }
 
 /// `y` (`rows × targets`) = the ensemble's scores for each row of `x`, plus `base`.
@@ -235,7 +235,8 @@ pub fn logistic(s: f32) -> f32 {
 }
 
 /// onnxruntime's probit: `√2 · erfinv(2s − 1)` with erfinv by Winitzki's
-/// approximation (a = 0.147), as it computes it.
+/// approximation (a = 0.147), as it computes it (π rounded to 3.14159 included).
+#[allow(clippy::approx_constant, reason = "onnxruntime's constant, not π")]
 pub fn probit(s: f32) -> f32 {
     let x = 2.0 * s - 1.0;
     let sgn = if x < 0.0 { -1.0 } else { 1.0 };
@@ -244,7 +245,7 @@ pub fn probit(s: f32) -> f32 {
     let v = 2.0 / (3.14159 * 0.147) + 0.5 * l;
     let v2 = 1.0 / 0.147 * l;
     let v3 = -v + math::sqrt(v * v - v2);
-    1.414_213_5 * sgn * math::sqrt(v3)
+    core::f32::consts::SQRT_2 * sgn * math::sqrt(v3)
 }
 
 /// Applies a post transform to one row of scores in place.
@@ -541,7 +542,8 @@ mod tests {
     fn a_stump_and_a_member_split_sum_their_leaves() {
         // Tree 0: x0 <= 1 ? leaf 0 (t0 += 1) : leaf 1 (t0 += 2, t1 += 5).
         // Tree 1: x1 in {3, 4} ? leaf 2 (t1 += 10) : leaf 3 (no entries).
-        let p = TreeEnsemble { rows: 2, features: 2, targets: 2, trees: 2, nodes: 2, leaves: 4, aggregate: Aggregate::Sum };
+        let p =
+            TreeEnsemble { rows: 2, features: 2, targets: 2, trees: 2, nodes: 2, leaves: 4, aggregate: Aggregate::Sum };
         let leafy = tree_node::TRUE_LEAF | tree_node::FALSE_LEAF;
         let mode = [tree_node::LEQ | leafy, tree_node::MEMBER | leafy];
         let (roots, feature, child) = ([0u8, 1], [0u8, 1], [0u8, 1, 2, 3]);
@@ -550,16 +552,51 @@ mod tests {
         let mut y = [0.0f32; 4];
         let x = [0.5, 4.0, 7.0, 2.0];
         let base = [0.0, 0.5];
-        tree_ensemble(&p, &roots, &feature, &split, &mode, &child, &leaf_start, &target, &weight, &sets, &base, &x, &mut y);
+        tree_ensemble(
+            &p,
+            &roots,
+            &feature,
+            &split,
+            &mode,
+            &child,
+            &leaf_start,
+            &target,
+            &weight,
+            &sets,
+            &base,
+            &x,
+            &mut y,
+        );
         assert_eq!(y, [1.0, 10.5, 2.0, 5.5]);
         let max = TreeEnsemble { aggregate: Aggregate::Max, ..p };
-        tree_ensemble(&max, &roots, &feature, &split, &mode, &child, &leaf_start, &target, &weight, &sets, &base, &x, &mut y);
+        tree_ensemble(
+            &max,
+            &roots,
+            &feature,
+            &split,
+            &mode,
+            &child,
+            &leaf_start,
+            &target,
+            &weight,
+            &sets,
+            &base,
+            &x,
+            &mut y,
+        );
         assert_eq!(y, [1.0, 10.5, 2.0, 5.5]);
     }
 
     #[test]
     fn binary_rules_follow_onnxruntime() {
-        let p = MlClassify { rows: 2, columns: 1, classes: 2, post: PostTransform::None, rule: LabelRule::OneMinus, threshold: 0.5 };
+        let p = MlClassify {
+            rows: 2,
+            columns: 1,
+            classes: 2,
+            post: PostTransform::None,
+            rule: LabelRule::OneMinus,
+            threshold: 0.5,
+        };
         let (mut l, mut pr) = ([0i64; 2], [0.0f32; 4]);
         ml_classify_f32(&p, &[3, 7], &[0.75, 0.25], &mut l, &mut pr);
         assert_eq!((l, pr), ([7, 3], [0.25, 0.75, 0.75, 0.25]));

@@ -28,7 +28,8 @@ where
     let (rows, features, targets, trees) = (rng.dim(6), rng.dim(4), rng.dim(3), rng.range(1, TREES));
     let aggregate = rng.pick(&[Aggregate::Sum, Aggregate::Average, Aggregate::Min, Aggregate::Max], Aggregate::Sum);
     let mut depth = [0usize; TREES];
-    let (mut roots, mut feature, mut split, mut mode, mut child) = ([0u8; TREES], [0u8; 32], [0f32; 32], [0u8; 32], [0u8; 64]);
+    let (mut roots, mut feature, mut split, mut mode, mut child) =
+        ([0u8; TREES], [0u8; 32], [0f32; 32], [0u8; 32], [0u8; 64]);
     let (mut leaf_start, mut target, mut weight) = ([0u8; 40], [0u8; 80], [0f32; 80]);
     let mut sets = [0f32; 64];
     let (mut nodes, mut leaves, mut entries, mut set_len) = (0usize, 0usize, 0usize, 0usize);
@@ -95,7 +96,8 @@ where
     let (mut got, mut exp) = ([SENTINEL; 18 + SLACK], [SENTINEL; 18 + SLACK]);
     let arrays = (head(&roots, trees), head(&feature, nodes), head(&split, nodes), head(&mode, nodes));
     let (r, fe, sp, mo) = arrays;
-    let (ch, ls, tg, wt) = (head(&child, 2 * nodes), head(&leaf_start, leaves + 1), head(&target, entries), head(&weight, entries));
+    let (ch, ls, tg, wt) =
+        (head(&child, 2 * nodes), head(&leaf_start, leaves + 1), head(&target, entries), head(&weight, entries));
     let (st, bs, xs) = (head(&sets, set_len.max(1)), head(&base, targets), head(&x, rows * features));
     imp(&p, r, fe, sp, mo, ch, ls, tg, wt, st, bs, xs, head_mut(&mut got, total));
     match want {
@@ -149,6 +151,7 @@ where
 
 /// A transform in f64 of one row, as the kernels define it (probit by onnxruntime's
 /// erfinv approximation).
+#[allow(clippy::approx_constant, reason = "onnxruntime's constant, not π")]
 fn transform64(post: PostTransform, row: &mut [f64]) {
     let logistic = |s: f64| math64::sigmoid(s);
     match post {
@@ -159,7 +162,7 @@ fn transform64(post: PostTransform, row: &mut [f64]) {
             let l = math64::ln((1.0 - x) * (1.0 + x));
             let a = 2.0 / (3.14159 * 0.147) + 0.5 * l;
             let r = math64::sqrt(-a + math64::sqrt(a * a - l / 0.147));
-            *v = 1.414_213_5 * if x < 0.0 { -r } else { r };
+            *v = core::f64::consts::SQRT_2 * if x < 0.0 { -r } else { r };
         }),
         PostTransform::Softmax | PostTransform::SoftmaxZero => {
             let zero = post == PostTransform::SoftmaxZero;
@@ -187,8 +190,15 @@ where
     F: Fn(&MlClassify, &[i64], &[f32], &mut [i64], &mut [f32]),
     G: Fn(&MlClassify, &[i64], &[f32], &mut [i64], &mut [f32]),
 {
-    let rule = rng.pick(&[LabelRule::ArgMax, LabelRule::SecondAbove, LabelRule::OneMinus, LabelRule::Negate], LabelRule::ArgMax);
-    let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
+    let rule = rng
+        .pick(&[LabelRule::ArgMax, LabelRule::SecondAbove, LabelRule::OneMinus, LabelRule::Negate], LabelRule::ArgMax);
+    let posts = [
+        PostTransform::None,
+        PostTransform::Logistic,
+        PostTransform::Softmax,
+        PostTransform::SoftmaxZero,
+        PostTransform::Probit,
+    ];
     let one = matches!(rule, LabelRule::OneMinus | LabelRule::Negate);
     let post = if one { rng.pick(&posts[..2], PostTransform::None) } else { rng.pick(&posts, PostTransform::None) };
     let classes = if rule == LabelRule::ArgMax { rng.range(2, 6) } else { 2 };
@@ -253,7 +263,13 @@ where
     F: Fn(&MlTransform, &[f32], &mut [f32]),
     G: Fn(&MlTransform, &[f32], &mut [f32]),
 {
-    let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
+    let posts = [
+        PostTransform::None,
+        PostTransform::Logistic,
+        PostTransform::Softmax,
+        PostTransform::SoftmaxZero,
+        PostTransform::Probit,
+    ];
     let (rows, columns, post) = (rng.dim(8), rng.dim(6), rng.pick(&posts, PostTransform::None));
     let p = MlTransform { rows, columns, post };
     let mut x = [0f32; 48];
@@ -434,7 +450,9 @@ where
                             let diff = (-at(&qp, i) + pqp) / at(&q, i * k + i);
                             let v = at(&pr, i) + diff;
                             put(&mut pr, i, v);
-                            pqp = (pqp + diff * (diff * at(&q, i * k + i) + 2.0 * at(&qp, i))) / (1.0 + diff) / (1.0 + diff);
+                            pqp = (pqp + diff * (diff * at(&q, i * k + i) + 2.0 * at(&qp, i)))
+                                / (1.0 + diff)
+                                / (1.0 + diff);
                             for j in 0..k {
                                 let v = (at(&qp, j) + diff * at(&q, i * k + j)) / (1.0 + diff);
                                 put(&mut qp, j, v);
@@ -460,7 +478,9 @@ where
                 }
             }
         }
-        Want::Twin(twin) => twin(&p, ls, pa, pb, ds, head_mut(&mut el, rows), head_mut(&mut es, rows * cols), &mut scratch2),
+        Want::Twin(twin) => {
+            twin(&p, ls, pa, pb, ds, head_mut(&mut el, rows), head_mut(&mut es, rows * cols), &mut scratch2)
+        }
     }
     exact("label", &gl, &el)?;
     let tol = if probabilities { rel_abs(0.0, 1e-3) } else { rel_abs(2e-5, 2e-6) };
