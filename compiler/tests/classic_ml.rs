@@ -1,8 +1,9 @@
 //! scikit-learn models exported by skl2onnx (the ai.onnx.ml operators) against
 //! onnxruntime: the fixtures (`tests/fixtures/sklearn_*`, written by
 //! `make_sklearn.py`) are trees, forests, gradient boosting, linear and logistic
-//! regression, SVMs, an MLP and pipelines with scalers and other preprocessors, each
-//! with onnxruntime's outputs on 16 rows. Each compiles to no_std code that is built
+//! regression, SVMs, an MLP and pipelines with scalers and other preprocessors, and a
+//! few hand-written ai.onnx.ml models (`onnx_*`: TreeEnsemble's aggregates and
+//! transforms, a numeric LabelEncoder), each with onnxruntime's outputs on 16 rows. Each compiles to no_std code that is built
 //! and run: class labels must match exactly and every float output (probabilities,
 //! regression values) within 1e-5.
 
@@ -66,6 +67,8 @@ fn linear_and_logistic_regression() {
 fn support_vector_machines() {
     case("sklearn_svc", &["svm_kernel", "gemm", "svm_classify"]);
     case("sklearn_svc_binary_linear", &["svm_kernel", "gemm", "svm_classify"]);
+    // Without probabilities: the votes, and skl2onnx's decision-function graph after them.
+    case("sklearn_svc_votes", &["svm_kernel", "gemm", "svm_classify"]);
     case("sklearn_svr", &["svm_kernel", "gemm"]);
     case("sklearn_svr_poly", &["svm_kernel", "gemm"]);
 }
@@ -81,6 +84,21 @@ fn pipelines_with_preprocessors() {
     case("sklearn_imputer_normalizer_linear", &["where", "gemm"]);
     case("sklearn_binarizer_tree", &["tree_ensemble"]);
     case("sklearn_onehot_linear", &["gemm"]);
+}
+
+/// Hand-written models (`onnx_*`) for what skl2onnx does not emit.
+#[test]
+fn tree_ensemble_aggregates_modes_and_missing_values() {
+    // Two trees with every comparison, a membership set and missing-value tracks;
+    // NaN inputs.
+    case("onnx_tree_ensemble_average", &["tree_ensemble"]);
+    case("onnx_tree_ensemble_min_softmax_zero", &["tree_ensemble", "ml_transform"]);
+    case("onnx_tree_ensemble_max", &["tree_ensemble"]);
+}
+
+#[test]
+fn numeric_label_encoder() {
+    case("onnx_label_encoder", &["gather_indexed", "where"]);
 }
 
 mod common;
