@@ -336,7 +336,7 @@ fn forest_v5(cx: &NodeCx) -> OpResult<Forest> {
     let no = ints("nodes_falsenodeids")?;
     let yes_leaf = ints("nodes_trueleafs")?;
     let no_leaf = ints("nodes_falseleafs")?;
-    let missing = tensor("nodes_missing_value_tracks_true")?;
+    let missing = ints("nodes_missing_value_tracks_true")?;
     let modes = tensor("nodes_modes")?;
     let splits = tensor("nodes_splits")?;
     let roots = ints("tree_roots")?;
@@ -385,7 +385,7 @@ fn forest_v5(cx: &NodeCx) -> OpResult<Forest> {
             mode,
             split: splits[i],
             set,
-            missing_true: missing.get(i).is_some_and(|&m| m != 0.0),
+            missing_true: missing.get(i).is_some_and(|&m| m != 0),
             yes: child(yes[i], yes_leaf[i])?,
             no: child(no[i], no_leaf[i])?,
         });
