@@ -7,6 +7,7 @@
 //! [`memory`] renders `docs/memory.md` and the README's memory table the same way, from
 //! a compilation of the corpus.
 
+pub mod devices;
 pub mod memory;
 
 use crate::driver::conformance::{summary_line, tally, ConformanceReport, OpCounts, Status};

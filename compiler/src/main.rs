@@ -153,6 +153,9 @@ enum Command {
         #[arg(long, value_name = "REPO", conflicts_with = "filter")]
         update_docs: Option<PathBuf>,
     },
+    /// Which variant of a model runs where: every variant on every device (flash, RAM,
+    /// cost per inference, quality with --data) and the choice per device.
+    Fleet(tinyops_compiler::driver::fleet::cli::FleetArgs),
     /// Memory of every model in a corpus folder (each subfolder holding model.onnx):
     /// arena, lower bound of its schedule, TFLM-style greedy baseline.
     Memory {
@@ -314,7 +317,14 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     args.target
                 )));
             }
-            let opts = BenchOptions { compile: options(&args, false)?, data, runs, quiet: quiet || json, steps };
+            let opts = BenchOptions {
+                compile: options(&args, false)?,
+                data,
+                runs,
+                quiet: quiet || json,
+                steps,
+                onnxruntime: true,
+            };
             let r = bench(&model, &opts)?;
             if json {
                 println!("{}", serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?);
@@ -323,6 +333,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
         }
+        Command::Fleet(args) => tinyops_compiler::driver::fleet::cli::main(args),
         Command::Memory { dir, target, json, update_docs } => {
             use tinyops_compiler::docs::memory;
             let target = tinyops_targets::lookup(&target).map_err(|e| Error::Options(e.to_string()))?;

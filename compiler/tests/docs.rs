@@ -3,7 +3,8 @@
 //! registry and the committed node-test results (`docs/conformance.tsv`). Set
 //! `TINYOPS_BLESS=1` to rewrite both from the committed results; rerun
 //! `.ci/conformance-docs` to refresh the results themselves. `docs/memory.md` and the
-//! README memory table are checked against a compilation of the corpus.
+//! README memory table are checked against a compilation of the corpus; the README
+//! device table against the built-in device catalogue (`TINYOPS_BLESS=1` rewrites it).
 
 mod common;
 
@@ -58,4 +59,12 @@ fn memory_page_matches_a_fresh_compilation_of_the_corpus() {
     let path = repo().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     check(path, memory::with_readme_table(&readme, &memory::table(&rows)).expect("memory-table markers"));
+}
+
+#[test]
+fn readme_device_table_matches_the_catalogue() {
+    use tinyops_compiler::docs::devices;
+    let path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    check(path, devices::with_readme_table(&readme, &devices::readme_table()).expect("devices-table markers"));
 }

@@ -192,6 +192,11 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         89 => arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
         90 => arm_dsp::gemm_q8::<i8, i8, i8>(&gemm, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        // The Helium kernels, on the cortex-m55 proof.
+        #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+        91 => arm_mve::conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+        92 => arm_mve::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         46 => {
             let regions = [(p[11], p[12]), (p[13], p[14]), (p[15], p[16])];
             let (ro, [x, y, z]) = tinyops_runtime::arena::split(b0, regions);
@@ -308,14 +313,14 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let tk = TopK { outer: p[11], len: p[12], inner: p[13], k: p[14], largest: p[15] % 2 == 1 };
             k::top_k::<f32>(&tk, f0, f1, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
         }
-        91 | 92 => {
+        93 | 94 => {
             let aggregates = [Aggregate::Sum, Aggregate::Average, Aggregate::Min, Aggregate::Max];
             let te = TreeEnsemble {
                 rows: p[11], features: p[12], targets: p[13], trees: p[14], nodes: p[15], leaves: p[16],
                 aggregate: aggregates[p[58] % aggregates.len()],
             };
             let mode = take(&mut b, p[21]);
-            if sel == 91 {
+            if sel == 93 {
                 let (f4, f5) = (take(&mut f, p[17]), take(&mut f, p[18]));
                 let (r, fe, ch, ls, tg) = (take(&mut b, p[19]), take(&mut b, p[20]), take(&mut b, p[22]), take(&mut b, p[23]), take(&mut b, p[24]));
                 k::tree_ensemble::<f32, u8>(&te, r, fe, f0, mode, ch, ls, tg, f1, f2, f3, f4, f5)
@@ -328,7 +333,7 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 k::tree_ensemble::<f64, u16>(&te, r, fe, sp, mode, ch, ls, tg, wt, st, bs, x, y)
             }
         }
-        93 => {
+        95 => {
             let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
             let rules = [LabelRule::ArgMax, LabelRule::SecondAbove, LabelRule::OneMinus, LabelRule::Negate];
             let mc = MlClassify {
@@ -338,11 +343,11 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let labels = tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9]));
             k::ml_classify_f32(&mc, labels, f0, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[10])), f1)
         }
-        94 => {
+        96 => {
             let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
             k::ml_transform_f32(&MlTransform { rows: p[11], columns: p[12], post: posts[p[58] % posts.len()] }, f0, f1)
         }
-        95 => {
+        97 => {
             let kinds = [SvmKernelKind::Linear, SvmKernelKind::Poly, SvmKernelKind::Rbf, SvmKernelKind::Sigmoid];
             let sk = SvmKernel {
                 rows: p[11], vectors: p[12], features: p[13], kind: kinds[p[58] % kinds.len()],
@@ -350,7 +355,7 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             };
             k::svm_kernel_f32(&sk, f0, f1, f2)
         }
-        96 => {
+        98 => {
             let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
             let sc = SvmClassify { rows: p[11], classes: p[12], probabilities: p[13] % 2 == 1, post: posts[p[58] % posts.len()] };
             let labels = tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9]));
@@ -404,8 +409,8 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 const X86_KERNELS: usize = 4;
 
 /// How many selectors `every_kernel` has (88–90, the Arm DSP kernels, only on a DSP
-/// target).
-const KERNELS: usize = 97;
+/// target; 91–92, the Helium kernels, only on an MVE target).
+const KERNELS: usize = 99;
 
 const CONTROL: &str = r#"
 #[no_mangle]
@@ -628,8 +633,8 @@ fn x86_64_v3_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
 /// and a `main` that calls them all with data the optimiser cannot know. It prints
 /// without `core::fmt` (whose float formatting and semihosting's `println!` have
 /// panic paths of their own), as hex checksums of each model's output.
-fn firmware_main(models: &[(Compilation, &str)], control: bool) -> String {
-    let t = tinyops_targets::lookup("cortex-m4").unwrap();
+fn firmware_main(target: &str, models: &[(Compilation, &str)], control: bool) -> String {
+    let t = tinyops_targets::lookup(target).unwrap();
     let mut s = String::from(
         r#"//! The no-panic proof on bare metal (written by compiler/tests/no_std.rs).
 #![no_std]
@@ -769,8 +774,9 @@ fn main() -> ! {{
     s
 }
 
-/// Writes and cross-builds a bare-metal proof firmware for cortex-m4 in `dir`.
+/// Writes and cross-builds a bare-metal proof firmware for `target` in `dir`.
 fn build_bare_metal_proof(
+    target: &str,
     dir: &Path,
     package: &str,
     models: &[(Compilation, &str)],
@@ -783,12 +789,12 @@ fn build_bare_metal_proof(
         writeln!(deps, "{name} = {{ package = \"{}\", path = \"../{name}\" }}", comp.crate_name()).unwrap();
     }
     let spec = CrateSpec {
-        target: tinyops_targets::lookup("cortex-m4").unwrap(),
+        target: tinyops_targets::lookup(target).unwrap(),
         dir: dir.join(package),
         package: package.into(),
         description: "the no-panic link proof of generated code and every kernel".into(),
         dependencies: deps,
-        main_rs: firmware_main(models, control),
+        main_rs: firmware_main(target, models, control),
         own_panic_handler: true,
         files: vec![],
     };
@@ -812,11 +818,12 @@ fn generated_code_links_into_bare_metal_firmware_without_a_panic_path_and_runs()
     }
 
     let t0 = std::time::Instant::now();
-    let fw = build_bare_metal_proof(&dir, "tinyops-no-panic-proof", &models, false, &tc).unwrap_or_else(|e| {
-        panic!(
+    let fw =
+        build_bare_metal_proof("cortex-m4", &dir, "tinyops-no-panic-proof", &models, false, &tc).unwrap_or_else(|e| {
+            panic!(
             "the proof firmware did not link; a panic path is reachable if this names tinyops_panic_is_reachable:\n{e}"
         )
-    });
+        });
     println!("bare-metal proof firmware built in {:.1} s: {}", t0.elapsed().as_secs_f64(), fw.footprint.to_text());
     let run = qemu::run(t, tc.qemu.as_deref().unwrap(), &fw.elf, None).unwrap();
     let out = &run.stdout;
@@ -830,11 +837,39 @@ fn generated_code_links_into_bare_metal_firmware_without_a_panic_path_and_runs()
     // Control: the same build with one indexing panic path called from main must fail to
     // link. (Without the models: the mechanism is what is checked, and a second link of
     // all seven models would cost minutes.)
-    let err = build_bare_metal_proof(&dir, "tinyops-no-panic-control", &[], true, &tc).map(|_| ()).unwrap_err();
+    let err =
+        build_bare_metal_proof("cortex-m4", &dir, "tinyops-no-panic-control", &[], true, &tc).map(|_| ()).unwrap_err();
     let err = err.to_string();
     assert!(
         err.contains("undefined reference to `tinyops_panic_is_reachable'"),
         "the control firmware linked or failed otherwise; the check is toothless:\n{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same proof on cortex-m55, whose build has the Helium kernels: every kernel
+/// with run-time parameters (the Helium ones among them) and the int8 KWS model
+/// compiled for cortex-m55 (its convolutions on `arm_mve`) link without a panic path
+/// and run in QEMU. One model only: the kernels' run-time-parameter calls are the
+/// proof; the model shows the generated calls link too (about a minute).
+#[test]
+fn helium_code_links_into_bare_metal_firmware_without_a_panic_path_and_runs() {
+    use tinyops_compiler::driver::{qemu, toolchain};
+    let t = tinyops_targets::lookup("cortex-m55").unwrap();
+    let tc = toolchain::check(t, toolchain::Need::Run).unwrap_or_else(|e| panic!("{e}"));
+    let dir = common::tempdir("no-panic-helium");
+    let opts = Options { target: t, ..Options::default() };
+    let c = compile(&common::corpus().join("mlperf_kws_dscnn_int8").join("model.onnx"), &opts).unwrap();
+    assert!(c.generated.code.contains("arm_mve::conv2d_q8"), "the model's convolutions run on Helium");
+    c.write_crate(&dir.join("kws_int8"), None).unwrap();
+    let models = vec![(c, "kws_int8")];
+    let fw = build_bare_metal_proof("cortex-m55", &dir, "tinyops-no-panic-helium", &models, false, &tc)
+        .unwrap_or_else(|e| panic!("the cortex-m55 proof firmware did not link:\n{e}"));
+    let run = qemu::run(t, tc.qemu.as_deref().unwrap(), &fw.elf, None).unwrap();
+    let out = &run.stdout;
+    println!("{out}");
+    assert!(out.starts_with("every kernel ran\n"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("kws_int8 0x")), "{out}");
+    assert!(out.ends_with("ok\n") && out.lines().count() == 4, "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

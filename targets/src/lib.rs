@@ -2,9 +2,14 @@
 //! triple, the emulator board that runs it here, and that board's memory map.
 //!
 //! The compiler asks this crate which kernels a target may use; the drivers ask it
-//! how to build and where to run. Nothing here depends on the rest of tinyops.
+//! how to build and where to run; `tinyops fleet` asks it which devices there are
+//! ([`devices`]). Nothing here depends on the rest of tinyops.
 
 #![no_std]
+
+extern crate alloc;
+
+pub mod devices;
 
 use core::fmt;
 

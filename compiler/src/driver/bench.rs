@@ -35,11 +35,21 @@ pub struct BenchOptions {
     pub quiet: bool,
     /// Also count the instructions of every step (emulated targets).
     pub steps: bool,
+    /// Time onnxruntime beside tinyops on the host when it is installed (`fleet` does
+    /// not: it measures tinyops only).
+    pub onnxruntime: bool,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { compile: Options::default(), data: None, runs: 200, quiet: false, steps: false }
+        BenchOptions {
+            compile: Options::default(),
+            data: None,
+            runs: 200,
+            quiet: false,
+            steps: false,
+            onnxruntime: true,
+        }
     }
 }
 
@@ -255,7 +265,8 @@ fn bench_host(c: &Compilation, model: &Path, input: &[Tensor], opts: &BenchOptio
     let batches = runs.min(10);
     let per_batch = runs.div_ceil(batches);
     let wire = encode_sets(&[input]);
-    let mut ort = match Ort::start(c, model, input) {
+    let started = if opts.onnxruntime { Ort::start(c, model, input) } else { Err("not asked for".to_string()) };
+    let mut ort = match started {
         Ok(o) => {
             r.onnxruntime_note = format!("onnxruntime {}, 1 thread, batches alternating with tinyops", o.version);
             Some(o)

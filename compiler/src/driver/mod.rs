@@ -8,6 +8,7 @@ pub mod compare;
 pub mod conformance;
 pub mod elf;
 pub mod firmware;
+pub mod fleet;
 pub mod harness;
 pub mod host_cpu;
 pub mod progress;

@@ -11,6 +11,8 @@
 
 #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
 pub mod arm_dsp;
+#[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+pub mod arm_mve;
 pub mod pack;
 mod params;
 pub mod portable;

@@ -266,6 +266,79 @@ pub fn arm_dsp_conv2d_weights(w: &[i8], p: &Conv2d, paired: bool, into: &mut [i8
     }
 }
 
+/// Inputs per vector of the Helium kernels: 16 signed bytes (one `q` register).
+pub const ARM_MVE_CHUNK: usize = 16;
+
+/// Bytes of [`arm_mve_conv2d_weights`]' output: channels padded to a multiple of 4,
+/// the receptive field to a multiple of [`ARM_MVE_CHUNK`].
+pub const fn arm_mve_conv2d_weights_len(p: &Conv2d) -> usize {
+    round4(p.out_c) * round_to(p.k_h * p.k_w * p.in_c, ARM_MVE_CHUNK)
+}
+
+/// Convolution filters `O,kH,kW,I` for the Helium convolution, which computes 4
+/// output channels at once against one vector of 16 inputs: per block of 4 channels,
+/// per chunk of 16 inputs, the 16 weights of each of the 4 channels in turn (64
+/// bytes), so the kernel reads its weights as one sequential stream. Inputs past the
+/// receptive field and channels past `out_c` are zero. False (and `into` untouched)
+/// when the slices are too short.
+pub fn arm_mve_conv2d_weights(w: &[i8], p: &Conv2d, into: &mut [i8]) -> bool {
+    let k = p.k_h * p.k_w * p.in_c;
+    let Some(into) = into.get_mut(..arm_mve_conv2d_weights_len(p)) else { return false };
+    if w.len() < p.out_c * k {
+        return false;
+    }
+    let chunks = round_to(k, ARM_MVE_CHUNK) / ARM_MVE_CHUNK;
+    for (i, o) in into.iter_mut().enumerate() {
+        // i = ((b · chunks + g) · 4 + j) · 16 + e
+        let e = i % ARM_MVE_CHUNK;
+        let j = (i / ARM_MVE_CHUNK) % 4;
+        let g = (i / (4 * ARM_MVE_CHUNK)) % chunks.max(1);
+        let b = i / (4 * ARM_MVE_CHUNK * chunks.max(1));
+        let (oc, kk) = (4 * b + j, ARM_MVE_CHUNK * g + e);
+        *o = if oc < p.out_c && kk < k { w.get(oc * k + kk).copied().unwrap_or(0) } else { 0 };
+    }
+    true
+}
+
+/// Scratch words of the Helium convolution: the output-stage table (16 words per
+/// block of 4 channels: biases, multipliers, rounding terms with the output zero
+/// point folded in, negated shifts) and one receptive field of raw input bytes.
+pub const fn arm_mve_conv2d_scratch(p: &Conv2d) -> usize {
+    4 * round4(p.out_c) + round_to(p.k_h * p.k_w * p.in_c, ARM_MVE_CHUNK) / 4
+}
+
+/// Bytes of [`arm_mve_depthwise_weights`]' output: channels padded to a multiple of 8.
+pub const fn arm_mve_depthwise_weights_len(channels: usize, taps: usize) -> usize {
+    round_to(channels, 8) * taps
+}
+
+/// Depthwise filters `kH,kW,C` (`taps × channels`, see [`taps_by_channel`]) for the
+/// Helium depthwise convolution, which computes 8 channels at once in 16-bit lanes:
+/// per group of 8 channels, per tap, the group's 8 weights. Channels past `channels`
+/// are zero. False (and `into` untouched) when the slices are too short.
+pub fn arm_mve_depthwise_weights(w: &[i8], channels: usize, taps: usize, into: &mut [i8]) -> bool {
+    let Some(into) = into.get_mut(..arm_mve_depthwise_weights_len(channels, taps)) else { return false };
+    if w.len() < channels * taps {
+        return false;
+    }
+    for (i, o) in into.iter_mut().enumerate() {
+        // i = (g · taps + t) · 8 + j
+        let j = i % 8;
+        let t = (i / 8) % taps.max(1);
+        let c = 8 * (i / (8 * taps.max(1))) + j;
+        *o = if c < channels { w.get(t * channels + c).copied().unwrap_or(0) } else { 0 };
+    }
+    true
+}
+
+/// Scratch words of the Helium depthwise convolution: the output-stage table (32
+/// words per group of 8 channels), two tap-offset tables (`taps` words each) and a row
+/// of input zero points (channels padded to 8).
+pub const fn arm_mve_depthwise_scratch(p: &Conv2d) -> usize {
+    let c8 = round_to(p.in_c, 8);
+    4 * c8 + 2 * p.k_h * p.k_w + c8 / 4
+}
+
 /// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/groups` with one filter per
 /// channel) as `kH,kW,C`: the channels of one tap side by side.
 pub fn taps_by_channel<T: Copy>(w: &[T], channels: usize, taps: usize, into: &mut [T]) -> bool {

@@ -4,6 +4,7 @@
 //! `kernels::<isa>`); this is the compiler's knowledge of it.
 
 mod arm_dsp;
+mod arm_mve;
 mod portable;
 mod x86_avx2;
 
@@ -48,6 +49,11 @@ impl Isa {
             Isa::X86Avx2 => Some((
                 r#"all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")"#,
                 "-C target-cpu=x86-64-v3 (or -C target-feature=+avx2,+fma)",
+            )),
+            // rustc reports no `mve` feature; it reports `neon` on MVE cores.
+            Isa::ArmMve => Some((
+                r#"all(target_arch = "arm", target_feature = "mclass", target_feature = "neon")"#,
+                "-C target-cpu=cortex-m55",
             )),
             _ => None,
         }
@@ -113,5 +119,9 @@ pub fn all_i8(k: &Kernel) -> bool {
 /// Every implementation, most specific first: per-ISA ones, then the portable
 /// implementation of every family, which always qualifies.
 pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
-    arm_dsp::IMPLEMENTATIONS.iter().chain(x86_avx2::IMPLEMENTATIONS).chain(portable::IMPLEMENTATIONS)
+    arm_mve::IMPLEMENTATIONS
+        .iter()
+        .chain(arm_dsp::IMPLEMENTATIONS)
+        .chain(x86_avx2::IMPLEMENTATIONS)
+        .chain(portable::IMPLEMENTATIONS)
 }

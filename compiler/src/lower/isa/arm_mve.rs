@@ -1,0 +1,169 @@
+//! The Helium implementations (`kernels::arm_mve`; Cortex-M55): signed 8-bit
+//! one-group convolutions (four output channels per `vmladava.s8` pass, weights in
+//! blocks of 4 channels and chunks of 16 inputs) and depthwise convolutions (8
+//! channels per vector in 16-bit lanes, weights in groups of 8 channels per tap).
+//! They read their bias with the input zero point folded in
+//! (`tinyops_runtime::kernels::pack`, the same functions the kernel suite uses), so
+//! their weights and bias must be constants.
+
+use super::portable::{depthwise_taps_by_channel, layout};
+use super::{all_i8, Implementation, Isa};
+use crate::ir::{Data, Tensor};
+use crate::lower::kernel::{Family, Kernel};
+use tinyops_runtime::kernels::pack;
+use tinyops_targets::Feature;
+
+fn conv_accepts(k: &Kernel) -> bool {
+    matches!(k, Kernel::Conv2dQ8 { p, .. } if p.groups == 1) && all_i8(k)
+}
+
+/// Weights in blocks of 4 channels, chunks of 16 inputs
+/// (`pack::arm_mve_conv2d_weights`), bias with the zero point folded in, padded to a
+/// multiple of 4 channels.
+fn conv_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::Conv2dQ8 { p, x_zp, .. } = k else { return None };
+    let Data::I8(w) = &reads.get(1).copied().flatten()?.data else { return None };
+    let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
+        None => vec![],
+        Some(Data::I32(v)) => v.clone(),
+        Some(_) => return None,
+    };
+    let kk = p.k_h * p.k_w * p.in_c;
+    let mut wp = vec![0i8; pack::arm_mve_conv2d_weights_len(p)];
+    let mut bp = vec![0i32; pack::round4(p.out_c)];
+    (pack::arm_mve_conv2d_weights(w, p, &mut wp) && pack::fold_zero_point(w, &bias, p.out_c, kk, *x_zp, 4, &mut bp))
+        .then(|| {
+            vec![
+                None,
+                Some(Tensor { shape: vec![wp.len()], data: Data::I8(wp) }),
+                Some(Tensor { shape: vec![bp.len()], data: Data::I32(bp) }),
+            ]
+        })
+}
+
+/// Filters in groups of 8 channels per tap (`pack::arm_mve_depthwise_weights`), bias
+/// with the zero point folded in over all taps, padded to a multiple of 8 channels.
+fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::DepthwiseConv2dQ8 { p, x_zp, .. } = k else { return None };
+    let hwc = depthwise_taps_by_channel(k, reads)?;
+    let Data::I8(w) = &hwc.get(1)?.as_ref()?.data else { return None };
+    let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
+        None => vec![],
+        Some(Data::I32(v)) => v.clone(),
+        Some(_) => return None,
+    };
+    let taps = p.k_h * p.k_w;
+    let mut bp = vec![0i32; pack::round_to(p.in_c, 8)];
+    let mut wp = vec![0i8; pack::arm_mve_depthwise_weights_len(p.in_c, taps)];
+    (pack::fold_zero_point_by_channel(w, &bias, p.in_c, taps, *x_zp, &mut bp)
+        && pack::arm_mve_depthwise_weights(w, p.in_c, taps, &mut wp))
+    .then(|| {
+        vec![
+            None,
+            Some(Tensor { shape: vec![wp.len()], data: Data::I8(wp) }),
+            Some(Tensor { shape: vec![bp.len()], data: Data::I32(bp) }),
+        ]
+    })
+}
+
+fn depthwise_scratch(k: &Kernel) -> usize {
+    match k {
+        Kernel::DepthwiseConv2dQ8 { p, .. } => pack::arm_mve_depthwise_scratch(p) * 4,
+        _ => 0,
+    }
+}
+
+fn conv_scratch(k: &Kernel) -> usize {
+    match k {
+        Kernel::Conv2dQ8 { p, .. } => pack::arm_mve_conv2d_scratch(p) * 4,
+        _ => 0,
+    }
+}
+
+const MVE: &[Feature] = &[Feature::ArmMve];
+
+/// The Helium implementations.
+pub static IMPLEMENTATIONS: &[Implementation] = &[
+    Implementation {
+        family: Family::Conv2dQ8,
+        isa: Isa::ArmMve,
+        requires: MVE,
+        unless: &[],
+        layout: layout(Family::Conv2dQ8),
+        accepts: conv_accepts,
+        pack: conv_pack,
+        scratch: conv_scratch,
+    },
+    Implementation {
+        family: Family::DepthwiseConv2dQ8,
+        isa: Isa::ArmMve,
+        requires: MVE,
+        unless: &[],
+        layout: layout(Family::DepthwiseConv2dQ8),
+        accepts: all_i8,
+        pack: depthwise_pack,
+        scratch: depthwise_scratch,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::DType;
+    use tinyops_runtime::kernels::Conv2d;
+    use tinyops_runtime::quant::QOut;
+
+    #[test]
+    fn weights_go_in_blocks_of_four_channels_and_the_zero_point_folds_into_the_bias() {
+        let p = Conv2d {
+            batch: 1,
+            in_c: 2,
+            in_h: 1,
+            in_w: 1,
+            out_c: 3,
+            out_h: 1,
+            out_w: 1,
+            k_h: 1,
+            k_w: 1,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 0,
+            pad_left: 0,
+            groups: 1,
+        };
+        let k = Kernel::Conv2dQ8 {
+            x: DType::I8,
+            w: DType::I8,
+            y: DType::I8,
+            p,
+            x_zp: 10,
+            out: QOut { zp: 0, min: -128, max: 127 },
+            mults: vec![1 << 30],
+            shifts: vec![40],
+        };
+        assert!(conv_accepts(&k));
+        let grouped = match k.clone() {
+            Kernel::Conv2dQ8 { x, w, y, x_zp, out, mults, shifts, .. } => {
+                let p = Conv2d { groups: 2, in_c: 2, out_c: 4, ..p };
+                Kernel::Conv2dQ8 { x, w, y, p, x_zp, out, mults, shifts }
+            }
+            _ => unreachable!(),
+        };
+        assert!(!conv_accepts(&grouped));
+        let w = Tensor::new(vec![3, 1, 1, 2], Data::I8(vec![1, 2, 3, 4, 5, 6])).unwrap();
+        let b = Tensor::new(vec![3], Data::I32(vec![100, 200, 300])).unwrap();
+        let packed = conv_pack(&k, &[None, Some(&w), Some(&b)]).unwrap();
+        // One block of 4 channels (the fourth is padding), one chunk of 16 inputs each.
+        let mut want = vec![0i8; 64];
+        want[..2].copy_from_slice(&[1, 2]);
+        want[16..18].copy_from_slice(&[3, 4]);
+        want[32..34].copy_from_slice(&[5, 6]);
+        assert_eq!(packed[1].as_ref().unwrap().data, Data::I8(want));
+        assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![100 - 30, 200 - 70, 300 - 110, 0]));
+        assert_eq!(conv_scratch(&k), 4 * (16 + 4));
+        // Run-time weights rule the implementation out.
+        assert!(conv_pack(&k, &[None, None, Some(&b)]).is_none());
+    }
+}

@@ -1,0 +1,395 @@
+//! Quantised convolution on Helium, signed 8-bit activations and weights,
+//! channels-last, one group.
+//!
+//! Per output pixel, the receptive field is either read in place (a 1×1 convolution
+//! without padding: the pixel's channels are contiguous) or copied ("im2col") into
+//! scratch as raw bytes, window positions in the padding holding the input zero
+//! point. Then four output channels at a time: [`dot4`] runs one vector of 16 inputs
+//! against the four channels' weights ([`pack::arm_mve_conv2d_weights`]), 64
+//! multiply-adds per 10 instructions, and [`requant4`] requantises the four sums at
+//! once. The bias arrives with the zero point folded in ([`pack::fold_zero_point`]), so
+//! raw inputs are multiplied as they are: `bias − zp·Σw + Σ x·w = bias + Σ (x − zp)·w`,
+//! the padding contributing `(zp − zp)·w = 0` as in the portable kernel. Results are
+//! bit-identical to it.
+//!
+//! [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
+//! [`pack::fold_zero_point`]: crate::kernels::pack::fold_zero_point
+
+use super::insn::{conv_row, copy, depthwise_row, dot4, fill, requant4};
+use crate::kernels::pack::{
+    arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, arm_mve_depthwise_scratch, arm_mve_depthwise_weights_len,
+    round4, round_to, ARM_MVE_CHUNK,
+};
+use crate::kernels::Conv2d;
+use crate::quant::{requantize, QOut, Weight, Q8};
+
+/// Words per block of 4 channels in the output-stage table.
+const TABLE: usize = 16;
+
+/// Fills the output-stage table (per block of 4 channels: biases, multipliers,
+/// rounding terms `2^(t−1) + zp·2^t`, negated shifts `−t`, with `t = shift − 32`);
+/// false when some
+/// channel's stage does not take that form (a shift outside 33..=62, or a rounding
+/// term of 2^30 or more in magnitude, which could overflow `hi + rnd`). Channels past
+/// `channels` get a harmless stage.
+fn fill_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usize, table: &mut [i32]) -> bool {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let blocks = channels.div_ceil(4);
+    let mut filled = 0;
+    let rows = table.as_chunks_mut::<TABLE>().0.iter_mut().zip(bias.as_chunks::<4>().0);
+    for (b, (row, bq)) in rows.take(blocks).enumerate() {
+        row[..4].copy_from_slice(bq);
+        for j in 0..4 {
+            let c = 4 * b + j;
+            let (m, rnd, t) = if c < channels {
+                let i = if per_channel { c } else { 0 };
+                let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+                if !(33..=62).contains(&s) {
+                    return false;
+                }
+                let t = s - 32;
+                let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
+                if rnd.abs() >= 1 << 30 {
+                    return false;
+                }
+                (m, rnd as i32, t)
+            } else {
+                (0, 0, 1)
+            };
+            row[4 + j] = m;
+            row[8 + j] = rnd;
+            row[12 + j] = -t;
+        }
+        filled += 1;
+    }
+    filled == blocks
+}
+
+/// Copies the receptive field of output pixel `(n, oy, ox)` into `row` (`kH,kW,C`
+/// order, padding as `zp`).
+#[inline(always)]
+fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mut [i8]) {
+    let c = p.in_c;
+    let mut at = 0;
+    let ix0 = (ox * p.stride_w).checked_sub(p.pad_left);
+    // The window's columns all inside the input and adjacent: each of its rows is
+    // one run of `k_w · c` bytes of the input.
+    let whole = p.dil_w == 1 && ix0.is_some_and(|v| v + p.k_w <= p.in_w);
+    for ky in 0..p.k_h {
+        let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
+        if let (true, Some(iy), Some(ix0)) = (whole, iy, ix0) {
+            let len = p.k_w * c;
+            let from = ((n * p.in_h + iy) * p.in_w + ix0) * c;
+            let (Some(dst), Some(src)) = (row.get_mut(at..at + len), x.get(from..from + len)) else { return };
+            // SAFETY: `src` and `dst` are `len` bytes each.
+            unsafe { copy(src.as_ptr(), dst.as_mut_ptr(), len) };
+            at += len;
+            continue;
+        }
+        for kx in 0..p.k_w {
+            let ix = (ox * p.stride_w + kx * p.dil_w).checked_sub(p.pad_left).filter(|&v| v < p.in_w);
+            let Some(dst) = row.get_mut(at..at + c) else { return };
+            at += c;
+            let from = match (iy, ix) {
+                (Some(iy), Some(ix)) => ((n * p.in_h + iy) * p.in_w + ix) * c,
+                _ => usize::MAX,
+            };
+            match x.get(from..from.wrapping_add(c)) {
+                // SAFETY: `src` and `dst` are `c` bytes each.
+                Some(src) => unsafe { copy(src.as_ptr(), dst.as_mut_ptr(), c) },
+                // SAFETY: `dst` is `c` bytes.
+                None => unsafe { fill(dst.as_mut_ptr(), zp, c) },
+            }
+        }
+    }
+}
+
+/// Quantised 2-D convolution, one group, i8 activations and weights: `w` from
+/// [`pack::arm_mve_conv2d_weights`], `bias` with the zero point folded in (channels
+/// padded to a multiple of 4; both by the compiler), `acc` scratch of
+/// [`arm_mve_conv2d_scratch`] words. Other element types or grouped convolutions
+/// leave `y` untouched (the compiler never chooses this kernel for them).
+///
+/// [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let k = p.k_h * p.k_w * p.in_c;
+    let c = p.out_c;
+    let blocks = c.div_ceil(4);
+    let block_bytes = 4 * round_to(k, ARM_MVE_CHUNK);
+    if p.groups != 1
+        || !p.is_valid()
+        || k == 0
+        || x.len() < p.input_len()
+        || w.len() < arm_mve_conv2d_weights_len(p)
+        || bias.len() < round4(c)
+        || y.len() < p.output_len()
+        || mult.is_empty()
+        || shift.is_empty()
+        || !(-128..=127).contains(&x_zp)
+    {
+        return;
+    }
+    let Some(scratch) = acc.get_mut(..arm_mve_conv2d_scratch(p)) else { return };
+    // Checked split: a scratch too short for these parameters leaves `y` untouched.
+    let Some((table, row)) = scratch.split_at_mut_checked(TABLE * blocks) else { return };
+    let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(row)).get_mut(..k) else { return };
+    let vector = out.min <= out.max && fill_table(mult, shift, out.zp, bias, c, table);
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    // A 1×1 convolution whose every pixel lies inside the input (no padding on any
+    // side) reads each pixel's channels in place.
+    let in_place = p.k_h == 1
+        && p.k_w == 1
+        && p.pad_top == 0
+        && p.pad_left == 0
+        && p.out_h.saturating_sub(1) * p.stride_h < p.in_h
+        && p.out_w.saturating_sub(1) * p.stride_w < p.in_w;
+    let zp = x_zp as i8;
+    let pixels = p.out_h * p.out_w;
+    for n in 0..p.batch {
+        for q in 0..pixels {
+            // (`pixels > 0` implies `out_w > 0`; the checked forms keep the panic path out.)
+            let (oy, ox) = (q.checked_div(p.out_w).unwrap_or(0), q.checked_rem(p.out_w).unwrap_or(0));
+            let field: &[i8] = if in_place {
+                let from = ((n * p.in_h + oy * p.stride_h) * p.in_w + ox * p.stride_w) * p.in_c;
+                let Some(f) = x.get(from..from + k) else { return };
+                f
+            } else {
+                im2col(p, x, zp, n, oy, ox, row);
+                row
+            };
+            let at = (n * pixels + q) * c;
+            let Some(yrow) = y.get_mut(at..at + c) else { return };
+            let (y4, y1) = yrow.as_chunks_mut::<4>();
+            // The full blocks in one call when the output stage is vectorised.
+            let done = if vector && !y4.is_empty() {
+                // SAFETY: `field` holds `k` bytes, `w` the weights of every block
+                // (checked above), `table` 16 words per block, `y4` 4 bytes per full block.
+                unsafe {
+                    conv_row(
+                        field.as_ptr(),
+                        k,
+                        w.as_ptr(),
+                        table.as_ptr(),
+                        y4.len(),
+                        out.min,
+                        out.max,
+                        y4.as_mut_ptr().cast(),
+                    )
+                };
+                y4.len()
+            } else {
+                0
+            };
+            let rows = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<TABLE>().0);
+            for (b, (bq, tq)) in rows.enumerate().take(blocks).skip(done) {
+                let Some(wb) = w.get(b * block_bytes..(b + 1) * block_bytes) else { return };
+                // SAFETY: `field` holds `k` bytes and `wb` the block's 64·⌈k/16⌉.
+                let a = unsafe { dot4(field.as_ptr(), wb.as_ptr(), k, *bq) };
+                let mut last = [0i8; 4];
+                let dst: &mut [i8] = match y4.get_mut(b) {
+                    Some(d) => d,
+                    None => &mut last,
+                };
+                if vector {
+                    // SAFETY: `tq` is 12 aligned words and `dst` at least 4 bytes.
+                    unsafe { requant4(a, tq.as_ptr(), out.min, out.max, dst.as_mut_ptr()) };
+                } else {
+                    for (j, v) in dst.iter_mut().enumerate() {
+                        let i = if per_channel { 4 * b + j } else { 0 };
+                        let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+                        *v = out.finish(requantize(a[j], m, s as u32)) as i8;
+                    }
+                }
+                if b == y4.len() {
+                    y1.iter_mut().zip(last).for_each(|(v, l)| *v = l);
+                }
+            }
+        }
+    }
+}
+
+/// Words per group of 8 channels in the depthwise output-stage table.
+const DW_TABLE: usize = 32;
+
+/// Fills the depthwise output-stage table for `groups` full groups of 8 channels
+/// (biases, multipliers, rounding terms `2^(t−1) + zp·2^t`, negated shifts, each as
+/// the group's 4 even channels then its 4 odd ones); false when some channel's stage
+/// does not take that form (see [`fill_table`]).
+fn fill_depthwise_table(
+    mult: &[i32],
+    shift: &[i32],
+    zp: i32,
+    bias: &[i32],
+    channels: usize,
+    groups: usize,
+    table: &mut [i32],
+) -> bool {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let mut filled = 0;
+    for (g, row) in table.as_chunks_mut::<DW_TABLE>().0.iter_mut().take(groups).enumerate() {
+        for j in 0..8 {
+            let c = 8 * g + j;
+            let i = if per_channel { c } else { 0 };
+            let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+            let Some(b) = bias.get(c).copied() else { return false };
+            if !(33..=62).contains(&s) {
+                return false;
+            }
+            let t = s - 32;
+            let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
+            if rnd.abs() >= 1 << 30 {
+                return false;
+            }
+            // Lane `j / 2` of the even (j even) or odd vector.
+            let lane = 4 * (j % 2) + j / 2;
+            row[lane] = b;
+            row[8 + lane] = m;
+            row[16 + lane] = rnd as i32;
+            row[24 + lane] = -t;
+        }
+        filled += 1;
+    }
+    filled == groups
+}
+
+/// Quantised depthwise convolution (`groups = in_c = out_c`), i8, weights from
+/// [`pack::arm_mve_depthwise_weights`], `bias` with the zero point folded in over all
+/// taps (`bias − zp·Σ_taps w`, channels padded to a multiple of 8); `acc` is scratch
+/// of [`arm_mve_depthwise_scratch`] words. Per output pixel, eight channels at a time
+/// in 16-bit lanes ([`depthwise_row`]), the accumulators staying in vector registers
+/// across the taps. A tap in the padding reads a row of zero points instead of the
+/// input (putting back what the folded bias took out), so every pixel runs the same
+/// loop. Channels past the last full group of 8, and output stages the vector form
+/// does not cover, take a scalar path with the same arithmetic as the portable twin.
+///
+/// [`pack::arm_mve_depthwise_weights`]: crate::kernels::pack::arm_mve_depthwise_weights
+/// [`arm_mve_depthwise_scratch`]: crate::kernels::pack::arm_mve_depthwise_scratch
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let c = p.in_c;
+    let c8 = round_to(c, 8);
+    let taps = p.k_h * p.k_w;
+    if p.groups != c
+        || p.out_c != c
+        || c == 0
+        || taps == 0
+        || !p.is_valid()
+        || x.len() < p.input_len()
+        || w.len() < arm_mve_depthwise_weights_len(c, taps)
+        || bias.len() < c8
+        || y.len() < p.output_len()
+        || mult.is_empty()
+        || shift.is_empty()
+        || !(-128..=127).contains(&x_zp)
+    {
+        return;
+    }
+    let Some(scratch) = acc.get_mut(..arm_mve_depthwise_scratch(p)) else { return };
+    // Checked splits: a scratch too short for these parameters leaves `y` untouched.
+    let Some((table, rest)) = scratch.split_at_mut_checked(4 * c8) else { return };
+    let Some((inner, rest)) = rest.split_at_mut_checked(taps) else { return };
+    let Some((edge, zrow)) = rest.split_at_mut_checked(taps) else { return };
+    let full = c / 8;
+    let vector = full > 0 && out.min <= out.max && fill_depthwise_table(mult, shift, out.zp, bias, c, full, table);
+    let per_channel = mult.len() >= c && shift.len() >= c;
+    let zrow = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(zrow));
+    zrow.iter_mut().for_each(|v| *v = x_zp as i8);
+    // Tap `t` is at row `t / k_w`, column `t % k_w` of the window (`taps > 0` implies
+    // `k_w > 0`; the checked forms keep the panic path out).
+    let tap = |t: usize| (t.checked_div(p.k_w).unwrap_or(0), t.checked_rem(p.k_w).unwrap_or(0));
+    // Input offset of each tap from the window's first element, in bytes.
+    for (t, o) in inner.iter_mut().enumerate() {
+        let (ty, tx) = tap(t);
+        *o = ((ty * p.dil_h * p.in_w + tx * p.dil_w) * c) as i32;
+    }
+    let (ext_h, ext_w) = ((p.k_h - 1) * p.dil_h, (p.k_w - 1) * p.dil_w);
+    for n in 0..p.batch {
+        for oy in 0..p.out_h {
+            let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;
+            for ox in 0..p.out_w {
+                let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;
+                let inside = iy0 >= 0 && ix0 >= 0 && iy0 as usize + ext_h < p.in_h && ix0 as usize + ext_w < p.in_w;
+                // The window's first element (possibly outside the input).
+                let base = ((n as isize * p.in_h as isize + iy0) * p.in_w as isize + ix0) * c as isize;
+                let origin = x.as_ptr().wrapping_offset(base);
+                let offs: &[i32] = if inside {
+                    inner
+                } else {
+                    // Taps in the padding point at the zero-point row instead: from
+                    // this window's origin, the row is `zrow − origin` bytes away.
+                    let to_zeros = (zrow.as_ptr() as isize).wrapping_sub(origin as isize) as i32;
+                    for (t, (o, &i)) in edge.iter_mut().zip(inner.iter()).enumerate() {
+                        let (ty, tx) = tap(t);
+                        let (iy, ix) = (iy0 + (ty * p.dil_h) as isize, ix0 + (tx * p.dil_w) as isize);
+                        let ok = iy >= 0 && ix >= 0 && (iy as usize) < p.in_h && (ix as usize) < p.in_w;
+                        *o = if ok { i } else { to_zeros };
+                    }
+                    edge
+                };
+                let at = ((n * p.out_h + oy) * p.out_w + ox) * c;
+                let Some(yrow) = y.get_mut(at..at + c) else { return };
+                let done = if vector {
+                    // SAFETY: every `origin + 8g + offs[t]` is 8 readable bytes for a
+                    // full group `g`: inside the input (the tap is inside it and the
+                    // group's channels exist) or inside the zero-point row (c8 bytes);
+                    // `offs` has `taps` words, `w` 8·taps bytes per group (checked
+                    // above), `table` 32 words per full group, `yrow` 8 bytes per one.
+                    unsafe {
+                        depthwise_row(
+                            origin,
+                            offs.as_ptr(),
+                            taps,
+                            w.as_ptr(),
+                            table.as_ptr(),
+                            full,
+                            out.min,
+                            out.max,
+                            yrow.as_mut_ptr(),
+                        )
+                    };
+                    8 * full
+                } else {
+                    0
+                };
+                // The other channels one at a time.
+                for (ch, v) in yrow.iter_mut().enumerate().skip(done) {
+                    let mut a = bias.get(ch).copied().unwrap_or(0);
+                    for (t, &off) in offs.iter().enumerate() {
+                        let wv = w.get(((ch / 8) * taps + t) * 8 + ch % 8).copied().unwrap_or(0) as i32;
+                        // SAFETY: as above, for one byte of channel `ch` (or of the row).
+                        let xv = unsafe { origin.wrapping_add(ch).wrapping_offset(off as isize).read() } as i32;
+                        a += xv * wv;
+                    }
+                    let i = if per_channel { ch } else { 0 };
+                    let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+                    *v = out.finish(requantize(a, m, s as u32)) as i8;
+                }
+            }
+        }
+    }
+}
