@@ -12,7 +12,7 @@ pub mod memory;
 
 use crate::driver::conformance::{summary_line, tally, ConformanceReport, OpCounts, Status};
 use crate::error::{Error, Result};
-use crate::ops::registry::{Entry, MAX_OPSET, OPS};
+use crate::ops::registry::{Entry, OPS};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -98,7 +98,7 @@ pub fn readme_table(cases: &[CaseLine]) -> String {
     let mut ops: Vec<&Entry> = OPS.iter().collect();
     ops.sort_by_key(|e| (e.domain, e.op_type.to_ascii_lowercase()));
     for e in ops {
-        let max = if e.domain == "ai.onnx" { MAX_OPSET.to_string() } else { "latest".into() };
+        let max = e.opsets_end();
         let tests = per_op.get(&key(e)).map_or("—".to_string(), |c| format!("{}/{}", c.pass, c.cases));
         s.push_str(&format!("| {} | {} | {}–{} | {tests} | {} |\n", e.op_type, e.domain, e.since, max, e.notes));
     }

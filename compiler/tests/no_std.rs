@@ -315,6 +315,55 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let tk = TopK { outer: p[11], len: p[12], inner: p[13], k: p[14], largest: p[15] % 2 == 1 };
             k::top_k::<f32>(&tk, f0, f1, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])))
         }
+        93 | 94 => {
+            let aggregates = [Aggregate::Sum, Aggregate::Average, Aggregate::Min, Aggregate::Max];
+            let te = TreeEnsemble {
+                rows: p[11], features: p[12], targets: p[13], trees: p[14], nodes: p[15], leaves: p[16],
+                aggregate: aggregates[p[58] % aggregates.len()],
+            };
+            let mode = take(&mut b, p[21]);
+            if sel == 93 {
+                let (f4, f5) = (take(&mut f, p[17]), take(&mut f, p[18]));
+                let (r, fe, ch, ls, tg) = (take(&mut b, p[19]), take(&mut b, p[20]), take(&mut b, p[22]), take(&mut b, p[23]), take(&mut b, p[24]));
+                k::tree_ensemble::<f32, u8>(&te, r, fe, f0, mode, ch, ls, tg, f1, f2, f3, f4, f5)
+            } else {
+                use tinyops_runtime::arena::cast_mut;
+                let mut u = |n: usize| cast_mut::<u16>(take(&mut b, n));
+                let (r, fe, ch, ls, tg) = (u(p[19]), u(p[20]), u(p[22]), u(p[23]), u(p[24]));
+                let mut d = |n: usize| cast_mut::<f64>(take(&mut b, n));
+                let (sp, wt, st, bs, x, y) = (d(p[25]), d(p[26]), d(p[27]), d(p[28]), d(p[29]), d(p[30]));
+                k::tree_ensemble::<f64, u16>(&te, r, fe, sp, mode, ch, ls, tg, wt, st, bs, x, y)
+            }
+        }
+        95 => {
+            let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
+            let rules = [LabelRule::ArgMax, LabelRule::SecondAbove, LabelRule::OneMinus, LabelRule::Negate];
+            let mc = MlClassify {
+                rows: p[11], columns: p[12], classes: p[13], post: posts[p[58] % posts.len()], rule: rules[p[59] % rules.len()],
+                threshold: f3.first().copied().unwrap_or(0.5),
+            };
+            let labels = tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9]));
+            k::ml_classify_f32(&mc, labels, f0, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[10])), f1)
+        }
+        96 => {
+            let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
+            k::ml_transform_f32(&MlTransform { rows: p[11], columns: p[12], post: posts[p[58] % posts.len()] }, f0, f1)
+        }
+        97 => {
+            let kinds = [SvmKernelKind::Linear, SvmKernelKind::Poly, SvmKernelKind::Rbf, SvmKernelKind::Sigmoid];
+            let sk = SvmKernel {
+                rows: p[11], vectors: p[12], features: p[13], kind: kinds[p[58] % kinds.len()],
+                gamma: f3.first().copied().unwrap_or(0.1), coef0: f3.get(1).copied().unwrap_or(0.0), degree: f3.get(2).copied().unwrap_or(3.0),
+            };
+            k::svm_kernel_f32(&sk, f0, f1, f2)
+        }
+        98 => {
+            let posts = [PostTransform::None, PostTransform::Logistic, PostTransform::Softmax, PostTransform::SoftmaxZero, PostTransform::Probit];
+            let sc = SvmClassify { rows: p[11], classes: p[12], probabilities: p[13] % 2 == 1, post: posts[p[58] % posts.len()] };
+            let labels = tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9]));
+            let scratch = take(&mut f, p[17]);
+            k::svm_classify_f32(&sc, labels, f0, f1, f2, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[10])), f3, scratch)
+        }
         _ => {}
     }
 }
@@ -363,7 +412,7 @@ const X86_KERNELS: usize = 4;
 
 /// How many selectors `every_kernel` has (88–90, the Arm DSP kernels, only on a DSP
 /// target; 91–92, the Helium kernels, only on an MVE target).
-const KERNELS: usize = 93;
+const KERNELS: usize = 99;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -45,7 +45,7 @@ fn model(domain: &str, op: &str, n_inputs: usize, dims: &[i64], elem: i32, const
     g.output.push(vi("y", elem, &[]));
     let mut m = ModelProto::new();
     m.ir_version = 8;
-    for (d, v) in [("", 17), ("com.microsoft", 1)] {
+    for (d, v) in [("", 17), ("com.microsoft", 1), ("ai.onnx.ml", 3)] {
         let mut o = OperatorSetIdProto::new();
         o.domain = d.into();
         o.version = v;

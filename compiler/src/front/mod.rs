@@ -189,6 +189,15 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 let id = graph.add_input(vi.name.clone(), ty);
                 names.insert(vi.name.clone(), id);
             }
+            // A string input: named at each node that reads it (LabelEncoder, …).
+            Err(Problem::UnsupportedType { dtype, .. })
+                if dtype == "STRING" && g.node.iter().any(|n| n.input.contains(&vi.name)) =>
+            {
+                for (i, n) in g.node.iter().enumerate().filter(|(_, n)| n.input.contains(&vi.name)) {
+                    let detail = format!("string tensors (input `{}`); generated code holds numbers only", vi.name);
+                    im.problems.push(Problem::Unsupported { node: im.node_ref(n, i), detail });
+                }
+            }
             Err(p) => im.problems.push(p),
         }
     }

@@ -23,7 +23,7 @@ pub enum Lowered {
 }
 
 /// Where an operand of a [`SubNode`] comes from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Src {
     /// ONNX input slot of the node being imported.
     In(usize),

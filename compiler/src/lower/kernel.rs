@@ -10,8 +10,8 @@
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
     Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Gather,
-    GatherElements, Gemm, IndexNd, IntUnary, LayerNorm, LogicOp, Lstm, Nll, Pool2d, QAdd, QMul, Reduce, ReduceOp,
-    Resample, ScatterOp, Strided, TopK, Trilu, UnaryFn,
+    GatherElements, Gemm, IndexNd, IntUnary, LayerNorm, LogicOp, Lstm, MlClassify, MlTransform, Nll, Pool2d, QAdd,
+    QMul, Reduce, ReduceOp, Resample, ScatterOp, Strided, SvmClassify, SvmKernel, TopK, TreeEnsemble, Trilu, UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -57,6 +57,20 @@ pub enum Kernel {
     /// The k largest or smallest elements along an axis and their indices. Reads x;
     /// writes values, indices (i64).
     TopK { t: DType, p: TopK },
+    /// A packed tree ensemble with values of type `t` and indices of type `i`. Reads
+    /// roots, feature, split, mode, child, leaf_start, target, weight, sets, base, x;
+    /// writes y.
+    TreeEnsemble { t: DType, i: DType, p: TreeEnsemble },
+    /// A classifier's labels and probabilities from its scores. Reads labels, scores;
+    /// writes label, probabilities.
+    MlClassifyF32 { p: MlClassify },
+    /// The post transform of classic-ML scores. Reads x; writes y.
+    MlTransformF32 { p: MlTransform },
+    /// SVM kernel values against support vectors. Reads sv, x; writes k.
+    SvmKernelF32 { p: SvmKernel },
+    /// One-against-one SVM votes and probabilities. Reads labels, prob_a, prob_b,
+    /// decisions; writes label, scores, scratch.
+    SvmClassifyF32 { p: SvmClassify },
     /// Integer unary function. Reads x; writes y.
     UnaryInt { t: DType, f: IntUnary },
     /// Float clamp. Reads x; writes y.
@@ -226,6 +240,11 @@ families! {
     ScatterNd => "scatter_nd",
     GatherNd => "gather_nd",
     TopK => "top_k",
+    TreeEnsemble => "tree_ensemble",
+    MlClassifyF32 => "ml_classify_f32",
+    MlTransformF32 => "ml_transform_f32",
+    SvmKernelF32 => "svm_kernel_f32",
+    SvmClassifyF32 => "svm_classify_f32",
     ClampF32 => "clamp_f32",
     UnaryF32 => "unary_f32",
     SoftmaxF32 => "softmax_f32",
@@ -285,7 +304,8 @@ impl Kernel {
             | GatherElements { t, i, .. }
             | ScatterElements { t, i, .. }
             | ScatterNd { t, i, .. }
-            | GatherNd { t, i, .. } => vec![*t, *i],
+            | GatherNd { t, i, .. }
+            | TreeEnsemble { t, i, .. } => vec![*t, *i],
             Nll { i: t, .. }
             | Trilu { t, .. }
             | Compare { t, .. }
@@ -336,6 +356,10 @@ impl Kernel {
             | ClassifyF32 { .. }
             | ArgReduceF32 { .. }
             | DequantizeI32 { .. }
+            | MlClassifyF32 { .. }
+            | MlTransformF32 { .. }
+            | SvmKernelF32 { .. }
+            | SvmClassifyF32 { .. }
             | ResampleF32 { .. } => vec![],
         }
     }

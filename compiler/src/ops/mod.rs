@@ -19,6 +19,7 @@ pub mod layout;
 pub mod logic;
 pub mod loss;
 pub mod lstm;
+pub mod ml;
 pub mod norm;
 pub mod pool;
 pub mod quant;
@@ -226,6 +227,11 @@ define_ops! {
     ScatterNd(scatter::ScatterNd),
     GatherNd(scatter::GatherNd),
     TopK(topk::TopK),
+    TreeEnsemble(ml::tree::TreeEnsemble),
+    MlClassify(ml::MlClassify),
+    MlTransform(ml::MlTransform),
+    SvmKernel(ml::svm::SvmKernel),
+    SvmClassify(ml::svm::SvmClassify),
 }
 
 impl Op {

@@ -2,6 +2,7 @@
 //! and by which function. One line per ONNX op.
 
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
+use super::ml::{linear, prep, svm, tree};
 use super::{
     activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
     reduce, resize, scatter, shape, softmax, topk, OpResult,
@@ -16,6 +17,8 @@ pub struct Entry {
     pub op_type: &'static str,
     /// The first opset version the importer handles.
     pub since: i64,
+    /// The last opset version it handles (`i64::MAX`: every later one).
+    pub until: i64,
     /// The importer.
     pub import: fn(&NodeCx) -> OpResult<Lowered>,
     /// What is supported, for the README table.
@@ -25,12 +28,36 @@ pub struct Entry {
 /// The newest opset version of the default domain the importers know.
 pub const MAX_OPSET: i64 = 28;
 
+/// The newest opset version of the `ai.onnx.ml` domain the importers know.
+pub const MAX_ML_OPSET: i64 = 5;
+
 const fn e(op_type: &'static str, since: i64, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
-    Entry { domain: "ai.onnx", op_type, since, import, notes }
+    Entry { domain: "ai.onnx", op_type, since, until: MAX_OPSET, import, notes }
 }
 
 const fn ms(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
-    Entry { domain: "com.microsoft", op_type, since: 1, import, notes }
+    Entry { domain: "com.microsoft", op_type, since: 1, until: i64::MAX, import, notes }
+}
+
+const fn ml(
+    op_type: &'static str,
+    since: i64,
+    until: i64,
+    import: fn(&NodeCx) -> OpResult<Lowered>,
+    notes: &'static str,
+) -> Entry {
+    Entry { domain: "ai.onnx.ml", op_type, since, until, import, notes }
+}
+
+impl Entry {
+    /// The last supported opset as the op table writes it (`latest` for no bound).
+    pub fn opsets_end(&self) -> String {
+        if self.until == i64::MAX {
+            "latest".into()
+        } else {
+            self.until.to_string()
+        }
+    }
 }
 
 /// Every supported op.
@@ -182,6 +209,51 @@ pub static OPS: &[Entry] = &[
     e("Softsign", 1, activation::import_unary, "f32"),
     e("Tan", 7, activation::import_unary, "f32"),
     e("ThresholdedRelu", 10, activation::import_unary, "f32"),
+    ml("ArrayFeatureExtractor", 1, MAX_ML_OPSET, prep::import_array_feature_extractor, "constant or run-time indices"),
+    ml("Binarizer", 1, MAX_ML_OPSET, prep::import_binarizer, "as Greater and Cast"),
+    ml("Imputer", 1, MAX_ML_OPSET, prep::import_imputer, "f32 and i64; NaN or a value replaced; as Where"),
+    ml(
+        "LabelEncoder",
+        1,
+        MAX_ML_OPSET,
+        prep::import_label_encoder,
+        "numeric keys and values (string ones: unsupported)",
+    ),
+    ml("LinearClassifier", 1, MAX_ML_OPSET, linear::import_classifier, "integer labels; onnxruntime's binary rule"),
+    ml("LinearRegressor", 1, MAX_ML_OPSET, linear::import_regressor, "as Gemm; post transforms"),
+    ml("Normalizer", 1, MAX_ML_OPSET, prep::import_normalizer, "MAX, L1, L2; rows of norm 0 kept"),
+    ml("OneHotEncoder", 1, MAX_ML_OPSET, prep::import_one_hot_encoder, "integer categories; unknown values give zeros"),
+    ml("SVMClassifier", 1, MAX_ML_OPSET, svm::import_classifier, "every kernel; votes; Platt probabilities coupled"),
+    ml("SVMRegressor", 1, MAX_ML_OPSET, svm::import_regressor, "every kernel; linear mode; one_class"),
+    ml("Scaler", 1, MAX_ML_OPSET, prep::import_scaler, "as Sub and Mul"),
+    ml(
+        "TreeEnsemble",
+        5,
+        MAX_ML_OPSET,
+        tree::import_ensemble,
+        "f32/f64; every mode incl. MEMBER, missing tracks, aggregates, post transforms",
+    ),
+    ml(
+        "TreeEnsembleClassifier",
+        1,
+        4,
+        tree::import_classifier,
+        "packed arrays, no recursion; integer labels; onnxruntime's binary rules",
+    ),
+    ml(
+        "TreeEnsembleRegressor",
+        1,
+        4,
+        tree::import_regressor,
+        "packed arrays, no recursion; every aggregate and post transform",
+    ),
+    ml(
+        "ZipMap",
+        1,
+        MAX_ML_OPSET,
+        prep::import_zip_map,
+        "the probability tensor (rows × classes), not a sequence of maps",
+    ),
     ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
     ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),
@@ -262,11 +334,10 @@ pub enum Support {
 pub fn lookup(domain: &str, op_type: &str, opset: i64) -> Support {
     let mut known = None;
     for e in OPS.iter().filter(|e| e.domain == domain && e.op_type == op_type) {
-        let max = if e.domain == "ai.onnx" { MAX_OPSET } else { i64::MAX };
-        if opset >= e.since && opset <= max {
+        if opset >= e.since && opset <= e.until {
             return Support::Yes(e);
         }
-        known = Some(format!("{}–{}", e.since, if max == i64::MAX { "latest".to_string() } else { max.to_string() }));
+        known = Some(format!("{}–{}", e.since, e.opsets_end()));
     }
     match known {
         Some(r) => Support::Opset(r),

@@ -70,6 +70,8 @@ pub enum A {
     F(f32),
     Is(Vec<i64>),
     S(&'static str),
+    Ss(Vec<&'static str>),
+    Fs(Vec<f32>),
 }
 
 impl ModelBuilder {
@@ -135,10 +137,26 @@ impl ModelBuilder {
                     a.type_ = AttributeType::STRING.into();
                     a.s = s.as_bytes().to_vec();
                 }
+                A::Ss(v) => {
+                    a.type_ = AttributeType::STRINGS.into();
+                    a.strings = v.iter().map(|s| s.as_bytes().to_vec()).collect();
+                }
+                A::Fs(v) => {
+                    a.type_ = AttributeType::FLOATS.into();
+                    a.floats = v;
+                }
             }
             n.attribute.push(a);
         }
         self.graph.node.push(n);
+        self
+    }
+
+    /// Puts the last node added in another domain.
+    pub fn domain(mut self, domain: &str) -> Self {
+        if let Some(n) = self.graph.node.last_mut() {
+            n.domain = domain.to_string();
+        }
         self
     }
 

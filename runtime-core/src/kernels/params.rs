@@ -756,3 +756,190 @@ pub struct TopK {
     /// The largest (else the smallest).
     pub largest: bool,
 }
+
+/// How a tree ensemble combines the leaf values its trees reach, per target (ONNX-ML
+/// `aggregate_function`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// The sum.
+    Sum,
+    /// The sum divided by the number of trees.
+    Average,
+    /// The smallest.
+    Min,
+    /// The largest.
+    Max,
+}
+
+/// The bits of a tree node's mode byte ([`tree_ensemble`](crate::kernels::portable::tree_ensemble)):
+/// the comparison in the low three bits, then flags.
+pub mod tree_node {
+    /// `x ≤ split` goes to the true child.
+    pub const LEQ: u8 = 0;
+    /// `x < split`.
+    pub const LT: u8 = 1;
+    /// `x ≥ split`.
+    pub const GTE: u8 = 2;
+    /// `x > split`.
+    pub const GT: u8 = 3;
+    /// `x = split`.
+    pub const EQ: u8 = 4;
+    /// `x ≠ split`.
+    pub const NEQ: u8 = 5;
+    /// `x` is one of a set: the node's split is the set's offset in the sets array,
+    /// which holds the set's length and then its values.
+    pub const MEMBER: u8 = 6;
+    /// The bits holding the comparison.
+    pub const COMPARISON: u8 = 7;
+    /// A missing value (NaN) goes to the true child.
+    pub const MISSING_TRUE: u8 = 8;
+    /// The true child is a leaf (else a node).
+    pub const TRUE_LEAF: u8 = 16;
+    /// The false child is a leaf.
+    pub const FALSE_LEAF: u8 = 32;
+}
+
+/// A tree ensemble packed as arrays ([`tree_ensemble`](crate::kernels::portable::tree_ensemble);
+/// ONNX-ML TreeEnsemble, TreeEnsembleRegressor/Classifier): `rows × features` inputs
+/// give `rows × targets` scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeEnsemble {
+    /// Input rows.
+    pub rows: usize,
+    /// Features per row.
+    pub features: usize,
+    /// Scores per row.
+    pub targets: usize,
+    /// Trees (one root each).
+    pub trees: usize,
+    /// Branch nodes of all trees.
+    pub nodes: usize,
+    /// Leaves of all trees.
+    pub leaves: usize,
+    /// How the trees' values combine.
+    pub aggregate: Aggregate,
+}
+
+/// The transform ONNX-ML classifiers and regressors apply to their scores
+/// (`post_transform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostTransform {
+    /// None.
+    None,
+    /// `1 / (1 + e^-s)` per score.
+    Logistic,
+    /// Softmax over a row.
+    Softmax,
+    /// Softmax over a row in which zeros stay zero.
+    SoftmaxZero,
+    /// `√2 · erfinv(2s − 1)` per score (onnxruntime's erfinv approximation).
+    Probit,
+}
+
+/// How a classifier picks its label from a row of scores and what it writes as
+/// probabilities ([`ml_classify_f32`](crate::kernels::portable::ml_classify_f32)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelRule {
+    /// The label of the first largest score; the scores, transformed, are the
+    /// probabilities.
+    ArgMax,
+    /// Two score columns: `labels[1]` when the second exceeds the threshold, else
+    /// `labels[0]`; both transformed are the probabilities.
+    SecondAbove,
+    /// One score `s`: `labels[1]` when it exceeds the threshold, else `labels[0]`;
+    /// the probabilities are `[1 − s, s]`.
+    OneMinus,
+    /// One score `s`: `labels[1]` when it exceeds the threshold, else `labels[0]`;
+    /// the probabilities are `[σ(−s), σ(s)]` with a logistic transform, else `[−s, s]`.
+    Negate,
+}
+
+/// A classifier's last step: labels and probabilities from scores
+/// ([`ml_classify_f32`](crate::kernels::portable::ml_classify_f32)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MlClassify {
+    /// Rows.
+    pub rows: usize,
+    /// Score columns read per row (1 for the one-score rules).
+    pub columns: usize,
+    /// Classes: probability columns written per row, and labels.
+    pub classes: usize,
+    /// The transform of the scores.
+    pub post: PostTransform,
+    /// How the label is chosen.
+    pub rule: LabelRule,
+    /// The threshold of the binary rules.
+    pub threshold: f32,
+}
+
+/// A post transform of `rows × columns` scores
+/// ([`ml_transform_f32`](crate::kernels::portable::ml_transform_f32)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MlTransform {
+    /// Rows.
+    pub rows: usize,
+    /// Scores per row.
+    pub columns: usize,
+    /// The transform.
+    pub post: PostTransform,
+}
+
+/// The kernel function of a support vector machine (ONNX-ML `kernel_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvmKernelKind {
+    /// `x·v`.
+    Linear,
+    /// `(γ x·v + c)^degree`.
+    Poly,
+    /// `e^(−γ ‖x − v‖²)`.
+    Rbf,
+    /// `tanh(γ x·v + c)`.
+    Sigmoid,
+}
+
+/// Kernel values of `rows` inputs against `vectors` support vectors of `features`
+/// each ([`svm_kernel_f32`](crate::kernels::portable::svm_kernel_f32)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SvmKernel {
+    /// Input rows.
+    pub rows: usize,
+    /// Support vectors.
+    pub vectors: usize,
+    /// Features per row and vector.
+    pub features: usize,
+    /// The kernel function.
+    pub kind: SvmKernelKind,
+    /// γ.
+    pub gamma: f32,
+    /// The constant term c.
+    pub coef0: f32,
+    /// The degree of the polynomial kernel.
+    pub degree: f32,
+}
+
+/// A one-against-one SVM classifier's last step: votes, probabilities and labels from
+/// the `classes·(classes−1)/2` pairwise decision values of each row
+/// ([`svm_classify_f32`](crate::kernels::portable::svm_classify_f32)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SvmClassify {
+    /// Rows.
+    pub rows: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Probabilities by Platt scaling (`prob_a`, `prob_b`) and pairwise coupling;
+    /// else the decision values are the scores.
+    pub probabilities: bool,
+    /// The transform of the scores.
+    pub post: PostTransform,
+}
+
+impl SvmClassify {
+    /// Score columns written per row.
+    pub const fn columns(&self) -> usize {
+        if self.probabilities || self.classes == 2 {
+            self.classes
+        } else {
+            self.classes * (self.classes.saturating_sub(1)) / 2
+        }
+    }
+}

@@ -294,6 +294,43 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
                 f32s(weight),
             ]
         }
+        TreeEnsemble { p, .. } => {
+            let tinyops_runtime::kernels::TreeEnsemble { rows, features, targets, trees, nodes, leaves, aggregate } =
+                *p;
+            let aggregate = variant("Aggregate", aggregate);
+            vec![quote!(&rt::kernels::TreeEnsemble {
+                rows: #rows, features: #features, targets: #targets, trees: #trees, nodes: #nodes, leaves: #leaves,
+                aggregate: #aggregate
+            })]
+        }
+        MlClassifyF32 { p } => {
+            let tinyops_runtime::kernels::MlClassify { rows, columns, classes, post, rule, threshold } = *p;
+            let (post, rule, threshold) =
+                (variant("PostTransform", post), variant("LabelRule", rule), f32_lit(threshold));
+            vec![quote!(&rt::kernels::MlClassify {
+                rows: #rows, columns: #columns, classes: #classes, post: #post, rule: #rule, threshold: #threshold
+            })]
+        }
+        MlTransformF32 { p } => {
+            let tinyops_runtime::kernels::MlTransform { rows, columns, post } = *p;
+            let post = variant("PostTransform", post);
+            vec![quote!(&rt::kernels::MlTransform { rows: #rows, columns: #columns, post: #post })]
+        }
+        SvmKernelF32 { p } => {
+            let tinyops_runtime::kernels::SvmKernel { rows, vectors, features, kind, gamma, coef0, degree } = *p;
+            let (kind, gamma, coef0, degree) =
+                (variant("SvmKernelKind", kind), f32_lit(gamma), f32_lit(coef0), f32_lit(degree));
+            vec![quote!(&rt::kernels::SvmKernel {
+                rows: #rows, vectors: #vectors, features: #features, kind: #kind, gamma: #gamma, coef0: #coef0, degree: #degree
+            })]
+        }
+        SvmClassifyF32 { p } => {
+            let tinyops_runtime::kernels::SvmClassify { rows, classes, probabilities, post } = *p;
+            let post = variant("PostTransform", post);
+            vec![quote!(&rt::kernels::SvmClassify {
+                rows: #rows, classes: #classes, probabilities: #probabilities, post: #post
+            })]
+        }
         ClampF32 { act } => vec![clamp(*act)],
         UnaryF32 { f } => vec![unary(*f)],
         SoftmaxF32 { p } | LogSoftmaxF32 { p } | ChannelAffineF32 { p } | MeanAxisF32 { p } | MaxAxisF32 { p } => {

@@ -24,6 +24,7 @@ fn scratch(k: &Kernel) -> usize {
         Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. } => p.out_c * 4,
         Kernel::AvgPool2dQ8 { p, .. } => p.channels * 4,
         Kernel::LstmF32 { p } => p.scratch_len() * 4,
+        Kernel::SvmClassifyF32 { p } if p.probabilities => (p.classes * p.classes + p.classes) * 4,
         _ => 0,
     }
 }
@@ -84,6 +85,11 @@ portable_all!(
     ScatterNd,
     GatherNd,
     TopK,
+    TreeEnsemble,
+    MlClassifyF32,
+    MlTransformF32,
+    SvmKernelF32,
+    SvmClassifyF32,
     ClampF32,
     UnaryF32,
     SoftmaxF32,

@@ -38,7 +38,11 @@
 //!   functions `5e-7 + 2e-6·|want|`; softmax `5e-6·|want|`, log-softmax
 //!   `4e-6 + 1e-6·|want|`; a whole LSTM sequence `1e-6 + 5e-6·|want|`. None is more
 //!   than ten times the largest error seen over millions of random cases, and all are
-//!   far below what a wrong index or a wrong formula produces.
+//!   far below what a wrong index or a wrong formula produces. The classic-ML checks
+//!   (`ml.rs`), set from 1000 cases per kernel: tree-ensemble averages
+//!   `1e-7 + 1e-6·|want|`; score transforms and SVM kernel values `2e-6 + 2e-5·|want|`
+//!   (the probit `1e-3`: onnxruntime's erfinv approximation, in f32, cancels near
+//!   0.5); coupled SVM probabilities `1e-3` (the iteration's own stopping rule).
 //!
 //! The references in `reference.rs` follow the ONNX definitions in the most direct
 //! way (nested loops over output elements, f64 arithmetic with their own elementary
@@ -94,6 +98,7 @@ mod harness;
 mod index;
 mod lstm;
 mod math64;
+mod ml;
 mod pool;
 mod quant;
 mod reduce;
@@ -361,6 +366,11 @@ const KERNELS: &[Entry] = &[
     entry!(index::scatter_elements, "portable::scatter_elements<f32,i32>", portable::scatter_elements::<f32, i32>),
     entry!(index::scatter_nd, "portable::scatter_nd<f32,i32>", portable::scatter_nd::<f32, i32>),
     entry!(index::top_k, "portable::top_k<f32>", portable::top_k::<f32>),
+    entry!(ml::tree_ensemble, "portable::tree_ensemble<f32,u8>", portable::tree_ensemble::<f32, u8>),
+    entry!(ml::ml_classify, "portable::ml_classify_f32", portable::ml_classify_f32),
+    entry!(ml::ml_transform, "portable::ml_transform_f32", portable::ml_transform_f32),
+    entry!(ml::svm_kernel, "portable::svm_kernel_f32", portable::svm_kernel_f32),
+    entry!(ml::svm_classify, "portable::svm_classify_f32", portable::svm_classify_f32),
     entry!(index::gather_nd, "portable::gather_nd<f32,i32>", portable::gather_nd::<f32, i32>),
     entry!(format::to_small, "portable::cast_format<f32,u8>", portable::cast_format::<f32, u8>),
     entry!(format::from_small, "portable::cast_format<u8,f32>", portable::cast_format::<u8, f32>),
