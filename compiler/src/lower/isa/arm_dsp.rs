@@ -150,40 +150,12 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::DType;
     use tinyops_runtime::kernels::Conv2d;
     use tinyops_runtime::quant::QOut;
 
     #[test]
     fn convolution_weights_pair_up_and_the_zero_point_folds_into_the_bias() {
-        let p = Conv2d {
-            batch: 1,
-            in_c: 2,
-            in_h: 1,
-            in_w: 1,
-            out_c: 3,
-            out_h: 1,
-            out_w: 1,
-            k_h: 1,
-            k_w: 1,
-            stride_h: 1,
-            stride_w: 1,
-            dil_h: 1,
-            dil_w: 1,
-            pad_top: 0,
-            pad_left: 0,
-            groups: 1,
-        };
-        let k = Kernel::Conv2dQ8 {
-            x: DType::I8,
-            w: DType::I8,
-            y: DType::I8,
-            p,
-            x_zp: 10,
-            out: QOut { zp: 0, min: -128, max: 127 },
-            mults: vec![1 << 30],
-            shifts: vec![40],
-        };
+        let (p, k) = crate::lower::isa::pointwise_q8_fixture();
         assert!(conv_accepts(&k));
         let w = Tensor::new(vec![3, 1, 1, 2], Data::I8(vec![1, 2, 3, 4, 5, 6])).unwrap();
         let b = Tensor::new(vec![3], Data::I32(vec![100, 200, 300])).unwrap();

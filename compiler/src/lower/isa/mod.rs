@@ -125,3 +125,40 @@ pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
         .chain(x86_avx2::IMPLEMENTATIONS)
         .chain(portable::IMPLEMENTATIONS)
 }
+
+/// A 1×1 int8 convolution (2 → 3 channels, input zero point 10) and its parameters:
+/// the ISA selectors' packing tests start from it.
+#[cfg(test)]
+pub(crate) fn pointwise_q8_fixture() -> (tinyops_runtime::kernels::Conv2d, Kernel) {
+    use tinyops_runtime::kernels::Conv2d;
+    use tinyops_runtime::quant::QOut;
+    let p = Conv2d {
+        batch: 1,
+        in_c: 2,
+        in_h: 1,
+        in_w: 1,
+        out_c: 3,
+        out_h: 1,
+        out_w: 1,
+        k_h: 1,
+        k_w: 1,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+        groups: 1,
+    };
+    let k = Kernel::Conv2dQ8 {
+        x: crate::ir::DType::I8,
+        w: crate::ir::DType::I8,
+        y: crate::ir::DType::I8,
+        p,
+        x_zp: 10,
+        out: QOut { zp: 0, min: -128, max: 127 },
+        mults: vec![1 << 30],
+        shifts: vec![40],
+    };
+    (p, k)
+}

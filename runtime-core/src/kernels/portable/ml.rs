@@ -25,53 +25,36 @@ pub trait TreeValue: Copy + PartialOrd + Default + 'static {
     fn is_nan(self) -> bool;
 }
 
-impl TreeValue for f32 {
-    const ZERO: f32 = 0.0;
-    #[inline(always)]
-    fn add(self, b: f32) -> f32 {
-        self + b
-    }
-    #[inline(always)]
-    fn div_count(self, n: usize) -> f32 {
-        self / n as f32
-    }
-    #[inline(always)]
-    fn offset(self) -> usize {
-        if self >= 0.0 {
-            self as usize
-        } else {
-            usize::MAX
+/// `TreeValue` for a float type (the same arithmetic for f32 and f64).
+macro_rules! tree_value {
+    ($($t:ident),*) => {$(
+        impl TreeValue for $t {
+            const ZERO: $t = 0.0;
+            #[inline(always)]
+            fn add(self, b: $t) -> $t {
+                self + b
+            }
+            #[inline(always)]
+            fn div_count(self, n: usize) -> $t {
+                self / n as $t
+            }
+            #[inline(always)]
+            fn offset(self) -> usize {
+                if self >= 0.0 {
+                    self as usize
+                } else {
+                    usize::MAX
+                }
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                $t::is_nan(self)
+            }
         }
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
+    )*};
 }
 
-impl TreeValue for f64 {
-    const ZERO: f64 = 0.0;
-    #[inline(always)]
-    fn add(self, b: f64) -> f64 {
-        self + b
-    }
-    #[inline(always)]
-    fn div_count(self, n: usize) -> f64 {
-        self / n as f64
-    }
-    #[inline(always)]
-    fn offset(self) -> usize {
-        if self >= 0.0 {
-            self as usize
-        } else {
-            usize::MAX
-        }
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
-    }
-}
+tree_value!(f32, f64);
 
 /// The index types of packed trees (u8, u16, u32: the smallest that holds every index).
 pub trait TreeIndex: Copy + 'static {
