@@ -308,14 +308,14 @@ const KERNELS: &[Entry] = &[
     entry!(
         pool::avg_pool2d_q8,
         "arm_dsp::avg_pool2d_q8<i8,i8>",
-        arm_dsp::avg_pool2d_q8::<i8, i8>,
+        crate::kernels::arm_dsp::avg_pool2d_q8::<i8, i8>,
         twin = portable::avg_pool2d_q8::<i8, i8>
     ),
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     entry!(
         pool::avg_pool2d_q8,
-        "arm_dsp::avg_pool2d_q8<i8,i8> (runs of 3 taps)",
-        arm_dsp::avg_pool2d_q8_runs::<3, i8, i8>,
+        "arm_dsp::avg_pool2d_q8_runs<3,i8,i8>",
+        crate::kernels::arm_dsp::avg_pool2d_q8_runs::<3, i8, i8>,
         twin = portable::avg_pool2d_q8::<i8, i8>
     ),
     #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
