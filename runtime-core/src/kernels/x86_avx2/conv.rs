@@ -2,6 +2,7 @@
 //! micro-kernel call), and depthwise over `kH,kW,C` filters (32 channels of a pixel
 //! per pass, vectors across channels).
 
+use super::dw_rows::Block;
 use super::tile::tile_f32;
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len, PIXELS, WIDE};
@@ -545,7 +546,8 @@ impl Window {
 }
 
 /// Float depthwise convolution (`groups = in_c = out_c`), weights `kH,kW,C` as the
-/// portable twin reads them. Channels in blocks of 32, 16 or 8, every pixel per block.
+/// portable twin reads them. Channels in blocks of 32, 16 or 8, row by row
+/// ([`super::dw_rows`]); the rest one at a time.
 pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     let c = p.in_c;
     if !p.is_valid()
@@ -558,19 +560,29 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
     {
         return;
     }
-    let win = Window::new(p);
     let mut c0 = 0;
-    if let Some(win) = &win {
+    // SAFETY: the checks above cover the geometry, the input, filters, bias and
+    // output slices; each block starts at channel `c0` with `c0 + 8V ≤ c`.
+    unsafe {
+        let yp = y.as_mut_ptr();
+        let block = |c0: usize| Block {
+            p,
+            act,
+            x: x.as_ptr().add(c0),
+            w: w.as_ptr().add(c0),
+            bias: if bias.is_empty() { None } else { Some(bias.as_ptr().add(c0)) },
+            y: yp.add(c0),
+        };
         while c0 + 32 <= c {
-            depthwise_block::<4>(p, act, x, w, bias, y, win, c0);
+            block(c0).rows::<4, 2>();
             c0 += 32;
         }
         while c0 + 16 <= c {
-            depthwise_block::<2>(p, act, x, w, bias, y, win, c0);
+            block(c0).rows::<2, 4>();
             c0 += 16;
         }
         while c0 + 8 <= c {
-            depthwise_block::<1>(p, act, x, w, bias, y, win, c0);
+            block(c0).rows::<1, 8>();
             c0 += 8;
         }
     }
@@ -578,48 +590,6 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
         for i in 0..p.batch * p.out_h * p.out_w {
             depthwise_pixel_scalar(p, act, x, w, bias, y, &Pixel::new(p, i), i * c, c0);
         }
-    }
-}
-
-/// Channels `c0..c0 + 8V` of every pixel.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn depthwise_block<const V: usize>(
-    p: &Conv2d,
-    act: Clamp,
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    y: &mut [f32],
-    win: &Window,
-    c0: usize,
-) {
-    let c = p.in_c;
-    // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
-    // input), filter rows are `t · c` with `t < kH·kW`, `c0 + 8V ≤ c`, and each
-    // pixel's output row holds `c` floats.
-    unsafe {
-        let mut b0 = [_mm256_setzero_ps(); V];
-        if !bias.is_empty() {
-            for (v, b) in b0.iter_mut().enumerate() {
-                *b = _mm256_loadu_ps(bias.as_ptr().add(c0 + 8 * v));
-            }
-        }
-        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
-        let (xp, wp) = (x.as_ptr().add(c0), w.as_ptr().add(c0));
-        win.each_pixel(p, |i, at, rows| {
-            let mut a = b0;
-            for (&o, &r) in at.iter().zip(rows) {
-                for (v, acc) in a.iter_mut().enumerate() {
-                    *acc =
-                        _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(o + 8 * v)), _mm256_loadu_ps(wp.add(r + 8 * v)), *acc);
-                }
-            }
-            let yp = y.as_mut_ptr().add(i * c + c0);
-            for (v, &acc) in a.iter().enumerate() {
-                _mm256_storeu_ps(yp.add(8 * v), clamp8(acc, lo, hi));
-            }
-        });
     }
 }
 

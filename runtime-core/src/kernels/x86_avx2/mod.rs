@@ -15,6 +15,7 @@
 //! (fused multiply-adds, another summation order). The kernel suite checks both.
 
 mod conv;
+mod dw_rows;
 mod q8;
 mod tile;
 
