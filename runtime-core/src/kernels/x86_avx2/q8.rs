@@ -18,9 +18,13 @@ struct Requant {
     mult: __m256i,
     shift_even: __m256i,
     shift_odd: __m256i,
-    round_even: __m256i,
-    round_odd: __m256i,
-    zp: __m256i,
+    /// `2^(shift − 1) + 2^62`: the rounding term and the offset that makes the
+    /// shifted value non-negative.
+    add_even: __m256i,
+    add_odd: __m256i,
+    /// `2^(62 − shift) − zp`: the offset shifted back out, the zero point in.
+    sub_even: __m256i,
+    sub_odd: __m256i,
     min: __m256i,
     max: __m256i,
 }
@@ -39,13 +43,18 @@ impl Requant {
             let se = lanes(s[0], s[2], s[4], s[6]);
             let so = lanes(s[1], s[3], s[5], s[7]);
             let one = _mm256_set1_epi64x(1);
+            let bias = _mm256_set1_epi64x(1 << 62);
+            let zp = _mm256_set1_epi64x(out.zp as i64);
+            let add = |s: __m256i| _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(s, one)), bias);
+            let sub = |s: __m256i| _mm256_sub_epi64(_mm256_srlv_epi64(bias, s), zp);
             Requant {
                 mult: _mm256_loadu_si256(m.as_ptr() as *const __m256i),
                 shift_even: se,
                 shift_odd: so,
-                round_even: _mm256_sllv_epi64(one, _mm256_sub_epi64(se, one)),
-                round_odd: _mm256_sllv_epi64(one, _mm256_sub_epi64(so, one)),
-                zp: _mm256_set1_epi64x(out.zp as i64),
+                add_even: add(se),
+                add_odd: add(so),
+                sub_even: sub(se),
+                sub_odd: sub(so),
                 min: _mm256_set1_epi64x(out.min as i64),
                 max: _mm256_set1_epi64x(out.max as i64),
             }
@@ -61,8 +70,8 @@ impl Requant {
         unsafe {
             let even = _mm256_mul_epi32(acc, self.mult);
             let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), _mm256_srli_epi64::<32>(self.mult));
-            let e = self.finish(even, self.round_even, self.shift_even);
-            let o = self.finish(odd, self.round_odd, self.shift_odd);
+            let e = self.finish(even, self.add_even, self.shift_even, self.sub_even);
+            let o = self.finish(odd, self.add_odd, self.shift_odd, self.sub_odd);
             _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o))
         }
     }
@@ -70,17 +79,16 @@ impl Requant {
     /// One half: rounding, arithmetic shift (a logical shift of the value offset to
     /// be non-negative), zero point, clamp; 64-bit lanes.
     #[inline(always)]
-    fn finish(&self, prod: __m256i, round: __m256i, shift: __m256i) -> __m256i {
+    fn finish(&self, prod: __m256i, add: __m256i, shift: __m256i, sub: __m256i) -> __m256i {
         // SAFETY: register arithmetic.
         unsafe {
             // floor(v / 2^s) = (v + 2^62) / 2^s − 2^(62−s): the sum is non-negative as an
             // unsigned number (|v| < 2^62 + 2^61), so a logical shift is exact. (The
             // usual sign-flip form, `((v ^ m) >> s) ^ m`, came out wrong from rustc
-            // 1.95's LLVM once the output stage's constants were inlined.)
-            let bias = _mm256_set1_epi64x(1 << 62);
-            let v = _mm256_add_epi64(_mm256_add_epi64(prod, round), bias);
-            let q = _mm256_sub_epi64(_mm256_srlv_epi64(v, shift), _mm256_srlv_epi64(bias, shift));
-            let q = _mm256_add_epi64(q, self.zp);
+            // 1.95's LLVM once the output stage's constants were inlined.) The
+            // constants are added and subtracted once each, prepared per block.
+            let v = _mm256_add_epi64(prod, add);
+            let q = _mm256_sub_epi64(_mm256_srlv_epi64(v, shift), sub);
             let q = _mm256_blendv_epi8(q, self.min, _mm256_cmpgt_epi64(self.min, q));
             _mm256_blendv_epi8(q, self.max, _mm256_cmpgt_epi64(q, self.max))
         }
@@ -231,24 +239,14 @@ impl Q8Conv<'_> {
             for ky in 0..p.k_h {
                 let run = p.k_w * c;
                 if let Some(s) = px.row(p, ky).and_then(|o| self.x.get(o..o + run)) {
-                    for (j, &v) in s.iter().enumerate() {
-                        *dst.add(e + j) = v as i16;
-                    }
+                    widen_run(s.as_ptr(), dst.add(e), run);
                     e += run;
                     continue;
                 }
                 for kx in 0..p.k_w {
                     match px.tap(p, ky, kx).and_then(|o| self.x.get(o..o + c)) {
-                        Some(s) => {
-                            for (j, &v) in s.iter().enumerate() {
-                                *dst.add(e + j) = v as i16;
-                            }
-                        }
-                        None => {
-                            for j in 0..c {
-                                *dst.add(e + j) = zp;
-                            }
-                        }
+                        Some(s) => widen_run(s.as_ptr(), dst.add(e), c),
+                        None => fill_run(zp, dst.add(e), c),
                     }
                     e += c;
                 }
@@ -293,6 +291,58 @@ impl Q8Conv<'_> {
                     store_i8(rq.apply(a[v]), to, live - 8 * v);
                 }
             }
+        }
+    }
+}
+
+/// Widens `n` bytes to 16 bits: 16 at a time, then 8, 4, and one by one (short
+/// runs: the per-element loop cost as much as the micro-kernel on VWW's first
+/// layers).
+///
+/// # Safety
+/// `from` must be readable for `n` bytes, `to` writable for `n` 16-bit values.
+#[inline(always)]
+unsafe fn widen_run(from: *const i8, to: *mut i16, n: usize) {
+    unsafe {
+        let mut i = 0;
+        while i + 16 <= n {
+            let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(from.add(i) as *const __m128i));
+            _mm256_storeu_si256(to.add(i) as *mut __m256i, v);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let v = _mm_cvtepi8_epi16(_mm_loadl_epi64(from.add(i) as *const __m128i));
+            _mm_storeu_si128(to.add(i) as *mut __m128i, v);
+            i += 8;
+        }
+        if i + 4 <= n {
+            let word = core::ptr::read_unaligned(from.add(i) as *const i32);
+            _mm_storel_epi64(to.add(i) as *mut __m128i, _mm_cvtepi8_epi16(_mm_cvtsi32_si128(word)));
+            i += 4;
+        }
+        while i < n {
+            *to.add(i) = *from.add(i) as i16;
+            i += 1;
+        }
+    }
+}
+
+/// Writes `v` to `n` 16-bit slots, 16 at a time, then one by one.
+///
+/// # Safety
+/// `to` must be writable for `n` 16-bit values.
+#[inline(always)]
+unsafe fn fill_run(v: i16, to: *mut i16, n: usize) {
+    unsafe {
+        let splat = _mm256_set1_epi16(v);
+        let mut i = 0;
+        while i + 16 <= n {
+            _mm256_storeu_si256(to.add(i) as *mut __m256i, splat);
+            i += 16;
+        }
+        while i < n {
+            *to.add(i) = v;
+            i += 1;
         }
     }
 }
