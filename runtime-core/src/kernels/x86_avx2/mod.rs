@@ -16,6 +16,7 @@
 
 mod conv;
 mod dw_rows;
+mod dw_rows_q8;
 mod q8;
 mod tile;
 

@@ -3,7 +3,8 @@
 //! and depthwise over `kH,kW,C` filters (32-bit products across channels). The
 //! requantisation is the portable twin's, vectorised in 64 bits.
 
-use super::conv::{Pixel, Window};
+use super::conv::Pixel;
+use super::dw_rows_q8::Block as RowBlock;
 use super::tile::tile_q16;
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS, WIDE};
@@ -14,7 +15,7 @@ use core::arch::x86_64::*;
 /// The output stage of 8 channels: multiplier and shift per lane, split into the
 /// even and odd lanes' 64-bit halves.
 #[derive(Clone, Copy)]
-struct Requant {
+pub(super) struct Requant {
     mult: __m256i,
     shift_even: __m256i,
     shift_odd: __m256i,
@@ -33,7 +34,7 @@ impl Requant {
     /// Channels `c0..c0 + 8` (per-channel parameters when `per_channel`, else the
     /// first for all).
     #[inline(always)]
-    fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
+    pub(super) fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
         let pick = |v: &[i32], j: usize, d: i32| v.get(if per_channel { c0 + j } else { 0 }).copied().unwrap_or(d);
         let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
         let s: [i64; 8] = core::array::from_fn(|j| pick(shift, j, 1).clamp(1, 62) as i64);
@@ -65,7 +66,7 @@ impl Requant {
     /// portable `out.finish(requantize(acc, mult, shift))` (the i32 saturation in
     /// between cannot change a result clamped to 8 bits).
     #[inline(always)]
-    fn apply(&self, acc: __m256i) -> __m256i {
+    pub(super) fn apply(&self, acc: __m256i) -> __m256i {
         // SAFETY: register arithmetic.
         unsafe {
             let even = _mm256_mul_epi32(acc, self.mult);
@@ -100,7 +101,7 @@ impl Requant {
 /// # Safety
 /// `to` must be writable for `n ≤ 8` bytes.
 #[inline(always)]
-unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
+pub(super) unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
     unsafe {
         let w = _mm256_packs_epi32(v, v);
         let b = _mm256_packs_epi16(w, w);
@@ -380,16 +381,31 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let per_channel = mult.len() >= c && shift.len() >= c;
     let dw = Depthwise { p, x_zp, out, mult, shift, per_channel, x, w, bias };
-    let win = Window::new(p);
     let mut c0 = 0;
-    if win.is_some() {
-        while c0 + 16 <= c {
-            dw.block16(&win, y, c0);
-            c0 += 16;
-        }
-        while c0 + 8 <= c {
-            dw.block::<1>(&win, y, c0);
-            c0 += 8;
+    if p.k_h * p.k_w <= 64 {
+        let yp = y.as_mut_ptr();
+        let rq = |c0: usize| Requant::new(out, mult, shift, per_channel, c0);
+        // SAFETY: the checks above cover the geometry (at most 64 taps), the input,
+        // filters, bias and output slices; each block starts at channel `c0` with
+        // `c0 + 16 ≤ c` (wide) or `c0 + 8 ≤ c`.
+        unsafe {
+            let block = |c0: usize| RowBlock {
+                p,
+                x_zp,
+                x: x.as_ptr().add(c0),
+                w: w.as_ptr().add(c0),
+                bias: if bias.is_empty() { None } else { Some(bias.as_ptr().add(c0)) },
+                y: yp.add(c0),
+                rq: [rq(c0), rq(c0 + 8)],
+            };
+            while c0 + 16 <= c {
+                block(c0).rows::<true>();
+                c0 += 16;
+            }
+            while c0 + 8 <= c {
+                block(c0).rows::<false>();
+                c0 += 8;
+            }
         }
     }
     if c0 < c {
@@ -411,92 +427,6 @@ struct Depthwise<'a> {
 }
 
 impl Depthwise<'_> {
-    /// Channels `c0..c0 + 8V` of every pixel.
-    #[inline(always)]
-    fn block<const V: usize>(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
-        let Some(win) = win else { return };
-        let (p, c) = (self.p, self.p.in_c);
-        let rq: [Requant; V] =
-            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
-        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
-        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 8V ≤ c`; each
-        // pixel's output row holds `c` bytes.
-        unsafe {
-            let zp = _mm256_set1_epi32(self.x_zp);
-            let mut b0 = [_mm256_setzero_si256(); V];
-            if !self.bias.is_empty() {
-                for (v, b) in b0.iter_mut().enumerate() {
-                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
-                }
-            }
-            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
-            win.each_pixel(p, |i, at, rows| {
-                let mut a = b0;
-                for (&o, &r) in at.iter().zip(rows) {
-                    for (v, acc) in a.iter_mut().enumerate() {
-                        let xv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(xp.add(o + 8 * v) as *const __m128i));
-                        let wv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(wp.add(r + 8 * v) as *const __m128i));
-                        *acc = _mm256_add_epi32(*acc, _mm256_mullo_epi32(_mm256_sub_epi32(xv, zp), wv));
-                    }
-                }
-                for (v, acc) in a.iter().enumerate() {
-                    store_i8(rq[v].apply(*acc), y.as_mut_ptr().add(i * c + c0 + 8 * v), 8);
-                }
-            });
-        }
-    }
-
-    /// Channels `c0..c0 + 16` of every pixel: taps in pairs, their 16-bit products
-    /// (`|x − zp| ≤ 255`, `|w| ≤ 128`: at most 32640) summed by `vpmaddwd`, exact.
-    #[inline(always)]
-    fn block16(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
-        let Some(win) = win else { return };
-        let (p, c) = (self.p, self.p.in_c);
-        let rq: [Requant; 2] =
-            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
-        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
-        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 16 ≤ c`; each
-        // pixel's output row holds `c` bytes.
-        unsafe {
-            let zp = _mm256_set1_epi16(self.x_zp as i16);
-            let mut b0 = [_mm256_setzero_si256(); 2];
-            if !self.bias.is_empty() {
-                for (v, b) in b0.iter_mut().enumerate() {
-                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
-                }
-            }
-            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
-            let load =
-                |base: *const i8, at: usize| _mm256_cvtepi8_epi16(_mm_loadu_si128(base.add(at) as *const __m128i));
-            win.each_pixel(p, |i, at, rows| {
-                // Accumulators in `vpunpck` order: lo holds channels 0-3 and 8-11, hi 4-7 and 12-15.
-                let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-                for (a, r) in at.chunks(2).zip(rows.chunks(2)) {
-                    let (Some(&a0), Some(&r0)) = (a.first(), r.first()) else { continue };
-                    let x0 = _mm256_sub_epi16(load(xp, a0), zp);
-                    let w0 = load(wp, r0);
-                    let (x1, w1) = match (a.get(1), r.get(1)) {
-                        (Some(&a1), Some(&r1)) => (_mm256_sub_epi16(load(xp, a1), zp), load(wp, r1)),
-                        _ => (_mm256_setzero_si256(), _mm256_setzero_si256()),
-                    };
-                    lo = _mm256_add_epi32(
-                        lo,
-                        _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), _mm256_unpacklo_epi16(w0, w1)),
-                    );
-                    hi = _mm256_add_epi32(
-                        hi,
-                        _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_unpackhi_epi16(w0, w1)),
-                    );
-                }
-                let a0 = _mm256_add_epi32(b0[0], _mm256_permute2x128_si256::<0x20>(lo, hi));
-                let a1 = _mm256_add_epi32(b0[1], _mm256_permute2x128_si256::<0x31>(lo, hi));
-                let to = y.as_mut_ptr().add(i * c + c0);
-                store_i8(rq[0].apply(a0), to, 8);
-                store_i8(rq[1].apply(a1), to.add(8), 8);
-            });
-        }
-    }
-
     /// Channels `c0..` of every pixel, one at a time (the portable arithmetic).
     fn scalar(&self, y: &mut [i8], c0: usize) {
         let (p, c) = (self.p, self.p.in_c);
