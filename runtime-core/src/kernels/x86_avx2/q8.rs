@@ -17,6 +17,8 @@ use core::arch::x86_64::*;
 #[derive(Clone, Copy)]
 pub(super) struct Requant {
     mult: __m256i,
+    /// The odd lanes' multipliers in the even positions.
+    mult_odd: __m256i,
     shift_even: __m256i,
     shift_odd: __m256i,
     /// `2^(shift − 1) + 2^62`: the rounding term and the offset that makes the
@@ -28,6 +30,12 @@ pub(super) struct Requant {
     sub_odd: __m256i,
     min: __m256i,
     max: __m256i,
+    /// True when every shift is at least 32 and `|zp| < 2^29`: then
+    /// `|acc · mult / 2^shift| ≤ 2^30` and every result before the clamp fits in 32
+    /// bits, so the halves merge first and clamp once in 32-bit lanes.
+    narrow: bool,
+    min32: __m256i,
+    max32: __m256i,
 }
 
 impl Requant {
@@ -48,8 +56,10 @@ impl Requant {
             let zp = _mm256_set1_epi64x(out.zp as i64);
             let add = |s: __m256i| _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(s, one)), bias);
             let sub = |s: __m256i| _mm256_sub_epi64(_mm256_srlv_epi64(bias, s), zp);
+            let mult = _mm256_loadu_si256(m.as_ptr() as *const __m256i);
             Requant {
-                mult: _mm256_loadu_si256(m.as_ptr() as *const __m256i),
+                mult,
+                mult_odd: _mm256_srli_epi64::<32>(mult),
                 shift_even: se,
                 shift_odd: so,
                 add_even: add(se),
@@ -58,6 +68,9 @@ impl Requant {
                 sub_odd: sub(so),
                 min: _mm256_set1_epi64x(out.min as i64),
                 max: _mm256_set1_epi64x(out.max as i64),
+                narrow: s.iter().all(|&v| v >= 32) && out.zp.unsigned_abs() < 1 << 29,
+                min32: _mm256_set1_epi32(out.min),
+                max32: _mm256_set1_epi32(out.max),
             }
         }
     }
@@ -70,7 +83,19 @@ impl Requant {
         // SAFETY: register arithmetic.
         unsafe {
             let even = _mm256_mul_epi32(acc, self.mult);
-            let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), _mm256_srli_epi64::<32>(self.mult));
+            let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), self.mult_odd);
+            if self.narrow {
+                let e = _mm256_sub_epi64(
+                    _mm256_srlv_epi64(_mm256_add_epi64(even, self.add_even), self.shift_even),
+                    self.sub_even,
+                );
+                let o = _mm256_sub_epi64(
+                    _mm256_srlv_epi64(_mm256_add_epi64(odd, self.add_odd), self.shift_odd),
+                    self.sub_odd,
+                );
+                let q = _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o));
+                return _mm256_min_epi32(_mm256_max_epi32(q, self.min32), self.max32);
+            }
             let e = self.finish(even, self.add_even, self.shift_even, self.sub_even);
             let o = self.finish(odd, self.add_odd, self.shift_odd, self.sub_odd);
             _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o))
