@@ -4,8 +4,8 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
-    reduce, resize, scatter, shape, softmax, topk, OpResult,
+    activation, attention, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
+    quant_float, reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -263,6 +263,32 @@ pub static OPS: &[Entry] = &[
     ms("QLinearMul", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearSigmoid", qop::import_qlinear_activation, "table lookup"),
     ms("QLinearSoftmax", qop::import_qlinear_softmax, "integer kernel"),
+    e(
+        "Attention",
+        23,
+        attention::import_attention,
+        "3-D/4-D, GQA/MQA, KV cache, masks, causal, nonpad_kv_seqlen, softcap, every qk output mode; f16/bf16 in f32",
+    ),
+    e(
+        "LinearAttention",
+        27,
+        attention::import_linear_attention,
+        "every update rule, GQA/MQA, per-key and per-head decay; unrolled over the sequence; f16/bf16 in f32",
+    ),
+    e(
+        "DynamicQuantizeLinear",
+        11,
+        quant_float::import_dynamic_quantize,
+        "u8 with run-time scale and zero point, as float ops",
+    ),
+    Entry {
+        domain: "ai.onnx.preview",
+        op_type: "FlexAttention",
+        since: 1,
+        until: i64::MAX,
+        import: attention::import_flex_attention,
+        notes: "without score_mod/prob_mod subgraphs; f16/bf16 in f32",
+    },
 ];
 
 /// Operands that the ONNX spec makes inputs but that act like attributes: they fix an
