@@ -217,3 +217,62 @@ pub fn import_dynamic_quantize(cx: &NodeCx) -> OpResult<Lowered> {
     let zp = g.add(Cast { to: DType::U8, saturate: true }, vec![z]);
     Ok(Lowered::Graph(g.nodes, vec![Some(y), Some(scale), Some(zp)]))
 }
+
+/// True when every listed input is a constant and every listed scale is f32: the
+/// form the QOperator importers turn into integer kernels.
+pub fn qparams_constant(cx: &NodeCx, slots: &[usize], scales: &[usize]) -> bool {
+    slots.iter().all(|&i| cx.input(i).is_none_or(|a| a.value.is_some()))
+        && scales.iter().all(|&i| cx.input(i).is_none_or(|a| a.ty.dtype == DType::F32))
+}
+
+/// `(x − zero_point) · scale` of ONNX slots (x, scale, zero point), in f32.
+fn dq_float(g: &mut Sub, cx: &NodeCx, slots: [usize; 3], axis: usize) -> OpResult<Src> {
+    let Some(x) = cx.input(slots[0]) else { invalid!("input {} is required", slots[0]) };
+    let shape = x.ty.shape.clone();
+    let mut xf = g.add(Cast { to: DType::F32, saturate: true }, vec![Src::In(slots[0])]);
+    if cx.input(slots[2]).is_some() {
+        let z = param(g, cx, slots[2], &shape, axis, 0)?;
+        xf = g.bin(BinKind::Sub, xf, z);
+    }
+    let s = param(g, cx, slots[1], &shape, axis, 0)?;
+    Ok(g.bin(BinKind::Mul, xf, s))
+}
+
+/// `saturate(round(y / scale) + zero_point)` with per-tensor ONNX slots (scale, zero point).
+fn q_float(g: &mut Sub, cx: &NodeCx, y: Src, slots: [usize; 2], to: DType) -> OpResult<Src> {
+    let Some((lo, hi)) = int_range(to) else { unsupported!("quantising to {to}") };
+    let s = param(g, cx, slots[0], &[], 0, 0)?;
+    let q = g.bin(BinKind::Div, y, s);
+    let mut r = g.add(Unary { f: UnaryKind::Round }, vec![q]);
+    if cx.input(slots[1]).is_some() {
+        let z = param(g, cx, slots[1], &[], 0, 0)?;
+        r = g.bin(BinKind::Add, r, z);
+    }
+    let r = g.bin(BinKind::Max, r, f32_scalar(lo));
+    let r = g.bin(BinKind::Min, r, f32_scalar(hi));
+    Ok(g.cast(r, DType::F32, to))
+}
+
+/// QLinearMatMul (a, as, az, b, bs, bz, ys, yz) or QLinearConv (x, xs, xz, w, ws, wz,
+/// ys, yz, B?) with scales or zero points computed at run time or half-float scales:
+/// dequantised, computed in f32 and quantised by float ops.
+pub fn qlinear(cx: &NodeCx, op: Op, to: DType) -> OpResult<Lowered> {
+    let conv = matches!(op, Op::Conv(_));
+    let b_axis = if conv { 0 } else { cx.input(3).map_or(1, |b| b.ty.rank().saturating_sub(1)) };
+    let mut g = Sub::default();
+    let a = dq_float(&mut g, cx, [0, 1, 2], 1)?;
+    let b = dq_float(&mut g, cx, [3, 4, 5], b_axis)?;
+    let mut inputs = vec![a, b];
+    if conv && cx.input(8).is_some() {
+        // The i32 bias at scale xs · ws[c].
+        let bias = g.add(Cast { to: DType::F32, saturate: true }, vec![Src::In(8)]);
+        let Some(n) = cx.input(8).map(|b| b.ty.shape.clone()) else { invalid!("bias") };
+        let xs = param(&mut g, cx, 1, &[], 0, 0)?;
+        let ws = param(&mut g, cx, 4, &n, 0, 0)?;
+        let s = g.bin(BinKind::Mul, xs, ws);
+        inputs.push(g.bin(BinKind::Mul, bias, s));
+    }
+    let y = g.add(op, inputs);
+    let y = q_float(&mut g, cx, y, [6, 7], to)?;
+    Ok(Lowered::Graph(g.nodes, vec![Some(y)]))
+}
