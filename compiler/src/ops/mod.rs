@@ -29,6 +29,7 @@ pub mod reduce;
 pub mod resize;
 pub mod scatter;
 pub mod shape;
+pub mod signal;
 pub mod softmax;
 pub mod topk;
 

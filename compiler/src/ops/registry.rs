@@ -5,7 +5,7 @@ use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
     activation, attention, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
-    quant_float, reduce, resize, scatter, shape, softmax, topk, OpResult,
+    quant_float, reduce, resize, scatter, shape, signal, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -281,6 +281,12 @@ pub static OPS: &[Entry] = &[
         quant_float::import_dynamic_quantize,
         "u8 with run-time scale and zero point, as float ops",
     ),
+    e("HannWindow", 17, signal::import_window, "constant size; folded to a constant"),
+    e("HammingWindow", 17, signal::import_window, "constant size; folded to a constant"),
+    e("BlackmanWindow", 17, signal::import_window, "constant size; folded to a constant"),
+    e("MelWeightMatrix", 17, signal::import_mel_weight_matrix, "constant parameters; folded to a constant"),
+    e("DFT", 17, signal::import_dft, "forward, inverse, one-sided, irfft; constant dft_length and axis; as matrix products"),
+    e("STFT", 17, signal::import_stft, "real signals; constant frame step and length; optional window; as matrix products"),
     Entry {
         domain: "ai.onnx.preview",
         op_type: "FlexAttention",
