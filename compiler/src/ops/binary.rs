@@ -279,6 +279,11 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("{} needs every operand", cx.node.op_type);
     }
     let op = || Binary { kind, act: Act::NONE };
+    if let (BinKind::Pow, Some(a), Some(b)) = (kind, cx.input(0), cx.input(1)) {
+        if a.ty.dtype != b.ty.dtype && a.value.is_none() {
+            return pow_mixed(a.ty.dtype, b.ty.dtype);
+        }
+    }
     let mut subs: Vec<SubNode> = vec![];
     for i in 1..n {
         let first = if i == 1 { Src::In(0) } else { Src::Node(i - 2, 0) };
@@ -301,6 +306,32 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         1 if n == 2 => Lowered::op(op(), 2),
         _ => Lowered::Nodes(subs),
     })
+}
+
+/// Pow of a base and an exponent of different types, computed in f32: the exponent
+/// cast to f32, and an integer base cast to f32 and the result back (truncating, as
+/// the ONNX reference's cast of its float power does).
+fn pow_mixed(base: DType, exp: DType) -> OpResult<Lowered> {
+    use super::shape::Cast;
+    use crate::front::node::{Src, SubNode};
+    let int = |t: DType| !t.is_float() && t != DType::Bool && !t.format_only();
+    if !(base == DType::F32 || (int(base) && exp == DType::F32)) || !(exp == DType::F32 || int(exp)) {
+        unsupported!("Pow of {base} by {exp}");
+    }
+    let to_f32 = |src: Src| SubNode { op: Cast { to: DType::F32, saturate: true }.into(), inputs: vec![Some(src)] };
+    let pow = |a: Src, b: Src| SubNode {
+        op: Binary { kind: BinKind::Pow, act: Act::NONE }.into(),
+        inputs: vec![Some(a), Some(b)],
+    };
+    Ok(Lowered::Nodes(if base == DType::F32 {
+        vec![to_f32(Src::In(1)), pow(Src::In(0), Src::Node(0, 0))]
+    } else {
+        vec![
+            to_f32(Src::In(0)),
+            pow(Src::Node(0, 0), Src::In(1)),
+            SubNode { op: Cast { to: base, saturate: true }.into(), inputs: vec![Some(Src::Node(1, 0))] },
+        ]
+    }))
 }
 
 #[cfg(test)]

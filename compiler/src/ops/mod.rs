@@ -32,6 +32,7 @@ pub mod shape;
 pub mod signal;
 pub mod softmax;
 pub mod topk;
+pub mod training;
 
 use crate::ir::{Tensor, TensorType};
 use crate::lower::{Invocation, LowerCx};

@@ -5,7 +5,7 @@ use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
     activation, attention, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
-    quant_float, reduce, resize, scatter, shape, signal, softmax, topk, OpResult,
+    quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -37,6 +37,10 @@ const fn e(op_type: &'static str, since: i64, import: fn(&NodeCx) -> OpResult<Lo
 
 const fn ms(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
     Entry { domain: "com.microsoft", op_type, since: 1, until: i64::MAX, import, notes }
+}
+
+const fn tr(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
+    Entry { domain: "ai.onnx.preview.training", op_type, since: 1, until: i64::MAX, import, notes }
 }
 
 const fn ml(
@@ -287,6 +291,9 @@ pub static OPS: &[Entry] = &[
     e("MelWeightMatrix", 17, signal::import_mel_weight_matrix, "constant parameters; folded to a constant"),
     e("DFT", 17, signal::import_dft, "forward, inverse, one-sided, irfft; constant dft_length and axis; as matrix products"),
     e("STFT", 17, signal::import_stft, "real signals; constant frame step and length; optional window; as matrix products"),
+    tr("Adagrad", training::import_adagrad, "f32; run-time R and T"),
+    tr("Adam", training::import_adam, "f32; run-time R and T (bias correction)"),
+    tr("Momentum", training::import_momentum, "f32; standard and Nesterov; run-time R and T"),
     Entry {
         domain: "ai.onnx.preview",
         op_type: "FlexAttention",
