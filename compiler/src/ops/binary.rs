@@ -267,8 +267,20 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         "PRelu" => BinKind::PRelu,
         other => unsupported!("{other} is not a binary op"),
     };
-    if cx.opset < 7 && cx.has("broadcast") {
-        unsupported!("legacy (opset < 7) broadcasting attributes");
+    if cx.opset < 7 && cx.int("broadcast", 0)? != 0 && cx.has("axis") {
+        // Legacy broadcasting: B's axes line up with A's from `axis` on.
+        use crate::front::node::{Src, SubNode};
+        let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else { invalid!("{} needs two operands", cx.node.op_type) };
+        let at = super::util::axis(cx.int("axis", 0)?, a.ty.rank())?;
+        if at + b.ty.rank() > a.ty.rank() {
+            invalid!("B of rank {} does not fit A of rank {} from axis {at}", b.ty.rank(), a.ty.rank());
+        }
+        let mut shape = b.ty.shape.clone();
+        shape.resize(a.ty.rank() - at, 1);
+        return Ok(Lowered::Nodes(vec![
+            SubNode { op: super::layout::Reshape { shape }.into(), inputs: vec![Some(Src::In(1))] },
+            SubNode { op: Binary { kind, act: Act::NONE }.into(), inputs: vec![Some(Src::In(0)), Some(Src::Node(0, 0))] },
+        ]));
     }
     let variadic = matches!(cx.node.op_type.as_str(), "Max" | "Min" | "Sum" | "Mean");
     let n = cx.n_inputs();
