@@ -294,6 +294,7 @@ pub static OPS: &[Entry] = &[
     tr("Adagrad", training::import_adagrad, "f32; run-time R and T"),
     tr("Adam", training::import_adam, "f32; run-time R and T (bias correction)"),
     tr("Momentum", training::import_momentum, "f32; standard and Nesterov; run-time R and T"),
+    e("TensorScatter", 24, scatter::import_tensor_scatter, "linear and circular; run-time write indices"),
     Entry {
         domain: "ai.onnx.preview",
         op_type: "FlexAttention",
