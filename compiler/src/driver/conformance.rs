@@ -285,10 +285,7 @@ fn out_of_scope_values(proto: &onnx_protobuf::ModelProto) -> Option<String> {
             Some(Value::SparseTensorType(_)) => "a sparse tensor (sparse tensors are",
             _ => continue,
         };
-        return Some(format!(
-            "test data: `{}` is {what} out of scope for static allocation-free code)",
-            vi.name
-        ));
+        return Some(format!("test data: `{}` is {what} out of scope for static allocation-free code)", vi.name));
     }
     None
 }

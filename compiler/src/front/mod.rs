@@ -335,9 +335,14 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 for (o, v) in values.iter().enumerate() {
                     match (v, n.output.get(o).is_some_and(|s| !s.is_empty())) {
                         (Some(v), _) => ids.push(*v),
-                        (None, false) => ids.push(values.iter().flatten().next().copied().ok_or_else(|| {
-                            OpError::Invalid("the node produces no outputs".into())
-                        })?),
+                        (None, false) => ids.push(
+                            values
+                                .iter()
+                                .flatten()
+                                .next()
+                                .copied()
+                                .ok_or_else(|| OpError::Invalid("the node produces no outputs".into()))?,
+                        ),
                         (None, true) => return Err(OpError::Invalid(format!("output {o} is not produced"))),
                     }
                 }

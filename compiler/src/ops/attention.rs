@@ -138,9 +138,12 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
         _ => invalid!("past_key and past_value must be given together"),
     };
     let total = past_len + ks[2];
-    let present = (cx.node.output.get(1).is_some_and(|s| !s.is_empty()), cx.node.output.get(2).is_some_and(|s| !s.is_empty()));
+    let present =
+        (cx.node.output.get(1).is_some_and(|s| !s.is_empty()), cx.node.output.get(2).is_some_and(|s| !s.is_empty()));
     if (present.0 || present.1) && past_len == 0 && rank == 4 {
-        unsupported!("present_key/present_value without past_key/past_value (the present cache would be the K/V input itself)");
+        unsupported!(
+            "present_key/present_value without past_key/past_value (the present cache would be the K/V input itself)"
+        );
     }
 
     // Compute in f32.
@@ -214,7 +217,8 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
                     (0..total).map(move |j| if causal { j as i64 - i as i64 + sq as i64 - 1 } else { j as i64 })
                 })
                 .collect();
-            let table = g.cast(Src::Const(Tensor { shape: vec![sq, total], data: Data::I64(c) }), DType::I64, n.ty.dtype);
+            let table =
+                g.cast(Src::Const(Tensor { shape: vec![sq, total], data: Data::I64(c) }), DType::I64, n.ty.dtype);
             let lens = g.reshape(Src::In(6), vec![batch, 1, 1, 1]);
             let allowed = g.add(Compare { op: CompareOp::Less }, vec![table, lens]);
             let bias = g.add(Where, vec![allowed, f32_scalar(0.0), f32_scalar(ninf)]);

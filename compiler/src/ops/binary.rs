@@ -279,7 +279,10 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         shape.resize(a.ty.rank() - at, 1);
         return Ok(Lowered::Nodes(vec![
             SubNode { op: super::layout::Reshape { shape }.into(), inputs: vec![Some(Src::In(1))] },
-            SubNode { op: Binary { kind, act: Act::NONE }.into(), inputs: vec![Some(Src::In(0)), Some(Src::Node(0, 0))] },
+            SubNode {
+                op: Binary { kind, act: Act::NONE }.into(),
+                inputs: vec![Some(Src::In(0)), Some(Src::Node(0, 0))],
+            },
         ]));
     }
     let variadic = matches!(cx.node.op_type.as_str(), "Max" | "Min" | "Sum" | "Mean");

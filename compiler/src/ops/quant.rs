@@ -190,8 +190,7 @@ fn axis_attr(cx: &NodeCx) -> OpResult<usize> {
 
 /// DequantizeLinear.
 pub fn import_dequantize(cx: &NodeCx) -> OpResult<Lowered> {
-    if cx.input(0).is_some_and(|x| !super::quant_float::kernel_form(cx, x.ty.dtype))
-        || cx.int("output_dtype", 0)? != 0
+    if cx.input(0).is_some_and(|x| !super::quant_float::kernel_form(cx, x.ty.dtype)) || cx.int("output_dtype", 0)? != 0
     {
         return super::quant_float::dequantize(cx);
     }

@@ -4,8 +4,8 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, attention, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
-    quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training, OpResult,
+    activation, attention, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm,
+    pool, quant, quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -289,8 +289,18 @@ pub static OPS: &[Entry] = &[
     e("HammingWindow", 17, signal::import_window, "constant size; folded to a constant"),
     e("BlackmanWindow", 17, signal::import_window, "constant size; folded to a constant"),
     e("MelWeightMatrix", 17, signal::import_mel_weight_matrix, "constant parameters; folded to a constant"),
-    e("DFT", 17, signal::import_dft, "forward, inverse, one-sided, irfft; constant dft_length and axis; as matrix products"),
-    e("STFT", 17, signal::import_stft, "real signals; constant frame step and length; optional window; as matrix products"),
+    e(
+        "DFT",
+        17,
+        signal::import_dft,
+        "forward, inverse, one-sided, irfft; constant dft_length and axis; as matrix products",
+    ),
+    e(
+        "STFT",
+        17,
+        signal::import_stft,
+        "real signals; constant frame step and length; optional window; as matrix products",
+    ),
     tr("Adagrad", training::import_adagrad, "f32; run-time R and T"),
     tr("Adam", training::import_adam, "f32; run-time R and T (bias correction)"),
     tr("Momentum", training::import_momentum, "f32; standard and Nesterov; run-time R and T"),

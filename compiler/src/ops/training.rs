@@ -116,7 +116,8 @@ pub fn import_adam(cx: &NodeCx) -> OpResult<Lowered> {
     let den = g.bin(BinKind::Sub, c(1.0), at);
     let corr = g.bin(BinKind::Div, num, den);
     let corrected = g.bin(BinKind::Mul, Src::In(0), corr);
-    let positive = g.add(Compare { op: CompareOp::Greater }, vec![Src::In(1), Src::Const(Tensor::scalar(Data::I64(vec![0])))]);
+    let positive =
+        g.add(Compare { op: CompareOp::Greater }, vec![Src::In(1), Src::Const(Tensor::scalar(Data::I64(vec![0])))]);
     let r = g.add(Where, vec![positive, corrected, Src::In(0)]);
     let (mut xs, mut vs, mut hs) = (vec![], vec![], vec![]);
     for i in 0..n {
@@ -155,7 +156,8 @@ pub fn import_momentum(cx: &NodeCx) -> OpResult<Lowered> {
         m => invalid!("mode `{m}` (standard or nesterov)"),
     };
     let mut g = Sub::default();
-    let positive = g.add(Compare { op: CompareOp::Greater }, vec![Src::In(1), Src::Const(Tensor::scalar(Data::I64(vec![0])))]);
+    let positive =
+        g.add(Compare { op: CompareOp::Greater }, vec![Src::In(1), Src::Const(Tensor::scalar(Data::I64(vec![0])))]);
     let b = g.add(Where, vec![positive, c(beta), c(1.0)]);
     let (mut xs, mut vs) = (vec![], vec![]);
     for i in 0..n {
