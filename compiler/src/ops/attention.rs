@@ -327,7 +327,7 @@ pub fn import_linear_attention(cx: &NodeCx) -> OpResult<Lowered> {
     }
     let group = hq / hkv;
     let scale = match cx.float("scale", 0.0)? {
-        s if s == 0.0 => 1.0 / (dk as f32).sqrt(),
+        0.0 => 1.0 / (dk as f32).sqrt(),
         s => s,
     };
     let gated = matches!(rule, Rule::Gated | Rule::GatedDelta);

@@ -190,7 +190,7 @@ fn transform(g: &mut Sub, re: Src, im: Option<Src>, n: usize, l: usize, kind: Ki
             // x[t] = (1/L)·Σ_b w_b·(Xr·cos − Xi·sin) over the bins b ≤ L/2, w_b = 2 but for
             // the zero and Nyquist bins; bins past L/2 are ignored.
             let half = l / 2;
-            let w = |b: usize| if b == 0 || (l % 2 == 0 && b == half) { 1.0 } else { 2.0 };
+            let w = |b: usize| if b == 0 || (l.is_multiple_of(2) && b == half) { 1.0 } else { 2.0 };
             let mask = |b: usize| b <= half;
             let cos = table(&|b, t| if mask(b) { w(b) * theta(b, t).cos() / lf } else { 0.0 });
             let sin = table(&|b, t| if mask(b) { -w(b) * theta(b, t).sin() / lf } else { 0.0 });

@@ -39,7 +39,7 @@ fn c(v: f32) -> Src {
 /// with the shapes of the first group; returns `n`.
 fn check(cx: &NodeCx, groups: usize) -> OpResult<usize> {
     let total = cx.n_inputs();
-    if total < 2 + groups || (total - 2) % groups != 0 {
+    if total < 2 + groups || !(total - 2).is_multiple_of(groups) {
         invalid!("{} inputs: R, T and {groups} groups of tensors", total);
     }
     let n = (total - 2) / groups;
