@@ -415,7 +415,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             let r = conformance::run(&dir, &opts)?;
             if let Some(repo) = &update_docs {
-                tinyops_compiler::docs::update(repo, &r)?;
+                let folder = dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                tinyops_compiler::docs::update(repo, &folder, &r)?;
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?);

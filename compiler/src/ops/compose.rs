@@ -98,7 +98,7 @@ fn swish(x: usize, alpha: f32) -> Vec<SubNode> {
 
 fn expect_f32(cx: &NodeCx, i: usize) -> OpResult<()> {
     let Some(x) = cx.input(i) else { invalid!("input {i} is required") };
-    if x.ty.dtype != DType::F32 {
+    if x.ty.dtype != DType::F32 && !x.ty.dtype.is_half() {
         unsupported!("{} of {} tensors", cx.node.op_type, x.ty.dtype);
     }
     Ok(())

@@ -4,8 +4,8 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
-    reduce, resize, scatter, shape, softmax, topk, OpResult,
+    activation, attention, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm,
+    pool, quant, quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -39,6 +39,10 @@ const fn ms(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, not
     Entry { domain: "com.microsoft", op_type, since: 1, until: i64::MAX, import, notes }
 }
 
+const fn tr(op_type: &'static str, import: fn(&NodeCx) -> OpResult<Lowered>, notes: &'static str) -> Entry {
+    Entry { domain: "ai.onnx.preview.training", op_type, since: 1, until: i64::MAX, import, notes }
+}
+
 const fn ml(
     op_type: &'static str,
     since: i64,
@@ -63,14 +67,14 @@ impl Entry {
 /// Every supported op.
 pub static OPS: &[Entry] = &[
     e("Abs", 6, activation::import_unary, ""),
-    e("Add", 7, binary::import, "numpy broadcasting; fused bias/clamp"),
+    e("Add", 6, binary::import, "numpy broadcasting; fused bias/clamp"),
     e("And", 7, logic::import_logic, "numpy broadcasting"),
     e("ArgMax", 1, reduce::import_arg, "select_last_index"),
     e("ArgMin", 1, reduce::import_arg, "select_last_index"),
-    e("AveragePool", 7, pool::import_pool, "1-D/2-D, pads, ceil_mode, count_include_pad"),
+    e("AveragePool", 1, pool::import_pool, "1-D/2-D, pads, ceil_mode, count_include_pad"),
     e(
         "BatchNormalization",
-        7,
+        6,
         norm::import_batch_norm,
         "inference; folded into the preceding Conv or a per-channel affine",
     ),
@@ -91,7 +95,7 @@ pub static OPS: &[Entry] = &[
     e("CumProd", 26, cumulative::import, "exclusive, reverse; floats and integers"),
     e("CumSum", 11, cumulative::import, "exclusive, reverse; floats and integers"),
     e("DequantizeLinear", 10, quant::import_dequantize, "per-tensor/per-axis; folded on constants"),
-    e("Div", 7, binary::import, ""),
+    e("Div", 6, binary::import, ""),
     e("Dropout", 7, activation::import_identity, "inference (identity)"),
     e("Equal", 7, logic::import_compare, "any element type; numpy broadcasting"),
     e("EyeLike", 9, compose::import_eye_like, "a constant (static shapes)"),
@@ -101,7 +105,7 @@ pub static OPS: &[Entry] = &[
     e("Gather", 1, layout::import_gather, "constant or run-time indices"),
     e("GatherND", 11, scatter::import_gather_nd, "run-time indices; batch_dims"),
     e("GatherElements", 11, index::import_gather_elements, "run-time indices"),
-    e("Gemm", 7, gemm::import_gemm, "alpha, beta, transA/B, broadcast C"),
+    e("Gemm", 6, gemm::import_gemm, "alpha, beta, transA/B, broadcast C"),
     e("GlobalAveragePool", 1, pool::import_global, ""),
     e("GlobalMaxPool", 1, pool::import_global, ""),
     e("Greater", 7, logic::import_compare, "any element type; numpy broadcasting"),
@@ -123,12 +127,12 @@ pub static OPS: &[Entry] = &[
     e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layout 0"),
     e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
     e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),
-    e("Max", 8, binary::import, "any number of operands; integers too"),
+    e("Max", 6, binary::import, "any number of operands; integers too"),
     e("MaxPool", 1, pool::import_pool, "1-D/2-D; no Indices output"),
-    e("Mean", 8, binary::import, "any number of operands"),
-    e("Min", 8, binary::import, "any number of operands; integers too"),
+    e("Mean", 6, binary::import, "any number of operands"),
+    e("Min", 6, binary::import, "any number of operands; integers too"),
     e("Mod", 10, binary::import, "fmod 0 and 1; integers and floats"),
-    e("Mul", 7, binary::import, ""),
+    e("Mul", 6, binary::import, ""),
     e("Neg", 6, activation::import_unary, ""),
     e("NegativeLogLikelihoodLoss", 12, loss::import, "f32 scores; weights, ignore_index, every reduction"),
     e("Not", 1, logic::import_not, ""),
@@ -138,7 +142,7 @@ pub static OPS: &[Entry] = &[
     e("Pad", 2, layout::import_pad, "constant mode"),
     e("QLinearConv", 10, qop::import_qlinear_conv, "integer kernel; per-channel weights"),
     e("QLinearMatMul", 10, qop::import_qlinear_matmul, "integer kernel; constant B"),
-    e("Pow", 7, binary::import, ""),
+    e("Pow", 1, binary::import, ""),
     e("QuantizeLinear", 10, quant::import_quantize, "per-tensor/per-axis; folded on constants"),
     e("Range", 11, shape::import_range, "folded at compile time"),
     e("Reciprocal", 6, activation::import_unary, ""),
@@ -174,8 +178,8 @@ pub static OPS: &[Entry] = &[
     e("Sqrt", 6, activation::import_unary, ""),
     e("Squeeze", 1, layout::import_squeeze, "a view"),
     e("Split", 2, layout::import_split, "sizes, num_outputs or equal parts"),
-    e("Sub", 7, binary::import, ""),
-    e("Sum", 8, binary::import, "any number of operands"),
+    e("Sub", 6, binary::import, ""),
+    e("Sum", 6, binary::import, "any number of operands"),
     e("SwiGLU", 28, compose::import_swiglu, "f32; as Swish and Mul"),
     e("Swish", 24, compose::import_swish, "f32; as Mul, Sigmoid and Mul"),
     e("Tanh", 6, activation::import_unary, ""),
@@ -263,6 +267,52 @@ pub static OPS: &[Entry] = &[
     ms("QLinearMul", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearSigmoid", qop::import_qlinear_activation, "table lookup"),
     ms("QLinearSoftmax", qop::import_qlinear_softmax, "integer kernel"),
+    e(
+        "Attention",
+        23,
+        attention::import_attention,
+        "3-D/4-D, GQA/MQA, KV cache, masks, causal, nonpad_kv_seqlen, softcap, every qk output mode; f16/bf16 in f32",
+    ),
+    e(
+        "LinearAttention",
+        27,
+        attention::import_linear_attention,
+        "every update rule, GQA/MQA, per-key and per-head decay; unrolled over the sequence; f16/bf16 in f32",
+    ),
+    e(
+        "DynamicQuantizeLinear",
+        11,
+        quant_float::import_dynamic_quantize,
+        "u8 with run-time scale and zero point, as float ops",
+    ),
+    e("HannWindow", 17, signal::import_window, "constant size; folded to a constant"),
+    e("HammingWindow", 17, signal::import_window, "constant size; folded to a constant"),
+    e("BlackmanWindow", 17, signal::import_window, "constant size; folded to a constant"),
+    e("MelWeightMatrix", 17, signal::import_mel_weight_matrix, "constant parameters; folded to a constant"),
+    e(
+        "DFT",
+        17,
+        signal::import_dft,
+        "forward, inverse, one-sided, irfft; constant dft_length and axis; as matrix products",
+    ),
+    e(
+        "STFT",
+        17,
+        signal::import_stft,
+        "real signals; constant frame step and length; optional window; as matrix products",
+    ),
+    tr("Adagrad", training::import_adagrad, "f32; run-time R and T"),
+    tr("Adam", training::import_adam, "f32; run-time R and T (bias correction)"),
+    tr("Momentum", training::import_momentum, "f32; standard and Nesterov; run-time R and T"),
+    e("TensorScatter", 24, scatter::import_tensor_scatter, "linear and circular; run-time write indices"),
+    Entry {
+        domain: "ai.onnx.preview",
+        op_type: "FlexAttention",
+        since: 1,
+        until: i64::MAX,
+        import: attention::import_flex_attention,
+        notes: "without score_mod/prob_mod subgraphs; f16/bf16 in f32",
+    },
 ];
 
 /// Operands that the ONNX spec makes inputs but that act like attributes: they fix an
