@@ -20,6 +20,10 @@ pub enum Lowered {
     /// ops import this way as DequantizeLinear → float op → QuantizeLinear, which the
     /// quantisation pass then turns into one integer kernel.
     Nodes(Vec<SubNode>),
+    /// A small subgraph whose ONNX outputs come from anywhere in it (ops with several
+    /// outputs computed by different sub-nodes, such as CausalConvWithState). Every
+    /// sub-node has one output.
+    Graph(Vec<SubNode>, Vec<Src>),
 }
 
 /// Where an operand of a [`SubNode`] comes from.

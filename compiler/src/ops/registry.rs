@@ -4,8 +4,8 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, binary, bitwise, compose, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm, pool, quant,
-    reduce, resize, scatter, shape, softmax, topk, OpResult,
+    activation, binary, bitwise, compose, compose_spatial as spatial, conv, cumulative, gemm, index, layout, logic,
+    loss, lstm, norm, pool, quant, reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -67,7 +67,7 @@ pub static OPS: &[Entry] = &[
     e("And", 7, logic::import_logic, "numpy broadcasting"),
     e("ArgMax", 1, reduce::import_arg, "select_last_index"),
     e("ArgMin", 1, reduce::import_arg, "select_last_index"),
-    e("AveragePool", 7, pool::import_pool, "1-D/2-D, pads, ceil_mode, count_include_pad"),
+    e("AveragePool", 7, pool::import_pool, "1-D/2-D/3-D (3-D as two 2-D pools), pads, ceil_mode, count_include_pad"),
     e(
         "BatchNormalization",
         7,
@@ -124,7 +124,7 @@ pub static OPS: &[Entry] = &[
     e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
     e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),
     e("Max", 8, binary::import, "any number of operands; integers too"),
-    e("MaxPool", 1, pool::import_pool, "1-D/2-D; no Indices output"),
+    e("MaxPool", 1, pool::import_pool, "1-D/2-D/3-D (3-D as two 2-D pools); no Indices output"),
     e("Mean", 8, binary::import, "any number of operands"),
     e("Min", 8, binary::import, "any number of operands; integers too"),
     e("Mod", 10, binary::import, "fmod 0 and 1; integers and floats"),
@@ -135,7 +135,7 @@ pub static OPS: &[Entry] = &[
     e("OneHot", 9, compose::import_one_hot, "constant depth; run-time indices and values"),
     e("Or", 7, logic::import_logic, "numpy broadcasting"),
     e("PRelu", 7, binary::import, "slope broadcast onto X; integers too"),
-    e("Pad", 2, layout::import_pad, "constant mode"),
+    e("Pad", 2, layout::import_pad, "constant mode; edge, reflect and wrap as constant-index gathers"),
     e("QLinearConv", 10, qop::import_qlinear_conv, "integer kernel; per-channel weights"),
     e("QLinearMatMul", 10, qop::import_qlinear_matmul, "integer kernel; constant B"),
     e("Pow", 7, binary::import, ""),
@@ -254,6 +254,13 @@ pub static OPS: &[Entry] = &[
         prep::import_zip_map,
         "the probability tensor (rows × classes), not a sequence of maps",
     ),
+    e("CausalConvWithState", 27, spatial::import_causal_conv_with_state, "f32; as Concat, depthwise Conv, Slice"),
+    e("CenterCropPad", 18, spatial::import_center_crop_pad, "constant shape; as Slice and Pad"),
+    e("ConvTranspose", 1, spatial::import_conv_transpose, "1-D/2-D; as zero insertion, Pad and Conv"),
+    e("DepthToSpace", 1, spatial::import_depth_to_space, "DCR and CRD; as Reshape and Transpose"),
+    e("SpaceToDepth", 1, spatial::import_space_to_depth, "as Reshape and Transpose"),
+    e("Tile", 6, spatial::import_tile, "constant repeats; as Reshape and Expand"),
+    e("Upsample", 7, spatial::import_upsample, "nearest, whole-number scales; as Reshape and Expand"),
     ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
     ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),
