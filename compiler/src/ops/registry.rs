@@ -4,8 +4,8 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, binary, bitwise, compose, compose_spatial as spatial, conv, cumulative, gemm, index, layout, logic,
-    loss, lstm, norm, pool, quant, reduce, resize, scatter, shape, softmax, topk, OpResult,
+    activation, binary, bitwise, compose, compose_norm as cnorm, compose_spatial as spatial, conv, cumulative, gemm,
+    index, layout, logic, loss, lstm, norm, pool, quant, reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -72,7 +72,7 @@ pub static OPS: &[Entry] = &[
         "BatchNormalization",
         7,
         norm::import_batch_norm,
-        "inference; folded into the preceding Conv or a per-channel affine",
+        "folded into the preceding Conv or a per-channel affine; run-time statistics and training mode (14+) as arithmetic",
     ),
     e("BitCast", 26, bitwise::import_bitcast, "between types of one width"),
     e("BitShift", 11, bitwise::import, "unsigned and (opset 28) signed integers"),
@@ -261,6 +261,10 @@ pub static OPS: &[Entry] = &[
     e("SpaceToDepth", 1, spatial::import_space_to_depth, "as Reshape and Transpose"),
     e("Tile", 6, spatial::import_tile, "constant repeats; as Reshape and Expand"),
     e("Upsample", 7, spatial::import_upsample, "nearest, whole-number scales; as Reshape and Expand"),
+    e("GroupNormalization", 21, cnorm::import_group_norm, "f32; per-channel scale (opset 21); as ReduceMean and arithmetic"),
+    e("InstanceNormalization", 6, cnorm::import_instance_norm, "f32; as ReduceMean and arithmetic"),
+    e("LRN", 1, cnorm::import_lrn, "f32; the channel window sum as an average pool"),
+    e("MeanVarianceNormalization", 9, cnorm::import_mvn, "f32; as ReduceMean and arithmetic"),
     ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
     ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),
