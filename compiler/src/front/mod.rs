@@ -298,7 +298,7 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 Ok(produced.pop().unwrap_or_default())
             }
             Lowered::Graph(subs, outs) => {
-                let mut produced: Vec<ValueId> = vec![];
+                let mut produced: Vec<Vec<ValueId>> = vec![];
                 let mut srcs: Vec<(String, node::Src)> = vec![];
                 for (k, sub) in subs.into_iter().enumerate() {
                     let mut ins = vec![];
@@ -306,25 +306,26 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                         ins.push(match src {
                             None => None,
                             Some(node::Src::In(s)) => inputs.get(s).copied().flatten(),
-                            Some(node::Src::Node(i, _)) => produced.get(i).copied(),
+                            Some(node::Src::Node(i, o)) => produced.get(i).and_then(|p| p.get(o)).copied(),
                             Some(node::Src::Const(t)) => {
                                 Some(graph.add_const(format!("{}/const{k}_{j}", node_ref.name), t))
                             }
                         });
                     }
-                    let names = vec![format!("{}/{k}:0", node_ref.name)];
-                    let out = build::add_op(&mut graph, &format!("{}/{k}", node_ref.name), sub.op, ins, names)?;
-                    let Some(&v) = out.first() else {
-                        return Err(OpError::Invalid(format!("sub-node {k} produced no output")));
+                    let n_out = match &sub.op {
+                        crate::ops::Op::Lstm(_) => 3,
+                        crate::ops::Op::LayerNorm(l) if !l.rms => 3,
+                        _ => 1,
                     };
-                    produced.push(v);
+                    let names = (0..n_out).map(|o| format!("{}/{k}:{o}", node_ref.name)).collect();
+                    produced.push(build::add_op(&mut graph, &format!("{}/{k}", node_ref.name), sub.op, ins, names)?);
                 }
                 srcs.extend(outs.into_iter().enumerate().map(|(o, s)| (format!("{}/out{o}", node_ref.name), s)));
                 let mut result = vec![];
                 for (name, src) in srcs {
                     let v = match src {
                         node::Src::In(s) => inputs.get(s).copied().flatten(),
-                        node::Src::Node(i, _) => produced.get(i).copied(),
+                        node::Src::Node(i, o) => produced.get(i).and_then(|p| p.get(o)).copied(),
                         node::Src::Const(t) => Some(graph.add_const(name.clone(), t)),
                     };
                     result.push(v.ok_or_else(|| OpError::Invalid(format!("{name} has no producer")))?);

@@ -22,7 +22,7 @@ pub enum Lowered {
     Nodes(Vec<SubNode>),
     /// A small subgraph whose ONNX outputs come from anywhere in it (ops with several
     /// outputs computed by different sub-nodes, such as CausalConvWithState). Every
-    /// sub-node has one output.
+    /// sub-node has one output, except LSTM and LayerNormalization (three).
     Graph(Vec<SubNode>, Vec<Src>),
 }
 

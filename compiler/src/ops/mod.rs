@@ -11,6 +11,7 @@ pub mod binary;
 pub mod bitwise;
 pub mod compose;
 pub mod compose_norm;
+pub mod compose_rnn;
 pub mod compose_spatial;
 pub mod conv;
 pub mod cumulative;

@@ -4,7 +4,7 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, binary, bitwise, compose, compose_norm as cnorm, compose_spatial as spatial, conv, cumulative, gemm,
+    activation, binary, bitwise, compose, compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm,
     index, layout, logic, loss, lstm, norm, pool, quant, reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
@@ -120,7 +120,7 @@ pub static OPS: &[Entry] = &[
     e("LogSoftmax", 1, softmax::import, ""),
     e("LpNormalization", 1, compose::import_lp_normalization, "p = 1 or 2; as ReduceL1/L2 and Div"),
     e("LpPool", 2, compose::import_lp_pool, "1-D/2-D; as |x|^p, a zero-padded average pool and ^(1/p)"),
-    e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layout 0"),
+    e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layouts 0 and 1"),
     e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
     e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),
     e("Max", 8, binary::import, "any number of operands; integers too"),
@@ -265,6 +265,8 @@ pub static OPS: &[Entry] = &[
     e("InstanceNormalization", 6, cnorm::import_instance_norm, "f32; as ReduceMean and arithmetic"),
     e("LRN", 1, cnorm::import_lrn, "f32; the channel window sum as an average pool"),
     e("MeanVarianceNormalization", 9, cnorm::import_mvn, "f32; as ReduceMean and arithmetic"),
+    e("GRU", 7, rnn::import_gru, "f32; unrolled; every direction and layout, linear_before_reset, default activations"),
+    e("RNN", 7, rnn::import_rnn, "f32; unrolled; every direction and layout, default activation"),
     ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
     ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),
