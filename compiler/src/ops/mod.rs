@@ -10,6 +10,7 @@ pub mod activation;
 pub mod binary;
 pub mod bitwise;
 pub mod compose;
+pub mod compose_grid;
 pub mod compose_norm;
 pub mod compose_rnn;
 pub mod compose_spatial;
