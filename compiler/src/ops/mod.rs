@@ -11,6 +11,7 @@ pub mod binary;
 pub mod bitwise;
 pub mod compose;
 pub mod compose_grid;
+pub mod compose_index;
 pub mod compose_norm;
 pub mod compose_rnn;
 pub mod compose_spatial;

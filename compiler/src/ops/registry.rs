@@ -4,7 +4,7 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, binary, bitwise, compose, compose_grid as grid, compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm,
+    activation, binary, bitwise, compose, compose_grid as grid, compose_index as cindex, compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm,
     index, layout, logic, loss, lstm, norm, pool, quant, reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
@@ -269,6 +269,9 @@ pub static OPS: &[Entry] = &[
     e("RNN", 7, rnn::import_rnn, "f32; unrolled; every direction and layout, default activation"),
     e("AffineGrid", 20, grid::import_affine_grid, "f32; constant size; 2-D and 3-D; as a constant grid times thetaᵀ"),
     e("GridSample", 16, grid::import_grid_sample, "f32; 2-D/3-D; every mode and padding; as run-time gathers of taps"),
+    e("Col2Im", 18, cindex::import_col2im, "constant image and block shapes; as a scatter-add and Slice"),
+    e("MaxUnpool", 9, cindex::import_max_unpool, "as a run-time scatter into zeros"),
+    e("ReverseSequence", 10, cindex::import_reverse_sequence, "run-time lengths; as a run-time GatherElements"),
     ms("QGemm", qop::import_qgemm, "integer kernel; alpha = 1"),
     ms("QLinearAdd", qop::import_qlinear_binary, "integer kernel, broadcasting"),
     ms("QLinearAveragePool", qop::import_qlinear_average_pool, "integer kernel; channels_last = 0"),
