@@ -159,7 +159,8 @@ pub fn import_col2im(cx: &NodeCx) -> OpResult<Lowered> {
     let mut b = Builder::default();
     let idx = b.push(Expand { shape: vec![n, c, k * l] }, vec![idx]);
     let upd = b.reshape(Src::In(0), vec![n, c, k * l]);
-    let base = Src::Const(Tensor { shape: vec![n, c, plane], data: Data::F64(vec![0.0; n * c * plane]).cast(x.ty.dtype) });
+    let base =
+        Src::Const(Tensor { shape: vec![n, c, plane], data: Data::F64(vec![0.0; n * c * plane]).cast(x.ty.dtype) });
     let y = b.push(ScatterElements { axis: 2, op: ScatterOp::Add }, vec![base, idx, upd]);
     let mut full = vec![n, c];
     full.extend(&padded);

@@ -213,10 +213,8 @@ pub fn import_gru(cx: &NodeCx) -> OpResult<Lowered> {
             let m = b.push(MatMul { act: Act::NONE }, vec![gated, rt_h]);
             match &w.rb {
                 Some(rb) => {
-                    let rbh = b.push(
-                        Slice { starts: vec![2 * hid], steps: vec![1], counts: vec![hid] },
-                        vec![rb.clone()],
-                    );
+                    let rbh =
+                        b.push(Slice { starts: vec![2 * hid], steps: vec![1], counts: vec![hid] }, vec![rb.clone()]);
                     b.bin(BinKind::Add, m, rbh)
                 }
                 None => m,

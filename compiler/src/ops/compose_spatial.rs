@@ -4,7 +4,8 @@
 //! DepthToSpace/SpaceToDepth (reshape, transpose, reshape), Tile and integer-scale
 //! nearest Upsample (reshape, expand, reshape), Pad's `edge`/`reflect`/`wrap` modes
 //! (a gather per padded axis with constant indices), CenterCropPad (Slice and Pad) and
-//! 3-D MaxPool/AveragePool (two 2-D pools: max and mean over a box separate per axis).
+//! 3-D MaxPool/AveragePool (two 2-D pools: max and mean over a box separate per axis)
+//! and MaxPool's Indices output (a running maximum over one strided slice per tap).
 
 use super::activation::{Act, Unary, UnaryKind};
 use super::binary::{BinKind, Binary};
@@ -488,4 +489,86 @@ pub fn pool_3d(pool: Pool, xs: &[usize]) -> OpResult<Lowered> {
     let x = b.one(depth, x);
     b.reshape(x, vec![n, c, od, oh, ow]);
     Ok(b.nodes())
+}
+
+/// MaxPool with its Indices output: the input padded with -∞, one strided Slice per
+/// window tap, and a running maximum that keeps the first tap's flat index on ties
+/// (row-major, or column-major over the spatial axes for `storage_order = 1`).
+pub fn max_pool_with_indices(pool: Pool, xs: &[usize], column_major: bool) -> OpResult<Lowered> {
+    use super::logic::{Compare, Where};
+    use tinyops_runtime::kernels::CompareOp;
+    let out = pool.out_shape(xs)?;
+    let r = xs.len() - 2;
+    let mut padded_pads = vec![0; 2 * (r + 2)];
+    let mut padded = xs.to_vec();
+    for a in 0..r {
+        let reach = (pool.kernel[a] - 1) * pool.dilations[a] + (out[a + 2] - 1) * pool.strides[a] + 1;
+        let have = xs[a + 2] + pool.pads[a] + pool.pads[a + r];
+        padded_pads[a + 2] = pool.pads[a];
+        padded_pads[a + 2 + r + 2] = pool.pads[a + r] + reach.saturating_sub(have);
+        padded[a + 2] = xs[a + 2] + padded_pads[a + 2] + padded_pads[a + 2 + r + 2];
+    }
+    let mut b = Builder::default();
+    let x = if padded_pads.iter().any(|&p| p > 0) {
+        b.one(Pad { pads: padded_pads, value: f32::NEG_INFINITY }, Src::In(0))
+    } else {
+        Src::In(0)
+    };
+    let taps: usize = pool.kernel.iter().product();
+    let outs: usize = out.iter().product();
+    let spatial_out: Vec<usize> = out[2..].to_vec();
+    let (mut best, mut best_i): (Option<Src>, Option<Src>) = (None, None);
+    for t in 0..taps {
+        let mut k = vec![0; r];
+        let mut rest = t;
+        for a in (0..r).rev() {
+            k[a] = rest % pool.kernel[a];
+            rest /= pool.kernel[a];
+        }
+        let mut starts = vec![0, 0];
+        let mut steps = vec![1isize, 1];
+        for a in 0..r {
+            starts.push(k[a] * pool.dilations[a]);
+            steps.push(pool.strides[a] as isize);
+        }
+        let v = b.one(Slice { starts, steps, counts: out.clone() }, x.clone());
+        // Flat index of each output position's tap in the unpadded input.
+        let mut idx = Vec::with_capacity(outs);
+        for p in 0..outs {
+            let mut rest = p;
+            let mut o = vec![0; r];
+            for a in (0..r).rev() {
+                o[a] = rest % spatial_out[a];
+                rest /= spatial_out[a];
+            }
+            let plane = rest; // n·C + c
+            let coord: Vec<i64> = (0..r)
+                .map(|a| (o[a] * pool.strides[a] + k[a] * pool.dilations[a]) as i64 - pool.pads[a] as i64)
+                .collect();
+            let inside = (0..r).all(|a| coord[a] >= 0 && coord[a] < xs[a + 2] as i64);
+            let mut flat = 0i64;
+            if inside {
+                let order: Vec<usize> = if column_major { (0..r).rev().collect() } else { (0..r).collect() };
+                for &a in &order {
+                    flat = flat * xs[a + 2] as i64 + coord[a];
+                }
+            }
+            let spatial: i64 = xs[2..].iter().product::<usize>() as i64;
+            idx.push(plane as i64 * spatial + flat);
+        }
+        let idx = Src::Const(crate::ir::Tensor { shape: out.clone(), data: crate::ir::Data::I64(idx) });
+        match (best.take(), best_i.take()) {
+            (Some(bv), Some(bi)) => {
+                let gt = b.push(Compare { op: CompareOp::Greater }, vec![Some(v.clone()), Some(bv.clone())]);
+                best = Some(b.push(Where, vec![Some(gt.clone()), Some(v), Some(bv)]));
+                best_i = Some(b.push(Where, vec![Some(gt), Some(idx), Some(bi)]));
+            }
+            _ => {
+                best = Some(v);
+                best_i = Some(idx);
+            }
+        }
+    }
+    let (Some(y), Some(i)) = (best, best_i) else { invalid!("an empty window") };
+    Ok(Lowered::Graph(b.nodes, vec![y, i]))
 }

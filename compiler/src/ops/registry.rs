@@ -4,8 +4,9 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, binary, bitwise, compose, compose_grid as grid, compose_index as cindex, compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm,
-    index, layout, logic, loss, lstm, norm, pool, quant, reduce, resize, scatter, shape, softmax, topk, OpResult,
+    activation, binary, bitwise, compose, compose_grid as grid, compose_index as cindex, compose_norm as cnorm,
+    compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm, index, layout, logic, loss, lstm, norm,
+    pool, quant, reduce, resize, scatter, shape, softmax, topk, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -124,7 +125,7 @@ pub static OPS: &[Entry] = &[
     e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
     e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),
     e("Max", 8, binary::import, "any number of operands; integers too"),
-    e("MaxPool", 1, pool::import_pool, "1-D/2-D/3-D (3-D as two 2-D pools); no Indices output"),
+    e("MaxPool", 1, pool::import_pool, "1-D/2-D/3-D (3-D as two 2-D pools); Indices (f32) as a running max over taps"),
     e("Mean", 8, binary::import, "any number of operands"),
     e("Min", 8, binary::import, "any number of operands; integers too"),
     e("Mod", 10, binary::import, "fmod 0 and 1; integers and floats"),
