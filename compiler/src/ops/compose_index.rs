@@ -50,6 +50,9 @@ pub fn import_max_unpool(cx: &NodeCx) -> OpResult<Lowered> {
     if i.ty.shape != xs || xs.len() < 3 {
         invalid!("X {xs:?} and indices {:?} must have one shape N,C,spatial…", i.ty.shape);
     }
+    if xs.contains(&0) {
+        invalid!("empty input {xs:?}");
+    }
     let r = xs.len() - 2;
     let Some(kernel) = cx.ints("kernel_shape")? else { invalid!("kernel_shape is required") };
     if kernel.len() != r || kernel.iter().any(|&k| k < 1) {

@@ -80,6 +80,9 @@ pub fn import_conv_transpose(cx: &NodeCx) -> OpResult<Lowered> {
     if r > 2 {
         unsupported!("{r}-D ConvTranspose (1-D and 2-D are supported)");
     }
+    if xs.contains(&0) || ws.contains(&0) {
+        invalid!("empty input {xs:?} or weights {ws:?}");
+    }
     let g = cx.int("group", 1)?;
     if g < 1 || xs[1] as i64 % g != 0 || ws[0] != xs[1] {
         invalid!("input {xs:?}, weights {ws:?} and group {g} do not fit");
@@ -571,4 +574,19 @@ pub fn max_pool_with_indices(pool: Pool, xs: &[usize], column_major: bool) -> Op
     }
     let (Some(y), Some(i)) = (best, best_i) else { invalid!("an empty window") };
     Ok(Lowered::Graph(b.nodes, vec![y, i]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pad_source;
+
+    #[test]
+    fn pad_sources_follow_numpy_pad_modes() {
+        // numpy.pad([0, 1, 2], 3, mode) sources for positions -3 … 5.
+        let src = |mode| (-3..6).map(|i| pad_source(mode, i, 3)).collect::<Vec<_>>();
+        assert_eq!(src("edge"), [0, 0, 0, 0, 1, 2, 2, 2, 2]);
+        assert_eq!(src("reflect"), [1, 2, 1, 0, 1, 2, 1, 0, 1]);
+        assert_eq!(src("wrap"), [0, 1, 2, 0, 1, 2, 0, 1, 2]);
+        assert_eq!(pad_source("reflect", -2, 1), 0);
+    }
 }
