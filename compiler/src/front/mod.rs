@@ -299,11 +299,10 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                 Ok(produced.pop().unwrap_or_default())
             }
             Lowered::Graph(subs, outs) => {
-                let mut produced: Vec<ValueId> = vec![];
-                let resolve = |graph: &mut Graph, produced: &[ValueId], src: node::Src, k: usize, at: usize| match src {
+                let mut produced: Vec<Vec<ValueId>> = vec![];
+                let resolve = |graph: &mut Graph, produced: &[Vec<ValueId>], src: node::Src, k: usize, at: usize| match src {
                     node::Src::In(s) => inputs.get(s).copied().flatten(),
-                    node::Src::Node(i, 0) => produced.get(i).copied(),
-                    node::Src::Node(..) => None,
+                    node::Src::Node(i, o) => produced.get(i).and_then(|p| p.get(o)).copied(),
                     node::Src::Const(t) => Some(graph.add_const(format!("{}/const{k}_{at}", node_ref.name), t)),
                 };
                 for (k, sub) in subs.into_iter().enumerate() {
@@ -312,9 +311,15 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                         let at = ins.len();
                         ins.push(src.and_then(|s| resolve(&mut graph, &produced, s, k, at)));
                     }
+                    // LSTM and layer normalisation have three outputs, every other op one.
+                    let n_out = match &sub.op {
+                        crate::ops::Op::Lstm(_) => 3,
+                        crate::ops::Op::LayerNorm(l) if !l.rms => 3,
+                        _ => 1,
+                    };
                     let name = format!("{}/{k}", node_ref.name);
-                    let out = widen::add_op(&mut graph, &name, sub.op, ins, vec![format!("{name}:0")])?;
-                    produced.push(out[0]);
+                    let names = (0..n_out).map(|o| format!("{name}:{o}")).collect();
+                    produced.push(widen::add_op(&mut graph, &name, sub.op, ins, names)?);
                 }
                 let mut values = vec![];
                 for (o, src) in outs.into_iter().enumerate() {

@@ -22,7 +22,8 @@ pub enum Lowered {
     Nodes(Vec<SubNode>),
     /// A small subgraph with several outputs taken from any of its nodes: ONNX output
     /// `k` is `outputs[k]` (`None` where the node does not produce that output). Every
-    /// sub-node has one output.
+    /// sub-node has one output, except LSTM and LayerNormalization (three): `Src::Node(i,
+    /// o)` names output `o` of sub-node `i`.
     Graph(Vec<SubNode>, Vec<Option<Src>>),
 }
 
