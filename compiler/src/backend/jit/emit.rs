@@ -1,5 +1,6 @@
 //! Kernel families the JIT emits as shape-specialised cranelift loops instead of
-//! calling the runtime: `copy`, `fill`, `copy_strided` and `clamp_f32`. Each emitted
+//! calling the runtime: `copy`, `fill`, `copy_strided`, `clamp_f32` and `binary_f32`
+//! for Add, Sub, Mul, Div, Max, Min and PRelu (with its fused clamp). Each emitted
 //! loop computes exactly what the portable kernel computes (element bits are moved, not
 //! converted; the clamp compares as `Clamp::apply` does, so NaN passes through), and,
 //! like the kernel, does nothing when the operands disagree with the parameters —
@@ -10,15 +11,25 @@ use crate::lower::{Isa, Kernel, KernelCall, Operand};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlags, Value};
 use cranelift_frontend::FunctionBuilder;
-use tinyops_runtime::kernels::{Clamp, Strided, MAX_RANK};
+use tinyops_runtime::kernels::{BinaryOp, Broadcast, Clamp, Strided, MAX_RANK};
 
 /// True when the call is emitted as loops rather than called.
 pub fn emits(call: &KernelCall) -> bool {
     call.isa == Isa::Portable
-        && matches!(
-            call.kernel,
-            Kernel::Copy { .. } | Kernel::Fill { .. } | Kernel::CopyStrided { .. } | Kernel::ClampF32 { .. }
-        )
+        && match &call.kernel {
+            Kernel::Copy { .. } | Kernel::Fill { .. } | Kernel::CopyStrided { .. } | Kernel::ClampF32 { .. } => true,
+            Kernel::BinaryF32 { op, .. } => binary_emitted(*op),
+            _ => false,
+        }
+}
+
+/// The float binary functions emitted as loops: those that are single IEEE operations
+/// or comparisons (the others call libm-like routines of the runtime).
+pub fn binary_emitted(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Max | BinaryOp::Min | BinaryOp::PRelu
+    )
 }
 
 /// Memory flags of emitted accesses: in bounds by construction, maybe unaligned.
@@ -109,6 +120,12 @@ pub fn emit(b: &mut FunctionBuilder, call: &KernelCall, ops: &[(Value, Operand)]
             let ((x, xo), (y, yo)) = (ops[0], ops[1]);
             clamp(b, *act, x, y, xo.len.min(yo.len) as u64);
         }
+        Kernel::BinaryF32 { p, op, act } => {
+            let ((a, ao), (bb, bo), (y, yo)) = (ops[0], ops[1], ops[2]);
+            if broadcast_fits(p, ao.len, bo.len, yo.len) {
+                binary(b, p, *op, *act, [a, bb, y]);
+            }
+        }
         other => unreachable!("{:?} is not emitted", other.family()),
     }
 }
@@ -189,19 +206,105 @@ fn clamp(b: &mut FunctionBuilder, act: Clamp, x: Value, y: Value, n: u64) {
     for_range(b, n, |b, i| {
         let s = at(b, x, i, 4);
         let v = b.ins().load(types::F32, flags(), s, 0);
-        let v = if act.min == f32::NEG_INFINITY {
-            v
-        } else {
-            let below = b.ins().fcmp(FloatCC::LessThan, v, lo);
-            b.ins().select(below, lo, v)
-        };
-        let v = if act.max == f32::INFINITY {
-            v
-        } else {
-            let above = b.ins().fcmp(FloatCC::GreaterThan, v, hi);
-            b.ins().select(above, hi, v)
-        };
+        let v = clamp_value(b, act, lo, hi, v);
         let t = at(b, y, i, 4);
         b.ins().store(flags(), v, t, 0);
     });
+}
+
+/// The portable `broadcast_map`'s precondition: every operand long enough.
+fn broadcast_fits(p: &Broadcast, a_len: usize, b_len: usize, y_len: usize) -> bool {
+    if p.rank == 0 || p.rank > MAX_RANK {
+        return false;
+    }
+    let total: usize = p.shape[..p.rank].iter().product();
+    let extent = |s: &[usize; MAX_RANK]| (0..p.rank).map(|d| p.shape[d].saturating_sub(1) * s[d]).sum::<usize>() + 1;
+    total != 0 && y_len >= total && a_len >= extent(&p.a) && b_len >= extent(&p.b)
+}
+
+/// Loops over `shape` from axis `d` on, each of the `N` operands advancing by its own
+/// strides (in bytes); `body` gets the operands' addresses at each index.
+fn nest<const N: usize>(
+    b: &mut FunctionBuilder,
+    shape: &[usize],
+    strides: &[[i64; N]],
+    d: usize,
+    at_: [Value; N],
+    body: &mut dyn FnMut(&mut FunctionBuilder, [Value; N]),
+) {
+    if d == shape.len() {
+        return body(b, at_);
+    }
+    if shape[d] == 1 {
+        return nest(b, shape, strides, d + 1, at_, body);
+    }
+    for_range(b, shape[d] as u64, |b, i| {
+        let mut next = at_;
+        for (k, v) in next.iter_mut().enumerate() {
+            if strides[d][k] != 0 {
+                *v = at(b, *v, i, strides[d][k]);
+            }
+        }
+        nest(b, shape, strides, d + 1, next, body);
+    });
+}
+
+/// `y = act(op(a, b))` over a broadcast: the function as `binary_f32`'s `BinaryFn`
+/// computes it, then the clamp.
+fn binary(b: &mut FunctionBuilder, p: &Broadcast, op: BinaryOp, act: Clamp, base: [Value; 3]) {
+    let rank = p.rank;
+    let shape = &p.shape[..rank];
+    // Dense output strides, in elements.
+    let mut ys = [0usize; MAX_RANK];
+    let mut run = 1;
+    for d in (0..rank).rev() {
+        ys[d] = run;
+        run *= shape[d];
+    }
+    let strides: Vec<[i64; 3]> = (0..rank).map(|d| [p.a[d] as i64 * 4, p.b[d] as i64 * 4, ys[d] as i64 * 4]).collect();
+    let lo = b.ins().f32const(act.min);
+    let hi = b.ins().f32const(act.max);
+    nest(b, shape, &strides, 0, base, &mut |b, [pa, pb, py]| {
+        let x = b.ins().load(types::F32, flags(), pa, 0);
+        let z = b.ins().load(types::F32, flags(), pb, 0);
+        let v = match op {
+            BinaryOp::Add => b.ins().fadd(x, z),
+            BinaryOp::Sub => b.ins().fsub(x, z),
+            BinaryOp::Mul => b.ins().fmul(x, z),
+            BinaryOp::Div => b.ins().fdiv(x, z),
+            BinaryOp::Max | BinaryOp::Min => {
+                // `a.is_nan() || a >= b ? a : b` (≤ for Min).
+                let cc = if op == BinaryOp::Max { FloatCC::GreaterThanOrEqual } else { FloatCC::LessThanOrEqual };
+                let nan = b.ins().fcmp(FloatCC::Unordered, x, x);
+                let keep = b.ins().fcmp(cc, x, z);
+                let c = b.ins().bor(nan, keep);
+                b.ins().select(c, x, z)
+            }
+            BinaryOp::PRelu => {
+                let zero = b.ins().f32const(0.0);
+                let neg = b.ins().fcmp(FloatCC::LessThan, x, zero);
+                let m = b.ins().fmul(x, z);
+                b.ins().select(neg, m, x)
+            }
+            other => unreachable!("{other:?} is not emitted"),
+        };
+        let v = clamp_value(b, act, lo, hi, v);
+        b.ins().store(flags(), v, py, 0);
+    });
+}
+
+/// `act.apply(v)`: below `min` gives `min`, then above `max` gives `max`; NaN stays.
+fn clamp_value(b: &mut FunctionBuilder, act: Clamp, lo: Value, hi: Value, v: Value) -> Value {
+    let v = if act.min == f32::NEG_INFINITY {
+        v
+    } else {
+        let below = b.ins().fcmp(FloatCC::LessThan, v, lo);
+        b.ins().select(below, lo, v)
+    };
+    if act.max == f32::INFINITY {
+        v
+    } else {
+        let above = b.ins().fcmp(FloatCC::GreaterThan, v, hi);
+        b.ins().select(above, hi, v)
+    }
 }

@@ -7,8 +7,8 @@
 //! strides, offsets and constants are immediates. Each kernel call is either
 //!
 //! - **emitted** as shape-specialised cranelift loops ([`emit`]): `copy`, `fill`,
-//!   `copy_strided` (transposes, slices, concat and pad pieces, expand) and
-//!   `clamp_f32`; or
+//!   `copy_strided` (transposes, slices, concat and pad pieces, expand), `clamp_f32`,
+//!   and `binary_f32` for Add, Sub, Mul, Div, Max, Min and PRelu; or
 //! - **called** through the host build of the runtime's portable kernel of that family
 //!   ([`shims`]: one `extern "C"` shim per family × element types, taking a pointer to
 //!   the call's [`Kernel`] — the runtime's parameter record — and its operands).
@@ -272,14 +272,16 @@ impl Engine {
         let mut module = JITModule::new(jb);
 
         let mut shim_sig = module.make_signature();
-        shim_sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
+        shim_sig.params.extend([AbiParam::new(ptr); 3]);
+        let mut observe_sig = module.make_signature();
+        observe_sig.params.extend([AbiParam::new(ptr); 2]);
         let mut ids = BTreeMap::new();
         for sym in symbols.keys() {
             let id = module.declare_function(sym, Linkage::Import, &shim_sig).map_err(|e| codegen(&e))?;
             ids.insert(sym.clone(), id);
         }
         let observe_id =
-            module.declare_function("tinyops_observe", Linkage::Import, &shim_sig).map_err(|e| codegen(&e))?;
+            module.declare_function("tinyops_observe", Linkage::Import, &observe_sig).map_err(|e| codegen(&e))?;
 
         let mut ctx = module.make_context();
         ctx.func.signature.params.extend([AbiParam::new(ptr); 5]);
@@ -336,9 +338,9 @@ impl Engine {
                                 b.ins().stack_store(*v, slot, at);
                                 b.ins().stack_store(len, slot, at + ptr_bytes);
                             }
-                            let k = b.ins().iadd_imm(kbase, (kernel * std::mem::size_of::<Kernel>()) as i64);
+                            let k = b.ins().iconst(ptr, kernel as i64);
                             let block = b.ins().stack_addr(ptr, slot, 0);
-                            b.ins().call(refs[&symbol], &[k, block]);
+                            b.ins().call(refs[&symbol], &[kbase, k, block]);
                         }
                         None => return Err(JitError::Codegen("fewer plans than calls".into())),
                     }

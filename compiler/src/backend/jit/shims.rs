@@ -27,8 +27,9 @@ pub struct RawSlice {
 /// Bytes of one [`RawSlice`] in the operand block JIT code builds on its stack.
 pub const RAW_SLICE_BYTES: u32 = std::mem::size_of::<RawSlice>() as u32;
 
-/// The signature of every shim: the call's kernel, its operands.
-pub type Shim = unsafe extern "C" fn(kernel: *const Kernel, ops: *const RawSlice);
+/// The signature of every shim: the engine's kernel records, the index of the call's
+/// own, its operands.
+pub type Shim = unsafe extern "C" fn(kernels: *const Kernel, index: usize, ops: *const RawSlice);
 
 /// Reads a call's operands in order.
 struct Ops {
@@ -77,9 +78,9 @@ macro_rules! shims {
     )*) => {
         $(
             #[allow(non_snake_case, unused_variables)]
-            unsafe extern "C" fn $name<$($t: $bound),*>(kernel: *const Kernel, ops: *const RawSlice) {
-                // SAFETY: the engine passes the call's own kernel and operand block.
-                let kernel = unsafe { &*kernel };
+            unsafe extern "C" fn $name<$($t: $bound),*>(kernels: *const Kernel, index: usize, ops: *const RawSlice) {
+                // SAFETY: the engine passes its records and the call's own index and operands.
+                let kernel = unsafe { &*kernels.add(index) };
                 let mut o = Ops { next: ops };
                 if let Kernel::$variant { $($field,)* .. } = kernel {
                     // SAFETY: operands are resolved by the lowering: in bounds, aligned
@@ -187,9 +188,9 @@ shims! {
 
 /// The `lookup_q8` shim: its table arrives as `i32`s and is narrowed to the output
 /// type once, on the stack, as the Rust backend's literal does at compile time.
-unsafe extern "C" fn lookup_q8<X: Q8, Y: Q8 + TryFrom<i32> + Default>(kernel: *const Kernel, ops: *const RawSlice) {
-    // SAFETY: the engine passes the call's own kernel and operand block.
-    let kernel = unsafe { &*kernel };
+unsafe extern "C" fn lookup_q8<X: Q8, Y: Q8 + TryFrom<i32> + Default>(kernels: *const Kernel, index: usize, ops: *const RawSlice) {
+    // SAFETY: the engine passes its records and the call's own index and operands.
+    let kernel = unsafe { &*kernels.add(index) };
     let mut o = Ops { next: ops };
     if let Kernel::LookupQ8 { table, .. } = kernel {
         let mut narrow = [Y::default(); 256];
@@ -204,9 +205,9 @@ unsafe extern "C" fn lookup_q8<X: Q8, Y: Q8 + TryFrom<i32> + Default>(kernel: *c
 
 /// The `fill` shim: the runtime's `fill` on the unsigned type of the element's width,
 /// with the bits the Rust backend's literal has.
-unsafe extern "C" fn fill<U: Copy + TryFrom<u64>>(kernel: *const Kernel, ops: *const RawSlice) {
-    // SAFETY: the engine passes the call's own kernel and operand block.
-    let kernel = unsafe { &*kernel };
+unsafe extern "C" fn fill<U: Copy + TryFrom<u64>>(kernels: *const Kernel, index: usize, ops: *const RawSlice) {
+    // SAFETY: the engine passes its records and the call's own index and operands.
+    let kernel = unsafe { &*kernels.add(index) };
     let mut o = Ops { next: ops };
     if let Kernel::Fill { t, value } = kernel {
         if let Ok(v) = U::try_from(super::emit::fill_bits(*t, *value) & (u64::MAX >> (64 - 8 * t.size()))) {
