@@ -142,6 +142,9 @@ unsafe extern "C" fn observe(obs: *mut Observation, step: usize) {
     obs.seen.push(got);
 }
 
+/// Per step, the bytes of every operand it wrote (as after that step).
+pub type StepWrites = Vec<Vec<Vec<u8>>>;
+
 /// A model compiled to host machine code, with its own arena and weights.
 pub struct Engine {
     /// Keeps the machine code alive; freed on drop.
@@ -389,7 +392,7 @@ impl Engine {
     /// Runs the model and returns, besides its outputs, the bytes every step wrote
     /// (per step, per written operand, as after that step). The engine must have been
     /// built with `observed`.
-    pub fn run_observed(&mut self, inputs: &[Tensor]) -> Result<(Vec<Tensor>, Vec<Vec<Vec<u8>>>), JitError> {
+    pub fn run_observed(&mut self, inputs: &[Tensor]) -> Result<(Vec<Tensor>, StepWrites), JitError> {
         if !self.observed {
             return Err(JitError::Codegen("run_observed on an engine built without observation".into()));
         }

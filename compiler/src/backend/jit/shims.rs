@@ -188,7 +188,11 @@ shims! {
 
 /// The `lookup_q8` shim: its table arrives as `i32`s and is narrowed to the output
 /// type once, on the stack, as the Rust backend's literal does at compile time.
-unsafe extern "C" fn lookup_q8<X: Q8, Y: Q8 + TryFrom<i32> + Default>(kernels: *const Kernel, index: usize, ops: *const RawSlice) {
+unsafe extern "C" fn lookup_q8<X: Q8, Y: Q8 + TryFrom<i32> + Default>(
+    kernels: *const Kernel,
+    index: usize,
+    ops: *const RawSlice,
+) {
     // SAFETY: the engine passes its records and the call's own index and operands.
     let kernel = unsafe { &*kernels.add(index) };
     let mut o = Ops { next: ops };
