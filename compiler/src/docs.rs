@@ -122,9 +122,20 @@ pub fn read_other_results(repo: &Path) -> Result<Vec<(String, Vec<CaseLine>)>> {
     Ok(out)
 }
 
-/// `docs/conformance.md`: totals, a table per op, and every case not passed with its
-/// reason; then the same summary and list for each of the `others` folders.
-pub fn conformance_md(cases: &[CaseLine], others: &[(String, Vec<CaseLine>)]) -> String {
+/// The hand-written section of `docs/conformance.md` on the engines (the JIT against
+/// the Rust backend: pass counts, differences, timings and how each was measured),
+/// included as it is, after the totals.
+pub const ENGINES_SECTION: &str = "docs/conformance-engines.md";
+
+/// The engines section of the repository at `repo` (empty when the file is missing).
+pub fn engines_section(repo: &Path) -> String {
+    std::fs::read_to_string(repo.join(ENGINES_SECTION)).unwrap_or_default()
+}
+
+/// `docs/conformance.md`: totals, the engines section (`engines`, from
+/// [`ENGINES_SECTION`]), a table per op, and every case not passed with its reason; then
+/// the same summary and list for each of the `others` folders.
+pub fn conformance_md(cases: &[CaseLine], engines: &str, others: &[(String, Vec<CaseLine>)]) -> String {
     let (per_op, total) = counts(cases);
     let frozen = cases.iter().filter(|c| c.frozen).count();
     let frozen_pass = cases.iter().filter(|c| c.frozen && c.status == Status::Pass).count();
@@ -150,6 +161,10 @@ pub fn conformance_md(cases: &[CaseLine], others: &[(String, Vec<CaseLine>)]) ->
          pass with every input at run time.\n\n",
         total.pass - frozen_pass
     ));
+    if !engines.trim().is_empty() {
+        s.push_str(engines.trim());
+        s.push_str("\n\n");
+    }
     s.push_str("## Per op\n\n| op | cases | pass | fail | unsupported |\n|---|---|---|---|---|\n");
     for (op, c) in &per_op {
         s.push_str(&format!("| {op} | {} | {} | {} | {} |\n", c.cases, c.pass, c.fail, c.unsupported));
@@ -237,7 +252,7 @@ pub fn update(repo: &Path, folder: &str, r: &ConformanceReport) -> Result<()> {
     write(&results, &tsv)?;
     let cases = read_results(&repo.join("docs/conformance.tsv"))?;
     let others = read_other_results(repo)?;
-    write(&repo.join("docs/conformance.md"), &conformance_md(&cases, &others))?;
+    write(&repo.join("docs/conformance.md"), &conformance_md(&cases, &engines_section(repo), &others))?;
     let readme_path = repo.join("README.md");
     let readme = std::fs::read_to_string(&readme_path).map_err(|e| Error::io(&readme_path, e))?;
     let readme = with_readme_table(&readme, &readme_table(&cases))

@@ -324,7 +324,7 @@ fn host_rustc_version() -> String {
 }
 
 /// One batch of the harness's `--bench` mode: `runs` durations in nanoseconds.
-fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
+pub(crate) fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
     let fail = |detail: String| Error::Driver { step: format!("timing {}", exe.display()), detail };
     let mut child = Command::new(exe)
         .args(["--bench", &runs.to_string()])
@@ -350,7 +350,7 @@ fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
 }
 
 /// The NumPy dtype of an element type; `None` for bfloat16, which NumPy lacks.
-fn numpy_dtype(d: DType) -> Option<&'static str> {
+pub(crate) fn numpy_dtype(d: DType) -> Option<&'static str> {
     Some(match d {
         DType::F32 => "<f4",
         DType::I8 => "i1",

@@ -12,6 +12,7 @@
 //! rest rebuilt; errors no file explains are found by bisection. So one bad case
 //! never sinks the others.
 
+use super::engine::EngineChoice;
 use super::progress::Step;
 use super::testdata::{load_sets, DataSet};
 use super::verify::runtime_inputs;
@@ -50,6 +51,9 @@ pub struct ConformanceOptions {
     pub timeout: Duration,
     /// No progress lines.
     pub quiet: bool,
+    /// The engine that runs the cases: the Rust backend (built in chunks) or the JIT
+    /// (in process, no build step).
+    pub engine: super::engine::EngineChoice,
 }
 
 impl Default for ConformanceOptions {
@@ -60,6 +64,7 @@ impl Default for ConformanceOptions {
             chunk_size: 64,
             timeout: Duration::from_secs(60),
             quiet: false,
+            engine: super::engine::EngineChoice::Rust,
         }
     }
 }
@@ -752,6 +757,67 @@ fn run_case(bin: &Path, c: &Compiled, result: &mut CaseResult, timeout: Duration
     result.max_abs_error = Some(max_abs);
 }
 
+/// Runs every compiled case in the JIT: builds its function (no cargo), runs every
+/// data set, judges it as [`run_case`] does. Returns the seconds spent building the
+/// functions and running them (summed over the jobs' threads, then divided by the jobs
+/// — wall-clock shares of the same parallel pass).
+fn run_all_jit(compiled: &[Compiled], results: &mut [CaseResult], opts: &ConformanceOptions) -> (f64, f64) {
+    let step = Step::start(format!("running {} cases in the JIT", compiled.len()), opts.quiet);
+    let started = Instant::now();
+    let ran = parallel(compiled, opts.jobs, |_, c| {
+        let mut r = results[c.index].clone();
+        let t0 = Instant::now();
+        let engine = crate::backend::jit::Engine::new(&c.compilation.program, c.compilation.target, false);
+        let t_build = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        match engine {
+            Ok(mut e) => judge_jit(&mut e, c, &mut r),
+            Err(e) => {
+                r.status = Status::Unsupported;
+                r.reason = format!("JIT: {}", first_line(&e.to_string().replace(":\n  - ", ": ")));
+            }
+        }
+        (c.index, r, t_build, t1.elapsed().as_secs_f64())
+    });
+    let (mut build, mut run) = (0.0, 0.0);
+    for (i, r, b, t) in ran {
+        results[i] = r;
+        build += b;
+        run += t;
+    }
+    let wall = step.done().max(started.elapsed().as_secs_f64());
+    let total = (build + run).max(f64::MIN_POSITIVE);
+    (wall * build / total, wall * run / total)
+}
+
+/// Runs one case in a JIT engine on every data set and judges it.
+fn judge_jit(engine: &mut crate::backend::jit::Engine, c: &Compiled, result: &mut CaseResult) {
+    let g = &c.compilation.graph;
+    let mut max_abs = 0.0f64;
+    for (set, inputs) in c.sets.iter().zip(&c.inputs) {
+        let outs = match engine.run(inputs) {
+            Ok(o) => o,
+            Err(e) => {
+                result.status = Status::Fail;
+                result.reason = format!("{}: JIT: {e}", set.name);
+                return;
+            }
+        };
+        for (k, ((&v, want), got)) in g.outputs().iter().zip(&set.outputs).zip(&outs).enumerate() {
+            let (err, why) = compare_output(got, want);
+            max_abs = max_abs.max(err);
+            if let Some(why) = why {
+                result.status = Status::Fail;
+                result.max_abs_error = Some(max_abs);
+                result.reason = format!("{} output {k} `{}`: {why}", set.name, g.value(v).name);
+                return;
+            }
+        }
+    }
+    result.status = Status::Pass;
+    result.max_abs_error = Some(max_abs);
+}
+
 /// The case folders under `dir` (those holding `model.onnx`) that pass the filter.
 pub fn list_cases(dir: &Path, filter: Option<&regex_lite::Regex>) -> Result<Vec<PathBuf>> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -815,6 +881,16 @@ pub fn run(dir: &Path, opts: &ConformanceOptions) -> Result<ConformanceReport> {
         compiled.extend(c);
     }
     let t_compile = step.done();
+    match opts.engine {
+        EngineChoice::Rust => {}
+        EngineChoice::Jit => {
+            let (t_build, t_run) = run_all_jit(&compiled, &mut results, opts);
+            return Ok(ConformanceReport { cases: results, seconds: [t_compile, t_build, t_run] });
+        }
+        EngineChoice::Both => {
+            return Err(Error::Options("conformance runs one engine at a time: --engine jit or rust".into()))
+        }
+    }
 
     // 2. Build them together, a chunk per crate, one worker (and target folder) per job.
     let root = super::cache_dir().join("conformance");
