@@ -300,11 +300,12 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             }
             Lowered::Graph(subs, outs) => {
                 let mut produced: Vec<Vec<ValueId>> = vec![];
-                let resolve = |graph: &mut Graph, produced: &[Vec<ValueId>], src: node::Src, k: usize, at: usize| match src {
-                    node::Src::In(s) => inputs.get(s).copied().flatten(),
-                    node::Src::Node(i, o) => produced.get(i).and_then(|p| p.get(o)).copied(),
-                    node::Src::Const(t) => Some(graph.add_const(format!("{}/const{k}_{at}", node_ref.name), t)),
-                };
+                let resolve =
+                    |graph: &mut Graph, produced: &[Vec<ValueId>], src: node::Src, k: usize, at: usize| match src {
+                        node::Src::In(s) => inputs.get(s).copied().flatten(),
+                        node::Src::Node(i, o) => produced.get(i).and_then(|p| p.get(o)).copied(),
+                        node::Src::Const(t) => Some(graph.add_const(format!("{}/const{k}_{at}", node_ref.name), t)),
+                    };
                 for (k, sub) in subs.into_iter().enumerate() {
                     let mut ins = vec![];
                     for src in sub.inputs {

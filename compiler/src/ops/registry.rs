@@ -5,8 +5,8 @@ use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
     activation, attention, binary, bitwise, compose, compose_grid as grid, compose_index as cindex,
-    compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm, index, layout, logic,
-    loss, lstm, norm, pool, quant, quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training,
+    compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm, index, layout,
+    logic, loss, lstm, norm, pool, quant, quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training,
     OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
