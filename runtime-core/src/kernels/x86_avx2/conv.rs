@@ -228,7 +228,10 @@ fn gather_f32(p: &Conv2d, x: &[f32], q: &Pixel, to: &mut [f32]) {
             copy_f32(s, row);
             continue;
         }
-        for (kx, tap) in row.chunks_exact_mut(c).enumerate() {
+        // Taps by index, not `chunks_exact_mut(c)`: its zero-size check stays in the
+        // code even after the test above (the no-panic proof found it).
+        for kx in 0..p.k_w {
+            let Some(tap) = row.get_mut(kx * c..kx * c + c) else { break };
             match q.tap(p, ky, kx).and_then(|o| x.get(o..o + c)) {
                 Some(s) => copy_f32(s, tap),
                 None => zero_f32(tap),
