@@ -273,7 +273,8 @@ pub fn import_depth_to_space(cx: &NodeCx) -> OpResult<Lowered> {
     let xs = shape_of(cx, 0)?;
     let [n, c, h, w] = xs[..] else { invalid!("input {xs:?} must be N,C,H,W") };
     let bs = cx.int("blocksize", 0)?;
-    if bs < 1 || c as i64 % (bs * bs) != 0 {
+    // Checked: a hostile blocksize must not overflow its square.
+    if bs < 1 || bs.checked_mul(bs).is_none_or(|sq| c as i64 % sq != 0) {
         invalid!("blocksize {bs} does not divide {c} channels");
     }
     let bs = bs as usize;
