@@ -208,11 +208,6 @@ impl Program {
         self.steps.iter().flat_map(|s| &s.calls).map(|c| c.kernel.table_bytes(usize_bytes)).sum()
     }
 
-    /// Every constant the model keeps in flash: the weights plus the calls' tables.
-    pub fn constant_bytes(&self, usize_bytes: usize) -> usize {
-        self.weight_bytes() + self.table_bytes(usize_bytes)
-    }
-
     /// How many calls of each kernel family run on each ISA, for reports.
     pub fn kernel_counts(&self) -> std::collections::BTreeMap<(String, Isa), usize> {
         let mut m = std::collections::BTreeMap::new();

@@ -4,17 +4,16 @@
 //! channels and tap, with the four running sums in two registers. A 16-bit lane holds
 //! the exact sum of at most [`RUN`] taps (|x| ≤ 128), so longer windows are summed in
 //! runs of that many taps, each flushed to 32-bit sums. The output stage is the
-//! portable kernel's arithmetic (`round_shift(round_div(Σ (x − zp) · M, count))`), so
-//! results are bit-identical to it.
+//! portable kernel's own function (`portable::pool::average_q8`), so results are
+//! bit-identical to it.
 //!
-//! The kernel is never inlined: its loops then run on the parameters at run time
-//! rather than being unrolled for each model's constant shapes, which keeps the code
-//! small (a few hundred bytes, against several kilobytes for the portable loops
-//! specialised by LLVM).
+//! The kernel is kept out of line (652 bytes of code in the KWS cortex-m4 firmware);
+//! LLVM still specialises it for a model's constant shapes.
 
 use super::insn::{sxtab16, sxtab16_ror8};
+use crate::kernels::portable::average_q8;
 use crate::kernels::Pool2d;
-use crate::quant::{round_div, round_shift, QOut, Q8};
+use crate::quant::{QOut, Q8};
 
 /// Taps per 16-bit run: 256 · 128 = 2^15 fits a lane as a two's-complement sum of
 /// values in −128..=127 (the extremes are −32,768 and 32,512).
@@ -196,7 +195,6 @@ fn flush(sums: &mut [i32], even: &mut u32, odd: &mut u32) {
 #[inline(never)]
 fn finish(acc: &[i32], zp_sum: i32, d: i64, mult: i32, shift: u32, out: &QOut, y: &mut [i8]) {
     for (o, &a) in y.iter_mut().zip(acc) {
-        let v = round_shift(round_div((a - zp_sum) as i64 * mult as i64, d), shift);
-        *o = out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32) as i8;
+        *o = average_q8(a - zp_sum, d, mult, shift, out) as i8;
     }
 }

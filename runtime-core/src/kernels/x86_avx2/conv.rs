@@ -397,13 +397,7 @@ fn block_f32<const M: usize, const V: usize>(
     // the input (`Pixel::tap` gives only rows inside it, `in_c` long); stores stay in
     // the output row of each pixel.
     unsafe {
-        let mut acc = [[_mm256_setzero_ps(); V]; M];
-        for v in 0..V {
-            let b = _mm256_loadu_ps(bias.as_ptr().add(oc0 + 8 * v));
-            for a in acc.iter_mut() {
-                a[v] = b;
-            }
-        }
+        let mut acc = bias_acc::<M, V>(bias, oc0);
         let wb = w.as_ptr().add(oc0 * k);
         let c = p.in_c;
         for ky in 0..p.k_h {
@@ -433,22 +427,7 @@ fn block_f32<const M: usize, const V: usize>(
                 }
             }
         }
-        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
-        let live = (p.out_c - oc0).min(8 * V);
-        for (m, a) in acc.iter().enumerate() {
-            let row = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
-            if live == 8 * V {
-                for (v, &r) in a.iter().enumerate() {
-                    _mm256_storeu_ps(row.add(8 * v), clamp8(r, lo, hi));
-                }
-            } else {
-                let mut tmp = [0.0f32; 16];
-                for (v, &r) in a.iter().enumerate() {
-                    _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * v), clamp8(r, lo, hi));
-                }
-                core::ptr::copy_nonoverlapping(tmp.as_ptr(), row, live);
-            }
-        }
+        store_f32::<M, V>(p, act, y, &acc, i0, oc0);
     }
 }
 

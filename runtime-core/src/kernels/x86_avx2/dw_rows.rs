@@ -23,6 +23,21 @@ pub(super) struct Block<'a> {
     pub(super) y: *mut f32,
 }
 
+/// The output columns `ox_lo..ox_hi` whose windows lie wholly inside the input's
+/// width: `ox · sW ≥ pad_left` and `ox · sW − pad_left + ext_w < in_w` (both
+/// depthwise row kernels, float and int8, walk rows this way).
+pub(super) fn interior_columns(p: &Conv2d) -> (usize, usize) {
+    let ext_w = p.k_w.saturating_sub(1) * p.dil_w;
+    // `max(1)`: a valid geometry has a stride of at least 1, and no division may panic.
+    let sw = p.stride_w.max(1);
+    let ox_lo = p.pad_left.div_ceil(sw).min(p.out_w);
+    let ox_hi = match (p.in_w + p.pad_left).checked_sub(ext_w + 1) {
+        Some(last) => (last / sw + 1).min(p.out_w),
+        None => 0,
+    };
+    (ox_lo, ox_hi.max(ox_lo))
+}
+
 impl Block<'_> {
     /// Channels `c0..c0 + 8V` of every output pixel, interior pixels `R` at a time.
     ///
@@ -34,16 +49,7 @@ impl Block<'_> {
     pub(super) unsafe fn rows<const V: usize, const R: usize>(&self) {
         let p = self.p;
         let ext_h = p.k_h.saturating_sub(1) * p.dil_h;
-        let ext_w = p.k_w.saturating_sub(1) * p.dil_w;
-        // Interior columns: `ox · sW ≥ pad_left` and `ox · sW − pad_left + ext_w < in_w`.
-        // `max(1)`: a valid geometry has a stride of at least 1, and no division may panic.
-        let sw = p.stride_w.max(1);
-        let ox_lo = p.pad_left.div_ceil(sw).min(p.out_w);
-        let ox_hi = match (p.in_w + p.pad_left).checked_sub(ext_w + 1) {
-            Some(last) => (last / sw + 1).min(p.out_w),
-            None => 0,
-        }
-        .max(ox_lo);
+        let (ox_lo, ox_hi) = interior_columns(p);
         unsafe {
             let mut b0 = [_mm256_setzero_ps(); V];
             if let Some(b) = self.bias {

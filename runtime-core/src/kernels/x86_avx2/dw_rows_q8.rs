@@ -56,15 +56,7 @@ impl Block<'_> {
     pub(super) unsafe fn rows<const WIDE: bool>(&self) {
         let p = self.p;
         let ext_h = p.k_h.saturating_sub(1) * p.dil_h;
-        let ext_w = p.k_w.saturating_sub(1) * p.dil_w;
-        // `max(1)`: a valid geometry has a stride of at least 1, and no division may panic.
-        let sw = p.stride_w.max(1);
-        let ox_lo = p.pad_left.div_ceil(sw).min(p.out_w);
-        let ox_hi = match (p.in_w + p.pad_left).checked_sub(ext_w + 1) {
-            Some(last) => (last / sw + 1).min(p.out_w),
-            None => 0,
-        }
-        .max(ox_lo);
+        let (ox_lo, ox_hi) = super::dw_rows::interior_columns(p);
         // Input offsets of the taps from the first, in filter order.
         let mut rel = [0usize; TAPS];
         let mut taps = 0;
