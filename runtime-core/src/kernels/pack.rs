@@ -280,7 +280,7 @@ pub mod arm_dsp_conv_form {
         let row = p.out_c / 2 > 0 && (fold || paired);
         let plain = !row && !paired && stage.is_some();
         let bit = |on: bool, b: u8| if on { b } else { 0 };
-        bit(p.in_c % 4 == 0, DIRECT)
+        bit(p.in_c.is_multiple_of(4), DIRECT)
             | bit(paired, PAIRED)
             | bit(row, ROW)
             | bit(row && fold, FOLD)
@@ -313,7 +313,7 @@ pub mod arm_dsp_depthwise_form {
         let row = full > 0 && arm_dsp_output_stage(mult, shift, out, 4 * full) == Some(true);
         let plain = !row && arm_dsp_output_stage(mult, shift, out, c).is_some();
         let bit = |on: bool, b: u8| if on { b } else { 0 };
-        bit(row, ROW) | bit(plain, PLAIN) | bit(c % 4 != 0, TAIL)
+        bit(row, ROW) | bit(plain, PLAIN) | bit(!c.is_multiple_of(4), TAIL)
     }
 }
 
