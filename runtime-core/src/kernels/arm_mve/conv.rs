@@ -158,6 +158,24 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         && p.out_w.saturating_sub(1) * p.stride_w < p.in_w;
     let zp = x_zp as i8;
     let pixels = p.out_h * p.out_w;
+    // A 1×1 convolution of stride 1 over the whole input: every pixel's field is the
+    // next `k` input bytes and its outputs the next `c` bytes, so the pixels run as one
+    // flat loop (no position arithmetic per pixel) when every block
+    // is full and the output stage vectorised.
+    let flat = in_place && p.stride_h == 1 && p.stride_w == 1 && p.out_h == p.in_h && p.out_w == p.in_w;
+    if flat && vector && c > 0 && c.is_multiple_of(4) {
+        let (mut xi, mut yi) = (0, 0);
+        for _ in 0..p.batch * pixels {
+            let (Some(field), Some(yrow)) = (x.get(xi..xi + k), y.get_mut(yi..yi + c)) else { return };
+            // SAFETY: `field` holds `k` bytes, `w` the weights of every block (checked
+            // above), `table` 16 words per block, `yrow` 4 bytes per block (c = 4·blocks).
+            unsafe {
+                conv_row(field.as_ptr(), k, w.as_ptr(), table.as_ptr(), blocks, out.min, out.max, yrow.as_mut_ptr())
+            };
+            (xi, yi) = (xi + k, yi + c);
+        }
+        return;
+    }
     for n in 0..p.batch {
         for q in 0..pixels {
             // (`pixels > 0` implies `out_w > 0`; the checked forms keep the panic path out.)

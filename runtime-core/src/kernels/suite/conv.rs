@@ -48,6 +48,13 @@ fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         };
         let pointwise = rng.chance(1, 6);
         let flat = !pointwise && rng.chance(1, 6); // 1-D: height 1 throughout
+                                                   // Wide pointwise layers often have whole blocks of 4 output channels (the
+                                                   // Helium kernel's flat path over the whole input).
+        let cout_g = if shape == 5 && pointwise && cout_g % 4 != 0 && rng.chance(1, 2) {
+            (cout_g / 4 * 4).max(4)
+        } else {
+            cout_g
+        };
         let k_h = if pointwise || flat { 1 } else { rng.dim(4) };
         let k_w = if pointwise { 1 } else { rng.dim(4) };
         let stride = |rng: &mut Rng| if pointwise { 1 } else { rng.dim(3) };
