@@ -77,5 +77,5 @@ pub fn random_problem(rng: &mut Rng, n: usize) -> Problem {
             b.to_end = true;
         }
     }
-    Problem { nodes, bufs }
+    Problem { nodes, bufs, pairs: vec![] }
 }
