@@ -486,8 +486,84 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::testgen::{random_problem, Rng};
+    use super::testgen::{random_problem, random_problem_with_pairs, Rng};
     use super::*;
+
+    /// In-place packing on random graphs with permitted overlaps: blocks alive at the
+    /// same step overlap only as a pair of that step permits (the input's last step is
+    /// the output's first: the input is dead after the node), never below the
+    /// in-place bound, never above the packing without pairs.
+    #[test]
+    fn in_place_pairs_overlap_only_where_permitted_on_random_graphs() {
+        let mut rng = Rng::new(11);
+        let mut saved = 0;
+        for round in 0..300 {
+            let p = random_problem_with_pairs(&mut rng, 2 + round % 40);
+            let given: Vec<usize> = (0..p.nodes.len()).collect();
+            let s = schedule::schedule(&p, &given);
+            let (blocks, _) = p.intervals(&s.order);
+            let pairs = p.block_pairs(&s.order);
+            let bound = p.peak_in_place(&s.order);
+            assert!(bound <= s.peak);
+            for align in [8, 16] {
+                let k = pack::pack_pairs(&blocks, &pairs, align);
+                pack::verify_pairs(&blocks, &pairs, &k.offsets, k.arena_bytes, align).unwrap();
+                assert!(k.arena_bytes >= bound, "round {round}: {} below the bound {bound}", k.arena_bytes);
+                assert!(k.arena_bytes <= pack::pack(&blocks, align).arena_bytes);
+                for (i, a) in blocks.iter().enumerate() {
+                    for (j, b) in blocks.iter().enumerate().skip(i + 1) {
+                        let (oa, ob) = (k.offsets[i], k.offsets[j]);
+                        if a.meets(b) && oa < ob + b.bytes && ob < oa + a.bytes {
+                            let q = pairs
+                                .iter()
+                                .find(|q| (q.input, q.output) == (i, j) || (q.input, q.output) == (j, i))
+                                .expect("overlap without a pair");
+                            let (x, y) = (&blocks[q.input], &blocks[q.output]);
+                            assert_eq!(x.end, y.start, "the input dies where the output is born");
+                            assert!(q.permits(k.offsets[q.input], k.offsets[q.output]));
+                        }
+                    }
+                }
+                if k.arena_bytes < pack::pack(&blocks, align).arena_bytes {
+                    saved += 1;
+                }
+            }
+        }
+        assert!(saved > 50, "in-place packing rarely helps: {saved}");
+    }
+
+    /// A chain whose every node may write over its dead input needs the largest
+    /// block and the shifts, not two blocks.
+    #[test]
+    fn a_chain_runs_in_place() {
+        let node = |i: usize| problem::Node {
+            preds: if i == 0 { vec![] } else { vec![i - 1] },
+            scratch: 0,
+            label: format!("n{i}"),
+        };
+        let buf = |i: usize| problem::Buf {
+            bytes: 1024,
+            producer: i,
+            consumers: vec![i + 1],
+            to_end: false,
+            label: format!("v{i}"),
+        };
+        let mut p = Problem { nodes: (0..4).map(node).collect(), bufs: (0..3).map(buf).collect(), pairs: vec![] };
+        let order = [0, 1, 2, 3];
+        let (blocks, _) = p.intervals(&order);
+        assert_eq!(pack::pack(&blocks, 16).arena_bytes, 2048);
+        p.pairs = vec![
+            Pair { node: 1, input: 0, output: 1, shift: 0, exact: true },
+            Pair { node: 2, input: 1, output: 2, shift: -64, exact: false },
+        ];
+        assert_eq!(p.peak_in_place(&order), 1024 + 64);
+        let k = pack::pack_pairs(&blocks, &p.block_pairs(&order), 16);
+        assert_eq!(k.arena_bytes, 1024 + 64);
+        // A pair whose input is read again later does not apply.
+        p.bufs[0].consumers.push(3);
+        p.nodes[3].preds.push(0);
+        assert_eq!(p.live_pairs(&order).len(), 1);
+    }
 
     /// Schedule, then pack, on random graphs: every order is valid and no worse than
     /// the given one, blocks alive at the same step never overlap, and the arena is

@@ -289,13 +289,18 @@ pub fn pack(blocks: &[Interval], align: usize) -> Packing {
     pack_pairs(blocks, &[], align)
 }
 
-/// The smallest packing any strategy finds, overlapping pairs where it can.
+/// The smallest packing any strategy finds, with the pairs overlapped where it can
+/// and, should that pack worse (the rules are greedy), without them.
 pub fn pack_pairs(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Packing {
     let mut best: Option<Packing> = None;
-    for s in STRATEGIES {
-        let p = pack_pairs_with(blocks, pairs, align, s);
-        if best.as_ref().is_none_or(|b| p.arena_bytes < b.arena_bytes) {
-            best = Some(p);
+    let without: &[BlockPair] = &[];
+    let tries = if pairs.is_empty() { vec![without] } else { vec![pairs, without] };
+    for pairs in tries {
+        for s in STRATEGIES {
+            let p = pack_pairs_with(blocks, pairs, align, s);
+            if best.as_ref().is_none_or(|b| p.arena_bytes < b.arena_bytes) {
+                best = Some(p);
+            }
         }
     }
     best.unwrap_or(Packing { offsets: vec![], arena_bytes: 0, strategy: Strategy::Size })
