@@ -437,7 +437,10 @@ pub fn verify_plan(p: &Plan) -> Result<(), String> {
             if paired(i, j) {
                 let (x, y) = if a.end <= b.start { (a, b) } else { (b, a) };
                 if x.end != y.start {
-                    return Err(format!("blocks `{}` and `{}` overlap in place but live beyond one step", a.label, b.label));
+                    return Err(format!(
+                        "blocks `{}` and `{}` overlap in place but live beyond one step",
+                        a.label, b.label
+                    ));
                 }
                 continue;
             }

@@ -188,9 +188,7 @@ fn groups(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Vec<Vec<(us
         for (x, &(a, oa)) in group.iter().enumerate() {
             for &(b, ob) in &group[x + 1..] {
                 let overlaps = oa < ob + blocks[b].bytes && ob < oa + blocks[a].bytes;
-                if blocks[a].meets(&blocks[b])
-                    && overlaps
-                    && !pairs.iter().any(|q| overlap_permitted(q, a, b, oa, ob))
+                if blocks[a].meets(&blocks[b]) && overlaps && !pairs.iter().any(|q| overlap_permitted(q, a, b, oa, ob))
                 {
                     ok = false;
                 }

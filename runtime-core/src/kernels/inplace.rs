@@ -105,10 +105,7 @@ pub fn conv_rows<T: Pod>(
     mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
     let Some(s) = conv_rows_shift(p) else { return };
-    if (y_at as isize) > x_at as isize + s
-        || x_at + p.input_len() > buf.len()
-        || y_at + p.output_len() > buf.len()
-    {
+    if (y_at as isize) > x_at as isize + s || x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
         return;
     }
     let (in_row, out_row) = (p.in_w * p.in_c, p.out_w * p.out_c);

@@ -369,9 +369,10 @@ pub fn generate(
             }
         }
         let reads_arena = step.calls.iter().any(|c| {
-            c.reads.iter().enumerate().any(|(k, o)| {
-                matches!(o.place, Place::Arena { .. }) && c.in_place.is_none_or(|ip| ip.read != k)
-            })
+            c.reads
+                .iter()
+                .enumerate()
+                .any(|(k, o)| matches!(o.place, Place::Arena { .. }) && c.in_place.is_none_or(|ip| ip.read != k))
         });
         let mut calls = TokenStream::new();
         for c in &step.calls {

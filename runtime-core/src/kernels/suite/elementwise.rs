@@ -373,7 +373,15 @@ where
         QAdd { a_zp: rng.i32(T::LO, T::HI), b_zp: rng.i32(T::LO, T::HI), a_mult, b_mult, shift: shift(rng, (27, 34)) };
     let out = qout::<T>(rng);
     let over_a = rng.chance(1, 2);
-    let _ = write!(geo, "n{n} {:?} out{},{},{} in-place over {}", q, out.zp, out.min, out.max, if over_a { 'a' } else { 'b' });
+    let _ = write!(
+        geo,
+        "n{n} {:?} out{},{},{} in-place over {}",
+        q,
+        out.zp,
+        out.min,
+        out.max,
+        if over_a { 'a' } else { 'b' }
+    );
     let p = Broadcast::flat(n);
     let sentinel = T::random(rng);
     let mut exp = [sentinel; N];
