@@ -218,6 +218,10 @@ pub enum Error {
         /// The Debian packages that provide them.
         packages: Vec<String>,
     },
+    /// The JIT engine cannot run this program (an op it cannot run, a target it
+    /// cannot call the kernels of, inputs that do not fit).
+    #[error(transparent)]
+    Jit(#[from] crate::backend::jit::JitError),
     /// A compiler invariant broke. This is a tinyops bug; the message says where.
     #[error("internal compiler error (please report): {0}")]
     Internal(String),

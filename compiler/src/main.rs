@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tinyops_compiler::driver::bench::{bench, BenchOptions};
 use tinyops_compiler::driver::conformance::{self, ConformanceOptions};
+use tinyops_compiler::driver::engine::EngineChoice;
 use tinyops_compiler::driver::progress::Step;
+use tinyops_compiler::driver::run::RunOptions;
 use tinyops_compiler::driver::testdata::read_pb;
 use tinyops_compiler::driver::verify::{resolve_model, verify, Verdict, VerifyOptions};
 use tinyops_compiler::golden::GoldenSource;
@@ -112,6 +114,34 @@ enum Command {
         /// No progress lines.
         #[arg(long, short)]
         quiet: bool,
+        /// Which engine runs the model on the host: the generated Rust (built with
+        /// cargo), the cranelift JIT, or both with their outputs compared element by
+        /// element (integers exactly, floats within 4 ULP or 1e-6).
+        #[arg(long, value_enum, default_value = "rust")]
+        engine: EngineChoice,
+    },
+    /// Compile a model and run it once on inputs from files (the JIT by default: no
+    /// cargo build); print the outputs, optionally write them.
+    Run {
+        /// The .onnx file (or a folder holding model.onnx).
+        model: PathBuf,
+        #[command(flatten)]
+        args: ModelArgs,
+        /// One run-time input per flag, in input order: a TensorProto (.pb) or .npy file.
+        #[arg(long = "input", value_name = "FILE", required = true)]
+        inputs: Vec<PathBuf>,
+        /// The engine: jit (cranelift, in process) or rust (generated crate, cargo).
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineChoice,
+        /// Write every output as output_K.pb (and output_K.npy where NumPy has the type).
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Also time this many inferences after the first (latency per inference).
+        #[arg(long, default_value_t = 0)]
+        runs: usize,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Measure one inference: latency on the host (beside onnxruntime when installed),
     /// executed instructions in QEMU on emulated targets, flash/RAM/stack of firmware.
@@ -165,6 +195,9 @@ enum Command {
         /// the repository at this folder from the results (a full run only).
         #[arg(long, value_name = "REPO", conflicts_with = "filter")]
         update_docs: Option<PathBuf>,
+        /// Which engine runs the cases: rust (built in chunks with cargo) or jit.
+        #[arg(long, value_enum, default_value = "rust")]
+        engine: EngineChoice,
     },
     /// Which variant of a model runs where: every variant on every device (flash, RAM,
     /// cost per inference, quality with --data) and the choice per device.
@@ -312,12 +345,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { model, args, data, atol, rtol, json, quiet } => {
+        Command::Verify { model, args, data, atol, rtol, json, quiet, engine } => {
             let opts = VerifyOptions {
                 compile: options(&args, false, data.as_ref())?,
                 data,
                 tolerance: tinyops_compiler::driver::compare::Tolerance { atol, rtol },
                 quiet: quiet || json,
+                engine,
             };
             let r = verify(&model, &opts)?;
             if json {
@@ -387,6 +421,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(if r.ran_on.is_some() { ExitCode::SUCCESS } else { ExitCode::from(NOT_RUN) })
         }
+        Command::Run { model, args, inputs, engine, output, runs, quiet } => {
+            // The run's outputs come from the model; no self-test vectors are needed.
+            let mut compile = options(&args, false, None)?;
+            compile.self_test = GoldenSource::Off;
+            let opts = RunOptions { compile, inputs, engine, output, runs, quiet };
+            let r = tinyops_compiler::driver::run::run(&model, &opts)?;
+            print!("{}", r.to_text(engine));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Fleet(args) => tinyops_compiler::driver::fleet::cli::main(args),
         Command::Memory { dir, target, json, update_docs } => {
             use tinyops_compiler::docs::memory;
@@ -404,8 +447,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Conformance { dir, filter, json, jobs, chunk_size, quiet, update_docs } => {
-            let mut opts = ConformanceOptions { chunk_size, quiet: quiet || json, ..Default::default() };
+        Command::Conformance { dir, filter, json, jobs, chunk_size, quiet, update_docs, engine } => {
+            if update_docs.is_some() && engine != EngineChoice::Rust {
+                return Err(Error::Options(
+                    "--update-docs records the Rust backend's results; run it with --engine rust".into(),
+                ));
+            }
+            let mut opts = ConformanceOptions { chunk_size, quiet: quiet || json, engine, ..Default::default() };
             if let Some(j) = jobs {
                 opts.jobs = j.max(1);
             }
@@ -415,7 +463,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             let r = conformance::run(&dir, &opts)?;
             if let Some(repo) = &update_docs {
-                tinyops_compiler::docs::update(repo, &r)?;
+                let folder = dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                tinyops_compiler::docs::update(repo, &folder, &r)?;
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::Internal(e.to_string()))?);

@@ -37,3 +37,35 @@ fn onnx_node_tests_do_not_regress() {
     assert!(panics.is_empty(), "the compiler panicked on: {panics:?}");
     assert!(total.pass >= floor, "{} (the committed floor is {floor})", summary_line(&total));
 }
+
+/// The same cases through the JIT engine (`--engine jit`): exactly the cases that pass
+/// in the committed results pass, and every other case keeps its status — the JIT runs
+/// everything the Rust backend runs. Costs the compilation of every case again (about
+/// half a minute) and no cargo build.
+#[test]
+fn onnx_node_tests_pass_the_same_in_the_jit() {
+    use tinyops_compiler::driver::engine::EngineChoice;
+    let node = common::onnx_tests().join("node");
+    let committed = read_results(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/conformance.tsv")).unwrap();
+    let opts = ConformanceOptions { engine: EngineChoice::Jit, quiet: true, ..ConformanceOptions::default() };
+    let r = run(&node, &opts).unwrap();
+    let (_, total) = r.tally();
+    println!("{}", summary_line(&total));
+    println!("seconds (compile, build, run): {:?}", r.seconds);
+    let now: BTreeMap<&str, Status> = r.cases.iter().map(|c| (c.name.as_str(), c.status)).collect();
+    let changed: Vec<String> = committed
+        .iter()
+        .filter(|c| now.get(c.name.as_str()) != Some(&c.status))
+        .map(|c| {
+            let n = r.cases.iter().find(|n| n.name == c.name);
+            format!(
+                "{}: {} in the results, {} in the JIT ({})",
+                c.name,
+                c.status.word(),
+                n.map_or("missing", |n| n.status.word()),
+                n.map_or("", |n| n.reason.as_str())
+            )
+        })
+        .collect();
+    assert!(changed.is_empty(), "cases whose status differs in the JIT:\n{}", changed.join("\n"));
+}

@@ -33,74 +33,10 @@ fn check(id: &str) {
     }
 }
 
-macro_rules! corpus_tests {
-    ($($name:ident),* $(,)?) => {
-        /// Every corpus model this suite covers.
-        const COVERED: &[&str] = &[$(stringify!($name)),*];
-        $(
-            #[test]
-            fn $name() {
-                check(stringify!($name));
-            }
-        )*
-    };
-}
-
-corpus_tests! {
-    // Float.
-    mlperf_ad_autoencoder_fp32,
-    mlperf_ic_resnet8_fp32,
-    mlperf_ic_resnet_large_fp32,
-    mlperf_kws_dscnn_fp32,
-    mlperf_kws_dscnn_hybrid,
-    mlperf_vww_mbv1_fp32,
-    torch_kws_conv1d,
-    torch_lenet5,
-    torch_lstm_kws,
-    torch_mlp,
-    torch_mobilenetv2_035_96,
-    torch_mobilenetv2_035_96_op17,
-    // int8 (tf2onnx QDQ, int8 in and out).
-    mlperf_ad_autoencoder_int8,
-    mlperf_ic_resnet8_int8,
-    mlperf_ic_resnet_large_int8,
-    mlperf_kws_dscnn_int8,
-    mlperf_sww_int8,
-    mlperf_vww_mbv1_int8,
-    // onnxruntime-quantised, QDQ format.
-    mlperf_ad_autoencoder_fp32_ortq_qdq,
-    mlperf_ic_resnet8_fp32_ortq_qdq,
-    mlperf_ic_resnet_large_fp32_ortq_qdq,
-    mlperf_kws_dscnn_fp32_ortq_qdq,
-    mlperf_vww_mbv1_fp32_ortq_qdq,
-    torch_kws_conv1d_ortq_qdq,
-    torch_lenet5_ortq_qdq,
-    torch_mlp_ortq_qdq,
-    torch_mobilenetv2_035_96_ortq_qdq,
-    // onnxruntime-quantised, QOperator format.
-    mlperf_ad_autoencoder_fp32_ortq_qop,
-    mlperf_ic_resnet8_fp32_ortq_qop,
-    mlperf_ic_resnet_large_fp32_ortq_qop,
-    mlperf_kws_dscnn_fp32_ortq_qop,
-    mlperf_vww_mbv1_fp32_ortq_qop,
-    torch_kws_conv1d_ortq_qop,
-    torch_lenet5_ortq_qop,
-    torch_mlp_ortq_qop,
-    torch_mobilenetv2_035_96_ortq_qop,
-}
+common::corpus_tests!(check);
 
 #[test]
 fn every_corpus_model_is_covered() {
-    let mut missing = vec![];
-    for e in std::fs::read_dir(common::corpus()).unwrap() {
-        let e = e.unwrap();
-        if !e.path().join("model.onnx").is_file() {
-            continue;
-        }
-        let id = e.file_name().to_string_lossy().into_owned();
-        if !COVERED.contains(&id.as_str()) {
-            missing.push(id);
-        }
-    }
+    let missing = common::uncovered(COVERED);
     assert!(missing.is_empty(), "corpus models the suite does not verify: {missing:?}");
 }

@@ -9,7 +9,9 @@
 mod common;
 
 use std::path::PathBuf;
-use tinyops_compiler::docs::{conformance_md, read_results, readme_table, with_readme_table};
+use tinyops_compiler::docs::{
+    conformance_md, engines_section, read_other_results, read_results, readme_table, with_readme_table,
+};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -42,7 +44,8 @@ fn readme_operator_table_matches_the_registry_and_results() {
 fn conformance_page_matches_the_results() {
     let cases = read_results(&repo().join("docs/conformance.tsv")).unwrap();
     assert!(cases.len() > 1000, "docs/conformance.tsv holds {} cases; it must come from a full run", cases.len());
-    check(repo().join("docs/conformance.md"), conformance_md(&cases));
+    let others = read_other_results(&repo()).unwrap();
+    check(repo().join("docs/conformance.md"), conformance_md(&cases, &engines_section(&repo()), &others));
 }
 
 /// Compiles the whole corpus for cortex-m4 (about 20 s with the test profile) and

@@ -194,6 +194,8 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         89 => arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
         90 => arm_dsp::gemm_q8::<i8, i8, i8>(&gemm, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        101 => arm_dsp::avg_pool2d_q8::<i8, i8>(&pool, z, &out, m, s, i8a, w0, i8b),
         // The Helium kernels, on the cortex-m55 proof.
         #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
         91 => arm_mve::conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
@@ -416,10 +418,10 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 /// How many selectors `every_x86_kernel` has.
 const X86_KERNELS: usize = 4;
 
-/// How many selectors `every_kernel` has (88–90, the Arm DSP kernels, only on a DSP
-/// target; 91–92, the Helium kernels, only on an MVE target; 99–100, the in-place
+/// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
+/// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100, the in-place
 /// entries of `kernels::inplace` around a portable kernel).
-const KERNELS: usize = 101;
+const KERNELS: usize = 102;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -110,6 +110,16 @@ impl Target {
     pub fn is_host(&self) -> bool {
         self.triple.is_none()
     }
+
+    /// Bytes of a pointer (`usize`) in code built for this target: the build
+    /// machine's on the host targets, 4 on every bare-metal target tinyops knows
+    /// (Armv6-M/v7-M/v8-M and RV32).
+    pub fn pointer_bytes(&self) -> usize {
+        match self.arch {
+            Arch::Host => core::mem::size_of::<usize>(),
+            _ => 4,
+        }
+    }
 }
 
 const fn region(origin: u32, length: u32) -> Region {

@@ -110,7 +110,7 @@ pub fn cargo_toml(package: &str, version: &str) -> String {
          nalgebra = {{ version = \"0.32\", default-features = false, features = [\"macros\"] }}\n\
          cortex-m-rt = \"0.7.5\"\n\
          cortex-m = {{ version = \"0.7.7\", features = [\"critical-section-single-core\"] }}\n\
-         semihosting = {{ version = \"0.1.20\", features = [\"stdio\", \"panic-handler\"] }}\n\n\
+         semihosting = {{ version = \"0.1.20\", features = [\"stdio\"] }}\n\n\
          [profile.release]\nopt-level = 3\nlto = true\ncodegen-units = 1\npanic = \"abort\"\ndebug = false\n\
          incremental = false\n\n[workspace]\n"
     )
@@ -141,7 +141,7 @@ pub fn main_rs(tflite: &Path, arch: tinyops_targets::Arch, input: &Io, values: &
          /// One inference.\n\
          #[inline(never)]\nfn infer() -> {out_ty} {{\n    Model::{predict}(INPUT)\n}}\n\n\
          #[entry]\nfn main() -> ! {{\n    \
-             println!(\"tinyops-firmware begin sets=1\");\n    \
+             put(&[b\"tinyops-firmware begin sets=1\"]);\n    \
              paint_stack();\n    \
              tinyops_inference_start();\n    \
              let out = infer();\n    \
@@ -150,8 +150,8 @@ pub fn main_rs(tflite: &Path, arch: tinyops_targets::Arch, input: &Io, values: &
              let mut flat = [0f32; {n_out}];\n    \
              {flatten}\n    \
              print_hex(0, 0, &flat);\n    \
-             println!(\"stack set=0 bytes={{stack}}\");\n    \
-             println!(\"tinyops-firmware end\");\n    \
+             put(&[b\"stack set=0 bytes=\", dec(stack, &mut [0; 20])]);\n    \
+             put(&[b\"tinyops-firmware end\"]);\n    \
              semihosting::process::exit(0)\n}}\n",
         path = tflite.display().to_string(),
         in_ty = input.buffer_type(input.rust),
@@ -159,6 +159,7 @@ pub fn main_rs(tflite: &Path, arch: tinyops_targets::Arch, input: &Io, values: &
         out_ty = out.buffer_type("f32"),
         flatten = flatten(out, "out", "flat"),
     ));
+    s.push_str(source::PANIC_HANDLER);
     s
 }
 

@@ -92,8 +92,15 @@ pub struct BenchReport {
     pub arena_bytes: usize,
     /// Multiply-accumulates of one inference (as `inspect` counts them).
     pub macs: u64,
-    /// Bytes of the model's constants in flash, as the chosen kernels packed them.
+    /// Bytes of the model's weights in flash, as the chosen kernels packed them.
     pub weight_bytes: u64,
+    /// Bytes of the constant tables the kernel calls carry (requantisation multipliers
+    /// and shifts, lookup tables, …): flash beside the weights. The model's constants
+    /// are `weight_bytes + table_bytes`.
+    pub table_bytes: u64,
+    /// Bytes of the reference inputs the measuring firmware embeds in flash (its test
+    /// data, not part of the model; bare-metal targets).
+    pub test_input_bytes: Option<u64>,
     /// Deepest stack use measured while running data set 0 (emulated targets).
     pub stack_bytes: Option<u64>,
     /// Median latency in nanoseconds (host).
@@ -160,6 +167,8 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
         arena_bytes: c.plan.arena_bytes,
         macs: c.program.macs,
         weight_bytes: c.program.weight_bytes() as u64,
+        table_bytes: c.program.table_bytes(target.pointer_bytes()) as u64,
+        test_input_bytes: None,
         stack_bytes: None,
         median_ns: None,
         p10_ns: None,
@@ -178,6 +187,8 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
     r.onnxruntime_note = "not measured: onnxruntime runs on the host only".into();
     let fw = firmware::build(&c, &inputs, &tc, opts.quiet)?;
     r.flash_bytes = Some(fw.footprint.flash_bytes);
+    let per_set: usize = c.graph.inputs().iter().map(|&v| c.graph.ty(v).bytes()).sum();
+    r.test_input_bytes = Some((per_set * inputs.len()) as u64);
     r.ram_bytes = Some(fw.footprint.ram_bytes);
     r.rustc = fw.rustc_version.clone();
     let (Some(board), Some(qemu), Some(gcc)) = (target.emulator, tc.qemu.as_deref(), tc.gcc.as_deref()) else {
@@ -313,7 +324,7 @@ fn host_rustc_version() -> String {
 }
 
 /// One batch of the harness's `--bench` mode: `runs` durations in nanoseconds.
-fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
+pub(crate) fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
     let fail = |detail: String| Error::Driver { step: format!("timing {}", exe.display()), detail };
     let mut child = Command::new(exe)
         .args(["--bench", &runs.to_string()])
@@ -339,7 +350,7 @@ fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
 }
 
 /// The NumPy dtype of an element type; `None` for bfloat16, which NumPy lacks.
-fn numpy_dtype(d: DType) -> Option<&'static str> {
+pub(crate) fn numpy_dtype(d: DType) -> Option<&'static str> {
     Some(match d {
         DType::F32 => "<f4",
         DType::I8 => "i1",
@@ -483,6 +494,17 @@ impl BenchReport {
                 group(flash),
                 group(ram),
                 group(self.arena_bytes as u64)
+            ));
+            let constants = self.weight_bytes + self.table_bytes;
+            let input = self.test_input_bytes.unwrap_or(0);
+            s.push_str(&format!(
+                "of the flash: model constants {} B (weights {} B + tables {} B), embedded test input {} B, \
+                 code and the rest {} B\n",
+                group(constants),
+                group(self.weight_bytes),
+                group(self.table_bytes),
+                group(input),
+                group(flash.saturating_sub(constants + input)),
             ));
         }
         if !self.steps.is_empty() {

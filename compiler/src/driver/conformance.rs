@@ -12,6 +12,7 @@
 //! rest rebuilt; errors no file explains are found by bisection. So one bad case
 //! never sinks the others.
 
+use super::engine::EngineChoice;
 use super::progress::Step;
 use super::testdata::{load_sets, DataSet};
 use super::verify::runtime_inputs;
@@ -50,6 +51,9 @@ pub struct ConformanceOptions {
     pub timeout: Duration,
     /// No progress lines.
     pub quiet: bool,
+    /// The engine that runs the cases: the Rust backend (built in chunks) or the JIT
+    /// (in process, no build step).
+    pub engine: super::engine::EngineChoice,
 }
 
 impl Default for ConformanceOptions {
@@ -60,6 +64,7 @@ impl Default for ConformanceOptions {
             chunk_size: 64,
             timeout: Duration::from_secs(60),
             quiet: false,
+            engine: super::engine::EngineChoice::Rust,
         }
     }
 }
@@ -272,6 +277,24 @@ fn error_reason(e: &Error) -> String {
     }
 }
 
+/// Why a case's graph inputs or outputs are out of scope, when they are not tensors:
+/// its test data holds ONNX sequences, optionals or maps, not tensors.
+fn out_of_scope_values(proto: &onnx_protobuf::ModelProto) -> Option<String> {
+    use onnx_protobuf::type_proto::Value;
+    let g = proto.graph.as_ref()?;
+    for vi in g.input.iter().chain(&g.output) {
+        let what = match vi.type_.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(Value::SequenceType(_)) => "an ONNX sequence (sequences are",
+            Some(Value::OptionalType(_)) => "an ONNX optional (optional values are",
+            Some(Value::MapType(_)) => "an ONNX map (maps are",
+            Some(Value::SparseTensorType(_)) => "a sparse tensor (sparse tensors are",
+            _ => continue,
+        };
+        return Some(format!("test data: `{}` is {what} out of scope for static allocation-free code)", vi.name));
+    }
+    None
+}
+
 thread_local! {
     static PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
@@ -291,6 +314,10 @@ fn compile_case(
         }
     };
     result.op = case_op(dir, &result.name, &proto);
+    if let Some(reason) = out_of_scope_values(&proto) {
+        result.reason = reason;
+        return None;
+    }
     let sets = match load_sets(dir) {
         Ok(s) if !s.is_empty() => s,
         Ok(_) => {
@@ -730,6 +757,67 @@ fn run_case(bin: &Path, c: &Compiled, result: &mut CaseResult, timeout: Duration
     result.max_abs_error = Some(max_abs);
 }
 
+/// Runs every compiled case in the JIT: builds its function (no cargo), runs every
+/// data set, judges it as [`run_case`] does. Returns the seconds spent building the
+/// functions and running them (summed over the jobs' threads, then divided by the jobs
+/// — wall-clock shares of the same parallel pass).
+fn run_all_jit(compiled: &[Compiled], results: &mut [CaseResult], opts: &ConformanceOptions) -> (f64, f64) {
+    let step = Step::start(format!("running {} cases in the JIT", compiled.len()), opts.quiet);
+    let started = Instant::now();
+    let ran = parallel(compiled, opts.jobs, |_, c| {
+        let mut r = results[c.index].clone();
+        let t0 = Instant::now();
+        let engine = crate::backend::jit::Engine::new(&c.compilation.program, c.compilation.target, false);
+        let t_build = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        match engine {
+            Ok(mut e) => judge_jit(&mut e, c, &mut r),
+            Err(e) => {
+                r.status = Status::Unsupported;
+                r.reason = format!("JIT: {}", first_line(&e.to_string().replace(":\n  - ", ": ")));
+            }
+        }
+        (c.index, r, t_build, t1.elapsed().as_secs_f64())
+    });
+    let (mut build, mut run) = (0.0, 0.0);
+    for (i, r, b, t) in ran {
+        results[i] = r;
+        build += b;
+        run += t;
+    }
+    let wall = step.done().max(started.elapsed().as_secs_f64());
+    let total = (build + run).max(f64::MIN_POSITIVE);
+    (wall * build / total, wall * run / total)
+}
+
+/// Runs one case in a JIT engine on every data set and judges it.
+fn judge_jit(engine: &mut crate::backend::jit::Engine, c: &Compiled, result: &mut CaseResult) {
+    let g = &c.compilation.graph;
+    let mut max_abs = 0.0f64;
+    for (set, inputs) in c.sets.iter().zip(&c.inputs) {
+        let outs = match engine.run(inputs) {
+            Ok(o) => o,
+            Err(e) => {
+                result.status = Status::Fail;
+                result.reason = format!("{}: JIT: {e}", set.name);
+                return;
+            }
+        };
+        for (k, ((&v, want), got)) in g.outputs().iter().zip(&set.outputs).zip(&outs).enumerate() {
+            let (err, why) = compare_output(got, want);
+            max_abs = max_abs.max(err);
+            if let Some(why) = why {
+                result.status = Status::Fail;
+                result.max_abs_error = Some(max_abs);
+                result.reason = format!("{} output {k} `{}`: {why}", set.name, g.value(v).name);
+                return;
+            }
+        }
+    }
+    result.status = Status::Pass;
+    result.max_abs_error = Some(max_abs);
+}
+
 /// The case folders under `dir` (those holding `model.onnx`) that pass the filter.
 pub fn list_cases(dir: &Path, filter: Option<&regex_lite::Regex>) -> Result<Vec<PathBuf>> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -793,6 +881,16 @@ pub fn run(dir: &Path, opts: &ConformanceOptions) -> Result<ConformanceReport> {
         compiled.extend(c);
     }
     let t_compile = step.done();
+    match opts.engine {
+        EngineChoice::Rust => {}
+        EngineChoice::Jit => {
+            let (t_build, t_run) = run_all_jit(&compiled, &mut results, opts);
+            return Ok(ConformanceReport { cases: results, seconds: [t_compile, t_build, t_run] });
+        }
+        EngineChoice::Both => {
+            return Err(Error::Options("conformance runs one engine at a time: --engine jit or rust".into()))
+        }
+    }
 
     // 2. Build them together, a chunk per crate, one worker (and target folder) per job.
     let root = super::cache_dir().join("conformance");

@@ -108,3 +108,53 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
         .ok_or_else(|| bad("data length is not a whole number of elements"))?;
     Tensor::new(shape, data).ok_or_else(|| bad("data length does not match the shape"))
 }
+
+/// Writes a tensor as a NumPy `.npy` file (version 1, C order); bfloat16 and the
+/// format-only types, which NumPy lacks, are refused.
+pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
+    let descr = super::bench::numpy_dtype(t.dtype()).ok_or_else(|| {
+        Error::Options(format!("{}: NumPy has no {} element type; write .pb instead", path.display(), t.dtype()))
+    })?;
+    let shape = match t.shape.as_slice() {
+        [one] => format!("({one},)"),
+        dims => format!("({})", dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // The header (with magic, version and length) ends in a newline at a multiple of 64.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend((header.len() as u16).to_le_bytes());
+    b.extend(header.as_bytes());
+    b.extend(t.data.to_le_bytes());
+    std::fs::write(path, b).map_err(|e| Error::io(path, e))
+}
+
+/// Writes a tensor as an ONNX `TensorProto` file named `name`.
+pub fn write_pb(path: &Path, name: &str, t: &Tensor) -> Result<()> {
+    let bytes = tensor::encode(name, t)
+        .write_to_bytes()
+        .map_err(|e| Error::Internal(format!("encoding {}: {e}", path.display())))?;
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_and_pb_round_trip() {
+        let dir = std::env::temp_dir().join(format!("tinyops-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = Tensor { shape: vec![2, 3], data: Data::F32(vec![1.0, -2.5, 3.0, 0.0, 7.25, -1.0]) };
+        write_npy(&dir.join("a.npy"), &t).unwrap();
+        write_pb(&dir.join("a.pb"), "a", &t).unwrap();
+        let n = read_npy(&dir.join("a.npy")).unwrap();
+        let p = read_pb(&dir.join("a.pb")).unwrap();
+        assert_eq!((n.shape.clone(), n.data.to_le_bytes()), (t.shape.clone(), t.data.to_le_bytes()));
+        assert_eq!((p.shape, p.data.to_le_bytes()), (t.shape, t.data.to_le_bytes()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -5,6 +5,7 @@
 //! but reported as not run.
 
 use super::compare::{compare, OutputCheck, Tolerance};
+use super::engine::{self, ElementDiff, EngineChoice};
 use super::firmware::{self, Firmware};
 use super::progress::Step;
 use super::testdata::{load_sets, read_npy, DataSet};
@@ -30,6 +31,8 @@ pub struct VerifyOptions {
     pub tolerance: Tolerance,
     /// No progress lines.
     pub quiet: bool,
+    /// Which engine runs the model on the host (the Rust backend by default).
+    pub engine: EngineChoice,
 }
 
 /// Results for one data set.
@@ -88,6 +91,35 @@ pub struct VerifyReport {
     pub passed: bool,
     /// Seconds spent compiling, building and running.
     pub seconds: [f64; 3],
+    /// The engine that ran the model.
+    pub engine: EngineChoice,
+    /// With `--engine both`: per data set and output, the elements where the Rust
+    /// backend and the JIT disagree (empty lists: identical within the rule).
+    pub engine_diffs: Vec<EngineDiff>,
+    /// With `--engine both`: the JIT's own check against the references (the sets
+    /// above are the Rust backend's).
+    pub jit_sets: Vec<SetResult>,
+    /// With `--engine both` and a difference: where it starts (see
+    /// [`engine::locate`]).
+    pub divergence: Option<String>,
+}
+
+/// How the two engines' values of one output of one data set compare.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineDiff {
+    /// Data set.
+    pub set: String,
+    /// Output name.
+    pub output: String,
+    /// Elements compared.
+    pub elements: usize,
+    /// Elements beyond the rule (integers: any difference; floats: beyond 4 ULP and
+    /// 1e-6 absolute).
+    pub differing: usize,
+    /// The first differing elements (at most 20).
+    pub first: Vec<ElementDiff>,
+    /// Largest ULP distance of a float output (all elements).
+    pub max_ulps: Option<u64>,
 }
 
 /// The model file for a path that is either the file or its folder.
@@ -333,13 +365,46 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
     }
     let inputs: Vec<Vec<Tensor>> = sets.iter().map(|s| runtime_inputs(&c, s)).collect::<Result<_>>()?;
     let inputs: Vec<&[Tensor]> = inputs.iter().map(Vec::as_slice).collect();
-    let run = match &cross {
-        None => run_on_host(&c, &inputs, opts.quiet)?,
-        Some(tc) => run_as_firmware(&c, &inputs, tc, opts.quiet)?,
+    if opts.engine != EngineChoice::Rust && cross.is_some() {
+        return Err(Error::Options(format!(
+            "--engine {}: the JIT runs on this machine; target `{}` runs only as firmware",
+            if opts.engine == EngineChoice::Jit { "jit" } else { "both" },
+            target.name
+        )));
+    }
+    let mut jit_outputs = None;
+    let run = match (&cross, opts.engine) {
+        (None, EngineChoice::Rust) => run_on_host(&c, &inputs, opts.quiet)?,
+        (None, EngineChoice::Jit) => run_on_jit(&c, &inputs, opts.quiet)?,
+        (None, EngineChoice::Both) => {
+            // Each side's failure to run is named as that side's.
+            let jit = run_on_jit(&c, &inputs, opts.quiet).map_err(|e| side_error("the JIT engine", e))?;
+            let rust = run_on_host(&c, &inputs, opts.quiet).map_err(|e| side_error("the Rust backend", e))?;
+            jit_outputs = jit.outputs;
+            Execution {
+                seconds_build: rust.seconds_build + jit.seconds_build,
+                seconds_run: rust.seconds_run + jit.seconds_run,
+                ..rust
+            }
+        }
+        (Some(tc), _) => run_as_firmware(&c, &inputs, tc, opts.quiet)?,
     };
+    let mut engine_diffs = vec![];
+    let mut jit_sets = vec![];
+    let mut divergence = None;
     let (results, passed, verdict, not_run_reason) = match &run.outputs {
         Some(got) => {
-            let (results, passed) = check_outputs(&c, &sets, got, &data_dir, opts.tolerance);
+            let (results, mut passed) = check_outputs(&c, &sets, got, &data_dir, opts.tolerance);
+            if let Some(jit) = &jit_outputs {
+                let (r, p) = check_outputs(&c, &sets, jit, &data_dir, opts.tolerance);
+                jit_sets = r;
+                engine_diffs = diff_engines(&c, &sets, got, jit);
+                passed &= p && engine_diffs.iter().all(|d| d.differing == 0);
+                if let Some(d) = engine_diffs.iter().find(|d| d.differing > 0) {
+                    let set = sets.iter().position(|s| s.name == d.set).unwrap_or(0);
+                    divergence = Some(engine::locate(&c, inputs[set])?);
+                }
+            }
             (results, passed, if passed { Verdict::Pass } else { Verdict::Fail }, None)
         }
         None => (vec![], false, Verdict::NotRun, Some(format!("no emulator board for {}", target.name))),
@@ -360,7 +425,58 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
         sets: results,
         passed,
         seconds: [t_compile, run.seconds_build, run.seconds_run],
+        engine: opts.engine,
+        engine_diffs,
+        jit_sets,
+        divergence,
     })
+}
+
+/// An error of one side of `--engine both`, saying which side.
+fn side_error(side: &str, e: Error) -> Error {
+    Error::Driver { step: format!("running the model with {side}"), detail: e.to_string() }
+}
+
+fn run_on_jit(c: &Compilation, inputs: &[&[Tensor]], quiet: bool) -> Result<Execution> {
+    let step = Step::start(format!("running {} data set(s) in the JIT engine", inputs.len()), quiet);
+    let (build, outputs) = engine::run_jit(c, inputs)?;
+    let total = step.done();
+    Ok(Execution {
+        outputs: Some(outputs),
+        ran_on: Some("host".into()),
+        firmware: None,
+        stack_bytes: None,
+        seconds_build: build,
+        seconds_run: (total - build).max(0.0),
+    })
+}
+
+/// Every output of every set, Rust backend against JIT.
+fn diff_engines(c: &Compilation, sets: &[DataSet], rust: &[Vec<Tensor>], jit: &[Vec<Tensor>]) -> Vec<EngineDiff> {
+    let mut out = vec![];
+    for ((set, r), j) in sets.iter().zip(rust).zip(jit) {
+        for (k, (a, b)) in r.iter().zip(j).enumerate() {
+            let d = engine::diff(a, b);
+            let max_ulps = match (&a.data, &b.data) {
+                (crate::ir::Data::F32(x), crate::ir::Data::F32(y)) => {
+                    x.iter().zip(y).map(|(&p, &q)| engine::ulps_f32(p, q)).max()
+                }
+                (crate::ir::Data::F64(x), crate::ir::Data::F64(y)) => {
+                    x.iter().zip(y).map(|(&p, &q)| engine::ulps_f64(p, q)).max()
+                }
+                _ => None,
+            };
+            out.push(EngineDiff {
+                set: set.name.clone(),
+                output: c.graph.value(c.graph.outputs()[k]).name.clone(),
+                elements: a.data.len(),
+                differing: d.len(),
+                first: d.into_iter().take(20).collect(),
+                max_ulps,
+            });
+        }
+    }
+    out
 }
 
 impl VerifyReport {
@@ -368,7 +484,11 @@ impl VerifyReport {
     /// (cortex-m4)`, `built only, not run`.
     pub fn ran_on_text(&self) -> String {
         match &self.ran_on {
-            Some(h) if h == "host" => "ran on host".into(),
+            Some(h) if h == "host" => match self.engine {
+                EngineChoice::Rust => "ran on host".into(),
+                EngineChoice::Jit => "ran on host in the JIT engine".into(),
+                EngineChoice::Both => "ran on host with the Rust backend and the JIT engine".into(),
+            },
             Some(machine) => format!("ran on qemu {machine} ({})", self.target),
             None => "built only, not run".into(),
         }
@@ -408,6 +528,38 @@ impl VerifyReport {
                 }
                 s.push_str(&format!("  {verdict}\n"));
             }
+        }
+        if self.engine == EngineChoice::Both {
+            for set in &self.jit_sets {
+                for c in &set.checks {
+                    let verdict = if c.passed { "ok" } else { "MISMATCH" };
+                    s.push_str(&format!(
+                        "  jit: {} output `{}` vs {}: max abs {:.3e}, max rel {:.3e}  {verdict}\n",
+                        set.name, c.name, c.reference, c.max_abs, c.max_rel
+                    ));
+                }
+            }
+            for d in &self.engine_diffs {
+                let ulps = d.max_ulps.map(|u| format!(", max {u} ULP")).unwrap_or_default();
+                if d.differing == 0 {
+                    s.push_str(&format!(
+                        "  rust vs jit: {} output `{}`: {} elements agree{ulps}\n",
+                        d.set, d.output, d.elements
+                    ));
+                } else {
+                    s.push_str(&format!(
+                        "  rust vs jit: {} output `{}`: {} of {} elements DIFFER{ulps}\n",
+                        d.set, d.output, d.differing, d.elements
+                    ));
+                    for e in &d.first {
+                        let u = e.ulps.map(|u| format!(" ({u} ULP)")).unwrap_or_default();
+                        s.push_str(&format!("    element {}: rust {}, jit {}{u}\n", e.index, e.rust, e.jit));
+                    }
+                }
+            }
+        }
+        if let Some(d) = &self.divergence {
+            s.push_str(&format!("  where the engines part: {d}\n"));
         }
         match self.verdict {
             Verdict::Pass => s.push_str("PASS\n"),

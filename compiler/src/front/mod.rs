@@ -7,9 +7,10 @@
 
 pub mod node;
 pub mod tensor;
+mod widen;
 
 use crate::error::{Error, NodeRef, Problem, Result};
-use crate::ir::{build, Graph, Tensor, TensorType, ValueId};
+use crate::ir::{Graph, Tensor, TensorType, ValueId};
 use crate::ops::registry::{self, Support};
 use crate::ops::{Arg, OpError};
 use node::{Lowered, NodeCx};
@@ -293,14 +294,70 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
                             }
                         })
                         .collect();
-                    produced.push(build::add_op(&mut graph, &format!("{}/{k}", node_ref.name), sub.op, ins, names)?);
+                    produced.push(widen::add_op(&mut graph, &format!("{}/{k}", node_ref.name), sub.op, ins, names)?);
                 }
                 Ok(produced.pop().unwrap_or_default())
+            }
+            Lowered::Graph(subs, outs) => {
+                let mut produced: Vec<Vec<ValueId>> = vec![];
+                let resolve =
+                    |graph: &mut Graph, produced: &[Vec<ValueId>], src: node::Src, k: usize, at: usize| match src {
+                        node::Src::In(s) => inputs.get(s).copied().flatten(),
+                        node::Src::Node(i, o) => produced.get(i).and_then(|p| p.get(o)).copied(),
+                        node::Src::Const(t) => Some(graph.add_const(format!("{}/const{k}_{at}", node_ref.name), t)),
+                    };
+                for (k, sub) in subs.into_iter().enumerate() {
+                    let mut ins = vec![];
+                    for src in sub.inputs {
+                        let at = ins.len();
+                        ins.push(src.and_then(|s| resolve(&mut graph, &produced, s, k, at)));
+                    }
+                    // LSTM and layer normalisation have three outputs, every other op one.
+                    let n_out = match &sub.op {
+                        crate::ops::Op::Lstm(_) => 3,
+                        crate::ops::Op::LayerNorm(l) if !l.rms => 3,
+                        _ => 1,
+                    };
+                    let name = format!("{}/{k}", node_ref.name);
+                    let names = (0..n_out).map(|o| format!("{name}:{o}")).collect();
+                    produced.push(widen::add_op(&mut graph, &name, sub.op, ins, names)?);
+                }
+                let mut values = vec![];
+                for (o, src) in outs.into_iter().enumerate() {
+                    let Some(src) = src else {
+                        values.push(None);
+                        continue;
+                    };
+                    let own = matches!(src, node::Src::Node(..));
+                    let v = resolve(&mut graph, &produced, src, usize::MAX, o)
+                        .ok_or_else(|| OpError::Invalid(format!("output {o} refers to a missing value")))?;
+                    if own && !values.contains(&Some(v)) {
+                        graph.value_mut(v).name = output_name(n, o, &node_ref.name);
+                    }
+                    values.push(Some(v));
+                }
+                // An output the node does not produce must be unnamed in ONNX ("").
+                let mut ids = vec![];
+                for (o, v) in values.iter().enumerate() {
+                    match (v, n.output.get(o).is_some_and(|s| !s.is_empty())) {
+                        (Some(v), _) => ids.push(*v),
+                        (None, false) => ids.push(
+                            values
+                                .iter()
+                                .flatten()
+                                .next()
+                                .copied()
+                                .ok_or_else(|| OpError::Invalid("the node produces no outputs".into()))?,
+                        ),
+                        (None, true) => return Err(OpError::Invalid(format!("output {o} is not produced"))),
+                    }
+                }
+                Ok(ids)
             }
             Lowered::Op(op, slots) => {
                 let ir_inputs = slots.iter().map(|&s| inputs.get(s).copied().flatten()).collect();
                 let out_names = (0..op_outputs(&op, n)).map(|k| output_name(n, k, &node_ref.name)).collect();
-                build::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
+                widen::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
             }
         });
         match result {

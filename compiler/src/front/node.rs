@@ -20,6 +20,11 @@ pub enum Lowered {
     /// ops import this way as DequantizeLinear → float op → QuantizeLinear, which the
     /// quantisation pass then turns into one integer kernel.
     Nodes(Vec<SubNode>),
+    /// A small subgraph with several outputs taken from any of its nodes: ONNX output
+    /// `k` is `outputs[k]` (`None` where the node does not produce that output). Every
+    /// sub-node has one output, except LSTM and LayerNormalization (three): `Src::Node(i,
+    /// o)` names output `o` of sub-node `i`.
+    Graph(Vec<SubNode>, Vec<Option<Src>>),
 }
 
 /// Where an operand of a [`SubNode`] comes from.

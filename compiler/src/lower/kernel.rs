@@ -215,6 +215,28 @@ macro_rules! families {
         }
 
         impl Kernel {
+    /// Bytes of the constant tables the call carries in its parameters (per-channel
+    /// requantisation multipliers and shifts, quantisation scales and zero points,
+    /// lookup, exponential and resampling tables, constant gather indices), as the
+    /// generated code declares them: flash beside the weights. `usize_bytes` is the
+    /// target's pointer width (gather indices are `usize`). Scalars and shape records
+    /// are not counted (they live in code or are folded into it).
+    pub fn table_bytes(&self, usize_bytes: usize) -> usize {
+        use Kernel::*;
+        match self {
+            ResampleF32 { index, weight, .. } => 4 * (index.len() + weight.len()),
+            Gather { indices, .. } => usize_bytes * indices.len(),
+            Quantize { scales, zps, .. } | Dequantize { scales, zps, .. } => 4 * (scales.len() + zps.len()),
+            DequantizeI32 { scales, .. } => 4 * scales.len(),
+            Conv2dQ8 { mults, shifts, .. } | DepthwiseConv2dQ8 { mults, shifts, .. } | GemmQ8 { mults, shifts, .. } => {
+                4 * (mults.len() + shifts.len())
+            }
+            SoftmaxQ8 { exp_table, .. } => 4 * exp_table.len(),
+            LookupQ8 { table, .. } => 4 * table.len(),
+            _ => 0,
+        }
+    }
+
             /// The family of this kernel.
             pub fn family(&self) -> Family {
                 match self {

@@ -232,6 +232,12 @@ impl Program {
         self.weights.iter().map(|w| w.bytes.len()).sum()
     }
 
+    /// Bytes of the constant tables the calls carry (see [`Kernel::table_bytes`]) on
+    /// a target whose pointers are `usize_bytes` wide.
+    pub fn table_bytes(&self, usize_bytes: usize) -> usize {
+        self.steps.iter().flat_map(|s| &s.calls).map(|c| c.kernel.table_bytes(usize_bytes)).sum()
+    }
+
     /// How many calls of each kernel family run on each ISA, for reports.
     pub fn kernel_counts(&self) -> std::collections::BTreeMap<(String, Isa), usize> {
         let mut m = std::collections::BTreeMap::new();

@@ -4,7 +4,7 @@
 
 use super::util::{expect_dtype, f32s, req};
 use super::{Arg, OpDef, OpResult};
-use crate::front::node::{Lowered, NodeCx};
+use crate::front::node::{Lowered, NodeCx, Src};
 use crate::ir::{DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use tinyops_runtime::kernels::{Clamp, IntUnary, UnaryFn};
@@ -471,9 +471,6 @@ pub fn import_unary(cx: &NodeCx) -> OpResult<Lowered> {
 
 /// Identity, and Dropout at inference: the output is the input.
 pub fn import_identity(cx: &NodeCx) -> OpResult<Lowered> {
-    if cx.node.op_type == "Dropout" && cx.node.output.get(1).is_some_and(|m| !m.is_empty()) {
-        super::unsupported!("the Dropout mask output is not supported");
-    }
     if cx.node.op_type == "Dropout" {
         // training_mode (opset 12+): random dropping is not inference; only a constant
         // false makes the node an identity.
@@ -489,6 +486,13 @@ pub fn import_identity(cx: &NodeCx) -> OpResult<Lowered> {
                 Some(_) => super::unsupported!("Dropout in training mode with a non-zero ratio (random masking)"),
                 None => super::unsupported!("Dropout with a run-time training_mode"),
             },
+        }
+        if cx.node.output.get(1).is_some_and(|m| !m.is_empty()) {
+            // Nothing is dropped, so the mask is all true (a constant of the input's shape).
+            let Some(x) = cx.input(0) else { super::invalid!("input 0 is required") };
+            let n = x.ty.shape.iter().product();
+            let mask = Tensor { shape: x.ty.shape.clone(), data: Data::Bool(vec![true; n]) };
+            return Ok(Lowered::Graph(vec![], vec![Some(Src::In(0)), Some(Src::Const(mask))]));
         }
     }
     Ok(Lowered::Forward(0))

@@ -267,8 +267,23 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         "PRelu" => BinKind::PRelu,
         other => unsupported!("{other} is not a binary op"),
     };
-    if cx.opset < 7 && cx.has("broadcast") {
-        unsupported!("legacy (opset < 7) broadcasting attributes");
+    if cx.opset < 7 && cx.int("broadcast", 0)? != 0 && cx.has("axis") {
+        // Legacy broadcasting: B's axes line up with A's from `axis` on.
+        use crate::front::node::{Src, SubNode};
+        let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else { invalid!("{} needs two operands", cx.node.op_type) };
+        let at = super::util::axis(cx.int("axis", 0)?, a.ty.rank())?;
+        if at + b.ty.rank() > a.ty.rank() {
+            invalid!("B of rank {} does not fit A of rank {} from axis {at}", b.ty.rank(), a.ty.rank());
+        }
+        let mut shape = b.ty.shape.clone();
+        shape.resize(a.ty.rank() - at, 1);
+        return Ok(Lowered::Nodes(vec![
+            SubNode { op: super::layout::Reshape { shape }.into(), inputs: vec![Some(Src::In(1))] },
+            SubNode {
+                op: Binary { kind, act: Act::NONE }.into(),
+                inputs: vec![Some(Src::In(0)), Some(Src::Node(0, 0))],
+            },
+        ]));
     }
     let variadic = matches!(cx.node.op_type.as_str(), "Max" | "Min" | "Sum" | "Mean");
     let n = cx.n_inputs();
@@ -279,6 +294,11 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("{} needs every operand", cx.node.op_type);
     }
     let op = || Binary { kind, act: Act::NONE };
+    if let (BinKind::Pow, Some(a), Some(b)) = (kind, cx.input(0), cx.input(1)) {
+        if a.ty.dtype != b.ty.dtype && a.value.is_none() {
+            return pow_mixed(a.ty.dtype, b.ty.dtype);
+        }
+    }
     let mut subs: Vec<SubNode> = vec![];
     for i in 1..n {
         let first = if i == 1 { Src::In(0) } else { Src::Node(i - 2, 0) };
@@ -301,6 +321,32 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         1 if n == 2 => Lowered::op(op(), 2),
         _ => Lowered::Nodes(subs),
     })
+}
+
+/// Pow of a base and an exponent of different types, computed in f32: the exponent
+/// cast to f32, and an integer base cast to f32 and the result back (truncating, as
+/// the ONNX reference's cast of its float power does).
+fn pow_mixed(base: DType, exp: DType) -> OpResult<Lowered> {
+    use super::shape::Cast;
+    use crate::front::node::{Src, SubNode};
+    let int = |t: DType| !t.is_float() && t != DType::Bool && !t.format_only();
+    if !(base == DType::F32 || (int(base) && exp == DType::F32)) || !(exp == DType::F32 || int(exp)) {
+        unsupported!("Pow of {base} by {exp}");
+    }
+    let to_f32 = |src: Src| SubNode { op: Cast { to: DType::F32, saturate: true }.into(), inputs: vec![Some(src)] };
+    let pow = |a: Src, b: Src| SubNode {
+        op: Binary { kind: BinKind::Pow, act: Act::NONE }.into(),
+        inputs: vec![Some(a), Some(b)],
+    };
+    Ok(Lowered::Nodes(if base == DType::F32 {
+        vec![to_f32(Src::In(1)), pow(Src::In(0), Src::Node(0, 0))]
+    } else {
+        vec![
+            to_f32(Src::In(0)),
+            pow(Src::Node(0, 0), Src::In(1)),
+            SubNode { op: Cast { to: base, saturate: true }.into(), inputs: vec![Some(Src::Node(1, 0))] },
+        ]
+    }))
 }
 
 #[cfg(test)]

@@ -72,19 +72,39 @@ pub fn import_lp_pool(cx: &NodeCx) -> OpResult<Lowered> {
     if p < 1 {
         invalid!("LpPool p = {p}");
     }
-    let Lowered::Op(Op::Pool(mut pool), _) = import_pool(cx)? else { invalid!("LpPool did not import as a pool") };
-    if pool.kind != PoolKind::Avg {
-        invalid!("LpPool imported as a max pool");
-    }
-    pool.count_include_pad = true;
-    let window: usize = pool.kernel.iter().product();
-    Ok(Lowered::Nodes(vec![
+    let mut nodes = vec![
         node(Unary { f: UnaryKind::Abs }, vec![Src::In(0)]),
         node(binary(BinKind::Pow), vec![Src::Node(0, 0), scalar(p as f32)]),
-        node(pool, vec![Src::Node(1, 0)]),
-        node(binary(BinKind::Mul), vec![Src::Node(2, 0), scalar(window as f32)]),
-        node(binary(BinKind::Pow), vec![Src::Node(3, 0), scalar(1.0 / p as f32)]),
-    ]))
+    ];
+    // The pool (one op, or the 3-D pool's reshapes and two 2-D pools) reads the powers.
+    let pooled = match import_pool(cx)? {
+        Lowered::Op(op, _) => vec![node(op, vec![Src::In(0)])],
+        Lowered::Nodes(subs) => subs,
+        _ => invalid!("LpPool did not import as a pool"),
+    };
+    let mut window = 1;
+    for mut sub in pooled {
+        if let Op::Pool(pool) = &mut sub.op {
+            if pool.kind != PoolKind::Avg {
+                invalid!("LpPool imported as a max pool");
+            }
+            pool.count_include_pad = true;
+            window *= pool.kernel.iter().product::<usize>();
+        }
+        for src in sub.inputs.iter_mut().flatten() {
+            let moved = match &*src {
+                Src::In(0) => Src::Node(1, 0),
+                Src::Node(i, o) => Src::Node(i + 2, *o),
+                other => other.clone(),
+            };
+            *src = moved;
+        }
+        nodes.push(sub);
+    }
+    let last = nodes.len() - 1;
+    nodes.push(node(binary(BinKind::Mul), vec![Src::Node(last, 0), scalar(window as f32)]));
+    nodes.push(node(binary(BinKind::Pow), vec![Src::Node(last + 1, 0), scalar(1.0 / p as f32)]));
+    Ok(Lowered::Nodes(nodes))
 }
 
 /// `x · sigmoid(alpha · x)`, the nodes of Swish on ONNX input `x`.
@@ -98,7 +118,7 @@ fn swish(x: usize, alpha: f32) -> Vec<SubNode> {
 
 fn expect_f32(cx: &NodeCx, i: usize) -> OpResult<()> {
     let Some(x) = cx.input(i) else { invalid!("input {i} is required") };
-    if x.ty.dtype != DType::F32 {
+    if x.ty.dtype != DType::F32 && !x.ty.dtype.is_half() {
         unsupported!("{} of {} tensors", cx.node.op_type, x.ty.dtype);
     }
     Ok(())

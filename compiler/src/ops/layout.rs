@@ -489,8 +489,8 @@ pub fn import_pad(cx: &NodeCx) -> OpResult<Lowered> {
     let Some(x) = cx.input(0) else { invalid!("input is required") };
     let r = x.ty.rank();
     let mode = cx.string("mode", "constant")?;
-    if mode != "constant" {
-        unsupported!("Pad mode `{mode}` (only constant padding is supported)");
+    if !matches!(mode.as_str(), "constant" | "edge" | "reflect" | "wrap") {
+        invalid!("Pad mode `{mode}` (constant, edge, reflect or wrap)");
     }
     let (raw, value) = if cx.opset < 11 {
         (cx.ints(if cx.opset < 2 { "paddings" } else { "pads" })?.unwrap_or_default(), cx.float("value", 0.0)?)
@@ -517,6 +517,9 @@ pub fn import_pad(cx: &NodeCx) -> OpResult<Lowered> {
     };
     if pads.len() != 2 * r {
         invalid!("pads {pads:?} must have {} entries for rank {r}", 2 * r);
+    }
+    if mode != "constant" {
+        return super::compose_spatial::pad_by_mode(cx, &mode, &pads);
     }
     if pads.iter().any(|&p| p < 0) {
         unsupported!("negative pads (cropping) {pads:?}");

@@ -1,5 +1,6 @@
 //! LSTM (ONNX gate order i, o, f, c; default activations; forward, reverse or
-//! bidirectional; optional bias, initial state and peepholes; layout 0).
+//! bidirectional; optional bias, initial state and peepholes; layout 0, and layout 1
+//! through transposes in `compose_rnn`).
 
 use super::util::{expect_dtype, f32s, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
@@ -208,9 +209,7 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         "bidirectional" => Direction::Bidirectional,
         other => invalid!("unknown direction `{other}`"),
     };
-    if cx.int("layout", 0)? != 0 {
-        unsupported!("LSTM layout = 1 (batch-first)");
-    }
+    let batch_first = cx.int("layout", 0)? != 0;
     if let Some(acts) = cx.strings("activations")? {
         let default = ["Sigmoid", "Tanh", "Tanh"];
         let ok = acts.chunks(3).all(|c| c.iter().map(String::as_str).eq(default.iter().copied()));
@@ -219,7 +218,7 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         }
     }
     if let (Some(seq_lens), Some(x)) = (cx.input(4), cx.input(0)) {
-        let full = x.ty.shape.first().copied().unwrap_or(0) as i64;
+        let full = x.ty.shape.get(usize::from(batch_first)).copied().unwrap_or(0) as i64;
         match seq_lens.value {
             Some(t) if t.data.to_i64_vec().iter().all(|&l| l == full) => {}
             _ => unsupported!("sequence_lens shorter than the sequence (or not constant)"),
@@ -231,6 +230,9 @@ pub fn import(cx: &NodeCx) -> OpResult<Lowered> {
         clip: cx.float("clip", 0.0)?,
         input_forget: cx.int("input_forget", 0)? != 0,
     };
+    if batch_first {
+        return super::compose_rnn::lstm_batch_first(cx, lstm);
+    }
     // sequence_lens (slot 4) is dropped: it equals the full length.
     Ok(Lowered::Op(lstm.into(), vec![0, 1, 2, 3, usize::MAX, 5, 6, 7]))
 }

@@ -7,9 +7,15 @@
 pub mod registry;
 
 pub mod activation;
+pub mod attention;
 pub mod binary;
 pub mod bitwise;
 pub mod compose;
+pub mod compose_grid;
+pub mod compose_index;
+pub mod compose_norm;
+pub mod compose_rnn;
+pub mod compose_spatial;
 pub mod conv;
 pub mod cumulative;
 pub mod gemm;
@@ -23,12 +29,15 @@ pub mod ml;
 pub mod norm;
 pub mod pool;
 pub mod quant;
+pub mod quant_float;
 pub mod reduce;
 pub mod resize;
 pub mod scatter;
 pub mod shape;
+pub mod signal;
 pub mod softmax;
 pub mod topk;
+pub mod training;
 
 use crate::ir::{Tensor, TensorType};
 use crate::lower::{Invocation, LowerCx};

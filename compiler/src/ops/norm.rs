@@ -94,11 +94,16 @@ impl OpDef for ChannelAffine {
 
 /// BatchNormalization in inference mode.
 pub fn import_batch_norm(cx: &NodeCx) -> OpResult<Lowered> {
-    if cx.node.output.iter().skip(1).any(|o| !o.is_empty()) || cx.int("training_mode", 0)? != 0 {
-        unsupported!("training-mode BatchNormalization (running statistics outputs)");
+    let extra = cx.node.output.iter().skip(1).any(|o| !o.is_empty());
+    let training = extra || cx.int("training_mode", 0)? != 0;
+    if training && (cx.opset < 14 || cx.node.output.len() > 3) {
+        unsupported!("training-mode BatchNormalization before opset 14 (saved mean and variance outputs)");
     }
     if cx.opset < 7 && cx.int("spatial", 1)? == 0 {
         unsupported!("BatchNormalization with spatial = 0");
+    }
+    if training || (1..5).any(|i| cx.input(i).is_some_and(|a| a.value.is_none())) {
+        return super::compose_norm::batch_norm_graph(cx, training);
     }
     Ok(Lowered::op(BatchNorm { epsilon: cx.float("epsilon", 1e-5)? }, 5))
 }

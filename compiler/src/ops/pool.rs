@@ -341,29 +341,34 @@ pub fn import_pool(cx: &NodeCx) -> OpResult<Lowered> {
     if kernel.len() != x.ty.rank() - 2 || kernel.contains(&0) {
         invalid!("kernel_shape {k:?} does not fit input rank {}", x.ty.rank());
     }
-    if kernel.len() > 2 {
-        unsupported!("{}-D pooling (1-D and 2-D are supported)", kernel.len());
+    if kernel.len() > 3 {
+        unsupported!("{}-D pooling (1-D, 2-D and 3-D are supported)", kernel.len());
     }
-    if kind == PoolKind::Max && cx.node.output.get(1).is_some_and(|o| !o.is_empty()) {
-        unsupported!("the MaxPool Indices output");
-    }
-    if cx.int("storage_order", 0)? != 0 {
-        unsupported!("storage_order = 1");
-    }
+    let indices = kind == PoolKind::Max && cx.node.output.get(1).is_some_and(|o| !o.is_empty());
+    // storage_order only changes how Indices count; the values are the same.
+    let column_major = cx.int("storage_order", 0)? != 0;
     let (strides, dilations, pads) = window_attrs(cx, &x.ty.shape[2..], kernel.clone())?;
-    Ok(Lowered::op(
-        Pool {
-            kind,
-            kernel,
-            strides,
-            dilations,
-            pads,
-            ceil_mode: cx.int("ceil_mode", 0)? != 0,
-            count_include_pad: cx.int("count_include_pad", 0)? != 0,
-            layout: Layout::ChannelsFirst,
-        },
-        1,
-    ))
+    let three = kernel.len() == 3;
+    let pool = Pool {
+        kind,
+        kernel,
+        strides,
+        dilations,
+        pads,
+        ceil_mode: cx.int("ceil_mode", 0)? != 0,
+        count_include_pad: cx.int("count_include_pad", 0)? != 0,
+        layout: Layout::ChannelsFirst,
+    };
+    if indices {
+        if x.ty.dtype != DType::F32 {
+            unsupported!("the MaxPool Indices output of {} tensors", x.ty.dtype);
+        }
+        return super::compose_spatial::max_pool_with_indices(pool, &x.ty.shape, column_major);
+    }
+    if three {
+        return super::compose_spatial::pool_3d(pool, &x.ty.shape);
+    }
+    Ok(Lowered::op(pool, 1))
 }
 
 /// GlobalAveragePool and GlobalMaxPool.

@@ -190,6 +190,10 @@ fn axis_attr(cx: &NodeCx) -> OpResult<usize> {
 
 /// DequantizeLinear.
 pub fn import_dequantize(cx: &NodeCx) -> OpResult<Lowered> {
+    if cx.input(0).is_some_and(|x| !super::quant_float::kernel_form(cx, x.ty.dtype)) || cx.int("output_dtype", 0)? != 0
+    {
+        return super::quant_float::dequantize(cx);
+    }
     Ok(Lowered::op(Dequantize { axis: axis_attr(cx)? }, cx.n_inputs().min(3)))
 }
 
@@ -203,8 +207,8 @@ pub fn import_quantize(cx: &NodeCx) -> OpResult<Lowered> {
                 .map_err(|t| super::OpError::Unsupported(format!("output type {t}")))?,
         },
     };
-    if !matches!(to, DType::I8 | DType::U8) {
-        unsupported!("quantising to {to}");
+    if !matches!(to, DType::I8 | DType::U8) || !super::quant_float::kernel_form(cx, to) {
+        return super::quant_float::quantize(cx, to);
     }
     if cx.int("saturate", 1)? != 1 {
         unsupported!("saturate = 0");

@@ -188,6 +188,16 @@ pub fn import_reduce(cx: &NodeCx) -> OpResult<Lowered> {
         _ if noop => return Ok(Lowered::Forward(0)),
         _ => (0..rank).collect(),
     };
+    if x.ty.dtype == DType::Bool && matches!(op, ReduceOp::Max | ReduceOp::Min) && x.value.is_none() {
+        // Max is "any", Min is "all": reduced as 0.0/1.0.
+        use crate::front::node::{Src, SubNode};
+        let cast = |to, src| SubNode { op: super::shape::Cast { to, saturate: true }.into(), inputs: vec![Some(src)] };
+        return Ok(Lowered::Nodes(vec![
+            cast(DType::F32, Src::In(0)),
+            SubNode { op: Reduce { op, axes, keepdims }.into(), inputs: vec![Some(Src::Node(0, 0))] },
+            cast(DType::Bool, Src::Node(1, 0)),
+        ]));
+    }
     Ok(Lowered::op(Reduce { op, axes, keepdims }, 1))
 }
 

@@ -236,3 +236,63 @@ pub fn import_gather_nd(cx: &NodeCx) -> OpResult<Lowered> {
     }
     Ok(Lowered::op(GatherNd { batch_dims: b as usize }, 2))
 }
+
+/// TensorScatter (opset 24): `update` written into a copy of `past_cache` along the
+/// sequence `axis`, at run-time positions `write_indices[b] + s` (modulo the cache
+/// length in `circular` mode) — a ScatterElements whose indices are built from
+/// `write_indices` and a constant ramp.
+pub fn import_tensor_scatter(cx: &NodeCx) -> OpResult<Lowered> {
+    use super::activation::Act;
+    use super::binary::{BinKind, Binary};
+    use super::layout::{Expand, Reshape};
+    use crate::front::node::{Src, SubNode};
+    use crate::ir::Data;
+    let (Some(past), Some(update)) = (cx.input(0), cx.input(1)) else { invalid!("past_cache and update are required") };
+    let rank = past.ty.rank();
+    if rank < 2 || update.ty.rank() != rank {
+        invalid!("past_cache {:?} and update {:?} must have one rank of at least 2", past.ty.shape, update.ty.shape);
+    }
+    let a = axis(cx.int("axis", -2)?, rank)?;
+    if a == 0 {
+        invalid!("the sequence axis cannot be the batch axis");
+    }
+    let (cache_len, len) = (past.ty.shape[a], update.ty.shape[a]);
+    if (0..rank).any(|d| d != a && past.ty.shape[d] != update.ty.shape[d]) || len > cache_len {
+        invalid!("update {:?} does not fit past_cache {:?} on axis {a}", update.ty.shape, past.ty.shape);
+    }
+    let circular = match cx.string("mode", "linear")?.as_str() {
+        "linear" => false,
+        "circular" => true,
+        m => invalid!("mode `{m}` (linear or circular)"),
+    };
+    let node = |op: super::Op, inputs: Vec<Src>| SubNode { op, inputs: inputs.into_iter().map(Some).collect() };
+    let mut ramp_shape = vec![1; rank];
+    ramp_shape[a] = len;
+    let ramp = Src::Const(Tensor { shape: ramp_shape, data: Data::I64((0..len as i64).collect()) });
+    let mut nodes = vec![];
+    let positions = match cx.input(2) {
+        None => ramp,
+        Some(w) => {
+            if w.ty.shape != [past.ty.shape[0]] {
+                invalid!("write_indices has shape {:?}, expected [{}]", w.ty.shape, past.ty.shape[0]);
+            }
+            let mut ws = vec![1; rank];
+            ws[0] = past.ty.shape[0];
+            nodes.push(node(super::shape::Cast { to: DType::I64, saturate: true }.into(), vec![Src::In(2)]));
+            nodes.push(node(Reshape { shape: ws }.into(), vec![Src::Node(0, 0)]));
+            nodes.push(node(Binary { kind: BinKind::Add, act: Act::NONE }.into(), vec![Src::Node(1, 0), ramp]));
+            Src::Node(2, 0)
+        }
+    };
+    let positions = if circular {
+        let m = Src::Const(Tensor::scalar(Data::I64(vec![cache_len as i64])));
+        nodes.push(node(Binary { kind: BinKind::Mod, act: Act::NONE }.into(), vec![positions, m]));
+        Src::Node(nodes.len() - 1, 0)
+    } else {
+        positions
+    };
+    nodes.push(node(Expand { shape: update.ty.shape.clone() }.into(), vec![positions]));
+    let idx = Src::Node(nodes.len() - 1, 0);
+    nodes.push(node(ScatterElements { axis: a, op: ScatterOp::None }.into(), vec![Src::In(0), idx, Src::In(1)]));
+    Ok(Lowered::Nodes(nodes))
+}

@@ -27,6 +27,82 @@ pub fn corpus() -> PathBuf {
     p
 }
 
+/// Corpus models a suite has no test for: every folder of the corpus with a
+/// `model.onnx` whose name is not in `covered` (a suite must cover the whole corpus).
+pub fn uncovered(covered: &[&str]) -> Vec<String> {
+    let mut missing = vec![];
+    for e in std::fs::read_dir(corpus()).unwrap() {
+        let e = e.unwrap();
+        let id = e.file_name().to_string_lossy().into_owned();
+        if e.path().join("model.onnx").is_file() && !covered.contains(&id.as_str()) {
+            missing.push(id);
+        }
+    }
+    missing
+}
+
+/// One `#[test]` per corpus model, each calling `$run(model_id)`, and `COVERED`, the
+/// list of them (for [`uncovered`]): the one list of the corpus the suites share.
+#[allow(unused_macros)]
+macro_rules! corpus_tests {
+    ($run:ident) => {
+        common::corpus_tests!(@each $run;
+    // Float.
+    mlperf_ad_autoencoder_fp32,
+    mlperf_ic_resnet8_fp32,
+    mlperf_ic_resnet_large_fp32,
+    mlperf_kws_dscnn_fp32,
+    mlperf_kws_dscnn_hybrid,
+    mlperf_vww_mbv1_fp32,
+    torch_kws_conv1d,
+    torch_lenet5,
+    torch_lstm_kws,
+    torch_mlp,
+    torch_mobilenetv2_035_96,
+    torch_mobilenetv2_035_96_op17,
+    // int8 (tf2onnx QDQ, int8 in and out).
+    mlperf_ad_autoencoder_int8,
+    mlperf_ic_resnet8_int8,
+    mlperf_ic_resnet_large_int8,
+    mlperf_kws_dscnn_int8,
+    mlperf_sww_int8,
+    mlperf_vww_mbv1_int8,
+    // onnxruntime-quantised, QDQ format.
+    mlperf_ad_autoencoder_fp32_ortq_qdq,
+    mlperf_ic_resnet8_fp32_ortq_qdq,
+    mlperf_ic_resnet_large_fp32_ortq_qdq,
+    mlperf_kws_dscnn_fp32_ortq_qdq,
+    mlperf_vww_mbv1_fp32_ortq_qdq,
+    torch_kws_conv1d_ortq_qdq,
+    torch_lenet5_ortq_qdq,
+    torch_mlp_ortq_qdq,
+    torch_mobilenetv2_035_96_ortq_qdq,
+    // onnxruntime-quantised, QOperator format.
+    mlperf_ad_autoencoder_fp32_ortq_qop,
+    mlperf_ic_resnet8_fp32_ortq_qop,
+    mlperf_ic_resnet_large_fp32_ortq_qop,
+    mlperf_kws_dscnn_fp32_ortq_qop,
+    mlperf_vww_mbv1_fp32_ortq_qop,
+    torch_kws_conv1d_ortq_qop,
+    torch_lenet5_ortq_qop,
+    torch_mlp_ortq_qop,
+    torch_mobilenetv2_035_96_ortq_qop,
+        );
+    };
+    (@each $run:ident; $($name:ident),* $(,)?) => {
+        /// Every corpus model this suite covers.
+        const COVERED: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                $run(stringify!($name));
+            }
+        )*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use corpus_tests;
+
 /// A dimension: fixed or symbolic.
 pub enum Dim {
     /// Fixed.

@@ -233,7 +233,7 @@ fn build_as(c: &Compilation, sets: &[&[Tensor]], tc: &CrossToolchain, quiet: boo
             description: format!("runs {} on reference inputs", c.crate_name()),
             dependencies: format!("{} = {{ path = \"../model\" }}\n{}", c.crate_name(), runtime_dependency(&[])?),
             main_rs: source::main_rs(&c.graph, t, &c.crate_name(), sets.len(), steps),
-            own_panic_handler: false,
+            own_panic_handler: true,
             files,
         };
         build_crate(&spec, tc, quiet)?

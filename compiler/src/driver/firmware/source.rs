@@ -196,7 +196,7 @@ pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize, steps: boo
                  panic!(\"the buffers were taken twice\");\n    \
              }};\n    \
              let mut m = model::Model::new(arena);\n    \
-             println!(\"tinyops-firmware begin sets={sets}\");\n",
+             put(&[b\"tinyops-firmware begin sets={sets}\"]);\n",
         outs.join(", ")
     ));
     for set in 0..sets {
@@ -211,9 +211,10 @@ pub fn main_rs(g: &Graph, t: &Target, model_crate: &str, sets: usize, steps: boo
         for k in 0..g.outputs().len() {
             s.push_str(&format!("    print_hex({set}, {k}, out{k});\n"));
         }
-        s.push_str(&format!("    println!(\"stack set={set} bytes={{stack}}\");\n"));
+        s.push_str(&format!("    put(&[b\"stack set={set} bytes=\", dec(stack, &mut [0; 20])]);\n"));
     }
-    s.push_str("    println!(\"tinyops-firmware end\");\n    semihosting::process::exit(0)\n}\n");
+    s.push_str("    put(&[b\"tinyops-firmware end\"]);\n    semihosting::process::exit(0)\n}\n");
+    s.push_str(PANIC_HANDLER);
     s
 }
 
@@ -232,6 +233,7 @@ pub fn support_code(arch: Arch) -> String {
     let mut s = String::from(
         "use core::cell::UnsafeCell;\n\
          use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};\n\
+         #[allow(unused_imports)]\n\
          use semihosting::println;\n\n",
     );
     s.push_str(PRELUDE);
@@ -322,23 +324,80 @@ fn print_hex<T: Le>(set: usize, k: usize, values: &[T]) {
     let mut bytes = [0u8; 8];
     for &v in values {
         let len = v.le(&mut bytes);
-        for &b in &bytes[..len] {
-            line[n] = DIGITS[(b >> 4) as usize];
-            line[n + 1] = DIGITS[(b & 15) as usize];
-            n += 2;
-            if n == line.len() {
-                print_line(set, k, &line[..n]);
+        for &b in bytes.iter().take(len) {
+            // Written without indexing that could panic: no bounds-check message (and
+            // with it `core::fmt`) is linked into the measured firmware.
+            if let Some([hi, lo]) = line.get_mut(n..n + 2) {
+                *hi = DIGITS[(b >> 4) as usize];
+                *lo = DIGITS[(b & 15) as usize];
+                n += 2;
+            }
+            if n >= line.len() {
+                print_line(set, k, &line);
                 n = 0;
             }
         }
     }
-    if n > 0 {
-        print_line(set, k, &line[..n]);
+    if let Some(rest) = line.get(..n).filter(|r| !r.is_empty()) {
+        print_line(set, k, rest);
     }
 }
 
 fn print_line(set: usize, k: usize, hex: &[u8]) {
-    println!("out set={set} k={k} hex={}", core::str::from_utf8(hex).unwrap_or("?"));
+    let (mut a, mut b) = ([0u8; 20], [0u8; 20]);
+    put(&[b"out set=", dec(set, &mut a), b" k=", dec(k, &mut b), b" hex=", hex]);
+}
+
+/// Writes `parts` and a newline to semihosting's stdout in one write. Text goes out
+/// without `core::fmt`: the formatting machinery costs kilobytes of flash that the
+/// measured firmware must not carry (a line is cut at 255 bytes).
+#[allow(dead_code)]
+fn put(parts: &[&[u8]]) {
+    use semihosting::io::Write as _;
+    let mut line = [0u8; 256];
+    let mut n = 0;
+    for &part in parts {
+        for &b in part {
+            if let Some(slot) = line.get_mut(n).filter(|_| n + 1 < 256) {
+                *slot = b;
+                n += 1;
+            }
+        }
+    }
+    if let Some(slot) = line.get_mut(n) {
+        *slot = b'\n';
+    }
+    if let Ok(mut out) = semihosting::io::stdout() {
+        let _ = out.write_all(line.get(..n + 1).unwrap_or(&[]));
+    }
+}
+
+/// `v` in decimal, written at the end of `buf`; returns the digits.
+#[allow(dead_code)]
+fn dec(mut v: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    while i > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+"#;
+
+/// The panic handler of firmware that carries no formatting machinery: a panic ends
+/// the run with status 3 and the line it happened on, through the fault report (the
+/// panic message would need `core::fmt`). Such firmware is built with
+/// `own_panic_handler` (see [`cargo_toml`]).
+pub const PANIC_HANDLER: &str = r#"
+/// A panic ends the run with status 3 and its source line, without formatting.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let line = info.location().map_or(0, |l| l.line() as usize);
+    tinyops_fault(&[("tinyops-firmware panic at line ", line)])
 }
 "#;
 

@@ -584,6 +584,8 @@ mod tests {
             arena_bytes: 0,
             macs: 0,
             weight_bytes: 0,
+            table_bytes: 0,
+            test_input_bytes: None,
             stack_bytes: None,
             median_ns: None,
             p10_ns: None,

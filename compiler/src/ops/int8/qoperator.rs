@@ -13,6 +13,7 @@ use crate::ops::gemm::{Gemm, MatMul};
 use crate::ops::layout::Concat;
 use crate::ops::pool::{GlobalPool, PoolKind};
 use crate::ops::quant::{Dequantize, Quantize};
+use crate::ops::quant_float;
 use crate::ops::softmax::Softmax;
 use crate::ops::util::axis;
 use crate::ops::{invalid, unsupported, Op, OpResult};
@@ -61,6 +62,9 @@ fn bias_scale(cx: &NodeCx, x_scale: usize, w_scale: usize) -> OpResult<Tensor> {
 pub fn import_qlinear_conv(cx: &NodeCx) -> OpResult<Lowered> {
     let conv = crate::ops::conv::attributes(cx, 3)?;
     let to = q_type(cx, 7)?;
+    if !quant_float::qparams_constant(cx, &[1, 2, 4, 5, 6, 7], &[1, 4, 6]) {
+        return quant_float::qlinear(cx, conv.into(), to);
+    }
     let mut nodes = vec![dq(Src::In(0), Src::In(1), present(cx, 2), 1), dq(Src::In(3), Src::In(4), present(cx, 5), 0)];
     let bias = if cx.input(8).is_some() {
         nodes.push(dq(Src::In(8), Src::Const(bias_scale(cx, 1, 4)?), None, 0));
@@ -77,6 +81,9 @@ pub fn import_qlinear_conv(cx: &NodeCx) -> OpResult<Lowered> {
 /// QLinearMatMul(a, as, az, b, bs, bz, ys, yz).
 pub fn import_qlinear_matmul(cx: &NodeCx) -> OpResult<Lowered> {
     let to = q_type(cx, 7)?;
+    if !quant_float::qparams_constant(cx, &[1, 2, 4, 5, 6, 7], &[1, 4, 6]) {
+        return quant_float::qlinear(cx, MatMul { act: Act::NONE }.into(), to);
+    }
     let b_rank = cx.input(3).map_or(2, |b| b.ty.rank());
     let b_axis = b_rank.saturating_sub(1);
     Ok(Lowered::Nodes(vec![

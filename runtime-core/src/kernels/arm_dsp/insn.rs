@@ -40,6 +40,31 @@ pub fn sxtb16_ror8(a: u32) -> u32 {
     r
 }
 
+/// `acc` plus bytes 0 and 2 of `a`, sign-extended, in two independent 16-bit lanes
+/// (low and high halfword; each lane wraps on its own).
+#[inline(always)]
+pub fn sxtab16(acc: u32, a: u32) -> u32 {
+    let r: u32;
+    // SAFETY: register-only arithmetic.
+    unsafe {
+        asm!("sxtab16 {r}, {c}, {a}", r = lateout(reg) r, c = in(reg) acc, a = in(reg) a,
+             options(pure, nomem, nostack, preserves_flags));
+    }
+    r
+}
+
+/// `acc` plus bytes 1 and 3 of `a`, sign-extended, in two independent 16-bit lanes.
+#[inline(always)]
+pub fn sxtab16_ror8(acc: u32, a: u32) -> u32 {
+    let r: u32;
+    // SAFETY: register-only arithmetic.
+    unsafe {
+        asm!("sxtab16 {r}, {c}, {a}, ror #8", r = lateout(reg) r, c = in(reg) acc, a = in(reg) a,
+             options(pure, nomem, nostack, preserves_flags));
+    }
+    r
+}
+
 /// Four bytes as a little-endian word (one unaligned `ldr` on Armv7E-M).
 #[inline(always)]
 pub fn word(b: &[i8; 4]) -> u32 {

@@ -9,12 +9,15 @@
 //! chooses these kernels only for element types and shapes they handle (i8
 //! activations, weights and outputs; one-group or depthwise convolutions; the
 //! fully-connected layer's layout); for anything else they leave their output
-//! untouched.
+//! untouched. Average pooling sums four channels per instruction pair with
+//! `sxtab16`.
 
 mod conv;
 mod gemm;
 mod insn;
+mod pool;
 mod requant;
 
 pub use conv::*;
 pub use gemm::*;
+pub use pool::*;

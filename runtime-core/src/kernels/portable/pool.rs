@@ -159,11 +159,19 @@ pub fn avg_pool2d_q8<X: Q8, Y: Q8>(
         |acc, yrow, real, padded| {
             let d = divisor(p, real, padded) as i64;
             for (o, &a) in yrow.iter_mut().zip(acc.iter()) {
-                let v = round_shift(round_div(a as i64 * mult as i64, d), shift);
-                *o = Y::from_i32(out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32));
+                *o = Y::from_i32(average_q8(a, d, mult, shift, out));
             }
         },
     );
+}
+
+/// The output stage of quantised average pooling, shared by every implementation:
+/// `sum` (of `x − x_zp` over the window) times `mult`, divided by the count `d` and
+/// shifted right by `shift`, each rounded half away from zero, then offset and clamped.
+#[inline(always)]
+pub(crate) fn average_q8(sum: i32, d: i64, mult: i32, shift: u32, out: &QOut) -> i32 {
+    let v = round_shift(round_div(sum as i64 * mult as i64, d), shift);
+    out.finish(v.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
 }
 
 /// The elements along the reduced axis for one output element.

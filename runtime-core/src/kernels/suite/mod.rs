@@ -354,6 +354,20 @@ const KERNELS: &[Entry] = &[
     ),
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     entry!(gemm::gemm_q8, "arm_dsp::gemm_q8<i8,i8,i8>", arm_dsp::gemm_q8, twin = portable::gemm_q8::<i8, i8, i8>),
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    entry!(
+        pool::avg_pool2d_q8,
+        "arm_dsp::avg_pool2d_q8<i8,i8>",
+        crate::kernels::arm_dsp::avg_pool2d_q8::<i8, i8>,
+        twin = portable::avg_pool2d_q8::<i8, i8>
+    ),
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    entry!(
+        pool::avg_pool2d_q8,
+        "arm_dsp::avg_pool2d_q8_runs<3,i8,i8>",
+        crate::kernels::arm_dsp::avg_pool2d_q8_runs::<3, i8, i8>,
+        twin = portable::avg_pool2d_q8::<i8, i8>
+    ),
     #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
     entry!(
         conv::conv2d_q8_wide,

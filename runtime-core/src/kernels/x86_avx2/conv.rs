@@ -2,6 +2,7 @@
 //! micro-kernel call), and depthwise over `kH,kW,C` filters (32 channels of a pixel
 //! per pass, vectors across channels).
 
+use super::dw_rows::Block;
 use super::tile::tile_f32;
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len, PIXELS, WIDE};
@@ -115,11 +116,226 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
         return;
     }
     let pixels = p.batch * p.out_h * p.out_w;
-    if p.out_c <= 8 {
+    if k > 0 && p.k_w * p.in_c < SHORT_ROW && PIXELS.max(WIDE) * k <= GATHER {
+        gathered_f32(p, act, x, w, bias, y, pixels);
+    } else if p.out_c <= 8 {
         // One vector of channels: twice the pixels per micro-kernel call.
         run_f32::<WIDE>(p, act, x, w, bias, y, pixels);
     } else {
         run_f32::<PIXELS>(p, act, x, w, bias, y, pixels);
+    }
+}
+
+/// Floats of the stack buffer that receptive fields are gathered into (4 KiB).
+const GATHER: usize = 1024;
+
+/// Layers whose filter rows (`kW·C` floats) are shorter than this gather the
+/// receptive fields of each micro-kernel call (zeros in the padding) and run it
+/// once over all `kH·kW·C` weights: a call per short row, or per tap at the edges,
+/// costs more than the copy (KWS's first layer, `kW·C` = 4, ran 1.5× faster). Longer
+/// rows are read in place (gathering VWW's first layer, 9, made it slower).
+const SHORT_ROW: usize = 8;
+
+/// [`conv2d_f32`] over gathered receptive fields (the caller checked that `WIDE`
+/// of them fit in [`GATHER`] floats): every pixel, `M` at a time, then the rest in
+/// blocks of 4, 2 and 1.
+#[inline(never)]
+fn gathered_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], pixels: usize) {
+    let mut fields = [0.0f32; GATHER];
+    let k = p.k_h * p.k_w * p.in_c;
+    let mut i = 0;
+    if p.out_c <= 8 {
+        while i + WIDE <= pixels {
+            gather_pixels::<WIDE>(p, act, x, w, bias, y, i, k, &mut fields);
+            i += WIDE;
+        }
+    }
+    while i + PIXELS <= pixels {
+        gather_pixels::<PIXELS>(p, act, x, w, bias, y, i, k, &mut fields);
+        i += PIXELS;
+    }
+    while i + 4 <= pixels {
+        gather_pixels::<4>(p, act, x, w, bias, y, i, k, &mut fields);
+        i += 4;
+    }
+    while i + 2 <= pixels {
+        gather_pixels::<2>(p, act, x, w, bias, y, i, k, &mut fields);
+        i += 2;
+    }
+    if i < pixels {
+        gather_pixels::<1>(p, act, x, w, bias, y, i, k, &mut fields);
+    }
+}
+
+/// Output pixels `i0..i0 + M`: their receptive fields gathered into `fields`, then
+/// one micro-kernel call per channel block over all `k` weights, in filter order.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gather_pixels<const M: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    i0: usize,
+    k: usize,
+    fields: &mut [f32; GATHER],
+) {
+    if M * k > GATHER {
+        return;
+    }
+    let px: [Pixel; M] = Pixel::run(p, i0);
+    for (m, q) in px.iter().enumerate() {
+        if let Some(to) = fields.get_mut(m * k..(m + 1) * k) {
+            gather_f32(p, x, q, to);
+        }
+    }
+    let mut oc0 = 0;
+    while oc0 < p.out_c {
+        let width = block_width(p.out_c, oc0);
+        // SAFETY: `fields` holds `M` rows of `k` (checked above); the entry checks
+        // cover the packed weights, the padded bias and the output rows (see
+        // `block_f32`).
+        unsafe {
+            if width == 16 {
+                let mut acc = bias_acc::<M, 2>(bias, oc0);
+                let xs = core::array::from_fn(|m| fields.as_ptr().add(m * k));
+                tile_f32::<M, 2>(&mut acc, &xs, w.as_ptr().add(oc0 * k), k);
+                store_f32(p, act, y, &acc, i0, oc0);
+            } else {
+                let mut acc = bias_acc::<M, 1>(bias, oc0);
+                let xs = core::array::from_fn(|m| fields.as_ptr().add(m * k));
+                tile_f32::<M, 1>(&mut acc, &xs, w.as_ptr().add(oc0 * k), k);
+                store_f32(p, act, y, &acc, i0, oc0);
+            }
+        }
+        oc0 += width;
+    }
+}
+
+/// One pixel's receptive field, `kH·kW·C` floats in filter order, zeros in the
+/// padding.
+#[inline(always)]
+fn gather_f32(p: &Conv2d, x: &[f32], q: &Pixel, to: &mut [f32]) {
+    let c = p.in_c;
+    let run = p.k_w * c;
+    if run == 0 {
+        return;
+    }
+    for (ky, row) in to.chunks_exact_mut(run).enumerate() {
+        if let Some(s) = q.row(p, ky).and_then(|o| x.get(o..o + run)) {
+            copy_f32(s, row);
+            continue;
+        }
+        // Taps by index, not `chunks_exact_mut(c)`: its zero-size check stays in the
+        // code even after the test above (the no-panic proof found it).
+        for kx in 0..p.k_w {
+            let Some(tap) = row.get_mut(kx * c..kx * c + c) else { break };
+            match q.tap(p, ky, kx).and_then(|o| x.get(o..o + c)) {
+                Some(s) => copy_f32(s, tap),
+                None => zero_f32(tap),
+            }
+        }
+    }
+}
+
+/// Copies `min(from.len(), to.len())` floats (short runs: a `memcpy` call costs more
+/// than the copy, and masked AVX stores are slow on AMD cores).
+#[inline(always)]
+fn copy_f32(from: &[f32], to: &mut [f32]) {
+    let n = from.len().min(to.len());
+    // SAFETY: `n` floats are readable from `from` and writable to `to`.
+    unsafe { copy_run(from.as_ptr(), to.as_mut_ptr(), n) }
+}
+
+/// Zeroes `to` (as [`copy_f32`] from zeros).
+#[inline(always)]
+fn zero_f32(to: &mut [f32]) {
+    let (n, tp) = (to.len(), to.as_mut_ptr());
+    let mut i = 0;
+    while i < n {
+        let m = CHUNK.min(n - i);
+        // SAFETY: `m ≤ CHUNK` zeros are readable, and `i + m ≤ n` floats writable.
+        unsafe { copy_run(ZEROS.as_ptr(), tp.add(i), m) };
+        i += m;
+    }
+}
+
+/// Copies `n` floats: 8 at a time, then 4, 2 and 1.
+///
+/// # Safety
+/// `from` must be readable and `to` writable for `n` floats.
+#[inline(always)]
+unsafe fn copy_run(from: *const f32, to: *mut f32, n: usize) {
+    unsafe {
+        let mut i = 0;
+        while i + 8 <= n {
+            _mm256_storeu_ps(to.add(i), _mm256_loadu_ps(from.add(i)));
+            i += 8;
+        }
+        if i + 4 <= n {
+            _mm_storeu_ps(to.add(i), _mm_loadu_ps(from.add(i)));
+            i += 4;
+        }
+        if i + 2 <= n {
+            _mm_storel_epi64(to.add(i) as *mut __m128i, _mm_loadl_epi64(from.add(i) as *const __m128i));
+            i += 2;
+        }
+        if i < n {
+            *to.add(i) = *from.add(i);
+        }
+    }
+}
+
+/// Accumulators starting from the bias of channels `oc0..oc0 + 8V`.
+///
+/// # Safety
+/// `bias` must hold `oc0 + 8V` floats.
+#[inline(always)]
+unsafe fn bias_acc<const M: usize, const V: usize>(bias: &[f32], oc0: usize) -> [[__m256; V]; M] {
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); V]; M];
+        for v in 0..V {
+            let b = _mm256_loadu_ps(bias.as_ptr().add(oc0 + 8 * v));
+            for a in acc.iter_mut() {
+                a[v] = b;
+            }
+        }
+        acc
+    }
+}
+
+/// Clamps and stores pixels `i0..i0 + M` × channels `oc0..` (those below `out_c`).
+///
+/// # Safety
+/// `y` must hold the output rows of pixels `i0..i0 + M` (`out_c` floats each).
+#[inline(always)]
+unsafe fn store_f32<const M: usize, const V: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    y: &mut [f32],
+    acc: &[[__m256; V]; M],
+    i0: usize,
+    oc0: usize,
+) {
+    unsafe {
+        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
+        let live = (p.out_c - oc0).min(8 * V);
+        for (m, a) in acc.iter().enumerate() {
+            let row = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
+            if live == 8 * V {
+                for (v, &r) in a.iter().enumerate() {
+                    _mm256_storeu_ps(row.add(8 * v), clamp8(r, lo, hi));
+                }
+            } else {
+                let mut tmp = [0.0f32; 16];
+                for (v, &r) in a.iter().enumerate() {
+                    _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * v), clamp8(r, lo, hi));
+                }
+                core::ptr::copy_nonoverlapping(tmp.as_ptr(), row, live);
+            }
+        }
     }
 }
 
@@ -181,13 +397,7 @@ fn block_f32<const M: usize, const V: usize>(
     // the input (`Pixel::tap` gives only rows inside it, `in_c` long); stores stay in
     // the output row of each pixel.
     unsafe {
-        let mut acc = [[_mm256_setzero_ps(); V]; M];
-        for v in 0..V {
-            let b = _mm256_loadu_ps(bias.as_ptr().add(oc0 + 8 * v));
-            for a in acc.iter_mut() {
-                a[v] = b;
-            }
-        }
+        let mut acc = bias_acc::<M, V>(bias, oc0);
         let wb = w.as_ptr().add(oc0 * k);
         let c = p.in_c;
         for ky in 0..p.k_h {
@@ -217,123 +427,13 @@ fn block_f32<const M: usize, const V: usize>(
                 }
             }
         }
-        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
-        let live = (p.out_c - oc0).min(8 * V);
-        for (m, a) in acc.iter().enumerate() {
-            let row = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
-            if live == 8 * V {
-                for (v, &r) in a.iter().enumerate() {
-                    _mm256_storeu_ps(row.add(8 * v), clamp8(r, lo, hi));
-                }
-            } else {
-                let mut tmp = [0.0f32; 16];
-                for (v, &r) in a.iter().enumerate() {
-                    _mm256_storeu_ps(tmp.as_mut_ptr().add(8 * v), clamp8(r, lo, hi));
-                }
-                core::ptr::copy_nonoverlapping(tmp.as_ptr(), row, live);
-            }
-        }
-    }
-}
-
-/// Input offsets of a window's taps relative to its first tap (`kH·kW ≤ 64`).
-pub(super) struct Window {
-    /// Per tap `(ky, kx)` in order: `(ky·dil_h·W + kx·dil_w)·C`.
-    pub(super) offsets: [usize; 64],
-    /// Taps (at most 64).
-    pub(super) taps: usize,
-}
-
-impl Window {
-    /// `None` for windows of more than 64 taps.
-    pub(super) fn new(p: &Conv2d) -> Option<Window> {
-        let taps = p.k_h * p.k_w;
-        if taps > 64 {
-            return None;
-        }
-        let mut offsets = [0usize; 64];
-        for ky in 0..p.k_h {
-            for kx in 0..p.k_w {
-                if let Some(o) = offsets.get_mut(ky * p.k_w + kx) {
-                    *o = (ky * p.dil_h * p.in_w + kx * p.dil_w) * p.in_c;
-                }
-            }
-        }
-        Some(Window { offsets, taps })
-    }
-
-    /// Visits every output pixel with the input offsets and filter rows of its taps
-    /// inside the input (`at`, `rows`: the first `n` entries).
-    #[inline(always)]
-    pub(super) fn each_pixel(&self, p: &Conv2d, mut f: impl FnMut(usize, &[usize], &[usize])) {
-        let (mut at, mut rows) = ([0usize; 64], [0usize; 64]);
-        let mut all = [0usize; 64];
-        for (t, r) in all.iter_mut().enumerate() {
-            *r = t * p.in_c;
-        }
-        let last_y = ((p.k_h - 1) * p.dil_h) as isize;
-        let last_x = ((p.k_w - 1) * p.dil_w) as isize;
-        let pixels = p.batch * p.out_h * p.out_w;
-        let mut i = 0;
-        while i < pixels {
-            // One output row at a time: no division per pixel.
-            let row: [Pixel; 1] = Pixel::run(p, i);
-            let row_len = p.out_w.min(pixels - i);
-            let mut px = row[0];
-            for _ in 0..row_len {
-                self.visit(p, &px, i, &mut at, &mut rows, &all, last_y, last_x, &mut f);
-                px.ix0 += p.stride_w as isize;
-                i += 1;
-            }
-        }
-    }
-
-    /// One pixel of [`Window::each_pixel`].
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn visit(
-        &self,
-        p: &Conv2d,
-        px: &Pixel,
-        i: usize,
-        at: &mut [usize; 64],
-        rows: &mut [usize; 64],
-        all: &[usize; 64],
-        last_y: isize,
-        last_x: isize,
-        f: &mut impl FnMut(usize, &[usize], &[usize]),
-    ) {
-        {
-            let inside =
-                px.iy0 >= 0 && px.ix0 >= 0 && px.iy0 + last_y < p.in_h as isize && px.ix0 + last_x < p.in_w as isize;
-            if inside {
-                let first = px.base + (px.iy0 as usize * p.in_w + px.ix0 as usize) * p.in_c;
-                for (a, &o) in at.iter_mut().zip(&self.offsets).take(self.taps) {
-                    *a = first + o;
-                }
-                let taps = self.taps.min(64);
-                f(i, at.get(..taps).unwrap_or(&[]), all.get(..taps).unwrap_or(&[]));
-            } else {
-                let mut n = 0;
-                for ky in 0..p.k_h {
-                    for kx in 0..p.k_w {
-                        if let Some(o) = px.tap(p, ky, kx) {
-                            if let (Some(a), Some(r)) = (at.get_mut(n), rows.get_mut(n)) {
-                                *a = o;
-                                *r = (ky * p.k_w + kx) * p.in_c;
-                                n += 1;
-                            }
-                        }
-                    }
-                }
-                f(i, at.get(..n).unwrap_or(&[]), rows.get(..n).unwrap_or(&[]));
-            }
-        }
+        store_f32::<M, V>(p, act, y, &acc, i0, oc0);
     }
 }
 
 /// Float depthwise convolution (`groups = in_c = out_c`), weights `kH,kW,C` as the
-/// portable twin reads them. Channels in blocks of 32, 16 or 8, every pixel per block.
+/// portable twin reads them. Channels in blocks of 32, 16 or 8, row by row
+/// ([`super::dw_rows`]); the rest one at a time.
 pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     let c = p.in_c;
     if !p.is_valid()
@@ -346,19 +446,29 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
     {
         return;
     }
-    let win = Window::new(p);
     let mut c0 = 0;
-    if let Some(win) = &win {
+    // SAFETY: the checks above cover the geometry, the input, filters, bias and
+    // output slices; each block starts at channel `c0` with `c0 + 8V ≤ c`.
+    unsafe {
+        let yp = y.as_mut_ptr();
+        let block = |c0: usize| Block {
+            p,
+            act,
+            x: x.as_ptr().add(c0),
+            w: w.as_ptr().add(c0),
+            bias: if bias.is_empty() { None } else { Some(bias.as_ptr().add(c0)) },
+            y: yp.add(c0),
+        };
         while c0 + 32 <= c {
-            depthwise_block::<4>(p, act, x, w, bias, y, win, c0);
+            block(c0).rows::<4, 2>();
             c0 += 32;
         }
         while c0 + 16 <= c {
-            depthwise_block::<2>(p, act, x, w, bias, y, win, c0);
+            block(c0).rows::<2, 4>();
             c0 += 16;
         }
         while c0 + 8 <= c {
-            depthwise_block::<1>(p, act, x, w, bias, y, win, c0);
+            block(c0).rows::<1, 8>();
             c0 += 8;
         }
     }
@@ -366,48 +476,6 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
         for i in 0..p.batch * p.out_h * p.out_w {
             depthwise_pixel_scalar(p, act, x, w, bias, y, &Pixel::new(p, i), i * c, c0);
         }
-    }
-}
-
-/// Channels `c0..c0 + 8V` of every pixel.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn depthwise_block<const V: usize>(
-    p: &Conv2d,
-    act: Clamp,
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    y: &mut [f32],
-    win: &Window,
-    c0: usize,
-) {
-    let c = p.in_c;
-    // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
-    // input), filter rows are `t · c` with `t < kH·kW`, `c0 + 8V ≤ c`, and each
-    // pixel's output row holds `c` floats.
-    unsafe {
-        let mut b0 = [_mm256_setzero_ps(); V];
-        if !bias.is_empty() {
-            for (v, b) in b0.iter_mut().enumerate() {
-                *b = _mm256_loadu_ps(bias.as_ptr().add(c0 + 8 * v));
-            }
-        }
-        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
-        let (xp, wp) = (x.as_ptr().add(c0), w.as_ptr().add(c0));
-        win.each_pixel(p, |i, at, rows| {
-            let mut a = b0;
-            for (&o, &r) in at.iter().zip(rows) {
-                for (v, acc) in a.iter_mut().enumerate() {
-                    *acc =
-                        _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(o + 8 * v)), _mm256_loadu_ps(wp.add(r + 8 * v)), *acc);
-                }
-            }
-            let yp = y.as_mut_ptr().add(i * c + c0);
-            for (v, &acc) in a.iter().enumerate() {
-                _mm256_storeu_ps(yp.add(8 * v), clamp8(acc, lo, hi));
-            }
-        });
     }
 }
 

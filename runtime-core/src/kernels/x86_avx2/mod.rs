@@ -15,6 +15,8 @@
 //! (fused multiply-adds, another summation order). The kernel suite checks both.
 
 mod conv;
+mod dw_rows;
+mod dw_rows_q8;
 mod q8;
 mod tile;
 

@@ -3,7 +3,8 @@
 //! and depthwise over `kH,kW,C` filters (32-bit products across channels). The
 //! requantisation is the portable twin's, vectorised in 64 bits.
 
-use super::conv::{Pixel, Window};
+use super::conv::Pixel;
+use super::dw_rows_q8::Block as RowBlock;
 use super::tile::tile_q16;
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS, WIDE};
@@ -14,22 +15,34 @@ use core::arch::x86_64::*;
 /// The output stage of 8 channels: multiplier and shift per lane, split into the
 /// even and odd lanes' 64-bit halves.
 #[derive(Clone, Copy)]
-struct Requant {
+pub(super) struct Requant {
     mult: __m256i,
+    /// The odd lanes' multipliers in the even positions.
+    mult_odd: __m256i,
     shift_even: __m256i,
     shift_odd: __m256i,
-    round_even: __m256i,
-    round_odd: __m256i,
-    zp: __m256i,
+    /// `2^(shift − 1) + 2^62`: the rounding term and the offset that makes the
+    /// shifted value non-negative.
+    add_even: __m256i,
+    add_odd: __m256i,
+    /// `2^(62 − shift) − zp`: the offset shifted back out, the zero point in.
+    sub_even: __m256i,
+    sub_odd: __m256i,
     min: __m256i,
     max: __m256i,
+    /// True when every shift is at least 32 and `|zp| < 2^29`: then
+    /// `|acc · mult / 2^shift| ≤ 2^30` and every result before the clamp fits in 32
+    /// bits, so the halves merge first and clamp once in 32-bit lanes.
+    narrow: bool,
+    min32: __m256i,
+    max32: __m256i,
 }
 
 impl Requant {
     /// Channels `c0..c0 + 8` (per-channel parameters when `per_channel`, else the
     /// first for all).
     #[inline(always)]
-    fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
+    pub(super) fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
         let pick = |v: &[i32], j: usize, d: i32| v.get(if per_channel { c0 + j } else { 0 }).copied().unwrap_or(d);
         let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
         let s: [i64; 8] = core::array::from_fn(|j| pick(shift, j, 1).clamp(1, 62) as i64);
@@ -39,15 +52,25 @@ impl Requant {
             let se = lanes(s[0], s[2], s[4], s[6]);
             let so = lanes(s[1], s[3], s[5], s[7]);
             let one = _mm256_set1_epi64x(1);
+            let bias = _mm256_set1_epi64x(1 << 62);
+            let zp = _mm256_set1_epi64x(out.zp as i64);
+            let add = |s: __m256i| _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(s, one)), bias);
+            let sub = |s: __m256i| _mm256_sub_epi64(_mm256_srlv_epi64(bias, s), zp);
+            let mult = _mm256_loadu_si256(m.as_ptr() as *const __m256i);
             Requant {
-                mult: _mm256_loadu_si256(m.as_ptr() as *const __m256i),
+                mult,
+                mult_odd: _mm256_srli_epi64::<32>(mult),
                 shift_even: se,
                 shift_odd: so,
-                round_even: _mm256_sllv_epi64(one, _mm256_sub_epi64(se, one)),
-                round_odd: _mm256_sllv_epi64(one, _mm256_sub_epi64(so, one)),
-                zp: _mm256_set1_epi64x(out.zp as i64),
+                add_even: add(se),
+                add_odd: add(so),
+                sub_even: sub(se),
+                sub_odd: sub(so),
                 min: _mm256_set1_epi64x(out.min as i64),
                 max: _mm256_set1_epi64x(out.max as i64),
+                narrow: s.iter().all(|&v| v >= 32) && out.zp.unsigned_abs() < 1 << 29,
+                min32: _mm256_set1_epi32(out.min),
+                max32: _mm256_set1_epi32(out.max),
             }
         }
     }
@@ -56,13 +79,25 @@ impl Requant {
     /// portable `out.finish(requantize(acc, mult, shift))` (the i32 saturation in
     /// between cannot change a result clamped to 8 bits).
     #[inline(always)]
-    fn apply(&self, acc: __m256i) -> __m256i {
+    pub(super) fn apply(&self, acc: __m256i) -> __m256i {
         // SAFETY: register arithmetic.
         unsafe {
             let even = _mm256_mul_epi32(acc, self.mult);
-            let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), _mm256_srli_epi64::<32>(self.mult));
-            let e = self.finish(even, self.round_even, self.shift_even);
-            let o = self.finish(odd, self.round_odd, self.shift_odd);
+            let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), self.mult_odd);
+            if self.narrow {
+                let e = _mm256_sub_epi64(
+                    _mm256_srlv_epi64(_mm256_add_epi64(even, self.add_even), self.shift_even),
+                    self.sub_even,
+                );
+                let o = _mm256_sub_epi64(
+                    _mm256_srlv_epi64(_mm256_add_epi64(odd, self.add_odd), self.shift_odd),
+                    self.sub_odd,
+                );
+                let q = _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o));
+                return _mm256_min_epi32(_mm256_max_epi32(q, self.min32), self.max32);
+            }
+            let e = self.finish(even, self.add_even, self.shift_even, self.sub_even);
+            let o = self.finish(odd, self.add_odd, self.shift_odd, self.sub_odd);
             _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o))
         }
     }
@@ -70,17 +105,16 @@ impl Requant {
     /// One half: rounding, arithmetic shift (a logical shift of the value offset to
     /// be non-negative), zero point, clamp; 64-bit lanes.
     #[inline(always)]
-    fn finish(&self, prod: __m256i, round: __m256i, shift: __m256i) -> __m256i {
+    fn finish(&self, prod: __m256i, add: __m256i, shift: __m256i, sub: __m256i) -> __m256i {
         // SAFETY: register arithmetic.
         unsafe {
             // floor(v / 2^s) = (v + 2^62) / 2^s − 2^(62−s): the sum is non-negative as an
             // unsigned number (|v| < 2^62 + 2^61), so a logical shift is exact. (The
             // usual sign-flip form, `((v ^ m) >> s) ^ m`, came out wrong from rustc
-            // 1.95's LLVM once the output stage's constants were inlined.)
-            let bias = _mm256_set1_epi64x(1 << 62);
-            let v = _mm256_add_epi64(_mm256_add_epi64(prod, round), bias);
-            let q = _mm256_sub_epi64(_mm256_srlv_epi64(v, shift), _mm256_srlv_epi64(bias, shift));
-            let q = _mm256_add_epi64(q, self.zp);
+            // 1.95's LLVM once the output stage's constants were inlined.) The
+            // constants are added and subtracted once each, prepared per block.
+            let v = _mm256_add_epi64(prod, add);
+            let q = _mm256_sub_epi64(_mm256_srlv_epi64(v, shift), sub);
             let q = _mm256_blendv_epi8(q, self.min, _mm256_cmpgt_epi64(self.min, q));
             _mm256_blendv_epi8(q, self.max, _mm256_cmpgt_epi64(q, self.max))
         }
@@ -92,7 +126,7 @@ impl Requant {
 /// # Safety
 /// `to` must be writable for `n ≤ 8` bytes.
 #[inline(always)]
-unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
+pub(super) unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
     unsafe {
         let w = _mm256_packs_epi32(v, v);
         let b = _mm256_packs_epi16(w, w);
@@ -231,24 +265,14 @@ impl Q8Conv<'_> {
             for ky in 0..p.k_h {
                 let run = p.k_w * c;
                 if let Some(s) = px.row(p, ky).and_then(|o| self.x.get(o..o + run)) {
-                    for (j, &v) in s.iter().enumerate() {
-                        *dst.add(e + j) = v as i16;
-                    }
+                    widen_run(s.as_ptr(), dst.add(e), run);
                     e += run;
                     continue;
                 }
                 for kx in 0..p.k_w {
                     match px.tap(p, ky, kx).and_then(|o| self.x.get(o..o + c)) {
-                        Some(s) => {
-                            for (j, &v) in s.iter().enumerate() {
-                                *dst.add(e + j) = v as i16;
-                            }
-                        }
-                        None => {
-                            for j in 0..c {
-                                *dst.add(e + j) = zp;
-                            }
-                        }
+                        Some(s) => widen_run(s.as_ptr(), dst.add(e), c),
+                        None => fill_run(zp, dst.add(e), c),
                     }
                     e += c;
                 }
@@ -297,6 +321,58 @@ impl Q8Conv<'_> {
     }
 }
 
+/// Widens `n` bytes to 16 bits: 16 at a time, then 8, 4, and one by one (short
+/// runs: the per-element loop cost as much as the micro-kernel on VWW's first
+/// layers).
+///
+/// # Safety
+/// `from` must be readable for `n` bytes, `to` writable for `n` 16-bit values.
+#[inline(always)]
+unsafe fn widen_run(from: *const i8, to: *mut i16, n: usize) {
+    unsafe {
+        let mut i = 0;
+        while i + 16 <= n {
+            let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(from.add(i) as *const __m128i));
+            _mm256_storeu_si256(to.add(i) as *mut __m256i, v);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let v = _mm_cvtepi8_epi16(_mm_loadl_epi64(from.add(i) as *const __m128i));
+            _mm_storeu_si128(to.add(i) as *mut __m128i, v);
+            i += 8;
+        }
+        if i + 4 <= n {
+            let word = core::ptr::read_unaligned(from.add(i) as *const i32);
+            _mm_storel_epi64(to.add(i) as *mut __m128i, _mm_cvtepi8_epi16(_mm_cvtsi32_si128(word)));
+            i += 4;
+        }
+        while i < n {
+            *to.add(i) = *from.add(i) as i16;
+            i += 1;
+        }
+    }
+}
+
+/// Writes `v` to `n` 16-bit slots, 16 at a time, then one by one.
+///
+/// # Safety
+/// `to` must be writable for `n` 16-bit values.
+#[inline(always)]
+unsafe fn fill_run(v: i16, to: *mut i16, n: usize) {
+    unsafe {
+        let splat = _mm256_set1_epi16(v);
+        let mut i = 0;
+        while i + 16 <= n {
+            _mm256_storeu_si256(to.add(i) as *mut __m256i, splat);
+            i += 16;
+        }
+        while i < n {
+            *to.add(i) = v;
+            i += 1;
+        }
+    }
+}
+
 /// Quantised depthwise convolution, i8 activations, weights (`kH,kW,C`, as the
 /// portable twin reads them) and output; `acc` is unused scratch (the portable
 /// twin's). Taps in the padding are skipped, as in the twin. Channels in blocks of 16
@@ -330,16 +406,31 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let per_channel = mult.len() >= c && shift.len() >= c;
     let dw = Depthwise { p, x_zp, out, mult, shift, per_channel, x, w, bias };
-    let win = Window::new(p);
     let mut c0 = 0;
-    if win.is_some() {
-        while c0 + 16 <= c {
-            dw.block16(&win, y, c0);
-            c0 += 16;
-        }
-        while c0 + 8 <= c {
-            dw.block::<1>(&win, y, c0);
-            c0 += 8;
+    if p.k_h * p.k_w <= 64 {
+        let yp = y.as_mut_ptr();
+        let rq = |c0: usize| Requant::new(out, mult, shift, per_channel, c0);
+        // SAFETY: the checks above cover the geometry (at most 64 taps), the input,
+        // filters, bias and output slices; each block starts at channel `c0` with
+        // `c0 + 16 ≤ c` (wide) or `c0 + 8 ≤ c`.
+        unsafe {
+            let block = |c0: usize| RowBlock {
+                p,
+                x_zp,
+                x: x.as_ptr().add(c0),
+                w: w.as_ptr().add(c0),
+                bias: if bias.is_empty() { None } else { Some(bias.as_ptr().add(c0)) },
+                y: yp.add(c0),
+                rq: [rq(c0), rq(c0 + 8)],
+            };
+            while c0 + 16 <= c {
+                block(c0).rows::<true>();
+                c0 += 16;
+            }
+            while c0 + 8 <= c {
+                block(c0).rows::<false>();
+                c0 += 8;
+            }
         }
     }
     if c0 < c {
@@ -361,92 +452,6 @@ struct Depthwise<'a> {
 }
 
 impl Depthwise<'_> {
-    /// Channels `c0..c0 + 8V` of every pixel.
-    #[inline(always)]
-    fn block<const V: usize>(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
-        let Some(win) = win else { return };
-        let (p, c) = (self.p, self.p.in_c);
-        let rq: [Requant; V] =
-            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
-        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
-        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 8V ≤ c`; each
-        // pixel's output row holds `c` bytes.
-        unsafe {
-            let zp = _mm256_set1_epi32(self.x_zp);
-            let mut b0 = [_mm256_setzero_si256(); V];
-            if !self.bias.is_empty() {
-                for (v, b) in b0.iter_mut().enumerate() {
-                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
-                }
-            }
-            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
-            win.each_pixel(p, |i, at, rows| {
-                let mut a = b0;
-                for (&o, &r) in at.iter().zip(rows) {
-                    for (v, acc) in a.iter_mut().enumerate() {
-                        let xv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(xp.add(o + 8 * v) as *const __m128i));
-                        let wv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(wp.add(r + 8 * v) as *const __m128i));
-                        *acc = _mm256_add_epi32(*acc, _mm256_mullo_epi32(_mm256_sub_epi32(xv, zp), wv));
-                    }
-                }
-                for (v, acc) in a.iter().enumerate() {
-                    store_i8(rq[v].apply(*acc), y.as_mut_ptr().add(i * c + c0 + 8 * v), 8);
-                }
-            });
-        }
-    }
-
-    /// Channels `c0..c0 + 16` of every pixel: taps in pairs, their 16-bit products
-    /// (`|x − zp| ≤ 255`, `|w| ≤ 128`: at most 32640) summed by `vpmaddwd`, exact.
-    #[inline(always)]
-    fn block16(&self, win: &Option<Window>, y: &mut [i8], c0: usize) {
-        let Some(win) = win else { return };
-        let (p, c) = (self.p, self.p.in_c);
-        let rq: [Requant; 2] =
-            core::array::from_fn(|v| Requant::new(self.out, self.mult, self.shift, self.per_channel, c0 + 8 * v));
-        // SAFETY: input offsets come from `Window::each_pixel` (rows of `c` inside the
-        // input), filter rows are `t · c` with `t < kH·kW`, and `c0 + 16 ≤ c`; each
-        // pixel's output row holds `c` bytes.
-        unsafe {
-            let zp = _mm256_set1_epi16(self.x_zp as i16);
-            let mut b0 = [_mm256_setzero_si256(); 2];
-            if !self.bias.is_empty() {
-                for (v, b) in b0.iter_mut().enumerate() {
-                    *b = _mm256_loadu_si256(self.bias.as_ptr().add(c0 + 8 * v) as *const __m256i);
-                }
-            }
-            let (xp, wp) = (self.x.as_ptr().add(c0), self.w.as_ptr().add(c0));
-            let load =
-                |base: *const i8, at: usize| _mm256_cvtepi8_epi16(_mm_loadu_si128(base.add(at) as *const __m128i));
-            win.each_pixel(p, |i, at, rows| {
-                // Accumulators in `vpunpck` order: lo holds channels 0-3 and 8-11, hi 4-7 and 12-15.
-                let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-                for (a, r) in at.chunks(2).zip(rows.chunks(2)) {
-                    let (Some(&a0), Some(&r0)) = (a.first(), r.first()) else { continue };
-                    let x0 = _mm256_sub_epi16(load(xp, a0), zp);
-                    let w0 = load(wp, r0);
-                    let (x1, w1) = match (a.get(1), r.get(1)) {
-                        (Some(&a1), Some(&r1)) => (_mm256_sub_epi16(load(xp, a1), zp), load(wp, r1)),
-                        _ => (_mm256_setzero_si256(), _mm256_setzero_si256()),
-                    };
-                    lo = _mm256_add_epi32(
-                        lo,
-                        _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), _mm256_unpacklo_epi16(w0, w1)),
-                    );
-                    hi = _mm256_add_epi32(
-                        hi,
-                        _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_unpackhi_epi16(w0, w1)),
-                    );
-                }
-                let a0 = _mm256_add_epi32(b0[0], _mm256_permute2x128_si256::<0x20>(lo, hi));
-                let a1 = _mm256_add_epi32(b0[1], _mm256_permute2x128_si256::<0x31>(lo, hi));
-                let to = y.as_mut_ptr().add(i * c + c0);
-                store_i8(rq[0].apply(a0), to, 8);
-                store_i8(rq[1].apply(a1), to.add(8), 8);
-            });
-        }
-    }
-
     /// Channels `c0..` of every pixel, one at a time (the portable arithmetic).
     fn scalar(&self, y: &mut [i8], c0: usize) {
         let (p, c) = (self.p, self.p.in_c);

@@ -1,0 +1,310 @@
+//! Kernel families the JIT emits as shape-specialised cranelift loops instead of
+//! calling the runtime: `copy`, `fill`, `copy_strided`, `clamp_f32` and `binary_f32`
+//! for Add, Sub, Mul, Div, Max, Min and PRelu (with its fused clamp). Each emitted
+//! loop computes exactly what the portable kernel computes (element bits are moved, not
+//! converted; the clamp compares as `Clamp::apply` does, so NaN passes through), and,
+//! like the kernel, does nothing when the operands disagree with the parameters —
+//! decided here, at compile time, since every length is known.
+
+use super::{elem_bytes, int_type};
+use crate::lower::{Isa, Kernel, KernelCall, Operand};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlags, Value};
+use cranelift_frontend::FunctionBuilder;
+use tinyops_runtime::kernels::{BinaryOp, Broadcast, Clamp, Strided, MAX_RANK};
+
+/// True when the call is emitted as loops rather than called.
+pub fn emits(call: &KernelCall) -> bool {
+    call.isa == Isa::Portable
+        && match &call.kernel {
+            Kernel::Copy { .. } | Kernel::Fill { .. } | Kernel::CopyStrided { .. } | Kernel::ClampF32 { .. } => true,
+            Kernel::BinaryF32 { op, .. } => binary_emitted(*op),
+            _ => false,
+        }
+}
+
+/// The float binary functions emitted as loops: those that are single IEEE operations
+/// or comparisons (the others call libm-like routines of the runtime).
+pub fn binary_emitted(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Max | BinaryOp::Min | BinaryOp::PRelu
+    )
+}
+
+/// Memory flags of emitted accesses: in bounds by construction, maybe unaligned.
+fn flags() -> MemFlags {
+    MemFlags::new().with_notrap()
+}
+
+/// Emits `for i in 0..n { body(i) }` (nothing when `n` is 0); `i` is a 64-bit integer.
+fn for_range(b: &mut FunctionBuilder, n: u64, mut body: impl FnMut(&mut FunctionBuilder, Value)) {
+    match n {
+        0 => {}
+        1 => {
+            let zero = b.ins().iconst(types::I64, 0);
+            body(b, zero);
+        }
+        _ => {
+            let header = b.create_block();
+            let i = b.append_block_param(header, types::I64);
+            let (inner, exit) = (b.create_block(), b.create_block());
+            let zero = b.ins().iconst(types::I64, 0);
+            b.ins().jump(header, &[BlockArg::Value(zero)]);
+            b.switch_to_block(header);
+            let more = b.ins().icmp_imm(IntCC::UnsignedLessThan, i, n as i64);
+            b.ins().brif(more, inner, &[], exit, &[]);
+            b.switch_to_block(inner);
+            b.seal_block(inner);
+            body(b, i);
+            let next = b.ins().iadd_imm(i, 1);
+            b.ins().jump(header, &[BlockArg::Value(next)]);
+            b.seal_block(header);
+            b.switch_to_block(exit);
+            b.seal_block(exit);
+        }
+    }
+}
+
+/// `base + index · scale` as an address.
+fn at(b: &mut FunctionBuilder, base: Value, index: Value, scale: i64) -> Value {
+    let off = b.ins().imul_imm(index, scale);
+    b.ins().iadd(base, off)
+}
+
+/// Copies `bytes` bytes from `src` to `dst` (non-overlapping): 8 bytes a turn, then
+/// the tail byte by byte.
+fn copy_bytes(b: &mut FunctionBuilder, src: Value, dst: Value, bytes: u64) {
+    for_range(b, bytes / 8, |b, i| {
+        let (s, d) = (at(b, src, i, 8), at(b, dst, i, 8));
+        let v = b.ins().load(types::I64, flags(), s, 0);
+        b.ins().store(flags(), v, d, 0);
+    });
+    let done = (bytes / 8 * 8) as i32;
+    for k in 0..(bytes % 8) as i32 {
+        let v = b.ins().load(types::I8, flags(), src, done + k);
+        b.ins().store(flags(), v, dst, done + k);
+    }
+}
+
+/// Emits the call's loops; `ops` are its operands (reads, then writes) with their
+/// addresses.
+pub fn emit(b: &mut FunctionBuilder, call: &KernelCall, ops: &[(Value, Operand)]) {
+    match &call.kernel {
+        Kernel::Copy { t } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            if yo.len >= xo.len {
+                copy_bytes(b, x, y, (xo.len * t.size()) as u64);
+            }
+        }
+        Kernel::Fill { t, value } => {
+            let (y, yo) = ops[0];
+            let bytes = elem_bytes(*t);
+            let bits = fill_bits(*t, *value) & (u64::MAX >> (64 - 8 * u32::from(bytes)));
+            let ty = int_type(bytes);
+            let v = b.ins().iconst(ty, bits as i64);
+            for_range(b, yo.len as u64, |b, i| {
+                let d = at(b, y, i, bytes as i64);
+                b.ins().store(flags(), v, d, 0);
+            });
+        }
+        Kernel::CopyStrided { t, p } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            if strided_fits(p, xo.len, yo.len) {
+                let so = b.ins().iconst(types::I64, p.src_offset as i64);
+                let dof = b.ins().iconst(types::I64, p.dst_offset as i64);
+                strided(b, p, elem_bytes(*t), x, y, 0, so, dof);
+            }
+        }
+        Kernel::ClampF32 { act } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            clamp(b, *act, x, y, xo.len.min(yo.len) as u64);
+        }
+        Kernel::BinaryF32 { p, op, act } => {
+            let ((a, ao), (bb, bo), (y, yo)) = (ops[0], ops[1], ops[2]);
+            if broadcast_fits(p, ao.len, bo.len, yo.len) {
+                binary(b, p, *op, *act, [a, bb, y]);
+            }
+        }
+        other => unreachable!("{:?} is not emitted", other.family()),
+    }
+}
+
+/// The little-endian bits `fill` stores for `value` as type `t` (the value the Rust
+/// backend prints as the literal).
+pub(super) fn fill_bits(t: crate::ir::DType, value: f64) -> u64 {
+    use crate::ir::DType;
+    match t {
+        DType::F32 => (value as f32).to_bits() as u64,
+        DType::F64 => value.to_bits(),
+        DType::F16 => tinyops_runtime::math::f32_to_f16(value as f32) as u64,
+        DType::BF16 => tinyops_runtime::math::f32_to_bf16(value as f32) as u64,
+        DType::Bool => u64::from(value != 0.0),
+        _ => value as i64 as u64,
+    }
+}
+
+/// The portable `copy_strided`'s precondition: the block fits both operands.
+fn strided_fits(p: &Strided, x_len: usize, y_len: usize) -> bool {
+    if p.rank == 0 || p.rank > MAX_RANK || p.shape[..p.rank].contains(&0) {
+        return false;
+    }
+    let (mut lo, mut hi) = (p.src_offset as isize, p.src_offset as isize);
+    let mut dhi = p.dst_offset;
+    for d in 0..p.rank {
+        let span = p.shape[d] as isize - 1;
+        if p.src[d] >= 0 {
+            hi += span * p.src[d];
+        } else {
+            lo += span * p.src[d];
+        }
+        dhi += (p.shape[d] - 1) * p.dst[d];
+    }
+    lo >= 0 && (hi as usize) < x_len && dhi < y_len
+}
+
+/// Nested loops of a strided copy from axis `d` on; `so`/`dof` are the element offsets
+/// reached by the outer axes.
+#[allow(clippy::too_many_arguments)]
+fn strided(b: &mut FunctionBuilder, p: &Strided, es: u8, x: Value, y: Value, d: usize, so: Value, dof: Value) {
+    let es64 = es as i64;
+    let last = p.rank - 1;
+    if d == last {
+        let (n, ss, ds) = (p.shape[d] as u64, p.src[d] as i64, p.dst[d] as i64);
+        let src = at(b, x, so, es64);
+        let dst = at(b, y, dof, es64);
+        if ss == 1 && ds == 1 {
+            copy_bytes(b, src, dst, n * es as u64);
+        } else {
+            let ty = int_type(es);
+            for_range(b, n, |b, i| {
+                let s = at(b, src, i, ss * es64);
+                let t = at(b, dst, i, ds * es64);
+                let v = b.ins().load(ty, flags(), s, 0);
+                b.ins().store(flags(), v, t, 0);
+            });
+        }
+        return;
+    }
+    if p.shape[d] == 1 {
+        return strided(b, p, es, x, y, d + 1, so, dof);
+    }
+    let (ss, ds) = (p.src[d] as i64, p.dst[d] as i64);
+    for_range(b, p.shape[d] as u64, |b, i| {
+        let s = b.ins().imul_imm(i, ss);
+        let s = b.ins().iadd(so, s);
+        let t = b.ins().imul_imm(i, ds);
+        let t = b.ins().iadd(dof, t);
+        strided(b, p, es, x, y, d + 1, s, t);
+    });
+}
+
+/// `y[i] = act.apply(x[i])` for `n` elements.
+fn clamp(b: &mut FunctionBuilder, act: Clamp, x: Value, y: Value, n: u64) {
+    let lo = b.ins().f32const(act.min);
+    let hi = b.ins().f32const(act.max);
+    for_range(b, n, |b, i| {
+        let s = at(b, x, i, 4);
+        let v = b.ins().load(types::F32, flags(), s, 0);
+        let v = clamp_value(b, act, lo, hi, v);
+        let t = at(b, y, i, 4);
+        b.ins().store(flags(), v, t, 0);
+    });
+}
+
+/// The portable `broadcast_map`'s precondition: every operand long enough.
+fn broadcast_fits(p: &Broadcast, a_len: usize, b_len: usize, y_len: usize) -> bool {
+    if p.rank == 0 || p.rank > MAX_RANK {
+        return false;
+    }
+    let total: usize = p.shape[..p.rank].iter().product();
+    let extent = |s: &[usize; MAX_RANK]| (0..p.rank).map(|d| p.shape[d].saturating_sub(1) * s[d]).sum::<usize>() + 1;
+    total != 0 && y_len >= total && a_len >= extent(&p.a) && b_len >= extent(&p.b)
+}
+
+/// Loops over `shape` from axis `d` on, each of the `N` operands advancing by its own
+/// strides (in bytes); `body` gets the operands' addresses at each index.
+fn nest<const N: usize>(
+    b: &mut FunctionBuilder,
+    shape: &[usize],
+    strides: &[[i64; N]],
+    d: usize,
+    at_: [Value; N],
+    body: &mut dyn FnMut(&mut FunctionBuilder, [Value; N]),
+) {
+    if d == shape.len() {
+        return body(b, at_);
+    }
+    if shape[d] == 1 {
+        return nest(b, shape, strides, d + 1, at_, body);
+    }
+    for_range(b, shape[d] as u64, |b, i| {
+        let mut next = at_;
+        for (k, v) in next.iter_mut().enumerate() {
+            if strides[d][k] != 0 {
+                *v = at(b, *v, i, strides[d][k]);
+            }
+        }
+        nest(b, shape, strides, d + 1, next, body);
+    });
+}
+
+/// `y = act(op(a, b))` over a broadcast: the function as `binary_f32`'s `BinaryFn`
+/// computes it, then the clamp.
+fn binary(b: &mut FunctionBuilder, p: &Broadcast, op: BinaryOp, act: Clamp, base: [Value; 3]) {
+    let rank = p.rank;
+    let shape = &p.shape[..rank];
+    // Dense output strides, in elements.
+    let mut ys = [0usize; MAX_RANK];
+    let mut run = 1;
+    for d in (0..rank).rev() {
+        ys[d] = run;
+        run *= shape[d];
+    }
+    let strides: Vec<[i64; 3]> = (0..rank).map(|d| [p.a[d] as i64 * 4, p.b[d] as i64 * 4, ys[d] as i64 * 4]).collect();
+    let lo = b.ins().f32const(act.min);
+    let hi = b.ins().f32const(act.max);
+    nest(b, shape, &strides, 0, base, &mut |b, [pa, pb, py]| {
+        let x = b.ins().load(types::F32, flags(), pa, 0);
+        let z = b.ins().load(types::F32, flags(), pb, 0);
+        let v = match op {
+            BinaryOp::Add => b.ins().fadd(x, z),
+            BinaryOp::Sub => b.ins().fsub(x, z),
+            BinaryOp::Mul => b.ins().fmul(x, z),
+            BinaryOp::Div => b.ins().fdiv(x, z),
+            BinaryOp::Max | BinaryOp::Min => {
+                // `a.is_nan() || a >= b ? a : b` (≤ for Min).
+                let cc = if op == BinaryOp::Max { FloatCC::GreaterThanOrEqual } else { FloatCC::LessThanOrEqual };
+                let nan = b.ins().fcmp(FloatCC::Unordered, x, x);
+                let keep = b.ins().fcmp(cc, x, z);
+                let c = b.ins().bor(nan, keep);
+                b.ins().select(c, x, z)
+            }
+            BinaryOp::PRelu => {
+                let zero = b.ins().f32const(0.0);
+                let neg = b.ins().fcmp(FloatCC::LessThan, x, zero);
+                let m = b.ins().fmul(x, z);
+                b.ins().select(neg, m, x)
+            }
+            other => unreachable!("{other:?} is not emitted"),
+        };
+        let v = clamp_value(b, act, lo, hi, v);
+        b.ins().store(flags(), v, py, 0);
+    });
+}
+
+/// `act.apply(v)`: below `min` gives `min`, then above `max` gives `max`; NaN stays.
+fn clamp_value(b: &mut FunctionBuilder, act: Clamp, lo: Value, hi: Value, v: Value) -> Value {
+    let v = if act.min == f32::NEG_INFINITY {
+        v
+    } else {
+        let below = b.ins().fcmp(FloatCC::LessThan, v, lo);
+        b.ins().select(below, lo, v)
+    };
+    if act.max == f32::INFINITY {
+        v
+    } else {
+        let above = b.ins().fcmp(FloatCC::GreaterThan, v, hi);
+        b.ins().select(above, hi, v)
+    }
+}
