@@ -392,7 +392,9 @@ impl Lowering<'_> {
                     return Err("an in-place call's operands are not both in the arena".into());
                 };
                 let ok = match (ip.overlap, &c.kernel) {
-                    (Overlap::Elementwise, _) => xo == yo && x.bytes() == y.bytes(),
+                    (Overlap::Elementwise, _) => {
+                        xo == yo && x.bytes() == y.bytes() && c.reads.iter().all(|o| o.len == y.len)
+                    }
                     (Overlap::ConvRows, Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. }) => {
                         let s = tinyops_runtime::kernels::inplace::conv_rows_shift(p);
                         s.is_some_and(|s| yo as isize <= xo as isize + s * x.dtype.size() as isize)
@@ -504,7 +506,12 @@ pub fn in_place_options(g: &Graph, target: &'static Target) -> HashMap<NodeId, V
             if g.const_of(input).is_some() || xt.dtype != yt.dtype {
                 continue;
             }
-            if exact && xt.numel() != yt.numel() {
+            // An exact overlap cuts every operand in the same chunks: no broadcasting.
+            let same_len = |s: &Slot| match *s {
+                Slot::In(k) => nd.inputs.get(k).copied().flatten().is_none_or(|v| g.ty(v).numel() == yt.numel()),
+                _ => true,
+            };
+            if exact && (xt.numel() != yt.numel() || !inv.reads.iter().all(same_len)) {
                 continue;
             }
             let shift = shift_elems * xt.dtype.size() as isize;
