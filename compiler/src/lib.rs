@@ -164,7 +164,8 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
             .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
     }
     let scratch = lower::scratch_needs(&graph, opts.target);
-    let plan = plan::plan(&graph, &scratch, lower::arena_align(opts.target)).map_err(Error::Internal)?;
+    let in_place = lower::in_place_options(&graph, opts.target);
+    let plan = plan::plan(&graph, &scratch, &in_place, lower::arena_align(opts.target)).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
     let program = lower::lower(&graph, &plan, opts.target)
         .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;

@@ -63,7 +63,7 @@ pub struct Report {
     pub greedy_ratio: f64,
     /// How the schedule was chosen.
     pub schedule: String,
-    /// The packing strategy that gave the arena.
+    /// The packing strategy that gave the arena, and how many nodes run in place.
     pub packing: String,
     /// Alignment of arena offsets.
     pub align: usize,
@@ -147,7 +147,15 @@ impl Report {
             greedy_bytes: c.plan.memory.greedy_bytes,
             greedy_ratio: c.plan.greedy_ratio(),
             schedule: c.plan.memory.schedule.describe(),
-            packing: c.plan.memory.strategy.name().to_string(),
+            packing: match c.plan.in_place.len() {
+                0 => c.plan.memory.strategy.name().to_string(),
+                n => format!(
+                    "{}, {n} node{} in place (bound without in-place {} B)",
+                    c.plan.memory.strategy.name(),
+                    if n == 1 { "" } else { "s" },
+                    c.plan.memory.separate_bound_bytes
+                ),
+            },
             align: c.plan.memory.align,
             peak_step,
             peak_blocks,

@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use tinyops_compiler::backend::jit::Engine;
 use tinyops_compiler::driver::engine::EngineChoice;
 use tinyops_compiler::driver::verify::{verify, VerifyOptions};
+use tinyops_compiler::ir::DType;
+use tinyops_compiler::lower::{Overlap, Place};
 use tinyops_compiler::{compile, Options};
 
 fn demo() -> PathBuf {
@@ -79,6 +81,43 @@ fn observed_runs_report_every_step() {
         let (x, y) = (f32::from_le_bytes(x.try_into().unwrap()), f32::from_le_bytes(y.try_into().unwrap()));
         assert!((x - y).abs() <= 1e-4 + 1e-4 * y.abs(), "{x} vs {y}");
     }
+}
+
+/// Host int8 models run convolutions and additions over their dead inputs: the JIT
+/// calls them through the runtime's in-place entries over one buffer (the corpus
+/// comparison below checks their results against the Rust backend's), and refuses an
+/// in-place call whose other operands reach into the overlapped span.
+#[test]
+fn in_place_calls_go_through_the_in_place_entries() {
+    let c = compile(&common::corpus().join("mlperf_ic_resnet8_int8/model.onnx"), &Options::default()).unwrap();
+    let calls = || c.program.steps.iter().flat_map(|s| &s.calls);
+    let of = |o: Overlap| calls().filter(|k| k.in_place.is_some_and(|ip| ip.overlap == o)).count();
+    let (rows, elementwise) = (of(Overlap::ConvRows), of(Overlap::Elementwise));
+    assert!(
+        rows > 0 && elementwise > 0,
+        "ResNet-8 int8 on the host: {rows} convolutions and {elementwise} additions in place"
+    );
+    let e = Engine::new(&c.program, c.target, false).unwrap();
+    assert!(e.ir().contains("inplace::conv_rows(portable::conv2d_q8<i8,i8,i8>)"), "{}", e.ir());
+    assert!(e.ir().contains("inplace::elementwise(portable::add_q8<"), "{}", e.ir());
+
+    // The same program with a convolution's accumulator moved into its in-place span.
+    let mut bad = c.program.clone();
+    let (s, k) = bad
+        .steps
+        .iter()
+        .enumerate()
+        .find_map(|(s, st)| {
+            st.calls.iter().position(|k| k.in_place.is_some_and(|ip| ip.overlap == Overlap::ConvRows)).map(|k| (s, k))
+        })
+        .unwrap();
+    let call = &mut bad.steps[s].calls[k];
+    let ip = call.in_place.unwrap();
+    let (lo, _) = ip.span(call).unwrap();
+    let acc = call.writes.iter().position(|o| o.dtype == DType::I32).unwrap();
+    call.writes[acc].place = Place::Arena { offset: lo };
+    let err = Engine::new(&bad, c.target, false).unwrap_err().to_string();
+    assert!(err.contains("overlaps the in-place span") && err.contains(&bad.steps[s].node), "{err}");
 }
 
 fn both(id: &str) {

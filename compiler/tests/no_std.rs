@@ -195,7 +195,7 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
         90 => arm_dsp::gemm_q8::<i8, i8, i8>(&gemm, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
-        99 => arm_dsp::avg_pool2d_q8::<i8, i8>(&pool, z, &out, m, s, i8a, w0, i8b),
+        101 => arm_dsp::avg_pool2d_q8::<i8, i8>(&pool, z, &out, m, s, i8a, w0, i8b),
         // The Helium kernels, on the cortex-m55 proof.
         #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
         91 => arm_mve::conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
@@ -366,6 +366,12 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             let scratch = take(&mut f, p[17]);
             k::svm_classify_f32(&sc, labels, f0, f1, f2, tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[10])), f3, scratch)
         }
+        99 => tinyops_runtime::kernels::inplace::conv_rows::<i8>(&conv, i8a, p[55], p[56], |q, x, y| {
+            k::conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, w3, y)
+        }),
+        100 => tinyops_runtime::kernels::inplace::elementwise::<i8>(i8a, p[55], |i, x, y| {
+            k::add_q8::<i8, i8, i8>(&Broadcast::flat(x.len()), &qa, &out, x, i8b.get(i..i + x.len()).unwrap_or(&[]), y)
+        }),
         _ => {}
     }
 }
@@ -412,9 +418,10 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 /// How many selectors `every_x86_kernel` has.
 const X86_KERNELS: usize = 4;
 
-/// How many selectors `every_kernel` has (88–90 and 99, the Arm DSP kernels, only on
-/// a DSP target; 91–92, the Helium kernels, only on an MVE target).
-const KERNELS: usize = 100;
+/// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
+/// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100, the in-place
+/// entries of `kernels::inplace` around a portable kernel).
+const KERNELS: usize = 102;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -13,13 +13,13 @@ pub mod isa;
 pub mod kernel;
 pub mod select;
 
-pub use isa::{Implementation, Isa};
+pub use isa::{Implementation, Isa, Overlap};
 pub use kernel::{Family, Kernel};
 
 use crate::error::{NodeRef, Problem, IR_DOMAIN};
 use crate::ir::{DType, Graph, NodeId, Tensor, TensorType, ValueId};
 use crate::ops::{Arg, OpError, OpResult};
-use crate::plan::{Loc, Plan};
+use crate::plan::{InPlaceOption, Loc, Plan};
 use std::collections::HashMap;
 use tinyops_targets::Target;
 
@@ -139,6 +139,36 @@ pub struct KernelCall {
     pub reads: Vec<Operand>,
     /// Operands written, in signature order.
     pub writes: Vec<Operand>,
+    /// Set when the result overlaps a dead input: the call must go through the
+    /// runtime's in-place entry (`kernels::inplace`), never with the two operands as
+    /// separate slices.
+    pub in_place: Option<InPlaceCall>,
+}
+
+/// A call whose write `write` overlaps its read `read` (indices into
+/// [`KernelCall::writes`] and [`KernelCall::reads`]), both in the arena, as
+/// [`Overlap`] permits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InPlaceCall {
+    /// The read operand overlapped.
+    pub read: usize,
+    /// The write operand over it.
+    pub write: usize,
+    /// The access order that makes it safe.
+    pub overlap: Overlap,
+}
+
+impl InPlaceCall {
+    /// The arena bytes `[lo, hi)` the two operands cover together.
+    pub fn span(&self, c: &KernelCall) -> Option<(usize, usize)> {
+        let (Place::Arena { offset: x }, Place::Arena { offset: y }) =
+            (c.reads.get(self.read)?.place, c.writes.get(self.write)?.place)
+        else {
+            return None;
+        };
+        let (xb, yb) = (c.reads[self.read].bytes(), c.writes[self.write].bytes());
+        Some((x.min(y), (x + xb).max(y + yb)))
+    }
 }
 
 impl KernelCall {
@@ -361,6 +391,38 @@ impl Lowering<'_> {
             Place::Arena { offset } => Some((offset, offset + o.bytes())),
             _ => None,
         };
+        // An in-place call: its overlapped pair counts as one written span, checked
+        // against the rule of its access order; its other operands as usual.
+        for c in calls.iter() {
+            if let Some(ip) = c.in_place {
+                let (Some(x), Some(y)) = (c.reads.get(ip.read), c.writes.get(ip.write)) else {
+                    return Err("an in-place call names a missing operand".into());
+                };
+                let (Place::Arena { offset: xo }, Place::Arena { offset: yo }) = (x.place, y.place) else {
+                    return Err("an in-place call's operands are not both in the arena".into());
+                };
+                let ok = match (ip.overlap, &c.kernel) {
+                    (Overlap::Elementwise, _) => {
+                        xo == yo && x.bytes() == y.bytes() && c.reads.iter().all(|o| o.len == y.len)
+                    }
+                    (Overlap::ConvRows, Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. }) => {
+                        let s = tinyops_runtime::kernels::inplace::conv_rows_shift(p);
+                        s.is_some_and(|s| yo as isize <= xo as isize + s * x.dtype.size() as isize)
+                            && x.dtype == y.dtype
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!("an in-place call puts its result at {yo} over its input at {xo}, which its access order does not permit"));
+                }
+            }
+        }
+        let span_of = |c: &KernelCall, o: &Operand, is_read: bool, k: usize| -> Option<(usize, usize)> {
+            match c.in_place {
+                Some(ip) if (is_read && ip.read == k) || (!is_read && ip.write == k) => ip.span(c),
+                _ => arena(o),
+            }
+        };
         for c in calls {
             for o in c.reads.iter().chain(&c.writes) {
                 if let Some((lo, hi)) = arena(o) {
@@ -376,9 +438,18 @@ impl Lowering<'_> {
                 }
             }
         }
-        let writes: Vec<(usize, usize)> = calls.iter().flat_map(|c| c.writes.iter().filter_map(arena)).collect();
+        let writes: Vec<(usize, usize)> = calls
+            .iter()
+            .flat_map(|c| c.writes.iter().enumerate().filter_map(move |(k, o)| span_of(c, o, false, k)))
+            .collect();
         for c in calls {
-            for (lo, hi) in c.reads.iter().filter_map(arena) {
+            let reads = c
+                .reads
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| c.in_place.is_none_or(|ip| ip.read != *k))
+                .filter_map(|(_, o)| arena(o));
+            for (lo, hi) in reads {
                 if let Some((wl, wh)) = writes.iter().find(|(wl, wh)| lo < *wh && *wl < hi) {
                     return Err(format!("the step reads [{lo}, {hi}) of the arena while writing [{wl}, {wh})"));
                 }
@@ -414,6 +485,68 @@ pub fn scratch_needs(g: &Graph, target: &'static Target) -> HashMap<NodeId, usiz
         }
     }
     needs
+}
+
+/// The inputs each node's kernel may write its result over on `target` (see
+/// [`Overlap`]): nodes that lower to one call whose chosen implementation has an
+/// in-place rule. The planner uses them where the input dies at the node.
+pub fn in_place_options(g: &Graph, target: &'static Target) -> HashMap<NodeId, Vec<InPlaceOption>> {
+    let mut options = HashMap::new();
+    for n in g.topo_order() {
+        let nd = g.node(n);
+        if nd.op.def().is_view() {
+            continue;
+        }
+        let args: Vec<Option<Arg>> =
+            nd.inputs.iter().map(|v| v.map(|v| Arg { ty: g.ty(v), value: g.const_of(v) })).collect();
+        let out_types: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
+        let Ok(invocations) = nd.op.def().lower(&LowerCx { inputs: &args, outputs: &out_types }) else { continue };
+        let [inv] = invocations.as_slice() else { continue };
+        let consts = constants(g, n, &inv.reads);
+        let Ok(choice) = select::select(&inv.kernel, &consts, target) else { continue };
+        let Some(overlap) = choice.imp.in_place else { continue };
+        let found = in_place_slots(inv, overlap);
+        let mut list = vec![];
+        for (read, write, shift_elems, exact) in found {
+            let (Some(Slot::In(i)), Some(Slot::Out(j))) = (inv.reads.get(read), inv.writes.get(write)) else {
+                continue;
+            };
+            let (Some(&Some(input)), Some(&output)) = (nd.inputs.get(*i), nd.outputs.get(*j)) else { continue };
+            let (xt, yt) = (g.ty(input), g.ty(output));
+            if g.const_of(input).is_some() || xt.dtype != yt.dtype {
+                continue;
+            }
+            // An exact overlap cuts every operand in the same chunks: no broadcasting.
+            let same_len = |s: &Slot| match *s {
+                Slot::In(k) => nd.inputs.get(k).copied().flatten().is_none_or(|v| g.ty(v).numel() == yt.numel()),
+                _ => true,
+            };
+            if exact && (xt.numel() != yt.numel() || !inv.reads.iter().all(same_len)) {
+                continue;
+            }
+            let shift = shift_elems * xt.dtype.size() as isize;
+            list.push(InPlaceOption { input, output, shift, exact });
+        }
+        if !list.is_empty() {
+            options.insert(n, list);
+        }
+    }
+    options
+}
+
+/// The (read, write, shift in elements, exact) operand pairs an invocation may
+/// overlap under `overlap`.
+fn in_place_slots(inv: &Invocation, overlap: Overlap) -> Vec<(usize, usize, isize, bool)> {
+    match (overlap, &inv.kernel) {
+        (Overlap::ConvRows, Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. }) => {
+            match tinyops_runtime::kernels::inplace::conv_rows_shift(p) {
+                Some(s) if !inv.writes.is_empty() => vec![(0, inv.writes.len() - 1, s, false)],
+                _ => vec![],
+            }
+        }
+        (Overlap::Elementwise, Kernel::AddQ8 { .. }) => vec![(0, 0, 0, true), (1, 0, 0, true)],
+        _ => vec![],
+    }
 }
 
 /// The alignment of arena offsets on a target: 16 bytes on the host (x86 vector
@@ -502,8 +635,25 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
                 }
             }
             let writes: Result<Vec<Operand>, String> = inv.writes.iter().map(|&s| lw.operand(n, s)).collect();
+            // The plan put the result over its dead input: find the operand pair.
+            let in_place = plan.in_place.get(&n).and_then(|ip| {
+                let overlap = imp.in_place?;
+                in_place_slots(&inv, overlap).into_iter().find_map(|(read, write, _, _)| {
+                    let (Some(Slot::In(i)), Some(Slot::Out(j))) = (inv.reads.get(read), inv.writes.get(write)) else {
+                        return None;
+                    };
+                    let same = nd.inputs.get(*i).copied().flatten() == Some(ip.input)
+                        && nd.outputs.get(*j) == Some(&ip.output);
+                    same.then_some(InPlaceCall { read, write, overlap })
+                })
+            });
+            if plan.in_place.contains_key(&n) && in_place.is_none() {
+                problems.push(internal("the plan overlaps a result with its input, but no kernel call can".into()));
+            }
             match (reads.into_iter().collect::<Result<Vec<_>, _>>(), writes) {
-                (Ok(reads), Ok(writes)) => calls.push(KernelCall { kernel: inv.kernel, isa: imp.isa, reads, writes }),
+                (Ok(reads), Ok(writes)) => {
+                    calls.push(KernelCall { kernel: inv.kernel, isa: imp.isa, reads, writes, in_place })
+                }
                 (Err(e), _) | (_, Err(e)) => problems.push(internal(e)),
             }
         }
@@ -531,6 +681,7 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
                 isa: Isa::Portable,
                 reads: vec![Operand { place, dtype: ty.dtype, len: ty.numel() }],
                 writes: vec![Operand { place: Place::Output(k), dtype: ty.dtype, len: ty.numel() }],
+                in_place: None,
             });
         }
         steps.push(Step {

@@ -108,6 +108,7 @@ mod tests {
             accepts,
             pack: as_is,
             scratch: no_scratch,
+            in_place: None,
         }
     }
 

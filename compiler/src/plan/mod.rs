@@ -19,7 +19,7 @@ pub mod svg;
 pub mod testgen;
 
 use crate::ir::{Def, Graph, NodeId, ValueId};
-use problem::{Buf, Node, Problem};
+use problem::{Buf, Node, Pair, Problem};
 use std::collections::{BTreeMap, HashMap};
 
 /// The default alignment of arena offsets (enough for any kernel's wide loads); a
@@ -61,12 +61,43 @@ pub struct Block {
     pub end: usize,
 }
 
+/// A kernel's permission to write a node's result over one of its inputs, from the
+/// lowering ([`crate::lower::in_place_options`]): the result may start `shift` bytes
+/// from the input's start (`shift ≤ 0`; with `exact`, only there), if the input dies
+/// at the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InPlaceOption {
+    /// The input read.
+    pub input: ValueId,
+    /// The result written.
+    pub output: ValueId,
+    /// Start of the result relative to the input's, in bytes.
+    pub shift: isize,
+    /// Only exactly that start (element-wise kernels); otherwise any lower start too.
+    pub exact: bool,
+}
+
+/// A node whose result the plan placed over its dead input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InPlace {
+    /// The input it overlaps (the value the node reads).
+    pub input: ValueId,
+    /// The result.
+    pub output: ValueId,
+    /// Indices of the two blocks in [`Plan::blocks`].
+    pub blocks: (usize, usize),
+}
+
 /// How good the memory plan is, measured against bounds and a baseline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Memory {
-    /// The most bytes alive at one step of the chosen schedule: no packing of it can
-    /// use less.
+    /// The most bytes alive at one step of the chosen schedule, a result written over
+    /// its dead input counting the bytes they share once (the most a permitted pair
+    /// of that step saves): no packing of it can use less.
     pub lower_bound_bytes: usize,
+    /// The same without in-place execution (every block alive at a step counted in
+    /// full).
+    pub separate_bound_bytes: usize,
     /// The same for the graph's own (topological) order.
     pub given_order_peak: usize,
     /// What TensorFlow Lite Micro's greedy-by-size planner would need: the graph's own
@@ -98,6 +129,8 @@ pub struct Plan {
     pub arena_bytes: usize,
     /// Every arena block.
     pub blocks: Vec<Block>,
+    /// Nodes whose result overlaps their dead input.
+    pub in_place: HashMap<NodeId, InPlace>,
     /// Bounds and baseline.
     pub memory: Memory,
 }
@@ -208,6 +241,7 @@ impl Storage {
         g: &Graph,
         order: &[NodeId],
         scratch: &HashMap<NodeId, usize>,
+        in_place: &HashMap<NodeId, Vec<InPlaceOption>>,
         align: usize,
     ) -> (Problem, Vec<ValueId>) {
         let idx: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
@@ -255,7 +289,21 @@ impl Storage {
                 bufs[b].to_end = true;
             }
         }
-        (Problem { nodes, bufs }, roots)
+        // Permitted overlaps: between arena roots, the input read through one operand
+        // of the node only, the shift rounded down to the alignment.
+        let mut pairs = vec![];
+        for (i, &n) in order.iter().enumerate() {
+            for o in in_place.get(&n).into_iter().flatten() {
+                let r = self.root_of(o.input);
+                let reads_once = g.node(n).inputs.iter().flatten().filter(|v| self.root_of(**v) == r).count() == 1;
+                let (Some(&input), Some(&output)) = (buf_of.get(&r), buf_of.get(&o.output)) else { continue };
+                if reads_once && self.root_of(o.output) == o.output {
+                    let shift = o.shift.div_euclid(align as isize) * align as isize;
+                    pairs.push(Pair { node: i, input, output, shift, exact: o.exact });
+                }
+            }
+        }
+        (Problem { nodes, bufs, pairs }, roots)
     }
 }
 
@@ -263,10 +311,18 @@ impl Storage {
 /// need during its run and `align` the alignment of arena offsets (the lowering
 /// decides both, per target: see [`crate::lower::scratch_needs`] and
 /// [`crate::lower::arena_align`]).
-pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>, align: usize) -> Result<Plan, String> {
+///
+/// `in_place` lists, per node, the inputs its kernel may write its result over: the
+/// plan does so where the input dies at that node and the arena gets smaller for it.
+pub fn plan(
+    g: &Graph,
+    scratch: &HashMap<NodeId, usize>,
+    in_place: &HashMap<NodeId, Vec<InPlaceOption>>,
+    align: usize,
+) -> Result<Plan, String> {
     let given = g.topo_order();
     let st = Storage::new(g, &given);
-    let (problem, roots) = st.problem(g, &given, scratch, align);
+    let (problem, roots) = st.problem(g, &given, scratch, in_place, align);
     let identity: Vec<usize> = (0..given.len()).collect();
 
     // The baseline: the graph's order, greedy by size.
@@ -275,8 +331,26 @@ pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>, align: usize) -> Result
 
     let sched = schedule::schedule(&problem, &identity);
     let (intervals, keys) = problem.intervals(&sched.order);
-    let packing = pack::pack(&intervals, align);
-    pack::verify(&intervals, &packing.offsets, packing.arena_bytes, align)?;
+    let pairs = problem.block_pairs(&sched.order);
+    let packing = pack::pack_pairs(&intervals, &pairs, align);
+    pack::verify_pairs(&intervals, &pairs, &packing.offsets, packing.arena_bytes, align)?;
+    // The pairs the packing overlapped: those nodes run in place.
+    let mut in_place_at = HashMap::new();
+    for (live, bp) in problem.live_pairs(&sched.order).iter().zip(&pairs) {
+        let (a, b) = (&intervals[bp.input], &intervals[bp.output]);
+        let (oa, ob) = (packing.offsets[bp.input], packing.offsets[bp.output]);
+        if oa < ob + b.bytes && ob < oa + a.bytes {
+            let node = given[live.node];
+            let input = in_place
+                .get(&node)
+                .into_iter()
+                .flatten()
+                .find(|o| st.root_of(o.input) == roots[live.input] && o.output == roots[live.output]);
+            if let Some(o) = input {
+                in_place_at.insert(node, InPlace { input: o.input, output: o.output, blocks: (bp.input, bp.output) });
+            }
+        }
+    }
 
     let order: Vec<NodeId> = sched.order.iter().map(|&i| given[i]).collect();
     let mut blocks = vec![];
@@ -324,7 +398,8 @@ pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>, align: usize) -> Result
         }
     }
     let memory = Memory {
-        lower_bound_bytes: sched.peak,
+        lower_bound_bytes: problem.peak_in_place(&sched.order),
+        separate_bound_bytes: sched.peak,
         given_order_peak: problem.peak(&identity),
         greedy_bytes,
         schedule: sched.method,
@@ -339,14 +414,17 @@ pub fn plan(g: &Graph, scratch: &HashMap<NodeId, usize>, align: usize) -> Result
         final_copies: st.final_copies,
         arena_bytes: packing.arena_bytes,
         blocks,
+        in_place: in_place_at,
         memory,
     };
     verify_plan(&p)?;
     Ok(p)
 }
 
-/// Checks that blocks alive at the same time never overlap and are aligned.
+/// Checks that blocks alive at the same time never overlap and are aligned, except a
+/// node's result over its dead input (both blocks meeting only at that node's step).
 pub fn verify_plan(p: &Plan) -> Result<(), String> {
+    let paired = |i: usize, j: usize| p.in_place.values().any(|ip| ip.blocks == (i, j) || ip.blocks == (j, i));
     for (i, a) in p.blocks.iter().enumerate() {
         let align = p.memory.align;
         if a.offset % align != 0 {
@@ -355,7 +433,17 @@ pub fn verify_plan(p: &Plan) -> Result<(), String> {
         if a.offset + a.bytes > p.arena_bytes {
             return Err(format!("block `{}` ends past the arena", a.label));
         }
-        for b in &p.blocks[i + 1..] {
+        for (j, b) in p.blocks.iter().enumerate().skip(i + 1) {
+            if paired(i, j) {
+                let (x, y) = if a.end <= b.start { (a, b) } else { (b, a) };
+                if x.end != y.start {
+                    return Err(format!(
+                        "blocks `{}` and `{}` overlap in place but live beyond one step",
+                        a.label, b.label
+                    ));
+                }
+                continue;
+            }
             let live = a.start <= b.end && b.start <= a.end;
             let overlap = a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes;
             if live && overlap {
@@ -401,8 +489,84 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::testgen::{random_problem, Rng};
+    use super::testgen::{random_problem, random_problem_with_pairs, Rng};
     use super::*;
+
+    /// In-place packing on random graphs with permitted overlaps: blocks alive at the
+    /// same step overlap only as a pair of that step permits (the input's last step is
+    /// the output's first: the input is dead after the node), never below the
+    /// in-place bound, never above the packing without pairs.
+    #[test]
+    fn in_place_pairs_overlap_only_where_permitted_on_random_graphs() {
+        let mut rng = Rng::new(11);
+        let mut saved = 0;
+        for round in 0..300 {
+            let p = random_problem_with_pairs(&mut rng, 2 + round % 40);
+            let given: Vec<usize> = (0..p.nodes.len()).collect();
+            let s = schedule::schedule(&p, &given);
+            let (blocks, _) = p.intervals(&s.order);
+            let pairs = p.block_pairs(&s.order);
+            let bound = p.peak_in_place(&s.order);
+            assert!(bound <= s.peak);
+            for align in [8, 16] {
+                let k = pack::pack_pairs(&blocks, &pairs, align);
+                pack::verify_pairs(&blocks, &pairs, &k.offsets, k.arena_bytes, align).unwrap();
+                assert!(k.arena_bytes >= bound, "round {round}: {} below the bound {bound}", k.arena_bytes);
+                assert!(k.arena_bytes <= pack::pack(&blocks, align).arena_bytes);
+                for (i, a) in blocks.iter().enumerate() {
+                    for (j, b) in blocks.iter().enumerate().skip(i + 1) {
+                        let (oa, ob) = (k.offsets[i], k.offsets[j]);
+                        if a.meets(b) && oa < ob + b.bytes && ob < oa + a.bytes {
+                            let q = pairs
+                                .iter()
+                                .find(|q| (q.input, q.output) == (i, j) || (q.input, q.output) == (j, i))
+                                .expect("overlap without a pair");
+                            let (x, y) = (&blocks[q.input], &blocks[q.output]);
+                            assert_eq!(x.end, y.start, "the input dies where the output is born");
+                            assert!(q.permits(k.offsets[q.input], k.offsets[q.output]));
+                        }
+                    }
+                }
+                if k.arena_bytes < pack::pack(&blocks, align).arena_bytes {
+                    saved += 1;
+                }
+            }
+        }
+        assert!(saved > 50, "in-place packing rarely helps: {saved}");
+    }
+
+    /// A chain whose every node may write over its dead input needs the largest
+    /// block and the shifts, not two blocks.
+    #[test]
+    fn a_chain_runs_in_place() {
+        let node = |i: usize| problem::Node {
+            preds: if i == 0 { vec![] } else { vec![i - 1] },
+            scratch: 0,
+            label: format!("n{i}"),
+        };
+        let buf = |i: usize| problem::Buf {
+            bytes: 1024,
+            producer: i,
+            consumers: vec![i + 1],
+            to_end: false,
+            label: format!("v{i}"),
+        };
+        let mut p = Problem { nodes: (0..4).map(node).collect(), bufs: (0..3).map(buf).collect(), pairs: vec![] };
+        let order = [0, 1, 2, 3];
+        let (blocks, _) = p.intervals(&order);
+        assert_eq!(pack::pack(&blocks, 16).arena_bytes, 2048);
+        p.pairs = vec![
+            Pair { node: 1, input: 0, output: 1, shift: 0, exact: true },
+            Pair { node: 2, input: 1, output: 2, shift: -64, exact: false },
+        ];
+        assert_eq!(p.peak_in_place(&order), 1024 + 64);
+        let k = pack::pack_pairs(&blocks, &p.block_pairs(&order), 16);
+        assert_eq!(k.arena_bytes, 1024 + 64);
+        // A pair whose input is read again later does not apply.
+        p.bufs[0].consumers.push(3);
+        p.nodes[3].preds.push(0);
+        assert_eq!(p.live_pairs(&order).len(), 1);
+    }
 
     /// Schedule, then pack, on random graphs: every order is valid and no worse than
     /// the given one, blocks alive at the same step never overlap, and the arena is

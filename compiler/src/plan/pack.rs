@@ -5,7 +5,7 @@
 //! reach it. [`pack`] tries every [`Strategy`] and keeps the smallest arena (ties: the
 //! first strategy in [`STRATEGIES`]); [`verify`] re-checks any packing.
 
-use super::problem::Interval;
+use super::problem::{BlockPair, Interval};
 
 /// A rule for the order blocks are placed in, and where each goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +22,21 @@ pub enum Strategy {
     BestFitByLifetime,
     /// Largest first, each in the smallest gap it fits.
     BestFitBySize,
+    /// Blocks chained by in-place pairs (a result over its dead input, over the next
+    /// one's, …) as one rigid group at their pairs' shifts, largest group first, each
+    /// at the lowest offset where no member meets a block alive with it.
+    InPlaceGroups,
 }
 
 /// Every strategy, in the order ties are broken.
-pub const STRATEGIES: [Strategy; 5] =
-    [Strategy::Size, Strategy::Area, Strategy::Conflicts, Strategy::BestFitByLifetime, Strategy::BestFitBySize];
+pub const STRATEGIES: [Strategy; 6] = [
+    Strategy::Size,
+    Strategy::Area,
+    Strategy::Conflicts,
+    Strategy::BestFitByLifetime,
+    Strategy::BestFitBySize,
+    Strategy::InPlaceGroups,
+];
 
 impl Strategy {
     /// Its name in reports.
@@ -37,6 +47,7 @@ impl Strategy {
             Strategy::Conflicts => "greedy by conflicts",
             Strategy::BestFitByLifetime => "best fit by lifetime",
             Strategy::BestFitBySize => "best fit by size",
+            Strategy::InPlaceGroups => "in-place groups, largest first",
         }
     }
 }
@@ -58,6 +69,16 @@ fn align_up(n: usize, align: usize) -> usize {
 
 /// Packs with one strategy. Every offset is a multiple of `align`.
 pub fn pack_with(blocks: &[Interval], align: usize, strategy: Strategy) -> Packing {
+    pack_pairs_with(blocks, &[], align, strategy)
+}
+
+/// Packs with one strategy, overlapping the blocks of a pair where it can: a block
+/// whose partner is already placed goes at the partner's offset and the pair's shift
+/// when nothing else alive there is in the way, else where the strategy puts it.
+pub fn pack_pairs_with(blocks: &[Interval], pairs: &[BlockPair], align: usize, strategy: Strategy) -> Packing {
+    if strategy == Strategy::InPlaceGroups {
+        return pack_groups(blocks, pairs, align);
+    }
     let n = blocks.len();
     let mut idx: Vec<usize> = (0..n).collect();
     let conflicts: Vec<usize> = match strategy {
@@ -82,6 +103,7 @@ pub fn pack_with(blocks: &[Interval], align: usize, strategy: Strategy) -> Packi
         Strategy::BestFitByLifetime => {
             idx.sort_by(|&a, &b| blocks[a].start.cmp(&blocks[b].start).then(blocks[b].bytes.cmp(&blocks[a].bytes)))
         }
+        Strategy::InPlaceGroups => {}
     }
     let best_fit = matches!(strategy, Strategy::BestFitByLifetime | Strategy::BestFitBySize);
     let mut offsets = vec![usize::MAX; n];
@@ -94,6 +116,11 @@ pub fn pack_with(blocks: &[Interval], align: usize, strategy: Strategy) -> Packi
             .map(|&j| (offsets[j], offsets[j] + blocks[j].bytes))
             .collect();
         busy.sort_unstable();
+        if let Some(at) = paired_offset(i, blocks, pairs, &offsets, &placed) {
+            offsets[i] = at;
+            placed.push(i);
+            continue;
+        }
         // Gaps between busy ranges: (start, length); the last is open-ended.
         let mut gaps: Vec<(usize, usize)> = vec![];
         let mut at = 0;
@@ -117,13 +144,161 @@ pub fn pack_with(blocks: &[Interval], align: usize, strategy: Strategy) -> Packi
     Packing { offsets, arena_bytes, strategy }
 }
 
+/// Groups of blocks chained by pairs, each member with its offset relative to the
+/// group's lowest. A chain that cannot be laid out rigidly (a block reached at two
+/// offsets, or two members alive together overlapping where no pair permits it) is
+/// split back into single blocks.
+fn groups(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Vec<Vec<(usize, usize)>> {
+    let n = blocks.len();
+    let mut rel: Vec<Option<isize>> = vec![None; n];
+    let mut out = vec![];
+    for first in 0..n {
+        if rel[first].is_some() {
+            continue;
+        }
+        rel[first] = Some(0);
+        let mut members = vec![first];
+        let mut ok = true;
+        let mut k = 0;
+        while k < members.len() {
+            let m = members[k];
+            k += 1;
+            for p in pairs {
+                let (other, at) = if p.input == m {
+                    (p.output, rel[m].unwrap_or(0) + p.shift)
+                } else if p.output == m {
+                    (p.input, rel[m].unwrap_or(0) - p.shift)
+                } else {
+                    continue;
+                };
+                match rel[other] {
+                    None => {
+                        rel[other] = Some(at);
+                        members.push(other);
+                    }
+                    Some(r) if r != at => ok = false,
+                    Some(_) => {}
+                }
+            }
+        }
+        let low = members.iter().filter_map(|&m| rel[m]).min().unwrap_or(0);
+        let mut group: Vec<(usize, usize)> =
+            members.iter().map(|&m| (m, (rel[m].unwrap_or(0) - low) as usize)).collect();
+        group.sort_unstable();
+        for (x, &(a, oa)) in group.iter().enumerate() {
+            for &(b, ob) in &group[x + 1..] {
+                let overlaps = oa < ob + blocks[b].bytes && ob < oa + blocks[a].bytes;
+                if blocks[a].meets(&blocks[b]) && overlaps && !pairs.iter().any(|q| overlap_permitted(q, a, b, oa, ob))
+                {
+                    ok = false;
+                }
+            }
+        }
+        if ok && group.iter().all(|&(_, o)| o % align == 0) {
+            out.push(group);
+        } else {
+            out.extend(group.into_iter().map(|(m, _)| vec![(m, 0)]));
+        }
+    }
+    out
+}
+
+/// [`Strategy::InPlaceGroups`].
+fn pack_groups(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Packing {
+    let mut gs = groups(blocks, pairs, align);
+    let size = |g: &Vec<(usize, usize)>| g.iter().map(|&(m, o)| o + blocks[m].bytes).max().unwrap_or(0);
+    gs.sort_by(|a, b| size(b).cmp(&size(a)).then(a[0].0.cmp(&b[0].0)));
+    let mut offsets = vec![usize::MAX; blocks.len()];
+    let mut placed: Vec<usize> = vec![];
+    for g in &gs {
+        // Candidate bases: 0, and every base putting a member just above a placed block.
+        let mut bases = vec![0usize];
+        for &j in &placed {
+            let end = align_up(offsets[j] + blocks[j].bytes, align);
+            for &(_, rel) in g {
+                if end >= rel {
+                    bases.push(end - rel);
+                }
+            }
+        }
+        bases.sort_unstable();
+        bases.dedup();
+        let fits = |base: usize| {
+            g.iter().all(|&(m, rel)| {
+                let at = base + rel;
+                placed.iter().all(|&j| {
+                    let overlaps = offsets[j] < at + blocks[m].bytes && at < offsets[j] + blocks[j].bytes;
+                    !blocks[j].meets(&blocks[m])
+                        || !overlaps
+                        || pairs.iter().any(|q| overlap_permitted(q, m, j, at, offsets[j]))
+                })
+            })
+        };
+        let base = bases.into_iter().find(|&b| b % align == 0 && fits(b)).unwrap_or(0);
+        for &(m, rel) in g {
+            offsets[m] = base + rel;
+            placed.push(m);
+        }
+    }
+    let arena_bytes = blocks.iter().zip(&offsets).map(|(b, &o)| o + b.bytes).max().unwrap_or(0);
+    Packing { offsets, arena_bytes, strategy: Strategy::InPlaceGroups }
+}
+
+/// The offset block `i` takes over a placed partner of one of its pairs, if nothing
+/// else alive at the same time is in the way (the first such pair).
+fn paired_offset(
+    i: usize,
+    blocks: &[Interval],
+    pairs: &[BlockPair],
+    offsets: &[usize],
+    placed: &[usize],
+) -> Option<usize> {
+    let it = blocks[i];
+    for p in pairs {
+        let (partner, at) = if p.output == i && offsets[p.input] != usize::MAX {
+            (p.input, offsets[p.input] as isize + p.shift)
+        } else if p.input == i && offsets[p.output] != usize::MAX {
+            (p.output, offsets[p.output] as isize - p.shift)
+        } else {
+            continue;
+        };
+        if at < 0 {
+            continue;
+        }
+        let at = at as usize;
+        let clear = placed.iter().filter(|&&j| j != partner && blocks[j].meets(&it)).all(|&j| {
+            let overlaps = offsets[j] < at + it.bytes && at < offsets[j] + blocks[j].bytes;
+            !overlaps || pairs.iter().any(|q| overlap_permitted(q, i, j, at, offsets[j]))
+        });
+        if clear {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// True when pair `q` permits blocks `a` (at `oa`) and `b` (at `ob`) to overlap.
+fn overlap_permitted(q: &BlockPair, a: usize, b: usize, oa: usize, ob: usize) -> bool {
+    (q.input == a && q.output == b && q.permits(oa, ob)) || (q.input == b && q.output == a && q.permits(ob, oa))
+}
+
 /// The smallest packing any strategy finds.
 pub fn pack(blocks: &[Interval], align: usize) -> Packing {
+    pack_pairs(blocks, &[], align)
+}
+
+/// The smallest packing any strategy finds, with the pairs overlapped where it can
+/// and, should that pack worse (the rules are greedy), without them.
+pub fn pack_pairs(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Packing {
     let mut best: Option<Packing> = None;
-    for s in STRATEGIES {
-        let p = pack_with(blocks, align, s);
-        if best.as_ref().is_none_or(|b| p.arena_bytes < b.arena_bytes) {
-            best = Some(p);
+    let without: &[BlockPair] = &[];
+    let tries = if pairs.is_empty() { vec![without] } else { vec![pairs, without] };
+    for pairs in tries {
+        for s in STRATEGIES {
+            let p = pack_pairs_with(blocks, pairs, align, s);
+            if best.as_ref().is_none_or(|b| p.arena_bytes < b.arena_bytes) {
+                best = Some(p);
+            }
         }
     }
     best.unwrap_or(Packing { offsets: vec![], arena_bytes: 0, strategy: Strategy::Size })
@@ -132,6 +307,17 @@ pub fn pack(blocks: &[Interval], align: usize) -> Packing {
 /// Checks a packing: aligned, inside the arena, and no two blocks alive at the same
 /// step overlap. Names the first offending pair by index.
 pub fn verify(blocks: &[Interval], offsets: &[usize], arena_bytes: usize, align: usize) -> Result<(), String> {
+    verify_pairs(blocks, &[], offsets, arena_bytes, align)
+}
+
+/// [`verify`], except that the blocks of a pair may overlap where the pair permits.
+pub fn verify_pairs(
+    blocks: &[Interval],
+    pairs: &[BlockPair],
+    offsets: &[usize],
+    arena_bytes: usize,
+    align: usize,
+) -> Result<(), String> {
     if blocks.len() != offsets.len() {
         return Err(format!("{} blocks but {} offsets", blocks.len(), offsets.len()));
     }
@@ -143,7 +329,8 @@ pub fn verify(blocks: &[Interval], offsets: &[usize], arena_bytes: usize, align:
             return Err(format!("block {i} ends past the arena"));
         }
         for (j, (b, &ob)) in blocks.iter().zip(offsets).enumerate().skip(i + 1) {
-            if a.meets(b) && oa < ob + b.bytes && ob < oa + a.bytes {
+            let permitted = pairs.iter().any(|q| overlap_permitted(q, i, j, oa, ob));
+            if a.meets(b) && oa < ob + b.bytes && ob < oa + a.bytes && !permitted {
                 return Err(format!("blocks {i} and {j} are alive together and overlap"));
             }
         }

@@ -30,6 +30,66 @@ pub struct Buf {
     pub label: String,
 }
 
+/// A permitted overlap: node `node` may write buffer `output` starting `shift` bytes
+/// from where buffer `input` starts (`shift ≤ 0`, a multiple of the alignment), when
+/// `input` dies at that node (the node is its last reader in the schedule and it is not
+/// kept to the end). With `exact`, only that offset is permitted (element-wise
+/// kernels); otherwise any lower start is too (row-at-a-time convolutions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    /// The node that reads `input` and writes `output`.
+    pub node: usize,
+    /// The buffer read.
+    pub input: usize,
+    /// The buffer written.
+    pub output: usize,
+    /// Where `output` may start relative to `input`, in bytes.
+    pub shift: isize,
+    /// Only exactly that start is permitted.
+    pub exact: bool,
+}
+
+impl Pair {
+    /// True when `out_at` is a permitted start of the output for an input at `in_at`.
+    pub fn permits(&self, in_at: usize, out_at: usize) -> bool {
+        let want = in_at as isize + self.shift;
+        if self.exact {
+            out_at as isize == want
+        } else {
+            (out_at as isize) <= want
+        }
+    }
+
+    /// Bytes the pair saves at its node's step when placed at its shift: the two sizes
+    /// less the span they cover together.
+    pub fn saving(&self, in_bytes: usize, out_bytes: usize) -> usize {
+        let lo = self.shift.min(0);
+        let hi = (in_bytes as isize).max(self.shift + out_bytes as isize);
+        (in_bytes + out_bytes).saturating_sub((hi - lo) as usize)
+    }
+}
+
+/// A pair between two blocks of a schedule (indices into the blocks of
+/// [`Problem::intervals`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockPair {
+    /// The input's block (it ends at the pair's step).
+    pub input: usize,
+    /// The output's block (it starts there).
+    pub output: usize,
+    /// As [`Pair::shift`].
+    pub shift: isize,
+    /// As [`Pair::exact`].
+    pub exact: bool,
+}
+
+impl BlockPair {
+    /// True when `out_at` is a permitted start of the output for an input at `in_at`.
+    pub fn permits(&self, in_at: usize, out_at: usize) -> bool {
+        Pair { node: 0, input: 0, output: 0, shift: self.shift, exact: self.exact }.permits(in_at, out_at)
+    }
+}
+
 /// A scheduling and packing instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Problem {
@@ -37,6 +97,8 @@ pub struct Problem {
     pub nodes: Vec<Node>,
     /// The buffers. A buffer nobody reads is never stored.
     pub bufs: Vec<Buf>,
+    /// Permitted overlaps of a result with a dead input (none: no in-place execution).
+    pub pairs: Vec<Pair>,
 }
 
 /// A block to place in the arena: `bytes` alive from step `start` to step `end`
@@ -120,6 +182,60 @@ impl Problem {
             }
         }
         at
+    }
+
+    /// The pairs that apply to a schedule: those whose input's last reader in `order`
+    /// is the pair's node (and which is not kept to the end), between stored buffers.
+    pub fn live_pairs(&self, order: &[usize]) -> Vec<Pair> {
+        let mut pos = vec![0; self.nodes.len()];
+        for (t, &n) in order.iter().enumerate() {
+            pos[n] = t;
+        }
+        self.pairs
+            .iter()
+            .filter(|p| {
+                let b = &self.bufs[p.input];
+                self.is_stored(p.input)
+                    && self.is_stored(p.output)
+                    && !b.to_end
+                    && self.bufs[p.output].producer == p.node
+                    && b.consumers.iter().map(|&c| pos[c]).max() == Some(pos[p.node])
+            })
+            .copied()
+            .collect()
+    }
+
+    /// The pairs of a schedule between its blocks (as [`Problem::intervals`] numbers
+    /// them).
+    pub fn block_pairs(&self, order: &[usize]) -> Vec<BlockPair> {
+        let (_, keys) = self.intervals(order);
+        let block = |b: usize| keys.iter().position(|k| *k == Ok(b));
+        self.live_pairs(order)
+            .into_iter()
+            .filter_map(|p| {
+                Some(BlockPair { input: block(p.input)?, output: block(p.output)?, shift: p.shift, exact: p.exact })
+            })
+            .collect()
+    }
+
+    /// The lower bound of any packing of this schedule that may overlap the pairs: at
+    /// each step the bytes alive, less the most a pair of the step's node saves.
+    pub fn peak_in_place(&self, order: &[usize]) -> usize {
+        let mut at = self.step_bytes(order);
+        let mut pos = vec![0; self.nodes.len()];
+        for (t, &n) in order.iter().enumerate() {
+            pos[n] = t;
+        }
+        let mut best = vec![0usize; at.len()];
+        for p in self.live_pairs(order) {
+            let s = p.saving(self.bufs[p.input].bytes, self.bufs[p.output].bytes);
+            let t = pos[p.node];
+            best[t] = best[t].max(s);
+        }
+        for (a, s) in at.iter_mut().zip(best) {
+            *a -= s;
+        }
+        at.into_iter().max().unwrap_or(0)
     }
 
     /// The lower bound of any packing of this schedule: the most bytes alive at one

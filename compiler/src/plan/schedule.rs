@@ -276,7 +276,7 @@ mod tests {
     fn a_chain_keeps_its_order() {
         let nodes = (0..5).map(|i| Node { preds: if i == 0 { vec![] } else { vec![i - 1] }, ..Node::default() });
         let bufs = (0..4).map(|i| Buf { bytes: 16, producer: i, consumers: vec![i + 1], ..Buf::default() });
-        let p = Problem { nodes: nodes.collect(), bufs: bufs.collect() };
+        let p = Problem { nodes: nodes.collect(), bufs: bufs.collect(), pairs: vec![] };
         let s = schedule(&p, &[0, 1, 2, 3, 4]);
         assert_eq!(s.order, vec![0, 1, 2, 3, 4]);
         assert_eq!(s.peak, 32);
@@ -296,7 +296,7 @@ mod tests {
         ];
         let buf = |bytes, producer, consumers: Vec<usize>| Buf { bytes, producer, consumers, ..Buf::default() };
         let bufs = vec![buf(100, 0, vec![1, 3]), buf(10, 1, vec![2]), buf(200, 2, vec![4]), buf(10, 3, vec![4])];
-        let p = Problem { nodes, bufs };
+        let p = Problem { nodes, bufs, pairs: vec![] };
         let s = schedule(&p, &[0, 1, 2, 3, 4]);
         assert_eq!(p.peak(&[0, 1, 2, 3, 4]), 310);
         assert_eq!(s.order, vec![0, 1, 3, 2, 4]);

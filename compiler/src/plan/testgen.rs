@@ -2,7 +2,7 @@
 //! joins, multi-use buffers, scratch and buffers kept to the end) for the planner's
 //! property tests. No dependency: a xorshift generator seeded by the test.
 
-use super::problem::{Buf, Node, Problem};
+use super::problem::{Buf, Node, Pair, Problem};
 
 /// xorshift64* — deterministic on every machine.
 #[derive(Debug, Clone)]
@@ -77,5 +77,23 @@ pub fn random_problem(rng: &mut Rng, n: usize) -> Problem {
             b.to_end = true;
         }
     }
-    Problem { nodes, bufs }
+    Problem { nodes, bufs, pairs: vec![] }
+}
+
+/// [`random_problem`] with permitted overlaps: about half the nodes may write their
+/// first result over one of the buffers they read, at a shift of 0 (exact, as an
+/// element-wise kernel) or up to three 16-byte steps below (as a convolution).
+pub fn random_problem_with_pairs(rng: &mut Rng, n: usize) -> Problem {
+    let mut p = random_problem(rng, n);
+    for node in 0..p.nodes.len() {
+        let reads: Vec<usize> = (0..p.bufs.len()).filter(|&b| p.bufs[b].consumers.contains(&node)).collect();
+        let Some(output) = p.bufs.iter().position(|b| b.producer == node) else { continue };
+        if reads.is_empty() || rng.below(2) == 0 {
+            continue;
+        }
+        let input = reads[rng.below(reads.len())];
+        let k = rng.below(4);
+        p.pairs.push(Pair { node, input, output, shift: -16 * k as isize, exact: k == 0 });
+    }
+    p
 }

@@ -13,6 +13,7 @@
 pub mod arm_dsp;
 #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
 pub mod arm_mve;
+pub mod inplace;
 pub mod pack;
 mod params;
 pub mod portable;

@@ -182,6 +182,18 @@ pub struct Broadcast {
     pub b: [usize; MAX_RANK],
 }
 
+impl Broadcast {
+    /// `n` elements of two operands of the result's own shape, as one row: how
+    /// [`super::inplace::elementwise`] calls a binary kernel on a chunk.
+    pub const fn flat(n: usize) -> Broadcast {
+        let mut shape = [1; MAX_RANK];
+        let mut a = [0; MAX_RANK];
+        shape[0] = n;
+        a[0] = 1;
+        Broadcast { rank: 1, shape, a, b: a }
+    }
+}
+
 /// A 2-D pooling window over channels-last (`N,H,W,C`) input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool2d {

@@ -13,12 +13,18 @@
 //!   ([`shims`]: one `extern "C"` shim per family × element types, taking a pointer to
 //!   the call's [`Kernel`] — the runtime's parameter record — and its operands).
 //!
+//! A call the planner put over its own dead input ([`crate::lower::KernelCall::in_place`])
+//! is never emitted and never handed to a plain shim (two overlapping slices): it is
+//! called through an [`inplace`] shim that runs the runtime's `kernels::inplace` entry
+//! over one buffer, as the Rust backend does.
+//!
 //! The JIT knows no Rust source. A program it cannot run (a call whose implementation
 //! is not the portable one, e.g. the AVX2 kernels the `x86-64-v3` target selects, or an
 //! element-type combination the runtime lacks) is refused before any code is built,
 //! with every such call named — never run through another implementation.
 
 mod emit;
+mod inplace;
 mod shims;
 
 pub use shims::{RawSlice, Shim};
@@ -226,11 +232,15 @@ impl Engine {
         let mut refused = vec![];
         for step in &program.steps {
             for call in &step.calls {
-                if opts.loops && emit::emits(call) {
+                if opts.loops && call.in_place.is_none() && emit::emits(call) {
                     hows.push(How::Emit);
                     continue;
                 }
-                match shims::resolve(call) {
+                let resolved = match call.in_place {
+                    Some(ip) => inplace::resolve(call, ip),
+                    None => shims::resolve(call),
+                };
+                match resolved {
                     Ok((name, shim)) => {
                         let sym = symbol(&name);
                         symbols.entry(sym.clone()).or_insert((name, shim));

@@ -425,6 +425,17 @@ use quote::ToTokens;
 /// The statement calling `call`, given the expressions of its operands (reads, then
 /// writes, in signature order).
 pub fn statement(call: &KernelCall, operands: Vec<TokenStream>) -> TokenStream {
+    statement_with(call, params(&call.kernel), operands)
+}
+
+/// The parameter expressions of a kernel call, in signature order.
+pub fn kernel_params(call: &KernelCall) -> Vec<TokenStream> {
+    params(&call.kernel)
+}
+
+/// [`statement`] with the parameter expressions given (an in-place call passes the
+/// runtime entry's per-piece geometry instead of the whole call's).
+pub fn statement_with(call: &KernelCall, params: Vec<TokenStream>, operands: Vec<TokenStream>) -> TokenStream {
     let module = format_ident!("{}", call.isa.module());
     let family = call.kernel.family().function();
     let types = call.kernel.type_args().into_iter().map(elem);
@@ -437,6 +448,6 @@ pub fn statement(call: &KernelCall, operands: Vec<TokenStream>) -> TokenStream {
         None if call.kernel.type_args().is_empty() => (format_ident!("{family}"), quote!()),
         None => (format_ident!("{family}"), quote!(::<#(#types),*>)),
     };
-    let args = params(&call.kernel).into_iter().chain(operands);
+    let args = params.into_iter().chain(operands);
     quote!(rt::kernels::#module::#function #turbofish(#(#args),*);)
 }

@@ -14,7 +14,7 @@ pub mod tokens;
 
 use crate::error::Error;
 use crate::golden::Golden;
-use crate::lower::{Operand, Place, Program};
+use crate::lower::{InPlaceCall, KernelCall, Operand, Overlap, Place, Program};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use tinyops_runtime::check::Rule;
@@ -151,6 +151,74 @@ fn read_expr(names: &Names, o: &Operand) -> TokenStream {
     }
 }
 
+/// An in-place call: the runtime entry of its [`Overlap`] over the written span
+/// (region `w<r>`), the kernel called in a closure on each disjoint piece (`x`, `y`).
+fn in_place_call(
+    names: &Names,
+    c: &KernelCall,
+    ip: InPlaceCall,
+    regions: &[(usize, usize)],
+    node: &str,
+) -> Result<TokenStream, Error> {
+    let internal = |what: &str| Error::Internal(format!("step `{node}`: in-place call {what}"));
+    let (lo, _) = ip.span(c).ok_or_else(|| internal("outside the arena"))?;
+    let r = regions.iter().position(|r| r.0 == lo).ok_or_else(|| internal("without its region"))?;
+    let w = format_ident!("w{}", r);
+    let (x, y) = (&c.reads[ip.read], &c.writes[ip.write]);
+    let (Place::Arena { offset: xo }, Place::Arena { offset: yo }) = (x.place, y.place) else {
+        return Err(internal("outside the arena"));
+    };
+    let t = call::elem(x.dtype);
+    let size = x.dtype.size();
+    let (x_at, y_at) = ((xo - lo) / size, (yo - lo) / size);
+    let mut params = call::kernel_params(c);
+    let mut operands = vec![];
+    for (k, o) in c.reads.iter().enumerate() {
+        operands.push(if k == ip.read {
+            quote!(x)
+        } else if ip.overlap == Overlap::Elementwise {
+            let e = read_expr(names, o);
+            quote!(#e.get(i..i + x.len()).unwrap_or(&[]))
+        } else {
+            read_expr(names, o)
+        });
+    }
+    for (k, o) in c.writes.iter().enumerate() {
+        let ot = call::elem(o.dtype);
+        operands.push(match o.place {
+            _ if k == ip.write => quote!(y),
+            Place::Arena { offset } => {
+                let r = regions.iter().position(|r| r.0 == offset).ok_or_else(|| internal("without a region"))?;
+                let wk = format_ident!("w{}", r);
+                quote!(rt::arena::cast_mut::<#ot>(&mut *#wk))
+            }
+            Place::Output(k) => {
+                let id = &names.outputs[k];
+                quote!(&mut #id[..])
+            }
+            Place::Empty => quote!(&mut []),
+            Place::Input(_) | Place::Weight(_) => return Err(internal("writes a read-only operand")),
+        });
+    }
+    let buf = quote!(rt::arena::cast_mut::<#t>(&mut *#w));
+    Ok(match ip.overlap {
+        Overlap::ConvRows => {
+            let p = params.first().cloned().ok_or_else(|| internal("without its geometry"))?;
+            params[0] = quote!(q);
+            let body = call::statement_with(c, params, operands);
+            quote!(rt::kernels::inplace::conv_rows::<#t>(#p, #buf, #x_at, #y_at, |q, x, y| { #body });)
+        }
+        Overlap::Elementwise => {
+            let n = x.len;
+            if !params.is_empty() {
+                params[0] = quote!(&rt::kernels::Broadcast::flat(x.len()));
+            }
+            let body = call::statement_with(c, params, operands);
+            quote!(rt::kernels::inplace::elementwise::<#t>(#buf, #n, |i, x, y| { #body });)
+        }
+    })
+}
+
 /// Generates the module of a lowered program.
 /// The initialiser of a byte static: a file beside the module, or an inline literal.
 fn blob(mode: &WeightsMode, symbol: &str, bytes: &[u8], files: &mut Vec<WeightFile>) -> TokenStream {
@@ -282,19 +350,36 @@ pub fn generate(
     let mut uses_arena = false;
     for (i, step) in p.steps.iter().enumerate() {
         // The arena regions this step writes: each written arena operand once.
+        // An in-place call writes the span of its result and the input under it.
         let mut regions: Vec<(usize, usize)> = vec![];
         for c in &step.calls {
-            for o in &c.writes {
-                if let Place::Arena { offset } = o.place {
+            for (k, o) in c.writes.iter().enumerate() {
+                let region = match c.in_place {
+                    Some(ip) if ip.write == k => ip.span(c).map(|(lo, hi)| (lo, hi - lo)),
+                    _ => match o.place {
+                        Place::Arena { offset } => Some((offset, o.bytes())),
+                        _ => None,
+                    },
+                };
+                if let Some((offset, bytes)) = region {
                     if !regions.iter().any(|r| r.0 == offset) {
-                        regions.push((offset, o.bytes()));
+                        regions.push((offset, bytes));
                     }
                 }
             }
         }
-        let reads_arena = step.calls.iter().flat_map(|c| &c.reads).any(|o| matches!(o.place, Place::Arena { .. }));
+        let reads_arena = step.calls.iter().any(|c| {
+            c.reads
+                .iter()
+                .enumerate()
+                .any(|(k, o)| matches!(o.place, Place::Arena { .. }) && c.in_place.is_none_or(|ip| ip.read != k))
+        });
         let mut calls = TokenStream::new();
         for c in &step.calls {
+            if let Some(ip) = c.in_place {
+                calls.extend(in_place_call(&names, c, ip, &regions, &step.node)?);
+                continue;
+            }
             let mut operands: Vec<TokenStream> = c.reads.iter().map(|o| read_expr(&names, o)).collect();
             for o in &c.writes {
                 let t = call::elem(o.dtype);

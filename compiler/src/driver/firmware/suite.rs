@@ -272,9 +272,12 @@ pub fn parse(stdout: &str) -> std::result::Result<SuiteReport, String> {
                 _ => return Err(format!("unexpected line `{line}`")),
             },
             Some("kernel") if begun && !summary => {
-                let (name, p, x) = (f.next(), num(f.next(), "passed="), num(f.next(), "failed="));
-                let (Some(name), Some(passed), Some(failed)) = (name, p, x) else { return Err(bad()) };
-                r.kernels.push(KernelResult { name: name.to_string(), passed: passed as u32, failed: failed as u32 });
+                // The name may hold spaces (`… in place`): the counts are the last two fields.
+                let fields: Vec<&str> = f.collect();
+                let [name @ .., p, x] = fields.as_slice() else { return Err(bad()) };
+                let (p, x) = (num(Some(p), "passed="), num(Some(x), "failed="));
+                let (false, Some(passed), Some(failed)) = (name.is_empty(), p, x) else { return Err(bad()) };
+                r.kernels.push(KernelResult { name: name.join(" "), passed: passed as u32, failed: failed as u32 });
             }
             Some("FAIL") if begun && !summary => r.failures.push(line.to_string()),
             Some("stack") if summary => {

@@ -6,7 +6,7 @@
 //! their weights and bias must be constants.
 
 use super::portable::{depthwise_taps_by_channel, layout};
-use super::{all_i8, Implementation, Isa};
+use super::{all_i8, Implementation, Isa, Overlap};
 use crate::ir::{Data, Tensor};
 use crate::lower::kernel::{Family, Kernel};
 use tinyops_runtime::kernels::{pack, Bias};
@@ -141,6 +141,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: conv_accepts,
         pack: conv_pack,
         scratch: conv_scratch,
+        in_place: Some(Overlap::ConvRows),
     },
     Implementation {
         family: Family::DepthwiseConv2dQ8,
@@ -151,6 +152,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: all_i8,
         pack: depthwise_pack,
         scratch: depthwise_scratch,
+        in_place: Some(Overlap::ConvRows),
     },
     Implementation {
         family: Family::GemmQ8,
@@ -164,6 +166,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: gemm_accepts,
         pack: gemm_pack,
         scratch: gemm_scratch,
+        in_place: None,
     },
     Implementation {
         family: Family::AvgPool2dQ8,
@@ -178,6 +181,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: all_i8,
         pack: super::as_is,
         scratch: pool_scratch,
+        in_place: None,
     },
 ];
 

@@ -7,7 +7,7 @@
 //! their weights and bias must be constants.
 
 use super::portable::{depthwise_taps_by_channel, layout};
-use super::{all_i8, Implementation, Isa};
+use super::{all_i8, Implementation, Isa, Overlap};
 use crate::ir::{Data, Tensor};
 use crate::lower::kernel::{Family, Kernel};
 use tinyops_runtime::kernels::pack;
@@ -93,6 +93,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: conv_accepts,
         pack: conv_pack,
         scratch: conv_scratch,
+        in_place: Some(Overlap::ConvRows),
     },
     Implementation {
         family: Family::DepthwiseConv2dQ8,
@@ -103,6 +104,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: all_i8,
         pack: depthwise_pack,
         scratch: depthwise_scratch,
+        in_place: Some(Overlap::ConvRows),
     },
 ];
 

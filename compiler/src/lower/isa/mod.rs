@@ -94,6 +94,24 @@ pub struct Implementation {
     pub pack: Packer,
     /// Bytes of working space (the kernel's `Scratch` operand) it needs for a call.
     pub scratch: fn(&Kernel) -> usize,
+    /// Whether its result may overlap one of its dead inputs, and by which access
+    /// order (`None`: never, the safe default). Set only for implementations the
+    /// kernel suite runs in place (`kernels::suite`, the "in place" lines).
+    pub in_place: Option<Overlap>,
+}
+
+/// How an implementation runs with its result over a dead input: the runtime entry
+/// in `kernels::inplace` that owns the access order and calls the implementation on
+/// disjoint pieces of one buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    /// `inplace::conv_rows`: one output row at a time; the result (the last write)
+    /// over the activations (read 0), starting `inplace::conv_rows_shift` elements
+    /// before them or lower. Input and result of one element type, one batch.
+    ConvRows,
+    /// `inplace::elementwise`: in chunks over a stack copy; the result (write 0)
+    /// exactly over a read operand of its own length and element type.
+    Elementwise,
 }
 
 /// Accepts every kernel of the family.

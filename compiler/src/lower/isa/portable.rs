@@ -1,7 +1,7 @@
 //! The portable implementations (`kernels::portable`): one per family, plain Rust,
 //! any target. Depthwise convolutions read their filters as `kH,kW,C`.
 
-use super::{any, as_is, Implementation, Isa};
+use super::{any, as_is, Implementation, Isa, Overlap};
 use crate::ir::{Layout, Tensor};
 use crate::lower::kernel::{Family, Kernel};
 
@@ -60,6 +60,11 @@ const fn portable(family: Family) -> Implementation {
         accepts: any,
         pack,
         scratch,
+        in_place: match family {
+            Family::Conv2dQ8 | Family::DepthwiseConv2dQ8 => Some(Overlap::ConvRows),
+            Family::AddQ8 => Some(Overlap::Elementwise),
+            _ => None,
+        },
     }
 }
 

@@ -6,7 +6,7 @@
 //! Packed weights must be constants; anything else falls to the portable kernels.
 
 use super::portable::{depthwise_taps_by_channel, layout};
-use super::{all_i8, any, no_scratch, Implementation, Isa};
+use super::{all_i8, any, no_scratch, Implementation, Isa, Overlap};
 use crate::ir::{Data, Tensor};
 use crate::lower::kernel::{Family, Kernel};
 use tinyops_runtime::kernels::pack::{self, x86_avx2 as px};
@@ -78,6 +78,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: one_group,
         pack: conv_f32_pack,
         scratch: no_scratch,
+        in_place: None,
     },
     Implementation {
         family: Family::DepthwiseConv2dF32,
@@ -88,6 +89,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: any,
         pack: depthwise_taps_by_channel,
         scratch: no_scratch,
+        in_place: None,
     },
     Implementation {
         family: Family::Conv2dQ8,
@@ -98,6 +100,7 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: |k| one_group(k) && all_i8(k),
         pack: conv_q8_pack,
         scratch: conv_q8_scratch,
+        in_place: Some(Overlap::ConvRows),
     },
     Implementation {
         family: Family::DepthwiseConv2dQ8,
@@ -108,5 +111,6 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: all_i8,
         pack: depthwise_taps_by_channel,
         scratch: no_scratch,
+        in_place: Some(Overlap::ConvRows),
     },
 ];

@@ -8,7 +8,7 @@ use super::harness::{
     MAX_CH, N, SENTINEL, SLACK,
 };
 use super::reference;
-use crate::kernels::{Clamp, Conv2d};
+use crate::kernels::{inplace, Clamp, Conv2d};
 use crate::quant::{QOut, Q8};
 use core::fmt::Write;
 
@@ -453,4 +453,122 @@ where
         }
     }
     exact("y", &got, &exp)
+}
+
+/// In-place mode of the quantised convolutions: one batch of a random geometry, the
+/// kernel run by [`inplace::conv_rows`] over one buffer with its output starting at
+/// (or a little below) the computed shift from its input, compared exactly with the
+/// expectation computed in separate buffers.
+pub(crate) fn conv2d_q8_in_place<X, W, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8 + crate::Pod,
+    W: Int + Into<i32>,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+{
+    q8_in_place_of(rng, geo, imp, want, Groups::Any)
+}
+
+/// [`conv2d_q8_in_place`] on one-group convolutions only.
+#[allow(dead_code, reason = "used by the table's lines for kernels specialised to one group")]
+pub(crate) fn conv2d_q8_one_group_in_place<X, W, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8 + crate::Pod,
+    W: Int + Into<i32>,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+{
+    q8_in_place_of(rng, geo, imp, want, Groups::One)
+}
+
+/// [`conv2d_q8_in_place`] on one-group convolutions of up to [`MAX_CH`] channels.
+#[allow(dead_code, reason = "used by the table's lines for kernels specialised to one group")]
+pub(crate) fn conv2d_q8_wide_in_place<X, W, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8 + crate::Pod,
+    W: Int + Into<i32>,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+{
+    q8_in_place_of(rng, geo, imp, want, Groups::OneWide)
+}
+
+/// [`conv2d_q8_in_place`] for depthwise kernels (weights `kH,kW,C`).
+pub(crate) fn depthwise_conv2d_q8_in_place<X, W, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    X: Int + Q8 + crate::Pod,
+    W: Int + Into<i32>,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+{
+    q8_in_place_of(rng, geo, imp, want, Groups::Depthwise)
+}
+
+/// [`depthwise_conv2d_q8_in_place`] over up to [`MAX_CH`] channels.
+#[allow(dead_code, reason = "used by the table's lines for kernels vectorised across channels")]
+pub(crate) fn depthwise_conv2d_q8_wide_in_place<X, W, F, G>(
+    rng: &mut Rng,
+    geo: &mut Text,
+    imp: F,
+    want: Want<G>,
+) -> Verdict
+where
+    X: Int + Q8 + crate::Pod,
+    W: Int + Into<i32>,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+{
+    q8_in_place_of(rng, geo, imp, want, Groups::DepthwiseWide)
+}
+
+fn q8_in_place_of<X, W, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, groups: Groups) -> Verdict
+where
+    X: Int + Q8 + crate::Pod,
+    W: Int + Into<i32>,
+    F: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+    G: Fn(&Conv2d, i32, &QOut, &[i32], &[i32], &[X], &[W], &[i32], &mut [i32], &mut [X]),
+{
+    let depthwise = matches!(groups, Groups::Depthwise | Groups::DepthwiseWide);
+    let c = QConv::<X, W>::draw(rng, geo, groups);
+    let p = Conv2d { batch: 1, ..c.p };
+    let out = qout::<X>(rng);
+    let (mut mult, mut shift) = ([0i32; MAX_CH], [0i32; MAX_CH]);
+    let terms = p.in_c.checked_div(p.groups).unwrap_or(1) * p.k_h * p.k_w;
+    let nm = multipliers(rng, p.out_c, typical_shift(terms), &mut mult, &mut shift);
+    let (mult, shift) = (head(&mult, nm), head(&shift, nm));
+    let na = p.out_c + rng.below(SLACK + 1);
+    let mut packed = [W::of(0); N];
+    let w = if depthwise {
+        taps_by_channel(&p, c.w(), &mut packed);
+        head(&packed, c.w().len())
+    } else {
+        c.w()
+    };
+    let Some(s) = inplace::conv_rows_shift(&p) else {
+        return Err(super::Mismatch { output: "shift", index: 0, got: super::Num::Int(0), want: super::Num::Int(1) });
+    };
+    let below = rng.below(3);
+    let x_at = s.unsigned_abs() + below + rng.below(3);
+    let y_at = x_at - s.unsigned_abs() - below;
+    let _ = write!(geo, " in-place y=x{s}-{below}");
+
+    let sentinel = X::random(rng);
+    let mut exp = [sentinel; N + SLACK];
+    let ny = p.output_len();
+    match want {
+        Want::Reference => reference::conv2d_q8(&p, c.x_zp, &out, mult, shift, c.x(), c.w(), c.bias(), &mut exp),
+        Want::Twin(twin) => {
+            let mut acc = [0i32; MAX_CH + SLACK];
+            twin(&p, c.x_zp, &out, mult, shift, c.x(), w, c.bias(), head_mut(&mut acc, na), head_mut(&mut exp, ny))
+        }
+    }
+    let mut buf = [sentinel; 2 * N + 8];
+    for (d, &v) in buf.iter_mut().skip(x_at).zip(head(c.x(), p.input_len())) {
+        *d = v;
+    }
+    let mut acc = [0i32; MAX_CH + SLACK];
+    inplace::conv_rows(&p, &mut buf, x_at, y_at, |q, x, y| {
+        imp(q, c.x_zp, &out, mult, shift, x, w, c.bias(), head_mut(&mut acc, na), y)
+    });
+    exact("y", buf.get(y_at..y_at + ny).unwrap_or(&[]), head(&exp, ny))
 }

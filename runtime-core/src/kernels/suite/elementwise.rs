@@ -7,7 +7,7 @@ use super::harness::{
     clamp_of, close, exact, fill, head, head_mut, qout, rel_abs, Int, Rng, Sci, Text, Verdict, Want, N, SENTINEL, SLACK,
 };
 use super::reference;
-use crate::kernels::{BinaryOp, Broadcast, Clamp, QAdd, QMul, UnaryFn, MAX_RANK};
+use crate::kernels::{inplace, BinaryOp, Broadcast, Clamp, QAdd, QMul, UnaryFn, MAX_RANK};
 use crate::quant::{QOut, Q8};
 use core::fmt::Write;
 
@@ -350,4 +350,58 @@ where
         Want::Twin(twin) => twin(&v.p, &q, &out, v.a(), v.b(), head_mut(&mut exp, ny)),
     }
     exact("y", &got, &exp)
+}
+
+/// In-place mode of `add_q8`: two operands of the result's shape, the result written
+/// over one of them (drawn at random) by [`inplace::elementwise`], compared exactly
+/// with the expectation computed in separate buffers.
+pub(crate) fn add_q8_in_place<T, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    T: Int + Q8 + Default + crate::Pod,
+    F: Fn(&Broadcast, &QAdd, &QOut, &[T], &[T], &mut [T]),
+    G: Fn(&Broadcast, &QAdd, &QOut, &[T], &[T], &mut [T]),
+{
+    let n = rng.range(1, N);
+    let (mut a, mut b) = ([T::of(0); N], [T::of(0); N]);
+    fill(&mut a, || T::random(rng));
+    fill(&mut b, || T::random(rng));
+    let (a, b) = (head(&a, n), head(&b, n));
+    let big = rng.i32(1 << 30, i32::MAX);
+    let small = (big as f32 * rng.float(0.0, 1.0)) as i32;
+    let (a_mult, b_mult) = if rng.chance(1, 2) { (big, small) } else { (small, big) };
+    let q =
+        QAdd { a_zp: rng.i32(T::LO, T::HI), b_zp: rng.i32(T::LO, T::HI), a_mult, b_mult, shift: shift(rng, (27, 34)) };
+    let out = qout::<T>(rng);
+    let over_a = rng.chance(1, 2);
+    let _ = write!(
+        geo,
+        "n{n} {:?} out{},{},{} in-place over {}",
+        q,
+        out.zp,
+        out.min,
+        out.max,
+        if over_a { 'a' } else { 'b' }
+    );
+    let p = Broadcast::flat(n);
+    let sentinel = T::random(rng);
+    let mut exp = [sentinel; N];
+    match want {
+        Want::Reference => reference::add_q8(&p, &q, &out, a, b, &mut exp),
+        Want::Twin(twin) => twin(&p, &q, &out, a, b, head_mut(&mut exp, n)),
+    }
+    let mut buf = [sentinel; N];
+    let other = if over_a { b } else { a };
+    for (d, &v) in buf.iter_mut().zip(if over_a { a } else { b }) {
+        *d = v;
+    }
+    inplace::elementwise(&mut buf, n, |start, x, y| {
+        let o = other.get(start..start + x.len()).unwrap_or(&[]);
+        let p = Broadcast::flat(x.len());
+        if over_a {
+            imp(&p, &q, &out, x, o, y)
+        } else {
+            imp(&p, &q, &out, o, x, y)
+        }
+    });
+    exact("y", head(&buf, n), head(&exp, n))
 }

@@ -253,6 +253,30 @@ const KERNELS: &[Entry] = &[
         "portable::depthwise_conv2d_q8<u8,i16,u8>",
         portable::depthwise_conv2d_q8::<u8, i16, u8>
     ),
+    entry!(
+        conv::conv2d_q8_in_place,
+        "portable::conv2d_q8<i8,i8,i8> in place",
+        portable::conv2d_q8::<i8, i8, i8>,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
+    entry!(
+        conv::conv2d_q8_in_place,
+        "portable::conv2d_q8<u8,i8,u8> in place",
+        portable::conv2d_q8::<u8, i8, u8>,
+        twin = portable::conv2d_q8::<u8, i8, u8>
+    ),
+    entry!(
+        conv::depthwise_conv2d_q8_in_place,
+        "portable::depthwise_conv2d_q8<i8,i8,i8> in place",
+        portable::depthwise_conv2d_q8::<i8, i8, i8>,
+        twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
+    ),
+    entry!(
+        conv::depthwise_conv2d_q8_in_place,
+        "portable::depthwise_conv2d_q8<u8,i16,u8> in place",
+        portable::depthwise_conv2d_q8::<u8, i16, u8>,
+        twin = portable::depthwise_conv2d_q8::<u8, i16, u8>
+    ),
     entry!(conv::conv2d_q8_i32, "portable::conv2d_q8_i32<i8,i8>", portable::conv2d_q8_i32::<i8, i8>),
     entry!(conv::conv2d_q8_i32, "portable::conv2d_q8_i32<u8,i8>", portable::conv2d_q8_i32::<u8, i8>),
     entry!(conv::conv2d_q8_i32, "portable::conv2d_q8_i32<u8,i16>", portable::conv2d_q8_i32::<u8, i16>),
@@ -269,6 +293,18 @@ const KERNELS: &[Entry] = &[
     entry!(elementwise::add_q8, "portable::add_q8<i8,i8,i8>", portable::add_q8::<i8, i8, i8>),
     entry!(elementwise::add_q8, "portable::add_q8<u8,u8,u8>", portable::add_q8::<u8, u8, u8>),
     entry!(elementwise::add_q8, "portable::add_q8<u8,i8,i8>", portable::add_q8::<u8, i8, i8>),
+    entry!(
+        elementwise::add_q8_in_place,
+        "portable::add_q8<i8,i8,i8> in place",
+        portable::add_q8::<i8, i8, i8>,
+        twin = portable::add_q8::<i8, i8, i8>
+    ),
+    entry!(
+        elementwise::add_q8_in_place,
+        "portable::add_q8<u8,u8,u8> in place",
+        portable::add_q8::<u8, u8, u8>,
+        twin = portable::add_q8::<u8, u8, u8>
+    ),
     entry!(elementwise::mul_q8, "portable::mul_q8<i8,i8,i8>", portable::mul_q8::<i8, i8, i8>),
     entry!(elementwise::mul_q8, "portable::mul_q8<u8,u8,u8>", portable::mul_q8::<u8, u8, u8>),
     entry!(elementwise::mul_q8, "portable::mul_q8<i8,u8,i8>", portable::mul_q8::<i8, u8, i8>),
@@ -299,6 +335,20 @@ const KERNELS: &[Entry] = &[
     entry!(
         conv::depthwise_conv2d_q8,
         "arm_dsp::depthwise_conv2d_q8<i8,i8,i8>",
+        arm_dsp::depthwise_conv2d_q8,
+        twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    entry!(
+        conv::conv2d_q8_one_group_in_place,
+        "arm_dsp::conv2d_q8<i8,i8,i8> in place",
+        arm_dsp::conv2d_q8,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    entry!(
+        conv::depthwise_conv2d_q8_in_place,
+        "arm_dsp::depthwise_conv2d_q8<i8,i8,i8> in place",
         arm_dsp::depthwise_conv2d_q8,
         twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
     ),
@@ -352,6 +402,34 @@ const KERNELS: &[Entry] = &[
     entry!(
         conv::depthwise_conv2d_q8_wide,
         "x86_avx2::depthwise_conv2d_q8<i8,i8,i8>",
+        crate::kernels::x86_avx2::depthwise_conv2d_q8::<i8, i8, i8>,
+        twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+    entry!(
+        conv::conv2d_q8_wide_in_place,
+        "arm_mve::conv2d_q8<i8,i8,i8> in place",
+        arm_mve::conv2d_q8,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+    entry!(
+        conv::depthwise_conv2d_q8_wide_in_place,
+        "arm_mve::depthwise_conv2d_q8<i8,i8,i8> in place",
+        arm_mve::depthwise_conv2d_q8,
+        twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(
+        conv::conv2d_q8_wide_in_place,
+        "x86_avx2::conv2d_q8<i8,i8,i8> in place",
+        x86_avx2::conv2d_q8,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(
+        conv::depthwise_conv2d_q8_wide_in_place,
+        "x86_avx2::depthwise_conv2d_q8<i8,i8,i8> in place",
         crate::kernels::x86_avx2::depthwise_conv2d_q8::<i8, i8, i8>,
         twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
     ),

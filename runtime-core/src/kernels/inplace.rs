@@ -1,0 +1,138 @@
+//! In-place execution: a kernel whose result overlaps its own dead input, in one
+//! buffer, without `unsafe`.
+//!
+//! Rust forbids a `&[T]` and a `&mut [T]` over the same bytes, so no kernel can be
+//! handed overlapping operands. Instead these entries own the access order and call an
+//! ordinary kernel (any implementation: portable or per-ISA) on pieces whose operand
+//! slices are disjoint, cut from the one `&mut [T]` with `split_at_mut`:
+//!
+//! - [`conv_rows`]: a convolution one output row at a time. Output row `r` only needs
+//!   the input rows of its window, from `lo(r)` (the window's first row inside the
+//!   input) on. With the output starting [`conv_rows_shift`] elements before the input
+//!   (a negative number), row `r`'s output ends at or before input row `lo(r)` starts,
+//!   and `lo` never decreases with `r`: every row written lands on input rows no later
+//!   row reads. The kernel sees a one-row problem ([`row_problem`]) whose input slice
+//!   and output slice are disjoint.
+//! - [`elementwise`]: an element-wise kernel whose result takes its operand's exact
+//!   place (shift 0), in chunks of [`CHUNK`] elements: each chunk of the operand is
+//!   copied to the stack first, then the kernel writes the chunk's place.
+//!
+//! The compiler's planner places a result at `input offset + shift` only through these
+//! entries (see `docs/memory.md`), and the kernel suite checks each against the
+//! separate-buffer result for every implementation.
+
+use crate::kernels::Conv2d;
+use crate::Pod;
+
+/// Elements per chunk of [`elementwise`] (its stack copy is `CHUNK` elements).
+pub const CHUNK: usize = 64;
+
+/// The window rows of output row `r` a row-at-a-time convolution hands the kernel:
+/// `lo..hi` (at least one row, so a window wholly in the padding still has a valid
+/// one-row problem whose taps all fall outside it).
+#[inline(always)]
+const fn window_rows(p: &Conv2d, r: usize) -> (usize, usize) {
+    let iy0 = (r * p.stride_h) as isize - p.pad_top as isize;
+    let extent = ((p.k_h.saturating_sub(1)) * p.dil_h + 1) as isize;
+    let last = if p.in_h == 0 { 0 } else { p.in_h - 1 };
+    let lo = if iy0 < 0 {
+        0
+    } else if iy0 as usize > last {
+        last
+    } else {
+        iy0 as usize
+    };
+    let end = iy0 + extent;
+    let hi = if end <= lo as isize {
+        lo + 1
+    } else if end as usize > p.in_h {
+        p.in_h
+    } else {
+        end as usize
+    };
+    let hi = if hi <= lo { lo + 1 } else { hi };
+    (lo, hi)
+}
+
+/// The one-row problem for output row `r`: input rows `lo..hi` of the window, the
+/// top padding what remains of it above `lo`.
+#[inline(always)]
+pub const fn row_problem(p: &Conv2d, r: usize) -> Conv2d {
+    let (lo, hi) = window_rows(p, r);
+    let iy0 = (r * p.stride_h) as isize - p.pad_top as isize;
+    Conv2d { batch: 1, in_h: hi - lo, out_h: 1, pad_top: (lo as isize - iy0) as usize, ..*p }
+}
+
+/// True when [`conv_rows`] can run this convolution: one batch, a valid geometry and
+/// at least one input and output row.
+pub const fn conv_rows_applies(p: &Conv2d) -> bool {
+    p.batch == 1 && p.is_valid() && p.in_h > 0 && p.out_h > 0 && p.in_w > 0 && p.out_w > 0
+}
+
+/// Where the output of [`conv_rows`] may start, in elements relative to the input's
+/// start (zero or negative): the least over output rows `r` of
+/// `lo(r) · in_row − (r + 1) · out_row`. Any lower start is safe too. `None` when
+/// [`conv_rows`] does not apply.
+pub const fn conv_rows_shift(p: &Conv2d) -> Option<isize> {
+    if !conv_rows_applies(p) {
+        return None;
+    }
+    let (in_row, out_row) = ((p.in_w * p.in_c) as isize, (p.out_w * p.out_c) as isize);
+    let mut s = 0isize;
+    let mut r = 0;
+    while r < p.out_h {
+        let (lo, _) = window_rows(p, r);
+        let v = lo as isize * in_row - (r as isize + 1) * out_row;
+        if v < s {
+            s = v;
+        }
+        r += 1;
+    }
+    Some(s)
+}
+
+/// Runs a convolution whose input starts at element `x_at` of `buf` and whose output
+/// starts at `y_at`, with `y_at ≤ x_at + conv_rows_shift(p)`: `kernel(q, x, y)` is
+/// called once per output row with the one-row problem `q` and disjoint slices. Does
+/// nothing when the geometry does not apply, the offsets break that rule or the
+/// buffer is too short.
+#[inline(always)]
+pub fn conv_rows<T: Pod>(
+    p: &Conv2d,
+    buf: &mut [T],
+    x_at: usize,
+    y_at: usize,
+    mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
+) {
+    let Some(s) = conv_rows_shift(p) else { return };
+    if (y_at as isize) > x_at as isize + s || x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
+        return;
+    }
+    let (in_row, out_row) = (p.in_w * p.in_c, p.out_w * p.out_c);
+    for r in 0..p.out_h {
+        let (lo, hi) = window_rows(p, r);
+        let q = row_problem(p, r);
+        let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
+        let Some((below, above)) = buf.split_at_mut_checked(x_lo) else { return };
+        let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + out_row), above.get(..(hi - lo) * in_row)) else {
+            return;
+        };
+        kernel(&q, x, y);
+    }
+}
+
+/// Runs an element-wise kernel over `buf[..n]` in place: for each chunk, `kernel(start,
+/// x, y)` gets a stack copy `x` of the chunk's elements and writes their place `y`
+/// (`start` is the chunk's first element, for operands read beside it).
+#[inline(always)]
+pub fn elementwise<T: Pod + Default>(buf: &mut [T], n: usize, mut kernel: impl FnMut(usize, &[T], &mut [T])) {
+    let Some(buf) = buf.get_mut(..n) else { return };
+    let mut copy = [T::default(); CHUNK];
+    for (k, y) in buf.chunks_mut(CHUNK).enumerate() {
+        let Some(x) = copy.get_mut(..y.len()) else { return };
+        for (c, &v) in x.iter_mut().zip(y.iter()) {
+            *c = v;
+        }
+        kernel(k * CHUNK, x, y);
+    }
+}
