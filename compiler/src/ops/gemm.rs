@@ -288,7 +288,29 @@ pub fn import_gemm(cx: &NodeCx) -> OpResult<Lowered> {
     Ok(Lowered::op(g, cx.n_inputs().min(3)))
 }
 
-/// ONNX MatMul.
-pub fn import_matmul(_: &NodeCx) -> OpResult<Lowered> {
-    Ok(Lowered::op(MatMul { act: Act::NONE }, 2))
+/// ONNX MatMul. Batch axes that broadcast against each other (`[3,1]` against `[1,2]`)
+/// are expanded to the common batch first (Expand), so the kernel sees one batch.
+pub fn import_matmul(cx: &NodeCx) -> OpResult<Lowered> {
+    use crate::front::node::{Src, SubNode};
+    let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else { return Ok(Lowered::op(MatMul { act: Act::NONE }, 2)) };
+    let mm = matmul_shapes(&a.ty.shape, &b.ty.shape)?;
+    let (nb_a, nb_b) = (numel(&mm.a_batch), numel(&mm.b_batch));
+    let kernel_batches = nb_b == 1 || ((nb_a == 1 || mm.a_batch == mm.batch) && mm.b_batch == mm.batch);
+    if kernel_batches || a.ty.rank() < 3 || b.ty.rank() < 3 {
+        return Ok(Lowered::op(MatMul { act: Act::NONE }, 2));
+    }
+    let mut nodes = Vec::new();
+    let mut expand = |i: usize, own: &[usize], tail: [usize; 2]| {
+        if own == mm.batch.as_slice() {
+            return Src::In(i);
+        }
+        let shape = mm.batch.iter().copied().chain(tail).collect();
+        nodes.push(SubNode { op: super::layout::Expand { shape }.into(), inputs: vec![Some(Src::In(i))] });
+        Src::Node(nodes.len() - 1, 0)
+    };
+    let ea = expand(0, &mm.a_batch, [mm.m, mm.k]);
+    let eb = expand(1, &mm.b_batch, [mm.k, mm.n]);
+    nodes.push(SubNode { op: MatMul { act: Act::NONE }.into(), inputs: vec![Some(ea), Some(eb)] });
+    let y = Src::Node(nodes.len() - 1, 0);
+    Ok(Lowered::Graph(nodes, vec![Some(y)]))
 }
