@@ -74,7 +74,8 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
     }
     // The type computed in: f64 stays f64, the rest is computed in f32.
     let ct = if dt == DType::F64 { DType::F64 } else { DType::F32 };
-    let scalar = |v: f32| if ct == DType::F64 { Src::Const(Tensor::scalar(Data::F64(vec![v as f64]))) } else { f32_scalar(v) };
+    let scalar =
+        |v: f32| if ct == DType::F64 { Src::Const(Tensor::scalar(Data::F64(vec![v as f64]))) } else { f32_scalar(v) };
     if k.ty.dtype != dt || v.ty.dtype != dt {
         invalid!("Q, K and V must have one element type");
     }
@@ -232,7 +233,8 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
             let v: Vec<f32> =
                 (0..sq).flat_map(|i| (0..total).map(move |j| if j <= i + past_len { 0.0 } else { ninf })).collect();
             let mask = Tensor::f32(vec![sq, total], v);
-            let mask = if ct == DType::F64 { Tensor { shape: mask.shape, data: mask.data.cast(DType::F64) } } else { mask };
+            let mask =
+                if ct == DType::F64 { Tensor { shape: mask.shape, data: mask.data.cast(DType::F64) } } else { mask };
             s = g.bin(BinKind::Add, s, Src::Const(mask));
         }
         None => {}
@@ -474,7 +476,10 @@ pub fn import_rotary_embedding(cx: &NodeCx) -> OpResult<Lowered> {
         let c = match cx.input(3) {
             Some(p) => {
                 if shape.len() != 2 || p.ty.shape != [b, s] {
-                    invalid!("caches {shape:?} with position_ids {:?} (expected [max_position, {half}] and [{b}, {s}])", p.ty.shape);
+                    invalid!(
+                        "caches {shape:?} with position_ids {:?} (expected [max_position, {half}] and [{b}, {s}])",
+                        p.ty.shape
+                    );
                 }
                 g.add(GatherIndexed { axis: 0 }, vec![Src::In(i), Src::In(3)])
             }

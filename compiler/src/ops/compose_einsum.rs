@@ -5,10 +5,10 @@
 //! Expand), more than two fold left to right; the result is transposed to the output
 //! term's order.
 
-use super::layout::{Expand, Gather, Reshape, Transpose};
-use super::reduce::Reduce;
 use super::activation::Act;
 use super::gemm::MatMul;
+use super::layout::{Expand, Gather, Reshape, Transpose};
+use super::reduce::Reduce;
 use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use tinyops_runtime::kernels::ReduceOp;
@@ -73,8 +73,10 @@ impl Sub {
             flat.push(n * n);
             let flat_src = self.reshape(moved, flat);
             let axis = keep_shape.len();
-            let src =
-                self.add(Gather { axis, indices: (0..n).map(|k| k * (n + 1)).collect(), indices_shape: vec![n] }, vec![flat_src]);
+            let src = self.add(
+                Gather { axis, indices: (0..n).map(|k| k * (n + 1)).collect(), indices_shape: vec![n] },
+                vec![flat_src],
+            );
             labels.push(l);
             keep_shape.push(n);
             t = Term { src, labels, shape: keep_shape };
@@ -118,7 +120,8 @@ impl Sub {
             }
         }
         let prod = |t: &Term, ls: &[Label]| ls.iter().map(|&l| extent(t, l)).product::<usize>();
-        let (nb, nl, nk, nr) = (batch_shape.iter().product::<usize>(), prod(&a, &left), prod(&a, &contracted), prod(&b, &right));
+        let (nb, nl, nk, nr) =
+            (batch_shape.iter().product::<usize>(), prod(&a, &left), prod(&a, &contracted), prod(&b, &right));
         let order_a: Vec<Label> = batch.iter().chain(&left).chain(&contracted).copied().collect();
         let order_b: Vec<Label> = batch.iter().chain(&contracted).chain(&right).copied().collect();
         let (a_shape_b, b_shape_b) = (a.clone(), b.clone());
@@ -253,7 +256,8 @@ pub fn import_einsum(cx: &NodeCx) -> OpResult<Lowered> {
         let need = needed_after(k, &terms_now);
         let b = terms_now[k].clone();
         // Labels only this operand has and nobody needs: summed first.
-        let b_only: Vec<Label> = b.labels.iter().copied().filter(|l| !need.contains(l) && !acc.labels.contains(l)).collect();
+        let b_only: Vec<Label> =
+            b.labels.iter().copied().filter(|l| !need.contains(l) && !acc.labels.contains(l)).collect();
         let b = g.sum_out(b, &b_only);
         acc = g.product(acc, b, &need)?;
     }

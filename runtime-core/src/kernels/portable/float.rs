@@ -684,7 +684,8 @@ mod tests {
         // The error function against tabulated values.
         let mut y = [0.0f64; 4];
         unary_float(UnaryFn::Erf, &[0.5, 1.0, 2.0, -3.0], &mut y);
-        let want = [0.520_499_877_813_046_5, 0.842_700_792_949_714_9, 0.995_322_265_018_952_7, -0.999_977_909_503_001_4];
+        let want =
+            [0.520_499_877_813_046_5, 0.842_700_792_949_714_9, 0.995_322_265_018_952_7, -0.999_977_909_503_001_4];
         for (g, w) in y.iter().zip(want) {
             assert!(close(*g, w, 1e-9), "erf: {g} against {w}");
         }
