@@ -660,7 +660,8 @@ mod tests {
     #[test]
     fn f64_functions_match_std_to_near_f64_precision() {
         let x: Vec<f64> = (0..161).map(|i| -8.0 + i as f64 * 0.1).collect();
-        let std_fns: &[(UnaryFn, fn(f64) -> f64)] = &[
+        type Reference = fn(f64) -> f64;
+        let std_fns: &[(UnaryFn, Reference)] = &[
             (UnaryFn::Exp, f64::exp),
             (UnaryFn::Log, f64::ln),
             (UnaryFn::Sqrt, f64::sqrt),
