@@ -372,6 +372,36 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         100 => tinyops_runtime::kernels::inplace::elementwise::<i8>(i8a, p[55], |i, x, y| {
             k::add_q8::<i8, i8, i8>(&Broadcast::flat(x.len()), &qa, &out, x, i8b.get(i..i + x.len()).unwrap_or(&[]), y)
         }),
+        // The float kernels generic over the element type, in f64.
+        102..=106 => {
+            use tinyops_runtime::arena::cast_mut;
+            let mut d = |n: usize| cast_mut::<f64>(take(&mut b, n));
+            let (d0, d1, d2, d3) = (d(p[59]), d(p[60]), d(p[61]), d(p[62]));
+            match sel {
+                102 => {
+                    let fs = [UnaryFn::Sigmoid, UnaryFn::Tanh, UnaryFn::Exp, UnaryFn::Log, UnaryFn::Sqrt, UnaryFn::Neg, UnaryFn::Abs,
+                        UnaryFn::Reciprocal, UnaryFn::LeakyRelu(act.min), UnaryFn::HardSigmoid(act.min, act.max), UnaryFn::HardSwish,
+                        UnaryFn::Softplus, UnaryFn::Silu, UnaryFn::Sin, UnaryFn::Cos, UnaryFn::Tan, UnaryFn::Asin, UnaryFn::Acos,
+                        UnaryFn::Atan, UnaryFn::Sinh, UnaryFn::Cosh, UnaryFn::Asinh, UnaryFn::Acosh, UnaryFn::Atanh, UnaryFn::Floor,
+                        UnaryFn::Ceil, UnaryFn::Round, UnaryFn::Sign, UnaryFn::Erf, UnaryFn::Softsign, UnaryFn::Mish, UnaryFn::Gelu,
+                        UnaryFn::GeluTanh, UnaryFn::Elu(act.min), UnaryFn::Selu(act.min, act.max), UnaryFn::Celu(act.max),
+                        UnaryFn::ThresholdedRelu(act.min), UnaryFn::Shrink(act.min, act.max)];
+                    k::unary_float::<f64>(fs[p[58] % fs.len()], d0, d1)
+                }
+                103 => {
+                    let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow, BinaryOp::Max, BinaryOp::Min, BinaryOp::Mod, BinaryOp::Fmod, BinaryOp::PRelu];
+                    k::binary_float::<f64>(&bc, ops[p[58] % ops.len()], d0, d1, d2)
+                }
+                104 => {
+                    let ops = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod, ReduceOp::L1,
+                        ReduceOp::L2, ReduceOp::LogSum, ReduceOp::LogSumExp, ReduceOp::SumSquare];
+                    let red = Reduce { rank: p[28], shape: arr(p, 29), reduce: arr::<6>(p, 35).map(|v| v % 2 == 1) };
+                    k::reduce_float::<f64>(&red, ops[p[58] % ops.len()], d0, d1)
+                }
+                105 => k::softmax_float::<f64>(&axis, p[14] % 2 == 1, d0, d1),
+                _ => k::gemm_float::<f64>(&gemm, d0, d1, d2, d3),
+            }
+        }
         _ => {}
     }
 }
@@ -420,8 +450,9 @@ const X86_KERNELS: usize = 4;
 
 /// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
 /// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100, the in-place
-/// entries of `kernels::inplace` around a portable kernel).
-const KERNELS: usize = 102;
+/// entries of `kernels::inplace` around a portable kernel; 102–106 the float kernels
+/// generic over the element type, in f64).
+const KERNELS: usize = 107;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -224,8 +224,9 @@ fn round_i64(x: f64) -> i64 {
     }
 }
 
-/// e^x in f64 (for the functions below that need more than f32 precision inside).
-fn exp64(x: f64) -> f64 {
+/// e^x in f64 (the f64 kernels' exponential, and the inside of the f32 functions
+/// that need more than f32 precision).
+pub fn exp64(x: f64) -> f64 {
     if x.is_nan() {
         return x;
     }
@@ -253,7 +254,7 @@ fn pow2i64(n: i64) -> f64 {
 }
 
 /// e^x − 1 in f64, accurate near zero.
-fn expm1_64(x: f64) -> f64 {
+pub fn expm1_64(x: f64) -> f64 {
     if x.abs() < 0.5 {
         // Taylor series to x^16/16!.
         let mut p = 0.0;
@@ -266,7 +267,7 @@ fn expm1_64(x: f64) -> f64 {
 }
 
 /// ln x in f64 (NaN below zero, -inf at zero).
-fn ln64(x: f64) -> f64 {
+pub fn ln64(x: f64) -> f64 {
     if x.is_nan() || x < 0.0 {
         return f64::NAN;
     }
@@ -298,7 +299,7 @@ fn ln64(x: f64) -> f64 {
 }
 
 /// √x in f64 (Newton steps from the f32 root).
-fn sqrt64(x: f64) -> f64 {
+pub fn sqrt64(x: f64) -> f64 {
     if x.is_nan() || x < 0.0 {
         return f64::NAN;
     }
@@ -317,12 +318,18 @@ fn sqrt64(x: f64) -> f64 {
 
 /// sin and cos of x (in f64 inside, so f32 results are correctly rounded or nearly).
 pub fn sin_cos(x: f32) -> (f32, f32) {
+    let (s, c) = sin_cos64(x as f64);
+    (s as f32, c as f32)
+}
+
+/// sin and cos of x in f64 (NaN for ±inf): reduced by multiples of π/2 in two parts,
+/// then Taylor series on |r| ≤ π/4 (accurate for |x| up to about 1e9).
+pub fn sin_cos64(x: f64) -> (f64, f64) {
     if !x.is_finite() {
-        return (f32::NAN, f32::NAN);
+        return (f64::NAN, f64::NAN);
     }
     const PIO2_HI: f64 = core::f64::consts::FRAC_PI_2;
     const PIO2_LO: f64 = 6.123_233_995_736_766e-17;
-    let x = x as f64;
     let k = round_i64(x / PIO2_HI);
     let r = (x - k as f64 * PIO2_HI) - k as f64 * PIO2_LO;
     let r2 = r * r;
@@ -334,13 +341,12 @@ pub fn sin_cos(x: f32) -> (f32, f32) {
         c = 1.0 - r2 / b * c;
     }
     let s = r * s;
-    let (sin, cos) = match k.rem_euclid(4) {
+    match k.rem_euclid(4) {
         0 => (s, c),
         1 => (c, -s),
         2 => (-s, -c),
         _ => (-c, s),
-    };
-    (sin as f32, cos as f32)
+    }
 }
 
 /// Sine.
@@ -364,7 +370,7 @@ pub fn tan(x: f32) -> f32 {
 }
 
 /// atan in f64.
-fn atan64(x: f64) -> f64 {
+pub fn atan64(x: f64) -> f64 {
     if x.is_nan() {
         return x;
     }
@@ -483,10 +489,14 @@ pub fn expm1(x: f32) -> f32 {
 
 /// The error function.
 pub fn erf(x: f32) -> f32 {
+    erf64(x as f64) as f32
+}
+
+/// The error function in f64.
+pub fn erf64(x: f64) -> f64 {
     if x.is_nan() {
         return x;
     }
-    let x = x as f64;
     let a = x.abs();
     let r = if a < 1.0 {
         // Maclaurin series: 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1)), to n = 20.
@@ -516,7 +526,11 @@ pub fn erf(x: f32) -> f32 {
         }
         1.0 - exp64(-z * z) / f / 1.772_453_850_905_516
     };
-    (if x < 0.0 { -r } else { r }) as f32
+    if x < 0.0 {
+        -r
+    } else {
+        r
+    }
 }
 
 /// The f32 value of IEEE half-precision bits (exact).

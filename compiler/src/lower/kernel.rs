@@ -97,6 +97,18 @@ pub enum Kernel {
     LstmF32 { p: Lstm },
     /// Float reduction over some axes. Reads x; writes y.
     ReduceF32 { p: Reduce, op: ReduceOp },
+    /// Unary function on floats of type `t` (f64), computed in that type. Reads x;
+    /// writes y.
+    UnaryFloat { t: DType, f: UnaryFn },
+    /// Broadcasting binary op on floats of type `t` (f64). Reads a, b; writes y.
+    BinaryFloat { t: DType, p: Broadcast, op: BinaryOp },
+    /// Reduction over some axes of floats of type `t` (f64). Reads x; writes y.
+    ReduceFloat { t: DType, p: Reduce, op: ReduceOp },
+    /// Softmax (log-softmax when `log`) along one axis of floats of type `t` (f64).
+    /// Reads x; writes y.
+    SoftmaxFloat { t: DType, p: Axis, log: bool },
+    /// GEMM / batched MatMul of floats of type `t` (f64). Reads a, b, c; writes y.
+    GemmFloat { t: DType, p: Gemm },
     /// Index of the largest (`max`) or smallest float along an axis, the last among
     /// equals when `last`. Reads x; writes y (i64).
     ArgReduceF32 { p: Axis, max: bool, last: bool },
@@ -278,6 +290,11 @@ families! {
     MaxAxisF32 => "max_axis_f32",
     LstmF32 => "lstm_f32",
     ReduceF32 => "reduce_f32",
+    UnaryFloat => "unary_float",
+    BinaryFloat => "binary_float",
+    ReduceFloat => "reduce_float",
+    SoftmaxFloat => "softmax_float",
+    GemmFloat => "gemm_float",
     ArgReduceF32 => "arg_reduce_f32",
     Compare => "compare",
     Logic => "logic",
@@ -336,6 +353,11 @@ impl Kernel {
             | Bitwise { t, .. }
             | Cumulative { t, .. }
             | TopK { t, .. }
+            | UnaryFloat { t, .. }
+            | BinaryFloat { t, .. }
+            | ReduceFloat { t, .. }
+            | SoftmaxFloat { t, .. }
+            | GemmFloat { t, .. }
             | UnaryInt { t, .. } => {
                 vec![*t]
             }

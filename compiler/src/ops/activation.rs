@@ -393,6 +393,7 @@ impl OpDef for Unary {
         let t = cx.input(0)?.ty.dtype;
         let kernel = match (t, self.int()) {
             (DType::F32, _) => Kernel::UnaryF32 { f: self.f.function() },
+            (DType::F64, _) => Kernel::UnaryFloat { t: DType::F64, f: self.f.function() },
             (t, Some(f)) if !t.is_float() => Kernel::UnaryInt { t, f },
             (t, _) => super::unsupported!("{} of {t} tensors computed at run time", self.f.text()),
         };

@@ -69,9 +69,13 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("Q, K and V are required")
     };
     let dt = q.ty.dtype;
-    if !(dt == DType::F32 || dt.is_half()) {
-        unsupported!("Attention on {dt} tensors (f32, and f16/bf16 computed in f32)");
+    if !(dt == DType::F32 || dt == DType::F64 || dt.is_half()) {
+        unsupported!("Attention on {dt} tensors (f32 and f64, and f16/bf16 computed in f32)");
     }
+    // The type computed in: f64 stays f64, the rest is computed in f32.
+    let ct = if dt == DType::F64 { DType::F64 } else { DType::F32 };
+    let scalar =
+        |v: f32| if ct == DType::F64 { Src::Const(Tensor::scalar(Data::F64(vec![v as f64]))) } else { f32_scalar(v) };
     if k.ty.dtype != dt || v.ty.dtype != dt {
         invalid!("Q, K and V must have one element type");
     }
@@ -146,10 +150,10 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
         );
     }
 
-    // Compute in f32.
-    let qf = g.cast(q4, dt, DType::F32);
-    let mut kf = g.cast(kc.clone(), dt, DType::F32);
-    let mut vf = g.cast(vc.clone(), dt, DType::F32);
+    // Compute in `ct`.
+    let qf = g.cast(q4, dt, ct);
+    let mut kf = g.cast(kc.clone(), dt, ct);
+    let mut vf = g.cast(vc.clone(), dt, ct);
     if hq != hkv {
         let group = hq / hkv;
         let k5 = g.reshape(kf, vec![batch, hkv, 1, total, d]);
@@ -165,12 +169,12 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
         true => cx.float("scale", 1.0)?,
         false => 1.0 / (d as f32).sqrt(),
     };
-    let mut s = g.bin(BinKind::Mul, qk, f32_scalar(scale));
+    let mut s = g.bin(BinKind::Mul, qk, scalar(scale));
     let mut qk_out = (mode == 0).then(|| s.clone());
     if softcap > 0.0 {
-        let x = g.bin(BinKind::Mul, s, f32_scalar(1.0 / softcap));
+        let x = g.bin(BinKind::Mul, s, scalar(1.0 / softcap));
         let t = g.add(Unary { f: UnaryKind::Tanh }, vec![x]);
-        s = g.bin(BinKind::Mul, t, f32_scalar(softcap));
+        s = g.bin(BinKind::Mul, t, scalar(softcap));
     }
     if mode == 1 {
         qk_out = Some(s.clone());
@@ -184,8 +188,8 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
             invalid!("attn_mask of rank {} (1 to 4)", shape.len());
         }
         let mut bias = match m.ty.dtype {
-            DType::Bool => g.add(Where, vec![Src::In(3), f32_scalar(0.0), f32_scalar(ninf)]),
-            t if t == dt => g.cast(Src::In(3), dt, DType::F32),
+            DType::Bool => g.add(Where, vec![Src::In(3), scalar(0.0), scalar(ninf)]),
+            t if t == dt => g.cast(Src::In(3), dt, ct),
             t => invalid!("attn_mask must be bool or Q's type, is {t}"),
         };
         let last = shape[shape.len() - 1];
@@ -221,14 +225,17 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
                 g.cast(Src::Const(Tensor { shape: vec![sq, total], data: Data::I64(c) }), DType::I64, n.ty.dtype);
             let lens = g.reshape(Src::In(6), vec![batch, 1, 1, 1]);
             let allowed = g.add(Compare { op: CompareOp::Less }, vec![table, lens]);
-            let bias = g.add(Where, vec![allowed, f32_scalar(0.0), f32_scalar(ninf)]);
+            let bias = g.add(Where, vec![allowed, scalar(0.0), scalar(ninf)]);
             s = g.bin(BinKind::Add, s, bias);
         }
         None if causal => {
             // Bottom-right alignment: query i sees key j iff j ≤ i + past length.
             let v: Vec<f32> =
                 (0..sq).flat_map(|i| (0..total).map(move |j| if j <= i + past_len { 0.0 } else { ninf })).collect();
-            s = g.bin(BinKind::Add, s, Src::Const(Tensor::f32(vec![sq, total], v)));
+            let mask = Tensor::f32(vec![sq, total], v);
+            let mask =
+                if ct == DType::F64 { Tensor { shape: mask.shape, data: mask.data.cast(DType::F64) } } else { mask };
+            s = g.bin(BinKind::Add, s, Src::Const(mask));
         }
         None => {}
     }
@@ -237,8 +244,14 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
     }
     let p = g.add(Softmax { axis: 3, coerce_2d: false, log: false }, vec![s]);
     // A row with every key masked is all NaN after Softmax; its output is zero.
-    let nan = g.add(Classify { nan: true, pos: false, neg: false }, vec![p.clone()]);
-    let p = g.add(Where, vec![nan, f32_scalar(0.0), p]);
+    let p = if ct == DType::F64 {
+        // NaN is the one value unequal to itself.
+        let number = g.add(Compare { op: CompareOp::Equal }, vec![p.clone(), p.clone()]);
+        g.add(Where, vec![number, p, scalar(0.0)])
+    } else {
+        let nan = g.add(Classify { nan: true, pos: false, neg: false }, vec![p.clone()]);
+        g.add(Where, vec![nan, scalar(0.0), p])
+    };
     if mode == 3 {
         qk_out = Some(p.clone());
     }
@@ -250,10 +263,10 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
         }
         _ => y,
     };
-    let y = g.cast(y, DType::F32, dt);
+    let y = g.cast(y, ct, dt);
     let want_qk = cx.node.output.get(3).is_some_and(|s| !s.is_empty());
     let qk_out = match (want_qk, qk_out) {
-        (true, Some(x)) => Some(g.cast(x, DType::F32, dt)),
+        (true, Some(x)) => Some(g.cast(x, ct, dt)),
         _ => None,
     };
     let outputs = vec![Some(y), present.0.then_some(kc), present.1.then_some(vc), qk_out];
@@ -421,4 +434,97 @@ pub fn import_linear_attention(cx: &NodeCx) -> OpResult<Lowered> {
     let y = g.cast(y, f, dt);
     let present = g.cast(state, f, dt);
     Ok(Lowered::Graph(g.nodes, vec![Some(y), Some(present)]))
+}
+
+/// RotaryEmbedding (ai.onnx 23): the input as `[B, S, H, D]` (Transpose of 4-D
+/// `[B, H, S, D]`, Reshape of 3-D `[B, S, H·D]`), its first `rotary_embedding_dim`
+/// features rotated in pairs — halves, or even and odd features when `interleaved` —
+/// by the cos/sin caches (gathered at `position_ids` when given), the rest passed
+/// through (Slice, Mul, Sub, Add, Concat), and the result in the input's shape again.
+pub fn import_rotary_embedding(cx: &NodeCx) -> OpResult<Lowered> {
+    use super::index::GatherIndexed;
+    use super::layout::{Gather, Slice};
+    let (Some(x), Some(cos), Some(sin)) = (cx.input(0), cx.input(1), cx.input(2)) else {
+        invalid!("input, cos_cache and sin_cache are required")
+    };
+    let interleaved = cx.int("interleaved", 0)? != 0;
+    let mut g = Sub::default();
+    let (x4, [b, s, h, d]) = match x.ty.rank() {
+        4 => {
+            let sh = &x.ty.shape;
+            (g.transpose(Src::In(0), vec![0, 2, 1, 3]), [sh[0], sh[2], sh[1], sh[3]])
+        }
+        3 => {
+            let heads = cx.int("num_heads", 0)?;
+            let sh = &x.ty.shape;
+            if heads <= 0 || sh[2] % heads as usize != 0 {
+                invalid!("a 3-D input needs num_heads dividing its hidden size {}", sh[2]);
+            }
+            let (h, d) = (heads as usize, sh[2] / heads as usize);
+            (g.reshape(Src::In(0), vec![sh[0], sh[1], h, d]), [sh[0], sh[1], h, d])
+        }
+        r => invalid!("input must be 3-D or 4-D, is {r}-D"),
+    };
+    let rot = match cx.int("rotary_embedding_dim", 0)? {
+        0 => d,
+        r if r < 0 || r as usize > d || r % 2 != 0 => invalid!("rotary_embedding_dim {r} (even, at most {d})"),
+        r => r as usize,
+    };
+    let half = rot / 2;
+    // The caches as [B, S, 1, rot/2].
+    let cache = |g: &mut Sub, i: usize, shape: &[usize]| -> OpResult<Src> {
+        let c = match cx.input(3) {
+            Some(p) => {
+                if shape.len() != 2 || p.ty.shape != [b, s] {
+                    invalid!(
+                        "caches {shape:?} with position_ids {:?} (expected [max_position, {half}] and [{b}, {s}])",
+                        p.ty.shape
+                    );
+                }
+                g.add(GatherIndexed { axis: 0 }, vec![Src::In(i), Src::In(3)])
+            }
+            None => Src::In(i),
+        };
+        let want = if cx.input(3).is_some() { vec![shape[0], half] } else { vec![b, s, half] };
+        if shape != want.as_slice() {
+            invalid!("cache of shape {shape:?}, expected {want:?}");
+        }
+        Ok(g.reshape(c, vec![b, s, 1, half]))
+    };
+    let (cos, sin) = (cache(&mut g, 1, &cos.ty.shape)?, cache(&mut g, 2, &sin.ty.shape)?);
+    let window = |g: &mut Sub, x: Src, start: usize, count: usize| {
+        g.add(Slice { starts: vec![0, 0, 0, start], steps: vec![1; 4], counts: vec![b, s, h, count] }, vec![x])
+    };
+    let (x1, x2) = if interleaved {
+        let pick = |g: &mut Sub, first: usize| {
+            let indices = (0..half).map(|k| 2 * k + first).collect();
+            g.add(Gather { axis: 3, indices, indices_shape: vec![half] }, vec![x4.clone()])
+        };
+        (pick(&mut g, 0), pick(&mut g, 1))
+    } else {
+        (window(&mut g, x4.clone(), 0, half), window(&mut g, x4.clone(), half, half))
+    };
+    let (c1, s2) = (g.bin(BinKind::Mul, cos.clone(), x1.clone()), g.bin(BinKind::Mul, sin.clone(), x2.clone()));
+    let real = g.bin(BinKind::Sub, c1, s2);
+    let (s1, c2) = (g.bin(BinKind::Mul, sin, x1), g.bin(BinKind::Mul, cos, x2));
+    let imag = g.bin(BinKind::Add, s1, c2);
+    let rotated = if interleaved {
+        let r5 = g.reshape(real, vec![b, s, h, half, 1]);
+        let i5 = g.reshape(imag, vec![b, s, h, half, 1]);
+        let pairs = g.add(Concat { axis: 4 }, vec![r5, i5]);
+        g.reshape(pairs, vec![b, s, h, rot])
+    } else {
+        g.add(Concat { axis: 3 }, vec![real, imag])
+    };
+    let y = if rot < d {
+        let rest = window(&mut g, x4, rot, d - rot);
+        g.add(Concat { axis: 3 }, vec![rotated, rest])
+    } else {
+        rotated
+    };
+    let y = match x.ty.rank() {
+        4 => g.transpose(y, vec![0, 2, 1, 3]),
+        _ => g.reshape(y, x.ty.shape.clone()),
+    };
+    Ok(Lowered::Graph(g.nodes, vec![Some(y)]))
 }

@@ -172,6 +172,7 @@ impl OpDef for Binary {
         let p = coalesce(&a.shape, &b.shape, &y.shape)?.params();
         let kernel = match y.dtype {
             DType::F32 => Kernel::BinaryF32 { p, op: self.kind.op(), act: self.act.clamp() },
+            DType::F64 if self.act.is_none() => Kernel::BinaryFloat { t: DType::F64, p, op: self.kind.op() },
             t if !t.is_float() && t != DType::Bool && self.act.is_none() => {
                 Kernel::BinaryInt { t, p, op: self.kind.op() }
             }

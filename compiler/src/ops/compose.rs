@@ -207,3 +207,71 @@ pub fn import_one_hot(cx: &NodeCx) -> OpResult<Lowered> {
         node(Where, vec![Src::Node(4, 0), Src::Node(7, 0), Src::Node(6, 0)]),
     ]))
 }
+
+/// Det (opset 11) of `[..., n, n]` matrices for n ≤ 4: the Leibniz sum over the n!
+/// permutations, each a product of elements picked by constant Gathers of the
+/// flattened matrices (Reshape, Gather, Mul, Add, Sub). Larger matrices are refused
+/// (the sum grows as n!).
+pub fn import_det(cx: &NodeCx) -> OpResult<Lowered> {
+    use super::layout::{Gather, Reshape};
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let shape = &x.ty.shape;
+    let r = shape.len();
+    if r < 2 || shape[r - 1] != shape[r - 2] {
+        invalid!("Det takes [..., n, n] matrices, got {shape:?}");
+    }
+    let n = shape[r - 1];
+    if !(1..=4).contains(&n) {
+        unsupported!("Det of {n}×{n} matrices (1×1 to 4×4)");
+    }
+    if !matches!(x.ty.dtype, DType::F32 | DType::F64) && !x.ty.dtype.is_half() {
+        invalid!("Det of {} tensors", x.ty.dtype);
+    }
+    let mut nodes = Vec::new();
+    let mut flat_shape = shape[..r - 2].to_vec();
+    flat_shape.push(n * n);
+    nodes.push(node(Reshape { shape: flat_shape }, vec![Src::In(0)]));
+    let flat = Src::Node(0, 0);
+    let mut add = |op: Op, inputs: Vec<Src>| {
+        nodes.push(SubNode { op, inputs: inputs.into_iter().map(Some).collect() });
+        Src::Node(nodes.len() - 1, 0)
+    };
+    // Element (i, j) of every matrix: shape [...].
+    let mut element = Vec::with_capacity(n * n);
+    for k in 0..n * n {
+        element.push(add(Gather { axis: r - 2, indices: vec![k], indices_shape: vec![] }.into(), vec![flat.clone()]));
+    }
+    let mut total: Option<Src> = None;
+    for (perm, even) in permutations(n) {
+        let mut term = element[perm[0]].clone();
+        for (i, &j) in perm.iter().enumerate().skip(1) {
+            term = add(binary(BinKind::Mul).into(), vec![term, element[i * n + j].clone()]);
+        }
+        total = Some(match total {
+            None if even => term,
+            None => add(Unary { f: UnaryKind::Neg }.into(), vec![term]),
+            Some(t) => add(binary(if even { BinKind::Add } else { BinKind::Sub }).into(), vec![t, term]),
+        });
+    }
+    let y = total.unwrap_or(flat);
+    Ok(Lowered::Graph(nodes, vec![Some(y)]))
+}
+
+/// Every permutation of `0..n` with whether it is even, the identity first.
+fn permutations(n: usize) -> Vec<(Vec<usize>, bool)> {
+    let mut out = Vec::new();
+    let mut p: Vec<usize> = (0..n).collect();
+    fn go(k: usize, p: &mut Vec<usize>, even: bool, out: &mut Vec<(Vec<usize>, bool)>) {
+        if k == p.len() {
+            out.push((p.clone(), even));
+            return;
+        }
+        for i in k..p.len() {
+            p.swap(k, i);
+            go(k + 1, p, if i == k { even } else { !even }, out);
+            p.swap(k, i);
+        }
+    }
+    go(0, &mut p, true, &mut out);
+    out
+}

@@ -2,10 +2,10 @@
 //! (numpy semantics: 1-D promotion, broadcast batch axes), both with a fused clamp.
 
 use super::activation::Act;
-use super::util::{broadcast, expect_dtype, f32s, req};
+use super::util::{broadcast, expect_dtype, expect_float, f32s, f64s, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{numel, DType, Tensor, TensorType};
+use crate::ir::{numel, DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use tinyops_runtime::kernels::Bias;
 
@@ -188,41 +188,46 @@ impl OpDef for MatMul {
         }
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        expect_dtype(inputs, 0, DType::F32)?;
-        expect_dtype(inputs, 1, DType::F32)?;
+        let t = expect_float(inputs, 0)?;
+        expect_dtype(inputs, 1, t)?;
         let mm = matmul_shapes(&req(inputs, 0)?.ty.shape, &req(inputs, 1)?.ty.shape)?;
         if let Some(Some(c)) = inputs.get(2) {
             if numel(&c.ty.shape) != mm.n {
                 invalid!("fused bias of shape {:?} must have {} elements", c.ty.shape, mm.n);
             }
         }
-        Ok(vec![TensorType::new(DType::F32, mm.out)])
+        Ok(vec![TensorType::new(t, mm.out)])
     }
     fn eval(&self, inputs: &[Option<Arg>], _: &[TensorType]) -> OpResult<Vec<Tensor>> {
-        let (a, b) = (f32s(inputs, 0)?, f32s(inputs, 1)?);
+        let (a, b) = (f64s(inputs, 0)?, f64s(inputs, 1)?);
         let mm = matmul_shapes(&req(inputs, 0)?.ty.shape, &req(inputs, 1)?.ty.shape)?;
         let bias = match inputs.get(2) {
-            Some(Some(_)) => Some(f32s(inputs, 2)?),
+            Some(Some(_)) => Some(f64s(inputs, 2)?),
             _ => None,
         };
+        let bias = bias.as_deref();
         let nb = numel(&mm.batch);
         let ia = super::util::broadcast_index(&mm.a_batch, &mm.batch);
         let ib = super::util::broadcast_index(&mm.b_batch, &mm.batch);
         let (m, n, k) = (mm.m, mm.n, mm.k);
-        let mut y = vec![0f32; nb * m * n];
+        let mut y = vec![0f64; nb * m * n];
         for t in 0..nb {
             let (ao, bo) = (ia[t] * m * k, ib[t] * k * n);
             for i in 0..m {
                 for j in 0..n {
-                    let mut s = bias.map_or(0.0, |bv| bv[j] as f64);
+                    let mut s = bias.map_or(0.0, |bv| bv[j]);
                     for kk in 0..k {
-                        s += a[ao + i * k + kk] as f64 * b[bo + kk * n + j] as f64;
+                        s += a[ao + i * k + kk] * b[bo + kk * n + j];
                     }
-                    y[(t * m + i) * n + j] = self.act.apply(s as f32);
+                    y[(t * m + i) * n + j] = s;
                 }
             }
         }
-        Ok(vec![Tensor::f32(mm.out, y)])
+        let data = match req(inputs, 0)?.ty.dtype {
+            DType::F32 => Data::F32(y.iter().map(|&v| self.act.apply(v as f32)).collect()),
+            _ => Data::F64(y),
+        };
+        Ok(vec![Tensor { shape: mm.out, data }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let (a, b) = (cx.input(0)?.ty, cx.input(1)?.ty);
@@ -249,7 +254,11 @@ impl OpDef for MatMul {
             beta: 1.0,
             bias: if cx.has_input(2) { Bias::PerColumn } else { Bias::None },
         };
-        let kernel = Kernel::GemmF32 { p, act: self.act.clamp() };
+        let kernel = match a.dtype {
+            DType::F64 if self.act.is_none() => Kernel::GemmFloat { t: DType::F64, p },
+            DType::F64 => unsupported!("MatMul of f64 tensors with a fused clamp"),
+            _ => Kernel::GemmF32 { p, act: self.act.clamp() },
+        };
         Ok(vec![invoke(kernel, [Slot::In(0), Slot::In(1), cx.opt_in(2)], [Slot::Out(0)])])
     }
     fn macs(&self, inputs: &[Option<&TensorType>], outputs: &[TensorType]) -> u64 {
@@ -279,7 +288,29 @@ pub fn import_gemm(cx: &NodeCx) -> OpResult<Lowered> {
     Ok(Lowered::op(g, cx.n_inputs().min(3)))
 }
 
-/// ONNX MatMul.
-pub fn import_matmul(_: &NodeCx) -> OpResult<Lowered> {
-    Ok(Lowered::op(MatMul { act: Act::NONE }, 2))
+/// ONNX MatMul. Batch axes that broadcast against each other (`[3,1]` against `[1,2]`)
+/// are expanded to the common batch first (Expand), so the kernel sees one batch.
+pub fn import_matmul(cx: &NodeCx) -> OpResult<Lowered> {
+    use crate::front::node::{Src, SubNode};
+    let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else { return Ok(Lowered::op(MatMul { act: Act::NONE }, 2)) };
+    let mm = matmul_shapes(&a.ty.shape, &b.ty.shape)?;
+    let (nb_a, nb_b) = (numel(&mm.a_batch), numel(&mm.b_batch));
+    let kernel_batches = nb_b == 1 || ((nb_a == 1 || mm.a_batch == mm.batch) && mm.b_batch == mm.batch);
+    if kernel_batches || a.ty.rank() < 3 || b.ty.rank() < 3 {
+        return Ok(Lowered::op(MatMul { act: Act::NONE }, 2));
+    }
+    let mut nodes = Vec::new();
+    let mut expand = |i: usize, own: &[usize], tail: [usize; 2]| {
+        if own == mm.batch.as_slice() {
+            return Src::In(i);
+        }
+        let shape = mm.batch.iter().copied().chain(tail).collect();
+        nodes.push(SubNode { op: super::layout::Expand { shape }.into(), inputs: vec![Some(Src::In(i))] });
+        Src::Node(nodes.len() - 1, 0)
+    };
+    let ea = expand(0, &mm.a_batch, [mm.m, mm.k]);
+    let eb = expand(1, &mm.b_batch, [mm.k, mm.n]);
+    nodes.push(SubNode { op: MatMul { act: Act::NONE }.into(), inputs: vec![Some(ea), Some(eb)] });
+    let y = Src::Node(nodes.len() - 1, 0);
+    Ok(Lowered::Graph(nodes, vec![Some(y)]))
 }

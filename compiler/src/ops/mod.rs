@@ -11,6 +11,7 @@ pub mod attention;
 pub mod binary;
 pub mod bitwise;
 pub mod compose;
+pub mod compose_einsum;
 pub mod compose_grid;
 pub mod compose_index;
 pub mod compose_norm;
@@ -300,6 +301,22 @@ pub(crate) mod util {
     pub fn f32s<'a>(inputs: &'a [Option<Arg<'a>>], i: usize) -> OpResult<&'a [f32]> {
         let t = data(inputs, i)?;
         t.as_f32().ok_or_else(|| OpError::Invalid(format!("input {i} is {}, expected f32", t.dtype())))
+    }
+
+    /// The element type of input `i`, which must be f32 or f64 (the float types the
+    /// kernels compute in without widening).
+    pub fn expect_float(inputs: &[Option<Arg>], i: usize) -> OpResult<DType> {
+        let a = req(inputs, i)?;
+        if !matches!(a.ty.dtype, DType::F32 | DType::F64) {
+            return Err(OpError::Invalid(format!("input {i} has element type {}, expected f32 or f64", a.ty.dtype)));
+        }
+        Ok(a.ty.dtype)
+    }
+
+    /// The data of input `i` read as f64 (any number type).
+    pub fn f64s(inputs: &[Option<Arg>], i: usize) -> OpResult<Vec<f64>> {
+        let t = data(inputs, i)?;
+        Ok((0..t.numel()).map(|k| t.data.get_f64(k)).collect())
     }
 
     /// Fails unless input `i` has the given element type.

@@ -146,11 +146,13 @@ impl OpDef for Reduce {
             let value = reference(self.op, &[]);
             return Ok(vec![invoke(Kernel::Fill { t: y.dtype, value }, [], [Slot::Out(0)])]);
         }
-        if x.dtype != DType::F32 {
-            unsupported!("{} of {} tensors computed at run time", self.name(), x.dtype);
-        }
         let p = self.params(&x.shape)?;
-        Ok(vec![invoke(Kernel::ReduceF32 { p, op: self.op }, [Slot::In(0)], [Slot::Out(0)])])
+        let kernel = match x.dtype {
+            DType::F32 => Kernel::ReduceF32 { p, op: self.op },
+            DType::F64 => Kernel::ReduceFloat { t: DType::F64, p, op: self.op },
+            t => unsupported!("{} of {t} tensors computed at run time", self.name()),
+        };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 

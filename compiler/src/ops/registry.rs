@@ -4,7 +4,7 @@
 use super::int8::{conv as qconv, gemm as qgemm, qoperator as qop};
 use super::ml::{linear, prep, svm, tree};
 use super::{
-    activation, attention, binary, bitwise, compose, compose_grid as grid, compose_index as cindex,
+    activation, attention, binary, bitwise, compose, compose_einsum, compose_grid as grid, compose_index as cindex,
     compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm, index, layout,
     logic, loss, lstm, norm, pool, quant, quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training,
     OpResult,
@@ -112,6 +112,7 @@ pub static OPS: &[Entry] = &[
     e("GlobalMaxPool", 1, pool::import_global, ""),
     e("Greater", 7, logic::import_compare, "any element type; numpy broadcasting"),
     e("GreaterOrEqual", 12, logic::import_compare, "any element type; numpy broadcasting"),
+    e("Einsum", 12, compose_einsum::import_einsum, "f32 and f64; as Transpose, diagonal Gathers, ReduceSum and batched MatMul"),
     e("Hardmax", 13, compose::import_hardmax, "f32; as ArgMax, Equal and Cast"),
     e("HardSigmoid", 6, activation::import_unary, ""),
     e("HardSwish", 14, activation::import_unary, ""),
@@ -128,7 +129,8 @@ pub static OPS: &[Entry] = &[
     e("LpPool", 2, compose::import_lp_pool, "1-D/2-D; as |x|^p, a zero-padded average pool and ^(1/p)"),
     e("LSTM", 7, lstm::import, "forward/reverse/bidirectional, default activations, layouts 0 and 1"),
     e("MatMul", 1, gemm::import_matmul, "numpy batching; fused bias/clamp"),
-    e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B; i32 result"),
+    e("MatMulInteger", 10, qgemm::import_matmul_integer, "constant 2-D B: integer kernel; run-time B: in f64 (exact); i32 result"),
+    e("Det", 11, compose::import_det, "f32 and f64 matrices up to 4×4; the Leibniz sum as Gather, Mul, Add, Sub"),
     e("Max", 6, binary::import, "any number of operands; integers too"),
     e("MaxPool", 1, pool::import_pool, "1-D/2-D/3-D (3-D as two 2-D pools); Indices (f32) as a running max over taps"),
     e("Mean", 6, binary::import, "any number of operands"),
@@ -291,7 +293,13 @@ pub static OPS: &[Entry] = &[
         "Attention",
         23,
         attention::import_attention,
-        "3-D/4-D, GQA/MQA, KV cache, masks, causal, nonpad_kv_seqlen, softcap, every qk output mode; f16/bf16 in f32",
+        "3-D/4-D, GQA/MQA, KV cache, masks, causal, nonpad_kv_seqlen, softcap, every qk output mode; f64; f16/bf16 in f32",
+    ),
+    e(
+        "RotaryEmbedding",
+        23,
+        attention::import_rotary_embedding,
+        "3-D/4-D, position_ids at run time, interleaved, partial rotary_embedding_dim; as Slice, Gather, Mul, Add, Concat",
     ),
     e(
         "LinearAttention",
@@ -331,7 +339,7 @@ pub static OPS: &[Entry] = &[
         since: 1,
         until: i64::MAX,
         import: attention::import_flex_attention,
-        notes: "without score_mod/prob_mod subgraphs; f16/bf16 in f32",
+        notes: "without score_mod/prob_mod subgraphs; f64; f16/bf16 in f32",
     },
 ];
 

@@ -1,10 +1,10 @@
 //! Softmax and LogSoftmax, with the pre-13 "coerce to 2-D" semantics and the per-axis
 //! semantics of opset 13 on.
 
-use super::util::{axis, expect_dtype, f32s, req};
+use super::util::{axis, expect_float, f64s, req};
 use super::{invalid, Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
-use crate::ir::{numel, DType, Tensor, TensorType};
+use crate::ir::{numel, DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
 use tinyops_runtime::kernels::Axis;
 
@@ -47,7 +47,7 @@ impl OpDef for Softmax {
         a
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
-        expect_dtype(inputs, 0, DType::F32)?;
+        expect_float(inputs, 0)?;
         let t = req(inputs, 0)?.ty;
         if self.axis >= t.rank().max(1) {
             invalid!("axis {} out of range for rank {}", self.axis, t.rank());
@@ -55,26 +55,34 @@ impl OpDef for Softmax {
         Ok(vec![t.clone()])
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
-        let x = f32s(inputs, 0)?;
+        let x = f64s(inputs, 0)?;
         let (outer, len, inner) = self.split(&out[0].shape);
-        let mut y = vec![0f32; x.len()];
+        let mut y = vec![0f64; x.len()];
         for o in 0..outer {
             for i in 0..inner {
                 let at = |j: usize| (o * len + j) * inner + i;
-                let max = (0..len).map(|j| x[at(j)]).fold(f32::NEG_INFINITY, f32::max) as f64;
-                let sum: f64 = (0..len).map(|j| (x[at(j)] as f64 - max).exp()).sum();
+                let max = (0..len).map(|j| x[at(j)]).fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = (0..len).map(|j| (x[at(j)] - max).exp()).sum();
                 for j in 0..len {
-                    let v = x[at(j)] as f64 - max;
-                    y[at(j)] = if self.log { (v - sum.ln()) as f32 } else { (v.exp() / sum) as f32 };
+                    let v = x[at(j)] - max;
+                    y[at(j)] = if self.log { v - sum.ln() } else { v.exp() / sum };
                 }
             }
         }
-        Ok(vec![Tensor::f32(out[0].shape.clone(), y)])
+        let data = match out[0].dtype {
+            DType::F32 => Data::F32(y.iter().map(|&v| v as f32).collect()),
+            _ => Data::F64(y),
+        };
+        Ok(vec![Tensor { shape: out[0].shape.clone(), data }])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let (outer, len, inner) = self.split(&cx.output(0)?.shape);
         let p = Axis { outer, len, inner };
-        let kernel = if self.log { Kernel::LogSoftmaxF32 { p } } else { Kernel::SoftmaxF32 { p } };
+        let kernel = match cx.input(0)?.ty.dtype {
+            DType::F64 => Kernel::SoftmaxFloat { t: DType::F64, p, log: self.log },
+            _ if self.log => Kernel::LogSoftmaxF32 { p },
+            _ => Kernel::SoftmaxF32 { p },
+        };
         Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }

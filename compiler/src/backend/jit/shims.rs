@@ -109,7 +109,7 @@ macro_rules! shims {
 trait Any: Copy + Default + 'static {}
 impl<T: Copy + Default + 'static> Any for T {}
 
-use k::{Accumulate, Bits, FormatElem, Int, RawBits, Scalar, TreeIndex, TreeValue};
+use k::{Accumulate, Bits, Float, FormatElem, Int, RawBits, Scalar, TreeIndex, TreeValue};
 use tinyops_runtime::quant::{Weight, Q8};
 
 shims! {
@@ -144,6 +144,11 @@ shims! {
     max_axis_f32<>(MaxAxisF32 { p }) => max_axis_f32({p}, r, w);
     lstm_f32<>(LstmF32 { p }) => lstm_f32({p}, r, r, r, r, r, r, r, w, w, w, w);
     reduce_f32<>(ReduceF32 { p, op }) => reduce_f32({p}, {*op}, r, w);
+    unary_float<T: Float>(UnaryFloat { f }) => unary_float({*f}, r, w);
+    binary_float<T: Float>(BinaryFloat { p, op }) => binary_float({p}, {*op}, r, r, w);
+    reduce_float<T: Float>(ReduceFloat { p, op }) => reduce_float({p}, {*op}, r, w);
+    softmax_float<T: Float>(SoftmaxFloat { p, log }) => softmax_float({p}, {*log}, r, w);
+    gemm_float<T: Float>(GemmFloat { p }) => gemm_float({p}, r, r, r, w);
     arg_reduce_f32<>(ArgReduceF32 { p, max, last }) => arg_reduce_f32({p}, {*max}, {*last}, r, w);
     compare<T: Scalar>(Compare { p, op }) => compare({p}, {*op}, r, r, w);
     logic<>(Logic { p, op }) => logic({p}, {*op}, r, r, w);
@@ -331,6 +336,11 @@ fn shim_of(kernel: &Kernel) -> Option<Option<Shim>> {
         K::MaxAxisF32 { .. } => s(max_axis_f32),
         K::LstmF32 { .. } => s(lstm_f32),
         K::ReduceF32 { .. } => s(reduce_f32),
+        K::UnaryFloat { t, .. } => with!(float, t, |T| s(unary_float::<T>)),
+        K::BinaryFloat { t, .. } => with!(float, t, |T| s(binary_float::<T>)),
+        K::ReduceFloat { t, .. } => with!(float, t, |T| s(reduce_float::<T>)),
+        K::SoftmaxFloat { t, .. } => with!(float, t, |T| s(softmax_float::<T>)),
+        K::GemmFloat { t, .. } => with!(float, t, |T| s(gemm_float::<T>)),
         K::ArgReduceF32 { .. } => s(arg_reduce_f32),
         K::Compare { t, .. } => with!(all, t, |T| s(compare::<T>)),
         K::Logic { .. } => s(logic),

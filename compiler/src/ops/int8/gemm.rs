@@ -172,7 +172,7 @@ impl OpDef for QGemm {
 pub fn import_matmul_integer(cx: &crate::front::node::NodeCx) -> OpResult<crate::front::node::Lowered> {
     use crate::front::node::{Lowered, Src, SubNode};
     let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else { invalid!("MatMulInteger needs A and B") };
-    let Some(bt) = b.value else { unsupported!("MatMulInteger with a run-time B") };
+    let Some(bt) = b.value else { return matmul_integer_in_f64(cx) };
     if bt.shape.len() != 2 {
         unsupported!("MatMulInteger with a {}-D B", bt.shape.len());
     }
@@ -188,4 +188,47 @@ pub fn import_matmul_integer(cx: &crate::front::node::NodeCx) -> OpResult<crate:
         op: op.into(),
         inputs: vec![Some(Src::In(0)), Some(Src::Const(c.w)), Some(Src::Const(c.bias))],
     }]))
+}
+
+/// MatMulInteger with a run-time B: the operands less their zero points in f64, an f64
+/// MatMul, and the result as i32. Exact: each product of 8-bit values less their zero
+/// points is below 2^16 in magnitude, so every partial sum of fewer than 2^37 of them
+/// is an integer f64 holds exactly.
+fn matmul_integer_in_f64(cx: &crate::front::node::NodeCx) -> OpResult<crate::front::node::Lowered> {
+    use super::super::binary::{BinKind, Binary};
+    use super::super::gemm::MatMul;
+    use super::super::layout::Reshape;
+    use super::super::shape::Cast;
+    use crate::front::node::{Lowered, Src, SubNode};
+    let (Some(a), Some(b)) = (cx.input(0), cx.input(1)) else { invalid!("MatMulInteger needs A and B") };
+    for (name, t) in [("A", a.ty.dtype), ("B", b.ty.dtype)] {
+        if !t.is_quantised_int() {
+            invalid!("MatMulInteger {name} must be i8 or u8, is {t}");
+        }
+    }
+    let mut nodes: Vec<SubNode> = Vec::new();
+    let mut add = |op: crate::ops::Op, inputs: Vec<Src>| {
+        nodes.push(SubNode { op, inputs: inputs.into_iter().map(Some).collect() });
+        Src::Node(nodes.len() - 1, 0)
+    };
+    let wide = |add: &mut dyn FnMut(crate::ops::Op, Vec<Src>) -> Src, x: Src| {
+        add(Cast { to: DType::F64, saturate: true }.into(), vec![x])
+    };
+    let operand = |add: &mut dyn FnMut(crate::ops::Op, Vec<Src>) -> Src, i: usize, zp: usize| -> OpResult<Src> {
+        let x = wide(add, Src::In(i));
+        let Some(n) = cx.input(zp).map(|z| z.ty.numel()) else { return Ok(x) };
+        let rows = if i == 0 { a.ty.shape.len().checked_sub(2).map(|r| a.ty.shape[r]) } else { None };
+        let z = wide(add, Src::In(zp));
+        // A per-row zero point of A ([M]) applies along A's rows.
+        let z = match rows {
+            Some(m) if n == m && m > 1 => add(Reshape { shape: vec![m, 1] }.into(), vec![z]),
+            _ => z,
+        };
+        Ok(add(Binary { kind: BinKind::Sub, act: Act::NONE }.into(), vec![x, z]))
+    };
+    let xa = operand(&mut add, 0, 2)?;
+    let xb = operand(&mut add, 1, 3)?;
+    let y = add(MatMul { act: Act::NONE }.into(), vec![xa, xb]);
+    let y = add(Cast { to: DType::I32, saturate: true }.into(), vec![y]);
+    Ok(Lowered::Graph(nodes, vec![Some(y)]))
 }

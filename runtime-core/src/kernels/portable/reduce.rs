@@ -78,7 +78,7 @@ pub(crate) fn per_channel<X: Copy, Y>(p: &Axis, x: &[X], y: &mut [Y], f: impl Fn
 }
 
 /// Elements of the input and output of a reduction, or `None` when `p` is malformed.
-fn reduce_lens(p: &Reduce) -> Option<(usize, usize)> {
+pub(crate) fn reduce_lens(p: &Reduce) -> Option<(usize, usize)> {
     if p.rank == 0 || p.rank > MAX_RANK {
         return None;
     }
@@ -94,7 +94,7 @@ fn reduce_lens(p: &Reduce) -> Option<(usize, usize)> {
 
 /// Calls `f(output index, input offsets of its reduced set)` for every output element:
 /// the index arithmetic every reduction shares.
-fn for_each_reduced_set(p: &Reduce, mut f: impl FnMut(usize, &mut dyn Iterator<Item = usize>)) {
+pub(crate) fn for_each_reduced_set(p: &Reduce, mut f: impl FnMut(usize, &mut dyn Iterator<Item = usize>)) {
     let rank = p.rank.min(MAX_RANK);
     let mut stride = [0usize; MAX_RANK];
     let mut s = 1usize;
