@@ -152,7 +152,9 @@ pub fn conformance_md(cases: &[CaseLine], engines: &str, others: &[(String, Vec<
          did not build, or the compiler panicked.\n\n\
          Graph inputs that act like attributes (a shape, pads, axes, `k`, …: the list is \
          `ATTRIBUTE_INPUTS` in `compiler/src/ops/registry.rs`) are frozen into constants, as \
-         `--freeze` does; data, weights and quantisation parameters always run as run-time \
+         `--freeze` does, and so are scalars and short vectors (at most 16 elements) from which \
+         such an operand is computed (an expanded function's size or target shape passed through \
+         arithmetic); data, weights and quantisation parameters always run as run-time \
          inputs.\n\n",
     );
     s.push_str(&format!("**{}**\n\n", summary_line(&total)));
