@@ -134,6 +134,13 @@ fn loop_with_a_run_time_trip_count_is_refused_clearly() {
 }
 
 #[test]
+fn a_huge_trip_count_is_refused_not_unrolled() {
+    let m = loop_model("cf-loop-huge", Some(1 << 40));
+    let e = compile(&m, &Options::default()).unwrap_err().to_string();
+    assert!(e.contains("Loop of more than 4096 iterations"), "{e}");
+}
+
+#[test]
 fn a_problem_inside_a_body_names_the_inner_node() {
     let body = ModelBuilder::new(13)
         .input_typed("i", I64, &[])

@@ -38,6 +38,9 @@ use std::collections::HashMap;
 /// The most iterations one Loop or Scan unrolls to (each is a copy of its body).
 pub const MAX_UNROLL: usize = 4096;
 
+/// The most body imports of a whole model (nested loops multiply).
+pub const MAX_BODY_IMPORTS: usize = 1 << 16;
+
 /// Why a control-flow node failed.
 pub(crate) enum Fault {
     /// The node itself is wrong or unsupported.
@@ -134,13 +137,24 @@ pub(crate) fn import(
     decode: Decode,
 ) -> Result<Vec<ValueId>, Fault> {
     let mut cf = Flow { im, graph, names, n, node, decode, made: 0 };
-    match n.op_type.as_str() {
+    let outs = match n.op_type.as_str() {
         "If" => cf.import_if(inputs),
         "Loop" => cf.import_loop(inputs),
         "FlexAttention" => cf.import_flex(inputs),
         _ if node.opset < 9 => cf.import_scan8(inputs),
         _ => cf.import_scan(inputs),
+    }?;
+    // Values made here take the node's output names (outer values keep theirs).
+    let outer: std::collections::HashSet<ValueId> = names.values().copied().collect();
+    for (k, &v) in outs.iter().enumerate() {
+        match n.output.get(k) {
+            Some(name) if !name.is_empty() && !outer.contains(&v) && outs[..k].iter().all(|&u| u != v) => {
+                graph.value_mut(v).name = name.clone();
+            }
+            _ => {}
+        }
     }
+    Ok(outs)
 }
 
 /// One control-flow node being imported.
@@ -184,6 +198,12 @@ impl Flow<'_, '_> {
                 "the `{attr}` subgraph has {} inputs, {} expected",
                 g.input.len(),
                 bind.len()
+            )));
+        }
+        self.im.bodies += 1;
+        if self.im.bodies > MAX_BODY_IMPORTS {
+            return Err(unsupported(format!(
+                "more than {MAX_BODY_IMPORTS} subgraph copies in the model (nested loops are unrolled)"
             )));
         }
         let mut local = self.names.clone();

@@ -90,6 +90,8 @@ pub(crate) struct Importer<'m> {
     opsets: HashMap<String, i64>,
     dir: PathBuf,
     problems: Vec<Problem>,
+    /// Subgraph bodies imported so far (unrolled loops count each copy).
+    bodies: usize,
 }
 
 impl<'m> Importer<'m> {
@@ -119,6 +121,7 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
         opsets: model.proto.opset_import.iter().map(|o| (domain_name(&o.domain).to_string(), o.version)).collect(),
         dir: model.path.parent().map(Path::to_path_buf).unwrap_or_default(),
         problems: vec![],
+        bodies: 0,
     };
     if model.proto.opset_import.is_empty() && model.proto.ir_version >= 3 {
         im.problems.push(Problem::Structure { detail: "the model imports no opset".into() });

@@ -356,7 +356,7 @@ pub static OPS: &[Entry] = &[
         since: 1,
         until: i64::MAX,
         import: attention::import_flex_attention,
-        notes: "without score_mod/prob_mod subgraphs; f16/bf16 in f32",
+        notes: "f16/bf16 in f32; score_mod/prob_mod subgraphs imported in place (f32, equal head counts)",
     },
 ];
 
