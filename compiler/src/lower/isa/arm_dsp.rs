@@ -115,6 +115,19 @@ fn pool_scratch(k: &Kernel) -> usize {
     }
 }
 
+/// The compile-time form of an Arm DSP convolution or depthwise convolution
+/// (`pack::arm_dsp_conv_form::of`, `pack::arm_dsp_depthwise_form::of`, which the
+/// kernels check it against).
+pub(super) fn form(k: &Kernel) -> Option<u8> {
+    match k {
+        Kernel::Conv2dQ8 { p, out, mults, shifts, .. } => Some(pack::arm_dsp_conv_form::of(p, mults, shifts, out)),
+        Kernel::DepthwiseConv2dQ8 { p, out, mults, shifts, .. } => {
+            Some(pack::arm_dsp_depthwise_form::of(p, mults, shifts, out))
+        }
+        _ => None,
+    }
+}
+
 const DSP: &[Feature] = &[Feature::ArmDsp];
 
 /// The DSP implementations.
@@ -206,5 +219,28 @@ mod tests {
         assert_eq!(pack::arm_dsp_conv2d_weights_len(&wide, false), 4 * 576);
         // An output stage that does not fold (a clamp narrower than i8): interleaved.
         assert!(!pack::arm_dsp_conv2d_paired(&p, mults, shifts, &QOut { zp: 0, min: 0, max: 127 }));
+    }
+
+    #[test]
+    fn the_convolution_form_follows_the_shape_and_the_output_stage() {
+        use pack::arm_dsp_conv_form::*;
+        let (p, k) = crate::lower::isa::pointwise_q8_fixture();
+        // 2 inputs (not a multiple of 4), 3 outputs (odd), an output stage that folds.
+        assert_eq!(form(&k), Some(PAIRED | ROW | FOLD | ODD));
+        let Kernel::Conv2dQ8 { out, mults, shifts, .. } = &k else { unreachable!() };
+        let with = |p: Conv2d, out: &QOut| pack::arm_dsp_conv_form::of(&p, mults, shifts, out);
+        // 64 inputs, 4 outputs, a 3×3 window: direct, too wide to pair, still whole rows.
+        let wide = Conv2d { in_c: 64, out_c: 4, k_h: 3, k_w: 3, pad_top: 1, pad_left: 1, ..p };
+        assert_eq!(with(wide, out), DIRECT | ROW | FOLD);
+        // A clamp narrower than i8: neither paired nor whole rows nor plain.
+        assert_eq!(with(wide, &QOut { zp: 0, min: 0, max: 127 }), DIRECT);
+        // One output channel: no full pair for the whole-row routine.
+        assert_eq!(with(Conv2d { out_c: 1, ..wide }, out), DIRECT | PLAIN);
+        // The depthwise form: full groups of four fold; a tail past them.
+        let dw = Conv2d { in_c: 6, out_c: 6, groups: 6, k_h: 3, k_w: 3, ..p };
+        assert_eq!(pack::arm_dsp_depthwise_form::of(&dw, mults, shifts, out), {
+            use pack::arm_dsp_depthwise_form::{ROW, TAIL};
+            ROW | TAIL
+        });
     }
 }
