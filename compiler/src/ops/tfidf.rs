@@ -71,7 +71,7 @@ pub fn import_tfidf(cx: &NodeCx) -> OpResult<Lowered> {
     for (i, &start) in counts.iter().enumerate() {
         let end = counts.get(i + 1).copied().unwrap_or(pool.len() as i64);
         let n = i + 1;
-        if start < 0 || end < start || end as usize > pool.len() || (end - start) as usize % n != 0 {
+        if start < 0 || end < start || end as usize > pool.len() || !((end - start) as usize).is_multiple_of(n) {
             invalid!("ngram_counts {counts:?} do not split a pool of {} tokens into n-grams", pool.len());
         }
         let grams = pool[start as usize..end as usize].chunks(n).map(<[i64]>::to_vec).collect();
