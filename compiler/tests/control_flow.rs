@@ -30,7 +30,7 @@ fn vec_f32(shape: Vec<usize>, v: Vec<f32>) -> Tensor {
 }
 
 /// A branch adding `k` to the outer `x`.
-fn add_branch(k: f32) -> onnx_protobuf::GraphProto {
+fn add_branch(k: f32) -> Box<onnx_protobuf::GraphProto> {
     ModelBuilder::new(13)
         .init("k", &Tensor::scalar(Data::F32(vec![k])))
         .output("y", &[Dim::N(2)])

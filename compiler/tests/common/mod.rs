@@ -149,7 +149,7 @@ pub enum A {
     Ss(Vec<&'static str>),
     Fs(Vec<f32>),
     /// A subgraph (If's branches, Loop's and Scan's bodies).
-    G(GraphProto),
+    G(Box<GraphProto>),
 }
 
 impl ModelBuilder {
@@ -225,7 +225,7 @@ impl ModelBuilder {
                 }
                 A::G(g) => {
                     a.type_ = AttributeType::GRAPH.into();
-                    a.g = Some(g).into();
+                    a.g = Some(*g).into();
                 }
             }
             n.attribute.push(a);
@@ -255,10 +255,10 @@ impl ModelBuilder {
     }
 
     /// The graph alone, as the body of a control-flow node (the opset is the model's).
-    pub fn into_graph(self, name: &str) -> GraphProto {
+    pub fn into_graph(self, name: &str) -> Box<GraphProto> {
         let mut g = self.graph;
         g.name = name.to_string();
-        g
+        Box::new(g)
     }
 
     /// The encoded model.
