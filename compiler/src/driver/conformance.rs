@@ -230,7 +230,10 @@ fn case_op(dir: &Path, name: &str, proto: &ModelProto) -> String {
 }
 
 /// The graph inputs to freeze: those read only at attribute-like operand slots
-/// ([`attribute_inputs`]) of the graph's nodes.
+/// ([`attribute_inputs`]) of the graph's nodes, and small ones (at most
+/// [`SHAPE_INPUT_MAX`] elements, rank 0 or 1) from which some attribute-like slot is
+/// computed — an expanded function's size or shape operand passed through arithmetic
+/// (the window functions' size into Range, CenterCropPad's shape into Pad and Slice).
 fn inputs_to_freeze(proto: &ModelProto) -> BTreeSet<String> {
     let g = &proto.graph;
     let mut out = BTreeSet::new();
@@ -246,11 +249,58 @@ fn inputs_to_freeze(proto: &ModelProto) -> BTreeSet<String> {
                 }
             }
         }
-        if uses > 0 && uses == attribute_like && !g.output.iter().any(|o| o.name == name) {
+        if g.output.iter().any(|o| o.name == name) {
+            continue;
+        }
+        if (uses > 0 && uses == attribute_like) || (is_small(g, &name) && fixes_attribute(g, &name)) {
             out.insert(name);
         }
     }
     out
+}
+
+/// The most elements of an input that [`inputs_to_freeze`] follows through
+/// computations to an attribute-like slot.
+const SHAPE_INPUT_MAX: i64 = 16;
+
+/// True when the declared input is a scalar or a short vector of fixed size.
+fn is_small(g: &onnx_protobuf::GraphProto, name: &str) -> bool {
+    use onnx_protobuf::tensor_shape_proto::dimension::Value as Dim;
+    use onnx_protobuf::type_proto::Value as Ty;
+    let Some(vi) = g.input.iter().find(|i| i.name == name) else { return false };
+    let Some(Ty::TensorType(tt)) = vi.type_.value.as_ref() else { return false };
+    match tt.shape.dim.as_slice() {
+        [] => tt.shape.is_some(),
+        [d] => matches!(d.value, Some(Dim::DimValue(v)) if (1..=SHAPE_INPUT_MAX).contains(&v)),
+        _ => false,
+    }
+}
+
+/// True when some attribute-like slot of the graph reads `name` or a value computed
+/// from it.
+fn fixes_attribute(g: &onnx_protobuf::GraphProto, name: &str) -> bool {
+    let mut reached: BTreeSet<&str> = BTreeSet::from([name]);
+    loop {
+        let before = reached.len();
+        for n in &g.node {
+            let slots = if n.domain.is_empty() || n.domain == "ai.onnx" { attribute_inputs(&n.op_type) } else { &[] };
+            let mut reads = false;
+            for (i, inp) in n.input.iter().enumerate() {
+                if reached.contains(inp.as_str()) {
+                    if slots.contains(&i) {
+                        return true;
+                    }
+                    reads = true;
+                }
+            }
+            if reads {
+                reached.extend(n.output.iter().filter(|o| !o.is_empty()).map(String::as_str));
+            }
+        }
+        if reached.len() == before {
+            return false;
+        }
+    }
 }
 
 /// A case that compiled, waiting to be built and run.

@@ -5,6 +5,7 @@
 //! (dynamic dimensions must be pinned), decode initializers, then import the nodes in
 //! order with inference and constant folding.
 
+pub mod control;
 pub mod node;
 pub mod tensor;
 mod widen;
@@ -84,11 +85,13 @@ fn domain_name(d: &str) -> &str {
     }
 }
 
-struct Importer<'m> {
+pub(crate) struct Importer<'m> {
     model: &'m OnnxModel,
     opsets: HashMap<String, i64>,
     dir: PathBuf,
     problems: Vec<Problem>,
+    /// Subgraph bodies imported so far (unrolled loops count each copy).
+    bodies: usize,
 }
 
 impl<'m> Importer<'m> {
@@ -118,6 +121,7 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
         opsets: model.proto.opset_import.iter().map(|o| (domain_name(&o.domain).to_string(), o.version)).collect(),
         dir: model.path.parent().map(Path::to_path_buf).unwrap_or_default(),
         problems: vec![],
+        bodies: 0,
     };
     if model.proto.opset_import.is_empty() && model.proto.ir_version >= 3 {
         im.problems.push(Problem::Structure { detail: "the model imports no opset".into() });
@@ -128,6 +132,10 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
         model.proto.functions.iter().map(|f| (f.domain.clone(), f.name.clone())).collect();
     for (i, n) in g.node.iter().enumerate() {
         let domain = domain_name(&n.domain);
+        if control::is_control(n) {
+            let path = im.node_ref(n, i).name;
+            control::check_bodies(&mut im, n, &path);
+        }
         match registry::lookup(domain, &n.op_type, im.opset(&n.domain)) {
             Support::Yes(_) => {}
             Support::Opset(range) => {
@@ -136,7 +144,10 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
             Support::No => {
                 let is_function = local_functions.contains(&(n.domain.clone(), n.op_type.clone()));
                 let node = im.node_ref(n, i);
-                if is_function {
+                let data_dependent = if domain == "ai.onnx" { registry::data_dependent(&n.op_type) } else { None };
+                if let Some(detail) = data_dependent {
+                    im.problems.push(Problem::Unsupported { node, detail });
+                } else if is_function {
                     im.problems.push(Problem::Unsupported {
                         node,
                         detail: "the model calls a local ONNX function; inline it before compiling (e.g. onnx.inliner.inline_local_functions)".into(),
@@ -225,159 +236,11 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
         return Err(im.fail());
     }
 
-    // 4. Nodes, in dependency order.
-    let order = match node_order(&g.node, &names) {
-        Ok(o) => o,
-        Err(p) => {
-            im.problems.push(p);
-            return Err(im.fail());
-        }
-    };
+    // 4. Nodes, in dependency order (control-flow bodies are imported where they run).
     let dir = im.dir.clone();
     let decode_tensor = move |t: &onnx_protobuf::TensorProto| tensor::decode(t, &dir).map_err(|e| e.to_string());
-    for i in order {
-        let n = &g.node[i];
-        let node_ref = im.node_ref(n, i);
-        let mut inputs: Vec<Option<ValueId>> = Vec::with_capacity(n.input.len());
-        for name in &n.input {
-            if name.is_empty() {
-                inputs.push(None);
-            } else if let Some(&v) = names.get(name) {
-                inputs.push(Some(v));
-            } else {
-                im.problems.push(Problem::UndefinedValue { node: node_ref.clone(), value: name.clone() });
-                return Err(im.fail());
-            }
-        }
-        let lowered = {
-            let args: Vec<Option<Arg>> =
-                inputs.iter().map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) })).collect();
-            let domain = domain_name(&n.domain);
-            let Support::Yes(entry) = registry::lookup(domain, &n.op_type, node_ref.opset) else {
-                return Err(Error::Internal(format!("{node_ref} passed the support check but has no importer")));
-            };
-            let cx = NodeCx::new(n, node_ref.opset, args, &decode_tensor);
-            (entry.import)(&cx)
-        };
-        let result = lowered.and_then(|l| match l {
-            Lowered::Forward(slot) => {
-                let v = inputs
-                    .get(slot)
-                    .copied()
-                    .flatten()
-                    .ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
-                Ok(vec![v])
-            }
-            Lowered::Const(t) => Ok(vec![graph.add_const(n.output.first().cloned().unwrap_or_default(), t)]),
-            Lowered::Nodes(subs) => {
-                let last = subs.len().saturating_sub(1);
-                let mut produced: Vec<Vec<ValueId>> = vec![];
-                for (k, sub) in subs.into_iter().enumerate() {
-                    let mut ins = vec![];
-                    for src in sub.inputs {
-                        ins.push(match src {
-                            None => None,
-                            Some(node::Src::In(s)) => inputs.get(s).copied().flatten(),
-                            Some(node::Src::Node(i, o)) => produced.get(i).and_then(|p| p.get(o)).copied(),
-                            Some(node::Src::Const(t)) => {
-                                Some(graph.add_const(format!("{}/const{k}_{}", node_ref.name, ins.len()), t))
-                            }
-                        });
-                    }
-                    let n_out = if k == last { op_outputs(&sub.op, n) } else { 1 };
-                    let names = (0..n_out)
-                        .map(|o| {
-                            if k == last {
-                                output_name(n, o, &node_ref.name)
-                            } else {
-                                format!("{}/{k}:{o}", node_ref.name)
-                            }
-                        })
-                        .collect();
-                    produced.push(widen::add_op(&mut graph, &format!("{}/{k}", node_ref.name), sub.op, ins, names)?);
-                }
-                Ok(produced.pop().unwrap_or_default())
-            }
-            Lowered::Graph(subs, outs) => {
-                let mut produced: Vec<Vec<ValueId>> = vec![];
-                let resolve =
-                    |graph: &mut Graph, produced: &[Vec<ValueId>], src: node::Src, k: usize, at: usize| match src {
-                        node::Src::In(s) => inputs.get(s).copied().flatten(),
-                        node::Src::Node(i, o) => produced.get(i).and_then(|p| p.get(o)).copied(),
-                        node::Src::Const(t) => Some(graph.add_const(format!("{}/const{k}_{at}", node_ref.name), t)),
-                    };
-                for (k, sub) in subs.into_iter().enumerate() {
-                    let mut ins = vec![];
-                    for src in sub.inputs {
-                        let at = ins.len();
-                        ins.push(src.and_then(|s| resolve(&mut graph, &produced, s, k, at)));
-                    }
-                    // LSTM and layer normalisation have three outputs, every other op one.
-                    let n_out = match &sub.op {
-                        crate::ops::Op::Lstm(_) => 3,
-                        crate::ops::Op::LayerNorm(l) if !l.rms => 3,
-                        _ => 1,
-                    };
-                    let name = format!("{}/{k}", node_ref.name);
-                    let names = (0..n_out).map(|o| format!("{name}:{o}")).collect();
-                    produced.push(widen::add_op(&mut graph, &name, sub.op, ins, names)?);
-                }
-                let mut values = vec![];
-                for (o, src) in outs.into_iter().enumerate() {
-                    let Some(src) = src else {
-                        values.push(None);
-                        continue;
-                    };
-                    let own = matches!(src, node::Src::Node(..));
-                    let v = resolve(&mut graph, &produced, src, usize::MAX, o)
-                        .ok_or_else(|| OpError::Invalid(format!("output {o} refers to a missing value")))?;
-                    if own && !values.contains(&Some(v)) {
-                        graph.value_mut(v).name = output_name(n, o, &node_ref.name);
-                    }
-                    values.push(Some(v));
-                }
-                // An output the node does not produce must be unnamed in ONNX ("").
-                let mut ids = vec![];
-                for (o, v) in values.iter().enumerate() {
-                    match (v, n.output.get(o).is_some_and(|s| !s.is_empty())) {
-                        (Some(v), _) => ids.push(*v),
-                        (None, false) => ids.push(
-                            values
-                                .iter()
-                                .flatten()
-                                .next()
-                                .copied()
-                                .ok_or_else(|| OpError::Invalid("the node produces no outputs".into()))?,
-                        ),
-                        (None, true) => return Err(OpError::Invalid(format!("output {o} is not produced"))),
-                    }
-                }
-                Ok(ids)
-            }
-            Lowered::Op(op, slots) => {
-                let ir_inputs = slots.iter().map(|&s| inputs.get(s).copied().flatten()).collect();
-                let out_names = (0..op_outputs(&op, n)).map(|k| output_name(n, k, &node_ref.name)).collect();
-                widen::add_op(&mut graph, &node_ref.name, op, ir_inputs, out_names)
-            }
-        });
-        match result {
-            Ok(outs) => {
-                for (k, v) in outs.into_iter().enumerate() {
-                    if let Some(name) = n.output.get(k) {
-                        if !name.is_empty() {
-                            names.insert(name.clone(), v);
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                im.problems.push(match e {
-                    OpError::Invalid(detail) => Problem::Invalid { node: node_ref, detail },
-                    OpError::Unsupported(detail) => Problem::Unsupported { node: node_ref, detail },
-                });
-                return Err(im.fail());
-            }
-        }
+    if import_nodes(&mut im, &mut graph, &mut names, &g.node, "", &decode_tensor).is_err() {
+        return Err(im.fail());
     }
 
     // 5. Declared intermediate types (value_info) must agree with inference.
@@ -418,6 +281,218 @@ pub fn import(model: &OnnxModel, opts: &LoadOptions) -> Result<Graph> {
     }
     graph.set_outputs(outputs);
     Ok(graph)
+}
+
+/// A node failed to import; its problem is already recorded.
+pub(crate) struct Reported;
+
+/// Decodes tensor-valued attributes and subgraph initializers.
+pub(crate) type Decode<'a> = &'a dyn Fn(&onnx_protobuf::TensorProto) -> Result<Tensor, String>;
+
+/// Imports `nodes` in dependency order, resolving their inputs in `names` and adding
+/// their outputs to it. `path` prefixes the node names of a subgraph (`loop/body/`), so
+/// that a problem names the node inside it.
+pub(crate) fn import_nodes(
+    im: &mut Importer,
+    graph: &mut Graph,
+    names: &mut HashMap<String, ValueId>,
+    nodes: &[NodeProto],
+    path: &str,
+    decode_tensor: Decode,
+) -> Result<(), Reported> {
+    let order = match node_order(nodes, names) {
+        Ok(o) => o,
+        Err(p) => {
+            im.problems.push(p);
+            return Err(Reported);
+        }
+    };
+    for i in order {
+        let n = &nodes[i];
+        let mut node_ref = im.node_ref(n, i);
+        node_ref.name = format!("{path}{}", node_ref.name);
+        import_node(im, graph, names, n, node_ref, decode_tensor)?;
+    }
+    Ok(())
+}
+
+/// Imports one node.
+fn import_node(
+    im: &mut Importer,
+    graph: &mut Graph,
+    names: &mut HashMap<String, ValueId>,
+    n: &NodeProto,
+    node_ref: NodeRef,
+    decode_tensor: Decode,
+) -> Result<(), Reported> {
+    let mut inputs: Vec<Option<ValueId>> = Vec::with_capacity(n.input.len());
+    for name in &n.input {
+        if name.is_empty() {
+            inputs.push(None);
+        } else if let Some(&v) = names.get(name) {
+            inputs.push(Some(v));
+        } else {
+            im.problems.push(Problem::UndefinedValue { node: node_ref.clone(), value: name.clone() });
+            return Err(Reported);
+        }
+    }
+    if control::is_control(n) {
+        let result = control::import(im, graph, names, n, &node_ref, &inputs, decode_tensor);
+        return bind_outputs(im, names, n, node_ref, result);
+    }
+    let lowered = {
+        let args: Vec<Option<Arg>> =
+            inputs.iter().map(|v| v.map(|v| Arg { ty: graph.ty(v), value: graph.const_of(v) })).collect();
+        let domain = domain_name(&n.domain);
+        let entry = match registry::lookup(domain, &n.op_type, node_ref.opset) {
+            Support::Yes(entry) => entry,
+            Support::Opset(range) => {
+                im.problems.push(Problem::UnsupportedOp { node: node_ref, supported: Some(range) });
+                return Err(Reported);
+            }
+            Support::No => {
+                im.problems.push(match registry::data_dependent(&n.op_type).filter(|_| domain == "ai.onnx") {
+                    Some(detail) => Problem::Unsupported { node: node_ref, detail },
+                    None => Problem::UnsupportedOp { node: node_ref, supported: None },
+                });
+                return Err(Reported);
+            }
+        };
+        let cx = NodeCx::new(n, node_ref.opset, args, decode_tensor);
+        (entry.import)(&cx)
+    };
+    let result = lowered.and_then(|l| match l {
+        Lowered::Forward(slot) => {
+            let v = inputs
+                .get(slot)
+                .copied()
+                .flatten()
+                .ok_or_else(|| OpError::Invalid(format!("input {slot} is required")))?;
+            Ok(vec![v])
+        }
+        Lowered::Const(t) => Ok(vec![graph.add_const(n.output.first().cloned().unwrap_or_default(), t)]),
+        Lowered::Nodes(subs) => {
+            let last = subs.len().saturating_sub(1);
+            let mut produced: Vec<Vec<ValueId>> = vec![];
+            for (k, sub) in subs.into_iter().enumerate() {
+                let mut ins = vec![];
+                for src in sub.inputs {
+                    ins.push(match src {
+                        None => None,
+                        Some(node::Src::In(s)) => inputs.get(s).copied().flatten(),
+                        Some(node::Src::Node(i, o)) => produced.get(i).and_then(|p| p.get(o)).copied(),
+                        Some(node::Src::Const(t)) => {
+                            Some(graph.add_const(format!("{}/const{k}_{}", node_ref.name, ins.len()), t))
+                        }
+                    });
+                }
+                let n_out = if k == last { op_outputs(&sub.op, n) } else { 1 };
+                let names = (0..n_out)
+                    .map(|o| {
+                        if k == last {
+                            output_name(n, o, &node_ref.name)
+                        } else {
+                            format!("{}/{k}:{o}", node_ref.name)
+                        }
+                    })
+                    .collect();
+                produced.push(widen::add_op(graph, &format!("{}/{k}", node_ref.name), sub.op, ins, names)?);
+            }
+            Ok(produced.pop().unwrap_or_default())
+        }
+        Lowered::Graph(subs, outs) => {
+            let mut produced: Vec<Vec<ValueId>> = vec![];
+            let resolve = |graph: &mut Graph, produced: &[Vec<ValueId>], src: node::Src, k: usize, at: usize| match src
+            {
+                node::Src::In(s) => inputs.get(s).copied().flatten(),
+                node::Src::Node(i, o) => produced.get(i).and_then(|p| p.get(o)).copied(),
+                node::Src::Const(t) => Some(graph.add_const(format!("{}/const{k}_{at}", node_ref.name), t)),
+            };
+            for (k, sub) in subs.into_iter().enumerate() {
+                let mut ins = vec![];
+                for src in sub.inputs {
+                    let at = ins.len();
+                    ins.push(src.and_then(|s| resolve(graph, &produced, s, k, at)));
+                }
+                // LSTM and layer normalisation have three outputs, every other op one.
+                let n_out = match &sub.op {
+                    crate::ops::Op::Lstm(_) => 3,
+                    crate::ops::Op::LayerNorm(l) if !l.rms => 3,
+                    _ => 1,
+                };
+                let name = format!("{}/{k}", node_ref.name);
+                let names = (0..n_out).map(|o| format!("{name}:{o}")).collect();
+                produced.push(widen::add_op(graph, &name, sub.op, ins, names)?);
+            }
+            let mut values = vec![];
+            for (o, src) in outs.into_iter().enumerate() {
+                let Some(src) = src else {
+                    values.push(None);
+                    continue;
+                };
+                let own = matches!(src, node::Src::Node(..));
+                let v = resolve(graph, &produced, src, usize::MAX, o)
+                    .ok_or_else(|| OpError::Invalid(format!("output {o} refers to a missing value")))?;
+                if own && !values.contains(&Some(v)) {
+                    graph.value_mut(v).name = output_name(n, o, &node_ref.name);
+                }
+                values.push(Some(v));
+            }
+            // An output the node does not produce must be unnamed in ONNX ("").
+            let mut ids = vec![];
+            for (o, v) in values.iter().enumerate() {
+                match (v, n.output.get(o).is_some_and(|s| !s.is_empty())) {
+                    (Some(v), _) => ids.push(*v),
+                    (None, false) => ids.push(
+                        values
+                            .iter()
+                            .flatten()
+                            .next()
+                            .copied()
+                            .ok_or_else(|| OpError::Invalid("the node produces no outputs".into()))?,
+                    ),
+                    (None, true) => return Err(OpError::Invalid(format!("output {o} is not produced"))),
+                }
+            }
+            Ok(ids)
+        }
+        Lowered::Op(op, slots) => {
+            let ir_inputs = slots.iter().map(|&s| inputs.get(s).copied().flatten()).collect();
+            let out_names = (0..op_outputs(&op, n)).map(|k| output_name(n, k, &node_ref.name)).collect();
+            widen::add_op(graph, &node_ref.name, op, ir_inputs, out_names)
+        }
+    });
+    bind_outputs(im, names, n, node_ref, result.map_err(control::Fault::Op))
+}
+
+/// Names a node's outputs, or records its failure.
+fn bind_outputs(
+    im: &mut Importer,
+    names: &mut HashMap<String, ValueId>,
+    n: &NodeProto,
+    node_ref: NodeRef,
+    result: Result<Vec<ValueId>, control::Fault>,
+) -> Result<(), Reported> {
+    match result {
+        Ok(outs) => {
+            for (k, v) in outs.into_iter().enumerate() {
+                if let Some(name) = n.output.get(k) {
+                    if !name.is_empty() {
+                        names.insert(name.clone(), v);
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            im.problems.push(match e {
+                control::Fault::Op(OpError::Invalid(detail)) => Problem::Invalid { node: node_ref, detail },
+                control::Fault::Op(OpError::Unsupported(detail)) => Problem::Unsupported { node: node_ref, detail },
+                control::Fault::Reported => return Err(Reported),
+            });
+            return Err(Reported);
+        }
+    }
+    Ok(())
 }
 
 /// How many IR outputs the op for this node should create: the op's own count, which

@@ -276,9 +276,10 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
 /// FlexAttention (ai.onnx.preview 1) without modifier subgraphs: scaled dot-product
 /// attention over 4-D inputs, as [`import_attention`] builds it.
 pub fn import_flex_attention(cx: &NodeCx) -> OpResult<Lowered> {
+    // With modifier subgraphs the front end imports it (`front::control`).
     for sub in ["score_mod", "prob_mod"] {
         if cx.has(sub) {
-            unsupported!("FlexAttention with a {sub} subgraph");
+            unsupported!("FlexAttention with a {sub} subgraph outside the front end");
         }
     }
     if cx.input(0).is_some_and(|q| q.ty.rank() != 4) {

@@ -215,3 +215,41 @@ pub fn import_reverse_sequence(cx: &NodeCx) -> OpResult<Lowered> {
     b.push(GatherElements { axis: ta }, vec![Src::In(0), idx]);
     Ok(Lowered::Nodes(b.nodes))
 }
+
+/// Compress with a constant condition (it fixes the output's shape, so a static
+/// module needs it at compile time): a Gather of the selected positions along `axis`,
+/// or of the flattened input without one. Positions past the condition's end are
+/// dropped, as ONNX specifies.
+pub fn import_compress(cx: &NodeCx) -> OpResult<Lowered> {
+    let Some(x) = cx.input(0) else { invalid!("input is required") };
+    let Some(cond) = cx.const_input(1, "the condition")? else { invalid!("condition is required") };
+    if cond.shape.len() != 1 {
+        invalid!("the condition must be 1-D, got shape {:?}", cond.shape);
+    }
+    let (axis, len) = if cx.has("axis") {
+        let a = cx.int("axis", 0)?;
+        let r = x.ty.rank() as i64;
+        if a < -r || a >= r {
+            invalid!("axis {a} is out of range for rank {r}");
+        }
+        let a = if a < 0 { a + r } else { a } as usize;
+        (Some(a), x.ty.shape[a])
+    } else {
+        (None, x.ty.numel())
+    };
+    if cond.numel() > len {
+        invalid!("the condition has {} entries but the axis has only {len}", cond.numel());
+    }
+    let indices: Vec<usize> = (0..cond.numel()).filter(|&i| cond.data.get_f64(i) != 0.0).collect();
+    if indices.is_empty() {
+        unsupported!("a condition that selects nothing (an empty output)");
+    }
+    let gather = super::layout::Gather { axis: axis.unwrap_or(0), indices_shape: vec![indices.len()], indices };
+    let mut b = Builder::default();
+    let src = match axis {
+        Some(_) => Src::In(0),
+        None => b.reshape(Src::In(0), vec![len]),
+    };
+    b.push(gather, vec![src]);
+    Ok(Lowered::Nodes(b.nodes))
+}

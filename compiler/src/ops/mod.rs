@@ -37,6 +37,7 @@ pub mod scatter;
 pub mod shape;
 pub mod signal;
 pub mod softmax;
+pub mod tfidf;
 pub mod topk;
 pub mod training;
 

@@ -6,8 +6,8 @@ use super::ml::{linear, prep, svm, tree};
 use super::{
     activation, attention, binary, bitwise, compose, compose_einsum, compose_grid as grid, compose_index as cindex,
     compose_norm as cnorm, compose_rnn as rnn, compose_spatial as spatial, conv, cumulative, gemm, index, layout,
-    logic, loss, lstm, norm, pool, quant, quant_float, reduce, resize, scatter, shape, signal, softmax, topk, training,
-    OpResult,
+    logic, loss, lstm, norm, pool, quant, quant_float, reduce, resize, scatter, shape, signal, softmax, tfidf, topk,
+    training, OpResult,
 };
 use crate::front::node::{Lowered, NodeCx};
 
@@ -89,6 +89,7 @@ pub static OPS: &[Entry] = &[
     e("Cast", 6, shape::import_cast, "between every numeric type and bool; f16/bf16 through f32"),
     e("CastLike", 15, shape::import_cast_like, "as Cast"),
     e("Clip", 6, activation::import_clip, "min/max as attributes (<11) or constant inputs; integers (12+)"),
+    e("Compress", 9, cindex::import_compress, "constant condition (it fixes the output shape); as a Gather"),
     e("Concat", 4, layout::import_concat, ""),
     e("Constant", 1, shape::import_constant, "tensor, scalar and list forms"),
     e("ConstantOfShape", 9, shape::import_constant_of_shape, "folded at compile time"),
@@ -117,6 +118,12 @@ pub static OPS: &[Entry] = &[
     e("HardSigmoid", 6, activation::import_unary, ""),
     e("HardSwish", 14, activation::import_unary, ""),
     e("Identity", 1, activation::import_identity, ""),
+    e(
+        "If",
+        1,
+        crate::front::control::import_in_front,
+        "constant condition: the taken branch only; run-time condition: both branches and a Where (outputs of one type)",
+    ),
     e("IsInf", 10, logic::import_classify, "detect_positive, detect_negative"),
     e("IsNaN", 9, logic::import_classify, ""),
     e("LayerNormalization", 17, norm::import_layer_norm, "f32; Mean and InvStdDev outputs"),
@@ -172,6 +179,12 @@ pub static OPS: &[Entry] = &[
     e("Scatter", 9, scatter::import_scatter_elements, "as ScatterElements"),
     e("ScatterElements", 11, scatter::import_scatter_elements, "run-time indices; every reduction"),
     e("ScatterND", 11, scatter::import_scatter_nd, "run-time indices; every reduction"),
+    e(
+        "Scan",
+        8,
+        crate::front::control::import_in_front,
+        "unrolled over the static sequence; both directions, any axes; opset 8 without sequence_lens",
+    ),
     e("Shape", 1, shape::import_shape, "folded (static shapes)"),
     e("Sigmoid", 6, activation::import_unary, ""),
     e("Size", 1, shape::import_size, "a constant (static shapes)"),
@@ -271,6 +284,12 @@ pub static OPS: &[Entry] = &[
     e("Upsample", 7, spatial::import_upsample, "nearest, whole-number scales; as Reshape and Expand"),
     e("GroupNormalization", 21, cnorm::import_group_norm, "f32; per-channel scale (opset 21); as ReduceMean and arithmetic"),
     e("InstanceNormalization", 6, cnorm::import_instance_norm, "f32; as ReduceMean and arithmetic"),
+    e(
+        "Loop",
+        1,
+        crate::front::control::import_in_front,
+        "constant trip count and conditions (folded per iteration); unrolled, scan outputs stacked",
+    ),
     e("LRN", 1, cnorm::import_lrn, "f32; the channel window sum as an average pool"),
     e("MeanVarianceNormalization", 9, cnorm::import_mvn, "f32; as ReduceMean and arithmetic"),
     e("GRU", 7, rnn::import_gru, "f32; unrolled; every direction and layout, linear_before_reset, default activations"),
@@ -329,6 +348,12 @@ pub static OPS: &[Entry] = &[
         signal::import_stft,
         "real signals; constant frame step and length; optional window; as matrix products",
     ),
+    e(
+        "TfIdfVectorizer",
+        9,
+        tfidf::import_tfidf,
+        "i32/i64 tokens (no string pools); TF, IDF, TFIDF; as gathers, comparisons and a matrix product",
+    ),
     tr("Adagrad", training::import_adagrad, "f32; run-time R and T"),
     tr("Adam", training::import_adam, "f32; run-time R and T (bias correction)"),
     tr("Momentum", training::import_momentum, "f32; standard and Nesterov; run-time R and T"),
@@ -339,7 +364,7 @@ pub static OPS: &[Entry] = &[
         since: 1,
         until: i64::MAX,
         import: attention::import_flex_attention,
-        notes: "without score_mod/prob_mod subgraphs; f64; f16/bf16 in f32",
+        notes: "f16/bf16 in f32; f64; score_mod/prob_mod subgraphs imported in place (f32, equal head counts)",
     },
 ];
 
@@ -355,6 +380,7 @@ pub static ATTRIBUTE_INPUTS: &[(&str, &[usize])] = &[
     ("CenterCropPad", &[1]),   // shape
     ("Clip", &[1, 2]),         // min, max (attributes before opset 11)
     ("Col2Im", &[1, 2]),       // image_shape, block_shape
+    ("Compress", &[1]),        // condition (fixes the output shape)
     ("ConstantOfShape", &[0]), // shape
     ("CumProd", &[1]),         // axis
     ("CumSum", &[1]),          // axis
@@ -363,6 +389,7 @@ pub static ATTRIBUTE_INPUTS: &[(&str, &[usize])] = &[
     ("Expand", &[1]),          // shape
     ("HammingWindow", &[0]),   // size
     ("HannWindow", &[0]),      // size
+    ("Loop", &[0, 1]),         // trip count and first condition (they fix the iterations)
     ("MaxUnpool", &[2]),       // output_shape
     ("MelWeightMatrix", &[0, 1, 2, 3, 4]),
     ("NonMaxSuppression", &[2, 3, 4]), // max boxes per class, IoU and score thresholds
@@ -392,6 +419,24 @@ pub static ATTRIBUTE_INPUTS: &[(&str, &[usize])] = &[
     ("Unsqueeze", &[1]), // axes
     ("Upsample", &[1]),  // scales
 ];
+
+/// Ops whose output size depends on the values of their data, which a static,
+/// allocation-free module cannot hold: by op type, the reason given for them.
+pub static DATA_DEPENDENT: &[(&str, &str)] = &[
+    ("NonMaxSuppression", "the number of selected boxes"),
+    ("NonZero", "the number of non-zero elements"),
+    ("Unique", "the number of distinct values"),
+];
+
+/// Why an op of the default domain cannot be compiled statically, if it is one of
+/// [`DATA_DEPENDENT`].
+pub fn data_dependent(op_type: &str) -> Option<String> {
+    DATA_DEPENDENT.iter().find(|(op, _)| *op == op_type).map(|(_, what)| {
+        format!(
+            "output size depends on the data ({what}); a static, allocation-free module needs every shape at compile time"
+        )
+    })
+}
 
 /// The attribute-like input slots of an op of the default domain ([`ATTRIBUTE_INPUTS`]).
 pub fn attribute_inputs(op_type: &str) -> &'static [usize] {

@@ -148,6 +148,8 @@ pub enum A {
     S(&'static str),
     Ss(Vec<&'static str>),
     Fs(Vec<f32>),
+    /// A subgraph (If's branches, Loop's and Scan's bodies).
+    G(Box<GraphProto>),
 }
 
 impl ModelBuilder {
@@ -221,6 +223,10 @@ impl ModelBuilder {
                     a.type_ = AttributeType::FLOATS.into();
                     a.floats = v;
                 }
+                A::G(g) => {
+                    a.type_ = AttributeType::GRAPH.into();
+                    a.g = Some(*g).into();
+                }
             }
             n.attribute.push(a);
         }
@@ -240,6 +246,19 @@ impl ModelBuilder {
     pub fn opset_import(mut self, domain: &str, v: i64) -> Self {
         self.extra_opsets.push((domain.to_string(), v));
         self
+    }
+
+    /// Adds an output declaration of another element type (ONNX element type code).
+    pub fn output_typed(mut self, name: &str, elem: i32, dims: &[Dim]) -> Self {
+        self.graph.output.push(value_info(name, elem, dims));
+        self
+    }
+
+    /// The graph alone, as the body of a control-flow node (the opset is the model's).
+    pub fn into_graph(self, name: &str) -> Box<GraphProto> {
+        let mut g = self.graph;
+        g.name = name.to_string();
+        Box::new(g)
     }
 
     /// The encoded model.
