@@ -1,6 +1,7 @@
 //! Kernel families the JIT emits as shape-specialised cranelift loops instead of
 //! calling the runtime: data movement (`copy`, `fill`, `copy_strided`, `gather` by
-//! constant indices), `clamp_f32`, `binary_f32` for Add, Sub, Mul, Div, Max, Min and
+//! constant indices; [`gather`]: `gather_indexed` and `gather_elements`, indices as
+//! data), `clamp_f32`, `binary_f32` for Add, Sub, Mul, Div, Max, Min and
 //! PRelu (with its fused clamp), the unary functions ([`unary`]: `unary_f32`, every
 //! function, and `unary_int`), the reductions ([`reduce`]: `reduce_f32` but LogSumExp,
 //! `mean_axis_f32`, `max_axis_f32`, `arg_reduce_f32`) and pooling ([`pool`]). Each
@@ -10,6 +11,7 @@
 //! ([`scalar`]) — and, like the kernel, does nothing when the operands disagree with
 //! the parameters, decided here, at compile time, since every length is known.
 
+mod gather;
 mod pool;
 mod quant;
 mod reduce;
@@ -43,7 +45,11 @@ pub fn emits(call: &KernelCall) -> bool {
             }
             Kernel::BinaryF32 { op, .. } => binary_emitted(*op),
             Kernel::ReduceF32 { op, .. } => reduce::reduce_emitted(*op),
-            Kernel::Gather { indices, .. } => indices.len() <= MAX_GATHER_UNROLL,
+            Kernel::Gather { t, indices, .. } => plain(*t) && indices.len() <= MAX_GATHER_UNROLL,
+            Kernel::GatherIndexed { t, i, .. } => plain(*t) && gather::index_emitted(*i),
+            Kernel::GatherElements { t, i, p } => {
+                plain(*t) && gather::index_emitted(*i) && gather::elements_fit(p, call.reads[0].len)
+            }
             Kernel::Quantize { p, scales, zps, .. } | Kernel::Dequantize { p, scales, zps, .. } => {
                 quant::emitted(&call.kernel)
                     && scales.len() >= p.len
@@ -56,6 +62,13 @@ pub fn emits(call: &KernelCall) -> bool {
             Kernel::AddQ8 { .. } | Kernel::MulQ8 { .. } | Kernel::LookupQ8 { .. } => quant::emitted(&call.kernel),
             _ => false,
         }
+}
+
+/// The element types the runtime's generic data-movement kernels are instantiated for
+/// (the JIT emits no more than it could call).
+fn plain(t: DType) -> bool {
+    use DType as D;
+    matches!(t, D::F32 | D::F64 | D::I8 | D::U8 | D::I16 | D::U16 | D::I32 | D::U32 | D::I64 | D::U64)
 }
 
 /// Most constant indices a `gather` is emitted for (its index loop is unrolled).
@@ -228,6 +241,17 @@ pub fn emit(
         Kernel::Gather { t, p, indices } => {
             let ((x, xo), (y, yo)) = (ops[0], ops[1]);
             gather(b, p, indices, t.size() as u64, (x, xo.len), (y, yo.len));
+        }
+        Kernel::GatherIndexed { t, i, p } => {
+            let x = (ops[0].0, ops[0].1.len);
+            let idx = (ops[1].0, ops[1].1.len);
+            let y = (ops[2].0, ops[2].1.len);
+            gather::indexed(b, p, *i, elem_bytes(*t), x, idx, y);
+        }
+        Kernel::GatherElements { t, i, p } => {
+            let idx = (ops[1].0, ops[1].1.len);
+            let y = (ops[2].0, ops[2].1.len);
+            gather::elements(b, p, *i, elem_bytes(*t), ops[0].0, idx, y);
         }
         Kernel::Quantize { to, p, .. } => {
             let c = consts.unwrap_or_else(|| zero(b));
