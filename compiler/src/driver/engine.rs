@@ -99,8 +99,11 @@ pub fn locate_with(c: &Compilation, inputs: &[Tensor], quiet: bool, jit: JitOpti
             message.push_str(&format!("; earlier steps differ only within tolerance, the first being {}", name(f)));
         }
         // Emitted loop or kernel build? The JIT calling the runtime for every call.
-        let mut calls =
-            Jit::with_options(&c.program, c.target, JitOptions { observed: true, loops: false, ..JitOptions::default() })?;
+        let mut calls = Jit::with_options(
+            &c.program,
+            c.target,
+            JitOptions { observed: true, loops: false, ..JitOptions::default() },
+        )?;
         let (_, reference) = calls.run_observed(inputs)?;
         let same_step = |x: &[Vec<u8>]| reference.get(s).is_some_and(|y| y.as_slice() == x);
         message.push_str(if same_step(j) {

@@ -2,7 +2,8 @@
 //! calling the runtime: data movement (`copy`, `fill`, `copy_strided`, `gather` by
 //! constant indices; [`gather`]: `gather_indexed` and `gather_elements`, indices as
 //! data), `clamp_f32`, `binary_f32` for Add, Sub, Mul, Div, Max, Min and
-//! PRelu (with its fused clamp), the unary functions ([`unary`]: `unary_f32`, every
+//! PRelu (with its fused clamp), `binary_int` for Add, Sub, Mul, Max, Min and PRelu
+//! (wrapping), the unary functions ([`unary`]: `unary_f32`, every
 //! function, and `unary_int`), the reductions ([`reduce`]: `reduce_f32` but LogSumExp,
 //! `mean_axis_f32`, `max_axis_f32`, `arg_reduce_f32`) and pooling ([`pool`]). Each
 //! emitted loop computes exactly what the portable kernel computes — the same IEEE
@@ -19,11 +20,11 @@ pub mod scalar;
 mod unary;
 
 use super::{elem_bytes, int_type};
+use crate::ir::DType;
 use crate::lower::{Isa, Kernel, KernelCall, Operand};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlags, Value};
 use cranelift_frontend::FunctionBuilder;
-use crate::ir::DType;
 use tinyops_runtime::kernels::{BinaryOp, Broadcast, Clamp, Gather, Strided, MAX_RANK};
 
 /// True when the call is emitted as loops rather than called.
@@ -41,9 +42,20 @@ pub fn emits(call: &KernelCall) -> bool {
             Kernel::MaxPool2dF32 { p } | Kernel::AvgPool2dF32 { p } => pool::emitted(p),
             Kernel::MaxPool2dQ8 { t, p } => matches!(t, DType::I8 | DType::U8) && pool::emitted(p),
             Kernel::UnaryInt { t, .. } => {
-                matches!(t, DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32 | DType::U32 | DType::I64 | DType::U64)
+                matches!(
+                    t,
+                    DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32 | DType::U32 | DType::I64 | DType::U64
+                )
             }
             Kernel::BinaryF32 { op, .. } => binary_emitted(*op),
+            Kernel::BinaryInt { t, op, .. } => {
+                plain(*t)
+                    && !t.is_float()
+                    && matches!(
+                        op,
+                        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min | BinaryOp::PRelu
+                    )
+            }
             Kernel::ReduceF32 { op, .. } => reduce::reduce_emitted(*op),
             Kernel::Gather { t, indices, .. } => plain(*t) && indices.len() <= MAX_GATHER_UNROLL,
             Kernel::GatherIndexed { t, i, .. } => plain(*t) && gather::index_emitted(*i),
@@ -241,6 +253,12 @@ pub fn emit(
         Kernel::Gather { t, p, indices } => {
             let ((x, xo), (y, yo)) = (ops[0], ops[1]);
             gather(b, p, indices, t.size() as u64, (x, xo.len), (y, yo.len));
+        }
+        Kernel::BinaryInt { t, p, op } => {
+            let ((a, ao), (bb, bo), (y, yo)) = (ops[0], ops[1], ops[2]);
+            if broadcast_fits(p, ao.len, bo.len, yo.len) {
+                binary_int(b, p, *op, *t, [a, bb, y]);
+            }
         }
         Kernel::GatherIndexed { t, i, p } => {
             let x = (ops[0].0, ops[0].1.len);
@@ -459,6 +477,46 @@ fn binary(b: &mut FunctionBuilder, p: &Broadcast, op: BinaryOp, act: Clamp, base
             other => unreachable!("{other:?} is not emitted"),
         };
         let v = clamp_value(b, act, lo, hi, v);
+        b.ins().store(flags(), v, py, 0);
+    });
+}
+
+/// `y = op(a, b)` on integers of type `t` over a broadcast, wrapping as `binary_int`'s
+/// `Int` methods: Add, Sub, Mul, Max, Min and PRelu.
+fn binary_int(b: &mut FunctionBuilder, p: &Broadcast, op: BinaryOp, t: DType, base: [Value; 3]) {
+    let rank = p.rank;
+    let shape = &p.shape[..rank];
+    let es = t.size() as i64;
+    let ty = int_type(t.size() as u8);
+    let signed = matches!(t, DType::I8 | DType::I16 | DType::I32 | DType::I64);
+    let mut ys = [0usize; MAX_RANK];
+    let mut run = 1;
+    for d in (0..rank).rev() {
+        ys[d] = run;
+        run *= shape[d];
+    }
+    let strides: Vec<[i64; 3]> =
+        (0..rank).map(|d| [p.a[d] as i64 * es, p.b[d] as i64 * es, ys[d] as i64 * es]).collect();
+    nest(b, shape, &strides, 0, base, &mut |b, [pa, pb, py]| {
+        let x = b.ins().load(ty, flags(), pa, 0);
+        let z = b.ins().load(ty, flags(), pb, 0);
+        let v = match op {
+            BinaryOp::Add => b.ins().iadd(x, z),
+            BinaryOp::Sub => b.ins().isub(x, z),
+            BinaryOp::Mul => b.ins().imul(x, z),
+            BinaryOp::Max if signed => b.ins().smax(x, z),
+            BinaryOp::Max => b.ins().umax(x, z),
+            BinaryOp::Min if signed => b.ins().smin(x, z),
+            BinaryOp::Min => b.ins().umin(x, z),
+            BinaryOp::PRelu if signed => {
+                // x < 0 ? x·s : x
+                let m = b.ins().imul(x, z);
+                let neg = b.ins().icmp_imm(IntCC::SignedLessThan, x, 0);
+                b.ins().select(neg, m, x)
+            }
+            BinaryOp::PRelu => x,
+            other => unreachable!("{other:?} on integers is not emitted"),
+        };
         b.ins().store(flags(), v, py, 0);
     });
 }

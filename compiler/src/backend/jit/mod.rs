@@ -178,8 +178,13 @@ impl Drop for Engine {
 /// How one kernel call is carried out.
 enum How {
     /// Emitted loops, reading their constants (if any) at this offset of the weights.
-    Emit { consts: Option<usize> },
-    Call { symbol: String, kernel: usize },
+    Emit {
+        consts: Option<usize>,
+    },
+    Call {
+        symbol: String,
+        kernel: usize,
+    },
 }
 
 /// A shim's symbol: its table name made an identifier.
@@ -388,7 +393,8 @@ impl Engine {
                     }
                 }
                 if opts.perturb == Some(s) {
-                    let first = step.calls.iter().flat_map(|c| &c.writes).find(|o| o.len > 0 && o.place != Place::Empty);
+                    let first =
+                        step.calls.iter().flat_map(|c| &c.writes).find(|o| o.len > 0 && o.place != Place::Empty);
                     if let Some(op) = first {
                         let at = addr(&mut b, op);
                         let top = op.dtype.size().max(1) as i32 - 1;

@@ -281,9 +281,12 @@ pub fn generate(
     let mut body = TokenStream::new();
     let mut uses_arena = false;
     // What each step shows an observer's `memory`: the arena and every output, as bytes.
-    let touches_arena = p.steps.iter().flat_map(|s| &s.calls).flat_map(|c| c.reads.iter().chain(&c.writes)).any(|o| {
-        matches!(o.place, Place::Arena { .. })
-    });
+    let touches_arena = p
+        .steps
+        .iter()
+        .flat_map(|s| &s.calls)
+        .flat_map(|c| c.reads.iter().chain(&c.writes))
+        .any(|o| matches!(o.place, Place::Arena { .. }));
     let arena_view = if touches_arena { quote!(&*arena) } else { quote!(&self.arena.0 .0) };
     let out_views: Vec<TokenStream> = names.outputs.iter().map(|id| quote!(rt::arena::as_bytes(&#id[..]))).collect();
     for (i, step) in p.steps.iter().enumerate() {

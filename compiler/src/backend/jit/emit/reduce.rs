@@ -136,7 +136,14 @@ pub fn arg_f32(b: &mut FunctionBuilder, p: &Axis, max: bool, last: bool, x: (Val
 
 /// `reduce_f32` with operation `op` (not LogSumExp): nested loops over the kept axes,
 /// then over the reduced ones, both in row-major order as the kernel's odometers.
-pub fn reduce_f32(b: &mut FunctionBuilder, fns: &Scalars, p: &Reduce, op: ReduceOp, x: (Value, usize), y: (Value, usize)) {
+pub fn reduce_f32(
+    b: &mut FunctionBuilder,
+    fns: &Scalars,
+    p: &Reduce,
+    op: ReduceOp,
+    x: (Value, usize),
+    y: (Value, usize),
+) {
     if p.rank == 0 || p.rank > MAX_RANK {
         return;
     }
@@ -240,4 +247,3 @@ fn nest_axes(
         nest_axes(b, rest, a, body);
     });
 }
-
