@@ -141,6 +141,16 @@ pub struct KernelCall {
     pub writes: Vec<Operand>,
 }
 
+impl KernelCall {
+    /// The compile-time form of the call's kernel, when its implementation has
+    /// several paths chosen by constants the compiler knows: the backend calls the
+    /// kernel's `<function>_form` entry with it as the last generic argument, so
+    /// only that path is linked (see [`isa::form`]).
+    pub fn form(&self) -> Option<u8> {
+        isa::form(self.isa, &self.kernel)
+    }
+}
+
 /// The calls that compute one node.
 #[derive(Debug, Clone)]
 pub struct Step {

@@ -243,6 +243,80 @@ pub fn arm_dsp_conv2d_paired(p: &Conv2d, mult: &[i32], shift: &[i32], out: &QOut
         && arm_dsp_output_stage(mult, shift, out, p.out_c).is_some()
 }
 
+/// The paths the Arm DSP convolution (`arm_dsp::conv2d_q8_form`) can take, as bits
+/// of its `FORM` parameter, and [`of`](arm_dsp_conv_form::of), which gives them for a
+/// layer. Every path is a property of the layer's shape and quantisation constants,
+/// so the compiler computes the form at compile time and a firmware links only the
+/// paths its layers take.
+pub mod arm_dsp_conv_form {
+    use super::{arm_dsp_conv2d_paired, arm_dsp_output_stage};
+    use crate::kernels::Conv2d;
+    use crate::quant::QOut;
+
+    /// The input channel count is a multiple of 4: receptive fields are widened
+    /// straight from the input (no `im2col` copy).
+    pub const DIRECT: u8 = 1;
+    /// Weights in [`paired_words`](super::paired_words) form
+    /// ([`arm_dsp_conv2d_paired`]).
+    pub const PAIRED: u8 = 2;
+    /// The whole-row path: one asm routine computes every full channel pair.
+    pub const ROW: u8 = 4;
+    /// (With [`ROW`]) the output zero point folds into the rounding terms.
+    pub const FOLD: u8 = 8;
+    /// (Without [`ROW`] and [`PAIRED`]) every channel on the fast requantisation
+    /// path and the full i8 clamp.
+    pub const PLAIN: u8 = 16;
+    /// (With [`ROW`]) an odd output channel count: the last channel apart.
+    pub const ODD: u8 = 32;
+
+    /// The form of a layer: the whole-row path when at least one full channel pair
+    /// exists and the output stage folds or the weights pair up; otherwise the
+    /// paired weights' general path, or per channel pair (plain when the output
+    /// stage takes the short form).
+    pub fn of(p: &Conv2d, mult: &[i32], shift: &[i32], out: &QOut) -> u8 {
+        let stage = arm_dsp_output_stage(mult, shift, out, p.out_c);
+        let paired = arm_dsp_conv2d_paired(p, mult, shift, out);
+        let fold = stage == Some(true);
+        let row = p.out_c / 2 > 0 && (fold || paired);
+        let plain = !row && !paired && stage.is_some();
+        let bit = |on: bool, b: u8| if on { b } else { 0 };
+        bit(p.in_c % 4 == 0, DIRECT)
+            | bit(paired, PAIRED)
+            | bit(row, ROW)
+            | bit(row && fold, FOLD)
+            | bit(plain, PLAIN)
+            | bit(row && p.out_c % 2 == 1, ODD)
+    }
+}
+
+/// The paths the Arm DSP depthwise convolution (`arm_dsp::depthwise_conv2d_q8_form`)
+/// can take, as bits of its `FORM` parameter, and [`of`](arm_dsp_depthwise_form::of),
+/// which gives them for a layer (computed by the compiler, like
+/// [`arm_dsp_conv_form`]).
+pub mod arm_dsp_depthwise_form {
+    use super::arm_dsp_output_stage;
+    use crate::kernels::Conv2d;
+    use crate::quant::QOut;
+
+    /// The whole-pixel path: every full group of four channels folds its output
+    /// stage, and one asm routine computes them all.
+    pub const ROW: u8 = 1;
+    /// (Without [`ROW`]) every channel on the fast requantisation path and the full
+    /// i8 clamp.
+    pub const PLAIN: u8 = 2;
+    /// The channel count is not a multiple of 4: the last channels one at a time.
+    pub const TAIL: u8 = 4;
+
+    /// The form of a depthwise layer of `p.in_c` channels.
+    pub fn of(p: &Conv2d, mult: &[i32], shift: &[i32], out: &QOut) -> u8 {
+        let (c, full) = (p.in_c, p.in_c / 4);
+        let row = full > 0 && arm_dsp_output_stage(mult, shift, out, 4 * full) == Some(true);
+        let plain = !row && arm_dsp_output_stage(mult, shift, out, c).is_some();
+        let bit = |on: bool, b: u8| if on { b } else { 0 };
+        bit(row, ROW) | bit(plain, PLAIN) | bit(c % 4 != 0, TAIL)
+    }
+}
+
 /// Elements of [`arm_dsp_conv2d_weights`]' output (`paired`: from
 /// [`arm_dsp_conv2d_paired`]).
 pub const fn arm_dsp_conv2d_weights_len(p: &Conv2d, paired: bool) -> usize {

@@ -426,13 +426,16 @@ use quote::ToTokens;
 /// writes, in signature order).
 pub fn statement(call: &KernelCall, operands: Vec<TokenStream>) -> TokenStream {
     let module = format_ident!("{}", call.isa.module());
-    let function = format_ident!("{}", call.kernel.family().function());
-    let types = call.kernel.type_args();
-    let turbofish = if types.is_empty() {
-        quote!()
-    } else {
-        let ts = types.into_iter().map(elem);
-        quote!(::<#(#ts),*>)
+    let family = call.kernel.family().function();
+    let types = call.kernel.type_args().into_iter().map(elem);
+    let (function, turbofish) = match call.form() {
+        // A kernel with compile-time paths: its `_form` entry, the form last.
+        Some(form) => {
+            let form = Literal::u8_unsuffixed(form);
+            (format_ident!("{family}_form"), quote!(::<#(#types,)* #form>))
+        }
+        None if call.kernel.type_args().is_empty() => (format_ident!("{family}"), quote!()),
+        None => (format_ident!("{family}"), quote!(::<#(#types),*>)),
     };
     let args = params(&call.kernel).into_iter().chain(operands);
     quote!(rt::kernels::#module::#function #turbofish(#(#args),*);)

@@ -115,6 +115,19 @@ fn pool_scratch(k: &Kernel) -> usize {
     }
 }
 
+/// The compile-time form of an Arm DSP convolution or depthwise convolution
+/// (`pack::arm_dsp_conv_form::of`, `pack::arm_dsp_depthwise_form::of`, which the
+/// kernels check it against).
+pub(super) fn form(k: &Kernel) -> Option<u8> {
+    match k {
+        Kernel::Conv2dQ8 { p, out, mults, shifts, .. } => Some(pack::arm_dsp_conv_form::of(p, mults, shifts, out)),
+        Kernel::DepthwiseConv2dQ8 { p, out, mults, shifts, .. } => {
+            Some(pack::arm_dsp_depthwise_form::of(p, mults, shifts, out))
+        }
+        _ => None,
+    }
+}
+
 const DSP: &[Feature] = &[Feature::ArmDsp];
 
 /// The DSP implementations.

@@ -126,6 +126,16 @@ pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
         .chain(portable::IMPLEMENTATIONS)
 }
 
+/// The form an implementation with compile-time paths takes for `kernel` (see
+/// [`crate::lower::KernelCall::form`]): today the Arm DSP convolutions, whose paths
+/// depend on the layer's shape and quantisation constants only.
+pub fn form(isa: Isa, kernel: &Kernel) -> Option<u8> {
+    match isa {
+        Isa::ArmDsp => arm_dsp::form(kernel),
+        _ => None,
+    }
+}
+
 /// A 1×1 int8 convolution (2 → 3 channels, input zero point 10) and its parameters:
 /// the ISA selectors' packing tests start from it.
 #[cfg(test)]

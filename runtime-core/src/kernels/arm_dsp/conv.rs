@@ -20,8 +20,8 @@ use super::insn::{
 };
 use super::requant;
 use crate::kernels::pack::{
-    arm_dsp_conv2d_paired, arm_dsp_conv2d_scratch, arm_dsp_conv2d_weights_len, arm_dsp_depthwise_scratch,
-    arm_dsp_output_stage, round4, round_to, ARM_DSP_GEMM_STEP,
+    arm_dsp_conv2d_scratch, arm_dsp_conv2d_weights_len, arm_dsp_conv_form, arm_dsp_depthwise_form,
+    arm_dsp_depthwise_scratch, round4, round_to, ARM_DSP_GEMM_STEP,
 };
 use crate::kernels::Conv2d;
 use crate::quant::{QOut, Weight, Q8};
@@ -191,6 +191,8 @@ fn channels<const PLAIN: bool>(
 /// in channel pairs, `bias` with the zero point folded in (both by the compiler),
 /// `acc` scratch of [`arm_dsp_conv2d_scratch`] words. Other element types or grouped
 /// convolutions leave `y` untouched (the compiler never chooses this kernel for them).
+/// Takes the path [`arm_dsp_conv_form::of`] gives at run time; the compiler calls
+/// [`conv2d_q8_form`] with the form instead, so that only that path is linked.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     p: &Conv2d,
@@ -204,12 +206,63 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     acc: &mut [i32],
     y: &mut [Y],
 ) {
+    let f = arm_dsp_conv_form::of(p, mult, shift, out);
+    macro_rules! dispatch {
+        ($($path:expr),*) => {
+            $(
+                if f == $path {
+                    return conv2d_q8_form::<X, W, Y, { $path }>(p, x_zp, out, mult, shift, x, w, bias, acc, y);
+                }
+                if f == $path | arm_dsp_conv_form::DIRECT {
+                    return conv2d_q8_form::<X, W, Y, { $path | arm_dsp_conv_form::DIRECT }>(
+                        p, x_zp, out, mult, shift, x, w, bias, acc, y,
+                    );
+                }
+            )*
+        };
+    }
+    use arm_dsp_conv_form::*;
+    dispatch!(
+        ROW | PAIRED | FOLD,
+        ROW | PAIRED | FOLD | ODD,
+        ROW | PAIRED,
+        ROW | PAIRED | ODD,
+        PAIRED,
+        ROW | FOLD,
+        ROW | FOLD | ODD,
+        PLAIN,
+        0
+    );
+}
+
+/// [`conv2d_q8`] for layers of form `FORM` (from [`arm_dsp_conv_form::of`], computed by the
+/// compiler): only that path is compiled. Parameters of another form leave `y`
+/// untouched.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
     let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let (direct, paired, row) = (
+        FORM & arm_dsp_conv_form::DIRECT != 0,
+        FORM & arm_dsp_conv_form::PAIRED != 0,
+        FORM & arm_dsp_conv_form::ROW != 0,
+    );
+    let (fold, plain, odd) =
+        (FORM & arm_dsp_conv_form::FOLD != 0, FORM & arm_dsp_conv_form::PLAIN != 0, FORM & arm_dsp_conv_form::ODD != 0);
     let k = p.k_h * p.k_w * p.in_c;
     let k4 = round4(k);
     let k8 = round_to(k, ARM_DSP_GEMM_STEP);
     let pairs = p.out_c.div_ceil(2);
-    let paired = arm_dsp_conv2d_paired(p, mult, shift, out);
     if p.groups != 1
         || !p.is_valid()
         || k == 0
@@ -220,6 +273,7 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         || mult.is_empty()
         || shift.is_empty()
         || !(-128..=127).contains(&x_zp)
+        || arm_dsp_conv_form::of(p, mult, shift, out) != FORM
     {
         return;
     }
@@ -239,17 +293,22 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     else {
         return;
     };
-    // The whole-row path: every channel's output stage folds (fast requantisation,
-    // full i8 range), and one asm routine computes all full channel pairs per call.
+    // The whole-row path: every channel's output stage takes the form `row_stage`
+    // gives (checked above with the form), and one asm routine computes all full
+    // channel pairs per call.
     let full_pairs = p.out_c / 2;
-    let fold = arm_dsp_output_stage(mult, shift, out, p.out_c) == Some(true);
-    let row = full_pairs > 0 && (fold || paired) && row_table(mult, shift, out, bias, p.out_c, fold, table);
-    let plain = !row && !paired && requant::fill(mult, shift, p.out_c, table) && requant::full_range(out);
+    if row {
+        // (The form implies the table fills; the check keeps a wrong form harmless.)
+        if !row_table(mult, shift, out, bias, p.out_c, fold, table) {
+            return;
+        }
+    } else if !paired {
+        requant::fill(mult, shift, p.out_c, table);
+    }
     // Groups of 4 inputs the kernels run over: the paired form pads to an even count.
     let groups = if paired { k8 / 4 } else { k4 / 4 };
     let zp = x_zp as i8;
     let zpw = (zp as i16 as u16 as u32) * 0x0001_0001;
-    let direct = p.in_c % 4 == 0;
     let pixels = p.out_h * p.out_w;
     let c = p.out_c;
     for n in 0..p.batch {
@@ -306,7 +365,7 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                     // 2·groups per channel pair and `table` 8 per pair (all
                     // word-aligned); `ya` and `yb` hold `c ≥ 2·full_pairs ≥ 2` bytes.
                     unsafe { routine(&r) };
-                    if c % 2 == 1 {
+                    if odd {
                         // The last pair (its second channel is padding) into a spare pair.
                         let mut last = [0i8; 4];
                         r.w = words.as_ptr().wrapping_add(2 * groups * full_pairs);
@@ -343,7 +402,7 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 // per channel pair and `table` 8 per full pair (all word-aligned);
                 // `ya` and `yb` hold `c ≥ 2·full_pairs ≥ 2` bytes.
                 unsafe { conv_row(&r) };
-                if c % 2 == 1 {
+                if odd {
                     last_channel(cols, words, groups, bias, mult, shift, out, ya, yb);
                 }
             } else if plain {
@@ -403,10 +462,27 @@ fn paired_general(
 /// Words per channel pair of the whole-row table (see [`Row::table`]).
 const ROW_WORDS: usize = 8;
 
+/// The whole-row table's output stage for channel `c` of `channels` (`[mult, rnd, t]`;
+/// a padding channel past the last gets a harmless stage), the output zero point
+/// folded into the rounding term when `fold`; `None` when the channel's output stage
+/// does not take that form.
+fn row_stage(mult: &[i32], shift: &[i32], out: &QOut, channels: usize, fold: bool, c: usize) -> Option<[i32; 3]> {
+    if c >= channels {
+        return Some([0, 0, 1]);
+    }
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let i = if per_channel { c } else { 0 };
+    let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+    if fold {
+        requant::Folded::of(ch, out).map(|f| [f.mult, f.rnd, f.t])
+    } else {
+        ch.fast().filter(|_| requant::full_range(out))
+    }
+}
+
 /// Fills the whole-row table for every channel pair (`channels` rounded up to a
-/// pair; a padding channel gets a harmless stage), the output zero point folded into
-/// the rounding terms when `fold`; false when some channel's output stage does not
-/// take that form (then the table is only partly written).
+/// pair) from [`row_stage`]; false when some channel's output stage does not take
+/// that form (then the table is only partly written).
 fn row_table(
     mult: &[i32],
     shift: &[i32],
@@ -416,19 +492,7 @@ fn row_table(
     fold: bool,
     table: &mut [i32],
 ) -> bool {
-    let per_channel = mult.len() >= channels && shift.len() >= channels;
-    let stage = |c: usize| {
-        if c >= channels {
-            return Some([0, 0, 1]);
-        }
-        let i = if per_channel { c } else { 0 };
-        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-        if fold {
-            requant::Folded::of(ch, out).map(|f| [f.mult, f.rnd, f.t])
-        } else {
-            ch.fast().filter(|_| requant::full_range(out))
-        }
-    };
+    let stage = |c: usize| row_stage(mult, shift, out, channels, fold, c);
     let pairs = channels.div_ceil(2);
     let rows = table.as_chunks_mut::<ROW_WORDS>().0.iter_mut().zip(bias.as_chunks::<2>().0);
     let mut filled = 0;
@@ -518,6 +582,41 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     acc: &mut [i32],
     y: &mut [Y],
 ) {
+    let f = arm_dsp_depthwise_form::of(p, mult, shift, out);
+    macro_rules! dispatch {
+        ($($path:expr),*) => {
+            $(
+                if f == $path {
+                    return depthwise_conv2d_q8_form::<X, W, Y, { $path }>(p, x_zp, out, mult, shift, x, w, bias, acc, y);
+                }
+                if f == $path | arm_dsp_depthwise_form::TAIL {
+                    return depthwise_conv2d_q8_form::<X, W, Y, { $path | arm_dsp_depthwise_form::TAIL }>(
+                        p, x_zp, out, mult, shift, x, w, bias, acc, y,
+                    );
+                }
+            )*
+        };
+    }
+    use arm_dsp_depthwise_form::*;
+    dispatch!(ROW, PLAIN, 0);
+}
+
+/// [`depthwise_conv2d_q8`] for layers of form `FORM` (from
+/// [`arm_dsp_depthwise_form::of`], computed by the compiler): only that path is
+/// compiled. Parameters of another form leave `y` untouched.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
     let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
     let c = p.in_c;
     let c4 = round4(c);
@@ -534,9 +633,15 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         || mult.is_empty()
         || shift.is_empty()
         || !(-128..=127).contains(&x_zp)
+        || arm_dsp_depthwise_form::of(p, mult, shift, out) != FORM
     {
         return;
     }
+    let (row, plain, tail) = (
+        FORM & arm_dsp_depthwise_form::ROW != 0,
+        FORM & arm_dsp_depthwise_form::PLAIN != 0,
+        FORM & arm_dsp_depthwise_form::TAIL != 0,
+    );
     let Some(scratch) = acc.get_mut(..arm_dsp_depthwise_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
     let Some((table, rest)) = scratch.split_at_mut_checked(4 * c4) else { return };
@@ -545,8 +650,14 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     // The whole-pixel path: every channel's output stage folds, and `depthwise_row`
     // computes all full groups of four channels in one call.
     let full = c / 4;
-    let row = full > 0 && depthwise_table(mult, shift, out, bias, full, table);
-    let plain = !row && requant::fill(mult, shift, c, table) && requant::full_range(out);
+    if row {
+        // (The form implies the table fills; the check keeps a wrong form harmless.)
+        if !depthwise_table(mult, shift, out, bias, full, table) {
+            return;
+        }
+    } else {
+        requant::fill(mult, shift, c, table);
+    }
     let channel = |ch: usize| {
         if row {
             let i = if mult.len() >= c && shift.len() >= c { ch } else { 0 };
@@ -630,7 +741,7 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 }
                 // Channels past the last full group, one at a time.
                 let full = y4.len();
-                for (j, v) in y1.iter_mut().enumerate() {
+                for (j, v) in y1.iter_mut().enumerate().take(if tail { 3 } else { 0 }) {
                     let ch = 4 * full + j;
                     let mut a = bias.get(ch).copied().unwrap_or(0);
                     for (t, &off) in offs.iter().enumerate() {
