@@ -75,6 +75,15 @@ pub trait Observer {
     fn before(&mut self, step: usize, node: &'static str, op: &'static str) {
         let _ = (step, node, op);
     }
+    /// Called after step `step` has run (just before [`Observer::after`]) with the
+    /// memory the model has written so far: its whole arena and each output, as bytes.
+    /// A host harness reads a step's intermediates through it (`tinyops verify
+    /// --engine both` locates where two engines part); the default does nothing and
+    /// inlines away, so timing observers and `run` pay nothing for it.
+    #[inline(always)]
+    fn memory(&mut self, step: usize, arena: &[u8], outputs: &[&[u8]]) {
+        let _ = (step, arena, outputs);
+    }
     /// Called after step `step`.
     #[inline(always)]
     fn after(&mut self, step: usize) {

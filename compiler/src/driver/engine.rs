@@ -2,7 +2,7 @@
 //! built by cargo, run in a harness process) or the JIT (cranelift, in process) — and
 //! how the outputs of the two are compared element by element.
 
-use crate::backend::jit::Engine as Jit;
+use crate::backend::jit::{Engine as Jit, JitOptions};
 use crate::error::Result;
 use crate::ir::{Data, Tensor};
 use crate::Compilation;
@@ -31,30 +31,95 @@ pub fn run_jit(c: &Compilation, sets: &[&[Tensor]]) -> Result<(f64, Vec<Vec<Tens
     Ok((build, outs))
 }
 
-/// Where a difference between the engines starts, for one data set: the JIT is run
-/// step by step twice — with its emitted loops, and calling the runtime's kernel for
-/// every call (the code the Rust backend calls) — and the first step whose written
-/// operands differ is named. When none differs, the loops are not the cause: the
-/// difference comes from how the host build of the kernels and the generated crate's
-/// build of them were compiled. (The generated Rust reports step boundaries to an
-/// observer but not its arena, so its own intermediates cannot be read.)
-pub fn locate(c: &Compilation, inputs: &[Tensor]) -> Result<String> {
-    use crate::backend::jit::JitOptions;
-    let mut loops = Jit::with_options(&c.program, c.target, JitOptions { observed: true, loops: true })?;
-    let mut calls = Jit::with_options(&c.program, c.target, JitOptions { observed: true, loops: false })?;
-    let (_, a) = loops.run_observed(inputs)?;
-    let (_, b) = calls.run_observed(inputs)?;
-    for (s, (x, y)) in a.iter().zip(&b).enumerate() {
-        if x != y {
-            let step = &c.program.steps[s];
-            return Ok(format!(
-                "step {s}, node `{}` (op {}, {}): the JIT's emitted loops write other bytes than the runtime's kernels",
-                step.node, step.op, step.signature
-            ));
+/// Where two engines part for one data set (see [`locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// The first step whose written operands differ beyond the tolerance of [`diff`]
+    /// (`None`: no step does).
+    pub step: Option<usize>,
+    /// The first step whose written bytes differ at all (at or before `step`).
+    pub first_bits: Option<usize>,
+    /// What it means, for a report.
+    pub message: String,
+}
+
+/// Where a difference between the engines starts, for one data set: the Rust backend's
+/// harness (`--trace`, through `Observer::memory`) and the JIT (observed) both report
+/// the bytes every step wrote, and the first step whose written operands differ —
+/// integers in any bit, floats beyond 4 ULP and 1e-6 — is named, with its node and op.
+/// The JIT is also run calling the runtime's kernel for every call (no emitted loops),
+/// which tells an emitted loop's difference from one between the two builds of a kernel.
+pub fn locate(c: &Compilation, inputs: &[Tensor], quiet: bool) -> Result<String> {
+    let opts = JitOptions { observed: true, ..JitOptions::default() };
+    Ok(locate_with(c, inputs, quiet, opts)?.message)
+}
+
+/// [`locate`] against a JIT built with `jit` (observed is forced on).
+pub fn locate_with(c: &Compilation, inputs: &[Tensor], quiet: bool, jit: JitOptions) -> Result<Divergence> {
+    let exe = super::verify::build_harness(c, quiet)?;
+    let rust = super::verify::trace_harness(&exe, c, inputs)?;
+    let mut engine = Jit::with_options(&c.program, c.target, JitOptions { observed: true, ..jit })?;
+    let (_, ours) = engine.run_observed(inputs)?;
+    let writes = |s: usize| c.program.steps[s].calls.iter().flat_map(|k| &k.writes).collect::<Vec<_>>();
+    let name = |s: usize| {
+        let step = &c.program.steps[s];
+        format!("step {s}, node `{}` (op {}, {})", step.node, step.op, step.signature)
+    };
+    let mut first_bits = None;
+    for (s, (r, j)) in rust.iter().zip(&ours).enumerate() {
+        if r == j {
+            continue;
         }
+        first_bits.get_or_insert(s);
+        let (mut differing, mut total, mut first) = (0, 0, None);
+        for ((op, a), b) in writes(s).into_iter().zip(r).zip(j) {
+            let (Some(x), Some(y)) = (Data::from_le_bytes(op.dtype, a), Data::from_le_bytes(op.dtype, b)) else {
+                continue;
+            };
+            let t = |d: Data| Tensor { shape: vec![d.len()], data: d };
+            let d = diff(&t(x), &t(y));
+            total += op.len;
+            differing += d.len();
+            if first.is_none() {
+                first = d.first().cloned();
+            }
+        }
+        if differing == 0 {
+            continue;
+        }
+        let mut message = format!(
+            "{}: {differing} of {total} written element(s) differ between the Rust backend and the JIT",
+            name(s)
+        );
+        if let Some(e) = first {
+            message.push_str(&format!(" (first at element {}: Rust {}, JIT {})", e.index, e.rust, e.jit));
+        }
+        if first_bits != Some(s) {
+            let f = first_bits.unwrap_or(s);
+            message.push_str(&format!("; earlier steps differ only within tolerance, the first being {}", name(f)));
+        }
+        // Emitted loop or kernel build? The JIT calling the runtime for every call.
+        let mut calls = Jit::with_options(
+            &c.program,
+            c.target,
+            JitOptions { observed: true, loops: false, ..JitOptions::default() },
+        )?;
+        let (_, reference) = calls.run_observed(inputs)?;
+        let same_step = |x: &[Vec<u8>]| reference.get(s).is_some_and(|y| y.as_slice() == x);
+        message.push_str(if same_step(j) {
+            "; the JIT calling the runtime's kernels writes the same there, so the kernels' host build and the generated crate's build differ"
+        } else if same_step(r) {
+            "; the JIT calling the runtime's kernels agrees with the Rust backend there, so the JIT's own code (its emitted loops) is the cause"
+        } else {
+            "; the JIT calling the runtime's kernels agrees with neither"
+        });
+        return Ok(Divergence { step: Some(s), first_bits, message });
     }
-    Ok("no step of the JIT differs from the runtime's kernels; the difference comes from the two builds of the kernels"
-        .into())
+    let message = match first_bits {
+        Some(f) => format!("every step agrees within tolerance; the first bit difference is at {}", name(f)),
+        None => "every step writes the same bytes in the Rust backend and the JIT".into(),
+    };
+    Ok(Divergence { step: None, first_bits, message })
 }
 
 /// Largest difference between engines a float element may show: 4 units in the last

@@ -1,7 +1,9 @@
 //! The host harness: a small std binary around a generated model crate. It reads
 //! input sets from stdin, runs the model, and writes the outputs to stdout; with
 //! `--bench N` it instead times N runs of the first set (after up to 10 warm-up runs)
-//! and prints the N durations in nanoseconds on one line.
+//! and prints the N durations in nanoseconds on one line; with `--trace` it runs the
+//! first set through `run_observed` and writes, step after step, the bytes of every
+//! operand the step wrote (see [`trace_writes`]), as they were right after that step.
 //!
 //! Wire format (little-endian): stdin = u32 set count, then each set's inputs'
 //! elements back to back; stdout = each set's outputs' elements back to back.
@@ -17,11 +19,12 @@ fn elem(d: DType) -> proc_macro2::TokenStream {
     quote!(#id)
 }
 
-/// The harness crate's `Cargo.toml`.
-pub fn cargo_toml(bin: &str, model_crate: &str, model_path: &str) -> String {
+/// The harness crate's `Cargo.toml`; `runtime` is the `tinyops-runtime` dependency
+/// line (the harness implements its `Observer` for `--trace`).
+pub fn cargo_toml(bin: &str, model_crate: &str, model_path: &str, runtime: &str) -> String {
     format!(
         "[package]\nname = \"{bin}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\n{model_crate} = {{ path = {model_path:?} }}\n\n\
+         [dependencies]\n{model_crate} = {{ path = {model_path:?} }}\n{runtime}\n\
          [profile.release]\nopt-level = 3\ncodegen-units = 1\ndebug = false\n\n[workspace]\n"
     )
 }
@@ -125,16 +128,61 @@ pub fn run_fn(c: &Compilation, model: TokenStream) -> TokenStream {
     }
 }
 
+/// Per step of the program, where each operand it writes lies, in the order of the
+/// step's calls and their writes: `(buffer, byte offset, bytes)`, buffer 0 being the
+/// arena and `k + 1` output `k` (an empty operand is `(0, 0, 0)`). The order of the
+/// JIT's observed writes, so the two traces compare operand by operand.
+pub fn trace_writes(p: &crate::lower::Program) -> Vec<Vec<(usize, usize, usize)>> {
+    use crate::lower::Place;
+    p.steps
+        .iter()
+        .map(|s| {
+            s.calls
+                .iter()
+                .flat_map(|c| &c.writes)
+                .map(|o| match o.place {
+                    Place::Arena { offset } => (0, offset, o.bytes()),
+                    Place::Output(k) => (k + 1, 0, o.bytes()),
+                    Place::Input(_) | Place::Weight(_) | Place::Empty => (0, 0, 0),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The harness `main.rs` for a compiled model.
 pub fn main_rs(c: &Compilation) -> String {
     let model = format_ident!("{}", c.crate_name().replace('-', "_"));
     let Io { read_inputs, make_outputs, in_args, out_args, write_outputs } = io(&c.graph);
     let le = le_support();
+    let writes = trace_writes(&c.program).into_iter().map(|step| {
+        let w = step.into_iter().map(|(b, o, n)| {
+            let (b, o, n) = (usize_lit(b), usize_lit(o), usize_lit(n));
+            quote!((#b, #o, #n))
+        });
+        quote!(&[#(#w),*])
+    });
     let tokens = quote! {
         use std::io::{Read, Write};
         use #model as model;
 
         #le
+
+        /// Per step, the operands it writes: (buffer, byte offset, bytes); buffer 0 is
+        /// the arena, k + 1 output k.
+        const WRITES: &[&[(usize, usize, usize)]] = &[#(#writes),*];
+
+        /// Collects, after each step, the bytes of every operand it wrote.
+        struct Trace(Vec<u8>);
+
+        impl tinyops_runtime::Observer for Trace {
+            fn memory(&mut self, step: usize, arena: &[u8], outputs: &[&[u8]]) {
+                for &(b, o, n) in WRITES[step] {
+                    let buf = if b == 0 { arena } else { outputs[b - 1] };
+                    self.0.extend_from_slice(&buf[o..o + n]);
+                }
+            }
+        }
 
         fn body() {
             let args: Vec<String> = std::env::args().collect();
@@ -146,6 +194,7 @@ pub fn main_rs(c: &Compilation) -> String {
             let mut arena = Box::new(model::Arena::new());
             let mut m = model::Model::new(&mut arena);
             let mut out: Vec<u8> = Vec::new();
+            let trace = args.get(1).map(String::as_str) == Some("--trace");
             let bench: Option<usize> = if args.get(1).map(String::as_str) == Some("--bench") {
                 Some(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100))
             } else {
@@ -166,6 +215,12 @@ pub fn main_rs(c: &Compilation) -> String {
                     }
                     let line: Vec<String> = times.iter().map(u64::to_string).collect();
                     println!("{}", line.join(" "));
+                    return;
+                }
+                if trace {
+                    let mut t = Trace(Vec::new());
+                    m.run_observed(#(#in_args,)* #(#out_args,)* &mut t);
+                    std::io::stdout().write_all(&t.0).expect("stdout");
                     return;
                 }
                 m.run(#(#in_args,)* #(#out_args,)*);

@@ -153,7 +153,12 @@ pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
     c.write_crate(&model_dir, None)?;
     let bin = format!("tinyops-harness-{}", c.crate_name());
     let hdir = work.join("harness");
-    let toml = harness::cargo_toml(&bin, &c.crate_name(), &model_dir.display().to_string());
+    let toml = harness::cargo_toml(
+        &bin,
+        &c.crate_name(),
+        &model_dir.display().to_string(),
+        &super::firmware::runtime_dependency(&[])?,
+    );
     std::fs::create_dir_all(hdir.join("src")).map_err(|e| Error::io(&hdir, e))?;
     for (p, s) in [(hdir.join("Cargo.toml"), toml), (hdir.join("src/main.rs"), harness::main_rs(c))] {
         if std::fs::read_to_string(&p).ok().as_deref() != Some(s.as_str()) {
@@ -167,6 +172,44 @@ pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
     let exe = cargo::build_release_bin(&hdir.join("Cargo.toml"), &bin, c.target.cpu)?;
     step.done();
     Ok(exe)
+}
+
+/// Runs a harness binary with `--trace` on one input set; returns, per step, the bytes
+/// of every operand it wrote (in [`harness::trace_writes`] order) as after that step.
+pub fn trace_harness(exe: &Path, c: &Compilation, inputs: &[Tensor]) -> Result<Vec<Vec<Vec<u8>>>> {
+    let fail = |detail: String| Error::Driver { step: format!("running {} --trace", exe.display()), detail };
+    let mut child = Command::new(exe)
+        .arg("--trace")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    let input = encode_sets(&[inputs]);
+    let mut stdin = child.stdin.take().ok_or_else(|| fail("no stdin".into()))?;
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    let _ = writer.join();
+    if !out.status.success() {
+        return Err(fail(format!("exit status {}: {}", out.status, String::from_utf8_lossy(&out.stderr))));
+    }
+    let mut bytes: &[u8] = &out.stdout;
+    let mut steps = vec![];
+    for step in harness::trace_writes(&c.program) {
+        let mut got = vec![];
+        for (_, _, n) in step {
+            if bytes.len() < n {
+                return Err(fail("the harness traced fewer bytes than the steps write".into()));
+            }
+            got.push(bytes[..n].to_vec());
+            bytes = &bytes[n..];
+        }
+        steps.push(got);
+    }
+    if !bytes.is_empty() {
+        return Err(fail(format!("the harness traced {} bytes more than the steps write", bytes.len())));
+    }
+    Ok(steps)
 }
 
 /// Serialises input sets in the harness wire format.
@@ -402,7 +445,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
                 passed &= p && engine_diffs.iter().all(|d| d.differing == 0);
                 if let Some(d) = engine_diffs.iter().find(|d| d.differing > 0) {
                     let set = sets.iter().position(|s| s.name == d.set).unwrap_or(0);
-                    divergence = Some(engine::locate(&c, inputs[set])?);
+                    divergence = Some(engine::locate(&c, inputs[set], opts.quiet)?);
                 }
             }
             (results, passed, if passed { Verdict::Pass } else { Verdict::Fail }, None)

@@ -1,26 +1,104 @@
 //! Kernel families the JIT emits as shape-specialised cranelift loops instead of
-//! calling the runtime: `copy`, `fill`, `copy_strided`, `clamp_f32` and `binary_f32`
-//! for Add, Sub, Mul, Div, Max, Min and PRelu (with its fused clamp). Each emitted
-//! loop computes exactly what the portable kernel computes (element bits are moved, not
-//! converted; the clamp compares as `Clamp::apply` does, so NaN passes through), and,
-//! like the kernel, does nothing when the operands disagree with the parameters —
-//! decided here, at compile time, since every length is known.
+//! calling the runtime: data movement (`copy`, `fill`, `copy_strided`, `gather` by
+//! constant indices; [`gather`]: `gather_indexed` and `gather_elements`, indices as
+//! data), `clamp_f32`, `binary_f32` for Add, Sub, Mul, Div, Max, Min and
+//! PRelu (with its fused clamp), `binary_int` for Add, Sub, Mul, Max, Min and PRelu
+//! (wrapping), the unary functions ([`unary`]: `unary_f32`, every
+//! function, and `unary_int`), the reductions ([`reduce`]: `reduce_f32` but LogSumExp,
+//! `mean_axis_f32`, `max_axis_f32`, `arg_reduce_f32`) and pooling ([`pool`]). Each
+//! emitted loop computes exactly what the portable kernel computes — the same IEEE
+//! operations in the same order, element bits moved rather than converted, the
+//! transcendental functions by calling the runtime's own scalar functions
+//! ([`scalar`]) — and, like the kernel, does nothing when the operands disagree with
+//! the parameters, decided here, at compile time, since every length is known.
+
+mod gather;
+mod pool;
+mod quant;
+mod reduce;
+pub mod scalar;
+mod unary;
 
 use super::{elem_bytes, int_type};
+use crate::ir::DType;
 use crate::lower::{Isa, Kernel, KernelCall, Operand};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlags, Value};
 use cranelift_frontend::FunctionBuilder;
-use tinyops_runtime::kernels::{BinaryOp, Broadcast, Clamp, Strided, MAX_RANK};
+use tinyops_runtime::kernels::{BinaryOp, Broadcast, Clamp, Gather, Strided, MAX_RANK};
 
 /// True when the call is emitted as loops rather than called.
 pub fn emits(call: &KernelCall) -> bool {
     call.isa == Isa::Portable
         && match &call.kernel {
-            Kernel::Copy { .. } | Kernel::Fill { .. } | Kernel::CopyStrided { .. } | Kernel::ClampF32 { .. } => true,
+            Kernel::Copy { .. }
+            | Kernel::Fill { .. }
+            | Kernel::CopyStrided { .. }
+            | Kernel::ClampF32 { .. }
+            | Kernel::UnaryF32 { .. }
+            | Kernel::MeanAxisF32 { .. }
+            | Kernel::MaxAxisF32 { .. }
+            | Kernel::ArgReduceF32 { .. } => true,
+            Kernel::MaxPool2dF32 { p } | Kernel::AvgPool2dF32 { p } => pool::emitted(p),
+            Kernel::MaxPool2dQ8 { t, p } => matches!(t, DType::I8 | DType::U8) && pool::emitted(p),
+            Kernel::UnaryInt { t, .. } => {
+                matches!(
+                    t,
+                    DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32 | DType::U32 | DType::I64 | DType::U64
+                )
+            }
             Kernel::BinaryF32 { op, .. } => binary_emitted(*op),
+            Kernel::BinaryInt { t, op, .. } => {
+                plain(*t)
+                    && !t.is_float()
+                    && matches!(
+                        op,
+                        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min | BinaryOp::PRelu
+                    )
+            }
+            Kernel::ReduceF32 { op, .. } => reduce::reduce_emitted(*op),
+            Kernel::Gather { t, indices, .. } => plain(*t) && indices.len() <= MAX_GATHER_UNROLL,
+            Kernel::GatherIndexed { t, i, .. } => plain(*t) && gather::index_emitted(*i),
+            Kernel::GatherElements { t, i, p } => {
+                plain(*t) && gather::index_emitted(*i) && gather::elements_fit(p, call.reads[0].len)
+            }
+            Kernel::Quantize { p, scales, zps, .. } | Kernel::Dequantize { p, scales, zps, .. } => {
+                quant::emitted(&call.kernel)
+                    && scales.len() >= p.len
+                    && zps.len() >= p.len
+                    && quant::per_channel_fits(p, call.reads[0].len, call.writes[0].len)
+            }
+            Kernel::DequantizeI32 { p, scales } => {
+                scales.len() >= p.len && quant::per_channel_fits(p, call.reads[0].len, call.writes[0].len)
+            }
+            Kernel::AddQ8 { .. } | Kernel::MulQ8 { .. } | Kernel::LookupQ8 { .. } => quant::emitted(&call.kernel),
             _ => false,
         }
+}
+
+/// The element types the runtime's generic data-movement kernels are instantiated for
+/// (the JIT emits no more than it could call).
+fn plain(t: DType) -> bool {
+    use DType as D;
+    matches!(t, D::F32 | D::F64 | D::I8 | D::U8 | D::I16 | D::U16 | D::I32 | D::U32 | D::I64 | D::U64)
+}
+
+/// Most constant indices a `gather` is emitted for (its index loop is unrolled).
+const MAX_GATHER_UNROLL: usize = 64;
+
+/// The constant bytes an emitted call's loops read (placed by the engine after the
+/// weights; empty for most families).
+pub fn constants(call: &KernelCall) -> Vec<u8> {
+    quant::constants(&call.kernel)
+}
+
+/// The runtime scalar functions an emitted call's loops call (see [`scalar`]).
+pub fn scalars(call: &KernelCall) -> &'static [&'static str] {
+    match &call.kernel {
+        Kernel::UnaryF32 { f } => unary::scalars(*f),
+        Kernel::ReduceF32 { op, .. } => reduce::scalars(*op),
+        _ => &[],
+    }
 }
 
 /// The float binary functions emitted as loops: those that are single IEEE operations
@@ -88,8 +166,17 @@ fn copy_bytes(b: &mut FunctionBuilder, src: Value, dst: Value, bytes: u64) {
 }
 
 /// Emits the call's loops; `ops` are its operands (reads, then writes) with their
-/// addresses.
-pub fn emit(b: &mut FunctionBuilder, call: &KernelCall, ops: &[(Value, Operand)]) {
+/// addresses; `fns` the scalar functions declared for [`scalars`]; `consts` the address
+/// of the call's [`constants`], when it has any.
+pub fn emit(
+    b: &mut FunctionBuilder,
+    call: &KernelCall,
+    ops: &[(Value, Operand)],
+    fns: &scalar::Scalars,
+    consts: Option<Value>,
+) {
+    let xy = || ((ops[0].0, ops[0].1.len), (ops[1].0, ops[1].1.len));
+    let zero = |b: &mut FunctionBuilder| b.ins().iconst(types::I64, 0);
     match &call.kernel {
         Kernel::Copy { t } => {
             let ((x, xo), (y, yo)) = (ops[0], ops[1]);
@@ -126,8 +213,109 @@ pub fn emit(b: &mut FunctionBuilder, call: &KernelCall, ops: &[(Value, Operand)]
                 binary(b, p, *op, *act, [a, bb, y]);
             }
         }
+        Kernel::UnaryF32 { f } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            unary::unary_f32(b, fns, *f, x, y, xo.len.min(yo.len) as u64);
+        }
+        Kernel::UnaryInt { t, f } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            unary::unary_int(b, *t, *f, x, y, xo.len.min(yo.len) as u64);
+        }
+        Kernel::MeanAxisF32 { p } => {
+            let (x, y) = xy();
+            reduce::axis_f32(b, p, false, x, y);
+        }
+        Kernel::MaxAxisF32 { p } => {
+            let (x, y) = xy();
+            reduce::axis_f32(b, p, true, x, y);
+        }
+        Kernel::ArgReduceF32 { p, max, last } => {
+            let (x, y) = xy();
+            reduce::arg_f32(b, p, *max, *last, x, y);
+        }
+        Kernel::ReduceF32 { p, op } => {
+            let (x, y) = xy();
+            reduce::reduce_f32(b, fns, p, *op, x, y);
+        }
+        Kernel::MaxPool2dF32 { p } => {
+            let (x, y) = xy();
+            pool::max_pool(b, p, pool::Elem::F32, x, y);
+        }
+        Kernel::MaxPool2dQ8 { t, p } => {
+            let (x, y) = xy();
+            let e = if *t == DType::I8 { pool::Elem::I8 } else { pool::Elem::U8 };
+            pool::max_pool(b, p, e, x, y);
+        }
+        Kernel::AvgPool2dF32 { p } => {
+            let (x, y) = xy();
+            pool::avg_pool_f32(b, p, x, y);
+        }
+        Kernel::Gather { t, p, indices } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            gather(b, p, indices, t.size() as u64, (x, xo.len), (y, yo.len));
+        }
+        Kernel::BinaryInt { t, p, op } => {
+            let ((a, ao), (bb, bo), (y, yo)) = (ops[0], ops[1], ops[2]);
+            if broadcast_fits(p, ao.len, bo.len, yo.len) {
+                binary_int(b, p, *op, *t, [a, bb, y]);
+            }
+        }
+        Kernel::GatherIndexed { t, i, p } => {
+            let x = (ops[0].0, ops[0].1.len);
+            let idx = (ops[1].0, ops[1].1.len);
+            let y = (ops[2].0, ops[2].1.len);
+            gather::indexed(b, p, *i, elem_bytes(*t), x, idx, y);
+        }
+        Kernel::GatherElements { t, i, p } => {
+            let idx = (ops[1].0, ops[1].1.len);
+            let y = (ops[2].0, ops[2].1.len);
+            gather::elements(b, p, *i, elem_bytes(*t), ops[0].0, idx, y);
+        }
+        Kernel::Quantize { to, p, .. } => {
+            let c = consts.unwrap_or_else(|| zero(b));
+            quant::quantize(b, *to, p, c, ops[0].0, ops[1].0);
+        }
+        Kernel::Dequantize { from, p, .. } => {
+            let c = consts.unwrap_or_else(|| zero(b));
+            quant::dequantize(b, Some(*from), p, c, ops[0].0, ops[1].0);
+        }
+        Kernel::DequantizeI32 { p, .. } => {
+            let c = consts.unwrap_or_else(|| zero(b));
+            quant::dequantize(b, None, p, c, ops[0].0, ops[1].0);
+        }
+        Kernel::AddQ8 { a, b: bt, y, p, q, out } => {
+            let base = [(ops[0].0, ops[0].1.len), (ops[1].0, ops[1].1.len), (ops[2].0, ops[2].1.len)];
+            quant::binary_q8(b, p, quant::QBinary::Add(q), out, [*a, *bt, *y], base);
+        }
+        Kernel::MulQ8 { a, b: bt, y, p, q, out } => {
+            let base = [(ops[0].0, ops[0].1.len), (ops[1].0, ops[1].1.len), (ops[2].0, ops[2].1.len)];
+            quant::binary_q8(b, p, quant::QBinary::Mul(q), out, [*a, *bt, *y], base);
+        }
+        Kernel::LookupQ8 { x, table, .. } => {
+            let ((xv, xo), (yv, yo)) = (ops[0], ops[1]);
+            let c = consts.unwrap_or_else(|| zero(b));
+            quant::lookup(b, *x, table.len(), c, xv, yv, xo.len.min(yo.len) as u64);
+        }
         other => unreachable!("{:?} is not emitted", other.family()),
     }
+}
+
+/// `gather` by constant indices: per outer index, one block copy per index.
+fn gather(b: &mut FunctionBuilder, p: &Gather, indices: &[usize], es: u64, x: (Value, usize), y: (Value, usize)) {
+    let (outer, inner, n) = (p.outer, p.inner, indices.len());
+    if x.1 < outer * p.axis_len * inner || y.1 < outer * n * inner || indices.iter().any(|&i| i >= p.axis_len) {
+        return;
+    }
+    let row = inner as u64 * es;
+    for_range(b, outer as u64, |b, o| {
+        let xs = at(b, x.0, o, (p.axis_len as u64 * row) as i64);
+        let ys = at(b, y.0, o, (n as u64 * row) as i64);
+        for (j, &i) in indices.iter().enumerate() {
+            let src = b.ins().iadd_imm(xs, (i as u64 * row) as i64);
+            let dst = b.ins().iadd_imm(ys, (j as u64 * row) as i64);
+            copy_bytes(b, src, dst, row);
+        }
+    });
 }
 
 /// The little-endian bits `fill` stores for `value` as type `t` (the value the Rust
@@ -289,6 +477,46 @@ fn binary(b: &mut FunctionBuilder, p: &Broadcast, op: BinaryOp, act: Clamp, base
             other => unreachable!("{other:?} is not emitted"),
         };
         let v = clamp_value(b, act, lo, hi, v);
+        b.ins().store(flags(), v, py, 0);
+    });
+}
+
+/// `y = op(a, b)` on integers of type `t` over a broadcast, wrapping as `binary_int`'s
+/// `Int` methods: Add, Sub, Mul, Max, Min and PRelu.
+fn binary_int(b: &mut FunctionBuilder, p: &Broadcast, op: BinaryOp, t: DType, base: [Value; 3]) {
+    let rank = p.rank;
+    let shape = &p.shape[..rank];
+    let es = t.size() as i64;
+    let ty = int_type(t.size() as u8);
+    let signed = matches!(t, DType::I8 | DType::I16 | DType::I32 | DType::I64);
+    let mut ys = [0usize; MAX_RANK];
+    let mut run = 1;
+    for d in (0..rank).rev() {
+        ys[d] = run;
+        run *= shape[d];
+    }
+    let strides: Vec<[i64; 3]> =
+        (0..rank).map(|d| [p.a[d] as i64 * es, p.b[d] as i64 * es, ys[d] as i64 * es]).collect();
+    nest(b, shape, &strides, 0, base, &mut |b, [pa, pb, py]| {
+        let x = b.ins().load(ty, flags(), pa, 0);
+        let z = b.ins().load(ty, flags(), pb, 0);
+        let v = match op {
+            BinaryOp::Add => b.ins().iadd(x, z),
+            BinaryOp::Sub => b.ins().isub(x, z),
+            BinaryOp::Mul => b.ins().imul(x, z),
+            BinaryOp::Max if signed => b.ins().smax(x, z),
+            BinaryOp::Max => b.ins().umax(x, z),
+            BinaryOp::Min if signed => b.ins().smin(x, z),
+            BinaryOp::Min => b.ins().umin(x, z),
+            BinaryOp::PRelu if signed => {
+                // x < 0 ? x·s : x
+                let m = b.ins().imul(x, z);
+                let neg = b.ins().icmp_imm(IntCC::SignedLessThan, x, 0);
+                b.ins().select(neg, m, x)
+            }
+            BinaryOp::PRelu => x,
+            other => unreachable!("{other:?} on integers is not emitted"),
+        };
         b.ins().store(flags(), v, py, 0);
     });
 }

@@ -6,9 +6,9 @@
 //! ONE native function `model(io, arena, weights, kernels, observer)` whose shapes,
 //! strides, offsets and constants are immediates. Each kernel call is either
 //!
-//! - **emitted** as shape-specialised cranelift loops ([`emit`]): `copy`, `fill`,
-//!   `copy_strided` (transposes, slices, concat and pad pieces, expand), `clamp_f32`,
-//!   and `binary_f32` for Add, Sub, Mul, Div, Max, Min and PRelu; or
+//! - **emitted** as shape-specialised cranelift loops ([`emit`]): data movement,
+//!   element-wise float ops and every unary function, reductions, pooling and
+//!   requantisation (the list is in [`emit`]'s documentation); or
 //! - **called** through the host build of the runtime's portable kernel of that family
 //!   ([`shims`]: one `extern "C"` shim per family × element types, taking a pointer to
 //!   the call's [`Kernel`] — the runtime's parameter record — and its operands).
@@ -183,8 +183,14 @@ impl Drop for Engine {
 
 /// How one kernel call is carried out.
 enum How {
-    Emit,
-    Call { symbol: String, kernel: usize },
+    /// Emitted loops, reading their constants (if any) at this offset of the weights.
+    Emit {
+        consts: Option<usize>,
+    },
+    Call {
+        symbol: String,
+        kernel: usize,
+    },
 }
 
 /// A shim's symbol: its table name made an identifier.
@@ -204,11 +210,16 @@ pub struct JitOptions {
     /// Emit the families of [`emit`] as loops (`false`: call the runtime's kernel for
     /// every call — the reference that locates a difference an emitted loop makes).
     pub loops: bool,
+    /// Deliberately corrupt the result of this step: after it runs, bit 6 of the last
+    /// byte of the first element of its first written operand is flipped (for a float,
+    /// the top exponent bit). Only for testing what finds differences between engines
+    /// ([`crate::driver::engine::locate_with`]); never set by the tools.
+    pub perturb: Option<usize>,
 }
 
 impl Default for JitOptions {
     fn default() -> Self {
-        JitOptions { observed: false, loops: true }
+        JitOptions { observed: false, loops: true, perturb: None }
     }
 }
 
@@ -230,10 +241,17 @@ impl Engine {
         let mut kernels = vec![];
         let mut symbols: BTreeMap<String, (String, Shim)> = BTreeMap::new();
         let mut refused = vec![];
+        let mut scalars = std::collections::BTreeSet::new();
+        let mut constants: Vec<Vec<u8>> = vec![];
         for step in &program.steps {
             for call in &step.calls {
                 if opts.loops && call.in_place.is_none() && emit::emits(call) {
-                    hows.push(How::Emit);
+                    scalars.extend(emit::scalars(call).iter().copied());
+                    let c = emit::constants(call);
+                    hows.push(How::Emit { consts: (!c.is_empty()).then_some(constants.len()) });
+                    if !c.is_empty() {
+                        constants.push(c);
+                    }
                     continue;
                 }
                 let resolved = match call.in_place {
@@ -256,17 +274,19 @@ impl Engine {
         if !refused.is_empty() {
             return Err(JitError::Unsupported { lines: refused });
         }
-        // Weights: one aligned blob, each weight at a multiple of 16.
+        // Weights: one aligned blob, each weight at a multiple of 16; then the constants
+        // of emitted loops (scales, lookup tables), likewise.
         let mut offsets = vec![];
         let mut end = 0usize;
-        for w in &program.weights {
+        for bytes in program.weights.iter().map(|w| &w.bytes).chain(&constants) {
             offsets.push(end);
-            end = (end + w.bytes.len()).next_multiple_of(16);
+            end = (end + bytes.len()).next_multiple_of(16);
         }
         let mut weights = Buf::zeroed(end);
-        for (w, &o) in program.weights.iter().zip(&offsets) {
-            weights.bytes_mut()[o..o + w.bytes.len()].copy_from_slice(&w.bytes);
+        for (bytes, &o) in program.weights.iter().map(|w| &w.bytes).chain(&constants).zip(&offsets) {
+            weights.bytes_mut()[o..o + bytes.len()].copy_from_slice(bytes);
         }
+        let n_weights = program.weights.len();
 
         let codegen = |e: &dyn std::fmt::Display| JitError::Codegen(e.to_string());
         let mut flags = settings::builder();
@@ -280,6 +300,11 @@ impl Engine {
         let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
         for (sym, (_, shim)) in &symbols {
             jb.symbol(sym, *shim as *const u8);
+        }
+        for name in &scalars {
+            let f = emit::scalar::address(name)
+                .ok_or_else(|| JitError::Codegen(format!("no scalar function `{name}` for emitted loops")))?;
+            jb.symbol(emit::scalar::symbol(name), f);
         }
         jb.symbol("tinyops_observe", observe as *const u8);
         let mut module = JITModule::new(jb);
@@ -295,6 +320,16 @@ impl Engine {
         }
         let observe_id =
             module.declare_function("tinyops_observe", Linkage::Import, &observe_sig).map_err(|e| codegen(&e))?;
+        let mut scalar_sig = module.make_signature();
+        scalar_sig.params.push(AbiParam::new(types::F32));
+        scalar_sig.returns.push(AbiParam::new(types::F32));
+        let mut scalar_ids = BTreeMap::new();
+        for &name in &scalars {
+            let id = module
+                .declare_function(&emit::scalar::symbol(name), Linkage::Import, &scalar_sig)
+                .map_err(|e| codegen(&e))?;
+            scalar_ids.insert(name, id);
+        }
 
         let mut ctx = module.make_context();
         ctx.func.signature.params.extend([AbiParam::new(ptr); 5]);
@@ -310,6 +345,12 @@ impl Engine {
                 let r = module.declare_func_in_func(*id, b.func);
                 legend.push_str(&format!("; {r} = {sym}: {}\n", symbols[sym].0));
                 refs.insert(sym.clone(), r);
+            }
+            let mut scalar_refs = emit::scalar::Scalars::new();
+            for (&name, id) in &scalar_ids {
+                let r = module.declare_func_in_func(*id, b.func);
+                legend.push_str(&format!("; {r} = {}: math::{name}\n", emit::scalar::symbol(name)));
+                scalar_refs.insert(name, r);
             }
             let observe_ref = module.declare_func_in_func(observe_id, b.func);
             let entry = b.create_block();
@@ -343,7 +384,10 @@ impl Engine {
                     let ops: Vec<(Value, Operand)> =
                         call.reads.iter().chain(&call.writes).map(|op| (addr(&mut b, op), *op)).collect();
                     match hows.next() {
-                        Some(How::Emit) => emit::emit(&mut b, call, &ops),
+                        Some(How::Emit { consts }) => {
+                            let consts = consts.map(|k| b.ins().iadd_imm(wbase, offsets[n_weights + k] as i64));
+                            emit::emit(&mut b, call, &ops, &scalar_refs, consts)
+                        }
                         Some(How::Call { symbol, kernel }) => {
                             for (i, (v, op)) in ops.iter().enumerate() {
                                 let at = i as i32 * shims::RAW_SLICE_BYTES as i32;
@@ -356,6 +400,17 @@ impl Engine {
                             b.ins().call(refs[&symbol], &[kbase, k, block]);
                         }
                         None => return Err(JitError::Codegen("fewer plans than calls".into())),
+                    }
+                }
+                if opts.perturb == Some(s) {
+                    let first =
+                        step.calls.iter().flat_map(|c| &c.writes).find(|o| o.len > 0 && o.place != Place::Empty);
+                    if let Some(op) = first {
+                        let at = addr(&mut b, op);
+                        let top = op.dtype.size().max(1) as i32 - 1;
+                        let v = b.ins().load(types::I8, MemFlags::trusted(), at, top);
+                        let v = b.ins().bxor_imm(v, 0x40);
+                        b.ins().store(MemFlags::trusted(), v, at, top);
                     }
                 }
                 if observed {

@@ -348,6 +348,15 @@ pub fn generate(
 
     let mut body = TokenStream::new();
     let mut uses_arena = false;
+    // What each step shows an observer's `memory`: the arena and every output, as bytes.
+    let touches_arena = p
+        .steps
+        .iter()
+        .flat_map(|s| &s.calls)
+        .flat_map(|c| c.reads.iter().chain(&c.writes))
+        .any(|o| matches!(o.place, Place::Arena { .. }));
+    let arena_view = if touches_arena { quote!(&*arena) } else { quote!(&self.arena.0 .0) };
+    let out_views: Vec<TokenStream> = names.outputs.iter().map(|id| quote!(rt::arena::as_bytes(&#id[..]))).collect();
     for (i, step) in p.steps.iter().enumerate() {
         // The arena regions this step writes: each written arena operand once.
         // An in-place call writes the span of its result and the input under it.
@@ -418,6 +427,7 @@ pub fn generate(
                 obs.before(#i, #node, #op);
                 #split
                 #calls
+                obs.memory(#i, #arena_view, &[#(#out_views),*]);
                 obs.after(#i);
             }
         });
