@@ -26,6 +26,22 @@ use crate::kernels::pack::{
 use crate::kernels::Conv2d;
 use crate::quant::{QOut, Weight, Q8};
 
+/// Calls `$kernel::<X, W, Y, FORM>` for the run-time form `$f`: every path in the list,
+/// each with and without the `$bit` flag (the unspecialised kernels' dispatch to their
+/// compile-time forms).
+macro_rules! dispatch_form {
+    ($kernel:ident, $f:expr, $bit:expr, [$($path:expr),*], $args:tt) => {
+        $(
+            if $f == $path {
+                return $kernel::<X, W, Y, { $path }> $args;
+            }
+            if $f == $path | $bit {
+                return $kernel::<X, W, Y, { $path | $bit }> $args;
+            }
+        )*
+    };
+}
+
 /// Copies the receptive field of output pixel `(n, oy, ox)` into `row` (`K` bytes in
 /// `kH,kW,C` order, padding as `zp`; the tail up to `round4(K)` zero).
 #[inline(always)]
@@ -206,32 +222,24 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     acc: &mut [i32],
     y: &mut [Y],
 ) {
-    let f = arm_dsp_conv_form::of(p, mult, shift, out);
-    macro_rules! dispatch {
-        ($($path:expr),*) => {
-            $(
-                if f == $path {
-                    return conv2d_q8_form::<X, W, Y, { $path }>(p, x_zp, out, mult, shift, x, w, bias, acc, y);
-                }
-                if f == $path | arm_dsp_conv_form::DIRECT {
-                    return conv2d_q8_form::<X, W, Y, { $path | arm_dsp_conv_form::DIRECT }>(
-                        p, x_zp, out, mult, shift, x, w, bias, acc, y,
-                    );
-                }
-            )*
-        };
-    }
     use arm_dsp_conv_form::*;
-    dispatch!(
-        ROW | PAIRED | FOLD,
-        ROW | PAIRED | FOLD | ODD,
-        ROW | PAIRED,
-        ROW | PAIRED | ODD,
-        PAIRED,
-        ROW | FOLD,
-        ROW | FOLD | ODD,
-        PLAIN,
-        0
+    let f = of(p, mult, shift, out);
+    dispatch_form!(
+        conv2d_q8_form,
+        f,
+        DIRECT,
+        [
+            ROW | PAIRED | FOLD,
+            ROW | PAIRED | FOLD | ODD,
+            ROW | PAIRED,
+            ROW | PAIRED | ODD,
+            PAIRED,
+            ROW | FOLD,
+            ROW | FOLD | ODD,
+            PLAIN,
+            0
+        ],
+        (p, x_zp, out, mult, shift, x, w, bias, acc, y)
     );
 }
 
@@ -582,23 +590,9 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     acc: &mut [i32],
     y: &mut [Y],
 ) {
-    let f = arm_dsp_depthwise_form::of(p, mult, shift, out);
-    macro_rules! dispatch {
-        ($($path:expr),*) => {
-            $(
-                if f == $path {
-                    return depthwise_conv2d_q8_form::<X, W, Y, { $path }>(p, x_zp, out, mult, shift, x, w, bias, acc, y);
-                }
-                if f == $path | arm_dsp_depthwise_form::TAIL {
-                    return depthwise_conv2d_q8_form::<X, W, Y, { $path | arm_dsp_depthwise_form::TAIL }>(
-                        p, x_zp, out, mult, shift, x, w, bias, acc, y,
-                    );
-                }
-            )*
-        };
-    }
     use arm_dsp_depthwise_form::*;
-    dispatch!(ROW, PLAIN, 0);
+    let f = of(p, mult, shift, out);
+    dispatch_form!(depthwise_conv2d_q8_form, f, TAIL, [ROW, PLAIN, 0], (p, x_zp, out, mult, shift, x, w, bias, acc, y));
 }
 
 /// [`depthwise_conv2d_q8`] for layers of form `FORM` (from

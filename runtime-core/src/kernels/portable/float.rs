@@ -60,120 +60,79 @@ pub trait Float:
     fn trunc(self) -> Self;
 }
 
-impl Float for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const INFINITY: Self = f32::INFINITY;
-    const NEG_INFINITY: Self = f32::NEG_INFINITY;
-    const NAN: Self = f32::NAN;
-    #[inline(always)]
-    fn from_f32(v: f32) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.is_nan()
-    }
-    #[inline(always)]
-    fn abs(self) -> Self {
-        self.abs()
-    }
-    #[inline(always)]
-    fn exp(self) -> Self {
-        math::exp(self)
-    }
-    #[inline(always)]
-    fn expm1(self) -> Self {
-        math::expm1(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        math::ln(self)
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        math::sqrt(self)
-    }
-    #[inline(always)]
-    fn sin_cos(self) -> (Self, Self) {
-        math::sin_cos(self)
-    }
-    #[inline(always)]
-    fn atan(self) -> Self {
-        math::atan(self)
-    }
-    #[inline(always)]
-    fn erf(self) -> Self {
-        math::erf(self)
-    }
-    #[inline(always)]
-    fn trunc(self) -> Self {
-        math::trunc(self)
-    }
+/// Implements [`Float`] for `$t`, each transcendental primitive by the runtime's own
+/// `math` function given.
+macro_rules! impl_float {
+    ($t:ident, $exp:ident, $expm1:ident, $ln:ident, $sqrt:ident, $sin_cos:ident, $atan:ident, $erf:ident, $trunc:path) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const INFINITY: Self = $t::INFINITY;
+            const NEG_INFINITY: Self = $t::NEG_INFINITY;
+            const NAN: Self = $t::NAN;
+            #[inline(always)]
+            fn from_f32(v: f32) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                self.is_nan()
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                self.abs()
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                math::$exp(self)
+            }
+            #[inline(always)]
+            fn expm1(self) -> Self {
+                math::$expm1(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                math::$ln(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                math::$sqrt(self)
+            }
+            #[inline(always)]
+            fn sin_cos(self) -> (Self, Self) {
+                math::$sin_cos(self)
+            }
+            #[inline(always)]
+            fn atan(self) -> Self {
+                math::$atan(self)
+            }
+            #[inline(always)]
+            fn erf(self) -> Self {
+                math::$erf(self)
+            }
+            #[inline(always)]
+            fn trunc(self) -> Self {
+                $trunc(self)
+            }
+        }
+    };
 }
 
-impl Float for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const INFINITY: Self = f64::INFINITY;
-    const NEG_INFINITY: Self = f64::NEG_INFINITY;
-    const NAN: Self = f64::NAN;
-    #[inline(always)]
-    fn from_f32(v: f32) -> Self {
-        v as f64
+impl_float!(f32, exp, expm1, ln, sqrt, sin_cos, atan, erf, math::trunc);
+impl_float!(f64, exp64, expm1_64, ln64, sqrt64, sin_cos64, atan64, erf64, trunc64);
+
+/// Truncation toward zero of an f64.
+#[inline(always)]
+fn trunc64(v: f64) -> f64 {
+    // Every f64 of magnitude 2^52 or more is an integer already (NaN and ±inf too).
+    if v.is_nan() || v.abs() >= 4_503_599_627_370_496.0 {
+        return v;
     }
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.is_nan()
-    }
-    #[inline(always)]
-    fn abs(self) -> Self {
-        self.abs()
-    }
-    #[inline(always)]
-    fn exp(self) -> Self {
-        math::exp64(self)
-    }
-    #[inline(always)]
-    fn expm1(self) -> Self {
-        math::expm1_64(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        math::ln64(self)
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        math::sqrt64(self)
-    }
-    #[inline(always)]
-    fn sin_cos(self) -> (Self, Self) {
-        math::sin_cos64(self)
-    }
-    #[inline(always)]
-    fn atan(self) -> Self {
-        math::atan64(self)
-    }
-    #[inline(always)]
-    fn erf(self) -> Self {
-        math::erf64(self)
-    }
-    #[inline(always)]
-    fn trunc(self) -> Self {
-        // Every f64 of magnitude 2^52 or more is an integer already (NaN and ±inf too).
-        if self.is_nan() || self.abs() >= 4_503_599_627_370_496.0 {
-            return self;
-        }
-        ((self as i64) as f64).copysign(self)
-    }
+    ((v as i64) as f64).copysign(v)
 }
 
 /// The functions of [`unary_float`] built from the primitives of [`Float`].
