@@ -52,7 +52,9 @@ pub fn emits(call: &KernelCall) -> bool {
                 matches!(x, DType::I8 | DType::U8) && matches!(y, DType::I8 | DType::U8) && pool::emitted(p)
             }
             Kernel::MeanAxisQ8 { x, y, .. } => matches!(x, DType::I8 | DType::U8) && matches!(y, DType::I8 | DType::U8),
-            Kernel::Cast { .. } | Kernel::CastToBool { .. } | Kernel::CastFromBool { .. } => cast::emitted(&call.kernel),
+            Kernel::Cast { .. } | Kernel::CastToBool { .. } | Kernel::CastFromBool { .. } => {
+                cast::emitted(&call.kernel)
+            }
             Kernel::GatherNd { .. } | Kernel::ScatterNd { .. } | Kernel::ScatterElements { .. } => {
                 scatter::emitted(call)
             }

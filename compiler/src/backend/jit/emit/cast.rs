@@ -76,7 +76,10 @@ fn from_f64(b: &mut FunctionBuilder, t: DType, v: Value) -> Value {
             // Saturating to i32, then to the narrower range, is saturating to it.
             let bits = t.size() as u32 * 8;
             let w = b.ins().fcvt_to_sint_sat(types::I32, v);
-            let (lo, hi) = (b.ins().iconst(types::I32, -(1i64 << (bits - 1))), b.ins().iconst(types::I32, (1i64 << (bits - 1)) - 1));
+            let (lo, hi) = (
+                b.ins().iconst(types::I32, -(1i64 << (bits - 1))),
+                b.ins().iconst(types::I32, (1i64 << (bits - 1)) - 1),
+            );
             let w = b.ins().smax(w, lo);
             let w = b.ins().smin(w, hi);
             b.ins().ireduce(ty(t), w)

@@ -288,7 +288,14 @@ pub fn avg_pool_q8(
 /// `mean_axis_q8`: per output element of `outer × len × inner`, the i64 sum of
 /// `x − x_zp` along the middle axis (each difference in i32, as the kernel), through
 /// the output stage with divisor `len`.
-pub fn mean_axis_q8(b: &mut FunctionBuilder, p: &Axis, q: QAvg<'_>, signed: bool, x: (Value, usize), y: (Value, usize)) {
+pub fn mean_axis_q8(
+    b: &mut FunctionBuilder,
+    p: &Axis,
+    q: QAvg<'_>,
+    signed: bool,
+    x: (Value, usize),
+    y: (Value, usize),
+) {
     let Some(n) = p.outer.checked_mul(p.len).and_then(|v| v.checked_mul(p.inner)) else { return };
     if p.len == 0 || p.inner == 0 || x.1 < n || y.1 < p.outer * p.inner {
         return;

@@ -21,7 +21,9 @@ pub fn emitted(call: &KernelCall) -> bool {
     let len = |k: usize| call.reads.get(k).map_or(0, |o| o.len);
     let y = call.writes.first().map_or(0, |o| o.len);
     match &call.kernel {
-        Kernel::GatherNd { t, i, p } => plain(*t) && gather::index_emitted(*i) && nd_fits(p, len(0), len(1), None, Some(y)),
+        Kernel::GatherNd { t, i, p } => {
+            plain(*t) && gather::index_emitted(*i) && nd_fits(p, len(0), len(1), None, Some(y))
+        }
         Kernel::ScatterNd { t, i, p, op } => {
             *op == ScatterOp::None
                 && plain(*t)
