@@ -230,10 +230,11 @@ fn emitted_loops_match_the_runtime_kernels_on_every_node_case() {
     }
     println!("{compared} node cases compared, {emitted} with emitted loops");
     assert!(differ.is_empty(), "emitted loops and runtime kernels differ on: {differ:?}");
-    // The suite really ran (1086 cases compared, 716 of them with emitted loops, when
-    // this test was written: cases without a data set that fits the compiled model's
-    // run-time inputs are left to the conformance suite).
-    assert!(compared > 1000 && emitted > 600, "only {compared} cases compared ({emitted} with emitted loops)");
+    // The suite really ran (1138 cases compared, 854 of them with emitted loops, when
+    // softmax, casts, scatters and the quantised averages began to be emitted: cases
+    // without a data set that fits the compiled model's run-time inputs are left to
+    // the conformance suite).
+    assert!(compared > 1100 && emitted > 840, "only {compared} cases compared ({emitted} with emitted loops)");
 }
 
 /// The emitted casts against the runtime's `cast` kernels on the values where Rust's

@@ -1,7 +1,7 @@
 //! Kernel families the JIT emits as shape-specialised cranelift loops instead of
 //! calling the runtime: data movement (`copy`, `fill`, `copy_strided`, `gather` by
 //! constant indices; [`gather`]: `gather_indexed` and `gather_elements`, indices as
-//! data; [`scatter`]: `gather_nd`, and `scatter_nd` / `scatter_elements` without a
+//! data; [`scatter`]: `gather_nd`, `scatter_nd` and `scatter_elements`, every
 //! reduction), the casts between plain numeric types and to and from booleans
 //! ([`cast`]), `clamp_f32`, `binary_f32` for Add, Sub, Mul, Div, Max, Min and PRelu
 //! (with its fused clamp), `binary_int` for Add, Sub, Mul, Max, Min and PRelu
@@ -383,13 +383,13 @@ pub fn emit(
         Kernel::GatherNd { t, i, p } => {
             scatter::gather_nd(b, p, *i, elem_bytes(*t), ops[0].0, ops[1].0, ops[2].0);
         }
-        Kernel::ScatterNd { t, i, p, .. } => {
+        Kernel::ScatterNd { t, i, p, op } => {
             let data = (ops[0].0, ops[0].1.len);
-            scatter::scatter_nd(b, p, *i, elem_bytes(*t), data, ops[1].0, ops[2].0, ops[3].0);
+            scatter::scatter_nd(b, p, *op, *t, *i, data, ops[1].0, ops[2].0, ops[3].0);
         }
-        Kernel::ScatterElements { t, i, p, .. } => {
+        Kernel::ScatterElements { t, i, p, op } => {
             let (data, idx, upd) = ((ops[0].0, ops[0].1.len), (ops[1].0, ops[1].1.len), (ops[2].0, ops[2].1.len));
-            scatter::scatter_elements(b, p, *i, elem_bytes(*t), data, idx, upd, ops[3].0);
+            scatter::scatter_elements(b, p, *op, *t, *i, data, idx, upd, ops[3].0);
         }
         other => unreachable!("{:?} is not emitted", other.family()),
     }

@@ -1,6 +1,7 @@
-//! N-D gathers and scatters by indices read at run time, as loops: `gather_nd`, and
-//! `scatter_nd` and `scatter_elements` without a reduction (`ScatterOp::None`: each
-//! update replaces its element; the reducing scatters stay runtime calls). Indices are
+//! N-D gathers and scatters by indices read at run time, as loops: `gather_nd`,
+//! `scatter_nd` and `scatter_elements`, each update replacing its element or combined
+//! with it as the kernel's `combine` (add and multiply wrapping for integers, the
+//! larger or smaller by `>` / `<`, the old value kept on a tie or NaN). Indices are
 //! i32 or i64, wrapped as the kernel's `wrap` (negative counts from the end; a tuple
 //! with any component out of range gathers zeros, an update out of range is dropped).
 //! A call is emitted only when every in-range index provably stays inside its
@@ -8,10 +9,11 @@
 //! indices, never an address.
 
 use super::gather::{self, wrapped};
-use super::{at, copy_bytes, flags, for_range, if_then, nest, plain};
+use super::{at, copy_bytes, flags, for_range, if_then, int_type, nest, plain};
 use crate::ir::DType;
 use crate::lower::{Kernel, KernelCall};
-use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use tinyops_runtime::kernels::{GatherElements, IndexNd, ScatterOp, MAX_RANK};
 
@@ -24,19 +26,11 @@ pub fn emitted(call: &KernelCall) -> bool {
         Kernel::GatherNd { t, i, p } => {
             plain(*t) && gather::index_emitted(*i) && nd_fits(p, len(0), len(1), None, Some(y))
         }
-        Kernel::ScatterNd { t, i, p, op } => {
-            *op == ScatterOp::None
-                && plain(*t)
-                && gather::index_emitted(*i)
-                && y >= len(0)
-                && nd_fits(p, y, len(1), Some(len(2)), None)
+        Kernel::ScatterNd { t, i, p, .. } => {
+            plain(*t) && gather::index_emitted(*i) && y >= len(0) && nd_fits(p, y, len(1), Some(len(2)), None)
         }
-        Kernel::ScatterElements { t, i, p, op } => {
-            *op == ScatterOp::None
-                && plain(*t)
-                && gather::index_emitted(*i)
-                && y >= len(0)
-                && gather::elements_fit(p, y)
+        Kernel::ScatterElements { t, i, p, .. } => {
+            plain(*t) && gather::index_emitted(*i) && y >= len(0) && gather::elements_fit(p, y)
         }
         _ => false,
     }
@@ -133,40 +127,90 @@ pub fn gather_nd(b: &mut FunctionBuilder, p: &IndexNd, i: DType, es: u8, data: V
     });
 }
 
-/// `scatter_nd` without reduction, elements of `es` bytes (callers check [`emitted`]):
-/// `y = data`, then each in-range tuple's update slice copied over its slice of `y`,
-/// in order.
+/// `scatter_nd` of elements of type `t` (callers check [`emitted`]): `y = data`, then
+/// each in-range tuple's update slice combined by `op` into its slice of `y`, in
+/// order (copied as a block when it replaces).
 #[allow(clippy::too_many_arguments)]
 pub fn scatter_nd(
     b: &mut FunctionBuilder,
     p: &IndexNd,
+    op: ScatterOp,
+    t: DType,
     i: DType,
-    es: u8,
     data: (Value, usize),
     idx: Value,
     updates: Value,
     y: Value,
 ) {
+    let es = t.size() as i64;
     copy_bytes(b, data.0, y, data.1 as u64 * es as u64);
     let bytes = p.slice as u64 * es as u64;
     each_tuple(b, p, i, idx, &mut |b, tuple, start, ok| {
         if_then(b, ok, |b| {
             let src = at(b, updates, tuple, bytes as i64);
-            let dst = at(b, y, start, es as i64);
-            copy_bytes(b, src, dst, bytes);
+            let dst = at(b, y, start, es);
+            if op == ScatterOp::None {
+                copy_bytes(b, src, dst, bytes);
+            } else {
+                for_range(b, p.slice as u64, |b, e| {
+                    let (s, d) = (at(b, src, e, es), at(b, dst, e, es));
+                    let u = b.ins().load(ty(t), flags(), s, 0);
+                    let old = b.ins().load(ty(t), flags(), d, 0);
+                    let v = combine(b, op, t, old, u);
+                    b.ins().store(flags(), v, d, 0);
+                });
+            }
         });
     });
 }
 
-/// `scatter_elements` without reduction, elements of `es` bytes (callers check
-/// [`emitted`]): `y = data`, then each update stored at its own position off the axis
-/// and its index along it, in order; an index out of range drops its update.
+/// The cranelift type of an element of `t` (a plain type).
+fn ty(t: DType) -> Type {
+    match t {
+        DType::F32 => types::F32,
+        DType::F64 => types::F64,
+        _ => int_type(t.size() as u8),
+    }
+}
+
+/// The kernel's `combine(op, old, new)` on elements of type `t`.
+fn combine(b: &mut FunctionBuilder, op: ScatterOp, t: DType, old: Value, new: Value) -> Value {
+    let float = t.is_float();
+    let signed = matches!(t, DType::I8 | DType::I16 | DType::I32 | DType::I64);
+    match op {
+        ScatterOp::None => new,
+        ScatterOp::Add if float => b.ins().fadd(old, new),
+        ScatterOp::Add => b.ins().iadd(old, new),
+        ScatterOp::Mul if float => b.ins().fmul(old, new),
+        ScatterOp::Mul => b.ins().imul(old, new),
+        ScatterOp::Max | ScatterOp::Min => {
+            let max = op == ScatterOp::Max;
+            let better = if float {
+                b.ins().fcmp(if max { FloatCC::GreaterThan } else { FloatCC::LessThan }, new, old)
+            } else {
+                let cc = match (max, signed) {
+                    (true, true) => IntCC::SignedGreaterThan,
+                    (true, false) => IntCC::UnsignedGreaterThan,
+                    (false, true) => IntCC::SignedLessThan,
+                    (false, false) => IntCC::UnsignedLessThan,
+                };
+                b.ins().icmp(cc, new, old)
+            };
+            b.ins().select(better, new, old)
+        }
+    }
+}
+
+/// `scatter_elements` of elements of type `t` (callers check [`emitted`]): `y = data`,
+/// then each update combined by `op` into the element at its own position off the
+/// axis and its index along it, in order; an index out of range drops its update.
 #[allow(clippy::too_many_arguments)]
 pub fn scatter_elements(
     b: &mut FunctionBuilder,
     p: &GatherElements,
+    op: ScatterOp,
+    t: DType,
     i: DType,
-    es: u8,
     data: (Value, usize),
     idx: (Value, usize),
     updates: (Value, usize),
@@ -178,8 +222,8 @@ pub fn scatter_elements(
     if idx.1 < total || updates.1 < total {
         return;
     }
-    copy_bytes(b, data.0, y, data.1 as u64 * es as u64);
-    let (ty, e, isz) = (super::int_type(es), es as i64, i.size() as i64);
+    let (e, isz) = (t.size() as i64, i.size() as i64);
+    copy_bytes(b, data.0, y, data.1 as u64 * e as u64);
     let mut dense = [0usize; MAX_RANK];
     let mut run = 1;
     for d in (0..rank).rev() {
@@ -197,8 +241,14 @@ pub fn scatter_elements(
     nest(b, shape, &strides, 0, [y, idx.0, updates.0], &mut |b, [py, pi, pu]| {
         let (w, ok) = wrapped(b, i, pi, p.axis_len);
         if_then(b, ok, |b| {
-            let v = b.ins().load(ty, flags(), pu, 0);
+            let u = b.ins().load(ty(t), flags(), pu, 0);
             let d = at(b, py, w, axis_stride);
+            let v = if op == ScatterOp::None {
+                u
+            } else {
+                let old = b.ins().load(ty(t), flags(), d, 0);
+                combine(b, op, t, old, u)
+            };
             b.ins().store(flags(), v, d, 0);
         });
     });
