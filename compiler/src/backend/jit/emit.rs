@@ -1,22 +1,28 @@
 //! Kernel families the JIT emits as shape-specialised cranelift loops instead of
 //! calling the runtime: data movement (`copy`, `fill`, `copy_strided`, `gather` by
 //! constant indices; [`gather`]: `gather_indexed` and `gather_elements`, indices as
-//! data), `clamp_f32`, `binary_f32` for Add, Sub, Mul, Div, Max, Min and
-//! PRelu (with its fused clamp), `binary_int` for Add, Sub, Mul, Max, Min and PRelu
-//! (wrapping), the unary functions ([`unary`]: `unary_f32`, every
-//! function, and `unary_int`), the reductions ([`reduce`]: `reduce_f32` but LogSumExp,
-//! `mean_axis_f32`, `max_axis_f32`, `arg_reduce_f32`) and pooling ([`pool`]). Each
-//! emitted loop computes exactly what the portable kernel computes — the same IEEE
-//! operations in the same order, element bits moved rather than converted, the
+//! data; [`scatter`]: `gather_nd`, `scatter_nd` and `scatter_elements`, every
+//! reduction), the casts between plain numeric types and to and from booleans
+//! ([`cast`]), `clamp_f32`, `binary_f32` for Add, Sub, Mul, Div, Max, Min and PRelu
+//! (with its fused clamp), `binary_int` for Add, Sub, Mul, Max, Min and PRelu
+//! (wrapping), the unary functions ([`unary`]: `unary_f32`, every function, and
+//! `unary_int`), the reductions ([`reduce`]: `reduce_f32`, LogSumExp included,
+//! `mean_axis_f32`, `max_axis_f32`, `arg_reduce_f32`, `softmax_f32`,
+//! `log_softmax_f32`), pooling ([`pool`]: max and average, float and 8-bit, and
+//! `mean_axis_q8`) and requantisation ([`quant`]). Each emitted loop computes exactly
+//! what the portable kernel computes — the same IEEE operations in the same order,
+//! the same integer rounding, element bits moved rather than converted, the
 //! transcendental functions by calling the runtime's own scalar functions
 //! ([`scalar`]) — and, like the kernel, does nothing when the operands disagree with
 //! the parameters, decided here, at compile time, since every length is known.
 
+mod cast;
 mod gather;
 mod pool;
 mod quant;
 mod reduce;
 pub mod scalar;
+mod scatter;
 mod unary;
 
 use super::{elem_bytes, int_type};
@@ -38,7 +44,20 @@ pub fn emits(call: &KernelCall) -> bool {
             | Kernel::UnaryF32 { .. }
             | Kernel::MeanAxisF32 { .. }
             | Kernel::MaxAxisF32 { .. }
-            | Kernel::ArgReduceF32 { .. } => true,
+            | Kernel::ArgReduceF32 { .. }
+            | Kernel::ReduceF32 { .. }
+            | Kernel::SoftmaxF32 { .. }
+            | Kernel::LogSoftmaxF32 { .. } => true,
+            Kernel::AvgPool2dQ8 { x, y, p, .. } => {
+                matches!(x, DType::I8 | DType::U8) && matches!(y, DType::I8 | DType::U8) && pool::emitted(p)
+            }
+            Kernel::MeanAxisQ8 { x, y, .. } => matches!(x, DType::I8 | DType::U8) && matches!(y, DType::I8 | DType::U8),
+            Kernel::Cast { .. } | Kernel::CastToBool { .. } | Kernel::CastFromBool { .. } => {
+                cast::emitted(&call.kernel)
+            }
+            Kernel::GatherNd { .. } | Kernel::ScatterNd { .. } | Kernel::ScatterElements { .. } => {
+                scatter::emitted(call)
+            }
             Kernel::MaxPool2dF32 { p } | Kernel::AvgPool2dF32 { p } => pool::emitted(p),
             Kernel::MaxPool2dQ8 { t, p } => matches!(t, DType::I8 | DType::U8) && pool::emitted(p),
             Kernel::UnaryInt { t, .. } => {
@@ -56,7 +75,6 @@ pub fn emits(call: &KernelCall) -> bool {
                         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min | BinaryOp::PRelu
                     )
             }
-            Kernel::ReduceF32 { op, .. } => reduce::reduce_emitted(*op),
             Kernel::Gather { t, indices, .. } => plain(*t) && indices.len() <= MAX_GATHER_UNROLL,
             Kernel::GatherIndexed { t, i, .. } => plain(*t) && gather::index_emitted(*i),
             Kernel::GatherElements { t, i, p } => {
@@ -97,6 +115,8 @@ pub fn scalars(call: &KernelCall) -> &'static [&'static str] {
     match &call.kernel {
         Kernel::UnaryF32 { f } => unary::scalars(*f),
         Kernel::ReduceF32 { op, .. } => reduce::scalars(*op),
+        Kernel::SoftmaxF32 { .. } => &["exp"],
+        Kernel::LogSoftmaxF32 { .. } => &["exp", "ln"],
         _ => &[],
     }
 }
@@ -142,6 +162,39 @@ fn for_range(b: &mut FunctionBuilder, n: u64, mut body: impl FnMut(&mut Function
             b.seal_block(exit);
         }
     }
+}
+
+/// `if cond { body }`.
+fn if_then(b: &mut FunctionBuilder, cond: Value, body: impl FnOnce(&mut FunctionBuilder)) {
+    let (then, merge) = (b.create_block(), b.create_block());
+    b.ins().brif(cond, then, &[], merge, &[]);
+    b.switch_to_block(then);
+    b.seal_block(then);
+    body(b);
+    b.ins().jump(merge, &[]);
+    b.switch_to_block(merge);
+    b.seal_block(merge);
+}
+
+/// `if cond { then } else { other }`.
+fn if_else(
+    b: &mut FunctionBuilder,
+    cond: Value,
+    then: impl FnOnce(&mut FunctionBuilder),
+    other: impl FnOnce(&mut FunctionBuilder),
+) {
+    let (t, e, merge) = (b.create_block(), b.create_block(), b.create_block());
+    b.ins().brif(cond, t, &[], e, &[]);
+    b.switch_to_block(t);
+    b.seal_block(t);
+    then(b);
+    b.ins().jump(merge, &[]);
+    b.switch_to_block(e);
+    b.seal_block(e);
+    other(b);
+    b.ins().jump(merge, &[]);
+    b.switch_to_block(merge);
+    b.seal_block(merge);
 }
 
 /// `base + index · scale` as an address.
@@ -295,6 +348,48 @@ pub fn emit(
             let ((xv, xo), (yv, yo)) = (ops[0], ops[1]);
             let c = consts.unwrap_or_else(|| zero(b));
             quant::lookup(b, *x, table.len(), c, xv, yv, xo.len.min(yo.len) as u64);
+        }
+        Kernel::SoftmaxF32 { p } | Kernel::LogSoftmaxF32 { p } => {
+            let (x, y) = xy();
+            reduce::softmax(b, fns, p, matches!(call.kernel, Kernel::LogSoftmaxF32 { .. }), x, y);
+        }
+        Kernel::AvgPool2dQ8 { x: xt, p, x_zp, out, mult, shift, .. } => {
+            let q = pool::QAvg { x_zp: *x_zp, out, mult: *mult, shift: *shift };
+            let (x, acc, y) = ((ops[0].0, ops[0].1.len), (ops[1].0, ops[1].1.len), (ops[2].0, ops[2].1.len));
+            pool::avg_pool_q8(b, p, q, *xt == DType::I8, x, acc, y);
+        }
+        Kernel::MeanAxisQ8 { x: xt, p, x_zp, out, mult, shift, .. } => {
+            let q = pool::QAvg { x_zp: *x_zp, out, mult: *mult, shift: *shift };
+            let (x, y) = xy();
+            pool::mean_axis_q8(b, p, q, *xt == DType::I8, x, y);
+        }
+        Kernel::Cast { from, to } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            let n = xo.len.min(yo.len) as u64;
+            if from == to {
+                copy_bytes(b, x, y, n * from.size() as u64);
+            } else {
+                cast::cast(b, *from, *to, x, y, n);
+            }
+        }
+        Kernel::CastToBool { from } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            cast::cast_to_bool(b, *from, x, y, xo.len.min(yo.len) as u64);
+        }
+        Kernel::CastFromBool { to } => {
+            let ((x, xo), (y, yo)) = (ops[0], ops[1]);
+            cast::cast_from_bool(b, *to, x, y, xo.len.min(yo.len) as u64);
+        }
+        Kernel::GatherNd { t, i, p } => {
+            scatter::gather_nd(b, p, *i, elem_bytes(*t), ops[0].0, ops[1].0, ops[2].0);
+        }
+        Kernel::ScatterNd { t, i, p, op } => {
+            let data = (ops[0].0, ops[0].1.len);
+            scatter::scatter_nd(b, p, *op, *t, *i, data, ops[1].0, ops[2].0, ops[3].0);
+        }
+        Kernel::ScatterElements { t, i, p, op } => {
+            let (data, idx, upd) = ((ops[0].0, ops[0].1.len), (ops[1].0, ops[1].1.len), (ops[2].0, ops[2].1.len));
+            scatter::scatter_elements(b, p, *op, *t, *i, data, idx, upd, ops[3].0);
         }
         other => unreachable!("{:?} is not emitted", other.family()),
     }

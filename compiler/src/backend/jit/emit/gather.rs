@@ -18,7 +18,7 @@ pub fn index_emitted(i: DType) -> bool {
 
 /// Loads index `a` (i32 sign-extended, or i64) and wraps it into `0..len`: the wrapped
 /// index (0 when out of range) and whether it was in range.
-fn wrapped(b: &mut FunctionBuilder, i: DType, a: Value, len: usize) -> (Value, Value) {
+pub(super) fn wrapped(b: &mut FunctionBuilder, i: DType, a: Value, len: usize) -> (Value, Value) {
     let v = if i == DType::I32 {
         let v = b.ins().load(types::I32, flags(), a, 0);
         b.ins().sextend(types::I64, v)

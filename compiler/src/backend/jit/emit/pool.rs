@@ -1,14 +1,19 @@
-//! Pooling as loops (`max_pool2d_f32`, `max_pool2d_q8`, `avg_pool2d_f32`), channels
-//! last: loops over batch, output rows and columns; the window's taps unrolled, each
-//! tested against the input and its padding at run time exactly as the kernel's
-//! `each_window` does (a tap past the padding is not counted; a tap in the padding is
-//! counted for `count_include_pad` but not read); a loop over the channels per tap.
+//! Pooling as loops (`max_pool2d_f32`, `max_pool2d_q8`, `avg_pool2d_f32`,
+//! `avg_pool2d_q8`), channels last: loops over batch, output rows and columns; the
+//! window's taps unrolled, each tested against the input and its padding at run time
+//! exactly as the kernel's `each_window` does (a tap past the padding is not counted;
+//! a tap in the padding is counted for `count_include_pad` but not read); a loop over
+//! the channels per tap. Also the quantised global average, `mean_axis_q8`. The
+//! quantised averages keep the kernel's i32 sums (in its scratch, for pooling) and its
+//! integer output stage ([`quant::average`]).
 
-use super::{at, flags, for_range};
+use super::quant::{self, load_q8};
+use super::{at, flags, for_range, if_then};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
-use tinyops_runtime::kernels::Pool2d;
+use tinyops_runtime::kernels::{Axis, Pool2d};
+use tinyops_runtime::quant::QOut;
 
 /// The element a max pooling compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,18 +43,6 @@ pub fn fits(p: &Pool2d, x_len: usize, y_len: usize) -> bool {
 /// True when the window is small enough to emit.
 pub fn emitted(p: &Pool2d) -> bool {
     p.k_h.saturating_mul(p.k_w) <= MAX_TAPS
-}
-
-/// `if cond { body }`.
-fn if_then(b: &mut FunctionBuilder, cond: Value, body: impl FnOnce(&mut FunctionBuilder)) {
-    let (then, merge) = (b.create_block(), b.create_block());
-    b.ins().brif(cond, then, &[], merge, &[]);
-    b.switch_to_block(then);
-    b.seal_block(then);
-    body(b);
-    b.ins().jump(merge, &[]);
-    b.switch_to_block(merge);
-    b.seal_block(merge);
 }
 
 /// Counts of a window's taps: inside the input or its padding, and inside the input.
@@ -221,4 +214,117 @@ pub fn avg_pool_f32(b: &mut FunctionBuilder, p: &Pool2d, x: (Value, usize), y: (
             });
         },
     );
+}
+
+/// The quantisation of a quantised average: input zero point, output stage, and the
+/// multiplier `mult · 2^-shift` of `sx / sy`.
+#[derive(Debug, Clone, Copy)]
+pub struct QAvg<'a> {
+    /// Input zero point.
+    pub x_zp: i32,
+    /// Output zero point and clamp.
+    pub out: &'a QOut,
+    /// Multiplier.
+    pub mult: i32,
+    /// Right shift.
+    pub shift: u32,
+}
+
+/// `avg_pool2d_q8`: per output pixel, the i32 sums of `x − x_zp` over the window's
+/// real taps in `acc` (the kernel's scratch, `channels` i32), then each channel through
+/// the output stage with the window's divisor. `signed` tells the input type.
+pub fn avg_pool_q8(
+    b: &mut FunctionBuilder,
+    p: &Pool2d,
+    q: QAvg<'_>,
+    signed: bool,
+    x: (Value, usize),
+    acc: (Value, usize),
+    y: (Value, usize),
+) {
+    if !fits(p, x.1, y.1) || acc.1 < p.channels {
+        return;
+    }
+    let c = p.channels as u64;
+    let include_pad = p.count_include_pad;
+    let acc = acc.0;
+    each_window(
+        b,
+        p,
+        1,
+        x.0,
+        y.0,
+        &mut |b, _| {
+            let zero = b.ins().iconst(types::I32, 0);
+            for_range(b, c, |b, ch| {
+                let a = at(b, acc, ch, 4);
+                b.ins().store(flags(), zero, a, 0);
+            });
+        },
+        &mut |b, _, xrow| {
+            for_range(b, c, |b, ch| {
+                let (aa, xa) = (at(b, acc, ch, 4), b.ins().iadd(xrow, ch));
+                let s = b.ins().load(types::I32, flags(), aa, 0);
+                let xv = load_q8(b, signed, xa);
+                let xv = b.ins().iadd_imm(xv, -(q.x_zp as i64));
+                let s = b.ins().iadd(s, xv);
+                b.ins().store(flags(), s, aa, 0);
+            });
+        },
+        &mut |b, yrow, counts| {
+            let d = b.use_var(if include_pad { counts.padded } else { counts.real });
+            for_range(b, c, |b, ch| {
+                let aa = at(b, acc, ch, 4);
+                let s = b.ins().load(types::I32, flags(), aa, 0);
+                let s = b.ins().sextend(types::I64, s);
+                let r = quant::average(b, s, d, q.mult, q.shift, q.out);
+                let ya = b.ins().iadd(yrow, ch);
+                b.ins().store(flags(), r, ya, 0);
+            });
+        },
+    );
+}
+
+/// `mean_axis_q8`: per output element of `outer × len × inner`, the i64 sum of
+/// `x − x_zp` along the middle axis (each difference in i32, as the kernel), through
+/// the output stage with divisor `len`.
+pub fn mean_axis_q8(
+    b: &mut FunctionBuilder,
+    p: &Axis,
+    q: QAvg<'_>,
+    signed: bool,
+    x: (Value, usize),
+    y: (Value, usize),
+) {
+    let Some(n) = p.outer.checked_mul(p.len).and_then(|v| v.checked_mul(p.inner)) else { return };
+    if p.len == 0 || p.inner == 0 || x.1 < n || y.1 < p.outer * p.inner {
+        return;
+    }
+    let (len, inner) = (p.len as i64, p.inner as i64);
+    let sum = b.declare_var(types::I64);
+    for_range(b, p.outer as u64, |b, o| {
+        for_range(b, p.inner as u64, |b, i| {
+            let zero = b.ins().iconst(types::I64, 0);
+            b.def_var(sum, zero);
+            let xo = b.ins().imul_imm(o, len * inner);
+            let xo = b.ins().iadd(xo, i);
+            let xs = b.ins().iadd(x.0, xo);
+            for_range(b, p.len as u64, |b, j| {
+                let a = at(b, xs, j, inner);
+                let v = load_q8(b, signed, a);
+                let v = b.ins().iadd_imm(v, -(q.x_zp as i64));
+                let v = b.ins().sextend(types::I64, v);
+                let s = b.use_var(sum);
+                let s = b.ins().iadd(s, v);
+                b.def_var(sum, s);
+            });
+            let s = b.use_var(sum);
+            let d = b.ins().iconst(types::I64, len);
+            let r = quant::average(b, s, d, q.mult, q.shift, q.out);
+            let yo = b.ins().imul_imm(o, inner);
+            let yo = b.ins().iadd(yo, i);
+            let ya = b.ins().iadd(y.0, yo);
+            b.ins().store(flags(), r, ya, 0);
+        });
+    });
 }

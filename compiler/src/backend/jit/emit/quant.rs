@@ -14,7 +14,7 @@ use tinyops_runtime::kernels::{Axis, Broadcast, QAdd, QMul, MAX_RANK};
 use tinyops_runtime::quant::QOut;
 
 /// The signed 8-bit types and the unsigned one; others are not 8-bit quantised.
-fn q8(t: DType) -> Option<bool> {
+pub(super) fn q8(t: DType) -> Option<bool> {
     match t {
         DType::I8 => Some(true),
         DType::U8 => Some(false),
@@ -57,7 +57,7 @@ pub fn constants(k: &Kernel) -> Vec<u8> {
 }
 
 /// Loads an 8-bit element as i32 (sign- or zero-extended).
-fn load_q8(b: &mut FunctionBuilder, signed: bool, a: Value) -> Value {
+pub(super) fn load_q8(b: &mut FunctionBuilder, signed: bool, a: Value) -> Value {
     let v = b.ins().load(types::I8, flags(), a, 0);
     if signed {
         b.ins().sextend(types::I32, v)
@@ -68,7 +68,7 @@ fn load_q8(b: &mut FunctionBuilder, signed: bool, a: Value) -> Value {
 
 /// `out.finish(v)` on an i32: `v + zp` saturated, then below `min` gives `min`, above
 /// `max` gives `max`.
-fn finish(b: &mut FunctionBuilder, out: &QOut, v: Value) -> Value {
+pub(super) fn finish(b: &mut FunctionBuilder, out: &QOut, v: Value) -> Value {
     let wide = b.ins().sextend(types::I64, v);
     let s = b.ins().iadd_imm(wide, out.zp as i64);
     let s = clamp_i64(b, s, i32::MIN as i64, i32::MAX as i64);
@@ -81,7 +81,7 @@ fn finish(b: &mut FunctionBuilder, out: &QOut, v: Value) -> Value {
 }
 
 /// `v.clamp(lo, hi)` on i64.
-fn clamp_i64(b: &mut FunctionBuilder, v: Value, lo: i64, hi: i64) -> Value {
+pub(super) fn clamp_i64(b: &mut FunctionBuilder, v: Value, lo: i64, hi: i64) -> Value {
     let (l, h) = (b.ins().iconst(types::I64, lo), b.ins().iconst(types::I64, hi));
     let v = b.ins().smax(v, l);
     b.ins().smin(v, h)
@@ -93,6 +93,48 @@ fn round_shift(b: &mut FunctionBuilder, v: Value, shift: u32) -> Value {
     let shift = shift.clamp(1, 62);
     let s = b.ins().iadd_imm(v, 1i64 << (shift - 1));
     b.ins().sshr_imm(s, shift as i64)
+}
+
+/// `round_shift(v, shift)` on i64 with the kernel's saturating add of the rounding
+/// half (the averaging kernels' form).
+pub(super) fn round_shift_sat(b: &mut FunctionBuilder, v: Value, shift: u32) -> Value {
+    let shift = shift.clamp(1, 62);
+    let half = 1i64 << (shift - 1);
+    let over = b.ins().icmp_imm(IntCC::SignedGreaterThan, v, i64::MAX - half);
+    let s = b.ins().iadd_imm(v, half);
+    let max = b.ins().iconst(types::I64, i64::MAX);
+    let s = b.ins().select(over, max, s);
+    b.ins().sshr_imm(s, shift as i64)
+}
+
+/// `round_div(v, d)` on i64: `v / d` rounded half away from zero, 0 when `d ≤ 0`.
+pub(super) fn round_div(b: &mut FunctionBuilder, v: Value, d: Value) -> Value {
+    let pos = b.ins().icmp_imm(IntCC::SignedGreaterThan, d, 0);
+    let one = b.ins().iconst(types::I64, 1);
+    let d = b.ins().select(pos, d, one);
+    let half = b.ins().sshr_imm(d, 1);
+    let neg = b.ins().icmp_imm(IntCC::SignedLessThan, v, 0);
+    let nv = b.ins().ineg(v);
+    let a = b.ins().select(neg, nv, v);
+    let a = b.ins().iadd(a, half);
+    let q = b.ins().sdiv(a, d);
+    let nq = b.ins().ineg(q);
+    let r = b.ins().select(neg, nq, q);
+    let zero = b.ins().iconst(types::I64, 0);
+    b.ins().select(pos, r, zero)
+}
+
+/// The averaging kernels' output stage (`average_q8`): `sum · mult` (i64) divided by
+/// `d` and shifted, each rounded half away from zero, clamped to i32, then offset and
+/// clamped by `out`; the result as the 8-bit output element.
+pub(super) fn average(b: &mut FunctionBuilder, sum: Value, d: Value, mult: i32, shift: u32, out: &QOut) -> Value {
+    let prod = b.ins().imul_imm(sum, mult as i64);
+    let v = round_div(b, prod, d);
+    let v = round_shift_sat(b, v, shift);
+    let v = clamp_i64(b, v, i32::MIN as i64, i32::MAX as i64);
+    let v = b.ins().ireduce(types::I32, v);
+    let r = finish(b, out, v);
+    b.ins().ireduce(types::I8, r)
 }
 
 /// The per-channel loop of the kernels' `per_channel`: for every `(o, c)` row of
