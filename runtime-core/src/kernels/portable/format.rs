@@ -313,7 +313,7 @@ mod tests {
     fn e8m0_keeps_the_exponent_and_rounds_as_asked() {
         // The ONNX node test's values: 0, 0.124, 0.25, 0.5, 1.1, 2, 4, 8 rounding up.
         let x = [0.0f32, 0.124, 0.25, 0.5, 1.1, 2.0, 4.0, 8.0];
-        let up: Vec<u8> = x.iter().map(|&v| f32_to_e8m0(v, true, ExpRound::Up)).collect();
+        let up = x.map(|v| f32_to_e8m0(v, true, ExpRound::Up));
         assert_eq!(up, [0x00, 0x7c, 0x7d, 0x7e, 0x80, 0x80, 0x81, 0x82]);
         assert_eq!(f32_to_e8m0(1.1, true, ExpRound::Down), 0x7f);
         assert_eq!(f32_to_e8m0(1.4, true, ExpRound::Nearest), 0x7f);
