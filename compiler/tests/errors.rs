@@ -283,14 +283,17 @@ fn the_cli_prints_the_error_and_exits_2() {
 #[test]
 fn unsupported_element_types_name_the_tensor_and_the_type() {
     let mut t = onnx_protobuf::TensorProto::new();
-    t.name = "fp8_weights".into();
+    t.name = "complex_weights".into();
     t.dims = vec![4];
-    t.data_type = 24; // FLOAT8E8M0
-    t.raw_data = vec![0; 4];
-    let p = add_model(t).write("float8");
+    t.data_type = 14; // COMPLEX64
+    t.raw_data = vec![0; 32];
+    let p = add_model(t).write("complex");
     let e = err(&p);
     assert!(matches!(e.problems(), [Problem::UnsupportedType { .. }]), "{e}");
-    assert!(e.to_string().contains("`fp8_weights` has element type FLOAT8E8M0, which tinyops does not support"), "{e}");
+    assert!(
+        e.to_string().contains("`complex_weights` has element type COMPLEX64, which tinyops does not support"),
+        "{e}"
+    );
 }
 
 #[test]

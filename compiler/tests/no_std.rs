@@ -275,8 +275,9 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         71 => k::classify_f32(p[14] % 2 == 1, p[15] % 2 == 1, p[16] % 2 == 1, f0, b0),
         75..=77 => {
             let fs = [Format::F32, Format::F16, Format::BF16, Format::F8E4M3FN, Format::F8E4M3FNUZ, Format::F8E5M2,
-                Format::F8E5M2FNUZ, Format::F4E2M1, Format::I4, Format::U4, Format::I2, Format::U2];
-            let fc = FormatCast { from: fs[p[14] % fs.len()], to: fs[p[15] % fs.len()], saturate: p[16] % 2 == 1 };
+                Format::F8E5M2FNUZ, Format::F4E2M1, Format::F8E8M0, Format::I4, Format::U4, Format::I2, Format::U2];
+            let rounds = [ExpRound::Up, ExpRound::Down, ExpRound::Nearest];
+            let fc = FormatCast { from: fs[p[14] % fs.len()], to: fs[p[15] % fs.len()], saturate: p[16] % 2 == 1, round: rounds[p[17] % 3] };
             match sel {
                 75 => k::cast_format::<f32, u8>(&fc, f0, b0),
                 76 => k::cast_format::<u8, f32>(&fc, &*b0, f1),
@@ -402,6 +403,19 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 _ => k::gemm_float::<f64>(&gemm, d0, d1, d2, d3),
             }
         }
+        107 => {
+            let mut rest = f;
+            let (mask, y) = (take(&mut rest, p[59]), take(&mut rest, p[60]));
+            k::deform_conv_f32(&DeformConv { conv, offset_groups: p[28] }, f0, f1, f2, f3, mask, y)
+        }
+        108 => {
+            let roi = RoiAlign {
+                batch: p[11], channels: p[12], in_h: p[13], in_w: p[14], rois: p[15], out_h: p[16], out_w: p[17],
+                sampling_ratio: p[18], spatial_scale: f3.first().copied().unwrap_or(1.0), half_pixel: p[19] % 2 == 1,
+                max: p[20] % 2 == 1,
+            };
+            k::roi_align_f32(&roi, f0, f1, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f2)
+        }
         _ => {}
     }
 }
@@ -451,8 +465,8 @@ const X86_KERNELS: usize = 4;
 /// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
 /// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100, the in-place
 /// entries of `kernels::inplace` around a portable kernel; 102–106 the float kernels
-/// generic over the element type, in f64).
-const KERNELS: usize = 107;
+/// generic over the element type, in f64; 107–108 the bilinear sampling kernels).
+const KERNELS: usize = 109;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -21,7 +21,7 @@ pub fn dtype_of(code: i32) -> Result<DType, String> {
         21 => return Ok(DType::U4),
         22 => return Ok(DType::I4),
         23 => return Ok(DType::F4E2M1),
-        24 => return Err("FLOAT8E8M0".into()),
+        24 => return Ok(DType::F8E8M0),
         25 => return Ok(DType::U2),
         26 => return Ok(DType::I2),
         _ => {}
@@ -261,6 +261,7 @@ pub fn encode(name: &str, t: &Tensor) -> TensorProto {
         DType::U4 => 21,
         DType::I4 => 22,
         DType::F4E2M1 => 23,
+        DType::F8E8M0 => 24,
         DType::U2 => 25,
         DType::I2 => 26,
         DType::F32 => DataType::FLOAT as i32,

@@ -41,6 +41,8 @@ pub enum DType {
     F8E5M2FNUZ,
     /// 4-bit float E2M1, stored as its bits, one element per byte (ONNX packs two).
     F4E2M1,
+    /// 8-bit power of two E8M0 (exponent only, bias 127, NaN 0xFF), stored as its bits.
+    F8E8M0,
     /// Signed 4-bit integer, one element per byte (an `i8` holding −8..=7).
     I4,
     /// Unsigned 4-bit integer, one element per byte.
@@ -84,6 +86,7 @@ impl DType {
             DType::F8E5M2 => "f8e5m2",
             DType::F8E5M2FNUZ => "f8e5m2fnuz",
             DType::F4E2M1 => "f4e2m1",
+            DType::F8E8M0 => "f8e8m0",
             DType::I4 => "i4",
             DType::U4 => "u4",
             DType::I2 => "i2",
@@ -112,7 +115,10 @@ impl DType {
 
     /// True for the 8- and 4-bit floats.
     pub fn is_small_float(self) -> bool {
-        matches!(self, DType::F8E4M3FN | DType::F8E4M3FNUZ | DType::F8E5M2 | DType::F8E5M2FNUZ | DType::F4E2M1)
+        matches!(
+            self,
+            DType::F8E4M3FN | DType::F8E4M3FNUZ | DType::F8E5M2 | DType::F8E5M2FNUZ | DType::F4E2M1 | DType::F8E8M0
+        )
     }
 
     /// True for the types only Cast computes with (the 8- and 4-bit floats, the 4- and
@@ -143,6 +149,7 @@ impl DType {
             DType::F8E5M2 => Format::F8E5M2,
             DType::F8E5M2FNUZ => Format::F8E5M2FNUZ,
             DType::F4E2M1 => Format::F4E2M1,
+            DType::F8E8M0 => Format::F8E8M0,
             DType::I4 => Format::I4,
             DType::U4 => Format::U4,
             DType::I2 => Format::I2,

@@ -9,9 +9,10 @@
 
 use crate::ir::{DType, Layout};
 use tinyops_runtime::kernels::{
-    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, FormatCast, Gather,
+    Axis, BinaryOp, BitOp, Broadcast, Broadcast3, Clamp, CompareOp, Conv2d, Cumulative, DeformConv, FormatCast, Gather,
     GatherElements, Gemm, IndexNd, IntUnary, LayerNorm, LogicOp, Lstm, MlClassify, MlTransform, Nll, Pool2d, QAdd,
-    QMul, Reduce, ReduceOp, Resample, ScatterOp, Strided, SvmClassify, SvmKernel, TopK, TreeEnsemble, Trilu, UnaryFn,
+    QMul, Reduce, ReduceOp, Resample, RoiAlign, ScatterOp, Strided, SvmClassify, SvmKernel, TopK, TreeEnsemble, Trilu,
+    UnaryFn,
 };
 use tinyops_runtime::quant::QOut;
 
@@ -31,6 +32,11 @@ pub enum Kernel {
     Conv2dF32 { p: Conv2d, act: Clamp },
     /// Float depthwise convolution (channels-last). Reads x, w, bias; writes y.
     DepthwiseConv2dF32 { p: Conv2d, act: Clamp },
+    /// Float deformable convolution (channels-first). Reads x, w, offset, bias, mask;
+    /// writes y.
+    DeformConvF32 { p: DeformConv },
+    /// Float RoiAlign (channels-first). Reads x, rois, batch_indices (i64); writes y.
+    RoiAlignF32 { p: RoiAlign },
     /// Float GEMM / batched MatMul with a fused clamp. Reads a, b, c; writes y.
     GemmF32 { p: Gemm, act: Clamp },
     /// Float broadcasting binary op with a fused clamp. Reads a, b; writes y.
@@ -262,6 +268,8 @@ macro_rules! families {
 families! {
     Conv2dF32 => "conv2d_f32",
     DepthwiseConv2dF32 => "depthwise_conv2d_f32",
+    DeformConvF32 => "deform_conv_f32",
+    RoiAlignF32 => "roi_align_f32",
     GemmF32 => "gemm_f32",
     BinaryF32 => "binary_f32",
     BinaryInt => "binary_int",
@@ -404,6 +412,8 @@ impl Kernel {
             | MlTransformF32 { .. }
             | SvmKernelF32 { .. }
             | SvmClassifyF32 { .. }
+            | DeformConvF32 { .. }
+            | RoiAlignF32 { .. }
             | ResampleF32 { .. } => vec![],
         }
     }

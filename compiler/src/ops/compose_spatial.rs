@@ -1,6 +1,6 @@
 //! Spatial ONNX ops that import as small graphs of existing IR ops, with no kernel of
 //! their own: ConvTranspose (zero insertion, padding and a convolution with flipped,
-//! regrouped weights), CausalConvWithState (Concat/Pad, depthwise Conv, Slice),
+//! regrouped weights; 3-D as a sum of 2-D convolutions, one per depth tap), CausalConvWithState (Concat/Pad, depthwise Conv, Slice),
 //! DepthToSpace/SpaceToDepth (reshape, transpose, reshape), Tile and integer-scale
 //! nearest Upsample (reshape, expand, reshape), Pad's `edge`/`reflect`/`wrap` modes
 //! (a gather per padded axis with constant indices), CenterCropPad (Slice and Pad) and
@@ -12,6 +12,7 @@ use super::binary::{BinKind, Binary};
 use super::conv::{auto_pads, Conv};
 use super::layout::{Concat, Expand, Gather, Pad, Reshape, Slice, Transpose};
 use super::pool::Pool;
+use super::shape::Cast;
 use super::util::axis;
 use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
@@ -77,8 +78,8 @@ pub fn import_conv_transpose(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("input rank {} / weight rank {} (need N,C,spatial…)", xs.len(), ws.len());
     }
     let r = xs.len() - 2;
-    if r > 2 {
-        unsupported!("{r}-D ConvTranspose (1-D and 2-D are supported)");
+    if r > 3 {
+        unsupported!("{r}-D ConvTranspose (1-D, 2-D and 3-D are supported)");
     }
     if xs.contains(&0) || ws.contains(&0) {
         invalid!("empty input {xs:?} or weights {ws:?}");
@@ -201,7 +202,17 @@ pub fn import_conv_transpose(cx: &NodeCx) -> OpResult<Lowered> {
         conv_pads[i + r] = end.max(0) as usize;
     }
     if cut {
-        x = b.window(x, cut_start, cut_count);
+        x = b.window(x, cut_start, cut_count.clone());
+    }
+    let bias = cx.input(2).map(|_| Src::In(2));
+    if r == 3 {
+        let mut xshape = vec![xs[0], xs[1]];
+        xshape.extend(if cut { cut_count[2..].to_vec() } else { len.clone() });
+        let mut wshape = vec![m, c / g];
+        wshape.extend(&kernel);
+        let p3 = Conv3d { x: xshape, w: wshape, dilations, pads: conv_pads, group: g };
+        conv3d_as_2d(&mut b, x, w, bias, &p3);
+        return Ok(b.nodes());
     }
     let conv = Conv {
         kernel,
@@ -212,9 +223,62 @@ pub fn import_conv_transpose(cx: &NodeCx) -> OpResult<Lowered> {
         act: Act::NONE,
         layout: Layout::ChannelsFirst,
     };
-    let bias = cx.input(2).map(|_| Src::In(2));
     b.push(conv, vec![Some(x), Some(w), bias]);
     Ok(b.nodes())
+}
+
+/// A stride-1 3-D convolution's shapes and window (NCDHW input, `M,C/g,kD,kH,kW`
+/// weights).
+struct Conv3d {
+    x: Vec<usize>,
+    w: Vec<usize>,
+    dilations: Vec<usize>,
+    /// Begins (D, H, W) then ends.
+    pads: Vec<usize>,
+    group: usize,
+}
+
+/// A stride-1 3-D convolution as a sum of 2-D ones, one per depth tap: the input,
+/// padded along depth, moves depth beside batch (`N,D,C,H,W` → `N·oD,C,H,W` per tap's
+/// window of depths), each tap's `M,C/g,kH,kW` weight slice convolves it, the partial
+/// results add up, and depth moves back (`N,M,oD,oH,oW`).
+fn conv3d_as_2d(b: &mut Builder, x: Src, w: Src, bias: Option<Src>, p: &Conv3d) -> Src {
+    let (n, c, d, h, wd) = (p.x[0], p.x[1], p.x[2], p.x[3], p.x[4]);
+    let (m, cg, kd, kh, kw) = (p.w[0], p.w[1], p.w[2], p.w[3], p.w[4]);
+    let dp = d + p.pads[0] + p.pads[3];
+    let od = dp + 1 - (p.dilations[0] * (kd - 1) + 1);
+    let mut x = x;
+    if p.pads[0] + p.pads[3] > 0 {
+        x = b.one(Pad { pads: vec![0, 0, p.pads[0], 0, 0, 0, 0, p.pads[3], 0, 0], value: 0.0 }, x);
+    }
+    let x = b.transpose(x, vec![0, 2, 1, 3, 4]);
+    let conv = Conv {
+        kernel: vec![kh, kw],
+        strides: vec![1, 1],
+        dilations: p.dilations[1..].to_vec(),
+        pads: vec![p.pads[1], p.pads[2], p.pads[4], p.pads[5]],
+        group: p.group,
+        act: Act::NONE,
+        layout: Layout::ChannelsFirst,
+    };
+    let oh = h + p.pads[1] + p.pads[4] + 1 - (p.dilations[1] * (kh - 1) + 1);
+    let ow = wd + p.pads[2] + p.pads[5] + 1 - (p.dilations[2] * (kw - 1) + 1);
+    let mut sum: Option<Src> = None;
+    for t in 0..kd {
+        let xt = b.window(x.clone(), vec![0, t * p.dilations[0], 0, 0, 0], vec![n, od, c, h, wd]);
+        let xt = b.reshape(xt, vec![n * od, c, h, wd]);
+        let wt = b.window(w.clone(), vec![0, 0, t, 0, 0], vec![m, cg, 1, kh, kw]);
+        let wt = b.reshape(wt, vec![m, cg, kh, kw]);
+        let bt = if t == 0 { bias.clone() } else { None };
+        let y = b.push(conv.clone(), vec![Some(xt), Some(wt), bt]);
+        sum = Some(match sum {
+            None => y,
+            Some(s) => b.push(Binary { kind: BinKind::Add, act: Act::NONE }, vec![Some(s), Some(y)]),
+        });
+    }
+    let y = sum.unwrap_or(Src::In(0));
+    let y = b.reshape(y, vec![n, od, m, oh, ow]);
+    b.transpose(y, vec![0, 2, 1, 3, 4])
 }
 
 // ------------------------------------------------------------------ CausalConvWithState
@@ -223,8 +287,14 @@ pub fn import_conv_transpose(cx: &NodeCx) -> OpResult<Lowered> {
 /// a depthwise Conv with the optional bias, then SiLU if asked; the new state is the
 /// last `k-1` steps of the concatenation.
 pub fn import_causal_conv_with_state(cx: &NodeCx) -> OpResult<Lowered> {
-    for i in 0..4 {
-        expect_f32(cx, i)?;
+    // f16 tensors compute in f32 (each input widened exactly, each result rounded once).
+    let half = cx.input(0).is_some_and(|x| x.ty.dtype == DType::F16);
+    if !half {
+        for i in 0..4 {
+            expect_f32(cx, i)?;
+        }
+    } else if (0..4).any(|i| cx.input(i).is_some_and(|x| x.ty.dtype != DType::F16)) {
+        invalid!("CausalConvWithState inputs must share one element type");
     }
     let (xs, ws) = (shape_of(cx, 0)?, shape_of(cx, 1)?);
     let (&[n, c, t], &[wc, 1, k]) = (&xs[..], &ws[..]) else {
@@ -238,14 +308,24 @@ pub fn import_causal_conv_with_state(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("activation `{act}` (none, silu or swish)");
     }
     let mut b = Builder::default();
-    let padded = match cx.input(3) {
-        Some(p) => {
+    let mut arg = |i: usize| {
+        if half {
+            b.one(Cast { to: DType::F32, saturate: true }, Src::In(i))
+        } else {
+            Src::In(i)
+        }
+    };
+    let (x, w) = (arg(0), arg(1));
+    let bias = cx.input(2).map(|_| arg(2));
+    let past = cx.input(3).map(|_| arg(3));
+    let padded = match (cx.input(3), past) {
+        (Some(p), Some(past)) => {
             if p.ty.shape != [n, c, k - 1] {
                 invalid!("past_state {:?} must be [{n}, {c}, {}]", p.ty.shape, k - 1);
             }
-            b.push(Concat { axis: 2 }, vec![Some(Src::In(3)), Some(Src::In(0))])
+            b.push(Concat { axis: 2 }, vec![Some(past), Some(x)])
         }
-        None => b.one(Pad { pads: vec![0, 0, k - 1, 0, 0, 0], value: 0.0 }, Src::In(0)),
+        _ => b.one(Pad { pads: vec![0, 0, k - 1, 0, 0, 0], value: 0.0 }, x),
     };
     let conv = Conv {
         kernel: vec![k],
@@ -256,13 +336,16 @@ pub fn import_causal_conv_with_state(cx: &NodeCx) -> OpResult<Lowered> {
         act: Act::NONE,
         layout: Layout::ChannelsFirst,
     };
-    let bias = cx.input(2).map(|_| Src::In(2));
-    let mut y = b.push(conv, vec![Some(padded.clone()), Some(Src::In(1)), bias]);
+    let mut y = b.push(conv, vec![Some(padded.clone()), Some(w), bias]);
     if act != "none" {
         let s = b.one(Unary { f: UnaryKind::Sigmoid }, y.clone());
         y = b.push(Binary { kind: BinKind::Mul, act: Act::NONE }, vec![Some(y), Some(s)]);
     }
-    let state = b.window(padded, vec![0, 0, t], vec![n, c, k - 1]);
+    let mut state = b.window(padded, vec![0, 0, t], vec![n, c, k - 1]);
+    if half {
+        y = b.one(Cast { to: DType::F16, saturate: true }, y);
+        state = b.one(Cast { to: DType::F16, saturate: true }, state);
+    }
     Ok(Lowered::Graph(b.nodes, vec![Some(y), Some(state)]))
 }
 

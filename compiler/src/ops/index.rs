@@ -116,16 +116,20 @@ impl OpDef for GatherElements {
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let (x, i) = (cx.input(0)?.ty, cx.input(1)?.ty);
-        if x.rank() > MAX_RANK {
-            super::unsupported!("GatherElements of rank {} (at most {MAX_RANK})", x.rank());
+        let (shape, data, axis) = merged_axes(&i.shape, &strides(&x.shape), self.axis);
+        if shape.len() > MAX_RANK {
+            super::unsupported!(
+                "GatherElements of rank {} ({} after merging axes; at most {MAX_RANK})",
+                x.rank(),
+                shape.len()
+            );
         }
-        let xs = strides(&x.shape);
         let pad = |v: &[usize]| std::array::from_fn(|d| v.get(d).copied().unwrap_or(0));
         let p = GatherElementsParams {
-            rank: x.rank(),
-            shape: pad(&i.shape),
-            data: pad(&xs),
-            axis: self.axis,
+            rank: shape.len(),
+            shape: pad(&shape),
+            data: pad(&data),
+            axis,
             axis_len: x.shape[self.axis],
         };
         let kernel = Kernel::GatherElements { t: x.dtype, i: i.dtype, p };
@@ -133,8 +137,50 @@ impl OpDef for GatherElements {
     }
 }
 
+/// The index shape and data strides of a GatherElements with fewer axes and the same
+/// result: index axes of extent 1 off the gathered axis are dropped (they always read
+/// position 0), and two neighbouring axes off the gathered axis merge into one when
+/// the outer one's data stride is the inner one's extent times its stride (a row-major
+/// walk of the pair is then one run of data). Returns the new gathered axis too.
+fn merged_axes(index: &[usize], data: &[usize], axis: usize) -> (Vec<usize>, Vec<usize>, usize) {
+    let (mut shape, mut stride, mut at): (Vec<usize>, Vec<usize>, Option<usize>) = (Vec::new(), Vec::new(), None);
+    for d in 0..index.len() {
+        if d == axis {
+            at = Some(shape.len());
+        } else if index[d] == 1 {
+            continue;
+        } else if let Some(last) = shape.len().checked_sub(1).filter(|&l| Some(l) != at) {
+            if stride[last] == index[d] * data[d] {
+                shape[last] *= index[d];
+                stride[last] = data[d];
+                continue;
+            }
+        }
+        shape.push(index[d]);
+        stride.push(data[d]);
+    }
+    (shape, stride, at.unwrap_or(0))
+}
+
 /// GatherElements.
 pub fn import_gather_elements(cx: &NodeCx) -> OpResult<Lowered> {
     let Some(x) = cx.input(0) else { invalid!("data is required") };
     Ok(Lowered::op(GatherElements { axis: axis(cx.int("axis", 0)?, x.ty.rank())? }, 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merged_axes;
+
+    #[test]
+    fn gather_elements_axes_merge_where_the_index_spans_the_data() {
+        // The NLL-loss shape: data [3,5,6,6,5,3,4], index [3,1,6,6,5,3,4] along axis 1.
+        let data = [5 * 2160, 2160, 360, 60, 12, 4, 1];
+        assert_eq!(merged_axes(&[3, 1, 6, 6, 5, 3, 4], &data, 1), (vec![3, 1, 2160], vec![10800, 2160, 1], 1));
+        // A partial inner index axis stops the merge; extent-1 axes off the axis drop out.
+        assert_eq!(merged_axes(&[2, 3, 1], &[12, 3, 1], 0), (vec![2, 3], vec![12, 3], 0));
+        assert_eq!(merged_axes(&[1, 2, 2], &[12, 4, 1], 2), (vec![2, 2], vec![4, 1], 1));
+        assert_eq!(merged_axes(&[4, 2, 3], &[6, 3, 1], 2), (vec![8, 3], vec![3, 1], 1));
+        assert_eq!(merged_axes(&[4, 2, 3], &[6, 3, 1], 0), (vec![4, 6], vec![6, 1], 0));
+    }
 }

@@ -33,6 +33,7 @@ pub mod quant;
 pub mod quant_float;
 pub mod reduce;
 pub mod resize;
+pub mod sample;
 pub mod scatter;
 pub mod shape;
 pub mod signal;
@@ -234,6 +235,8 @@ define_ops! {
     BitCast(bitwise::BitCast),
     Cumulative(cumulative::Cumulative),
     Resize(resize::Resize),
+    DeformConv(sample::DeformConv),
+    RoiAlign(sample::RoiAlign),
     ScatterElements(scatter::ScatterElements),
     ScatterNd(scatter::ScatterNd),
     GatherNd(scatter::GatherNd),

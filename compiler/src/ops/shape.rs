@@ -7,7 +7,7 @@ use crate::front::node::{Lowered, NodeCx};
 use crate::front::tensor::dtype_of;
 use crate::ir::{DType, Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
-use tinyops_runtime::kernels::FormatCast;
+use tinyops_runtime::kernels::{ExpRound, FormatCast};
 
 /// The shape of the input as a 1-D i64 tensor (optionally a range of its axes).
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +100,8 @@ impl Cast {
     /// that byte.
     fn small(&self, from: DType, to: DType) -> OpResult<Kernel> {
         if let (Some(f), Some(t)) = (from.format(), to.format()) {
-            let p = FormatCast { from: f, to: t, saturate: self.saturate };
+            // E8M0 rounds up, ONNX's default `round_mode` (the importer refuses others).
+            let p = FormatCast { from: f, to: t, saturate: self.saturate, round: ExpRound::Up };
             return Ok(Kernel::CastFormat { x: from, y: to, p });
         }
         let byte = match from {
@@ -123,7 +124,20 @@ pub fn import_cast(cx: &NodeCx) -> OpResult<Lowered> {
     if to == x.ty.dtype {
         return Ok(Lowered::Forward(0));
     }
+    round_mode(cx, to)?;
     Ok(Lowered::op(Cast { to, saturate: cx.int("saturate", 1)? != 0 }, 1))
+}
+
+/// Checks Cast's `round_mode` (opset 25; it applies to E8M0 targets only): `up`, the
+/// default, is what the runtime's conversion does; `down` and `nearest` are refused.
+fn round_mode(cx: &NodeCx, to: DType) -> OpResult<()> {
+    let mode = cx.string("round_mode", "up")?;
+    match mode.as_str() {
+        "up" => Ok(()),
+        "down" | "nearest" if to != DType::F8E8M0 => Ok(()),
+        "down" | "nearest" => unsupported!("Cast to f8e8m0 with round_mode `{mode}` (only `up`, the default)"),
+        other => invalid!("unknown round_mode `{other}` (up, down or nearest)"),
+    }
 }
 
 /// CastLike: a Cast to the element type of the second input.
@@ -132,6 +146,7 @@ pub fn import_cast_like(cx: &NodeCx) -> OpResult<Lowered> {
     if like.ty.dtype == x.ty.dtype {
         return Ok(Lowered::Forward(0));
     }
+    round_mode(cx, like.ty.dtype)?;
     Ok(Lowered::op(Cast { to: like.ty.dtype, saturate: cx.int("saturate", 1)? != 0 }, 1))
 }
 

@@ -32,6 +32,50 @@ impl Clamp {
     }
 }
 
+/// Deformable 2-D convolution ([`deform_conv_f32`](crate::kernels::portable::deform_conv_f32);
+/// ONNX DeformConv), channels-first: input `N,C,H,W`, weights `O,C/groups,kH,kW`,
+/// offsets `N, offset_groups·kH·kW·2, outH, outW` (a (row, column) shift per tap),
+/// optional mask `N, offset_groups·kH·kW, outH, outW`, output `N,O,outH,outW`. `conv`
+/// holds the geometry (its `groups` the channel groups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeformConv {
+    /// Sizes, strides, dilations, padding and channel groups.
+    pub conv: Conv2d,
+    /// Groups of input channels that share one set of offsets (and mask).
+    pub offset_groups: usize,
+}
+
+/// Region-of-interest pooling with bilinear sampling
+/// ([`roi_align_f32`](crate::kernels::portable::roi_align_f32); ONNX RoiAlign): input
+/// `N,C,H,W`, boxes `R,4` as `(x1, y1, x2, y2)` in input coordinates times
+/// `1 / spatial_scale`, batch indices `R`, output `R,C,out_h,out_w`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoiAlign {
+    /// Images in the input.
+    pub batch: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Boxes.
+    pub rois: usize,
+    /// Output height per box.
+    pub out_h: usize,
+    /// Output width per box.
+    pub out_w: usize,
+    /// Samples per output cell along each axis; 0: `ceil(box extent / output extent)`.
+    pub sampling_ratio: usize,
+    /// Box coordinates times this are input coordinates.
+    pub spatial_scale: f32,
+    /// Shift the box by half a pixel (`half_pixel`; else `output_half_pixel`, which
+    /// also keeps boxes at least 1 pixel wide and tall).
+    pub half_pixel: bool,
+    /// The maximum of the samples (else their mean).
+    pub max: bool,
+}
+
 /// 2-D convolution over channels-last (`N,H,W,C`) input with `O,kH,kW,I/groups`
 /// weights. 1-D convolutions use `in_h = out_h = k_h = 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -637,6 +681,9 @@ pub enum Format {
     F8E5M2FNUZ,
     /// 4-bit float, 2 exponent and 1 mantissa bit, bias 1, no infinities or NaN.
     F4E2M1,
+    /// 8-bit power of two (OCP MX E8M0): 8 exponent bits, bias 127, no sign, mantissa
+    /// or zero; 0xFF is NaN.
+    F8E8M0,
     /// Signed 4-bit integer (`i8` holding −8..=7).
     I4,
     /// Unsigned 4-bit integer (`u8` holding 0..=15).
@@ -647,10 +694,11 @@ pub enum Format {
     U2,
 }
 
-/// A conversion between two [`Format`]s: floats round to nearest even; values beyond
-/// the target's largest finite one become it when `saturate` (ONNX Cast's default),
-/// else infinity or NaN as the target has them; floats to the small integers truncate
-/// toward zero and keep the low bits (two's complement wrap).
+/// A conversion between two [`Format`]s: floats round to nearest even (to E8M0 as
+/// `round` says); values beyond the target's largest finite one become it when
+/// `saturate` (ONNX Cast's default), else infinity or NaN as the target has them;
+/// floats to the small integers truncate toward zero and keep the low bits (two's
+/// complement wrap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormatCast {
     /// The source format.
@@ -659,6 +707,22 @@ pub struct FormatCast {
     pub to: Format,
     /// Clamp overflow to the largest finite value.
     pub saturate: bool,
+    /// How a value rounds to [`Format::F8E8M0`] (the other formats ignore it).
+    pub round: ExpRound,
+}
+
+/// How a float rounds to a power of two ([`Format::F8E8M0`]; ONNX Cast's `round_mode`),
+/// judged on its f32 bits: the sign is dropped and the exponent field kept or raised by
+/// one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpRound {
+    /// Up when any mantissa bit is set (ONNX's default).
+    Up,
+    /// Always down (the exponent field as it is).
+    Down,
+    /// Up when the mantissa's top bit is set and a lower bit is set or the value is
+    /// normal (ONNX's `nearest`).
+    Nearest,
 }
 
 /// A bitwise function of [`bitwise`](crate::kernels::portable::bitwise) on integers.

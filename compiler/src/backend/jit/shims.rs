@@ -115,6 +115,8 @@ use tinyops_runtime::quant::{Weight, Q8};
 shims! {
     conv2d_f32<>(Conv2dF32 { p, act }) => conv2d_f32({p}, {*act}, r, r, r, w);
     depthwise_conv2d_f32<>(DepthwiseConv2dF32 { p, act }) => depthwise_conv2d_f32({p}, {*act}, r, r, r, w);
+    deform_conv_f32<>(DeformConvF32 { p }) => deform_conv_f32({p}, r, r, r, r, r, w);
+    roi_align_f32<>(RoiAlignF32 { p }) => roi_align_f32({p}, r, r, r, w);
     gemm_f32<>(GemmF32 { p, act }) => gemm_f32({p}, {*act}, r, r, r, w);
     binary_f32<>(BinaryF32 { p, op, act }) => binary_f32({p}, {*op}, {*act}, r, r, w);
     binary_int<T: Int>(BinaryInt { p, op }) => binary_int({p}, {*op}, r, r, w);
@@ -306,6 +308,8 @@ fn shim_of(kernel: &Kernel) -> Option<Option<Shim>> {
     Some(match kernel {
         K::Conv2dF32 { .. } => s(conv2d_f32),
         K::DepthwiseConv2dF32 { .. } => s(depthwise_conv2d_f32),
+        K::DeformConvF32 { .. } => s(deform_conv_f32),
+        K::RoiAlignF32 { .. } => s(roi_align_f32),
         K::GemmF32 { .. } => s(gemm_f32),
         K::BinaryF32 { .. } => s(binary_f32),
         K::BinaryInt { t, .. } => with!(int, t, |T| s(binary_int::<T>)),

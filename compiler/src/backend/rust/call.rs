@@ -31,6 +31,11 @@ fn clamp(c: Clamp) -> TokenStream {
 }
 
 fn conv2d(p: &Conv2d) -> TokenStream {
+    let v = conv2d_value(p);
+    quote!(&#v)
+}
+
+fn conv2d_value(p: &Conv2d) -> TokenStream {
     let Conv2d {
         batch,
         in_c,
@@ -50,7 +55,7 @@ fn conv2d(p: &Conv2d) -> TokenStream {
         groups,
     } = *p;
     quote! {
-        &rt::kernels::Conv2d {
+        rt::kernels::Conv2d {
             batch: #batch, in_c: #in_c, in_h: #in_h, in_w: #in_w, out_c: #out_c, out_h: #out_h, out_w: #out_w,
             k_h: #k_h, k_w: #k_w, stride_h: #stride_h, stride_w: #stride_w, dil_h: #dil_h, dil_w: #dil_w,
             pad_top: #pad_top, pad_left: #pad_left, groups: #groups,
@@ -269,6 +274,31 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
     use Kernel::*;
     match k {
         Conv2dF32 { p, act } | DepthwiseConv2dF32 { p, act } => vec![conv2d(p), clamp(*act)],
+        DeformConvF32 { p } => {
+            let (conv, groups) = (conv2d_value(&p.conv), p.offset_groups);
+            vec![quote!(&rt::kernels::DeformConv { conv: #conv, offset_groups: #groups })]
+        }
+        RoiAlignF32 { p } => {
+            let tinyops_runtime::kernels::RoiAlign {
+                batch,
+                channels,
+                in_h,
+                in_w,
+                rois,
+                out_h,
+                out_w,
+                sampling_ratio,
+                spatial_scale,
+                half_pixel,
+                max,
+            } = *p;
+            let scale = f32_lit(spatial_scale);
+            vec![quote!(&rt::kernels::RoiAlign {
+                batch: #batch, channels: #channels, in_h: #in_h, in_w: #in_w, rois: #rois, out_h: #out_h,
+                out_w: #out_w, sampling_ratio: #sampling_ratio, spatial_scale: #scale, half_pixel: #half_pixel,
+                max: #max
+            })]
+        }
         GemmF32 { p, act } => vec![gemm(p), clamp(*act)],
         BinaryF32 { p, op, act } => vec![broadcast(p), binary(*op), clamp(*act)],
         BinaryInt { p, op, .. } => vec![broadcast(p), binary(*op)],
@@ -352,7 +382,8 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
         CastFromHalf { bf16, .. } | CastToHalf { bf16, .. } => vec![quote!(#bf16)],
         CastFormat { p, .. } => {
             let (from, to, saturate) = (variant("Format", p.from), variant("Format", p.to), p.saturate);
-            vec![quote!(&rt::kernels::FormatCast { from: #from, to: #to, saturate: #saturate })]
+            let round = variant("ExpRound", p.round);
+            vec![quote!(&rt::kernels::FormatCast { from: #from, to: #to, saturate: #saturate, round: #round })]
         }
         Select { p, .. } => vec![broadcast3(p)],
         LayerNormF32 { p } => {

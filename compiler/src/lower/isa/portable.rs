@@ -78,6 +78,8 @@ macro_rules! portable_all {
 portable_all!(
     Conv2dF32,
     DepthwiseConv2dF32,
+    DeformConvF32,
+    RoiAlignF32,
     GemmF32,
     BinaryF32,
     BinaryInt,

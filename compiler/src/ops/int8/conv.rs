@@ -149,7 +149,7 @@ pub fn narrow_weights(v: Vec<i64>) -> OpResult<Data> {
 pub fn import_conv_integer(cx: &crate::front::node::NodeCx) -> OpResult<crate::front::node::Lowered> {
     use crate::front::node::{Lowered, Src, SubNode};
     let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else { invalid!("ConvInteger needs x and w") };
-    let Some(wt) = w.value else { unsupported!("ConvInteger with run-time weights") };
+    let Some(wt) = w.value else { return conv_integer_in_f32(cx) };
     let x_zp = cx.const_ints(2, "x_zero_point")?.map_or(0, |v| v.first().copied().unwrap_or(0)) as i32;
     let w_zp = cx.const_ints(3, "w_zero_point")?.unwrap_or_else(|| vec![0]);
     if !x.ty.dtype.is_quantised_int() {
@@ -166,4 +166,64 @@ pub fn import_conv_integer(cx: &crate::front::node::NodeCx) -> OpResult<crate::f
         act: Act::NONE,
     };
     Ok(Lowered::Nodes(vec![SubNode { op: op.into(), inputs: vec![Some(Src::In(0)), Some(Src::Const(ws)), None] }]))
+}
+
+/// The most taps one ConvInteger output may sum in f32 and stay exact: each product
+/// of 8-bit values less their zero points is at most 255² in magnitude, and every
+/// partial sum of up to 258 of them stays below 2^24, where f32 holds integers exactly.
+const EXACT_F32_TAPS: usize = (1 << 24) / (255 * 255);
+
+/// ConvInteger with run-time weights: the operands less their zero points in f32 (zero
+/// padding after the shift, as the ONNX definition pads), an f32 convolution, and the
+/// result as i32. Exact while one output sums at most [`EXACT_F32_TAPS`] products;
+/// larger kernels are refused rather than rounded.
+fn conv_integer_in_f32(cx: &crate::front::node::NodeCx) -> OpResult<crate::front::node::Lowered> {
+    use super::super::binary::{BinKind, Binary};
+    use super::super::layout::Reshape;
+    use super::super::shape::Cast;
+    use crate::front::node::{Lowered, Src, SubNode};
+    let (Some(x), Some(w)) = (cx.input(0), cx.input(1)) else { invalid!("ConvInteger needs x and w") };
+    for (name, t) in [("x", x.ty.dtype), ("w", w.ty.dtype)] {
+        if !t.is_quantised_int() {
+            invalid!("ConvInteger {name} must be i8 or u8, is {t}");
+        }
+    }
+    let geom = crate::ops::conv::attributes(cx, 1)?;
+    let taps: usize = w.ty.shape[1..].iter().product();
+    if taps > EXACT_F32_TAPS {
+        unsupported!(
+            "ConvInteger with run-time weights summing {taps} products per output (exact in f32 up to {EXACT_F32_TAPS})"
+        );
+    }
+    let out_c = w.ty.shape[0];
+    let rank = w.ty.shape.len();
+    let mut nodes: Vec<SubNode> = Vec::new();
+    let mut add = |op: crate::ops::Op, inputs: Vec<Src>| {
+        nodes.push(SubNode { op, inputs: inputs.into_iter().map(Some).collect() });
+        Src::Node(nodes.len() - 1, 0)
+    };
+    let wide = |add: &mut dyn FnMut(crate::ops::Op, Vec<Src>) -> Src, x: Src| {
+        add(Cast { to: DType::F32, saturate: true }.into(), vec![x])
+    };
+    let operand = |add: &mut dyn FnMut(crate::ops::Op, Vec<Src>) -> Src, i: usize, zp: usize| -> OpResult<Src> {
+        let v = wide(add, Src::In(i));
+        let Some(n) = cx.input(zp).map(|z| z.ty.numel()) else { return Ok(v) };
+        let z = wide(add, Src::In(zp));
+        // A per-channel zero point of w ([M]) applies along the output channels.
+        let z = if i == 1 && n == out_c && n > 1 {
+            let mut shape = vec![1; rank];
+            shape[0] = n;
+            add(Reshape { shape }.into(), vec![z])
+        } else if n == 1 {
+            z
+        } else {
+            unsupported!("ConvInteger zero point of {n} elements for input {i}")
+        };
+        Ok(add(Binary { kind: BinKind::Sub, act: Act::NONE }.into(), vec![v, z]))
+    };
+    let xf = operand(&mut add, 0, 2)?;
+    let wf = operand(&mut add, 1, 3)?;
+    let y = add(geom.into(), vec![xf, wf]);
+    let y = add(Cast { to: DType::I32, saturate: true }.into(), vec![y]);
+    Ok(Lowered::Graph(nodes, vec![Some(y)]))
 }

@@ -2,7 +2,7 @@
 //! floats, the 4-bit float and the 4- and 2-bit integers). Every small format is held
 //! one element per byte: the floats as their bits, the integers as their value.
 
-use crate::kernels::{Format, FormatCast};
+use crate::kernels::{ExpRound, Format, FormatCast};
 use crate::math;
 
 /// How a small float lays out its bits and what its all-ones patterns mean.
@@ -141,9 +141,37 @@ fn wrap(v: i64, bits: u32, signed: bool) -> i64 {
     }
 }
 
+/// An E8M0 code as f32: 2^(code − 127), NaN for 0xFF (code 0 is the f32 subnormal 2^−127).
+fn e8m0_to_f32(byte: u8) -> f32 {
+    match byte {
+        0xFF => f32::NAN,
+        0 => f32::from_bits(0x0040_0000),
+        b => f32::from_bits((b as u32) << 23),
+    }
+}
+
+/// An f32 as an E8M0 code: its exponent field, raised by one as `round` says (not past
+/// the largest code 0xFE when `saturate`; else 0xFE raised is 0xFF, NaN); NaN and the
+/// infinities become 0xFF. The sign is dropped.
+pub fn f32_to_e8m0(v: f32, saturate: bool, round: ExpRound) -> u8 {
+    let bits = v.to_bits();
+    let e = (bits >> 23) & 0xFF;
+    if e == 0xFF {
+        return 0xFF;
+    }
+    let up = match round {
+        ExpRound::Up => bits & 0x7F_FFFF != 0,
+        ExpRound::Down => false,
+        ExpRound::Nearest => bits & 0x40_0000 != 0 && (bits & 0x3F_FFFF != 0 || e > 0),
+    };
+    let up = up && !(saturate && e == 0xFE);
+    (e + up as u32) as u8
+}
+
 /// One element of a small format (the byte holding it) as f32.
 pub fn small_to_f32(f: Format, byte: u8) -> f32 {
     match f {
+        Format::F8E8M0 => e8m0_to_f32(byte),
         Format::I4 | Format::I2 => byte as i8 as f32,
         Format::U4 | Format::U2 => byte as f32,
         _ => match layout(f) {
@@ -153,9 +181,11 @@ pub fn small_to_f32(f: Format, byte: u8) -> f32 {
     }
 }
 
-/// An f32 as one element of a small format (the byte holding it); see [`FormatCast`].
+/// An f32 as one element of a small format (the byte holding it); see [`FormatCast`]
+/// (E8M0 rounds up, ONNX's default; [`f32_to_e8m0`] takes the mode).
 pub fn f32_to_small(f: Format, v: f32, saturate: bool) -> u8 {
     match f {
+        Format::F8E8M0 => f32_to_e8m0(v, saturate, ExpRound::Up),
         Format::I4 => wrap(v as i64, 4, true) as i8 as u8,
         Format::I2 => wrap(v as i64, 2, true) as i8 as u8,
         Format::U4 => wrap(v as i64, 4, false) as u8,
@@ -174,6 +204,10 @@ pub trait FormatElem: Copy + Default {
     fn load(self, f: Format) -> f32;
     /// An f32 as an element of format `f`.
     fn store(v: f32, f: Format, saturate: bool) -> Self;
+    /// An f32 as an element of format `f` under `p`'s rounding (E8M0's mode).
+    fn store_as(v: f32, p: &FormatCast) -> Self {
+        Self::store(v, p.to, p.saturate)
+    }
 }
 
 impl FormatElem for f32 {
@@ -209,6 +243,13 @@ impl FormatElem for u8 {
     fn store(v: f32, f: Format, saturate: bool) -> Self {
         f32_to_small(f, v, saturate)
     }
+    fn store_as(v: f32, p: &FormatCast) -> Self {
+        if p.to == Format::F8E8M0 {
+            f32_to_e8m0(v, p.saturate, p.round)
+        } else {
+            f32_to_small(p.to, v, p.saturate)
+        }
+    }
 }
 
 impl FormatElem for i8 {
@@ -224,7 +265,7 @@ impl FormatElem for i8 {
 /// an 8-bit or 4-bit float or a 4- or 2-bit integer).
 pub fn cast_format<X: FormatElem, Y: FormatElem>(p: &FormatCast, x: &[X], y: &mut [Y]) {
     for (o, &v) in y.iter_mut().zip(x) {
-        *o = Y::store(v.load(p.from), p.to, p.saturate);
+        *o = Y::store_as(v.load(p.from), p);
     }
 }
 
@@ -260,7 +301,30 @@ mod tests {
         assert_eq!(f32_to_small(Format::U4, -1.0, true), 15);
         assert_eq!(f32_to_small(Format::I2, -3.0, true) as i8, 1);
         let mut y = [0i8; 2];
-        cast_format(&FormatCast { from: Format::F32, to: Format::I4, saturate: true }, &[9.0f32, -2.5], &mut y);
+        cast_format(
+            &FormatCast { from: Format::F32, to: Format::I4, saturate: true, round: ExpRound::Up },
+            &[9.0f32, -2.5],
+            &mut y,
+        );
         assert_eq!(y, [-7, -2]);
+    }
+
+    #[test]
+    fn e8m0_keeps_the_exponent_and_rounds_as_asked() {
+        // The ONNX node test's values: 0, 0.124, 0.25, 0.5, 1.1, 2, 4, 8 rounding up.
+        let x = [0.0f32, 0.124, 0.25, 0.5, 1.1, 2.0, 4.0, 8.0];
+        let up = x.map(|v| f32_to_e8m0(v, true, ExpRound::Up));
+        assert_eq!(up, [0x00, 0x7c, 0x7d, 0x7e, 0x80, 0x80, 0x81, 0x82]);
+        assert_eq!(f32_to_e8m0(1.1, true, ExpRound::Down), 0x7f);
+        assert_eq!(f32_to_e8m0(1.4, true, ExpRound::Nearest), 0x7f);
+        assert_eq!(f32_to_e8m0(1.6, true, ExpRound::Nearest), 0x80);
+        assert_eq!(f32_to_e8m0(-4.0, true, ExpRound::Up), 0x81);
+        assert_eq!(f32_to_e8m0(f32::MAX, true, ExpRound::Up), 0xfe);
+        assert_eq!(f32_to_e8m0(f32::MAX, false, ExpRound::Up), 0xff);
+        assert_eq!(f32_to_e8m0(f32::INFINITY, true, ExpRound::Up), 0xff);
+        assert_eq!(small_to_f32(Format::F8E8M0, 0x00), 2f32.powi(-127));
+        assert_eq!(small_to_f32(Format::F8E8M0, 0x7c), 0.125);
+        assert_eq!(small_to_f32(Format::F8E8M0, 0x82), 8.0);
+        assert!(small_to_f32(Format::F8E8M0, 0xff).is_nan());
     }
 }

@@ -19,6 +19,7 @@ mod ml;
 mod pool;
 mod reduce;
 mod resample;
+mod sample;
 mod scatter;
 mod topk;
 
@@ -37,6 +38,7 @@ pub use ml::*;
 pub use pool::*;
 pub use reduce::*;
 pub use resample::*;
+pub use sample::*;
 pub use scatter::*;
 pub use topk::*;
 

@@ -4,7 +4,7 @@
 //! (ties to the even code), so it shares no rounding logic with the kernel.
 
 use super::harness::{exact, head, head_mut, Elem, Rng, Text, Verdict, Want, N, SLACK};
-use crate::kernels::{Format, FormatCast};
+use crate::kernels::{ExpRound, Format, FormatCast};
 use core::fmt::Write;
 
 /// The small formats.
@@ -204,7 +204,7 @@ where
     G: Fn(&FormatCast, &[f32], &mut [u8]),
 {
     let to = rng.pick(&SMALL, Format::F8E4M3FN);
-    let p = FormatCast { from: Format::F32, to, saturate: rng.chance(1, 2) };
+    let p = FormatCast { from: Format::F32, to, saturate: rng.chance(1, 2), round: ExpRound::Up };
     let n = rng.range(0, N / 8);
     let table = codes(to);
     let mut x = [0f32; N];
@@ -232,7 +232,7 @@ where
     G: Fn(&FormatCast, &[u8], &mut [f32]),
 {
     let from = rng.pick(&SMALL, Format::F8E4M3FN);
-    let p = FormatCast { from, to: Format::F32, saturate: true };
+    let p = FormatCast { from, to: Format::F32, saturate: true, round: ExpRound::Up };
     let n = rng.range(0, N);
     let mut x = [0u8; N];
     for v in x.iter_mut().take(n) {
