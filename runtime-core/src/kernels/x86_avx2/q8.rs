@@ -43,23 +43,43 @@ impl Requant {
     /// first for all).
     #[inline(always)]
     pub(super) fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
-        let pick = |v: &[i32], j: usize, d: i32| v.get(if per_channel { c0 + j } else { 0 }).copied().unwrap_or(d);
-        let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
-        let s: [i64; 8] = core::array::from_fn(|j| pick(shift, j, 1).clamp(1, 62) as i64);
-        // SAFETY: plain register arithmetic on values built here.
+        // SAFETY: the loads read `mult[c0..c0 + 8]` and `shift[c0..c0 + 8]`, checked to
+        // exist; the rest is register arithmetic.
         unsafe {
-            let lanes = |a: i64, b: i64, c: i64, d: i64| _mm256_set_epi64x(d, c, b, a);
-            let se = lanes(s[0], s[2], s[4], s[6]);
-            let so = lanes(s[1], s[3], s[5], s[7]);
+            let (m, s) = match (mult.get(c0..c0 + 8), shift.get(c0..c0 + 8)) {
+                // Eight channels' parameters: two vector loads (this runs once per
+                // channel block and call, and in-place convolutions call per row).
+                (Some(m), Some(s)) if per_channel => (
+                    _mm256_loadu_si256(m.as_ptr() as *const __m256i),
+                    _mm256_loadu_si256(s.as_ptr() as *const __m256i),
+                ),
+                _ if !per_channel => (
+                    _mm256_set1_epi32(mult.first().copied().unwrap_or(0)),
+                    _mm256_set1_epi32(shift.first().copied().unwrap_or(1)),
+                ),
+                _ => {
+                    let pick = |v: &[i32], j: usize, d: i32| v.get(c0 + j).copied().unwrap_or(d);
+                    let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
+                    let s: [i32; 8] = core::array::from_fn(|j| pick(shift, j, 1));
+                    (
+                        _mm256_loadu_si256(m.as_ptr() as *const __m256i),
+                        _mm256_loadu_si256(s.as_ptr() as *const __m256i),
+                    )
+                }
+            };
+            let s = _mm256_min_epi32(_mm256_max_epi32(s, _mm256_set1_epi32(1)), _mm256_set1_epi32(62));
+            // The even and odd lanes' shifts as 64-bit lanes (non-negative: zero-extended).
+            let se = _mm256_and_si256(s, _mm256_set1_epi64x(0xffff_ffff));
+            let so = _mm256_srli_epi64::<32>(s);
             let one = _mm256_set1_epi64x(1);
             let bias = _mm256_set1_epi64x(1 << 62);
             let zp = _mm256_set1_epi64x(out.zp as i64);
             let add = |s: __m256i| _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(s, one)), bias);
             let sub = |s: __m256i| _mm256_sub_epi64(_mm256_srlv_epi64(bias, s), zp);
-            let mult = _mm256_loadu_si256(m.as_ptr() as *const __m256i);
+            let below_32 = _mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_set1_epi32(32), s));
             Requant {
-                mult,
-                mult_odd: _mm256_srli_epi64::<32>(mult),
+                mult: m,
+                mult_odd: _mm256_srli_epi64::<32>(m),
                 shift_even: se,
                 shift_odd: so,
                 add_even: add(se),
@@ -68,7 +88,7 @@ impl Requant {
                 sub_odd: sub(so),
                 min: _mm256_set1_epi64x(out.min as i64),
                 max: _mm256_set1_epi64x(out.max as i64),
-                narrow: s.iter().all(|&v| v >= 32) && out.zp.unsigned_abs() < 1 << 29,
+                narrow: below_32 == 0 && out.zp.unsigned_abs() < 1 << 29,
                 min32: _mm256_set1_epi32(out.min),
                 max32: _mm256_set1_epi32(out.max),
             }
