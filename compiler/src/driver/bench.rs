@@ -600,7 +600,10 @@ impl BenchReport {
         }
         if !self.step_times.is_empty() {
             let total: u64 = self.step_times.iter().map(|s| s.median_ns).sum();
-            s.push_str(&format!("{:>4}  {:>10}  {:>6}  {:<14}  {:<40}  node\n", "step", "median", "share", "op", "kernels"));
+            s.push_str(&format!(
+                "{:>4}  {:>10}  {:>6}  {:<14}  {:<40}  node\n",
+                "step", "median", "share", "op", "kernels"
+            ));
             for st in &self.step_times {
                 let node: String = st.node.chars().take(48).collect();
                 s.push_str(&format!(
@@ -612,7 +615,10 @@ impl BenchReport {
                     st.kernels.join(", ")
                 ));
             }
-            s.push_str(&format!("steps total {} (sum of the step medians, timed in a separate run)\n", human_ns(total)));
+            s.push_str(&format!(
+                "steps total {} (sum of the step medians, timed in a separate run)\n",
+                human_ns(total)
+            ));
         }
         s.push_str(&format!("built by {}", self.rustc));
         if self.instructions.is_some() {
