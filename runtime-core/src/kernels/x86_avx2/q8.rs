@@ -5,7 +5,7 @@
 
 use super::conv::Pixel;
 use super::dw_rows_q8::Block as RowBlock;
-use super::tile::tile_q16;
+use super::tile::{array, tile_q16};
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS, WIDE};
 use crate::kernels::Conv2d;
@@ -381,7 +381,7 @@ impl Q8Conv<'_> {
                     a[v] = b;
                 }
             }
-            let xs = core::array::from_fn(|m| fields.as_ptr().add(m * words));
+            let xs = array(fields.as_ptr(), |m| fields.as_ptr().add(m * words));
             let wb = (self.w.as_ptr() as *const i16).add(oc0 * self.k2);
             tile_q16::<M, V>(&mut acc, &xs, wb, words);
             let live = (p.out_c - oc0).min(8 * V);
