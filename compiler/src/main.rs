@@ -162,7 +162,8 @@ enum Command {
         /// No progress lines.
         #[arg(long, short)]
         quiet: bool,
-        /// Also count the instructions of every step of the model (emulated targets).
+        /// Also measure every step of the model: its instructions on emulated targets,
+        /// its median latency on the host.
         #[arg(long)]
         steps: bool,
         /// Also measure the flash the model's self-test costs (bare-metal targets): the
@@ -366,9 +367,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             })
         }
         Command::Bench { model, args, data, runs, json, quiet, steps, self_test_cost } => {
-            if steps && tinyops_targets::lookup(&args.target).is_ok_and(|t| t.emulator.is_none()) {
+            if steps && tinyops_targets::lookup(&args.target).is_ok_and(|t| t.emulator.is_none() && !t.is_host()) {
                 return Err(Error::Options(format!(
-                    "--steps counts instructions in an emulator; target `{}` has none",
+                    "--steps counts instructions in an emulator or times steps on the host; target `{}` is neither",
                     args.target
                 )));
             }

@@ -33,7 +33,8 @@ pub struct BenchOptions {
     pub runs: usize,
     /// No progress lines.
     pub quiet: bool,
-    /// Also count the instructions of every step (emulated targets).
+    /// Also measure every step: its instructions on emulated targets, its median
+    /// latency on the host.
     pub steps: bool,
     /// Time onnxruntime beside tinyops on the host when it is installed (`fleet` does
     /// not: it measures tinyops only).
@@ -66,6 +67,21 @@ pub struct StepCount {
     pub kernels: Vec<String>,
     /// Instructions it executed (data set 0).
     pub instructions: u64,
+}
+
+/// The latency of one step of the model on the host.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTime {
+    /// Position in the program.
+    pub step: usize,
+    /// The IR op.
+    pub op: String,
+    /// The node's ONNX name.
+    pub node: String,
+    /// The kernels it calls, as `isa::function`.
+    pub kernels: Vec<String>,
+    /// Median nanoseconds of the step (data set 0), timed through `run_observed`.
+    pub median_ns: u64,
 }
 
 /// The outcome of `bench`. Figures that were not measured are `None`, with the reason
@@ -120,6 +136,10 @@ pub struct BenchReport {
     /// Instructions per step, with `--steps` (a firmware of its own whose markers
     /// bracket each step; their sum leaves out only the glue between steps).
     pub steps: Vec<StepCount>,
+    /// Median latency per step, with `--steps` on the host (a separate run of the
+    /// harness whose observer reads the clock around each step; their sum leaves out
+    /// only the glue between steps, and adds the clock reads).
+    pub step_times: Vec<StepTime>,
 }
 
 /// Median, 10th and 90th percentile of samples.
@@ -178,6 +198,7 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
         onnxruntime_note: String::new(),
         rustc: String::new(),
         steps: vec![],
+        step_times: vec![],
     };
     let inputs: Vec<&[Tensor]> = sets.iter().map(|s| s.inputs.as_slice()).collect();
     let Some(tc) = tc else {
@@ -261,10 +282,15 @@ fn count_steps(
             step: i,
             op: s.op.to_string(),
             node: s.node.clone(),
-            kernels: s.calls.iter().map(|k| format!("{}::{}", k.isa, k.kernel.family().function())).collect(),
+            kernels: kernel_names(s),
             instructions: n,
         })
         .collect())
+}
+
+/// The kernels a step calls, as `isa::function`.
+fn kernel_names(s: &crate::lower::Step) -> Vec<String> {
+    s.calls.iter().map(|k| format!("{}::{}", k.isa, k.kernel.family().function())).collect()
 }
 
 /// Times the host harness, interleaved with onnxruntime when it is installed.
@@ -305,6 +331,30 @@ fn bench_host(c: &Compilation, model: &Path, input: &[Tensor], opts: &BenchOptio
     step.done();
     if let Some(o) = ort {
         o.stop();
+    }
+    if opts.steps {
+        let step = Step::start(format!("timing every step over {runs} runs"), opts.quiet);
+        let medians = profile_harness(&exe, &wire, runs)?;
+        step.done();
+        let steps = &c.program.steps;
+        if medians.len() != steps.len() {
+            return Err(Error::Driver {
+                step: format!("timing the steps of {}", exe.display()),
+                detail: format!("{} step times for {} steps", medians.len(), steps.len()),
+            });
+        }
+        r.step_times = steps
+            .iter()
+            .zip(medians)
+            .enumerate()
+            .map(|(i, (s, ns))| StepTime {
+                step: i,
+                op: s.op.to_string(),
+                node: s.node.clone(),
+                kernels: kernel_names(s),
+                median_ns: ns,
+            })
+            .collect();
     }
     let (median, p10, p90) = percentiles(&ours).ok_or_else(|| Error::Internal("no timing samples".into()))?;
     (r.median_ns, r.p10_ns, r.p90_ns, r.runs) = (Some(median), Some(p10), Some(p90), ours.len());
@@ -347,6 +397,28 @@ pub(crate) fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u
         return Err(fail(format!("expected {runs} durations, got {}", times.len())));
     }
     Ok(times)
+}
+
+/// The harness's `--profile` mode: per step, its median nanoseconds over `runs` runs.
+fn profile_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
+    let fail = |detail: String| Error::Driver { step: format!("timing the steps of {}", exe.display()), detail };
+    let mut child = Command::new(exe)
+        .args(["--profile", &runs.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut stdin = child.stdin.take().ok_or_else(|| fail("no stdin".into()))?;
+    let wire = wire.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&wire));
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    let _ = writer.join();
+    if !out.status.success() {
+        return Err(fail(format!("exit status {}: {}", out.status, String::from_utf8_lossy(&out.stderr))));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().map(|t| t.parse().map_err(|_| fail(format!("not a duration: `{t}`")))).collect()
 }
 
 /// The NumPy dtype of an element type; `None` for bfloat16, which NumPy lacks.
@@ -525,6 +597,28 @@ impl BenchReport {
                 ));
             }
             s.push_str(&format!("steps total {} instructions\n", group(total)));
+        }
+        if !self.step_times.is_empty() {
+            let total: u64 = self.step_times.iter().map(|s| s.median_ns).sum();
+            s.push_str(&format!(
+                "{:>4}  {:>10}  {:>6}  {:<14}  {:<40}  node\n",
+                "step", "median", "share", "op", "kernels"
+            ));
+            for st in &self.step_times {
+                let node: String = st.node.chars().take(48).collect();
+                s.push_str(&format!(
+                    "{:>4}  {:>10}  {:>5.1}%  {:<14}  {:<40}  {node}\n",
+                    st.step,
+                    human_ns(st.median_ns),
+                    100.0 * st.median_ns as f64 / total.max(1) as f64,
+                    st.op,
+                    st.kernels.join(", ")
+                ));
+            }
+            s.push_str(&format!(
+                "steps total {} (sum of the step medians, timed in a separate run)\n",
+                human_ns(total)
+            ));
         }
         s.push_str(&format!("built by {}", self.rustc));
         if self.instructions.is_some() {

@@ -3,7 +3,10 @@
 //! `--bench N` it instead times N runs of the first set (after up to 10 warm-up runs)
 //! and prints the N durations in nanoseconds on one line; with `--trace` it runs the
 //! first set through `run_observed` and writes, step after step, the bytes of every
-//! operand the step wrote (see [`trace_writes`]), as they were right after that step.
+//! operand the step wrote (see [`trace_writes`]), as they were right after that step;
+//! with `--profile N` it times every step of N runs of the first set (after up to 10
+//! warm-up runs, through `run_observed`) and prints each step's median in nanoseconds
+//! on one line.
 //!
 //! Wire format (little-endian): stdin = u32 set count, then each set's inputs'
 //! elements back to back; stdout = each set's outputs' elements back to back.
@@ -184,6 +187,25 @@ pub fn main_rs(c: &Compilation) -> String {
             }
         }
 
+        /// Times every step: per step, the durations of the runs so far.
+        struct Profile {
+            started: std::time::Instant,
+            times: Vec<Vec<u64>>,
+        }
+
+        impl tinyops_runtime::Observer for Profile {
+            fn before(&mut self, _step: usize, _node: &'static str, _op: &'static str) {
+                self.started = std::time::Instant::now();
+            }
+            fn after(&mut self, step: usize) {
+                let ns = self.started.elapsed().as_nanos() as u64;
+                if self.times.len() <= step {
+                    self.times.resize(step + 1, Vec::new());
+                }
+                self.times[step].push(ns);
+            }
+        }
+
         fn body() {
             let args: Vec<String> = std::env::args().collect();
             let mut input = Vec::new();
@@ -196,6 +218,11 @@ pub fn main_rs(c: &Compilation) -> String {
             let mut out: Vec<u8> = Vec::new();
             let trace = args.get(1).map(String::as_str) == Some("--trace");
             let bench: Option<usize> = if args.get(1).map(String::as_str) == Some("--bench") {
+                Some(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100))
+            } else {
+                None
+            };
+            let profile: Option<usize> = if args.get(1).map(String::as_str) == Some("--profile") {
                 Some(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100))
             } else {
                 None
@@ -214,6 +241,25 @@ pub fn main_rs(c: &Compilation) -> String {
                         times.push(t.elapsed().as_nanos() as u64);
                     }
                     let line: Vec<String> = times.iter().map(u64::to_string).collect();
+                    println!("{}", line.join(" "));
+                    return;
+                }
+                if let Some(runs) = profile {
+                    for _ in 0..runs.min(10) {
+                        m.run(#(#in_args,)* #(#out_args,)*);
+                    }
+                    let mut p = Profile { started: std::time::Instant::now(), times: Vec::new() };
+                    for _ in 0..runs.max(1) {
+                        m.run_observed(#(#in_args,)* #(#out_args,)* &mut p);
+                    }
+                    let line: Vec<String> = p
+                        .times
+                        .iter_mut()
+                        .map(|t| {
+                            t.sort_unstable();
+                            t[t.len() / 2].to_string()
+                        })
+                        .collect();
                     println!("{}", line.join(" "));
                     return;
                 }

@@ -595,6 +595,7 @@ mod tests {
             onnxruntime_note: String::new(),
             rustc: String::new(),
             steps: vec![],
+            step_times: vec![],
         };
         let r = assess(d, "m", Some(&Ok(b.clone())), None, None);
         assert!(!r.fits);

@@ -3,7 +3,7 @@
 //! per pass, vectors across channels).
 
 use super::dw_rows::Block;
-use super::tile::tile_f32;
+use super::tile::{array, tile_f32};
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len, PIXELS, WIDE};
 use crate::kernels::{Clamp, Conv2d};
@@ -47,7 +47,7 @@ impl Pixel {
         let (mut ox, row) = (i0 % w, i0 / w);
         let mut oy = row % p.out_h.max(1);
         let mut n = row / p.out_h.max(1);
-        core::array::from_fn(|_| {
+        array(Pixel { base: 0, iy0: 0, ix0: 0 }, |_| {
             let px = Pixel {
                 base: n * p.in_h * p.in_w * p.in_c,
                 iy0: (oy * p.stride_h) as isize - p.pad_top as isize,
@@ -200,12 +200,12 @@ fn gather_pixels<const M: usize>(
         unsafe {
             if width == 16 {
                 let mut acc = bias_acc::<M, 2>(bias, oc0);
-                let xs = core::array::from_fn(|m| fields.as_ptr().add(m * k));
+                let xs = array(fields.as_ptr(), |m| fields.as_ptr().add(m * k));
                 tile_f32::<M, 2>(&mut acc, &xs, w.as_ptr().add(oc0 * k), k);
                 store_f32(p, act, y, &acc, i0, oc0);
             } else {
                 let mut acc = bias_acc::<M, 1>(bias, oc0);
-                let xs = core::array::from_fn(|m| fields.as_ptr().add(m * k));
+                let xs = array(fields.as_ptr(), |m| fields.as_ptr().add(m * k));
                 tile_f32::<M, 1>(&mut acc, &xs, w.as_ptr().add(oc0 * k), k);
                 store_f32(p, act, y, &acc, i0, oc0);
             }
@@ -401,23 +401,23 @@ fn block_f32<const M: usize, const V: usize>(
         let wb = w.as_ptr().add(oc0 * k);
         let c = p.in_c;
         for ky in 0..p.k_h {
-            let rows: [Option<usize>; M] = core::array::from_fn(|m| px[m].row(p, ky));
+            let rows: [Option<usize>; M] = array(None, |m| px[m].row(p, ky));
             if rows.iter().all(Option::is_some) {
-                let xs = core::array::from_fn(|m| x.as_ptr().add(rows[m].unwrap_or(0)));
+                let xs = array(x.as_ptr(), |m| x.as_ptr().add(rows[m].unwrap_or(0)));
                 tile_f32::<M, V>(&mut acc, &xs, wb.add(ky * p.k_w * c * 8 * V), p.k_w * c);
                 continue;
             }
             for kx in 0..p.k_w {
-                let at: [Option<usize>; M] = core::array::from_fn(|m| px[m].tap(p, ky, kx));
+                let at: [Option<usize>; M] = array(None, |m| px[m].tap(p, ky, kx));
                 let wt = wb.add((ky * p.k_w + kx) * c * 8 * V);
                 if at.iter().all(Option::is_some) {
-                    let xs = core::array::from_fn(|m| x.as_ptr().add(at[m].unwrap_or(0)));
+                    let xs = array(x.as_ptr(), |m| x.as_ptr().add(at[m].unwrap_or(0)));
                     tile_f32::<M, V>(&mut acc, &xs, wt, c);
                 } else if at.iter().any(Option::is_some) {
                     let mut c0 = 0;
                     while c0 < c {
                         let n = CHUNK.min(c - c0);
-                        let xs = core::array::from_fn(|m| match at[m] {
+                        let xs = array(ZEROS.as_ptr(), |m| match at[m] {
                             Some(o) => x.as_ptr().add(o + c0),
                             None => ZEROS.as_ptr(),
                         });

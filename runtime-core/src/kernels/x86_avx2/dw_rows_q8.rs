@@ -6,7 +6,7 @@
 //! 2 · 255 · 128 in magnitude, exact) into 32-bit accumulators, so the result is the
 //! portable twin's whatever the order.
 
-use super::q8::{store_i8, Requant};
+use super::q8::Requant;
 use crate::kernels::Conv2d;
 use core::arch::x86_64::*;
 
@@ -213,10 +213,11 @@ impl Block<'_> {
         unsafe {
             let to = self.y.add(at * self.p.in_c);
             let a0 = _mm256_add_epi32(b0[0], _mm256_permute2x128_si256::<0x20>(lo, hi));
-            store_i8(self.rq[0].apply(a0), to, 8);
             if WIDE {
                 let a1 = _mm256_add_epi32(b0[1], _mm256_permute2x128_si256::<0x31>(lo, hi));
-                store_i8(self.rq[1].apply(a1), to.add(8), 8);
+                self.rq[0].store16(self.rq[0].apply(a0), self.rq[1].apply(a1), to, 16);
+            } else {
+                self.rq[0].store8(self.rq[0].apply(a0), to, 8);
             }
         }
     }

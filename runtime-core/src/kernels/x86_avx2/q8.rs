@@ -5,7 +5,7 @@
 
 use super::conv::Pixel;
 use super::dw_rows_q8::Block as RowBlock;
-use super::tile::tile_q16;
+use super::tile::{array, tile_q16};
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS, WIDE};
 use crate::kernels::Conv2d;
@@ -19,63 +19,105 @@ pub(super) struct Requant {
     mult: __m256i,
     /// The odd lanes' multipliers in the even positions.
     mult_odd: __m256i,
-    shift_even: __m256i,
-    shift_odd: __m256i,
-    /// `2^(shift − 1) + 2^62`: the rounding term and the offset that makes the
-    /// shifted value non-negative.
-    add_even: __m256i,
-    add_odd: __m256i,
-    /// `2^(62 − shift) − zp`: the offset shifted back out, the zero point in.
-    sub_even: __m256i,
-    sub_odd: __m256i,
-    min: __m256i,
-    max: __m256i,
+    /// `2^(shift − 1)`: the rounding term, in the even and odd lanes' 64-bit halves.
+    rnd_even: __m256i,
+    rnd_odd: __m256i,
     /// True when every shift is at least 32 and `|zp| < 2^29`: then
     /// `|acc · mult / 2^shift| ≤ 2^30` and every result before the clamp fits in 32
-    /// bits, so the halves merge first and clamp once in 32-bit lanes.
+    /// bits: the high halves of the rounded products merge into 32-bit lanes, shift
+    /// by `shift − 32` there, and the stores' saturating packs and 8-bit clamp finish.
     narrow: bool,
-    min32: __m256i,
-    max32: __m256i,
+    /// `shift − 32` per 32-bit lane, and the zero point (narrow form only).
+    shift32: __m256i,
+    zp32: __m256i,
+    /// The shifts in 64-bit halves (wide form only).
+    shift_even: __m256i,
+    shift_odd: __m256i,
+    /// `2^(62 − shift) − zp`: the offset shifted back out, the zero point in (wide
+    /// form only).
+    sub_even: __m256i,
+    sub_odd: __m256i,
+    /// The output range in 64-bit lanes (wide form only).
+    min: __m256i,
+    max: __m256i,
+    /// The output range as bytes (the stores clamp with it).
+    min8: __m128i,
+    max8: __m128i,
 }
+
+/// `2^62`: added before the wide form's logical shift so the value is non-negative.
+const OFFSET: i64 = 1 << 62;
 
 impl Requant {
     /// Channels `c0..c0 + 8` (per-channel parameters when `per_channel`, else the
     /// first for all).
     #[inline(always)]
     pub(super) fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
-        let pick = |v: &[i32], j: usize, d: i32| v.get(if per_channel { c0 + j } else { 0 }).copied().unwrap_or(d);
-        let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
-        let s: [i64; 8] = core::array::from_fn(|j| pick(shift, j, 1).clamp(1, 62) as i64);
-        // SAFETY: plain register arithmetic on values built here.
+        // SAFETY: the loads read `mult[c0..c0 + 8]` and `shift[c0..c0 + 8]`, checked to
+        // exist; the rest is register arithmetic.
         unsafe {
-            let lanes = |a: i64, b: i64, c: i64, d: i64| _mm256_set_epi64x(d, c, b, a);
-            let se = lanes(s[0], s[2], s[4], s[6]);
-            let so = lanes(s[1], s[3], s[5], s[7]);
+            let (m, s) = match (mult.get(c0..c0 + 8), shift.get(c0..c0 + 8)) {
+                // Eight channels' parameters: two vector loads (this runs once per
+                // channel block and call, and in-place convolutions call per row).
+                (Some(m), Some(s)) if per_channel => {
+                    (_mm256_loadu_si256(m.as_ptr() as *const __m256i), _mm256_loadu_si256(s.as_ptr() as *const __m256i))
+                }
+                _ if !per_channel => (
+                    _mm256_set1_epi32(mult.first().copied().unwrap_or(0)),
+                    _mm256_set1_epi32(shift.first().copied().unwrap_or(1)),
+                ),
+                _ => {
+                    let pick = |v: &[i32], j: usize, d: i32| v.get(c0 + j).copied().unwrap_or(d);
+                    let m: [i32; 8] = core::array::from_fn(|j| pick(mult, j, 0));
+                    let s: [i32; 8] = core::array::from_fn(|j| pick(shift, j, 1));
+                    (_mm256_loadu_si256(m.as_ptr() as *const __m256i), _mm256_loadu_si256(s.as_ptr() as *const __m256i))
+                }
+            };
+            let s = _mm256_min_epi32(_mm256_max_epi32(s, _mm256_set1_epi32(1)), _mm256_set1_epi32(62));
+            // The even and odd lanes' shifts as 64-bit lanes (non-negative: zero-extended).
+            let se = _mm256_and_si256(s, _mm256_set1_epi64x(0xffff_ffff));
+            let so = _mm256_srli_epi64::<32>(s);
             let one = _mm256_set1_epi64x(1);
-            let bias = _mm256_set1_epi64x(1 << 62);
-            let zp = _mm256_set1_epi64x(out.zp as i64);
-            let add = |s: __m256i| _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(s, one)), bias);
-            let sub = |s: __m256i| _mm256_sub_epi64(_mm256_srlv_epi64(bias, s), zp);
-            let mult = _mm256_loadu_si256(m.as_ptr() as *const __m256i);
-            Requant {
-                mult,
-                mult_odd: _mm256_srli_epi64::<32>(mult),
-                shift_even: se,
-                shift_odd: so,
-                add_even: add(se),
-                add_odd: add(so),
-                sub_even: sub(se),
-                sub_odd: sub(so),
-                min: _mm256_set1_epi64x(out.min as i64),
-                max: _mm256_set1_epi64x(out.max as i64),
-                narrow: s.iter().all(|&v| v >= 32) && out.zp.unsigned_abs() < 1 << 29,
-                min32: _mm256_set1_epi32(out.min),
-                max32: _mm256_set1_epi32(out.max),
+            let rnd = |s: __m256i| _mm256_sllv_epi64(one, _mm256_sub_epi64(s, one));
+            let below_32 = _mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_set1_epi32(32), s));
+            let narrow = below_32 == 0 && out.zp.unsigned_abs() < 1 << 29;
+            let zero = _mm256_setzero_si256();
+            let mut r = Requant {
+                mult: m,
+                mult_odd: _mm256_srli_epi64::<32>(m),
+                rnd_even: rnd(se),
+                rnd_odd: rnd(so),
+                narrow,
+                shift32: zero,
+                zp32: zero,
+                shift_even: zero,
+                shift_odd: zero,
+                sub_even: zero,
+                sub_odd: zero,
+                min: zero,
+                max: zero,
+                min8: _mm_set1_epi8(out.min.clamp(-128, 127) as i8),
+                max8: _mm_set1_epi8(out.max.clamp(-128, 127) as i8),
+            };
+            // Only the form `apply` takes is prepared (in-place convolutions build
+            // this per row).
+            if narrow {
+                r.shift32 = _mm256_sub_epi32(s, _mm256_set1_epi32(32));
+                r.zp32 = _mm256_set1_epi32(out.zp);
+            } else {
+                let zp = _mm256_set1_epi64x(out.zp as i64);
+                let sub = |s: __m256i| _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_set1_epi64x(OFFSET), s), zp);
+                (r.shift_even, r.shift_odd, r.sub_even, r.sub_odd) = (se, so, sub(se), sub(so));
+                r.min = _mm256_set1_epi64x(out.min as i64);
+                r.max = _mm256_set1_epi64x(out.max as i64);
             }
+            r
         }
     }
 
-    /// `clamp(round_half_up(acc · mult / 2^shift) + zp, min, max)` per lane: the
+    /// `round_half_up(acc · mult / 2^shift) + zp` per lane, to be clamped to the
+    /// output range by [`Requant::store8`] or [`Requant::store16`] (lanes may lie
+    /// outside it; in the wide form they are clamped already): with the stores, the
     /// portable `out.finish(requantize(acc, mult, shift))` (the i32 saturation in
     /// between cannot change a result clamped to 8 bits).
     #[inline(always)]
@@ -85,27 +127,71 @@ impl Requant {
             let even = _mm256_mul_epi32(acc, self.mult);
             let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(acc), self.mult_odd);
             if self.narrow {
-                let e = _mm256_sub_epi64(
-                    _mm256_srlv_epi64(_mm256_add_epi64(even, self.add_even), self.shift_even),
-                    self.sub_even,
-                );
-                let o = _mm256_sub_epi64(
-                    _mm256_srlv_epi64(_mm256_add_epi64(odd, self.add_odd), self.shift_odd),
-                    self.sub_odd,
-                );
-                let q = _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o));
-                return _mm256_min_epi32(_mm256_max_epi32(q, self.min32), self.max32);
+                // floor(v / 2^s) = floor(floor(v / 2^32) / 2^(s − 32)); floor(v / 2^32)
+                // is the high half of v (|v| < 2^62, so it fits in 32 bits).
+                let e = _mm256_add_epi64(even, self.rnd_even);
+                let o = _mm256_add_epi64(odd, self.rnd_odd);
+                let q = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(e), o);
+                return _mm256_add_epi32(_mm256_srav_epi32(q, self.shift32), self.zp32);
             }
-            let e = self.finish(even, self.add_even, self.shift_even, self.sub_even);
-            let o = self.finish(odd, self.add_odd, self.shift_odd, self.sub_odd);
+            let e = self.finish(_mm256_add_epi64(even, self.rnd_even), self.shift_even, self.sub_even);
+            let o = self.finish(_mm256_add_epi64(odd, self.rnd_odd), self.shift_odd, self.sub_odd);
             _mm256_blend_epi32::<0b1010_1010>(e, _mm256_slli_epi64::<32>(o))
+        }
+    }
+
+    /// Saturates [`Requant::apply`]'s lanes to bytes and clamps them to the output range.
+    #[inline(always)]
+    fn clamp8(&self, b: __m128i) -> __m128i {
+        // SAFETY: register arithmetic.
+        unsafe { _mm_min_epi8(_mm_max_epi8(b, self.min8), self.max8) }
+    }
+
+    /// Stores 8 lanes of [`Requant::apply`] as bytes, the first `n ≤ 8`.
+    ///
+    /// # Safety
+    /// `to` must be writable for `n` bytes.
+    #[inline(always)]
+    pub(super) unsafe fn store8(&self, v: __m256i, to: *mut i8, n: usize) {
+        unsafe {
+            let w = _mm256_packs_epi32(v, v);
+            let b = _mm256_packs_epi16(w, w);
+            // Bytes 0-3 sit in the low lane's first word, 4-7 in the high lane's.
+            let b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4));
+            let b = self.clamp8(_mm256_castsi256_si128(b));
+            if n >= 8 {
+                _mm_storel_epi64(to as *mut __m128i, b);
+            } else {
+                store_part(b, to, n);
+            }
+        }
+    }
+
+    /// Stores two vectors of [`Requant::apply`] (channels `0..8` in `a`, `8..16` in
+    /// `b`, both of this output stage's range) as 16 bytes, the first `n ≤ 16`.
+    ///
+    /// # Safety
+    /// `to` must be writable for `n` bytes.
+    #[inline(always)]
+    pub(super) unsafe fn store16(&self, a: __m256i, b: __m256i, to: *mut i8, n: usize) {
+        unsafe {
+            // Words per 128-bit lane: a0-3 b0-3 | a4-7 b4-7; bytes likewise, twice.
+            let w = _mm256_packs_epi32(a, b);
+            let v = _mm256_packs_epi16(w, w);
+            let v = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5));
+            let v = self.clamp8(_mm256_castsi256_si128(v));
+            if n >= 16 {
+                _mm_storeu_si128(to as *mut __m128i, v);
+            } else {
+                store_part(v, to, n);
+            }
         }
     }
 
     /// One half: rounding, arithmetic shift (a logical shift of the value offset to
     /// be non-negative), zero point, clamp; 64-bit lanes.
     #[inline(always)]
-    fn finish(&self, prod: __m256i, add: __m256i, shift: __m256i, sub: __m256i) -> __m256i {
+    fn finish(&self, rounded: __m256i, shift: __m256i, sub: __m256i) -> __m256i {
         // SAFETY: register arithmetic.
         unsafe {
             // floor(v / 2^s) = (v + 2^62) / 2^s − 2^(62−s): the sum is non-negative as an
@@ -113,7 +199,7 @@ impl Requant {
             // usual sign-flip form, `((v ^ m) >> s) ^ m`, came out wrong from rustc
             // 1.95's LLVM once the output stage's constants were inlined.) The
             // constants are added and subtracted once each, prepared per block.
-            let v = _mm256_add_epi64(prod, add);
+            let v = _mm256_add_epi64(rounded, _mm256_set1_epi64x(OFFSET));
             let q = _mm256_sub_epi64(_mm256_srlv_epi64(v, shift), sub);
             let q = _mm256_blendv_epi8(q, self.min, _mm256_cmpgt_epi64(self.min, q));
             _mm256_blendv_epi8(q, self.max, _mm256_cmpgt_epi64(q, self.max))
@@ -121,24 +207,16 @@ impl Requant {
     }
 }
 
-/// Stores the low 8 bits of 8 lanes (values already within `i8`).
+/// Stores the first `n ≤ 16` bytes of `v`.
 ///
 /// # Safety
-/// `to` must be writable for `n ≤ 8` bytes.
+/// `to` must be writable for `n` bytes.
 #[inline(always)]
-pub(super) unsafe fn store_i8(v: __m256i, to: *mut i8, n: usize) {
+unsafe fn store_part(v: __m128i, to: *mut i8, n: usize) {
     unsafe {
-        let w = _mm256_packs_epi32(v, v);
-        let b = _mm256_packs_epi16(w, w);
-        // Bytes 0-3 sit in the low lane's first word, 4-7 in the high lane's.
-        let b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4));
-        if n >= 8 {
-            _mm_storel_epi64(to as *mut __m128i, _mm256_castsi256_si128(b));
-        } else {
-            let mut bytes = [0i8; 16];
-            _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm256_castsi256_si128(b));
-            core::ptr::copy_nonoverlapping(bytes.as_ptr(), to, n);
-        }
+        let mut bytes = [0i8; 16];
+        _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, v);
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), to, n.min(16));
     }
 }
 
@@ -303,18 +381,21 @@ impl Q8Conv<'_> {
                     a[v] = b;
                 }
             }
-            let xs = core::array::from_fn(|m| fields.as_ptr().add(m * words));
+            let xs = array(fields.as_ptr(), |m| fields.as_ptr().add(m * words));
             let wb = (self.w.as_ptr() as *const i16).add(oc0 * self.k2);
             tile_q16::<M, V>(&mut acc, &xs, wb, words);
             let live = (p.out_c - oc0).min(8 * V);
-            for v in 0..V {
-                if 8 * v >= live {
-                    break;
-                }
-                let rq = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8 * v);
+            let rq0 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0);
+            if V == 2 {
+                let rq1 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8);
                 for (m, a) in acc.iter().enumerate() {
-                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0 + 8 * v);
-                    store_i8(rq.apply(a[v]), to, live - 8 * v);
+                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
+                    rq0.store16(rq0.apply(a[0]), rq1.apply(a[V - 1]), to, live);
+                }
+            } else {
+                for (m, a) in acc.iter().enumerate() {
+                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
+                    rq0.store8(rq0.apply(a[0]), to, live);
                 }
             }
         }
