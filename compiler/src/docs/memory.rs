@@ -166,11 +166,14 @@ pub fn memory_md(rows: &[MemoryRow], target: &str) -> String {
          in `compiler/src/lower/isa/`, set only for implementations the kernel suite runs in \
          place). Quantised convolutions (portable, Arm DSP, Helium, AVX2) run one output row at \
          a time through `kernels::inplace::conv_rows`, their result starting \
-         `conv_rows_shift` elements (rounded down to the alignment) before the input: row r's \
-         output ends where the first input row its window still needs begins. The quantised \
-         add writes exactly over an operand of its own size through \
-         `kernels::inplace::elementwise`. Chains of such nodes drift down by their shifts, so \
-         their arena can exceed the per-step bound.\n\n\
+         `conv_rows_shift` elements (rounded down to the alignment) before the input, rows \
+         first to last (row r's output ends where the first input row its window still needs \
+         begins), or `conv_rows_above` elements (rounded up) after the input's start, rows \
+         last to first (row r's output starts where the last input row its window needs \
+         ends). The quantised add writes exactly over an operand of its own size through \
+         `kernels::inplace::elementwise`. A chain of convolutions alternates below and above \
+         (the packing takes, per pair, the start that widens the chain least), so it stays \
+         around one region instead of drifting down by its shifts.\n\n\
          Across the corpus: largest arena / lower bound **{worst:.3}**, median arena / greedy \
          baseline **{med:.3}**.\n\n"
     );

@@ -544,13 +544,21 @@ where
     } else {
         c.w()
     };
-    let Some(s) = inplace::conv_rows_shift(&p) else {
+    let (Some(s), Some(up)) = (inplace::conv_rows_shift(&p), inplace::conv_rows_above(&p)) else {
         return Err(super::Mismatch { output: "shift", index: 0, got: super::Num::Int(0), want: super::Num::Int(1) });
     };
+    // Half the draws put the result below the input (rows first to last), half above
+    // it (rows last to first).
     let below = rng.below(3);
-    let x_at = s.unsigned_abs() + below + rng.below(3);
-    let y_at = x_at - s.unsigned_abs() - below;
-    let _ = write!(geo, " in-place y=x{s}-{below}");
+    let (x_at, y_at) = if rng.below(2) == 0 {
+        let x_at = s.unsigned_abs() + below + rng.below(3);
+        let _ = write!(geo, " in-place y=x{s}-{below}");
+        (x_at, x_at - s.unsigned_abs() - below)
+    } else {
+        let x_at = rng.below(3);
+        let _ = write!(geo, " in-place y=x+{up}+{below}");
+        (x_at, x_at + up.unsigned_abs() + below)
+    };
 
     let sentinel = X::random(rng);
     let mut exp = [sentinel; N + SLACK];
