@@ -405,7 +405,13 @@ impl Lowering<'_> {
                     (Overlap::Elementwise, _) => {
                         xo == yo && x.bytes() == y.bytes() && c.reads.iter().all(|o| o.len == y.len)
                     }
-                    (Overlap::ConvRows, Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. }) => {
+                    (
+                        Overlap::ConvRows,
+                        Kernel::Conv2dQ8 { p, .. }
+                        | Kernel::DepthwiseConv2dQ8 { p, .. }
+                        | Kernel::Conv2dF32 { p, .. }
+                        | Kernel::DepthwiseConv2dF32 { p, .. },
+                    ) => {
                         use tinyops_runtime::kernels::inplace::{conv_rows_above, conv_rows_shift};
                         let size = x.dtype.size() as isize;
                         let (s, up) = (conv_rows_shift(p), conv_rows_above(p));
@@ -543,14 +549,22 @@ pub fn in_place_options(g: &Graph, target: &'static Target) -> HashMap<NodeId, V
 #[allow(clippy::type_complexity, reason = "a private list of plain tuples")]
 fn in_place_slots(inv: &Invocation, overlap: Overlap) -> Vec<(usize, usize, isize, Option<isize>, bool)> {
     match (overlap, &inv.kernel) {
-        (Overlap::ConvRows, Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. }) => {
+        (
+            Overlap::ConvRows,
+            Kernel::Conv2dQ8 { p, .. }
+            | Kernel::DepthwiseConv2dQ8 { p, .. }
+            | Kernel::Conv2dF32 { p, .. }
+            | Kernel::DepthwiseConv2dF32 { p, .. },
+        ) => {
             use tinyops_runtime::kernels::inplace::{conv_rows_above, conv_rows_shift};
             match conv_rows_shift(p) {
                 Some(s) if !inv.writes.is_empty() => vec![(0, inv.writes.len() - 1, s, conv_rows_above(p), false)],
                 _ => vec![],
             }
         }
-        (Overlap::Elementwise, Kernel::AddQ8 { .. }) => vec![(0, 0, 0, None, true), (1, 0, 0, None, true)],
+        (Overlap::Elementwise, Kernel::AddQ8 { .. } | Kernel::BinaryF32 { .. }) => {
+            vec![(0, 0, 0, None, true), (1, 0, 0, None, true)]
+        }
         _ => vec![],
     }
 }

@@ -154,7 +154,8 @@ pub fn conv_rows<T: Pod>(
             let q = row_problem(p, r);
             let y_lo = y_at + r * out_row;
             let Some((below, above)) = buf.split_at_mut_checked(y_lo) else { return };
-            let (Some(x), Some(y)) = (below.get(x_at + lo * in_row..x_at + hi * in_row), above.get_mut(..out_row)) else {
+            let (Some(x), Some(y)) = (below.get(x_at + lo * in_row..x_at + hi * in_row), above.get_mut(..out_row))
+            else {
                 return;
             };
             kernel(&q, x, y);
