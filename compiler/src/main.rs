@@ -218,6 +218,11 @@ enum Command {
         /// repository at this folder.
         #[arg(long, value_name = "REPO")]
         update_docs: Option<PathBuf>,
+        /// Also build the MLPerf Tiny int8 models' bench firmware, run it in QEMU and
+        /// report the RAM of the linked image (static RAM and measured stack); with
+        /// --update-docs it goes into docs/memory.md (without, the page keeps its own).
+        #[arg(long)]
+        image: bool,
     },
 }
 
@@ -432,19 +437,24 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fleet(args) => tinyops_compiler::driver::fleet::cli::main(args),
-        Command::Memory { dir, target, json, update_docs } => {
+        Command::Memory { dir, target, json, update_docs, image } => {
             use tinyops_compiler::docs::memory;
             let target = tinyops_targets::lookup(&target).map_err(|e| Error::Options(e.to_string()))?;
             let (rows, picture) = memory::measure(&dir, target)?;
+            let images = if image { Some(memory::measure_image(&dir, target)?) } else { None };
             if let Some(repo) = &update_docs {
-                memory::update(repo, &rows, picture.as_deref(), target.name)?;
+                memory::update(repo, &rows, picture.as_deref(), target.name, images.as_deref())?;
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| Error::Internal(e.to_string()))?);
+                let v = serde_json::json!({ "models": rows, "image": images });
+                println!("{}", serde_json::to_string_pretty(&v).map_err(|e| Error::Internal(e.to_string()))?);
             } else {
                 let (worst, med) = memory::summary(&rows);
                 print!("{}", memory::table(&rows));
                 println!("largest arena / lower bound {worst:.3}; median arena / greedy baseline {med:.3}");
+                if let Some(images) = &images {
+                    print!("{}", memory::image_section(images, target.name));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -373,6 +373,19 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         100 => tinyops_runtime::kernels::inplace::elementwise::<i8>(i8a, p[55], |i, x, y| {
             k::add_q8::<i8, i8, i8>(&Broadcast::flat(x.len()), &qa, &out, x, i8b.get(i..i + x.len()).unwrap_or(&[]), y)
         }),
+        107 => tinyops_runtime::kernels::inplace::conv_rows::<f32>(&conv, f0, p[55], p[56], |q, x, y| {
+            k::conv2d_f32(q, act, x, f1, f2, y)
+        }),
+        108 => tinyops_runtime::kernels::inplace::conv_rows::<f32>(&conv, f0, p[55], p[56], |q, x, y| {
+            k::depthwise_conv2d_f32(q, act, x, f1, f2, y)
+        }),
+        109 => {
+            let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow, BinaryOp::Max, BinaryOp::Min, BinaryOp::Mod, BinaryOp::Fmod, BinaryOp::PRelu];
+            let op = ops[p[58] % ops.len()];
+            tinyops_runtime::kernels::inplace::elementwise::<f32>(f0, p[55], |i, x, y| {
+                k::binary_f32(&Broadcast::flat(x.len()), op, act, x, f1.get(i..i + x.len()).unwrap_or(&[]), y)
+            })
+        }
         // The float kernels generic over the element type, in f64.
         102..=106 => {
             use tinyops_runtime::arena::cast_mut;
@@ -403,12 +416,12 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 _ => k::gemm_float::<f64>(&gemm, d0, d1, d2, d3),
             }
         }
-        107 => {
+        110 => {
             let mut rest = f;
             let (mask, y) = (take(&mut rest, p[59]), take(&mut rest, p[60]));
             k::deform_conv_f32(&DeformConv { conv, offset_groups: p[28] }, f0, f1, f2, f3, mask, y)
         }
-        108 => {
+        111 => {
             let roi = RoiAlign {
                 batch: p[11], channels: p[12], in_h: p[13], in_w: p[14], rois: p[15], out_h: p[16], out_w: p[17],
                 sampling_ratio: p[18], spatial_scale: f3.first().copied().unwrap_or(1.0), half_pixel: p[19] % 2 == 1,
@@ -463,10 +476,11 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 const X86_KERNELS: usize = 4;
 
 /// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
-/// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100, the in-place
-/// entries of `kernels::inplace` around a portable kernel; 102–106 the float kernels
-/// generic over the element type, in f64; 107–108 the bilinear sampling kernels).
-const KERNELS: usize = 109;
+/// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100 and 107–109,
+/// the in-place entries of `kernels::inplace` around a portable kernel; 102–106 the
+/// float kernels generic over the element type, in f64; 110–111 the bilinear sampling
+/// kernels).
+const KERNELS: usize = 112;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -2,7 +2,14 @@
 //! measured by compiling every model of the corpus for one target. `tinyops memory
 //! CORPUS --update-docs REPO` (run by `.ci/memory-docs`) rewrites all three;
 //! `compiler/tests/docs.rs` fails when they disagree with a fresh compilation.
+//!
+//! With `--image`, the page also gets the RAM of the MLPerf Tiny int8 models' linked
+//! bench firmware (static RAM and the stack measured in QEMU, [`measure_image`]).
+//! The docs test does not rebuild firmware: it keeps that section as the last
+//! `.ci/memory-docs` run wrote it and fails when its arenas differ from the compiled
+//! ones ([`check_image_section`]).
 
+use crate::driver::bench::{bench, BenchOptions};
 use crate::error::{Error, Result};
 use crate::plan::svg;
 use crate::{compile, Options};
@@ -24,6 +31,112 @@ pub const TFLM_ARENA: [(&str, usize); 4] = [
     ("mlperf_ic_resnet8_int8", 55_000),
     ("mlperf_ad_autoencoder_int8", 3_000),
 ];
+
+/// The markers around the section of RAM from the linked image in `docs/memory.md`.
+const IMAGE_START: &str = "<!-- image-ram:start -->\n";
+const IMAGE_END: &str = "<!-- image-ram:end -->\n";
+
+/// One model's RAM measured from its linked bench firmware.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageRam {
+    /// Corpus folder name.
+    pub model: String,
+    /// The arena of the compiled model (part of the static RAM).
+    pub arena_bytes: usize,
+    /// Every allocated writable section of the linked image (`.data + .bss + .uninit`).
+    pub static_bytes: u64,
+    /// The deepest stack measured (painted) during one inference in QEMU.
+    pub stack_bytes: u64,
+}
+
+/// Builds the bench firmware of every model of [`TFLM_ARENA`] in `corpus` for `target`
+/// and runs it in QEMU (`tinyops bench`): its static RAM and measured stack.
+pub fn measure_image(corpus: &Path, target: &'static Target) -> Result<Vec<ImageRam>> {
+    let mut out = vec![];
+    for (model, _) in TFLM_ARENA {
+        let opts = BenchOptions {
+            compile: Options { target, ..Options::default() },
+            quiet: true,
+            onnxruntime: false,
+            ..BenchOptions::default()
+        };
+        let r = bench(&corpus.join(model), &opts)?;
+        let (Some(static_bytes), Some(stack_bytes)) = (r.ram_bytes, r.stack_bytes) else {
+            return Err(Error::Options(format!(
+                "`{model}`: tinyops bench measured no static RAM or no stack on {} (it needs an emulated target)",
+                target.name
+            )));
+        };
+        out.push(ImageRam { model: model.to_string(), arena_bytes: r.arena_bytes, static_bytes, stack_bytes });
+    }
+    Ok(out)
+}
+
+/// The section of `docs/memory.md` on RAM from the linked image, between its markers.
+pub fn image_section(images: &[ImageRam], target: &str) -> String {
+    let mut s = format!(
+        "{IMAGE_START}\n## RAM from the linked image\n\n\
+         Measured by `.ci/memory-docs` (`tinyops memory … --image`): each model's bench firmware \
+         (`tinyops bench <model> -t {target}`) linked and run in QEMU. **static RAM** is every \
+         allocated writable section of the linked ELF (`.data + .bss + .uninit`: the arena, the \
+         caller's output buffer and the firmware's own statics), **stack** the deepest stack \
+         measured by painting it before one inference (the firmware's own frames included). \
+         `cargo test --test docs` does not rebuild the firmware: it keeps this section and fails \
+         when its arenas are not the ones compiled now. `../shared/docs/anchors.md` quotes no \
+         stack for TFLM, so the goal compares with 0.8 × TFLM's arena alone, stricter than \
+         0.8 × (arena + stack).\n\n\
+         | model | arena B | static RAM B | stack B | RAM B (static + stack) | TFLM arena B (quoted) | RAM / TFLM arena | goal (≤ 0.8× TFLM arena + stack) |\n\
+         |---|---|---|---|---|---|---|---|\n"
+    );
+    for im in images {
+        let tflm = TFLM_ARENA.iter().find(|(m, _)| *m == im.model).map_or(0, |&(_, b)| b);
+        let ram = im.static_bytes + im.stack_bytes;
+        let ratio = ram as f64 / tflm.max(1) as f64;
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {:.3} | {} |\n",
+            im.model,
+            thousands(im.arena_bytes),
+            thousands(im.static_bytes as usize),
+            thousands(im.stack_bytes as usize),
+            thousands(ram as usize),
+            thousands(tflm),
+            ratio,
+            if ratio <= 0.8 { "met" } else { "not met" }
+        ));
+    }
+    s.push_str(IMAGE_END);
+    s
+}
+
+/// The section on RAM from the linked image of an existing `docs/memory.md`, markers
+/// included.
+pub fn image_section_of(md: &str) -> Option<String> {
+    let a = md.find(IMAGE_START)?;
+    let b = md.find(IMAGE_END)? + IMAGE_END.len();
+    (a < b).then(|| md[a..b].to_string())
+}
+
+/// Checks that a kept section on RAM from the linked image was measured with the
+/// arenas compiled now: names every model whose arena differs.
+pub fn check_image_section(section: &str, rows: &[MemoryRow]) -> std::result::Result<(), String> {
+    let mut stale = vec![];
+    for (model, _) in TFLM_ARENA {
+        let Some(r) = rows.iter().find(|r| r.model == model) else { continue };
+        let line = section.lines().find(|l| l.starts_with(&format!("| `{model}` |")));
+        let arena = line.and_then(|l| l.split('|').nth(2)).map(str::trim);
+        if arena != Some(thousands(r.arena_bytes).as_str()) {
+            stale.push(format!("`{model}` (section {}, compiled {})", arena.unwrap_or("missing"), r.arena_bytes));
+        }
+    }
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the RAM from the linked image in docs/memory.md was measured with other arenas: {}; run .ci/memory-docs",
+            stale.join(", ")
+        ))
+    }
+}
 
 /// One model's memory figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,8 +251,9 @@ pub fn summary(rows: &[MemoryRow]) -> (f64, f64) {
     (worst, median(rows.iter().map(MemoryRow::greedy_ratio).collect()))
 }
 
-/// `docs/memory.md`.
-pub fn memory_md(rows: &[MemoryRow], target: &str) -> String {
+/// `docs/memory.md`, with `image` (see [`image_section`]) after the comparison with
+/// TFLM's arenas.
+pub fn memory_md(rows: &[MemoryRow], target: &str, image: &str) -> String {
     let (worst, med) = summary(rows);
     let mut s = format!(
         "# Memory\n\n\
@@ -166,11 +280,14 @@ pub fn memory_md(rows: &[MemoryRow], target: &str) -> String {
          in `compiler/src/lower/isa/`, set only for implementations the kernel suite runs in \
          place). Quantised convolutions (portable, Arm DSP, Helium, AVX2) run one output row at \
          a time through `kernels::inplace::conv_rows`, their result starting \
-         `conv_rows_shift` elements (rounded down to the alignment) before the input: row r's \
-         output ends where the first input row its window still needs begins. The quantised \
-         add writes exactly over an operand of its own size through \
-         `kernels::inplace::elementwise`. Chains of such nodes drift down by their shifts, so \
-         their arena can exceed the per-step bound.\n\n\
+         `conv_rows_shift` elements (rounded down to the alignment) before the input, rows \
+         first to last (row r's output ends where the first input row its window still needs \
+         begins), or `conv_rows_above` elements (rounded up) after the input's start, rows \
+         last to first (row r's output starts where the last input row its window needs \
+         ends). The quantised add writes exactly over an operand of its own size through \
+         `kernels::inplace::elementwise`. A chain of convolutions alternates below and above \
+         (the packing takes, per pair, the start that widens the chain least), so it stays \
+         around one region instead of drifting down by its shifts.\n\n\
          Across the corpus: largest arena / lower bound **{worst:.3}**, median arena / greedy \
          baseline **{med:.3}**.\n\n"
     );
@@ -194,6 +311,7 @@ pub fn memory_md(rows: &[MemoryRow], target: &str) -> String {
             ));
         }
     }
+    s.push_str(image);
     s.push_str(&format!(
         "\n## The plan of `{PICTURED}`\n\nSteps on x, arena addresses on y, one box per tensor \
          (hover for its name, size and lifetime), the step of peak use shaded, the lower bound \
@@ -216,10 +334,29 @@ pub fn with_readme_table(readme: &str, table: &str) -> Option<String> {
 }
 
 /// Rewrites `docs/memory.md`, the picture and the README table of the repository at
-/// `repo`.
-pub fn update(repo: &Path, rows: &[MemoryRow], picture: Option<&str>, target: &str) -> Result<()> {
+/// `repo`. The section on RAM from the linked image is rewritten from `images` when
+/// given, else kept from the page (and checked against `rows`).
+pub fn update(
+    repo: &Path,
+    rows: &[MemoryRow],
+    picture: Option<&str>,
+    target: &str,
+    images: Option<&[ImageRam]>,
+) -> Result<()> {
     let write = |p: &Path, s: &str| std::fs::write(p, s).map_err(|e| Error::io(p, e));
-    write(&repo.join("docs/memory.md"), &memory_md(rows, target))?;
+    let md_path = repo.join("docs/memory.md");
+    let image = match images {
+        Some(images) => image_section(images, target),
+        None => {
+            let md = std::fs::read_to_string(&md_path).unwrap_or_default();
+            let kept = image_section_of(&md).ok_or_else(|| {
+                Error::Options("docs/memory.md has no section on RAM from the linked image; run with --image".into())
+            })?;
+            check_image_section(&kept, rows).map_err(Error::Options)?;
+            kept
+        }
+    };
+    write(&md_path, &memory_md(rows, target, &image))?;
     match picture {
         Some(svg) => write(&repo.join(SVG_PATH), svg)?,
         None => return Err(Error::Options(format!("the corpus has no `{PICTURED}` to draw"))),

@@ -405,10 +405,19 @@ impl Lowering<'_> {
                     (Overlap::Elementwise, _) => {
                         xo == yo && x.bytes() == y.bytes() && c.reads.iter().all(|o| o.len == y.len)
                     }
-                    (Overlap::ConvRows, Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. }) => {
-                        let s = tinyops_runtime::kernels::inplace::conv_rows_shift(p);
-                        s.is_some_and(|s| yo as isize <= xo as isize + s * x.dtype.size() as isize)
-                            && x.dtype == y.dtype
+                    (
+                        Overlap::ConvRows,
+                        Kernel::Conv2dQ8 { p, .. }
+                        | Kernel::DepthwiseConv2dQ8 { p, .. }
+                        | Kernel::Conv2dF32 { p, .. }
+                        | Kernel::DepthwiseConv2dF32 { p, .. },
+                    ) => {
+                        use tinyops_runtime::kernels::inplace::{conv_rows_above, conv_rows_shift};
+                        let size = x.dtype.size() as isize;
+                        let (s, up) = (conv_rows_shift(p), conv_rows_above(p));
+                        let below = s.is_some_and(|s| yo as isize <= xo as isize + s * size);
+                        let above = up.is_some_and(|up| yo as isize >= xo as isize + up * size);
+                        (below || above) && x.dtype == y.dtype
                     }
                     _ => false,
                 };
@@ -507,7 +516,7 @@ pub fn in_place_options(g: &Graph, target: &'static Target) -> HashMap<NodeId, V
         let Some(overlap) = choice.imp.in_place else { continue };
         let found = in_place_slots(inv, overlap);
         let mut list = vec![];
-        for (read, write, shift_elems, exact) in found {
+        for (read, write, shift_elems, above_elems, exact) in found {
             let (Some(Slot::In(i)), Some(Slot::Out(j))) = (inv.reads.get(read), inv.writes.get(write)) else {
                 continue;
             };
@@ -525,7 +534,8 @@ pub fn in_place_options(g: &Graph, target: &'static Target) -> HashMap<NodeId, V
                 continue;
             }
             let shift = shift_elems * xt.dtype.size() as isize;
-            list.push(InPlaceOption { input, output, shift, exact });
+            let above = above_elems.map(|a| a * xt.dtype.size() as isize);
+            list.push(InPlaceOption { input, output, shift, above, exact });
         }
         if !list.is_empty() {
             options.insert(n, list);
@@ -534,17 +544,27 @@ pub fn in_place_options(g: &Graph, target: &'static Target) -> HashMap<NodeId, V
     options
 }
 
-/// The (read, write, shift in elements, exact) operand pairs an invocation may
-/// overlap under `overlap`.
-fn in_place_slots(inv: &Invocation, overlap: Overlap) -> Vec<(usize, usize, isize, bool)> {
+/// The (read, write, shift in elements, least start above in elements, exact)
+/// operand pairs an invocation may overlap under `overlap`.
+#[allow(clippy::type_complexity, reason = "a private list of plain tuples")]
+fn in_place_slots(inv: &Invocation, overlap: Overlap) -> Vec<(usize, usize, isize, Option<isize>, bool)> {
     match (overlap, &inv.kernel) {
-        (Overlap::ConvRows, Kernel::Conv2dQ8 { p, .. } | Kernel::DepthwiseConv2dQ8 { p, .. }) => {
-            match tinyops_runtime::kernels::inplace::conv_rows_shift(p) {
-                Some(s) if !inv.writes.is_empty() => vec![(0, inv.writes.len() - 1, s, false)],
+        (
+            Overlap::ConvRows,
+            Kernel::Conv2dQ8 { p, .. }
+            | Kernel::DepthwiseConv2dQ8 { p, .. }
+            | Kernel::Conv2dF32 { p, .. }
+            | Kernel::DepthwiseConv2dF32 { p, .. },
+        ) => {
+            use tinyops_runtime::kernels::inplace::{conv_rows_above, conv_rows_shift};
+            match conv_rows_shift(p) {
+                Some(s) if !inv.writes.is_empty() => vec![(0, inv.writes.len() - 1, s, conv_rows_above(p), false)],
                 _ => vec![],
             }
         }
-        (Overlap::Elementwise, Kernel::AddQ8 { .. }) => vec![(0, 0, 0, true), (1, 0, 0, true)],
+        (Overlap::Elementwise, Kernel::AddQ8 { .. } | Kernel::BinaryF32 { .. }) => {
+            vec![(0, 0, 0, None, true), (1, 0, 0, None, true)]
+        }
         _ => vec![],
     }
 }
@@ -638,7 +658,7 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
             // The plan put the result over its dead input: find the operand pair.
             let in_place = plan.in_place.get(&n).and_then(|ip| {
                 let overlap = imp.in_place?;
-                in_place_slots(&inv, overlap).into_iter().find_map(|(read, write, _, _)| {
+                in_place_slots(&inv, overlap).into_iter().find_map(|(read, write, _, _, _)| {
                     let (Some(Slot::In(i)), Some(Slot::Out(j))) = (inv.reads.get(read), inv.writes.get(write)) else {
                         return None;
                     };

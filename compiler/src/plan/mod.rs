@@ -63,8 +63,8 @@ pub struct Block {
 
 /// A kernel's permission to write a node's result over one of its inputs, from the
 /// lowering ([`crate::lower::in_place_options`]): the result may start `shift` bytes
-/// from the input's start (`shift ≤ 0`; with `exact`, only there), if the input dies
-/// at the node.
+/// from the input's start (`shift ≤ 0`; with `exact`, only there), or `above` bytes
+/// or more after it when set, if the input dies at the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InPlaceOption {
     /// The input read.
@@ -73,6 +73,9 @@ pub struct InPlaceOption {
     pub output: ValueId,
     /// Start of the result relative to the input's, in bytes.
     pub shift: isize,
+    /// The least start of the result above the input's, in bytes, when the kernel may
+    /// also run in the mirrored order (any higher start is permitted too).
+    pub above: Option<isize>,
     /// Only exactly that start (element-wise kernels); otherwise any lower start too.
     pub exact: bool,
 }
@@ -298,8 +301,10 @@ impl Storage {
                 let reads_once = g.node(n).inputs.iter().flatten().filter(|v| self.root_of(**v) == r).count() == 1;
                 let (Some(&input), Some(&output)) = (buf_of.get(&r), buf_of.get(&o.output)) else { continue };
                 if reads_once && self.root_of(o.output) == o.output {
-                    let shift = o.shift.div_euclid(align as isize) * align as isize;
-                    pairs.push(Pair { node: i, input, output, shift, exact: o.exact });
+                    let a = align as isize;
+                    let shift = o.shift.div_euclid(a) * a;
+                    let above = o.above.map(|u| (u + a - 1).div_euclid(a) * a);
+                    pairs.push(Pair { node: i, input, output, shift, above, exact: o.exact });
                 }
             }
         }
@@ -556,8 +561,8 @@ mod tests {
         let (blocks, _) = p.intervals(&order);
         assert_eq!(pack::pack(&blocks, 16).arena_bytes, 2048);
         p.pairs = vec![
-            Pair { node: 1, input: 0, output: 1, shift: 0, exact: true },
-            Pair { node: 2, input: 1, output: 2, shift: -64, exact: false },
+            Pair { node: 1, input: 0, output: 1, shift: 0, above: None, exact: true },
+            Pair { node: 2, input: 1, output: 2, shift: -64, above: None, exact: false },
         ];
         assert_eq!(p.peak_in_place(&order), 1024 + 64);
         let k = pack::pack_pairs(&blocks, &p.block_pairs(&order), 16);

@@ -145,9 +145,12 @@ pub fn pack_pairs_with(blocks: &[Interval], pairs: &[BlockPair], align: usize, s
 }
 
 /// Groups of blocks chained by pairs, each member with its offset relative to the
-/// group's lowest. A chain that cannot be laid out rigidly (a block reached at two
-/// offsets, or two members alive together overlapping where no pair permits it) is
-/// split back into single blocks.
+/// group's lowest. A member reached through a pair with two permitted starts (below
+/// the input, or above it) takes the one that widens the group least, so a chain of
+/// convolutions alternates around one region instead of drifting. A chain that cannot
+/// be laid out rigidly (a block reached again where its pair does not permit, or two
+/// members alive together overlapping where no pair permits it) is split back into
+/// single blocks.
 fn groups(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Vec<Vec<(usize, usize)>> {
     let n = blocks.len();
     let mut rel: Vec<Option<isize>> = vec![None; n];
@@ -158,26 +161,35 @@ fn groups(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Vec<Vec<(us
         }
         rel[first] = Some(0);
         let mut members = vec![first];
+        let (mut lo, mut hi) = (0isize, blocks[first].bytes as isize);
         let mut ok = true;
         let mut k = 0;
         while k < members.len() {
             let m = members[k];
             k += 1;
+            let at_m = rel[m].unwrap_or(0);
             for p in pairs {
-                let (other, at) = if p.input == m {
-                    (p.output, rel[m].unwrap_or(0) + p.shift)
+                let (other, sign) = if p.input == m {
+                    (p.output, 1)
                 } else if p.output == m {
-                    (p.input, rel[m].unwrap_or(0) - p.shift)
+                    (p.input, -1)
                 } else {
                     continue;
                 };
                 match rel[other] {
                     None => {
+                        let size = blocks[other].bytes as isize;
+                        let at = chain_start(p, at_m, sign == 1, size, (lo, hi));
                         rel[other] = Some(at);
+                        (lo, hi) = (lo.min(at), hi.max(at + size));
                         members.push(other);
                     }
-                    Some(r) if r != at => ok = false,
-                    Some(_) => {}
+                    Some(r) => {
+                        let (i, o) = if sign == 1 { (at_m, r) } else { (r, at_m) };
+                        if !p.permits_at(i, o) {
+                            ok = false;
+                        }
+                    }
                 }
             }
         }
@@ -201,6 +213,30 @@ fn groups(blocks: &[Interval], pairs: &[BlockPair], align: usize) -> Vec<Vec<(us
         }
     }
     out
+}
+
+/// Where a group places the other block of pair `p` when one of them is at `base`
+/// (`placing_output`: the output is placed, else the input), the group spanning
+/// `lo..hi` so far: of the permitted starts, the one that widens the group least,
+/// preferring the group's own edges (the farthest permitted start without widening,
+/// so the next pair of a chain can go back the other way) over the pair's exact
+/// shift.
+fn chain_start(p: &BlockPair, base: isize, placing_output: bool, size: isize, (lo, hi): (isize, isize)) -> isize {
+    let mut starts = vec![];
+    // Below: the output at `base + shift` or lower (the input as high, mirrored).
+    let below = if placing_output { base + p.shift } else { base - p.shift };
+    if !p.exact {
+        starts.push(if placing_output { below.min(lo) } else { below.max(hi - size) });
+    }
+    starts.push(below);
+    // Above: the output at `base + above` or higher (the input as low, mirrored).
+    if let Some(a) = p.above.filter(|_| !p.exact) {
+        let at = if placing_output { base + a } else { base - a };
+        starts.push(if placing_output { at.max(hi - size) } else { at.min(lo) });
+        starts.push(at);
+    }
+    let span = |at: isize| hi.max(at + size) - lo.min(at);
+    starts.into_iter().min_by_key(|&at| span(at)).unwrap_or(below)
 }
 
 /// [`Strategy::InPlaceGroups`].
@@ -255,23 +291,26 @@ fn paired_offset(
 ) -> Option<usize> {
     let it = blocks[i];
     for p in pairs {
-        let (partner, at) = if p.output == i && offsets[p.input] != usize::MAX {
-            (p.input, offsets[p.input] as isize + p.shift)
+        let (partner, base, sign) = if p.output == i && offsets[p.input] != usize::MAX {
+            (p.input, offsets[p.input] as isize, 1)
         } else if p.input == i && offsets[p.output] != usize::MAX {
-            (p.output, offsets[p.output] as isize - p.shift)
+            (p.output, offsets[p.output] as isize, -1)
         } else {
             continue;
         };
-        if at < 0 {
-            continue;
-        }
-        let at = at as usize;
-        let clear = placed.iter().filter(|&&j| j != partner && blocks[j].meets(&it)).all(|&j| {
-            let overlaps = offsets[j] < at + it.bytes && at < offsets[j] + blocks[j].bytes;
-            !overlaps || pairs.iter().any(|q| overlap_permitted(q, i, j, at, offsets[j]))
-        });
-        if clear {
-            return Some(at);
+        for s in p.starts() {
+            let at = base + sign * s;
+            if at < 0 {
+                continue;
+            }
+            let at = at as usize;
+            let clear = placed.iter().filter(|&&j| j != partner && blocks[j].meets(&it)).all(|&j| {
+                let overlaps = offsets[j] < at + it.bytes && at < offsets[j] + blocks[j].bytes;
+                !overlaps || pairs.iter().any(|q| overlap_permitted(q, i, j, at, offsets[j]))
+            });
+            if clear {
+                return Some(at);
+            }
         }
     }
     None

@@ -34,7 +34,9 @@ pub struct Buf {
 /// from where buffer `input` starts (`shift ≤ 0`, a multiple of the alignment), when
 /// `input` dies at that node (the node is its last reader in the schedule and it is not
 /// kept to the end). With `exact`, only that offset is permitted (element-wise
-/// kernels); otherwise any lower start is too (row-at-a-time convolutions).
+/// kernels); otherwise any lower start is too (row-at-a-time convolutions), and, with
+/// `above`, any start at least that many bytes after the input's (convolutions that
+/// may run their rows last to first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pair {
     /// The node that reads `input` and writes `output`.
@@ -45,6 +47,9 @@ pub struct Pair {
     pub output: usize,
     /// Where `output` may start relative to `input`, in bytes.
     pub shift: isize,
+    /// The least start of `output` above `input`'s, in bytes (a multiple of the
+    /// alignment), when a start there or higher is permitted too.
+    pub above: Option<isize>,
     /// Only exactly that start is permitted.
     pub exact: bool,
 }
@@ -52,20 +57,34 @@ pub struct Pair {
 impl Pair {
     /// True when `out_at` is a permitted start of the output for an input at `in_at`.
     pub fn permits(&self, in_at: usize, out_at: usize) -> bool {
-        let want = in_at as isize + self.shift;
+        self.permits_at(in_at as isize, out_at as isize)
+    }
+
+    /// [`Pair::permits`] for starts relative to any origin.
+    pub fn permits_at(&self, in_at: isize, out_at: isize) -> bool {
         if self.exact {
-            out_at as isize == want
+            out_at == in_at + self.shift
         } else {
-            (out_at as isize) <= want
+            out_at <= in_at + self.shift || self.above.is_some_and(|a| out_at >= in_at + a)
         }
     }
 
-    /// Bytes the pair saves at its node's step when placed at its shift: the two sizes
-    /// less the span they cover together.
+    /// Bytes the pair saves at its node's step when placed at its shift (or at its
+    /// least start above, if that saves more): the two sizes less the span they cover
+    /// together.
     pub fn saving(&self, in_bytes: usize, out_bytes: usize) -> usize {
-        let lo = self.shift.min(0);
-        let hi = (in_bytes as isize).max(self.shift + out_bytes as isize);
-        (in_bytes + out_bytes).saturating_sub((hi - lo) as usize)
+        let at = |shift: isize| {
+            let lo = shift.min(0);
+            let hi = (in_bytes as isize).max(shift + out_bytes as isize);
+            (in_bytes + out_bytes).saturating_sub((hi - lo) as usize)
+        };
+        at(self.shift).max(self.above.map_or(0, at))
+    }
+
+    /// The starts of `output` relative to `input` to try when placing it over its
+    /// input: the shift, then the least start above.
+    pub fn starts(&self) -> impl Iterator<Item = isize> {
+        std::iter::once(self.shift).chain(self.above.filter(|_| !self.exact))
     }
 }
 
@@ -79,14 +98,30 @@ pub struct BlockPair {
     pub output: usize,
     /// As [`Pair::shift`].
     pub shift: isize,
+    /// As [`Pair::above`].
+    pub above: Option<isize>,
     /// As [`Pair::exact`].
     pub exact: bool,
 }
 
 impl BlockPair {
+    fn pair(&self) -> Pair {
+        Pair { node: 0, input: 0, output: 0, shift: self.shift, above: self.above, exact: self.exact }
+    }
+
     /// True when `out_at` is a permitted start of the output for an input at `in_at`.
     pub fn permits(&self, in_at: usize, out_at: usize) -> bool {
-        Pair { node: 0, input: 0, output: 0, shift: self.shift, exact: self.exact }.permits(in_at, out_at)
+        self.pair().permits(in_at, out_at)
+    }
+
+    /// As [`Pair::permits_at`].
+    pub fn permits_at(&self, in_at: isize, out_at: isize) -> bool {
+        self.pair().permits_at(in_at, out_at)
+    }
+
+    /// As [`Pair::starts`].
+    pub fn starts(&self) -> impl Iterator<Item = isize> {
+        self.pair().starts()
     }
 }
 
@@ -213,7 +248,13 @@ impl Problem {
         self.live_pairs(order)
             .into_iter()
             .filter_map(|p| {
-                Some(BlockPair { input: block(p.input)?, output: block(p.output)?, shift: p.shift, exact: p.exact })
+                Some(BlockPair {
+                    input: block(p.input)?,
+                    output: block(p.output)?,
+                    shift: p.shift,
+                    above: p.above,
+                    exact: p.exact,
+                })
             })
             .collect()
     }

@@ -82,7 +82,9 @@ pub fn random_problem(rng: &mut Rng, n: usize) -> Problem {
 
 /// [`random_problem`] with permitted overlaps: about half the nodes may write their
 /// first result over one of the buffers they read, at a shift of 0 (exact, as an
-/// element-wise kernel) or up to three 16-byte steps below (as a convolution).
+/// element-wise kernel) or up to three 16-byte steps below (as a convolution), the
+/// convolutions half the time also anywhere from a few 16-byte steps above the
+/// input's start (as one that may run its rows last to first).
 pub fn random_problem_with_pairs(rng: &mut Rng, n: usize) -> Problem {
     let mut p = random_problem(rng, n);
     for node in 0..p.nodes.len() {
@@ -93,7 +95,8 @@ pub fn random_problem_with_pairs(rng: &mut Rng, n: usize) -> Problem {
         }
         let input = reads[rng.below(reads.len())];
         let k = rng.below(4);
-        p.pairs.push(Pair { node, input, output, shift: -16 * k as isize, exact: k == 0 });
+        let above = (k > 0 && rng.below(2) == 0).then(|| 16 * (1 + rng.below(4)) as isize);
+        p.pairs.push(Pair { node, input, output, shift: -16 * k as isize, above, exact: k == 0 });
     }
     p
 }

@@ -12,7 +12,12 @@
 //!   (a negative number), row `r`'s output ends at or before input row `lo(r)` starts,
 //!   and `lo` never decreases with `r`: every row written lands on input rows no later
 //!   row reads. The kernel sees a one-row problem ([`row_problem`]) whose input slice
-//!   and output slice are disjoint.
+//!   and output slice are disjoint. Mirrored, with the output starting at least
+//!   [`conv_rows_above`] elements after the input, the rows run last to first: row
+//!   `r`'s output starts at or after input row `hi(r)` ends (the window's end, which
+//!   never decreases with `r`), so it lands on input rows only later-numbered rows,
+//!   already done, read. A chain of such convolutions can so alternate down and up
+//!   over one region instead of drifting away from it.
 //! - [`elementwise`]: an element-wise kernel whose result takes its operand's exact
 //!   place (shift 0), in chunks of [`CHUNK`] elements: each chunk of the operand is
 //!   copied to the stack first, then the kernel writes the chunk's place.
@@ -91,10 +96,33 @@ pub const fn conv_rows_shift(p: &Conv2d) -> Option<isize> {
     Some(s)
 }
 
+/// Where the output of [`conv_rows`] may start when it lies above the input, in
+/// elements relative to the input's start (positive): the greatest over output rows
+/// `r` of `hi(r) · in_row − r · out_row`, rows then running last to first. Any higher
+/// start is safe too. `None` when [`conv_rows`] does not apply.
+pub const fn conv_rows_above(p: &Conv2d) -> Option<isize> {
+    if !conv_rows_applies(p) {
+        return None;
+    }
+    let (in_row, out_row) = ((p.in_w * p.in_c) as isize, (p.out_w * p.out_c) as isize);
+    let mut s = 0isize;
+    let mut r = 0;
+    while r < p.out_h {
+        let (_, hi) = window_rows(p, r);
+        let v = hi as isize * in_row - r as isize * out_row;
+        if v > s {
+            s = v;
+        }
+        r += 1;
+    }
+    Some(s)
+}
+
 /// Runs a convolution whose input starts at element `x_at` of `buf` and whose output
-/// starts at `y_at`, with `y_at ≤ x_at + conv_rows_shift(p)`: `kernel(q, x, y)` is
+/// starts at `y_at`, with `y_at ≤ x_at + conv_rows_shift(p)` (rows first to last) or
+/// `y_at ≥ x_at + conv_rows_above(p)` (rows last to first): `kernel(q, x, y)` is
 /// called once per output row with the one-row problem `q` and disjoint slices. Does
-/// nothing when the geometry does not apply, the offsets break that rule or the
+/// nothing when the geometry does not apply, the offsets break both rules or the
 /// buffer is too short.
 #[inline(always)]
 pub fn conv_rows<T: Pod>(
@@ -104,20 +132,34 @@ pub fn conv_rows<T: Pod>(
     y_at: usize,
     mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
-    let Some(s) = conv_rows_shift(p) else { return };
-    if (y_at as isize) > x_at as isize + s || x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
+    let (Some(s), Some(up)) = (conv_rows_shift(p), conv_rows_above(p)) else { return };
+    if x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
         return;
     }
     let (in_row, out_row) = (p.in_w * p.in_c, p.out_w * p.out_c);
-    for r in 0..p.out_h {
-        let (lo, hi) = window_rows(p, r);
-        let q = row_problem(p, r);
-        let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
-        let Some((below, above)) = buf.split_at_mut_checked(x_lo) else { return };
-        let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + out_row), above.get(..(hi - lo) * in_row)) else {
-            return;
-        };
-        kernel(&q, x, y);
+    if (y_at as isize) <= x_at as isize + s {
+        for r in 0..p.out_h {
+            let (lo, hi) = window_rows(p, r);
+            let q = row_problem(p, r);
+            let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
+            let Some((below, above)) = buf.split_at_mut_checked(x_lo) else { return };
+            let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + out_row), above.get(..(hi - lo) * in_row)) else {
+                return;
+            };
+            kernel(&q, x, y);
+        }
+    } else if (y_at as isize) >= x_at as isize + up {
+        for r in (0..p.out_h).rev() {
+            let (lo, hi) = window_rows(p, r);
+            let q = row_problem(p, r);
+            let y_lo = y_at + r * out_row;
+            let Some((below, above)) = buf.split_at_mut_checked(y_lo) else { return };
+            let (Some(x), Some(y)) = (below.get(x_at + lo * in_row..x_at + hi * in_row), above.get_mut(..out_row))
+            else {
+                return;
+            };
+            kernel(&q, x, y);
+        }
     }
 }
 

@@ -90,6 +90,26 @@ macro_rules! conv_rows_q8 {
 conv_rows_q8!(conv2d_q8_rows, Conv2dQ8, conv2d_q8);
 conv_rows_q8!(depthwise_conv2d_q8_rows, DepthwiseConv2dQ8, depthwise_conv2d_q8);
 
+/// Float convolutions one output row at a time (`inplace::conv_rows`): reads
+/// `x, w, bias`, writes `y`; `y` over `x`.
+macro_rules! conv_rows_f32 {
+    ($name:ident, $variant:ident, $kernel:ident) => {
+        unsafe extern "C" fn $name(kernels: *const Kernel, index: usize, ops: *const RawSlice) {
+            // SAFETY: the engine passes its records and the call's own index and operands.
+            let kernel = unsafe { &*kernels.add(index) };
+            let Kernel::$variant { p, act } = kernel else { return };
+            // SAFETY: the block has the call's four operands; see `span`, `r`.
+            let [x, wt, bias, y] = (unsafe { block(ops, 4) }) else { return };
+            let (wt, bias) = unsafe { (r::<f32>(*wt), r::<f32>(*bias)) };
+            let (buf, x_at, y_at) = unsafe { span::<f32>(*x, *y) };
+            inplace::conv_rows::<f32>(p, buf, x_at, y_at, |q, x, y| k::$kernel(q, *act, x, wt, bias, y));
+        }
+    };
+}
+
+conv_rows_f32!(conv2d_f32_rows, Conv2dF32, conv2d_f32);
+conv_rows_f32!(depthwise_conv2d_f32_rows, DepthwiseConv2dF32, depthwise_conv2d_f32);
+
 /// Quantised addition in chunks (`inplace::elementwise`): reads `a, b`, writes `y`
 /// exactly over read `READ`; `O` is the other read's element type.
 unsafe extern "C" fn add_q8_elementwise<T: Q8 + Pod + Default, O: Q8, const READ: usize>(
@@ -113,6 +133,33 @@ unsafe extern "C" fn add_q8_elementwise<T: Q8 + Pod + Default, O: Q8, const READ
             k::add_q8::<T, O, T>(&p, q, out, x, o, y)
         } else {
             k::add_q8::<O, T, T>(&p, q, out, o, x, y)
+        }
+    });
+}
+
+/// A float binary operation in chunks (`inplace::elementwise`): reads `a, b`, writes
+/// `y` exactly over read `READ`.
+unsafe extern "C" fn binary_f32_elementwise<const READ: usize>(
+    kernels: *const Kernel,
+    index: usize,
+    ops: *const RawSlice,
+) {
+    // SAFETY: the engine passes its records and the call's own index and operands.
+    let kernel = unsafe { &*kernels.add(index) };
+    let Kernel::BinaryF32 { op, act, .. } = kernel else { return };
+    // SAFETY: the block has the call's three operands; see `span`, `r`.
+    let [a, b, y] = (unsafe { block(ops, 3) }) else { return };
+    let (x, other) = if READ == 0 { (*a, *b) } else { (*b, *a) };
+    let other = unsafe { r::<f32>(other) };
+    let n = y.len;
+    let (buf, _, _) = unsafe { span::<f32>(x, *y) };
+    inplace::elementwise::<f32>(buf, n, |i, x, y| {
+        let o = other.get(i..i + x.len()).unwrap_or(&[]);
+        let p = Broadcast::flat(x.len());
+        if READ == 0 {
+            k::binary_f32(&p, *op, *act, x, o, y)
+        } else {
+            k::binary_f32(&p, *op, *act, o, x, y)
         }
     });
 }
@@ -162,6 +209,15 @@ pub fn resolve(call: &KernelCall, ip: InPlaceCall) -> Result<(String, Shim), Str
                 _ => None,
             })
         }
+        (Overlap::ConvRows, Kernel::Conv2dF32 { .. }) if ip.read == 0 && ip.write == 0 => s(conv2d_f32_rows),
+        (Overlap::ConvRows, Kernel::DepthwiseConv2dF32 { .. }) if ip.read == 0 && ip.write == 0 => {
+            s(depthwise_conv2d_f32_rows)
+        }
+        (Overlap::Elementwise, Kernel::BinaryF32 { .. }) if ip.write == 0 => match ip.read {
+            0 => s(binary_f32_elementwise::<0>),
+            1 => s(binary_f32_elementwise::<1>),
+            _ => None,
+        },
         (Overlap::Elementwise, Kernel::AddQ8 { a, b, y, .. }) if ip.write == 0 => match ip.read {
             0 if a == y => q8!(a, |T| q8!(b, |O| s(add_q8_elementwise::<T, O, 0>))),
             1 if b == y => q8!(b, |T| q8!(a, |O| s(add_q8_elementwise::<T, O, 1>))),

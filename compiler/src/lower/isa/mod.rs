@@ -107,7 +107,9 @@ pub struct Implementation {
 pub enum Overlap {
     /// `inplace::conv_rows`: one output row at a time; the result (the last write)
     /// over the activations (read 0), starting `inplace::conv_rows_shift` elements
-    /// before them or lower. Input and result of one element type, one batch.
+    /// before them or lower (rows first to last), or `inplace::conv_rows_above`
+    /// elements after their start or higher (rows last to first). Input and result of
+    /// one element type, one batch.
     ConvRows,
     /// `inplace::elementwise`: in chunks over a stack copy; the result (write 0)
     /// exactly over a read operand of its own length and element type.

@@ -61,7 +61,9 @@ const fn portable(family: Family) -> Implementation {
         pack,
         scratch,
         in_place: match family {
-            Family::Conv2dQ8 | Family::DepthwiseConv2dQ8 => Some(Overlap::ConvRows),
+            Family::Conv2dQ8 | Family::DepthwiseConv2dQ8 | Family::Conv2dF32 | Family::DepthwiseConv2dF32 => {
+                Some(Overlap::ConvRows)
+            }
             Family::AddQ8 => Some(Overlap::Elementwise),
             _ => None,
         },

@@ -544,13 +544,21 @@ where
     } else {
         c.w()
     };
-    let Some(s) = inplace::conv_rows_shift(&p) else {
+    let (Some(s), Some(up)) = (inplace::conv_rows_shift(&p), inplace::conv_rows_above(&p)) else {
         return Err(super::Mismatch { output: "shift", index: 0, got: super::Num::Int(0), want: super::Num::Int(1) });
     };
+    // Half the draws put the result below the input (rows first to last), half above
+    // it (rows last to first).
     let below = rng.below(3);
-    let x_at = s.unsigned_abs() + below + rng.below(3);
-    let y_at = x_at - s.unsigned_abs() - below;
-    let _ = write!(geo, " in-place y=x{s}-{below}");
+    let (x_at, y_at) = if rng.below(2) == 0 {
+        let x_at = s.unsigned_abs() + below + rng.below(3);
+        let _ = write!(geo, " in-place y=x{s}-{below}");
+        (x_at, x_at - s.unsigned_abs() - below)
+    } else {
+        let x_at = rng.below(3);
+        let _ = write!(geo, " in-place y=x+{up}+{below}");
+        (x_at, x_at + up.unsigned_abs() + below)
+    };
 
     let sentinel = X::random(rng);
     let mut exp = [sentinel; N + SLACK];
@@ -571,4 +579,78 @@ where
         imp(q, c.x_zp, &out, mult, shift, x, w, c.bias(), head_mut(&mut acc, na), y)
     });
     exact("y", buf.get(y_at..y_at + ny).unwrap_or(&[]), head(&exp, ny))
+}
+
+/// `conv2d_f32` run in place through `inplace::conv_rows` (its result below the input
+/// or above it, as the compiler places it): within the rounding bound of each output's
+/// sum of the reference, or twice it of the separate-buffer twin.
+pub(crate) fn conv2d_f32_in_place<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    f32_in_place_of(rng, geo, imp, want, Groups::Any)
+}
+
+/// [`conv2d_f32_in_place`] for depthwise kernels (weights `kH,kW,C`).
+pub(crate) fn depthwise_conv2d_f32_in_place<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    f32_in_place_of(rng, geo, imp, want, Groups::Depthwise)
+}
+
+fn f32_in_place_of<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, groups: Groups) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    let depthwise = matches!(groups, Groups::Depthwise | Groups::DepthwiseWide);
+    let p = Conv2d { batch: 1, ..geometry(rng, groups) };
+    let act = clamp_of(rng);
+    let (mut w, mut bias) = ([0.0f32; N], [0.0f32; MAX_CH]);
+    fill(&mut w, || rng.float(-1.0, 1.0));
+    fill(&mut bias, || rng.float(-1.0, 1.0));
+    let nb = if rng.chance(1, 4) { 0 } else { p.out_c };
+    describe(geo, &p);
+    let _ = write!(geo, " act{},{} bias{}", Sci(act.min), Sci(act.max), nb);
+    let (w, bias) = (head(&w, weight_len(&p)), head(&bias, nb));
+    let mut packed = [0.0f32; N];
+    let kw = if depthwise {
+        taps_by_channel(&p, w, &mut packed);
+        head(&packed, w.len())
+    } else {
+        w
+    };
+    let (Some(s), Some(up)) = (inplace::conv_rows_shift(&p), inplace::conv_rows_above(&p)) else {
+        return Err(super::Mismatch { output: "shift", index: 0, got: super::Num::Int(0), want: super::Num::Int(1) });
+    };
+    let below = rng.below(3);
+    let (x_at, y_at) = if rng.below(2) == 0 {
+        let x_at = s.unsigned_abs() + below + rng.below(3);
+        let _ = write!(geo, " in-place y=x{s}-{below}");
+        (x_at, x_at - s.unsigned_abs() - below)
+    } else {
+        let x_at = rng.below(3);
+        let _ = write!(geo, " in-place y=x+{up}+{below}");
+        (x_at, x_at + up.unsigned_abs() + below)
+    };
+    let ny = p.output_len();
+    let mut buf = [SENTINEL; 2 * N + 8];
+    for d in buf.iter_mut().skip(x_at).take(p.input_len()) {
+        *d = rng.float(-1.0, 1.0);
+    }
+    let (mut exp, mut tol) = ([SENTINEL; N + SLACK], [0.0f32; N + SLACK]);
+    {
+        let x = buf.get(x_at..x_at + p.input_len()).unwrap_or(&[]);
+        reference::conv2d_f32(&p, act, x, w, bias, &mut exp, &mut tol);
+        if let Want::Twin(twin) = want {
+            exp = [SENTINEL; N + SLACK];
+            twin(&p, act, x, kw, bias, head_mut(&mut exp, ny));
+            tol.iter_mut().for_each(|t| *t *= 2.0);
+        }
+    }
+    inplace::conv_rows(&p, &mut buf, x_at, y_at, |q, x, y| imp(q, act, x, kw, bias, y));
+    close("y", buf.get(y_at..y_at + ny).unwrap_or(&[]), head(&exp, ny), |i, _| tol.get(i).copied().unwrap_or(0.0))
 }

@@ -405,3 +405,54 @@ where
     });
     exact("y", head(&buf, n), head(&exp, n))
 }
+
+/// In-place mode of `binary_f32`: two operands of the result's shape, the result
+/// written over one of them (drawn at random) by [`inplace::elementwise`], compared
+/// with the expectation computed in separate buffers (as `binary_f32` compares).
+pub(crate) fn binary_f32_in_place<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Broadcast, BinaryOp, Clamp, &[f32], &[f32], &mut [f32]),
+    G: Fn(&Broadcast, BinaryOp, Clamp, &[f32], &[f32], &mut [f32]),
+{
+    use BinaryOp::*;
+    let n = rng.range(1, N);
+    let op = rng.pick(&[Add, Sub, Mul, Div, Max, Min, PRelu], Add);
+    let act = if rng.chance(1, 2) { Clamp::NONE } else { clamp_of(rng) };
+    let (mut a, mut b) = ([0.0f32; N], [0.0f32; N]);
+    fill(&mut a, || rng.float(-4.0, 4.0));
+    fill(&mut b, || match op {
+        Div => rng.pick(&[-1.0, 1.0], 1.0) * rng.float(0.25, 4.0),
+        _ => rng.float(-4.0, 4.0),
+    });
+    let (a, b) = (head(&a, n), head(&b, n));
+    let over_a = rng.chance(1, 2);
+    let _ = write!(
+        geo,
+        "n{n} {:?} act{},{} in-place over {}",
+        op,
+        Sci(act.min),
+        Sci(act.max),
+        if over_a { 'a' } else { 'b' }
+    );
+    let p = Broadcast::flat(n);
+    let mut exp = [SENTINEL; N];
+    match want {
+        Want::Reference => reference::binary_f32(&p, op, act, a, b, &mut exp),
+        Want::Twin(twin) => twin(&p, op, act, a, b, head_mut(&mut exp, n)),
+    }
+    let mut buf = [SENTINEL; N];
+    let other = if over_a { b } else { a };
+    for (d, &v) in buf.iter_mut().zip(if over_a { a } else { b }) {
+        *d = v;
+    }
+    inplace::elementwise(&mut buf, n, |start, x, y| {
+        let o = other.get(start..start + x.len()).unwrap_or(&[]);
+        let p = Broadcast::flat(x.len());
+        if over_a {
+            imp(&p, op, act, x, o, y)
+        } else {
+            imp(&p, op, act, o, x, y)
+        }
+    });
+    close("y", head(&buf, n), head(&exp, n), rel_abs(0.0, 0.0))
+}

@@ -277,6 +277,18 @@ const KERNELS: &[Entry] = &[
         portable::depthwise_conv2d_q8::<u8, i16, u8>,
         twin = portable::depthwise_conv2d_q8::<u8, i16, u8>
     ),
+    entry!(
+        conv::conv2d_f32_in_place,
+        "portable::conv2d_f32 in place",
+        portable::conv2d_f32,
+        twin = portable::conv2d_f32
+    ),
+    entry!(
+        conv::depthwise_conv2d_f32_in_place,
+        "portable::depthwise_conv2d_f32 in place",
+        portable::depthwise_conv2d_f32,
+        twin = portable::depthwise_conv2d_f32
+    ),
     entry!(conv::conv2d_q8_i32, "portable::conv2d_q8_i32<i8,i8>", portable::conv2d_q8_i32::<i8, i8>),
     entry!(conv::conv2d_q8_i32, "portable::conv2d_q8_i32<u8,i8>", portable::conv2d_q8_i32::<u8, i8>),
     entry!(conv::conv2d_q8_i32, "portable::conv2d_q8_i32<u8,i16>", portable::conv2d_q8_i32::<u8, i16>),
@@ -288,6 +300,12 @@ const KERNELS: &[Entry] = &[
     entry!(gemm::gemm_q8_i32, "portable::gemm_q8_i32<u8,i8>", portable::gemm_q8_i32::<u8, i8>),
     entry!(gemm::gemm_q8_i32, "portable::gemm_q8_i32<u8,i16>", portable::gemm_q8_i32::<u8, i16>),
     entry!(elementwise::binary_f32, "portable::binary_f32", portable::binary_f32),
+    entry!(
+        elementwise::binary_f32_in_place,
+        "portable::binary_f32 in place",
+        portable::binary_f32,
+        twin = portable::binary_f32
+    ),
     entry!(elementwise::clamp_f32, "portable::clamp_f32", portable::clamp_f32),
     entry!(elementwise::unary_f32, "portable::unary_f32", portable::unary_f32),
     entry!(elementwise::add_q8, "portable::add_q8<i8,i8,i8>", portable::add_q8::<i8, i8, i8>),
