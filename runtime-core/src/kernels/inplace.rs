@@ -12,7 +12,10 @@
 //!   (a negative number), row `r`'s output ends at or before input row `lo(r)` starts,
 //!   and `lo` never decreases with `r`: every row written lands on input rows no later
 //!   row reads. The kernel sees a one-row problem ([`row_problem`]) whose input slice
-//!   and output slice are disjoint.
+//!   and output slice are disjoint. A pointwise convolution (1×1, stride 1, no
+//!   padding) runs in [`rows_view`]: its pixels as rows of one, two per call, so the
+//!   output need start only two pixels before the input, and the Arm DSP kernels,
+//!   which compute pixels in pairs, never waste half a pair on an odd row width.
 //! - [`elementwise`]: an element-wise kernel whose result takes its operand's exact
 //!   place (shift 0), in chunks of [`CHUNK`] elements: each chunk of the operand is
 //!   copied to the stack first, then the kernel writes the chunk's place.
@@ -58,9 +61,46 @@ const fn window_rows(p: &Conv2d, r: usize) -> (usize, usize) {
 /// top padding what remains of it above `lo`.
 #[inline(always)]
 pub const fn row_problem(p: &Conv2d, r: usize) -> Conv2d {
-    let (lo, hi) = window_rows(p, r);
-    let iy0 = (r * p.stride_h) as isize - p.pad_top as isize;
-    Conv2d { batch: 1, in_h: hi - lo, out_h: 1, pad_top: (lo as isize - iy0) as usize, ..*p }
+    rows_problem(p, r, r + 1)
+}
+
+/// The problem for output rows `r0..r1` (`r0 < r1`): input rows from the first row's
+/// window start to the last row's window end, the top padding what remains of it
+/// above them. Windows only move down with the row, so every window lies inside.
+#[inline(always)]
+const fn rows_problem(p: &Conv2d, r0: usize, r1: usize) -> Conv2d {
+    let (lo, _) = window_rows(p, r0);
+    let (_, hi) = window_rows(p, r1 - 1);
+    let hi = if hi <= lo { lo + 1 } else { hi };
+    let iy0 = (r0 * p.stride_h) as isize - p.pad_top as isize;
+    Conv2d { batch: 1, in_h: hi - lo, out_h: r1 - r0, pad_top: (lo as isize - iy0) as usize, ..*p }
+}
+
+/// True for a pointwise convolution: a 1×1 window, stride 1, no padding (the output
+/// has the input's height and width).
+const fn pointwise(p: &Conv2d) -> bool {
+    p.k_h == 1
+        && p.k_w == 1
+        && p.stride_h == 1
+        && p.stride_w == 1
+        && p.pad_top == 0
+        && p.pad_left == 0
+        && p.out_h == p.in_h
+        && p.out_w == p.in_w
+}
+
+/// The geometry [`conv_rows`] runs a convolution in, and its rows per kernel call: a
+/// pointwise convolution as one pixel per row (the same computation: each output
+/// pixel reads its input pixel alone), two rows per call; any other as it is, one
+/// row per call.
+#[inline(always)]
+pub const fn rows_view(p: &Conv2d) -> (Conv2d, usize) {
+    if pointwise(p) {
+        let pixels = p.in_h * p.in_w;
+        (Conv2d { in_h: pixels, in_w: 1, out_h: pixels, out_w: 1, ..*p }, 2)
+    } else {
+        (*p, 1)
+    }
 }
 
 /// True when [`conv_rows`] can run this convolution: one batch, a valid geometry and
@@ -70,32 +110,35 @@ pub const fn conv_rows_applies(p: &Conv2d) -> bool {
 }
 
 /// Where the output of [`conv_rows`] may start, in elements relative to the input's
-/// start (zero or negative): the least over output rows `r` of
-/// `lo(r) · in_row − (r + 1) · out_row`. Any lower start is safe too. `None` when
-/// [`conv_rows`] does not apply.
+/// start (zero or negative): in [`rows_view`]'s geometry, the least over the calls'
+/// rows `r0..r1` of `lo(r0) · in_row − r1 · out_row`. Any lower start is safe too.
+/// `None` when [`conv_rows`] does not apply.
 pub const fn conv_rows_shift(p: &Conv2d) -> Option<isize> {
     if !conv_rows_applies(p) {
         return None;
     }
-    let (in_row, out_row) = ((p.in_w * p.in_c) as isize, (p.out_w * p.out_c) as isize);
+    let (v, per_call) = rows_view(p);
+    let (in_row, out_row) = ((v.in_w * v.in_c) as isize, (v.out_w * v.out_c) as isize);
     let mut s = 0isize;
     let mut r = 0;
-    while r < p.out_h {
-        let (lo, _) = window_rows(p, r);
-        let v = lo as isize * in_row - (r as isize + 1) * out_row;
-        if v < s {
-            s = v;
+    while r < v.out_h {
+        let r1 = if r + per_call < v.out_h { r + per_call } else { v.out_h };
+        let (lo, _) = window_rows(&v, r);
+        let at = lo as isize * in_row - r1 as isize * out_row;
+        if at < s {
+            s = at;
         }
-        r += 1;
+        r = r1;
     }
     Some(s)
 }
 
 /// Runs a convolution whose input starts at element `x_at` of `buf` and whose output
 /// starts at `y_at`, with `y_at ≤ x_at + conv_rows_shift(p)`: `kernel(q, x, y)` is
-/// called once per output row with the one-row problem `q` and disjoint slices. Does
-/// nothing when the geometry does not apply, the offsets break that rule or the
-/// buffer is too short.
+/// called once per output row (per two pixels of a pointwise convolution, see
+/// [`rows_view`]) with the problem `q` of those rows and disjoint slices. Does nothing
+/// when the geometry does not apply, the offsets break that rule or the buffer is too
+/// short.
 #[inline(always)]
 pub fn conv_rows<T: Pod>(
     p: &Conv2d,
@@ -108,16 +151,20 @@ pub fn conv_rows<T: Pod>(
     if (y_at as isize) > x_at as isize + s || x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
         return;
     }
-    let (in_row, out_row) = (p.in_w * p.in_c, p.out_w * p.out_c);
-    for r in 0..p.out_h {
-        let (lo, hi) = window_rows(p, r);
-        let q = row_problem(p, r);
+    let (v, per_call) = rows_view(p);
+    let (in_row, out_row) = (v.in_w * v.in_c, v.out_w * v.out_c);
+    let mut r = 0;
+    while r < v.out_h {
+        let r1 = if r + per_call < v.out_h { r + per_call } else { v.out_h };
+        let q = rows_problem(&v, r, r1);
+        let (lo, _) = window_rows(&v, r);
         let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
         let Some((below, above)) = buf.split_at_mut_checked(x_lo) else { return };
-        let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + out_row), above.get(..(hi - lo) * in_row)) else {
+        let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + (r1 - r) * out_row), above.get(..q.in_h * in_row)) else {
             return;
         };
         kernel(&q, x, y);
+        r = r1;
     }
 }
 
