@@ -102,6 +102,8 @@ pub struct BenchReport {
     pub instructions_note: Option<String>,
     /// Flash of the linked firmware image.
     pub flash_bytes: Option<u64>,
+    /// Of the flash, the executable sections (instructions), read from the image.
+    pub code_bytes: Option<u64>,
     /// Static RAM of the firmware image (arena included, stack excluded).
     pub ram_bytes: Option<u64>,
     /// Arena bytes of the generated module.
@@ -110,9 +112,10 @@ pub struct BenchReport {
     pub macs: u64,
     /// Bytes of the model's weights in flash, as the chosen kernels packed them.
     pub weight_bytes: u64,
-    /// Bytes of the constant tables the kernel calls carry (requantisation multipliers
-    /// and shifts, lookup tables, …): flash beside the weights. The model's constants
-    /// are `weight_bytes + table_bytes`.
+    /// Bytes of the constant tables the kernel calls declare (requantisation
+    /// multipliers and shifts, lookup tables, …), beside the weights. An upper bound of
+    /// what the image keeps: the linker drops a table no kernel path reads, and the
+    /// optimiser may fold one into code.
     pub table_bytes: u64,
     /// Bytes of the reference inputs the measuring firmware embeds in flash (its test
     /// data, not part of the model; bare-metal targets).
@@ -183,6 +186,7 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
         instructions_per_set: vec![],
         instructions_note: None,
         flash_bytes: None,
+        code_bytes: None,
         ram_bytes: None,
         arena_bytes: c.plan.arena_bytes,
         macs: c.program.macs,
@@ -208,6 +212,7 @@ pub fn bench(path: &Path, opts: &BenchOptions) -> Result<BenchReport> {
     r.onnxruntime_note = "not measured: onnxruntime runs on the host only".into();
     let fw = firmware::build(&c, &inputs, &tc, opts.quiet)?;
     r.flash_bytes = Some(fw.footprint.flash_bytes);
+    r.code_bytes = Some(fw.footprint.code_bytes);
     let per_set: usize = c.graph.inputs().iter().map(|&v| c.graph.ty(v).bytes()).sum();
     r.test_input_bytes = Some((per_set * inputs.len()) as u64);
     r.ram_bytes = Some(fw.footprint.ram_bytes);
@@ -567,16 +572,18 @@ impl BenchReport {
                 group(ram),
                 group(self.arena_bytes as u64)
             ));
-            let constants = self.weight_bytes + self.table_bytes;
             let input = self.test_input_bytes.unwrap_or(0);
+            let code = self.code_bytes.unwrap_or(0);
             s.push_str(&format!(
-                "of the flash: model constants {} B (weights {} B + tables {} B), embedded test input {} B, \
-                 code and the rest {} B\n",
-                group(constants),
+                "of the flash: weights {} B (as packed), embedded test input {} B, code {} B (executable sections), \
+                 other constants {} B (tables the code reads, of {} B declared; vectors; …); \
+                 beyond the weights and the input: {} B\n",
                 group(self.weight_bytes),
-                group(self.table_bytes),
                 group(input),
-                group(flash.saturating_sub(constants + input)),
+                group(code),
+                group(flash.saturating_sub(self.weight_bytes + input + code)),
+                group(self.table_bytes),
+                group(flash.saturating_sub(self.weight_bytes + input)),
             ));
         }
         if !self.steps.is_empty() {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use std::path::Path;
 
 const SHF_WRITE: u64 = 0x1;
+const SHF_EXECINSTR: u64 = 0x4;
 const SHF_ALLOC: u64 = 0x2;
 
 /// Pseudo-sections some runtimes (riscv-rt) use to reserve the stack and heap: they
@@ -26,6 +27,8 @@ pub struct SectionSize {
     pub in_flash: bool,
     /// Occupies RAM while running (writable: `.data`, `.bss`, `.uninit`).
     pub in_ram: bool,
+    /// Holds instructions (executable: `.text`).
+    pub code: bool,
 }
 
 /// Flash and static RAM of a firmware image.
@@ -40,6 +43,8 @@ pub struct Footprint {
     pub flash_bytes: u64,
     /// Bytes of RAM used by static data (the arena included), stack excluded.
     pub ram_bytes: u64,
+    /// Bytes of flash holding instructions (every executable section).
+    pub code_bytes: u64,
     /// Bytes between the lowest and the highest stack address (what is left of RAM).
     pub stack_capacity: u64,
     /// The sections counted.
@@ -84,6 +89,7 @@ impl Image {
             sections.push(SectionSize {
                 in_flash: s.file_range().is_some(),
                 in_ram: sh_flags & SHF_WRITE != 0,
+                code: sh_flags & SHF_EXECINSTR != 0,
                 name,
                 address: s.address(),
                 size: s.size(),
@@ -94,7 +100,13 @@ impl Image {
             (Some(lo), Some(hi)) => hi.saturating_sub(lo),
             _ => 0,
         };
-        Footprint { flash_bytes: sum(|s| s.in_flash), ram_bytes: sum(|s| s.in_ram), stack_capacity, sections }
+        Footprint {
+            flash_bytes: sum(|s| s.in_flash),
+            ram_bytes: sum(|s| s.in_ram),
+            code_bytes: sum(|s| s.in_flash && s.code),
+            stack_capacity,
+            sections,
+        }
     }
 }
 

@@ -17,7 +17,11 @@
 //!   `r`'s output starts at or after input row `hi(r)` ends (the window's end, which
 //!   never decreases with `r`), so it lands on input rows only later-numbered rows,
 //!   already done, read. A chain of such convolutions can so alternate down and up
-//!   over one region instead of drifting away from it.
+//!   over one region instead of drifting away from it. A pointwise convolution (1×1,
+//!   stride 1, no padding) runs in [`rows_view`]: its pixels as rows of one, two per
+//!   call, so its output need start only two pixels away from the input, and the Arm
+//!   DSP kernels, which compute pixels in pairs, never waste half a pair on an odd
+//!   row width.
 //! - [`elementwise`]: an element-wise kernel whose result takes its operand's exact
 //!   place (shift 0), in chunks of [`CHUNK`] elements: each chunk of the operand is
 //!   copied to the stack first, then the kernel writes the chunk's place.
@@ -63,9 +67,56 @@ const fn window_rows(p: &Conv2d, r: usize) -> (usize, usize) {
 /// top padding what remains of it above `lo`.
 #[inline(always)]
 pub const fn row_problem(p: &Conv2d, r: usize) -> Conv2d {
-    let (lo, hi) = window_rows(p, r);
-    let iy0 = (r * p.stride_h) as isize - p.pad_top as isize;
-    Conv2d { batch: 1, in_h: hi - lo, out_h: 1, pad_top: (lo as isize - iy0) as usize, ..*p }
+    rows_problem(p, r, r + 1)
+}
+
+/// The problem for output rows `r0..r1` (`r0 < r1`): input rows from the first row's
+/// window start to the last row's window end, the top padding what remains of it
+/// above them. Windows only move down with the row, so every window lies inside.
+#[inline(always)]
+const fn rows_problem(p: &Conv2d, r0: usize, r1: usize) -> Conv2d {
+    let (lo, _) = window_rows(p, r0);
+    let (_, hi) = window_rows(p, r1 - 1);
+    let hi = if hi <= lo { lo + 1 } else { hi };
+    let iy0 = (r0 * p.stride_h) as isize - p.pad_top as isize;
+    Conv2d { batch: 1, in_h: hi - lo, out_h: r1 - r0, pad_top: (lo as isize - iy0) as usize, ..*p }
+}
+
+/// True for a pointwise convolution: a 1×1 window, stride 1, no padding (the output
+/// has the input's height and width).
+const fn pointwise(p: &Conv2d) -> bool {
+    p.k_h == 1
+        && p.k_w == 1
+        && p.stride_h == 1
+        && p.stride_w == 1
+        && p.pad_top == 0
+        && p.pad_left == 0
+        && p.out_h == p.in_h
+        && p.out_w == p.in_w
+}
+
+/// The geometry [`conv_rows`] runs a convolution in, and its rows per kernel call: a
+/// pointwise convolution as one pixel per row (the same computation: each output
+/// pixel reads its input pixel alone), two rows per call; any other as it is, one
+/// row per call.
+#[inline(always)]
+pub const fn rows_view(p: &Conv2d) -> (Conv2d, usize) {
+    if pointwise(p) {
+        let pixels = p.in_h * p.in_w;
+        (Conv2d { in_h: pixels, in_w: 1, out_h: pixels, out_w: 1, ..*p }, 2)
+    } else {
+        (*p, 1)
+    }
+}
+
+/// The last row (exclusive) of the call that starts at row `r` of `v`'s `out_h`.
+#[inline(always)]
+const fn call_end(v: &Conv2d, per_call: usize, r: usize) -> usize {
+    if r + per_call < v.out_h {
+        r + per_call
+    } else {
+        v.out_h
+    }
 }
 
 /// True when [`conv_rows`] can run this convolution: one batch, a valid geometry and
@@ -75,55 +126,61 @@ pub const fn conv_rows_applies(p: &Conv2d) -> bool {
 }
 
 /// Where the output of [`conv_rows`] may start, in elements relative to the input's
-/// start (zero or negative): the least over output rows `r` of
-/// `lo(r) · in_row − (r + 1) · out_row`. Any lower start is safe too. `None` when
-/// [`conv_rows`] does not apply.
+/// start (zero or negative): in [`rows_view`]'s geometry, the least over the calls'
+/// rows `r0..r1` of `lo(r0) · in_row − r1 · out_row`. Any lower start is safe too.
+/// `None` when [`conv_rows`] does not apply.
 pub const fn conv_rows_shift(p: &Conv2d) -> Option<isize> {
     if !conv_rows_applies(p) {
         return None;
     }
-    let (in_row, out_row) = ((p.in_w * p.in_c) as isize, (p.out_w * p.out_c) as isize);
+    let (v, per_call) = rows_view(p);
+    let (in_row, out_row) = ((v.in_w * v.in_c) as isize, (v.out_w * v.out_c) as isize);
     let mut s = 0isize;
     let mut r = 0;
-    while r < p.out_h {
-        let (lo, _) = window_rows(p, r);
-        let v = lo as isize * in_row - (r as isize + 1) * out_row;
-        if v < s {
-            s = v;
+    while r < v.out_h {
+        let r1 = call_end(&v, per_call, r);
+        let (lo, _) = window_rows(&v, r);
+        let at = lo as isize * in_row - r1 as isize * out_row;
+        if at < s {
+            s = at;
         }
-        r += 1;
+        r = r1;
     }
     Some(s)
 }
 
 /// Where the output of [`conv_rows`] may start when it lies above the input, in
-/// elements relative to the input's start (positive): the greatest over output rows
-/// `r` of `hi(r) · in_row − r · out_row`, rows then running last to first. Any higher
-/// start is safe too. `None` when [`conv_rows`] does not apply.
+/// elements relative to the input's start (positive): in [`rows_view`]'s geometry,
+/// the greatest over the calls' rows `r0..r1` of `hi(r1 − 1) · in_row − r0 · out_row`,
+/// calls then running last to first. Any higher start is safe too. `None` when
+/// [`conv_rows`] does not apply.
 pub const fn conv_rows_above(p: &Conv2d) -> Option<isize> {
     if !conv_rows_applies(p) {
         return None;
     }
-    let (in_row, out_row) = ((p.in_w * p.in_c) as isize, (p.out_w * p.out_c) as isize);
+    let (v, per_call) = rows_view(p);
+    let (in_row, out_row) = ((v.in_w * v.in_c) as isize, (v.out_w * v.out_c) as isize);
     let mut s = 0isize;
     let mut r = 0;
-    while r < p.out_h {
-        let (_, hi) = window_rows(p, r);
-        let v = hi as isize * in_row - r as isize * out_row;
-        if v > s {
-            s = v;
+    while r < v.out_h {
+        let r1 = call_end(&v, per_call, r);
+        let (_, hi) = window_rows(&v, r1 - 1);
+        let at = hi as isize * in_row - r as isize * out_row;
+        if at > s {
+            s = at;
         }
-        r += 1;
+        r = r1;
     }
     Some(s)
 }
 
 /// Runs a convolution whose input starts at element `x_at` of `buf` and whose output
-/// starts at `y_at`, with `y_at ≤ x_at + conv_rows_shift(p)` (rows first to last) or
-/// `y_at ≥ x_at + conv_rows_above(p)` (rows last to first): `kernel(q, x, y)` is
-/// called once per output row with the one-row problem `q` and disjoint slices. Does
-/// nothing when the geometry does not apply, the offsets break both rules or the
-/// buffer is too short.
+/// starts at `y_at`, with `y_at ≤ x_at + conv_rows_shift(p)` (calls first to last) or
+/// `y_at ≥ x_at + conv_rows_above(p)` (calls last to first): `kernel(q, x, y)` is
+/// called once per output row (per two pixels of a pointwise convolution, see
+/// [`rows_view`]) with the problem `q` of those rows and disjoint slices. Does nothing
+/// when the geometry does not apply, the offsets break both rules or the buffer is
+/// too short.
 #[inline(always)]
 pub fn conv_rows<T: Pod>(
     p: &Conv2d,
@@ -136,25 +193,32 @@ pub fn conv_rows<T: Pod>(
     if x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
         return;
     }
-    let (in_row, out_row) = (p.in_w * p.in_c, p.out_w * p.out_c);
+    let (v, per_call) = rows_view(p);
+    let (in_row, out_row) = (v.in_w * v.in_c, v.out_w * v.out_c);
+    // The calls' first rows: 0, per_call, 2·per_call, … below `out_h`.
+    let calls = v.out_h.div_ceil(per_call);
     if (y_at as isize) <= x_at as isize + s {
-        for r in 0..p.out_h {
-            let (lo, hi) = window_rows(p, r);
-            let q = row_problem(p, r);
+        for c in 0..calls {
+            let (r, r1) = (c * per_call, call_end(&v, per_call, c * per_call));
+            let q = rows_problem(&v, r, r1);
+            let (lo, _) = window_rows(&v, r);
             let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
             let Some((below, above)) = buf.split_at_mut_checked(x_lo) else { return };
-            let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + out_row), above.get(..(hi - lo) * in_row)) else {
+            let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + (r1 - r) * out_row), above.get(..q.in_h * in_row))
+            else {
                 return;
             };
             kernel(&q, x, y);
         }
     } else if (y_at as isize) >= x_at as isize + up {
-        for r in (0..p.out_h).rev() {
-            let (lo, hi) = window_rows(p, r);
-            let q = row_problem(p, r);
+        for c in (0..calls).rev() {
+            let (r, r1) = (c * per_call, call_end(&v, per_call, c * per_call));
+            let q = rows_problem(&v, r, r1);
+            let (lo, _) = window_rows(&v, r);
             let y_lo = y_at + r * out_row;
             let Some((below, above)) = buf.split_at_mut_checked(y_lo) else { return };
-            let (Some(x), Some(y)) = (below.get(x_at + lo * in_row..x_at + hi * in_row), above.get_mut(..out_row))
+            let (Some(x), Some(y)) =
+                (below.get(x_at + lo * in_row..x_at + (lo + q.in_h) * in_row), above.get_mut(..(r1 - r) * out_row))
             else {
                 return;
             };

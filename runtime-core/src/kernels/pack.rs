@@ -8,6 +8,8 @@
 use crate::kernels::{Conv2d, Gemm};
 use crate::quant::QOut;
 
+pub mod arm_dsp;
+pub mod arm_mve;
 pub mod x86_avx2;
 
 /// `n` rounded up to a multiple of 4.
@@ -100,22 +102,21 @@ pub fn fold_zero_point_by_channel<W: Copy + Into<i32>>(
     true
 }
 
-/// Scratch words of the Arm DSP convolution: the output-stage table (4 words per
-/// output channel, channels rounded to pairs), two pixels' receptive fields widened to
+/// Scratch words of the Arm DSP convolution: two pixels' receptive fields widened to
 /// 16-bit pairs (`K8` words) and as raw bytes (`K8 / 2` words, `K8` = `K` rounded to
-/// [`ARM_DSP_GEMM_STEP`]),
-/// `K = kH·kW·C`, and a spare output row (for an odd last pixel).
+/// [`ARM_DSP_GEMM_STEP`], `K = kH·kW·C`), and a spare output row (for an odd last
+/// pixel). Its output-stage table is a constant ([`arm_dsp_conv2d_bias`]).
 pub const fn arm_dsp_conv2d_scratch(p: &Conv2d) -> usize {
     let k8 = round_to(p.k_h * p.k_w * p.in_c, ARM_DSP_GEMM_STEP);
-    4 * round_to(p.out_c, 2) + k8 + k8 / 2 + round4(p.out_c) / 4
+    k8 + k8 / 2 + round4(p.out_c) / 4
 }
 
-/// Scratch words of the Arm DSP depthwise convolution: the output-stage table (4
-/// words per channel), the window's tap offsets for pixels inside the input and for
-/// one at its border (one word per tap each), and a row of zero points (channels
-/// rounded to 4).
+/// Scratch words of the Arm DSP depthwise convolution: the window's tap offsets for
+/// pixels inside the input and for one at its border (one word per tap each), and a
+/// row of zero points (channels rounded to 4). Its output-stage table is a constant
+/// ([`arm_dsp_depthwise_bias`]).
 pub const fn arm_dsp_depthwise_scratch(p: &Conv2d) -> usize {
-    4 * round4(p.in_c) + 2 * p.k_h * p.k_w + round4(p.in_c) / 4
+    2 * p.k_h * p.k_w + round4(p.in_c) / 4
 }
 
 /// Bytes of [`arm_dsp_depthwise_weights`]' output: 16-bit weights, channels padded to
@@ -317,6 +318,83 @@ pub mod arm_dsp_depthwise_form {
     }
 }
 
+/// Words of the Arm DSP convolution's bias operand for a layer of form `form`
+/// ([`arm_dsp_conv_form`]): the folded bias (channels rounded to pairs), then the
+/// output-stage table its path reads: 8 words per channel pair for the whole-row path,
+/// `[mult, t, rnd]` per channel for the per-channel paths, nothing for the paired
+/// weights' general path.
+pub const fn arm_dsp_conv2d_bias_len(p: &Conv2d, form: u8) -> usize {
+    let pairs = p.out_c.div_ceil(2);
+    let table = if form & arm_dsp_conv_form::ROW != 0 {
+        ARM_DSP_ROW_WORDS * pairs
+    } else if form & arm_dsp_conv_form::PAIRED == 0 {
+        3 * p.out_c
+    } else {
+        0
+    };
+    2 * pairs + table
+}
+
+/// The Arm DSP convolution's bias operand ([`arm_dsp_conv2d_bias_len`] words for the
+/// layer's form): the bias with the input zero point folded in ([`fold_zero_point`]
+/// over `w`, `O,kH,kW,I`), then the output-stage table, computed once here instead of
+/// on every call. False (and `into` partly written) when `into` is too short or the
+/// constants do not take the form's output stage.
+#[allow(clippy::too_many_arguments)]
+pub fn arm_dsp_conv2d_bias(
+    w: &[i8],
+    bias: &[i32],
+    p: &Conv2d,
+    x_zp: i32,
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    into: &mut [i32],
+) -> bool {
+    let form = arm_dsp_conv_form::of(p, mult, shift, out);
+    let k = p.k_h * p.k_w * p.in_c;
+    let Some(into) = into.get_mut(..arm_dsp_conv2d_bias_len(p, form)) else { return false };
+    let (folded, table) = into.split_at_mut(2 * p.out_c.div_ceil(2));
+    fold_zero_point(w, bias, p.out_c, k, x_zp, 2, folded)
+        && arm_dsp::conv_table(p, mult, shift, out, folded, form, table)
+}
+
+/// Words of the Arm DSP depthwise convolution's bias operand for a layer of form
+/// `form` ([`arm_dsp_depthwise_form`]): the folded bias (channels rounded to 4), then
+/// the output-stage table: 16 words per full group of four channels for the
+/// whole-pixel path, `[mult, t, rnd]` per channel otherwise.
+pub const fn arm_dsp_depthwise_bias_len(p: &Conv2d, form: u8) -> usize {
+    let table = if form & arm_dsp_depthwise_form::ROW != 0 { 16 * (p.in_c / 4) } else { 3 * p.in_c };
+    round4(p.in_c) + table
+}
+
+/// The Arm DSP depthwise convolution's bias operand ([`arm_dsp_depthwise_bias_len`]
+/// words): the bias with the input zero point folded in over the taps
+/// ([`fold_zero_point_by_channel`], `w` stored `kH,kW,C`), then the output-stage
+/// table. False when `into` is too short or the constants do not take the form.
+#[allow(clippy::too_many_arguments)]
+pub fn arm_dsp_depthwise_bias(
+    w: &[i8],
+    bias: &[i32],
+    p: &Conv2d,
+    x_zp: i32,
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    into: &mut [i32],
+) -> bool {
+    let form = arm_dsp_depthwise_form::of(p, mult, shift, out);
+    let Some(into) = into.get_mut(..arm_dsp_depthwise_bias_len(p, form)) else { return false };
+    let (folded, table) = into.split_at_mut(round4(p.in_c));
+    folded.fill(0);
+    fold_zero_point_by_channel(w, bias, p.in_c, p.k_h * p.k_w, x_zp, folded)
+        && arm_dsp::depthwise_table(p, mult, shift, out, folded, form, table)
+}
+
+/// Words per channel pair of the Arm DSP whole-row table: both channels' biases,
+/// then `mult, rnd, t` for each.
+pub const ARM_DSP_ROW_WORDS: usize = 8;
+
 /// Elements of [`arm_dsp_conv2d_weights`]' output (`paired`: from
 /// [`arm_dsp_conv2d_paired`]).
 pub const fn arm_dsp_conv2d_weights_len(p: &Conv2d, paired: bool) -> usize {
@@ -374,11 +452,10 @@ pub fn arm_mve_conv2d_weights(w: &[i8], p: &Conv2d, into: &mut [i8]) -> bool {
     true
 }
 
-/// Scratch words of the Helium convolution: the output-stage table (16 words per
-/// block of 4 channels: biases, multipliers, rounding terms with the output zero
-/// point folded in, negated shifts) and one receptive field of raw input bytes.
+/// Scratch words of the Helium convolution: one receptive field of raw input bytes
+/// (its output-stage table is a constant: [`arm_mve::conv2d_bias`]).
 pub const fn arm_mve_conv2d_scratch(p: &Conv2d) -> usize {
-    4 * round4(p.out_c) + round_to(p.k_h * p.k_w * p.in_c, ARM_MVE_CHUNK) / 4
+    round_to(p.k_h * p.k_w * p.in_c, ARM_MVE_CHUNK) / 4
 }
 
 /// Bytes of [`arm_mve_depthwise_weights`]' output: channels padded to a multiple of 8.
@@ -405,12 +482,11 @@ pub fn arm_mve_depthwise_weights(w: &[i8], channels: usize, taps: usize, into: &
     true
 }
 
-/// Scratch words of the Helium depthwise convolution: the output-stage table (32
-/// words per group of 8 channels), two tap-offset tables (`taps` words each) and a row
-/// of input zero points (channels padded to 8).
+/// Scratch words of the Helium depthwise convolution: two tap-offset tables (`taps`
+/// words each) and a row of input zero points (channels padded to 8); its
+/// output-stage table is a constant ([`arm_mve::depthwise_bias`]).
 pub const fn arm_mve_depthwise_scratch(p: &Conv2d) -> usize {
-    let c8 = round_to(p.in_c, 8);
-    4 * c8 + 2 * p.k_h * p.k_w + c8 / 4
+    2 * p.k_h * p.k_w + round_to(p.in_c, 8) / 4
 }
 
 /// Depthwise filters `C,kH,kW,1` (the IR's `O,kH,kW,I/groups` with one filter per

@@ -580,6 +580,7 @@ mod tests {
             instructions_per_set: vec![],
             instructions_note: Some("not measured: no emulator board for cortex-m0plus".into()),
             flash_bytes: Some(300 * 1024),
+            code_bytes: Some(12 * 1024),
             ram_bytes: Some(10 * 1024),
             arena_bytes: 0,
             macs: 0,

@@ -41,17 +41,19 @@ fn conv_accepts(k: &Kernel) -> bool {
 
 /// Weights in channel pairs (`pack::arm_dsp_conv2d_weights`: two channels per word
 /// when the receptive field fits one chunk, else interleaved), bias with the zero
-/// point folded in.
+/// point folded in followed by the layer's output-stage table
+/// (`pack::arm_dsp_conv2d_bias`), so the kernel computes nothing per call from the
+/// multipliers.
 fn conv_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
     let Kernel::Conv2dQ8 { p, x_zp, out, mults, shifts, .. } = k else { return None };
     let w = i8s(reads.get(1).copied().flatten()?)?;
     let bias = i32s(reads.get(2).copied().flatten())?;
-    let kk = p.k_h * p.k_w * p.in_c;
     let paired = pack::arm_dsp_conv2d_paired(p, mults, shifts, out);
+    let form = pack::arm_dsp_conv_form::of(p, mults, shifts, out);
     let mut wp = vec![0i8; pack::arm_dsp_conv2d_weights_len(p, paired)];
-    let mut bp = vec![0i32; pack::round_to(p.out_c, 2)];
+    let mut bp = vec![0i32; pack::arm_dsp_conv2d_bias_len(p, form)];
     (pack::arm_dsp_conv2d_weights(&w, p, paired, &mut wp)
-        && pack::fold_zero_point(&w, &bias, p.out_c, kk, *x_zp, 2, &mut bp))
+        && pack::arm_dsp_conv2d_bias(&w, &bias, p, *x_zp, mults, shifts, out, &mut bp))
     .then(|| vec![None, Some(vector_i8(wp)), Some(vector_i32(bp))])
 }
 
@@ -63,16 +65,18 @@ fn conv_scratch(k: &Kernel) -> usize {
 }
 
 /// Filters widened to 16 bits in the kernel's channel order (as bytes), bias with the
-/// zero point folded in, both padded to a multiple of 4 channels.
+/// zero point folded in, both padded to a multiple of 4 channels, the bias followed by
+/// the layer's output-stage table (`pack::arm_dsp_depthwise_bias`).
 fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
-    let Kernel::DepthwiseConv2dQ8 { p, x_zp, .. } = k else { return None };
+    let Kernel::DepthwiseConv2dQ8 { p, x_zp, out, mults, shifts, .. } = k else { return None };
     let hwc = depthwise_taps_by_channel(k, reads)?;
     let w = i8s(hwc.get(1)?.as_ref()?)?;
     let bias = i32s(reads.get(2).copied().flatten())?;
     let taps = p.k_h * p.k_w;
-    let mut bp = vec![0i32; pack::round4(p.in_c)];
+    let form = pack::arm_dsp_depthwise_form::of(p, mults, shifts, out);
+    let mut bp = vec![0i32; pack::arm_dsp_depthwise_bias_len(p, form)];
     let mut wp = vec![0i8; pack::arm_dsp_depthwise_weights_len(p.in_c, taps)];
-    (pack::fold_zero_point_by_channel(&w, &bias, p.in_c, taps, *x_zp, &mut bp)
+    (pack::arm_dsp_depthwise_bias(&w, &bias, p, *x_zp, mults, shifts, out, &mut bp)
         && pack::arm_dsp_depthwise_weights(&w, p.in_c, taps, &mut wp))
     .then(|| vec![None, Some(vector_i8(wp)), Some(vector_i32(bp))])
 }

@@ -19,32 +19,35 @@ fn conv_accepts(k: &Kernel) -> bool {
 
 /// Weights in blocks of 4 channels, chunks of 16 inputs
 /// (`pack::arm_mve_conv2d_weights`), bias with the zero point folded in, padded to a
-/// multiple of 4 channels.
+/// multiple of 4 channels, then the vector output-stage table when the layer takes it
+/// (`pack::arm_mve::conv2d_bias`).
 fn conv_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
-    let Kernel::Conv2dQ8 { p, x_zp, .. } = k else { return None };
+    let Kernel::Conv2dQ8 { p, x_zp, out, mults, shifts, .. } = k else { return None };
     let Data::I8(w) = &reads.get(1).copied().flatten()?.data else { return None };
     let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
         None => vec![],
         Some(Data::I32(v)) => v.clone(),
         Some(_) => return None,
     };
-    let kk = p.k_h * p.k_w * p.in_c;
     let mut wp = vec![0i8; pack::arm_mve_conv2d_weights_len(p)];
-    let mut bp = vec![0i32; pack::round4(p.out_c)];
-    (pack::arm_mve_conv2d_weights(w, p, &mut wp) && pack::fold_zero_point(w, &bias, p.out_c, kk, *x_zp, 4, &mut bp))
-        .then(|| {
-            vec![
-                None,
-                Some(Tensor { shape: vec![wp.len()], data: Data::I8(wp) }),
-                Some(Tensor { shape: vec![bp.len()], data: Data::I32(bp) }),
-            ]
-        })
+    let mut bp = vec![0i32; pack::arm_mve::conv2d_bias_len(p, mults, shifts, out)];
+    (pack::arm_mve_conv2d_weights(w, p, &mut wp)
+        && pack::arm_mve::conv2d_bias(w, &bias, p, *x_zp, mults, shifts, out, &mut bp))
+    .then(|| {
+        vec![
+            None,
+            Some(Tensor { shape: vec![wp.len()], data: Data::I8(wp) }),
+            Some(Tensor { shape: vec![bp.len()], data: Data::I32(bp) }),
+        ]
+    })
 }
 
 /// Filters in groups of 8 channels per tap (`pack::arm_mve_depthwise_weights`), bias
-/// with the zero point folded in over all taps, padded to a multiple of 8 channels.
+/// with the zero point folded in over all taps, padded to a multiple of 8 channels,
+/// then the vector output-stage table when the layer takes it
+/// (`pack::arm_mve::depthwise_bias`).
 fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
-    let Kernel::DepthwiseConv2dQ8 { p, x_zp, .. } = k else { return None };
+    let Kernel::DepthwiseConv2dQ8 { p, x_zp, out, mults, shifts, .. } = k else { return None };
     let hwc = depthwise_taps_by_channel(k, reads)?;
     let Data::I8(w) = &hwc.get(1)?.as_ref()?.data else { return None };
     let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
@@ -53,9 +56,9 @@ fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Te
         Some(_) => return None,
     };
     let taps = p.k_h * p.k_w;
-    let mut bp = vec![0i32; pack::round_to(p.in_c, 8)];
+    let mut bp = vec![0i32; pack::arm_mve::depthwise_bias_len(p, mults, shifts, out)];
     let mut wp = vec![0i8; pack::arm_mve_depthwise_weights_len(p.in_c, taps)];
-    (pack::fold_zero_point_by_channel(w, &bias, p.in_c, taps, *x_zp, &mut bp)
+    (pack::arm_mve::depthwise_bias(w, &bias, p, *x_zp, mults, shifts, out, &mut bp)
         && pack::arm_mve_depthwise_weights(w, p.in_c, taps, &mut wp))
     .then(|| {
         vec![

@@ -20,8 +20,9 @@ use super::insn::{
 };
 use super::requant;
 use crate::kernels::pack::{
-    arm_dsp_conv2d_scratch, arm_dsp_conv2d_weights_len, arm_dsp_conv_form, arm_dsp_depthwise_form,
-    arm_dsp_depthwise_scratch, round4, round_to, ARM_DSP_GEMM_STEP,
+    arm_dsp_conv2d_bias_len, arm_dsp_conv2d_scratch, arm_dsp_conv2d_weights_len, arm_dsp_conv_form,
+    arm_dsp_depthwise_bias_len, arm_dsp_depthwise_form, arm_dsp_depthwise_scratch, round4, round_to,
+    ARM_DSP_GEMM_CHUNK, ARM_DSP_GEMM_STEP, ARM_DSP_ROW_WORDS as ROW_WORDS,
 };
 use crate::kernels::Conv2d;
 use crate::quant::{QOut, Weight, Q8};
@@ -276,19 +277,24 @@ pub fn conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
         || k == 0
         || x.len() < p.input_len()
         || w.len() < arm_dsp_conv2d_weights_len(p, paired)
-        || bias.len() < pairs * 2
         || y.len() < p.output_len()
         || mult.is_empty()
         || shift.is_empty()
         || !(-128..=127).contains(&x_zp)
-        || arm_dsp_conv_form::of(p, mult, shift, out) != FORM
+        || !conv_form_fits(p, FORM)
     {
         return;
     }
+    // The folded bias, then the output-stage table the compiler computed for this
+    // form (`pack::arm_dsp_conv2d_bias`); nothing is derived from `mult` and `shift`
+    // per call, so a layer run a row at a time pays no set-up per row.
+    let Some((bias, table)) = bias.get(..arm_dsp_conv2d_bias_len(p, FORM)).and_then(|b| b.split_at_checked(2 * pairs))
+    else {
+        return;
+    };
     let Some(scratch) = acc.get_mut(..arm_dsp_conv2d_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, rest)) = scratch.split_at_mut_checked(ROW_WORDS * pairs) else { return };
-    let Some((cols, rest)) = rest.split_at_mut_checked(k8) else { return };
+    let Some((cols, rest)) = scratch.split_at_mut_checked(k8) else { return };
     let Some((raw, spare)) = rest.split_at_mut_checked(k8 / 2) else { return };
     let raw = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(raw));
     let Some((raw_a, raw_b)) = raw.get_mut(..2 * k8).and_then(|r| r.split_at_mut_checked(k8)) else { return };
@@ -305,14 +311,6 @@ pub fn conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
     // gives (checked above with the form), and one asm routine computes all full
     // channel pairs per call.
     let full_pairs = p.out_c / 2;
-    if row {
-        // (The form implies the table fills; the check keeps a wrong form harmless.)
-        if !row_table(mult, shift, out, bias, p.out_c, fold, table) {
-            return;
-        }
-    } else if !paired {
-        requant::fill(mult, shift, p.out_c, table);
-    }
     // Groups of 4 inputs the kernels run over: the paired form pads to an even count.
     let groups = if paired { k8 / 4 } else { k4 / 4 };
     let zp = x_zp as i8;
@@ -467,49 +465,22 @@ fn paired_general(
     }
 }
 
-/// Words per channel pair of the whole-row table (see [`Row::table`]).
-const ROW_WORDS: usize = 8;
-
-/// The whole-row table's output stage for channel `c` of `channels` (`[mult, rnd, t]`;
-/// a padding channel past the last gets a harmless stage), the output zero point
-/// folded into the rounding term when `fold`; `None` when the channel's output stage
-/// does not take that form.
-fn row_stage(mult: &[i32], shift: &[i32], out: &QOut, channels: usize, fold: bool, c: usize) -> Option<[i32; 3]> {
-    if c >= channels {
-        return Some([0, 0, 1]);
-    }
-    let per_channel = mult.len() >= channels && shift.len() >= channels;
-    let i = if per_channel { c } else { 0 };
-    let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-    if fold {
-        requant::Folded::of(ch, out).map(|f| [f.mult, f.rnd, f.t])
-    } else {
-        ch.fast().filter(|_| requant::full_range(out))
-    }
-}
-
-/// Fills the whole-row table for every channel pair (`channels` rounded up to a
-/// pair) from [`row_stage`]; false when some channel's output stage does not take
-/// that form (then the table is only partly written).
-fn row_table(
-    mult: &[i32],
-    shift: &[i32],
-    out: &QOut,
-    bias: &[i32],
-    channels: usize,
-    fold: bool,
-    table: &mut [i32],
-) -> bool {
-    let stage = |c: usize| row_stage(mult, shift, out, channels, fold, c);
-    let pairs = channels.div_ceil(2);
-    let rows = table.as_chunks_mut::<ROW_WORDS>().0.iter_mut().zip(bias.as_chunks::<2>().0);
-    let mut filled = 0;
-    for (q, (row, b)) in rows.take(pairs).enumerate() {
-        let (Some([m0, r0, t0]), Some([m1, r1, t1])) = (stage(2 * q), stage(2 * q + 1)) else { return false };
-        *row = [b[0], b[1], m0, r0, t0, m1, r1, t1];
-        filled += 1;
-    }
-    filled == pairs
+/// What a form says about a convolution's shape holds (the input channel multiple
+/// of 4 for direct fields, at least one full channel pair for the whole-row path, an
+/// odd channel count exactly when it says so, a receptive field of one chunk for
+/// paired weights): the checks that keep every path's reads in bounds. The output
+/// stage is the table's, so a form whose output-stage bits do not match the constants
+/// gives wrong numbers but never reads out of bounds; the compiler computes both from
+/// [`arm_dsp_conv_form::of`].
+const fn conv_form_fits(p: &Conv2d, form: u8) -> bool {
+    use arm_dsp_conv_form::*;
+    let (row, paired) = (form & ROW != 0, form & PAIRED != 0);
+    (form & DIRECT != 0) == p.in_c.is_multiple_of(4)
+        && (!row || p.out_c / 2 > 0)
+        && (form & ODD != 0) == (row && p.out_c % 2 == 1)
+        && (form & FOLD == 0 || row)
+        && (form & PLAIN == 0 || !(row || paired))
+        && (!paired || round_to(p.k_h * p.k_w * p.in_c, ARM_DSP_GEMM_STEP) <= 4 * ARM_DSP_GEMM_CHUNK)
 }
 
 /// The last channel of an odd channel count, for both pixels (the whole-row path,
@@ -542,29 +513,6 @@ fn last_channel(
         *a = requant::general(a0, ch, out);
         *b = requant::general(b0, ch, out);
     }
-}
-
-/// Fills the whole-pixel depthwise table for `groups` groups of four channels (16
-/// words each: the biases, then `mult, rnd, t` per channel); false when some
-/// channel's output stage does not fold.
-fn depthwise_table(mult: &[i32], shift: &[i32], out: &QOut, bias: &[i32], groups: usize, table: &mut [i32]) -> bool {
-    let per_channel = mult.len() >= 4 * groups && shift.len() >= 4 * groups;
-    let folded = |c: usize| {
-        let i = if per_channel { c } else { 0 };
-        let ch = requant::Channel::new(mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-        requant::Folded::of(ch, out)
-    };
-    let mut filled = 0;
-    for (g, (row, b)) in table.as_chunks_mut::<16>().0.iter_mut().zip(bias.as_chunks::<4>().0).take(groups).enumerate()
-    {
-        row[..4].copy_from_slice(b);
-        for (j, t) in row[4..].as_chunks_mut::<3>().0.iter_mut().enumerate() {
-            let Some(f) = folded(4 * g + j) else { return false };
-            *t = [f.mult, f.rnd, f.t];
-        }
-        filled += 1;
-    }
-    filled == groups
 }
 
 /// Quantised depthwise convolution (`groups = in_c = out_c`), i8, weights widened to
@@ -622,15 +570,21 @@ pub fn depthwise_conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
         || !p.is_valid()
         || x.len() < p.input_len()
         || w.len() < c4 * taps * 2
-        || bias.len() < c4
         || y.len() < p.output_len()
         || mult.is_empty()
         || shift.is_empty()
         || !(-128..=127).contains(&x_zp)
-        || arm_dsp_depthwise_form::of(p, mult, shift, out) != FORM
+        || (FORM & arm_dsp_depthwise_form::TAIL != 0) != !c.is_multiple_of(4)
+        || (FORM & arm_dsp_depthwise_form::ROW != 0 && c < 4)
     {
         return;
     }
+    // The folded bias, then the output-stage table the compiler computed for this
+    // form (`pack::arm_dsp_depthwise_bias`).
+    let Some((bias, table)) = bias.get(..arm_dsp_depthwise_bias_len(p, FORM)).and_then(|b| b.split_at_checked(c4))
+    else {
+        return;
+    };
     let (row, plain, tail) = (
         FORM & arm_dsp_depthwise_form::ROW != 0,
         FORM & arm_dsp_depthwise_form::PLAIN != 0,
@@ -638,20 +592,11 @@ pub fn depthwise_conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
     );
     let Some(scratch) = acc.get_mut(..arm_dsp_depthwise_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, rest)) = scratch.split_at_mut_checked(4 * c4) else { return };
-    let Some((inner, rest)) = rest.split_at_mut_checked(taps) else { return };
+    let Some((inner, rest)) = scratch.split_at_mut_checked(taps) else { return };
     let Some((edge, zrow)) = rest.split_at_mut_checked(taps) else { return };
     // The whole-pixel path: every channel's output stage folds, and `depthwise_row`
     // computes all full groups of four channels in one call.
     let full = c / 4;
-    if row {
-        // (The form implies the table fills; the check keeps a wrong form harmless.)
-        if !depthwise_table(mult, shift, out, bias, full, table) {
-            return;
-        }
-    } else {
-        requant::fill(mult, shift, c, table);
-    }
     let channel = |ch: usize| {
         if row {
             let i = if mult.len() >= c && shift.len() >= c { ch } else { 0 };

@@ -1,9 +1,10 @@
-//! Requantisation for the DSP kernels: the per-channel multipliers turned, once per
-//! call, into a table the output stage reads with one load per channel, and the
-//! output stage itself — `round_half_up(acc · mult / 2^shift)`, then the zero point
+//! Requantisation for the DSP kernels: a channel's words as the output stage reads
+//! them (computed by `pack::arm_dsp`, which also builds the compile-time tables), and
+//! the output stage itself — `round_half_up(acc · mult / 2^shift)`, then the zero point
 //! and the clamp — in a handful of instructions, bit for bit as
 //! `quant::requantize` and `QOut::finish`.
 
+use crate::kernels::pack;
 use crate::quant::{requantize_fast, QOut};
 
 /// One channel's requantisation: `mult`, `shift − 32`, `2^(shift − 33)` when
@@ -17,39 +18,12 @@ pub struct Channel {
     rnd: i32,
 }
 
-/// Words per channel in the scratch table.
-pub const WORDS: usize = 3;
-
-/// Fills `table` (3 words per channel) from the kernel's multipliers (one per
-/// channel, or one for all); returns whether every channel takes the fast path.
-pub fn fill(mult: &[i32], shift: &[i32], channels: usize, table: &mut [i32]) -> bool {
-    let per_channel = mult.len() >= channels && shift.len() >= channels;
-    let mut fast = true;
-    for (c, t) in table.as_chunks_mut::<WORDS>().0.iter_mut().take(channels).enumerate() {
-        let i = if per_channel { c } else { 0 };
-        let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-        let ch = Channel::new(m, s);
-        fast &= ch.rnd != 0;
-        *t = [ch.mult, ch.t, ch.rnd];
-    }
-    fast
-}
-
 impl Channel {
-    /// `[mult, rnd, t]` when the channel is on the fast path (shift 33..=62).
-    #[inline(always)]
-    pub fn fast(self) -> Option<[i32; 3]> {
-        (self.rnd != 0).then_some([self.mult, self.rnd, self.t])
-    }
-
     /// A channel from its multiplier and shift.
     #[inline(always)]
     pub fn new(mult: i32, shift: i32) -> Channel {
-        if (33..=62).contains(&shift) {
-            Channel { mult, t: shift - 32, rnd: 1 << (shift - 33) }
-        } else {
-            Channel { mult, t: shift, rnd: 0 }
-        }
+        let [mult, t, rnd] = pack::arm_dsp::channel(mult, shift);
+        Channel { mult, t, rnd }
     }
 
     /// A channel from its three table words.
@@ -82,12 +56,6 @@ pub fn general(acc: i32, ch: Channel, out: &QOut) -> i8 {
     out.finish(r) as i8
 }
 
-/// True when the output stage clamps to exactly the i8 range.
-#[inline(always)]
-pub fn full_range(out: &QOut) -> bool {
-    out.min == -128 && out.max == 127
-}
-
 /// A fast-path channel whose output zero point is folded into the rounding term
 /// (`(hi + rnd + (zp << t)) >> t = ((hi + rnd) >> t) + zp`), for an output stage of
 /// `smmla`, `asr` and `ssat`: `[mult, rnd + (zp << t), t]`.
@@ -107,10 +75,7 @@ impl Folded {
     /// 2^30`, so `|rnd| < 2^30` suffices).
     #[inline(always)]
     pub fn of(ch: Channel, out: &QOut) -> Option<Folded> {
-        if ch.rnd == 0 || !full_range(out) || !(1..=30).contains(&ch.t) {
-            return None;
-        }
-        let rnd = (ch.rnd as i64) + ((out.zp as i64) << ch.t);
-        (rnd.abs() < 1 << 30).then_some(Folded { mult: ch.mult, rnd: rnd as i32, t: ch.t })
+        let [mult, rnd, t] = pack::arm_dsp::folded([ch.mult, ch.t, ch.rnd], out)?;
+        Some(Folded { mult, rnd, t })
     }
 }

@@ -16,54 +16,13 @@
 //! [`pack::fold_zero_point`]: crate::kernels::pack::fold_zero_point
 
 use super::insn::{conv_row, copy, depthwise_row, dot4, fill, requant4};
+use crate::kernels::pack::arm_mve::{DW_TABLE, TABLE};
 use crate::kernels::pack::{
     arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, arm_mve_depthwise_scratch, arm_mve_depthwise_weights_len,
     round4, round_to, ARM_MVE_CHUNK,
 };
 use crate::kernels::Conv2d;
 use crate::quant::{requantize, QOut, Weight, Q8};
-
-/// Words per block of 4 channels in the output-stage table.
-const TABLE: usize = 16;
-
-/// Fills the output-stage table (per block of 4 channels: biases, multipliers,
-/// rounding terms `2^(t−1) + zp·2^t`, negated shifts `−t`, with `t = shift − 32`);
-/// false when some
-/// channel's stage does not take that form (a shift outside 33..=62, or a rounding
-/// term of 2^30 or more in magnitude, which could overflow `hi + rnd`). Channels past
-/// `channels` get a harmless stage.
-fn fill_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usize, table: &mut [i32]) -> bool {
-    let per_channel = mult.len() >= channels && shift.len() >= channels;
-    let blocks = channels.div_ceil(4);
-    let mut filled = 0;
-    let rows = table.as_chunks_mut::<TABLE>().0.iter_mut().zip(bias.as_chunks::<4>().0);
-    for (b, (row, bq)) in rows.take(blocks).enumerate() {
-        row[..4].copy_from_slice(bq);
-        for j in 0..4 {
-            let c = 4 * b + j;
-            let (m, rnd, t) = if c < channels {
-                let i = if per_channel { c } else { 0 };
-                let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-                if !(33..=62).contains(&s) {
-                    return false;
-                }
-                let t = s - 32;
-                let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
-                if rnd.abs() >= 1 << 30 {
-                    return false;
-                }
-                (m, rnd as i32, t)
-            } else {
-                (0, 0, 1)
-            };
-            row[4 + j] = m;
-            row[8 + j] = rnd;
-            row[12 + j] = -t;
-        }
-        filled += 1;
-    }
-    filled == blocks
-}
 
 /// Copies the receptive field of output pixel `(n, oy, ox)` into `row` (`kH,kW,C`
 /// order, padding as `zp`).
@@ -134,7 +93,6 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         || k == 0
         || x.len() < p.input_len()
         || w.len() < arm_mve_conv2d_weights_len(p)
-        || bias.len() < round4(c)
         || y.len() < p.output_len()
         || mult.is_empty()
         || shift.is_empty()
@@ -142,11 +100,13 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     {
         return;
     }
+    // The folded bias, then the vector output-stage table when the compiler found the
+    // layer takes it (`pack::arm_mve::conv2d_bias`); nothing is derived from `mult`
+    // and `shift` per call on the vector path.
+    let Some((bias, table)) = bias.split_at_checked(round4(c)) else { return };
+    let vector = out.min <= out.max && table.len() >= TABLE * blocks;
     let Some(scratch) = acc.get_mut(..arm_mve_conv2d_scratch(p)) else { return };
-    // Checked split: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, row)) = scratch.split_at_mut_checked(TABLE * blocks) else { return };
-    let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(row)).get_mut(..k) else { return };
-    let vector = out.min <= out.max && fill_table(mult, shift, out.zp, bias, c, table);
+    let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(scratch)).get_mut(..k) else { return };
     let per_channel = mult.len() >= c && shift.len() >= c;
     // A 1×1 convolution whose every pixel lies inside the input (no padding on any
     // side) reads each pixel's channels in place.
@@ -211,8 +171,10 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             } else {
                 0
             };
-            let rows = bias.as_chunks::<4>().0.iter().zip(table.as_chunks::<TABLE>().0);
-            for (b, (bq, tq)) in rows.enumerate().take(blocks).skip(done) {
+            for b in done..blocks {
+                let (Some(bq), tq) = (bias.as_chunks::<4>().0.get(b), table.as_chunks::<TABLE>().0.get(b)) else {
+                    return;
+                };
                 let Some(wb) = w.get(b * block_bytes..(b + 1) * block_bytes) else { return };
                 // SAFETY: `field` holds `k` bytes and `wb` the block's 64·⌈k/16⌉.
                 let a = unsafe { dot4(field.as_ptr(), wb.as_ptr(), k, *bq) };
@@ -221,7 +183,7 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                     Some(d) => d,
                     None => &mut last,
                 };
-                if vector {
+                if let (true, Some(tq)) = (vector, tq) {
                     // SAFETY: `tq` is 12 aligned words and `dst` at least 4 bytes.
                     unsafe { requant4(a, tq.as_ptr(), out.min, out.max, dst.as_mut_ptr()) };
                 } else {
@@ -237,50 +199,6 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             }
         }
     }
-}
-
-/// Words per group of 8 channels in the depthwise output-stage table.
-const DW_TABLE: usize = 32;
-
-/// Fills the depthwise output-stage table for `groups` full groups of 8 channels
-/// (biases, multipliers, rounding terms `2^(t−1) + zp·2^t`, negated shifts, each as
-/// the group's 4 even channels then its 4 odd ones); false when some channel's stage
-/// does not take that form (see [`fill_table`]).
-fn fill_depthwise_table(
-    mult: &[i32],
-    shift: &[i32],
-    zp: i32,
-    bias: &[i32],
-    channels: usize,
-    groups: usize,
-    table: &mut [i32],
-) -> bool {
-    let per_channel = mult.len() >= channels && shift.len() >= channels;
-    let mut filled = 0;
-    for (g, row) in table.as_chunks_mut::<DW_TABLE>().0.iter_mut().take(groups).enumerate() {
-        for j in 0..8 {
-            let c = 8 * g + j;
-            let i = if per_channel { c } else { 0 };
-            let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-            let Some(b) = bias.get(c).copied() else { return false };
-            if !(33..=62).contains(&s) {
-                return false;
-            }
-            let t = s - 32;
-            let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
-            if rnd.abs() >= 1 << 30 {
-                return false;
-            }
-            // Lane `j / 2` of the even (j even) or odd vector.
-            let lane = 4 * (j % 2) + j / 2;
-            row[lane] = b;
-            row[8 + lane] = m;
-            row[16 + lane] = rnd as i32;
-            row[24 + lane] = -t;
-        }
-        filled += 1;
-    }
-    filled == groups
 }
 
 /// Quantised depthwise convolution (`groups = in_c = out_c`), i8, weights from
@@ -319,7 +237,6 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         || !p.is_valid()
         || x.len() < p.input_len()
         || w.len() < arm_mve_depthwise_weights_len(c, taps)
-        || bias.len() < c8
         || y.len() < p.output_len()
         || mult.is_empty()
         || shift.is_empty()
@@ -329,11 +246,13 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     }
     let Some(scratch) = acc.get_mut(..arm_mve_depthwise_scratch(p)) else { return };
     // Checked splits: a scratch too short for these parameters leaves `y` untouched.
-    let Some((table, rest)) = scratch.split_at_mut_checked(4 * c8) else { return };
-    let Some((inner, rest)) = rest.split_at_mut_checked(taps) else { return };
+    let Some((inner, rest)) = scratch.split_at_mut_checked(taps) else { return };
     let Some((edge, zrow)) = rest.split_at_mut_checked(taps) else { return };
     let full = c / 8;
-    let vector = full > 0 && out.min <= out.max && fill_depthwise_table(mult, shift, out.zp, bias, c, full, table);
+    // The folded bias, then the vector output-stage table when the compiler found the
+    // layer takes it (`pack::arm_mve::depthwise_bias`).
+    let Some((bias, table)) = bias.split_at_checked(c8) else { return };
+    let vector = full > 0 && out.min <= out.max && table.len() >= DW_TABLE * full;
     let per_channel = mult.len() >= c && shift.len() >= c;
     let zrow = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(zrow));
     zrow.iter_mut().for_each(|v| *v = x_zp as i8);

@@ -23,12 +23,13 @@ pub(crate) fn conv2d_q8(
     _acc: &mut [i32],
     y: &mut [i8],
 ) {
-    let k = p.k_h * p.k_w * p.in_c;
-    // Word-aligned weights, as the compiler aligns them (the kernels read words).
-    let (mut words, mut bp) = ([0i32; PACKED / 4], [0i32; MAX_CH + 2]);
+    // Word-aligned weights, as the compiler aligns them (the kernels read words); the
+    // bias operand carries the folded bias and the output-stage table.
+    let (mut words, mut bp) = ([0i32; PACKED / 4], [0i32; 5 * (MAX_CH + 2)]);
     let wp = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(&mut words[..]));
     let paired = pack::arm_dsp_conv2d_paired(p, mult, shift, out);
-    if !pack::arm_dsp_conv2d_weights(w, p, paired, wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 2, &mut bp)
+    if !pack::arm_dsp_conv2d_weights(w, p, paired, wp)
+        || !pack::arm_dsp_conv2d_bias(w, bias, p, x_zp, mult, shift, out, &mut bp)
     {
         return;
     }
@@ -51,9 +52,9 @@ pub(crate) fn depthwise_conv2d_q8(
     y: &mut [i8],
 ) {
     let taps = p.k_h * p.k_w;
-    let (mut bp, mut words) = ([0i32; MAX_CH + 4], [0i32; (2 * N + 64) / 4]);
+    let (mut bp, mut words) = ([0i32; 5 * (MAX_CH + 4)], [0i32; (2 * N + 64) / 4]);
     let wp = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(&mut words[..]));
-    if !pack::fold_zero_point_by_channel(w, bias, p.in_c, taps, x_zp, &mut bp)
+    if !pack::arm_dsp_depthwise_bias(w, bias, p, x_zp, mult, shift, out, &mut bp)
         || !pack::arm_dsp_depthwise_weights(w, p.in_c, taps, wp)
     {
         return;

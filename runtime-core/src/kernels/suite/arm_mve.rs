@@ -24,11 +24,13 @@ pub(crate) fn conv2d_q8(
     _acc: &mut [i32],
     y: &mut [i8],
 ) {
-    let k = p.k_h * p.k_w * p.in_c;
-    // Word-aligned weights, as the compiler aligns them.
-    let (mut words, mut bp) = ([0i32; PACKED / 4], [0i32; MAX_CH + 4]);
+    // Word-aligned weights, as the compiler aligns them; the bias operand carries the
+    // folded bias and the vector output-stage table.
+    let (mut words, mut bp) = ([0i32; PACKED / 4], [0i32; 5 * (MAX_CH + 4)]);
     let wp = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(&mut words[..]));
-    if !pack::arm_mve_conv2d_weights(w, p, wp) || !pack::fold_zero_point(w, bias, p.out_c, k, x_zp, 4, &mut bp) {
+    if !pack::arm_mve_conv2d_weights(w, p, wp)
+        || !pack::arm_mve::conv2d_bias(w, bias, p, x_zp, mult, shift, out, &mut bp)
+    {
         return;
     }
     let mut scratch = [0i32; 4 * (MAX_CH + 4) + N / 4 + 16];
@@ -50,8 +52,8 @@ pub(crate) fn depthwise_conv2d_q8(
     y: &mut [i8],
 ) {
     let taps = p.k_h * p.k_w;
-    let (mut bp, mut wp) = ([0i32; MAX_CH + 8], [0i8; N + 8 * 32]);
-    if !pack::fold_zero_point_by_channel(w, bias, p.in_c, taps, x_zp, &mut bp)
+    let (mut bp, mut wp) = ([0i32; 5 * (MAX_CH + 8)], [0i8; N + 8 * 32]);
+    if !pack::arm_mve::depthwise_bias(w, bias, p, x_zp, mult, shift, out, &mut bp)
         || !pack::arm_mve_depthwise_weights(w, p.in_c, taps, &mut wp)
     {
         return;

@@ -1,0 +1,172 @@
+//! The Helium kernels' vector output-stage tables (`kernels::arm_mve`), computed once
+//! by the compiler and carried after the folded bias in the kernels' bias operand
+//! when the layer's output stage takes the vector form, so a kernel derives nothing
+//! from the multipliers per call (a layer run in place, two pixels or a row per call,
+//! pays no set-up per call). Without the table the kernels take their scalar output
+//! stage, bit for bit the same arithmetic.
+
+use super::{fold_zero_point, fold_zero_point_by_channel, round4, round_to};
+use crate::kernels::Conv2d;
+use crate::quant::QOut;
+
+/// Words per block of 4 channels in the output-stage table.
+pub const TABLE: usize = 16;
+
+/// Fills the output-stage table (per block of 4 channels: biases, multipliers,
+/// rounding terms `2^(t−1) + zp·2^t`, negated shifts `−t`, with `t = shift − 32`);
+/// false when some
+/// channel's stage does not take that form (a shift outside 33..=62, or a rounding
+/// term of 2^30 or more in magnitude, which could overflow `hi + rnd`). Channels past
+/// `channels` get a harmless stage.
+fn fill_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usize, table: &mut [i32]) -> bool {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let blocks = channels.div_ceil(4);
+    let mut filled = 0;
+    let rows = table.as_chunks_mut::<TABLE>().0.iter_mut().zip(bias.as_chunks::<4>().0);
+    for (b, (row, bq)) in rows.take(blocks).enumerate() {
+        row[..4].copy_from_slice(bq);
+        for j in 0..4 {
+            let c = 4 * b + j;
+            let (m, rnd, t) = if c < channels {
+                let i = if per_channel { c } else { 0 };
+                let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+                if !(33..=62).contains(&s) {
+                    return false;
+                }
+                let t = s - 32;
+                let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
+                if rnd.abs() >= 1 << 30 {
+                    return false;
+                }
+                (m, rnd as i32, t)
+            } else {
+                (0, 0, 1)
+            };
+            row[4 + j] = m;
+            row[8 + j] = rnd;
+            row[12 + j] = -t;
+        }
+        filled += 1;
+    }
+    filled == blocks
+}
+
+/// Words per group of 8 channels in the depthwise output-stage table.
+pub const DW_TABLE: usize = 32;
+
+/// Fills the depthwise output-stage table for `groups` full groups of 8 channels
+/// (biases, multipliers, rounding terms `2^(t−1) + zp·2^t`, negated shifts, each as
+/// the group's 4 even channels then its 4 odd ones); false when some channel's stage
+/// does not take that form (see [`fill_table`]).
+fn fill_depthwise_table(
+    mult: &[i32],
+    shift: &[i32],
+    zp: i32,
+    bias: &[i32],
+    channels: usize,
+    groups: usize,
+    table: &mut [i32],
+) -> bool {
+    let per_channel = mult.len() >= channels && shift.len() >= channels;
+    let mut filled = 0;
+    for (g, row) in table.as_chunks_mut::<DW_TABLE>().0.iter_mut().take(groups).enumerate() {
+        for j in 0..8 {
+            let c = 8 * g + j;
+            let i = if per_channel { c } else { 0 };
+            let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+            let Some(b) = bias.get(c).copied() else { return false };
+            if !(33..=62).contains(&s) {
+                return false;
+            }
+            let t = s - 32;
+            let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
+            if rnd.abs() >= 1 << 30 {
+                return false;
+            }
+            // Lane `j / 2` of the even (j even) or odd vector.
+            let lane = 4 * (j % 2) + j / 2;
+            row[lane] = b;
+            row[8 + lane] = m;
+            row[16 + lane] = rnd as i32;
+            row[24 + lane] = -t;
+        }
+        filled += 1;
+    }
+    filled == groups
+}
+
+/// True when channel `c` of `channels` (per-channel constants, or one shared pair)
+/// takes the vector output stage: a shift in 33..=62 and a rounding term with the
+/// output zero point folded in below 2^30 in magnitude (see [`fill_table`]).
+fn vector_channel(mult: &[i32], shift: &[i32], zp: i32, channels: usize, c: usize) -> bool {
+    let i = if mult.len() >= channels && shift.len() >= channels { c } else { 0 };
+    let s = shift.get(i).copied().unwrap_or(1);
+    if !(33..=62).contains(&s) || mult.get(i).is_none() {
+        return false;
+    }
+    let t = s - 32;
+    ((1i64 << (t - 1)) + ((zp as i64) << t)).abs() < 1 << 30
+}
+
+/// Words of the Helium convolution's bias operand: the folded bias (channels rounded
+/// to 4), then, when every channel's output stage takes the vector form and `out`
+/// clamps to a non-empty range, [`TABLE`] words per block of 4 channels.
+pub fn conv2d_bias_len(p: &Conv2d, mult: &[i32], shift: &[i32], out: &QOut) -> usize {
+    let c = p.out_c;
+    let vector = out.min <= out.max && (0..c).all(|ch| vector_channel(mult, shift, out.zp, c, ch));
+    round4(c) + if vector { TABLE * c.div_ceil(4) } else { 0 }
+}
+
+/// The Helium convolution's bias operand ([`conv2d_bias_len`] words): the bias with
+/// the input zero point folded in ([`fold_zero_point`] over `w`, `O,kH,kW,I`), then
+/// the vector table when the layer takes it. False when `into` is too short.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_bias(
+    w: &[i8],
+    bias: &[i32],
+    p: &Conv2d,
+    x_zp: i32,
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    into: &mut [i32],
+) -> bool {
+    let len = conv2d_bias_len(p, mult, shift, out);
+    let Some(into) = into.get_mut(..len) else { return false };
+    let (folded, table) = into.split_at_mut(round4(p.out_c));
+    fold_zero_point(w, bias, p.out_c, p.k_h * p.k_w * p.in_c, x_zp, 4, folded)
+        && (table.is_empty() || fill_table(mult, shift, out.zp, folded, p.out_c, table))
+}
+
+/// Words of the Helium depthwise convolution's bias operand: the folded bias
+/// (channels rounded to 8), then, when there is a full group of 8 channels and every
+/// channel of the full groups takes the vector output stage, [`DW_TABLE`] words per
+/// full group.
+pub fn depthwise_bias_len(p: &Conv2d, mult: &[i32], shift: &[i32], out: &QOut) -> usize {
+    let (c, full) = (p.in_c, p.in_c / 8);
+    let vector = full > 0 && out.min <= out.max && (0..8 * full).all(|ch| vector_channel(mult, shift, out.zp, c, ch));
+    round_to(c, 8) + if vector { DW_TABLE * full } else { 0 }
+}
+
+/// The Helium depthwise convolution's bias operand ([`depthwise_bias_len`] words):
+/// the bias with the input zero point folded in over the taps
+/// ([`fold_zero_point_by_channel`], `w` stored `kH,kW,C`), then the vector table when
+/// the layer takes it. False when `into` is too short.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_bias(
+    w: &[i8],
+    bias: &[i32],
+    p: &Conv2d,
+    x_zp: i32,
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    into: &mut [i32],
+) -> bool {
+    let len = depthwise_bias_len(p, mult, shift, out);
+    let Some(into) = into.get_mut(..len) else { return false };
+    let (folded, table) = into.split_at_mut(round_to(p.in_c, 8));
+    folded.fill(0);
+    fold_zero_point_by_channel(w, bias, p.in_c, p.k_h * p.k_w, x_zp, folded)
+        && (table.is_empty() || fill_depthwise_table(mult, shift, out.zp, folded, p.in_c, p.in_c / 8, table))
+}
