@@ -195,11 +195,30 @@ pub fn conv_rows<T: Pod>(
     }
     let (v, per_call) = rows_view(p);
     let (in_row, out_row) = (v.in_w * v.in_c, v.out_w * v.out_c);
-    // The calls' first rows: 0, per_call, 2·per_call, … below `out_h`.
-    let calls = v.out_h.div_ceil(per_call);
+    // A pointwise convolution takes, from each row on, as many rows as the actual
+    // offsets leave room for (an even count when there are two or more): in pixel
+    // rows, output row `r1` may end where input row `r` starts, and a layer that widens
+    // its channels, placed for its last rows, has room for long runs early on. The
+    // calls of `rows_view` always fit (the placement rule covers them), so each run
+    // takes at least one row.
+    let even = |n: usize| if n >= 2 { n & !1 } else { n };
     if (y_at as isize) <= x_at as isize + s {
-        for c in 0..calls {
-            let (r, r1) = (c * per_call, call_end(&v, per_call, c * per_call));
+        let mut r = 0;
+        while r < v.out_h {
+            let r1 = if per_call == 1 {
+                r + 1
+            } else {
+                let room = (x_at + r * in_row).saturating_sub(y_at) / out_row;
+                let n = even(room.saturating_sub(r));
+                if r + n < v.out_h {
+                    r + n
+                } else {
+                    v.out_h
+                }
+            };
+            if r1 <= r {
+                return;
+            }
             let q = rows_problem(&v, r, r1);
             let (lo, _) = window_rows(&v, r);
             let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
@@ -209,20 +228,33 @@ pub fn conv_rows<T: Pod>(
                 return;
             };
             kernel(&q, x, y);
+            r = r1;
         }
     } else if (y_at as isize) >= x_at as isize + up {
-        for c in (0..calls).rev() {
-            let (r, r1) = (c * per_call, call_end(&v, per_call, c * per_call));
-            let q = rows_problem(&v, r, r1);
-            let (lo, _) = window_rows(&v, r);
-            let y_lo = y_at + r * out_row;
+        // Last to first: the rows `r0..r1` whose output starts at or after input row
+        // `r1` ends (pixel rows: `hi(r1 − 1) = r1`).
+        let mut r1 = v.out_h;
+        while r1 > 0 {
+            let r0 = if per_call == 1 {
+                r1 - 1
+            } else {
+                let need = (x_at + r1 * in_row).saturating_sub(y_at).div_ceil(out_row);
+                r1 - even(r1.saturating_sub(need))
+            };
+            if r0 >= r1 {
+                return;
+            }
+            let q = rows_problem(&v, r0, r1);
+            let (lo, _) = window_rows(&v, r0);
+            let y_lo = y_at + r0 * out_row;
             let Some((below, above)) = buf.split_at_mut_checked(y_lo) else { return };
             let (Some(x), Some(y)) =
-                (below.get(x_at + lo * in_row..x_at + (lo + q.in_h) * in_row), above.get_mut(..(r1 - r) * out_row))
+                (below.get(x_at + lo * in_row..x_at + (lo + q.in_h) * in_row), above.get_mut(..(r1 - r0) * out_row))
             else {
                 return;
             };
             kernel(&q, x, y);
+            r1 = r0;
         }
     }
 }

@@ -213,10 +213,25 @@ mod tests {
         want.extend([u(5), 0, z, 0, u(6), 0, z, 0]);
         want.extend(pad.iter().chain(&pad));
         assert_eq!(wp.data, Data::I8(want));
-        assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![100 - 30, 200 - 70, 300 - 110, 0]));
+        // The bias operand: the folded bias, then the output-stage table of the layer's
+        // form, as long as the kernel reads it.
+        let Kernel::Conv2dQ8 { x_zp, out, mults, shifts, .. } = &k else { unreachable!() };
+        let form = pack::arm_dsp_conv_form::of(&p, mults, shifts, out);
+        let bias_of = |packed: &[Option<Tensor>]| match &packed[2].as_ref().unwrap().data {
+            Data::I32(v) => v.clone(),
+            _ => panic!("the bias operand is i32"),
+        };
+        let folded = bias_of(&packed);
+        assert_eq!(folded.len(), pack::arm_dsp_conv2d_bias_len(&p, form));
+        assert!(folded.len() > 4, "the table follows the bias");
+        assert_eq!(folded[..4], [100 - 30, 200 - 70, 300 - 110, 0]);
+        let mut again = vec![0; folded.len()];
+        let ws = [1i8, 2, 3, 4, 5, 6];
+        assert!(pack::arm_dsp_conv2d_bias(&ws, &[100, 200, 300], &p, *x_zp, mults, shifts, out, &mut again));
+        assert_eq!(folded, again);
         // No bias: the folded zero point alone.
         let packed = conv_pack(&k, &[None, Some(&w), None]).unwrap();
-        assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![-30, -70, -110, 0]));
+        assert_eq!(bias_of(&packed)[..4], [-30, -70, -110, 0]);
         // Run-time weights rule the implementation out.
         assert!(conv_pack(&k, &[None, None, Some(&b)]).is_none());
         // A receptive field beyond one chunk (3·3·64 = 576 inputs): interleaved.

@@ -137,8 +137,13 @@ mod tests {
         want[16..18].copy_from_slice(&[3, 4]);
         want[32..34].copy_from_slice(&[5, 6]);
         assert_eq!(packed[1].as_ref().unwrap().data, Data::I8(want));
-        assert_eq!(packed[2].as_ref().unwrap().data, Data::I32(vec![100 - 30, 200 - 70, 300 - 110, 0]));
-        assert_eq!(conv_scratch(&k), 4 * (16 + 4));
+        // The folded bias, then the vector output-stage table when the layer takes it.
+        let Kernel::Conv2dQ8 { out, mults, shifts, .. } = &k else { unreachable!() };
+        let Data::I32(bias) = &packed[2].as_ref().unwrap().data else { panic!("the bias operand is i32") };
+        assert_eq!(bias.len(), pack::arm_mve::conv2d_bias_len(&p, mults, shifts, out));
+        assert_eq!(bias[..4], [100 - 30, 200 - 70, 300 - 110, 0]);
+        // One receptive field of 16 bytes (the output-stage table is a constant now).
+        assert_eq!(conv_scratch(&k), 16);
         // Run-time weights rule the implementation out.
         assert!(conv_pack(&k, &[None, None, Some(&b)]).is_none());
     }
