@@ -208,7 +208,8 @@ pub fn conv_rows<T: Pod>(
             let r1 = if per_call == 1 {
                 r + 1
             } else {
-                let room = (x_at + r * in_row).saturating_sub(y_at) / out_row;
+                // (No output row at all, `out_row == 0`, leaves room for every row.)
+                let room = (x_at + r * in_row).saturating_sub(y_at).checked_div(out_row).unwrap_or(usize::MAX);
                 let n = even(room.saturating_sub(r));
                 if r + n < v.out_h {
                     r + n
@@ -238,7 +239,8 @@ pub fn conv_rows<T: Pod>(
             let r0 = if per_call == 1 {
                 r1 - 1
             } else {
-                let need = (x_at + r1 * in_row).saturating_sub(y_at).div_ceil(out_row);
+                let gap = (x_at + r1 * in_row).saturating_sub(y_at);
+                let need = if out_row == 0 { 0 } else { gap.div_ceil(out_row) };
                 r1 - even(r1.saturating_sub(need))
             };
             if r0 >= r1 {

@@ -101,8 +101,9 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
         return;
     }
     // The folded bias, then the vector output-stage table when the compiler found the
-    // layer takes it (`pack::arm_mve::conv2d_bias`); nothing is derived from `mult`
-    // and `shift` per call on the vector path.
+    // layer takes it (`pack::arm_mve::conv2d_bias`; the operand is exactly
+    // `conv2d_bias_len` words, so a table's presence selects the vector path);
+    // nothing is derived from `mult` and `shift` per call on the vector path.
     let Some((bias, table)) = bias.split_at_checked(round4(c)) else { return };
     let vector = out.min <= out.max && table.len() >= TABLE * blocks;
     let Some(scratch) = acc.get_mut(..arm_mve_conv2d_scratch(p)) else { return };

@@ -34,7 +34,9 @@ pub(crate) fn conv2d_q8(
         return;
     }
     let mut scratch = [0i32; 4 * (MAX_CH + 4) + N / 4 + 16];
-    arm_mve::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, &bp, &mut scratch, y);
+    // Exactly the operand's length: a table's presence is what selects the vector path.
+    let bp = bp.get(..pack::arm_mve::conv2d_bias_len(p, mult, shift, out)).unwrap_or(&[]);
+    arm_mve::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, bp, &mut scratch, y);
 }
 
 /// `arm_mve::depthwise_conv2d_q8` with portable operands (weights already `kH,kW,C`).
@@ -59,5 +61,7 @@ pub(crate) fn depthwise_conv2d_q8(
         return;
     }
     let mut scratch = [0i32; 4 * (MAX_CH + 8) + 64];
-    arm_mve::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, &bp, &mut scratch, y);
+    // Exactly the operand's length: a table's presence is what selects the vector path.
+    let bp = bp.get(..pack::arm_mve::depthwise_bias_len(p, mult, shift, out)).unwrap_or(&[]);
+    arm_mve::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, bp, &mut scratch, y);
 }
