@@ -378,11 +378,12 @@ fn host_rustc_version() -> String {
         .unwrap_or_else(|| "unknown rustc".into())
 }
 
-/// One batch of the harness's `--bench` mode: `runs` durations in nanoseconds.
-pub(crate) fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
-    let fail = |detail: String| Error::Driver { step: format!("timing {}", exe.display()), detail };
+/// Runs the harness in `mode` (`--bench` or `--profile`) over `runs` runs, the wire
+/// input on its stdin; its stdout, or an error naming `step`.
+fn run_harness(exe: &Path, mode: &str, wire: &[u8], runs: usize, step: &str) -> Result<String> {
+    let fail = |detail: String| Error::Driver { step: format!("{step} {}", exe.display()), detail };
     let mut child = Command::new(exe)
-        .args(["--bench", &runs.to_string()])
+        .args([mode, &runs.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -396,34 +397,33 @@ pub(crate) fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u
     if !out.status.success() {
         return Err(fail(format!("exit status {}: {}", out.status, String::from_utf8_lossy(&out.stderr))));
     }
-    let times: Vec<u64> =
-        String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// One batch of the harness's `--bench` mode: `runs` durations in nanoseconds.
+pub(crate) fn time_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
+    let step = "timing";
+    let text = run_harness(exe, "--bench", wire, runs, step)?;
+    let times: Vec<u64> = text.split_whitespace().filter_map(|t| t.parse().ok()).collect();
     if times.len() != runs {
-        return Err(fail(format!("expected {runs} durations, got {}", times.len())));
+        let detail = format!("expected {runs} durations, got {}", times.len());
+        return Err(Error::Driver { step: format!("{step} {}", exe.display()), detail });
     }
     Ok(times)
 }
 
 /// The harness's `--profile` mode: per step, its median nanoseconds over `runs` runs.
 fn profile_harness(exe: &Path, wire: &[u8], runs: usize) -> Result<Vec<u64>> {
-    let fail = |detail: String| Error::Driver { step: format!("timing the steps of {}", exe.display()), detail };
-    let mut child = Command::new(exe)
-        .args(["--profile", &runs.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(e.to_string()))?;
-    let mut stdin = child.stdin.take().ok_or_else(|| fail("no stdin".into()))?;
-    let wire = wire.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&wire));
-    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
-    let _ = writer.join();
-    if !out.status.success() {
-        return Err(fail(format!("exit status {}: {}", out.status, String::from_utf8_lossy(&out.stderr))));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace().map(|t| t.parse().map_err(|_| fail(format!("not a duration: `{t}`")))).collect()
+    let step = "timing the steps of";
+    let text = run_harness(exe, "--profile", wire, runs, step)?;
+    text.split_whitespace()
+        .map(|t| {
+            t.parse().map_err(|_| Error::Driver {
+                step: format!("{step} {}", exe.display()),
+                detail: format!("not a duration: `{t}`"),
+            })
+        })
+        .collect()
 }
 
 /// The NumPy dtype of an element type; `None` for bfloat16, which NumPy lacks.

@@ -130,23 +130,7 @@ pub const fn conv_rows_applies(p: &Conv2d) -> bool {
 /// rows `r0..r1` of `lo(r0) · in_row − r1 · out_row`. Any lower start is safe too.
 /// `None` when [`conv_rows`] does not apply.
 pub const fn conv_rows_shift(p: &Conv2d) -> Option<isize> {
-    if !conv_rows_applies(p) {
-        return None;
-    }
-    let (v, per_call) = rows_view(p);
-    let (in_row, out_row) = ((v.in_w * v.in_c) as isize, (v.out_w * v.out_c) as isize);
-    let mut s = 0isize;
-    let mut r = 0;
-    while r < v.out_h {
-        let r1 = call_end(&v, per_call, r);
-        let (lo, _) = window_rows(&v, r);
-        let at = lo as isize * in_row - r1 as isize * out_row;
-        if at < s {
-            s = at;
-        }
-        r = r1;
-    }
-    Some(s)
+    bound(p, false)
 }
 
 /// Where the output of [`conv_rows`] may start when it lies above the input, in
@@ -155,6 +139,12 @@ pub const fn conv_rows_shift(p: &Conv2d) -> Option<isize> {
 /// calls then running last to first. Any higher start is safe too. `None` when
 /// [`conv_rows`] does not apply.
 pub const fn conv_rows_above(p: &Conv2d) -> Option<isize> {
+    bound(p, true)
+}
+
+/// [`conv_rows_shift`] (`above` false) or [`conv_rows_above`] (`above` true): the
+/// extreme over the calls of where each call lets the output start.
+const fn bound(p: &Conv2d, above: bool) -> Option<isize> {
     if !conv_rows_applies(p) {
         return None;
     }
@@ -164,9 +154,12 @@ pub const fn conv_rows_above(p: &Conv2d) -> Option<isize> {
     let mut r = 0;
     while r < v.out_h {
         let r1 = call_end(&v, per_call, r);
-        let (_, hi) = window_rows(&v, r1 - 1);
-        let at = hi as isize * in_row - r as isize * out_row;
-        if at > s {
+        let at = if above {
+            window_rows(&v, r1 - 1).1 as isize * in_row - r as isize * out_row
+        } else {
+            window_rows(&v, r).0 as isize * in_row - r1 as isize * out_row
+        };
+        if (above && at > s) || (!above && at < s) {
             s = at;
         }
         r = r1;
@@ -189,10 +182,12 @@ pub fn conv_rows<T: Pod>(
     y_at: usize,
     mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
-    let (Some(s), Some(up)) = (conv_rows_shift(p), conv_rows_above(p)) else { return };
     if x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
         return;
     }
+    let Some(s) = conv_rows_shift(p) else { return };
+    // Which side the result lies on; the upper bound is computed only when needed.
+    let below_input = (y_at as isize) <= x_at as isize + s;
     let (v, per_call) = rows_view(p);
     let (in_row, out_row) = (v.in_w * v.in_c, v.out_w * v.out_c);
     // A pointwise convolution takes, from each row on, as many rows as the actual
@@ -202,7 +197,7 @@ pub fn conv_rows<T: Pod>(
     // calls of `rows_view` always fit (the placement rule covers them), so each run
     // takes at least one row.
     let even = |n: usize| if n >= 2 { n & !1 } else { n };
-    if (y_at as isize) <= x_at as isize + s {
+    if below_input {
         let mut r = 0;
         while r < v.out_h {
             let r1 = if per_call == 1 {
@@ -231,7 +226,7 @@ pub fn conv_rows<T: Pod>(
             kernel(&q, x, y);
             r = r1;
         }
-    } else if (y_at as isize) >= x_at as isize + up {
+    } else if conv_rows_above(p).is_some_and(|up| (y_at as isize) >= x_at as isize + up) {
         // Last to first: the rows `r0..r1` whose output starts at or after input row
         // `r1` ends (pixel rows: `hi(r1 − 1) = r1`).
         let mut r1 = v.out_h;

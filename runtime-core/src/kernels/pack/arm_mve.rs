@@ -12,6 +12,30 @@ use crate::quant::QOut;
 /// Words per block of 4 channels in the output-stage table.
 pub const TABLE: usize = 16;
 
+/// Where channel `c` of `channels` finds its multiplier and shift: its own, or the one
+/// shared pair.
+fn index(mult: &[i32], shift: &[i32], channels: usize, c: usize) -> usize {
+    if mult.len() >= channels && shift.len() >= channels {
+        c
+    } else {
+        0
+    }
+}
+
+/// Channel `c`'s vector output stage `(mult, rnd, t)`: `t = shift − 32` and the rounding
+/// term `2^(t−1) + zp·2^t`; `None` when its shift lies outside 33..=62 or the rounding
+/// term reaches 2^30 in magnitude (which could overflow `hi + rnd`).
+fn stage(mult: &[i32], shift: &[i32], zp: i32, channels: usize, c: usize) -> Option<(i32, i32, i32)> {
+    let i = index(mult, shift, channels, c);
+    let s = shift.get(i).copied().unwrap_or(1);
+    if !(33..=62).contains(&s) {
+        return None;
+    }
+    let t = s - 32;
+    let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
+    (rnd.abs() < 1 << 30).then(|| (mult.get(i).copied().unwrap_or(0), rnd as i32, t))
+}
+
 /// Fills the output-stage table (per block of 4 channels: biases, multipliers,
 /// rounding terms `2^(t−1) + zp·2^t`, negated shifts `−t`, with `t = shift − 32`);
 /// false when some
@@ -19,7 +43,6 @@ pub const TABLE: usize = 16;
 /// term of 2^30 or more in magnitude, which could overflow `hi + rnd`). Channels past
 /// `channels` get a harmless stage.
 fn fill_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usize, table: &mut [i32]) -> bool {
-    let per_channel = mult.len() >= channels && shift.len() >= channels;
     let blocks = channels.div_ceil(4);
     let mut filled = 0;
     let rows = table.as_chunks_mut::<TABLE>().0.iter_mut().zip(bias.as_chunks::<4>().0);
@@ -28,17 +51,8 @@ fn fill_table(mult: &[i32], shift: &[i32], zp: i32, bias: &[i32], channels: usiz
         for j in 0..4 {
             let c = 4 * b + j;
             let (m, rnd, t) = if c < channels {
-                let i = if per_channel { c } else { 0 };
-                let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-                if !(33..=62).contains(&s) {
-                    return false;
-                }
-                let t = s - 32;
-                let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
-                if rnd.abs() >= 1 << 30 {
-                    return false;
-                }
-                (m, rnd as i32, t)
+                let Some(st) = stage(mult, shift, zp, channels, c) else { return false };
+                st
             } else {
                 (0, 0, 1)
             };
@@ -67,27 +81,17 @@ fn fill_depthwise_table(
     groups: usize,
     table: &mut [i32],
 ) -> bool {
-    let per_channel = mult.len() >= channels && shift.len() >= channels;
     let mut filled = 0;
     for (g, row) in table.as_chunks_mut::<DW_TABLE>().0.iter_mut().take(groups).enumerate() {
         for j in 0..8 {
             let c = 8 * g + j;
-            let i = if per_channel { c } else { 0 };
-            let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
             let Some(b) = bias.get(c).copied() else { return false };
-            if !(33..=62).contains(&s) {
-                return false;
-            }
-            let t = s - 32;
-            let rnd = (1i64 << (t - 1)) + ((zp as i64) << t);
-            if rnd.abs() >= 1 << 30 {
-                return false;
-            }
+            let Some((m, rnd, t)) = stage(mult, shift, zp, channels, c) else { return false };
             // Lane `j / 2` of the even (j even) or odd vector.
             let lane = 4 * (j % 2) + j / 2;
             row[lane] = b;
             row[8 + lane] = m;
-            row[16 + lane] = rnd as i32;
+            row[16 + lane] = rnd;
             row[24 + lane] = -t;
         }
         filled += 1;
@@ -95,17 +99,10 @@ fn fill_depthwise_table(
     filled == groups
 }
 
-/// True when channel `c` of `channels` (per-channel constants, or one shared pair)
-/// takes the vector output stage: a shift in 33..=62 and a rounding term with the
-/// output zero point folded in below 2^30 in magnitude (see [`fill_table`]).
+/// True when channel `c` of `channels` has its multiplier and takes the vector output
+/// stage ([`stage`]).
 fn vector_channel(mult: &[i32], shift: &[i32], zp: i32, channels: usize, c: usize) -> bool {
-    let i = if mult.len() >= channels && shift.len() >= channels { c } else { 0 };
-    let s = shift.get(i).copied().unwrap_or(1);
-    if !(33..=62).contains(&s) || mult.get(i).is_none() {
-        return false;
-    }
-    let t = s - 32;
-    ((1i64 << (t - 1)) + ((zp as i64) << t)).abs() < 1 << 30
+    mult.get(index(mult, shift, channels, c)).is_some() && stage(mult, shift, zp, channels, c).is_some()
 }
 
 /// Words of the Helium convolution's bias operand: the folded bias (channels rounded

@@ -92,6 +92,27 @@ pub fn elements_fit(p: &GatherElements, x_len: usize) -> bool {
     last < x_len
 }
 
+/// The byte strides of a `GatherElements`-shaped walk over `p.shape` (elements of
+/// `e` bytes, indices of `isz`): per axis, the data's stride (0 on `p.axis`, which the
+/// body adds from the index), the dense indices' and the dense other operand's; and
+/// the data's stride along `p.axis`. Gather and scatter by elements share it.
+pub(super) fn element_strides(p: &GatherElements, e: i64, isz: i64) -> (Vec<[i64; 3]>, i64) {
+    let rank = p.rank;
+    let mut dense = [0usize; MAX_RANK];
+    let mut run = 1;
+    for d in (0..rank).rev() {
+        dense[d] = run;
+        run *= p.shape[d];
+    }
+    let strides = (0..rank)
+        .map(|d| {
+            let xs = if d == p.axis { 0 } else { p.data[d] as i64 * e };
+            [xs, dense[d] as i64 * isz, dense[d] as i64 * e]
+        })
+        .collect();
+    (strides, p.data[p.axis] as i64 * e)
+}
+
 /// `gather_elements` with indices of type `i` and elements of `es` bytes (callers
 /// check [`elements_fit`]).
 #[allow(clippy::too_many_arguments)]
@@ -111,20 +132,8 @@ pub fn elements(
         return;
     }
     let (ty, e, isz) = (int_type(es), es as i64, i.size() as i64);
-    let mut dense = [0usize; MAX_RANK];
-    let mut run = 1;
-    for d in (0..rank).rev() {
-        dense[d] = run;
-        run *= shape[d];
-    }
     // Operands: the data (the gathered axis added in the body), the indices, the output.
-    let strides: Vec<[i64; 3]> = (0..rank)
-        .map(|d| {
-            let xs = if d == p.axis { 0 } else { p.data[d] as i64 * e };
-            [xs, dense[d] as i64 * isz, dense[d] as i64 * e]
-        })
-        .collect();
-    let axis_stride = p.data[p.axis] as i64 * e;
+    let (strides, axis_stride) = element_strides(p, e, isz);
     nest(b, shape, &strides, 0, [x, idx.0, y.0], &mut |b, [px, pi, py]| {
         let (w, ok) = wrapped(b, i, pi, p.axis_len);
         let s = at(b, px, w, axis_stride);

@@ -224,20 +224,8 @@ pub fn scatter_elements(
     }
     let (e, isz) = (t.size() as i64, i.size() as i64);
     copy_bytes(b, data.0, y, data.1 as u64 * e as u64);
-    let mut dense = [0usize; MAX_RANK];
-    let mut run = 1;
-    for d in (0..rank).rev() {
-        dense[d] = run;
-        run *= shape[d];
-    }
     // Operands: the output (the scattered axis added in the body), indices, updates.
-    let strides: Vec<[i64; 3]> = (0..rank)
-        .map(|d| {
-            let ys = if d == p.axis { 0 } else { p.data[d] as i64 * e };
-            [ys, dense[d] as i64 * isz, dense[d] as i64 * e]
-        })
-        .collect();
-    let axis_stride = p.data[p.axis] as i64 * e;
+    let (strides, axis_stride) = gather::element_strides(p, e, isz);
     nest(b, shape, &strides, 0, [y, idx.0, updates.0], &mut |b, [py, pi, pu]| {
         let (w, ok) = wrapped(b, i, pi, p.axis_len);
         if_then(b, ok, |b| {
