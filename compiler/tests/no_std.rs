@@ -386,6 +386,49 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 k::binary_f32(&Broadcast::flat(x.len()), op, act, x, f1.get(i..i + x.len()).unwrap_or(&[]), y)
             })
         }
+        // The streamed pairs of `kernels::stream`: the consumer reads the producer's
+        // output geometry (its own drawn from the same run-time values).
+        112..=114 => {
+            use tinyops_runtime::kernels::{inplace, stream};
+            let c2 = Conv2d {
+                in_c: conv.out_c, in_h: conv.out_h, in_w: conv.out_w, out_c: p[57], out_h: p[58], out_w: p[59],
+                ..conv
+            };
+            let acc2 = take(&mut w, p[60]);
+            match sel {
+                112 => {
+                    let win = tinyops_runtime::arena::cast_mut::<i8>(take(&mut b, p[61]));
+                    stream::stream_rows::<i8>(
+                        &conv, &c2, &*i8a, win, i8c,
+                        |q, x, y| k::conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, w3, y),
+                        |q, x, y| k::depthwise_conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, acc2, y),
+                    )
+                }
+                113 => {
+                    let win = tinyops_runtime::arena::cast_mut::<i8>(take(&mut b, p[61]));
+                    let row = tinyops_runtime::arena::cast_mut::<i8>(take(&mut b, p[62]));
+                    stream::stream_rows_over_input::<i8>(
+                        &conv, &c2, i8a, win, row,
+                        |q, x, y| k::conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, w3, y),
+                        |q, x, y| k::conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, acc2, y),
+                        |r, s| inplace::elementwise::<i8>(s, r.len(), |i, x, y| {
+                            k::add_q8::<i8, i8, i8>(&Broadcast::flat(x.len()), &qa, &out, r.get(i..i + x.len()).unwrap_or(&[]), x, y)
+                        }),
+                    )
+                }
+                _ => {
+                    let (win, row) = (take(&mut f, p[61]), take(&mut f, p[62]));
+                    stream::stream_rows_into::<f32>(
+                        &conv, &c2, &*f0, win, row, f3,
+                        |q, x, y| k::conv2d_f32(q, act, x, f1, f2, y),
+                        |q, x, y| k::depthwise_conv2d_f32(q, act, x, f1, f2, y),
+                        |r, s| inplace::elementwise::<f32>(s, r.len(), |i, x, y| {
+                            k::binary_f32(&Broadcast::flat(x.len()), BinaryOp::Add, act, r.get(i..i + x.len()).unwrap_or(&[]), x, y)
+                        }),
+                    )
+                }
+            }
+        }
         // The float kernels generic over the element type, in f64.
         102..=106 => {
             use tinyops_runtime::arena::cast_mut;
@@ -479,8 +522,8 @@ const X86_KERNELS: usize = 4;
 /// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100 and 107–109,
 /// the in-place entries of `kernels::inplace` around a portable kernel; 102–106 the
 /// float kernels generic over the element type, in f64; 110–111 the bilinear sampling
-/// kernels).
-const KERNELS: usize = 112;
+/// kernels; 112–114 the streamed pairs of `kernels::stream`).
+const KERNELS: usize = 115;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -40,7 +40,7 @@ pub const CHUNK: usize = 64;
 /// `lo..hi` (at least one row, so a window wholly in the padding still has a valid
 /// one-row problem whose taps all fall outside it).
 #[inline(always)]
-const fn window_rows(p: &Conv2d, r: usize) -> (usize, usize) {
+pub(crate) const fn window_rows(p: &Conv2d, r: usize) -> (usize, usize) {
     let iy0 = (r * p.stride_h) as isize - p.pad_top as isize;
     let extent = ((p.k_h.saturating_sub(1)) * p.dil_h + 1) as isize;
     let last = if p.in_h == 0 { 0 } else { p.in_h - 1 };
@@ -74,7 +74,7 @@ pub const fn row_problem(p: &Conv2d, r: usize) -> Conv2d {
 /// window start to the last row's window end, the top padding what remains of it
 /// above them. Windows only move down with the row, so every window lies inside.
 #[inline(always)]
-const fn rows_problem(p: &Conv2d, r0: usize, r1: usize) -> Conv2d {
+pub(crate) const fn rows_problem(p: &Conv2d, r0: usize, r1: usize) -> Conv2d {
     let (lo, _) = window_rows(p, r0);
     let (_, hi) = window_rows(p, r1 - 1);
     let hi = if hi <= lo { lo + 1 } else { hi };

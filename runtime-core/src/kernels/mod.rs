@@ -17,6 +17,7 @@ pub mod inplace;
 pub mod pack;
 mod params;
 pub mod portable;
+pub mod stream;
 #[cfg(any(test, feature = "kernel-suite"))]
 pub mod suite;
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]

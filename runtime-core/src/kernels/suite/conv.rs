@@ -29,7 +29,7 @@ pub(crate) enum Groups {
 }
 
 /// A random convolution whose tensors fit the suite's buffers.
-fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
+pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
     for _ in 0..64 {
         let shape = match groups {
             Groups::Any => rng.below(4),
@@ -123,11 +123,11 @@ fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
 
 /// Weight elements (`Conv2d::weight_len` without its division by a possibly zero
 /// `groups`, a panic path the optimiser cannot always remove here).
-fn weight_len(p: &Conv2d) -> usize {
+pub(crate) fn weight_len(p: &Conv2d) -> usize {
     p.out_c * p.in_c.checked_div(p.groups).unwrap_or(0) * p.k_h * p.k_w
 }
 
-fn describe(geo: &mut Text, p: &Conv2d) {
+pub(crate) fn describe(geo: &mut Text, p: &Conv2d) {
     let _ = write!(
         geo,
         "n{} c{}>{} g{} in{}x{} out{}x{} k{}x{} s{},{} d{},{} p{},{}",

@@ -103,6 +103,7 @@ mod pool;
 mod quant;
 mod reduce;
 mod reference;
+mod stream;
 #[cfg(test)]
 mod tests;
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
@@ -451,6 +452,196 @@ const KERNELS: &[Entry] = &[
         crate::kernels::x86_avx2::depthwise_conv2d_q8::<i8, i8, i8>,
         twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
     ),
+    Entry {
+        name: "portable::conv2d_q8<i8,i8,i8> streamed into itself",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                portable::conv2d_q8::<i8, i8, i8>,
+                conv::Groups::Any,
+                portable::conv2d_q8::<i8, i8, i8>,
+                conv::Groups::Any,
+            )
+        },
+    },
+    Entry {
+        name: "portable::conv2d_q8<u8,i8,u8> streamed into itself",
+        check: |rng, geo| {
+            stream::q8_streamed::<u8, i8, _, _>(
+                rng,
+                geo,
+                portable::conv2d_q8::<u8, i8, u8>,
+                conv::Groups::Any,
+                portable::conv2d_q8::<u8, i8, u8>,
+                conv::Groups::Any,
+            )
+        },
+    },
+    Entry {
+        name: "portable::conv2d_q8<i8,i8,i8> streamed into depthwise_conv2d_q8",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                portable::conv2d_q8::<i8, i8, i8>,
+                conv::Groups::One,
+                portable::depthwise_conv2d_q8::<i8, i8, i8>,
+                conv::Groups::Depthwise,
+            )
+        },
+    },
+    Entry {
+        name: "portable::depthwise_conv2d_q8<i8,i8,i8> streamed into conv2d_q8",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                portable::depthwise_conv2d_q8::<i8, i8, i8>,
+                conv::Groups::Depthwise,
+                portable::conv2d_q8::<i8, i8, i8>,
+                conv::Groups::One,
+            )
+        },
+    },
+    Entry {
+        name: "portable::conv2d_f32 streamed into itself",
+        check: |rng, geo| {
+            stream::f32_streamed(
+                rng,
+                geo,
+                portable::conv2d_f32,
+                conv::Groups::Any,
+                portable::conv2d_f32,
+                conv::Groups::Any,
+            )
+        },
+    },
+    Entry {
+        name: "portable::conv2d_f32 streamed into depthwise_conv2d_f32",
+        check: |rng, geo| {
+            stream::f32_streamed(
+                rng,
+                geo,
+                portable::conv2d_f32,
+                conv::Groups::One,
+                portable::depthwise_conv2d_f32,
+                conv::Groups::Depthwise,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    Entry {
+        name: "arm_dsp::conv2d_q8<i8,i8,i8> streamed into itself",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                arm_dsp::conv2d_q8,
+                conv::Groups::One,
+                arm_dsp::conv2d_q8,
+                conv::Groups::One,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    Entry {
+        name: "arm_dsp::conv2d_q8<i8,i8,i8> streamed into depthwise_conv2d_q8",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                arm_dsp::conv2d_q8,
+                conv::Groups::One,
+                arm_dsp::depthwise_conv2d_q8,
+                conv::Groups::Depthwise,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    Entry {
+        name: "arm_dsp::depthwise_conv2d_q8<i8,i8,i8> streamed into conv2d_q8",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                arm_dsp::depthwise_conv2d_q8,
+                conv::Groups::Depthwise,
+                arm_dsp::conv2d_q8,
+                conv::Groups::One,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+    Entry {
+        name: "arm_mve::conv2d_q8<i8,i8,i8> streamed into itself",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                arm_mve::conv2d_q8,
+                conv::Groups::OneWide,
+                arm_mve::conv2d_q8,
+                conv::Groups::OneWide,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+    Entry {
+        name: "arm_mve::conv2d_q8<i8,i8,i8> streamed into depthwise_conv2d_q8",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                arm_mve::conv2d_q8,
+                conv::Groups::OneWide,
+                arm_mve::depthwise_conv2d_q8,
+                conv::Groups::DepthwiseWide,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    Entry {
+        name: "x86_avx2::conv2d_q8<i8,i8,i8> streamed into itself",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                x86_avx2::conv2d_q8,
+                conv::Groups::OneWide,
+                x86_avx2::conv2d_q8,
+                conv::Groups::OneWide,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    Entry {
+        name: "x86_avx2::conv2d_q8<i8,i8,i8> streamed into depthwise_conv2d_q8",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                x86_avx2::conv2d_q8,
+                conv::Groups::OneWide,
+                crate::kernels::x86_avx2::depthwise_conv2d_q8::<i8, i8, i8>,
+                conv::Groups::DepthwiseWide,
+            )
+        },
+    },
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    Entry {
+        name: "x86_avx2::conv2d_f32 streamed into depthwise_conv2d_f32",
+        check: |rng, geo| {
+            stream::f32_streamed(
+                rng,
+                geo,
+                x86_avx2::conv2d_f32,
+                conv::Groups::OneWide,
+                crate::kernels::x86_avx2::depthwise_conv2d_f32,
+                conv::Groups::DepthwiseWide,
+            )
+        },
+    },
     entry!(copy::copy, "portable::copy<f32>", portable::copy::<f32>),
     entry!(copy::copy, "portable::copy<i8>", portable::copy::<i8>),
     entry!(copy::fill, "portable::fill<f32>", portable::fill::<f32>),
