@@ -33,11 +33,7 @@ fn moves_only_unit_axes(shape: &[usize], perm: &[usize]) -> bool {
 
 /// Ops that commute with any transpose of all their (same-rank) tensor inputs.
 fn axis_blind(op: &Op) -> bool {
-    match op {
-        Op::Clip(_) | Op::Unary(_) | Op::QTable(_) | Op::Cast(_) => true,
-        Op::Binary(_) | Op::QBinary(_) => true,
-        _ => false,
-    }
+    matches!(op, Op::Clip(_) | Op::Unary(_) | Op::QTable(_) | Op::Cast(_) | Op::Binary(_) | Op::QBinary(_))
 }
 
 /// A quantisation (QuantizeLinear, DequantizeLinear) of a transposed tensor, moved
