@@ -278,14 +278,15 @@ pub fn memory_md(rows: &[MemoryRow], target: &str, image: &str) -> String {
          (its last reader; not a model input or output, not read through a second operand) when \
          the chosen kernel implementation declares an access order for it (`Implementation::in_place` \
          in `compiler/src/lower/isa/`, set only for implementations the kernel suite runs in \
-         place). Quantised convolutions (portable, Arm DSP, Helium, AVX2) run one output row at \
-         a time through `kernels::inplace::conv_rows`, their result starting \
+         place). Quantised convolutions (portable, Arm DSP, Helium, AVX2) and the portable float \
+         ones run one output row at a time through `kernels::inplace::conv_rows` (a 1-D \
+         convolution, of height one, as its transpose: a column of rows), their result starting \
          `conv_rows_shift` elements (rounded down to the alignment) before the input, rows \
          first to last (row r's output ends where the first input row its window still needs \
          begins), or `conv_rows_above` elements (rounded up) after the input's start, rows \
          last to first (row r's output starts where the last input row its window needs \
-         ends). The quantised add writes exactly over an operand of its own size through \
-         `kernels::inplace::elementwise`. A chain of convolutions alternates below and above \
+         ends). The quantised add and the float binary ops (`binary_f32`) write exactly over an \
+         operand of their own size through `kernels::inplace::elementwise`. A chain of convolutions alternates below and above \
          (the packing takes, per pair, the start that widens the chain least), so it stays \
          around one region instead of drifting down by its shifts.\n\n\
          Across the corpus: largest arena / lower bound **{worst:.3}**, median arena / greedy \

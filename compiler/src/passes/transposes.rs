@@ -33,13 +33,29 @@ fn moves_only_unit_axes(shape: &[usize], perm: &[usize]) -> bool {
 
 /// Ops that commute with any transpose of all their (same-rank) tensor inputs.
 fn axis_blind(op: &Op) -> bool {
-    match op {
-        Op::Clip(_) | Op::Unary(_) | Op::QTable(_) | Op::Cast(_) => true,
-        Op::Binary(_) | Op::QBinary(_) => true,
-        Op::Quantize(q) => q.axis == 0,
-        Op::Dequantize(q) => q.axis == 0,
-        _ => false,
+    matches!(op, Op::Clip(_) | Op::Unary(_) | Op::QTable(_) | Op::Cast(_) | Op::Binary(_) | Op::QBinary(_))
+}
+
+/// A quantisation (QuantizeLinear, DequantizeLinear) of a transposed tensor, moved
+/// before the transpose: `Q(axis a)(T(perm)(src)) = T(perm)(Q(axis perm[a])(src))`
+/// (output axis `a` is source axis `perm[a]`); per-tensor parameters ignore the axis.
+/// The scale and zero point stay as they are.
+fn quantize_through(g: &mut Graph, n: NodeId) -> bool {
+    let node = g.node(n).clone();
+    let Some(Some(x)) = node.inputs.first().copied() else { return false };
+    let Some((perm, src)) = transposed(g, x) else { return false };
+    if node.outputs.len() != 1 || perm.len() != g.ty(x).rank() {
+        return false;
     }
+    let renumber = |axis: usize| perm.get(axis).copied().unwrap_or(axis);
+    let op = match &node.op {
+        Op::Quantize(q) => Op::Quantize(crate::ops::quant::Quantize { axis: renumber(q.axis), to: q.to }),
+        Op::Dequantize(q) => Op::Dequantize(crate::ops::quant::Dequantize { axis: renumber(q.axis) }),
+        _ => return false,
+    };
+    let mut inputs = node.inputs.clone();
+    inputs[0] = Some(src);
+    replace_with_transpose(g, n, op, inputs, perm)
 }
 
 fn replace_with_transpose(g: &mut Graph, n: NodeId, op: Op, inputs: Vec<Option<ValueId>>, perm: Vec<usize>) -> bool {
@@ -98,6 +114,7 @@ fn rewrite(g: &mut Graph, n: NodeId) -> bool {
             let op = Op::Concat(Concat { axis: perm[c.axis] });
             replace_with_transpose(g, n, op, ins.into_iter().map(|(_, v)| Some(v)).collect(), perm)
         }
+        Op::Quantize(_) | Op::Dequantize(_) => quantize_through(g, n),
         op if axis_blind(op) && node.outputs.len() == 1 => {
             // Every tensor input transposed the same way, or a single-element constant.
             let rank = g.ty(node.outputs[0]).rank();

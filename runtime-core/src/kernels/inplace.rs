@@ -99,14 +99,43 @@ const fn pointwise(p: &Conv2d) -> bool {
 /// pointwise convolution as one pixel per row (the same computation: each output
 /// pixel reads its input pixel alone), two rows per call; any other as it is, one
 /// row per call.
+///
+/// A convolution of height one (a 1-D convolution) runs as its transpose, a column:
+/// width one, its columns as rows, one per call. With one of the two axes of extent
+/// one, input, output and weights hold the same elements in the same order either
+/// way, so any kernel computes the same result; as a single row it could not overlap
+/// its input at all.
 #[inline(always)]
 pub const fn rows_view(p: &Conv2d) -> (Conv2d, usize) {
     if pointwise(p) {
         let pixels = p.in_h * p.in_w;
         (Conv2d { in_h: pixels, in_w: 1, out_h: pixels, out_w: 1, ..*p }, 2)
+    } else if one_row(p) {
+        let column = Conv2d {
+            in_h: p.in_w,
+            in_w: 1,
+            out_h: p.out_w,
+            out_w: 1,
+            k_h: p.k_w,
+            k_w: 1,
+            stride_h: p.stride_w,
+            stride_w: 1,
+            dil_h: p.dil_w,
+            dil_w: 1,
+            pad_top: p.pad_left,
+            pad_left: 0,
+            ..*p
+        };
+        (column, 1)
     } else {
         (*p, 1)
     }
+}
+
+/// True for a convolution of one row (height one in, out and in the window, no
+/// vertical padding) over more than one column.
+const fn one_row(p: &Conv2d) -> bool {
+    p.in_h == 1 && p.out_h == 1 && p.k_h == 1 && p.pad_top == 0 && p.in_w > 1
 }
 
 /// The last row (exclusive) of the call that starts at row `r` of `v`'s `out_h`.

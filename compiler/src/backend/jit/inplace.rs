@@ -182,16 +182,19 @@ macro_rules! q8 {
 }
 
 /// The in-place shim of a call, with a name for the IR's legend
-/// (`inplace::conv_rows(portable::conv2d_q8<i8,i8>)`); an error saying why when the
-/// JIT has no in-place shim for it (the engine then refuses the model by name).
+/// (`inplace::conv_rows(portable::conv2d_q8<i8,i8>)`,
+/// `inplace::elementwise(portable::binary_f32<f32>) over read 1`); an error saying why
+/// when the JIT has no in-place shim for it (the engine then refuses the model by
+/// name). The engine keys shims by this name, so it names every instantiation apart:
+/// an element-wise shim's overlapped read is part of it.
 pub fn resolve(call: &KernelCall, ip: InPlaceCall) -> Result<(String, Shim), String> {
     let kernel = &call.kernel;
     let types = kernel.type_args().iter().map(|t| t.rust_type()).collect::<Vec<_>>().join(",");
-    let entry = match ip.overlap {
-        Overlap::ConvRows => "conv_rows",
-        Overlap::Elementwise => "elementwise",
+    let (entry, over) = match ip.overlap {
+        Overlap::ConvRows => ("conv_rows", String::new()),
+        Overlap::Elementwise => ("elementwise", format!(" over read {}", ip.read)),
     };
-    let name = format!("inplace::{entry}({}::{}<{types}>)", call.isa.module(), kernel.family().function());
+    let name = format!("inplace::{entry}({}::{}<{types}>){over}", call.isa.module(), kernel.family().function());
     check(call, ip).map_err(|why| format!("{name}: {why}"))?;
     let s = |f: Shim| Some(f);
     let shim = match (ip.overlap, kernel) {

@@ -152,7 +152,10 @@ fn read_expr(names: &Names, o: &Operand) -> TokenStream {
 }
 
 /// An in-place call: the runtime entry of its [`Overlap`] over the written span
-/// (region `w<r>`), the kernel called in a closure on each disjoint piece (`x`, `y`).
+/// (region `w<r>`), the kernel called in a closure on each disjoint piece (`x_`, `y_`).
+/// The closure's parameters end in an underscore, which no model input or output
+/// identifier does ([`names::ident`] trims it), so they never shadow the ports an
+/// operand beside the piece reads (a model input `x`, an output `y`).
 fn in_place_call(
     names: &Names,
     c: &KernelCall,
@@ -175,10 +178,10 @@ fn in_place_call(
     let mut operands = vec![];
     for (k, o) in c.reads.iter().enumerate() {
         operands.push(if k == ip.read {
-            quote!(x)
+            quote!(x_)
         } else if ip.overlap == Overlap::Elementwise {
             let e = read_expr(names, o);
-            quote!(#e.get(i..i + x.len()).unwrap_or(&[]))
+            quote!(#e.get(i_..i_ + x_.len()).unwrap_or(&[]))
         } else {
             read_expr(names, o)
         });
@@ -186,7 +189,7 @@ fn in_place_call(
     for (k, o) in c.writes.iter().enumerate() {
         let ot = call::elem(o.dtype);
         operands.push(match o.place {
-            _ if k == ip.write => quote!(y),
+            _ if k == ip.write => quote!(y_),
             Place::Arena { offset } => {
                 let r = regions.iter().position(|r| r.0 == offset).ok_or_else(|| internal("without a region"))?;
                 let wk = format_ident!("w{}", r);
@@ -204,17 +207,17 @@ fn in_place_call(
     Ok(match ip.overlap {
         Overlap::ConvRows => {
             let p = params.first().cloned().ok_or_else(|| internal("without its geometry"))?;
-            params[0] = quote!(q);
+            params[0] = quote!(q_);
             let body = call::statement_with(c, params, operands);
-            quote!(rt::kernels::inplace::conv_rows::<#t>(#p, #buf, #x_at, #y_at, |q, x, y| { #body });)
+            quote!(rt::kernels::inplace::conv_rows::<#t>(#p, #buf, #x_at, #y_at, |q_, x_, y_| { #body });)
         }
         Overlap::Elementwise => {
             let n = x.len;
             if !params.is_empty() {
-                params[0] = quote!(&rt::kernels::Broadcast::flat(x.len()));
+                params[0] = quote!(&rt::kernels::Broadcast::flat(x_.len()));
             }
             let body = call::statement_with(c, params, operands);
-            quote!(rt::kernels::inplace::elementwise::<#t>(#buf, #n, |i, x, y| { #body });)
+            quote!(rt::kernels::inplace::elementwise::<#t>(#buf, #n, |i_, x_, y_| { #body });)
         }
     })
 }

@@ -81,4 +81,14 @@ mod tests {
         assert_eq!(ident("::", "input_3"), "input_3");
         assert_eq!(unique_idents(["a", "a", "A"].into_iter(), "x"), vec!["a", "a_2", "a_3"]);
     }
+
+    #[test]
+    fn idents_never_end_in_an_underscore() {
+        // The in-place closures' parameters (`x_`, `y_`, `q_`, `i_`) rely on it.
+        for name in ["x_", "y__", "q:", "i-", "_", "x", "y"] {
+            let id = ident(name, "input");
+            assert!(!id.ends_with('_'), "{name} -> {id}");
+        }
+        assert_eq!(ident("x_", "input"), "x");
+    }
 }

@@ -64,7 +64,7 @@ const fn portable(family: Family) -> Implementation {
             Family::Conv2dQ8 | Family::DepthwiseConv2dQ8 | Family::Conv2dF32 | Family::DepthwiseConv2dF32 => {
                 Some(Overlap::ConvRows)
             }
-            Family::AddQ8 => Some(Overlap::Elementwise),
+            Family::AddQ8 | Family::BinaryF32 => Some(Overlap::Elementwise),
             _ => None,
         },
     }
