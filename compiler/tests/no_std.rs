@@ -429,6 +429,12 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             };
             k::roi_align_f32(&roi, f0, f1, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f2)
         }
+        112 => {
+            let plan = tinyops_runtime::kernels::inplace::Rows::new(&conv);
+            tinyops_runtime::kernels::inplace::conv_rows_planned::<i8>(&plan, i8a, p[55], p[56], |q, x, y| {
+                k::conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, w3, y)
+            })
+        }
         _ => {}
     }
 }
@@ -480,7 +486,7 @@ const X86_KERNELS: usize = 4;
 /// the in-place entries of `kernels::inplace` around a portable kernel; 102–106 the
 /// float kernels generic over the element type, in f64; 110–111 the bilinear sampling
 /// kernels).
-const KERNELS: usize = 112;
+const KERNELS: usize = 113;
 
 const CONTROL: &str = r#"
 #[no_mangle]
