@@ -26,8 +26,9 @@ impl QSoftmax {
     /// (the kernel reads an entry past the end as zero; they would only take flash).
     /// `E[0] = 2^20`, so at least one entry remains.
     pub fn exp_table(&self) -> Vec<u32> {
-        let mut t: Vec<u32> =
-            (0..256).map(|d| ((1u64 << 20) as f64 * (-(d as f64) * self.x.scale as f64).exp()).round() as u32).collect();
+        let mut t: Vec<u32> = (0..256)
+            .map(|d| ((1u64 << 20) as f64 * (-(d as f64) * self.x.scale as f64).exp()).round() as u32)
+            .collect();
         while t.len() > 1 && t.last() == Some(&0) {
             t.pop();
         }
