@@ -472,6 +472,12 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
             };
             k::roi_align_f32(&roi, f0, f1, &*tinyops_runtime::arena::cast_mut::<i64>(take(&mut b, p[9])), f2)
         }
+        115 => {
+            let plan = tinyops_runtime::kernels::inplace::Rows::new(&conv);
+            tinyops_runtime::kernels::inplace::conv_rows_planned::<i8>(&plan, i8a, p[55], p[56], |q, x, y| {
+                k::conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, w3, y)
+            })
+        }
         _ => {}
     }
 }
@@ -522,8 +528,9 @@ const X86_KERNELS: usize = 4;
 /// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100 and 107–109,
 /// the in-place entries of `kernels::inplace` around a portable kernel; 102–106 the
 /// float kernels generic over the element type, in f64; 110–111 the bilinear sampling
-/// kernels; 112–114 the streamed pairs of `kernels::stream`).
-const KERNELS: usize = 115;
+/// kernels; 112–114 the streamed pairs of `kernels::stream`; 115 `inplace::conv_rows_planned`
+/// with a plan built at run time).
+const KERNELS: usize = 116;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -209,13 +209,69 @@ pub fn conv_rows<T: Pod>(
     buf: &mut [T],
     x_at: usize,
     y_at: usize,
+    kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
+) {
+    let Some(s) = conv_rows_shift(p) else { return };
+    // The upper bound is computed only when needed.
+    rows(p, s, || conv_rows_above(p), buf, x_at, y_at, kernel)
+}
+
+/// A convolution [`conv_rows`] applies to, with both its bounds
+/// ([`conv_rows_shift`], [`conv_rows_above`]) computed once: generated code makes it
+/// a constant, so the bounds cost neither instructions nor flash when the model runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rows {
+    p: Conv2d,
+    shift: isize,
+    above: isize,
+}
+
+impl Rows {
+    /// The plan of `p`; `None` when [`conv_rows`] does not apply.
+    pub const fn new(p: &Conv2d) -> Option<Rows> {
+        match (conv_rows_shift(p), conv_rows_above(p)) {
+            (Some(shift), Some(above)) => Some(Rows { p: *p, shift, above }),
+            _ => None,
+        }
+    }
+
+    /// The convolution.
+    pub const fn conv(&self) -> &Conv2d {
+        &self.p
+    }
+}
+
+/// [`conv_rows`] for a convolution planned by [`Rows::new`] (usually a constant);
+/// does nothing for `None`.
+#[inline(always)]
+pub fn conv_rows_planned<T: Pod>(
+    plan: &Option<Rows>,
+    buf: &mut [T],
+    x_at: usize,
+    y_at: usize,
+    kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
+) {
+    if let Some(r) = plan {
+        rows(&r.p, r.shift, || Some(r.above), buf, x_at, y_at, kernel)
+    }
+}
+
+/// The body of [`conv_rows`] and [`conv_rows_planned`]: `s` is `conv_rows_shift(p)`,
+/// `above` gives `conv_rows_above(p)`.
+#[inline(always)]
+fn rows<T: Pod>(
+    p: &Conv2d,
+    s: isize,
+    above: impl FnOnce() -> Option<isize>,
+    buf: &mut [T],
+    x_at: usize,
+    y_at: usize,
     mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
     if x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
         return;
     }
-    let Some(s) = conv_rows_shift(p) else { return };
-    // Which side the result lies on; the upper bound is computed only when needed.
+    // Which side the result lies on.
     let below_input = (y_at as isize) <= x_at as isize + s;
     let (v, per_call) = rows_view(p);
     let (in_row, out_row) = (v.in_w * v.in_c, v.out_w * v.out_c);
@@ -255,7 +311,7 @@ pub fn conv_rows<T: Pod>(
             kernel(&q, x, y);
             r = r1;
         }
-    } else if conv_rows_above(p).is_some_and(|up| (y_at as isize) >= x_at as isize + up) {
+    } else if above().is_some_and(|up| (y_at as isize) >= x_at as isize + up) {
         // Last to first: the rows `r0..r1` whose output starts at or after input row
         // `r1` ends (pixel rows: `hi(r1 − 1) = r1`).
         let mut r1 = v.out_h;

@@ -209,7 +209,12 @@ fn in_place_call(
             let p = params.first().cloned().ok_or_else(|| internal("without its geometry"))?;
             params[0] = quote!(q_);
             let body = call::statement_with(c, params, operands);
-            quote!(rt::kernels::inplace::conv_rows::<#t>(#p, #buf, #x_at, #y_at, |q_, x_, y_| { #body });)
+            // The plan (the bounds of where the output may start) is a constant: the
+            // generated code computes nothing of it when it runs.
+            quote!({
+                const ROWS: Option<rt::kernels::inplace::Rows> = rt::kernels::inplace::Rows::new(#p);
+                rt::kernels::inplace::conv_rows_planned::<#t>(&ROWS, #buf, #x_at, #y_at, |q_, x_, y_| { #body });
+            })
         }
         Overlap::Elementwise => {
             let n = x.len;

@@ -22,9 +22,17 @@ pub struct QSoftmax {
 }
 
 impl QSoftmax {
-    /// `E[d] = round(2^20 · e^(−d · sx))`, d = 0..=255.
+    /// `E[d] = round(2^20 · e^(−d · sx))`, d = 0..=255, without its trailing zeros
+    /// (the kernel reads an entry past the end as zero; they would only take flash).
+    /// `E[0] = 2^20`, so at least one entry remains.
     pub fn exp_table(&self) -> Vec<u32> {
-        (0..256).map(|d| ((1u64 << 20) as f64 * (-(d as f64) * self.x.scale as f64).exp()).round() as u32).collect()
+        let mut t: Vec<u32> = (0..256)
+            .map(|d| ((1u64 << 20) as f64 * (-(d as f64) * self.x.scale as f64).exp()).round() as u32)
+            .collect();
+        while t.len() > 1 && t.last() == Some(&0) {
+            t.pop();
+        }
+        t
     }
 
     /// `round(2^16 / sy)`.
@@ -68,7 +76,9 @@ impl OpDef for QSoftmax {
             for i in 0..inner {
                 let at = |j: usize| (o * len + j) * inner + i;
                 let max = (0..len).map(|j| x.data.get_i64(at(j))).max().unwrap_or(0);
-                let e = |j: usize| table[(max - x.data.get_i64(at(j))).clamp(0, 255) as usize] as u64;
+                let e = |j: usize| {
+                    table.get((max - x.data.get_i64(at(j))).clamp(0, 255) as usize).copied().unwrap_or(0) as u64
+                };
                 let den = (0..len).map(e).sum::<u64>().max(1) << 16;
                 for j in 0..len {
                     let q = ((e(j) * k + den / 2) / den) as i64;

@@ -246,8 +246,12 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
 
 /// [`conv2d_q8`] for layers of form `FORM` (from [`arm_dsp_conv_form::of`], computed by the
 /// compiler): only that path is compiled. Parameters of another form leave `y`
-/// untouched.
+/// untouched. Whether the output zero point folds ([`arm_dsp_conv_form::FOLD`]) is
+/// decided at run time: it only picks the whole-row routine, so a form with and
+/// without it share one copy of the code (flash; the choice costs a branch per pair
+/// of pixels).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
     p: &Conv2d,
     x_zp: i32,
@@ -260,14 +264,51 @@ pub fn conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
     acc: &mut [i32],
     y: &mut [Y],
 ) {
+    use arm_dsp_conv_form::*;
+    let (paths, fold) = (FORM & !FOLD, FORM & FOLD != 0);
+    // (`FORM & !FOLD` cannot be a const argument on stable Rust: one arm per form,
+    // decided at compile time.)
+    macro_rules! paths {
+        ($($path:expr),*) => {
+            $(
+                if paths == $path {
+                    return conv2d_q8_paths::<X, W, Y, { $path }>(p, x_zp, out, mult, shift, x, w, bias, acc, y, fold);
+                }
+                if paths == $path | DIRECT {
+                    return conv2d_q8_paths::<X, W, Y, { $path | DIRECT }>(
+                        p, x_zp, out, mult, shift, x, w, bias, acc, y, fold,
+                    );
+                }
+            )*
+        };
+    }
+    paths!(ROW | PAIRED, ROW | PAIRED | ODD, PAIRED, ROW, ROW | ODD, PLAIN, 0);
+}
+
+/// [`conv2d_q8_form`] for the paths `PATHS` (a form without
+/// [`arm_dsp_conv_form::FOLD`]), `fold` saying whether that bit is set.
+#[allow(clippy::too_many_arguments)]
+fn conv2d_q8_paths<X: Q8, W: Weight, Y: Q8, const PATHS: u8>(
+    p: &Conv2d,
+    x_zp: i32,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    x: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+    fold: bool,
+) {
     let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
+    let form = PATHS | if fold { arm_dsp_conv_form::FOLD } else { 0 };
     let (direct, paired, row) = (
-        FORM & arm_dsp_conv_form::DIRECT != 0,
-        FORM & arm_dsp_conv_form::PAIRED != 0,
-        FORM & arm_dsp_conv_form::ROW != 0,
+        PATHS & arm_dsp_conv_form::DIRECT != 0,
+        PATHS & arm_dsp_conv_form::PAIRED != 0,
+        PATHS & arm_dsp_conv_form::ROW != 0,
     );
-    let (fold, plain, odd) =
-        (FORM & arm_dsp_conv_form::FOLD != 0, FORM & arm_dsp_conv_form::PLAIN != 0, FORM & arm_dsp_conv_form::ODD != 0);
+    let (plain, odd) = (PATHS & arm_dsp_conv_form::PLAIN != 0, PATHS & arm_dsp_conv_form::ODD != 0);
     let k = p.k_h * p.k_w * p.in_c;
     let k4 = round4(k);
     let k8 = round_to(k, ARM_DSP_GEMM_STEP);
@@ -281,14 +322,14 @@ pub fn conv2d_q8_form<X: Q8, W: Weight, Y: Q8, const FORM: u8>(
         || mult.is_empty()
         || shift.is_empty()
         || !(-128..=127).contains(&x_zp)
-        || !conv_form_fits(p, FORM)
+        || !conv_form_fits(p, form)
     {
         return;
     }
     // The folded bias, then the output-stage table the compiler computed for this
     // form (`pack::arm_dsp_conv2d_bias`); nothing is derived from `mult` and `shift`
     // per call, so a layer run a row at a time pays no set-up per row.
-    let Some((bias, table)) = bias.get(..arm_dsp_conv2d_bias_len(p, FORM)).and_then(|b| b.split_at_checked(2 * pairs))
+    let Some((bias, table)) = bias.get(..arm_dsp_conv2d_bias_len(p, form)).and_then(|b| b.split_at_checked(2 * pairs))
     else {
         return;
     };

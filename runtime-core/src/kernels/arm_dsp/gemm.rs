@@ -24,8 +24,11 @@ use crate::quant::{QOut, Weight, Q8};
 /// `bias` padded to a multiple of four; `acc` scratch of
 /// [`arm_dsp_gemm_scratch`](crate::kernels::pack::arm_dsp_gemm_scratch) words. Other
 /// element types or layouts leave `y` untouched (the compiler never chooses this
-/// kernel for them).
+/// kernel for them). Never inlined: a model's few fully-connected layers are a small
+/// share of its work, and inlined into `run` with its shapes known each would be
+/// unrolled into kilobytes of flash.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
     p: &Gemm,
     out: &QOut,

@@ -89,11 +89,15 @@ pub fn mul_q8<A: Q8, B: Q8, Y: Q8>(p: &Broadcast, q: &QMul, out: &QOut, a: &[A],
 }
 
 /// Quantised softmax along the middle axis of `outer × len × inner`.
-/// `exp_table[d] = round(2^20 · e^(−d · sx))` for `d = max − x` in 0..=255;
-/// `inv_scale_q16 = round(2^16 / sy)`. `y = zp + round(E[d] / (Σ E · sy))`.
+/// `exp_table[d] = round(2^20 · e^(−d · sx))` for `d = max − x` in 0..=255, without
+/// its trailing zeros if it likes (an entry past its end reads as zero);
+/// `inv_scale_q16 = round(2^16 / sy)`. `y = zp + round(E[d] / (Σ E · sy))`. Never
+/// inlined: with its length known, it would be unrolled (a 64-bit division per
+/// element) into `run`, costing flash for a step that runs once.
+#[inline(never)]
 pub fn softmax_q8<X: Q8, Y: Q8>(p: &Axis, exp_table: &[u32], inv_scale_q16: u32, out: &QOut, x: &[X], y: &mut [Y]) {
     let n = p.outer * p.len * p.inner;
-    if p.len == 0 || p.inner == 0 || x.len() < n || y.len() < n || exp_table.len() < 256 {
+    if p.len == 0 || p.inner == 0 || x.len() < n || y.len() < n || exp_table.is_empty() {
         return;
     }
     let e = |d: i32| exp_table.get(d.clamp(0, 255) as usize).copied().unwrap_or(0) as u64;

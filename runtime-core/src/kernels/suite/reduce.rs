@@ -112,11 +112,15 @@ where
     let x = head(&x, total(&p));
 
     let sentinel = Y::random(rng);
+    // The implementations get the table as the compiler emits it, without its trailing
+    // zeros (a missing entry reads as zero); the reference the whole table.
+    let used = table.iter().rposition(|&e| e != 0).map_or(1, |i| i + 1);
+    let short = head(&table, used);
     let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
-    imp(&p, &table, inv_scale_q16, &out, x, head_mut(&mut got, ny));
+    imp(&p, short, inv_scale_q16, &out, x, head_mut(&mut got, ny));
     match want {
         Want::Reference => reference::softmax_q8(&p, &table, inv_scale_q16, &out, x, &mut exp),
-        Want::Twin(twin) => twin(&p, &table, inv_scale_q16, &out, x, head_mut(&mut exp, ny)),
+        Want::Twin(twin) => twin(&p, short, inv_scale_q16, &out, x, head_mut(&mut exp, ny)),
     }
     exact("y", &got, &exp)
 }
