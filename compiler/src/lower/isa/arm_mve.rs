@@ -140,7 +140,10 @@ mod tests {
         // The folded bias, then the vector output-stage table when the layer takes it.
         let Kernel::Conv2dQ8 { out, mults, shifts, x_zp, .. } = &k else { unreachable!() };
         let Data::I32(bias) = &packed[2].as_ref().unwrap().data else { panic!("the bias operand is i32") };
-        assert_eq!(bias.len(), pack::arm_mve::conv2d_bias_len(&[1, 2, 3, 4, 5, 6], &[100, 200, 300], &p, *x_zp, mults, shifts, out));
+        assert_eq!(
+            bias.len(),
+            pack::arm_mve::conv2d_bias_len(&[1, 2, 3, 4, 5, 6], &[100, 200, 300], &p, *x_zp, mults, shifts, out)
+        );
         assert_eq!(bias[..4], [100 - 30, 200 - 70, 300 - 110, 0]);
         // One receptive field of 16 bytes (the output-stage table is a constant now).
         assert_eq!(conv_scratch(&k), 16);

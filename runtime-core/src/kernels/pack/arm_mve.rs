@@ -29,7 +29,14 @@ fn index(mult: &[i32], shift: &[i32], channels: usize, c: usize) -> usize {
 /// `v` (trained models have channels whose weights are all zero and whose bias alone,
 /// under a shift too large for the rounding term, sets the output) gets the stage
 /// `(0, 1 + 2·v, 1)`: `(0 + 1 + 2v) >> 1 = v` for every accumulator.
-fn stage(mult: &[i32], shift: &[i32], out: &QOut, channels: usize, c: usize, acc: (i64, i64)) -> Option<(i32, i32, i32)> {
+fn stage(
+    mult: &[i32],
+    shift: &[i32],
+    out: &QOut,
+    channels: usize,
+    c: usize,
+    acc: (i64, i64),
+) -> Option<(i32, i32, i32)> {
     let i = index(mult, shift, channels, c);
     let s = shift.get(i).copied().unwrap_or(1);
     let m = mult.get(i).copied().unwrap_or(0);
@@ -225,9 +232,8 @@ pub fn depthwise_bias_len(
 ) -> usize {
     let (c, full, taps) = (p.in_c, p.in_c / 8, p.k_h * p.k_w);
     let acc = |ch| depthwise_acc(w, bias, c, taps, x_zp, ch);
-    let vector = full > 0
-        && out.min <= out.max
-        && (0..8 * full).all(|ch| vector_channel(mult, shift, out, c, ch, acc(ch)));
+    let vector =
+        full > 0 && out.min <= out.max && (0..8 * full).all(|ch| vector_channel(mult, shift, out, c, ch, acc(ch)));
     round_to(c, 8) + if vector { DW_TABLE * full } else { 0 }
 }
 
@@ -254,4 +260,80 @@ pub fn depthwise_bias(
     let acc = |ch| depthwise_acc(w, bias, p.in_c, taps, x_zp, ch);
     fold_zero_point_by_channel(w, bias, p.in_c, taps, x_zp, folded)
         && (table.is_empty() || fill_depthwise_table(mult, shift, out, folded, p.in_c, p.in_c / 8, &acc, table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Helium output stage on one lane (`conv_row`'s `vmulh`, `vadd`, `vshl` by
+    /// the negated shift, clamp), from the table's words.
+    fn vector_stage(a: i32, m: i32, rnd: i32, neg_t: i32, out: &QOut) -> i32 {
+        let hi = ((a as i64 * m as i64) >> 32) as i32;
+        (hi.wrapping_add(rnd) >> -neg_t).clamp(out.min, out.max)
+    }
+
+    /// A pointwise layer of 4 channels over 2 inputs (`O,kH,kW,I` weights).
+    fn layer() -> Conv2d {
+        Conv2d {
+            batch: 1,
+            in_c: 2,
+            in_h: 1,
+            in_w: 1,
+            out_c: 4,
+            out_h: 1,
+            out_w: 1,
+            k_h: 1,
+            k_w: 1,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 0,
+            pad_left: 0,
+            groups: 1,
+        }
+    }
+
+    #[test]
+    fn channels_whose_output_is_constant_take_the_vector_stage_with_the_same_results() {
+        // VWW's dead channels: all-zero weights, a bias near ±2^30 and shifts the
+        // folded rounding term cannot hold with zp = −128 (2^(t−1) − 128·2^t).
+        let out = QOut { zp: -128, min: -128, max: 127 };
+        let (x_zp, p) = (-128, layer());
+        let w = [10i8, -7, 0, 0, 0, 0, 3, 1];
+        let bias = [11903, 1073741771, -1073741802, 500];
+        let mult = [1595487187, 1320764593, 1163299456, 1 << 30];
+        let shift = [39, 58, 57, 62];
+        let len = conv2d_bias_len(&w, &bias, &p, x_zp, &mult, &shift, &out);
+        assert_eq!(len, 4 + TABLE, "every channel takes the vector stage");
+        let mut into = [0i32; 4 + TABLE];
+        assert!(conv2d_bias(&w, &bias, &p, x_zp, &mult, &shift, &out, &mut into));
+        let (folded, table) = into.split_at(4);
+        for c in 0..4 {
+            let (m, rnd, neg_t) = (table[4 + c], table[8 + c], table[12 + c]);
+            let (lo, hi) = conv_acc(&w, &bias, 2, x_zp, c);
+            assert!(lo <= folded[c] as i64 && folded[c] as i64 <= hi);
+            // Every accumulator the inputs can produce (inputs −128..=127).
+            for x0 in [-128i32, -1, 0, 5, 127] {
+                for x1 in [-128i32, 0, 127] {
+                    let a = folded[c] + x0 * w[2 * c] as i32 + x1 * w[2 * c + 1] as i32;
+                    let want = out.finish(requantize(a, mult[c], shift[c] as u32));
+                    assert_eq!(vector_stage(a, m, rnd, neg_t, &out), want, "channel {c}, a = {a}");
+                }
+            }
+        }
+        // The dead channels' stages are constants; the live one keeps its multiplier.
+        assert_eq!(table[4..8], [mult[0], 0, 0, 0]);
+    }
+
+    #[test]
+    fn an_output_that_varies_is_not_a_constant() {
+        let out = QOut { zp: 0, min: -128, max: 127 };
+        assert_eq!(constant(1 << 30, 33, &out, (0, 1 << 20)), None);
+        assert_eq!(constant(1 << 30, 62, &out, (-(1 << 20), 1 << 20)), Some(0));
+        assert_eq!(constant(1 << 30, 40, &out, (1 << 30, 1 << 30)), Some(127));
+        // Outside i32 the kernels' accumulator would wrap: never a constant.
+        assert_eq!(constant(1, 62, &out, (0, 1 << 31)), None);
+    }
 }
