@@ -85,85 +85,6 @@ impl OpDef for Clip {
     }
 }
 
-/// A unary float function.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum UnaryKind {
-    /// 1/(1+e^−x).
-    Sigmoid,
-    /// tanh x.
-    Tanh,
-    /// e^x.
-    Exp,
-    /// ln x.
-    Log,
-    /// √x.
-    Sqrt,
-    /// −x.
-    Neg,
-    /// |x|.
-    Abs,
-    /// 1/x.
-    Reciprocal,
-    /// x ≥ 0 ? x : αx.
-    LeakyRelu(f32),
-    /// clamp(αx + β, 0, 1).
-    HardSigmoid(f32, f32),
-    /// x · clamp(x/6 + 1/2, 0, 1).
-    HardSwish,
-    /// ln(1 + e^x).
-    Softplus,
-    /// sin x.
-    Sin,
-    /// cos x.
-    Cos,
-    /// tan x.
-    Tan,
-    /// asin x.
-    Asin,
-    /// acos x.
-    Acos,
-    /// atan x.
-    Atan,
-    /// sinh x.
-    Sinh,
-    /// cosh x.
-    Cosh,
-    /// asinh x.
-    Asinh,
-    /// acosh x.
-    Acosh,
-    /// atanh x.
-    Atanh,
-    /// ⌊x⌋.
-    Floor,
-    /// ⌈x⌉.
-    Ceil,
-    /// Nearest integer, halves to even.
-    Round,
-    /// −1, 0 or 1.
-    Sign,
-    /// erf x.
-    Erf,
-    /// x / (1 + |x|).
-    Softsign,
-    /// x · tanh(softplus(x)).
-    Mish,
-    /// x · Φ(x).
-    Gelu,
-    /// x · Φ(x), tanh approximation.
-    GeluTanh,
-    /// x ≥ 0 ? x : α(eˣ − 1).
-    Elu(f32),
-    /// γ(x > 0 ? x : α(eˣ − 1)).
-    Selu(f32, f32),
-    /// max(0, x) + min(0, α(e^(x/α) − 1)).
-    Celu(f32),
-    /// x > α ? x : 0.
-    ThresholdedRelu(f32),
-    /// Shrink with λ and bias.
-    Shrink(f32, f32),
-}
-
 /// erf in f64 (std has none): series below 2.5, continued fraction of erfc above.
 fn erf64(x: f64) -> f64 {
     let a = x.abs();
@@ -188,44 +109,54 @@ fn erf64(x: f64) -> f64 {
     }
 }
 
-impl UnaryKind {
-    /// Reference value (f64 internally).
-    pub fn apply(self, v: f32) -> f32 {
+/// The compiler's side of the runtime's [`UnaryFn`]: the reference value it folds
+/// constants with (std's f64 functions, rounded once to f32) and its name in the IR
+/// text.
+pub trait UnaryReference {
+    /// The function at `v`, computed in f64 and rounded to f32.
+    fn reference(self, v: f32) -> f32;
+    /// The function's name with its parameters, as the IR text and errors show it.
+    fn text(self) -> String;
+}
+
+impl UnaryReference for UnaryFn {
+    fn reference(self, v: f32) -> f32 {
         let x = v as f64;
         (match self {
-            UnaryKind::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-            UnaryKind::Tanh => x.tanh(),
-            UnaryKind::Exp => x.exp(),
-            UnaryKind::Log => x.ln(),
-            UnaryKind::Sqrt => x.sqrt(),
-            UnaryKind::Neg => -x,
-            UnaryKind::Abs => x.abs(),
-            UnaryKind::Reciprocal => 1.0 / x,
-            UnaryKind::LeakyRelu(a) => {
+            UnaryFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            UnaryFn::Tanh => x.tanh(),
+            UnaryFn::Exp => x.exp(),
+            UnaryFn::Log => x.ln(),
+            UnaryFn::Sqrt => x.sqrt(),
+            UnaryFn::Neg => -x,
+            UnaryFn::Abs => x.abs(),
+            UnaryFn::Reciprocal => 1.0 / x,
+            UnaryFn::LeakyRelu(a) => {
                 if x >= 0.0 {
                     x
                 } else {
                     a as f64 * x
                 }
             }
-            UnaryKind::HardSigmoid(a, b) => (a as f64 * x + b as f64).clamp(0.0, 1.0),
-            UnaryKind::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
-            UnaryKind::Softplus => x.exp().ln_1p(),
-            UnaryKind::Sin => x.sin(),
-            UnaryKind::Cos => x.cos(),
-            UnaryKind::Tan => x.tan(),
-            UnaryKind::Asin => x.asin(),
-            UnaryKind::Acos => x.acos(),
-            UnaryKind::Atan => x.atan(),
-            UnaryKind::Sinh => x.sinh(),
-            UnaryKind::Cosh => x.cosh(),
-            UnaryKind::Asinh => x.asinh(),
-            UnaryKind::Acosh => x.acosh(),
-            UnaryKind::Atanh => x.atanh(),
-            UnaryKind::Floor => x.floor(),
-            UnaryKind::Ceil => x.ceil(),
-            UnaryKind::Round => x.round_ties_even(),
-            UnaryKind::Sign => {
+            UnaryFn::HardSigmoid(a, b) => (a as f64 * x + b as f64).clamp(0.0, 1.0),
+            UnaryFn::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            UnaryFn::Softplus => x.exp().ln_1p(),
+            UnaryFn::Silu => x / (1.0 + (-x).exp()),
+            UnaryFn::Sin => x.sin(),
+            UnaryFn::Cos => x.cos(),
+            UnaryFn::Tan => x.tan(),
+            UnaryFn::Asin => x.asin(),
+            UnaryFn::Acos => x.acos(),
+            UnaryFn::Atan => x.atan(),
+            UnaryFn::Sinh => x.sinh(),
+            UnaryFn::Cosh => x.cosh(),
+            UnaryFn::Asinh => x.asinh(),
+            UnaryFn::Acosh => x.acosh(),
+            UnaryFn::Atanh => x.atanh(),
+            UnaryFn::Floor => x.floor(),
+            UnaryFn::Ceil => x.ceil(),
+            UnaryFn::Round => x.round_ties_even(),
+            UnaryFn::Sign => {
                 if x > 0.0 {
                     1.0
                 } else if x < 0.0 {
@@ -234,36 +165,36 @@ impl UnaryKind {
                     x
                 }
             }
-            UnaryKind::Erf => erf64(x),
-            UnaryKind::Softsign => x / (1.0 + x.abs()),
-            UnaryKind::Mish => x * x.exp().ln_1p().tanh(),
-            UnaryKind::Gelu => 0.5 * x * (1.0 + erf64(x / std::f64::consts::SQRT_2)),
-            UnaryKind::GeluTanh => {
+            UnaryFn::Erf => erf64(x),
+            UnaryFn::Softsign => x / (1.0 + x.abs()),
+            UnaryFn::Mish => x * x.exp().ln_1p().tanh(),
+            UnaryFn::Gelu => 0.5 * x * (1.0 + erf64(x / std::f64::consts::SQRT_2)),
+            UnaryFn::GeluTanh => {
                 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh())
             }
-            UnaryKind::Elu(a) => {
+            UnaryFn::Elu(a) => {
                 if x >= 0.0 {
                     x
                 } else {
                     a as f64 * x.exp_m1()
                 }
             }
-            UnaryKind::Selu(a, g) => g as f64 * if x > 0.0 { x } else { a as f64 * x.exp_m1() },
-            UnaryKind::Celu(a) => {
+            UnaryFn::Selu(a, g) => g as f64 * if x > 0.0 { x } else { a as f64 * x.exp_m1() },
+            UnaryFn::Celu(a) => {
                 if x >= 0.0 {
                     x
                 } else {
                     a as f64 * (x / a as f64).exp_m1()
                 }
             }
-            UnaryKind::ThresholdedRelu(a) => {
+            UnaryFn::ThresholdedRelu(a) => {
                 if x > a as f64 {
                     x
                 } else {
                     0.0
                 }
             }
-            UnaryKind::Shrink(l, b) => {
+            UnaryFn::Shrink(l, b) => {
                 let (l, b) = (l as f64, b as f64);
                 if x < -l {
                     x + b
@@ -278,57 +209,14 @@ impl UnaryKind {
 
     fn text(self) -> String {
         match self {
-            UnaryKind::LeakyRelu(a) => format!("leaky_relu({a})"),
-            UnaryKind::HardSigmoid(a, b) => format!("hard_sigmoid({a},{b})"),
-            UnaryKind::Elu(a) => format!("elu({a})"),
-            UnaryKind::Selu(a, g) => format!("selu({a},{g})"),
-            UnaryKind::Celu(a) => format!("celu({a})"),
-            UnaryKind::ThresholdedRelu(a) => format!("thresholded_relu({a})"),
-            UnaryKind::Shrink(l, b) => format!("shrink({l},{b})"),
+            UnaryFn::LeakyRelu(a) => format!("leaky_relu({a})"),
+            UnaryFn::HardSigmoid(a, b) => format!("hard_sigmoid({a},{b})"),
+            UnaryFn::Elu(a) => format!("elu({a})"),
+            UnaryFn::Selu(a, g) => format!("selu({a},{g})"),
+            UnaryFn::Celu(a) => format!("celu({a})"),
+            UnaryFn::ThresholdedRelu(a) => format!("thresholded_relu({a})"),
+            UnaryFn::Shrink(l, b) => format!("shrink({l},{b})"),
             other => format!("{other:?}").to_lowercase(),
-        }
-    }
-
-    /// The runtime's function parameter.
-    pub fn function(self) -> UnaryFn {
-        match self {
-            UnaryKind::Sigmoid => UnaryFn::Sigmoid,
-            UnaryKind::Tanh => UnaryFn::Tanh,
-            UnaryKind::Exp => UnaryFn::Exp,
-            UnaryKind::Log => UnaryFn::Log,
-            UnaryKind::Sqrt => UnaryFn::Sqrt,
-            UnaryKind::Neg => UnaryFn::Neg,
-            UnaryKind::Abs => UnaryFn::Abs,
-            UnaryKind::Reciprocal => UnaryFn::Reciprocal,
-            UnaryKind::LeakyRelu(a) => UnaryFn::LeakyRelu(a),
-            UnaryKind::HardSigmoid(a, b) => UnaryFn::HardSigmoid(a, b),
-            UnaryKind::HardSwish => UnaryFn::HardSwish,
-            UnaryKind::Softplus => UnaryFn::Softplus,
-            UnaryKind::Sin => UnaryFn::Sin,
-            UnaryKind::Cos => UnaryFn::Cos,
-            UnaryKind::Tan => UnaryFn::Tan,
-            UnaryKind::Asin => UnaryFn::Asin,
-            UnaryKind::Acos => UnaryFn::Acos,
-            UnaryKind::Atan => UnaryFn::Atan,
-            UnaryKind::Sinh => UnaryFn::Sinh,
-            UnaryKind::Cosh => UnaryFn::Cosh,
-            UnaryKind::Asinh => UnaryFn::Asinh,
-            UnaryKind::Acosh => UnaryFn::Acosh,
-            UnaryKind::Atanh => UnaryFn::Atanh,
-            UnaryKind::Floor => UnaryFn::Floor,
-            UnaryKind::Ceil => UnaryFn::Ceil,
-            UnaryKind::Round => UnaryFn::Round,
-            UnaryKind::Sign => UnaryFn::Sign,
-            UnaryKind::Erf => UnaryFn::Erf,
-            UnaryKind::Softsign => UnaryFn::Softsign,
-            UnaryKind::Mish => UnaryFn::Mish,
-            UnaryKind::Gelu => UnaryFn::Gelu,
-            UnaryKind::GeluTanh => UnaryFn::GeluTanh,
-            UnaryKind::Elu(a) => UnaryFn::Elu(a),
-            UnaryKind::Selu(a, g) => UnaryFn::Selu(a, g),
-            UnaryKind::Celu(a) => UnaryFn::Celu(a),
-            UnaryKind::ThresholdedRelu(a) => UnaryFn::ThresholdedRelu(a),
-            UnaryKind::Shrink(l, b) => UnaryFn::Shrink(l, b),
         }
     }
 }
@@ -337,16 +225,16 @@ impl UnaryKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unary {
     /// The function.
-    pub f: UnaryKind,
+    pub f: UnaryFn,
 }
 
 impl Unary {
     /// The integer version of the function, for Neg, Abs and Sign.
     fn int(&self) -> Option<IntUnary> {
         match self.f {
-            UnaryKind::Neg => Some(IntUnary::Neg),
-            UnaryKind::Abs => Some(IntUnary::Abs),
-            UnaryKind::Sign => Some(IntUnary::Sign),
+            UnaryFn::Neg => Some(IntUnary::Neg),
+            UnaryFn::Abs => Some(IntUnary::Abs),
+            UnaryFn::Sign => Some(IntUnary::Sign),
             _ => None,
         }
     }
@@ -370,7 +258,7 @@ impl OpDef for Unary {
         let x = super::util::data(inputs, 0)?;
         if x.dtype().is_float() && x.dtype() != DType::F32 {
             // Other float types fold through f64 with the f32 reference function.
-            let v: Vec<f64> = (0..x.numel()).map(|i| self.f.apply(x.data.get_f64(i) as f32) as f64).collect();
+            let v: Vec<f64> = (0..x.numel()).map(|i| self.f.reference(x.data.get_f64(i) as f32) as f64).collect();
             return Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::F64(v).cast(x.dtype()) }]);
         }
         if let (Some(f), false) = (self.int(), x.dtype() == DType::F32) {
@@ -387,13 +275,13 @@ impl OpDef for Unary {
             return Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(x.dtype()) }]);
         }
         let x = f32s(inputs, 0)?;
-        Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.f.apply(v)).collect())])
+        Ok(vec![Tensor::f32(out[0].shape.clone(), x.iter().map(|&v| self.f.reference(v)).collect())])
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         let t = cx.input(0)?.ty.dtype;
         let kernel = match (t, self.int()) {
-            (DType::F32, _) => Kernel::UnaryF32 { f: self.f.function() },
-            (DType::F64, _) => Kernel::UnaryFloat { t: DType::F64, f: self.f.function() },
+            (DType::F32, _) => Kernel::UnaryF32 { f: self.f },
+            (DType::F64, _) => Kernel::UnaryFloat { t: DType::F64, f: self.f },
             (t, Some(f)) if !t.is_float() => Kernel::UnaryInt { t, f },
             (t, _) => super::unsupported!("{} of {t} tensors computed at run time", self.f.text()),
         };
@@ -425,46 +313,46 @@ pub fn import_clip(cx: &NodeCx) -> OpResult<Lowered> {
 /// Every single-function unary op.
 pub fn import_unary(cx: &NodeCx) -> OpResult<Lowered> {
     let f = match cx.node.op_type.as_str() {
-        "Sigmoid" => UnaryKind::Sigmoid,
-        "Tanh" => UnaryKind::Tanh,
-        "Exp" => UnaryKind::Exp,
-        "Log" => UnaryKind::Log,
-        "Sqrt" => UnaryKind::Sqrt,
-        "Neg" => UnaryKind::Neg,
-        "Abs" => UnaryKind::Abs,
-        "Reciprocal" => UnaryKind::Reciprocal,
-        "LeakyRelu" => UnaryKind::LeakyRelu(cx.float("alpha", 0.01)?),
-        "HardSigmoid" => UnaryKind::HardSigmoid(cx.float("alpha", 0.2)?, cx.float("beta", 0.5)?),
-        "HardSwish" => UnaryKind::HardSwish,
-        "Softplus" => UnaryKind::Softplus,
-        "Sin" => UnaryKind::Sin,
-        "Cos" => UnaryKind::Cos,
-        "Tan" => UnaryKind::Tan,
-        "Asin" => UnaryKind::Asin,
-        "Acos" => UnaryKind::Acos,
-        "Atan" => UnaryKind::Atan,
-        "Sinh" => UnaryKind::Sinh,
-        "Cosh" => UnaryKind::Cosh,
-        "Asinh" => UnaryKind::Asinh,
-        "Acosh" => UnaryKind::Acosh,
-        "Atanh" => UnaryKind::Atanh,
-        "Floor" => UnaryKind::Floor,
-        "Ceil" => UnaryKind::Ceil,
-        "Round" => UnaryKind::Round,
-        "Sign" => UnaryKind::Sign,
-        "Erf" => UnaryKind::Erf,
-        "Softsign" => UnaryKind::Softsign,
-        "Mish" => UnaryKind::Mish,
+        "Sigmoid" => UnaryFn::Sigmoid,
+        "Tanh" => UnaryFn::Tanh,
+        "Exp" => UnaryFn::Exp,
+        "Log" => UnaryFn::Log,
+        "Sqrt" => UnaryFn::Sqrt,
+        "Neg" => UnaryFn::Neg,
+        "Abs" => UnaryFn::Abs,
+        "Reciprocal" => UnaryFn::Reciprocal,
+        "LeakyRelu" => UnaryFn::LeakyRelu(cx.float("alpha", 0.01)?),
+        "HardSigmoid" => UnaryFn::HardSigmoid(cx.float("alpha", 0.2)?, cx.float("beta", 0.5)?),
+        "HardSwish" => UnaryFn::HardSwish,
+        "Softplus" => UnaryFn::Softplus,
+        "Sin" => UnaryFn::Sin,
+        "Cos" => UnaryFn::Cos,
+        "Tan" => UnaryFn::Tan,
+        "Asin" => UnaryFn::Asin,
+        "Acos" => UnaryFn::Acos,
+        "Atan" => UnaryFn::Atan,
+        "Sinh" => UnaryFn::Sinh,
+        "Cosh" => UnaryFn::Cosh,
+        "Asinh" => UnaryFn::Asinh,
+        "Acosh" => UnaryFn::Acosh,
+        "Atanh" => UnaryFn::Atanh,
+        "Floor" => UnaryFn::Floor,
+        "Ceil" => UnaryFn::Ceil,
+        "Round" => UnaryFn::Round,
+        "Sign" => UnaryFn::Sign,
+        "Erf" => UnaryFn::Erf,
+        "Softsign" => UnaryFn::Softsign,
+        "Mish" => UnaryFn::Mish,
         "Gelu" => match cx.string("approximate", "none")?.as_str() {
-            "none" => UnaryKind::Gelu,
-            "tanh" => UnaryKind::GeluTanh,
+            "none" => UnaryFn::Gelu,
+            "tanh" => UnaryFn::GeluTanh,
             other => super::invalid!("Gelu approximate `{other}` (none or tanh)"),
         },
-        "Elu" => UnaryKind::Elu(cx.float("alpha", 1.0)?),
-        "Selu" => UnaryKind::Selu(cx.float("alpha", 1.673_263_2)?, cx.float("gamma", 1.050_701)?),
-        "Celu" => UnaryKind::Celu(cx.float("alpha", 1.0)?),
-        "ThresholdedRelu" => UnaryKind::ThresholdedRelu(cx.float("alpha", 1.0)?),
-        "Shrink" => UnaryKind::Shrink(cx.float("lambd", 0.5)?, cx.float("bias", 0.0)?),
+        "Elu" => UnaryFn::Elu(cx.float("alpha", 1.0)?),
+        "Selu" => UnaryFn::Selu(cx.float("alpha", 1.673_263_2)?, cx.float("gamma", 1.050_701)?),
+        "Celu" => UnaryFn::Celu(cx.float("alpha", 1.0)?),
+        "ThresholdedRelu" => UnaryFn::ThresholdedRelu(cx.float("alpha", 1.0)?),
+        "Shrink" => UnaryFn::Shrink(cx.float("lambd", 0.5)?, cx.float("bias", 0.0)?),
         other => super::unsupported!("{other} is not a unary function"),
     };
     Ok(Lowered::op(Unary { f }, 1))

@@ -6,7 +6,7 @@
 //! fully masked rows set to zero (IsNaN, Where), `·V`, and the heads merged again.
 //! Half-float inputs are computed in f32 and the outputs rounded back (Cast).
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::gemm::MatMul;
 use super::layout::{Concat, Expand, Pad, Reshape, Transpose};
@@ -17,6 +17,7 @@ use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Tensor};
 use tinyops_runtime::kernels::CompareOp;
+use tinyops_runtime::kernels::UnaryFn;
 
 /// The subgraph under construction.
 #[derive(Default)]
@@ -173,7 +174,7 @@ pub fn import_attention(cx: &NodeCx) -> OpResult<Lowered> {
     let mut qk_out = (mode == 0).then(|| s.clone());
     if softcap > 0.0 {
         let x = g.bin(BinKind::Mul, s, scalar(1.0 / softcap));
-        let t = g.add(Unary { f: UnaryKind::Tanh }, vec![x]);
+        let t = g.add(Unary { f: UnaryFn::Tanh }, vec![x]);
         s = g.bin(BinKind::Mul, t, scalar(softcap));
     }
     if mode == 1 {
@@ -401,7 +402,7 @@ pub fn import_linear_attention(cx: &NodeCx) -> OpResult<Lowered> {
                 let shape = if per_key { vec![b, hkv, dk, 1] } else { vec![b, hkv, 1, 1] };
                 let width = if per_key { hkv * dk } else { hkv };
                 let gt = step(&mut g, 4, width, i, shape);
-                let e = g.add(Unary { f: UnaryKind::Exp }, vec![gt]);
+                let e = g.add(Unary { f: UnaryFn::Exp }, vec![gt]);
                 Some(g.bin(BinKind::Mul, s, e))
             }
         };

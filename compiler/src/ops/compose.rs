@@ -2,7 +2,7 @@
 //! Hardmax (ArgMax, Equal with the axis' indices, Cast), LpNormalization (ReduceL1/L2,
 //! Div, Where) and LpPool (|x|^p, a zero-padded average pool times the window size, ^(1/p)).
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::logic::{Compare, Where};
 use super::pool::{import_pool, PoolKind};
@@ -12,6 +12,7 @@ use super::util::axis;
 use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Tensor};
+use tinyops_runtime::kernels::UnaryFn;
 use tinyops_runtime::kernels::{CompareOp, ReduceOp};
 
 fn node(op: impl Into<Op>, inputs: Vec<Src>) -> SubNode {
@@ -73,7 +74,7 @@ pub fn import_lp_pool(cx: &NodeCx) -> OpResult<Lowered> {
         invalid!("LpPool p = {p}");
     }
     let mut nodes = vec![
-        node(Unary { f: UnaryKind::Abs }, vec![Src::In(0)]),
+        node(Unary { f: UnaryFn::Abs }, vec![Src::In(0)]),
         node(binary(BinKind::Pow), vec![Src::Node(0, 0), scalar(p as f32)]),
     ];
     // The pool (one op, or the 3-D pool's reshapes and two 2-D pools) reads the powers.
@@ -111,7 +112,7 @@ pub fn import_lp_pool(cx: &NodeCx) -> OpResult<Lowered> {
 fn swish(x: usize, alpha: f32) -> Vec<SubNode> {
     vec![
         node(binary(BinKind::Mul), vec![Src::In(x), scalar(alpha)]),
-        node(Unary { f: UnaryKind::Sigmoid }, vec![Src::Node(0, 0)]),
+        node(Unary { f: UnaryFn::Sigmoid }, vec![Src::Node(0, 0)]),
         node(binary(BinKind::Mul), vec![Src::In(x), Src::Node(1, 0)]),
     ]
 }
@@ -249,7 +250,7 @@ pub fn import_det(cx: &NodeCx) -> OpResult<Lowered> {
         }
         total = Some(match total {
             None if even => term,
-            None => add(Unary { f: UnaryKind::Neg }.into(), vec![term]),
+            None => add(Unary { f: UnaryFn::Neg }.into(), vec![term]),
             Some(t) => add(binary(if even { BinKind::Add } else { BinKind::Sub }).into(), vec![t, term]),
         });
     }

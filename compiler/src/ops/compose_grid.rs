@@ -3,7 +3,7 @@
 //! unnormalised, each tap's integer index and weight, the padding rule applied per
 //! tap; then a run-time GatherElements per tap combination, weighted and summed).
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::gemm::MatMul;
 use super::index::GatherElements;
@@ -14,6 +14,7 @@ use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Tensor};
 use tinyops_runtime::kernels::CompareOp;
+use tinyops_runtime::kernels::UnaryFn;
 
 /// A sub-graph under construction: each pushed op gets the next index.
 #[derive(Default)]
@@ -35,7 +36,7 @@ impl Builder {
     fn mul(&mut self, a: Src, v: f32) -> Src {
         self.bin(BinKind::Mul, a, c(v))
     }
-    fn unary(&mut self, f: UnaryKind, x: Src) -> Src {
+    fn unary(&mut self, f: UnaryFn, x: Src) -> Src {
         self.push(Unary { f }, vec![x])
     }
     fn clamp(&mut self, x: Src, lo: f32, hi: f32) -> Src {
@@ -53,11 +54,11 @@ impl Builder {
         // t = (x - lo) mod 2·range; x' = lo + range - |t - range|.
         let t = self.add(x, -lo);
         let q = self.mul(t.clone(), 1.0 / (2.0 * range));
-        let q = self.unary(UnaryKind::Floor, q);
+        let q = self.unary(UnaryFn::Floor, q);
         let q = self.mul(q, 2.0 * range);
         let t = self.bin(BinKind::Sub, t, q);
         let t = self.add(t, -range);
-        let t = self.unary(UnaryKind::Abs, t);
+        let t = self.unary(UnaryFn::Abs, t);
         let t = self.mul(t, -1.0);
         self.add(t, lo + range)
     }
@@ -191,9 +192,9 @@ pub fn import_grid_sample(cx: &NodeCx) -> OpResult<Lowered> {
         }
         let mut taps = vec![];
         match mode {
-            "nearest" => taps.push((b.unary(UnaryKind::Round, p), None)),
+            "nearest" => taps.push((b.unary(UnaryFn::Round, p), None)),
             "linear" => {
-                let f = b.unary(UnaryKind::Floor, p.clone());
+                let f = b.unary(UnaryFn::Floor, p.clone());
                 let t = b.bin(BinKind::Sub, p, f.clone());
                 let one_minus = b.mul(t.clone(), -1.0);
                 let one_minus = b.add(one_minus, 1.0);
@@ -202,7 +203,7 @@ pub fn import_grid_sample(cx: &NodeCx) -> OpResult<Lowered> {
                 taps.push((f1, Some(t)));
             }
             _ => {
-                let f = b.unary(UnaryKind::Floor, p.clone());
+                let f = b.unary(UnaryFn::Floor, p.clone());
                 let t = b.bin(BinKind::Sub, p, f.clone());
                 for (k, w) in cubic_weights(&mut b, t).into_iter().enumerate() {
                     let i = b.add(f.clone(), k as f32 - 1.0);

@@ -4,7 +4,7 @@
 //! an average pool), and BatchNormalization with run-time statistics or in training
 //! mode (batch statistics and the running-statistics outputs).
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::layout::Reshape;
 use super::pool::{Pool, PoolKind};
@@ -14,6 +14,7 @@ use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Layout, Tensor};
 use tinyops_runtime::kernels::ReduceOp;
+use tinyops_runtime::kernels::UnaryFn;
 
 /// A sub-graph under construction: each pushed op gets the next index.
 #[derive(Default)]
@@ -36,7 +37,7 @@ impl Builder {
         self.push(Reshape { shape }, vec![x])
     }
     fn sqrt(&mut self, x: Src) -> Src {
-        self.push(Unary { f: UnaryKind::Sqrt }, vec![x])
+        self.push(Unary { f: UnaryFn::Sqrt }, vec![x])
     }
     /// `(x - mean) / sqrt(var + eps)` over `axes` (population variance); also returns
     /// the mean and variance.

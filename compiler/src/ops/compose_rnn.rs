@@ -2,13 +2,14 @@
 //! RNN and GRU in every direction and layout with the default activations, and LSTM
 //! in batch-first layout (layout 1) as transposes around the LSTM op.
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::gemm::MatMul;
 use super::layout::{Concat, Gather, Reshape, Slice, Transpose};
 use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Tensor};
+use tinyops_runtime::kernels::UnaryFn;
 
 /// A sub-graph under construction: each pushed op gets the next index.
 #[derive(Default)]
@@ -24,7 +25,7 @@ impl Builder {
     fn bin(&mut self, kind: BinKind, a: Src, b: Src) -> Src {
         self.push(Binary { kind, act: Act::NONE }, vec![a, b])
     }
-    fn unary(&mut self, f: UnaryKind, x: Src) -> Src {
+    fn unary(&mut self, f: UnaryFn, x: Src) -> Src {
         self.push(Unary { f }, vec![x])
     }
     fn reshape(&mut self, x: Src, shape: Vec<usize>) -> Src {
@@ -187,7 +188,7 @@ pub fn import_rnn(cx: &NodeCx) -> OpResult<Lowered> {
         let hr = b.push(MatMul { act: Act::NONE }, vec![h, w.rt.clone()]);
         let s = b.bin(BinKind::Add, xt, hr);
         let s = add_opt(b, s, &w.rb);
-        b.unary(UnaryKind::Tanh, s)
+        b.unary(UnaryFn::Tanh, s)
     })
 }
 
@@ -200,7 +201,7 @@ pub fn import_gru(cx: &NodeCx) -> OpResult<Lowered> {
         let hr = b.push(MatMul { act: Act::NONE }, vec![h.clone(), w.rt.clone()]);
         let hr = add_opt(b, hr, &w.rb);
         let sum = b.bin(BinKind::Add, xt.clone(), hr.clone());
-        let zr = b.unary(UnaryKind::Sigmoid, sum);
+        let zr = b.unary(UnaryFn::Sigmoid, sum);
         let z = b.cols(zr.clone(), bsz, 0, hid);
         let r = b.cols(zr, bsz, hid, hid);
         let xh = b.cols(xt, bsz, 2 * hid, hid);
@@ -221,7 +222,7 @@ pub fn import_gru(cx: &NodeCx) -> OpResult<Lowered> {
             }
         };
         let pre = b.bin(BinKind::Add, xh, rh);
-        let cand = b.unary(UnaryKind::Tanh, pre);
+        let cand = b.unary(UnaryFn::Tanh, pre);
         let keep = b.bin(BinKind::Sub, one(), z.clone());
         let a = b.bin(BinKind::Mul, keep, cand);
         let zh = b.bin(BinKind::Mul, z, h);

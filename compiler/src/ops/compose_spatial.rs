@@ -7,7 +7,7 @@
 //! 3-D MaxPool/AveragePool (two 2-D pools: max and mean over a box separate per axis)
 //! and MaxPool's Indices output (a running maximum over one strided slice per tap).
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::conv::{auto_pads, Conv};
 use super::layout::{Concat, Expand, Gather, Pad, Reshape, Slice, Transpose};
@@ -17,6 +17,7 @@ use super::util::axis;
 use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Layout};
+use tinyops_runtime::kernels::UnaryFn;
 
 /// A sub-graph under construction: each pushed op gets the next index.
 #[derive(Default)]
@@ -338,7 +339,7 @@ pub fn import_causal_conv_with_state(cx: &NodeCx) -> OpResult<Lowered> {
     };
     let mut y = b.push(conv, vec![Some(padded.clone()), Some(w), bias]);
     if act != "none" {
-        let s = b.one(Unary { f: UnaryKind::Sigmoid }, y.clone());
+        let s = b.one(Unary { f: UnaryFn::Sigmoid }, y.clone());
         y = b.push(Binary { kind: BinKind::Mul, act: Act::NONE }, vec![Some(y), Some(s)]);
     }
     let mut state = b.window(padded, vec![0, 0, t], vec![n, c, k - 1]);

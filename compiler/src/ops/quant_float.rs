@@ -6,7 +6,7 @@
 //! `saturate(round_half_even(x / scale) + zero_point)` (for float targets, the Cast's
 //! own rounding and saturation); dequantising `(x − zero_point) · scale`.
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::layout::{Expand, Reshape, Slice};
 use super::reduce::Reduce;
@@ -15,6 +15,7 @@ use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Tensor};
 use tinyops_runtime::kernels::ReduceOp;
+use tinyops_runtime::kernels::UnaryFn;
 
 #[derive(Default)]
 struct Sub {
@@ -136,7 +137,7 @@ pub fn quantize(cx: &NodeCx, to: DType) -> OpResult<Lowered> {
     };
     let y = match int_range(to) {
         Some((lo, hi)) => {
-            let r = g.add(Unary { f: UnaryKind::Round }, vec![q]);
+            let r = g.add(Unary { f: UnaryFn::Round }, vec![q]);
             let r = match zp {
                 Some(z) => g.bin(BinKind::Add, r, z),
                 None => r,
@@ -205,11 +206,11 @@ pub fn import_dynamic_quantize(cx: &NodeCx) -> OpResult<Lowered> {
     let scale = g.bin(BinKind::Div, range, f32_scalar(255.0));
     let neg = g.bin(BinKind::Sub, f32_scalar(0.0), lo);
     let z = g.bin(BinKind::Div, neg, scale.clone());
-    let z = g.add(Unary { f: UnaryKind::Round }, vec![z]);
+    let z = g.add(Unary { f: UnaryFn::Round }, vec![z]);
     let z = g.bin(BinKind::Max, z, f32_scalar(0.0));
     let z = g.bin(BinKind::Min, z, f32_scalar(255.0));
     let q = g.bin(BinKind::Div, Src::In(0), scale.clone());
-    let q = g.add(Unary { f: UnaryKind::Round }, vec![q]);
+    let q = g.add(Unary { f: UnaryFn::Round }, vec![q]);
     let q = g.bin(BinKind::Add, q, z.clone());
     let q = g.bin(BinKind::Max, q, f32_scalar(0.0));
     let q = g.bin(BinKind::Min, q, f32_scalar(255.0));
@@ -243,7 +244,7 @@ fn q_float(g: &mut Sub, cx: &NodeCx, y: Src, slots: [usize; 2], to: DType) -> Op
     let Some((lo, hi)) = int_range(to) else { unsupported!("quantising to {to}") };
     let s = param(g, cx, slots[0], &[], 0, 0)?;
     let q = g.bin(BinKind::Div, y, s);
-    let mut r = g.add(Unary { f: UnaryKind::Round }, vec![q]);
+    let mut r = g.add(Unary { f: UnaryFn::Round }, vec![q]);
     if cx.input(slots[1]).is_some() {
         let z = param(g, cx, slots[1], &[], 0, 0)?;
         r = g.bin(BinKind::Add, r, z);

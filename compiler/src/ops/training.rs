@@ -4,7 +4,7 @@
 //! scalars; what depends on `T` (bias correction, the first step's coefficient) is
 //! computed from it at run time.
 
-use super::activation::{Act, Unary, UnaryKind};
+use super::activation::{Act, Unary};
 use super::binary::{BinKind, Binary};
 use super::logic::{Compare, Where};
 use super::shape::Cast;
@@ -12,6 +12,7 @@ use super::{invalid, unsupported, Op, OpResult};
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Tensor};
 use tinyops_runtime::kernels::CompareOp;
+use tinyops_runtime::kernels::UnaryFn;
 
 #[derive(Default)]
 struct Sub {
@@ -27,7 +28,7 @@ impl Sub {
         self.add(Binary { kind, act: Act::NONE }, vec![a, b])
     }
     fn sqrt(&mut self, x: Src) -> Src {
-        self.add(Unary { f: UnaryKind::Sqrt }, vec![x])
+        self.add(Unary { f: UnaryFn::Sqrt }, vec![x])
     }
 }
 

@@ -8,7 +8,7 @@
 use super::sole_user;
 use crate::error::{NodeRef, Problem};
 use crate::ir::{DType, Data, Graph, NodeId, Tensor, ValueId};
-use crate::ops::activation::{Act, UnaryKind};
+use crate::ops::activation::Act;
 use crate::ops::binary::BinKind;
 use crate::ops::int8::binary::{QBinKind, QBinary};
 use crate::ops::int8::conv::{shift_weights, QConv};
@@ -19,6 +19,7 @@ use crate::ops::int8::table::{QTable, TableFn};
 use crate::ops::int8::QParam;
 use crate::ops::pool::PoolKind;
 use crate::ops::{Arith, Op};
+use tinyops_runtime::kernels::UnaryFn;
 
 /// An activation entering through a per-tensor DequantizeLinear.
 #[derive(Debug, Clone, Copy)]
@@ -418,7 +419,7 @@ fn elementwise(g: &mut Graph, n: NodeId) -> Option<()> {
     replace(g, n, &tail, Op::QTable(QTable { f, x: x.p, y: tail.p }), vec![Some(x.x)]).map(|_| ())
 }
 
-fn table_then_clamp(g: &mut Graph, n: NodeId, tail: &OutQ, x: Dq, u: UnaryKind, act: Act) -> Option<()> {
+fn table_then_clamp(g: &mut Graph, n: NodeId, tail: &OutQ, x: Dq, u: UnaryFn, act: Act) -> Option<()> {
     let out = replace(g, n, tail, Op::QTable(QTable { f: TableFn::Unary(u), x: x.p, y: tail.p }), vec![Some(x.x)])?;
     clamp_after(g, out, tail.p, act);
     Some(())

@@ -7,7 +7,7 @@
 
 use crate::front::node::{Lowered, NodeCx, Src, SubNode};
 use crate::ir::{DType, Data, Tensor};
-use crate::ops::activation::{Act, Unary, UnaryKind};
+use crate::ops::activation::{Act, Unary};
 use crate::ops::binary::{BinKind, Binary};
 use crate::ops::gemm::{Gemm, MatMul};
 use crate::ops::layout::Concat;
@@ -17,6 +17,7 @@ use crate::ops::quant_float;
 use crate::ops::softmax::Softmax;
 use crate::ops::util::axis;
 use crate::ops::{invalid, unsupported, Op, OpResult};
+use tinyops_runtime::kernels::UnaryFn;
 
 fn dq(x: Src, scale: Src, zp: Option<Src>, axis: usize) -> SubNode {
     SubNode { op: Dequantize { axis }.into(), inputs: vec![Some(x), Some(scale), zp] }
@@ -168,8 +169,8 @@ pub fn import_qlinear_softmax(cx: &NodeCx) -> OpResult<Lowered> {
 /// com.microsoft QLinearLeakyRelu and QLinearSigmoid.
 pub fn import_qlinear_activation(cx: &NodeCx) -> OpResult<Lowered> {
     let f = match cx.node.op_type.as_str() {
-        "QLinearLeakyRelu" => UnaryKind::LeakyRelu(cx.float("alpha", 0.01)?),
-        _ => UnaryKind::Sigmoid,
+        "QLinearLeakyRelu" => UnaryFn::LeakyRelu(cx.float("alpha", 0.01)?),
+        _ => UnaryFn::Sigmoid,
     };
     around(cx, Unary { f }.into())
 }

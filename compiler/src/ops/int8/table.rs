@@ -5,9 +5,10 @@
 use super::QParam;
 use crate::ir::{Data, Tensor, TensorType};
 use crate::lower::{invoke, Invocation, Kernel, LowerCx, Slot};
-use crate::ops::activation::{Act, UnaryKind};
+use crate::ops::activation::{Act, UnaryReference};
 use crate::ops::util::{data, req};
 use crate::ops::{invalid, Arg, OpDef, OpResult};
+use tinyops_runtime::kernels::UnaryFn;
 
 /// The real function a table stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,7 +18,7 @@ pub enum TableFn {
     /// A clamp (ReLU, ReLU6, Clip).
     Clamp(Act),
     /// A unary function.
-    Unary(UnaryKind),
+    Unary(UnaryFn),
 }
 
 impl TableFn {
@@ -25,7 +26,7 @@ impl TableFn {
         match self {
             TableFn::Identity => v,
             TableFn::Clamp(a) => a.apply(v),
-            TableFn::Unary(u) => u.apply(v),
+            TableFn::Unary(u) => u.reference(v),
         }
     }
 
