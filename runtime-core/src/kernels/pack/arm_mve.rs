@@ -48,7 +48,7 @@ fn stage(
     }
     let t = s - 32;
     let rnd = (1i64 << (t - 1)) + ((out.zp as i64) << t);
-    (rnd.abs() < 1 << 30).then(|| (m, rnd as i32, t))
+    (rnd.abs() < 1 << 30).then_some((m, rnd as i32, t))
 }
 
 /// The output `out.finish(requantize(a, mult, shift))` when it is the same for every
