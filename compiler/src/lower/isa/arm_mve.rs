@@ -30,7 +30,7 @@ fn conv_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>
         Some(_) => return None,
     };
     let mut wp = vec![0i8; pack::arm_mve_conv2d_weights_len(p)];
-    let mut bp = vec![0i32; pack::arm_mve::conv2d_bias_len(p, mults, shifts, out)];
+    let mut bp = vec![0i32; pack::arm_mve::conv2d_bias_len(w, &bias, p, *x_zp, mults, shifts, out)];
     (pack::arm_mve_conv2d_weights(w, p, &mut wp)
         && pack::arm_mve::conv2d_bias(w, &bias, p, *x_zp, mults, shifts, out, &mut bp))
     .then(|| {
@@ -56,7 +56,7 @@ fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Te
         Some(_) => return None,
     };
     let taps = p.k_h * p.k_w;
-    let mut bp = vec![0i32; pack::arm_mve::depthwise_bias_len(p, mults, shifts, out)];
+    let mut bp = vec![0i32; pack::arm_mve::depthwise_bias_len(w, &bias, p, *x_zp, mults, shifts, out)];
     let mut wp = vec![0i8; pack::arm_mve_depthwise_weights_len(p.in_c, taps)];
     (pack::arm_mve::depthwise_bias(w, &bias, p, *x_zp, mults, shifts, out, &mut bp)
         && pack::arm_mve_depthwise_weights(w, p.in_c, taps, &mut wp))
@@ -138,9 +138,12 @@ mod tests {
         want[32..34].copy_from_slice(&[5, 6]);
         assert_eq!(packed[1].as_ref().unwrap().data, Data::I8(want));
         // The folded bias, then the vector output-stage table when the layer takes it.
-        let Kernel::Conv2dQ8 { out, mults, shifts, .. } = &k else { unreachable!() };
+        let Kernel::Conv2dQ8 { out, mults, shifts, x_zp, .. } = &k else { unreachable!() };
         let Data::I32(bias) = &packed[2].as_ref().unwrap().data else { panic!("the bias operand is i32") };
-        assert_eq!(bias.len(), pack::arm_mve::conv2d_bias_len(&p, mults, shifts, out));
+        assert_eq!(
+            bias.len(),
+            pack::arm_mve::conv2d_bias_len(&[1, 2, 3, 4, 5, 6], &[100, 200, 300], &p, *x_zp, mults, shifts, out)
+        );
         assert_eq!(bias[..4], [100 - 30, 200 - 70, 300 - 110, 0]);
         // One receptive field of 16 bytes (the output-stage table is a constant now).
         assert_eq!(conv_scratch(&k), 16);

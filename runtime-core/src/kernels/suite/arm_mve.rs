@@ -35,7 +35,7 @@ pub(crate) fn conv2d_q8(
     }
     let mut scratch = [0i32; 4 * (MAX_CH + 4) + N / 4 + 16];
     // Exactly the operand's length: a table's presence is what selects the vector path.
-    let bp = bp.get(..pack::arm_mve::conv2d_bias_len(p, mult, shift, out)).unwrap_or(&[]);
+    let bp = bp.get(..pack::arm_mve::conv2d_bias_len(w, bias, p, x_zp, mult, shift, out)).unwrap_or(&[]);
     arm_mve::conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, bp, &mut scratch, y);
 }
 
@@ -62,6 +62,6 @@ pub(crate) fn depthwise_conv2d_q8(
     }
     let mut scratch = [0i32; 4 * (MAX_CH + 8) + 64];
     // Exactly the operand's length: a table's presence is what selects the vector path.
-    let bp = bp.get(..pack::arm_mve::depthwise_bias_len(p, mult, shift, out)).unwrap_or(&[]);
+    let bp = bp.get(..pack::arm_mve::depthwise_bias_len(w, bias, p, x_zp, mult, shift, out)).unwrap_or(&[]);
     arm_mve::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, &wp, bp, &mut scratch, y);
 }
