@@ -175,4 +175,42 @@ mod tests {
         assert!(!moves_only_unit_axes(&[1, 8, 5, 5], &[0, 2, 3, 1]));
         assert!(is_identity(&[0, 1, 2]) && !is_identity(&[0, 2, 1]));
     }
+
+    /// An input transposed, quantised per axis and transposed back (as tf2onnx's
+    /// QDQ models start): the quantisation moves before the first transpose with its
+    /// axis renumbered, the two transposes fuse to the identity and disappear.
+    #[test]
+    fn a_quantisation_between_transposes_moves_up_and_the_pair_cancels() {
+        use crate::ir::{DType, Data, Tensor, TensorType};
+        use crate::ops::quant::Quantize;
+        let mut g = Graph::new("qdq");
+        let x = g.add_input("x", TensorType::new(DType::F32, vec![1, 4, 5, 3]));
+        let t0 = build::add_op(
+            &mut g,
+            "t0",
+            Op::Transpose(Transpose { perm: vec![0, 3, 1, 2] }),
+            vec![Some(x)],
+            vec!["nchw".into()],
+        )
+        .unwrap()[0];
+        let scale = g.add_const("scale", Tensor::f32(vec![3], vec![0.5, 0.25, 0.125]));
+        let zp = g.add_const("zp", Tensor::new(vec![3], Data::I8(vec![-1, 0, 1])).unwrap());
+        let q = Op::Quantize(Quantize { axis: 1, to: DType::I8 });
+        let q = build::add_op(&mut g, "q", q, vec![Some(t0), Some(scale), Some(zp)], vec!["q".into()]).unwrap()[0];
+        let back = Op::Transpose(Transpose { perm: vec![0, 2, 3, 1] });
+        let y = build::add_op(&mut g, "t1", back, vec![Some(q)], vec!["y".into()]).unwrap()[0];
+        g.set_outputs(vec![y]);
+
+        assert!(run(&mut g) > 0);
+        crate::passes::dce::run(&mut g);
+        let ops: Vec<Op> = g.topo_order().into_iter().map(|n| g.node(n).op.clone()).collect();
+        // What remains is the quantisation and a view (the identity at the output).
+        assert!(!ops.iter().any(|op| matches!(op, Op::Transpose(_))), "transposes left: {ops:?}");
+        assert_eq!(ops.len(), 2, "{ops:?}");
+        let quantize = g.topo_order().into_iter().find(|&n| matches!(g.node(n).op, Op::Quantize(_))).unwrap();
+        let node = g.node(quantize);
+        assert!(matches!(node.op, Op::Quantize(Quantize { axis: 3, to: DType::I8 })), "{:?}", node.op);
+        assert_eq!(node.inputs[0], Some(x));
+        assert_eq!(g.ty(g.outputs()[0]).shape, vec![1, 4, 5, 3]);
+    }
 }
