@@ -157,12 +157,33 @@ pub const ARM_DSP_GEMM_STEP: usize = 8;
 /// the odd column's partial sum stays below 2^23 in magnitude (504 · 2^14 < 2^23).
 pub const ARM_DSP_GEMM_CHUNK: usize = 126;
 
-/// Scratch words of the Arm DSP fully-connected layer: one row of activations
-/// widened to 16-bit pairs (`k` padded to [`ARM_DSP_GEMM_STEP`]) and the sum of the
-/// row's activations per chunk of [`ARM_DSP_GEMM_CHUNK`] groups.
-pub const fn arm_dsp_gemm_scratch(p: &Gemm) -> usize {
+/// Inputs the Arm DSP fully-connected layer widens at a time when it works through a
+/// long row in slices (see [`arm_dsp_gemm_sliced`]): a multiple of
+/// [`ARM_DSP_GEMM_STEP`] and at most `4 ·` [`ARM_DSP_GEMM_CHUNK`], so one slice is one
+/// exact sum of the paired accumulators.
+pub const ARM_DSP_GEMM_SLICE: usize = 128;
+
+/// Whether the Arm DSP fully-connected layer works through each row of activations
+/// in slices of [`ARM_DSP_GEMM_SLICE`] inputs, keeping every column's running sum in
+/// scratch, rather than widening the whole row once: when the row is longer than
+/// `4 ·` [`ARM_DSP_GEMM_CHUNK`] inputs (the paired sums must be split anyway) or when
+/// the slices need less scratch (a long row feeding few columns, like the first layer
+/// of an autoencoder: 640 inputs widened take 1,280 bytes, a slice and 128 column sums 768).
+pub const fn arm_dsp_gemm_sliced(p: &Gemm) -> bool {
     let k8 = round_to(p.k, ARM_DSP_GEMM_STEP);
-    k8 / 2 + (k8 / 4).div_ceil(ARM_DSP_GEMM_CHUNK)
+    k8 > ARM_DSP_GEMM_SLICE && (k8 > 4 * ARM_DSP_GEMM_CHUNK || k8 / 2 > ARM_DSP_GEMM_SLICE / 2 + round_to(p.n, 4))
+}
+
+/// Scratch words of the Arm DSP fully-connected layer: one row of activations
+/// widened to 16-bit pairs (`k` padded to [`ARM_DSP_GEMM_STEP`]), or, when it works
+/// in slices ([`arm_dsp_gemm_sliced`]), one slice widened and the running sum of
+/// every column (`n` padded to 4).
+pub const fn arm_dsp_gemm_scratch(p: &Gemm) -> usize {
+    if arm_dsp_gemm_sliced(p) {
+        ARM_DSP_GEMM_SLICE / 2 + round_to(p.n, 4)
+    } else {
+        round_to(p.k, ARM_DSP_GEMM_STEP) / 2
+    }
 }
 
 /// Bytes of [`arm_dsp_gemm_weights`]' output.

@@ -5,16 +5,22 @@
 //! signed), so one `smlad` on the raw word and one on its `uxtb16` give both columns'
 //! sums — three instructions per four multiply-adds instead of four. The even
 //! column's sum is recovered with the row's activation sum (`Σ x·(w + 128) − 128·Σ x`)
-//! and the odd one from the difference (`256·Σ x·w`), exact while a chunk of at most
-//! [`ARM_DSP_GEMM_CHUNK`] groups of 4 inputs keeps that below 2^31. The compiler has
-//! already folded the input zero point into the bias, as for the portable kernel;
-//! results are bit-identical to it.
+//! and the odd one from the difference (`256·Σ x·w`), exact while a stretch of at most
+//! [`pack::ARM_DSP_GEMM_CHUNK`] groups of 4 inputs keeps that below 2^31. A long row
+//! ([`pack::arm_dsp_gemm_sliced`]) is widened one slice of
+//! [`pack::ARM_DSP_GEMM_SLICE`] inputs at a time, each slice run against every
+//! column and added to the columns' running sums, so the scratch holds one slice
+//! rather than the whole row. The compiler has already folded the input zero point
+//! into the bias, as for the portable kernel; results are bit-identical to it.
 //!
 //! [`pack::arm_dsp_gemm_weights`]: crate::kernels::pack::arm_dsp_gemm_weights
+//! [`pack::ARM_DSP_GEMM_CHUNK`]: crate::kernels::pack::ARM_DSP_GEMM_CHUNK
+//! [`pack::arm_dsp_gemm_sliced`]: crate::kernels::pack::arm_dsp_gemm_sliced
+//! [`pack::ARM_DSP_GEMM_SLICE`]: crate::kernels::pack::ARM_DSP_GEMM_SLICE
 
 use super::insn::{gemm_pairs, requant4_full, sxtb16, sxtb16_ror8, word};
 use super::requant::{self, Channel, Folded};
-use crate::kernels::pack::{round_to, ARM_DSP_GEMM_CHUNK, ARM_DSP_GEMM_STEP};
+use crate::kernels::pack::{arm_dsp_gemm_sliced, round_to, ARM_DSP_GEMM_SLICE, ARM_DSP_GEMM_STEP};
 use crate::kernels::{Bias, Gemm};
 use crate::quant::{QOut, Weight, Q8};
 
@@ -43,9 +49,7 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
     let (Some(a), Some(w), Some(y)) = (X::as_i8(a), W::as_i8(w), Y::as_i8_mut(y)) else { return };
     let (m, n, k) = (p.m, p.n, p.k);
     let k8 = round_to(k, ARM_DSP_GEMM_STEP);
-    let groups = k8 / 4;
     let blocks = n.div_ceil(4);
-    let chunks = groups.div_ceil(ARM_DSP_GEMM_CHUNK);
     if p.batch != 1
         || p.trans_a
         || !p.trans_b
@@ -60,8 +64,12 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
     {
         return;
     }
-    let Some((cols, sums)) = acc.split_at_mut_checked(k8 / 2) else { return };
-    let Some(sums) = sums.get_mut(..chunks) else { return };
+    // Inputs widened at a time: the whole row, or one slice of it with every
+    // column's running sum kept in scratch after the widened slice.
+    let sliced = arm_dsp_gemm_sliced(p);
+    let span = if sliced { ARM_DSP_GEMM_SLICE } else { k8 };
+    let Some((cols, rest)) = acc.split_at_mut_checked(span / 2) else { return };
+    let Some(tot) = rest.get_mut(..if sliced { 4 * blocks } else { 0 }) else { return };
     // The weights as words; the compiler aligns every weight to 16 bytes.
     let words = crate::arena::cast::<u32>(crate::arena::as_bytes(w));
     let Some(words) = words.get(..blocks * k8) else { return };
@@ -69,79 +77,104 @@ pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
     let per_column = mult.len() >= n && shift.len() >= n;
     let single =
         (!per_column).then(|| Channel::new(mult.first().copied().unwrap_or(0), shift.first().copied().unwrap_or(1)));
-    let folded = single.and_then(|ch| Folded::of(ch, out));
+    let stage = Stage { single, folded: single.and_then(|ch| Folded::of(ch, out)), mult, shift, out };
     for i in 0..m {
         let Some(arow) = a.get(i * k..(i + 1) * k) else { return };
-        // Widen: per 4 inputs, (x0, x2) and (x1, x3); a short last group is zero-padded.
-        let (full, rest) = arow.as_chunks::<4>();
-        let mut tail = [0i8; 4];
-        tail.iter_mut().zip(rest).for_each(|(t, &v)| *t = v);
-        let groups_in = full.iter().chain(core::iter::once(&tail).take(usize::from(!rest.is_empty())));
-        cols.iter_mut().for_each(|c| *c = 0);
-        for (c, g) in cols.as_chunks_mut::<2>().0.iter_mut().zip(groups_in) {
-            let v = word(g);
-            *c = [sxtb16(v) as i32, sxtb16_ror8(v) as i32];
-        }
-        // 128 · Σ x per chunk of groups.
-        // (Explicit ranges rather than `chunks`, whose iterator divides by its size.)
-        const CHUNK_INPUTS: usize = 4 * ARM_DSP_GEMM_CHUNK;
-        for (ci, s) in sums.iter_mut().enumerate() {
-            let part = arow.get(ci * CHUNK_INPUTS..k.min((ci + 1) * CHUNK_INPUTS)).unwrap_or(&[]);
-            *s = part.iter().map(|&v| v as i32).sum::<i32>() << 7;
-        }
         let Some(yrow) = y.get_mut(i * n..(i + 1) * n) else { return };
         let (y4, y1) = yrow.as_chunks_mut::<4>();
         let outs = y4.iter_mut().map(|q| &mut q[..]).chain(core::iter::once(y1));
-        for (b, (bb, yq)) in bias.as_chunks::<4>().0.iter().zip(outs).enumerate().take(blocks) {
-            let mut s = *bb;
-            if let [s128] = *sums {
-                // One chunk (k ≤ 504, the common case): one call over every group.
-                // SAFETY: `cols` holds `2·groups` words; the block's weights start at
-                // word `b·k8 < blocks·k8 ≤ words.len()` and span `k8 = 4·groups`
-                // words; `groups ≥ 2` is even, so `groups / 2 ≥ 1` iterations.
-                let [e0, r0, e1, r1] = unsafe {
-                    gemm_pairs(cols.as_ptr().cast(), words.as_ptr().wrapping_add(b * k8), groups / 2, [0; 4])
-                };
-                s[0] = s[0].wrapping_add(e0.wrapping_sub(s128));
-                s[1] = s[1].wrapping_add(r0.wrapping_sub(e0) >> 8);
-                s[2] = s[2].wrapping_add(e1.wrapping_sub(s128));
-                s[3] = s[3].wrapping_add(r1.wrapping_sub(e1) >> 8);
-            } else {
-                let Some(wb) = words.get(b * k8..(b + 1) * k8) else { return };
-                let mut g0 = 0;
-                for &s128 in sums.iter() {
-                    let len = groups.saturating_sub(g0).min(ARM_DSP_GEMM_CHUNK);
-                    // Whole iterations of two groups (`k8` is a multiple of 8, and so
-                    // is every chunk); checked reads keep the panic path out.
-                    let (Some(c), Some(wc)) = (cols.get(2 * g0..2 * (g0 + len)), wb.get(4 * g0..4 * (g0 + len))) else {
-                        return;
-                    };
-                    if len >= 2 {
-                        // SAFETY: `c` holds 2·len words and `wc` 4·len, word-aligned;
-                        // `len / 2 ≥ 1` iterations read 4 and 8 words each.
-                        let [e0, r0, e1, r1] = unsafe { gemm_pairs(c.as_ptr().cast(), wc.as_ptr(), len / 2, [0; 4]) };
-                        s[0] = s[0].wrapping_add(e0.wrapping_sub(s128));
-                        s[1] = s[1].wrapping_add(r0.wrapping_sub(e0) >> 8);
-                        s[2] = s[2].wrapping_add(e1.wrapping_sub(s128));
-                        s[3] = s[3].wrapping_add(r1.wrapping_sub(e1) >> 8);
-                    }
-                    g0 += len;
-                }
+        if !sliced {
+            let s128 = widen(arow, cols);
+            for (b, (bb, yq)) in bias.as_chunks::<4>().0.iter().zip(outs).enumerate().take(blocks) {
+                // SAFETY: `cols` holds `k8 / 2` words; the block's weights start at
+                // word `b·k8 < blocks·k8 ≤ words.len()` and span `k8` words; `k8 ≥ 8`
+                // is a multiple of 8, so `k8 / 8 ≥ 1` iterations reading 4 and 8 words.
+                let pairs =
+                    unsafe { gemm_pairs(cols.as_ptr().cast(), words.as_ptr().wrapping_add(b * k8), k8 / 8, [0; 4]) };
+                stage.store(b, settle(*bb, pairs, s128), yq);
             }
-            if let (Some(f), Ok(y4)) = (folded, <&mut [i8; 4]>::try_from(&mut *yq)) {
-                requant4_full(s, f.mult, f.rnd, f.t, y4);
-                continue;
+            continue;
+        }
+        tot.iter_mut().zip(bias).for_each(|(t, &v)| *t = v);
+        // Slice by slice: `x0` and `len` are multiples of 8 (as `k8` and the slice are).
+        let mut x0 = 0;
+        while x0 < k8 {
+            let len = (k8 - x0).min(span);
+            let s128 = widen(arow.get(x0..k.min(x0 + len)).unwrap_or(&[]), cols);
+            let Some(c) = cols.get(..len / 2) else { return };
+            for (b, t) in tot.as_chunks_mut::<4>().0.iter_mut().enumerate() {
+                // Per group of 4 inputs, 4 words of a block's weights.
+                let Some(wc) = words.get(b * k8 + x0..b * k8 + x0 + len) else { return };
+                // SAFETY: `c` holds `len / 2` words and `wc` `len`, word-aligned;
+                // `len / 8 ≥ 1` iterations read 4 and 8 words each.
+                let pairs = unsafe { gemm_pairs(c.as_ptr().cast(), wc.as_ptr(), len / 8, [0; 4]) };
+                *t = settle(*t, pairs, s128);
             }
-            for (jj, (o, &v)) in yq.iter_mut().zip(s.iter()).enumerate() {
-                let ch = match single {
-                    Some(ch) => ch,
-                    None => Channel::new(
-                        mult.get(4 * b + jj).copied().unwrap_or(0),
-                        shift.get(4 * b + jj).copied().unwrap_or(1),
-                    ),
-                };
-                *o = requant::general(v, ch, out);
-            }
+            x0 += len;
+        }
+        for (b, (t, yq)) in tot.as_chunks::<4>().0.iter().zip(outs).enumerate() {
+            stage.store(b, *t, yq);
+        }
+    }
+}
+
+/// Widens `x` into `cols` — per 4 inputs, the pairs `(x0, x2)` and `(x1, x3)`, a short
+/// last group zero-padded, the words past the input zero — and returns `128 · Σ x`.
+#[inline(always)]
+fn widen(x: &[i8], cols: &mut [i32]) -> i32 {
+    let (full, rest) = x.as_chunks::<4>();
+    let mut tail = [0i8; 4];
+    tail.iter_mut().zip(rest).for_each(|(t, &v)| *t = v);
+    let groups_in = full.iter().chain(core::iter::once(&tail).take(usize::from(!rest.is_empty())));
+    let mut used = 0;
+    for (c, g) in cols.as_chunks_mut::<2>().0.iter_mut().zip(groups_in) {
+        let v = word(g);
+        *c = [sxtb16(v) as i32, sxtb16_ror8(v) as i32];
+        used += 2;
+    }
+    cols.iter_mut().skip(used).for_each(|c| *c = 0);
+    x.iter().map(|&v| v as i32).sum::<i32>() << 7
+}
+
+/// Adds one exact stretch of [`gemm_pairs`]' paired sums `[e0, r0, e1, r1]` to four
+/// columns' sums `s`: the even columns' `e − 128·Σ x`, the odd ones' `(r − e) / 256`.
+#[inline(always)]
+fn settle(s: [i32; 4], [e0, r0, e1, r1]: [i32; 4], s128: i32) -> [i32; 4] {
+    [
+        s[0].wrapping_add(e0.wrapping_sub(s128)),
+        s[1].wrapping_add(r0.wrapping_sub(e0) >> 8),
+        s[2].wrapping_add(e1.wrapping_sub(s128)),
+        s[3].wrapping_add(r1.wrapping_sub(e1) >> 8),
+    ]
+}
+
+/// The output stage: one requantisation for every column (folded into the short
+/// form when it allows) or one per column.
+struct Stage<'a> {
+    single: Option<Channel>,
+    folded: Option<Folded>,
+    mult: &'a [i32],
+    shift: &'a [i32],
+    out: &'a QOut,
+}
+
+impl Stage<'_> {
+    /// Requantises block `b`'s four sums `s` into `yq` (4 outputs, fewer in a short last block).
+    #[inline(always)]
+    fn store(&self, b: usize, s: [i32; 4], yq: &mut [i8]) {
+        if let (Some(f), Ok(y4)) = (self.folded, <&mut [i8; 4]>::try_from(&mut *yq)) {
+            requant4_full(s, f.mult, f.rnd, f.t, y4);
+            return;
+        }
+        for (jj, (o, &v)) in yq.iter_mut().zip(s.iter()).enumerate() {
+            let ch = match self.single {
+                Some(ch) => ch,
+                None => Channel::new(
+                    self.mult.get(4 * b + jj).copied().unwrap_or(0),
+                    self.shift.get(4 * b + jj).copied().unwrap_or(1),
+                ),
+            };
+            *o = requant::general(v, ch, self.out);
         }
     }
 }

@@ -110,8 +110,16 @@ struct Fc<X, W> {
 impl<X: Int, W: Int> Fc<X, W> {
     fn draw(rng: &mut Rng, geo: &mut Text) -> Self {
         let (mut m, mut n, mut k) = (1, 1, 1);
+        // One case in four is a long row feeding few columns (up to `N` inputs), which
+        // kernels may work through in slices (the Arm DSP one past 128 inputs).
+        let long = rng.chance(1, 4);
         for _ in 0..64 {
-            (m, n, k) = (rng.dim(8), rng.dim(MAX_CH), rng.dim(64));
+            (m, n, k) = if long {
+                let (m, n) = (rng.dim(2), rng.dim(4));
+                (m, n, rng.dim(N / m.max(n)))
+            } else {
+                (rng.dim(8), rng.dim(MAX_CH), rng.dim(64))
+            };
             if m * k <= N && n * k <= N && m * n <= N {
                 break;
             }
