@@ -9,6 +9,10 @@ use crate::quant::QOut;
 /// Room for any packed weight tensor of the suite's geometries.
 const PACKED: usize = 2 * N + 4 * MAX_CH + 64;
 
+/// Room for the packed weights of any of the suite's fully-connected geometries: a
+/// long row (up to `N` inputs) feeding 1 to 4 columns packs to 4 columns of it.
+const GEMM_PACKED: usize = 4 * N + 64;
+
 /// `arm_dsp::conv2d_q8` with portable operands.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv2d_q8(
@@ -76,7 +80,7 @@ pub(crate) fn gemm_q8(
     _acc: &mut [i32],
     y: &mut [i8],
 ) {
-    let (mut words, mut bp) = ([0i32; PACKED / 4], [0i32; MAX_CH + 4]);
+    let (mut words, mut bp) = ([0i32; GEMM_PACKED / 4], [0i32; MAX_CH + 4]);
     let wp = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(&mut words[..]));
     if !pack::arm_dsp_gemm_weights(w, p.n, p.k, wp) {
         return;
