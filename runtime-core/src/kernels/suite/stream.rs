@@ -268,32 +268,7 @@ where
             portable::add_q8::<X, X, X>(&Broadcast::flat(b.len()), &add, &add_out, a, b, y)
         })
     };
-    let mut row = [sentinel; ROW];
-    let got: &[_] = match mode {
-        Mode::Plain => {
-            skip = [sentinel; N];
-            stream::stream_rows(&p, &c, head(&x, nx), window, head_mut(&mut skip, ny), produce, consume);
-            &skip
-        }
-        Mode::Skip => {
-            stream::stream_rows_into(
-                &p,
-                &c,
-                head(&x, nx),
-                window,
-                &mut row,
-                head_mut(&mut skip, ny),
-                produce,
-                consume,
-                epilogue,
-            );
-            &skip
-        }
-        Mode::OverInput => {
-            stream::stream_rows_over_input(&p, &c, head_mut(&mut x, nx), window, &mut row, produce, consume, epilogue);
-            &x
-        }
-    };
+    let got = streamed(mode, (&p, &c), (&mut x, nx), (&mut skip, ny), sentinel, window, produce, consume, epilogue);
     exact("y", got, &exp)
 }
 
@@ -354,31 +329,50 @@ where
             portable::binary_f32(&Broadcast::flat(b.len()), BinaryOp::Add, act_add, a, b, y)
         })
     };
+    let got = streamed(mode, (&p, &c), (&mut x, nx), (&mut skip, ny), sentinel, window, produce, consume, epilogue);
+    exact("y", got, &exp)
+}
+
+/// Runs the pair streamed in `mode`, through the entry of [`stream`] that mode
+/// exercises, for any element type: into `skip` (refilled with `sentinel` for the
+/// plain entry), over it, or over the producer's input `x`. Returns the buffer the
+/// result lands in.
+#[allow(clippy::too_many_arguments)]
+fn streamed<'a, T: crate::Pod>(
+    mode: Mode,
+    (p, c): (&Conv2d, &Conv2d),
+    (x, nx): (&'a mut [T; N], usize),
+    (skip, ny): (&'a mut [T; N], usize),
+    sentinel: T,
+    window: &mut [T],
+    produce: impl FnMut(&Conv2d, &[T], &mut [T]),
+    consume: impl FnMut(&Conv2d, &[T], &mut [T]),
+    epilogue: impl FnMut(&[T], &mut [T]),
+) -> &'a [T] {
     let mut row = [sentinel; ROW];
-    let got: &[_] = match mode {
+    match mode {
         Mode::Plain => {
-            skip = [sentinel; N];
-            stream::stream_rows(&p, &c, head(&x, nx), window, head_mut(&mut skip, ny), produce, consume);
-            &skip
+            *skip = [sentinel; N];
+            stream::stream_rows(p, c, head(x, nx), window, head_mut(skip, ny), produce, consume);
+            skip
         }
         Mode::Skip => {
             stream::stream_rows_into(
-                &p,
-                &c,
-                head(&x, nx),
+                p,
+                c,
+                head(x, nx),
                 window,
                 &mut row,
-                head_mut(&mut skip, ny),
+                head_mut(skip, ny),
                 produce,
                 consume,
                 epilogue,
             );
-            &skip
+            skip
         }
         Mode::OverInput => {
-            stream::stream_rows_over_input(&p, &c, head_mut(&mut x, nx), window, &mut row, produce, consume, epilogue);
-            &x
+            stream::stream_rows_over_input(p, c, head_mut(x, nx), window, &mut row, produce, consume, epilogue);
+            x
         }
-    };
-    exact("y", got, &exp)
+    }
 }
