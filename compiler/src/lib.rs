@@ -165,7 +165,9 @@ pub fn compile(path: &Path, opts: &Options) -> Result<Compilation> {
     }
     let scratch = lower::scratch_needs(&graph, opts.target);
     let in_place = lower::in_place_options(&graph, opts.target);
-    let plan = plan::plan(&graph, &scratch, &in_place, lower::arena_align(opts.target)).map_err(Error::Internal)?;
+    let streams = lower::stream_options(&graph, opts.target);
+    let align = lower::arena_align(opts.target);
+    let plan = plan::plan(&graph, &scratch, &in_place, &streams, align).map_err(Error::Internal)?;
     let sha256 = sha256_hex(&model.bytes);
     let program = lower::lower(&graph, &plan, opts.target)
         .map_err(|problems| Error::Model { path: path.to_path_buf(), problems })?;
@@ -213,6 +215,22 @@ fn write(path: &Path, data: impl AsRef<[u8]>) -> Result<()> {
 }
 
 impl Compilation {
+    /// The program the JIT engine runs: [`Compilation::program`] itself, or, when
+    /// that streams groups (which the JIT does not run), the same graph planned and
+    /// lowered without streaming (its own arena, given too).
+    pub fn jit_program(&self) -> Result<(std::borrow::Cow<'_, lower::Program>, Option<usize>)> {
+        if self.plan.streams.is_empty() {
+            return Ok((std::borrow::Cow::Borrowed(&self.program), None));
+        }
+        let scratch = lower::scratch_needs(&self.graph, self.target);
+        let in_place = lower::in_place_options(&self.graph, self.target);
+        let align = lower::arena_align(self.target);
+        let plan = plan::plan(&self.graph, &scratch, &in_place, &[], align).map_err(Error::Internal)?;
+        let program = lower::lower(&self.graph, &plan, self.target)
+            .map_err(|problems| Error::Model { path: self.model_path.clone(), problems })?;
+        Ok((std::borrow::Cow::Owned(program), Some(plan.arena_bytes)))
+    }
+
     /// A crate-friendly snake-case name derived from the model.
     pub fn crate_name(&self) -> String {
         backend::rust::names::ident(&self.graph.name, "model").replace('_', "-")

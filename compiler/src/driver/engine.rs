@@ -25,7 +25,8 @@ pub enum EngineChoice {
 /// outputs per set.
 pub fn run_jit(c: &Compilation, sets: &[&[Tensor]]) -> Result<(f64, Vec<Vec<Tensor>>)> {
     let t0 = std::time::Instant::now();
-    let mut engine = Jit::new(&c.program, c.target, false)?;
+    let (program, _) = c.jit_program()?;
+    let mut engine = Jit::new(&program, c.target, false)?;
     let build = t0.elapsed().as_secs_f64();
     let outs = sets.iter().map(|s| engine.run(s)).collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((build, outs))
@@ -56,6 +57,14 @@ pub fn locate(c: &Compilation, inputs: &[Tensor], quiet: bool) -> Result<String>
 
 /// [`locate`] against a JIT built with `jit` (observed is forced on).
 pub fn locate_with(c: &Compilation, inputs: &[Tensor], quiet: bool, jit: JitOptions) -> Result<Divergence> {
+    if let (_, Some(arena)) = c.jit_program()? {
+        // The JIT runs its own plan: no step of it matches one of the Rust backend's.
+        let message = format!(
+            "the Rust backend streams {} group(s) the JIT does not run, so the JIT runs its own plan (arena {arena} B) and no step-by-step comparison is possible",
+            c.plan.streams.len()
+        );
+        return Ok(Divergence { step: None, first_bits: None, message });
+    }
     let exe = super::verify::build_harness(c, quiet)?;
     let rust = super::verify::trace_harness(&exe, c, inputs)?;
     let mut engine = Jit::with_options(&c.program, c.target, JitOptions { observed: true, ..jit })?;

@@ -95,7 +95,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<RunReport> {
     let (build, first, latency, outs) = match opts.engine {
         EngineChoice::Jit => {
             let t1 = Instant::now();
-            let mut e = Jit::new(&c.program, c.target, false)?;
+            let (program, _) = c.jit_program()?;
+            let mut e = Jit::new(&program, c.target, false)?;
             let build = t1.elapsed().as_secs_f64();
             let t2 = Instant::now();
             let outs = e.run(&inputs)?;

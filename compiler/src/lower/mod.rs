@@ -12,9 +12,11 @@
 pub mod isa;
 pub mod kernel;
 pub mod select;
+pub mod stream;
 
 pub use isa::{Implementation, Isa, Overlap};
 pub use kernel::{Family, Kernel};
+pub use stream::{stream_options, StreamCall, StreamMode};
 
 use crate::error::{NodeRef, Problem, IR_DOMAIN};
 use crate::ir::{DType, Graph, NodeId, Tensor, TensorType, ValueId};
@@ -190,8 +192,11 @@ pub struct Step {
     pub op: &'static str,
     /// Operand and result types, e.g. `i8[1,49,10,1] → i8[1,64,25,5]`.
     pub signature: String,
-    /// The calls, in order.
+    /// The calls, in order (a streamed group's: producer, consumer, then the Add).
     pub calls: Vec<KernelCall>,
+    /// Set when the calls run as one row-streamed group through the runtime's
+    /// `kernels::stream` entries, never one after another.
+    pub stream: Option<StreamCall>,
 }
 
 /// A constant the program reads: stored once, in flash, under its own symbol.
@@ -384,6 +389,22 @@ impl Lowering<'_> {
         Ok(Operand { place, dtype: ty.dtype, len: ty.numel() })
     }
 
+    /// Checks that every arena operand is inside the arena and aligned.
+    fn check_bounds<'o>(&self, operands: impl Iterator<Item = &'o Operand>) -> Result<(), String> {
+        for o in operands {
+            if let Place::Arena { offset: lo } = o.place {
+                let hi = lo + o.bytes();
+                if hi > self.plan.arena_bytes {
+                    return Err(format!("an operand at [{lo}, {hi}) leaves the {}-byte arena", self.plan.arena_bytes));
+                }
+                if lo % o.dtype.size() != 0 {
+                    return Err(format!("an {} operand at arena offset {lo} is misaligned", o.dtype));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that every arena operand of a step is inside the arena, aligned, and
     /// that no byte is both read and written by the step.
     fn check(&self, calls: &[KernelCall]) -> Result<(), String> {
@@ -432,21 +453,7 @@ impl Lowering<'_> {
                 _ => arena(o),
             }
         };
-        for c in calls {
-            for o in c.reads.iter().chain(&c.writes) {
-                if let Some((lo, hi)) = arena(o) {
-                    if hi > self.plan.arena_bytes {
-                        return Err(format!(
-                            "an operand at [{lo}, {hi}) leaves the {}-byte arena",
-                            self.plan.arena_bytes
-                        ));
-                    }
-                    if lo % o.dtype.size() != 0 {
-                        return Err(format!("an {} operand at arena offset {lo} is misaligned", o.dtype));
-                    }
-                }
-            }
-        }
+        self.check_bounds(calls.iter().flat_map(|c| c.reads.iter().chain(&c.writes)))?;
         let writes: Vec<(usize, usize)> = calls
             .iter()
             .flat_map(|c| c.writes.iter().enumerate().filter_map(move |(k, o)| span_of(c, o, false, k)))
@@ -602,6 +609,76 @@ fn constants<'g>(g: &'g Graph, n: NodeId, reads: &[Slot]) -> Vec<Option<&'g Tens
         .collect()
 }
 
+/// The kernel calls of node `n` (its problems pushed to `problems`).
+fn node_calls(
+    lw: &mut Lowering,
+    n: NodeId,
+    target: &'static Target,
+    problems: &mut Vec<Problem>,
+) -> Vec<KernelCall> {
+    let (g, plan) = (lw.g, lw.plan);
+    let nd = g.node(n);
+    let out_types: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
+    let args: Vec<Option<Arg>> =
+        nd.inputs.iter().map(|v| v.map(|v| Arg { ty: g.ty(v), value: g.const_of(v) })).collect();
+    let cx = LowerCx { inputs: &args, outputs: &out_types };
+    let invocations = match nd.op.def().lower(&cx) {
+        Ok(i) => i,
+        Err(e) => {
+            problems.push(problem(g, n, e));
+            return vec![];
+        }
+    };
+    let mut calls = vec![];
+    let internal = |detail: String| Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {detail}") };
+    for inv in invocations {
+        let consts = constants(g, n, &inv.reads);
+        let choice = match select::select(&inv.kernel, &consts, target) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(Problem::Unsupported { node: node_ref(g, n), detail: e.to_string() });
+                continue;
+            }
+        };
+        let imp = choice.imp;
+        // The implementation may want its constant operands in its own order.
+        let mut packed = choice.packed.into_iter();
+        let mut reads = vec![];
+        for (k, s) in inv.reads.iter().enumerate() {
+            let from = match *s {
+                Slot::In(i) => nd.inputs.get(i).copied().flatten().map(Packed::Value),
+                Slot::Absent => Some(Packed::Absent(n, k)),
+                _ => None,
+            };
+            match (packed.next().flatten(), from) {
+                (Some(t), Some(from)) => reads.push(Ok(lw.packed(from, inv.kernel.family(), imp.isa, t))),
+                _ => reads.push(lw.operand(n, *s)),
+            }
+        }
+        let writes: Result<Vec<Operand>, String> = inv.writes.iter().map(|&s| lw.operand(n, s)).collect();
+        // The plan put the result over its dead input: find the operand pair.
+        let in_place = plan.in_place.get(&n).and_then(|ip| {
+            let overlap = imp.in_place?;
+            in_place_slots(&inv, overlap).into_iter().find_map(|(read, write, _, _, _)| {
+                let (Some(Slot::In(i)), Some(Slot::Out(j))) = (inv.reads.get(read), inv.writes.get(write)) else {
+                    return None;
+                };
+                let same =
+                    nd.inputs.get(*i).copied().flatten() == Some(ip.input) && nd.outputs.get(*j) == Some(&ip.output);
+                same.then_some(InPlaceCall { read, write, overlap })
+            })
+        });
+        if plan.in_place.contains_key(&n) && in_place.is_none() {
+            problems.push(internal("the plan overlaps a result with its input, but no kernel call can".into()));
+        }
+        match (reads.into_iter().collect::<Result<Vec<_>, _>>(), writes) {
+            (Ok(reads), Ok(writes)) => calls.push(KernelCall { kernel: inv.kernel, isa: imp.isa, reads, writes, in_place }),
+            (Err(e), _) | (_, Err(e)) => problems.push(internal(e)),
+        }
+    }
+    calls
+}
+
 /// Lowers a planned graph for a target. Every node's problems are collected, so a
 /// model with several unsupported uses reports them all at once.
 pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program, Vec<Problem>> {
@@ -614,71 +691,22 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
         let in_types: Vec<Option<&TensorType>> = nd.inputs.iter().map(|v| v.map(|v| g.ty(v))).collect();
         let out_types: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
         macs += nd.op.def().macs(&in_types, &out_types);
+        if let Some(s) = plan.stream_of(n) {
+            // A streamed group is one step, lowered at its producer.
+            if s.option.producer == n {
+                match stream::lower_group(&mut lw, s, target, &mut problems) {
+                    Ok(step) => steps.push(step),
+                    Err(e) => problems.push(Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {e}") }),
+                }
+            }
+            continue;
+        }
         if nd.op.def().is_view() && !plan.copying_views.contains(&n) {
             continue; // shares its source's storage: nothing runs
         }
-        let args: Vec<Option<Arg>> =
-            nd.inputs.iter().map(|v| v.map(|v| Arg { ty: g.ty(v), value: g.const_of(v) })).collect();
-        let cx = LowerCx { inputs: &args, outputs: &out_types };
-        let invocations = match nd.op.def().lower(&cx) {
-            Ok(i) => i,
-            Err(e) => {
-                problems.push(problem(g, n, e));
-                continue;
-            }
-        };
-        let mut calls = vec![];
-        let internal =
-            |detail: String| Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {detail}") };
-        for inv in invocations {
-            let consts = constants(g, n, &inv.reads);
-            let choice = match select::select(&inv.kernel, &consts, target) {
-                Ok(c) => c,
-                Err(e) => {
-                    problems.push(Problem::Unsupported { node: node_ref(g, n), detail: e.to_string() });
-                    continue;
-                }
-            };
-            let imp = choice.imp;
-            // The implementation may want its constant operands in its own order.
-            let mut packed = choice.packed.into_iter();
-            let mut reads = vec![];
-            for (k, s) in inv.reads.iter().enumerate() {
-                let from = match *s {
-                    Slot::In(i) => nd.inputs.get(i).copied().flatten().map(Packed::Value),
-                    Slot::Absent => Some(Packed::Absent(n, k)),
-                    _ => None,
-                };
-                match (packed.next().flatten(), from) {
-                    (Some(t), Some(from)) => reads.push(Ok(lw.packed(from, inv.kernel.family(), imp.isa, t))),
-                    _ => reads.push(lw.operand(n, *s)),
-                }
-            }
-            let writes: Result<Vec<Operand>, String> = inv.writes.iter().map(|&s| lw.operand(n, s)).collect();
-            // The plan put the result over its dead input: find the operand pair.
-            let in_place = plan.in_place.get(&n).and_then(|ip| {
-                let overlap = imp.in_place?;
-                in_place_slots(&inv, overlap).into_iter().find_map(|(read, write, _, _, _)| {
-                    let (Some(Slot::In(i)), Some(Slot::Out(j))) = (inv.reads.get(read), inv.writes.get(write)) else {
-                        return None;
-                    };
-                    let same = nd.inputs.get(*i).copied().flatten() == Some(ip.input)
-                        && nd.outputs.get(*j) == Some(&ip.output);
-                    same.then_some(InPlaceCall { read, write, overlap })
-                })
-            });
-            if plan.in_place.contains_key(&n) && in_place.is_none() {
-                problems.push(internal("the plan overlaps a result with its input, but no kernel call can".into()));
-            }
-            match (reads.into_iter().collect::<Result<Vec<_>, _>>(), writes) {
-                (Ok(reads), Ok(writes)) => {
-                    calls.push(KernelCall { kernel: inv.kernel, isa: imp.isa, reads, writes, in_place })
-                }
-                (Err(e), _) | (_, Err(e)) => problems.push(internal(e)),
-            }
-        }
+        let calls = node_calls(&mut lw, n, target, &mut problems);
         if let Err(e) = lw.check(&calls) {
-            problems.push(internal(e));
+            problems.push(Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {e}") });
         }
         steps.push(Step {
             node: nd.name.clone(),
@@ -689,6 +717,7 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
                 type_list(g, nd.outputs.iter().map(|&o| Some(o)))
             ),
             calls,
+            stream: None,
         });
     }
     if !plan.final_copies.is_empty() {
@@ -709,6 +738,7 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
             op: "copy",
             signature: "constant or repeated model outputs".into(),
             calls,
+            stream: None,
         });
     }
     if !problems.is_empty() {

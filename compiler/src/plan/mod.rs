@@ -80,6 +80,57 @@ pub struct InPlaceOption {
     pub exact: bool,
 }
 
+/// A chain the lowering can run as one row-streamed group
+/// ([`crate::lower::stream_options`], the runtime's `kernels::stream`): a producer
+/// convolution whose only reader is a consumer convolution, optionally followed by the
+/// element-wise Add whose other operand (the skip) takes the result. The planner
+/// makes it one node of the memory problem, where it pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamOption {
+    /// The producer convolution (its output is never stored whole).
+    pub producer: NodeId,
+    /// The consumer convolution, reading only the producer's output.
+    pub consumer: NodeId,
+    /// The Add reading the consumer's output and the skip, when the group ends in one
+    /// (the consumer's output is then never stored whole either; the Add's result
+    /// takes the skip's storage).
+    pub add: Option<(NodeId, ValueId)>,
+    /// The skip is the producer's input and the runtime's
+    /// `stream_over_input_applies` holds: the result is written over it.
+    pub over_input: bool,
+    /// Bytes of the sliding window of producer rows.
+    pub window_bytes: usize,
+    /// Bytes of one row of the consumer's output (the epilogue's buffer; 0 without an
+    /// Add).
+    pub row_bytes: usize,
+    /// Elements the window slides over one run (the extra cost: copies).
+    pub copy_elems: usize,
+}
+
+/// A group the plan runs streamed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streamed {
+    /// What runs.
+    pub option: StreamOption,
+    /// Arena offset of the window.
+    pub window_at: usize,
+    /// Arena offset of the epilogue's row buffer (meaningful with an Add).
+    pub row_at: usize,
+    /// Bytes of the group's whole scratch block (window, row, both kernels' scratch).
+    pub scratch_bytes: usize,
+    /// The members' names, joined with ` + `.
+    pub label: String,
+}
+
+impl StreamOption {
+    /// The nodes of the group, in run order.
+    pub fn members(&self) -> Vec<NodeId> {
+        let mut m = vec![self.producer, self.consumer];
+        m.extend(self.add.map(|(a, _)| a));
+        m
+    }
+}
+
 /// A node whose result the plan placed over its dead input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InPlace {
@@ -134,11 +185,18 @@ pub struct Plan {
     pub blocks: Vec<Block>,
     /// Nodes whose result overlaps their dead input.
     pub in_place: HashMap<NodeId, InPlace>,
+    /// Groups run row-streamed (their members are consecutive in `order`).
+    pub streams: Vec<Streamed>,
     /// Bounds and baseline.
     pub memory: Memory,
 }
 
 impl Plan {
+    /// The streamed group `n` belongs to, if any.
+    pub fn stream_of(&self, n: NodeId) -> Option<&Streamed> {
+        self.streams.iter().find(|s| s.option.members().contains(&n))
+    }
+
     /// Sum of the sizes of all arena values: what a planner without reuse would need.
     pub fn unshared_bytes(&self) -> usize {
         self.blocks.iter().map(|b| b.bytes).sum()
@@ -236,54 +294,157 @@ impl Storage {
         matches!(g.value(r).def, Def::Node(..)) && !self.out_slot.contains_key(&r)
     }
 
-    /// The memory problem: one node per graph node (in `order`), one buffer per arena
-    /// root (in order of first definition), read by every node reading it or a view
-    /// of it. Returns the buffer roots too.
+    /// True when a streamed group may run with these storage decisions: the values
+    /// it never stores are arena roots read by the next member only (no view, no
+    /// model output), and with an Add, its result and the skip are arena values the
+    /// group may take over (the skip read by the group's members only, and the
+    /// producer's input only when the result is written over it).
+    fn admits(&self, g: &Graph, o: &StreamOption) -> bool {
+        let members = o.members();
+        let readers = |r: ValueId| -> Vec<NodeId> {
+            let mut out = vec![];
+            for n in g.topo_order() {
+                if g.node(n).inputs.iter().flatten().any(|v| self.root_of(*v) == r) {
+                    out.push(n);
+                }
+            }
+            out
+        };
+        let own = |v: ValueId| self.root_of(v) == v && self.is_arena_root(g, v) && !g.is_output(v);
+        let only_read_by = |v: ValueId, n: NodeId| {
+            own(v) && readers(v) == [n] && g.users(v).iter().all(|&(u, _)| u == n)
+        };
+        let (pn, cn) = (g.node(o.producer), g.node(o.consumer));
+        let (Some(&py), Some(Some(px))) = (pn.outputs.first(), pn.inputs.first()) else { return false };
+        if !only_read_by(py, o.consumer) {
+            return false;
+        }
+        let Some(&cy) = cn.outputs.first() else { return false };
+        match o.add {
+            None => true,
+            Some((a, skip)) => {
+                let Some(&ay) = g.node(a).outputs.first() else { return false };
+                let sr = self.root_of(skip);
+                let to_end = self.final_copies.iter().any(|&(_, v)| self.root_of(v) == sr);
+                only_read_by(cy, a)
+                    && own(ay)
+                    && matches!(g.value(sr).def, Def::Node(..))
+                    && self.is_arena_root(g, sr)
+                    && !to_end
+                    && readers(sr).iter().all(|n| members.contains(n))
+                    && (self.root_of(*px) == sr) == o.over_input
+            }
+        }
+    }
+
+    /// The storage with the groups' results in their skips' storage.
+    fn with_groups(&self, g: &Graph, groups: &[StreamOption]) -> Storage {
+        let mut st = Storage {
+            root: self.root.clone(),
+            copying_views: self.copying_views.clone(),
+            out_slot: self.out_slot.clone(),
+            final_copies: self.final_copies.clone(),
+        };
+        for o in groups {
+            let Some((a, skip)) = o.add else { continue };
+            let Some(&ay) = g.node(a).outputs.first() else { continue };
+            let sr = st.root_of(skip);
+            for r in st.root.values_mut() {
+                if *r == ay {
+                    *r = sr;
+                }
+            }
+        }
+        st
+    }
+
+    /// The memory problem: one node per graph node (in `order`) or streamed group (at
+    /// its last member's place, its members' inputs and results; the values inside it
+    /// are not buffers), one buffer per arena root (in order of first definition),
+    /// read by every node reading it or a view of it. Returns the buffer roots and
+    /// the graph nodes of each problem node too.
+    #[allow(clippy::type_complexity, reason = "three parallel results of one walk")]
     fn problem(
         &self,
         g: &Graph,
         order: &[NodeId],
+        groups: &[StreamOption],
         scratch: &HashMap<NodeId, usize>,
         in_place: &HashMap<NodeId, Vec<InPlaceOption>>,
         align: usize,
-    ) -> (Problem, Vec<ValueId>) {
-        let idx: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    ) -> (Problem, Vec<ValueId>, Vec<Vec<NodeId>>) {
+        let group_of: HashMap<NodeId, usize> =
+            groups.iter().enumerate().flat_map(|(k, o)| o.members().into_iter().map(move |n| (n, k))).collect();
+        // Values a group never stores: the producer's output, and the consumer's
+        // when an Add follows.
+        let mut inside: Vec<ValueId> = vec![];
+        for o in groups {
+            inside.extend(g.node(o.producer).outputs.first());
+            if o.add.is_some() {
+                inside.extend(g.node(o.consumer).outputs.first());
+            }
+        }
+        let mut units: Vec<Vec<NodeId>> = vec![];
+        for (t, &n) in order.iter().enumerate() {
+            match group_of.get(&n) {
+                Some(&k) => {
+                    let members = groups[k].members();
+                    let last = order.iter().rposition(|m| members.contains(m));
+                    if last == Some(t) {
+                        units.push(members);
+                    }
+                }
+                None => units.push(vec![n]),
+            }
+        }
+        let idx: HashMap<NodeId, usize> =
+            units.iter().enumerate().flat_map(|(i, u)| u.iter().map(move |&n| (n, i))).collect();
         let mut nodes = vec![];
         let mut buf_of: BTreeMap<ValueId, usize> = BTreeMap::new();
         let mut bufs: Vec<Buf> = vec![];
         let mut roots = vec![];
-        for (i, &n) in order.iter().enumerate() {
-            let nd = g.node(n);
+        for (i, unit) in units.iter().enumerate() {
             let mut preds = vec![];
-            for v in nd.inputs.iter().flatten() {
-                if let Def::Node(p, _) = g.value(*v).def {
-                    if let Some(&j) = idx.get(&p) {
-                        if !preds.contains(&j) {
-                            preds.push(j);
+            for &n in unit {
+                for v in g.node(n).inputs.iter().flatten() {
+                    if let Def::Node(p, _) = g.value(*v).def {
+                        if let Some(&j) = idx.get(&p) {
+                            if j != i && !preds.contains(&j) {
+                                preds.push(j);
+                            }
+                        }
+                    }
+                    let r = self.root_of(*v);
+                    if let Some(&b) = buf_of.get(&r) {
+                        if !bufs[b].consumers.contains(&i) {
+                            bufs[b].consumers.push(i);
                         }
                     }
                 }
-                let r = self.root_of(*v);
-                if let Some(&b) = buf_of.get(&r) {
-                    if !bufs[b].consumers.contains(&i) {
-                        bufs[b].consumers.push(i);
-                    }
-                }
             }
-            let s = scratch.get(&n).copied().unwrap_or(0);
-            nodes.push(Node { preds, scratch: align_to(s, align), label: nd.name.clone() });
-            for &o in &nd.outputs {
-                // An aliased view's result is its source's storage: nothing new here.
-                if self.root_of(o) == o && self.is_arena_root(g, o) {
-                    buf_of.insert(o, bufs.len());
-                    roots.push(o);
-                    bufs.push(Buf {
-                        bytes: align_to(g.ty(o).bytes(), align),
-                        producer: i,
-                        consumers: vec![],
-                        to_end: false,
-                        label: g.value(o).name.clone(),
-                    });
+            let s = match unit.as_slice() {
+                [n] => align_to(scratch.get(n).copied().unwrap_or(0), align),
+                _ => {
+                    let o = &groups[group_of[&unit[0]]];
+                    group_scratch(o, scratch, align).iter().sum()
+                }
+            };
+            let label = unit.iter().map(|&n| g.node(n).name.as_str()).collect::<Vec<_>>().join(" + ");
+            nodes.push(Node { preds, scratch: s, label });
+            for &n in unit {
+                for &o in &g.node(n).outputs {
+                    // An aliased view's result is its source's storage: nothing new here.
+                    if self.root_of(o) == o && self.is_arena_root(g, o) && !inside.contains(&o) {
+                        buf_of.insert(o, bufs.len());
+                        roots.push(o);
+                        bufs.push(Buf {
+                            bytes: align_to(g.ty(o).bytes(), align),
+                            producer: i,
+                            consumers: vec![],
+                            to_end: false,
+                            label: g.value(o).name.clone(),
+                        });
+                    }
                 }
             }
         }
@@ -293,12 +454,13 @@ impl Storage {
             }
         }
         // Permitted overlaps: between arena roots, the input read through one operand
-        // of the node only, the shift rounded down to the alignment.
+        // of the node only, the shift rounded down to the alignment. A group has none.
         let mut pairs = vec![];
-        for (i, &n) in order.iter().enumerate() {
-            for o in in_place.get(&n).into_iter().flatten() {
+        for (i, unit) in units.iter().enumerate() {
+            let [n] = unit.as_slice() else { continue };
+            for o in in_place.get(n).into_iter().flatten() {
                 let r = self.root_of(o.input);
-                let reads_once = g.node(n).inputs.iter().flatten().filter(|v| self.root_of(**v) == r).count() == 1;
+                let reads_once = g.node(*n).inputs.iter().flatten().filter(|v| self.root_of(**v) == r).count() == 1;
                 let (Some(&input), Some(&output)) = (buf_of.get(&r), buf_of.get(&o.output)) else { continue };
                 if reads_once && self.root_of(o.output) == o.output {
                     let a = align as isize;
@@ -308,8 +470,16 @@ impl Storage {
                 }
             }
         }
-        (Problem { nodes, bufs, pairs }, roots)
+        (Problem { nodes, bufs, pairs }, roots, units)
     }
+}
+
+/// The parts of a group's scratch block, each aligned: window, row, the producer's
+/// kernel scratch, the consumer's (the two kernels run interleaved, so they do not
+/// share one).
+fn group_scratch(o: &StreamOption, scratch: &HashMap<NodeId, usize>, align: usize) -> [usize; 4] {
+    let s = |n: NodeId| align_to(scratch.get(&n).copied().unwrap_or(0), align);
+    [align_to(o.window_bytes, align), align_to(o.row_bytes, align), s(o.producer), s(o.consumer)]
 }
 
 /// Builds the plan. `scratch` gives the bytes of working space each node's kernels
@@ -319,16 +489,67 @@ impl Storage {
 ///
 /// `in_place` lists, per node, the inputs its kernel may write its result over: the
 /// plan does so where the input dies at that node and the arena gets smaller for it.
+///
+/// `streams` lists the chains the lowering can run row-streamed
+/// ([`crate::lower::stream_options`]): the plan streams a set of disjoint ones only
+/// when that makes the arena smaller than planning without any, and then drops every
+/// group the arena does not need (streaming costs copies and code).
 pub fn plan(
     g: &Graph,
     scratch: &HashMap<NodeId, usize>,
     in_place: &HashMap<NodeId, Vec<InPlaceOption>>,
+    streams: &[StreamOption],
     align: usize,
 ) -> Result<Plan, String> {
     let given = g.topo_order();
     let st = Storage::new(g, &given);
-    let (problem, roots) = st.problem(g, &given, scratch, in_place, align);
-    let identity: Vec<usize> = (0..given.len()).collect();
+    let base = plan_with(g, &st, &given, scratch, in_place, &[], align)?;
+    // Disjoint candidates the storage admits, in graph order.
+    let mut chosen: Vec<StreamOption> = vec![];
+    for o in streams {
+        let taken = chosen.iter().flat_map(StreamOption::members).collect::<Vec<_>>();
+        if o.members().iter().all(|n| !taken.contains(n)) && st.admits(g, o) {
+            chosen.push(o.clone());
+        }
+    }
+    if std::env::var_os("TINYOPS_DEBUG_STREAM").is_some() { eprintln!("options {} chosen {} base {}", streams.len(), chosen.len(), base.arena_bytes); for o in streams { eprintln!("  {:?} admits {}", o, st.admits(g, o)); } }
+    if chosen.is_empty() {
+        return Ok(base);
+    }
+    let mut best = plan_with(g, &st, &given, scratch, in_place, &chosen, align)?;
+    if std::env::var_os("TINYOPS_DEBUG_STREAM").is_some() { eprintln!("all {}", best.arena_bytes); }
+    if best.arena_bytes >= base.arena_bytes {
+        return Ok(base);
+    }
+    let mut k = 0;
+    while k < chosen.len() {
+        let mut fewer = chosen.clone();
+        fewer.remove(k);
+        let p = plan_with(g, &st, &given, scratch, in_place, &fewer, align)?;
+        if p.arena_bytes <= best.arena_bytes {
+            (chosen, best) = (fewer, p);
+        } else {
+            k += 1;
+        }
+    }
+    // The baseline a TFLM-style planner needs is the graph's, not the grouped one's.
+    best.memory.greedy_bytes = base.memory.greedy_bytes;
+    Ok(best)
+}
+
+/// [`plan`] with these groups streamed.
+fn plan_with(
+    g: &Graph,
+    st0: &Storage,
+    given: &[NodeId],
+    scratch: &HashMap<NodeId, usize>,
+    in_place: &HashMap<NodeId, Vec<InPlaceOption>>,
+    groups: &[StreamOption],
+    align: usize,
+) -> Result<Plan, String> {
+    let st = st0.with_groups(g, groups);
+    let (problem, roots, units) = st.problem(g, given, groups, scratch, in_place, align);
+    let identity: Vec<usize> = (0..units.len()).collect();
 
     // The baseline: the graph's order, greedy by size.
     let (base_blocks, _) = problem.intervals(&identity);
@@ -345,7 +566,7 @@ pub fn plan(
         let (a, b) = (&intervals[bp.input], &intervals[bp.output]);
         let (oa, ob) = (packing.offsets[bp.input], packing.offsets[bp.output]);
         if oa < ob + b.bytes && ob < oa + a.bytes {
-            let node = given[live.node];
+            let node = units[live.node][0];
             let input = in_place
                 .get(&node)
                 .into_iter()
@@ -357,7 +578,8 @@ pub fn plan(
         }
     }
 
-    let order: Vec<NodeId> = sched.order.iter().map(|&i| given[i]).collect();
+    let order: Vec<NodeId> = sched.order.iter().flat_map(|&i| units[i].iter().copied()).collect();
+    let mut streams = vec![];
     let mut blocks = vec![];
     let mut root_loc: HashMap<ValueId, Loc> = HashMap::new();
     let mut scratch_at = HashMap::new();
@@ -369,7 +591,30 @@ pub fn plan(
                 problem.bufs[b].label.clone()
             }
             Err(n) => {
-                scratch_at.insert(given[n], (offset, iv.bytes));
+                match units[n].as_slice() {
+                    [one] => {
+                        scratch_at.insert(*one, (offset, iv.bytes));
+                    }
+                    members => {
+                        let Some(o) = groups.iter().find(|o| o.members() == members) else {
+                            return Err(format!("internal: no group of `{}`", problem.nodes[n].label));
+                        };
+                        let [w, r, ps, cs] = group_scratch(o, scratch, align);
+                        if ps > 0 {
+                            scratch_at.insert(o.producer, (offset + w + r, ps));
+                        }
+                        if cs > 0 {
+                            scratch_at.insert(o.consumer, (offset + w + r + ps, cs));
+                        }
+                        streams.push(Streamed {
+                            option: o.clone(),
+                            window_at: offset,
+                            row_at: offset + w,
+                            scratch_bytes: iv.bytes,
+                            label: problem.nodes[n].label.clone(),
+                        });
+                    }
+                }
                 format!("scratch of {}", problem.nodes[n].label)
             }
         };
@@ -420,6 +665,7 @@ pub fn plan(
         arena_bytes: packing.arena_bytes,
         blocks,
         in_place: in_place_at,
+        streams,
         memory,
     };
     verify_plan(&p)?;

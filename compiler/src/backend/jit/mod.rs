@@ -244,6 +244,14 @@ impl Engine {
         let mut scalars = std::collections::BTreeSet::new();
         let mut constants: Vec<Vec<u8>> = vec![];
         for step in &program.steps {
+            if step.stream.is_some() {
+                // Never its calls one after another: they read values no buffer holds.
+                refused.push(format!(
+                    "node `{}` (op {}, {}): a row-streamed group (the JIT runs a plan without streaming: `Compilation::jit_program`)",
+                    step.node, step.op, step.signature
+                ));
+                continue;
+            }
             for call in &step.calls {
                 if opts.loops && call.in_place.is_none() && emit::emits(call) {
                     scalars.extend(emit::scalars(call).iter().copied());

@@ -9,6 +9,7 @@
 //! checked that each view can be formed.
 
 pub mod call;
+mod stream;
 pub mod names;
 pub mod tokens;
 
@@ -326,6 +327,63 @@ fn self_test(
     (statics, method)
 }
 
+/// The regions a step writes, whether it reads the arena elsewhere, and its calls.
+fn plain_step(names: &Names, step: &crate::lower::Step) -> Result<(Vec<(usize, usize)>, bool, TokenStream), Error> {
+        // The arena regions this step writes: each written arena operand once.
+    // An in-place call writes the span of its result and the input under it.
+    let mut regions: Vec<(usize, usize)> = vec![];
+    for c in &step.calls {
+        for (k, o) in c.writes.iter().enumerate() {
+            let region = match c.in_place {
+                Some(ip) if ip.write == k => ip.span(c).map(|(lo, hi)| (lo, hi - lo)),
+                _ => match o.place {
+                    Place::Arena { offset } => Some((offset, o.bytes())),
+                    _ => None,
+                },
+            };
+            if let Some((offset, bytes)) = region {
+                if !regions.iter().any(|r| r.0 == offset) {
+                    regions.push((offset, bytes));
+                }
+            }
+        }
+    }
+    let reads_arena = step.calls.iter().any(|c| {
+        c.reads
+            .iter()
+            .enumerate()
+            .any(|(k, o)| matches!(o.place, Place::Arena { .. }) && c.in_place.is_none_or(|ip| ip.read != k))
+    });
+    let mut calls = TokenStream::new();
+    for c in &step.calls {
+        if let Some(ip) = c.in_place {
+            calls.extend(in_place_call(names, c, ip, &regions, &step.node)?);
+            continue;
+        }
+        let mut operands: Vec<TokenStream> = c.reads.iter().map(|o| read_expr(names, o)).collect();
+        for o in &c.writes {
+            let t = call::elem(o.dtype);
+            operands.push(match o.place {
+                Place::Output(k) => {
+                    let id = &names.outputs[k];
+                    quote!(&mut #id[..])
+                }
+                Place::Arena { offset } => {
+                    let r = regions.iter().position(|r| r.0 == offset).unwrap_or(0);
+                    let w = format_ident!("w{}", r);
+                    quote!(rt::arena::cast_mut::<#t>(&mut *#w))
+                }
+                Place::Input(_) | Place::Weight(_) => {
+                    return Err(Error::Internal(format!("step `{}` writes a read-only operand", step.node)))
+                }
+                Place::Empty => quote!(&mut []),
+            });
+        }
+        calls.extend(call::statement(c, operands));
+    }
+    Ok((regions, reads_arena, calls))
+}
+
 /// Generates the module of a lowered program; `golden` adds `Model::self_test`.
 pub fn generate(
     p: &Program,
@@ -366,58 +424,10 @@ pub fn generate(
     let arena_view = if touches_arena { quote!(&*arena) } else { quote!(&self.arena.0 .0) };
     let out_views: Vec<TokenStream> = names.outputs.iter().map(|id| quote!(rt::arena::as_bytes(&#id[..]))).collect();
     for (i, step) in p.steps.iter().enumerate() {
-        // The arena regions this step writes: each written arena operand once.
-        // An in-place call writes the span of its result and the input under it.
-        let mut regions: Vec<(usize, usize)> = vec![];
-        for c in &step.calls {
-            for (k, o) in c.writes.iter().enumerate() {
-                let region = match c.in_place {
-                    Some(ip) if ip.write == k => ip.span(c).map(|(lo, hi)| (lo, hi - lo)),
-                    _ => match o.place {
-                        Place::Arena { offset } => Some((offset, o.bytes())),
-                        _ => None,
-                    },
-                };
-                if let Some((offset, bytes)) = region {
-                    if !regions.iter().any(|r| r.0 == offset) {
-                        regions.push((offset, bytes));
-                    }
-                }
-            }
-        }
-        let reads_arena = step.calls.iter().any(|c| {
-            c.reads
-                .iter()
-                .enumerate()
-                .any(|(k, o)| matches!(o.place, Place::Arena { .. }) && c.in_place.is_none_or(|ip| ip.read != k))
-        });
-        let mut calls = TokenStream::new();
-        for c in &step.calls {
-            if let Some(ip) = c.in_place {
-                calls.extend(in_place_call(&names, c, ip, &regions, &step.node)?);
-                continue;
-            }
-            let mut operands: Vec<TokenStream> = c.reads.iter().map(|o| read_expr(&names, o)).collect();
-            for o in &c.writes {
-                let t = call::elem(o.dtype);
-                operands.push(match o.place {
-                    Place::Output(k) => {
-                        let id = &names.outputs[k];
-                        quote!(&mut #id[..])
-                    }
-                    Place::Arena { offset } => {
-                        let r = regions.iter().position(|r| r.0 == offset).unwrap_or(0);
-                        let w = format_ident!("w{}", r);
-                        quote!(rt::arena::cast_mut::<#t>(&mut *#w))
-                    }
-                    Place::Input(_) | Place::Weight(_) => {
-                        return Err(Error::Internal(format!("step `{}` writes a read-only operand", step.node)))
-                    }
-                    Place::Empty => quote!(&mut []),
-                });
-            }
-            calls.extend(call::statement(c, operands));
-        }
+        let (regions, reads_arena, calls) = match &step.stream {
+            Some(sc) => stream::group(&names, step, sc)?,
+            None => plain_step(&names, step)?,
+        };
         let comment = format!("{NODE_MARK}{i} · {} `{}`: {}", step.op, step.node, step.signature);
         let (node, op) = (&step.node, step.op);
         let ws: Vec<_> = (0..regions.len()).map(|i| format_ident!("w{}", i)).collect();
