@@ -26,6 +26,23 @@ pub struct NodeRow {
     pub arith: String,
 }
 
+/// One row-streamed group of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamRow {
+    /// The member nodes, in run order (producer, consumer, Add).
+    pub nodes: Vec<String>,
+    /// The runtime entry (`stream_rows`, `stream_rows_into`, `stream_rows_over_input`).
+    pub entry: String,
+    /// Bytes of the sliding window of producer rows.
+    pub window_bytes: usize,
+    /// Bytes of the epilogue's row buffer.
+    pub row_bytes: usize,
+    /// Bytes of the group's whole scratch block (window, row, both kernels' scratch).
+    pub scratch_bytes: usize,
+    /// The extra work: elements the window slides (copies) per run.
+    pub copy_elements: usize,
+}
+
 /// The inspect report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -71,6 +88,11 @@ pub struct Report {
     pub peak_step: usize,
     /// The blocks alive at that step, largest first: (name, bytes).
     pub peak_blocks: Vec<(String, usize)>,
+    /// Groups run row-streamed (their inner results never stored whole).
+    pub streams: Vec<StreamRow>,
+    /// The arena the plan needs without streamed groups (equal to `arena_bytes` when
+    /// it streams none).
+    pub unstreamed_bytes: usize,
     /// The schedule.
     pub nodes: Vec<NodeRow>,
     /// Nodes per arithmetic class (`int`, `float`, `move`, `convert`).
@@ -102,6 +124,7 @@ impl Report {
                 Some(Loc::Output(k)) => format!("output {k}"),
                 Some(Loc::Input(i)) => format!("input {i} (view)"),
                 Some(Loc::Const) => "flash".into(),
+                Some(Loc::Unused) | None if c.plan.stream_of(n).is_some() => "streamed".into(),
                 Some(Loc::Unused) | None => "-".into(),
             };
             nodes.push(NodeRow {
@@ -130,6 +153,27 @@ impl Report {
         let peak_blocks = at.iter().map(|b| (b.label.clone(), b.bytes)).collect();
         let io =
             |vals: &[crate::ir::ValueId]| vals.iter().map(|&v| (g.value(v).name.clone(), ty_text(g.ty(v)))).collect();
+        let streams = c
+            .plan
+            .streams
+            .iter()
+            .map(|s| {
+                let o = &s.option;
+                let entry = match (o.add, o.over_input) {
+                    (None, _) => "stream_rows",
+                    (Some(_), false) => "stream_rows_into",
+                    (Some(_), true) => "stream_rows_over_input",
+                };
+                StreamRow {
+                    nodes: o.members().iter().map(|&n| g.node(n).name.clone()).collect(),
+                    entry: entry.into(),
+                    window_bytes: o.window_bytes,
+                    row_bytes: o.row_bytes,
+                    scratch_bytes: s.scratch_bytes,
+                    copy_elements: o.copy_elems,
+                }
+            })
+            .collect();
         Report {
             model: g.name.clone(),
             target: c.target.name.to_string(),
@@ -159,6 +203,8 @@ impl Report {
             align: c.plan.memory.align,
             peak_step,
             peak_blocks,
+            streams,
+            unstreamed_bytes: c.plan.memory.unstreamed_bytes,
             nodes,
             arith_counts,
             kernels: c
@@ -202,6 +248,27 @@ impl Report {
             self.arith_counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             self.kernels.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")
         ));
+        if !self.streams.is_empty() {
+            s.push_str(&format!(
+                "streams {} group(s) row-streamed (arena without streaming {} B):",
+                self.streams.len(),
+                self.unstreamed_bytes
+            ));
+            for r in &self.streams {
+                let names: Vec<String> = r.nodes.iter().map(|n| n.chars().take(40).collect()).collect();
+                s.push_str(&format!(
+                    "\n          {} ({}): window {} B, row {} B, scratch {} B in all; {} elements copied per run\n            {}",
+                    r.entry,
+                    r.nodes.len(),
+                    r.window_bytes,
+                    r.row_bytes,
+                    r.scratch_bytes,
+                    r.copy_elements,
+                    names.join(" + ")
+                ));
+            }
+            s.push('\n');
+        }
         if !self.peak_blocks.is_empty() {
             s.push_str(&format!("peak    at step {}:", self.peak_step));
             for (name, bytes) in &self.peak_blocks {

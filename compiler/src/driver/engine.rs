@@ -21,15 +21,16 @@ pub enum EngineChoice {
     Both,
 }
 
-/// Runs data sets through the JIT; the seconds spent building the function, and the
-/// outputs per set.
-pub fn run_jit(c: &Compilation, sets: &[&[Tensor]]) -> Result<(f64, Vec<Vec<Tensor>>)> {
+/// Runs data sets through the JIT; the seconds spent building the function, the
+/// outputs per set, and the arena of the JIT's own plan when it runs one
+/// ([`Compilation::jit_program`]).
+pub fn run_jit(c: &Compilation, sets: &[&[Tensor]]) -> Result<(f64, Vec<Vec<Tensor>>, Option<usize>)> {
     let t0 = std::time::Instant::now();
-    let (program, _) = c.jit_program()?;
+    let (program, own_arena) = c.jit_program()?;
     let mut engine = Jit::new(&program, c.target, false)?;
     let build = t0.elapsed().as_secs_f64();
     let outs = sets.iter().map(|s| engine.run(s)).collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok((build, outs))
+    Ok((build, outs, own_arena))
 }
 
 /// Where two engines part for one data set (see [`locate`]).

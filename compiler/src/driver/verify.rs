@@ -82,6 +82,11 @@ pub struct VerifyReport {
     pub rustc: Option<String>,
     /// Arena bytes of the generated module.
     pub arena_bytes: usize,
+    /// The arena of the JIT's own plan, when the model streams groups the JIT does
+    /// not run and the JIT ran (`--engine jit|both`).
+    pub jit_arena_bytes: Option<usize>,
+    /// Row-streamed groups of the generated module's plan.
+    pub streamed_groups: usize,
     /// Weight bytes of the generated module.
     pub weight_bytes: usize,
     /// Per data set.
@@ -300,6 +305,9 @@ pub fn cross_toolchain(target: &Target, need: Need) -> Result<Option<CrossToolch
 
 /// How the model ran.
 struct Execution {
+    /// The arena of the JIT's own plan, when it ran one (see
+    /// [`crate::Compilation::jit_program`]).
+    jit_arena: Option<usize>,
     /// Outputs per set; `None` when the target could not run it.
     outputs: Option<Vec<Vec<Tensor>>>,
     ran_on: Option<String>,
@@ -316,6 +324,7 @@ fn run_on_host(c: &Compilation, inputs: &[&[Tensor]], quiet: bool) -> Result<Exe
     let step = Step::start(format!("running {} data set(s) on the host", inputs.len()), quiet);
     let got = run_harness(&exe, c, inputs)?;
     Ok(Execution {
+        jit_arena: None,
         outputs: Some(got),
         ran_on: Some("host".into()),
         firmware: None,
@@ -329,6 +338,7 @@ fn run_as_firmware(c: &Compilation, inputs: &[&[Tensor]], tc: &CrossToolchain, q
     let fw = firmware::build(c, inputs, tc, quiet)?;
     let (Some(board), Some(qemu)) = (c.target.emulator, tc.qemu.as_deref()) else {
         return Ok(Execution {
+        jit_arena: None,
             outputs: None,
             ran_on: None,
             seconds_build: fw.seconds,
@@ -343,6 +353,7 @@ fn run_as_firmware(c: &Compilation, inputs: &[&[Tensor]], tc: &CrossToolchain, q
     );
     let (printed, _) = firmware::run(&fw, c, inputs.len(), qemu, None)?;
     Ok(Execution {
+        jit_arena: None,
         outputs: Some(printed.outputs),
         ran_on: Some(board.machine.to_string()),
         stack_bytes: printed.stack_bytes.iter().copied().max(),
@@ -425,6 +436,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
             let rust = run_on_host(&c, &inputs, opts.quiet).map_err(|e| side_error("the Rust backend", e))?;
             jit_outputs = jit.outputs;
             Execution {
+                jit_arena: jit.jit_arena,
                 seconds_build: rust.seconds_build + jit.seconds_build,
                 seconds_run: rust.seconds_run + jit.seconds_run,
                 ..rust
@@ -464,6 +476,8 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
         stack_bytes: run.stack_bytes,
         rustc: run.firmware.as_ref().map(|f| f.rustc_version.clone()),
         arena_bytes: c.plan.arena_bytes,
+        jit_arena_bytes: run.jit_arena,
+        streamed_groups: c.plan.streams.len(),
         weight_bytes: c.program.weight_bytes(),
         sets: results,
         passed,
@@ -482,9 +496,10 @@ fn side_error(side: &str, e: Error) -> Error {
 
 fn run_on_jit(c: &Compilation, inputs: &[&[Tensor]], quiet: bool) -> Result<Execution> {
     let step = Step::start(format!("running {} data set(s) in the JIT engine", inputs.len()), quiet);
-    let (build, outputs) = engine::run_jit(c, inputs)?;
+    let (build, outputs, own_arena) = engine::run_jit(c, inputs)?;
     let total = step.done();
     Ok(Execution {
+        jit_arena: own_arena,
         outputs: Some(outputs),
         ran_on: Some("host".into()),
         firmware: None,
@@ -547,6 +562,12 @@ impl VerifyReport {
             self.arena_bytes,
             self.weight_bytes
         );
+        if let Some(a) = self.jit_arena_bytes {
+            s.push_str(&format!(
+                "  the JIT does not run the {} row-streamed group(s): it ran its own plan without streaming (arena {a} B)\n",
+                self.streamed_groups
+            ));
+        }
         if let (Some(flash), Some(ram)) = (self.flash_bytes, self.ram_bytes) {
             let stack = self.stack_bytes.map(|b| format!(" + {b} B stack (measured)")).unwrap_or_default();
             s.push_str(&format!(

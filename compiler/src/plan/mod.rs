@@ -158,6 +158,9 @@ pub struct Memory {
     /// order, no in-place execution, largest block first at the lowest offset that
     /// fits (reshapes still share their source's bytes).
     pub greedy_bytes: usize,
+    /// The arena the same graph needs planned without streamed groups (the arena
+    /// itself when the plan streams none).
+    pub unstreamed_bytes: usize,
     /// How the schedule was found.
     pub schedule: schedule::Method,
     /// The packing strategy that won.
@@ -512,12 +515,10 @@ pub fn plan(
             chosen.push(o.clone());
         }
     }
-    if std::env::var_os("TINYOPS_DEBUG_STREAM").is_some() { eprintln!("options {} chosen {} base {}", streams.len(), chosen.len(), base.arena_bytes); for o in streams { eprintln!("  {:?} admits {}", o, st.admits(g, o)); } }
     if chosen.is_empty() {
         return Ok(base);
     }
     let mut best = plan_with(g, &st, &given, scratch, in_place, &chosen, align)?;
-    if std::env::var_os("TINYOPS_DEBUG_STREAM").is_some() { eprintln!("all {}", best.arena_bytes); }
     if best.arena_bytes >= base.arena_bytes {
         return Ok(base);
     }
@@ -534,6 +535,7 @@ pub fn plan(
     }
     // The baseline a TFLM-style planner needs is the graph's, not the grouped one's.
     best.memory.greedy_bytes = base.memory.greedy_bytes;
+    best.memory.unstreamed_bytes = base.arena_bytes;
     Ok(best)
 }
 
@@ -652,6 +654,7 @@ fn plan_with(
         separate_bound_bytes: sched.peak,
         given_order_peak: problem.peak(&identity),
         greedy_bytes,
+        unstreamed_bytes: packing.arena_bytes,
         schedule: sched.method,
         strategy: packing.strategy,
         align,
