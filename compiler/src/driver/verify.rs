@@ -338,7 +338,7 @@ fn run_as_firmware(c: &Compilation, inputs: &[&[Tensor]], tc: &CrossToolchain, q
     let fw = firmware::build(c, inputs, tc, quiet)?;
     let (Some(board), Some(qemu)) = (c.target.emulator, tc.qemu.as_deref()) else {
         return Ok(Execution {
-        jit_arena: None,
+            jit_arena: None,
             outputs: None,
             ran_on: None,
             seconds_build: fw.seconds,

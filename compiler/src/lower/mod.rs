@@ -610,12 +610,7 @@ fn constants<'g>(g: &'g Graph, n: NodeId, reads: &[Slot]) -> Vec<Option<&'g Tens
 }
 
 /// The kernel calls of node `n` (its problems pushed to `problems`).
-fn node_calls(
-    lw: &mut Lowering,
-    n: NodeId,
-    target: &'static Target,
-    problems: &mut Vec<Problem>,
-) -> Vec<KernelCall> {
+fn node_calls(lw: &mut Lowering, n: NodeId, target: &'static Target, problems: &mut Vec<Problem>) -> Vec<KernelCall> {
     let (g, plan) = (lw.g, lw.plan);
     let nd = g.node(n);
     let out_types: Vec<TensorType> = nd.outputs.iter().map(|&o| g.ty(o).clone()).collect();
@@ -672,7 +667,9 @@ fn node_calls(
             problems.push(internal("the plan overlaps a result with its input, but no kernel call can".into()));
         }
         match (reads.into_iter().collect::<Result<Vec<_>, _>>(), writes) {
-            (Ok(reads), Ok(writes)) => calls.push(KernelCall { kernel: inv.kernel, isa: imp.isa, reads, writes, in_place }),
+            (Ok(reads), Ok(writes)) => {
+                calls.push(KernelCall { kernel: inv.kernel, isa: imp.isa, reads, writes, in_place })
+            }
             (Err(e), _) | (_, Err(e)) => problems.push(internal(e)),
         }
     }
@@ -696,7 +693,9 @@ pub fn lower(g: &Graph, plan: &Plan, target: &'static Target) -> Result<Program,
             if s.option.producer == n {
                 match stream::lower_group(&mut lw, s, target, &mut problems) {
                     Ok(step) => steps.push(step),
-                    Err(e) => problems.push(Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {e}") }),
+                    Err(e) => {
+                        problems.push(Problem::Invalid { node: node_ref(g, n), detail: format!("internal: {e}") })
+                    }
                 }
             }
             continue;

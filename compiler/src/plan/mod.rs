@@ -314,9 +314,8 @@ impl Storage {
             out
         };
         let own = |v: ValueId| self.root_of(v) == v && self.is_arena_root(g, v) && !g.is_output(v);
-        let only_read_by = |v: ValueId, n: NodeId| {
-            own(v) && readers(v) == [n] && g.users(v).iter().all(|&(u, _)| u == n)
-        };
+        let only_read_by =
+            |v: ValueId, n: NodeId| own(v) && readers(v) == [n] && g.users(v).iter().all(|&(u, _)| u == n);
         let (pn, cn) = (g.node(o.producer), g.node(o.consumer));
         let (Some(&py), Some(Some(px))) = (pn.outputs.first(), pn.inputs.first()) else { return false };
         if !only_read_by(py, o.consumer) {

@@ -9,8 +9,8 @@
 //! checked that each view can be formed.
 
 pub mod call;
-mod stream;
 pub mod names;
+mod stream;
 pub mod tokens;
 
 use crate::error::Error;
@@ -327,9 +327,13 @@ fn self_test(
     (statics, method)
 }
 
-/// The regions a step writes, whether it reads the arena elsewhere, and its calls.
-fn plain_step(names: &Names, step: &crate::lower::Step) -> Result<(Vec<(usize, usize)>, bool, TokenStream), Error> {
-        // The arena regions this step writes: each written arena operand once.
+/// What a step's code needs: the arena regions `(offset, bytes)` it writes, whether
+/// it reads the arena elsewhere, and its statements.
+type StepCode = (Vec<(usize, usize)>, bool, TokenStream);
+
+/// The code of a step whose calls run one after another.
+fn plain_step(names: &Names, step: &crate::lower::Step) -> Result<StepCode, Error> {
+    // The arena regions this step writes: each written arena operand once.
     // An in-place call writes the span of its result and the input under it.
     let mut regions: Vec<(usize, usize)> = vec![];
     for c in &step.calls {

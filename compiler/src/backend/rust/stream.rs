@@ -3,7 +3,7 @@
 //! the Add as the epilogue over each row through `inplace::elementwise`. Closure
 //! parameters end in an underscore, like those of [`super::in_place_call`].
 
-use super::{call, read_expr, Names};
+use super::{call, read_expr, Names, StepCode};
 use crate::error::Error;
 use crate::lower::{KernelCall, Operand, Place, Step, StreamCall, StreamMode};
 use proc_macro2::TokenStream;
@@ -11,11 +11,7 @@ use quote::{format_ident, quote};
 
 /// The regions the group writes (window, row, both kernels' scratch, the result when
 /// in the arena), whether it reads the arena elsewhere, and its statement.
-pub(super) fn group(
-    names: &Names,
-    step: &Step,
-    sc: &StreamCall,
-) -> Result<(Vec<(usize, usize)>, bool, TokenStream), Error> {
+pub(super) fn group(names: &Names, step: &Step, sc: &StreamCall) -> Result<StepCode, Error> {
     let internal = |what: &str| Error::Internal(format!("step `{}`: streamed group {what}", step.node));
     let (pc, cc) = match step.calls.as_slice() {
         [p, c, ..] => (p, c),
@@ -100,7 +96,8 @@ pub(super) fn group(
                 }
             });
             let body = call::statement_with(a, params, reads.chain([quote!(y_)]).collect());
-            let epilogue = quote!(|r_, s_| rt::kernels::inplace::elementwise::<#t>(s_, r_.len(), |i_, x_, y_| { #body }));
+            let epilogue =
+                quote!(|r_, s_| rt::kernels::inplace::elementwise::<#t>(s_, r_.len(), |i_, x_, y_| { #body }));
             let skip = &a.writes[0];
             let s = region(skip).ok_or_else(|| internal("writes its result outside the arena"))?;
             let s = cast(&s, skip);
