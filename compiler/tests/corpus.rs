@@ -40,3 +40,31 @@ fn every_corpus_model_is_covered() {
     let missing = common::uncovered(COVERED);
     assert!(missing.is_empty(), "corpus models the suite does not verify: {missing:?}");
 }
+
+/// Issue 9's goal for ResNet-8 int8 on cortex-m4 (0.6 × TFLM's 55,008 B arena): the
+/// first residual block runs row-streamed (conv → conv → Add over the block's input),
+/// so neither convolution's output exists whole, and the plan streams only what
+/// shrinks the arena (this compile only; the verify above runs it).
+#[test]
+fn resnet8_int8_streams_its_first_block_within_the_arena_goal_on_cortex_m4() {
+    let target = tinyops_targets::lookup("cortex-m4").unwrap();
+    let model = common::corpus().join("mlperf_ic_resnet8_int8/model.onnx");
+    let c = tinyops_compiler::compile(&model, &tinyops_compiler::Options { target, ..Default::default() }).unwrap();
+    let plan = &c.plan;
+    assert!(plan.arena_bytes <= 33_004, "arena {} B", plan.arena_bytes);
+    assert!(!plan.streams.is_empty() && plan.memory.unstreamed_bytes > plan.arena_bytes, "{}", plan.to_text());
+    let first = &plan.streams[0].option;
+    assert!(first.add.is_some() && first.over_input, "{first:?}");
+    // The two convolutions' outputs have no storage; the Add's result is the input's.
+    let g = &c.graph;
+    for n in [first.producer, first.consumer] {
+        let y = g.node(n).outputs[0];
+        assert_eq!(plan.loc[&y], tinyops_compiler::plan::Loc::Unused, "{}", g.node(n).name);
+    }
+    let (a, _) = first.add.unwrap();
+    let x = g.node(first.producer).inputs[0].unwrap();
+    assert_eq!(plan.loc[&g.node(a).outputs[0]], plan.loc[&x]);
+    let code = c.generated.code.replace(char::is_whitespace, "");
+    assert!(code.contains("stream::stream_rows_over_input::<i8>("));
+    assert!(code.contains("|q_,x_,y_|{rt::kernels::arm_dsp::conv2d_q8_form::<i8,i8,i8,"));
+}
