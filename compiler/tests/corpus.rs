@@ -65,6 +65,6 @@ fn resnet8_int8_streams_its_first_block_within_the_arena_goal_on_cortex_m4() {
     let x = g.node(first.producer).inputs[0].unwrap();
     assert_eq!(plan.loc[&g.node(a).outputs[0]], plan.loc[&x]);
     let code = c.generated.code.replace(char::is_whitespace, "");
-    assert!(code.contains("stream::stream_rows_over_input::<i8>("));
+    assert!(code.contains("stream::stream_rows_over_input::<i8"));
     assert!(code.contains("|q_,x_,y_|{rt::kernels::arm_dsp::conv2d_q8_form::<i8,i8,i8,"));
 }
