@@ -152,6 +152,12 @@ pub struct MemoryRow {
     pub separate_bound_bytes: usize,
     /// Nodes whose result the plan put over their dead input.
     pub in_place_nodes: usize,
+    /// Groups the plan runs row-streamed.
+    pub streamed_groups: usize,
+    /// Elements their windows slide (copy) per run, in all.
+    pub streamed_copies: usize,
+    /// The arena without streaming (equal to `arena_bytes` without groups).
+    pub unstreamed_bytes: usize,
     /// The same for the graph's own order.
     pub given_order_peak: usize,
     /// TFLM-style greedy baseline (graph order, greedy by size, no in-place).
@@ -198,6 +204,9 @@ pub fn measure(corpus: &Path, target: &'static Target) -> Result<(Vec<MemoryRow>
             lower_bound_bytes: m.lower_bound_bytes,
             separate_bound_bytes: m.separate_bound_bytes,
             in_place_nodes: c.plan.in_place.len(),
+            streamed_groups: c.plan.streams.len(),
+            streamed_copies: c.plan.streams.iter().map(|s| s.option.copy_elems).sum(),
+            unstreamed_bytes: m.unstreamed_bytes,
             given_order_peak: m.given_order_peak,
             greedy_bytes: m.greedy_bytes,
             schedule: m.schedule.describe(),
@@ -227,11 +236,15 @@ fn thousands(n: usize) -> String {
 /// The per-model table (shared by `docs/memory.md` and the README).
 pub fn table(rows: &[MemoryRow]) -> String {
     let mut s = String::from(
-        "| model | arena B | lower bound B | arena / bound | bound without in-place B | in place | greedy baseline B | arena / greedy |\n|---|---|---|---|---|---|---|---|\n",
+        "| model | arena B | lower bound B | arena / bound | bound without in-place B | in place | streamed (arena without, copies) | greedy baseline B | arena / greedy |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
+        let streamed = match r.streamed_groups {
+            0 => "–".to_string(),
+            n => format!("{n} ({} B, {})", thousands(r.unstreamed_bytes), thousands(r.streamed_copies)),
+        };
         s.push_str(&format!(
-            "| `{}` | {} | {} | {:.3} | {} | {} | {} | {:.3} |\n",
+            "| `{}` | {} | {} | {:.3} | {} | {} | {streamed} | {} | {:.3} |\n",
             r.model,
             thousands(r.arena_bytes),
             thousands(r.lower_bound_bytes),
@@ -289,6 +302,18 @@ pub fn memory_md(rows: &[MemoryRow], target: &str, image: &str) -> String {
          operand of their own size through `kernels::inplace::elementwise`. A chain of convolutions alternates below and above \
          (the packing takes, per pair, the start that widens the chain least), so it stays \
          around one region instead of drifting down by its shifts.\n\n\
+         **Row-streamed groups.** A convolution whose only reader is a convolution, optionally \
+         followed by the element-wise Add of the second's output and a skip (a residual block), \
+         may run as one group through `kernels::stream` (`compiler/src/lower/stream.rs`): the \
+         consumer computes one output row at a time from a sliding window of the producer's rows \
+         (`stream_window_len` elements), the Add writes each row over the skip (over the \
+         producer's own input for an identity shortcut, where `stream_over_input_applies`), so \
+         neither convolution's output exists whole. The group is one node of the memory problem \
+         (scratch: the window, one row, both kernels' scratch); the planner streams a group only \
+         when the arena gets smaller for it and drops every group the arena does not need. \
+         **streamed** gives the groups, the arena the same plan needs without them, and the \
+         elements the windows slide per run (`stream_copy_len`: the extra work, besides the \
+         code). The JIT runs a plan without streaming.\n\n\
          Across the corpus: largest arena / lower bound **{worst:.3}**, median arena / greedy \
          baseline **{med:.3}**.\n\n"
     );
