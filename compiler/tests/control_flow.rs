@@ -15,7 +15,7 @@ const BOOL: i32 = 9;
 
 fn run(model: &std::path::Path, inputs: &[Tensor]) -> Vec<Tensor> {
     let c = compile(model, &Options::default()).unwrap();
-    Engine::new(&c.program, c.target, false).unwrap().run(inputs).unwrap()
+    Engine::new(&c.jit_program().unwrap().0, c.target, false).unwrap().run(inputs).unwrap()
 }
 
 fn f32s(t: &Tensor) -> Vec<f32> {

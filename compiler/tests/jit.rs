@@ -24,14 +24,20 @@ fn demo() -> PathBuf {
 #[test]
 fn demo_cranelift_ir() {
     let c = compile(&demo(), &Options::default()).unwrap();
-    let e = Engine::new(&c.program, c.target, false).unwrap();
+    // The demo streams `conv1` into `depthwise`, which the JIT does not run: it runs
+    // the same graph planned without streaming.
+    assert!(!c.plan.streams.is_empty());
+    let (program, own_arena) = c.jit_program().unwrap();
+    assert!(own_arena.is_some_and(|a| a > c.plan.arena_bytes), "{own_arena:?}");
+    let e = Engine::new(&program, c.target, false).unwrap();
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.bind(|| insta::assert_snapshot!("demo.jit.clif", e.ir()));
     // The IR is a function of the program alone.
-    let again = Engine::new(&compile(&demo(), &Options::default()).unwrap().program, c.target, false).unwrap();
+    let again = compile(&demo(), &Options::default()).unwrap();
+    let again = Engine::new(&again.jit_program().unwrap().0, c.target, false).unwrap();
     assert_eq!(e.ir(), again.ir());
 }
 
@@ -69,11 +75,12 @@ fn observed_runs_report_every_step() {
             tinyops_compiler::ir::Tensor { shape: ty.shape.clone(), data: tinyops_compiler::ir::Data::F32(data) }
         })
         .collect();
-    let mut plain = Engine::new(&c.program, c.target, false).unwrap();
-    let mut seen = Engine::new(&c.program, c.target, true).unwrap();
+    let (program, _) = c.jit_program().unwrap();
+    let mut plain = Engine::new(&program, c.target, false).unwrap();
+    let mut seen = Engine::new(&program, c.target, true).unwrap();
     let a = plain.run(&inputs).unwrap();
     let (b, steps) = seen.run_observed(&inputs).unwrap();
-    assert_eq!(steps.len(), c.program.steps.len());
+    assert_eq!(steps.len(), program.steps.len());
     assert_eq!(a[0].data.to_le_bytes(), b[0].data.to_le_bytes());
     // The reference evaluator agrees with the JIT on the demo model.
     let want = tinyops_compiler::eval::run(g, &inputs).unwrap();
@@ -177,6 +184,9 @@ fn locate_names_the_step_a_perturbed_jit_corrupts() {
     let mut total = 0;
     for id in ["torch_lenet5", "mlperf_kws_dscnn_int8"] {
         let c = compile(&common::corpus().join(id).join("model.onnx"), &Options::default()).unwrap();
+        // (The locator compares the two engines step by step: a plan the JIT runs as
+        // is, without streamed groups.)
+        assert!(c.plan.streams.is_empty(), "{id} streams on the host");
         let inputs = inputs_of(&c);
         let clean = locate_with(&c, &inputs, true, JitOptions::default()).unwrap();
         assert_eq!(clean.step, None, "{id}: {}", clean.message);
