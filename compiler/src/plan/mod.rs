@@ -726,6 +726,13 @@ impl Plan {
             m.strategy.name(),
             m.align,
         );
+        for g in &self.streams {
+            let o = &g.option;
+            s.push_str(&format!(
+                "streamed {} (window {} B, row {} B, {} elements copied per run)\n",
+                g.label, o.window_bytes, o.row_bytes, o.copy_elems
+            ));
+        }
         for b in blocks {
             s.push_str(&format!(
                 "  [{:>7} .. {:>7})  steps {:>3}..={:<3}  {}\n",
