@@ -304,8 +304,9 @@ mod tests {
             let g = residual(h, w, c, projection);
             let options = stream_options(&g, target);
             let o = options.iter().find(|o| g.node(o.producer).name == "conv1").expect("conv1 → conv2 streams");
-            assert!(o.add.is_some() && o.over_input == !projection, "{o:?}");
-            let (scratch, in_place) = (super::super::scratch_needs(&g, target), super::super::in_place_options(&g, target));
+            assert!(o.add.is_some() && o.over_input != projection, "{o:?}");
+            let (scratch, in_place) =
+                (super::super::scratch_needs(&g, target), super::super::in_place_options(&g, target));
             let p = plan(&g, &scratch, &in_place, &options, 16).unwrap();
             let base = plan(&g, &scratch, &in_place, &[], 16).unwrap();
             assert!(base.streams.is_empty());
