@@ -494,8 +494,10 @@ fn group_scratch(o: &StreamOption, scratch: &HashMap<NodeId, usize>, align: usiz
 ///
 /// `streams` lists the chains the lowering can run row-streamed
 /// ([`crate::lower::stream_options`]): the plan streams a set of disjoint ones only
-/// when that makes the arena smaller than planning without any, and then drops every
-/// group the arena does not need (streaming costs copies and code).
+/// when that makes the arena smaller than planning without any, found by adding
+/// groups one at a time while each shrinks the arena and by streaming all then
+/// dropping every group the arena does not need (streaming costs copies and code),
+/// the smaller arena kept.
 pub fn plan(
     g: &Graph,
     scratch: &HashMap<NodeId, usize>,
@@ -506,31 +508,57 @@ pub fn plan(
     let given = g.topo_order();
     let st = Storage::new(g, &given);
     let base = plan_with(g, &st, &given, scratch, in_place, &[], align)?;
-    // Disjoint candidates the storage admits, in graph order.
+    let admitted: Vec<&StreamOption> = streams.iter().filter(|o| st.admits(g, o)).collect();
+    let disjoint = |set: &[StreamOption], o: &StreamOption| {
+        let taken = set.iter().flat_map(StreamOption::members).collect::<Vec<_>>();
+        o.members().iter().all(|n| !taken.contains(n))
+    };
+    // The candidates the storage admits, the first of overlapping ones, in graph order.
     let mut chosen: Vec<StreamOption> = vec![];
-    for o in streams {
-        let taken = chosen.iter().flat_map(StreamOption::members).collect::<Vec<_>>();
-        if o.members().iter().all(|n| !taken.contains(n)) && st.admits(g, o) {
-            chosen.push(o.clone());
+    for o in &admitted {
+        if disjoint(&chosen, o) {
+            chosen.push((*o).clone());
         }
     }
     if chosen.is_empty() {
         return Ok(base);
     }
-    let mut best = plan_with(g, &st, &given, scratch, in_place, &chosen, align)?;
-    if best.arena_bytes >= base.arena_bytes {
-        return Ok(base);
+    // Two searches, the smaller arena kept (the fewer groups among equals): adding
+    // admitted groups one at a time while each shrinks the arena (any group disjoint
+    // from those added), and streaming the disjoint ones all, then dropping each one
+    // the arena does not need.
+    let mut added: Vec<StreamOption> = vec![];
+    let mut grown = base.clone();
+    for &o in &admitted {
+        if !disjoint(&added, o) {
+            continue;
+        }
+        let mut more = added.clone();
+        more.push(o.clone());
+        let p = plan_with(g, &st, &given, scratch, in_place, &more, align)?;
+        if p.arena_bytes < grown.arena_bytes {
+            (added, grown) = (more, p);
+        }
     }
+    let mut all = plan_with(g, &st, &given, scratch, in_place, &chosen, align)?;
     let mut k = 0;
     while k < chosen.len() {
         let mut fewer = chosen.clone();
         fewer.remove(k);
         let p = plan_with(g, &st, &given, scratch, in_place, &fewer, align)?;
-        if p.arena_bytes <= best.arena_bytes {
-            (chosen, best) = (fewer, p);
+        if p.arena_bytes <= all.arena_bytes {
+            (chosen, all) = (fewer, p);
         } else {
             k += 1;
         }
+    }
+    let mut best = if (all.arena_bytes, all.streams.len()) < (grown.arena_bytes, grown.streams.len()) {
+        all
+    } else {
+        grown
+    };
+    if best.arena_bytes >= base.arena_bytes {
+        return Ok(base);
     }
     // The baseline a TFLM-style planner needs is the graph's, not the grouped one's.
     best.memory.greedy_bytes = base.memory.greedy_bytes;
