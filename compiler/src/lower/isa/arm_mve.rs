@@ -1,7 +1,8 @@
 //! The Helium implementations (`kernels::arm_mve`; Cortex-M55): signed 8-bit
 //! one-group convolutions (four output channels per `vmladava.s8` pass, weights in
-//! blocks of 4 channels and chunks of 16 inputs) and depthwise convolutions (8
-//! channels per vector in 16-bit lanes, weights in groups of 8 channels per tap).
+//! blocks of 4 channels and chunks of 16 inputs), fully-connected layers (run as the
+//! 1×1 convolution they are, same layout) and depthwise convolutions (8 channels per
+//! vector in 16-bit lanes, weights in groups of 8 channels per tap).
 //! They read their bias with the input zero point folded in
 //! (`tinyops_runtime::kernels::pack`, the same functions the kernel suite uses), so
 //! their weights and bias must be constants.
@@ -10,7 +11,7 @@ use super::portable::{depthwise_taps_by_channel, layout};
 use super::{all_i8, Implementation, Isa, Overlap};
 use crate::ir::{Data, Tensor};
 use crate::lower::kernel::{Family, Kernel};
-use tinyops_runtime::kernels::pack;
+use tinyops_runtime::kernels::{pack, Bias};
 use tinyops_targets::Feature;
 
 fn conv_accepts(k: &Kernel) -> bool {
@@ -69,6 +70,35 @@ fn depthwise_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Te
     })
 }
 
+fn gemm_accepts(k: &Kernel) -> bool {
+    matches!(k, Kernel::GemmQ8 { p, .. } if p.batch == 1 && !p.trans_a && p.trans_b && p.bias == Bias::PerColumn)
+        && all_i8(k)
+}
+
+/// Weights in blocks of 4 columns, chunks of 16 inputs (`pack::arm_mve_gemm_weights`,
+/// the layout of the 1×1 convolution the layer runs as), bias padded to a multiple of
+/// 4 columns, then the vector output-stage table when the layer takes it
+/// (`pack::arm_mve::gemm_bias`; the input zero point is already in the bias).
+fn gemm_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::GemmQ8 { p, out, mults, shifts, .. } = k else { return None };
+    let Data::I8(w) = &reads.get(1).copied().flatten()?.data else { return None };
+    let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
+        None => vec![],
+        Some(Data::I32(v)) => v.clone(),
+        Some(_) => return None,
+    };
+    let mut wp = vec![0i8; pack::arm_mve_gemm_weights_len(p)];
+    let mut bp = vec![0i32; pack::arm_mve::gemm_bias_len(w, &bias, p, mults, shifts, out)];
+    (pack::arm_mve_gemm_weights(w, p, &mut wp) && pack::arm_mve::gemm_bias(w, &bias, p, mults, shifts, out, &mut bp))
+        .then(|| {
+            vec![
+                None,
+                Some(Tensor { shape: vec![wp.len()], data: Data::I8(wp) }),
+                Some(Tensor { shape: vec![bp.len()], data: Data::I32(bp) }),
+            ]
+        })
+}
+
 fn depthwise_scratch(k: &Kernel) -> usize {
     match k {
         Kernel::DepthwiseConv2dQ8 { p, .. } => pack::arm_mve_depthwise_scratch(p) * 4,
@@ -108,6 +138,17 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         pack: depthwise_pack,
         scratch: depthwise_scratch,
         in_place: Some(Overlap::ConvRows),
+    },
+    Implementation {
+        family: Family::GemmQ8,
+        isa: Isa::ArmMve,
+        requires: MVE,
+        unless: &[],
+        layout: None,
+        accepts: gemm_accepts,
+        pack: gemm_pack,
+        scratch: super::no_scratch,
+        in_place: None,
     },
 ];
 

@@ -66,8 +66,10 @@ fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mu
 /// Quantised 2-D convolution, one group, i8 activations and weights: `w` from
 /// [`pack::arm_mve_conv2d_weights`], `bias` with the zero point folded in (channels
 /// padded to a multiple of 4; both by the compiler), `acc` scratch of
-/// [`arm_mve_conv2d_scratch`] words. Other element types or grouped convolutions
-/// leave `y` untouched (the compiler never chooses this kernel for them).
+/// [`arm_mve_conv2d_scratch`] words (unused, and may be empty, for a 1×1 convolution
+/// without padding, which reads every pixel in place). Other element types or
+/// grouped convolutions leave `y` untouched (the compiler never chooses this kernel
+/// for them).
 ///
 /// [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
 #[allow(clippy::too_many_arguments)]
@@ -106,17 +108,22 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     // nothing is derived from `mult` and `shift` per call on the vector path.
     let Some((bias, table)) = bias.split_at_checked(round4(c)) else { return };
     let vector = out.min <= out.max && table.len() >= TABLE * blocks;
-    let Some(scratch) = acc.get_mut(..arm_mve_conv2d_scratch(p)) else { return };
-    let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(scratch)).get_mut(..k) else { return };
     let per_channel = mult.len() >= c && shift.len() >= c;
     // A 1×1 convolution whose every pixel lies inside the input (no padding on any
-    // side) reads each pixel's channels in place.
+    // side) reads each pixel's channels in place, and needs no scratch.
     let in_place = p.k_h == 1
         && p.k_w == 1
         && p.pad_top == 0
         && p.pad_left == 0
         && p.out_h.saturating_sub(1) * p.stride_h < p.in_h
         && p.out_w.saturating_sub(1) * p.stride_w < p.in_w;
+    let row: &mut [i8] = if in_place {
+        &mut []
+    } else {
+        let Some(scratch) = acc.get_mut(..arm_mve_conv2d_scratch(p)) else { return };
+        let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(scratch)).get_mut(..k) else { return };
+        row
+    };
     let zp = x_zp as i8;
     let pixels = p.out_h * p.out_w;
     // A 1×1 convolution of stride 1 over the whole input: every pixel's field is the
