@@ -155,7 +155,59 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tinyops_runtime::kernels::Conv2d;
+    use crate::ir::DType;
+    use tinyops_runtime::kernels::{Conv2d, Gemm};
+    use tinyops_runtime::quant::QOut;
+
+    #[test]
+    fn fully_connected_weights_go_in_blocks_of_four_columns_with_the_output_stage_table() {
+        // 3 columns over 2 inputs, one row; the input zero point is already in the bias.
+        let p = Gemm {
+            batch: 1,
+            m: 1,
+            n: 3,
+            k: 2,
+            trans_a: false,
+            trans_b: true,
+            batch_stride_a: 0,
+            batch_stride_b: 0,
+            alpha: 1.0,
+            beta: 1.0,
+            bias: Bias::PerColumn,
+        };
+        let out = QOut { zp: -5, min: -128, max: 127 };
+        let k =
+            Kernel::GemmQ8 { a: DType::I8, w: DType::I8, y: DType::I8, p, out, mults: vec![1 << 30], shifts: vec![36] };
+        assert!(gemm_accepts(&k));
+        let transposed = match k.clone() {
+            Kernel::GemmQ8 { a, w, y, out, mults, shifts, .. } => {
+                Kernel::GemmQ8 { a, w, y, p: Gemm { trans_b: false, ..p }, out, mults, shifts }
+            }
+            _ => unreachable!(),
+        };
+        assert!(!gemm_accepts(&transposed));
+        let w = Tensor::new(vec![3, 2], Data::I8(vec![1, 2, 3, 4, 5, 6])).unwrap();
+        let b = Tensor::new(vec![3], Data::I32(vec![100, 200, 300])).unwrap();
+        let packed = gemm_pack(&k, &[None, Some(&w), Some(&b)]).unwrap();
+        // One block of 4 columns (the fourth is padding), one chunk of 16 inputs each.
+        let mut want = vec![0i8; 64];
+        want[..2].copy_from_slice(&[1, 2]);
+        want[16..18].copy_from_slice(&[3, 4]);
+        want[32..34].copy_from_slice(&[5, 6]);
+        assert_eq!(packed[1].as_ref().unwrap().data, Data::I8(want));
+        // The bias as it is (padded to 4 columns), then the vector table: shift 36 is
+        // `t = 4`, rounding term `2^3 − 5·2^4`.
+        let Data::I32(bias) = &packed[2].as_ref().unwrap().data else { panic!("the bias operand is i32") };
+        assert_eq!(bias.len(), 4 + pack::arm_mve::TABLE);
+        assert_eq!(bias[..4], [100, 200, 300, 0]);
+        assert_eq!(bias[4..8], [100, 200, 300, 0], "the table starts with the biases");
+        assert_eq!(bias[8..11], [1 << 30; 3]);
+        assert_eq!(bias[12..15], [8 - 5 * 16; 3]);
+        assert_eq!(bias[16..19], [-4; 3]);
+        assert_eq!(super::super::no_scratch(&k), 0);
+        // Run-time weights rule the implementation out.
+        assert!(gemm_pack(&k, &[None, None, Some(&b)]).is_none());
+    }
 
     #[test]
     fn weights_go_in_blocks_of_four_channels_and_the_zero_point_folds_into_the_bias() {
