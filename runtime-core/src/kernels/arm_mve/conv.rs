@@ -15,7 +15,7 @@
 //! [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
 //! [`pack::fold_zero_point`]: crate::kernels::pack::fold_zero_point
 
-use super::insn::{conv_row, copy, depthwise_row, dot4, fill, requant4};
+use super::insn::{conv_row, copy, copy_rows, depthwise_row, dot4, fill, requant4};
 use crate::kernels::pack::arm_mve::{DW_TABLE, TABLE};
 use crate::kernels::pack::{
     arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, arm_mve_depthwise_scratch, arm_mve_depthwise_weights_len,
@@ -29,10 +29,38 @@ use crate::quant::{requantize, QOut, Weight, Q8};
 #[inline(always)]
 fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mut [i8]) {
     let c = p.in_c;
-    let mut at = 0;
     let ix0 = (ox * p.stride_w).checked_sub(p.pad_left);
     // The window's columns all inside the input and adjacent: each of its rows is
     // one run of `k_w · c` bytes of the input.
+    let whole = p.dil_w == 1 && ix0.is_some_and(|v| v + p.k_w <= p.in_w);
+    // The whole window inside the input: its rows are `k_h` runs `dil_h` input rows
+    // apart, copied in one routine.
+    let iy0 = (oy * p.stride_h).checked_sub(p.pad_top);
+    if let (true, Some(iy0), Some(ix0)) = (whole, iy0, ix0) {
+        let len = p.k_w * c;
+        let stride = p.dil_h * p.in_w * c;
+        let from = ((n * p.in_h + iy0) * p.in_w + ix0) * c;
+        let last = p.k_h.saturating_sub(1);
+        let inside = p.k_h > 0 && len > 0 && iy0 + last * p.dil_h < p.in_h;
+        let (true, Some(dst), Some(src)) =
+            (inside, row.get_mut(..p.k_h * len), x.get(from..from + last * stride + len))
+        else {
+            return im2col_rows(p, x, zp, n, oy, ox, row);
+        };
+        // SAFETY: `src` holds the `k_h ≥ 1` runs of `len ≥ 1` bytes `stride` apart,
+        // `dst` their `k_h · len` bytes.
+        unsafe { copy_rows(src.as_ptr(), stride, len, p.k_h, dst.as_mut_ptr()) };
+        return;
+    }
+    im2col_rows(p, x, zp, n, oy, ox, row);
+}
+
+/// [`im2col`] row by row of the window, for a window that reaches into the padding.
+#[inline(always)]
+fn im2col_rows(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mut [i8]) {
+    let c = p.in_c;
+    let mut at = 0;
+    let ix0 = (ox * p.stride_w).checked_sub(p.pad_left);
     let whole = p.dil_w == 1 && ix0.is_some_and(|v| v + p.k_w <= p.in_w);
     for ky in 0..p.k_h {
         let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
