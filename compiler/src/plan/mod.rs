@@ -552,11 +552,8 @@ pub fn plan(
             k += 1;
         }
     }
-    let mut best = if (all.arena_bytes, all.streams.len()) < (grown.arena_bytes, grown.streams.len()) {
-        all
-    } else {
-        grown
-    };
+    let mut best =
+        if (all.arena_bytes, all.streams.len()) < (grown.arena_bytes, grown.streams.len()) { all } else { grown };
     if best.arena_bytes >= base.arena_bytes {
         return Ok(base);
     }
