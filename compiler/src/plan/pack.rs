@@ -22,6 +22,10 @@ pub enum Strategy {
     BestFitByLifetime,
     /// Largest first, each in the smallest gap it fits.
     BestFitBySize,
+    /// Last to die first (largest first among equals), each at the lowest offset that
+    /// fits, so a chain of in-place results is placed backwards from what runs after
+    /// it (a streamed group's result and window low, the chain feeding it above them).
+    LastFirst,
     /// Blocks chained by in-place pairs (a result over its dead input, over the next
     /// one's, …) as one rigid group at their pairs' shifts, largest group first, each
     /// at the lowest offset where no member meets a block alive with it.
@@ -29,13 +33,14 @@ pub enum Strategy {
 }
 
 /// Every strategy, in the order ties are broken.
-pub const STRATEGIES: [Strategy; 6] = [
+pub const STRATEGIES: [Strategy; 7] = [
     Strategy::Size,
     Strategy::Area,
     Strategy::Conflicts,
     Strategy::BestFitByLifetime,
     Strategy::BestFitBySize,
     Strategy::InPlaceGroups,
+    Strategy::LastFirst,
 ];
 
 impl Strategy {
@@ -48,6 +53,7 @@ impl Strategy {
             Strategy::BestFitByLifetime => "best fit by lifetime",
             Strategy::BestFitBySize => "best fit by size",
             Strategy::InPlaceGroups => "in-place groups, largest first",
+            Strategy::LastFirst => "greedy by death, last first",
         }
     }
 }
@@ -102,6 +108,9 @@ pub fn pack_pairs_with(blocks: &[Interval], pairs: &[BlockPair], align: usize, s
         }),
         Strategy::BestFitByLifetime => {
             idx.sort_by(|&a, &b| blocks[a].start.cmp(&blocks[b].start).then(blocks[b].bytes.cmp(&blocks[a].bytes)))
+        }
+        Strategy::LastFirst => {
+            idx.sort_by(|&a, &b| blocks[b].end.cmp(&blocks[a].end).then(blocks[b].bytes.cmp(&blocks[a].bytes)))
         }
         Strategy::InPlaceGroups => {}
     }
@@ -410,6 +419,21 @@ mod tests {
         let blocks = [b(100 * 16, 0, 1), b(10 * 16, 1, 2), b(100 * 16, 2, 3), b(16, 3, 4)];
         let k = pack(&blocks, 16);
         assert_eq!(k.arena_bytes, 110 * 16);
+    }
+
+    #[test]
+    fn last_first_places_an_in_place_chain_above_the_streamed_group_it_feeds() {
+        // VWW's first layers: the quantised input, two convolutions in place over it,
+        // then a streamed group writing a smaller result with its window in scratch.
+        let b = |bytes, start, end| Interval { bytes, start, end };
+        let blocks = [b(27_648, 0, 1), b(18_432, 1, 2), b(18_432, 2, 3), b(9_216, 3, 4), b(2_456, 3, 3)];
+        let pair = |input, output, shift| BlockPair { input, output, shift, above: None, exact: false };
+        let pairs = [pair(0, 1, 9_216), pair(1, 2, -768)];
+        let bound = 18_432 + 9_216 + 2_456;
+        let k = pack_pairs_with(&blocks, &pairs, 8, Strategy::LastFirst);
+        verify_pairs(&blocks, &pairs, &k.offsets, k.arena_bytes, 8).unwrap();
+        assert_eq!(k.arena_bytes, bound);
+        assert_eq!(pack_pairs(&blocks, &pairs, 8).arena_bytes, bound);
     }
 
     #[test]
