@@ -112,7 +112,8 @@ pub fn softmax_q8<X: Q8, Y: Q8>(p: &Axis, exp_table: &[u32], inv_scale_q16: u32,
             for j in 0..len {
                 if let Some(out_v) = y.get_mut(at(j)) {
                     let num = e(max - q(j)) * inv_scale_q16 as u64;
-                    let v = (num.saturating_add(den.get() / 2) / den).min(i32::MAX as u64) as i32;
+                    let v =
+                        crate::quant::div_u64(num.saturating_add(den.get() / 2), den.get()).min(i32::MAX as u64) as i32;
                     *out_v = Y::from_i32(out.finish(v));
                 }
             }
