@@ -201,6 +201,8 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
         91 => arm_mve::conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
         92 => arm_mve::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, w1, w2, i8a, i8b, w0, w3, i8c),
+        #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+        116 => arm_mve::gemm_q8::<i8, i8, i8>(&gemm, &out, w1, w2, i8a, i8b, w0, w3, i8c),
         46 => {
             let regions = [(p[11], p[12]), (p[13], p[14]), (p[15], p[16])];
             let (ro, [x, y, z]) = tinyops_runtime::arena::split(b0, regions);
@@ -525,12 +527,12 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 const X86_KERNELS: usize = 4;
 
 /// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
-/// a DSP target; 91–92, the Helium kernels, only on an MVE target; 99–100 and 107–109,
+/// a DSP target; 91–92 and 116, the Helium kernels, only on an MVE target; 99–100 and 107–109,
 /// the in-place entries of `kernels::inplace` around a portable kernel; 102–106 the
 /// float kernels generic over the element type, in f64; 110–111 the bilinear sampling
 /// kernels; 112–114 the streamed pairs of `kernels::stream`; 115 `inplace::conv_rows_planned`
 /// with a plan built at run time).
-const KERNELS: usize = 116;
+const KERNELS: usize = 117;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -491,6 +491,19 @@ pub fn arm_mve_conv2d_weights(w: &[i8], p: &Conv2d, into: &mut [i8]) -> bool {
     true
 }
 
+/// Bytes of [`arm_mve_gemm_weights`]' output: columns padded to a multiple of 4,
+/// the inner dimension to a multiple of [`ARM_MVE_CHUNK`].
+pub const fn arm_mve_gemm_weights_len(p: &Gemm) -> usize {
+    arm_mve_conv2d_weights_len(&p.as_pointwise())
+}
+
+/// B (`n × k`, the fully-connected layer's weights) for the Helium fully-connected
+/// layer, which runs as the 1×1 convolution [`Gemm::as_pointwise`]: the
+/// [`arm_mve_conv2d_weights`] layout of its `n` filters of `k` weights.
+pub fn arm_mve_gemm_weights(w: &[i8], p: &Gemm, into: &mut [i8]) -> bool {
+    arm_mve_conv2d_weights(w, &p.as_pointwise(), into)
+}
+
 /// Scratch words of the Helium convolution: one receptive field of raw input bytes
 /// (its output-stage table is a constant: [`arm_mve::conv2d_bias`]).
 pub const fn arm_mve_conv2d_scratch(p: &Conv2d) -> usize {

@@ -210,6 +210,34 @@ impl Gemm {
             Bias::Full => self.m * self.n,
         }
     }
+
+    /// The 1×1 convolution this product is when A is stored `m × k` and B `n × k`
+    /// (one product, not transposed A, transposed B): each of A's `m` rows a pixel
+    /// of `k` channels (one row of `m` pixels), each of B's `n` rows an output
+    /// channel's filter, so the result's `m × n` is the convolution's `N,H,W,C`
+    /// output. Kernels that read a fully-connected layer as a convolution (the
+    /// Helium one) and their packers describe the layer with it; it says nothing of
+    /// the other layouts, which such kernels reject.
+    pub const fn as_pointwise(&self) -> Conv2d {
+        Conv2d {
+            batch: 1,
+            in_c: self.k,
+            in_h: 1,
+            in_w: self.m,
+            out_c: self.n,
+            out_h: 1,
+            out_w: self.m,
+            k_h: 1,
+            k_w: 1,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 0,
+            pad_left: 0,
+            groups: 1,
+        }
+    }
 }
 
 /// Numpy broadcasting of two operands onto a dense output: per axis, the output

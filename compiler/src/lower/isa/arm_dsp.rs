@@ -166,9 +166,9 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         family: Family::GemmQ8,
         isa: Isa::ArmDsp,
         requires: DSP,
-        // On Helium the portable kernel, which LLVM vectorises with MVE, executes
-        // fewer instructions (AD int8: 179,520 on cortex-m55 with it, 335,251 with
-        // this kernel on cortex-m4; measured by `tinyops bench`, docs/benchmarks.md).
+        // On Helium `arm_mve::gemm_q8` takes the same layers (AD int8 on cortex-m55,
+        // `tinyops bench`: 50,536 instructions with it, 179,520 with the portable
+        // kernel LLVM vectorises with MVE, which already did better than this one).
         unless: &[Feature::ArmMve],
         layout: None,
         accepts: gemm_accepts,

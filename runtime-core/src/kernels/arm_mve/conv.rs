@@ -15,7 +15,7 @@
 //! [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
 //! [`pack::fold_zero_point`]: crate::kernels::pack::fold_zero_point
 
-use super::insn::{conv_row, copy, depthwise_row, dot4, fill, requant4};
+use super::insn::{conv_row, copy, copy_rows, depthwise_row, dot4, fill, requant4};
 use crate::kernels::pack::arm_mve::{DW_TABLE, TABLE};
 use crate::kernels::pack::{
     arm_mve_conv2d_scratch, arm_mve_conv2d_weights_len, arm_mve_depthwise_scratch, arm_mve_depthwise_weights_len,
@@ -29,10 +29,38 @@ use crate::quant::{requantize, QOut, Weight, Q8};
 #[inline(always)]
 fn im2col(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mut [i8]) {
     let c = p.in_c;
-    let mut at = 0;
     let ix0 = (ox * p.stride_w).checked_sub(p.pad_left);
     // The window's columns all inside the input and adjacent: each of its rows is
     // one run of `k_w · c` bytes of the input.
+    let whole = p.dil_w == 1 && ix0.is_some_and(|v| v + p.k_w <= p.in_w);
+    // The whole window inside the input: its rows are `k_h` runs `dil_h` input rows
+    // apart, copied in one routine.
+    let iy0 = (oy * p.stride_h).checked_sub(p.pad_top);
+    if let (true, Some(iy0), Some(ix0)) = (whole, iy0, ix0) {
+        let len = p.k_w * c;
+        let stride = p.dil_h * p.in_w * c;
+        let from = ((n * p.in_h + iy0) * p.in_w + ix0) * c;
+        let last = p.k_h.saturating_sub(1);
+        let inside = p.k_h > 0 && len > 0 && iy0 + last * p.dil_h < p.in_h;
+        let (true, Some(dst), Some(src)) =
+            (inside, row.get_mut(..p.k_h * len), x.get(from..from + last * stride + len))
+        else {
+            return im2col_rows(p, x, zp, n, oy, ox, row);
+        };
+        // SAFETY: `src` holds the `k_h ≥ 1` runs of `len ≥ 1` bytes `stride` apart,
+        // `dst` their `k_h · len` bytes.
+        unsafe { copy_rows(src.as_ptr(), stride, len, p.k_h, dst.as_mut_ptr()) };
+        return;
+    }
+    im2col_rows(p, x, zp, n, oy, ox, row);
+}
+
+/// [`im2col`] row by row of the window, for a window that reaches into the padding.
+#[inline(always)]
+fn im2col_rows(p: &Conv2d, x: &[i8], zp: i8, n: usize, oy: usize, ox: usize, row: &mut [i8]) {
+    let c = p.in_c;
+    let mut at = 0;
+    let ix0 = (ox * p.stride_w).checked_sub(p.pad_left);
     let whole = p.dil_w == 1 && ix0.is_some_and(|v| v + p.k_w <= p.in_w);
     for ky in 0..p.k_h {
         let iy = (oy * p.stride_h + ky * p.dil_h).checked_sub(p.pad_top).filter(|&v| v < p.in_h);
@@ -86,29 +114,19 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     let (Some(x), Some(w), Some(y)) = (X::as_i8(x), W::as_i8(w), Y::as_i8_mut(y)) else { return };
     let k = p.k_h * p.k_w * p.in_c;
     let c = p.out_c;
-    let blocks = c.div_ceil(4);
-    let block_bytes = 4 * round_to(k, ARM_MVE_CHUNK);
     if p.groups != 1
         || !p.is_valid()
         || k == 0
         || x.len() < p.input_len()
         || w.len() < arm_mve_conv2d_weights_len(p)
         || y.len() < p.output_len()
-        || mult.is_empty()
-        || shift.is_empty()
         || !(-128..=127).contains(&x_zp)
     {
         return;
     }
-    // The folded bias, then the vector output-stage table when the compiler found the
-    // layer takes it (`pack::arm_mve::conv2d_bias`; the operand is exactly
-    // `conv2d_bias_len` words, so a table's presence selects the vector path);
-    // nothing is derived from `mult` and `shift` per call on the vector path.
-    let Some((bias, table)) = bias.split_at_checked(round4(c)) else { return };
-    let vector = out.min <= out.max && table.len() >= TABLE * blocks;
+    let Some(layer) = Layer::new(k, c, w, bias, mult, shift, out) else { return };
     let Some(scratch) = acc.get_mut(..arm_mve_conv2d_scratch(p)) else { return };
     let Some(row) = crate::arena::cast_mut::<i8>(crate::arena::as_bytes_mut(scratch)).get_mut(..k) else { return };
-    let per_channel = mult.len() >= c && shift.len() >= c;
     // A 1×1 convolution whose every pixel lies inside the input (no padding on any
     // side) reads each pixel's channels in place.
     let in_place = p.k_h == 1
@@ -121,20 +139,10 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
     let pixels = p.out_h * p.out_w;
     // A 1×1 convolution of stride 1 over the whole input: every pixel's field is the
     // next `k` input bytes and its outputs the next `c` bytes, so the pixels run as one
-    // flat loop (no position arithmetic per pixel) when every block
-    // is full and the output stage vectorised.
+    // flat loop (no position arithmetic per pixel).
     let flat = in_place && p.stride_h == 1 && p.stride_w == 1 && p.out_h == p.in_h && p.out_w == p.in_w;
-    if flat && vector && c > 0 && c.is_multiple_of(4) {
-        let (mut xi, mut yi) = (0, 0);
-        for _ in 0..p.batch * pixels {
-            let (Some(field), Some(yrow)) = (x.get(xi..xi + k), y.get_mut(yi..yi + c)) else { return };
-            // SAFETY: `field` holds `k` bytes, `w` the weights of every block (checked
-            // above), `table` 16 words per block, `yrow` 4 bytes per block (c = 4·blocks).
-            unsafe {
-                conv_row(field.as_ptr(), k, w.as_ptr(), table.as_ptr(), blocks, out.min, out.max, yrow.as_mut_ptr())
-            };
-            (xi, yi) = (xi + k, yi + c);
-        }
+    if flat {
+        layer.consecutive(x, y, p.batch * pixels);
         return;
     }
     for n in 0..p.batch {
@@ -151,52 +159,162 @@ pub fn conv2d_q8<X: Q8, W: Weight, Y: Q8>(
             };
             let at = (n * pixels + q) * c;
             let Some(yrow) = y.get_mut(at..at + c) else { return };
-            let (y4, y1) = yrow.as_chunks_mut::<4>();
-            // The full blocks in one call when the output stage is vectorised.
-            let done = if vector && !y4.is_empty() {
+            layer.pixel(field, yrow);
+        }
+    }
+}
+
+/// What one pixel of a one-group convolution (or one row of a fully-connected layer)
+/// needs, checked once per call by [`Layer::new`]: the packed weights, the bias
+/// operand split into the folded bias and the vector output-stage table, the scalar
+/// output stage's multipliers and shifts, and the sizes derived from them.
+pub(super) struct Layer<'a> {
+    /// Inputs per pixel (the receptive field, or a row of A).
+    k: usize,
+    /// Output channels (columns).
+    c: usize,
+    /// Blocks of 4 channels, the last possibly short.
+    blocks: usize,
+    /// Bytes of weights per block: 4 channels, `k` rounded to [`ARM_MVE_CHUNK`].
+    block_bytes: usize,
+    /// Weights in blocks of 4 channels ([`pack::arm_mve_conv2d_weights`]), at least
+    /// `blocks · block_bytes` bytes.
+    ///
+    /// [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
+    w: &'a [i8],
+    /// The folded bias, channels rounded to 4.
+    bias: &'a [i32],
+    /// The vector output-stage table ([`TABLE`] words per block) when `vector`.
+    table: &'a [i32],
+    /// True when the output stage is the vector one (the table covers every block).
+    vector: bool,
+    /// True when `mult` and `shift` hold one pair per channel (else the first pair
+    /// serves every channel).
+    per_channel: bool,
+    /// Multipliers of the scalar output stage.
+    mult: &'a [i32],
+    /// Shifts of the scalar output stage.
+    shift: &'a [i32],
+    /// The output's zero point and clamp.
+    out: &'a QOut,
+}
+
+impl<'a> Layer<'a> {
+    /// The layer of `c` channels over `k` inputs per pixel: `w` packed by
+    /// [`pack::arm_mve_conv2d_weights`], `bias` the operand of
+    /// [`pack::arm_mve::conv2d_bias`] (the folded bias, then the vector table when the
+    /// compiler found the layer takes it: the operand is exactly `conv2d_bias_len`
+    /// words, so a table's presence selects the vector path, and nothing is derived
+    /// from `mult` and `shift` per call on it). `None` when the operands are too
+    /// short or there is no multiplier.
+    ///
+    /// [`pack::arm_mve_conv2d_weights`]: crate::kernels::pack::arm_mve_conv2d_weights
+    /// [`pack::arm_mve::conv2d_bias`]: crate::kernels::pack::arm_mve::conv2d_bias
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn new(
+        k: usize,
+        c: usize,
+        w: &'a [i8],
+        bias: &'a [i32],
+        mult: &'a [i32],
+        shift: &'a [i32],
+        out: &'a QOut,
+    ) -> Option<Self> {
+        let blocks = c.div_ceil(4);
+        let block_bytes = 4 * round_to(k, ARM_MVE_CHUNK);
+        let (bias, table) = bias.split_at_checked(round4(c))?;
+        if w.len() < blocks * block_bytes || mult.is_empty() || shift.is_empty() {
+            return None;
+        }
+        let vector = out.min <= out.max && table.len() >= TABLE * blocks;
+        let per_channel = mult.len() >= c && shift.len() >= c;
+        Some(Layer { k, c, blocks, block_bytes, w, bias, table, vector, per_channel, mult, shift, out })
+    }
+
+    /// Computes `count` pixels whose fields are consecutive runs of `k` bytes of `x`
+    /// and whose outputs consecutive runs of `c` bytes of `y` (a 1×1 convolution of
+    /// stride 1 over its whole input; the rows of a fully-connected layer): one flat
+    /// loop of [`conv_row`] calls when every block is full and the output stage
+    /// vectorised, else [`Layer::pixel`] for each. Stops at the end of `x` or `y`.
+    #[inline(always)]
+    pub fn consecutive(&self, x: &[i8], y: &mut [i8], count: usize) {
+        let (k, c) = (self.k, self.c);
+        let (mut xi, mut yi) = (0, 0);
+        if self.vector && c > 0 && c.is_multiple_of(4) {
+            let (w, table, blocks, out) = (self.w, self.table, self.blocks, self.out);
+            for _ in 0..count {
+                let (Some(field), Some(yrow)) = (x.get(xi..xi + k), y.get_mut(yi..yi + c)) else { return };
                 // SAFETY: `field` holds `k` bytes, `w` the weights of every block
-                // (checked above), `table` 16 words per block, `y4` 4 bytes per full block.
+                // (checked by `Layer::new`), `table` 16 words per block, `yrow` 4
+                // bytes per block (c = 4·blocks).
                 unsafe {
-                    conv_row(
-                        field.as_ptr(),
-                        k,
-                        w.as_ptr(),
-                        table.as_ptr(),
-                        y4.len(),
-                        out.min,
-                        out.max,
-                        y4.as_mut_ptr().cast(),
-                    )
+                    conv_row(field.as_ptr(), k, w.as_ptr(), table.as_ptr(), blocks, out.min, out.max, yrow.as_mut_ptr())
                 };
-                y4.len()
-            } else {
-                0
+                (xi, yi) = (xi + k, yi + c);
+            }
+            return;
+        }
+        for _ in 0..count {
+            let (Some(field), Some(yrow)) = (x.get(xi..xi + k), y.get_mut(yi..yi + c)) else { return };
+            self.pixel(field, yrow);
+            (xi, yi) = (xi + k, yi + c);
+        }
+    }
+
+    /// Computes one pixel's `c` outputs into `yrow` from its `k` inputs `field`: the
+    /// full blocks of 4 channels in one [`conv_row`] when the output stage is
+    /// vectorised, the others (and a short last block) one [`dot4`] each. Shorter
+    /// slices leave `yrow` untouched.
+    #[inline(always)]
+    pub fn pixel(&self, field: &[i8], yrow: &mut [i8]) {
+        let Layer { k, c, blocks, block_bytes, w, bias, table, vector, per_channel, mult, shift, out } = *self;
+        let (Some(field), Some(yrow)) = (field.get(..k), yrow.get_mut(..c)) else { return };
+        let (y4, y1) = yrow.as_chunks_mut::<4>();
+        // The full blocks in one call when the output stage is vectorised.
+        let done = if vector && !y4.is_empty() {
+            // SAFETY: `field` holds `k` bytes, `w` the weights of every block
+            // (checked above), `table` 16 words per block, `y4` 4 bytes per full block.
+            unsafe {
+                conv_row(
+                    field.as_ptr(),
+                    k,
+                    w.as_ptr(),
+                    table.as_ptr(),
+                    y4.len(),
+                    out.min,
+                    out.max,
+                    y4.as_mut_ptr().cast(),
+                )
             };
-            for b in done..blocks {
-                let (Some(bq), tq) = (bias.as_chunks::<4>().0.get(b), table.as_chunks::<TABLE>().0.get(b)) else {
-                    return;
-                };
-                let Some(wb) = w.get(b * block_bytes..(b + 1) * block_bytes) else { return };
-                // SAFETY: `field` holds `k` bytes and `wb` the block's 64·⌈k/16⌉.
-                let a = unsafe { dot4(field.as_ptr(), wb.as_ptr(), k, *bq) };
-                let mut last = [0i8; 4];
-                let dst: &mut [i8] = match y4.get_mut(b) {
-                    Some(d) => d,
-                    None => &mut last,
-                };
-                if let (true, Some(tq)) = (vector, tq) {
-                    // SAFETY: `tq` is 12 aligned words and `dst` at least 4 bytes.
-                    unsafe { requant4(a, tq.as_ptr(), out.min, out.max, dst.as_mut_ptr()) };
-                } else {
-                    for (j, v) in dst.iter_mut().enumerate() {
-                        let i = if per_channel { 4 * b + j } else { 0 };
-                        let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
-                        *v = out.finish(requantize(a[j], m, s as u32)) as i8;
-                    }
+            y4.len()
+        } else {
+            0
+        };
+        for b in done..blocks {
+            let (Some(bq), tq) = (bias.as_chunks::<4>().0.get(b), table.as_chunks::<TABLE>().0.get(b)) else {
+                return;
+            };
+            let Some(wb) = w.get(b * block_bytes..(b + 1) * block_bytes) else { return };
+            // SAFETY: `field` holds `k` bytes and `wb` the block's 64·⌈k/16⌉.
+            let a = unsafe { dot4(field.as_ptr(), wb.as_ptr(), k, *bq) };
+            let mut last = [0i8; 4];
+            let dst: &mut [i8] = match y4.get_mut(b) {
+                Some(d) => d,
+                None => &mut last,
+            };
+            if let (true, Some(tq)) = (vector, tq) {
+                // SAFETY: `tq` is 12 aligned words and `dst` at least 4 bytes.
+                unsafe { requant4(a, tq.as_ptr(), out.min, out.max, dst.as_mut_ptr()) };
+            } else {
+                for (j, v) in dst.iter_mut().enumerate() {
+                    let i = if per_channel { 4 * b + j } else { 0 };
+                    let (m, s) = (mult.get(i).copied().unwrap_or(0), shift.get(i).copied().unwrap_or(1));
+                    *v = out.finish(requantize(a[j], m, s as u32)) as i8;
                 }
-                if b == y4.len() {
-                    y1.iter_mut().zip(last).for_each(|(v, l)| *v = l);
-                }
+            }
+            if b == y4.len() {
+                y1.iter_mut().zip(last).for_each(|(v, l)| *v = l);
             }
         }
     }

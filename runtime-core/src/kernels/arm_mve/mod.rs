@@ -10,9 +10,12 @@
 //! implementation it chose), and returns bit-identical integer results; the kernel
 //! suite checks that in QEMU on cortex-m55. The compiler chooses these kernels only
 //! for element types and shapes they handle (i8 activations, weights and outputs;
-//! one-group convolutions); for anything else they leave their output untouched.
+//! one-group convolutions; the fully-connected layer's layout); for anything else
+//! they leave their output untouched.
 
 mod conv;
+mod gemm;
 mod insn;
 
 pub use conv::*;
+pub use gemm::*;

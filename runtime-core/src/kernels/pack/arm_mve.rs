@@ -6,7 +6,7 @@
 //! stage, bit for bit the same arithmetic.
 
 use super::{fold_zero_point, fold_zero_point_by_channel, round4, round_to};
-use crate::kernels::Conv2d;
+use crate::kernels::{Conv2d, Gemm};
 use crate::quant::{requantize, QOut};
 
 /// Words per block of 4 channels in the output-stage table.
@@ -213,6 +213,21 @@ pub fn conv2d_bias(
     let acc = |ch| conv_acc(w, bias, k, x_zp, ch);
     fold_zero_point(w, bias, p.out_c, k, x_zp, 4, folded)
         && (table.is_empty() || fill_table(mult, shift, out, folded, p.out_c, &acc, table))
+}
+
+/// Words of the Helium fully-connected layer's bias operand: [`conv2d_bias_len`] of
+/// its 1×1 convolution ([`Gemm::as_pointwise`]) with no input zero point (the
+/// compiler has already folded it into the bias, as for the portable kernel).
+pub fn gemm_bias_len(w: &[i8], bias: &[i32], p: &Gemm, mult: &[i32], shift: &[i32], out: &QOut) -> usize {
+    conv2d_bias_len(w, bias, &p.as_pointwise(), 0, mult, shift, out)
+}
+
+/// The Helium fully-connected layer's bias operand ([`gemm_bias_len`] words): the
+/// bias padded to a multiple of 4 columns, then the vector table when the layer
+/// takes it ([`conv2d_bias`] of its 1×1 convolution, no input zero point). False
+/// when `into` is too short.
+pub fn gemm_bias(w: &[i8], bias: &[i32], p: &Gemm, mult: &[i32], shift: &[i32], out: &QOut, into: &mut [i32]) -> bool {
+    conv2d_bias(w, bias, &p.as_pointwise(), 0, mult, shift, out, into)
 }
 
 /// Words of the Helium depthwise convolution's bias operand: the folded bias

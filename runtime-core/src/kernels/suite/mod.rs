@@ -408,6 +408,8 @@ const KERNELS: &[Entry] = &[
         arm_mve::depthwise_conv2d_q8,
         twin = portable::depthwise_conv2d_q8::<i8, i8, i8>
     ),
+    #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
+    entry!(gemm::gemm_q8, "arm_mve::gemm_q8<i8,i8,i8>", arm_mve::gemm_q8, twin = portable::gemm_q8::<i8, i8, i8>),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(conv::conv2d_f32_wide, "x86_avx2::conv2d_f32", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
