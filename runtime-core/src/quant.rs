@@ -134,10 +134,64 @@ pub fn round_div(v: i64, d: i64) -> i64 {
         return 0;
     }
     if v >= 0 {
-        (v + d / 2) / d
+        div_u64((v + d / 2) as u64, d as u64) as i64
     } else {
-        -((-v + d / 2) / d)
+        -(div_u64((-v + d / 2) as u64, d as u64) as i64)
     }
+}
+
+/// `n / d` (0 for `d = 0`), exact. On 32-bit targets it avoids the 64-bit division
+/// routine of `compiler_builtins` (over 600 bytes of flash on a Cortex-M4, linked by
+/// the average pooling and softmax output stages alone): a divisor below 2^16 takes
+/// four 32-bit divisions of 16 bits each, any other one bit per step (shift and
+/// subtract). 64-bit targets divide natively.
+#[inline(always)]
+pub fn div_u64(n: u64, d: u64) -> u64 {
+    if cfg!(target_pointer_width = "64") {
+        n.checked_div(d).unwrap_or(0)
+    } else {
+        div_u64_narrow(n, d)
+    }
+}
+
+/// [`div_u64`] with 32-bit divisions only (what 32-bit targets run; tested on every
+/// target).
+#[inline(never)]
+fn div_u64_narrow(n: u64, d: u64) -> u64 {
+    if d == 0 || n < d {
+        return 0;
+    }
+    // (Below 2^32, `d ≠ 0` is nonzero as 32 bits.)
+    let nonzero = |d: u64| core::num::NonZeroU32::new(d as u32);
+    if n >> 32 == 0 {
+        return nonzero(d).map_or(0, |d32| (n as u32 / d32) as u64);
+    }
+    if d >> 16 == 0 {
+        // Long division in base 2^16: the remainder stays below `d < 2^16`, so each
+        // partial dividend fits 32 bits.
+        let Some(d32) = nonzero(d) else { return 0 };
+        let (d, mut q, mut r) = (d32.get(), 0u64, 0u32);
+        for i in (0..4u32).rev() {
+            let cur = (r << 16) | (n.wrapping_shr(16 * i) as u32 & 0xFFFF);
+            let digit = cur / d32;
+            r = cur - digit * d;
+            q = (q << 16) | digit as u64;
+        }
+        return q;
+    }
+    // `n ≥ d`: align the divisor's top bit with the dividend's, then one quotient
+    // bit per step.
+    let steps = d.leading_zeros() - n.leading_zeros();
+    let (mut q, mut r, mut s) = (0u64, n, d.wrapping_shl(steps));
+    for _ in 0..=steps {
+        q <<= 1;
+        if r >= s {
+            r -= s;
+            q |= 1;
+        }
+        s >>= 1;
+    }
+    q
 }
 
 /// Rounds to the nearest integer, ties to even (IEEE default), as QuantizeLinear does.
@@ -197,6 +251,33 @@ mod tests {
         assert_eq!(quantize::<u8>(f32::NAN, 0.5, 10), 10);
         assert_eq!(quantize::<i8>(0.25, 0.5, 0), 0); // 0.5 → 0 (ties to even)
         assert_eq!(quantize::<i8>(0.75, 0.5, 0), 2); // 1.5 → 2
+    }
+
+    #[test]
+    fn div_u64_is_exact() {
+        // Both paths, whatever the host's pointer width.
+        let cases = [
+            (0u64, 1u64),
+            (7, 3),
+            (u64::MAX, 1),
+            (u64::MAX, 3),
+            (u64::MAX, 0xFFFF),
+            (u64::MAX, 0x1_0000),
+            (u64::MAX, u64::MAX),
+            (1 << 62, 2304),
+            (0x1234_5678_9ABC_DEF0, 0x1_2345),
+            (0x1234_5678_9ABC_DEF0, 0xFFFF_FFFF_FFFF),
+            (5, 0),
+            (1 << 40, 1 << 32),
+            (u64::MAX, 1 << 32),
+            (u64::MAX - 1, u64::MAX),
+            (3 << 32, 0x1_0000_0001),
+        ];
+        for (n, d) in cases {
+            let want = n.checked_div(d).unwrap_or(0);
+            assert_eq!(div_u64(n, d), want, "{n} / {d}");
+            assert_eq!(div_u64_narrow(n, d), want, "{n} / {d}");
+        }
     }
 
     #[test]

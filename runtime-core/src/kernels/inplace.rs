@@ -82,6 +82,14 @@ pub(crate) const fn rows_problem(p: &Conv2d, r0: usize, r1: usize) -> Conv2d {
     Conv2d { batch: 1, in_h: hi - lo, out_h: r1 - r0, pad_top: (lo as isize - iy0) as usize, ..*p }
 }
 
+/// The fields of [`rows_problem`]`(p, r0, r1)` that differ from `p` (batch aside):
+/// `in_h`, `out_h` and `pad_top`.
+#[inline(always)]
+const fn rows_fields(p: &Conv2d, r0: usize, r1: usize) -> (usize, usize, usize) {
+    let q = rows_problem(p, r0, r1);
+    (q.in_h, q.out_h, q.pad_top)
+}
+
 /// True for a pointwise convolution: a 1×1 window, stride 1, no padding (the output
 /// has the input's height and width).
 const fn pointwise(p: &Conv2d) -> bool {
@@ -282,6 +290,9 @@ fn rows<T: Pod>(
     // calls of `rows_view` always fit (the placement rule covers them), so each run
     // takes at least one row.
     let even = |n: usize| if n >= 2 { n & !1 } else { n };
+    // One problem for every call, its row fields updated per call: the rest stays
+    // as it is in memory, so an unrolled call stores three fields, not sixteen.
+    let mut q = Conv2d { batch: 1, ..v };
     if below_input {
         let mut r = 0;
         while r < v.out_h {
@@ -300,7 +311,8 @@ fn rows<T: Pod>(
             if r1 <= r {
                 return;
             }
-            let q = rows_problem(&v, r, r1);
+            let (in_h, out_h, pad_top) = rows_fields(&v, r, r1);
+            (q.in_h, q.out_h, q.pad_top) = (in_h, out_h, pad_top);
             let (lo, _) = window_rows(&v, r);
             let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
             let Some((below, above)) = buf.split_at_mut_checked(x_lo) else { return };
@@ -326,7 +338,8 @@ fn rows<T: Pod>(
             if r0 >= r1 {
                 return;
             }
-            let q = rows_problem(&v, r0, r1);
+            let (in_h, out_h, pad_top) = rows_fields(&v, r0, r1);
+            (q.in_h, q.out_h, q.pad_top) = (in_h, out_h, pad_top);
             let (lo, _) = window_rows(&v, r0);
             let y_lo = y_at + r0 * out_row;
             let Some((below, above)) = buf.split_at_mut_checked(y_lo) else { return };

@@ -163,6 +163,22 @@ pub const ARM_DSP_GEMM_CHUNK: usize = 126;
 /// exact sum of the paired accumulators.
 pub const ARM_DSP_GEMM_SLICE: usize = 128;
 
+/// Fewest multiply-accumulates (`m·n·k`) of a fully-connected layer the Arm DSP
+/// kernel computes with its packed multiply-adds; below, it runs the portable loops
+/// on plain operands, kept rolled (see [`arm_dsp_gemm_rolled`]).
+pub const ARM_DSP_GEMM_ROLLED_BELOW: usize = 1024;
+
+/// Whether the Arm DSP fully-connected layer runs `p` as the portable kernel does,
+/// with its loops kept rolled, on the weights and bias as they are (no packing, no
+/// scratch): a layer under [`ARM_DSP_GEMM_ROLLED_BELOW`] MACs, such as a
+/// classifier's last layer (KWS 768, ResNet-8 640, VWW 512), where the packed path's
+/// code (1.2 to 1.4 kB on a Cortex-M4, specialised for the one layer) costs more
+/// flash than the few thousand instructions it saves (the rolled loops: about 640
+/// bytes). The AD autoencoder's smallest layers have 1,024.
+pub const fn arm_dsp_gemm_rolled(p: &Gemm) -> bool {
+    p.m.saturating_mul(p.n).saturating_mul(p.k) < ARM_DSP_GEMM_ROLLED_BELOW
+}
+
 /// Whether the Arm DSP fully-connected layer works through each row of activations
 /// in slices of [`ARM_DSP_GEMM_SLICE`] inputs, keeping every column's running sum in
 /// scratch, rather than widening the whole row once: when the row is longer than
@@ -179,7 +195,9 @@ pub const fn arm_dsp_gemm_sliced(p: &Gemm) -> bool {
 /// in slices ([`arm_dsp_gemm_sliced`]), one slice widened and the running sum of
 /// every column (`n` padded to 4).
 pub const fn arm_dsp_gemm_scratch(p: &Gemm) -> usize {
-    if arm_dsp_gemm_sliced(p) {
+    if arm_dsp_gemm_rolled(p) {
+        0
+    } else if arm_dsp_gemm_sliced(p) {
         ARM_DSP_GEMM_SLICE / 2 + round_to(p.n, 4)
     } else {
         round_to(p.k, ARM_DSP_GEMM_STEP) / 2

@@ -94,9 +94,13 @@ fn gemm_accepts(k: &Kernel) -> bool {
 }
 
 /// Weights in column pairs sharing words, blocks of four columns
-/// (`pack::arm_dsp_gemm_weights`), bias padded to match.
+/// (`pack::arm_dsp_gemm_weights`), bias padded to match; a small layer the kernel runs
+/// with the portable loops (`pack::arm_dsp_gemm_rolled`) takes both as they are.
 fn gemm_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
     let Kernel::GemmQ8 { p, .. } = k else { return None };
+    if pack::arm_dsp_gemm_rolled(p) {
+        return super::as_is(k, reads);
+    }
     let w = i8s(reads.get(1).copied().flatten()?)?;
     let mut bias = i32s(reads.get(2).copied().flatten())?;
     let mut wp = vec![0i8; pack::arm_dsp_gemm_weights_len(p.n, p.k)];

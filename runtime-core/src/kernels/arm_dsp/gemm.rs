@@ -20,7 +20,7 @@
 
 use super::insn::{gemm_pairs, requant4_full, sxtb16, sxtb16_ror8, word};
 use super::requant::{self, Channel, Folded};
-use crate::kernels::pack::{arm_dsp_gemm_sliced, round_to, ARM_DSP_GEMM_SLICE, ARM_DSP_GEMM_STEP};
+use crate::kernels::pack::{arm_dsp_gemm_rolled, arm_dsp_gemm_sliced, round_to, ARM_DSP_GEMM_SLICE, ARM_DSP_GEMM_STEP};
 use crate::kernels::{Bias, Gemm};
 use crate::quant::{QOut, Weight, Q8};
 
@@ -30,12 +30,64 @@ use crate::quant::{QOut, Weight, Q8};
 /// `bias` padded to a multiple of four; `acc` scratch of
 /// [`arm_dsp_gemm_scratch`](crate::kernels::pack::arm_dsp_gemm_scratch) words. Other
 /// element types or layouts leave `y` untouched (the compiler never chooses this
-/// kernel for them). Never inlined: a model's few fully-connected layers are a small
+/// kernel for them).
+///
+/// A layer [`arm_dsp_gemm_rolled`] names (under
+/// [`ARM_DSP_GEMM_ROLLED_BELOW`](crate::kernels::pack::ARM_DSP_GEMM_ROLLED_BELOW)
+/// MACs) takes its weights and bias as they are and runs the portable kernel's loops,
+/// kept rolled ([`gemm_q8_rolled`]); any other runs [`gemm_q8_packed`]. Inlined, so
+/// that the choice is made where the layer's constant shape is known and a model
+/// links only the paths its layers take.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
+    p: &Gemm,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    a: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    if arm_dsp_gemm_rolled(p) {
+        gemm_q8_rolled(p, out, mult, shift, a, w, bias, acc, y)
+    } else {
+        gemm_q8_packed(p, out, mult, shift, a, w, bias, acc, y)
+    }
+}
+
+/// The portable kernel for a small layer, its shape passed through `black_box` so
+/// that its loops stay rolled (with the shape known they would be unrolled, in
+/// place or in a function called once).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn gemm_q8_rolled<X: Q8, W: Weight, Y: Q8>(
+    p: &Gemm,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    a: &[X],
+    w: &[W],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [Y],
+) {
+    crate::kernels::portable::gemm_q8(core::hint::black_box(p), out, mult, shift, a, w, bias, acc, y)
+}
+
+/// [`gemm_q8`]'s packed path for any layer, whatever its size (the kernel suite
+/// checks it apart, on layers of every size): `w` packed by
+/// [`pack::arm_dsp_gemm_weights`](crate::kernels::pack::arm_dsp_gemm_weights), `bias`
+/// padded to a multiple of four, `acc` scratch of
+/// [`arm_dsp_gemm_scratch`](crate::kernels::pack::arm_dsp_gemm_scratch) words of a
+/// layer not rolled. Never inlined: a model's few fully-connected layers are a small
 /// share of its work, and inlined into `run` with its shapes known each would be
 /// unrolled into kilobytes of flash.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-pub fn gemm_q8<X: Q8, W: Weight, Y: Q8>(
+pub fn gemm_q8_packed<X: Q8, W: Weight, Y: Q8>(
     p: &Gemm,
     out: &QOut,
     mult: &[i32],

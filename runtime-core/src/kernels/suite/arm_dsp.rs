@@ -67,9 +67,31 @@ pub(crate) fn depthwise_conv2d_q8(
     arm_dsp::depthwise_conv2d_q8::<i8, i8, i8>(p, x_zp, out, mult, shift, x, wp, &bp, &mut scratch, y);
 }
 
-/// `arm_dsp::gemm_q8` with portable operands.
+/// `arm_dsp::gemm_q8` with portable operands, packed as the compiler packs them (not
+/// at all for a layer the kernel runs rolled, `pack::arm_dsp_gemm_rolled`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_q8(
+    p: &Gemm,
+    out: &QOut,
+    mult: &[i32],
+    shift: &[i32],
+    a: &[i8],
+    w: &[i8],
+    bias: &[i32],
+    acc: &mut [i32],
+    y: &mut [i8],
+) {
+    if pack::arm_dsp_gemm_rolled(p) {
+        arm_dsp::gemm_q8::<i8, i8, i8>(p, out, mult, shift, a, w, bias, acc, y);
+        return;
+    }
+    gemm_q8_packed(p, out, mult, shift, a, w, bias, acc, y)
+}
+
+/// `arm_dsp::gemm_q8_packed` (the packed path, whatever the layer's size) with
+/// portable operands.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_q8_packed(
     p: &Gemm,
     out: &QOut,
     mult: &[i32],
@@ -87,5 +109,5 @@ pub(crate) fn gemm_q8(
     }
     bp.iter_mut().zip(bias).for_each(|(b, &v)| *b = v);
     let mut scratch = [0i32; N / 2 + 16];
-    arm_dsp::gemm_q8::<i8, i8, i8>(p, out, mult, shift, a, wp, &bp, &mut scratch, y);
+    arm_dsp::gemm_q8_packed::<i8, i8, i8>(p, out, mult, shift, a, wp, &bp, &mut scratch, y);
 }

@@ -375,6 +375,13 @@ const KERNELS: &[Entry] = &[
     entry!(gemm::gemm_q8, "arm_dsp::gemm_q8<i8,i8,i8>", arm_dsp::gemm_q8, twin = portable::gemm_q8::<i8, i8, i8>),
     #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
     entry!(
+        gemm::gemm_q8,
+        "arm_dsp::gemm_q8_packed<i8,i8,i8>",
+        arm_dsp::gemm_q8_packed,
+        twin = portable::gemm_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+    entry!(
         pool::avg_pool2d_q8,
         "arm_dsp::avg_pool2d_q8<i8,i8>",
         crate::kernels::arm_dsp::avg_pool2d_q8::<i8, i8>,
