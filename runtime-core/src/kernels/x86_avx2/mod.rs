@@ -18,6 +18,7 @@ mod conv;
 mod dw_rows;
 mod dw_rows_q8;
 mod q8;
+mod stem;
 mod tile;
 
 pub use conv::*;
