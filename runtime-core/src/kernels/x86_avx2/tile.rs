@@ -77,3 +77,35 @@ pub unsafe fn tile_q16<const M: usize, const V: usize>(
         *acc = a;
     }
 }
+
+/// [`tile_q16`] over fields `WORDS` words apart from `x` (pixel `m`'s at
+/// `x + m · WORDS`), all `WORDS` pairs: the inputs addressed from one pointer at
+/// offsets known at compile time. With a pointer per pixel, LLVM kept the twelve
+/// pointers of a 12-pixel tile on the stack and reloaded one per broadcast (the
+/// first layers of VWW and KWS int8, whose fields are 14 and 20 words).
+///
+/// # Safety
+/// `x` must be readable for `M · WORDS` words and `w` for `WORDS · 8 · V` pairs.
+#[inline(always)]
+pub unsafe fn tile_q16_fixed<const M: usize, const V: usize, const WORDS: usize>(
+    acc: &mut [[__m256i; V]; M],
+    x: *const i32,
+    w: *const i16,
+) {
+    unsafe {
+        let mut a = *acc;
+        for k in 0..WORDS {
+            let mut wv = [_mm256_setzero_si256(); V];
+            for (v, r) in wv.iter_mut().enumerate() {
+                *r = _mm256_loadu_si256(w.add(16 * (k * V + v)) as *const __m256i);
+            }
+            for m in 0..M {
+                let b = _mm256_set1_epi32(*x.add(m * WORDS + k));
+                for v in 0..V {
+                    a[m][v] = _mm256_add_epi32(a[m][v], _mm256_madd_epi16(b, wv[v]));
+                }
+            }
+        }
+        *acc = a;
+    }
+}
