@@ -463,7 +463,7 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
             y: yp.add(c0),
         };
         while c0 + 32 <= c {
-            block(c0).rows::<4, 2>();
+            block(c0).rows::<4, 3>();
             c0 += 32;
         }
         while c0 + 16 <= c {
