@@ -66,7 +66,13 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         let stem = shape == 7;
         let pointwise = pointwise && !stem;
         let k_h = if stem && !flat { rng.dim(4) } else { k_h };
-        let k_w = if stem { 3 } else if pointwise { 1 } else { rng.dim(4) };
+        let k_w = if stem {
+            3
+        } else if pointwise {
+            1
+        } else {
+            rng.dim(4)
+        };
         let stride = |rng: &mut Rng| if pointwise { 1 } else { rng.dim(3) };
         let (stride_h, stride_w) = (stride(rng), if stem { rng.range(1, 2) } else { stride(rng) });
         let dil = |rng: &mut Rng| if pointwise || rng.chance(3, 4) { 1 } else { rng.range(2, 3) };

@@ -365,7 +365,15 @@ fn run_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &
 
 /// Output pixels `i0..i0 + M`, every channel block.
 #[inline(always)]
-pub(super) fn pixels_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], i0: usize) {
+pub(super) fn pixels_f32<const M: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    i0: usize,
+) {
     let px: [Pixel; M] = Pixel::run(p, i0);
     let k = p.k_h * p.k_w * p.in_c;
     let mut oc0 = 0;
