@@ -69,9 +69,12 @@ fn rows<const STEP: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &
                     ox += 12;
                 }
             }
-            while ox + 6 <= hi {
-                pixels::<6, STEP>(p, act, x, w, bias, y, first + (ox - lo) * STEP, row + ox);
-                ox += 6;
+            // 4 pixels × 16 channels: with 6 (the generic tile's), LLVM kept some of the
+            // 12 accumulators on the stack across the unrolled taps (ResNet-8's first
+            // layer: 23.0 µs; 12.0 µs so).
+            while ox + 4 <= hi {
+                pixels::<4, STEP>(p, act, x, w, bias, y, first + (ox - lo) * STEP, row + ox);
+                ox += 4;
             }
             while ox + 2 <= hi {
                 pixels::<2, STEP>(p, act, x, w, bias, y, first + (ox - lo) * STEP, row + ox);
