@@ -46,10 +46,15 @@ pub(super) fn interior_columns(p: &Conv2d) -> (usize, usize) {
 /// (`lo == hi` when none does).
 #[inline(always)]
 pub(super) fn inside_taps(i0: isize, k: usize, d: usize, n: usize) -> (usize, usize) {
-    let d = d.max(1) as isize;
-    let lo = if i0 < 0 { ((-i0 + d - 1) / d) as usize } else { 0 };
-    let room = n as isize - 1 - i0;
-    let hi = if room < 0 { 0 } else { (room / d + 1) as usize };
+    // Unsigned arithmetic: a signed division keeps an overflow panic in the code
+    // (the no-panic proof found it).
+    let d = d.max(1);
+    let lo = if i0 < 0 { i0.unsigned_abs().div_ceil(d) } else { 0 };
+    // The taps with `i0 + t·d ≤ n − 1`.
+    let hi = match (n as isize).checked_sub(1).and_then(|last| last.checked_sub(i0)) {
+        Some(room) if room >= 0 => room as usize / d + 1,
+        _ => 0,
+    };
     let lo = lo.min(k);
     (lo, hi.min(k).max(lo))
 }
