@@ -33,8 +33,16 @@
 use crate::kernels::Conv2d;
 use crate::Pod;
 
-/// Elements per chunk of [`elementwise`] (its stack copy is `CHUNK` elements).
+/// Elements per chunk of [`elementwise`] (its stack copy is `CHUNK` elements): 64 on
+/// the microcontrollers, whose stacks are small.
+#[cfg(not(target_arch = "x86_64"))]
 pub const CHUNK: usize = 64;
+
+/// Elements per chunk of [`elementwise`] (its stack copy is `CHUNK` elements): 1,024
+/// on x86-64, where a kernel call per 64 elements cost more than their work (ResNet-8
+/// fp32's residual Adds on `x86-64-v3`: 14.0 µs in 64-element chunks, 4.6 µs in 1,024).
+#[cfg(target_arch = "x86_64")]
+pub const CHUNK: usize = 1024;
 
 /// The window rows of output row `r` a row-at-a-time convolution hands the kernel:
 /// `lo..hi` (at least one row, so a window wholly in the padding still has a valid

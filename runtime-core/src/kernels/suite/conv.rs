@@ -26,6 +26,10 @@ pub(crate) enum Groups {
     OneWide,
     /// One filter per channel, up to [`MAX_CH`] channels.
     DepthwiseWide,
+    /// One group, 3 input channels, filter rows of 3 adjacent taps, stride 1 or 2
+    /// along wide rows (image models' first layers, which the AVX2 float kernel
+    /// computes on a path of its own).
+    Stem,
 }
 
 /// A random convolution whose tensors fit the suite's buffers.
@@ -37,11 +41,14 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             Groups::Depthwise => 4,
             Groups::OneWide => 5,
             Groups::DepthwiseWide => 6,
+            Groups::Stem => 7,
         };
         let (groups, cin_g, cout_g) = match shape {
             4 => (rng.range(1, 8), 1, 1),
             5 => (1, rng.range(1, MAX_CH), rng.range(1, MAX_CH)),
             6 => (rng.range(1, MAX_CH), 1, 1),
+            // At most 8 channels (12-pixel blocks) half of the time.
+            7 => (1, 3, if rng.chance(1, 2) { rng.range(1, 8) } else { rng.range(9, 24) }),
             0 => (rng.range(2, 4), rng.range(1, 3), rng.range(1, 3)),
             1 => (rng.range(1, 8), 1, rng.range(1, 2)), // depthwise (multiplier 1 or 2)
             _ => (1, rng.range(1, 6), rng.range(1, 6)),
@@ -56,17 +63,26 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             cout_g
         };
         let k_h = if pointwise || flat { 1 } else { rng.dim(4) };
-        let k_w = if pointwise { 1 } else { rng.dim(4) };
+        let stem = shape == 7;
+        let pointwise = pointwise && !stem;
+        let k_h = if stem && !flat { rng.dim(4) } else { k_h };
+        let k_w = if stem {
+            3
+        } else if pointwise {
+            1
+        } else {
+            rng.dim(4)
+        };
         let stride = |rng: &mut Rng| if pointwise { 1 } else { rng.dim(3) };
-        let (stride_h, stride_w) = (stride(rng), stride(rng));
+        let (stride_h, stride_w) = (stride(rng), if stem { rng.range(1, 2) } else { stride(rng) });
         let dil = |rng: &mut Rng| if pointwise || rng.chance(3, 4) { 1 } else { rng.range(2, 3) };
-        let (dil_h, dil_w) = (dil(rng), dil(rng));
+        let (dil_h, dil_w) = (dil(rng), if stem { 1 } else { dil(rng) });
         let (ext_h, ext_w) = (dil_h * (k_h - 1) + 1, dil_w * (k_w - 1) + 1);
         let pad = |rng: &mut Rng, ext: usize| if pointwise { 0 } else { rng.below(ext + 1) };
         let (pad_top, pad_bottom) = if flat { (0, 0) } else { (pad(rng, ext_h), pad(rng, ext_h)) };
         let (pad_left, pad_right) = (pad(rng, ext_w), pad(rng, ext_w));
         let in_h = if flat { 1 } else { rng.dim(9) };
-        let in_w = rng.dim(12);
+        let in_w = if stem { rng.range(1, 32) } else { rng.dim(12) };
         let (span_h, span_w) = (in_h + pad_top + pad_bottom, in_w + pad_left + pad_right);
         if span_h < ext_h || span_w < ext_w {
             continue;
@@ -96,7 +112,7 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         };
         // Wide one-group kernels pack weights for blocks of 8 channels: that must fit too.
         let packed = crate::kernels::pack::round_to(p.out_c, 8) * (p.k_h * p.k_w * p.in_c + 1);
-        let wide_fits = shape != 5 || packed <= N;
+        let wide_fits = !(shape == 5 || stem) || packed <= N;
         if p.input_len() <= N && weight_len(&p) <= N && p.output_len() <= N && p.out_c <= MAX_CH && wide_fits {
             return p;
         }
@@ -167,6 +183,16 @@ where
     G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
     conv2d_f32_of(rng, geo, imp, want, Groups::OneWide)
+}
+
+/// `conv2d_f32` on image models' first layers ([`Groups::Stem`]).
+#[allow(dead_code, reason = "used by the table's line for the AVX2 float kernel")]
+pub(crate) fn conv2d_f32_stem<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    conv2d_f32_of(rng, geo, imp, want, Groups::Stem)
 }
 
 fn conv2d_f32_of<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, groups: Groups) -> Verdict

@@ -413,6 +413,8 @@ const KERNELS: &[Entry] = &[
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(conv::conv2d_f32_wide, "x86_avx2::conv2d_f32", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(conv::conv2d_f32_stem, "x86_avx2::conv2d_f32 (stem)", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(
         conv::conv2d_q8_wide,
         "x86_avx2::conv2d_q8<i8,i8,i8>",

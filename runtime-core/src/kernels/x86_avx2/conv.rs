@@ -115,6 +115,9 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     {
         return;
     }
+    if super::stem::stem_f32(p, act, x, w, bias, y) || super::pointwise::pointwise_f32(p, act, x, w, bias, y) {
+        return;
+    }
     let pixels = p.batch * p.out_h * p.out_w;
     if k > 0 && p.k_w * p.in_c < SHORT_ROW && PIXELS.max(WIDE) * k <= GATHER {
         gathered_f32(p, act, x, w, bias, y, pixels);
@@ -293,7 +296,7 @@ unsafe fn copy_run(from: *const f32, to: *mut f32, n: usize) {
 /// # Safety
 /// `bias` must hold `oc0 + 8V` floats.
 #[inline(always)]
-unsafe fn bias_acc<const M: usize, const V: usize>(bias: &[f32], oc0: usize) -> [[__m256; V]; M] {
+pub(super) unsafe fn bias_acc<const M: usize, const V: usize>(bias: &[f32], oc0: usize) -> [[__m256; V]; M] {
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); V]; M];
         for v in 0..V {
@@ -311,7 +314,7 @@ unsafe fn bias_acc<const M: usize, const V: usize>(bias: &[f32], oc0: usize) -> 
 /// # Safety
 /// `y` must hold the output rows of pixels `i0..i0 + M` (`out_c` floats each).
 #[inline(always)]
-unsafe fn store_f32<const M: usize, const V: usize>(
+pub(super) unsafe fn store_f32<const M: usize, const V: usize>(
     p: &Conv2d,
     act: Clamp,
     y: &mut [f32],
@@ -362,7 +365,15 @@ fn run_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &
 
 /// Output pixels `i0..i0 + M`, every channel block.
 #[inline(always)]
-fn pixels_f32<const M: usize>(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], i0: usize) {
+pub(super) fn pixels_f32<const M: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    i0: usize,
+) {
     let px: [Pixel; M] = Pixel::run(p, i0);
     let k = p.k_h * p.k_w * p.in_c;
     let mut oc0 = 0;
@@ -460,7 +471,7 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
             y: yp.add(c0),
         };
         while c0 + 32 <= c {
-            block(c0).rows::<4, 2>();
+            block(c0).rows::<4, 3>();
             c0 += 32;
         }
         while c0 + 16 <= c {

@@ -1,7 +1,10 @@
 //! Float depthwise convolution row by row: in each output row, the pixels whose
-//! every tap is inside the input (the interior) are computed `R` at a time (8 vectors of accumulators), each
-//! tap's weights loaded once for all of them; the pixels at the edges one at a
-//! time, skipping the taps in the padding. Per output channel the sum runs from the
+//! window lies inside the input's width (the interior) are computed `R` at a time (8
+//! vectors of accumulators), each tap's weights loaded once for all of them, over the
+//! filter rows inside the input (all of them but in the first and last rows); the
+//! pixels at the left and right edges one at a time over their taps inside the input.
+//! Taps in the padding are never visited (their ranges are computed once per row and
+//! per edge pixel), and pointers step from tap to tap. Per output channel the sum runs from the
 //! bias over the taps in filter order, one fused multiply-add each, as in
 //! `depthwise_conv2d_f32`'s other paths.
 
@@ -38,6 +41,24 @@ pub(super) fn interior_columns(p: &Conv2d) -> (usize, usize) {
     (ox_lo, ox_hi.max(ox_lo))
 }
 
+/// The taps `lo..hi` of a window whose first tap reads input index `i0` (negative in
+/// the padding), `k` taps `d` apart, along an axis of `n` inputs: those reading inside
+/// (`lo == hi` when none does).
+#[inline(always)]
+pub(super) fn inside_taps(i0: isize, k: usize, d: usize, n: usize) -> (usize, usize) {
+    // Unsigned arithmetic: a signed division keeps an overflow panic in the code
+    // (the no-panic proof found it).
+    let d = d.max(1);
+    let lo = if i0 < 0 { i0.unsigned_abs().div_ceil(d) } else { 0 };
+    // The taps with `i0 + t·d ≤ n − 1`.
+    let hi = match (n as isize).checked_sub(1).and_then(|last| last.checked_sub(i0)) {
+        Some(room) if room >= 0 => room as usize / d + 1,
+        _ => 0,
+    };
+    let lo = lo.min(k);
+    (lo, hi.min(k).max(lo))
+}
+
 impl Block<'_> {
     /// Channels `c0..c0 + 8V` of every output pixel, interior pixels `R` at a time.
     ///
@@ -48,7 +69,7 @@ impl Block<'_> {
     #[inline(always)]
     pub(super) unsafe fn rows<const V: usize, const R: usize>(&self) {
         let p = self.p;
-        let ext_h = p.k_h.saturating_sub(1) * p.dil_h;
+        let c = p.in_c;
         let (ox_lo, ox_hi) = interior_columns(p);
         unsafe {
             let mut b0 = [_mm256_setzero_ps(); V];
@@ -60,24 +81,34 @@ impl Block<'_> {
             for n in 0..p.batch {
                 for oy in 0..p.out_h {
                     let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;
-                    let inside = iy0 >= 0 && iy0 as usize + ext_h < p.in_h;
+                    // The filter rows inside the input: every pixel of the row takes
+                    // them, the interior pixels in blocks of `R`.
+                    let (ky_lo, ky_hi) = inside_taps(iy0, p.k_h, p.dil_h, p.in_h);
+                    let rows = ky_hi - ky_lo;
                     let row = (n * p.out_h + oy) * p.out_w;
-                    if !inside {
-                        for ox in 0..p.out_w {
-                            self.edge::<V>(&b0, n, iy0, ox, row + ox);
-                        }
-                        continue;
-                    }
+                    let wr = self.w.add(ky_lo * p.k_w * c);
+                    // Input row of the first inside filter row (not read when none is).
+                    let iy = if rows > 0 { (iy0 + (ky_lo * p.dil_h) as isize) as usize } else { 0 };
+                    let xr = self.x.add((n * p.in_h + iy) * p.in_w * c);
                     for ox in (0..ox_lo).chain(ox_hi..p.out_w) {
-                        self.edge::<V>(&b0, n, iy0, ox, row + ox);
+                        let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;
+                        let (kx_lo, kx_hi) = inside_taps(ix0, p.k_w, p.dil_w, p.in_w);
+                        if rows == 0 || kx_lo == kx_hi {
+                            self.window::<1, V>(&b0, self.x, self.w, 0, 0, row + ox);
+                            continue;
+                        }
+                        let ix = (ix0 + (kx_lo * p.dil_w) as isize) as usize;
+                        self.window::<1, V>(&b0, xr.add(ix * c), wr.add(kx_lo * c), rows, kx_hi - kx_lo, row + ox);
                     }
                     let mut ox = ox_lo;
                     while ox + R <= ox_hi {
-                        self.interior::<R, V>(&b0, n, iy0 as usize, ox, row + ox);
+                        let ix = ox * p.stride_w - p.pad_left;
+                        self.window::<R, V>(&b0, xr.add(ix * c), wr, rows, p.k_w, row + ox);
                         ox += R;
                     }
                     while ox < ox_hi {
-                        self.interior::<1, V>(&b0, n, iy0 as usize, ox, row + ox);
+                        let ix = ox * p.stride_w - p.pad_left;
+                        self.window::<1, V>(&b0, xr.add(ix * c), wr, rows, p.k_w, row + ox);
                         ox += 1;
                     }
                 }
@@ -85,67 +116,47 @@ impl Block<'_> {
         }
     }
 
-    /// Interior pixels `ox..ox + M` of a row whose taps start at input row `iy0`;
-    /// `at` is the first one's output pixel.
+    /// Output pixels `at..at + M` of one row over `rows` filter rows of `taps` taps
+    /// each, all inside the input: the first pixel's first tap reads `x`, its weights
+    /// are at `w`; the taps of a row are `dW · C` inputs and `C` weights apart, the
+    /// rows `dH · W · C` inputs and `kW · C` weights, the pixels `sW · C` inputs.
     #[inline(always)]
-    unsafe fn interior<const M: usize, const V: usize>(
+    unsafe fn window<const M: usize, const V: usize>(
         &self,
         b0: &[__m256; V],
-        n: usize,
-        iy0: usize,
-        ox: usize,
+        x: *const f32,
+        w: *const f32,
+        rows: usize,
+        taps: usize,
         at: usize,
     ) {
         let p = self.p;
         let c = p.in_c;
         let step = p.stride_w * c;
+        let (x_tap, x_row) = (p.dil_w * c, p.dil_h * p.in_w * c);
+        let w_row = p.k_w * c;
         unsafe {
             let mut acc = [*b0; M];
-            let first = ((n * p.in_h + iy0) * p.in_w + ox * p.stride_w - p.pad_left) * c;
-            for ky in 0..p.k_h {
-                let row = first + ky * p.dil_h * p.in_w * c;
-                for kx in 0..p.k_w {
-                    let xt = self.x.add(row + kx * p.dil_w * c);
-                    let wt = self.w.add((ky * p.k_w + kx) * c);
-                    let wv: [__m256; V] = core::array::from_fn(|v| _mm256_loadu_ps(wt.add(8 * v)));
+            let (mut xr, mut wr) = (x, w);
+            for _ in 0..rows {
+                let (mut xt, mut wt) = (xr, wr);
+                for _ in 0..taps {
+                    let mut wv = [_mm256_setzero_ps(); V];
+                    for (v, r) in wv.iter_mut().enumerate() {
+                        *r = _mm256_loadu_ps(wt.add(8 * v));
+                    }
                     for (m, a) in acc.iter_mut().enumerate() {
                         for v in 0..V {
                             a[v] = _mm256_fmadd_ps(_mm256_loadu_ps(xt.add(m * step + 8 * v)), wv[v], a[v]);
                         }
                     }
+                    xt = xt.add(x_tap);
+                    wt = wt.add(c);
                 }
+                xr = xr.add(x_row);
+                wr = wr.add(w_row);
             }
             self.store::<M, V>(&acc, at);
-        }
-    }
-
-    /// One pixel at the edge: taps in the padding skipped.
-    #[inline(always)]
-    unsafe fn edge<const V: usize>(&self, b0: &[__m256; V], n: usize, iy0: isize, ox: usize, at: usize) {
-        let p = self.p;
-        let c = p.in_c;
-        let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;
-        unsafe {
-            let mut acc = [*b0; 1];
-            for ky in 0..p.k_h {
-                let iy = iy0 + (ky * p.dil_h) as isize;
-                if iy < 0 || iy >= p.in_h as isize {
-                    continue;
-                }
-                for kx in 0..p.k_w {
-                    let ix = ix0 + (kx * p.dil_w) as isize;
-                    if ix < 0 || ix >= p.in_w as isize {
-                        continue;
-                    }
-                    let xt = self.x.add(((n * p.in_h + iy as usize) * p.in_w + ix as usize) * c);
-                    let wt = self.w.add((ky * p.k_w + kx) * c);
-                    for v in 0..V {
-                        acc[0][v] =
-                            _mm256_fmadd_ps(_mm256_loadu_ps(xt.add(8 * v)), _mm256_loadu_ps(wt.add(8 * v)), acc[0][v]);
-                    }
-                }
-            }
-            self.store::<1, V>(&acc, at);
         }
     }
 

@@ -44,6 +44,20 @@ unsafe fn load<const WIDE: bool>(at: *const i8) -> __m256i {
     }
 }
 
+/// Loads a tap's weights like [`load`]; with `PAIRS`, the 8 weights at `at` twice
+/// (for two pixels of an 8-channel layer).
+#[inline(always)]
+unsafe fn load_w<const WIDE: bool, const PAIRS: bool>(at: *const i8) -> __m256i {
+    unsafe {
+        if PAIRS {
+            let w8 = _mm_loadl_epi64(at as *const __m128i);
+            _mm256_cvtepi8_epi16(_mm_unpacklo_epi64(w8, w8))
+        } else {
+            load::<WIDE>(at)
+        }
+    }
+}
+
 impl Block<'_> {
     /// Channels `c0..c0 + 16` (`WIDE`) or `c0..c0 + 8` of every output pixel.
     ///
@@ -77,6 +91,12 @@ impl Block<'_> {
                     b0[1] = _mm256_loadu_si256(b.add(8) as *const __m256i);
                 }
             }
+            // Layers of exactly 8 channels at stride 1: two adjacent pixels are 16
+            // adjacent bytes of the input and of the output, computed as one block of
+            // 16 "channels" (the 8 filters, biases and output stages twice), so no
+            // lane idles.
+            let pairs = !WIDE && p.in_c == 8 && p.stride_w == 1;
+            let b2 = [b0[0], b0[0]];
             for n in 0..p.batch {
                 for oy in 0..p.out_h {
                     let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;
@@ -92,16 +112,26 @@ impl Block<'_> {
                         self.edge::<WIDE>(&b0, n, iy0, ox, row + ox);
                     }
                     let mut ox = ox_lo;
+                    if pairs {
+                        while ox + 2 * RUN <= ox_hi {
+                            self.interior::<RUN, true, true>(&b2, win, n, iy0 as usize, ox, row + ox);
+                            ox += 2 * RUN;
+                        }
+                        while ox + 2 <= ox_hi {
+                            self.interior::<1, true, true>(&b2, win, n, iy0 as usize, ox, row + ox);
+                            ox += 2;
+                        }
+                    }
                     while ox + RUN <= ox_hi {
-                        self.interior::<RUN, WIDE>(&b0, win, n, iy0 as usize, ox, row + ox);
+                        self.interior::<RUN, WIDE, false>(&b0, win, n, iy0 as usize, ox, row + ox);
                         ox += RUN;
                     }
                     if ox + 2 <= ox_hi {
-                        self.interior::<2, WIDE>(&b0, win, n, iy0 as usize, ox, row + ox);
+                        self.interior::<2, WIDE, false>(&b0, win, n, iy0 as usize, ox, row + ox);
                         ox += 2;
                     }
                     if ox < ox_hi {
-                        self.interior::<1, WIDE>(&b0, win, n, iy0 as usize, ox, row + ox);
+                        self.interior::<1, WIDE, false>(&b0, win, n, iy0 as usize, ox, row + ox);
                     }
                 }
             }
@@ -113,7 +143,7 @@ impl Block<'_> {
     /// first pixel's output pixel.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    unsafe fn interior<const M: usize, const WIDE: bool>(
+    unsafe fn interior<const M: usize, const WIDE: bool, const PAIRS: bool>(
         &self,
         b0: &[__m256i; 2],
         win: (&[usize; TAPS], usize),
@@ -124,7 +154,9 @@ impl Block<'_> {
     ) {
         let p = self.p;
         let c = p.in_c;
-        let step = p.stride_w * c;
+        // With `PAIRS`, "pixel" `m` is output pixels `2m` and `2m + 1` (8 channels each).
+        let per = if PAIRS { 2 } else { 1 };
+        let step = per * p.stride_w * c;
         let first = ((n * p.in_h + iy0) * p.in_w + ox * p.stride_w - p.pad_left) * c;
         let (rel, taps) = win;
         let taps = taps.min(TAPS);
@@ -135,9 +167,9 @@ impl Block<'_> {
             let mut t = 0;
             while t < taps {
                 let a0 = first + rel[t];
-                let w0 = load::<WIDE>(self.w.add(t * c));
+                let w0 = load_w::<WIDE, PAIRS>(self.w.add(t * c));
                 let (a1, w1) = if t + 1 < taps {
-                    (Some(first + rel[t + 1]), load::<WIDE>(self.w.add((t + 1) * c)))
+                    (Some(first + rel[t + 1]), load_w::<WIDE, PAIRS>(self.w.add((t + 1) * c)))
                 } else {
                     (None, _mm256_setzero_si256())
                 };
@@ -154,7 +186,7 @@ impl Block<'_> {
                 t += 2;
             }
             for m in 0..M {
-                self.store::<WIDE>(b0, lo[m], hi[m], at + m);
+                self.store::<WIDE, PAIRS>(b0, lo[m], hi[m], at + per * m);
             }
         }
     }
@@ -202,20 +234,28 @@ impl Block<'_> {
             if let Some((x0, w0)) = pending {
                 pair(x0, w0, _mm256_setzero_si256(), _mm256_setzero_si256());
             }
-            self.store::<WIDE>(b0, lo, hi, at);
+            self.store::<WIDE, false>(b0, lo, hi, at);
         }
     }
 
     /// Adds the bias, requantises and stores output pixel `at` from accumulators in
     /// `vpunpck` order (lo: channels 0-3 and 8-11, hi: 4-7 and 12-15).
     #[inline(always)]
-    unsafe fn store<const WIDE: bool>(&self, b0: &[__m256i; 2], lo: __m256i, hi: __m256i, at: usize) {
+    unsafe fn store<const WIDE: bool, const PAIRS: bool>(
+        &self,
+        b0: &[__m256i; 2],
+        lo: __m256i,
+        hi: __m256i,
+        at: usize,
+    ) {
         unsafe {
             let to = self.y.add(at * self.p.in_c);
             let a0 = _mm256_add_epi32(b0[0], _mm256_permute2x128_si256::<0x20>(lo, hi));
             if WIDE {
                 let a1 = _mm256_add_epi32(b0[1], _mm256_permute2x128_si256::<0x31>(lo, hi));
-                self.rq[0].store16(self.rq[0].apply(a0), self.rq[1].apply(a1), to, 16);
+                // Pairs of 8-channel pixels: the second half is the same channels.
+                let rq1 = if PAIRS { &self.rq[0] } else { &self.rq[1] };
+                self.rq[0].store16(self.rq[0].apply(a0), rq1.apply(a1), to, 16);
             } else {
                 self.rq[0].store8(self.rq[0].apply(a0), to, 8);
             }

@@ -17,7 +17,9 @@
 mod conv;
 mod dw_rows;
 mod dw_rows_q8;
+mod pointwise;
 mod q8;
+mod stem;
 mod tile;
 
 pub use conv::*;

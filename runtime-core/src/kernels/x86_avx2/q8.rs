@@ -5,7 +5,7 @@
 
 use super::conv::Pixel;
 use super::dw_rows_q8::Block as RowBlock;
-use super::tile::{array, tile_q16};
+use super::tile::{array, tile_q16, tile_q16_fixed};
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_q8_scratch, conv_weights_q8_len, PIXELS, WIDE};
 use crate::kernels::Conv2d;
@@ -381,9 +381,18 @@ impl Q8Conv<'_> {
                     a[v] = b;
                 }
             }
-            let xs = array(fields.as_ptr(), |m| fields.as_ptr().add(m * words));
             let wb = (self.w.as_ptr() as *const i16).add(oc0 * self.k2);
-            tile_q16::<M, V>(&mut acc, &xs, wb, words);
+            // The full blocks of first layers with fields of 14 or 20 words (3×3×3,
+            // 10×4×1) at offsets known at compile time; the rest through a pointer
+            // per pixel.
+            match words {
+                14 if M >= PIXELS => tile_q16_fixed::<M, V, 14>(&mut acc, fields.as_ptr(), wb),
+                20 if M >= PIXELS => tile_q16_fixed::<M, V, 20>(&mut acc, fields.as_ptr(), wb),
+                _ => {
+                    let xs = array(fields.as_ptr(), |m| fields.as_ptr().add(m * words));
+                    tile_q16::<M, V>(&mut acc, &xs, wb, words);
+                }
+            }
             let live = (p.out_c - oc0).min(8 * V);
             let rq0 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0);
             if V == 2 {

@@ -77,3 +77,65 @@ pub unsafe fn tile_q16<const M: usize, const V: usize>(
         *acc = a;
     }
 }
+
+/// [`tile_q16`] over fields `WORDS` words apart from `x` (pixel `m`'s at
+/// `x + m · WORDS`), all `WORDS` pairs: the inputs addressed from one pointer at
+/// offsets known at compile time. With a pointer per pixel, LLVM kept the twelve
+/// pointers of a 12-pixel tile on the stack and reloaded one per broadcast (the
+/// first layers of VWW and KWS int8, whose fields are 14 and 20 words).
+///
+/// # Safety
+/// `x` must be readable for `M · WORDS` words and `w` for `WORDS · 8 · V` pairs.
+#[inline(always)]
+pub unsafe fn tile_q16_fixed<const M: usize, const V: usize, const WORDS: usize>(
+    acc: &mut [[__m256i; V]; M],
+    x: *const i32,
+    w: *const i16,
+) {
+    unsafe {
+        let mut a = *acc;
+        for k in 0..WORDS {
+            let mut wv = [_mm256_setzero_si256(); V];
+            for (v, r) in wv.iter_mut().enumerate() {
+                *r = _mm256_loadu_si256(w.add(16 * (k * V + v)) as *const __m256i);
+            }
+            for m in 0..M {
+                let b = _mm256_set1_epi32(*x.add(m * WORDS + k));
+                for v in 0..V {
+                    a[m][v] = _mm256_add_epi32(a[m][v], _mm256_madd_epi16(b, wv[v]));
+                }
+            }
+        }
+        *acc = a;
+    }
+}
+
+/// [`tile_f32`] over rows `K` floats apart from `x` (pixel `m`'s at `x + m · K`), all
+/// `K` of them: short pointwise layers' inputs addressed from one pointer at offsets
+/// known at compile time, the loop unrolled.
+///
+/// # Safety
+/// `x` must be readable for `M · K` floats and `w` for `K · 8 · V`.
+#[inline(always)]
+pub unsafe fn tile_f32_fixed<const M: usize, const V: usize, const K: usize>(
+    acc: &mut [[__m256; V]; M],
+    x: *const f32,
+    w: *const f32,
+) {
+    unsafe {
+        let mut a = *acc;
+        for k in 0..K {
+            let mut wv = [_mm256_setzero_ps(); V];
+            for (v, r) in wv.iter_mut().enumerate() {
+                *r = _mm256_loadu_ps(w.add(8 * (k * V + v)));
+            }
+            for m in 0..M {
+                let b = _mm256_broadcast_ss(&*x.add(m * K + k));
+                for v in 0..V {
+                    a[m][v] = _mm256_fmadd_ps(b, wv[v], a[m][v]);
+                }
+            }
+        }
+        *acc = a;
+    }
+}
