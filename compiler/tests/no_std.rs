@@ -480,6 +480,8 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
                 k::conv2d_q8::<i8, i8, i8>(q, z, &out, w1, w2, x, i8b, w0, w3, y)
             })
         }
+        117 if p[58] % 2 == 0 => k::quantize_strided_f32::<i8>(&strided, &axis, f0, w0, f1, i8a),
+        117 => k::quantize_strided_f32::<u8>(&strided, &axis, f0, w0, f1, b0),
         _ => {}
     }
 }
@@ -531,8 +533,8 @@ const X86_KERNELS: usize = 4;
 /// the in-place entries of `kernels::inplace` around a portable kernel; 102–106 the
 /// float kernels generic over the element type, in f64; 110–111 the bilinear sampling
 /// kernels; 112–114 the streamed pairs of `kernels::stream`; 115 `inplace::conv_rows_planned`
-/// with a plan built at run time).
-const KERNELS: usize = 117;
+/// with a plan built at run time; 117 `quantize_strided_f32`).
+const KERNELS: usize = 118;
 
 const CONTROL: &str = r#"
 #[no_mangle]

@@ -163,6 +163,10 @@ pub enum Kernel {
     Gather { t: DType, p: Gather, indices: Vec<usize> },
     /// QuantizeLinear of floats. Reads x; writes y.
     Quantize { to: DType, p: Axis, scales: Vec<f32>, zps: Vec<i32> },
+    /// QuantizeLinear of floats written through a strided copy (a transpose fused
+    /// with the quantisation before it); the parameters are those of the destination's
+    /// channel, `q` over the destination. Reads x; writes y.
+    QuantizeStrided { to: DType, p: Strided, q: Axis, scales: Vec<f32>, zps: Vec<i32> },
     /// DequantizeLinear of 8-bit values. Reads x; writes y.
     Dequantize { from: DType, p: Axis, scales: Vec<f32>, zps: Vec<i32> },
     /// DequantizeLinear of i32 accumulators. Reads x; writes y.
@@ -244,7 +248,9 @@ macro_rules! families {
         match self {
             ResampleF32 { index, weight, .. } => 4 * (index.len() + weight.len()),
             Gather { indices, .. } => usize_bytes * indices.len(),
-            Quantize { scales, zps, .. } | Dequantize { scales, zps, .. } => 4 * (scales.len() + zps.len()),
+            Quantize { scales, zps, .. } | QuantizeStrided { scales, zps, .. } | Dequantize { scales, zps, .. } => {
+                4 * (scales.len() + zps.len())
+            }
             DequantizeI32 { scales, .. } => 4 * scales.len(),
             Conv2dQ8 { mults, shifts, .. } | DepthwiseConv2dQ8 { mults, shifts, .. } | GemmQ8 { mults, shifts, .. } => {
                 4 * (mults.len() + shifts.len())
@@ -325,6 +331,7 @@ families! {
     CopyStrided => "copy_strided",
     Gather => "gather",
     Quantize => "quantize_f32",
+    QuantizeStrided => "quantize_strided_f32",
     Dequantize => "dequantize_f32",
     DequantizeI32 => "dequantize_i32",
     Conv2dQ8 => "conv2d_q8",
@@ -377,7 +384,7 @@ impl Kernel {
                 vec![*t]
             }
             Copy { t } | Fill { t, .. } | CopyStrided { t, .. } | Gather { t, .. } | MaxPool2dQ8 { t, .. } => vec![*t],
-            Quantize { to, .. } => vec![*to],
+            Quantize { to, .. } | QuantizeStrided { to, .. } => vec![*to],
             Dequantize { from, .. } => vec![*from],
             Conv2dQ8 { x, w, y, .. } | DepthwiseConv2dQ8 { x, w, y, .. } => vec![*x, *w, *y],
             Conv2dQ8I32 { x, w, .. } => vec![*x, *w],

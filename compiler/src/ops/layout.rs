@@ -287,7 +287,8 @@ pub struct Transpose {
 }
 
 impl Transpose {
-    fn copy(&self, x: &[usize]) -> StridedCopy {
+    /// The copy that transposes a tensor of shape `x`, in destination order.
+    pub(crate) fn copy(&self, x: &[usize]) -> StridedCopy {
         let xs = dense(x);
         let shape: Vec<usize> = self.perm.iter().map(|&p| x[p]).collect();
         let dst = dense(&shape);

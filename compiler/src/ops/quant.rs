@@ -2,7 +2,8 @@
 //! integers, per tensor or per axis. On constants (int8 weights of hybrid models) they
 //! fold at compile time.
 
-use super::util::{axis, data, req};
+use super::layout::Transpose;
+use super::util::{axis, data, list, req};
 use super::{invalid, unsupported, Arg, OpDef, OpResult};
 use crate::front::node::{Lowered, NodeCx};
 use crate::ir::{numel, DType, Data, Quant, Tensor, TensorType};
@@ -114,13 +115,30 @@ impl OpDef for Dequantize {
 }
 
 /// `y = saturate(round_half_even(x / scale) + zero_point)` (inputs x, scale,
-/// zero_point?); the output type is the zero point's (u8 without one).
+/// zero_point?); the output type is the zero point's (u8 without one). With a
+/// permutation, `y` is that result transposed (a Transpose fused into the
+/// quantisation by the `transposes` pass: the quantised tensor in the input's order
+/// never exists).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantize {
-    /// The axis per-axis parameters run along.
+    /// The axis (of the input) per-axis parameters run along.
     pub axis: usize,
     /// The output type.
     pub to: DType,
+    /// Output axis `i` is input axis `perm[i]`; empty: no transpose.
+    pub perm: Vec<usize>,
+}
+
+impl Quantize {
+    /// The quantisation in the input's order (ONNX QuantizeLinear).
+    pub fn new(axis: usize, to: DType) -> Quantize {
+        Quantize { axis, to, perm: vec![] }
+    }
+
+    /// The fused transpose, if any.
+    fn transpose(&self) -> Option<Transpose> {
+        (!self.perm.is_empty()).then(|| Transpose { perm: self.perm.clone() })
+    }
 }
 
 /// Round half to even, then saturate to the range of `to`.
@@ -140,7 +158,11 @@ impl OpDef for Quantize {
         "quantize"
     }
     fn attrs(&self) -> Vec<(&'static str, String)> {
-        vec![("axis", self.axis.to_string()), ("to", self.to.to_string())]
+        let mut a = vec![("axis", self.axis.to_string()), ("to", self.to.to_string())];
+        if !self.perm.is_empty() {
+            a.push(("perm", list(&self.perm)));
+        }
+        a
     }
     fn infer(&self, inputs: &[Option<Arg>]) -> OpResult<Vec<TensorType>> {
         let x = req(inputs, 0)?.ty;
@@ -156,7 +178,11 @@ impl OpDef for Quantize {
             }
             _ => None,
         };
-        Ok(vec![TensorType { dtype: self.to, shape: x.shape.clone(), quant }])
+        let y = TensorType { dtype: self.to, shape: x.shape.clone(), quant };
+        match self.transpose() {
+            Some(t) => t.infer(&[Some(Arg { ty: &y, value: None })]),
+            None => Ok(vec![y]),
+        }
     }
     fn eval(&self, inputs: &[Option<Arg>], out: &[TensorType]) -> OpResult<Vec<Tensor>> {
         let per_axis = check_params(inputs, self.axis)?;
@@ -166,14 +192,34 @@ impl OpDef for Quantize {
         let v: Vec<i64> = (0..x.numel())
             .map(|i| quantize_value(x.data.get_f64(i) as f32, scale[pi(i)], zp[pi(i)], self.to))
             .collect();
-        Ok(vec![Tensor { shape: out[0].shape.clone(), data: Data::I64(v).cast(self.to) }])
+        let y = Tensor { shape: x.shape.clone(), data: Data::I64(v).cast(self.to) };
+        match self.transpose() {
+            Some(t) => {
+                let ty = TensorType::new(self.to, x.shape.clone());
+                t.eval(&[Some(Arg { ty: &ty, value: Some(&y) })], out)
+            }
+            None => Ok(vec![y]),
+        }
     }
     fn lower(&self, cx: &LowerCx) -> OpResult<Vec<Invocation>> {
         if cx.input(0)?.ty.dtype != DType::F32 {
             unsupported!("QuantizeLinear of an i32 tensor at run time");
         }
         let (p, scales, zps) = conversion_params(cx, self.axis)?;
-        Ok(vec![invoke(Kernel::Quantize { to: self.to, p, scales, zps }, [Slot::In(0)], [Slot::Out(0)])])
+        let Some(t) = self.transpose() else {
+            return Ok(vec![invoke(Kernel::Quantize { to: self.to, p, scales, zps }, [Slot::In(0)], [Slot::Out(0)])]);
+        };
+        let x = &cx.input(0)?.ty.shape;
+        // The parameters' axis, counted in the destination's order.
+        let q = match self.perm.iter().position(|&a| a == self.axis) {
+            Some(j) if p.len > 1 => {
+                let y: Vec<usize> = self.perm.iter().map(|&a| x[a]).collect();
+                Axis { outer: numel(&y[..j]), len: y[j], inner: numel(&y[j + 1..]) }
+            }
+            _ => Axis { outer: 1, len: 1, inner: numel(x) },
+        };
+        let kernel = Kernel::QuantizeStrided { to: self.to, p: t.copy(x).params()?, q, scales, zps };
+        Ok(vec![invoke(kernel, [Slot::In(0)], [Slot::Out(0)])])
     }
 }
 
@@ -213,5 +259,5 @@ pub fn import_quantize(cx: &NodeCx) -> OpResult<Lowered> {
     if cx.int("saturate", 1)? != 1 {
         unsupported!("saturate = 0");
     }
-    Ok(Lowered::op(Quantize { axis: axis_attr(cx)?, to }, cx.n_inputs().min(3)))
+    Ok(Lowered::op(Quantize::new(axis_attr(cx)?, to), cx.n_inputs().min(3)))
 }

@@ -4,10 +4,14 @@
 //! transposed operands, concatenation with its axis renumbered), fuses consecutive
 //! transposes, drops the ones that end up as the identity, and turns transposes that
 //! only move axes of extent 1 into reshapes (views, no copy). What remains is a real
-//! copy, typically at a model input or output in ONNX order.
+//! copy, typically at a model input or output in ONNX order. Last, a transpose that
+//! alone reads a QuantizeLinear fuses into it (the quantisation writes the transposed
+//! order directly), so a float model input in ONNX order, quantised and moved to
+//! channels-last, is not also held quantised in its ONNX order.
 
 use crate::ir::{build, Graph, NodeId, ValueId};
 use crate::ops::layout::{Concat, Reshape, Transpose};
+use crate::ops::quant::Quantize;
 use crate::ops::Op;
 
 /// The permutation of the transpose producing `v`, and its input.
@@ -49,7 +53,7 @@ fn quantize_through(g: &mut Graph, n: NodeId) -> bool {
     }
     let renumber = |axis: usize| perm.get(axis).copied().unwrap_or(axis);
     let op = match &node.op {
-        Op::Quantize(q) => Op::Quantize(crate::ops::quant::Quantize { axis: renumber(q.axis), to: q.to }),
+        Op::Quantize(q) if q.perm.is_empty() => Op::Quantize(Quantize::new(renumber(q.axis), q.to)),
         Op::Dequantize(q) => Op::Dequantize(crate::ops::quant::Dequantize { axis: renumber(q.axis) }),
         _ => return false,
     };
@@ -144,7 +148,31 @@ fn rewrite(g: &mut Graph, n: NodeId) -> bool {
     }
 }
 
-/// Rewrites until nothing changes; returns the number of rewrites.
+/// A transpose whose input is a QuantizeLinear that nothing else reads becomes that
+/// quantisation with the permutation: one kernel writes the transposed result and the
+/// quantised tensor in the input's order never exists (one buffer fewer alive).
+fn fuse_into_quantize(g: &mut Graph, n: NodeId) -> bool {
+    let node = g.node(n).clone();
+    let (Op::Transpose(t), Some(Some(x))) = (&node.op, node.inputs.first()) else { return false };
+    let Some(q) = g.producer(*x) else { return false };
+    let qnode = g.node(q).clone();
+    let Op::Quantize(op) = &qnode.op else { return false };
+    if !op.perm.is_empty() || super::sole_user(g, *x) != Some((n, 0)) || qnode.outputs.len() != 1 {
+        return false;
+    }
+    let y = node.outputs[0];
+    let fused = Op::Quantize(Quantize { axis: op.axis, to: op.to, perm: t.perm.clone() });
+    let Ok(outs) = build::add_op(g, &qnode.name, fused, qnode.inputs.clone(), vec![g.value(y).name.clone()]) else {
+        return false;
+    };
+    g.replace_uses(y, outs[0]);
+    g.remove_node(n);
+    g.remove_node(q);
+    true
+}
+
+/// Rewrites until nothing changes, then fuses the transposes of quantisations that
+/// remain; returns the number of rewrites.
 pub fn run(g: &mut Graph) -> usize {
     let mut total = 0;
     // Each rewrite removes a transpose or moves one strictly down the graph, so this
@@ -159,6 +187,11 @@ pub fn run(g: &mut Graph) -> usize {
         }
         if !changed {
             break;
+        }
+    }
+    for n in g.topo_order() {
+        if g.contains(n) && fuse_into_quantize(g, n) {
+            total += 1;
         }
     }
     total
@@ -182,7 +215,6 @@ mod tests {
     #[test]
     fn a_quantisation_between_transposes_moves_up_and_the_pair_cancels() {
         use crate::ir::{DType, Data, Tensor, TensorType};
-        use crate::ops::quant::Quantize;
         let mut g = Graph::new("qdq");
         let x = g.add_input("x", TensorType::new(DType::F32, vec![1, 4, 5, 3]));
         let t0 = build::add_op(
@@ -195,7 +227,7 @@ mod tests {
         .unwrap()[0];
         let scale = g.add_const("scale", Tensor::f32(vec![3], vec![0.5, 0.25, 0.125]));
         let zp = g.add_const("zp", Tensor::new(vec![3], Data::I8(vec![-1, 0, 1])).unwrap());
-        let q = Op::Quantize(Quantize { axis: 1, to: DType::I8 });
+        let q = Op::Quantize(Quantize::new(1, DType::I8));
         let q = build::add_op(&mut g, "q", q, vec![Some(t0), Some(scale), Some(zp)], vec!["q".into()]).unwrap()[0];
         let back = Op::Transpose(Transpose { perm: vec![0, 2, 3, 1] });
         let y = build::add_op(&mut g, "t1", back, vec![Some(q)], vec!["y".into()]).unwrap()[0];
@@ -209,8 +241,53 @@ mod tests {
         assert_eq!(ops.len(), 2, "{ops:?}");
         let quantize = g.topo_order().into_iter().find(|&n| matches!(g.node(n).op, Op::Quantize(_))).unwrap();
         let node = g.node(quantize);
-        assert!(matches!(node.op, Op::Quantize(Quantize { axis: 3, to: DType::I8 })), "{:?}", node.op);
+        assert_eq!(node.op, Op::Quantize(Quantize::new(3, DType::I8)));
         assert_eq!(node.inputs[0], Some(x));
         assert_eq!(g.ty(g.outputs()[0]).shape, vec![1, 4, 5, 3]);
+    }
+
+    /// A float input quantised per channel and moved to channels-last (as a PyTorch
+    /// model quantised by onnxruntime starts): the transpose fuses into the
+    /// quantisation, whose result is the channels-last tensor, equal to the unfused
+    /// pair's element for element.
+    #[test]
+    fn a_transpose_of_a_quantisation_fuses_into_it() {
+        use crate::ir::{DType, Data, Tensor, TensorType};
+        use crate::ops::{Arg, OpDef};
+        let mut g = Graph::new("q_nhwc");
+        let x = g.add_input("x", TensorType::new(DType::F32, vec![1, 3, 2, 4]));
+        let scale = g.add_const("scale", Tensor::f32(vec![3], vec![0.5, 0.25, 0.125]));
+        let zp = g.add_const("zp", Tensor::new(vec![3], Data::I8(vec![-1, 0, 1])).unwrap());
+        let q = Op::Quantize(Quantize::new(1, DType::I8));
+        let q = build::add_op(&mut g, "q", q, vec![Some(x), Some(scale), Some(zp)], vec!["q".into()]).unwrap()[0];
+        let nhwc = Op::Transpose(Transpose { perm: vec![0, 2, 3, 1] });
+        let y = build::add_op(&mut g, "t", nhwc, vec![Some(q)], vec!["y".into()]).unwrap()[0];
+        g.set_outputs(vec![y]);
+
+        assert_eq!(run(&mut g), 1);
+        crate::passes::dce::run(&mut g);
+        let ops: Vec<Op> = g.topo_order().into_iter().map(|n| g.node(n).op.clone()).collect();
+        assert_eq!(ops, vec![Op::Quantize(Quantize { axis: 1, to: DType::I8, perm: vec![0, 2, 3, 1] })]);
+        assert_eq!(g.ty(g.outputs()[0]).shape, vec![1, 2, 4, 3]);
+
+        // The fused op's reference semantics: the quantisation, then the transpose.
+        let xs: Vec<f32> = (0..24).map(|i| i as f32 * 0.3 - 3.0).collect();
+        let xt = Tensor::f32(vec![1, 3, 2, 4], xs);
+        let (s, z) = (g.const_of(scale).unwrap().clone(), g.const_of(zp).unwrap().clone());
+        let (tx, ts, tz) = (TensorType::new(DType::F32, vec![1, 3, 2, 4]), s.ty(), z.ty());
+        let inputs = [
+            Some(Arg { ty: &tx, value: Some(&xt) }),
+            Some(Arg { ty: &ts, value: Some(&s) }),
+            Some(Arg { ty: &tz, value: Some(&z) }),
+        ];
+        let plain = Quantize::new(1, DType::I8);
+        let fused = Quantize { axis: 1, to: DType::I8, perm: vec![0, 2, 3, 1] };
+        let q_ty = plain.infer(&inputs).unwrap();
+        let want = plain.eval(&inputs, &q_ty).unwrap();
+        let t = Transpose { perm: vec![0, 2, 3, 1] };
+        let want =
+            t.eval(&[Some(Arg { ty: &q_ty[0], value: Some(&want[0]) })], &fused.infer(&inputs).unwrap()).unwrap();
+        let got = fused.eval(&inputs, &fused.infer(&inputs).unwrap()).unwrap();
+        assert_eq!(got, want);
     }
 }

@@ -172,6 +172,8 @@ shims! {
     copy_strided<T: Any>(CopyStrided { p }) => copy_strided({p}, r, w);
     gather<T: Any>(Gather { p, indices }) => gather({p}, {indices}, r, w);
     quantize_f32<Y: Q8>(Quantize { p, scales, zps }) => quantize_f32({p}, {scales}, {zps}, r, w);
+    quantize_strided_f32<Y: Q8>(QuantizeStrided { p, q, scales, zps }) =>
+        quantize_strided_f32({p}, {q}, {scales}, {zps}, r, w);
     dequantize_f32<X: Q8>(Dequantize { p, scales, zps }) => dequantize_f32({p}, {scales}, {zps}, r, w);
     dequantize_i32<>(DequantizeI32 { p, scales }) => dequantize_i32({p}, {scales}, r, w);
     conv2d_q8<X: Q8, W: Weight, Y: Q8>(Conv2dQ8 { p, x_zp, out, mults, shifts }) =>
@@ -373,6 +375,7 @@ fn shim_of(kernel: &Kernel) -> Option<Option<Shim>> {
         K::CopyStrided { t, .. } => with!(all, t, |T| s(copy_strided::<T>)),
         K::Gather { t, .. } => with!(all, t, |T| s(gather::<T>)),
         K::Quantize { to, .. } => with!(q8, to, |Y| s(quantize_f32::<Y>)),
+        K::QuantizeStrided { to, .. } => with!(q8, to, |Y| s(quantize_strided_f32::<Y>)),
         K::Dequantize { from, .. } => with!(q8, from, |X| s(dequantize_f32::<X>)),
         K::DequantizeI32 { .. } => s(dequantize_i32),
         K::Conv2dQ8 { x, w, y, .. } => {

@@ -432,6 +432,7 @@ fn params(k: &Kernel) -> Vec<TokenStream> {
             vec![gather(p), quote!(&[#(#idx),*])]
         }
         Quantize { p, scales, zps, .. } | Dequantize { p, scales, zps, .. } => vec![axis(p), f32s(scales), i32s(zps)],
+        QuantizeStrided { p, q, scales, zps, .. } => vec![strided(p), axis(q), f32s(scales), i32s(zps)],
         DequantizeI32 { p, scales } => vec![axis(p), f32s(scales)],
         Conv2dQ8 { p, x_zp, out, mults, shifts, .. } | DepthwiseConv2dQ8 { p, x_zp, out, mults, shifts, .. } => {
             vec![conv2d(p), i32_lit(*x_zp), qout(out), i32s(mults), i32s(shifts)]

@@ -137,6 +137,7 @@ portable_all!(
     CopyStrided,
     Gather,
     Quantize,
+    QuantizeStrided,
     Dequantize,
     DequantizeI32,
     Conv2dQ8,

@@ -34,7 +34,7 @@ fn q_type(cx: &NodeCx, zp_slot: usize) -> OpResult<DType> {
 
 fn q(x: Src, scale_slot: usize, zp_slot: usize, to: DType) -> SubNode {
     SubNode {
-        op: Quantize { axis: 1, to }.into(),
+        op: Quantize::new(1, to).into(),
         inputs: vec![Some(x), Some(Src::In(scale_slot)), Some(Src::In(zp_slot))],
     }
 }

@@ -31,32 +31,67 @@ fn reach(p: &Strided) -> (isize, isize, usize) {
 
 /// The general strided copy (see [`Strided`]).
 pub fn copy_strided<T: Copy>(p: &Strided, x: &[T], y: &mut [T]) {
-    if p.rank == 0 || p.rank > MAX_RANK || p.shape[..p.rank].contains(&0) {
-        return;
-    }
-    let (lo, hi, dhi) = reach(p);
-    if lo < 0 || hi as usize >= x.len() || dhi >= y.len() {
-        return;
-    }
-    let last = p.rank - 1;
+    let last = p.rank.wrapping_sub(1).min(MAX_RANK - 1);
     let inner = p.shape[last];
     let (ss, ds) = (p.src[last], p.dst[last]);
-    let mut idx = [0usize; MAX_RANK];
-    let mut so = p.src_offset as isize;
-    let mut dof = p.dst_offset;
-    loop {
+    for_each_row(p, x.len(), y.len(), |so, dof| {
         if ss == 1 && ds == 1 {
-            let (Some(src), Some(dst)) = (x.get(so as usize..so as usize + inner), y.get_mut(dof..dof + inner)) else {
-                return;
+            let (Some(src), Some(dst)) = (x.get(so..so + inner), y.get_mut(dof..dof + inner)) else {
+                return false;
             };
             dst.copy_from_slice(src);
         } else {
             for i in 0..inner {
-                let (Some(&v), Some(o)) = (x.get((so + i as isize * ss) as usize), y.get_mut(dof + i * ds)) else {
-                    return;
+                let (Some(&v), Some(o)) = (x.get((so as isize + i as isize * ss) as usize), y.get_mut(dof + i * ds))
+                else {
+                    return false;
                 };
                 *o = v;
             }
+        }
+        true
+    });
+}
+
+/// [`copy_strided`] with a conversion on the way: `y[d] = f(d, x[s])` for every
+/// (destination `d`, source `s`) element pair of the copy, `d` counted from the start
+/// of `y` (so a per-channel conversion can tell the destination's channel).
+pub(crate) fn map_strided<X: Copy, Y>(p: &Strided, x: &[X], y: &mut [Y], f: impl Fn(usize, X) -> Y) {
+    let last = p.rank.wrapping_sub(1).min(MAX_RANK - 1);
+    let inner = p.shape[last];
+    let (ss, ds) = (p.src[last], p.dst[last]);
+    for_each_row(p, x.len(), y.len(), |so, dof| {
+        for i in 0..inner {
+            let d = dof + i * ds;
+            let (Some(&v), Some(o)) = (x.get((so as isize + i as isize * ss) as usize), y.get_mut(d)) else {
+                return false;
+            };
+            *o = f(d, v);
+        }
+        true
+    });
+}
+
+/// Calls `row(source offset, destination offset)` for the start of every innermost row
+/// of a strided copy over sources of `nx` and destinations of `ny` elements, in
+/// destination order of the outer axes; nothing when the copy is malformed or reaches
+/// outside either side, and it stops when `row` returns false.
+#[inline(always)]
+fn for_each_row(p: &Strided, nx: usize, ny: usize, mut row: impl FnMut(usize, usize) -> bool) {
+    if p.rank == 0 || p.rank > MAX_RANK || p.shape[..p.rank].contains(&0) {
+        return;
+    }
+    let (lo, hi, dhi) = reach(p);
+    if lo < 0 || hi as usize >= nx || dhi >= ny {
+        return;
+    }
+    let last = p.rank - 1;
+    let mut idx = [0usize; MAX_RANK];
+    let mut so = p.src_offset as isize;
+    let mut dof = p.dst_offset;
+    loop {
+        if !row(so as usize, dof) {
+            return;
         }
         // Odometer over the outer axes.
         let mut d = last;

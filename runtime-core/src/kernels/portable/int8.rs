@@ -3,9 +3,10 @@
 //! accumulation and bias, fixed-point requantisation with a fused clamp in the output
 //! stage.
 
+use super::copy::map_strided;
 use super::elementwise::broadcast_map;
 use super::reduce::per_channel;
-use crate::kernels::{Axis, Broadcast, Gemm, QAdd, QMul};
+use crate::kernels::{Axis, Broadcast, Gemm, QAdd, QMul, Strided};
 use crate::quant::{quantize, requantize, round_shift, QOut, Weight, Q8};
 
 /// Quantised fully-connected layer: `y[i, j] = requant(bias[j] + Σ_k a[i, k] · w[j, k])`
@@ -175,6 +176,22 @@ pub fn quantize_f32<Y: Q8>(p: &Axis, scale: &[f32], zp: &[i32], x: &[f32], y: &m
         return;
     }
     per_channel(p, x, y, |c, v| quantize(v, scale.get(c).copied().unwrap_or(1.0), zp.get(c).copied().unwrap_or(0)));
+}
+
+/// QuantizeLinear written through a strided copy (see [`Strided`]): `y[d] =
+/// quantize(x[s])` for every (destination, source) pair of `p`, with the scale and zero
+/// point of the destination's channel, `d` read as `outer × len × inner` by `q` (`len
+/// = 1` for per tensor). A transpose fused with the quantisation before it, so the
+/// quantised tensor in the source's order never exists.
+pub fn quantize_strided_f32<Y: Q8>(p: &Strided, q: &Axis, scale: &[f32], zp: &[i32], x: &[f32], y: &mut [Y]) {
+    if scale.len() < q.len || zp.len() < q.len {
+        return;
+    }
+    let (len, inner) = (q.len.max(1), q.inner.max(1));
+    map_strided(p, x, y, |d, v| {
+        let c = if len > 1 { (d / inner) % len } else { 0 };
+        quantize(v, scale.get(c).copied().unwrap_or(1.0), zp.get(c).copied().unwrap_or(0))
+    });
 }
 
 /// DequantizeLinear over `outer × len × inner` (see [`quantize_f32`]).

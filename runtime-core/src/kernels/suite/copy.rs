@@ -1,6 +1,7 @@
 //! Data-movement checks, all exact: copy (also into a too-short output, which must
 //! stay untouched), fill, the strided copy (transposes, reversed and broadcast source
-//! axes, sliced steps, padded destinations, offsets) and gather.
+//! axes, sliced steps, padded destinations, offsets; its generator serves the
+//! quantising strided copy too) and gather.
 
 use super::harness::{exact, fill as fill_with, head, head_mut, Elem, Rng, Text, Verdict, Want, N, SLACK};
 use super::reference;
@@ -53,7 +54,7 @@ where
 }
 
 /// A random strided copy with the source and destination lengths it needs.
-fn strided(rng: &mut Rng) -> (Strided, usize, usize) {
+pub(crate) fn strided(rng: &mut Rng) -> (Strided, usize, usize) {
     for _ in 0..64 {
         let rank = rng.range(1, MAX_RANK);
         let mut shape = [1usize; MAX_RANK];

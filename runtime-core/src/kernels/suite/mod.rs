@@ -28,7 +28,8 @@
 //!
 //! # What "equal" means
 //!
-//! - Integer results (every quantised kernel, data movement, `quantize_f32`): exact.
+//! - Integer results (every quantised kernel, data movement, `quantize_f32`,
+//!   `quantize_strided_f32`): exact.
 //! - Float `+ − × ÷`, max, min, clamps, max pooling, `dequantize_f32`: exact (one f32
 //!   rounding, like the f64 reference rounded to f32).
 //! - Sums (convolution, GEMM, average pooling, affine maps): within the worst-case
@@ -663,6 +664,8 @@ const KERNELS: &[Entry] = &[
     entry!(copy::gather, "portable::gather<u8>", portable::gather::<u8>),
     entry!(quant::quantize_f32, "portable::quantize_f32<i8>", portable::quantize_f32::<i8>),
     entry!(quant::quantize_f32, "portable::quantize_f32<u8>", portable::quantize_f32::<u8>),
+    entry!(quant::quantize_strided_f32, "portable::quantize_strided_f32<i8>", portable::quantize_strided_f32::<i8>),
+    entry!(quant::quantize_strided_f32, "portable::quantize_strided_f32<u8>", portable::quantize_strided_f32::<u8>),
     entry!(quant::dequantize_f32, "portable::dequantize_f32<i8>", portable::dequantize_f32::<i8>),
     entry!(quant::dequantize_f32, "portable::dequantize_f32<u8>", portable::dequantize_f32::<u8>),
     entry!(quant::dequantize_i32, "portable::dequantize_i32", portable::dequantize_i32),

@@ -1,4 +1,5 @@
-//! Quantisation checks: QuantizeLinear and DequantizeLinear per tensor and per axis
+//! Quantisation checks: QuantizeLinear (also through a strided copy, a fused
+//! transpose) and DequantizeLinear per tensor and per axis
 //! (ties, saturation, NaN and infinities included), dequantisation of i32
 //! accumulators, and table lookups.
 
@@ -6,7 +7,7 @@ use super::harness::{
     close, exact, fill, head, head_mut, rel_abs, Int, Rng, Text, Verdict, Want, MAX_CH, N, SENTINEL, SLACK,
 };
 use super::reference;
-use crate::kernels::Axis;
+use crate::kernels::{Axis, Strided};
 use crate::quant::Q8;
 use core::fmt::Write;
 
@@ -67,6 +68,60 @@ where
     match want {
         Want::Reference => reference::quantize_f32(&p, scale, zp, x, &mut exp),
         Want::Twin(twin) => twin(&p, scale, zp, x, head_mut(&mut exp, ny)),
+    }
+    exact("y", &got, &exp)
+}
+
+/// `quantize_strided_f32`: exact, as `quantize_f32`, on the random strided copies of
+/// `copy_strided` (transposed, reversed, broadcast, sliced sources; padded
+/// destinations), per tensor or with one scale per destination channel.
+pub(crate) fn quantize_strided_f32<Y, F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    Y: Int + Q8,
+    F: Fn(&Strided, &Axis, &[f32], &[i32], &[f32], &mut [Y]),
+    G: Fn(&Strided, &Axis, &[f32], &[i32], &[f32], &mut [Y]),
+{
+    let (p, nx, ny) = super::copy::strided(rng);
+    let q = if rng.chance(1, 3) {
+        Axis { outer: 1, len: 1, inner: ny }
+    } else {
+        Axis { outer: 1, len: rng.dim(16), inner: rng.dim(8) }
+    };
+    // Ties are exact when every channel has the same power-of-two scale.
+    let pow2 = rng.chance(1, 3);
+    let s0 = (1u32 << rng.range(0, 10)) as f32 / 256.0;
+    let mut scale = [0.0f32; MAX_CH];
+    fill(&mut scale, || if pow2 { s0 } else { rng.float(0.004, 4.0) });
+    let mut zp = [0i32; MAX_CH];
+    fill(&mut zp, || rng.i32(Y::LO, Y::HI));
+    let mut x = [0.0f32; N];
+    fill(&mut x, || match rng.below(64) {
+        0 => f32::NAN,
+        1 => rng.pick(&[f32::INFINITY, f32::NEG_INFINITY], f32::INFINITY),
+        2..=31 if pow2 => (rng.i32(-300, 300) as f32 + 0.5) * s0,
+        _ => rng.float(-300.0, 300.0) * s0,
+    });
+    let r = p.rank;
+    let _ = write!(
+        geo,
+        "shape{:?} src{:?}+{} dst{:?}+{} len{} inner{}{}",
+        head(&p.shape, r),
+        head(&p.src, r),
+        p.src_offset,
+        head(&p.dst, r),
+        p.dst_offset,
+        q.len,
+        q.inner,
+        if pow2 { " pow2" } else { "" }
+    );
+    let (scale, zp, x) = (head(&scale, q.len), head(&zp, q.len), head(&x, nx));
+
+    let sentinel = Y::random(rng);
+    let (mut got, mut exp) = ([sentinel; N + SLACK], [sentinel; N + SLACK]);
+    imp(&p, &q, scale, zp, x, head_mut(&mut got, ny));
+    match want {
+        Want::Reference => reference::quantize_strided_f32(&p, &q, scale, zp, x, head_mut(&mut exp, ny)),
+        Want::Twin(twin) => twin(&p, &q, scale, zp, x, head_mut(&mut exp, ny)),
     }
     exact("y", &got, &exp)
 }

@@ -728,6 +728,22 @@ pub(crate) fn quantize_f32<Y: Int>(p: &Axis, scale: &[f32], zp: &[i32], x: &[f32
     });
 }
 
+/// QuantizeLinear through a strided copy: `y[d] = quantize(x[s])` (as
+/// [`quantize_f32`]) for every (destination, source) pair of `p`, with the parameters
+/// of channel `(d / q.inner) mod q.len` of the destination.
+pub(crate) fn quantize_strided_f32<Y: Int>(p: &Strided, q: &Axis, scale: &[f32], zp: &[i32], x: &[f32], y: &mut [Y]) {
+    for_each_index(p.rank, &p.shape, |idx| {
+        let src: isize = idx.iter().zip(&p.src).map(|(&i, &s)| i as isize * s).sum();
+        let dst = p.dst_offset + offset(idx, &p.dst);
+        let c = dst.checked_div(q.inner).and_then(|v| v.checked_rem(q.len)).unwrap_or(0);
+        let v = at(x, (p.src_offset as isize + src) as usize);
+        let mut one = [Y::of(0)];
+        quantize_f32(&Axis { outer: 1, len: 1, inner: 1 }, &[at(scale, c)], &[at(zp, c)], &[v], &mut one);
+        let [q8] = one;
+        put(y, dst, q8);
+    });
+}
+
 /// DequantizeLinear: `(x − zp[c]) · scale[c]`.
 pub(crate) fn dequantize_f32<X: Int>(p: &Axis, scale: &[f32], zp: &[i32], x: &[X], y: &mut [f32]) {
     let xs = Wide(x);
