@@ -164,10 +164,43 @@ const fn call_end(v: &Conv2d, per_call: usize, r: usize) -> usize {
     }
 }
 
-/// True when [`conv_rows`] can run this convolution: one batch, a valid geometry and
-/// at least one input and output row.
+/// True when [`conv_rows`] can run this convolution: one batch, a valid geometry, at
+/// least one input and output row, every field at most `u16::MAX` and both operands
+/// below `i32::MAX` elements (so that a [`Rows`] plan holds it in 16-bit fields and
+/// its bounds in 32-bit ones).
+#[inline(always)]
 pub const fn conv_rows_applies(p: &Conv2d) -> bool {
-    p.batch == 1 && p.is_valid() && p.in_h > 0 && p.out_h > 0 && p.in_w > 0 && p.out_w > 0
+    p.batch == 1
+        && p.is_valid()
+        && p.in_h > 0
+        && p.out_h > 0
+        && p.in_w > 0
+        && p.out_w > 0
+        && fits_u16(p)
+        && p.input_len() < i32::MAX as usize
+        && p.output_len() < i32::MAX as usize
+}
+
+/// The fields of `p` in declaration order.
+#[inline(always)]
+const fn fields(p: &Conv2d) -> [usize; 16] {
+    [
+        p.batch, p.in_c, p.in_h, p.in_w, p.out_c, p.out_h, p.out_w, p.k_h, p.k_w, p.stride_h, p.stride_w, p.dil_h,
+        p.dil_w, p.pad_top, p.pad_left, p.groups,
+    ]
+}
+
+/// True when every field of `p` fits in 16 bits.
+#[inline(always)]
+const fn fits_u16(p: &Conv2d) -> bool {
+    let f = fields(p);
+    let mut any = 0;
+    let mut i = 0;
+    while i < f.len() {
+        any |= f[i];
+        i += 1;
+    }
+    any <= u16::MAX as usize
 }
 
 /// Where the output of [`conv_rows`] may start, in elements relative to the input's
@@ -234,42 +267,92 @@ pub fn conv_rows<T: Pod>(
 
 /// A convolution [`conv_rows`] applies to, with both its bounds
 /// ([`conv_rows_shift`], [`conv_rows_above`]) computed once: generated code makes it
-/// a constant, so the bounds cost neither instructions nor flash when the model runs.
+/// a constant, so the bounds cost no instructions when the model runs. Compact (44
+/// bytes with its `Option`, not 76 on a 32-bit target): the record sits in flash,
+/// one per in-place layer, so the fields are 16-bit ([`conv_rows_applies`] requires
+/// it) and the bounds 32-bit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rows {
-    p: Conv2d,
-    shift: isize,
-    above: isize,
+    dims: [u16; 16],
+    shift: i32,
+    above: i32,
 }
 
 impl Rows {
     /// The plan of `p`; `None` when [`conv_rows`] does not apply.
     pub const fn new(p: &Conv2d) -> Option<Rows> {
         match (conv_rows_shift(p), conv_rows_above(p)) {
-            (Some(shift), Some(above)) => Some(Rows { p: *p, shift, above }),
+            (Some(shift), Some(above)) => {
+                let f = fields(p);
+                let mut dims = [0u16; 16];
+                let mut i = 0;
+                while i < f.len() {
+                    dims[i] = f[i] as u16;
+                    i += 1;
+                }
+                Some(Rows { dims, shift: shift as i32, above: above as i32 })
+            }
             _ => None,
         }
     }
 
     /// The convolution.
-    pub const fn conv(&self) -> &Conv2d {
-        &self.p
+    pub const fn conv(&self) -> Conv2d {
+        let d = &self.dims;
+        Conv2d {
+            batch: d[0] as usize,
+            in_c: d[1] as usize,
+            in_h: d[2] as usize,
+            in_w: d[3] as usize,
+            out_c: d[4] as usize,
+            out_h: d[5] as usize,
+            out_w: d[6] as usize,
+            k_h: d[7] as usize,
+            k_w: d[8] as usize,
+            stride_h: d[9] as usize,
+            stride_w: d[10] as usize,
+            dil_h: d[11] as usize,
+            dil_w: d[12] as usize,
+            pad_top: d[13] as usize,
+            pad_left: d[14] as usize,
+            groups: d[15] as usize,
+        }
     }
 }
 
 /// [`conv_rows`] for a convolution planned by [`Rows::new`] (usually a constant);
 /// does nothing for `None`.
+///
+/// The row loop is one function per element type, out of line, calling `kernel`
+/// through a `dyn` reference: with the plan a constant, an inlined loop would be
+/// unrolled into one call of the kernel per row run, each with its arguments built
+/// anew (VWW's MobileNet on a Cortex-M4: 65 calls of about 70 bytes for 31 layers).
+/// Out of line, a layer costs one call here and one closure; the loop's own work per
+/// call (a few dozen instructions) is small beside a row of convolution.
 #[inline(always)]
 pub fn conv_rows_planned<T: Pod>(
     plan: &Option<Rows>,
     buf: &mut [T],
     x_at: usize,
     y_at: usize,
-    kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
+    mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
     if let Some(r) = plan {
-        rows(&r.p, r.shift, || Some(r.above), buf, x_at, y_at, kernel)
+        planned_rows(r, buf, x_at, y_at, &mut kernel)
     }
+}
+
+/// The out-of-line body of [`conv_rows_planned`].
+#[inline(never)]
+fn planned_rows<T: Pod>(
+    r: &Rows,
+    buf: &mut [T],
+    x_at: usize,
+    y_at: usize,
+    kernel: &mut dyn FnMut(&Conv2d, &[T], &mut [T]),
+) {
+    let p = r.conv();
+    rows(&p, r.shift as isize, || Some(r.above as isize), buf, x_at, y_at, kernel)
 }
 
 /// The body of [`conv_rows`] and [`conv_rows_planned`]: `s` is `conv_rows_shift(p)`,
