@@ -117,7 +117,7 @@ pub fn cast<T: Pod>(bytes: &[u8]) -> &[T] {
 pub const fn weight<T: Pod, const N: usize>(w: &crate::Align16<[u8; N]>) -> &[T] {
     const { assert!(core::mem::align_of::<T>() <= 16, "an Align16 static is 16-byte aligned") };
     let size = core::mem::size_of::<T>();
-    if size == 0 || N % size != 0 {
+    if size == 0 || !N.is_multiple_of(size) {
         return &[];
     }
     // SAFETY: the bytes are 16-byte aligned (`Align16`), enough for `T` (asserted

@@ -352,15 +352,12 @@ pub fn conv_rows_planned<T: Pod>(
     }
 }
 
+/// A row kernel as [`planned_rows`] calls it.
+type RowKernel<'k, T> = dyn FnMut(&Conv2d, &[T], &mut [T]) + 'k;
+
 /// The out-of-line body of [`conv_rows_planned`].
 #[inline(never)]
-fn planned_rows<T: Pod>(
-    r: &Rows,
-    buf: &mut [T],
-    x_at: usize,
-    y_at: usize,
-    kernel: &mut dyn FnMut(&Conv2d, &[T], &mut [T]),
-) {
+fn planned_rows<T: Pod>(r: &Rows, buf: &mut [T], x_at: usize, y_at: usize, kernel: &mut RowKernel<'_, T>) {
     let (v, per_call) = r.view();
     rows(&v, per_call, r.shift as isize, || Some(r.above as isize), buf, x_at, y_at, kernel)
 }
@@ -401,7 +398,7 @@ fn rows<T: Pod>(
     // row `r1` ends (pixel rows: `hi(r1 − 1) = r1`). One loop for both directions,
     // `r` the next call's first row (first to last) or its end (last to first).
     let up = !below_input;
-    if up && !above().is_some_and(|a| (y_at as isize) >= x_at as isize + a) {
+    if up && above().is_none_or(|a| (y_at as isize) < x_at as isize + a) {
         return;
     }
     let mut r = if up { v.out_h } else { 0 };
