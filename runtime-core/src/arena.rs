@@ -107,6 +107,25 @@ pub fn cast<T: Pod>(bytes: &[u8]) -> &[T] {
     }
 }
 
+/// A weight static viewed as `T`s, like [`cast`] but without looking at the address:
+/// an [`Align16`](crate::Align16) array is aligned for every `T` the kernels take
+/// (checked at compile time), so only the length decides (empty unless `N` bytes are
+/// a whole number of `T`s). Generated code reads weights through it: pointer and
+/// length are then constants, where [`cast`] computes the alignment of the static's
+/// address at run time, in every call's argument code.
+#[inline(always)]
+pub const fn weight<T: Pod, const N: usize>(w: &crate::Align16<[u8; N]>) -> &[T] {
+    const { assert!(core::mem::align_of::<T>() <= 16, "an Align16 static is 16-byte aligned") };
+    let size = core::mem::size_of::<T>();
+    if size == 0 || !N.is_multiple_of(size) {
+        return &[];
+    }
+    // SAFETY: the bytes are 16-byte aligned (`Align16`), enough for `T` (asserted
+    // above), and hold exactly `N / size` initialised `T`s, every bit pattern of which
+    // is valid (`T: Pod`); the result borrows `w`.
+    unsafe { core::slice::from_raw_parts(w.0.as_ptr().cast::<T>(), N / size) }
+}
+
 /// `bytes` viewed as exactly `N` elements of `T` (`None` if the length or alignment
 /// does not fit): how a generated self-test reads its golden input as a `run` argument.
 #[inline(always)]

@@ -108,7 +108,8 @@ pub fn cargo_toml(package: &str, version: &str) -> String {
          [dependencies]\nmicroflow = \"={version}\"\n\
          # The code `#[model]` expands to uses nalgebra (a dependency of MicroFlow) by name.\n\
          nalgebra = {{ version = \"0.32\", default-features = false, features = [\"macros\"] }}\n\
-         cortex-m-rt = \"0.7.5\"\n\
+         # `device`: the vector table's interrupt part comes from tinyops's support code.\n\
+         cortex-m-rt = {{ version = \"0.7.5\", features = [\"device\"] }}\n\
          cortex-m = {{ version = \"0.7.7\", features = [\"critical-section-single-core\"] }}\n\
          semihosting = {{ version = \"0.1.20\", features = [\"stdio\"] }}\n\n\
          [profile.release]\nopt-level = 3\nlto = true\ncodegen-units = 1\npanic = \"abort\"\ndebug = false\n\

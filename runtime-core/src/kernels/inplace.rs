@@ -32,6 +32,7 @@
 
 use crate::kernels::Conv2d;
 use crate::Pod;
+use core::num::NonZeroU16;
 
 /// Elements per chunk of [`elementwise`] (its stack copy is `CHUNK` elements): 64 on
 /// the microcontrollers, whose stacks are small.
@@ -164,10 +165,45 @@ const fn call_end(v: &Conv2d, per_call: usize, r: usize) -> usize {
     }
 }
 
-/// True when [`conv_rows`] can run this convolution: one batch, a valid geometry and
-/// at least one input and output row.
+/// True when [`conv_rows`] can run this convolution: one batch, a valid geometry, at
+/// least one input and output row, every field at most `u16::MAX`, also in the
+/// geometry the rows run in ([`rows_view`]: a pointwise layer of at most 65,535
+/// pixels), and both operands below `i32::MAX` elements (so that a [`Rows`] plan
+/// holds it in 16-bit fields and its bounds in 32-bit ones).
+#[inline(always)]
 pub const fn conv_rows_applies(p: &Conv2d) -> bool {
-    p.batch == 1 && p.is_valid() && p.in_h > 0 && p.out_h > 0 && p.in_w > 0 && p.out_w > 0
+    p.batch == 1
+        && p.is_valid()
+        && p.in_h > 0
+        && p.out_h > 0
+        && p.in_w > 0
+        && p.out_w > 0
+        && fits_u16(p)
+        && fits_u16(&rows_view(p).0)
+        && p.input_len() < i32::MAX as usize
+        && p.output_len() < i32::MAX as usize
+}
+
+/// The fields of `p` in declaration order.
+#[inline(always)]
+const fn fields(p: &Conv2d) -> [usize; 16] {
+    [
+        p.batch, p.in_c, p.in_h, p.in_w, p.out_c, p.out_h, p.out_w, p.k_h, p.k_w, p.stride_h, p.stride_w, p.dil_h,
+        p.dil_w, p.pad_top, p.pad_left, p.groups,
+    ]
+}
+
+/// True when every field of `p` fits in 16 bits.
+#[inline(always)]
+const fn fits_u16(p: &Conv2d) -> bool {
+    let f = fields(p);
+    let mut any = 0;
+    let mut i = 0;
+    while i < f.len() {
+        any |= f[i];
+        i += 1;
+    }
+    any <= u16::MAX as usize
 }
 
 /// Where the output of [`conv_rows`] may start, in elements relative to the input's
@@ -228,55 +264,111 @@ pub fn conv_rows<T: Pod>(
     kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
     let Some(s) = conv_rows_shift(p) else { return };
+    let (v, per_call) = rows_view(p);
     // The upper bound is computed only when needed.
-    rows(p, s, || conv_rows_above(p), buf, x_at, y_at, kernel)
+    rows(&v, per_call, s, || conv_rows_above(p), buf, x_at, y_at, kernel)
 }
 
 /// A convolution [`conv_rows`] applies to, with both its bounds
 /// ([`conv_rows_shift`], [`conv_rows_above`]) computed once: generated code makes it
-/// a constant, so the bounds cost neither instructions nor flash when the model runs.
+/// a constant, so the bounds cost no instructions when the model runs, and so does
+/// [`rows_view`]: the record holds the geometry the rows run in. Compact (40 bytes
+/// with its `Option`, not 76 on a 32-bit target): the record sits in flash, one per
+/// in-place layer, so the fields are 16-bit ([`conv_rows_applies`] requires it), the
+/// bounds 32-bit, and the rows per call (never 0) leave `Option` a niche.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rows {
-    p: Conv2d,
-    shift: isize,
-    above: isize,
+    /// The fields of [`rows_view`]'s geometry in declaration order, but the batch
+    /// (always 1).
+    dims: [u16; 15],
+    per_call: NonZeroU16,
+    shift: i32,
+    above: i32,
 }
 
 impl Rows {
     /// The plan of `p`; `None` when [`conv_rows`] does not apply.
     pub const fn new(p: &Conv2d) -> Option<Rows> {
-        match (conv_rows_shift(p), conv_rows_above(p)) {
-            (Some(shift), Some(above)) => Some(Rows { p: *p, shift, above }),
+        let (v, per_call) = rows_view(p);
+        match (conv_rows_shift(p), conv_rows_above(p), NonZeroU16::new(per_call as u16)) {
+            (Some(shift), Some(above), Some(per_call)) => {
+                let f = fields(&v);
+                let mut dims = [0u16; 15];
+                let mut i = 0;
+                while i < dims.len() {
+                    dims[i] = f[i + 1] as u16;
+                    i += 1;
+                }
+                Some(Rows { dims, per_call, shift: shift as i32, above: above as i32 })
+            }
             _ => None,
         }
     }
 
-    /// The convolution.
-    pub const fn conv(&self) -> &Conv2d {
-        &self.p
+    /// The convolution as its rows run ([`rows_view`]'s geometry) and the rows per call.
+    pub const fn view(&self) -> (Conv2d, usize) {
+        let d = &self.dims;
+        let v = Conv2d {
+            batch: 1,
+            in_c: d[0] as usize,
+            in_h: d[1] as usize,
+            in_w: d[2] as usize,
+            out_c: d[3] as usize,
+            out_h: d[4] as usize,
+            out_w: d[5] as usize,
+            k_h: d[6] as usize,
+            k_w: d[7] as usize,
+            stride_h: d[8] as usize,
+            stride_w: d[9] as usize,
+            dil_h: d[10] as usize,
+            dil_w: d[11] as usize,
+            pad_top: d[12] as usize,
+            pad_left: d[13] as usize,
+            groups: d[14] as usize,
+        };
+        (v, self.per_call.get() as usize)
     }
 }
 
 /// [`conv_rows`] for a convolution planned by [`Rows::new`] (usually a constant);
 /// does nothing for `None`.
+///
+/// The row loop is one function per element type, out of line, calling `kernel`
+/// through a `dyn` reference: with the plan a constant, an inlined loop would be
+/// unrolled into one call of the kernel per row run, each with its arguments built
+/// anew (VWW's MobileNet on a Cortex-M4: 65 calls of about 70 bytes for 31 layers).
+/// Out of line, a layer costs one call here and one closure; the loop's own work per
+/// call (a few dozen instructions) is small beside a row of convolution.
 #[inline(always)]
 pub fn conv_rows_planned<T: Pod>(
     plan: &Option<Rows>,
     buf: &mut [T],
     x_at: usize,
     y_at: usize,
-    kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
+    mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
     if let Some(r) = plan {
-        rows(&r.p, r.shift, || Some(r.above), buf, x_at, y_at, kernel)
+        planned_rows(r, buf, x_at, y_at, &mut kernel)
     }
 }
 
-/// The body of [`conv_rows`] and [`conv_rows_planned`]: `s` is `conv_rows_shift(p)`,
-/// `above` gives `conv_rows_above(p)`.
+/// A row kernel as [`planned_rows`] calls it.
+type RowKernel<'k, T> = dyn FnMut(&Conv2d, &[T], &mut [T]) + 'k;
+
+/// The out-of-line body of [`conv_rows_planned`].
+#[inline(never)]
+fn planned_rows<T: Pod>(r: &Rows, buf: &mut [T], x_at: usize, y_at: usize, kernel: &mut RowKernel<'_, T>) {
+    let (v, per_call) = r.view();
+    rows(&v, per_call, r.shift as isize, || Some(r.above as isize), buf, x_at, y_at, kernel)
+}
+
+/// The body of [`conv_rows`] and [`conv_rows_planned`] for `(v, per_call) =
+/// rows_view(p)`: `s` is `conv_rows_shift(p)`, `above` gives `conv_rows_above(p)`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn rows<T: Pod>(
-    p: &Conv2d,
+    v: &Conv2d,
+    per_call: usize,
     s: isize,
     above: impl FnOnce() -> Option<isize>,
     buf: &mut [T],
@@ -284,12 +376,13 @@ fn rows<T: Pod>(
     y_at: usize,
     mut kernel: impl FnMut(&Conv2d, &[T], &mut [T]),
 ) {
-    if x_at + p.input_len() > buf.len() || y_at + p.output_len() > buf.len() {
+    // (The view holds the convolution's elements in the same order.)
+    if x_at + v.input_len() > buf.len() || y_at + v.output_len() > buf.len() {
         return;
     }
     // Which side the result lies on.
     let below_input = (y_at as isize) <= x_at as isize + s;
-    let (v, per_call) = rows_view(p);
+    let v = *v;
     let (in_row, out_row) = (v.in_w * v.in_c, v.out_w * v.out_c);
     // A pointwise convolution takes, from each row on, as many rows as the actual
     // offsets leave room for (an even count when there are two or more): in pixel
@@ -301,9 +394,25 @@ fn rows<T: Pod>(
     // One problem for every call, its row fields updated per call: the rest stays
     // as it is in memory, so an unrolled call stores three fields, not sixteen.
     let mut q = Conv2d { batch: 1, ..v };
-    if below_input {
-        let mut r = 0;
-        while r < v.out_h {
+    // Last to first (`up`): the rows `r0..r1` whose output starts at or after input
+    // row `r1` ends (pixel rows: `hi(r1 − 1) = r1`). One loop for both directions,
+    // `r` the next call's first row (first to last) or its end (last to first).
+    let up = !below_input;
+    if up && above().is_none_or(|a| (y_at as isize) < x_at as isize + a) {
+        return;
+    }
+    let mut r = if up { v.out_h } else { 0 };
+    while if up { r > 0 } else { r < v.out_h } {
+        let (r0, r1) = if up {
+            let r0 = if per_call == 1 {
+                r - 1
+            } else {
+                let gap = (x_at + r * in_row).saturating_sub(y_at);
+                let need = if out_row == 0 { 0 } else { gap.div_ceil(out_row) };
+                r - even(r.saturating_sub(need))
+            };
+            (r0, r)
+        } else {
             let r1 = if per_call == 1 {
                 r + 1
             } else {
@@ -316,49 +425,26 @@ fn rows<T: Pod>(
                     v.out_h
                 }
             };
-            if r1 <= r {
-                return;
-            }
-            let (in_h, out_h, pad_top) = rows_fields(&v, r, r1);
-            (q.in_h, q.out_h, q.pad_top) = (in_h, out_h, pad_top);
-            let (lo, _) = window_rows(&v, r);
-            let (y_lo, x_lo) = (y_at + r * out_row, x_at + lo * in_row);
-            let Some((below, above)) = buf.split_at_mut_checked(x_lo) else { return };
-            let (Some(y), Some(x)) = (below.get_mut(y_lo..y_lo + (r1 - r) * out_row), above.get(..q.in_h * in_row))
-            else {
-                return;
-            };
-            kernel(&q, x, y);
-            r = r1;
+            (r, r1)
+        };
+        if r1 <= r0 {
+            return;
         }
-    } else if above().is_some_and(|up| (y_at as isize) >= x_at as isize + up) {
-        // Last to first: the rows `r0..r1` whose output starts at or after input row
-        // `r1` ends (pixel rows: `hi(r1 − 1) = r1`).
-        let mut r1 = v.out_h;
-        while r1 > 0 {
-            let r0 = if per_call == 1 {
-                r1 - 1
-            } else {
-                let gap = (x_at + r1 * in_row).saturating_sub(y_at);
-                let need = if out_row == 0 { 0 } else { gap.div_ceil(out_row) };
-                r1 - even(r1.saturating_sub(need))
-            };
-            if r0 >= r1 {
-                return;
-            }
-            let (in_h, out_h, pad_top) = rows_fields(&v, r0, r1);
-            (q.in_h, q.out_h, q.pad_top) = (in_h, out_h, pad_top);
-            let (lo, _) = window_rows(&v, r0);
-            let y_lo = y_at + r0 * out_row;
-            let Some((below, above)) = buf.split_at_mut_checked(y_lo) else { return };
-            let (Some(x), Some(y)) =
-                (below.get(x_at + lo * in_row..x_at + (lo + q.in_h) * in_row), above.get_mut(..(r1 - r0) * out_row))
-            else {
-                return;
-            };
-            kernel(&q, x, y);
-            r1 = r0;
-        }
+        let (in_h, out_h, pad_top) = rows_fields(&v, r0, r1);
+        (q.in_h, q.out_h, q.pad_top) = (in_h, out_h, pad_top);
+        let (lo, _) = window_rows(&v, r0);
+        let (x_lo, y_lo) = (x_at + lo * in_row, y_at + r0 * out_row);
+        let (x_len, y_len) = (q.in_h * in_row, (r1 - r0) * out_row);
+        // Cut where the upper piece starts: the output going up, the input going down.
+        let Some((low, high)) = buf.split_at_mut_checked(if up { y_lo } else { x_lo }) else { return };
+        let pieces = if up {
+            (low.get(x_lo..x_lo + x_len), high.get_mut(..y_len))
+        } else {
+            (high.get(..x_len), low.get_mut(y_lo..y_lo + y_len))
+        };
+        let (Some(x), Some(y)) = pieces else { return };
+        kernel(&q, x, y);
+        r = if up { r0 } else { r1 };
     }
 }
 

@@ -142,7 +142,7 @@ fn read_expr(names: &Names, o: &Operand) -> TokenStream {
         }
         Place::Weight(i) => {
             let id = &names.weights[i];
-            quote!(rt::arena::cast::<#t>(&#id.0))
+            quote!(rt::arena::weight::<#t, _>(&#id))
         }
         Place::Arena { offset } => {
             let n = o.len;
@@ -153,7 +153,8 @@ fn read_expr(names: &Names, o: &Operand) -> TokenStream {
 }
 
 /// An in-place call: the runtime entry of its [`Overlap`] over the written span
-/// (region `w<r>`), the kernel called in a closure on each disjoint piece (`x_`, `y_`).
+/// (region `w<r>`), the kernel called in a closure on each disjoint piece (`x_`, `y_`);
+/// the call's other arena writes (scratch) are cast before the closure (`s<k>_`).
 /// The closure's parameters end in an underscore, which no model input or output
 /// identifier does ([`names::ident`] trims it), so they never shadow the ports an
 /// operand beside the piece reads (a model input `x`, an output `y`).
@@ -187,14 +188,19 @@ fn in_place_call(
             read_expr(names, o)
         });
     }
+    // Other arena writes (scratch) are cast once, before the closure: the closure is
+    // a function of its own when the entry runs it out of line, and a cast inside it
+    // would check the alignment again on every call (and cost its code per layer).
+    let mut bound = vec![];
     for (k, o) in c.writes.iter().enumerate() {
         let ot = call::elem(o.dtype);
         operands.push(match o.place {
             _ if k == ip.write => quote!(y_),
             Place::Arena { offset } => {
                 let r = regions.iter().position(|r| r.0 == offset).ok_or_else(|| internal("without a region"))?;
-                let wk = format_ident!("w{}", r);
-                quote!(rt::arena::cast_mut::<#ot>(&mut *#wk))
+                let (wk, sk) = (format_ident!("w{}", r), format_ident!("s{}_", k));
+                bound.push(quote!(let #sk = rt::arena::cast_mut::<#ot>(&mut *#wk);));
+                quote!(&mut *#sk)
             }
             Place::Output(k) => {
                 let id = &names.outputs[k];
@@ -214,6 +220,7 @@ fn in_place_call(
             // generated code computes nothing of it when it runs.
             quote!({
                 const ROWS: Option<rt::kernels::inplace::Rows> = rt::kernels::inplace::Rows::new(#p);
+                #(#bound)*
                 rt::kernels::inplace::conv_rows_planned::<#t>(&ROWS, #buf, #x_at, #y_at, |q_, x_, y_| { #body });
             })
         }
@@ -223,7 +230,14 @@ fn in_place_call(
                 params[0] = quote!(&rt::kernels::Broadcast::flat(x_.len()));
             }
             let body = call::statement_with(c, params, operands);
-            quote!(rt::kernels::inplace::elementwise::<#t>(#buf, #n, |i_, x_, y_| { #body });)
+            if bound.is_empty() {
+                quote!(rt::kernels::inplace::elementwise::<#t>(#buf, #n, |i_, x_, y_| { #body });)
+            } else {
+                quote!({
+                    #(#bound)*
+                    rt::kernels::inplace::elementwise::<#t>(#buf, #n, |i_, x_, y_| { #body });
+                })
+            }
         }
     })
 }

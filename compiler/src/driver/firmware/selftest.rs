@@ -44,7 +44,7 @@ pub fn main_rs(c: &Compilation, kind: Kind) -> String {
     );
     s.push_str(&source::support_code(c.target.arch));
     s.push_str("\nstatic ARENA: TakeOnce<model::Arena> = TakeOnce::new(model::Arena::new());\n\n");
-    s.push_str("#[entry]\nfn main() -> ! {\n    let Some(arena) = ARENA.take() else {\n        panic!(\"the arena was taken twice\");\n    };\n    let mut m = model::Model::new(arena);\n");
+    s.push_str("#[entry]\nfn main() -> ! {\n    let Some(arena) = ARENA.take() else {\n        tinyops_fault(&[(\"tinyops-firmware arena taken twice \", 0)]);\n    };\n    let mut m = model::Model::new(arena);\n");
     let mut args = vec![];
     for (i, &v) in g.inputs().iter().enumerate() {
         let ty = g.ty(v);
