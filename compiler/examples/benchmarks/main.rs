@@ -246,8 +246,10 @@ fn measure(args: &Args, scratch: &Path, started: Instant) -> Result<Results, Str
 
     let mut host_runs = vec![];
     let mut host_load = None;
+    let mut host_cpu = None;
     if !args.no_host {
         host_load = load_average();
+        host_cpu = cpu_description();
         let models: Vec<&str> = report::FP32_MODELS
             .iter()
             .chain(report::INT8_MODELS)
@@ -301,6 +303,7 @@ fn measure(args: &Args, scratch: &Path, started: Instant) -> Result<Results, Str
         microflow: args.microflow_version.clone(),
         anchors_path: args.anchors.display().to_string(),
         host_load,
+        host_cpu,
     };
     Ok(Results { info, tinyops: tinyops_runs, host: host_runs, microflow: microflow_runs })
 }
@@ -310,6 +313,28 @@ fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     Some(format!("{} on {cores} cores", text.split_whitespace().next()?))
+}
+
+/// `AMD EPYC; avx2, fma, avx512f, avx512_vnni`: the CPU model and, of the vector
+/// extensions that decide host kernel speed, those `/proc/cpuinfo` lists.
+fn cpu_description() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let model = field("model name")?;
+    let flags = field("flags").unwrap_or_default();
+    let present: Vec<&str> = flags
+        .split_whitespace()
+        .filter(|f| ["avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8"].contains(f))
+        .collect();
+    Some(format!(
+        "{model}; {}",
+        if present.is_empty() { "none of AVX2, FMA, AVX-512".to_string() } else { present.join(", ") }
+    ))
 }
 
 fn outcome_line(o: &report::MicroflowOutcome) -> String {

@@ -237,6 +237,10 @@ pub struct RunInfo {
     /// timings started (the machine is shared).
     #[serde(default)]
     pub host_load: Option<String>,
+    /// The host's CPU model and the vector extensions that matter to the host kernels
+    /// (read from `/proc/cpuinfo` when the host timings started).
+    #[serde(default)]
+    pub host_cpu: Option<String>,
 }
 
 /// Everything one run measured.
@@ -693,10 +697,19 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
         "`tinyops bench <model> --target {host_target}`: the host harness built by `{}`, median (p10–p90) \
          over the timed runs; onnxruntime: {}. Both single-threaded, in one process each, timed in \
          alternating batches so that machine noise hits both; this machine is shared and noisy{}, \
-         so compare the ratio, not the absolute times.\n\n",
+         so compare the ratio, not the absolute times.{}\n\n",
         i.host_rustc,
         escape(&ort_note),
-        i.host_load.as_ref().map(|l| format!(" (load average {l} when the timings started)")).unwrap_or_default()
+        i.host_load.as_ref().map(|l| format!(" (load average {l} when the timings started)")).unwrap_or_default(),
+        i.host_cpu
+            .as_ref()
+            .map(|c| format!(
+                " Host CPU: {}. onnxruntime picks its kernels at run time from the CPU's features (its MLAS \
+                 library has AVX-512 and AVX-512 VNNI paths); tinyops's `{host_target}` build uses the \
+                 target's features only (AVX2 and FMA for `x86-64-v3`).",
+                escape(c)
+            ))
+            .unwrap_or_default()
     ));
     let mut rows = vec![];
     for &m in FP32_MODELS.iter().chain(INT8_MODELS).chain(HOST_EXTRA_MODELS) {
@@ -760,6 +773,7 @@ mod tests {
             microflow: "0.1.3".into(),
             anchors_path: "../shared/docs/anchors.md".into(),
             host_load: Some("1.50 on 2 cores".into()),
+            host_cpu: Some("Example CPU; avx2, fma".into()),
         }
     }
 
@@ -914,6 +928,7 @@ mod tests {
             "tflite-micro of 2026-08",
             "about 2 min",
             "(load average 1.50 on 2 cores when the timings started)",
+            "Host CPU: Example CPU; avx2, fma.",
         ] {
             assert!(doc.contains(fact), "{fact} missing from the header");
         }
