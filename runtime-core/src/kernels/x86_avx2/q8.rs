@@ -513,8 +513,13 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 y: yp.add(c0),
                 rq: [rq(c0), rq(c0 + 8)],
             };
+            let folded = super::dw_rows_q8::folds(p, x_zp);
             while c0 + 16 <= c {
-                block(c0).rows::<true>();
+                if folded {
+                    block(c0).rows_folded();
+                } else {
+                    block(c0).rows::<true>();
+                }
                 c0 += 16;
             }
             while c0 + 8 <= c {
