@@ -262,3 +262,119 @@ impl Block<'_> {
         }
     }
 }
+
+/// Most filter rows of [`Block::rows_folded`].
+const FOLDED_ROWS: usize = 8;
+
+/// Whether [`Block::rows_folded`] takes a geometry: filters 3 taps wide, at most
+/// [`FOLDED_ROWS`] high, and a zero point that fits in 16 bits.
+pub(super) fn folds(p: &Conv2d, x_zp: i32) -> bool {
+    p.k_w == 3 && p.k_h <= FOLDED_ROWS && i16::try_from(x_zp).is_ok()
+}
+
+impl Block<'_> {
+    /// Channels `c0..c0 + 16` of every output pixel of a filter 3 taps wide, the zero
+    /// point folded out of the products: `Σ (x − zp) · w = Σ x̃ · w − zp · Σ w`,
+    /// where `x̃` is the input inside and `zp` in the padding. Every pixel then runs
+    /// the same code (no edge path): per filter row inside the input, taps 0 and 1 as
+    /// one `vpmaddwd` pair and tap 2 with a zero weight, a column in the padding
+    /// loaded as the zero point (columns are checked only for pixels at the left or
+    /// right edge); a filter row wholly in the padding is skipped and its `zp · Σ w`
+    /// added back to the bias of that output row. The filters' tap pairs are
+    /// widened and interleaved once per block. The sums are the portable twin's
+    /// modulo 2^32 (wrapping 32-bit arithmetic), so the results are identical.
+    ///
+    /// # Safety
+    /// As [`Block::rows`] with `WIDE`, and [`folds`] must hold.
+    #[inline(always)]
+    pub(super) unsafe fn rows_folded(&self) {
+        let p = self.p;
+        let c = p.in_c;
+        if p.k_w != 3 || p.k_h > FOLDED_ROWS {
+            return;
+        }
+        unsafe {
+            let zero = _mm256_setzero_si256();
+            // Per filter row: taps 0 and 1 interleaved, tap 2 with zeros, in `vpunpck`
+            // order; and `zp · Σ_kx w` in channel order.
+            let mut wp = [[zero; 4]; FOLDED_ROWS];
+            let mut zrow = [[zero; 2]; FOLDED_ROWS];
+            let zp32 = _mm256_set1_epi32(self.x_zp);
+            let mut bias = [zero; 2];
+            if let Some(b) = self.bias {
+                bias = [_mm256_loadu_si256(b as *const __m256i), _mm256_loadu_si256(b.add(8) as *const __m256i)];
+            }
+            for (ky, (wr, zr)) in wp.iter_mut().zip(zrow.iter_mut()).enumerate().take(p.k_h) {
+                let at = |kx: usize| self.w.add((ky * 3 + kx) * c);
+                let mut sum = [zero; 2];
+                for kx in 0..3 {
+                    let lo = _mm256_cvtepi8_epi32(_mm_loadl_epi64(at(kx) as *const __m128i));
+                    let hi = _mm256_cvtepi8_epi32(_mm_loadl_epi64(at(kx).add(8) as *const __m128i));
+                    sum = [_mm256_add_epi32(sum[0], lo), _mm256_add_epi32(sum[1], hi)];
+                }
+                *zr = [_mm256_mullo_epi32(sum[0], zp32), _mm256_mullo_epi32(sum[1], zp32)];
+                bias = [_mm256_sub_epi32(bias[0], zr[0]), _mm256_sub_epi32(bias[1], zr[1])];
+                let (w0, w1, w2) = (load::<true>(at(0)), load::<true>(at(1)), load::<true>(at(2)));
+                *wr = [
+                    _mm256_unpacklo_epi16(w0, w1),
+                    _mm256_unpackhi_epi16(w0, w1),
+                    _mm256_unpacklo_epi16(w2, zero),
+                    _mm256_unpackhi_epi16(w2, zero),
+                ];
+            }
+            let zpv = _mm256_set1_epi16(self.x_zp as i16);
+            let (ox_lo, ox_hi) = super::dw_rows::interior_columns(p);
+            let dw = p.dil_w * c;
+            for n in 0..p.batch {
+                for oy in 0..p.out_h {
+                    let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;
+                    let (ky_lo, ky_hi) = super::dw_rows::inside_taps(iy0, p.k_h, p.dil_h, p.in_h);
+                    let mut b = bias;
+                    for (ky, z) in zrow.iter().enumerate().take(p.k_h) {
+                        if ky < ky_lo || ky >= ky_hi {
+                            b = [_mm256_add_epi32(b[0], z[0]), _mm256_add_epi32(b[1], z[1])];
+                        }
+                    }
+                    let rows = wp.get(ky_lo..ky_hi).unwrap_or(&[]);
+                    // The first inside filter row's input row.
+                    let top = (iy0 + (ky_lo * p.dil_h) as isize).max(0) as usize;
+                    let row0 = self.x.add((n * p.in_h + top) * p.in_w * c);
+                    let step = p.dil_h * p.in_w * c;
+                    let out = (n * p.out_h + oy) * p.out_w;
+                    for ox in 0..p.out_w {
+                        let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;
+                        let (mut lo, mut hi) = (zero, zero);
+                        let mut tap = |x0: __m256i, x1: __m256i, x2: __m256i, w: &[__m256i; 4]| {
+                            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), w[0]));
+                            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), w[1]));
+                            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x2, zero), w[2]));
+                            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x2, zero), w[3]));
+                        };
+                        if ox >= ox_lo && ox < ox_hi {
+                            let mut at = row0.add(ix0 as usize * c);
+                            for w in rows {
+                                tap(load::<true>(at), load::<true>(at.add(dw)), load::<true>(at.add(2 * dw)), w);
+                                at = at.add(step);
+                            }
+                        } else {
+                            let col = |row: *const i8, kx: usize| -> __m256i {
+                                let ix = ix0 + (kx * p.dil_w) as isize;
+                                if ix >= 0 && (ix as usize) < p.in_w {
+                                    load::<true>(row.add(ix as usize * c))
+                                } else {
+                                    zpv
+                                }
+                            };
+                            let mut row = row0;
+                            for w in rows {
+                                tap(col(row, 0), col(row, 1), col(row, 2), w);
+                                row = row.add(step);
+                            }
+                        }
+                        self.store::<true, false>(&b, lo, hi, out + ox);
+                    }
+                }
+            }
+        }
+    }
+}

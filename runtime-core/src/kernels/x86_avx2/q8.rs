@@ -347,6 +347,24 @@ impl Q8Conv<'_> {
                     e += run;
                     continue;
                 }
+                // A filter row with dense taps (dilation 1): the zero point for the
+                // taps in the padding, one run for those inside (VWW's and KWS's first
+                // layers have many pixels at the edges).
+                let iy = px.iy0 + (ky * p.dil_h) as isize;
+                if iy < 0 || iy >= p.in_h as isize {
+                    fill_run(zp, dst.add(e), run);
+                    e += run;
+                    continue;
+                }
+                let (lo, hi) = super::dw_rows::inside_taps(px.ix0, p.k_w, p.dil_w, p.in_w);
+                let inside = px.tap(p, ky, lo).and_then(|o| self.x.get(o..o + (hi - lo) * c));
+                if let (1, Some(s)) = (p.dil_w, inside) {
+                    fill_run(zp, dst.add(e), lo * c);
+                    widen_run(s.as_ptr(), dst.add(e + lo * c), (hi - lo) * c);
+                    fill_run(zp, dst.add(e + hi * c), (p.k_w - hi) * c);
+                    e += run;
+                    continue;
+                }
                 for kx in 0..p.k_w {
                     match px.tap(p, ky, kx).and_then(|o| self.x.get(o..o + c)) {
                         Some(s) => widen_run(s.as_ptr(), dst.add(e), c),
@@ -513,8 +531,13 @@ pub fn depthwise_conv2d_q8<X: Q8, W: Weight, Y: Q8>(
                 y: yp.add(c0),
                 rq: [rq(c0), rq(c0 + 8)],
             };
+            let folded = super::dw_rows_q8::folds(p, x_zp);
             while c0 + 16 <= c {
-                block(c0).rows::<true>();
+                if folded {
+                    block(c0).rows_folded();
+                } else {
+                    block(c0).rows::<true>();
+                }
                 c0 += 16;
             }
             while c0 + 8 <= c {
