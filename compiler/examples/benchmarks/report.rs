@@ -432,7 +432,9 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
          tinyops's arena is part of its static RAM; MicroFlow keeps its tensors on the stack, so \
          RAM is compared as static RAM + stack. A ratio is tinyops ÷ peer: below 1 tinyops needs \
          less. The kernels are the ones tinyops selects for each target (Arm DSP kernels on \
-         the Cortex-M4, M33 and M55, portable ones elsewhere); they are being optimised, so \
+         the Cortex-M4 and M33; on the Cortex-M55 its Helium (MVE) kernels where it has them and \
+         the Arm DSP ones otherwise; AVX2 ones on the `x86-64-v3` host; portable ones \
+         elsewhere); they are being optimised, so \
          these figures change: re-run the command.\n\n",
     );
 
