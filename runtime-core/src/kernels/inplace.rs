@@ -99,19 +99,6 @@ const fn rows_fields(p: &Conv2d, r0: usize, r1: usize) -> (usize, usize, usize) 
     (q.in_h, q.out_h, q.pad_top)
 }
 
-/// True for a pointwise convolution: a 1×1 window, stride 1, no padding (the output
-/// has the input's height and width).
-const fn pointwise(p: &Conv2d) -> bool {
-    p.k_h == 1
-        && p.k_w == 1
-        && p.stride_h == 1
-        && p.stride_w == 1
-        && p.pad_top == 0
-        && p.pad_left == 0
-        && p.out_h == p.in_h
-        && p.out_w == p.in_w
-}
-
 /// The geometry [`conv_rows`] runs a convolution in, and its rows per kernel call: a
 /// pointwise convolution as one pixel per row (the same computation: each output
 /// pixel reads its input pixel alone), two rows per call; any other as it is, one
@@ -124,7 +111,7 @@ const fn pointwise(p: &Conv2d) -> bool {
 /// its input at all.
 #[inline(always)]
 pub const fn rows_view(p: &Conv2d) -> (Conv2d, usize) {
-    if pointwise(p) {
+    if p.is_pointwise() {
         let pixels = p.in_h * p.in_w;
         (Conv2d { in_h: pixels, in_w: 1, out_h: pixels, out_w: 1, ..*p }, 2)
     } else if one_row(p) {

@@ -20,15 +20,7 @@ use crate::kernels::{Clamp, Conv2d};
 ///
 /// The caller ([`super::conv2d_f32`]) has checked the geometry and slice lengths.
 pub(super) fn pointwise_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) -> bool {
-    let plain = p.k_h == 1
-        && p.k_w == 1
-        && p.stride_h == 1
-        && p.stride_w == 1
-        && p.pad_top == 0
-        && p.pad_left == 0
-        && p.out_h == p.in_h
-        && p.out_w == p.in_w;
-    if !plain {
+    if !p.is_pointwise() {
         return false;
     }
     match p.in_c {
