@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct ModelArgs {
-    /// The target (host, x86-64-v3, cortex-m0plus, cortex-m4, cortex-m33, cortex-m55, riscv32imac).
+    /// The target (host, x86-64-v3, x86-64-v4-vnni, cortex-m0plus, cortex-m4, cortex-m33, cortex-m55, riscv32imac).
     #[arg(long, short, default_value = "host")]
     target: String,
     /// Pin a dynamic input: NAME=D0,D1,… (repeatable).

@@ -487,8 +487,8 @@ pub extern "C" fn every_kernel(sel: usize, p: *const usize, f: *mut f32, nf: usi
 }
 "#;
 
-/// The x86-64 AVX2/FMA kernels with run-time parameters, for the `x86-64-v3` proof
-/// (compiled only with those features, like the module).
+/// The x86-64 kernels with run-time parameters, for the x86 proofs (each compiled only
+/// with its module's features, like the module).
 const EVERY_X86_KERNEL: &str = r#"
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
 #[no_mangle]
@@ -520,13 +520,16 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
         1 => x::depthwise_conv2d_f32(&conv, act, f0, f1, f2, f3),
         2 => x::conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
         3 => x::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
+        #[cfg(all(target_feature = "avx512bw", target_feature = "avx512vl", target_feature = "avx512vnni"))]
+        4 => tinyops_runtime::kernels::x86_vnni::conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
         _ => {}
     }
 }
 "#;
 
-/// How many selectors `every_x86_kernel` has.
-const X86_KERNELS: usize = 4;
+/// How many selectors `every_x86_kernel` has (4, the VNNI kernel, only with AVX-512
+/// VNNI).
+const X86_KERNELS: usize = 5;
 
 /// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
 /// a DSP target; 91–92 and 116, the Helium kernels, only on an MVE target; 99–100 and 107–109,
@@ -636,14 +639,15 @@ fn build_proof(dir: &Path, models: &[(Compilation, &str)], control: bool) -> std
     build_proof_for(dir, models, control, None)
 }
 
-/// [`build_proof`] with `-C target-cpu=CPU` (the `x86-64-v3` proof adds the x86 kernels).
+/// [`build_proof`] with a host target's `-C target-cpu` and `-C target-feature` flags
+/// (the x86 proofs add the x86 kernels).
 fn build_proof_for(
     dir: &Path,
     models: &[(Compilation, &str)],
     control: bool,
-    cpu: Option<&str>,
+    host: Option<&tinyops_targets::Target>,
 ) -> std::process::Output {
-    let (lib, deps, main_c) = sources(models, control, cpu.is_some());
+    let (lib, deps, main_c) = sources(models, control, host.is_some());
     std::fs::create_dir_all(dir.join("proof/src")).unwrap();
     std::fs::write(dir.join("proof/src/lib.rs"), lib).unwrap();
     std::fs::write(
@@ -655,8 +659,10 @@ fn build_proof_for(
     )
     .unwrap();
     let mut cargo = tinyops_compiler::driver::cargo::cargo();
-    if let Some(cpu) = cpu {
-        cargo.arg("--config").arg(format!("build.rustflags=[\"-C\", \"target-cpu={cpu}\"]"));
+    if let Some(t) = host {
+        let flags: Vec<String> =
+            tinyops_compiler::driver::cargo::host_rustflags(t).iter().map(|f| format!("\"{f}\"")).collect();
+        cargo.arg("--config").arg(format!("build.rustflags=[{}]", flags.join(", ")));
     }
     let out = cargo
         .args(["build", "--release", "--quiet", "--manifest-path"])
@@ -727,24 +733,48 @@ fn generated_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
 /// the features (the proof runs the program).
 #[test]
 fn x86_64_v3_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
-    assert!(
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
-        "this proof runs AVX2/FMA code and needs a machine that has it"
+    x86_proof(
+        "x86-64-v3",
+        &[("mlperf_kws_dscnn_fp32", "kws"), ("mlperf_kws_dscnn_int8", "kws_int8")],
+        &["x86_avx2::conv2d_", "x86_avx2::depthwise_conv2d_"],
     );
-    let dir = common::tempdir("no-std-proof-x86-64-v3");
+}
+
+/// The same proof for `x86-64-v4-vnni`: KWS int8, whose convolutions run on the VNNI
+/// kernel (depthwise on the AVX2 one), and every x86 kernel with run-time parameters,
+/// the VNNI one included, built with that target's flags.
+#[test]
+fn x86_64_v4_vnni_code_links_into_a_no_std_panic_free_staticlib_and_runs() {
+    x86_proof(
+        "x86-64-v4-vnni",
+        &[("mlperf_kws_dscnn_int8", "kws_int8")],
+        &["x86_vnni::conv2d_q8", "x86_avx2::depthwise_conv2d_"],
+    );
+}
+
+/// The x86 proof on `target` over `models` (corpus id, crate name), each of whose
+/// generated code must call every kernel in `calls`.
+fn x86_proof(target: &str, models: &[(&str, &str)], calls: &[&str]) {
+    let target = tinyops_targets::lookup(target).unwrap();
+    assert!(
+        tinyops_compiler::driver::host_cpu::check(target).is_ok(),
+        "this proof runs {} code and needs a machine with {:?}",
+        target.name,
+        target.features
+    );
+    let dir = common::tempdir(&format!("no-std-proof-{}", target.name));
     let corpus = common::corpus();
-    let target = tinyops_targets::lookup("x86-64-v3").unwrap();
-    let mut models = vec![];
-    for &(id, name) in &[("mlperf_kws_dscnn_fp32", "kws"), ("mlperf_kws_dscnn_int8", "kws_int8")] {
+    let mut compiled = vec![];
+    for &(id, name) in models {
         let c = compile(&corpus.join(id).join("model.onnx"), &Options { target, ..Options::default() }).unwrap();
         c.write_crate(&dir.join(name), None).unwrap();
         let lib = std::fs::read_to_string(dir.join(name).join("src/lib.rs")).unwrap();
-        for k in ["x86_avx2::conv2d_", "x86_avx2::depthwise_conv2d_"] {
+        for k in calls {
             assert!(lib.contains(k), "{id}: no {k} call");
         }
-        models.push((c, name));
+        compiled.push((c, name));
     }
-    let link = build_proof_for(&dir, &models, false, Some("x86-64-v3"));
+    let link = build_proof_for(&dir, &compiled, false, Some(target));
     assert!(
         link.status.success(),
         "linking failed; a panic path is reachable from `run` if the error names tinyops_panic_is_reachable:\n{}",

@@ -18,6 +18,9 @@ use core::fmt;
 pub enum Feature {
     /// x86-64 AVX2 with FMA (used on the build machine when present).
     Avx2Fma,
+    /// x86-64 AVX-512 (F, BW, VL) with its Vector Neural Network Instructions
+    /// (`vpdpbusd`: four 8-bit products summed into each 32-bit lane).
+    Avx512Vnni,
     /// Arm DSP extension: `smlad`, `sxtb16` and other packed 16-bit instructions.
     ArmDsp,
     /// Arm M-profile Vector Extension (Helium).
@@ -158,6 +161,22 @@ pub const TARGETS: &[Target] = &[
         memory: None,
         emulator: None,
         description: "the build machine as x86-64-v3 (AVX2 + FMA kernels; needs a CPU with them)",
+    },
+    Target {
+        name: "x86-64-v4-vnni",
+        triple: None,
+        arch: Arch::Host,
+        // The build machine at the x86-64-v4 level (AVX-512 F/BW/CD/DQ/VL) plus AVX-512
+        // VNNI, which that level leaves out (Intel Ice Lake and later, AMD Zen 4 and
+        // later have both): the 8-bit convolutions use `vpdpbusd`, the rest the AVX2/FMA
+        // kernels. Generated code builds only with these features; the drivers check
+        // that the machine has them.
+        cpu: Some("x86-64-v4"),
+        codegen_features: &["+avx512vnni"],
+        features: &[Feature::Avx2Fma, Feature::Avx512Vnni, Feature::Fpu],
+        memory: None,
+        emulator: None,
+        description: "the build machine as x86-64-v4 with AVX-512 VNNI (VNNI 8-bit convolutions, AVX2 + FMA elsewhere)",
     },
     Target {
         name: "cortex-m0plus",

@@ -50,9 +50,9 @@ struct Args {
     /// Skip the host latency table.
     #[arg(long)]
     no_host: bool,
-    /// The host target of the latency table: `x86-64-v3` (the AVX2/FMA kernels) when
-    /// this machine has those features, else `host` (portable kernels); or the name
-    /// given.
+    /// The host target of the latency table: the most capable one this machine runs
+    /// (`x86-64-v4-vnni` with AVX-512 VNNI, else `x86-64-v3` with AVX2 and FMA, else
+    /// `host`, portable kernels); or the name given.
     #[arg(long, default_value = "auto")]
     host_target: String,
     /// Timed runs per model on the host.

@@ -433,7 +433,8 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
          RAM is compared as static RAM + stack. A ratio is tinyops ÷ peer: below 1 tinyops needs \
          less. The kernels are the ones tinyops selects for each target (Arm DSP kernels on \
          the Cortex-M4 and M33; on the Cortex-M55 its Helium (MVE) kernels where it has them and \
-         the Arm DSP ones otherwise; AVX2 ones on the `x86-64-v3` host; portable ones \
+         the Arm DSP ones otherwise; AVX2 ones on the `x86-64-v3` host, and on \
+         `x86-64-v4-vnni` its AVX-512 VNNI 8-bit convolution with AVX2 elsewhere; portable ones \
          elsewhere); they are being optimised, so \
          these figures change: re-run the command.\n\n",
     );
@@ -708,7 +709,8 @@ pub fn render(r: &Results, anchors: &Anchors) -> String {
             .map(|c| format!(
                 " Host CPU: {}. onnxruntime picks its kernels at run time from the CPU's features (its MLAS \
                  library has AVX-512 and AVX-512 VNNI paths); tinyops's `{host_target}` build uses the \
-                 target's features only (AVX2 and FMA for `x86-64-v3`).",
+                 target's features only (AVX2 and FMA for `x86-64-v3`; AVX-512 VNNI in the 8-bit \
+                 convolutions, AVX2 and FMA elsewhere, for `x86-64-v4-vnni`).",
                 escape(c)
             ))
             .unwrap_or_default()

@@ -27,18 +27,33 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("TINYOPS_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| super::cache_dir().join("target"))
 }
 
+/// The `rustc` flags code for a host target is compiled with: `-C target-cpu` and
+/// `-C target-feature` from the catalogue (none for `host`).
+pub fn host_rustflags(target: &tinyops_targets::Target) -> Vec<String> {
+    let mut flags = vec![];
+    if let Some(c) = target.cpu {
+        flags.extend(["-C".to_string(), format!("target-cpu={c}")]);
+    }
+    if !target.codegen_features.is_empty() {
+        flags.extend(["-C".to_string(), format!("target-feature={}", target.codegen_features.join(","))]);
+    }
+    flags
+}
+
 /// `cargo build --release` of a binary crate; returns the path of the built binary.
-/// With `cpu` (a host target such as `x86-64-v3`), everything is compiled with
-/// `-C target-cpu=CPU`, in a target folder of its own (so the runtime is not rebuilt
-/// whenever the flags alternate).
-pub fn build_release_bin(manifest: &Path, bin: &str, cpu: Option<&str>) -> Result<PathBuf> {
-    let target = match cpu {
-        Some(c) => target_dir().join(format!("cpu-{c}")),
+/// With a `cpu` (a host target such as `x86-64-v3`), everything is compiled with
+/// `-C target-cpu=CPU` and the target's `-C target-feature` changes, in a target
+/// folder of its own (so the runtime is not rebuilt whenever the flags alternate).
+pub fn build_release_bin(manifest: &Path, bin: &str, target: &tinyops_targets::Target) -> Result<PathBuf> {
+    let flags = host_rustflags(target);
+    let target = match target.cpu {
+        Some(_) => target_dir().join(format!("cpu-{}", target.name)),
         None => target_dir(),
     };
     let mut cmd = cargo();
-    if let Some(c) = cpu {
-        cmd.arg("--config").arg(format!("build.rustflags=[\"-C\", \"target-cpu={c}\"]"));
+    if !flags.is_empty() {
+        let quoted: Vec<String> = flags.iter().map(|f| format!("\"{f}\"")).collect();
+        cmd.arg("--config").arg(format!("build.rustflags=[{}]", quoted.join(", ")));
     }
     let out = cmd
         .arg("build")

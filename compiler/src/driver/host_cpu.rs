@@ -1,5 +1,5 @@
 //! The build machine's instruction-set extensions, for host targets that rely on
-//! some (`x86-64-v3`): detected at run time of the compiler, never guessed, so a
+//! some (`x86-64-v3`, `x86-64-v4-vnni`): detected at run time of the compiler, never guessed, so a
 //! harness is built and run only on a machine that executes it.
 
 use crate::error::{Error, Result};
@@ -20,6 +20,16 @@ pub fn has(feature: Feature) -> bool {
         Feature::Fpu => true,
         #[cfg(target_arch = "x86_64")]
         Feature::Avx2Fma => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+        // What `-C target-cpu=x86-64-v4 -C target-feature=+avx512vnni` assumes.
+        #[cfg(target_arch = "x86_64")]
+        Feature::Avx512Vnni => {
+            std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512cd")
+                && std::is_x86_feature_detected!("avx512dq")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512vnni")
+        }
         _ => false,
     }
 }
@@ -57,6 +67,9 @@ mod tests {
         let v3 = tinyops_targets::lookup("x86-64-v3").unwrap();
         assert_eq!(check(v3).is_ok(), has(Feature::Avx2Fma));
         assert_eq!(runnable_host_targets().contains(&"x86-64-v3"), has(Feature::Avx2Fma));
+        let vnni = tinyops_targets::lookup("x86-64-v4-vnni").unwrap();
+        assert_eq!(check(vnni).is_ok(), has(Feature::Avx2Fma) && has(Feature::Avx512Vnni));
+        assert_eq!(runnable_host_targets().last() == Some(&"x86-64-v4-vnni"), check(vnni).is_ok());
         let m4 = tinyops_targets::lookup("cortex-m4").unwrap();
         assert!(missing(m4).is_empty(), "bare-metal code does not run here");
     }

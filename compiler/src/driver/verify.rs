@@ -174,7 +174,7 @@ pub fn build_harness(c: &Compilation, quiet: bool) -> Result<PathBuf> {
         format!("building the generated crate (cargo build --release, target dir {})", cargo::target_dir().display()),
         quiet,
     );
-    let exe = cargo::build_release_bin(&hdir.join("Cargo.toml"), &bin, c.target.cpu)?;
+    let exe = cargo::build_release_bin(&hdir.join("Cargo.toml"), &bin, c.target)?;
     step.done();
     Ok(exe)
 }

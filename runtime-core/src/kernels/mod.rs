@@ -22,5 +22,15 @@ pub mod stream;
 pub mod suite;
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
 pub mod x86_avx2;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma",
+    target_feature = "avx512bw",
+    target_feature = "avx512vl",
+    target_feature = "avx512vnni"
+))]
+#[clippy::msrv = "1.89"]
+pub mod x86_vnni;
 
 pub use params::*;

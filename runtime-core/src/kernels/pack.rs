@@ -11,6 +11,7 @@ use crate::quant::QOut;
 pub mod arm_dsp;
 pub mod arm_mve;
 pub mod x86_avx2;
+pub mod x86_vnni;
 
 /// `n` rounded up to a multiple of 4.
 pub const fn round4(n: usize) -> usize {

@@ -7,6 +7,7 @@ mod arm_dsp;
 mod arm_mve;
 mod portable;
 mod x86_avx2;
+mod x86_vnni;
 
 use super::kernel::{Family, Kernel};
 use crate::ir::{DType, Layout, Tensor};
@@ -25,6 +26,8 @@ pub enum Isa {
     ArmMve,
     /// x86-64 AVX2 with FMA (`kernels::x86_avx2`).
     X86Avx2,
+    /// x86-64 AVX-512 VNNI (`kernels::x86_vnni`).
+    X86Vnni,
 }
 
 impl Isa {
@@ -35,6 +38,7 @@ impl Isa {
             Isa::ArmDsp => "arm_dsp",
             Isa::ArmMve => "arm_mve",
             Isa::X86Avx2 => "x86_avx2",
+            Isa::X86Vnni => "x86_vnni",
         }
     }
 }
@@ -49,6 +53,10 @@ impl Isa {
             Isa::X86Avx2 => Some((
                 r#"all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")"#,
                 "-C target-cpu=x86-64-v3 (or -C target-feature=+avx2,+fma)",
+            )),
+            Isa::X86Vnni => Some((
+                r#"all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma", target_feature = "avx512bw", target_feature = "avx512vl", target_feature = "avx512vnni")"#,
+                "-C target-cpu=x86-64-v4 -C target-feature=+avx512vnni",
             )),
             // rustc reports no `mve` feature; it reports `neon` on MVE cores.
             Isa::ArmMve => Some((
@@ -142,6 +150,7 @@ pub fn implementations() -> impl Iterator<Item = &'static Implementation> {
     arm_mve::IMPLEMENTATIONS
         .iter()
         .chain(arm_dsp::IMPLEMENTATIONS)
+        .chain(x86_vnni::IMPLEMENTATIONS)
         .chain(x86_avx2::IMPLEMENTATIONS)
         .chain(portable::IMPLEMENTATIONS)
 }

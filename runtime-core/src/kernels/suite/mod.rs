@@ -109,6 +109,15 @@ mod stream;
 mod tests;
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
 mod x86_avx2;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma",
+    target_feature = "avx512bw",
+    target_feature = "avx512vl",
+    target_feature = "avx512vnni"
+))]
+mod x86_vnni;
 
 use crate::kernels::portable;
 use core::fmt;
@@ -422,6 +431,34 @@ const KERNELS: &[Entry] = &[
         x86_avx2::conv2d_q8,
         twin = portable::conv2d_q8::<i8, i8, i8>
     ),
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        target_feature = "fma",
+        target_feature = "avx512bw",
+        target_feature = "avx512vl",
+        target_feature = "avx512vnni"
+    ))]
+    entry!(
+        conv::conv2d_q8_wide,
+        "x86_vnni::conv2d_q8<i8,i8,i8>",
+        x86_vnni::conv2d_q8,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        target_feature = "fma",
+        target_feature = "avx512bw",
+        target_feature = "avx512vl",
+        target_feature = "avx512vnni"
+    ))]
+    entry!(
+        conv::conv2d_q8_wide,
+        "x86_vnni::conv2d_q8<i8,i8,i8> (scratch for the fields only)",
+        x86_vnni::conv2d_q8_fields_only,
+        twin = portable::conv2d_q8::<i8, i8, i8>
+    ),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(
         conv::depthwise_conv2d_f32_wide,
@@ -634,6 +671,27 @@ const KERNELS: &[Entry] = &[
                 rng,
                 geo,
                 x86_avx2::conv2d_q8,
+                conv::Groups::OneWide,
+                crate::kernels::x86_avx2::depthwise_conv2d_q8::<i8, i8, i8>,
+                conv::Groups::DepthwiseWide,
+            )
+        },
+    },
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        target_feature = "fma",
+        target_feature = "avx512bw",
+        target_feature = "avx512vl",
+        target_feature = "avx512vnni"
+    ))]
+    Entry {
+        name: "x86_vnni::conv2d_q8<i8,i8,i8> streamed into x86_avx2::depthwise_conv2d_q8",
+        check: |rng, geo| {
+            stream::q8_streamed::<i8, i8, _, _>(
+                rng,
+                geo,
+                x86_vnni::conv2d_q8,
                 conv::Groups::OneWide,
                 crate::kernels::x86_avx2::depthwise_conv2d_q8::<i8, i8, i8>,
                 conv::Groups::DepthwiseWide,

@@ -17,18 +17,18 @@ static ZEROS: [f32; CHUNK] = [0.0; CHUNK];
 
 /// Where an output pixel's window starts.
 #[derive(Clone, Copy)]
-pub(super) struct Pixel {
+pub(crate) struct Pixel {
     /// First input element of the pixel's batch row.
-    pub(super) base: usize,
+    pub(crate) base: usize,
     /// First input row and column of the window (negative in the padding).
-    pub(super) iy0: isize,
-    pub(super) ix0: isize,
+    pub(crate) iy0: isize,
+    pub(crate) ix0: isize,
 }
 
 impl Pixel {
     /// Output pixel `i` of the flattened `N,H,W` output.
     #[inline(always)]
-    pub(super) fn new(p: &Conv2d, i: usize) -> Pixel {
+    pub(crate) fn new(p: &Conv2d, i: usize) -> Pixel {
         let ox = i % p.out_w.max(1);
         let oy = (i / p.out_w.max(1)) % p.out_h.max(1);
         let n = i / (p.out_w * p.out_h).max(1);
@@ -42,7 +42,7 @@ impl Pixel {
     /// Output pixels `i0..i0 + M` (one division for the first, then steps along the
     /// rows).
     #[inline(always)]
-    pub(super) fn run<const M: usize>(p: &Conv2d, i0: usize) -> [Pixel; M] {
+    pub(crate) fn run<const M: usize>(p: &Conv2d, i0: usize) -> [Pixel; M] {
         let w = p.out_w.max(1);
         let (mut ox, row) = (i0 % w, i0 / w);
         let mut oy = row % p.out_h.max(1);
@@ -70,7 +70,7 @@ impl Pixel {
     /// row is inside the input and the taps are adjacent (`dil_w = 1`): the row's
     /// `kW · C` inputs are then one contiguous run, as are its packed weights.
     #[inline(always)]
-    pub(super) fn row(&self, p: &Conv2d, ky: usize) -> Option<usize> {
+    pub(crate) fn row(&self, p: &Conv2d, ky: usize) -> Option<usize> {
         let iy = self.iy0 + (ky * p.dil_h) as isize;
         let last = self.ix0 + p.k_w as isize - 1;
         if p.dil_w != 1 || iy < 0 || iy >= p.in_h as isize || self.ix0 < 0 || last >= p.in_w as isize {
@@ -83,7 +83,7 @@ impl Pixel {
     /// The input element where tap `(ky, kx)` reads its row of channels, `None` in the
     /// padding.
     #[inline(always)]
-    pub(super) fn tap(&self, p: &Conv2d, ky: usize, kx: usize) -> Option<usize> {
+    pub(crate) fn tap(&self, p: &Conv2d, ky: usize, kx: usize) -> Option<usize> {
         let iy = self.iy0 + (ky * p.dil_h) as isize;
         let ix = self.ix0 + (kx * p.dil_w) as isize;
         if iy < 0 || ix < 0 || iy >= p.in_h as isize || ix >= p.in_w as isize {

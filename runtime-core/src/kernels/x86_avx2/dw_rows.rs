@@ -45,7 +45,7 @@ pub(super) fn interior_columns(p: &Conv2d) -> (usize, usize) {
 /// the padding), `k` taps `d` apart, along an axis of `n` inputs: those reading inside
 /// (`lo == hi` when none does).
 #[inline(always)]
-pub(super) fn inside_taps(i0: isize, k: usize, d: usize, n: usize) -> (usize, usize) {
+pub(crate) fn inside_taps(i0: isize, k: usize, d: usize, n: usize) -> (usize, usize) {
     // Unsigned arithmetic: a signed division keeps an overflow panic in the code
     // (the no-panic proof found it).
     let d = d.max(1);

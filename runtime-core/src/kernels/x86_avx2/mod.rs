@@ -24,3 +24,9 @@ mod tile;
 
 pub use conv::*;
 pub use q8::*;
+
+// Shared with the AVX-512 VNNI kernels (`super::x86_vnni`), which build on these.
+pub(crate) use conv::Pixel;
+pub(crate) use dw_rows::inside_taps;
+pub(crate) use q8::Requant;
+pub(crate) use tile::array;

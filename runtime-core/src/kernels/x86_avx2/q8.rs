@@ -15,7 +15,7 @@ use core::arch::x86_64::*;
 /// The output stage of 8 channels: multiplier and shift per lane, split into the
 /// even and odd lanes' 64-bit halves.
 #[derive(Clone, Copy)]
-pub(super) struct Requant {
+pub(crate) struct Requant {
     mult: __m256i,
     /// The odd lanes' multipliers in the even positions.
     mult_odd: __m256i,
@@ -52,7 +52,7 @@ impl Requant {
     /// Channels `c0..c0 + 8` (per-channel parameters when `per_channel`, else the
     /// first for all).
     #[inline(always)]
-    pub(super) fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
+    pub(crate) fn new(out: &QOut, mult: &[i32], shift: &[i32], per_channel: bool, c0: usize) -> Requant {
         // SAFETY: the loads read `mult[c0..c0 + 8]` and `shift[c0..c0 + 8]`, checked to
         // exist; the rest is register arithmetic.
         unsafe {
@@ -121,7 +121,7 @@ impl Requant {
     /// portable `out.finish(requantize(acc, mult, shift))` (the i32 saturation in
     /// between cannot change a result clamped to 8 bits).
     #[inline(always)]
-    pub(super) fn apply(&self, acc: __m256i) -> __m256i {
+    pub(crate) fn apply(&self, acc: __m256i) -> __m256i {
         // SAFETY: register arithmetic.
         unsafe {
             let even = _mm256_mul_epi32(acc, self.mult);
@@ -152,7 +152,7 @@ impl Requant {
     /// # Safety
     /// `to` must be writable for `n` bytes.
     #[inline(always)]
-    pub(super) unsafe fn store8(&self, v: __m256i, to: *mut i8, n: usize) {
+    pub(crate) unsafe fn store8(&self, v: __m256i, to: *mut i8, n: usize) {
         unsafe {
             let w = _mm256_packs_epi32(v, v);
             let b = _mm256_packs_epi16(w, w);
@@ -173,7 +173,7 @@ impl Requant {
     /// # Safety
     /// `to` must be writable for `n` bytes.
     #[inline(always)]
-    pub(super) unsafe fn store16(&self, a: __m256i, b: __m256i, to: *mut i8, n: usize) {
+    pub(crate) unsafe fn store16(&self, a: __m256i, b: __m256i, to: *mut i8, n: usize) {
         unsafe {
             // Words per 128-bit lane: a0-3 b0-3 | a4-7 b4-7; bytes likewise, twice.
             let w = _mm256_packs_epi32(a, b);

@@ -5,7 +5,7 @@ use core::arch::x86_64::*;
 /// `[f(0), f(1), …, f(M − 1)]`, built by a loop that inlines (`core::array::from_fn`
 /// was left as a call per micro-kernel block, 6 % of VWW's float run).
 #[inline(always)]
-pub(super) fn array<T: Copy, const M: usize>(first: T, mut f: impl FnMut(usize) -> T) -> [T; M] {
+pub(crate) fn array<T: Copy, const M: usize>(first: T, mut f: impl FnMut(usize) -> T) -> [T; M] {
     let mut a = [first; M];
     for (m, v) in a.iter_mut().enumerate() {
         *v = f(m);
