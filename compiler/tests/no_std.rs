@@ -512,6 +512,11 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
         groups: p[26],
     };
     let act = Clamp { min: f3.first().copied().unwrap_or(0.0), max: f3.get(1).copied().unwrap_or(6.0) };
+    let bias = if p[28] % 2 == 0 { Bias::None } else { Bias::PerColumn };
+    let gemm = Gemm {
+        batch: p[11], m: p[12], n: p[13], k: p[14], trans_a: p[15] % 2 == 1, trans_b: p[16] % 2 == 1,
+        batch_stride_a: p[17], batch_stride_b: p[18], alpha: f3.first().copied().unwrap_or(1.0), beta: 1.0, bias,
+    };
     let out = QOut { zp: p[49] as i32, min: p[50] as i32, max: p[51] as i32 };
     let (z, m, s) = (p[52] as i32, [p[53] as i32], [p[54] as i32]);
     let (i8a, i8b, i8c) = (tinyops_runtime::arena::cast_mut::<i8>(b0), tinyops_runtime::arena::cast_mut::<i8>(b1), tinyops_runtime::arena::cast_mut::<i8>(b2));
@@ -520,6 +525,7 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
         1 => x::depthwise_conv2d_f32(&conv, act, f0, f1, f2, f3),
         2 => x::conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
         3 => x::depthwise_conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
+        5 => x::gemm_f32(&gemm, act, f0, f1, f2, f3),
         #[cfg(all(target_feature = "avx512bw", target_feature = "avx512vl", target_feature = "avx512vnni"))]
         4 => tinyops_runtime::kernels::x86_vnni::conv2d_q8::<i8, i8, i8>(&conv, z, &out, &m, &s, i8a, i8b, w0, w1, i8c),
         _ => {}
@@ -529,7 +535,7 @@ pub extern "C" fn every_x86_kernel(sel: usize, p: *const usize, f: *mut f32, nf:
 
 /// How many selectors `every_x86_kernel` has (4, the VNNI kernel, only with AVX-512
 /// VNNI).
-const X86_KERNELS: usize = 5;
+const X86_KERNELS: usize = 6;
 
 /// How many selectors `every_kernel` has (88–90 and 101, the Arm DSP kernels, only on
 /// a DSP target; 91–92 and 116, the Helium kernels, only on an MVE target; 99–100 and 107–109,

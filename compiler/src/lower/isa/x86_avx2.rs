@@ -2,7 +2,8 @@
 //! target): float and signed 8-bit convolutions with one group over weights packed
 //! for a 6-pixel × 16-channel micro-kernel (`tinyops_runtime::kernels::pack::x86_avx2`,
 //! the functions the kernel suite uses too), the 8-bit ones with the input zero point
-//! folded into the bias; depthwise convolutions over the portable `kH,kW,C` filters.
+//! folded into the bias; depthwise convolutions over the portable `kH,kW,C` filters;
+//! the float GEMM of fully-connected layers.
 //! Packed weights must be constants; anything else falls to the portable kernels.
 //!
 //! None of them runs in place on this target, although the runtime's in-place entries
@@ -14,7 +15,7 @@
 //! arena 5,152 → 7,680 B and 11,840 → 16,768 B).
 
 use super::portable::{depthwise_taps_by_channel, layout};
-use super::{all_i8, any, no_scratch, Implementation, Isa};
+use super::{all_i8, any, as_is, no_scratch, Implementation, Isa};
 use crate::ir::{Data, Tensor};
 use crate::lower::kernel::{Family, Kernel};
 use tinyops_runtime::kernels::pack::{self, x86_avx2 as px};
@@ -108,6 +109,19 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         accepts: |k| one_group(k) && all_i8(k),
         pack: conv_q8_pack,
         scratch: conv_q8_scratch,
+        in_place: None,
+    },
+    // Fully-connected layers with the operands as they are (the kernel vectorises the
+    // plain layout and hands every other to its portable twin).
+    Implementation {
+        family: Family::GemmF32,
+        isa: Isa::X86Avx2,
+        requires: AVX2,
+        unless: &[],
+        layout: layout(Family::GemmF32),
+        accepts: any,
+        pack: as_is,
+        scratch: no_scratch,
         in_place: None,
     },
     Implementation {

@@ -17,9 +17,34 @@ fn operand_lens(p: &Gemm) -> (usize, usize) {
     (last * p.batch_stride_a + p.m * p.k, last * p.batch_stride_b + p.k * p.n)
 }
 
-/// A random float GEMM whose tensors fit the suite's buffers.
-fn geometry(rng: &mut Rng) -> Gemm {
+/// A random float GEMM whose tensors fit the suite's buffers; with `plain`, a
+/// fully-connected layer's (no transposes, `alpha = beta = 1`, no bias or one per
+/// column) up to 150 columns wide, the form the x86 kernel vectorises.
+fn geometry(rng: &mut Rng, plain: bool) -> Gemm {
     for _ in 0..64 {
+        if plain {
+            let (m, n) = (rng.dim(3), rng.range(1, 150));
+            let p = Gemm {
+                batch: rng.dim(2),
+                m,
+                n,
+                k: rng.dim((N / n).max(1)),
+                trans_a: false,
+                trans_b: false,
+                batch_stride_a: 0,
+                batch_stride_b: 0,
+                alpha: 1.0,
+                beta: 1.0,
+                bias: rng.pick(&[Bias::None, Bias::PerColumn], Bias::None),
+            };
+            let p =
+                Gemm { batch_stride_a: p.m * p.k, batch_stride_b: if rng.chance(1, 2) { 0 } else { p.k * p.n }, ..p };
+            let (na, nb) = operand_lens(&p);
+            if na <= N && nb <= N && p.bias_len() <= N && p.batch * m * n <= N {
+                return p;
+            }
+            continue;
+        }
         let (batch, m, n, k) = (rng.dim(3), rng.dim(8), rng.dim(12), rng.dim(40));
         let stride = |rng: &mut Rng, len: usize| if batch > 1 && rng.chance(1, 3) { 0 } else { len + rng.below(3) };
         let p = Gemm {
@@ -61,7 +86,26 @@ where
     F: Fn(&Gemm, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
     G: Fn(&Gemm, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
-    let p = geometry(rng);
+    gemm_f32_of(rng, geo, imp, want, false)
+}
+
+/// [`gemm_f32`] on fully-connected layers half of the time (see [`geometry`]).
+#[allow(dead_code, reason = "used by the table's line for the AVX2 float GEMM")]
+pub(crate) fn gemm_f32_wide<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Gemm, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Gemm, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    let plain = rng.chance(1, 2);
+    gemm_f32_of(rng, geo, imp, want, plain)
+}
+
+fn gemm_f32_of<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>, plain: bool) -> Verdict
+where
+    F: Fn(&Gemm, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Gemm, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    let p = geometry(rng, plain);
     let act = clamp_of(rng);
     let (na, nb) = operand_lens(&p);
     let (mut a, mut b, mut c) = ([0.0f32; N], [0.0f32; N], [0.0f32; N]);

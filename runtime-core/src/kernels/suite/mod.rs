@@ -421,6 +421,8 @@ const KERNELS: &[Entry] = &[
     #[cfg(all(target_arch = "arm", target_feature = "mclass", target_feature = "neon"))]
     entry!(gemm::gemm_q8, "arm_mve::gemm_q8<i8,i8,i8>", arm_mve::gemm_q8, twin = portable::gemm_q8::<i8, i8, i8>),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(gemm::gemm_f32_wide, "x86_avx2::gemm_f32", crate::kernels::x86_avx2::gemm_f32, twin = portable::gemm_f32),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(conv::conv2d_f32_wide, "x86_avx2::conv2d_f32", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(conv::conv2d_f32_stem, "x86_avx2::conv2d_f32 (stem)", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),

@@ -17,16 +17,16 @@
 mod conv;
 mod dw_rows;
 mod dw_rows_q8;
+mod gemm;
 mod pointwise;
 mod q8;
 mod stem;
 mod tile;
 
 pub use conv::*;
+pub use gemm::*;
 pub use q8::*;
 
 // Shared with the AVX-512 VNNI kernels (`super::x86_vnni`), which build on these.
-pub(crate) use conv::Pixel;
-pub(crate) use dw_rows::inside_taps;
-pub(crate) use q8::Requant;
-pub(crate) use tile::array;
+#[cfg(all(target_feature = "avx512bw", target_feature = "avx512vl", target_feature = "avx512vnni"))]
+pub(crate) use {conv::Pixel, dw_rows::inside_taps, q8::Requant, tile::array};
