@@ -115,7 +115,10 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     {
         return;
     }
-    if super::stem::stem_f32(p, act, x, w, bias, y) || super::pointwise::pointwise_f32(p, act, x, w, bias, y) {
+    if super::stem::stem_f32(p, act, x, w, bias, y)
+        || super::pointwise::pointwise_f32(p, act, x, w, bias, y)
+        || super::band::band_f32(p, act, x, w, bias, y)
+    {
         return;
     }
     let pixels = p.batch * p.out_h * p.out_w;

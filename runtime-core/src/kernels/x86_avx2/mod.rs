@@ -14,6 +14,7 @@
 //! requantisation, vectorised in 64 bits); float results differ only by rounding
 //! (fused multiply-adds, another summation order). The kernel suite checks both.
 
+mod band;
 mod conv;
 mod dw_rows;
 mod dw_rows_q8;
