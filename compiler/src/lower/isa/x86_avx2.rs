@@ -40,9 +40,8 @@ fn conv_f32_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Ten
         Some(Data::F32(b)) => b.clone(),
         Some(_) => return None,
     };
-    let kk = p.k_h * p.k_w * p.in_c;
-    let mut wp = vec![0f32; px::conv_weights_f32_len(p.out_c, kk)];
-    px::conv_weights_f32(w, p.out_c, kk, &mut wp).then_some(())?;
+    let mut wp = vec![0f32; px::conv_weights_f32_len_of(p)];
+    px::conv_weights_f32_of(p, w, &mut wp).then_some(())?;
     let mut bp = vec![0f32; pack::round_to(p.out_c, 8)];
     for (o, b) in bp.iter_mut().zip(&bias) {
         *o = *b;

@@ -23,6 +23,116 @@ pub const fn block_width(out_c: usize, oc0: usize) -> usize {
     }
 }
 
+/// Floats of the stack buffer the float convolutions copy their padded input rows
+/// into (`kernels::x86_avx2`'s band and Winograd paths; 24 KiB).
+pub const BAND: usize = 6144;
+
+/// Floats of the stack buffer the Winograd path transforms one output row's inputs
+/// into (`4 · ⌈out_w / 2⌉ · 3 · C` of them; 32 KiB).
+pub const WINOGRAD_INPUTS: usize = 8192;
+
+/// True when the float convolution `p` runs as a 1-D Winograd F(2,3) along the
+/// width (`kernels::x86_avx2`'s Winograd path) and takes weights packed by
+/// [`conv_weights_f32_winograd`]: one group, 3×3 taps, stride and dilation 1, input
+/// channels a multiple of 8 (transformed a vector at a time), at least 2 output columns,
+/// the three padded input rows of one output row fit in [`BAND`] floats, and their
+/// transform in [`WINOGRAD_INPUTS`].
+pub const fn winograd(p: &crate::kernels::Conv2d) -> bool {
+    p.groups == 1
+        && p.k_h == 3
+        && p.k_w == 3
+        && p.stride_h == 1
+        && p.stride_w == 1
+        && p.dil_h == 1
+        && p.dil_w == 1
+        && p.in_c.is_multiple_of(8)
+        && p.in_c >= 40
+        && p.out_w >= 2
+        && p.out_h >= 1
+        && p.out_c >= 1
+        && 3 * winograd_pitch(p) * p.in_c <= BAND
+        && 12 * p.out_w.div_ceil(2) * p.in_c <= WINOGRAD_INPUTS
+}
+
+/// Pixels per padded input row of the Winograd path: the output's pairs of columns
+/// span `2 · ⌈out_w / 2⌉ + 2` input columns from the left padding, and the row holds
+/// at least the padded input.
+pub const fn winograd_pitch(p: &crate::kernels::Conv2d) -> usize {
+    let span = 2 * p.out_w.div_ceil(2) + 2;
+    let padded = p.pad_left + p.in_w;
+    if span > padded {
+        span
+    } else {
+        padded
+    }
+}
+
+/// Elements of the packed float weights of convolution `p`: [`conv_weights_f32_len`],
+/// or 4/3 of it for the Winograd path (4 transformed taps per filter row of 3).
+pub const fn conv_weights_f32_len_of(p: &crate::kernels::Conv2d) -> usize {
+    if winograd(p) {
+        round_to(p.out_c, 8) * 12 * p.in_c
+    } else {
+        conv_weights_f32_len(p.out_c, p.k_h * p.k_w * p.in_c)
+    }
+}
+
+/// The float weights (`out_c × kH·kW·C`, filter order) of convolution `p` packed
+/// for its path: [`conv_weights_f32_winograd`] when [`winograd`] takes it,
+/// [`conv_weights_f32`] otherwise. False (and `into` untouched) when the slices are
+/// too short.
+pub fn conv_weights_f32_of(p: &crate::kernels::Conv2d, w: &[f32], into: &mut [f32]) -> bool {
+    if winograd(p) {
+        conv_weights_f32_winograd(w, p.out_c, p.in_c, into)
+    } else {
+        conv_weights_f32(w, p.out_c, p.k_h * p.k_w * p.in_c, into)
+    }
+}
+
+/// 3×3 float filters (`out_c × 3·3·C`, filter order) transformed for F(2,3) along
+/// the width: each filter row `g0, g1, g2` becomes `g0, (g0 + g1 + g2)/2,
+/// (g0 − g1 + g2)/2, g2` (computed in `f64`, rounded once), and each block of
+/// [`block_width`] channels is stored `[4][3][C][width]` (transformed tap, filter row,
+/// input channel). False (and `into` untouched) when the slices are too short.
+pub fn conv_weights_f32_winograd(w: &[f32], out_c: usize, c: usize, into: &mut [f32]) -> bool {
+    let Some(into) = into.get_mut(..round_to(out_c, 8) * 12 * c) else { return false };
+    let k = 9 * c;
+    if w.len() < out_c * k {
+        return false;
+    }
+    let mut at = 0;
+    let mut oc0 = 0;
+    while oc0 < out_c {
+        let width = block_width(out_c, oc0);
+        for j in 0..4 {
+            for ky in 0..3 {
+                for ic in 0..c {
+                    for o in 0..width {
+                        let oc = oc0 + o;
+                        let g = |kx: usize| w.get(oc * k + (ky * 3 + kx) * c + ic).copied().unwrap_or(0.0) as f64;
+                        let v = if oc >= out_c {
+                            0.0
+                        } else {
+                            match j {
+                                0 => g(0),
+                                1 => (g(0) + g(1) + g(2)) / 2.0,
+                                2 => (g(0) - g(1) + g(2)) / 2.0,
+                                _ => g(2),
+                            }
+                        };
+                        if let Some(t) = into.get_mut(at) {
+                            *t = v as f32;
+                        }
+                        at += 1;
+                    }
+                }
+            }
+        }
+        oc0 += width;
+    }
+    true
+}
+
 /// Elements of [`conv_weights_f32`]'s output (channels rounded up to 8).
 pub const fn conv_weights_f32_len(out_c: usize, k: usize) -> usize {
     round_to(out_c, 8) * k

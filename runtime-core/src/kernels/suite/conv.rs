@@ -30,6 +30,10 @@ pub(crate) enum Groups {
     /// along wide rows (image models' first layers, which the AVX2 float kernel
     /// computes on a path of its own).
     Stem,
+    /// One group, 3×3 taps, stride and dilation 1, 40 or 48 input channels (the
+    /// AVX2 float kernel's Winograd path; 1 or 2 output channels keep its packed
+    /// weights small).
+    Winograd,
 }
 
 /// A random convolution whose tensors fit the suite's buffers.
@@ -42,6 +46,7 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             Groups::OneWide => 5,
             Groups::DepthwiseWide => 6,
             Groups::Stem => 7,
+            Groups::Winograd => 8,
         };
         let (groups, cin_g, cout_g) = match shape {
             4 => (rng.range(1, 8), 1, 1),
@@ -49,14 +54,16 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             6 => (rng.range(1, MAX_CH), 1, 1),
             // At most 8 channels (12-pixel blocks) half of the time.
             7 => (1, 3, if rng.chance(1, 2) { rng.range(1, 8) } else { rng.range(9, 24) }),
+            8 => (1, if rng.chance(1, 2) { 40 } else { 48 }, rng.range(1, 2)),
             0 => (rng.range(2, 4), rng.range(1, 3), rng.range(1, 3)),
             1 => (rng.range(1, 8), 1, rng.range(1, 2)), // depthwise (multiplier 1 or 2)
             _ => (1, rng.range(1, 6), rng.range(1, 6)),
         };
-        let pointwise = rng.chance(1, 6);
-        let flat = !pointwise && rng.chance(1, 6); // 1-D: height 1 throughout
-                                                   // Wide pointwise layers often have whole blocks of 4 output channels (the
-                                                   // Helium kernel's flat path over the whole input).
+        let wino = shape == 8;
+        let pointwise = !wino && rng.chance(1, 6);
+        let flat = !pointwise && !wino && rng.chance(1, 6); // 1-D: height 1 throughout
+                                                            // Wide pointwise layers often have whole blocks of 4 output channels (the
+                                                            // Helium kernel's flat path over the whole input).
         let cout_g = if shape == 5 && pointwise && cout_g % 4 != 0 && rng.chance(1, 2) {
             (cout_g / 4 * 4).max(4)
         } else {
@@ -65,24 +72,42 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         let k_h = if pointwise || flat { 1 } else { rng.dim(4) };
         let stem = shape == 7;
         let pointwise = pointwise && !stem;
-        let k_h = if stem && !flat { rng.dim(4) } else { k_h };
-        let k_w = if stem {
+        let k_h = if stem && !flat {
+            rng.dim(4)
+        } else if wino {
+            3
+        } else {
+            k_h
+        };
+        let k_w = if stem || wino {
             3
         } else if pointwise {
             1
         } else {
             rng.dim(4)
         };
-        let stride = |rng: &mut Rng| if pointwise { 1 } else { rng.dim(3) };
+        let stride = |rng: &mut Rng| if pointwise || wino { 1 } else { rng.dim(3) };
         let (stride_h, stride_w) = (stride(rng), if stem { rng.range(1, 2) } else { stride(rng) });
-        let dil = |rng: &mut Rng| if pointwise || rng.chance(3, 4) { 1 } else { rng.range(2, 3) };
+        let dil = |rng: &mut Rng| if pointwise || wino || rng.chance(3, 4) { 1 } else { rng.range(2, 3) };
         let (dil_h, dil_w) = (dil(rng), if stem { 1 } else { dil(rng) });
         let (ext_h, ext_w) = (dil_h * (k_h - 1) + 1, dil_w * (k_w - 1) + 1);
         let pad = |rng: &mut Rng, ext: usize| if pointwise { 0 } else { rng.below(ext + 1) };
         let (pad_top, pad_bottom) = if flat { (0, 0) } else { (pad(rng, ext_h), pad(rng, ext_h)) };
         let (pad_left, pad_right) = (pad(rng, ext_w), pad(rng, ext_w));
-        let in_h = if flat { 1 } else { rng.dim(9) };
-        let in_w = if stem { rng.range(1, 32) } else { rng.dim(12) };
+        let in_h = if flat {
+            1
+        } else if wino {
+            rng.range(1, 4)
+        } else {
+            rng.dim(9)
+        };
+        let in_w = if stem {
+            rng.range(1, 32)
+        } else if wino {
+            rng.range(1, 5)
+        } else {
+            rng.dim(12)
+        };
         let (span_h, span_w) = (in_h + pad_top + pad_bottom, in_w + pad_left + pad_right);
         if span_h < ext_h || span_w < ext_w {
             continue;
@@ -113,7 +138,14 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         // Wide one-group kernels pack weights for blocks of 8 channels: that must fit too.
         let packed = crate::kernels::pack::round_to(p.out_c, 8) * (p.k_h * p.k_w * p.in_c + 1);
         let wide_fits = !(shape == 5 || stem) || packed <= N;
-        if p.input_len() <= N && weight_len(&p) <= N && p.output_len() <= N && p.out_c <= MAX_CH && wide_fits {
+        let wino_fits = !wino || crate::kernels::pack::round_to(p.out_c, 8) * 12 * p.in_c <= PACKED_WINOGRAD;
+        if p.input_len() <= N
+            && weight_len(&p) <= N
+            && p.output_len() <= N
+            && p.out_c <= MAX_CH
+            && wide_fits
+            && wino_fits
+        {
             return p;
         }
     }
@@ -183,6 +215,20 @@ where
     G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
 {
     conv2d_f32_of(rng, geo, imp, want, Groups::OneWide)
+}
+
+/// Room for the packed weights of [`Groups::Winograd`]'s geometries: 8 channels ×
+/// 12 transformed taps × 48 inputs.
+pub(crate) const PACKED_WINOGRAD: usize = 8 * 12 * 48;
+
+/// `conv2d_f32` on the Winograd path's layers ([`Groups::Winograd`]).
+#[allow(dead_code, reason = "used by the table's line for the AVX2 float kernel")]
+pub(crate) fn conv2d_f32_winograd<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    conv2d_f32_of(rng, geo, imp, want, Groups::Winograd)
 }
 
 /// `conv2d_f32` on image models' first layers ([`Groups::Stem`]).

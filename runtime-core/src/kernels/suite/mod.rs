@@ -60,7 +60,9 @@
 //! buffers (input, weights, output, expectation and per-element tolerance); with the
 //! reference's frames the whole suite runs in less than 40 KiB of stack on x86-64 (it
 //! overflows 32 KiB). The host test runs it on a thread with a 64 KiB stack, so a
-//! change that grows a case past that budget fails there first. Nothing is kept
+//! change that grows a case past that budget fails there first (128 KiB when the
+//! x86-64 AVX2 kernels are built in: their float convolution alone keeps up to 56 KiB
+//! of input rows on the stack). Nothing is kept
 //! between cases but the 192-byte geometry text.
 //!
 //! # Adding an ISA kernel
@@ -426,6 +428,13 @@ const KERNELS: &[Entry] = &[
     entry!(conv::conv2d_f32_wide, "x86_avx2::conv2d_f32", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(conv::conv2d_f32_stem, "x86_avx2::conv2d_f32 (stem)", x86_avx2::conv2d_f32, twin = portable::conv2d_f32),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(
+        conv::conv2d_f32_winograd,
+        "x86_avx2::conv2d_f32 (Winograd)",
+        x86_avx2::conv2d_f32,
+        twin = portable::conv2d_f32
+    ),
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(
         conv::conv2d_q8_wide,

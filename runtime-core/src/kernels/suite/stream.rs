@@ -42,7 +42,7 @@ fn layer(
 ) -> Option<Conv2d> {
     let depthwise = match groups {
         Groups::Depthwise | Groups::DepthwiseWide => true,
-        Groups::One | Groups::OneWide | Groups::Stem => false,
+        Groups::One | Groups::OneWide | Groups::Stem | Groups::Winograd => false,
         Groups::Any => rng.chance(1, 3),
     };
     let wide = matches!(groups, Groups::OneWide | Groups::DepthwiseWide);

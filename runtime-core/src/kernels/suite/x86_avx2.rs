@@ -8,18 +8,17 @@ use crate::kernels::{x86_avx2, Clamp, Conv2d};
 use crate::quant::QOut;
 
 /// Room for any packed float weight tensor of the suite's wide one-group geometries
-/// (they keep `round_to(out_c, 8) · (K + 1) ≤ N`).
-const PACKED_F32: usize = N;
+/// (they keep `round_to(out_c, 8) · (K + 1) ≤ N`) and of its Winograd ones.
+const PACKED_F32: usize = if N > super::conv::PACKED_WINOGRAD { N } else { super::conv::PACKED_WINOGRAD };
 
 /// Room for any packed 8-bit weight tensor (16 bits a weight, `K` rounded to pairs).
 const PACKED_Q8: usize = 2 * N;
 
 /// `x86_avx2::conv2d_f32` with portable operands.
 pub(crate) fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
-    let k = p.k_h * p.k_w * p.in_c;
     let mut wp = [0.0f32; PACKED_F32];
     let mut bp = [0.0f32; MAX_CH + 8];
-    if !px::conv_weights_f32(w, p.out_c, k, &mut wp) {
+    if !px::conv_weights_f32_of(p, w, &mut wp) {
         return;
     }
     bp.iter_mut().zip(bias).for_each(|(b, &v)| *b = v);

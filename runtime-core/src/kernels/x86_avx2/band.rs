@@ -20,18 +20,15 @@
 
 use super::conv::{bias_acc, store_f32};
 use super::tile::array;
-use crate::kernels::pack::x86_avx2::{block_width, PIXELS};
+use crate::kernels::pack::x86_avx2::{block_width, BAND, PIXELS};
 use crate::kernels::{Clamp, Conv2d};
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
-/// Floats of the stack buffer the padded rows are copied into (16 KiB).
-const BAND: usize = 4096;
-
 /// The padded layout of one layer: every buffer row is `pitch` pixels of `C`
 /// floats, the input's columns at `pad_left..pad_left + in_w`, zeros elsewhere.
 #[derive(Clone, Copy)]
-struct Layout {
+pub(super) struct Layout {
     /// Pixels per buffer row: the windows' span, at least the padded input's width.
     pitch: usize,
     /// Input rows one chunk of `out_rows` output rows reads.
@@ -44,9 +41,15 @@ impl Layout {
     /// The layout of `p` with as many output rows per chunk as fit in [`BAND`]
     /// floats (all of them when they fit), `None` when not even one does.
     fn of(p: &Conv2d) -> Option<Layout> {
-        let (ext_h, ext_w) = (p.k_h.checked_sub(1)? * p.dil_h + 1, p.k_w.checked_sub(1)? * p.dil_w + 1);
+        let ext_w = p.k_w.checked_sub(1)? * p.dil_w + 1;
         let span_w = p.out_w.checked_sub(1)? * p.stride_w + ext_w;
-        let pitch = span_w.max(p.pad_left + p.in_w);
+        Layout::with(p, span_w.max(p.pad_left + p.in_w))
+    }
+
+    /// [`Layout::of`] with rows of `pitch` pixels (at least the padded input's width
+    /// and the windows' span).
+    pub(super) fn with(p: &Conv2d, pitch: usize) -> Option<Layout> {
+        let ext_h = p.k_h.checked_sub(1)? * p.dil_h + 1;
         let row = pitch.checked_mul(p.in_c)?;
         if row == 0 {
             return None;
@@ -65,19 +68,33 @@ impl Layout {
 /// and returns true; false (output untouched) otherwise.
 ///
 /// The caller ([`super::conv2d_f32`]) has checked the geometry and slice lengths.
+#[inline(never)]
 pub(super) fn band_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) -> bool {
     if p.groups != 1 || p.dil_w != 1 || p.out_h == 0 || p.out_w == 0 || p.out_c == 0 {
         return false;
     }
     let Some(l) = Layout::of(p) else { return false };
-    run(p, act, x, w, bias, y, l);
+    run(p, x, l, |buf, row, first, out_rows| {
+        // SAFETY: `run` gives the chunk's padded rows; the entry checks cover the
+        // weights, the bias and the output.
+        unsafe { chunk(p, act, buf, row, w, bias, y, first, out_rows * p.out_w) }
+    });
     true
 }
 
-/// Every image, chunk by chunk of output rows.
-#[inline(never)]
-fn run(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], l: Layout) {
+/// Every image of `x`, chunk by chunk of `l.out_rows` output rows: the chunk's input
+/// rows copied into a stack buffer in layout `l` (zeros in the padding), then
+/// `compute(buf, row, first, out_rows)` with the buffer (rows `row` floats apart,
+/// output row `r` of the chunk reading its window from row `r · sH`, output column
+/// `ox` from pixel `ox · sW`), the chunk's first output pixel and its output rows.
+///
+/// `l` must be `p`'s layout (the buffer's rows are sized by it).
+#[inline(always)]
+pub(super) fn run(p: &Conv2d, x: &[f32], l: Layout, mut compute: impl FnMut(*const f32, usize, usize, usize)) {
     let c = p.in_c;
+    if x.len() < p.input_len() {
+        return;
+    }
     let mut buf = MaybeUninit::<[f32; BAND]>::uninit();
     let bp = buf.as_mut_ptr() as *mut f32;
     let row = l.pitch * c;
@@ -108,8 +125,7 @@ fn run(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]
                         zero(to, inside);
                     }
                 }
-                let first = (n * p.out_h + oy) * p.out_w;
-                chunk(p, act, bp, row, w, bias, y, first, out_rows * p.out_w);
+                compute(bp, row, (n * p.out_h + oy) * p.out_w, out_rows);
                 oy += out_rows;
             }
         }
@@ -117,8 +133,8 @@ fn run(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]
 }
 
 /// The `pixels` output pixels from `first` on, the first one's window at the buffer's
-/// start: every channel block, its pixels in blocks of [`PIXELS`] (or [`WIDE`] for a
-/// block of 8 channels), then 4, 2 and 1.
+/// start: every channel block, its pixels in blocks of [`PIXELS`] (or 8 for a block of
+/// 8 channels), then 4, 2 and 1.
 ///
 /// # Safety
 /// `buf` must hold the chunk's padded rows, `row` floats apart; the entry checks

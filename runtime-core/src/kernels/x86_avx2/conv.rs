@@ -5,7 +5,7 @@
 use super::dw_rows::Block;
 use super::tile::{array, tile_f32};
 use crate::kernels::pack::round_to;
-use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len, PIXELS, WIDE};
+use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len_of, PIXELS, WIDE};
 use crate::kernels::{Clamp, Conv2d};
 use core::arch::x86_64::*;
 
@@ -102,14 +102,16 @@ pub(super) fn clamp8(v: __m256, lo: __m256, hi: __m256) -> __m256 {
 }
 
 /// Float 2-D convolution with one group: weights packed by
-/// [`crate::kernels::pack::x86_avx2::conv_weights_f32`], bias padded to a multiple of
+/// [`crate::kernels::pack::x86_avx2::conv_weights_f32_of`] (3×3 layers that
+/// [`crate::kernels::pack::x86_avx2::winograd`] takes transformed for the Winograd
+/// path, any other as [`crate::kernels::pack::x86_avx2::conv_weights_f32`]), bias padded to a multiple of
 /// 8 channels (the compiler supplies zeros when the model has none).
 pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     let k = p.k_h * p.k_w * p.in_c;
     if !p.is_valid()
         || p.groups != 1
         || x.len() < p.input_len()
-        || w.len() < conv_weights_f32_len(p.out_c, k)
+        || w.len() < conv_weights_f32_len_of(p)
         || bias.len() < round_to(p.out_c, 8)
         || y.len() < p.output_len()
     {
@@ -117,6 +119,7 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     }
     if super::stem::stem_f32(p, act, x, w, bias, y)
         || super::pointwise::pointwise_f32(p, act, x, w, bias, y)
+        || super::wino::winograd_f32(p, act, x, w, bias, y)
         || super::band::band_f32(p, act, x, w, bias, y)
     {
         return;

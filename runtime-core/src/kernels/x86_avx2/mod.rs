@@ -23,6 +23,7 @@ mod pointwise;
 mod q8;
 mod stem;
 mod tile;
+mod wino;
 
 pub use conv::*;
 pub use gemm::*;
