@@ -175,3 +175,147 @@ impl Block<'_> {
         }
     }
 }
+
+/// The most taps per filter row [`short_rows`] takes (its per-tap masks).
+pub(super) const SHORT_TAPS: usize = 8;
+
+/// Float depthwise convolution whose output rows have `M` pixels (`out_w = M`), the
+/// whole row at once: channels in blocks of 16 (`M · 2` accumulators), then 8, each
+/// tap's weights loaded once for every pixel of the row it reaches. Which pixels a tap
+/// column reaches inside the input is the same for every row (a bit mask per column,
+/// computed once); which filter rows are inside is computed once per output row for
+/// all channel blocks. On KWS's 5-pixel rows [`Block::rows`] took 3 of the 5 pixels
+/// one at a time (edges), each a chain of dependent multiply-adds, and computed its
+/// ranges with divisions per row and block. Returns the channels done (a multiple of
+/// 8); the caller computes the rest.
+///
+/// # Safety
+/// The geometry must be valid and depthwise with `out_w = M` and `k_w ≤`
+/// [`SHORT_TAPS`]; `x`, `w`, `bias` (if any) and `y` the whole input, filters
+/// (`kH,kW,C`), bias and output.
+#[inline(always)]
+pub(super) unsafe fn short_rows<const M: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    x: *const f32,
+    w: *const f32,
+    bias: Option<*const f32>,
+    y: *mut f32,
+) -> usize {
+    let c = p.in_c;
+    let mut masks = [0u32; SHORT_TAPS];
+    for (kx, mask) in masks.iter_mut().enumerate().take(p.k_w) {
+        let off = (kx * p.dil_w) as isize - p.pad_left as isize;
+        for m in 0..M {
+            let ix = (m * p.stride_w) as isize + off;
+            if ix >= 0 && (ix as usize) < p.in_w {
+                *mask |= 1 << m;
+            }
+        }
+    }
+    let blocks = c / 8;
+    unsafe {
+        for n in 0..p.batch {
+            for oy in 0..p.out_h {
+                let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;
+                let (ky_lo, ky_hi) = if p.dil_h == 1 {
+                    let lo = if iy0 < 0 { iy0.unsigned_abs().min(p.k_h) } else { 0 };
+                    let room = (p.in_h as isize - iy0).max(0) as usize;
+                    (lo, room.min(p.k_h).max(lo))
+                } else {
+                    inside_taps(iy0, p.k_h, p.dil_h, p.in_h)
+                };
+                // The input row of filter row `ky_lo` (not read when none is inside).
+                let iy = if ky_hi > ky_lo { (iy0 + (ky_lo * p.dil_h) as isize) as usize } else { 0 };
+                let xr = x.add((n * p.in_h + iy) * p.in_w * c);
+                let wr = w.add(ky_lo * p.k_w * c);
+                let yr = y.add((n * p.out_h + oy) * M * c);
+                let rows = ky_hi - ky_lo;
+                let mut c0 = 0;
+                while c0 + 16 <= c {
+                    short_block::<M, 2>(
+                        p,
+                        act,
+                        xr.add(c0),
+                        wr.add(c0),
+                        bias.map(|b| b.add(c0)),
+                        yr.add(c0),
+                        rows,
+                        &masks,
+                    );
+                    c0 += 16;
+                }
+                if c0 + 8 <= c {
+                    short_block::<M, 1>(
+                        p,
+                        act,
+                        xr.add(c0),
+                        wr.add(c0),
+                        bias.map(|b| b.add(c0)),
+                        yr.add(c0),
+                        rows,
+                        &masks,
+                    );
+                }
+            }
+        }
+    }
+    blocks * 8
+}
+
+/// One output row × channels `c0..c0 + 8V` of [`short_rows`]: `rows` filter rows from
+/// input row `x` and filter row `w` (both at channel `c0`), output row `y`.
+///
+/// # Safety
+/// As [`short_rows`]'s, the rows inside the input.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn short_block<const M: usize, const V: usize>(
+    p: &Conv2d,
+    act: Clamp,
+    x: *const f32,
+    w: *const f32,
+    bias: Option<*const f32>,
+    y: *mut f32,
+    rows: usize,
+    masks: &[u32; SHORT_TAPS],
+) {
+    let c = p.in_c;
+    let step = p.stride_w * c;
+    unsafe {
+        let mut b0 = [_mm256_setzero_ps(); V];
+        if let Some(b) = bias {
+            for (v, r) in b0.iter_mut().enumerate() {
+                *r = _mm256_loadu_ps(b.add(8 * v));
+            }
+        }
+        let mut acc = [b0; M];
+        let (mut xr, mut wr) = (x, w);
+        for _ in 0..rows {
+            for (kx, &mask) in masks.iter().enumerate().take(p.k_w) {
+                let mut wv = [_mm256_setzero_ps(); V];
+                for (v, r) in wv.iter_mut().enumerate() {
+                    *r = _mm256_loadu_ps(wr.add(kx * c + 8 * v));
+                }
+                // Pixel `m` reads column `m · sW + kx · dW − pad_left`: from `x0`.
+                let x0 = xr.wrapping_add(kx * p.dil_w * c).wrapping_sub(p.pad_left * c);
+                for (m, a) in acc.iter_mut().enumerate() {
+                    if mask & (1 << m) != 0 {
+                        let xp = x0.wrapping_add(m * step);
+                        for v in 0..V {
+                            a[v] = _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(8 * v)), wv[v], a[v]);
+                        }
+                    }
+                }
+            }
+            xr = xr.add(p.dil_h * p.in_w * c);
+            wr = wr.add(p.k_w * c);
+        }
+        let (lo, hi) = (_mm256_set1_ps(act.min), _mm256_set1_ps(act.max));
+        for (m, a) in acc.iter().enumerate() {
+            for (v, &r) in a.iter().enumerate() {
+                _mm256_storeu_ps(y.add(m * c + 8 * v), clamp8(r, lo, hi));
+            }
+        }
+    }
+}
