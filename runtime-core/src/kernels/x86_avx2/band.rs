@@ -64,13 +64,16 @@ impl Layout {
 }
 
 /// Computes the convolution over padded bands when `p` suits them (one group, adjacent
-/// taps along the width, at least one output row's input fitting in [`BAND`] floats)
+/// taps along the width, not pointwise, at least one output row's input fitting in
+/// [`BAND`] floats)
 /// and returns true; false (output untouched) otherwise.
 ///
 /// The caller ([`super::conv2d_f32`]) has checked the geometry and slice lengths.
 #[inline(never)]
 pub(super) fn band_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) -> bool {
-    if p.groups != 1 || p.dil_w != 1 || p.out_h == 0 || p.out_w == 0 || p.out_c == 0 {
+    // Pointwise layers read their input in place: the copy only costs (VWW's 6×6
+    // 128→128 layers took 11.1 µs over the band, 10.6 on the generic path).
+    if p.groups != 1 || p.dil_w != 1 || p.out_h == 0 || p.out_w == 0 || p.out_c == 0 || p.is_pointwise() {
         return false;
     }
     let Some(l) = Layout::of(p) else { return false };

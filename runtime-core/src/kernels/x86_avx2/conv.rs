@@ -2,7 +2,7 @@
 //! micro-kernel call), and depthwise over `kH,kW,C` filters (32 channels of a pixel
 //! per pass, vectors across channels).
 
-use super::dw_rows::{short_rows, Block, SHORT_TAPS};
+use super::dw_rows::{short_f32, Block};
 use super::tile::{array, tile_f32};
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::{block_width, conv_weights_f32_len_of, PIXELS, WIDE};
@@ -468,7 +468,7 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
     {
         return;
     }
-    let mut c0 = 0;
+    let mut c0;
     // SAFETY: the checks above cover the geometry, the input, filters, bias and
     // output slices; each block starts at channel `c0` with `c0 + 8V ≤ c`.
     unsafe {
@@ -482,17 +482,7 @@ pub fn depthwise_conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: 
             y: yp.add(c0),
         };
         // Rows of 2 to 6 pixels: whole rows at once, 16 channels (8 for the rest).
-        if p.k_w <= SHORT_TAPS {
-            let (xp, wp, bp) = (x.as_ptr(), w.as_ptr(), if bias.is_empty() { None } else { Some(bias.as_ptr()) });
-            c0 = match p.out_w {
-                2 => short_rows::<2>(p, act, xp, wp, bp, yp),
-                3 => short_rows::<3>(p, act, xp, wp, bp, yp),
-                4 => short_rows::<4>(p, act, xp, wp, bp, yp),
-                5 => short_rows::<5>(p, act, xp, wp, bp, yp),
-                6 => short_rows::<6>(p, act, xp, wp, bp, yp),
-                _ => 0,
-            };
-        }
+        c0 = short_f32(p, act, x.as_ptr(), w.as_ptr(), if bias.is_empty() { None } else { Some(bias.as_ptr()) }, yp);
         while c0 + 32 <= c {
             block(c0).rows::<4, 3>();
             c0 += 32;

@@ -177,7 +177,37 @@ impl Block<'_> {
 }
 
 /// The most taps per filter row [`short_rows`] takes (its per-tap masks).
-pub(super) const SHORT_TAPS: usize = 8;
+const SHORT_TAPS: usize = 8;
+
+/// [`short_rows`] for rows of 2 to 6 pixels with filter rows of at most
+/// [`SHORT_TAPS`] taps: the channels done (0 for any other layer). Out of line: its
+/// five instantiations stay out of `depthwise_conv2d_f32`'s body.
+///
+/// # Safety
+/// As [`short_rows`]'s but for `out_w`, which this checks.
+#[inline(never)]
+pub(super) unsafe fn short_f32(
+    p: &Conv2d,
+    act: Clamp,
+    x: *const f32,
+    w: *const f32,
+    bias: Option<*const f32>,
+    y: *mut f32,
+) -> usize {
+    if p.k_w > SHORT_TAPS {
+        return 0;
+    }
+    unsafe {
+        match p.out_w {
+            2 => short_rows::<2>(p, act, x, w, bias, y),
+            3 => short_rows::<3>(p, act, x, w, bias, y),
+            4 => short_rows::<4>(p, act, x, w, bias, y),
+            5 => short_rows::<5>(p, act, x, w, bias, y),
+            6 => short_rows::<6>(p, act, x, w, bias, y),
+            _ => 0,
+        }
+    }
+}
 
 /// Float depthwise convolution whose output rows have `M` pixels (`out_w = M`), the
 /// whole row at once: channels in blocks of 16 (`M · 2` accumulators), then 8, each
@@ -194,7 +224,7 @@ pub(super) const SHORT_TAPS: usize = 8;
 /// [`SHORT_TAPS`]; `x`, `w`, `bias` (if any) and `y` the whole input, filters
 /// (`kH,kW,C`), bias and output.
 #[inline(always)]
-pub(super) unsafe fn short_rows<const M: usize>(
+unsafe fn short_rows<const M: usize>(
     p: &Conv2d,
     act: Clamp,
     x: *const f32,
