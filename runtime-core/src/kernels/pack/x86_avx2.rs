@@ -6,7 +6,10 @@
 //! accumulators. Each block's weights are stored `K`-major so the micro-kernel reads
 //! one sequential stream: float weights as `[K][width]`, 8-bit weights widened to 16
 //! bits in input pairs, `[K/2][width][2]` (the operand order of `vpmaddwd`), as
-//! little-endian bytes. Channels past the output count are zero.
+//! little-endian bytes. Channels past the output count are zero. Float 3×3 layers
+//! that [`winograd`] takes store each block's filters transformed for F(2,3) along
+//! the width instead, `[4][3][I][width]` ([`conv_weights_f32_winograd`]);
+//! [`conv_weights_f32_of`] packs any float convolution for the path its kernel takes.
 
 use super::round_to;
 
@@ -241,6 +244,43 @@ mod tests {
         // 20 channels: 16 + 8.
         assert_eq!(conv_weights_f32_len(20, 1), 24);
         assert_eq!(block_width(20, 16), 8);
+    }
+
+    #[test]
+    fn winograd_takes_wide_3x3_layers_and_packs_transformed_filter_rows() {
+        let same3 = |c: usize, hw: usize| crate::kernels::Conv2d {
+            batch: 1,
+            in_c: c,
+            in_h: hw,
+            in_w: hw,
+            out_c: 2,
+            out_h: hw,
+            out_w: hw,
+            k_h: 3,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 1,
+            pad_left: 1,
+            groups: 1,
+        };
+        // ResNet-large's 32×32×40 and 8×8×160 layers; not 16 channels, nor stride 2.
+        assert!(winograd(&same3(40, 32)) && winograd(&same3(160, 8)));
+        assert!(!winograd(&same3(16, 32)) && !winograd(&crate::kernels::Conv2d { stride_w: 2, ..same3(40, 32) }));
+        let p = same3(40, 4);
+        assert_eq!(conv_weights_f32_len_of(&p), 8 * 12 * 40);
+        // Channel 1's filter row 0 at input channel 0: g = 1, 2, 4 (others zero).
+        let mut w = [0.0f32; 2 * 9 * 40];
+        let k = 9 * 40;
+        (w[k], w[k + 40], w[k + 80]) = (1.0, 2.0, 4.0);
+        let mut out = [9.0f32; 8 * 12 * 40];
+        assert!(conv_weights_f32_of(&p, &w, &mut out));
+        // [j][ky][ic][width]: j's plane is 3·40·8 floats; channel 1 is lane 1.
+        let at = |j: usize| out[j * 3 * 40 * 8 + 1];
+        assert_eq!([at(0), at(1), at(2), at(3)], [1.0, 3.5, 1.5, 4.0]);
+        assert_eq!(out[0], 0.0);
     }
 
     #[test]
