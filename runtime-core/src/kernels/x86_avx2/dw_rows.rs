@@ -60,14 +60,16 @@ pub(crate) fn inside_taps(i0: isize, k: usize, d: usize, n: usize) -> (usize, us
 }
 
 impl Block<'_> {
-    /// Channels `c0..c0 + 8V` of every output pixel, interior pixels `R` at a time.
+    /// Channels `c0..c0 + 8V` of every output pixel, interior pixels `R` at a time;
+    /// `S` the distance in floats between adjacent pixels' windows (`sW · C`) when the
+    /// caller knows it at compile time, 0 otherwise.
     ///
     /// # Safety
     /// The geometry must be valid and depthwise (`groups = in_c = out_c`), the
     /// pointers at channel `c0` of slices holding the whole input, filters, bias (if
-    /// any) and output, with `c0 + 8V ≤ in_c`.
+    /// any) and output, with `c0 + 8V ≤ in_c`, and `S` 0 or `sW · C`.
     #[inline(always)]
-    pub(super) unsafe fn rows<const V: usize, const R: usize>(&self) {
+    pub(super) unsafe fn rows<const V: usize, const R: usize, const S: usize>(&self) {
         let p = self.p;
         let c = p.in_c;
         let (ox_lo, ox_hi) = interior_columns(p);
@@ -94,21 +96,21 @@ impl Block<'_> {
                         let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;
                         let (kx_lo, kx_hi) = inside_taps(ix0, p.k_w, p.dil_w, p.in_w);
                         if rows == 0 || kx_lo == kx_hi {
-                            self.window::<1, V>(&b0, self.x, self.w, 0, 0, row + ox);
+                            self.window::<1, V, S>(&b0, self.x, self.w, 0, 0, row + ox);
                             continue;
                         }
                         let ix = (ix0 + (kx_lo * p.dil_w) as isize) as usize;
-                        self.window::<1, V>(&b0, xr.add(ix * c), wr.add(kx_lo * c), rows, kx_hi - kx_lo, row + ox);
+                        self.window::<1, V, S>(&b0, xr.add(ix * c), wr.add(kx_lo * c), rows, kx_hi - kx_lo, row + ox);
                     }
                     let mut ox = ox_lo;
                     while ox + R <= ox_hi {
                         let ix = ox * p.stride_w - p.pad_left;
-                        self.window::<R, V>(&b0, xr.add(ix * c), wr, rows, p.k_w, row + ox);
+                        self.window::<R, V, S>(&b0, xr.add(ix * c), wr, rows, p.k_w, row + ox);
                         ox += R;
                     }
                     while ox < ox_hi {
                         let ix = ox * p.stride_w - p.pad_left;
-                        self.window::<1, V>(&b0, xr.add(ix * c), wr, rows, p.k_w, row + ox);
+                        self.window::<1, V, S>(&b0, xr.add(ix * c), wr, rows, p.k_w, row + ox);
                         ox += 1;
                     }
                 }
@@ -121,7 +123,7 @@ impl Block<'_> {
     /// are at `w`; the taps of a row are `dW · C` inputs and `C` weights apart, the
     /// rows `dH · W · C` inputs and `kW · C` weights, the pixels `sW · C` inputs.
     #[inline(always)]
-    unsafe fn window<const M: usize, const V: usize>(
+    unsafe fn window<const M: usize, const V: usize, const S: usize>(
         &self,
         b0: &[__m256; V],
         x: *const f32,
@@ -132,7 +134,9 @@ impl Block<'_> {
     ) {
         let p = self.p;
         let c = p.in_c;
-        let step = p.stride_w * c;
+        // `S`, when not 0, is the step known at compile time: the pixels' offsets fold
+        // into the loads' addresses instead of living in registers (or the stack).
+        let step = if S > 0 { S } else { p.stride_w * c };
         let (x_tap, x_row) = (p.dil_w * c, p.dil_h * p.in_w * c);
         let w_row = p.k_w * c;
         unsafe {
