@@ -25,7 +25,8 @@ fn one_group(k: &Kernel) -> bool {
     matches!(k, Kernel::Conv2dF32 { p, .. } | Kernel::Conv2dQ8 { p, .. } if p.groups == 1)
 }
 
-fn vector(data: Data) -> Tensor {
+/// A 1-D tensor of `data`.
+pub(super) fn vector(data: Data) -> Tensor {
     let n = data.len();
     Tensor { shape: vec![n], data }
 }
@@ -49,16 +50,23 @@ fn conv_f32_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Ten
     Some(vec![None, Some(vector(Data::F32(wp))), Some(vector(Data::F32(bp)))])
 }
 
-/// 8-bit weights widened to 16-bit pairs in micro-kernel blocks; the bias with the
-/// input zero point folded in, padded to a multiple of 8 channels.
-fn conv_q8_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
-    let Kernel::Conv2dQ8 { p, x_zp, .. } = k else { return None };
+/// A quantised convolution's constant 8-bit weights (operand 1) and 32-bit bias
+/// (operand 2; empty when the model has none), or `None` when they are not that.
+pub(super) fn q8_weights_and_bias<'a>(reads: &[Option<&'a Tensor>]) -> Option<(&'a [i8], Vec<i32>)> {
     let Data::I8(w) = &reads.get(1).copied().flatten()?.data else { return None };
     let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
         None => vec![],
         Some(Data::I32(b)) => b.clone(),
         Some(_) => return None,
     };
+    Some((w, bias))
+}
+
+/// 8-bit weights widened to 16-bit pairs in micro-kernel blocks; the bias with the
+/// input zero point folded in, padded to a multiple of 8 channels.
+fn conv_q8_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
+    let Kernel::Conv2dQ8 { p, x_zp, .. } = k else { return None };
+    let (w, bias) = q8_weights_and_bias(reads)?;
     let kk = p.k_h * p.k_w * p.in_c;
     let mut wp = vec![0i8; px::conv_weights_q8_len(p.out_c, kk)];
     let mut bp = vec![0i32; pack::round_to(p.out_c, 8)];

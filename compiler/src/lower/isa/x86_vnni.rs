@@ -7,6 +7,7 @@
 //! other kernel of the target is an AVX2 one ([`super::x86_avx2`]).
 
 use super::portable::layout;
+use super::x86_avx2::{q8_weights_and_bias, vector};
 use super::{all_i8, Implementation, Isa};
 use crate::ir::{Data, Tensor};
 use crate::lower::kernel::{Family, Kernel};
@@ -17,21 +18,11 @@ fn one_group_i8(k: &Kernel) -> bool {
     matches!(k, Kernel::Conv2dQ8 { p, .. } if p.groups == 1) && all_i8(k)
 }
 
-fn vector(data: Data) -> Tensor {
-    let n = data.len();
-    Tensor { shape: vec![n], data }
-}
-
 /// Weights in `[kH · ⌈kW·C/4⌉][16][4]` blocks (filter rows padded to words); the bias with `(zp + 128) · Σ w` folded out,
 /// padded to a multiple of 8 channels.
 fn conv_q8_pack(k: &Kernel, reads: &[Option<&Tensor>]) -> Option<Vec<Option<Tensor>>> {
     let Kernel::Conv2dQ8 { p, x_zp, .. } = k else { return None };
-    let Data::I8(w) = &reads.get(1).copied().flatten()?.data else { return None };
-    let bias = match reads.get(2).copied().flatten().map(|t| &t.data) {
-        None => vec![],
-        Some(Data::I32(b)) => b.clone(),
-        Some(_) => return None,
-    };
+    let (w, bias) = q8_weights_and_bias(reads)?;
     let kk = p.k_h * p.k_w * p.in_c;
     let row = p.k_w * p.in_c;
     let mut wp = vec![0i8; pv::conv_weights_len(p.out_c, p.k_h, row)];

@@ -31,4 +31,9 @@ pub use q8::*;
 
 // Shared with the AVX-512 VNNI kernels (`super::x86_vnni`), which build on these.
 #[cfg(all(target_feature = "avx512bw", target_feature = "avx512vl", target_feature = "avx512vnni"))]
-pub(crate) use {conv::Pixel, dw_rows::inside_taps, q8::Requant, tile::array};
+pub(crate) use {
+    conv::Pixel,
+    dw_rows::inside_taps,
+    q8::{bias_block, Stage},
+    tile::array,
+};

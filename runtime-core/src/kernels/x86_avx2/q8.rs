@@ -207,6 +207,67 @@ impl Requant {
     }
 }
 
+/// Accumulators of a block of `M` pixels × `8V` channels, each starting from the
+/// channels' bias (`bias` points at the block's first channel).
+///
+/// # Safety
+/// `bias` must be readable for `8V` words.
+#[inline(always)]
+pub(crate) unsafe fn bias_block<const M: usize, const V: usize>(bias: *const i32) -> [[__m256i; V]; M] {
+    unsafe {
+        let mut acc = [[_mm256_setzero_si256(); V]; M];
+        for v in 0..V {
+            let b = _mm256_loadu_si256(bias.add(8 * v) as *const __m256i);
+            for a in acc.iter_mut() {
+                a[v] = b;
+            }
+        }
+        acc
+    }
+}
+
+/// A convolution's output stage: what [`Requant::new`] reads for each block.
+#[derive(Clone, Copy)]
+pub(crate) struct Stage<'a> {
+    pub(crate) out: &'a QOut,
+    pub(crate) mult: &'a [i32],
+    pub(crate) shift: &'a [i32],
+    pub(crate) per_channel: bool,
+}
+
+impl Stage<'_> {
+    /// Requantises the accumulators of pixels `i0..i0 + M` × channels `oc0..oc0 + 8V`
+    /// (`V` is 1 or 2) and stores the live channels (`out_c − oc0`, at most `8V`) of
+    /// each pixel's output row (`out_c` bytes from `y + pixel · out_c`).
+    ///
+    /// # Safety
+    /// `y` must be writable for `(i0 + M) · out_c` bytes, and `oc0 < out_c`.
+    #[inline(always)]
+    pub(crate) unsafe fn store<const M: usize, const V: usize>(
+        &self,
+        acc: &[[__m256i; V]; M],
+        y: *mut i8,
+        i0: usize,
+        out_c: usize,
+        oc0: usize,
+    ) {
+        unsafe {
+            let live = (out_c - oc0).min(8 * V);
+            let rq0 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0);
+            if V == 2 {
+                let rq1 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8);
+                for (m, a) in acc.iter().enumerate() {
+                    rq0.store16(rq0.apply(a[0]), rq1.apply(a[V - 1]), y.add((i0 + m) * out_c + oc0), live);
+                }
+            } else {
+                for (m, a) in acc.iter().enumerate() {
+                    rq0.store8(rq0.apply(a[0]), y.add((i0 + m) * out_c + oc0), live);
+                }
+            }
+        }
+    }
+}
+
 /// Stores the first `n ≤ 16` bytes of `v`.
 ///
 /// # Safety
@@ -392,13 +453,7 @@ impl Q8Conv<'_> {
         // `oc0` starts at `oc0 · k2`; the padded bias covers `oc0 + 8V`; stores stay
         // within each pixel's output row.
         unsafe {
-            let mut acc = [[_mm256_setzero_si256(); V]; M];
-            for v in 0..V {
-                let b = _mm256_loadu_si256(self.bias.as_ptr().add(oc0 + 8 * v) as *const __m256i);
-                for a in acc.iter_mut() {
-                    a[v] = b;
-                }
-            }
+            let mut acc = bias_block::<M, V>(self.bias.as_ptr().add(oc0));
             let wb = (self.w.as_ptr() as *const i16).add(oc0 * self.k2);
             // The full blocks of first layers with fields of 14 or 20 words (3×3×3,
             // 10×4×1) at offsets known at compile time; the rest through a pointer
@@ -411,20 +466,8 @@ impl Q8Conv<'_> {
                     tile_q16::<M, V>(&mut acc, &xs, wb, words);
                 }
             }
-            let live = (p.out_c - oc0).min(8 * V);
-            let rq0 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0);
-            if V == 2 {
-                let rq1 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8);
-                for (m, a) in acc.iter().enumerate() {
-                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
-                    rq0.store16(rq0.apply(a[0]), rq1.apply(a[V - 1]), to, live);
-                }
-            } else {
-                for (m, a) in acc.iter().enumerate() {
-                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
-                    rq0.store8(rq0.apply(a[0]), to, live);
-                }
-            }
+            let stage = Stage { out: self.out, mult: self.mult, shift: self.shift, per_channel: self.per_channel };
+            stage.store(&acc, y.as_mut_ptr(), i0, p.out_c, oc0);
         }
     }
 }

@@ -9,7 +9,7 @@
 use crate::kernels::pack::round_to;
 use crate::kernels::pack::x86_avx2::block_width;
 use crate::kernels::pack::x86_vnni::{conv_q8_scratch, conv_weights_len, padded_image, row_words, PIXELS};
-use crate::kernels::x86_avx2::{array, inside_taps, Pixel, Requant};
+use crate::kernels::x86_avx2::{array, bias_block, inside_taps, Pixel, Stage};
 use crate::kernels::Conv2d;
 use crate::quant::{QOut, Weight, Q8};
 use core::arch::x86_64::*;
@@ -285,13 +285,7 @@ impl Conv<'_> {
         // `oc0` starts at `oc0 · 4 · words`; the padded bias covers `oc0 + 8V`; stores
         // stay within each pixel's output row.
         unsafe {
-            let mut acc = [[_mm256_setzero_si256(); V]; M];
-            for v in 0..V {
-                let b = _mm256_loadu_si256(self.bias.as_ptr().add(oc0 + 8 * v) as *const __m256i);
-                for a in acc.iter_mut() {
-                    a[v] = b;
-                }
-            }
+            let mut acc = bias_block::<M, V>(self.bias.as_ptr().add(oc0));
             let wb = self.w.as_ptr().add(oc0 * 4 * words);
             if FLIP {
                 // In place, a filter row at a time.
@@ -304,20 +298,8 @@ impl Conv<'_> {
             } else {
                 tile::<M, V, false>(&mut acc, xs, wb, words);
             }
-            let live = (p.out_c - oc0).min(8 * V);
-            let rq0 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0);
-            if V == 2 {
-                let rq1 = Requant::new(self.out, self.mult, self.shift, self.per_channel, oc0 + 8);
-                for (m, a) in acc.iter().enumerate() {
-                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
-                    rq0.store16(rq0.apply(a[0]), rq1.apply(a[V - 1]), to, live);
-                }
-            } else {
-                for (m, a) in acc.iter().enumerate() {
-                    let to = y.as_mut_ptr().add((i0 + m) * p.out_c + oc0);
-                    rq0.store8(rq0.apply(a[0]), to, live);
-                }
-            }
+            let stage = Stage { out: self.out, mult: self.mult, shift: self.shift, per_channel: self.per_channel };
+            stage.store(&acc, y.as_mut_ptr(), i0, p.out_c, oc0);
         }
     }
 }
