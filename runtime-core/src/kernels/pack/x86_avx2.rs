@@ -364,6 +364,46 @@ mod tests {
     }
 
     #[test]
+    fn winograd2d_takes_resnet8_layers_and_packs_g_g_gt() {
+        let same3 = |c: usize, hw: usize| crate::kernels::Conv2d {
+            batch: 1,
+            in_c: c,
+            in_h: hw,
+            in_w: hw,
+            out_c: 2,
+            out_h: hw,
+            out_w: hw,
+            k_h: 3,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 1,
+            pad_left: 1,
+            groups: 1,
+        };
+        // ResNet-8's 32×32×16, 16×16×32, 8×8×64; not ResNet-large's 32×32×40 (its
+        // transformed row, 10,240 floats, exceeds the buffer), nor stride 2 or 12
+        // channels.
+        assert!(winograd2d(&same3(16, 32)) && winograd2d(&same3(32, 16)) && winograd2d(&same3(64, 8)));
+        assert!(!winograd2d(&same3(40, 32)) && !winograd2d(&same3(12, 8)));
+        assert!(!winograd2d(&crate::kernels::Conv2d { stride_h: 2, ..same3(16, 32) }));
+        let p = same3(8, 4);
+        assert_eq!(conv_weights_f32_len_of(&p), 8 * 16 * 8);
+        // Channel 1's centre tap at input channel 0 = 1: U = G[·][1] G[·][1]ᵀ, G's
+        // middle column (0, ½, −½, 0).
+        let mut w = [0.0f32; 2 * 9 * 8];
+        w[9 * 8 + 4 * 8] = 1.0;
+        let mut out = [9.0f32; 8 * 16 * 8];
+        assert!(conv_weights_f32_of(&p, &w, &mut out));
+        // [j][ic][width]: j's plane is 8·8 floats; channel 1 is lane 1.
+        let at = |j: usize| out[j * 8 * 8 + 1];
+        assert_eq!([at(5), at(6), at(9), at(10)], [0.25, -0.25, -0.25, 0.25]);
+        assert_eq!([at(0), at(3), at(12), at(15), out[0]], [0.0; 5]);
+    }
+
+    #[test]
     fn byte_weights_widen_in_pairs() {
         // 2 channels × 3 weights: k padded to 4, one block of 8.
         let w = [1i8, -2, 3, 4, 5, -6];
