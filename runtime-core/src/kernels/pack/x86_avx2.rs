@@ -349,7 +349,9 @@ mod tests {
         // ResNet-large's 32×32×40 and 8×8×160 layers; not 16 channels, nor stride 2.
         assert!(winograd(&same3(40, 32)) && winograd(&same3(160, 8)));
         assert!(!winograd(&same3(16, 32)) && !winograd(&crate::kernels::Conv2d { stride_w: 2, ..same3(40, 32) }));
-        let p = same3(40, 4);
+        // (A 4×4×40 layer would take the 2-D path; 32×32×40 does not.)
+        let p = same3(40, 32);
+        assert!(!winograd2d(&p));
         assert_eq!(conv_weights_f32_len_of(&p), 8 * 12 * 40);
         // Channel 1's filter row 0 at input channel 0: g = 1, 2, 4 (others zero).
         let mut w = [0.0f32; 2 * 9 * 40];
