@@ -10,11 +10,13 @@
 //! whole, nor `C`'s when the Add follows (its result is written over the skip row by
 //! row, the skip being `P`'s own input for an identity shortcut).
 
+use super::isa::Isa;
 use super::{node_calls, select, type_list, Arg, Invocation, Kernel, KernelCall, LowerCx, Lowering};
 use super::{Operand, Place, Slot, Step};
 use crate::error::Problem;
 use crate::ir::{DType, Graph, NodeId, TensorType, ValueId};
 use crate::plan::{StreamOption, Streamed};
+use tinyops_runtime::kernels::pack::x86_avx2::winograd2d;
 use tinyops_runtime::kernels::{stream, BinaryOp, Conv2d};
 use tinyops_targets::Target;
 
@@ -82,8 +84,13 @@ fn single(g: &Graph, n: NodeId, target: &'static Target) -> Option<Invocation> {
     let mut invs = nd.op.def().lower(&LowerCx { inputs: &args, outputs: &out_types }).ok()?;
     let inv = invs.pop().filter(|_| invs.is_empty())?;
     let consts = super::constants(g, n, &inv.reads);
-    select::select(&inv.kernel, &consts, target).ok()?;
-    Some(inv)
+    let choice = select::select(&inv.kernel, &consts, target).ok()?;
+    // The AVX2 kernel's 2-D Winograd path computes two output rows per row of tiles:
+    // called once per output row, it would compute every tile twice. The x86 targets
+    // are not short of RAM, so such layers run whole (host targets only: no other
+    // implementation takes the path).
+    let rows_of_two = matches!(&inv.kernel, Kernel::Conv2dF32 { p, .. } if winograd2d(p));
+    (choice.imp.isa != Isa::X86Avx2 || !rows_of_two).then_some(inv)
 }
 
 /// A convolution node reading a run-time input 0 and writing output 0 of the same

@@ -57,6 +57,40 @@ pub const fn winograd(p: &crate::kernels::Conv2d) -> bool {
         && 12 * p.out_w.div_ceil(2) * p.in_c <= WINOGRAD_INPUTS
 }
 
+/// Floats of the stack buffer the 2-D Winograd path copies the four padded input
+/// rows of a row of tiles into (12 KiB).
+pub const WINOGRAD2D_ROWS: usize = 3072;
+
+/// Floats of the stack buffer the 2-D Winograd path transforms a row of tiles'
+/// inputs into (`16 · ⌈out_w / 2⌉ · C` of them; 16 KiB: ResNet-8's 32×32×16,
+/// 16×16×32 and 8×8×64 layers take 4,096 each).
+pub const WINOGRAD2D_INPUTS: usize = 4096;
+
+/// True when the float convolution `p` runs as a 2-D Winograd F(2×2, 3×3)
+/// (`kernels::x86_avx2`'s 2-D Winograd path, taken before the 1-D one) and takes
+/// weights packed by [`conv_weights_f32_winograd2d`]: one group, 3×3 taps, stride and
+/// dilation 1, input channels a multiple of 8 (transformed a vector at a time), at
+/// least 2 output columns, the four padded input rows of a row of tiles fit in
+/// [`WINOGRAD2D_ROWS`] floats, and their transform (`16 · ⌈out_w / 2⌉ · C` floats)
+/// in [`WINOGRAD2D_INPUTS`]. The conditions do not depend on the output's height, so the
+/// row problems of streamed and in-place calls take the same path as the layer.
+pub const fn winograd2d(p: &crate::kernels::Conv2d) -> bool {
+    p.groups == 1
+        && p.k_h == 3
+        && p.k_w == 3
+        && p.stride_h == 1
+        && p.stride_w == 1
+        && p.dil_h == 1
+        && p.dil_w == 1
+        && p.in_c.is_multiple_of(8)
+        && p.in_c >= 8
+        && p.out_w >= 2
+        && p.out_h >= 1
+        && p.out_c >= 1
+        && 4 * winograd_pitch(p) * p.in_c <= WINOGRAD2D_ROWS
+        && 16 * p.out_w.div_ceil(2) * p.in_c <= WINOGRAD2D_INPUTS
+}
+
 /// Pixels per padded input row of the Winograd path: the output's pairs of columns
 /// span `2 · ⌈out_w / 2⌉ + 2` input columns from the left padding, and the row holds
 /// at least the padded input.
@@ -73,7 +107,9 @@ pub const fn winograd_pitch(p: &crate::kernels::Conv2d) -> usize {
 /// Elements of the packed float weights of convolution `p`: [`conv_weights_f32_len`],
 /// or 4/3 of it for the Winograd path (4 transformed taps per filter row of 3).
 pub const fn conv_weights_f32_len_of(p: &crate::kernels::Conv2d) -> usize {
-    if winograd(p) {
+    if winograd2d(p) {
+        round_to(p.out_c, 8) * 16 * p.in_c
+    } else if winograd(p) {
         round_to(p.out_c, 8) * 12 * p.in_c
     } else {
         conv_weights_f32_len(p.out_c, p.k_h * p.k_w * p.in_c)
@@ -85,7 +121,9 @@ pub const fn conv_weights_f32_len_of(p: &crate::kernels::Conv2d) -> usize {
 /// [`conv_weights_f32`] otherwise. False (and `into` untouched) when the slices are
 /// too short.
 pub fn conv_weights_f32_of(p: &crate::kernels::Conv2d, w: &[f32], into: &mut [f32]) -> bool {
-    if winograd(p) {
+    if winograd2d(p) {
+        conv_weights_f32_winograd2d(w, p.out_c, p.in_c, into)
+    } else if winograd(p) {
         conv_weights_f32_winograd(w, p.out_c, p.in_c, into)
     } else {
         conv_weights_f32(w, p.out_c, p.k_h * p.k_w * p.in_c, into)
@@ -128,6 +166,48 @@ pub fn conv_weights_f32_winograd(w: &[f32], out_c: usize, c: usize, into: &mut [
                         }
                         at += 1;
                     }
+                }
+            }
+        }
+        oc0 += width;
+    }
+    true
+}
+
+/// 3×3 float filters (`out_c × 3·3·C`, filter order) transformed for F(2×2, 3×3):
+/// each filter `g` (per input channel) becomes the 4×4 `U = G g Gᵀ` with `G = [1 0 0;
+/// ½ ½ ½; ½ −½ ½; 0 0 1]` (computed in `f64`, rounded once), and each block of
+/// [`block_width`] channels is stored `[16][C][width]` (transform `4a + b`, input
+/// channel). False (and `into` untouched) when the slices are too short.
+pub fn conv_weights_f32_winograd2d(w: &[f32], out_c: usize, c: usize, into: &mut [f32]) -> bool {
+    const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    let Some(into) = into.get_mut(..round_to(out_c, 8) * 16 * c) else { return false };
+    let k = 9 * c;
+    if w.len() < out_c * k {
+        return false;
+    }
+    let mut at = 0;
+    let mut oc0 = 0;
+    while oc0 < out_c {
+        let width = block_width(out_c, oc0);
+        for j in 0..16 {
+            let (a, b) = (j / 4, j % 4);
+            for ic in 0..c {
+                for o in 0..width {
+                    let oc = oc0 + o;
+                    let mut v = 0.0f64;
+                    if oc < out_c {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let g = w.get(oc * k + (ky * 3 + kx) * c + ic).copied().unwrap_or(0.0) as f64;
+                                v += G[a][ky] * g * G[b][kx];
+                            }
+                        }
+                    }
+                    if let Some(t) = into.get_mut(at) {
+                        *t = v as f32;
+                    }
+                    at += 1;
                 }
             }
         }
@@ -269,7 +349,9 @@ mod tests {
         // ResNet-large's 32×32×40 and 8×8×160 layers; not 16 channels, nor stride 2.
         assert!(winograd(&same3(40, 32)) && winograd(&same3(160, 8)));
         assert!(!winograd(&same3(16, 32)) && !winograd(&crate::kernels::Conv2d { stride_w: 2, ..same3(40, 32) }));
-        let p = same3(40, 4);
+        // (A 4×4×40 layer would take the 2-D path; 32×32×40 does not.)
+        let p = same3(40, 32);
+        assert!(!winograd2d(&p));
         assert_eq!(conv_weights_f32_len_of(&p), 8 * 12 * 40);
         // Channel 1's filter row 0 at input channel 0: g = 1, 2, 4 (others zero).
         let mut w = [0.0f32; 2 * 9 * 40];
@@ -281,6 +363,46 @@ mod tests {
         let at = |j: usize| out[j * 3 * 40 * 8 + 1];
         assert_eq!([at(0), at(1), at(2), at(3)], [1.0, 3.5, 1.5, 4.0]);
         assert_eq!(out[0], 0.0);
+    }
+
+    #[test]
+    fn winograd2d_takes_resnet8_layers_and_packs_g_g_gt() {
+        let same3 = |c: usize, hw: usize| crate::kernels::Conv2d {
+            batch: 1,
+            in_c: c,
+            in_h: hw,
+            in_w: hw,
+            out_c: 2,
+            out_h: hw,
+            out_w: hw,
+            k_h: 3,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            dil_h: 1,
+            dil_w: 1,
+            pad_top: 1,
+            pad_left: 1,
+            groups: 1,
+        };
+        // ResNet-8's 32×32×16, 16×16×32, 8×8×64; not ResNet-large's 32×32×40 (its
+        // transformed row, 10,240 floats, exceeds the buffer), nor stride 2 or 12
+        // channels.
+        assert!(winograd2d(&same3(16, 32)) && winograd2d(&same3(32, 16)) && winograd2d(&same3(64, 8)));
+        assert!(!winograd2d(&same3(40, 32)) && !winograd2d(&same3(12, 8)));
+        assert!(!winograd2d(&crate::kernels::Conv2d { stride_h: 2, ..same3(16, 32) }));
+        let p = same3(8, 4);
+        assert_eq!(conv_weights_f32_len_of(&p), 8 * 16 * 8);
+        // Channel 1's centre tap at input channel 0 = 1: U = G[·][1] G[·][1]ᵀ, G's
+        // middle column (0, ½, −½, 0).
+        let mut w = [0.0f32; 2 * 9 * 8];
+        w[9 * 8 + 4 * 8] = 1.0;
+        let mut out = [9.0f32; 8 * 16 * 8];
+        assert!(conv_weights_f32_of(&p, &w, &mut out));
+        // [j][ic][width]: j's plane is 8·8 floats; channel 1 is lane 1.
+        let at = |j: usize| out[j * 8 * 8 + 1];
+        assert_eq!([at(5), at(6), at(9), at(10)], [0.25, -0.25, -0.25, 0.25]);
+        assert_eq!([at(0), at(3), at(12), at(15), out[0]], [0.0; 5]);
     }
 
     #[test]

@@ -31,9 +31,14 @@ pub(crate) enum Groups {
     /// computes on a path of its own).
     Stem,
     /// One group, 3×3 taps, stride and dilation 1, 40 or 48 input channels (the
-    /// AVX2 float kernel's Winograd path; 1 or 2 output channels keep its packed
-    /// weights small).
+    /// AVX2 float kernel's 1-D Winograd path, which the suite calls directly: the
+    /// 2-D one takes every such layer small enough for the suite's buffers; 1 or 2
+    /// output channels keep its packed weights small).
     Winograd,
+    /// One group, 3×3 taps, stride and dilation 1, 8, 16 or 32 input channels (the
+    /// AVX2 float kernel's 2-D Winograd path); 8 input channels with 9 to 14
+    /// output channels fill a block of 16 partly.
+    Winograd2d,
 }
 
 /// A random convolution whose tensors fit the suite's buffers.
@@ -47,6 +52,7 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             Groups::DepthwiseWide => 6,
             Groups::Stem => 7,
             Groups::Winograd => 8,
+            Groups::Winograd2d => 9,
         };
         let (groups, cin_g, cout_g) = match shape {
             4 => (rng.range(1, 8), 1, 1),
@@ -55,11 +61,16 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
             // At most 8 channels (12-pixel blocks) half of the time.
             7 => (1, 3, if rng.chance(1, 2) { rng.range(1, 8) } else { rng.range(9, 24) }),
             8 => (1, if rng.chance(1, 2) { 40 } else { 48 }, rng.range(1, 2)),
+            9 => match rng.below(3) {
+                0 => (1, 8, rng.range(1, 14)),
+                1 => (1, 16, rng.range(1, 7)),
+                _ => (1, 32, rng.range(1, 3)),
+            },
             0 => (rng.range(2, 4), rng.range(1, 3), rng.range(1, 3)),
             1 => (rng.range(1, 8), 1, rng.range(1, 2)), // depthwise (multiplier 1 or 2)
             _ => (1, rng.range(1, 6), rng.range(1, 6)),
         };
-        let wino = shape == 8;
+        let wino = shape == 8 || shape == 9;
         let pointwise = !wino && rng.chance(1, 6);
         let flat = !pointwise && !wino && rng.chance(1, 6); // 1-D: height 1 throughout
                                                             // Wide pointwise layers often have whole blocks of 4 output channels (the
@@ -96,6 +107,8 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         let (pad_left, pad_right) = (pad(rng, ext_w), pad(rng, ext_w));
         let in_h = if flat {
             1
+        } else if shape == 9 {
+            rng.range(1, 6)
         } else if wino {
             rng.range(1, 4)
         } else {
@@ -103,6 +116,8 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         };
         let in_w = if stem {
             rng.range(1, 32)
+        } else if shape == 9 {
+            rng.range(1, 8)
         } else if wino {
             rng.range(1, 5)
         } else {
@@ -138,13 +153,16 @@ pub(crate) fn geometry(rng: &mut Rng, groups: Groups) -> Conv2d {
         // Wide one-group kernels pack weights for blocks of 8 channels: that must fit too.
         let packed = crate::kernels::pack::round_to(p.out_c, 8) * (p.k_h * p.k_w * p.in_c + 1);
         let wide_fits = !(shape == 5 || stem) || packed <= N;
-        let wino_fits = !wino || crate::kernels::pack::round_to(p.out_c, 8) * 12 * p.in_c <= PACKED_WINOGRAD;
+        let taps = if shape == 9 { 16 } else { 12 };
+        let wino_fits = !wino || crate::kernels::pack::round_to(p.out_c, 8) * taps * p.in_c <= PACKED_WINOGRAD;
         if p.input_len() <= N
             && weight_len(&p) <= N
             && p.output_len() <= N
             && p.out_c <= MAX_CH
             && wide_fits
             && wino_fits
+            && (shape != 8 || crate::kernels::pack::x86_avx2::winograd(&p))
+            && (shape != 9 || crate::kernels::pack::x86_avx2::winograd2d(&p))
         {
             return p;
         }
@@ -217,9 +235,20 @@ where
     conv2d_f32_of(rng, geo, imp, want, Groups::OneWide)
 }
 
-/// Room for the packed weights of [`Groups::Winograd`]'s geometries: 8 channels ×
-/// 12 transformed taps × 48 inputs.
+/// Room for the packed weights of [`Groups::Winograd`]'s and
+/// [`Groups::Winograd2d`]'s geometries: 8 channels × 12 transformed taps × 48
+/// inputs, 16 × 16 × 8, 8 × 16 × 32 (4,608 floats).
 pub(crate) const PACKED_WINOGRAD: usize = 8 * 12 * 48;
+
+/// `conv2d_f32` on the 2-D Winograd path's layers ([`Groups::Winograd2d`]).
+#[allow(dead_code, reason = "used by the table's line for the AVX2 float kernel")]
+pub(crate) fn conv2d_f32_winograd2d<F, G>(rng: &mut Rng, geo: &mut Text, imp: F, want: Want<G>) -> Verdict
+where
+    F: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+    G: Fn(&Conv2d, Clamp, &[f32], &[f32], &[f32], &mut [f32]),
+{
+    conv2d_f32_of(rng, geo, imp, want, Groups::Winograd2d)
+}
 
 /// `conv2d_f32` on the Winograd path's layers ([`Groups::Winograd`]).
 #[allow(dead_code, reason = "used by the table's line for the AVX2 float kernel")]

@@ -431,7 +431,14 @@ const KERNELS: &[Entry] = &[
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
     entry!(
         conv::conv2d_f32_winograd,
-        "x86_avx2::conv2d_f32 (Winograd)",
+        "x86_avx2::conv2d_f32 (1-D Winograd)",
+        x86_avx2::conv2d_f32_winograd_1d,
+        twin = portable::conv2d_f32
+    ),
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    entry!(
+        conv::conv2d_f32_winograd2d,
+        "x86_avx2::conv2d_f32 (2-D Winograd)",
         x86_avx2::conv2d_f32,
         twin = portable::conv2d_f32
     ),

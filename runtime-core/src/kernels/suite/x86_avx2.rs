@@ -25,6 +25,19 @@ pub(crate) fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f
     x86_avx2::conv2d_f32(p, act, x, &wp, &bp, y);
 }
 
+/// The 1-D Winograd path of `x86_avx2::conv2d_f32` with portable operands (the
+/// weights packed for it): the 2-D path takes every layer of the suite's size that
+/// the 1-D one would.
+pub(crate) fn conv2d_f32_winograd_1d(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let mut wp = [0.0f32; PACKED_F32];
+    let mut bp = [0.0f32; MAX_CH + 8];
+    if !px::conv_weights_f32_winograd(w, p.out_c, p.in_c, &mut wp) {
+        return;
+    }
+    bp.iter_mut().zip(bias).for_each(|(b, &v)| *b = v);
+    x86_avx2::conv2d_f32_winograd_1d(p, act, x, &wp, &bp, y);
+}
+
 /// `x86_avx2::conv2d_q8` with portable operands.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv2d_q8(

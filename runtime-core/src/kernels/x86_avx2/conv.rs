@@ -122,6 +122,7 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     // the band (ResNet-8's 32×32 3→16: 9.5 µs against 10.8).
     if (p.out_c <= 8 && super::stem::stem_f32(p, act, x, w, bias, y))
         || super::pointwise::pointwise_f32(p, act, x, w, bias, y)
+        || super::wino2d::winograd2d_f32(p, act, x, w, bias, y)
         || super::wino::winograd_f32(p, act, x, w, bias, y)
         || super::band::band_f32(p, act, x, w, bias, y)
         || super::stem::stem_f32(p, act, x, w, bias, y)
@@ -137,6 +138,23 @@ pub fn conv2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y:
     } else {
         run_f32::<PIXELS>(p, act, x, w, bias, y, pixels);
     }
+}
+
+/// [`conv2d_f32`]'s 1-D Winograd path alone, over weights packed by
+/// [`crate::kernels::pack::x86_avx2::conv_weights_f32_winograd`], for the kernel
+/// suite (the 2-D path takes every layer of the suite's size that the 1-D one
+/// would). Output untouched when the path does not take `p` or a slice is short.
+#[cfg(any(test, feature = "kernel-suite"))]
+pub(crate) fn conv2d_f32_winograd_1d(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    if !p.is_valid()
+        || x.len() < p.input_len()
+        || w.len() < round_to(p.out_c, 8) * 12 * p.in_c
+        || bias.len() < round_to(p.out_c, 8)
+        || y.len() < p.output_len()
+    {
+        return;
+    }
+    super::wino::winograd_f32(p, act, x, w, bias, y);
 }
 
 /// Floats of the stack buffer that receptive fields are gathered into (4 KiB).

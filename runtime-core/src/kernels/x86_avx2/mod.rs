@@ -24,6 +24,7 @@ mod q8;
 mod stem;
 mod tile;
 mod wino;
+mod wino2d;
 
 pub use conv::*;
 pub use gemm::*;
