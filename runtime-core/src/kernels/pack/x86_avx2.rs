@@ -41,6 +41,16 @@ pub const WINOGRAD_INPUTS: usize = 8192;
 /// the three padded input rows of one output row fit in [`BAND`] floats, and their
 /// transform in [`WINOGRAD_INPUTS`].
 pub const fn winograd(p: &crate::kernels::Conv2d) -> bool {
+    winograd_shape(p)
+        && p.in_c >= 40
+        && 3 * winograd_pitch(p) * p.in_c <= BAND
+        && 12 * p.out_w.div_ceil(2) * p.in_c <= WINOGRAD_INPUTS
+}
+
+/// The geometry both Winograd paths take, whatever their buffers: one group, 3×3
+/// taps, stride and dilation 1, input channels a multiple of 8 (transformed a vector
+/// at a time), at least 2 output columns and some output.
+const fn winograd_shape(p: &crate::kernels::Conv2d) -> bool {
     p.groups == 1
         && p.k_h == 3
         && p.k_w == 3
@@ -49,12 +59,9 @@ pub const fn winograd(p: &crate::kernels::Conv2d) -> bool {
         && p.dil_h == 1
         && p.dil_w == 1
         && p.in_c.is_multiple_of(8)
-        && p.in_c >= 40
         && p.out_w >= 2
         && p.out_h >= 1
         && p.out_c >= 1
-        && 3 * winograd_pitch(p) * p.in_c <= BAND
-        && 12 * p.out_w.div_ceil(2) * p.in_c <= WINOGRAD_INPUTS
 }
 
 /// Floats of the stack buffer the 2-D Winograd path copies the four padded input
@@ -75,18 +82,8 @@ pub const WINOGRAD2D_INPUTS: usize = 4096;
 /// in [`WINOGRAD2D_INPUTS`]. The conditions do not depend on the output's height, so the
 /// row problems of streamed and in-place calls take the same path as the layer.
 pub const fn winograd2d(p: &crate::kernels::Conv2d) -> bool {
-    p.groups == 1
-        && p.k_h == 3
-        && p.k_w == 3
-        && p.stride_h == 1
-        && p.stride_w == 1
-        && p.dil_h == 1
-        && p.dil_w == 1
-        && p.in_c.is_multiple_of(8)
+    winograd_shape(p)
         && p.in_c >= 8
-        && p.out_w >= 2
-        && p.out_h >= 1
-        && p.out_c >= 1
         && 4 * winograd_pitch(p) * p.in_c <= WINOGRAD2D_ROWS
         && 16 * p.out_w.div_ceil(2) * p.in_c <= WINOGRAD2D_INPUTS
 }

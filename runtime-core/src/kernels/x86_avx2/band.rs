@@ -18,7 +18,7 @@
 //! multiply-add each, like the generic path's (the padding adds products with
 //! zero).
 
-use super::conv::{bias_acc, store_f32};
+use super::conv::{bias_acc, copy_run, store_f32};
 use super::tile::array;
 use crate::kernels::pack::x86_avx2::{block_width, BAND, PIXELS};
 use crate::kernels::{Clamp, Conv2d};
@@ -107,11 +107,7 @@ pub(super) fn run(p: &Conv2d, x: &[f32], l: Layout, mut compute: impl FnMut(*con
     // written before it is read: the side columns here, the input's columns by each
     // chunk (a copy, or zeros for rows in the padding).
     unsafe {
-        for r in 0..l.rows {
-            let at = bp.add(r * row);
-            zero(at, left);
-            zero(at.add(left + inside), row.saturating_sub(left + inside));
-        }
+        zero_sides(bp, l.rows, row, left, inside);
         for n in 0..p.batch {
             let xn = x.as_ptr().add(n * image);
             let mut oy = 0;
@@ -119,15 +115,7 @@ pub(super) fn run(p: &Conv2d, x: &[f32], l: Layout, mut compute: impl FnMut(*con
                 let out_rows = l.out_rows.min(p.out_h - oy);
                 let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;
                 let span = out_rows.saturating_sub(1) * p.stride_h + p.k_h.saturating_sub(1) * p.dil_h + 1;
-                for r in 0..span {
-                    let iy = iy0 + r as isize;
-                    let to = bp.add(r * row + left);
-                    if iy >= 0 && (iy as usize) < p.in_h {
-                        copy(xn.add(iy as usize * inside), to, inside);
-                    } else {
-                        zero(to, inside);
-                    }
-                }
+                fill_rows(bp, row, left, xn, inside, p.in_h, iy0, span);
                 compute(bp, row, (n * p.out_h + oy) * p.out_w, out_rows);
                 oy += out_rows;
             }
@@ -281,6 +269,54 @@ unsafe fn rows_f32<const M: usize, const V: usize>(
     }
 }
 
+/// Zeroes the side columns of buffer rows `0..rows` (`row` floats apart): the
+/// `left` floats before the input's `inside` columns and those after them.
+///
+/// # Safety
+/// `bp` must be writable for `rows · row` floats, and `left + inside ≤ row`.
+#[inline(always)]
+pub(super) unsafe fn zero_sides(bp: *mut f32, rows: usize, row: usize, left: usize, inside: usize) {
+    unsafe {
+        for r in 0..rows {
+            let at = bp.add(r * row);
+            zero(at, left);
+            zero(at.add(left + inside), row.saturating_sub(left + inside));
+        }
+    }
+}
+
+/// Writes the input columns (`inside` floats from `left`) of buffer rows
+/// `0..count`: buffer row `r` holds input row `iy0 + r` of the image at `xn`, zeros
+/// for rows outside `0..in_h`.
+///
+/// # Safety
+/// `bp` must be writable for `count` rows of `row ≥ left + inside` floats, and `xn`
+/// readable for `in_h` rows of `inside`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) unsafe fn fill_rows(
+    bp: *mut f32,
+    row: usize,
+    left: usize,
+    xn: *const f32,
+    inside: usize,
+    in_h: usize,
+    iy0: isize,
+    count: usize,
+) {
+    unsafe {
+        for r in 0..count {
+            let iy = iy0 + r as isize;
+            let to = bp.add(r * row + left);
+            if iy >= 0 && (iy as usize) < in_h {
+                copy_run(xn.add(iy as usize * inside), to, inside);
+            } else {
+                zero(to, inside);
+            }
+        }
+    }
+}
+
 /// Writes `n` zeros from `to`.
 ///
 /// # Safety
@@ -295,25 +331,6 @@ unsafe fn zero(to: *mut f32, n: usize) {
         }
         while i < n {
             *to.add(i) = 0.0;
-            i += 1;
-        }
-    }
-}
-
-/// Copies `n` floats.
-///
-/// # Safety
-/// `from` must be readable and `to` writable for `n` floats.
-#[inline(always)]
-unsafe fn copy(from: *const f32, to: *mut f32, n: usize) {
-    unsafe {
-        let mut i = 0;
-        while i + 8 <= n {
-            _mm256_storeu_ps(to.add(i), _mm256_loadu_ps(from.add(i)));
-            i += 8;
-        }
-        while i < n {
-            *to.add(i) = *from.add(i);
             i += 1;
         }
     }

@@ -298,7 +298,7 @@ fn zero_f32(to: &mut [f32]) {
 /// # Safety
 /// `from` must be readable and `to` writable for `n` floats.
 #[inline(always)]
-unsafe fn copy_run(from: *const f32, to: *mut f32, n: usize) {
+pub(super) unsafe fn copy_run(from: *const f32, to: *mut f32, n: usize) {
     unsafe {
         let mut i = 0;
         while i + 8 <= n {

@@ -19,6 +19,7 @@
 //! dropped). The result is the convolution's up to rounding (the transformed
 //! weights are rounded once from `f64`).
 
+use super::band::{fill_rows, zero_sides};
 use super::conv::store_f32;
 use super::tile::{array, tile_f32};
 use crate::kernels::pack::x86_avx2::{
@@ -56,25 +57,13 @@ pub(super) fn winograd2d_f32(p: &Conv2d, act: Clamp, x: &[f32], w: &[f32], bias:
     // `2t..2t + 4 ≤ pitch`. The entry checks cover the input, the weights, the bias
     // and the output.
     unsafe {
-        for r in 0..4 {
-            let at = bp.add(r * row);
-            zero(at, left);
-            zero(at.add(left + inside), row.saturating_sub(left + inside));
-        }
+        zero_sides(bp, 4, row, left, inside);
         for n in 0..p.batch {
             let xn = x.as_ptr().add(n * image);
             let mut oy = 0;
             while oy < p.out_h {
                 let iy0 = oy as isize - p.pad_top as isize;
-                for r in 0..4 {
-                    let iy = iy0 + r as isize;
-                    let to = bp.add(r * row + left);
-                    if iy >= 0 && (iy as usize) < p.in_h {
-                        copy(xn.add(iy as usize * inside), to, inside);
-                    } else {
-                        zero(to, inside);
-                    }
-                }
+                fill_rows(bp, row, left, xn, inside, p.in_h, iy0, 4);
                 transform(bp, row, c, tiles, up);
                 let rows = (p.out_h - oy).min(2);
                 tiles_of_row(p, act, up, w, bias, y, (n * p.out_h + oy) * p.out_w, tiles, rows);
@@ -248,44 +237,6 @@ unsafe fn tiles_f32<const M: usize, const V: usize>(
                     store_f32::<1, V>(p, act, y, &[o[1]], at + 1, oc0);
                 }
             }
-        }
-    }
-}
-
-/// Writes `n` zeros from `to`.
-///
-/// # Safety
-/// `to` must be writable for `n` floats.
-#[inline(always)]
-unsafe fn zero(to: *mut f32, n: usize) {
-    unsafe {
-        let mut i = 0;
-        while i + 8 <= n {
-            _mm256_storeu_ps(to.add(i), _mm256_setzero_ps());
-            i += 8;
-        }
-        while i < n {
-            *to.add(i) = 0.0;
-            i += 1;
-        }
-    }
-}
-
-/// Copies `n` floats.
-///
-/// # Safety
-/// `from` must be readable and `to` writable for `n` floats.
-#[inline(always)]
-unsafe fn copy(from: *const f32, to: *mut f32, n: usize) {
-    unsafe {
-        let mut i = 0;
-        while i + 8 <= n {
-            _mm256_storeu_ps(to.add(i), _mm256_loadu_ps(from.add(i)));
-            i += 8;
-        }
-        while i < n {
-            *to.add(i) = *from.add(i);
-            i += 1;
         }
     }
 }
